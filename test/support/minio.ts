@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { findBinary } from "./binaries.ts";
 import { startChild } from "./child.ts";
-import { freePort, waitForPort } from "./ports.ts";
+import { freePort } from "./ports.ts";
+import { waitForPort } from "./wait-for-port.ts";
 
 export interface S3Server {
   endpoint: string;

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findBinary } from "./binaries.ts";
 import { type ChildHandle, startChild } from "./child.ts";
-import { freePort, waitForPort } from "./ports.ts";
+import { freePort } from "./ports.ts";
+import { waitForPort } from "./wait-for-port.ts";
 
 export interface RedisServer {
   url: string;
