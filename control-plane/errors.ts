@@ -1,0 +1,194 @@
+/**
+ * The control plane's one error catalogue: every error the CP reports to a client (REST
+ * problem+json, gRPC status, ws close) has a stable code here with its HTTP status, gRPC
+ * status and title. control-plane/errors.md documents it; a test keeps the two in step.
+ */
+
+/** gRPC status codes (google.rpc.Code), by name. */
+export const GrpcStatus = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+
+export interface ErrorSpec {
+  http: number;
+  grpc: number;
+  title: string;
+  /** ws close code, for errors that end a /sync/v1 connection */
+  wsClose?: number;
+}
+
+const G = GrpcStatus;
+
+export const ERROR_CATALOGUE = {
+  CORRAL_ADMIN_VALIDATION: { http: 400, grpc: G.INVALID_ARGUMENT, title: "The request is not valid" },
+  CORRAL_ADMIN_MALFORMED_JSON: {
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+    title: "The request body is not valid JSON",
+  },
+  CORRAL_ADMIN_UNAUTHENTICATED: {
+    http: 401,
+    grpc: G.UNAUTHENTICATED,
+    title: "A valid operator token is required",
+  },
+  CORRAL_ADMIN_FORBIDDEN: {
+    http: 403,
+    grpc: G.PERMISSION_DENIED,
+    title: "The operator's role does not allow this",
+  },
+  CORRAL_ADMIN_NOT_FOUND: { http: 404, grpc: G.NOT_FOUND, title: "No such resource" },
+  CORRAL_ADMIN_CONFLICT: { http: 409, grpc: G.ALREADY_EXISTS, title: "The resource already exists" },
+  CORRAL_ADMIN_IN_USE: { http: 409, grpc: G.FAILED_PRECONDITION, title: "The resource is still in use" },
+  CORRAL_ADMIN_IDEMPOTENCY_IN_FLIGHT: {
+    http: 409,
+    grpc: G.ABORTED,
+    title: "A request with this idempotency key is still in flight",
+  },
+  CORRAL_ADMIN_IDEMPOTENCY_MISMATCH: {
+    http: 422,
+    grpc: G.INVALID_ARGUMENT,
+    title: "The idempotency key was used with a different request",
+  },
+  CORRAL_ADMIN_PAYLOAD_TOO_LARGE: {
+    http: 413,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "The request body is too large",
+  },
+  CORRAL_ADMIN_UNSUPPORTED_MEDIA_TYPE: {
+    http: 415,
+    grpc: G.INVALID_ARGUMENT,
+    title: "The request body must be application/json",
+  },
+  CORRAL_SNAPSHOT_CAPACITY_EXCEEDED: {
+    http: 507,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "The configuration no longer fits the snapshot capacity",
+  },
+  CORRAL_SNAPSHOT_INCONSISTENT: {
+    http: 500,
+    grpc: G.INTERNAL,
+    title: "The compiled snapshot has unresolved references",
+  },
+  CORRAL_CP_UNAVAILABLE: {
+    http: 503,
+    grpc: G.UNAVAILABLE,
+    title: "The configuration database is unavailable",
+  },
+  CORRAL_CP_NOT_READY: { http: 503, grpc: G.UNAVAILABLE, title: "The control plane is not ready" },
+  CORRAL_CP_INTERNAL: { http: 500, grpc: G.INTERNAL, title: "Internal error" },
+  CORRAL_SYNC_UNAUTHENTICATED: {
+    http: 401,
+    grpc: G.UNAUTHENTICATED,
+    title: "A valid node token is required",
+  },
+  CORRAL_SYNC_BAD_FRAME: {
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+    title: "The sync frame is malformed",
+    wsClose: 1007,
+  },
+  CORRAL_SYNC_FRAME_TOO_LARGE: {
+    http: 413,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "The sync frame is too large",
+    wsClose: 1009,
+  },
+  CORRAL_SYNC_TEXT_FRAME: {
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+    title: "Sync frames must be binary",
+    wsClose: 1003,
+  },
+  CORRAL_SYNC_PROTOCOL: {
+    http: 400,
+    grpc: G.FAILED_PRECONDITION,
+    title: "The sync frame is not allowed at this point",
+    wsClose: 1008,
+  },
+  CORRAL_SYNC_HELLO_TIMEOUT: {
+    http: 408,
+    grpc: G.DEADLINE_EXCEEDED,
+    title: "No Hello within the allowed time",
+    wsClose: 1008,
+  },
+  CORRAL_SYNC_TOO_MANY_CONNECTIONS: {
+    http: 503,
+    grpc: G.UNAVAILABLE,
+    title: "The control plane has too many sync connections",
+    wsClose: 1013,
+  },
+  CORRAL_SYNC_SHUTTING_DOWN: {
+    http: 503,
+    grpc: G.UNAVAILABLE,
+    title: "The control plane is shutting down",
+    wsClose: 1001,
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** An error with a catalogued code; anything else reaching a client is CORRAL_CP_INTERNAL. */
+export class CorralError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly grpcStatus: number;
+  readonly title: string;
+  /** extra members of the problem document (e.g. validation details) */
+  readonly extensions: Record<string, unknown>;
+
+  constructor(code: ErrorCode, detail?: string, extensions: Record<string, unknown> = {}) {
+    const spec: ErrorSpec = ERROR_CATALOGUE[code];
+    super(detail ?? spec.title);
+    this.name = "CorralError";
+    this.code = code;
+    this.status = spec.http;
+    this.grpcStatus = spec.grpc;
+    this.title = spec.title;
+    this.extensions = extensions;
+  }
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  [extension: string]: unknown;
+}
+
+export function problemType(code: ErrorCode): string {
+  return `urn:corral:error:${code}`;
+}
+
+/** RFC 9457 problem document for an error. */
+export function toProblem(err: CorralError): Problem {
+  return {
+    ...err.extensions,
+    type: problemType(err.code),
+    title: err.title,
+    status: err.status,
+    detail: err.message,
+    code: err.code,
+  };
+}
+
+export function isCorralError(err: unknown): err is CorralError {
+  return err instanceof CorralError;
+}

@@ -1,0 +1,205 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { test } from "node:test";
+import { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import type { CorralError } from "../errors.ts";
+import type { FleetRows } from "../store/fleet-rows.ts";
+import type { NodeRow } from "../store/nodes.ts";
+import type { TenantRow } from "../store/tenants.ts";
+import { compileSnapshot } from "./compile.ts";
+
+const T0 = new Date("2025-01-01T00:00:00Z");
+const NOW = T0.getTime() + 3_600_000;
+const opts = { version: 7, epoch: 2, createdAtMs: NOW, nowMs: NOW };
+const hash = (s: string) => createHash("sha256").update(s).digest();
+
+function tenant(id: string, over: Partial<TenantRow> = {}): TenantRow {
+  return {
+    id,
+    name: id.toUpperCase(),
+    plan: "standard",
+    status: "active",
+    rate: null,
+    burst: null,
+    concurrency: null,
+    priority: null,
+    shard_size: null,
+    created_at: T0,
+    updated_at: T0,
+    ...over,
+  };
+}
+
+function node(slot: string, lastSeenAgoMs: number, connected = true): NodeRow {
+  return {
+    slot,
+    zone: "zone-a",
+    node_id: `${slot}-node`,
+    http_url: `http://127.0.0.1:1/${slot}`,
+    grpc_address: "",
+    build: "",
+    applied_version: 0,
+    last_seen: new Date(NOW - lastSeenAgoMs),
+    last_error: null,
+    status: null,
+    connected_cp: connected ? "cp-1" : null,
+    connection_id: connected ? "c" : null,
+    first_seen: T0,
+  };
+}
+
+function fleet(): FleetRows {
+  return {
+    plans: [
+      { name: "standard", rate: 100, burst: 200, concurrency: 50, priority: "standard", shard_size: 3 },
+      { name: "free", rate: 10, burst: 20, concurrency: 5, priority: "batch", shard_size: 2 },
+    ],
+    tenants: [tenant("beta", { plan: "free", rate: 15, shard_size: 1 }), tenant("acme")],
+    keys: [
+      { id: "k2", tenant_id: "acme", hash: hash("two"), scopes: ["invoke"], revoked_at: null },
+      { id: "k1", tenant_id: "acme", hash: hash("one"), scopes: ["invoke", "manage"], revoked_at: null },
+      { id: "k3", tenant_id: "acme", hash: hash("three"), scopes: ["invoke"], revoked_at: T0 },
+    ],
+    upstreams: [
+      {
+        id: "up1",
+        tenant_id: "acme",
+        name: "api",
+        targets: ["http://127.0.0.1:9"],
+        connect_timeout_ms: 500,
+        created_at: T0,
+      },
+    ],
+    routes: [
+      {
+        id: "rt1",
+        tenant_id: "acme",
+        path_prefix: "/v1",
+        hosts: ["api.acme.test"],
+        methods: ["GET"],
+        upstream_id: "up1",
+        timeout_ms: 1500,
+        protocol: "http",
+        strip_prefix: true,
+        created_at: T0,
+      },
+    ],
+    nodes: [
+      node("dp-1", 1_000),
+      node("dp-0", 120_000),
+      node("dp-gone", 3_600_000),
+      node("dp-2", 1_000, false),
+    ],
+  };
+}
+
+test("limits come from the plan, overridden per tenant", () => {
+  const s = compileSnapshot(fleet(), opts);
+  const [acme, beta] = s.tenants;
+  assert.deepEqual(acme!.limits, {
+    rate: 100,
+    burst: 200,
+    concurrency: 50,
+    priority: "standard",
+    shardSize: 3,
+    shadow: false,
+    disabled: false,
+  });
+  assert.equal(beta!.limits!.rate, 15);
+  assert.equal(beta!.limits!.burst, 20);
+  assert.equal(beta!.limits!.priority, "batch");
+  assert.equal(beta!.limits!.shardSize, 1);
+});
+
+test("only non-revoked keys travel, as hashes, sorted by id", () => {
+  const acme = compileSnapshot(fleet(), opts).tenants.find((t) => t.id === "acme")!;
+  assert.deepEqual(
+    acme.keys.map((k) => k.id),
+    ["k1", "k2"],
+  );
+  assert.deepEqual(Buffer.from(acme.keys[0]!.hash), hash("one"));
+  assert.deepEqual(acme.keys[0]!.scopes, ["invoke", "manage"]);
+});
+
+test("routes and upstreams are copied with their settings", () => {
+  const acme = compileSnapshot(fleet(), opts).tenants.find((t) => t.id === "acme")!;
+  assert.equal(acme.routes[0]!.pathPrefix, "/v1");
+  assert.deepEqual(acme.routes[0]!.hosts, ["api.acme.test"]);
+  assert.equal(acme.routes[0]!.timeoutMs, 1500);
+  assert.equal(acme.routes[0]!.stripPrefix, true);
+  assert.deepEqual(acme.upstreams[0], {
+    id: "up1",
+    name: "api",
+    targets: ["http://127.0.0.1:9"],
+    connectTimeoutMs: 500,
+  });
+});
+
+test("slots: forgotten after the forget delay, live only when connected and recently seen", () => {
+  const s = compileSnapshot(fleet(), opts);
+  assert.deepEqual(
+    s.slots.map((x) => [x.name, x.live]),
+    [
+      ["dp-0", false],
+      ["dp-1", true],
+      ["dp-2", false],
+    ],
+  );
+});
+
+test("the same rows in any order compile to the same bytes", () => {
+  const a = fleet();
+  const b = fleet();
+  b.tenants.reverse();
+  b.keys.reverse();
+  b.nodes.reverse();
+  assert.deepEqual(
+    Buffer.from(Snapshot.encode(compileSnapshot(a, opts)).finish()),
+    Buffer.from(Snapshot.encode(compileSnapshot(b, opts)).finish()),
+  );
+});
+
+test("a route whose upstream does not exist is refused before publishing", () => {
+  const rows = fleet();
+  rows.routes[0]!.upstream_id = "up-missing";
+  assert.throws(
+    () => compileSnapshot(rows, opts),
+    (err: CorralError) =>
+      err.code === "CORRAL_SNAPSHOT_INCONSISTENT" && /route rt1 uses upstream up-missing/.test(err.message),
+  );
+});
+
+test("rows of a tenant that does not exist, duplicate key hashes and unknown plans are refused", () => {
+  const cases: Array<[string, (r: FleetRows) => void, RegExp]> = [
+    [
+      "orphan key",
+      (r) => r.keys.push({ ...r.keys[0]!, id: "k9", tenant_id: "ghost", hash: hash("9") }),
+      /tenant ghost/,
+    ],
+    ["duplicate hash", (r) => r.keys.push({ ...r.keys[0]!, id: "k9" }), /duplicate hash/],
+    ["unknown plan", (r) => (r.tenants[0]!.plan = "gold"), /plan gold/],
+    ["duplicate upstream", (r) => r.upstreams.push({ ...r.upstreams[0]! }), /upstream up1 appears twice/],
+  ];
+  for (const [name, mutate, expected] of cases) {
+    const rows = fleet();
+    mutate(rows);
+    assert.throws(() => compileSnapshot(rows, opts), expected, name);
+  }
+});
+
+test("the placement hook fills shards, and a shard member must be a slot", () => {
+  const s = compileSnapshot(fleet(), {
+    ...opts,
+    shardOf: (t, slots) => slots.slice(0, t.shardSize).map((x) => x.name),
+  });
+  assert.deepEqual(s.tenants[0]!.shard, ["dp-0", "dp-1", "dp-2"]);
+  assert.throws(() => compileSnapshot(fleet(), { ...opts, shardOf: () => ["dp-9"] }), /shard member dp-9/);
+});
+
+test("without a placement hook shards are empty and settings default", () => {
+  const s = compileSnapshot(fleet(), opts);
+  assert.deepEqual(s.tenants[0]!.shard, []);
+  assert.equal(s.version, 7);
+  assert.equal(s.epoch, 2);
+  assert.deepEqual(s.settings, { strictPlacement: false, admission: undefined });
+});

@@ -1,0 +1,83 @@
+/** Tenant API keys: only SHA-256 hashes are stored; the key is returned once, at creation. */
+import { generateApiKey } from "../../proto/api-key.ts";
+import type { Queryable } from "./db.ts";
+
+export type Scope = "invoke" | "manage";
+
+export interface ApiKeyInfo {
+  id: string;
+  tenantId: string;
+  name: string;
+  scopes: Scope[];
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface IssuedApiKey {
+  id: string;
+  tenantId: string;
+  key: string;
+  name: string;
+  scopes: Scope[];
+  createdAt: string;
+}
+
+export interface ApiKeyRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  hash: Buffer;
+  scopes: Scope[];
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
+function toInfo(r: ApiKeyRow): ApiKeyInfo {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    name: r.name,
+    scopes: r.scopes,
+    createdAt: r.created_at.toISOString(),
+    revokedAt: r.revoked_at?.toISOString() ?? null,
+  };
+}
+
+/** Caller has checked the tenant exists (assertTenantExists) in the same transaction. */
+export async function issueApiKey(
+  q: Queryable,
+  tenantId: string,
+  input: { name: string; scopes: Scope[] },
+): Promise<IssuedApiKey> {
+  const { id, key, hash } = generateApiKey();
+  const scopes = [...new Set(input.scopes)].sort();
+  const { rows } = await q.query<{ created_at: Date }>(
+    "INSERT INTO api_keys (id, tenant_id, name, hash, scopes) VALUES ($1, $2, $3, $4, $5) RETURNING created_at",
+    [id, tenantId, input.name, hash, scopes],
+  );
+  return { id, tenantId, key, name: input.name, scopes, createdAt: rows[0]!.created_at.toISOString() };
+}
+
+export async function listApiKeys(q: Queryable, tenantId: string): Promise<ApiKeyInfo[]> {
+  const { rows } = await q.query<ApiKeyRow>(
+    `SELECT id, tenant_id, name, scopes, created_at, revoked_at FROM api_keys
+     WHERE tenant_id = $1 ORDER BY created_at, id`,
+    [tenantId],
+  );
+  return rows.map(toInfo);
+}
+
+export type RevokeResult = "revoked" | "already-revoked" | "not-found";
+
+export async function revokeApiKey(q: Queryable, tenantId: string, keyId: string): Promise<RevokeResult> {
+  const updated = await q.query(
+    "UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL",
+    [tenantId, keyId],
+  );
+  if (updated.rowCount) return "revoked";
+  const existing = await q.query("SELECT 1 FROM api_keys WHERE tenant_id = $1 AND id = $2", [
+    tenantId,
+    keyId,
+  ]);
+  return existing.rowCount ? "already-revoked" : "not-found";
+}

@@ -1,0 +1,103 @@
+/** Published config versions and what each node reported for them. */
+import type { Queryable } from "./db.ts";
+
+export interface NewVersion {
+  version: number;
+  epoch: number;
+  sha256: string;
+  blobKey: string;
+  sizeBytes: number;
+  capacityBytes: number;
+  tenants: number;
+  source: string;
+  publisher: string;
+}
+
+export interface VersionView extends NewVersion {
+  createdAt: string;
+  acks: number;
+  nacks: number;
+}
+
+export interface LatestVersion {
+  version: number;
+  sha256: string;
+  blobKey: string;
+  createdAtMs: number;
+}
+
+/** Next version number: a Postgres sequence, so versions only ever grow. */
+export async function nextVersion(tx: Queryable): Promise<number> {
+  const { rows } = await tx.query<{ v: number }>("SELECT nextval('config_version_seq') AS v");
+  return rows[0]!.v;
+}
+
+export async function insertVersion(tx: Queryable, v: NewVersion): Promise<void> {
+  await tx.query(
+    `INSERT INTO config_versions (version, epoch, sha256, blob_key, size_bytes, capacity_bytes, tenants, source, publisher)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [v.version, v.epoch, v.sha256, v.blobKey, v.sizeBytes, v.capacityBytes, v.tenants, v.source, v.publisher],
+  );
+}
+
+export async function latestVersion(q: Queryable): Promise<LatestVersion | undefined> {
+  const { rows } = await q.query<{ version: number; sha256: string; blob_key: string; created_at: Date }>(
+    "SELECT version, sha256, blob_key, created_at FROM config_versions ORDER BY version DESC LIMIT 1",
+  );
+  const r = rows[0];
+  return (
+    r && { version: r.version, sha256: r.sha256, blobKey: r.blob_key, createdAtMs: r.created_at.getTime() }
+  );
+}
+
+export async function listVersions(q: Queryable, limit: number): Promise<VersionView[]> {
+  const { rows } = await q.query(
+    `SELECT v.*, COALESCE(r.acks, 0)::int AS acks, COALESCE(r.nacks, 0)::int AS nacks
+     FROM (SELECT * FROM config_versions ORDER BY version DESC LIMIT $1) v
+     LEFT JOIN (SELECT version, count(*) FILTER (WHERE ok) AS acks, count(*) FILTER (WHERE NOT ok) AS nacks
+                FROM version_reports GROUP BY version) r ON r.version = v.version
+     ORDER BY v.version DESC`,
+    [limit],
+  );
+  return rows.map((r) => ({
+    version: r.version,
+    epoch: r.epoch,
+    sha256: r.sha256,
+    blobKey: r.blob_key,
+    sizeBytes: r.size_bytes,
+    capacityBytes: r.capacity_bytes,
+    tenants: r.tenants,
+    source: r.source,
+    publisher: r.publisher,
+    createdAt: (r.created_at as Date).toISOString(),
+    acks: r.acks,
+    nacks: r.nacks,
+  }));
+}
+
+export interface VersionReport {
+  version: number;
+  slot: string;
+  ok: boolean;
+  error?: string;
+  latencyMs?: number;
+}
+
+/** Records an Ack or Nack; ignored for versions this database never published. */
+export async function recordReport(q: Queryable, r: VersionReport): Promise<void> {
+  await q.query(
+    `INSERT INTO version_reports (version, slot, ok, error, latency_ms)
+     SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM config_versions WHERE version = $1)
+     ON CONFLICT (version, slot) DO UPDATE SET ok = EXCLUDED.ok, error = EXCLUDED.error,
+       latency_ms = COALESCE(version_reports.latency_ms, EXCLUDED.latency_ms), reported_at = now()`,
+    [r.version, r.slot, r.ok, r.error?.slice(0, 1024) ?? null, r.latencyMs ?? null],
+  );
+}
+
+/** Keeps the reports of the newest `keep` versions only. */
+export async function pruneReports(q: Queryable, keep: number): Promise<void> {
+  await q.query(
+    `DELETE FROM version_reports WHERE version <= (SELECT version FROM config_versions ORDER BY version DESC OFFSET $1 LIMIT 1)`,
+    [keep],
+  );
+}

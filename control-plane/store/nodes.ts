@@ -1,0 +1,149 @@
+/** The data-plane fleet as this CP sees it: one row per slot, written by the sync server. */
+import type { Queryable } from "./db.ts";
+
+export interface NodeHello {
+  slot: string;
+  zone: string;
+  nodeId: string;
+  httpUrl: string;
+  grpcAddress: string;
+  build: string;
+  version: number;
+}
+
+export interface NodeRow {
+  slot: string;
+  zone: string;
+  node_id: string;
+  http_url: string;
+  grpc_address: string;
+  build: string;
+  applied_version: number;
+  last_seen: Date;
+  last_error: string | null;
+  status: Record<string, unknown> | null;
+  connected_cp: string | null;
+  connection_id: string | null;
+  first_seen: Date;
+}
+
+export interface NodeView {
+  slot: string;
+  zone: string;
+  node: string;
+  httpUrl: string;
+  grpcAddress: string;
+  build: string;
+  appliedVersion: number;
+  lastSeen: string;
+  lastError: string | null;
+  status: Record<string, unknown> | null;
+  connected: boolean;
+  controlPlane: string | null;
+}
+
+const MAX_ERROR_LENGTH = 1024;
+
+export async function registerConnection(
+  q: Queryable,
+  hello: NodeHello,
+  cpId: string,
+  connectionId: string,
+): Promise<void> {
+  await q.query(
+    `INSERT INTO nodes (slot, zone, node_id, http_url, grpc_address, build, applied_version,
+                        last_seen, connected_cp, connection_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9)
+     ON CONFLICT (slot) DO UPDATE SET zone = EXCLUDED.zone, node_id = EXCLUDED.node_id,
+       http_url = EXCLUDED.http_url, grpc_address = EXCLUDED.grpc_address, build = EXCLUDED.build,
+       applied_version = EXCLUDED.applied_version, last_seen = now(),
+       connected_cp = EXCLUDED.connected_cp, connection_id = EXCLUDED.connection_id`,
+    [
+      hello.slot,
+      hello.zone,
+      hello.nodeId,
+      hello.httpUrl,
+      hello.grpcAddress,
+      hello.build,
+      hello.version,
+      cpId,
+      connectionId,
+    ],
+  );
+}
+
+export async function recordApplied(q: Queryable, slot: string, version: number): Promise<void> {
+  await q.query(
+    "UPDATE nodes SET applied_version = $2, last_error = NULL, last_seen = now() WHERE slot = $1",
+    [slot, version],
+  );
+}
+
+export async function recordError(q: Queryable, slot: string, error: string): Promise<void> {
+  await q.query("UPDATE nodes SET last_error = $2, last_seen = now() WHERE slot = $1", [
+    slot,
+    error.slice(0, MAX_ERROR_LENGTH),
+  ]);
+}
+
+export async function recordStatus(
+  q: Queryable,
+  slot: string,
+  status: Record<string, unknown>,
+): Promise<void> {
+  const fetchError = typeof status.fetchError === "string" && status.fetchError ? status.fetchError : null;
+  await q.query(
+    `UPDATE nodes SET status = $2, last_seen = now(),
+       last_error = COALESCE($3, last_error) WHERE slot = $1`,
+    [slot, JSON.stringify(status), fetchError && `fetch: ${fetchError}`.slice(0, MAX_ERROR_LENGTH)],
+  );
+}
+
+/** Clears the connection only if it is still the one recorded (a newer one may have replaced it). */
+export async function markDisconnected(q: Queryable, slot: string, connectionId: string): Promise<void> {
+  await q.query(
+    "UPDATE nodes SET connected_cp = NULL, connection_id = NULL, last_seen = now() WHERE slot = $1 AND connection_id = $2",
+    [slot, connectionId],
+  );
+}
+
+export async function touchConnected(q: Queryable, cpId: string, connectionIds: string[]): Promise<void> {
+  if (connectionIds.length === 0) return;
+  await q.query("UPDATE nodes SET last_seen = now() WHERE connected_cp = $1 AND connection_id = ANY($2)", [
+    cpId,
+    connectionIds,
+  ]);
+}
+
+/** Forgets every connection a CP replica held (at its start and its close). */
+export async function releaseConnections(q: Queryable, cpId: string): Promise<void> {
+  await q.query("UPDATE nodes SET connected_cp = NULL, connection_id = NULL WHERE connected_cp = $1", [cpId]);
+}
+
+export async function listNodeRows(q: Queryable): Promise<NodeRow[]> {
+  const { rows } = await q.query<NodeRow>("SELECT * FROM nodes ORDER BY slot");
+  return rows;
+}
+
+/** A node counts as connected while a CP holds its connection and has seen it within staleMs. */
+export async function listFleet(q: Queryable, staleMs: number): Promise<NodeView[]> {
+  const { rows } = await q.query<NodeRow & { connected: boolean }>(
+    `SELECT *, (connected_cp IS NOT NULL AND last_seen > now() - $1 * interval '1 millisecond') AS connected
+     FROM nodes ORDER BY slot`,
+    [staleMs],
+  );
+  return rows.map((r) => ({
+    slot: r.slot,
+    zone: r.zone,
+    node: r.node_id,
+    httpUrl: r.http_url,
+    grpcAddress: r.grpc_address,
+    build: r.build,
+    appliedVersion: r.applied_version,
+    lastSeen: r.last_seen.toISOString(),
+    lastError: r.last_error,
+    status: r.status,
+    connected: r.connected,
+    controlPlane: r.connected ? r.connected_cp : null,
+  }));
+}

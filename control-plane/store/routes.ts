@@ -1,0 +1,107 @@
+/** A tenant's routes. Every query is scoped by tenant_id; the upstream must be the tenant's own. */
+import { randomBytes } from "node:crypto";
+import { CorralError } from "../errors.ts";
+import { type Queryable, SQLSTATE, sqlState } from "./db.ts";
+
+export type RouteProtocol = "http" | "grpc";
+
+export interface Route {
+  id: string;
+  tenantId: string;
+  pathPrefix: string;
+  hosts: string[];
+  methods: string[];
+  upstreamId: string;
+  timeoutMs: number;
+  protocol: RouteProtocol;
+  stripPrefix: boolean;
+  createdAt: string;
+}
+
+export type NewRoute = Omit<Route, "id" | "tenantId" | "createdAt">;
+
+export interface RouteRow {
+  id: string;
+  tenant_id: string;
+  path_prefix: string;
+  hosts: string[];
+  methods: string[];
+  upstream_id: string;
+  timeout_ms: number;
+  protocol: RouteProtocol;
+  strip_prefix: boolean;
+  created_at: Date;
+}
+
+const COLUMNS =
+  "id, tenant_id, path_prefix, hosts, methods, upstream_id, timeout_ms, protocol, strip_prefix, created_at";
+
+function toRoute(r: RouteRow): Route {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    pathPrefix: r.path_prefix,
+    hosts: r.hosts,
+    methods: r.methods,
+    upstreamId: r.upstream_id,
+    timeoutMs: r.timeout_ms,
+    protocol: r.protocol,
+    stripPrefix: r.strip_prefix,
+    createdAt: r.created_at.toISOString(),
+  };
+}
+
+export function newRouteId(): string {
+  return `rt_${randomBytes(8).toString("hex")}`;
+}
+
+/** Caller has checked the tenant exists (assertTenantExists) in the same transaction. */
+export async function insertRoute(q: Queryable, tenantId: string, r: NewRoute): Promise<Route> {
+  try {
+    const { rows } = await q.query<RouteRow>(
+      `INSERT INTO routes (id, tenant_id, path_prefix, hosts, methods, upstream_id, timeout_ms, protocol, strip_prefix)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
+      [
+        newRouteId(),
+        tenantId,
+        r.pathPrefix,
+        r.hosts,
+        r.methods,
+        r.upstreamId,
+        r.timeoutMs,
+        r.protocol,
+        r.stripPrefix,
+      ],
+    );
+    return toRoute(rows[0]!);
+  } catch (err) {
+    if (sqlState(err) === SQLSTATE.foreignKeyViolation) {
+      throw new CorralError(
+        "CORRAL_ADMIN_VALIDATION",
+        `upstream ${r.upstreamId} does not exist in tenant ${tenantId}`,
+      );
+    }
+    throw err;
+  }
+}
+
+export async function listRoutes(q: Queryable, tenantId: string): Promise<Route[]> {
+  const { rows } = await q.query<RouteRow>(
+    `SELECT ${COLUMNS} FROM routes WHERE tenant_id = $1 ORDER BY created_at, id`,
+    [tenantId],
+  );
+  return rows.map(toRoute);
+}
+
+export async function getRoute(q: Queryable, tenantId: string, id: string): Promise<Route | undefined> {
+  const { rows } = await q.query<RouteRow>(`SELECT ${COLUMNS} FROM routes WHERE tenant_id = $1 AND id = $2`, [
+    tenantId,
+    id,
+  ]);
+  return rows[0] && toRoute(rows[0]);
+}
+
+export async function deleteRoute(q: Queryable, tenantId: string, id: string): Promise<boolean> {
+  const { rowCount } = await q.query("DELETE FROM routes WHERE tenant_id = $1 AND id = $2", [tenantId, id]);
+  return (rowCount ?? 0) > 0;
+}

@@ -1,0 +1,181 @@
+/** Tenants and plans. Ids are slugs; listing is keyset-paginated by id. */
+import { CorralError } from "../errors.ts";
+import { type Queryable, SQLSTATE, sqlState } from "./db.ts";
+
+export type Priority = "batch" | "standard" | "critical";
+export type TenantStatus = "active" | "suspended";
+
+/** Per-tenant overrides of the plan's limits; an absent member means "the plan's value". */
+export interface LimitOverrides {
+  rate?: number;
+  burst?: number;
+  concurrency?: number;
+  priority?: Priority;
+  shardSize?: number;
+}
+
+export interface Tenant {
+  id: string;
+  name: string;
+  plan: string;
+  status: TenantStatus;
+  limits: LimitOverrides;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NewTenant {
+  id: string;
+  name: string;
+  plan: string;
+  status: TenantStatus;
+  limits?: { [K in keyof LimitOverrides]?: LimitOverrides[K] | null };
+}
+
+export type TenantPatch = Partial<Omit<NewTenant, "id">>;
+
+export interface TenantRow {
+  id: string;
+  name: string;
+  plan: string;
+  status: TenantStatus;
+  rate: number | null;
+  burst: number | null;
+  concurrency: number | null;
+  priority: Priority | null;
+  shard_size: number | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface PlanRow {
+  name: string;
+  rate: number;
+  burst: number;
+  concurrency: number;
+  priority: Priority;
+  shard_size: number;
+}
+
+export const TENANT_COLUMNS =
+  "id, name, plan, status, rate, burst, concurrency, priority, shard_size, created_at, updated_at";
+
+/** API field -> column of each limit override */
+const LIMIT_COLUMNS = {
+  rate: "rate",
+  burst: "burst",
+  concurrency: "concurrency",
+  priority: "priority",
+  shardSize: "shard_size",
+} as const;
+
+export function toTenant(r: TenantRow): Tenant {
+  const limits: LimitOverrides = {};
+  if (r.rate !== null) limits.rate = r.rate;
+  if (r.burst !== null) limits.burst = r.burst;
+  if (r.concurrency !== null) limits.concurrency = r.concurrency;
+  if (r.priority !== null) limits.priority = r.priority;
+  if (r.shard_size !== null) limits.shardSize = r.shard_size;
+  return {
+    id: r.id,
+    name: r.name,
+    plan: r.plan,
+    status: r.status,
+    limits,
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+  };
+}
+
+function integrityError(err: unknown, id: string, plan: string | undefined): unknown {
+  const state = sqlState(err);
+  if (state === SQLSTATE.uniqueViolation)
+    return new CorralError("CORRAL_ADMIN_CONFLICT", `tenant ${id} already exists`);
+  if (state === SQLSTATE.foreignKeyViolation)
+    return new CorralError("CORRAL_ADMIN_VALIDATION", `plan ${JSON.stringify(plan)} does not exist`);
+  return err;
+}
+
+export async function insertTenant(q: Queryable, t: NewTenant): Promise<Tenant> {
+  const l = t.limits ?? {};
+  try {
+    const { rows } = await q.query<TenantRow>(
+      `INSERT INTO tenants (id, name, plan, status, rate, burst, concurrency, priority, shard_size)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${TENANT_COLUMNS}`,
+      [t.id, t.name, t.plan, t.status, l.rate, l.burst, l.concurrency, l.priority, l.shardSize],
+    );
+    return toTenant(rows[0]!);
+  } catch (err) {
+    throw integrityError(err, t.id, t.plan);
+  }
+}
+
+export async function getTenant(q: Queryable, id: string): Promise<Tenant | undefined> {
+  const { rows } = await q.query<TenantRow>(`SELECT ${TENANT_COLUMNS} FROM tenants WHERE id = $1`, [id]);
+  return rows[0] && toTenant(rows[0]);
+}
+
+/** Throws CORRAL_ADMIN_NOT_FOUND unless the tenant exists; locks it against deletion until commit. */
+export async function assertTenantExists(q: Queryable, id: string): Promise<void> {
+  const { rowCount } = await q.query("SELECT 1 FROM tenants WHERE id = $1 FOR KEY SHARE", [id]);
+  if (!rowCount) throw new CorralError("CORRAL_ADMIN_NOT_FOUND", `tenant ${id} not found`);
+}
+
+export interface TenantPage {
+  items: Tenant[];
+  /** id of the last item when more follow */
+  lastId: string | undefined;
+}
+
+export async function listTenants(q: Queryable, limit: number, afterId?: string): Promise<TenantPage> {
+  const { rows } = await q.query<TenantRow>(
+    `SELECT ${TENANT_COLUMNS} FROM tenants WHERE ($1::text IS NULL OR id > $1) ORDER BY id LIMIT $2`,
+    [afterId ?? null, limit + 1],
+  );
+  const more = rows.length > limit;
+  const items = rows.slice(0, limit).map(toTenant);
+  return { items, lastId: more ? items.at(-1)?.id : undefined };
+}
+
+export async function updateTenant(
+  q: Queryable,
+  id: string,
+  patch: TenantPatch,
+): Promise<Tenant | undefined> {
+  const sets: string[] = [];
+  const values: unknown[] = [id];
+  const set = (column: string, value: unknown) => {
+    values.push(value);
+    sets.push(`${column} = $${values.length}`);
+  };
+  if (patch.name !== undefined) set("name", patch.name);
+  if (patch.plan !== undefined) set("plan", patch.plan);
+  if (patch.status !== undefined) set("status", patch.status);
+  for (const [field, column] of Object.entries(LIMIT_COLUMNS)) {
+    const value = patch.limits?.[field as keyof LimitOverrides];
+    if (value !== undefined) set(column, value);
+  }
+  if (sets.length === 0) return getTenant(q, id);
+  try {
+    const { rows } = await q.query<TenantRow>(
+      `UPDATE tenants SET ${sets.join(", ")}, updated_at = now() WHERE id = $1 RETURNING ${TENANT_COLUMNS}`,
+      values,
+    );
+    return rows[0] && toTenant(rows[0]);
+  } catch (err) {
+    throw integrityError(err, id, patch.plan);
+  }
+}
+
+/** Deletes the tenant with its keys, routes and upstreams. */
+export async function deleteTenant(q: Queryable, id: string): Promise<boolean> {
+  const { rowCount } = await q.query("DELETE FROM tenants WHERE id = $1", [id]);
+  return (rowCount ?? 0) > 0;
+}
+
+export async function listPlans(q: Queryable): Promise<PlanRow[]> {
+  const { rows } = await q.query<PlanRow>(
+    "SELECT name, rate, burst, concurrency, priority, shard_size FROM plans ORDER BY name",
+  );
+  return rows;
+}

@@ -1,0 +1,95 @@
+/** A tenant's upstream services. Every query is scoped by tenant_id. */
+import { randomBytes } from "node:crypto";
+import { CorralError } from "../errors.ts";
+import { type Queryable, SQLSTATE, sqlState } from "./db.ts";
+
+export interface Upstream {
+  id: string;
+  tenantId: string;
+  name: string;
+  targets: string[];
+  connectTimeoutMs: number;
+  createdAt: string;
+}
+
+export interface NewUpstream {
+  name: string;
+  targets: string[];
+  connectTimeoutMs: number;
+}
+
+export interface UpstreamRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  targets: string[];
+  connect_timeout_ms: number;
+  created_at: Date;
+}
+
+const COLUMNS = "id, tenant_id, name, targets, connect_timeout_ms, created_at";
+
+function toUpstream(r: UpstreamRow): Upstream {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    name: r.name,
+    targets: r.targets,
+    connectTimeoutMs: r.connect_timeout_ms,
+    createdAt: r.created_at.toISOString(),
+  };
+}
+
+export function newUpstreamId(): string {
+  return `up_${randomBytes(8).toString("hex")}`;
+}
+
+/** Caller has checked the tenant exists (assertTenantExists) in the same transaction. */
+export async function insertUpstream(q: Queryable, tenantId: string, u: NewUpstream): Promise<Upstream> {
+  try {
+    const { rows } = await q.query<UpstreamRow>(
+      `INSERT INTO upstreams (id, tenant_id, name, targets, connect_timeout_ms)
+       VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
+      [newUpstreamId(), tenantId, u.name, u.targets, u.connectTimeoutMs],
+    );
+    return toUpstream(rows[0]!);
+  } catch (err) {
+    if (sqlState(err) === SQLSTATE.uniqueViolation)
+      throw new CorralError("CORRAL_ADMIN_CONFLICT", `upstream ${JSON.stringify(u.name)} already exists`);
+    throw err;
+  }
+}
+
+export async function listUpstreams(q: Queryable, tenantId: string): Promise<Upstream[]> {
+  const { rows } = await q.query<UpstreamRow>(
+    `SELECT ${COLUMNS} FROM upstreams WHERE tenant_id = $1 ORDER BY created_at, id`,
+    [tenantId],
+  );
+  return rows.map(toUpstream);
+}
+
+export async function getUpstream(q: Queryable, tenantId: string, id: string): Promise<Upstream | undefined> {
+  const { rows } = await q.query<UpstreamRow>(
+    `SELECT ${COLUMNS} FROM upstreams WHERE tenant_id = $1 AND id = $2`,
+    [tenantId, id],
+  );
+  return rows[0] && toUpstream(rows[0]);
+}
+
+/** false when there is no such upstream in this tenant; CORRAL_ADMIN_IN_USE while a route uses it. */
+export async function deleteUpstream(q: Queryable, tenantId: string, id: string): Promise<boolean> {
+  try {
+    const { rowCount } = await q.query("DELETE FROM upstreams WHERE tenant_id = $1 AND id = $2", [
+      tenantId,
+      id,
+    ]);
+    return (rowCount ?? 0) > 0;
+  } catch (err) {
+    if (sqlState(err) === SQLSTATE.foreignKeyViolation)
+      throw new CorralError(
+        "CORRAL_ADMIN_IN_USE",
+        `upstream ${id} is used by a route; delete the route first`,
+      );
+    throw err;
+  }
+}
