@@ -1,0 +1,3 @@
+module corral/deploy/tools/k8s-schemas
+
+go 1.24
