@@ -1,0 +1,23 @@
+/**
+ * Placement: which slots serve which tenant (DESIGN §4). Pure functions, no I/O.
+ *  - selectShard / prepareFleet(...).shardFor: seeded, zone-spread rendezvous selection.
+ *  - effectiveSlots / liveMembers: the forget delay, and whom to route to now.
+ *  - analyzePlacement: blast radius (overlap vs theory, tenants lost with a set of slots).
+ */
+export {
+  type AnalysisOptions,
+  analyzePlacement,
+  type OverlapRow,
+  type PlacementAnalysis,
+  type PlacementTenant,
+} from "./analysis.ts";
+export { DEFAULT_FORGET_DELAY_MS, effectiveSlots, type KnownSlot, liveMembers } from "./effective-slots.ts";
+export { choose, hypergeometricOverlap, zoneSpreadOverlap } from "./overlap-law.ts";
+export {
+  MAX_SHARD_SIZE,
+  PlacementFleet,
+  PlacementInputError,
+  type PlacementSlot,
+  prepareFleet,
+  selectShard,
+} from "./shard.ts";

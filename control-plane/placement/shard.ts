@@ -1,0 +1,163 @@
+/**
+ * Shuffle-shard selection: seeded rendezvous (highest-random-weight) hashing with zone spread.
+ *
+ * Rule, for tenant t and shard size k over N slots:
+ *  1. Rank the zones by the tenant's weight for each zone, and inside each zone rank the slots
+ *     by the tenant's weight for each slot (ties broken by name).
+ *  2. Walk rounds r = 1, 2, ...; in each round visit the zones in rank order and take the zone's
+ *     r-th best slot if it has one. Stop after min(k, N) picks.
+ *
+ * Equivalently: the shard is the first k entries of the list of (round, zone rank) pairs
+ * (one pair per slot, since zone z owns pairs (1..size(z), z)) sorted by round then zone rank,
+ * each pair standing for "the zone's next best slot". Why one slot change moves at most one member:
+ *  - Adding a slot to zone z inserts exactly one pair (size(z)+1, z) into that sorted list; the
+ *    relative order of the other pairs is unchanged (a new zone only inserts itself into the zone
+ *    ranking). So at most one zone gains one place and at most one zone loses one place.
+ *  - z gains a place only when it was saturated (all its old slots were members), so the member
+ *    that joins is the new slot; otherwise z keeps its quota and its top-q changes only if the new
+ *    slot beats its q-th member, which it then replaces. Removing a slot is the mirror image; a
+ *    slot that was not a member never changes anything.
+ * Zone spread follows from the round walk: member counts of two zones differ by at most one unless
+ * the smaller zone has run out of slots.
+ *
+ * The result lists members in pick order (the tenant's preference order). Liveness is ignored on
+ * purpose: vanished slots stay in placements for the forget delay (see effective-slots.ts).
+ */
+import { type PlacementKey, pairWeight, placementKey } from "./keyed-hash.ts";
+
+export type PlacementSlot = { name: string; zone: string; live?: boolean };
+
+export const MAX_SHARD_SIZE = 64;
+const MAX_NAME_LENGTH = 253;
+
+export class PlacementInputError extends Error {
+  readonly code = "CORRAL_PLACEMENT_INVALID_INPUT";
+  constructor(message: string) {
+    super(message);
+    this.name = "PlacementInputError";
+  }
+}
+
+type KeyedSlot = { name: string; key: PlacementKey };
+type KeyedZone = { name: string; key: PlacementKey; slots: KeyedSlot[] };
+type Ranked = { name: string; weight: number };
+
+function checkName(what: string, value: unknown): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > MAX_NAME_LENGTH) {
+    throw new PlacementInputError(`${what} must be a non-empty string of at most ${MAX_NAME_LENGTH} chars`);
+  }
+  return value;
+}
+
+function checkSeed(seed: string | Buffer): void {
+  if (!(typeof seed === "string" || Buffer.isBuffer(seed)) || seed.length === 0) {
+    throw new PlacementInputError("placement seed must be a non-empty string or Buffer");
+  }
+}
+
+export function checkShardSize(k: unknown): number {
+  if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > MAX_SHARD_SIZE) {
+    throw new PlacementInputError(
+      `shard size k must be an integer in 1..${MAX_SHARD_SIZE}, got ${String(k)}`,
+    );
+  }
+  return k;
+}
+
+/** Ranked before: higher weight first, then the smaller name. */
+function outranks(a: Ranked, b: Ranked): boolean {
+  return a.weight > b.weight || (a.weight === b.weight && a.name < b.name);
+}
+
+/** The tenant's best `limit` slots of a zone, best first (short sorted buffer: O(n * limit)). */
+function topSlots(tenant: PlacementKey, slots: readonly KeyedSlot[], limit: number): Ranked[] {
+  const top: Ranked[] = [];
+  for (const slot of slots) {
+    const entry = { name: slot.name, weight: pairWeight(tenant, slot.key) };
+    if (top.length === limit) {
+      if (!outranks(entry, top[limit - 1]!)) continue;
+      top.pop();
+    }
+    let i = top.length;
+    top.push(entry);
+    while (i > 0 && outranks(entry, top[i - 1]!)) {
+      top[i] = top[i - 1]!;
+      i--;
+    }
+    top[i] = entry;
+  }
+  return top;
+}
+
+/** A fleet with its slot and zone keys derived once, for computing many tenants' shards. */
+export class PlacementFleet {
+  readonly size: number;
+  readonly #seed: string | Buffer;
+  readonly #zones: KeyedZone[];
+
+  constructor(slots: readonly PlacementSlot[], seed: string | Buffer) {
+    checkSeed(seed);
+    if (!Array.isArray(slots)) throw new PlacementInputError("slots must be an array");
+    this.#seed = seed;
+    this.#zones = groupByZone(slots, seed);
+    this.size = slots.length;
+  }
+
+  /** The tenant's shard: min(k, N) slot names in preference order. */
+  shardFor(tenantId: string, k: number): string[] {
+    checkName("tenant id", tenantId);
+    checkShardSize(k);
+    const tenant = placementKey(this.#seed, "tenant", tenantId);
+    const target = Math.min(k, this.size);
+    const zones = this.#rankZones(tenant).map((zone) => topSlots(tenant, zone.slots, target));
+    const picks: string[] = [];
+    for (let round = 0; picks.length < target; round++) {
+      for (const top of zones) {
+        if (round < top.length && picks.length < target) picks.push(top[round]!.name);
+      }
+    }
+    return picks;
+  }
+
+  #rankZones(tenant: PlacementKey): KeyedZone[] {
+    const ranked = this.#zones.map((zone) => ({
+      zone,
+      name: zone.name,
+      weight: pairWeight(tenant, zone.key),
+    }));
+    ranked.sort((a, b) => (outranks(a, b) ? -1 : outranks(b, a) ? 1 : 0));
+    return ranked.map((entry) => entry.zone);
+  }
+}
+
+function groupByZone(slots: readonly PlacementSlot[], seed: string | Buffer): KeyedZone[] {
+  const zones = new Map<string, KeyedZone>();
+  const seen = new Set<string>();
+  for (const slot of slots) {
+    const name = checkName("slot name", slot?.name);
+    const zoneName = checkName(`zone of slot ${name}`, slot.zone);
+    if (seen.has(name)) throw new PlacementInputError(`duplicate slot name ${name}`);
+    seen.add(name);
+    let zone = zones.get(zoneName);
+    if (!zone) {
+      zone = { name: zoneName, key: placementKey(seed, "zone", zoneName), slots: [] };
+      zones.set(zoneName, zone);
+    }
+    zone.slots.push({ name, key: placementKey(seed, "slot", name) });
+  }
+  return [...zones.values()];
+}
+
+export function prepareFleet(slots: readonly PlacementSlot[], seed: string | Buffer): PlacementFleet {
+  return new PlacementFleet(slots, seed);
+}
+
+/** One tenant's shard. For many tenants over the same fleet, use prepareFleet(...).shardFor. */
+export function selectShard(
+  slots: readonly PlacementSlot[],
+  tenantId: string,
+  seed: string | Buffer,
+  k: number,
+): string[] {
+  return prepareFleet(slots, seed).shardFor(tenantId, k);
+}
