@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { nodeScript, type StartedChild, startChild } from "../bench/child-process.ts";
+import { startEchoGrpcServer } from "../bench/echo-grpc-server.ts";
+import { startFixedLatencyServer } from "../bench/fixed-latency-server.ts";
+import { freezeFor } from "../faults/signals.ts";
+import { FaultTimeline } from "../faults/timeline.ts";
+import type { LoadPlan } from "./plan.ts";
+import { runLoad } from "./run-load.ts";
+
+// The upstream runs in its own process, as a real upstream would: the generator's
+// accuracy is measured against it, not against a server sharing our event loop.
+let upstream: StartedChild<{ url: string }>;
+const SERVER = new URL("../bench/fixed-latency-server.ts", import.meta.url);
+
+before(async () => {
+  upstream = await startChild(nodeScript(SERVER, ["--delay-ms=20"]));
+});
+after(async () => {
+  await upstream.stop();
+});
+
+const onePlan = (rate: number, durationSec: number, url: string): LoadPlan => ({
+  tenants: [{ tenant: "t0", rate, target: { kind: "http", url: `${url}/accuracy` } }],
+  durationSec,
+});
+
+test("against a 20 ms server it reports the configured rate within 2 % and p50 within 1 ms", async () => {
+  await runLoad(onePlan(400, 1, upstream.ready.url)); // warm-up: JIT, connections
+  const result = await runLoad(onePlan(400, 4, upstream.ready.url));
+  assert.equal(result.totals.errors, 0, JSON.stringify(result.totals.outcomes));
+  assert.equal(result.totals.scheduled, 1600);
+  assert.ok(Math.abs(result.totals.sentRps - 400) <= 8, `sent ${result.totals.sentRps} rps`);
+  for (const point of result.series.slice(1, 3))
+    assert.ok(Math.abs(point.ok - 400) <= 8, `second ${point.second}: ${point.ok} completions`);
+  const p50 = result.totals.latency.p50Ms;
+  assert.ok(Math.abs(p50 - 20) <= 1, `p50 ${p50} ms vs the server's 20 ms`);
+});
+
+test("a 2 s server stall shows in p99.9: requests scheduled during it are charged the wait", async () => {
+  const timeline = new FaultTimeline();
+  const load = runLoad(onePlan(200, 5, upstream.ready.url));
+  await new Promise((r) => setTimeout(r, 1500));
+  await freezeFor(upstream.pid, 2000, timeline, "SIGSTOP upstream");
+  const result = await load;
+  assert.equal(result.totals.errors, 0, JSON.stringify(result.totals.outcomes));
+  // open loop: the generator kept its schedule while the server was frozen
+  assert.equal(result.totals.sent, 1000);
+  assert.ok(Math.abs(result.totals.sentRps - 200) <= 4, `sent ${result.totals.sentRps} rps`);
+  const { p50Ms, p99Ms, p999Ms, maxMs } = result.totals.latency;
+  assert.ok(p999Ms >= 1800, `p99.9 ${p999Ms} ms does not show the 2 s stall`);
+  assert.ok(p99Ms >= 1600, `p99 ${p99Ms} ms`);
+  assert.ok(maxMs < 2600, `max ${maxMs} ms`);
+  assert.ok(p50Ms < 100, `p50 ${p50Ms} ms: most requests were outside the stall`);
+  // about 400 of 1000 requests were scheduled inside the stall: p75 must be well above normal
+  assert.ok(result.tenants[0]!.latency.p90Ms >= 800, `p90 ${result.tenants[0]!.latency.p90Ms} ms`);
+  const frozen = result.series.filter((p) => p.second === 2);
+  assert.equal(frozen[0]?.ok ?? 0, 0, "no completions during the frozen second");
+  assert.equal(timeline.markers().length, 1);
+});
+
+test("requests due beyond the in-flight cap are counted as dropped at their scheduled time", async () => {
+  const slow = await startFixedLatencyServer({ delayMs: 1500 });
+  try {
+    const result = await runLoad({ ...onePlan(100, 1, slow.url), maxInFlight: 5 });
+    assert.equal(result.totals.scheduled, 100);
+    assert.equal(result.totals.sent, 5);
+    assert.equal(result.totals.outcomes.dropped, 95);
+    assert.equal(result.totals.ok, 5);
+    assert.equal(result.totals.peakInFlight, 5);
+    assert.equal(
+      result.series.reduce((s, p) => s + (p.outcomes.dropped ?? 0), 0),
+      95,
+    );
+  } finally {
+    await slow.close();
+  }
+});
+
+test("max request count bounds the run; errors are counted by corral-reason", async () => {
+  const server = await startFixedLatencyServer({
+    delayMs: 1,
+    reply: (n) => (n % 4 === 3 ? { status: 429, headers: { "corral-reason": "quota" } } : { status: 200 }),
+  });
+  try {
+    const result = await runLoad({ ...onePlan(200, 10, server.url), maxRequests: 100 });
+    assert.equal(result.totals.scheduled, 100);
+    assert.equal(server.requests(), 100);
+    assert.deepEqual(result.totals.outcomes, { ok: 75, quota: 25 });
+    assert.equal(result.tenants[0]!.errors, 25);
+    assert.equal(result.tenants[0]!.latency.count, 75);
+  } finally {
+    await server.close();
+  }
+});
+
+test("two worker threads keep the combined schedule and merge their histograms", async () => {
+  const server = await startFixedLatencyServer({ delayMs: 2 });
+  try {
+    const result = await runLoad({
+      tenants: [
+        { tenant: "big", rate: 200, target: { kind: "http", url: `${server.url}/a` } },
+        { tenant: "small", rate: 50, target: { kind: "http", url: `${server.url}/b` } },
+      ],
+      durationSec: 2,
+      workers: 2,
+    });
+    assert.equal(result.workers, 2);
+    assert.deepEqual(
+      result.tenants.map((t) => [t.tenant, t.scheduled, t.ok, t.latency.count]),
+      [
+        ["big", 400, 400, 400],
+        ["small", 100, 100, 100],
+      ],
+    );
+    assert.equal(result.totals.latency.count, 500);
+    assert.ok(Math.abs(result.totals.sentRps - 250) <= 5, `sent ${result.totals.sentRps} rps`);
+    assert.ok(result.totals.latency.p50Ms >= 1.5 && result.totals.latency.p50Ms < 10);
+  } finally {
+    await server.close();
+  }
+});
+
+test("gRPC unary targets: ok and corral-reason trailers", async () => {
+  const server = await startEchoGrpcServer({
+    delayMs: 2,
+    fail: (n) => (n % 5 === 4 ? { code: 8, reason: "quota" } : undefined),
+  });
+  try {
+    const result = await runLoad({
+      tenants: [{ tenant: "g", rate: 100, target: { kind: "grpc", address: server.address, message: "hi" } }],
+      durationSec: 1,
+      connections: 2,
+    });
+    assert.equal(server.calls(), 100);
+    assert.deepEqual(result.totals.outcomes, { ok: 80, quota: 20 });
+  } finally {
+    await server.close();
+  }
+});
+
+test("plans with non-loopback targets are refused before anything is sent", async () => {
+  await assert.rejects(
+    runLoad({
+      tenants: [{ tenant: "x", rate: 1, target: { kind: "http", url: "http://10.0.0.1/" } }],
+      durationSec: 1,
+    }),
+    { code: "CORRAL_LOADTEST_NOT_LOOPBACK" },
+  );
+  await assert.rejects(
+    runLoad({
+      tenants: [{ tenant: "x", rate: 1, target: { kind: "grpc", address: "10.0.0.1:5" } }],
+      durationSec: 1,
+    }),
+    { code: "CORRAL_LOADTEST_NOT_LOOPBACK" },
+  );
+  await assert.rejects(runLoad({ tenants: [], durationSec: 1 }), { code: "CORRAL_LOADTEST_BAD_PLAN" });
+});
