@@ -1,0 +1,75 @@
+/**
+ * The validated content of a snapshot in the plain shape the snapshot worker hands to the main
+ * thread (structured clone): strings, numbers, arrays, no Uint8Array views into the payload.
+ */
+import type { FleetSettings, Limits, Slot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+
+export interface PlainTarget {
+  /** as configured, e.g. http://10.0.0.1:8080/base or 10.0.0.1:9000 (gRPC) */
+  url: string;
+  /** scheme://host:port the connection pool is keyed by */
+  origin: string;
+  /** path the target was configured with, without a trailing slash ("" for none) */
+  basePath: string;
+}
+
+export interface PlainUpstream {
+  id: string;
+  name: string;
+  targets: PlainTarget[];
+  connectTimeoutMs: number;
+}
+
+export type RouteProtocol = "http" | "grpc";
+
+export interface PlainRoute {
+  id: string;
+  /** lower case, no port; empty = any host */
+  hosts: string[];
+  /** starts with "/", no trailing slash except the root "/" */
+  pathPrefix: string;
+  /** upper case; empty = any method */
+  methods: string[];
+  upstreamId: string;
+  timeoutMs: number;
+  protocol: RouteProtocol;
+  public: boolean;
+  limits: Limits | undefined;
+  idempotency: boolean;
+  retries: number;
+  stripPrefix: boolean;
+}
+
+export interface PlainKey {
+  id: string;
+  /** hex SHA-256 of the whole key */
+  hashHex: string;
+  /** the key may call the tenant's routes (scope invoke) */
+  invoke: boolean;
+}
+
+export type TenantStatus = "active" | "suspended";
+
+export interface PlainTenant {
+  id: string;
+  name: string;
+  status: TenantStatus;
+  plan: string;
+  limits: Limits | undefined;
+  shard: string[];
+  keys: PlainKey[];
+  routes: PlainRoute[];
+  upstreams: PlainUpstream[];
+}
+
+/** Everything about a snapshot except its tenants, which follow in chunks. */
+export interface PlainConfigMeta {
+  version: number;
+  epoch: number;
+  createdAtMs: number;
+  /** hex SHA-256 of the payload (from the signed header): identifies the content */
+  digestHex: string;
+  slots: Slot[];
+  settings: FleetSettings | undefined;
+  tenantCount: number;
+}

@@ -1,0 +1,147 @@
+/**
+ * The data plane's settings: one schema of CORRAL_* variables (contracts), validated once at
+ * start by proto/env-config.ts, then resolved (derived defaults) and frozen.
+ */
+import type { KeyObject } from "node:crypto";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { int, loadConfig, oneOf, port, type Schema, str, url } from "../proto/env-config.ts";
+import { parsePublicKey } from "../proto/signing-keys.ts";
+import { DEFAULT_CAPACITY, HEADER_SIZE } from "../proto/snapshot-codec.ts";
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+function slotName(raw: string): string {
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(raw))
+    throw new Error(`expected a slot name like dp-0 ([a-z0-9-], at most 63), got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+function hostAddress(raw: string): string {
+  if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(raw))
+    throw new Error(`expected a host or IP address, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+function blobUrl(raw: string): string {
+  if (!/^(file|s3):\/\//.test(raw)) throw new Error("expected file:///dir or s3://bucket/prefix");
+  return url(["file:", "s3:"])(raw);
+}
+
+function verifyKey(raw: string): KeyObject {
+  try {
+    return parsePublicKey(raw);
+  } catch (err) {
+    throw new Error(`expected an Ed25519 public key (base64 SPKI DER or PEM): ${(err as Error).message}`);
+  }
+}
+
+export function dataPlaneSchema(cwd: string) {
+  return {
+    CORRAL_CP_URL: {
+      parse: url(["http:", "https:"]),
+      doc: "http(s)://host:port of any control-plane replica",
+    },
+    CORRAL_NODE_TOKEN: { parse: str, doc: "shared secret presented on /sync/v1", secret: true },
+    CORRAL_VERIFY_KEY: { parse: verifyKey, doc: "Ed25519 public key that verifies snapshots" },
+    CORRAL_BLOB_URL: {
+      parse: blobUrl,
+      default: pathToFileURL(resolve(cwd, ".corral/blobs")).href,
+      doc: "blob store holding snapshots: file:///dir or s3://bucket/prefix",
+    },
+    CORRAL_S3_ENDPOINT: {
+      parse: url(["http:", "https:"]),
+      default: "",
+      doc: "endpoint of an S3-compatible server",
+    },
+    CORRAL_SLOT: { parse: slotName, doc: "this node's fleet slot, e.g. dp-0" },
+    CORRAL_ZONE: { parse: slotName, default: "zone-a", doc: "this node's zone" },
+    CORRAL_HOST: { parse: hostAddress, default: "127.0.0.1", doc: "bind address" },
+    CORRAL_HTTP_PORT: { parse: port, default: 7500, doc: "tenant HTTP ingress port" },
+    CORRAL_GRPC_PORT: { parse: port, default: 7600, doc: "tenant gRPC ingress port" },
+    CORRAL_OPS_PORT: { parse: port, default: 7700, doc: "/healthz, /readyz, /metrics, /status port" },
+    CORRAL_ADVERTISE_URL: {
+      parse: url(["http:", "https:"]),
+      default: "",
+      doc: "ingress URL other nodes use (default http://<host>:<http port>)",
+    },
+    CORRAL_DATA_DIR: {
+      parse: str,
+      default: "",
+      doc: "disk cache directory (default <cwd>/.corral/dp-<slot>)",
+    },
+    CORRAL_SNAPSHOT_CAPACITY: {
+      parse: int(HEADER_SIZE + 1, 1024 * 1024 * 1024),
+      default: DEFAULT_CAPACITY,
+      doc: "largest snapshot blob accepted, in bytes",
+    },
+    CORRAL_POLL_INTERVAL_MS: {
+      parse: int(100, 3_600_000),
+      default: 10_000,
+      doc: "period of the constant-work pull of LATEST (jittered ±20 %)",
+    },
+    CORRAL_REDIS_URL: {
+      parse: url(["redis:", "rediss:"]),
+      default: "",
+      doc: "Redis for shared admission state",
+    },
+    CORRAL_LOG_LEVEL: { parse: oneOf(LOG_LEVELS), default: "info" as LogLevel, doc: "pino log level" },
+  } satisfies Schema;
+}
+
+/** Limits that are not operator settings (yet): request bounds of the ingress. */
+export const INGRESS_LIMITS = Object.freeze({
+  bodyLimitBytes: 16 * 1024 * 1024,
+  maxHeaderBytes: 16 * 1024,
+  /** longest a close() waits for in-flight requests before cutting connections */
+  drainTimeoutMs: 30_000,
+});
+
+export interface DataPlaneSettings {
+  cpUrl: string;
+  nodeToken: string;
+  verifyKey: KeyObject;
+  blobUrl: string;
+  s3Endpoint: string | undefined;
+  slot: string;
+  zone: string;
+  host: string;
+  httpPort: number;
+  grpcPort: number;
+  opsPort: number;
+  /** undefined: derived from the bound ingress address at start */
+  advertiseUrl: string | undefined;
+  dataDir: string;
+  snapshotCapacity: number;
+  pollIntervalMs: number;
+  redisUrl: string | undefined;
+  logLevel: LogLevel;
+}
+
+/** Validates the environment (throws ConfigError naming every bad variable) and resolves defaults. */
+export function loadDataPlaneSettings(
+  env: Record<string, string | undefined>,
+  cwd: string = process.cwd(),
+): DataPlaneSettings {
+  const c = loadConfig(dataPlaneSchema(cwd), env);
+  return Object.freeze({
+    cpUrl: c.CORRAL_CP_URL,
+    nodeToken: c.CORRAL_NODE_TOKEN,
+    verifyKey: c.CORRAL_VERIFY_KEY,
+    blobUrl: c.CORRAL_BLOB_URL,
+    s3Endpoint: c.CORRAL_S3_ENDPOINT || undefined,
+    slot: c.CORRAL_SLOT,
+    zone: c.CORRAL_ZONE,
+    host: c.CORRAL_HOST,
+    httpPort: c.CORRAL_HTTP_PORT,
+    grpcPort: c.CORRAL_GRPC_PORT,
+    opsPort: c.CORRAL_OPS_PORT,
+    advertiseUrl: c.CORRAL_ADVERTISE_URL || undefined,
+    dataDir: resolve(cwd, c.CORRAL_DATA_DIR || `.corral/dp-${c.CORRAL_SLOT}`),
+    snapshotCapacity: c.CORRAL_SNAPSHOT_CAPACITY,
+    pollIntervalMs: c.CORRAL_POLL_INTERVAL_MS,
+    redisUrl: c.CORRAL_REDIS_URL || undefined,
+    logLevel: c.CORRAL_LOG_LEVEL,
+  });
+}

@@ -1,0 +1,53 @@
+/** The stages every request goes through: config present, tenant identified, route matched. */
+import { reject } from "../errors.ts";
+import { presentedKey } from "../router/key-index.ts";
+import type { LiveConfig } from "../router/live-config.ts";
+import type { Stage } from "./pipeline.ts";
+
+/** Pins the config the request is served with; 503 not_ready while there is none. */
+export function requireConfig(current: () => LiveConfig | undefined): Stage {
+  return {
+    name: "config",
+    run(ctx) {
+      ctx.config = current();
+      return ctx.config ? undefined : reject("CORRAL_DP_NOT_READY", "no configuration has been applied yet");
+    },
+  };
+}
+
+/** API key -> tenant: 401 for a missing or unknown key, 403 for a suspended tenant. */
+export function identifyTenant(): Stage {
+  return {
+    name: "identify",
+    run(ctx) {
+      const key = presentedKey(ctx.headers);
+      if (!key)
+        return reject("CORRAL_DP_UNAUTHORIZED", "send the API key in x-api-key or Authorization: Bearer");
+      const entry = ctx.config!.keys.identify(key);
+      if (!entry) return reject("CORRAL_DP_UNAUTHORIZED", "unknown API key");
+      ctx.tenant = entry.tenant;
+      ctx.keyId = entry.keyId;
+      if (entry.tenant.status !== "active") return reject("CORRAL_DP_TENANT_SUSPENDED");
+      return undefined;
+    },
+  };
+}
+
+/** A "." or ".." segment (also percent-encoded) could mean a different route upstream than here. */
+function hasDotSegment(path: string): boolean {
+  return /(^|\/)(\.|%2e){1,2}(\/|$)/i.test(path);
+}
+
+/** The tenant's route for host, path and method: 404 no_route when none matches. */
+export function matchRoute(): Stage {
+  return {
+    name: "route",
+    run(ctx) {
+      if (hasDotSegment(ctx.path)) return reject("CORRAL_DP_BAD_REQUEST", "path has a . or .. segment");
+      const route = ctx.tenant!.routes.match(ctx.host, ctx.path, ctx.method);
+      if (!route) return reject("CORRAL_DP_NO_ROUTE", `no route for ${ctx.method} ${ctx.path}`);
+      ctx.route = route;
+      return undefined;
+    },
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Header rewriting at the proxy boundary (pure). Hop-by-hop headers (RFC 9110 §7.6.1, plus any
+ * named in Connection) never cross. Credentials meant for Corral (x-api-key, Authorization) and
+ * a client's own corral-tenant never reach the upstream; corral-tenant and x-forwarded-* are set
+ * by the node.
+ */
+import type { IncomingHttpHeaders } from "node:http";
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/** Never forwarded upstream: Corral's credentials, headers the node sets, and ones undici refuses. */
+const REQUEST_DROP = new Set(["host", "x-api-key", "authorization", "corral-tenant", "expect"]);
+
+export type HeaderMap = Record<string, string | string[]>;
+
+function connectionTokens(value: string | string[] | undefined): Set<string> {
+  const joined = Array.isArray(value) ? value.join(",") : (value ?? "");
+  return new Set(
+    joined
+      .split(",")
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}
+
+function copyWithout(
+  headers: Record<string, string | string[] | undefined>,
+  drop: (name: string) => boolean,
+): HeaderMap {
+  const out: HeaderMap = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || drop(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+export interface ForwardInfo {
+  tenantId: string;
+  clientIp: string;
+  /** the Host header the client sent */
+  host: string | undefined;
+  proto: "http" | "https";
+}
+
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, info: ForwardInfo): HeaderMap {
+  const named = connectionTokens(incoming.connection);
+  const out = copyWithout(incoming, (n) => HOP_BY_HOP.has(n) || REQUEST_DROP.has(n) || named.has(n));
+  const prior = incoming["x-forwarded-for"];
+  const priorList = Array.isArray(prior) ? prior.join(", ") : prior;
+  out["x-forwarded-for"] = priorList ? `${priorList}, ${info.clientIp}` : info.clientIp;
+  out["x-forwarded-proto"] = info.proto;
+  if (info.host) out["x-forwarded-host"] = info.host;
+  out["corral-tenant"] = info.tenantId;
+  return out;
+}
+
+export function clientResponseHeaders(upstream: Record<string, string | string[] | undefined>): HeaderMap {
+  const named = connectionTokens(upstream.connection);
+  return copyWithout(upstream, (n) => HOP_BY_HOP.has(n) || named.has(n));
+}

@@ -1,0 +1,50 @@
+/**
+ * The request path as a pipeline of small named stages (DESIGN §5). A stage looks at the
+ * request context, may add to it (tenant, route, deadline...), and either lets the request go
+ * on (returns undefined) or stops it with a Rejection from the catalogue. Stages may be async.
+ * The composition lives in request-pipeline.ts; the proxy is the end of the line.
+ */
+import type { IncomingHttpHeaders } from "node:http";
+import type { Rejection } from "../errors.ts";
+import type { CompiledRoute } from "../router/route-table.ts";
+import type { LiveConfig, TenantEntry } from "../router/live-config.ts";
+
+export interface RequestContext {
+  readonly method: string;
+  /** normalised host: lower case, no port */
+  readonly host: string;
+  /** path without the query */
+  readonly path: string;
+  /** path and query as received */
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly remoteAddress: string;
+  /** monotonic ms when the request arrived */
+  readonly receivedAt: number;
+  /** the config this request is served with, fixed for its whole life */
+  config?: LiveConfig;
+  tenant?: TenantEntry;
+  keyId?: string;
+  route?: CompiledRoute;
+  /** monotonic ms by which the request must be answered (set by a deadline stage) */
+  deadlineAt?: number;
+  /** callbacks run once when the response is finished or the client went away */
+  readonly onFinish: Array<(statusCode: number) => void>;
+}
+
+export type StageResult = Rejection | undefined;
+
+export interface Stage {
+  readonly name: string;
+  run(ctx: RequestContext): StageResult | Promise<StageResult>;
+}
+
+/** Runs the stages in order; the first rejection stops the request. Sync stages cost no await. */
+export async function runStages(stages: readonly Stage[], ctx: RequestContext): Promise<StageResult> {
+  for (const stage of stages) {
+    const out = stage.run(ctx);
+    const rejection = out instanceof Promise ? await out : out;
+    if (rejection) return rejection;
+  }
+  return undefined;
+}

@@ -1,0 +1,236 @@
+/**
+ * A data-plane node: `runDataPlane(env)` validates the CORRAL_* settings, starts the ingress
+ * and ops servers, boots from the disk cache, dials the control plane, pulls LATEST on a
+ * jittered period, and returns a handle whose close() drains.
+ */
+import { hostname } from "node:os";
+import pino, { type DestinationStream, type Logger } from "pino";
+import pkg from "../package.json" with { type: "json" };
+import type { BlobStore } from "../proto/blob-store/blob-store.ts";
+import { openBlobStore } from "../proto/blob-store/open-blob-store.ts";
+import { type Random, systemTimers, type Timers } from "./clock.ts";
+import { INGRESS_LIMITS, loadDataPlaneSettings, type DataPlaneSettings } from "./config.ts";
+import { type ApplyOutcome, ConfigApplier } from "./config-client/config-applier.ts";
+import { ConfigSources } from "./config-client/config-sources.ts";
+import { PeriodicPull } from "./config-client/periodic-pull.ts";
+import {
+  InlineSnapshotLoader,
+  type SnapshotLoader,
+  WorkerSnapshotLoader,
+} from "./config-client/snapshot-loader.ts";
+import { HttpProxy } from "./ingress/http-proxy.ts";
+import { type Ingress, startIngress } from "./ingress/http-ingress.ts";
+import { requestStages } from "./ingress/request-pipeline.ts";
+import { UpstreamPools } from "./ingress/upstream-pools.ts";
+import { NodeState } from "./node-state.ts";
+import { createMetrics, type DataPlaneMetrics } from "./ops/metrics.ts";
+import { type OpsServer, startOps } from "./ops/ops-server.ts";
+import type { BackoffPolicy } from "./sync/backoff.ts";
+import { ResultFrames } from "./sync/result-frames.ts";
+import { SyncClient } from "./sync/sync-client.ts";
+
+export interface RunningProcess {
+  close(): Promise<void>;
+}
+
+export interface DataPlaneProcess extends RunningProcess {
+  readonly httpUrl: string;
+  readonly opsUrl: string;
+  readonly state: NodeState;
+}
+
+/** Seams for tests; production uses the defaults. */
+export interface DataPlaneOptions {
+  timers?: Timers;
+  random?: Random;
+  logStream?: DestinationStream;
+  loader?: "worker" | "inline";
+  sync?: { pingIntervalMs?: number; statusIntervalMs?: number; backoff?: BackoffPolicy };
+  drainTimeoutMs?: number;
+}
+
+export const BUILD = `corral/${pkg.version} node/${process.versions.node}`;
+
+function createLogger(s: DataPlaneSettings, stream?: DestinationStream): Logger {
+  const options = {
+    level: s.logLevel,
+    base: { service: "corral-dp", slot: s.slot },
+    redact: [
+      "req.headers.authorization",
+      'req.headers["x-api-key"]',
+      "headers.authorization",
+      'headers["x-api-key"]',
+    ],
+  };
+  return stream ? pino(options, stream) : pino(options);
+}
+
+interface Parts {
+  s: DataPlaneSettings;
+  log: Logger;
+  timers: Timers;
+  random: Random;
+  state: NodeState;
+  metrics: DataPlaneMetrics;
+  store: BlobStore;
+  loader: SnapshotLoader;
+  pools: UpstreamPools;
+}
+
+function logOutcome(log: Logger, o: ApplyOutcome): void {
+  const base = { trigger: o.trigger.kind, version: o.version, applyMs: o.applyMs };
+  if (!o.ok && o.error.code === "CORRAL_DP_CONFIG_NO_CACHE") log.info(base, "no config in the disk cache");
+  else if (!o.ok) log.warn({ ...base, code: o.error.code, error: o.error.message }, "config apply failed");
+  else if (o.changed) log.info(base, "config applied");
+  else log.debug(base, "config re-verified");
+  if (o.ok && o.cacheError) log.warn({ ...base, ...o.cacheError }, "config applied but not cached");
+}
+
+function createApplier(p: Parts, onOutcome: (o: ApplyOutcome) => void): ConfigApplier {
+  return new ConfigApplier({
+    sources: new ConfigSources(p.store, p.s.dataDir, p.s.snapshotCapacity),
+    loader: p.loader,
+    maxCapacity: p.s.snapshotCapacity,
+    timers: p.timers,
+    live: {
+      current: () => p.state.config(),
+      install: (config) => {
+        p.state.install(config);
+        p.pools.retain(config.poolKeys);
+      },
+    },
+    onOutcome: (o) => {
+      p.state.recordOutcome(o);
+      if (o.ok) p.metrics.applySeconds.observe({ result: o.changed ? "changed" : "same" }, o.applyMs / 1000);
+      else p.metrics.applyFailures.inc({ code: o.error.code });
+      logOutcome(p.log, o);
+      onOutcome(o);
+    },
+  });
+}
+
+function createSync(p: Parts, applier: ConfigApplier, httpUrl: string, opts: DataPlaneOptions): SyncClient {
+  const { s, state } = p;
+  return new SyncClient({
+    cpUrl: s.cpUrl,
+    token: s.nodeToken,
+    timers: p.timers,
+    random: p.random,
+    logger: p.log,
+    ...opts.sync,
+    handlers: {
+      hello: () => ({
+        node: `${s.slot}@${hostname()}/${process.pid}`,
+        slot: s.slot,
+        zone: s.zone,
+        version: state.version,
+        build: BUILD,
+        httpUrl,
+        grpcAddress: `${s.host}:${s.grpcPort}`,
+      }),
+      status: () => ({
+        version: state.version,
+        configAgeMs: state.configAgeMs() ?? 0,
+        inflight: state.inflight,
+        shed: state.shed,
+        fetchError: state.fetchError ?? "",
+      }),
+      onWelcome: ({ latest }) => {
+        state.cpVersion = latest?.version ?? 0;
+        if (latest && latest.version > 0) applier.request({ kind: "welcome", ...latest });
+      },
+      onAnnounce: (a) => {
+        state.noteCpVersion(a.version);
+        applier.request({ kind: "announce", ...a });
+      },
+      onContact: () => state.contact(),
+      onConnectionChange: (connected, detail) => {
+        state.connected = connected;
+        p.metrics.syncConnections.inc({ event: connected ? "open" : "close" });
+        p.log.info({ connected, detail }, "control plane connection");
+      },
+    },
+  });
+}
+
+async function startServers(p: Parts): Promise<{ ingress: Ingress; ops: OpsServer }> {
+  const ingress = await startIngress({
+    host: p.s.host,
+    port: p.s.httpPort,
+    logger: p.log,
+    stages: requestStages({ currentConfig: () => p.state.config() }),
+    proxy: new HttpProxy(p.pools, INGRESS_LIMITS.bodyLimitBytes),
+    metrics: p.metrics,
+    state: p.state,
+    maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
+  });
+  try {
+    const ops = await startOps(p.state, p.metrics, p.log, p.s.host, p.s.opsPort);
+    return { ingress, ops };
+  } catch (err) {
+    await ingress.close(0);
+    throw err;
+  }
+}
+
+export async function runDataPlane(
+  env: Record<string, string | undefined>,
+  options: DataPlaneOptions = {},
+): Promise<DataPlaneProcess> {
+  const s = loadDataPlaneSettings(env);
+  const log = createLogger(s, options.logStream);
+  const timers = options.timers ?? systemTimers();
+  const state = new NodeState(s.slot, s.zone, timers);
+  const p: Parts = {
+    s,
+    log,
+    timers,
+    random: options.random ?? Math.random,
+    state,
+    metrics: createMetrics(state),
+    store: await openBlobStore(s.blobUrl, { endpoint: s.s3Endpoint }),
+    loader:
+      options.loader === "inline"
+        ? new InlineSnapshotLoader(s.verifyKey)
+        : new WorkerSnapshotLoader(s.verifyKey),
+    pools: new UpstreamPools(timers),
+  };
+  const { ingress, ops } = await startServers(p);
+  const frames = new ResultFrames();
+  let sync: SyncClient | undefined;
+  const applier = createApplier(p, (o) => {
+    const frame = frames.frameFor(o);
+    if (frame) sync?.send(frame);
+    if (frame || !o.ok) sync?.sendStatus();
+  });
+  sync = createSync(p, applier, s.advertiseUrl ?? ingress.url, options);
+  const pull = new PeriodicPull(s.pollIntervalMs, timers, p.random, () => applier.request({ kind: "pull" }));
+  applier.request({ kind: "boot" });
+  pull.start();
+  sync.start();
+  log.info(
+    { http: ingress.url, ops: ops.url, cp: s.cpUrl, blobs: p.store.location, build: BUILD },
+    "listening",
+  );
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    state.draining = true;
+    pull.stop();
+    await Promise.all([
+      ingress.close(options.drainTimeoutMs ?? INGRESS_LIMITS.drainTimeoutMs),
+      sync.close(),
+      p.loader.close().then(() => applier.close()),
+    ]);
+    await Promise.all([p.pools.close(), ops.close(), p.store.close?.()]);
+    log.info("closed");
+  };
+  return {
+    httpUrl: ingress.url,
+    opsUrl: ops.url,
+    state,
+    close: () => {
+      closing ??= close();
+      return closing;
+    },
+  };
+}

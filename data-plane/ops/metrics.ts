@@ -1,0 +1,90 @@
+/**
+ * Prometheus metrics of one node (own registry: several nodes may share a process in tests).
+ * Label values are bounded: reasons and error codes come from errors.ts, status is a class.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { NodeState } from "../node-state.ts";
+
+export interface DataPlaneMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<"reason" | "status_class">;
+  readonly requestSeconds: Histogram<"status_class">;
+  readonly applySeconds: Histogram<"result">;
+  readonly applyFailures: Counter<"code">;
+  readonly syncConnections: Counter<"event">;
+}
+
+export function statusClass(status: number): string {
+  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : "other";
+}
+
+function stateGauges(registry: Registry, state: NodeState): void {
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  gauge("corral_dp_config_version", "snapshot version this node serves (0 = none)", () => state.version);
+  gauge(
+    "corral_dp_config_age_seconds",
+    "time since the control plane last confirmed the served config",
+    () => {
+      const age = state.configAgeMs();
+      return age === null ? -1 : age / 1000;
+    },
+  );
+  gauge("corral_dp_ready", "1 when the node has a config and is not draining", () => (state.ready ? 1 : 0));
+  gauge("corral_dp_cp_connected", "1 while the sync connection to the control plane is open", () =>
+    state.connected ? 1 : 0,
+  );
+  gauge("corral_dp_inflight_requests", "tenant requests in progress", () => state.inflight);
+  gauge("corral_dp_tenants", "tenants in the served config", () => state.config()?.tenants.size ?? 0);
+  gauge("corral_dp_fetch_error", "1 while the last fetch from the config source failed", () =>
+    state.fetchError ? 1 : 0,
+  );
+}
+
+export function createMetrics(state: NodeState): DataPlaneMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "corral_dp_" });
+  stateGauges(registry, state);
+  return {
+    registry,
+    requests: new Counter({
+      name: "corral_dp_requests_total",
+      help: "tenant requests answered, by corral-reason (upstream = proxied) and status class",
+      labelNames: ["reason", "status_class"],
+      registers: [registry],
+    }),
+    requestSeconds: new Histogram({
+      name: "corral_dp_request_duration_seconds",
+      help: "time from request to the end of the response",
+      labelNames: ["status_class"],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    applySeconds: new Histogram({
+      name: "corral_dp_apply_seconds",
+      help: "duration of successful applies (result: changed = new version swapped in, same = re-verified)",
+      labelNames: ["result"],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    applyFailures: new Counter({
+      name: "corral_dp_apply_failures_total",
+      help: "applies that failed, by error code",
+      labelNames: ["code"],
+      registers: [registry],
+    }),
+    syncConnections: new Counter({
+      name: "corral_dp_sync_connections_total",
+      help: "sync connection events (open, close)",
+      labelNames: ["event"],
+      registers: [registry],
+    }),
+  };
+}

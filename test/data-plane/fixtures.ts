@@ -1,0 +1,96 @@
+/** Signed snapshots, tenants and keys for data-plane tests. */
+import type { KeyObject } from "node:crypto";
+import { generateApiKey } from "../../proto/api-key.ts";
+import { encodePointer, LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts";
+import type { BlobStore } from "../../proto/blob-store/blob-store.ts";
+import { Snapshot, type Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import { generateSigningKeyPair, parsePrivateKey, parsePublicKey } from "../../proto/signing-keys.ts";
+import { encodeSnapshot } from "../../proto/snapshot-codec.ts";
+
+export const CAPACITY = 256 * 1024;
+
+export interface SigningPair {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  /** base64 SPKI DER: the value of CORRAL_VERIFY_KEY */
+  verifyKeyText: string;
+}
+
+export function signingPair(): SigningPair {
+  const pair = generateSigningKeyPair();
+  return {
+    privateKey: parsePrivateKey(pair.privateKey),
+    publicKey: parsePublicKey(pair.publicKey),
+    verifyKeyText: pair.publicKey,
+  };
+}
+
+export interface TenantSpec {
+  id: string;
+  status?: string;
+  upstream: string | string[];
+  routes?: {
+    id: string;
+    pathPrefix: string;
+    hosts?: string[];
+    methods?: string[];
+    timeoutMs?: number;
+    stripPrefix?: boolean;
+  }[];
+  keys?: { id: string; hash: Buffer; scopes?: string[] }[];
+}
+
+export function tenant(spec: TenantSpec): Tenant {
+  const targets = Array.isArray(spec.upstream) ? spec.upstream : [spec.upstream];
+  return {
+    id: spec.id,
+    name: spec.id,
+    status: spec.status ?? "active",
+    plan: "standard",
+    limits: undefined,
+    shard: [],
+    keys: (spec.keys ?? []).map((k) => ({ id: k.id, hash: k.hash, scopes: k.scopes ?? ["invoke"] })),
+    routes: (spec.routes ?? [{ id: "r1", pathPrefix: "/" }]).map((r) => ({
+      id: r.id,
+      hosts: r.hosts ?? [],
+      pathPrefix: r.pathPrefix,
+      methods: r.methods ?? [],
+      upstreamId: "u1",
+      timeoutMs: r.timeoutMs ?? 2000,
+      protocol: "http",
+      public: false,
+      limits: undefined,
+      idempotency: false,
+      retries: 0,
+      stripPrefix: r.stripPrefix ?? false,
+    })),
+    upstreams: [{ id: "u1", name: "api", targets, connectTimeoutMs: 1000 }],
+  };
+}
+
+export function snapshot(version: number, tenants: Tenant[]): Snapshot {
+  return Snapshot.fromPartial({ version, epoch: 1, createdAtMs: Date.now(), tenants });
+}
+
+export function newKey(): { key: string; hash: Buffer; id: string } {
+  return generateApiKey();
+}
+
+export interface Published {
+  version: number;
+  key: string;
+  sha256: string;
+  blob: Buffer;
+}
+
+export function sign(snap: Snapshot, pair: SigningPair, capacity = CAPACITY): Published {
+  const enc = encodeSnapshot(snap, capacity, pair.privateKey);
+  return { version: snap.version, key: snapshotKey(snap.version), sha256: enc.sha256, blob: enc.blob };
+}
+
+/** Writes the blob and points LATEST at it, as the control plane does. */
+export async function publish(store: BlobStore, pub: Published): Promise<Published> {
+  await store.put(pub.key, pub.blob);
+  await store.put(LATEST_KEY, encodePointer({ version: pub.version, key: pub.key, sha256: pub.sha256 }));
+  return pub;
+}
