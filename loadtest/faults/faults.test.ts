@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { request } from "undici";
+import { nodeScript, startChild } from "../bench/child-process.ts";
+import { type FixedLatencyServer, startFixedLatencyServer } from "../bench/fixed-latency-server.ts";
+import { findBinary, goBinDirs } from "../net/find-binary.ts";
+import { freezeFor, isAlive, killAndWait } from "./signals.ts";
+import { FaultTimeline } from "./timeline.ts";
+import { startToxiproxy } from "./toxiproxy.ts";
+
+let upstream: FixedLatencyServer;
+before(async () => {
+  upstream = await startFixedLatencyServer({ delayMs: 1 });
+});
+after(async () => {
+  await upstream.close();
+});
+
+async function timedGet(url: string): Promise<{ ms: number; status?: number; error?: string }> {
+  const started = performance.now();
+  try {
+    const res = await request(url, { reset: true, headersTimeout: 3000 });
+    await res.body.dump();
+    return { ms: performance.now() - started, status: res.statusCode };
+  } catch (err) {
+    return { ms: performance.now() - started, error: (err as { code?: string }).code ?? String(err) };
+  }
+}
+
+test("signals: freeze, thaw and kill a child, each marked on the timeline", async () => {
+  const server = await startChild<{ url: string }>(
+    nodeScript(new URL("../bench/fixed-latency-server.ts", import.meta.url)),
+  );
+  const timeline = new FaultTimeline();
+  const frozen = freezeFor(server.pid, 400, timeline, "freeze server");
+  await new Promise((r) => setTimeout(r, 50));
+  const during = await timedGet(`${server.ready.url}/`);
+  await frozen;
+  assert.equal(during.status, 200);
+  assert.ok(during.ms >= 300, `answered after ${during.ms} ms though frozen`);
+  assert.equal(await killAndWait(server.pid, timeline, "kill server"), true);
+  assert.equal(isAlive(server.pid), false);
+  const markers = timeline.markers();
+  assert.deepEqual(
+    markers.map((m) => [m.label, m.kind]),
+    [
+      ["freeze server", "signal"],
+      ["kill server", "signal"],
+    ],
+  );
+  assert.ok(markers[0]!.endEpochMs! - markers[0]!.atEpochMs >= 390);
+});
+
+test("toxiproxy: latency, reset_peer and partition between client and upstream", async (t) => {
+  const binary = await findBinary("toxiproxy-server", {
+    envVar: "TOXIPROXY_SERVER",
+    extraDirs: await goBinDirs(),
+  });
+  if (!binary) return t.skip("toxiproxy-server is not installed");
+  const timeline = new FaultTimeline();
+  const toxiproxy = await startToxiproxy({ timeline, binary });
+  try {
+    const proxy = await toxiproxy.createProxy("upstream", new URL(upstream.url).host);
+    const url = `http://${proxy.listen}/`;
+    assert.equal((await timedGet(url)).status, 200);
+
+    const removeLatency = await toxiproxy.addToxic("upstream", { type: "latency", latencyMs: 150 });
+    const slow = await timedGet(url);
+    assert.equal(slow.status, 200);
+    assert.ok(slow.ms >= 140, `latency toxic: ${slow.ms} ms`);
+    await removeLatency();
+
+    const removeReset = await toxiproxy.addToxic("upstream", { type: "reset_peer" }, { stream: "upstream" });
+    assert.ok((await timedGet(url)).error, "reset_peer must fail the request");
+    await removeReset();
+
+    const heal = await toxiproxy.partition("upstream");
+    assert.equal((await timedGet(url)).error, "ECONNREFUSED");
+    await heal();
+    assert.equal((await timedGet(url)).status, 200);
+
+    await assert.rejects(toxiproxy.partition("nope"), { code: "CORRAL_LOADTEST_TOXIPROXY" });
+    assert.deepEqual(
+      timeline.markers().map((m) => [m.kind, m.label, m.endEpochMs !== undefined]),
+      [
+        ["toxic", "latency on upstream", true],
+        ["toxic", "reset_peer on upstream", true],
+        ["partition", "partition upstream", true],
+      ],
+    );
+    await assert.rejects(toxiproxy.createProxy("far", "10.0.0.1:80"), {
+      code: "CORRAL_LOADTEST_NOT_LOOPBACK",
+    });
+  } finally {
+    await toxiproxy.stop();
+  }
+  assert.equal(isAlive(toxiproxy.pid), false);
+});
