@@ -1,0 +1,84 @@
+/**
+ * Request deadlines: read `grpc-timeout` / `corral-timeout-ms`, and refuse at once a request
+ * that cannot finish in the time it has left (504 / DEADLINE_EXCEEDED), instead of queueing it.
+ *
+ * Formats (both: 1 to 8 ASCII digits, as the gRPC spec bounds TimeoutValue):
+ *  - grpc-timeout: digits + unit, H hours, M minutes, S seconds, m ms, u µs, n ns ("250m").
+ *  - corral-timeout-ms: digits, milliseconds ("250").
+ * Anything else (signs, spaces, decimals, 9+ digits, unknown unit) is a bad_timeout error (400 /
+ * INVALID_ARGUMENT). Valid values above maxTimeoutMs are clamped to it: the node never waits
+ * longer anyway. With both headers the earlier deadline wins. 0 means already expired.
+ *
+ * Rule: a request is rejected when remainingMs <= 0 or remainingMs < expectedMs, where
+ * expectedMs is what the route usually takes: the median of its recent upstream latencies,
+ * at least a floor (see RouteLatency.expectedMs in latency-tracker.ts).
+ */
+import { type AdmissionDecision, reject } from "./decision.ts";
+
+export const DEFAULT_MAX_TIMEOUT_MS = 60 * 60 * 1000;
+
+export type TimeoutHeaders = { grpcTimeout?: string; corralTimeoutMs?: string };
+export type TimeoutParse =
+  | { ok: true; timeoutMs: number | undefined }
+  | { ok: false; header: "grpc-timeout" | "corral-timeout-ms"; message: string };
+
+const GRPC_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
+const GRPC_TIMEOUT = /^(\d{1,8})([HMSmun])$/;
+const MILLIS = /^\d{1,8}$/;
+
+/** grpc-timeout in ms, or undefined when malformed. */
+export function parseGrpcTimeout(value: string): number | undefined {
+  const match = GRPC_TIMEOUT.exec(value);
+  return match ? Number(match[1]) * GRPC_UNIT_MS[match[2]!]! : undefined;
+}
+
+/** corral-timeout-ms in ms, or undefined when malformed. */
+export function parseCorralTimeoutMs(value: string): number | undefined {
+  return MILLIS.test(value) ? Number(value) : undefined;
+}
+
+/** The request's timeout from its headers (undefined: none given), or which header is bad. */
+export function parseTimeoutHeaders(
+  headers: TimeoutHeaders,
+  maxTimeoutMs = DEFAULT_MAX_TIMEOUT_MS,
+): TimeoutParse {
+  const found: number[] = [];
+  if (headers.grpcTimeout !== undefined) {
+    const ms = parseGrpcTimeout(headers.grpcTimeout);
+    if (ms === undefined) {
+      return {
+        ok: false,
+        header: "grpc-timeout",
+        message: "grpc-timeout must be 1-8 digits and a unit (H M S m u n)",
+      };
+    }
+    found.push(ms);
+  }
+  if (headers.corralTimeoutMs !== undefined) {
+    const ms = parseCorralTimeoutMs(headers.corralTimeoutMs);
+    if (ms === undefined) {
+      return {
+        ok: false,
+        header: "corral-timeout-ms",
+        message: "corral-timeout-ms must be 1-8 digits (milliseconds)",
+      };
+    }
+    found.push(ms);
+  }
+  return { ok: true, timeoutMs: found.length ? Math.min(maxTimeoutMs, ...found) : undefined };
+}
+
+/** The rejection for a malformed timeout header. */
+export function badTimeout(parse: Extract<TimeoutParse, { ok: false }>): AdmissionDecision {
+  return reject("bad_timeout", parse.message);
+}
+
+/** Admit unless the request cannot finish in its remaining time (rule above). */
+export function checkDeadline(remainingMs: number, expectedMs: number): AdmissionDecision {
+  if (remainingMs > 0 && remainingMs >= expectedMs) return { admit: true };
+  const left = Math.max(0, remainingMs);
+  return reject(
+    "deadline",
+    `${left.toFixed(1)} ms left, the route usually needs ${expectedMs.toFixed(1)} ms`,
+  );
+}

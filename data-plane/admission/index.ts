@@ -1,0 +1,45 @@
+/**
+ * Admission control (DESIGN §5): pure stages with injected clock and randomness, no I/O.
+ *
+ * Every stage returns an AdmissionDecision (decision.ts):
+ *   { admit: true, headers?, release?, shadowed? }
+ *   { admit: false, status, grpcStatus, reason, code, message, retryAfterS?, headers }
+ * A rejection's headers already hold `corral-reason` and, where it applies, `retry-after`;
+ * send them as they are. An admission's `release` must be called once when the request ends.
+ *
+ * Compose them in this order with composeAdmission (pipeline.ts; see pipeline.test.ts):
+ *   1. deadline     parseTimeoutHeaders -> badTimeout (400) | checkDeadline(remaining,
+ *                   RouteLatency.expectedMs(route)) -> 504 DEADLINE_EXCEEDED, `deadline`
+ *   2. shed         LoadShedder.admit(effectivePriority(plan, header), {inFlight, eventLoopDelayMs})
+ *                   -> 503 UNAVAILABLE, `shed`, jittered Retry-After
+ *   3. concurrency  ConcurrencyLimiter.acquire(tenant, {concurrency}) -> 429, `concurrency`
+ *   4. tenant       TenantLimiter.admit(tenant, {rate, burst, shardSize, shadow, disabled}, now)
+ *                   -> 429 RESOURCE_EXHAUSTED, `quota`, Retry-After + RateLimit + RateLimit-Policy
+ *   5. route        RouteLimiter.admit(route, route limits, now) -> same as tenant
+ * Record each proxied request's upstream latency with RouteLatency.record for step 1.
+ * Node share of a tenant limit: 1/k by default; with Redis, computeDemandShares (demand-share.ts)
+ * gives each member's share from the members' demand reports -> TenantLimiter.setShare.
+ * Shadow mode and kill switch: setMode({shadow, disabled}) fleet-wide on each limiter, or per
+ * tenant/route in the limits passed with each call.
+ */
+export { ConcurrencyLimiter, type ConcurrencyLimit } from "./concurrency-limiter.ts";
+export { badTimeout, checkDeadline, parseTimeoutHeaders, type TimeoutHeaders } from "./deadline.ts";
+export {
+  ADMISSION_REJECTIONS,
+  type AdmissionDecision,
+  type AdmissionReason,
+  type Admit,
+  GRPC_STATUS,
+  type LimiterMode,
+  type Priority,
+  type Reject,
+} from "./decision.ts";
+export { computeDemandShares, type DemandReport, type DemandShares } from "./demand-share.ts";
+export { dualBucketSpecs } from "./dual-bucket.ts";
+export type { RateLimits } from "./keyed-bucket-limiter.ts";
+export { LatencyWindow, RouteLatency } from "./latency-tracker.ts";
+export { effectivePriority, LoadShedder, type NodeLoad } from "./load-shedder.ts";
+export { type AdmissionStage, composeAdmission } from "./pipeline.ts";
+export { RouteLimiter } from "./route-limiter.ts";
+export { TenantLimiter } from "./tenant-limiter.ts";
+export { TokenBucket } from "./token-bucket.ts";
