@@ -1,5 +1,5 @@
 import { readdir } from "node:fs/promises";
-import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
+import { type ELDHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 import { fetchNodeMetrics, readProcStats } from "./proc-stats.ts";
 
 /**
@@ -28,7 +28,7 @@ export class ProcessSampler {
   readonly #targets = new Map<string, ProcessTarget>();
   readonly #samples: ProcessSample[] = [];
   readonly #intervalMs: number;
-  readonly #loopDelay: IntervalHistogram;
+  readonly #loopDelay: ELDHistogram;
   #timer: NodeJS.Timeout | undefined;
   #busy = false;
 
@@ -82,7 +82,7 @@ export class ProcessSampler {
 
 const now = () => performance.timeOrigin + performance.now();
 
-async function sampleSelf(loopDelay: IntervalHistogram): Promise<ProcessSample> {
+async function sampleSelf(loopDelay: ELDHistogram): Promise<ProcessSample> {
   const memory = process.memoryUsage();
   const fds = await readdir("/proc/self/fd").then(
     (list) => list.length,
