@@ -18,7 +18,8 @@ test("admits up to the cap, refuses the next, admits again after a release", () 
     assert.equal(denied.status, 429);
     assert.equal(denied.reason, "concurrency");
     assert.equal(denied.headers["retry-after"], "1");
-    assert.equal(denied.headers["corral-reason"], "concurrency");
+    assert.equal(denied.code, "CORRAL_DP_QUOTA");
+    assert.equal(denied.headers["corral-reason"], "quota", "the catalogue's reason for CORRAL_DP_QUOTA");
   }
   assert.equal(limiter.acquire("other", limit).admit, true, "tenants are independent");
   a();

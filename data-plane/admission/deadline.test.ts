@@ -53,7 +53,7 @@ test("corral-timeout-ms, both headers, clamping and errors", () => {
   assert.ok(!decision.admit);
   assert.equal(decision.status, 400);
   assert.equal(decision.grpcStatus, 3);
-  assert.equal(decision.code, "CORRAL_ADMISSION_BAD_TIMEOUT");
+  assert.equal(decision.code, "CORRAL_DP_BAD_REQUEST");
   assert.match(decision.message, /grpc-timeout/);
 });
 

@@ -2,6 +2,8 @@
  * What every admission stage returns. A rejection carries everything the transport needs to
  * answer: HTTP status, gRPC status code, `corral-reason`, a stable error code, and headers.
  */
+import { type Rejection, REQUEST_ERRORS, type RequestErrorCode } from "../errors.ts";
+
 export type AdmissionReason = "quota" | "shed" | "deadline" | "concurrency" | "bad_timeout";
 export type Priority = "batch" | "standard" | "critical";
 
@@ -20,7 +22,7 @@ export type Reject = {
   status: number;
   grpcStatus: number;
   reason: AdmissionReason;
-  code: string;
+  code: RequestErrorCode;
   message: string;
   retryAfterS?: number;
   /** includes corral-reason and, where set, retry-after */
@@ -29,48 +31,37 @@ export type Reject = {
 
 export type AdmissionDecision = Admit | Reject;
 
-/** gRPC status codes used by admission (from grpc/status.h). */
-export const GRPC_STATUS = {
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  RESOURCE_EXHAUSTED: 8,
-  UNAVAILABLE: 14,
-} as const;
+/** Each admission reason's entry in the data plane's error catalogue (../errors.ts). */
+export const ADMISSION_CODES = Object.freeze({
+  quota: "CORRAL_DP_QUOTA",
+  concurrency: "CORRAL_DP_QUOTA",
+  shed: "CORRAL_DP_SHED",
+  deadline: "CORRAL_DP_DEADLINE_EXCEEDED",
+  bad_timeout: "CORRAL_DP_BAD_REQUEST",
+} as const satisfies Record<AdmissionReason, RequestErrorCode>);
 
-const REJECTIONS: Record<AdmissionReason, { status: number; grpcStatus: number; code: string }> = {
-  quota: { status: 429, grpcStatus: GRPC_STATUS.RESOURCE_EXHAUSTED, code: "CORRAL_ADMISSION_QUOTA_EXCEEDED" },
-  concurrency: {
-    status: 429,
-    grpcStatus: GRPC_STATUS.RESOURCE_EXHAUSTED,
-    code: "CORRAL_ADMISSION_CONCURRENCY_EXCEEDED",
-  },
-  shed: { status: 503, grpcStatus: GRPC_STATUS.UNAVAILABLE, code: "CORRAL_ADMISSION_SHED" },
-  deadline: {
-    status: 504,
-    grpcStatus: GRPC_STATUS.DEADLINE_EXCEEDED,
-    code: "CORRAL_ADMISSION_DEADLINE_UNMEETABLE",
-  },
-  bad_timeout: {
-    status: 400,
-    grpcStatus: GRPC_STATUS.INVALID_ARGUMENT,
-    code: "CORRAL_ADMISSION_BAD_TIMEOUT",
-  },
-};
-
-/** The catalogue of admission rejections (stable codes, HTTP and gRPC status). */
-export const ADMISSION_REJECTIONS: Readonly<typeof REJECTIONS> = Object.freeze(REJECTIONS);
-
+/**
+ * A rejection for `reason`: status, gRPC status and corral-reason come from the catalogue entry
+ * (concurrency shares CORRAL_DP_QUOTA, corral-reason `quota`); `reason` keeps the finer cause.
+ */
 export function reject(
   reason: AdmissionReason,
   message: string,
   extra: { retryAfterS?: number; headers?: Record<string, string> } = {},
 ): Reject {
-  const { status, grpcStatus, code } = REJECTIONS[reason];
-  const headers: Record<string, string> = { ...extra.headers, "corral-reason": reason };
+  const code = ADMISSION_CODES[reason];
+  const { status, grpc } = REQUEST_ERRORS[code];
+  const headers: Record<string, string> = { ...extra.headers, "corral-reason": REQUEST_ERRORS[code].reason };
   if (extra.retryAfterS !== undefined) headers["retry-after"] = String(extra.retryAfterS);
-  const decision: Reject = { admit: false, status, grpcStatus, reason, code, message, headers };
+  const decision: Reject = { admit: false, status, grpcStatus: grpc, reason, code, message, headers };
   if (extra.retryAfterS !== undefined) decision.retryAfterS = extra.retryAfterS;
   return decision;
+}
+
+/** The same rejection in the ingress pipeline's terms (catalogue code, detail, extra headers). */
+export function toRejection(decision: Reject): Rejection {
+  const { "corral-reason": _reason, ...headers } = decision.headers;
+  return { code: decision.code, detail: decision.message, headers };
 }
 
 export const ADMIT: Admit = Object.freeze({ admit: true }) as Admit;

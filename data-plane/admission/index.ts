@@ -4,8 +4,9 @@
  * Every stage returns an AdmissionDecision (decision.ts):
  *   { admit: true, headers?, release?, shadowed? }
  *   { admit: false, status, grpcStatus, reason, code, message, retryAfterS?, headers }
- * A rejection's headers already hold `corral-reason` and, where it applies, `retry-after`;
- * send them as they are. An admission's `release` must be called once when the request ends.
+ * A rejection's code is an entry of the data plane's error catalogue (../errors.ts) and its
+ * headers hold `corral-reason` and, where it applies, `retry-after` and RateLimit headers;
+ * toRejection() turns it into the ingress pipeline's Rejection. An admission's `release` must be called once when the request ends.
  *
  * Compose them in this order with composeAdmission (pipeline.ts; see pipeline.test.ts):
  *   1. deadline     parseTimeoutHeaders -> badTimeout (400) | checkDeadline(remaining,
@@ -25,14 +26,14 @@
 export { ConcurrencyLimiter, type ConcurrencyLimit } from "./concurrency-limiter.ts";
 export { badTimeout, checkDeadline, parseTimeoutHeaders, type TimeoutHeaders } from "./deadline.ts";
 export {
-  ADMISSION_REJECTIONS,
+  ADMISSION_CODES,
   type AdmissionDecision,
   type AdmissionReason,
   type Admit,
-  GRPC_STATUS,
   type LimiterMode,
   type Priority,
   type Reject,
+  toRejection,
 } from "./decision.ts";
 export { computeDemandShares, type DemandReport, type DemandShares } from "./demand-share.ts";
 export { dualBucketSpecs } from "./dual-bucket.ts";

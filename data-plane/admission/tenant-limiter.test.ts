@@ -62,7 +62,7 @@ test("a rejection is a 429 with Retry-After, RateLimit and RateLimit-Policy", ()
   assert.equal(denied.status, 429);
   assert.equal(denied.grpcStatus, 8);
   assert.equal(denied.reason, "quota");
-  assert.equal(denied.code, "CORRAL_ADMISSION_QUOTA_EXCEEDED");
+  assert.equal(denied.code, "CORRAL_DP_QUOTA");
   assert.equal(denied.retryAfterS, 1);
   assert.deepEqual(denied.headers, {
     ratelimit: '"default";r=0;t=2',
