@@ -20,4 +20,5 @@ export {
   type PlacementSlot,
   prepareFleet,
   selectShard,
+  shardResolver,
 } from "./shard.ts";

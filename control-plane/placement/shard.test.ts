@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { PlacementInputError, prepareFleet, selectShard } from "./shard.ts";
+import { PlacementInputError, prepareFleet, selectShard, shardResolver } from "./shard.ts";
 
 const fleet = (count: number, zones: number) =>
   Array.from({ length: count }, (_, i) => ({ name: `dp-${i}`, zone: `zone-${i % zones}` }));
@@ -72,9 +72,22 @@ test("bad input is refused with a clear error", () => {
   for (const [name, run, message] of cases) {
     assert.throws(run, (err: unknown) => {
       assert.ok(err instanceof PlacementInputError, name);
-      assert.equal(err.code, "CORRAL_PLACEMENT_INVALID_INPUT");
+      assert.equal(err.code, "CORRAL_ADMIN_VALIDATION");
+      assert.equal(err.status, 400);
       assert.match(err.message, message, name);
       return true;
     });
   }
+});
+
+test("shardResolver gives the same shards as selectShard, reusing the fleet's keys", () => {
+  const slots = fleet(15, 3);
+  const resolve = shardResolver("seed");
+  for (let i = 0; i < 20; i++) {
+    assert.deepEqual(resolve({ id: `t${i}`, shardSize: 3 }, slots), selectShard(slots, `t${i}`, "seed", 3));
+  }
+  assert.deepEqual(
+    resolve({ id: "t0", shardSize: 3 }, fleet(4, 1)),
+    selectShard(fleet(4, 1), "t0", "seed", 3),
+  );
 });

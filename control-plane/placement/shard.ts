@@ -23,6 +23,7 @@
  * The result lists members in pick order (the tenant's preference order). Liveness is ignored on
  * purpose: vanished slots stay in placements for the forget delay (see effective-slots.ts).
  */
+import { CorralError } from "../errors.ts";
 import { type PlacementKey, pairWeight, placementKey } from "./keyed-hash.ts";
 
 export type PlacementSlot = { name: string; zone: string; live?: boolean };
@@ -30,10 +31,10 @@ export type PlacementSlot = { name: string; zone: string; live?: boolean };
 export const MAX_SHARD_SIZE = 64;
 const MAX_NAME_LENGTH = 253;
 
-export class PlacementInputError extends Error {
-  readonly code = "CORRAL_PLACEMENT_INVALID_INPUT";
+/** Bad placement input: a catalogued validation error (400 / INVALID_ARGUMENT in the admin API). */
+export class PlacementInputError extends CorralError {
   constructor(message: string) {
-    super(message);
+    super("CORRAL_ADMIN_VALIDATION", message);
     this.name = "PlacementInputError";
   }
 }
@@ -150,6 +151,25 @@ function groupByZone(slots: readonly PlacementSlot[], seed: string | Buffer): Ke
 
 export function prepareFleet(slots: readonly PlacementSlot[], seed: string | Buffer): PlacementFleet {
   return new PlacementFleet(slots, seed);
+}
+
+/**
+ * A shard lookup for the snapshot compiler: (tenant, slots) -> shard, deriving each slot list's
+ * keys once (cached per slots array) instead of once per tenant.
+ */
+export function shardResolver(
+  seed: string | Buffer,
+): (tenant: { id: string; shardSize: number }, slots: readonly PlacementSlot[]) => string[] {
+  checkSeed(seed);
+  const fleets = new WeakMap<readonly PlacementSlot[], PlacementFleet>();
+  return (tenant, slots) => {
+    let fleet = fleets.get(slots);
+    if (!fleet) {
+      fleet = prepareFleet(slots, seed);
+      fleets.set(slots, fleet);
+    }
+    return fleet.shardFor(tenant.id, tenant.shardSize);
+  };
 }
 
 /** One tenant's shard. For many tenants over the same fleet, use prepareFleet(...).shardFor. */
