@@ -123,7 +123,8 @@ test("chart helpers: nice ticks and spike-preserving downsampling", () => {
   assert.equal(niceStep(100), 20);
   assert.equal(niceStep(7), 2);
   assert.equal(niceStep(0.3), 0.1);
-  assert.equal(niceStep(12), 2);
+  assert.equal(niceStep(10), 2);
+  assert.equal(niceStep(12), 5);
   const points = Array.from({ length: 10_000 }, (_, i): [number, number] => [i, i === 5555 ? 999 : 1]);
   const thinned = downsample(points, 100);
   assert.ok(thinned.length <= 100);
