@@ -24,7 +24,7 @@
  * purpose: vanished slots stay in placements for the forget delay (see effective-slots.ts).
  */
 import { CorralError } from "../errors.ts";
-import { type PlacementKey, pairWeight, placementKey } from "./keyed-hash.ts";
+import { laneWeight, type PlacementKey, placementKey, type TenantLanes, tenantLanes } from "./keyed-hash.ts";
 
 export type PlacementSlot = { name: string; zone: string; live?: boolean };
 
@@ -71,14 +71,16 @@ function outranks(a: Ranked, b: Ranked): boolean {
 }
 
 /** The tenant's best `limit` slots of a zone, best first (short sorted buffer: O(n * limit)). */
-function topSlots(tenant: PlacementKey, slots: readonly KeyedSlot[], limit: number): Ranked[] {
+function topSlots(tenant: TenantLanes, slots: readonly KeyedSlot[], limit: number): Ranked[] {
   const top: Ranked[] = [];
   for (const slot of slots) {
-    const entry = { name: slot.name, weight: pairWeight(tenant, slot.key) };
+    const weight = laneWeight(tenant, slot.key);
     if (top.length === limit) {
-      if (!outranks(entry, top[limit - 1]!)) continue;
+      const last = top[limit - 1]!;
+      if (weight < last.weight || (weight === last.weight && slot.name > last.name)) continue;
       top.pop();
     }
+    const entry = { name: slot.name, weight };
     let i = top.length;
     top.push(entry);
     while (i > 0 && outranks(entry, top[i - 1]!)) {
@@ -108,7 +110,7 @@ export class PlacementFleet {
   shardFor(tenantId: string, k: number): string[] {
     checkName("tenant id", tenantId);
     checkShardSize(k);
-    const tenant = placementKey(this.#seed, "tenant", tenantId);
+    const tenant = tenantLanes(placementKey(this.#seed, "tenant", tenantId));
     const target = Math.min(k, this.size);
     const zones = this.#rankZones(tenant).map((zone) => topSlots(tenant, zone.slots, target));
     const picks: string[] = [];
@@ -120,11 +122,11 @@ export class PlacementFleet {
     return picks;
   }
 
-  #rankZones(tenant: PlacementKey): KeyedZone[] {
+  #rankZones(tenant: TenantLanes): KeyedZone[] {
     const ranked = this.#zones.map((zone) => ({
       zone,
       name: zone.name,
-      weight: pairWeight(tenant, zone.key),
+      weight: laneWeight(tenant, zone.key),
     }));
     ranked.sort((a, b) => (outranks(a, b) ? -1 : outranks(b, a) ? 1 : 0));
     return ranked.map((entry) => entry.zone);
