@@ -46,14 +46,19 @@ function newContext(raw: IncomingMessage): RequestContext {
     headers: raw.headers,
     remoteAddress: raw.socket.remoteAddress ?? "",
     receivedAt: performance.now(),
+    responseHeaders: {},
     onFinish: [],
   };
 }
 
-function sendRejection(reply: FastifyReply, rejection: Rejection): FastifyReply {
+function sendRejection(
+  reply: FastifyReply,
+  rejection: Rejection,
+  extra: Record<string, string> = {},
+): FastifyReply {
   const spec = REQUEST_ERRORS[rejection.code];
+  reply.headers(extra).headers(rejection.headers ?? {});
   reply.code(spec.status).header("corral-reason", spec.reason).type("application/problem+json");
-  if (rejection.headers) reply.headers(rejection.headers);
   return reply.send(JSON.stringify(problemBody(rejection)));
 }
 
@@ -84,18 +89,19 @@ class RequestHandler {
     if (rejection) {
       reason = REQUEST_ERRORS[rejection.code].reason;
       if (rejection.code === "CORRAL_DP_SHED") this.o.state.shed++;
-      return sendRejection(reply, rejection);
+      return sendRejection(reply, rejection, ctx.responseHeaders);
     }
     const result = await this.o.proxy.forward(ctx, request.raw, reply.raw);
     if ("rejection" in result) {
       reason = REQUEST_ERRORS[result.rejection.code].reason;
-      return sendRejection(reply, result.rejection);
+      return sendRejection(reply, result.rejection, ctx.responseHeaders);
     }
     if ("clientGone" in result) {
       reason = "client_gone";
       return reply.code(499).send();
     }
-    return reply.code(result.response.statusCode).headers(result.response.headers).send(result.response.body);
+    const { statusCode, headers, body } = result.response;
+    return reply.code(statusCode).headers(headers).headers(ctx.responseHeaders).send(body);
   }
 
   /** Counts the request in flight until its response closes; then one log line and the metrics. */

@@ -28,6 +28,8 @@ export interface RequestContext {
   route?: CompiledRoute;
   /** monotonic ms by which the request must be answered (set by a deadline stage) */
   deadlineAt?: number;
+  /** headers every answer to this request carries (e.g. RateLimit from an admission stage) */
+  readonly responseHeaders: Record<string, string>;
   /** callbacks run once when the response is finished or the client went away */
   readonly onFinish: Array<(statusCode: number) => void>;
 }

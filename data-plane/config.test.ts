@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ConfigError } from "../proto/env-config.ts";
+import { generateSigningKeyPair } from "../proto/signing-keys.ts";
+import { loadDataPlaneSettings } from "./config.ts";
+
+const required = {
+  CORRAL_CP_URL: "http://127.0.0.1:7400",
+  CORRAL_NODE_TOKEN: "node-secret",
+  CORRAL_VERIFY_KEY: generateSigningKeyPair().publicKey,
+  CORRAL_SLOT: "dp-3",
+};
+
+test("defaults fill in around the required settings", () => {
+  const s = loadDataPlaneSettings(required, "/srv/corral");
+  assert.equal(s.blobUrl, "file:///srv/corral/.corral/blobs");
+  assert.equal(s.dataDir, "/srv/corral/.corral/dp-dp-3");
+  assert.deepEqual(
+    [s.zone, s.host, s.httpPort, s.grpcPort, s.opsPort, s.snapshotCapacity, s.pollIntervalMs, s.logLevel],
+    ["zone-a", "127.0.0.1", 7500, 7600, 7700, 8388608, 10000, "info"],
+  );
+  assert.equal(s.advertiseUrl, undefined);
+  assert.equal(s.redisUrl, undefined);
+  assert.equal(s.verifyKey.asymmetricKeyType, "ed25519");
+  assert.ok(Object.isFrozen(s));
+});
+
+test("every bad or missing variable is named, unknown CORRAL_* refused", () => {
+  try {
+    loadDataPlaneSettings({
+      CORRAL_CP_URL: "ftp://x",
+      CORRAL_VERIFY_KEY: "not a key",
+      CORRAL_SLOT: "DP 0",
+      CORRAL_HTTP_PORT: "99999",
+      CORRAL_BLOB_URL: "http://x",
+      CORRAL_SNAPSHOT_CAPACITY: "10",
+      CORRAL_SIGNING_KEY: "belongs to the control plane",
+    });
+    assert.fail("expected a ConfigError");
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    const text = err.problems.join("\n");
+    for (const name of [
+      "CORRAL_CP_URL",
+      "CORRAL_NODE_TOKEN is required",
+      "CORRAL_VERIFY_KEY",
+      "CORRAL_SLOT",
+      "CORRAL_HTTP_PORT",
+      "CORRAL_BLOB_URL",
+      "CORRAL_SNAPSHOT_CAPACITY",
+      "CORRAL_SIGNING_KEY is not a setting",
+    ])
+      assert.ok(text.includes(name), `${name} not reported in:\n${text}`);
+    assert.ok(!text.includes("node-secret"));
+  }
+});
+
+test("explicit settings are taken as given", () => {
+  const s = loadDataPlaneSettings({
+    ...required,
+    CORRAL_DATA_DIR: "/var/lib/corral",
+    CORRAL_ADVERTISE_URL: "http://dp-3.internal:7500",
+    CORRAL_BLOB_URL: "s3://bucket/prefix",
+    CORRAL_S3_ENDPOINT: "http://127.0.0.1:9000",
+    CORRAL_POLL_INTERVAL_MS: "250",
+    CORRAL_LOG_LEVEL: "silent",
+  });
+  assert.deepEqual(
+    [s.dataDir, s.advertiseUrl, s.blobUrl, s.s3Endpoint, s.pollIntervalMs, s.logLevel],
+    [
+      "/var/lib/corral",
+      "http://dp-3.internal:7500",
+      "s3://bucket/prefix",
+      "http://127.0.0.1:9000",
+      250,
+      "silent",
+    ],
+  );
+});
