@@ -1,8 +1,8 @@
 package main
 
-// Usage (offline apart from the Go module proxy, which serves both sources):
+// Usage, from deploy/tools (offline apart from the Go module proxy, which serves both sources):
 //
-//	go run . -kubernetes v1.36.3 -prometheus-operator v0.85.0 -out DIR
+//	go run ./k8s-schemas -kubernetes v1.36.3 -prometheus-operator v0.85.0 -out DIR
 //
 // Sources: api/openapi-spec/swagger.json of the k8s.io/kubernetes module and the
 // ServiceMonitor CRD of the prometheus-operator module, fetched with `go mod download`.
