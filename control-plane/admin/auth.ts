@@ -1,0 +1,41 @@
+/**
+ * Operator authentication for the admin API: `Authorization: Bearer <token>`, hash
+ * compared in constant time against the active operator tokens. GET needs any role,
+ * everything else needs admin, unless a route's config.access says otherwise.
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { CorralError } from "../errors.ts";
+import type { Access } from "../http/server.ts";
+import type { Pool } from "../store/db.ts";
+import { authenticateOperator, MAX_TOKEN_LENGTH } from "../store/operator-tokens.ts";
+
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+  const token = match?.[1];
+  return token && token.length <= MAX_TOKEN_LENGTH ? token : undefined;
+}
+
+export function requiredAccess(req: FastifyRequest): Access {
+  const configured = req.routeOptions.config?.access;
+  if (configured) return configured;
+  return req.method === "GET" || req.method === "HEAD" ? "viewer" : "admin";
+}
+
+/** Adds the check to every route of `app` (an encapsulated plugin scope). */
+export function registerOperatorAuth(app: FastifyInstance, pool: Pool): void {
+  app.addHook("onRequest", async (req) => {
+    const access = requiredAccess(req);
+    if (access === "public") return;
+    const token = bearerToken(req.headers.authorization);
+    const operator = token ? await authenticateOperator(pool, token) : undefined;
+    if (!operator) throw new CorralError("CORRAL_ADMIN_UNAUTHENTICATED");
+    if (access === "admin" && operator.role !== "admin") {
+      throw new CorralError(
+        "CORRAL_ADMIN_FORBIDDEN",
+        `role ${operator.role} cannot ${req.method} this resource`,
+      );
+    }
+    req.operator = operator;
+  });
+}

@@ -1,0 +1,38 @@
+/** What the admin routes need, and the one way they run a change. */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { MutationResult, MutationRunner } from "../service/mutations.ts";
+import { hashRequest } from "../service/mutations.ts";
+import type { Pool, TxClient } from "../store/db.ts";
+import { idempotencyKey } from "./validate.ts";
+
+export interface AdminContext {
+  pool: Pool;
+  mutations: MutationRunner;
+  /** a node not seen for this long is shown as disconnected */
+  fleetStaleMs: number;
+}
+
+/**
+ * Runs `change` in a transaction with the request's Idempotency-Key (scoped to the
+ * operator) and sends its response; a replay carries `Idempotent-Replayed: true`.
+ */
+export async function mutate(
+  ctx: AdminContext,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  change: (tx: TxClient) => Promise<MutationResult>,
+  opts: { grows?: boolean } = {},
+): Promise<FastifyReply> {
+  const result = await ctx.mutations.run(
+    {
+      scope: `admin:${req.operator?.id ?? "anonymous"}`,
+      idempotencyKey: idempotencyKey(req.headers["idempotency-key"]),
+      requestHash: hashRequest(req.method, req.url.split("?")[0]!, req.body),
+      grows: opts.grows,
+    },
+    change,
+  );
+  if (result.replayed) reply.header("idempotent-replayed", "true");
+  reply.code(result.status);
+  return result.status === 204 ? reply.send() : reply.send(result.body);
+}

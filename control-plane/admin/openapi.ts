@@ -1,0 +1,113 @@
+/**
+ * OpenAPI 3.1 document of the admin API, assembled from the routes as registered: the
+ * same JSON schemas fastify validates and serializes with. Pure.
+ */
+import { STATUS_CODES } from "node:http";
+import type { Access } from "../http/server.ts";
+import { problemSchema } from "./schemas.ts";
+
+export interface RouteSchema {
+  summary?: string;
+  tags?: string[];
+  params?: { properties?: Record<string, object>; required?: readonly string[] };
+  querystring?: { properties?: Record<string, object> };
+  body?: object;
+  response?: Record<string, object>;
+}
+
+export interface CollectedRoute {
+  method: string;
+  url: string;
+  access: Access;
+  schema?: RouteSchema;
+}
+
+const problemRef = { $ref: "#/components/schemas/Problem" };
+const json = (schema: object) => ({ "application/json": { schema } });
+
+function operationId(method: string, url: string): string {
+  const words = url
+    .replace(/^\/admin\/v1\//, "")
+    .split("/")
+    .map((part) => (part.startsWith(":") ? `by-${part.slice(1)}` : part))
+    .join("-")
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean);
+  return [method.toLowerCase(), ...words.map((w) => w[0]!.toUpperCase() + w.slice(1))].join("");
+}
+
+function parameters(route: CollectedRoute): object[] {
+  const params = Object.entries(route.schema?.params?.properties ?? {}).map(([name, schema]) => ({
+    name,
+    in: "path",
+    required: true,
+    schema,
+  }));
+  const query = Object.entries(route.schema?.querystring?.properties ?? {}).map(([name, schema]) => ({
+    name,
+    in: "query",
+    required: false,
+    schema,
+  }));
+  const idempotency =
+    route.method === "GET"
+      ? []
+      : [
+          {
+            name: "Idempotency-Key",
+            in: "header",
+            required: false,
+            description: "retries with the same key get the first response for 24 h",
+            schema: { type: "string", minLength: 1, maxLength: 255 },
+          },
+        ];
+  return [...params, ...query, ...idempotency];
+}
+
+function responses(route: CollectedRoute): Record<string, object> {
+  const out: Record<string, object> = {};
+  for (const [status, schema] of Object.entries(route.schema?.response ?? {})) {
+    out[status] = { description: STATUS_CODES[Number(status)] ?? status, content: json(schema) };
+  }
+  if (route.method === "DELETE" && Object.keys(out).length === 0) out["204"] = { description: "No Content" };
+  out.default = { description: "Error", content: { "application/problem+json": { schema: problemRef } } };
+  return out;
+}
+
+function operation(route: CollectedRoute): object {
+  const op: Record<string, unknown> = {
+    operationId: operationId(route.method, route.url),
+    summary: route.schema?.summary,
+    tags: route.schema?.tags,
+    parameters: parameters(route),
+    responses: responses(route),
+    security: route.access === "public" ? [] : [{ operatorToken: [] }],
+  };
+  if (route.schema?.body) op.requestBody = { required: true, content: json(route.schema.body) };
+  if (route.access === "admin") op["x-corral-role"] = "admin";
+  return op;
+}
+
+export function buildOpenApi(routes: readonly CollectedRoute[]): object {
+  const paths: Record<string, Record<string, object>> = {};
+  for (const route of routes) {
+    const path = route.url.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
+    paths[path] ??= {};
+    paths[path][route.method.toLowerCase()] = operation(route);
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Corral admin API",
+      version: "v1",
+      description:
+        "Operator API of the Corral control plane. GET needs an operator token of role viewer or admin; " +
+        "every other method needs role admin. Errors are RFC 9457 problem+json with a stable code.",
+    },
+    paths,
+    components: {
+      securitySchemes: { operatorToken: { type: "http", scheme: "bearer" } },
+      schemas: { Problem: problemSchema },
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/** The admin API as one fastify plugin, mounted at /admin/v1. */
+import type { FastifyInstance } from "fastify";
+import type { Access } from "../http/server.ts";
+import { registerOperatorAuth } from "./auth.ts";
+import type { AdminContext } from "./context.ts";
+import { registerFleetRoutes } from "./fleet-routes.ts";
+import { registerKeyRoutes } from "./key-routes.ts";
+import { buildOpenApi, type CollectedRoute, type RouteSchema } from "./openapi.ts";
+import { registerRouteRoutes } from "./route-routes.ts";
+import { registerTenantRoutes } from "./tenant-routes.ts";
+import { registerUpstreamRoutes } from "./upstream-routes.ts";
+
+export const ADMIN_PREFIX = "/admin/v1";
+
+export function adminPlugin(ctx: AdminContext) {
+  return async function admin(app: FastifyInstance): Promise<void> {
+    const routes: CollectedRoute[] = [];
+    app.addHook("onRoute", (r) => {
+      const methods = Array.isArray(r.method) ? r.method : [r.method];
+      for (const method of methods) {
+        if (method === "HEAD" || r.config?.access === "public") continue;
+        const access: Access = r.config?.access ?? (method === "GET" ? "viewer" : "admin");
+        routes.push({ method, url: r.url, access, schema: r.schema as RouteSchema | undefined });
+      }
+    });
+    registerOperatorAuth(app, ctx.pool);
+    registerTenantRoutes(app, ctx);
+    registerKeyRoutes(app, ctx);
+    registerUpstreamRoutes(app, ctx);
+    registerRouteRoutes(app, ctx);
+    registerFleetRoutes(app, ctx);
+    let document: object | undefined;
+    app.get("/openapi.json", { config: { access: "public" } }, async () => {
+      document ??= buildOpenApi(routes);
+      return document;
+    });
+  };
+}

@@ -1,0 +1,72 @@
+/** /admin/v1/tenants/:tenantId/routes: create, list, get, delete. */
+import type { FastifyInstance } from "fastify";
+import { CorralError } from "../errors.ts";
+import { deleteRoute, getRoute, insertRoute, listRoutes, type NewRoute } from "../store/routes.ts";
+import { assertTenantExists } from "../store/tenants.ts";
+import { type AdminContext, mutate } from "./context.ts";
+import { createRouteBody, route, routeList, routeParams, tenantParams } from "./schemas.ts";
+
+type TenantParams = { tenantId: string };
+type RouteParams = TenantParams & { routeId: string };
+const notFound = (p: RouteParams) =>
+  new CorralError("CORRAL_ADMIN_NOT_FOUND", `route ${p.routeId} not found in tenant ${p.tenantId}`);
+
+export function registerRouteRoutes(app: FastifyInstance, ctx: AdminContext): void {
+  app.post<{ Params: TenantParams; Body: NewRoute }>(
+    "/tenants/:tenantId/routes",
+    {
+      schema: {
+        summary: "Create a route to one of the tenant's upstreams",
+        tags: ["routes"],
+        params: tenantParams,
+        body: createRouteBody,
+        response: { 201: route },
+      },
+    },
+    (req, reply) =>
+      mutate(
+        ctx,
+        req,
+        reply,
+        async (tx) => {
+          await assertTenantExists(tx, req.params.tenantId);
+          return { status: 201, body: await insertRoute(tx, req.params.tenantId, req.body) };
+        },
+        { grows: true },
+      ),
+  );
+
+  app.get<{ Params: TenantParams }>(
+    "/tenants/:tenantId/routes",
+    {
+      schema: {
+        summary: "List a tenant's routes",
+        tags: ["routes"],
+        params: tenantParams,
+        response: { 200: routeList },
+      },
+    },
+    async (req) => {
+      await assertTenantExists(ctx.pool, req.params.tenantId);
+      return { items: await listRoutes(ctx.pool, req.params.tenantId) };
+    },
+  );
+
+  app.get<{ Params: RouteParams }>(
+    "/tenants/:tenantId/routes/:routeId",
+    { schema: { summary: "Get a route", tags: ["routes"], params: routeParams, response: { 200: route } } },
+    async (req) =>
+      (await getRoute(ctx.pool, req.params.tenantId, req.params.routeId)) ??
+      Promise.reject(notFound(req.params)),
+  );
+
+  app.delete<{ Params: RouteParams }>(
+    "/tenants/:tenantId/routes/:routeId",
+    { schema: { summary: "Delete a route", tags: ["routes"], params: routeParams } },
+    (req, reply) =>
+      mutate(ctx, req, reply, async (tx) => {
+        if (!(await deleteRoute(tx, req.params.tenantId, req.params.routeId))) throw notFound(req.params);
+        return { status: 204, body: null };
+      }),
+  );
+}

@@ -1,0 +1,111 @@
+/**
+ * The control plane's one HTTP server: fastify with strict JSON-schema validation, a
+ * 64 KiB body limit, problem+json errors from the catalogue, one log line per request,
+ * request metrics, and the ops endpoints /healthz, /readyz and /metrics.
+ */
+import { randomUUID } from "node:crypto";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from "fastify";
+import { CorralError, toProblem } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import type { ControlPlaneMetrics } from "../metrics.ts";
+import type { Operator } from "../store/operator-tokens.ts";
+import { toCorralError } from "./problems.ts";
+
+/** Who may call a route: nobody needs a token, any operator, or admins only. */
+export type Access = "public" | "viewer" | "admin";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** the authenticated operator (admin routes), else null */
+    operator: Operator | null;
+  }
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifySchema {
+    /** OpenAPI operation summary and tags */
+    summary?: string;
+    tags?: string[];
+  }
+}
+
+export const BODY_LIMIT = 64 * 1024;
+
+export interface HttpServerDeps {
+  logger: Logger;
+  metrics: ControlPlaneMetrics;
+  /** undefined when ready, else the reason */
+  notReadyReason: () => Promise<string | undefined>;
+}
+
+export function sendProblem(reply: FastifyReply, err: CorralError): FastifyReply {
+  return reply.code(err.status).type("application/problem+json").send(toProblem(err));
+}
+
+export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // fastify's own two lines per request are replaced by ours (logRequest): one per request
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    return503OnClosing: true,
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true },
+    },
+  });
+  app.decorateRequest("operator", null);
+  app.setErrorHandler((err, req, reply) => {
+    const problem = toCorralError(err);
+    if (problem.status >= 500) req.log.error({ err, code: problem.code }, "request failed");
+    return sendProblem(reply, problem);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(
+      reply,
+      new CorralError("CORRAL_ADMIN_NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`),
+    ),
+  );
+  app.addHook("onResponse", async (req, reply) => logRequest(deps, req, reply));
+  registerOpsRoutes(app, deps);
+  return app;
+}
+
+function logRequest(deps: HttpServerDeps, req: FastifyRequest, reply: FastifyReply): void {
+  const route = req.routeOptions.url ?? "unmatched";
+  const seconds = reply.elapsedTime / 1000;
+  deps.metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
+  deps.metrics.httpDuration.observe({ method: req.method, route }, seconds);
+  const ops = route === "/healthz" || route === "/readyz" || route === "/metrics";
+  req.log[ops ? "debug" : "info"](
+    {
+      method: req.method,
+      url: req.url.slice(0, 512),
+      route,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+      operator: req.operator?.name,
+    },
+    "request",
+  );
+}
+
+function registerOpsRoutes(app: FastifyInstance, deps: HttpServerDeps): void {
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_req, reply) => {
+    const reason = await deps.notReadyReason();
+    if (reason) return sendProblem(reply, new CorralError("CORRAL_CP_NOT_READY", reason));
+    return { status: "ready" };
+  });
+  app.get("/metrics", async (_req, reply) => {
+    reply.type(deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  });
+}

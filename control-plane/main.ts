@@ -1,0 +1,197 @@
+/**
+ * Control-plane entry points (called by bin/corral.ts): runControlPlane starts one CP
+ * replica — migrations, admin API, publisher, /sync/v1, ops endpoints on one HTTP
+ * server — and runMigrations only migrates.
+ */
+import type { DestinationStream } from "pino";
+import type { BlobStore } from "../proto/blob-store/blob-store.ts";
+import { openBlobStore } from "../proto/blob-store/open-blob-store.ts";
+import { ADMIN_PREFIX, adminPlugin } from "./admin/plugin.ts";
+import { type ControlPlaneConfig, loadControlPlaneConfig, loadMigrateConfig } from "./config.ts";
+import { CorralError } from "./errors.ts";
+import { buildHttpServer } from "./http/server.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { ControlPlaneMetrics } from "./metrics.ts";
+import type { CompileOptions } from "./publish/compile.ts";
+import { type PublisherLease, SingleReplicaLease } from "./publish/lease.ts";
+import { Publisher } from "./publish/publisher.ts";
+import { LocalVersionFeed, type VersionFeed } from "./publish/version-feed.ts";
+import { MutationRunner } from "./service/mutations.ts";
+import { createPool, type Pool } from "./store/db.ts";
+import { purgeExpired } from "./store/idempotency.ts";
+import { migrate } from "./store/migrate.ts";
+import { releaseConnections } from "./store/nodes.ts";
+import { upsertBootstrapToken } from "./store/operator-tokens.ts";
+import { DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_PING_INTERVAL_MS, SyncServer } from "./sync/sync-server.ts";
+
+export interface RunningProcess {
+  close(): Promise<void>;
+}
+
+/** Knobs that are not operator settings: tests and later wiring (lease, feed, placement). */
+export interface ControlPlaneOptions {
+  cwd?: string;
+  logDestination?: DestinationStream;
+  pingIntervalMs?: number;
+  helloTimeoutMs?: number;
+  debounceMs?: number;
+  maxDelayMs?: number;
+  lease?: PublisherLease;
+  feed?: VersionFeed;
+  compileOptions?: () => Partial<CompileOptions>;
+}
+
+export interface ControlPlane extends RunningProcess {
+  /** http://host:port of the admin API, /sync/v1 and the ops endpoints */
+  url: string;
+  port: number;
+  config: ControlPlaneConfig;
+  pool: Pool;
+  publisher: Publisher;
+  sync: SyncServer;
+  metrics: ControlPlaneMetrics;
+  logger: Logger;
+}
+
+const PURGE_INTERVAL_MS = 60 * 60 * 1000;
+
+export async function runControlPlane(
+  env: Record<string, string | undefined>,
+  options: ControlPlaneOptions = {},
+): Promise<ControlPlane> {
+  const config = loadControlPlaneConfig(env, options.cwd);
+  const cpId = config.CORRAL_CP_ID;
+  const logger = createLogger({ level: config.CORRAL_LOG_LEVEL, cpId, destination: options.logDestination });
+  const pool = createPool(config.CORRAL_PG_URL, { applicationName: `corral-cp ${cpId}`.slice(0, 63) });
+  let blobStore: BlobStore | undefined;
+  try {
+    await prepareDatabase(pool, config, logger);
+    blobStore = await openBlobStore(config.CORRAL_BLOB_URL, {
+      endpoint: config.CORRAL_S3_ENDPOINT || undefined,
+    });
+    return await start(config, options, logger, pool, blobStore);
+  } catch (err) {
+    await blobStore?.close?.();
+    await pool.end();
+    throw err;
+  }
+}
+
+async function prepareDatabase(pool: Pool, config: ControlPlaneConfig, logger: Logger): Promise<void> {
+  if (config.CORRAL_MIGRATE) {
+    const applied = await migrate(pool);
+    logger.info({ applied }, applied.length ? "applied migrations" : "schema is up to date");
+  }
+  if (config.CORRAL_OPERATOR_TOKEN) await upsertBootstrapToken(pool, config.CORRAL_OPERATOR_TOKEN);
+  await releaseConnections(pool, config.CORRAL_CP_ID);
+}
+
+async function start(
+  config: ControlPlaneConfig,
+  options: ControlPlaneOptions,
+  logger: Logger,
+  pool: Pool,
+  blobStore: BlobStore,
+): Promise<ControlPlane> {
+  const cpId = config.CORRAL_CP_ID;
+  const metrics = new ControlPlaneMetrics();
+  const feed = options.feed ?? new LocalVersionFeed();
+  const publisher = new Publisher({
+    pool,
+    blobStore,
+    signingKey: config.CORRAL_SIGNING_KEY,
+    capacity: config.CORRAL_SNAPSHOT_CAPACITY,
+    lease: options.lease ?? new SingleReplicaLease(),
+    feed,
+    metrics,
+    logger,
+    cpId,
+    debounceMs: options.debounceMs,
+    maxDelayMs: options.maxDelayMs,
+    compileOptions: options.compileOptions,
+  });
+  const mutations = new MutationRunner({
+    pool,
+    onCommitted: () => publisher.requestPublish(),
+    assertCanGrow: () => {
+      if (publisher.capacityExceeded)
+        throw new CorralError(
+          "CORRAL_SNAPSHOT_CAPACITY_EXCEEDED",
+          "the configuration does not fit the snapshot capacity; remove config or raise CORRAL_SNAPSHOT_CAPACITY",
+        );
+    },
+  });
+  const pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
+  const app = buildHttpServer({ logger, metrics, notReadyReason: () => notReadyReason(pool, feed) });
+  await app.register(adminPlugin({ pool, mutations, fleetStaleMs: 4 * pingIntervalMs }), {
+    prefix: ADMIN_PREFIX,
+  });
+  const sync = new SyncServer({
+    pool,
+    feed,
+    metrics,
+    logger,
+    cpId,
+    nodeToken: config.CORRAL_NODE_TOKEN,
+    pingIntervalMs,
+    helloTimeoutMs: options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
+  });
+  sync.attach(app.server);
+  await publisher.publishAtStart();
+  await app.listen({ host: config.CORRAL_HOST, port: config.CORRAL_HTTP_PORT });
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : config.CORRAL_HTTP_PORT;
+  const url = `http://${config.CORRAL_HOST.includes(":") ? `[${config.CORRAL_HOST}]` : config.CORRAL_HOST}:${port}`;
+  logger.info({ http: url, blob: blobStore.location }, "listening");
+  const purge = startPurging(pool, logger);
+
+  const close = async () => {
+    clearInterval(purge);
+    await Promise.all([sync.close(), app.close()]);
+    await publisher.close();
+    await blobStore.close?.();
+    await pool.end();
+    logger.info("closed");
+  };
+  return { url, port, config, pool, publisher, sync, metrics, logger, close };
+}
+
+async function notReadyReason(pool: Pool, feed: VersionFeed): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve("database did not answer within 1 s"), 1000);
+  });
+  const ping = pool.query("SELECT 1").then(
+    () => undefined,
+    (err: Error) => `database unreachable: ${err.message}`,
+  );
+  const dbProblem = await Promise.race([ping, timeout]);
+  clearTimeout(timer);
+  if (dbProblem) return dbProblem;
+  return feed.latest() ? undefined : "no config version has been published yet";
+}
+
+function startPurging(pool: Pool, logger: Logger): NodeJS.Timeout {
+  const purge = () =>
+    purgeExpired(pool).then(
+      (n) => n && logger.info({ purged: n }, "purged expired idempotency keys"),
+      (err) => logger.warn({ err }, "could not purge idempotency keys"),
+    );
+  void purge();
+  const timer = setInterval(purge, PURGE_INTERVAL_MS);
+  timer.unref();
+  return timer;
+}
+
+/** `corral migrate`: applies pending migrations, then returns. */
+export async function runMigrations(env: Record<string, string | undefined>): Promise<void> {
+  const config = loadMigrateConfig(env);
+  const logger = createLogger({ level: config.CORRAL_LOG_LEVEL, cpId: "migrate" });
+  const pool = createPool(config.CORRAL_PG_URL, { applicationName: "corral-migrate", max: 1 });
+  try {
+    const applied = await migrate(pool);
+    logger.info({ applied }, applied.length ? "applied migrations" : "schema is up to date");
+  } finally {
+    await pool.end();
+  }
+}

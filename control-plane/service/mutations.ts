@@ -1,0 +1,108 @@
+/**
+ * Runs a configuration change: one transaction holding the change and, when the caller
+ * sent an idempotency key, the stored first response (DESIGN §6). After commit it asks
+ * the publisher for a new version. Transport-neutral: REST and gRPC store their own
+ * response shapes under their own scopes.
+ */
+import { createHash } from "node:crypto";
+import { hashesEqual } from "../../proto/api-key.ts";
+import { CorralError } from "../errors.ts";
+import { type Pool, type TxClient, withTransaction } from "../store/db.ts";
+import { findRecord, type StoredResponse, saveRecord, tryLockKey } from "../store/idempotency.ts";
+
+export interface MutationResult extends StoredResponse {
+  /** false when nothing changed (no publish needed); default true */
+  changed?: boolean;
+  /** the response as stored for replays, when it differs (e.g. without a secret shown once) */
+  stored?: StoredResponse;
+}
+
+export interface MutationRequest {
+  /** who the key belongs to, e.g. `admin:<operator id>` */
+  scope: string;
+  idempotencyKey?: string;
+  /** digest of everything that makes the request what it is (method, path, body) */
+  requestHash: Buffer;
+  /** true for changes that add config: refused while the snapshot is over capacity */
+  grows?: boolean;
+}
+
+export interface MutationDeps {
+  pool: Pool;
+  /** called after a commit that changed something */
+  onCommitted: () => void;
+  /** throws CORRAL_SNAPSHOT_CAPACITY_EXCEEDED while growing the config cannot be published */
+  assertCanGrow: () => void;
+  ttlMs?: number;
+}
+
+export class MutationRunner {
+  private readonly deps: MutationDeps;
+
+  constructor(deps: MutationDeps) {
+    this.deps = deps;
+  }
+
+  async run(
+    req: MutationRequest,
+    change: (tx: TxClient) => Promise<MutationResult>,
+  ): Promise<StoredResponse & { replayed: boolean }> {
+    if (req.grows) this.deps.assertCanGrow();
+    const outcome = await withTransaction(this.deps.pool, async (tx) => {
+      const key = req.idempotencyKey;
+      if (key !== undefined) {
+        const replay = await this.findReplay(tx, req.scope, key, req.requestHash);
+        if (replay) return { ...replay, replayed: true, changed: false };
+      }
+      const result = await change(tx);
+      if (key !== undefined) {
+        const stored = result.stored ?? { status: result.status, body: result.body };
+        await saveRecord(tx, req.scope, key, { ...stored, requestHash: req.requestHash }, this.deps.ttlMs);
+      }
+      return { status: result.status, body: result.body, replayed: false, changed: result.changed ?? true };
+    });
+    if (outcome.changed) this.deps.onCommitted();
+    return { status: outcome.status, body: outcome.body, replayed: outcome.replayed };
+  }
+
+  private async findReplay(
+    tx: TxClient,
+    scope: string,
+    key: string,
+    requestHash: Buffer,
+  ): Promise<StoredResponse | undefined> {
+    if (!(await tryLockKey(tx, scope, key))) {
+      throw new CorralError(
+        "CORRAL_ADMIN_IDEMPOTENCY_IN_FLIGHT",
+        "a request with this Idempotency-Key is still running",
+      );
+    }
+    const record = await findRecord(tx, scope, key);
+    if (!record) return undefined;
+    if (!hashesEqual(record.requestHash, requestHash)) {
+      throw new CorralError(
+        "CORRAL_ADMIN_IDEMPOTENCY_MISMATCH",
+        "this Idempotency-Key was first used with a different method, path or body",
+      );
+    }
+    return { status: record.status, body: record.body };
+  }
+}
+
+/** JSON with object keys sorted at every level: equal values give equal strings. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+export function hashRequest(method: string, path: string, body: unknown): Buffer {
+  return createHash("sha256")
+    .update(`${method}\n${path}\n${canonicalJson(body ?? null)}`)
+    .digest();
+}

@@ -1,0 +1,192 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { type Harness, startHarness } from "./harness.ts";
+
+let h: Harness;
+before(async () => {
+  h = await startHarness();
+});
+after(() => h.close());
+
+const PROBLEM = "application/problem+json; charset=utf-8";
+
+test("tenants: create, get, patch, list, delete", async () => {
+  const created = await h.api("POST", "/admin/v1/tenants", { id: "acme", name: "Acme" });
+  assert.equal(created.status, 201);
+  assert.deepEqual(
+    { ...created.body, createdAt: undefined, updatedAt: undefined },
+    {
+      id: "acme",
+      name: "Acme",
+      plan: "standard",
+      status: "active",
+      limits: {},
+      createdAt: undefined,
+      updatedAt: undefined,
+    },
+  );
+  assert.deepEqual((await h.api("GET", "/admin/v1/tenants/acme")).body, created.body);
+
+  const patched = await h.api("PATCH", "/admin/v1/tenants/acme", {
+    name: "Acme Corp",
+    plan: "enterprise",
+    status: "suspended",
+    limits: { rate: 5, shardSize: 2 },
+  });
+  assert.equal(patched.status, 200);
+  assert.equal(patched.body.name, "Acme Corp");
+  assert.equal(patched.body.plan, "enterprise");
+  assert.equal(patched.body.status, "suspended");
+  assert.deepEqual(patched.body.limits, { rate: 5, shardSize: 2 });
+  assert.ok(patched.body.updatedAt > created.body.updatedAt);
+
+  const cleared = await h.api("PATCH", "/admin/v1/tenants/acme", { limits: { rate: null } });
+  assert.deepEqual(cleared.body.limits, { shardSize: 2 });
+
+  const duplicate = await h.api("POST", "/admin/v1/tenants", { id: "acme", name: "Again" });
+  assert.equal(duplicate.status, 409);
+  assert.equal(duplicate.body.code, "CORRAL_ADMIN_CONFLICT");
+  assert.equal(duplicate.headers.get("content-type"), PROBLEM);
+
+  const unknownPlan = await h.api("POST", "/admin/v1/tenants", { id: "other", name: "Other", plan: "gold" });
+  assert.equal(unknownPlan.status, 400);
+  assert.match(unknownPlan.body.detail, /plan "gold" does not exist/);
+
+  assert.equal((await h.api("DELETE", "/admin/v1/tenants/acme")).status, 204);
+  const gone = await h.api("GET", "/admin/v1/tenants/acme");
+  assert.equal(gone.status, 404);
+  assert.equal(gone.body.code, "CORRAL_ADMIN_NOT_FOUND");
+  assert.equal((await h.api("DELETE", "/admin/v1/tenants/acme")).status, 404);
+  assert.equal((await h.api("PATCH", "/admin/v1/tenants/acme", { name: "x" })).status, 404);
+});
+
+test("tenants: keyset pagination walks every tenant once, in id order", async () => {
+  const ids = Array.from({ length: 7 }, (_, i) => `page-${String(i).padStart(2, "0")}`);
+  for (const id of [...ids].reverse())
+    assert.equal((await h.api("POST", "/admin/v1/tenants", { id, name: id })).status, 201);
+  const seen: string[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const query: string = cursor ? `&cursor=${cursor}` : "";
+    const page = await h.api("GET", `/admin/v1/tenants?limit=3${query}`);
+    assert.equal(page.status, 200);
+    assert.ok(page.body.items.length <= 3);
+    seen.push(...page.body.items.map((t: { id: string }) => t.id));
+    cursor = page.body.nextCursor;
+    pages++;
+  } while (cursor);
+  assert.deepEqual(
+    seen.filter((id) => id.startsWith("page-")),
+    ids,
+  );
+  assert.equal(pages, Math.ceil(seen.length / 3));
+  const all = await h.api("GET", "/admin/v1/tenants?limit=200");
+  assert.equal(all.body.nextCursor, null);
+  for (const bad of ["limit=0", "limit=201", "limit=abc", "cursor=Li4vZXRj", "cursor=%00", "other=1"]) {
+    const res = await h.api("GET", `/admin/v1/tenants?${bad}`);
+    assert.equal(res.status, 400, bad);
+    assert.equal(res.body.code, "CORRAL_ADMIN_VALIDATION", bad);
+  }
+});
+
+test("keys: issued once in clear, listed without secrets, revoked idempotently", async () => {
+  await h.api("POST", "/admin/v1/tenants", { id: "keys-co", name: "Keys" });
+  const issued = await h.api("POST", "/admin/v1/tenants/keys-co/keys", {
+    name: "ci",
+    scopes: ["manage", "invoke"],
+  });
+  assert.equal(issued.status, 201);
+  assert.match(issued.body.key, /^crl_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
+  assert.deepEqual(issued.body.scopes, ["invoke", "manage"]);
+  const defaults = await h.api("POST", "/admin/v1/tenants/keys-co/keys", {});
+  assert.deepEqual(defaults.body.scopes, ["invoke"]);
+
+  const list = await h.api("GET", "/admin/v1/tenants/keys-co/keys");
+  assert.equal(list.body.items.length, 2);
+  assert.ok(!JSON.stringify(list.body).includes(issued.body.key), "the key is never listed");
+  assert.ok(!JSON.stringify(list.body).includes("hash"));
+  assert.deepEqual(Object.keys(list.body.items[0]).sort(), [
+    "createdAt",
+    "id",
+    "name",
+    "revokedAt",
+    "scopes",
+    "tenantId",
+  ]);
+
+  const stored = await h.cp.pool.query("SELECT hash FROM api_keys WHERE id = $1", [issued.body.id]);
+  assert.equal(stored.rows[0].hash.length, 32);
+  assert.ok(!stored.rows[0].hash.toString("latin1").includes(issued.body.key));
+
+  assert.equal((await h.api("DELETE", `/admin/v1/tenants/keys-co/keys/${issued.body.id}`)).status, 204);
+  assert.equal((await h.api("DELETE", `/admin/v1/tenants/keys-co/keys/${issued.body.id}`)).status, 204);
+  const after = await h.api("GET", "/admin/v1/tenants/keys-co/keys");
+  assert.ok(after.body.items.find((k: { id: string }) => k.id === issued.body.id).revokedAt);
+  assert.equal((await h.api("DELETE", "/admin/v1/tenants/keys-co/keys/000000000000")).status, 404);
+  assert.equal((await h.api("GET", "/admin/v1/tenants/nobody/keys")).status, 404);
+  assert.equal((await h.api("POST", "/admin/v1/tenants/nobody/keys", {})).status, 404);
+});
+
+test("upstreams and routes: create, list, get, delete; an upstream in use cannot go", async () => {
+  await h.api("POST", "/admin/v1/tenants", { id: "shop", name: "Shop" });
+  const up = await h.api("POST", "/admin/v1/tenants/shop/upstreams", {
+    name: "catalog",
+    targets: ["http://127.0.0.1:9001/", "127.0.0.1:9002"],
+    connectTimeoutMs: 250,
+  });
+  assert.equal(up.status, 201);
+  assert.deepEqual(up.body.targets, ["http://127.0.0.1:9001", "127.0.0.1:9002"]);
+  assert.equal(up.body.connectTimeoutMs, 250);
+  assert.equal(
+    (await h.api("POST", "/admin/v1/tenants/shop/upstreams", { name: "catalog", targets: ["x:1"] })).status,
+    409,
+  );
+
+  const route = await h.api("POST", "/admin/v1/tenants/shop/routes", {
+    pathPrefix: "/catalog",
+    hosts: ["shop.example.com"],
+    methods: ["GET", "POST"],
+    upstreamId: up.body.id,
+    stripPrefix: true,
+  });
+  assert.equal(route.status, 201);
+  assert.equal(route.body.timeoutMs, 15000);
+  assert.equal(route.body.protocol, "http");
+  assert.equal(route.body.stripPrefix, true);
+  assert.deepEqual((await h.api("GET", `/admin/v1/tenants/shop/routes/${route.body.id}`)).body, route.body);
+  assert.deepEqual((await h.api("GET", "/admin/v1/tenants/shop/routes")).body.items, [route.body]);
+  assert.deepEqual((await h.api("GET", "/admin/v1/tenants/shop/upstreams")).body.items, [up.body]);
+
+  const missing = await h.api("POST", "/admin/v1/tenants/shop/routes", {
+    pathPrefix: "/x",
+    upstreamId: "up_0000000000000000",
+  });
+  assert.equal(missing.status, 400);
+  assert.match(missing.body.detail, /upstream up_0000000000000000 does not exist in tenant shop/);
+
+  const inUse = await h.api("DELETE", `/admin/v1/tenants/shop/upstreams/${up.body.id}`);
+  assert.equal(inUse.status, 409);
+  assert.equal(inUse.body.code, "CORRAL_ADMIN_IN_USE");
+  assert.equal((await h.api("DELETE", `/admin/v1/tenants/shop/routes/${route.body.id}`)).status, 204);
+  assert.equal((await h.api("GET", `/admin/v1/tenants/shop/routes/${route.body.id}`)).status, 404);
+  assert.equal((await h.api("DELETE", `/admin/v1/tenants/shop/upstreams/${up.body.id}`)).status, 204);
+  assert.equal((await h.api("GET", `/admin/v1/tenants/shop/upstreams/${up.body.id}`)).status, 404);
+});
+
+test("deleting a tenant removes its keys, routes and upstreams", async () => {
+  await h.api("POST", "/admin/v1/tenants", { id: "doomed", name: "Doomed" });
+  const up = await h.api("POST", "/admin/v1/tenants/doomed/upstreams", {
+    name: "a",
+    targets: ["http://127.0.0.1:1"],
+  });
+  await h.api("POST", "/admin/v1/tenants/doomed/routes", { pathPrefix: "/", upstreamId: up.body.id });
+  await h.api("POST", "/admin/v1/tenants/doomed/keys", {});
+  assert.equal((await h.api("DELETE", "/admin/v1/tenants/doomed")).status, 204);
+  for (const table of ["api_keys", "routes", "upstreams"]) {
+    const { rows } = await h.cp.pool.query(
+      `SELECT count(*)::int AS n FROM ${table} WHERE tenant_id = 'doomed'`,
+    );
+    assert.equal(rows[0].n, 0, table);
+  }
+});

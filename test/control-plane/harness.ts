@@ -1,0 +1,118 @@
+/**
+ * One real control plane for an integration test file: a private Postgres, a temp
+ * filesystem blob store, fresh signing key and tokens, HTTP on a free port, logs captured.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { pathToFileURL } from "node:url";
+import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
+import { generateSigningKeyPair, parsePublicKey } from "../../proto/signing-keys.ts";
+import { type ControlPlane, type ControlPlaneOptions, runControlPlane } from "../../control-plane/main.ts";
+import { startPostgres, type TestPostgres } from "../support/postgres.ts";
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field in the tests
+  body: any;
+}
+
+export interface Harness {
+  cp: ControlPlane;
+  pg: TestPostgres;
+  blobs: FsBlobStore;
+  adminToken: string;
+  nodeToken: string;
+  publicKey: ReturnType<typeof parsePublicKey>;
+  env: Record<string, string>;
+  logs: string[];
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
+  /** restarts the control plane on the same database and blob store, optionally with other settings */
+  restart(options?: ControlPlaneOptions, env?: Record<string, string>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  options: ControlPlaneOptions = {},
+  extraEnv: Record<string, string> = {},
+): Promise<Harness> {
+  const pg = await startPostgres();
+  const blobDir = await mkdtemp(join(tmpdir(), "corral-cp-blobs-"));
+  const keys = generateSigningKeyPair();
+  const logs: string[] = [];
+  const logDestination = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+      done();
+    },
+  });
+  const h = {
+    pg,
+    blobs: new FsBlobStore(blobDir),
+    adminToken: `adm_${randomBytes(24).toString("base64url")}`,
+    nodeToken: `node_${randomBytes(24).toString("base64url")}`,
+    publicKey: parsePublicKey(keys.publicKey),
+    logs,
+  } as Harness;
+  h.env = {
+    CORRAL_PG_URL: pg.url,
+    CORRAL_BLOB_URL: pathToFileURL(blobDir).href,
+    CORRAL_HTTP_PORT: "0",
+    CORRAL_NODE_TOKEN: h.nodeToken,
+    CORRAL_SIGNING_KEY: keys.privateKey,
+    CORRAL_OPERATOR_TOKEN: h.adminToken,
+    CORRAL_SNAPSHOT_CAPACITY: String(256 * 1024),
+    CORRAL_CP_ID: "cp-test",
+    CORRAL_LOG_LEVEL: "info",
+    ...extraEnv,
+  };
+  const start = (opts: ControlPlaneOptions) =>
+    runControlPlane(h.env, { debounceMs: 20, maxDelayMs: 200, logDestination, ...opts });
+  try {
+    h.cp = await start(options);
+  } catch (err) {
+    await pg.stop();
+    throw err;
+  }
+  h.api = async (method, path, body, headers = {}) => {
+    const res = await fetch(`${h.cp.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${h.adminToken}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+  };
+  h.restart = async (opts = {}, env = {}) => {
+    await h.cp.close();
+    Object.assign(h.env, env);
+    h.cp = await start({ ...options, ...opts });
+  };
+  h.close = async () => {
+    await h.cp.close().catch(() => {});
+    await pg.stop();
+    await rm(blobDir, { recursive: true, force: true });
+  };
+  return h;
+}
+
+/** Polls `check` until it returns a value that is not undefined/false, or fails after timeoutMs. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 3000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
