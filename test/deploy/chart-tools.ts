@@ -5,7 +5,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const INSTALL_HINT = "run .ci/install-chart-tools";
@@ -59,7 +59,7 @@ function run(cmd: string, args: string[], input?: string): ToolResult {
 }
 
 function valuesArgs(valuesFiles: string[], set: string[]): string[] {
-  return [...valuesFiles.flatMap((f) => ["-f", join(VALUES_DIR, f)]), ...set.flatMap((s) => ["--set", s])];
+  return [...valuesFiles.flatMap((f) => ["-f", resolve(VALUES_DIR, f)]), ...set.flatMap((s) => ["--set", s])];
 }
 
 export function helmLint(valuesFiles: string[] = []): ToolResult {
@@ -70,6 +70,18 @@ export function helmLint(valuesFiles: string[] = []): ToolResult {
 export function helmTemplate(valuesFiles: string[] = [], set: string[] = []): ToolResult {
   const args = ["template", "t", CHART_DIR, "--namespace", "corral", "--kube-version", KUBE_VERSION];
   return run(chartTool("helm"), [...args, ...valuesArgs(valuesFiles, set)]);
+}
+
+/** Runs `fn` with a temporary values file holding `values` (JSON is YAML); returns its result. */
+export function withValuesFile<T>(values: Json, fn: (path: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), "corral-values-"));
+  try {
+    const file = join(dir, "values.json");
+    writeFileSync(file, JSON.stringify(values));
+    return fn(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Converts a YAML stream to its documents, as kubectl reads them. */
