@@ -1,0 +1,159 @@
+/** The operator commands of `corral admin`: each maps its arguments to one admin API call. */
+import { type AdminClient, seg } from "./admin-client.ts";
+
+export type Options = Record<string, string | boolean | string[] | undefined>;
+
+export interface AdminCommand {
+  /** names of the positional arguments after "<resource> <action>" */
+  args: readonly string[];
+  /** option names this command accepts */
+  options: readonly string[];
+  /** does it change anything (accepts --idempotency-key) */
+  mutates?: boolean;
+  run(client: AdminClient, args: string[], opts: Options): Promise<unknown>;
+}
+
+export class UsageError extends Error {}
+
+const tenantPath = (id: string) => `/admin/v1/tenants/${seg(id)}`;
+
+function text(opts: Options, name: string): string | undefined {
+  const value = opts[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+function list(opts: Options, name: string): string[] | undefined {
+  const value = opts[name];
+  return Array.isArray(value) ? value : undefined;
+}
+
+function integer(opts: Options, name: string): number | undefined {
+  const raw = text(opts, name);
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw))
+    throw new UsageError(`--${name} expects a whole number, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+function required(opts: Options, name: string): string {
+  const value = text(opts, name);
+  if (value === undefined) throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+/** Drops undefined fields, so the API applies its defaults. */
+function body(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+}
+
+function tenantFields(opts: Options): Record<string, unknown> {
+  return body({ name: text(opts, "name"), plan: text(opts, "plan"), status: text(opts, "status") });
+}
+
+export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
+  "tenants list": {
+    args: [],
+    options: ["limit", "cursor", "all"],
+    run: async (c, _a, o) => {
+      if (o.all) return { items: await c.listAll("/admin/v1/tenants?limit=200"), nextCursor: null };
+      const query = new URLSearchParams(
+        body({ limit: text(o, "limit"), cursor: text(o, "cursor") }) as Record<string, string>,
+      );
+      return c.get(`/admin/v1/tenants${query.size > 0 ? `?${query}` : ""}`);
+    },
+  },
+  "tenants get": { args: ["tenant"], options: [], run: (c, [t]) => c.get(tenantPath(t!)) },
+  "tenants create": {
+    args: ["tenant"],
+    options: ["name", "plan", "status"],
+    mutates: true,
+    run: (c, [t], o) => c.post("/admin/v1/tenants", { id: t, name: t, ...tenantFields(o) }),
+  },
+  "tenants update": {
+    args: ["tenant"],
+    options: ["name", "plan", "status"],
+    mutates: true,
+    run: (c, [t], o) => c.patch(tenantPath(t!), tenantFields(o)),
+  },
+  "tenants suspend": {
+    args: ["tenant"],
+    options: [],
+    mutates: true,
+    run: (c, [t]) => c.patch(tenantPath(t!), { status: "suspended" }),
+  },
+  "tenants resume": {
+    args: ["tenant"],
+    options: [],
+    mutates: true,
+    run: (c, [t]) => c.patch(tenantPath(t!), { status: "active" }),
+  },
+  "tenants delete": {
+    args: ["tenant"],
+    options: [],
+    mutates: true,
+    run: (c, [t]) => c.delete(tenantPath(t!)),
+  },
+  "keys list": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/keys`) },
+  "keys create": {
+    args: ["tenant"],
+    options: ["name", "scope"],
+    mutates: true,
+    run: (c, [t], o) =>
+      c.post(`${tenantPath(t!)}/keys`, body({ name: text(o, "name"), scopes: list(o, "scope") })),
+  },
+  "keys revoke": {
+    args: ["tenant", "keyId"],
+    options: [],
+    mutates: true,
+    run: (c, [t, k]) => c.delete(`${tenantPath(t!)}/keys/${seg(k!)}`),
+  },
+  "upstreams list": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/upstreams`) },
+  "upstreams create": {
+    args: ["tenant"],
+    options: ["name", "target", "connect-timeout-ms"],
+    mutates: true,
+    run: (c, [t], o) =>
+      c.post(
+        `${tenantPath(t!)}/upstreams`,
+        body({
+          name: required(o, "name"),
+          targets: list(o, "target") ?? [],
+          connectTimeoutMs: integer(o, "connect-timeout-ms"),
+        }),
+      ),
+  },
+  "upstreams delete": {
+    args: ["tenant", "upstreamId"],
+    options: [],
+    mutates: true,
+    run: (c, [t, u]) => c.delete(`${tenantPath(t!)}/upstreams/${seg(u!)}`),
+  },
+  "routes list": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/routes`) },
+  "routes create": {
+    args: ["tenant"],
+    options: ["path", "upstream", "host", "method", "timeout-ms", "protocol", "strip-prefix"],
+    mutates: true,
+    run: (c, [t], o) => c.post(`${tenantPath(t!)}/routes`, routeBody(o)),
+  },
+  "routes delete": {
+    args: ["tenant", "routeId"],
+    options: [],
+    mutates: true,
+    run: (c, [t, r]) => c.delete(`${tenantPath(t!)}/routes/${seg(r!)}`),
+  },
+  fleet: { args: [], options: [], run: (c) => c.get("/admin/v1/fleet") },
+  versions: { args: [], options: [], run: (c) => c.get("/admin/v1/config/versions") },
+  openapi: { args: [], options: [], run: (c) => c.get("/admin/v1/openapi.json") },
+};
+
+function routeBody(o: Options): Record<string, unknown> {
+  return body({
+    pathPrefix: required(o, "path"),
+    upstreamId: required(o, "upstream"),
+    hosts: list(o, "host"),
+    methods: list(o, "method")?.map((m) => m.toUpperCase()),
+    timeoutMs: integer(o, "timeout-ms"),
+    protocol: text(o, "protocol"),
+    stripPrefix: o["strip-prefix"] === true ? true : undefined,
+  });
+}

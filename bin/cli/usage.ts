@@ -1,0 +1,81 @@
+/** Help texts of the `corral` binary. */
+
+export const USAGE = `corral — multi-tenant API gateway platform
+
+Usage: corral <command> [options]
+
+Commands:
+  dev             the whole platform on this machine (PGlite, 1 control plane, 3 data planes,
+                  demo upstreams, a demo tenant); same as \`npm start\`. See \`corral dev --help\`.
+  control-plane   run a control-plane replica (runs pending migrations first unless CORRAL_MIGRATE=false)
+  data-plane      run a data-plane node
+  migrate         run the control plane's database migrations, then exit
+  admin           operator CLI over the admin REST API. See \`corral admin --help\`.
+  keygen          print a fresh Ed25519 key pair as CORRAL_SIGNING_KEY= / CORRAL_VERIFY_KEY= lines
+  help            this text (also --help, -h)
+
+Settings come from CORRAL_* environment variables, validated at start; every bad or unknown
+variable is named. \`corral control-plane --help\` and \`corral data-plane --help\` list them.
+
+Exit codes: 0 ok (and after a clean SIGTERM/SIGINT drain), 1 failure, 2 bad usage or configuration.
+`;
+
+export const DEV_USAGE = `Usage: corral dev [options]        (npm start)
+
+Runs the whole platform on this machine: Postgres (PGlite behind a local socket), a control
+plane, data planes dp-0..dp-N-1 (zones zone-a, zone-b, zone-c), a demo HTTP and a demo gRPC
+upstream, each a child process; creates the demo tenant, routes and key; prints curl commands
+and writes <dir>/dev.json. Ctrl-C stops everything. State (secrets, database, blobs, logs)
+persists in <dir>, so a restart keeps tenants and keys.
+
+Options (each also an environment variable; flags win). Ports: 0 = any free port.
+  --dir DIR                    CORRAL_DEV_DIR                   state directory (default .corral)
+  --host ADDR                  CORRAL_DEV_HOST                  bind address (default 127.0.0.1)
+  --cp-http-port N             CORRAL_DEV_CP_HTTP_PORT          control plane HTTP (default 7400)
+  --cp-grpc-port N             CORRAL_DEV_CP_GRPC_PORT          control plane gRPC (default 7401)
+  --dp-http-port N             CORRAL_DEV_DP_HTTP_PORT          first data plane's ingress (default 7500, then 7501, ...)
+  --dp-grpc-port N             CORRAL_DEV_DP_GRPC_PORT          first data plane's gRPC ingress (default 7600, ...)
+  --dp-ops-port N              CORRAL_DEV_DP_OPS_PORT           first data plane's ops port (default 7700, ...)
+  --upstream-http-port N       CORRAL_DEV_UPSTREAM_HTTP_PORT    demo HTTP upstream (default 7800)
+  --upstream-grpc-port N       CORRAL_DEV_UPSTREAM_GRPC_PORT    demo gRPC upstream (default 7801)
+  --pg-port N                  CORRAL_DEV_PG_PORT               PGlite socket (default 7432)
+  --free-ports                 CORRAL_DEV_FREE_PORTS=true       every port above = any free port
+  --data-planes N              CORRAL_DEV_DATA_PLANES           number of data planes (default 3)
+  --pg-url URL                 CORRAL_DEV_PG_URL                use this Postgres instead of PGlite
+  --blob-url URL               CORRAL_DEV_BLOB_URL              blob store (default file://<dir>/blobs)
+  --log-level LEVEL            CORRAL_DEV_LOG_LEVEL             log level of the platform processes (default info)
+  --verbose                    CORRAL_DEV_VERBOSE=true          stream every child log line, prefixed with its name
+  --ready-timeout-ms N         CORRAL_DEV_READY_TIMEOUT_MS      per-step start-up limit (default 60000)
+
+Logs: <dir>/logs/<process>.log (full pino output). The terminal shows warnings, errors and exits only,
+unless --verbose.
+`;
+
+export const ADMIN_USAGE = `Usage: corral admin [--url URL] [--token TOKEN] <resource> <action> [args] [options]
+
+Connection (flags win over environment, environment over .corral/dev.json of \`corral dev\`):
+  --url URL        CORRAL_ADMIN_URL     a control plane, e.g. http://127.0.0.1:7400
+  --token TOKEN    CORRAL_ADMIN_TOKEN   operator token
+
+Commands (output is JSON; errors print the problem and exit 1):
+  tenants list [--limit N] [--cursor C] [--all]
+  tenants get <tenant>
+  tenants create <tenant> [--name NAME] [--plan PLAN] [--status active|suspended]
+  tenants update <tenant> [--name NAME] [--plan PLAN] [--status active|suspended]
+  tenants suspend|resume <tenant>
+  tenants delete <tenant>
+  keys list <tenant>
+  keys create <tenant> [--name NAME] [--scope invoke|manage]...       prints the key (shown once)
+  keys revoke <tenant> <keyId>
+  upstreams list <tenant>
+  upstreams create <tenant> --name NAME --target URL [--target URL]... [--connect-timeout-ms N]
+  upstreams delete <tenant> <upstreamId>
+  routes list <tenant>
+  routes create <tenant> --path PREFIX --upstream ID [--host H]... [--method M]... [--timeout-ms N]
+                [--protocol http|grpc] [--strip-prefix]
+  routes delete <tenant> <routeId>
+  fleet                                 data-plane nodes and their applied versions
+  versions                              published config versions
+  openapi                               the admin API's OpenAPI document
+Mutating commands accept --idempotency-key KEY.
+`;

@@ -1,0 +1,130 @@
+/**
+ * Idempotent set-up of the demo tenant through the admin API: tenant `demo`, an upstream and
+ * a route for the demo HTTP upstream, an upstream and a gRPC route for corral.demo.v1.Echo,
+ * and an invoke key. Re-running reuses what exists and repairs what drifted (e.g. new ports).
+ */
+import { AdminApiError, type AdminClient, seg } from "../admin/admin-client.ts";
+
+export const DEMO_TENANT = "demo";
+export const DEMO_HTTP_PATH = "/hello";
+export const DEMO_GRPC_SERVICE = "corral.demo.v1.Echo";
+
+export interface DemoTargets {
+  /** http://host:port of the demo HTTP upstream */
+  http: string;
+  /** http://host:port of the demo gRPC upstream */
+  grpc: string;
+}
+
+export interface DemoKey {
+  id: string;
+  key: string;
+}
+
+export interface DemoSetup {
+  tenant: string;
+  apiKey: DemoKey;
+  /** true when a new key was issued (the caller must store it: it is shown only once) */
+  newKey: boolean;
+  httpPath: string;
+  grpcService: string;
+}
+
+interface Upstream {
+  id: string;
+  name: string;
+  targets: string[];
+}
+
+interface Route {
+  id: string;
+  pathPrefix: string;
+  upstreamId: string;
+  protocol?: string;
+}
+
+interface KeyInfo {
+  id: string;
+  revokedAt: string | null;
+}
+
+export async function bootstrapDemo(
+  client: AdminClient,
+  targets: DemoTargets,
+  knownKey?: DemoKey,
+): Promise<DemoSetup> {
+  await ensureTenant(client);
+  const base = `/admin/v1/tenants/${DEMO_TENANT}`;
+  const httpUpstream = await ensureUpstream(client, base, "demo-http", [targets.http]);
+  await ensureRoute(client, base, { pathPrefix: DEMO_HTTP_PATH, upstreamId: httpUpstream, protocol: "http" });
+  const grpcUpstream = await ensureUpstream(client, base, "demo-grpc", [targets.grpc]);
+  const grpcPath = `/${DEMO_GRPC_SERVICE}/`;
+  await ensureRoute(client, base, { pathPrefix: grpcPath, upstreamId: grpcUpstream, protocol: "grpc" });
+  const { key, created } = await ensureKey(client, base, knownKey);
+  return {
+    tenant: DEMO_TENANT,
+    apiKey: key,
+    newKey: created,
+    httpPath: DEMO_HTTP_PATH,
+    grpcService: DEMO_GRPC_SERVICE,
+  };
+}
+
+async function ensureTenant(client: AdminClient): Promise<void> {
+  try {
+    const tenant = await client.get<{ status: string }>(`/admin/v1/tenants/${DEMO_TENANT}`);
+    if (tenant.status !== "active")
+      await client.patch(`/admin/v1/tenants/${DEMO_TENANT}`, { status: "active" });
+  } catch (err) {
+    if (!(err instanceof AdminApiError && err.status === 404)) throw err;
+    await client.post("/admin/v1/tenants", { id: DEMO_TENANT, name: "Demo tenant" });
+  }
+}
+
+async function ensureUpstream(
+  client: AdminClient,
+  base: string,
+  name: string,
+  targets: string[],
+): Promise<string> {
+  const existing = (await client.listAll<Upstream>(`${base}/upstreams`)).find((u) => u.name === name);
+  if (existing && sameList(existing.targets, targets)) return existing.id;
+  if (existing) {
+    const routes = await client.listAll<Route>(`${base}/routes`);
+    for (const route of routes.filter((r) => r.upstreamId === existing.id))
+      await client.delete(`${base}/routes/${seg(route.id)}`);
+    await client.delete(`${base}/upstreams/${seg(existing.id)}`);
+  }
+  return (await client.post<Upstream>(`${base}/upstreams`, { name, targets })).id;
+}
+
+async function ensureRoute(
+  client: AdminClient,
+  base: string,
+  want: { pathPrefix: string; upstreamId: string; protocol: string },
+): Promise<void> {
+  const routes = await client.listAll<Route>(`${base}/routes`);
+  const same = routes.filter((r) => r.pathPrefix === want.pathPrefix);
+  const match = same.find(
+    (r) => r.upstreamId === want.upstreamId && (r.protocol ?? "http") === want.protocol,
+  );
+  for (const route of same) if (route !== match) await client.delete(`${base}/routes/${seg(route.id)}`);
+  if (!match) await client.post(`${base}/routes`, want);
+}
+
+async function ensureKey(
+  client: AdminClient,
+  base: string,
+  known: DemoKey | undefined,
+): Promise<{ key: DemoKey; created: boolean }> {
+  if (known) {
+    const keys = await client.listAll<KeyInfo>(`${base}/keys`);
+    if (keys.some((k) => k.id === known.id && !k.revokedAt)) return { key: known, created: false };
+  }
+  const issued = await client.post<DemoKey>(`${base}/keys`, { name: "demo", scopes: ["invoke"] });
+  return { key: { id: issued.id, key: issued.key }, created: true };
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}

@@ -1,0 +1,142 @@
+/**
+ * The demo upstreams of `corral dev`: an HTTP server that answers every request with JSON
+ * describing what it received, and a gRPC server implementing corral.demo.v1.Echo.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  type sendUnaryData,
+  Server as GrpcServer,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+} from "@grpc/grpc-js";
+import { type EchoRequest, type EchoResponse, EchoService } from "../../proto/gen/corral/demo/v1/echo.ts";
+
+export const DEMO_MESSAGE = "hello from the demo upstream";
+export const ECHO_STREAM_COUNT = 3;
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface DemoUpstreamOptions {
+  host?: string;
+  httpPort?: number;
+  grpcPort?: number;
+}
+
+export interface DemoUpstreams {
+  /** http://host:port */
+  http: string;
+  /** host:port */
+  grpc: string;
+  close(): Promise<void>;
+}
+
+export async function startDemoUpstreams(opts: DemoUpstreamOptions = {}): Promise<DemoUpstreams> {
+  const host = opts.host ?? "127.0.0.1";
+  const http = await startHttp(host, opts.httpPort ?? 0);
+  const grpc = await startGrpc(host, opts.grpcPort ?? 0).catch(async (err) => {
+    await closeHttp(http.server);
+    throw err;
+  });
+  return {
+    http: `http://${host}:${http.port}`,
+    grpc: `${host}:${grpc.port}`,
+    async close() {
+      await Promise.all([closeHttp(http.server), new Promise((r) => grpc.server.tryShutdown(r))]);
+    },
+  };
+}
+
+/** What the HTTP upstream answers: the request as it arrived, headers included. */
+export function describeRequest(req: IncomingMessage, body: Buffer): Record<string, unknown> {
+  const url = new URL(req.url ?? "/", "http://upstream");
+  return {
+    message: DEMO_MESSAGE,
+    method: req.method,
+    path: url.pathname,
+    query: Object.fromEntries(url.searchParams),
+    headers: req.headers,
+    body: body.length > 0 ? body.toString("utf8") : undefined,
+  };
+}
+
+function handleHttp(req: IncomingMessage, res: ServerResponse): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on("data", (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+  });
+  req.on("end", () => {
+    if (size > MAX_BODY_BYTES) return reply(res, 413, { message: `body over ${MAX_BODY_BYTES} bytes` });
+    reply(res, 200, describeRequest(req, Buffer.concat(chunks)));
+  });
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function startHttp(host: string, port: number): Promise<{ server: Server; port: number }> {
+  const server = createServer(handleHttp);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  return { server, port: typeof address === "object" && address ? address.port : port };
+}
+
+function closeHttp(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+const echoImplementation = {
+  echo(call: ServerUnaryCall<EchoRequest, EchoResponse>, callback: sendUnaryData<EchoResponse>) {
+    callback(null, { message: call.request.message });
+  },
+  echoStream(call: ServerWritableStream<EchoRequest, EchoResponse>) {
+    for (let i = 0; i < ECHO_STREAM_COUNT; i++) call.write({ message: call.request.message });
+    call.end();
+  },
+};
+
+async function startGrpc(host: string, port: number): Promise<{ server: GrpcServer; port: number }> {
+  const server = new GrpcServer();
+  server.addService(EchoService, echoImplementation);
+  const bound = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    );
+  });
+  return { server, port: bound };
+}
+
+function parseArgs(argv: string[]): DemoUpstreamOptions {
+  const opts: DemoUpstreamOptions = {};
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1] ?? ""];
+    if (flag === "--host") opts.host = value;
+    else if (flag === "--http-port") opts.httpPort = Number(value);
+    else if (flag === "--grpc-port") opts.grpcPort = Number(value);
+    else throw new Error(`unknown argument ${flag}`);
+  }
+  return opts;
+}
+
+/** `node bin/dev/demo-upstreams.ts --http-port N --grpc-port M`: both demo upstreams as a process. */
+async function main(): Promise<void> {
+  const upstreams = await startDemoUpstreams(parseArgs(process.argv.slice(2)));
+  const line = { level: 30, msg: "listening", http: upstreams.http, grpc: upstreams.grpc };
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+  const stop = () => upstreams.close().then(() => process.exit(0));
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  process.channel?.unref();
+  process.once("disconnect", stop);
+}
+
+if (import.meta.main) await main();
