@@ -72,10 +72,14 @@ function loadCharts(label: string, load: LoadResult, sec: (ms: number) => number
     { name: "errors/s", points: pts((p) => p.errors) },
     { name: "scheduled/s", points: pts((p) => p.scheduled) },
   ];
+  // seconds without an ok response have no latency: leave them out rather than plot 0
+  const answered = load.series.filter((p) => p.ok > 0);
+  const lat = (f: (p: LoadResult["series"][number]) => number): Point[] =>
+    answered.map((p) => [x(p.second), f(p)]);
   const latency: Series[] = [
-    { name: "p50", points: pts((p) => p.p50Ms) },
-    { name: "p99", points: pts((p) => p.p99Ms) },
-    { name: "p99.9", points: pts((p) => p.p999Ms) },
+    { name: "p50", points: lat((p) => p.p50Ms) },
+    { name: "p99", points: lat((p) => p.p99Ms) },
+    { name: "p99.9", points: lat((p) => p.p999Ms) },
   ];
   const byReason = reasons.map((r) => ({ name: r, points: pts((p) => p.outcomes[r] ?? 0) }));
   return [

@@ -23,6 +23,8 @@ export type ProcessSample = {
 
 export const SELF = "generator";
 const MAX_SAMPLES = 1_000_000;
+/** monitorEventLoopDelay records whole timer intervals; the delay is what exceeds this. */
+const LOOP_RESOLUTION_MS = 10;
 
 export class ProcessSampler {
   readonly #targets = new Map<string, ProcessTarget>();
@@ -34,7 +36,7 @@ export class ProcessSampler {
 
   constructor(options: { intervalMs?: number } = {}) {
     this.#intervalMs = options.intervalMs ?? 1000;
-    this.#loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    this.#loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   }
 
   /** Watches a process (replacing one of the same name, e.g. after a restart). */
@@ -96,7 +98,8 @@ async function sampleSelf(loopDelay: ELDHistogram): Promise<ProcessSample> {
     rssBytes: memory.rss,
     heapUsedBytes: memory.heapUsed,
     fds,
-    eventLoopDelayP99Ms: loopDelay.count > 0 ? loopDelay.percentile(99) / 1e6 : undefined,
+    eventLoopDelayP99Ms:
+      loopDelay.count > 0 ? Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS) : undefined,
   };
   loopDelay.reset();
   return sample;
