@@ -158,10 +158,13 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
     url: `http://${host}:${port}`,
     port,
     async close(drainMs) {
+      // keep-alive connections turn idle as their last response ends: close them as they do
+      const idle = setInterval(() => app.server.closeIdleConnections(), 50);
       const cut = setTimeout(() => app.server.closeAllConnections(), drainMs);
       try {
         await app.close();
       } finally {
+        clearInterval(idle);
         clearTimeout(cut);
       }
     },

@@ -1,0 +1,237 @@
+/**
+ * The config path of a real node against a real sync server and a filesystem blob store:
+ * Hello/Welcome/Announce/Ack/Nack/Status, refusal of bad blobs while the old config keeps
+ * serving, reconnects, and restart from the disk cache with everything else gone.
+ */
+import assert from "node:assert/strict";
+import { rename } from "node:fs/promises";
+import { after, afterEach, test } from "node:test";
+import type { Announce } from "../../proto/gen/corral/sync/v1/sync.ts";
+import { HEADER_SIZE } from "../../proto/snapshot-codec.ts";
+import type { DataPlaneProcess } from "../../data-plane/main.ts";
+import * as fx from "./fixtures.ts";
+import { closedPort, recordingUpstream, startNode, waitFor, type Workspace, workspace } from "./support.ts";
+import { TestControlPlane } from "./test-control-plane.ts";
+
+const pair = fx.signingPair();
+const key = fx.newKey();
+const upstream = await recordingUpstream();
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+after(() => upstream.close());
+
+/** Version n has routes /v1 .. /vn, so what is served shows which version is live. */
+function version(n: number): fx.Published {
+  const routes = Array.from({ length: n }, (_, i) => ({ id: `r${i + 1}`, pathPrefix: `/v${i + 1}` }));
+  return fx.sign(
+    fx.snapshot(n, [
+      fx.tenant({ id: "acme", upstream: upstream.url, keys: [{ id: key.id, hash: key.hash }], routes }),
+    ]),
+    pair,
+  );
+}
+
+const announceOf = (p: fx.Published): Announce => ({ version: p.version, key: p.key, sha256: p.sha256 });
+
+interface WorldOptions {
+  pollMs?: number;
+  token?: string;
+  /** what the blob store and the control plane hold before the node starts */
+  prepare?: (ws: Workspace, cp: TestControlPlane) => Promise<void>;
+}
+
+async function world(opts: WorldOptions = {}) {
+  const ws = await workspace();
+  const cp = await TestControlPlane.start("node-token");
+  cleanups.push(
+    () => ws.remove(),
+    () => cp.close(),
+  );
+  await opts.prepare?.(ws, cp);
+  const node = await startNode({
+    ws,
+    pair,
+    cpUrl: cp.url,
+    pollMs: opts.pollMs,
+    token: opts.token,
+    options: fastSync,
+  });
+  cleanups.push(() => node.close());
+  return { ws, cp, node };
+}
+
+function latest(n: number) {
+  return async (ws: Workspace, cp: TestControlPlane) => {
+    cp.latest = announceOf(await fx.publish(ws.store, version(n)));
+  };
+}
+
+const fastSync = {
+  sync: { pingIntervalMs: 150, statusIntervalMs: 100, backoff: { baseMs: 20, capMs: 100 } },
+};
+
+async function status(node: DataPlaneProcess, path: string): Promise<number> {
+  return (await fetch(node.httpUrl + path, { headers: { "x-api-key": key.key } })).status;
+}
+
+test("without any config the node is not ready and answers 503 not_ready", async () => {
+  const { node, cp } = await world();
+  await waitFor(() => cp.hellos.length > 0, "Hello");
+  assert.equal((await fetch(`${node.opsUrl}/readyz`)).status, 503);
+  const res = await fetch(`${node.httpUrl}/v1`, { headers: { "x-api-key": key.key } });
+  assert.equal(res.status, 503);
+  assert.equal(res.headers.get("corral-reason"), "not_ready");
+});
+
+test("Hello carries who the node is; Welcome's latest is applied and Acked; Announce too", async () => {
+  const { ws, cp, node } = await world({ prepare: latest(1) });
+  await waitFor(() => cp.acks.some((a) => a.version === 1), "Ack of version 1");
+  const hello = cp.hellos[0]!;
+  assert.deepEqual([hello.slot, hello.zone, hello.httpUrl], ["dp-0", "zone-b", node.httpUrl]);
+  assert.match(hello.build, /^corral\/\S+ node\/24\./);
+  assert.match(hello.node, /^dp-0@/);
+  assert.equal(cp.authHeaders[0], "Bearer node-token");
+  assert.equal(await status(node, "/v1"), 200);
+  const v2 = await fx.publish(ws.store, version(2));
+  cp.announce(announceOf(v2));
+  await waitFor(() => cp.acks.some((a) => a.version === 2), "Ack of version 2");
+  assert.equal(await status(node, "/v2"), 200);
+  await waitFor(() => cp.statuses.some((s) => s.version === 2), "Status with version 2");
+  assert.equal(cp.nacks.length, 0);
+});
+
+test("corrupt, foreign-signed, truncated, oversized and older blobs are Nacked; the old config keeps serving", async () => {
+  const { ws, cp, node } = await world();
+  const v2 = await fx.publish(ws.store, version(2));
+  cp.announce(announceOf(v2));
+  await waitFor(() => cp.acks.some((a) => a.version === 2), "Ack of version 2");
+  const corrupt = version(3);
+  corrupt.blob[HEADER_SIZE + 20] = (corrupt.blob[HEADER_SIZE + 20] ?? 0) ^ 0x55;
+  const foreign = fx.sign(fx.snapshot(4, []), fx.signingPair());
+  const truncated = version(5);
+  truncated.blob = truncated.blob.subarray(0, truncated.blob.length - 1);
+  const oversized = fx.sign(fx.snapshot(6, []), pair, fx.CAPACITY * 2);
+  const older = version(1);
+  const cases: [fx.Published, string][] = [
+    [corrupt, "CORRAL_SNAPSHOT_DIGEST_MISMATCH"],
+    [foreign, "CORRAL_SNAPSHOT_BAD_SIGNATURE"],
+    [truncated, "CORRAL_SNAPSHOT_SIZE_MISMATCH"],
+    [oversized, "CORRAL_SNAPSHOT_OVERSIZED"],
+    [older, "CORRAL_DP_CONFIG_VERSION_REGRESSION"],
+  ];
+  for (const [bad, code] of cases) {
+    await ws.store.put(bad.key, bad.blob);
+    cp.announce(announceOf(bad));
+    const nack = await waitFor(() => cp.nacks.find((n) => n.version === bad.version), `Nack of ${code}`);
+    assert.ok(nack.error.startsWith(`${code}:`), nack.error);
+    assert.equal(await status(node, "/v2"), 200, "the old config keeps serving");
+    assert.equal(node.state.version, 2);
+  }
+  const st = (await (await fetch(`${node.opsUrl}/status`)).json()) as { lastError: { code: string } };
+  assert.equal(st.lastError.code, "CORRAL_DP_CONFIG_VERSION_REGRESSION");
+  const metrics = await (await fetch(`${node.opsUrl}/metrics`)).text();
+  assert.match(metrics, /corral_dp_apply_failures_total\{code="CORRAL_SNAPSHOT_BAD_SIGNATURE"\} 1/);
+});
+
+test("a bad blob behind LATEST is found by the periodic pull and Nacked once", async () => {
+  const { ws, cp, node } = await world({ pollMs: 100 });
+  await fx.publish(ws.store, version(1));
+  await waitFor(() => node.state.version === 1, "the pull to apply version 1");
+  const bad = fx.sign(fx.snapshot(2, []), fx.signingPair());
+  await fx.publish(ws.store, bad);
+  await waitFor(() => cp.nacks.some((n) => n.version === 2), "Nack of the pulled blob");
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(cp.nacks.filter((n) => n.version === 2).length, 1, "one Nack, not one per pull");
+  assert.equal(await status(node, "/v1"), 200);
+});
+
+test("blob store gone: the fetch error shows in Status; back: the next pull applies", async () => {
+  const { ws, cp, node } = await world({ pollMs: 100 });
+  await fx.publish(ws.store, version(1));
+  await waitFor(() => node.state.version === 1, "version 1");
+  await fx.publish(ws.store, version(2));
+  await rename(ws.blobDir, `${ws.blobDir}.away`);
+  cp.announce(announceOf(version(2)));
+  await waitFor(
+    () => cp.nacks.some((n) => n.error.startsWith("CORRAL_DP_CONFIG_FETCH")),
+    "Nack of the fetch",
+  );
+  await waitFor(() => cp.statuses.some((s) => s.fetchError !== ""), "Status with the fetch error");
+  assert.equal(await status(node, "/v1"), 200);
+  await rename(`${ws.blobDir}.away`, ws.blobDir);
+  await waitFor(() => node.state.version === 2, "version 2 after the store returns");
+  await waitFor(() => node.state.fetchError === null, "fetch error cleared");
+});
+
+test("a wrong node token is refused by the control plane; the node keeps retrying", async () => {
+  const { cp } = await world({ token: "wrong" });
+  await waitFor(() => cp.refusedUpgrades >= 3, "three refused attempts");
+  assert.equal(cp.hellos.length, 0);
+});
+
+test("malformed frames close the connection and the node reconnects", async () => {
+  const { cp, node } = await world({ prepare: latest(1) });
+  await waitFor(() => cp.acks.length > 0 && cp.connected === 1, "first connection");
+  for (const bad of [
+    Buffer.from([0xff, 0xff, 0xff, 0x0f]),
+    "text frame",
+    Buffer.from([0x22, 0x02, 0x08, 0x01]),
+  ]) {
+    const hellos = cp.hellos.length;
+    cp.sendRaw(bad);
+    await waitFor(() => cp.hellos.length > hellos, "a new Hello after the bad frame");
+  }
+  assert.equal(await status(node, "/v1"), 200);
+  assert.equal(cp.hellos.at(-1)!.version, 1, "Hello reports the served version");
+});
+
+test("a control plane that goes silent is dropped after two ping intervals", async () => {
+  const { cp, node } = await world();
+  await waitFor(() => cp.hellos.length === 1 && node.state.connected, "connected");
+  cp.goSilent();
+  await waitFor(() => cp.hellos.length >= 2, "reconnect after silence", 3000);
+});
+
+test("restart with control plane and blob store gone: serves from the disk cache at once", async () => {
+  const ws = await workspace();
+  cleanups.push(() => ws.remove());
+  const cp = await TestControlPlane.start("node-token");
+  const first = await startNode({ ws, pair, cpUrl: cp.url, options: fastSync });
+  const v3 = await fx.publish(ws.store, version(3));
+  cp.announce(announceOf(v3));
+  await waitFor(() => cp.acks.some((a) => a.version === 3), "Ack of version 3");
+  await first.close();
+  await cp.close();
+  const started = Date.now();
+  const restarted = await startNode({
+    ws,
+    pair,
+    cpUrl: `http://127.0.0.1:${await closedPort()}`,
+    blobDir: `${ws.dir}/no-such-store`,
+    options: fastSync,
+  });
+  cleanups.push(() => restarted.close());
+  await waitFor(() => restarted.state.ready, "ready from the disk cache", 2000);
+  assert.ok(Date.now() - started < 2000);
+  assert.equal(await status(restarted, "/v3"), 200);
+  const st = (await (await fetch(`${restarted.opsUrl}/status`)).json()) as Record<string, unknown>;
+  assert.equal(st.version, 3);
+  assert.equal(st.connected, false);
+});
+
+test("close drains: an in-flight request finishes, then the node stops", async () => {
+  const { ws, node } = await world({ pollMs: 100 });
+  await fx.publish(ws.store, version(1));
+  await waitFor(() => node.state.ready, "ready");
+  const inflight = fetch(`${node.httpUrl}/v1/slow/400`, { headers: { "x-api-key": key.key } });
+  await waitFor(() => node.state.inflight === 1, "request in flight");
+  const closed = node.close();
+  assert.equal(node.state.ready, false, "not ready while draining");
+  const res = await inflight;
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), "echo GET /v1/slow/400 ");
+  await closed;
+  await assert.rejects(fetch(`${node.httpUrl}/v1`, { headers: { "x-api-key": key.key } }));
+});

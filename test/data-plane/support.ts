@@ -1,0 +1,123 @@
+/** Shared set-up for data-plane component tests: temp dirs, a recording upstream, a node. */
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import { type AddressInfo, createServer as createTcpServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
+import { type DataPlaneOptions, type DataPlaneProcess, runDataPlane } from "../../data-plane/main.ts";
+import { CAPACITY, type SigningPair } from "./fixtures.ts";
+
+export async function waitFor<T>(
+  probe: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 5000,
+): Promise<NonNullable<T>> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export interface Workspace {
+  dir: string;
+  blobDir: string;
+  dataDir: string;
+  store: FsBlobStore;
+  remove(): Promise<void>;
+}
+
+export async function workspace(): Promise<Workspace> {
+  const dir = await mkdtemp(join(tmpdir(), "corral-dp-"));
+  const blobDir = join(dir, "blobs");
+  return {
+    dir,
+    blobDir,
+    dataDir: join(dir, "data"),
+    store: new FsBlobStore(blobDir),
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+export interface SeenRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** An upstream that records requests and echoes; a path with /slow/<ms> in it answers late. */
+export async function recordingUpstream(): Promise<{
+  url: string;
+  seen: SeenRequest[];
+  close(): Promise<void>;
+}> {
+  const seen: SeenRequest[] = [];
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks).toString();
+    seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body });
+    const slow = /\/slow\/(\d+)/.exec(req.url ?? "");
+    if (slow) await new Promise((r) => setTimeout(r, Number(slow[1])));
+    if (res.destroyed) return;
+    res.writeHead(200, { "content-type": "text/plain", "x-upstream": "yes", "keep-alive": "timeout=5" });
+    res.end(`echo ${req.method} ${req.url} ${body}`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A loopback port nothing listens on. */
+export async function closedPort(): Promise<number> {
+  const s = createTcpServer();
+  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
+export interface NodeSpec {
+  ws: Workspace;
+  pair: SigningPair;
+  cpUrl: string;
+  token?: string;
+  pollMs?: number;
+  blobDir?: string;
+  env?: Record<string, string>;
+  options?: DataPlaneOptions;
+}
+
+export function startNode(spec: NodeSpec): Promise<DataPlaneProcess> {
+  return runDataPlane(
+    {
+      CORRAL_CP_URL: spec.cpUrl,
+      CORRAL_NODE_TOKEN: spec.token ?? "node-token",
+      CORRAL_VERIFY_KEY: spec.pair.verifyKeyText,
+      CORRAL_BLOB_URL: pathToFileURL(spec.blobDir ?? spec.ws.blobDir).href,
+      CORRAL_SLOT: "dp-0",
+      CORRAL_ZONE: "zone-b",
+      CORRAL_HTTP_PORT: "0",
+      CORRAL_OPS_PORT: "0",
+      CORRAL_DATA_DIR: spec.ws.dataDir,
+      CORRAL_POLL_INTERVAL_MS: String(spec.pollMs ?? 60_000),
+      CORRAL_SNAPSHOT_CAPACITY: String(CAPACITY),
+      CORRAL_LOG_LEVEL: "silent",
+      ...spec.env,
+    },
+    { drainTimeoutMs: 2000, ...spec.options },
+  );
+}
