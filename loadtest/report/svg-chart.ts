@@ -154,5 +154,5 @@ export function lineChart(spec: ChartSpec): string {
   const empty = spec.series.every((sr) => sr.points.length === 0)
     ? `<text x="${w / 2}" y="${h / 2}" class="empty">no data</text>`
     : "";
-  return `<figure><figcaption>${escapeXml(spec.title)}</figcaption><svg viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" data-chart="${escapeXml(spec.title)}"><g transform="translate(0,${legendRows * 14})">${axes(s, w, h - legendRows * 14, spec.yLabel)}${markerLines(spec.markers ?? [], s, h - legendRows * 14)}${paths}${empty}</g>${legend(spec.series, w)}</svg></figure>`;
+  return `<figure><figcaption>${escapeXml(spec.title)}</figcaption><svg viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" data-chart="${escapeXml(spec.title)}"><title>${escapeXml(spec.title)}</title><g transform="translate(0,${legendRows * 14})">${axes(s, w, h - legendRows * 14, spec.yLabel)}${markerLines(spec.markers ?? [], s, h - legendRows * 14)}${paths}${empty}</g>${legend(spec.series, w)}</svg></figure>`;
 }

@@ -54,7 +54,10 @@ function makeContext<P extends Params>(
     return {
       point(series, value, atEpochMs = nowEpochMs()) {
         let s = c.series.find((x) => x.name === series);
-        if (!s) c.series.push((s = { name: series, points: [] }));
+        if (!s) {
+          s = { name: series, points: [] };
+          c.series.push(s);
+        }
         s.points.push([atEpochMs, value]);
       },
     };
