@@ -9,11 +9,14 @@ import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
 import { type DataPlaneOptions, type DataPlaneProcess, runDataPlane } from "../../data-plane/main.ts";
 import { CAPACITY, type SigningPair } from "./fixtures.ts";
 
+type Truthy<T> = Exclude<T, false | null | undefined | 0 | "">;
+
+/** Polls until probe returns something truthy, and returns it. */
 export async function waitFor<T>(
   probe: () => T | Promise<T>,
   what: string,
   timeoutMs = 5000,
-): Promise<NonNullable<T>> {
+): Promise<Truthy<T>> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
