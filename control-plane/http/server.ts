@@ -62,6 +62,7 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
     },
   });
   app.decorateRequest("operator", null);
+  app.removeContentTypeParser("text/plain"); // bodies are JSON only: anything else is 415
   app.setErrorHandler((err, req, reply) => {
     const problem = toCorralError(err);
     if (problem.status >= 500) req.log.error({ err, code: problem.code }, "request failed");

@@ -190,3 +190,25 @@ test("deleting a tenant removes its keys, routes and upstreams", async () => {
     assert.equal(rows[0].n, 0, table);
   }
 });
+
+test("ops endpoints: /healthz, /readyz and /metrics answer without a token", async () => {
+  const health = await fetch(`${h.cp.url}/healthz`);
+  assert.equal(health.status, 200);
+  const ready = await fetch(`${h.cp.url}/readyz`);
+  assert.deepEqual([ready.status, await ready.json()], [200, { status: "ready" }]);
+  const metrics = await (await fetch(`${h.cp.url}/metrics`)).text();
+  assert.match(
+    metrics,
+    /^corral_http_requests_total\{method="POST",route="\/admin\/v1\/tenants",status="201"\} \d+$/m,
+  );
+  assert.match(metrics, /^corral_snapshot_usage_ratio \d/m);
+  assert.match(metrics, /^corral_process_cpu_seconds_total /m);
+  const names = [...metrics.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!);
+  assert.ok(
+    names.every((n) => n.startsWith("corral_")),
+    names.filter((n) => !n.startsWith("corral_")).join(),
+  );
+  const unknown = await fetch(`${h.cp.url}/nope`);
+  assert.equal(unknown.status, 404);
+  assert.equal((await unknown.json()).code, "CORRAL_ADMIN_NOT_FOUND");
+});
