@@ -210,5 +210,5 @@ test("ops endpoints: /healthz, /readyz and /metrics answer without a token", asy
   );
   const unknown = await fetch(`${h.cp.url}/nope`);
   assert.equal(unknown.status, 404);
-  assert.equal((await unknown.json()).code, "CORRAL_ADMIN_NOT_FOUND");
+  assert.equal(((await unknown.json()) as { code: string }).code, "CORRAL_ADMIN_NOT_FOUND");
 });
