@@ -121,8 +121,8 @@ async function runCommand(
 
 function describeFailure(err: unknown, base: string): string {
   if (err instanceof AdminApiError) return err.message;
-  const cause = (err as { cause?: { code?: string } }).cause?.code;
-  if (cause) return `cannot reach the control plane at ${base} (${cause})`;
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  if (cause) return `cannot reach the control plane at ${base} (${cause.code ?? cause.message})`;
   return err instanceof Error ? err.message : String(err);
 }
 
