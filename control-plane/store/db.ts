@@ -36,8 +36,10 @@ export function createPool(url: string, opts: PoolOptions = {}): Pool {
     idleTimeoutMillis: 30_000,
     types,
   });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
+  // A client losing its connection (database restart, network) must not crash the process:
+  // queries in flight fail on their own, the pool drops the client, the next query reconnects.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
 

@@ -212,3 +212,14 @@ test("ops endpoints: /healthz, /readyz and /metrics answer without a token", asy
   assert.equal(unknown.status, 404);
   assert.equal(((await unknown.json()) as { code: string }).code, "CORRAL_ADMIN_NOT_FOUND");
 });
+
+test("with the database gone the admin API answers 503 problem+json, /readyz fails, /healthz stays up", async () => {
+  await h.pg.stop();
+  const res = await h.api("GET", "/admin/v1/tenants");
+  assert.equal(res.status, 503);
+  assert.equal(res.body.code, "CORRAL_CP_UNAVAILABLE");
+  const ready = await fetch(`${h.cp.url}/readyz`);
+  assert.equal(ready.status, 503);
+  assert.equal(((await ready.json()) as { code: string }).code, "CORRAL_CP_NOT_READY");
+  assert.equal((await fetch(`${h.cp.url}/healthz`)).status, 200);
+});
