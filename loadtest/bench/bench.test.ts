@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { request } from "undici";
+import { closedLoop } from "../generator/closed-loop.ts";
+import { runLoad } from "../generator/run-load.ts";
+import { parseCpuSeconds } from "../sampler/cpu.ts";
+import { compareContenders, median } from "./compare.ts";
+import { bareNodeProxy, direct, nginx } from "./contenders.ts";
+import { type FixedLatencyServer, startFixedLatencyServer } from "./fixed-latency-server.ts";
+import { findMaxThroughput } from "./max-throughput.ts";
+import { nginxConfig } from "./nginx-proxy.ts";
+
+let upstream: FixedLatencyServer;
+before(async () => {
+  upstream = await startFixedLatencyServer({ delayMs: 1 });
+});
+after(async () => {
+  await upstream.close();
+});
+
+test("pure helpers: median, /proc stat CPU seconds, nginx config", () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 2, 3]), 2.5);
+  assert.ok(Number.isNaN(median([])));
+  const stat = "4242 (node (x) y) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 1 0";
+  assert.equal(parseCpuSeconds(stat, 100), 3);
+  const conf = nginxConfig({
+    dir: "/tmp/x",
+    port: 8081,
+    upstream: new URL("http://127.0.0.1:9000"),
+    runAsRoot: false,
+  });
+  assert.match(conf, /worker_processes 1;/);
+  assert.match(conf, /daemon off;/);
+  assert.match(conf, /server 127\.0\.0\.1:9000;\s+keepalive 128;/);
+  assert.match(conf, /listen 127\.0\.0\.1:8081;/);
+  assert.match(conf, /proxy_set_header Connection "";/);
+  assert.doesNotMatch(conf, /^user /m);
+});
+
+test("every contender proxies to the shared upstream", async () => {
+  for (const contender of [direct, bareNodeProxy, nginx]) {
+    const running = await contender.start({ url: upstream.url });
+    try {
+      const res = await request(`${running.url}/through/${contender.name}`);
+      assert.equal(res.statusCode, 200, contender.name);
+      assert.equal(await res.body.text(), "ok\n");
+      assert.equal(running.pids.length > 0, contender.name !== "direct");
+    } finally {
+      await running.stop();
+    }
+  }
+});
+
+test("closed-loop saturation and the open-loop ramp find a throughput", async () => {
+  const closed = await closedLoop({
+    target: { kind: "http", url: upstream.url },
+    connections: 4,
+    durationSec: 0.5,
+    warmupSec: 0.2,
+  });
+  assert.equal(closed.errors, 0);
+  assert.ok(closed.rps > 200, `${closed.rps} rps with 4 loops against a 1 ms server`);
+  assert.ok(closed.serviceTime.p50Ms >= 0.8);
+  const ramp = await findMaxThroughput({
+    url: upstream.url,
+    method: "open",
+    connections: 8,
+    durationSec: 0.5,
+    startRps: 100,
+    growth: 2,
+    maxSteps: 3,
+    p99LimitMs: 200,
+    runLoad: (_label, plan) => runLoad(plan),
+  });
+  assert.deepEqual(
+    ramp.steps.map((s) => s.rps),
+    [100, 200, 400],
+  );
+  assert.equal(ramp.maxRps, 400);
+});
+
+test("the comparison alternates contenders and reports added latency against direct", async () => {
+  const labels: string[] = [];
+  const compared = await compareContenders({
+    contenders: [direct, bareNodeProxy],
+    upstreamUrl: upstream.url,
+    rounds: 2,
+    method: "closed",
+    connections: 4,
+    maxSec: 0.3,
+    latencySec: 0.5,
+    loadFraction: 0.5,
+    runLoad: (label, plan) => {
+      labels.push(label);
+      return runLoad(plan);
+    },
+    log: () => {},
+  });
+  assert.deepEqual(labels, [
+    "latency-direct-r1",
+    "latency-node-proxy-r1",
+    "latency-direct-r2",
+    "latency-node-proxy-r2",
+  ]);
+  const [d, proxy] = compared.results;
+  assert.equal(d!.maxRps.length, 2);
+  assert.deepEqual(d!.addedP99Ms, [0, 0]);
+  assert.equal(proxy!.addedP99Ms.length, 2);
+  assert.ok(
+    proxy!.cores.every((c) => c > 0),
+    "the proxy's CPU is measured",
+  );
+  assert.equal(compared.loadRps, 0.5 * Math.min(median(d!.maxRps), median(proxy!.maxRps)));
+  assert.equal(proxy!.errors + d!.errors, 0);
+});

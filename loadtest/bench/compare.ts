@@ -1,0 +1,130 @@
+import type { LoadResult } from "../generator/merge.ts";
+import type { LoadPlan } from "../generator/plan.ts";
+import { cpuSeconds } from "../sampler/cpu.ts";
+import type { Contender, RunningContender } from "./contenders.ts";
+import { findMaxThroughput, type MaxMethod } from "./max-throughput.ts";
+
+/**
+ * The side-by-side comparison. Every contender is started once in front of the same
+ * upstream; measurements then alternate A, B, C, A, B, C … for `rounds` rounds so
+ * drift on a shared machine hits all of them alike, and medians over rounds are
+ * reported.
+ *   1. max throughput of each (findMaxThroughput), with the CPU-seconds its own
+ *      processes used, giving requests per core-second;
+ *   2. load = `loadFraction` (50 %) of the slowest contender's max;
+ *   3. open-loop latency of each at that load; added p99 = contender p99 minus direct
+ *      p99 of the same round, median over rounds.
+ */
+export type CompareOptions = {
+  contenders: Contender[];
+  upstreamUrl: string;
+  rounds: number;
+  method: MaxMethod;
+  connections: number;
+  maxSec: number;
+  latencySec: number;
+  loadFraction: number;
+  /** open-loop ramp settings (method "open") */
+  ramp?: { startRps?: number; growth?: number; p99LimitMs?: number };
+  runLoad: (label: string, plan: LoadPlan) => Promise<LoadResult>;
+  log: (m: string) => void;
+  onStarted?: (name: string, running: RunningContender) => void;
+};
+
+export type ContenderResult = {
+  name: string;
+  maxRps: number[];
+  cores: number[];
+  p50Ms: number[];
+  p99Ms: number[];
+  p999Ms: number[];
+  addedP99Ms: number[];
+  errors: number;
+};
+
+export type CompareResult = { loadRps: number; results: ContenderResult[] };
+
+export function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export async function compareContenders(o: CompareOptions): Promise<CompareResult> {
+  const running: RunningContender[] = [];
+  try {
+    for (const c of o.contenders) {
+      running.push(await c.start({ url: o.upstreamUrl }));
+      o.onStarted?.(c.name, running.at(-1)!);
+    }
+    const results: ContenderResult[] = o.contenders.map((c) => ({
+      name: c.name,
+      maxRps: [],
+      cores: [],
+      p50Ms: [],
+      p99Ms: [],
+      p999Ms: [],
+      addedP99Ms: [],
+      errors: 0,
+    }));
+    await measureMax(o, running, results);
+    const loadRps = Math.max(1, o.loadFraction * Math.min(...results.map((r) => median(r.maxRps))));
+    o.log(`latency at ${Math.round(loadRps)} rps (${o.loadFraction * 100} % of the slowest max)`);
+    await measureLatency(o, running, results, loadRps);
+    return { loadRps, results };
+  } finally {
+    await Promise.all(running.map((r) => r.stop()));
+  }
+}
+
+async function measureMax(o: CompareOptions, running: RunningContender[], results: ContenderResult[]) {
+  for (let round = 1; round <= o.rounds; round++) {
+    for (const [i, c] of o.contenders.entries()) {
+      const cpuBefore = await cpuSeconds(running[i]!.pids);
+      const started = performance.now();
+      const max = await findMaxThroughput({
+        url: `${running[i]!.url}/bench`,
+        method: o.method,
+        connections: o.connections,
+        durationSec: o.maxSec,
+        ...o.ramp,
+        runLoad: (label, plan) => o.runLoad(`${c.name}-r${round}-${label}`, plan),
+      });
+      const wallSec = (performance.now() - started) / 1000;
+      const cpuUsed = (await cpuSeconds(running[i]!.pids)) - cpuBefore;
+      results[i]!.maxRps.push(max.maxRps);
+      results[i]!.cores.push(cpuUsed / wallSec);
+      results[i]!.errors += max.errors;
+      o.log(`round ${round} max ${c.name}: ${Math.round(max.maxRps)} rps`);
+    }
+  }
+}
+
+async function measureLatency(
+  o: CompareOptions,
+  running: RunningContender[],
+  results: ContenderResult[],
+  rps: number,
+) {
+  const directIndex = o.contenders.findIndex((c) => c.name === "direct");
+  for (let round = 1; round <= o.rounds; round++) {
+    const p99 = new Map<number, number>();
+    for (const [i, c] of o.contenders.entries()) {
+      const r = await o.runLoad(`latency-${c.name}-r${round}`, {
+        tenants: [{ tenant: c.name, rate: rps, target: { kind: "http", url: `${running[i]!.url}/bench` } }],
+        durationSec: o.latencySec,
+        connections: o.connections,
+      });
+      const lat = r.totals.latency;
+      results[i]!.p50Ms.push(lat.p50Ms);
+      results[i]!.p99Ms.push(lat.p99Ms);
+      results[i]!.p999Ms.push(lat.p999Ms);
+      results[i]!.errors += r.totals.errors;
+      p99.set(i, lat.p99Ms);
+      o.log(`round ${round} latency ${c.name}: p50 ${lat.p50Ms} ms, p99 ${lat.p99Ms} ms`);
+    }
+    if (directIndex < 0) continue;
+    for (const [i, value] of p99) results[i]!.addedP99Ms.push(value - p99.get(directIndex)!);
+  }
+}

@@ -1,0 +1,34 @@
+import { nodeScript, startChild } from "./child-process.ts";
+import { startNginxProxy } from "./nginx-proxy.ts";
+
+/**
+ * A contender in the side-by-side benchmark: something that, given the shared
+ * upstream, serves it at `url`. `pids` are its processes (for CPU per core and
+ * sampling); `stop` ends them. Adding one (e.g. the data plane) is one entry in the
+ * bench-proxies scenario's contender list.
+ */
+export type RunningContender = { url: string; pids: number[]; stop(): Promise<void> };
+export type Contender = { name: string; start(upstream: { url: string }): Promise<RunningContender> };
+
+export const direct: Contender = {
+  name: "direct",
+  start: async (upstream) => ({ url: upstream.url, pids: [], stop: async () => {} }),
+};
+
+export const bareNodeProxy: Contender = {
+  name: "node-proxy",
+  async start(upstream) {
+    const proxy = await startChild<{ url: string }>(
+      nodeScript(new URL("./node-proxy.ts", import.meta.url), [`--upstream=${upstream.url}`]),
+    );
+    return { url: proxy.ready.url, pids: [proxy.pid], stop: proxy.stop };
+  },
+};
+
+export const nginx: Contender = {
+  name: "nginx",
+  async start(upstream) {
+    const proxy = await startNginxProxy(upstream.url);
+    return { url: proxy.url, pids: proxy.pids, stop: proxy.stop };
+  },
+};

@@ -1,0 +1,137 @@
+import { type Contender, bareNodeProxy, direct, nginx } from "../bench/contenders.ts";
+import { type ContenderResult, compareContenders, median } from "../bench/compare.ts";
+import { nodeScript, startChild } from "../bench/child-process.ts";
+import type { MaxMethod } from "../bench/max-throughput.ts";
+import { defineScenario } from "../scenario/types.ts";
+
+/**
+ * Side by side, same upstream, alternating runs: direct vs a bare fastify +
+ * reply-from proxy vs nginx (one worker). Reports each one's max throughput (median
+ * of rounds), CPU cores its own processes used at that max and throughput per core,
+ * the ratio to the bare Node proxy, and p50/p99/p99.9 and p99 added over direct at
+ * 50 % of the slowest one's max.
+ *
+ * The data plane joins as a fourth contender with one entry in CONTENDERS once it
+ * runs (a Contender that starts a DP node routing to `upstream.url`); its targets
+ * then go into the thresholds: `bench.<name>.ratio_vs_node_proxy` >= 0.85 and
+ * `bench.<name>.added_p99_ms` <= 1.
+ */
+const CONTENDERS: Contender[] = [direct, bareNodeProxy, nginx];
+const UPSTREAM = new URL("../bench/fixed-latency-server.ts", import.meta.url);
+const BASELINE = "node-proxy";
+
+function row(r: ContenderResult, baseline: ContenderResult | undefined, directMax: number) {
+  const max = median(r.maxRps);
+  const cores = median(r.cores);
+  return {
+    max,
+    cores,
+    perCore: cores > 0.05 ? max / cores : Number.NaN,
+    vsBaseline: baseline ? max / median(baseline.maxRps) : Number.NaN,
+    vsDirect: max / directMax,
+    p50: median(r.p50Ms),
+    p99: median(r.p99Ms),
+    p999: median(r.p999Ms),
+    added: median(r.addedP99Ms),
+  };
+}
+
+const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : "—");
+
+export default defineScenario({
+  name: "bench-proxies",
+  description:
+    "Max throughput per core and p99 added latency: direct vs bare Node proxy vs nginx, alternating runs",
+  params: {
+    rounds: 2,
+    method: "closed",
+    connections: 32,
+    maxSec: 3,
+    latencySec: 4,
+    loadFraction: 0.5,
+    upstreamDelayMs: 0,
+    rampStartRps: 1000,
+    rampGrowth: 1.3,
+    rampP99LimitMs: 20,
+  },
+  thresholds: [
+    { metric: "bench.errors", description: "no errors in any run", max: 0 },
+    { metric: "bench.direct.max_rps", description: "the harness measured a throughput", min: 100 },
+  ],
+  async run(ctx) {
+    const p = ctx.params;
+    if (p.method !== "closed" && p.method !== "open")
+      throw new Error(`--method must be closed or open, got ${p.method}`);
+    const upstream = await startChild<{ url: string }>(
+      nodeScript(UPSTREAM, [`--delay-ms=${p.upstreamDelayMs}`]),
+    );
+    ctx.onCleanup(() => upstream.stop());
+    ctx.sampler.add({ name: "upstream", pid: upstream.pid });
+    const compared = await compareContenders({
+      contenders: CONTENDERS,
+      upstreamUrl: upstream.ready.url,
+      rounds: p.rounds,
+      method: p.method as MaxMethod,
+      connections: p.connections,
+      maxSec: p.maxSec,
+      latencySec: p.latencySec,
+      loadFraction: p.loadFraction,
+      ramp: { startRps: p.rampStartRps, growth: p.rampGrowth, p99LimitMs: p.rampP99LimitMs },
+      runLoad: ctx.runLoad,
+      log: ctx.log,
+      onStarted: (name, running) => {
+        for (const [i, pid] of running.pids.entries())
+          ctx.sampler.add({ name: `${name}${i ? `-${i}` : ""}`, pid });
+      },
+    });
+    const byName = new Map(compared.results.map((r) => [r.name, r]));
+    const directMax = median(byName.get("direct")?.maxRps ?? [Number.NaN]);
+    const metrics: Record<string, number> = {
+      "bench.load_rps": compared.loadRps,
+      "bench.errors": compared.results.reduce((s, r) => s + r.errors, 0),
+    };
+    const rows: Array<Array<string | number>> = [];
+    for (const r of compared.results) {
+      const x = row(r, byName.get(BASELINE), directMax);
+      Object.assign(metrics, {
+        [`bench.${r.name}.max_rps`]: x.max,
+        [`bench.${r.name}.cores`]: x.cores,
+        [`bench.${r.name}.ratio_vs_node_proxy`]: x.vsBaseline,
+        [`bench.${r.name}.ratio_vs_direct`]: x.vsDirect,
+        [`bench.${r.name}.p99_ms`]: x.p99,
+        [`bench.${r.name}.added_p99_ms`]: x.added,
+      });
+      rows.push([
+        r.name,
+        Math.round(x.max),
+        fmt(x.cores),
+        fmt(x.perCore, 0),
+        fmt(x.vsBaseline),
+        fmt(x.vsDirect),
+        fmt(x.p50, 3),
+        fmt(x.p99, 3),
+        fmt(x.p999, 3),
+        fmt(x.added, 3),
+        r.maxRps.map(Math.round).join(" / "),
+      ]);
+    }
+    ctx.addTable({
+      title: `Side by side (${p.rounds} alternating rounds, ${p.method}-loop max with ${p.connections} connections; latency at ${Math.round(compared.loadRps)} rps)`,
+      columns: [
+        "contender",
+        "max rps",
+        "cores used",
+        "rps per core",
+        `vs ${BASELINE}`,
+        "vs direct",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "added p99 ms",
+        "max per round",
+      ],
+      rows,
+    });
+    return { metrics };
+  },
+});
