@@ -35,3 +35,14 @@ test("every problem names its variable, unknown CORRAL_* variables are refused",
 test("url parser checks the scheme", () => {
   assert.throws(() => loadConfig(schema, { CORRAL_PG_URL: "http://x" }), /CORRAL_PG_URL/);
 });
+
+test("a malformed URL is reported without echoing the value (it may hold a password)", () => {
+  try {
+    loadConfig(schema, { CORRAL_PG_URL: "postgres://user:s3cret@%%bad" });
+    assert.fail("expected ConfigError");
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    assert.doesNotMatch(err.message, /s3cret/);
+    assert.match(err.message, /CORRAL_PG_URL/);
+  }
+});

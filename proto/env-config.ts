@@ -92,7 +92,8 @@ export function url(protocols: readonly string[]): (raw: string) => string {
     try {
       parsed = new URL(raw);
     } catch {
-      throw new Error(`expected a URL, got ${JSON.stringify(raw)}`);
+      // never echo the value: URLs carry passwords
+      throw new Error("expected a URL, and the value does not parse as one");
     }
     if (!protocols.includes(parsed.protocol))
       throw new Error(`expected a ${protocols.join(" or ")} URL, got ${parsed.protocol}`);
