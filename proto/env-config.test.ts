@@ -38,7 +38,7 @@ test("url parser checks the scheme", () => {
 
 test("a malformed URL is reported without echoing the value (it may hold a password)", () => {
   try {
-    loadConfig(schema, { CORRAL_PG_URL: "postgres://user:s3cret@%%bad" });
+    loadConfig(schema, { CORRAL_PG_URL: "postgres://user:s3cret@[::bad" });
     assert.fail("expected ConfigError");
   } catch (err) {
     assert.ok(err instanceof ConfigError);
