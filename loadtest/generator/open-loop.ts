@@ -41,79 +41,108 @@ export type LaneOptions = {
   sender?: Sender;
 };
 
-type LaneState = {
-  heap: DueHeap;
-  nextIndex: number[];
-  inFlight: number[];
-  totalInFlight: number;
-  budget: number;
-  finished: boolean;
-};
+/** One lane's schedule (a heap of each tenant's next due time), in-flight counts and bounds. */
+class OpenLoopLane {
+  readonly #plan: ResolvedPlan;
+  readonly #sender: Sender;
+  readonly #recorder: LaneRecorder;
+  readonly #signal: AbortSignal | undefined;
+  readonly #startMs: number;
+  readonly #endMs: number;
+  readonly #intervals: number[];
+  readonly #heap = new DueHeap();
+  readonly #nextIndex: number[];
+  readonly #inFlight: number[];
+  #totalInFlight = 0;
+  #budget: number;
+  #finished = false;
 
-export async function runLane(plan: ResolvedPlan, options: LaneOptions): Promise<LanePartial> {
-  const startMs = plan.startEpochMs - performance.timeOrigin;
-  const endMs = startMs + plan.durationSec * 1000;
-  const intervals = plan.tenants.map((t) => 1000 / t.rate);
-  const recorder = new LaneRecorder(
-    plan.tenants.map((t) => t.tenant),
-    startMs,
-    performance.timeOrigin,
-  );
-  const sender = options.sender ?? createSender({ connections: plan.connections, timeoutMs: plan.timeoutMs });
-  const state: LaneState = {
-    heap: new DueHeap(),
-    nextIndex: plan.tenants.map(() => plan.lane),
-    inFlight: plan.tenants.map(() => 0),
-    totalInFlight: 0,
-    budget: plan.maxRequests,
-    finished: false,
-  };
-  const dueAt = (t: number) => startMs + (state.nextIndex[t]! + tenantPhase(t)) * intervals[t]!;
-  plan.tenants.forEach((_, t) => {
-    if (dueAt(t) < endMs) state.heap.push(dueAt(t), t);
-  });
+  constructor(plan: ResolvedPlan, sender: Sender, signal: AbortSignal | undefined) {
+    this.#plan = plan;
+    this.#sender = sender;
+    this.#signal = signal;
+    this.#startMs = plan.startEpochMs - performance.timeOrigin;
+    this.#endMs = this.#startMs + plan.durationSec * 1000;
+    this.#intervals = plan.tenants.map((t) => 1000 / t.rate);
+    this.#recorder = new LaneRecorder(
+      plan.tenants.map((t) => t.tenant),
+      this.#startMs,
+      performance.timeOrigin,
+    );
+    this.#nextIndex = plan.tenants.map(() => plan.lane);
+    this.#inFlight = plan.tenants.map(() => 0);
+    this.#budget = plan.maxRequests;
+    for (let t = 0; t < plan.tenants.length; t++) this.#enqueue(t);
+  }
 
-  const fire = (t: number, scheduledMs: number, nowMs: number) => {
-    state.budget--;
-    if (state.totalInFlight >= plan.maxInFlight) return recorder.dropped(t, scheduledMs);
-    state.inFlight[t]!++;
-    state.totalInFlight++;
-    if (state.totalInFlight > recorder.peakInFlight) recorder.peakInFlight = state.totalInFlight;
-    recorder.sent(t, scheduledMs, nowMs);
+  get recorder(): LaneRecorder {
+    return this.#recorder;
+  }
+
+  get inFlight(): number {
+    return this.#totalInFlight;
+  }
+
+  /** Puts tenant t's next request on the heap, unless it falls after the end. */
+  #enqueue(t: number): void {
+    const due = this.#startMs + (this.#nextIndex[t]! + tenantPhase(t)) * this.#intervals[t]!;
+    if (due < this.#endMs) this.#heap.push(due, t);
+  }
+
+  #fire(t: number, scheduledMs: number, nowMs: number): void {
+    this.#budget--;
+    if (this.#totalInFlight >= this.#plan.maxInFlight) {
+      this.#recorder.dropped(t, scheduledMs);
+      return;
+    }
+    this.#inFlight[t]!++;
+    this.#totalInFlight++;
+    this.#recorder.peakInFlight = Math.max(this.#recorder.peakInFlight, this.#totalInFlight);
+    this.#recorder.sent(t, scheduledMs, nowMs);
     const chargedFrom = Math.min(scheduledMs, nowMs);
-    sender.send(plan.tenants[t]!.target).then((outcome) => {
-      if (state.finished) return;
-      state.inFlight[t]!--;
-      state.totalInFlight--;
-      recorder.completed(t, chargedFrom, performance.now(), outcome);
+    this.#sender.send(this.#plan.tenants[t]!.target).then((outcome) => {
+      if (this.#finished) return;
+      this.#inFlight[t]!--;
+      this.#totalInFlight--;
+      this.#recorder.completed(t, chargedFrom, performance.now(), outcome);
     });
-  };
+  }
 
   /** Sends everything due by now + EARLY_MS (at most MAX_BATCH); returns the next due time. */
-  const sendDue = (): number => {
+  sendDue(): number {
     const now = performance.now();
-    for (let n = 0; n < MAX_BATCH && state.budget > 0 && state.heap.peekDue() <= now + EARLY_MS; n++) {
-      const scheduledMs = state.heap.peekDue();
-      const t = state.heap.pop();
-      fire(t, scheduledMs, now);
-      state.nextIndex[t]! += plan.lanes;
-      if (dueAt(t) < endMs) state.heap.push(dueAt(t), t);
+    for (let n = 0; n < MAX_BATCH && this.#budget > 0 && this.#heap.peekDue() <= now + EARLY_MS; n++) {
+      const scheduledMs = this.#heap.peekDue();
+      const t = this.#heap.pop();
+      this.#fire(t, scheduledMs, now);
+      this.#nextIndex[t]! += this.#plan.lanes;
+      this.#enqueue(t);
     }
-    return state.budget > 0 && !options.signal?.aborted ? state.heap.peekDue() : Number.POSITIVE_INFINITY;
-  };
+    const more = this.#budget > 0 && !this.#signal?.aborted;
+    return more ? this.#heap.peekDue() : Number.POSITIVE_INFINITY;
+  }
 
+  /** Stops counting completions; whatever is still in flight is recorded as unfinished. */
+  finish(): void {
+    this.#finished = true;
+    for (const [t, n] of this.#inFlight.entries())
+      for (let i = 0; i < n; i++) this.#recorder.completed(t, 0, performance.now(), UNFINISHED);
+  }
+}
+
+export async function runLane(plan: ResolvedPlan, options: LaneOptions): Promise<LanePartial> {
+  const sender = options.sender ?? createSender({ connections: plan.connections, timeoutMs: plan.timeoutMs });
+  const lane = new OpenLoopLane(plan, sender, options.signal);
+  const flush = (all = false) => options.onSeconds(lane.recorder.takeSeconds(performance.now(), all));
   try {
-    await schedule(sendDue, () => options.onSeconds(recorder.takeSeconds(performance.now())));
-    await drain(state, plan.timeoutMs + 1000);
+    await schedule(() => lane.sendDue(), flush);
+    await drain(() => lane.inFlight, plan.timeoutMs + 1000);
   } finally {
-    state.finished = true;
-    plan.tenants.forEach((_, t) => {
-      for (let i = 0; i < state.inFlight[t]!; i++) recorder.completed(t, 0, performance.now(), UNFINISHED);
-    });
-    options.onSeconds(recorder.takeSeconds(performance.now(), true));
+    lane.finish();
+    flush(true);
     if (!options.sender) await sender.close();
   }
-  return recorder.finish();
+  return lane.recorder.finish();
 }
 
 /**
@@ -144,9 +173,9 @@ function schedule(sendDue: () => number, flush: () => void): Promise<void> {
 }
 
 /** Waits until nothing is in flight, at most `limitMs`. */
-async function drain(state: LaneState, limitMs: number): Promise<void> {
+async function drain(inFlight: () => number, limitMs: number): Promise<void> {
   const deadline = performance.now() + limitMs;
-  while (state.totalInFlight > 0 && performance.now() < deadline) {
+  while (inFlight() > 0 && performance.now() < deadline) {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
