@@ -31,6 +31,8 @@ export interface ConnectionContext {
   cpId: string;
   helloTimeoutMs: number;
   now: () => number;
+  /** after a node's connection was recorded or cleared: the fleet (slots, liveness) may have changed */
+  onFleetChange?: () => void;
 }
 
 export class NodeConnection {
@@ -146,7 +148,10 @@ export class NodeConnection {
       { slot: node.slot, zone: node.zone, node: node.nodeId, version: node.version },
       "node connected",
     );
-    this.write((pool) => registerConnection(pool, node, this.ctx.cpId, this.id));
+    this.write(async (pool) => {
+      await registerConnection(pool, node, this.ctx.cpId, this.id);
+      this.ctx.onFleetChange?.();
+    });
   }
 
   private onAck(node: NodeHello, ack: Ack): void {
@@ -228,7 +233,10 @@ export class NodeConnection {
     const node = this.node;
     if (node) {
       this.ctx.logger.info({ slot: node.slot, connection: this.id }, "node disconnected");
-      this.write((pool) => markDisconnected(pool, node.slot, this.id));
+      this.write(async (pool) => {
+        await markDisconnected(pool, node.slot, this.id);
+        this.ctx.onFleetChange?.();
+      });
     }
     await this.writes;
   }

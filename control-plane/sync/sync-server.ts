@@ -32,6 +32,8 @@ export interface SyncServerOptions {
   maxPayload?: number;
   maxConnections?: number;
   now?: () => number;
+  /** a node connected or disconnected (its row is written): see NodeConnection */
+  onFleetChange?: () => void;
 }
 
 const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest();
@@ -87,6 +89,7 @@ export class SyncServer {
         cpId: this.opts.cpId,
         helloTimeoutMs: this.opts.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
         now: this.opts.now ?? Date.now,
+        onFleetChange: this.opts.onFleetChange,
       });
       this.connections.add(conn);
       this.opts.metrics.syncConnections.set(this.connections.size);
