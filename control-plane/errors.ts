@@ -85,6 +85,17 @@ export const ERROR_CATALOGUE = {
     grpc: G.INTERNAL,
     title: "The compiled snapshot has unresolved references",
   },
+  CORRAL_ADMIN_ROLLBACK_UNAVAILABLE: {
+    http: 409,
+    grpc: G.FAILED_PRECONDITION,
+    title: "The version's stored snapshot is missing or does not verify",
+  },
+  CORRAL_PUBLISH_FENCED: {
+    http: 409,
+    grpc: G.ABORTED,
+    title: "This replica no longer holds the publisher lease under that epoch",
+  },
+  CORRAL_CP_BLOB_UNAVAILABLE: { http: 503, grpc: G.UNAVAILABLE, title: "The blob store is unavailable" },
   CORRAL_CP_UNAVAILABLE: {
     http: 503,
     grpc: G.UNAVAILABLE,
