@@ -59,6 +59,22 @@ export function controlPlaneSchema(cwd = process.cwd()) {
       default: DEFAULT_CAPACITY,
       doc: "size in bytes of every snapshot blob",
     },
+    CORRAL_PLACEMENT_SEED: {
+      parse: secret(16),
+      default: "",
+      doc: "secret seed of shuffle-shard placement, the same on every replica (default: derived from CORRAL_SIGNING_KEY)",
+      secret: true,
+    },
+    CORRAL_PLACEMENT_FORGET_MS: {
+      parse: int(0, 7 * 24 * 3600 * 1000),
+      default: 600_000,
+      doc: "how long a slot whose node vanished stays in placements (ms)",
+    },
+    CORRAL_PLACEMENT_STRICT: {
+      parse: bool,
+      default: false,
+      doc: "nodes answer 421 with the shard instead of forwarding another tenant's requests",
+    },
     CORRAL_MIGRATE: { parse: bool, default: true, doc: "run pending migrations at start" },
     CORRAL_CP_ID: { parse: str, default: `${hostname()}-${process.pid}`, doc: "this replica's id" },
     CORRAL_LOG_LEVEL: { parse: oneOf(LOG_LEVELS), default: "info", doc: "pino log level" },

@@ -15,16 +15,31 @@ export const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTION
 
 // ---- shared pieces ---------------------------------------------------------------
 
+/** Bounds of every limit (plans, tenant overrides; the migrations hold the same). */
+export const LIMIT_BOUNDS = {
+  rate: { type: "number", minimum: 0, maximum: 1e6 },
+  burst: { type: "number", minimum: 0, maximum: 1e7 },
+  concurrency: { type: "integer", minimum: 0, maximum: 100_000 },
+  shardSize: { type: "integer", minimum: 1, maximum: 64 },
+} as const;
+
+const orNull = <T extends { type: string }>(schema: T) =>
+  ({ ...schema, type: [schema.type, "null"] }) as const;
+
 const limitOverridesInput = {
   type: "object",
   additionalProperties: false,
-  description: "per-tenant overrides of the plan's limits; null clears an override",
+  description:
+    "per-tenant overrides of the plan's limits; null clears an override. The effective rate " +
+    "(override, else the plan's) above 0 needs an effective burst of at least 1.",
   properties: {
-    rate: { type: ["number", "null"], minimum: 0, maximum: 1e9 },
-    burst: { type: ["number", "null"], minimum: 0, maximum: 1e9 },
-    concurrency: { type: ["integer", "null"], minimum: 0, maximum: 1_000_000 },
+    rate: orNull(LIMIT_BOUNDS.rate),
+    burst: orNull(LIMIT_BOUNDS.burst),
+    concurrency: orNull(LIMIT_BOUNDS.concurrency),
     priority: { enum: [...PRIORITIES, null] },
-    shardSize: { type: ["integer", "null"], minimum: 1, maximum: 64 },
+    shardSize: orNull(LIMIT_BOUNDS.shardSize),
+    shadow: { type: ["boolean", "null"], description: "the tenant's limiters count but do not reject" },
+    disabled: { type: ["boolean", "null"], description: "kill switch: the tenant's limiters are off" },
   },
 } as const;
 
@@ -36,7 +51,26 @@ const limitOverrides = {
     concurrency: { type: "integer" },
     priority: { enum: PRIORITIES },
     shardSize: { type: "integer" },
+    shadow: { type: "boolean" },
+    disabled: { type: "boolean" },
   },
+} as const;
+
+/** A route's own token bucket. */
+const routeLimitsInput = {
+  type: "object",
+  additionalProperties: false,
+  required: ["rate", "burst"],
+  description: "the route's token bucket: requests per second for the whole tenant, and burst size",
+  properties: {
+    rate: { type: "number", exclusiveMinimum: 0, maximum: 1e6 },
+    burst: { type: "number", minimum: 1, maximum: 1e7 },
+  },
+} as const;
+
+const routeLimits = {
+  type: ["object", "null"],
+  properties: { rate: { type: "number" }, burst: { type: "number" } },
 } as const;
 
 export const problemSchema = {
@@ -253,6 +287,7 @@ export const createRouteBody = {
     timeoutMs: { type: "integer", minimum: 1, maximum: 300_000, default: 15_000 },
     protocol: { enum: ["http", "grpc"], default: "http" },
     stripPrefix: { type: "boolean", default: false },
+    limits: routeLimitsInput,
   },
 } as const;
 
@@ -268,6 +303,7 @@ export const route = {
     timeoutMs: { type: "integer" },
     protocol: { enum: ["http", "grpc"] },
     stripPrefix: { type: "boolean" },
+    limits: routeLimits,
     createdAt: timestamp,
   },
   required: [
@@ -280,6 +316,7 @@ export const route = {
     "timeoutMs",
     "protocol",
     "stripPrefix",
+    "limits",
     "createdAt",
   ],
 } as const;

@@ -1,7 +1,7 @@
 /** Checks the schema cannot express, with errors naming the offending field. Pure. */
 import { CorralError } from "../errors.ts";
 
-function invalid(path: string, message: string): CorralError {
+export function invalid(path: string, message: string): CorralError {
   return new CorralError("CORRAL_ADMIN_VALIDATION", `${path} ${message}`, { errors: [{ path, message }] });
 }
 

@@ -6,7 +6,7 @@ import type { CorralError } from "../errors.ts";
 import type { FleetRows } from "../store/fleet-rows.ts";
 import type { NodeRow } from "../store/nodes.ts";
 import type { TenantRow } from "../store/tenants.ts";
-import { compileSnapshot } from "./compile.ts";
+import { compileSnapshot, effectiveShardSize } from "./compile.ts";
 
 const T0 = new Date("2025-01-01T00:00:00Z");
 const NOW = T0.getTime() + 3_600_000;
@@ -24,6 +24,8 @@ function tenant(id: string, over: Partial<TenantRow> = {}): TenantRow {
     concurrency: null,
     priority: null,
     shard_size: null,
+    limits_shadow: null,
+    limits_disabled: null,
     created_at: T0,
     updated_at: T0,
     ...over,
@@ -81,6 +83,8 @@ function fleet(): FleetRows {
         timeout_ms: 1500,
         protocol: "http",
         strip_prefix: true,
+        rate: null,
+        burst: null,
         created_at: T0,
       },
     ],
@@ -201,5 +205,100 @@ test("without a placement hook shards are empty and settings default", () => {
   assert.deepEqual(s.tenants[0]!.shard, []);
   assert.equal(s.version, 7);
   assert.equal(s.epoch, 2);
-  assert.deepEqual(s.settings, { strictPlacement: false, admission: undefined });
+  assert.deepEqual(s.settings, {
+    strictPlacement: false,
+    admission: {
+      maxInflight: 0,
+      maxEventLoopDelayMs: 0,
+      shedShadow: false,
+      shedDisabled: false,
+      rateShadow: false,
+      rateDisabled: false,
+    },
+  });
+});
+
+test("strict placement and admission settings travel as configured", () => {
+  const rows = fleet();
+  rows.admission = {
+    maxInflight: 500,
+    maxEventLoopDelayMs: 80,
+    shedShadow: true,
+    shedDisabled: false,
+    rateShadow: false,
+    rateDisabled: true,
+  };
+  const s = compileSnapshot(rows, { ...opts, strictPlacement: true });
+  assert.equal(s.settings!.strictPlacement, true);
+  assert.deepEqual(s.settings!.admission, rows.admission);
+});
+
+test("k is capped by the fleet size and MAX_SHARD_SIZE, never below 1", () => {
+  assert.equal(effectiveShardSize(3, 10), 3);
+  assert.equal(effectiveShardSize(5, 2), 2);
+  assert.equal(effectiveShardSize(5, 0), 1);
+  assert.equal(effectiveShardSize(0, 10), 1);
+  assert.equal(effectiveShardSize(500, 1000), 64);
+  const rows = fleet();
+  rows.tenants[1]!.shard_size = 10;
+  const acme = compileSnapshot(rows, {
+    ...opts,
+    shardOf: (t, slots) => slots.slice(0, t.shardSize).map((x) => x.name),
+  }).tenants.find((t) => t.id === "acme")!;
+  assert.equal(acme.limits!.shardSize, 10, "limits keep the configured k");
+  assert.equal(acme.shard.length, 3, "the shard has N = 3 members");
+  rows.tenants[1]!.shard_size = 1000;
+  assert.equal(compileSnapshot(rows, opts).tenants[0]!.limits!.shardSize, 64);
+});
+
+test("shadow mode and kill switch are per-tenant overrides, off by default", () => {
+  const rows = fleet();
+  rows.tenants[0]!.limits_shadow = true;
+  rows.tenants[1]!.limits_disabled = true;
+  const [acme, beta] = compileSnapshot(rows, opts).tenants;
+  assert.deepEqual([acme!.limits!.shadow, acme!.limits!.disabled], [false, true]);
+  assert.deepEqual([beta!.limits!.shadow, beta!.limits!.disabled], [true, false]);
+});
+
+test("a route bucket travels as the route's limits; none when unset", () => {
+  const rows = fleet();
+  assert.equal(compileSnapshot(rows, opts).tenants[0]!.routes[0]!.limits, undefined);
+  rows.routes[0]!.rate = 5;
+  rows.routes[0]!.burst = 10;
+  const route = compileSnapshot(rows, opts).tenants[0]!.routes[0]!;
+  assert.deepEqual([route.limits!.rate, route.limits!.burst], [5, 10]);
+});
+
+test("declared slots are in the fleet before any node connects; the declaration's zone wins", () => {
+  const rows = fleet();
+  const declared = (name: string, zone: string, url = "") => ({
+    name,
+    zone,
+    http_url: url,
+    grpc_address: "",
+    created_at: T0,
+    updated_at: T0,
+  });
+  rows.declaredSlots = [declared("dp-9", "zone-c", "http://10.0.0.9:7500"), declared("dp-gone", "zone-b")];
+  let told: readonly { name: string }[] = [];
+  const s = compileSnapshot(rows, { ...opts, onSlots: (slots) => (told = slots) });
+  assert.deepEqual(
+    s.slots.map((x) => [x.name, x.zone, x.live]),
+    [
+      ["dp-0", "zone-a", false],
+      ["dp-1", "zone-a", true],
+      ["dp-2", "zone-a", false],
+      ["dp-9", "zone-c", false],
+      ["dp-gone", "zone-b", false],
+    ],
+  );
+  assert.equal(s.slots.find((x) => x.name === "dp-9")!.httpUrl, "http://10.0.0.9:7500");
+  assert.equal(told, s.slots);
+});
+
+test("liveness and forgetting use the database clock when the rows carry it", () => {
+  const rows = fleet();
+  rows.dbNowMs = NOW - 3_600_000 + 1_000;
+  const s = compileSnapshot(rows, opts);
+  assert.ok(s.slots.some((x) => x.name === "dp-gone" && x.live));
 });

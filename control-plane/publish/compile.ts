@@ -2,10 +2,14 @@
  * Compiles the database rows into one whole-fleet Snapshot (DESIGN §3.1). Pure and
  * deterministic: the same rows and options give the same message. Limits are resolved
  * from the tenant's plan with the tenant's overrides; only non-revoked keys travel, as hashes.
+ * Slots are the declared and registered ones still in the fleet (fleet/fleet-slots.ts); each
+ * tenant's shard comes from the placement hook over exactly those slots. limits.shardSize is
+ * the configured k (capped by MAX_SHARD_SIZE); the shard has min(k, N) members, so a node
+ * splitting the tenant's rate divides by the shard's length.
  */
 import type {
+  AdmissionSettings,
   ApiKey,
-  FleetSettings,
   Limits,
   Route,
   Slot,
@@ -14,9 +18,11 @@ import type {
   Upstream,
 } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { CorralError } from "../errors.ts";
+import { DEFAULT_FORGET_DELAY_MS, DEFAULT_LIVE_WINDOW_MS, fleetSlots } from "../fleet/fleet-slots.ts";
+import { MAX_SHARD_SIZE } from "../placement/index.ts";
 import type { ActiveKeyRow, FleetRows } from "../store/fleet-rows.ts";
-import type { NodeRow } from "../store/nodes.ts";
 import type { RouteRow } from "../store/routes.ts";
+import { DEFAULT_ADMISSION } from "../store/settings.ts";
 import type { PlanRow, TenantRow } from "../store/tenants.ts";
 import type { UpstreamRow } from "../store/upstreams.ts";
 import { snapshotProblems } from "./consistency.ts";
@@ -25,23 +31,29 @@ export interface CompileOptions {
   version: number;
   epoch: number;
   createdAtMs: number;
-  /** wall clock used for slot liveness */
+  /** wall clock used for slot liveness when the rows do not carry the database's (dbNowMs) */
   nowMs: number;
   /** a slot seen within this window with a live connection is live (default 60 s) */
   liveWindowMs?: number;
-  /** a slot not seen for this long is dropped from the snapshot (default 10 min) */
+  /** an undeclared slot not seen for this long is dropped from the snapshot (default 10 min) */
   forgetDelayMs?: number;
-  settings?: FleetSettings;
+  /** nodes answer 421 with the shard instead of forwarding (CORRAL_PLACEMENT_STRICT) */
+  strictPlacement?: boolean;
   /** placement hook: the tenant's shard (slot names); empty when absent */
   shardOf?: (tenant: { id: string; shardSize: number }, slots: readonly Slot[]) => string[];
+  /** told the slot table of every compiled snapshot (the fleet watcher compares against it) */
+  onSlots?: (slots: readonly Slot[]) => void;
 }
 
-export const DEFAULT_LIVE_WINDOW_MS = 60_000;
-export const DEFAULT_FORGET_DELAY_MS = 10 * 60_000;
+export { DEFAULT_FORGET_DELAY_MS, DEFAULT_LIVE_WINDOW_MS };
 
 export function compileSnapshot(rows: FleetRows, opts: CompileOptions): Snapshot {
   const problems: string[] = [];
-  const slots = compileSlots(rows.nodes, opts);
+  const slots = fleetSlots(rows.declaredSlots ?? [], rows.nodes, {
+    nowMs: rows.dbNowMs ?? opts.nowMs,
+    liveWindowMs: opts.liveWindowMs ?? DEFAULT_LIVE_WINDOW_MS,
+    forgetDelayMs: opts.forgetDelayMs ?? DEFAULT_FORGET_DELAY_MS,
+  });
   const plans = new Map(rows.plans.map((p) => [p.name, p]));
   const byTenant = groupChildren(rows, problems);
   const tenants = [...rows.tenants]
@@ -69,7 +81,10 @@ export function compileSnapshot(rows: FleetRows, opts: CompileOptions): Snapshot
     createdAtMs: opts.createdAtMs,
     slots,
     tenants,
-    settings: opts.settings ?? { strictPlacement: false, admission: undefined },
+    settings: {
+      strictPlacement: opts.strictPlacement ?? false,
+      admission: { ...(rows.admission ?? DEFAULT_ADMISSION) } satisfies AdmissionSettings,
+    },
   };
   problems.push(...snapshotProblems(snapshot));
   if (problems.length > 0) {
@@ -81,35 +96,34 @@ export function compileSnapshot(rows: FleetRows, opts: CompileOptions): Snapshot
       },
     );
   }
+  opts.onSlots?.(slots);
   return snapshot;
 }
 
+/** A configured shard size made valid: an integer from 1 to MAX_SHARD_SIZE. */
+export function clampShardSize(configured: number): number {
+  return Math.max(1, Math.min(Math.floor(configured) || 1, MAX_SHARD_SIZE));
+}
+
+/** How many members a tenant's shard has: its k capped by the fleet size N (at least 1). */
+export function effectiveShardSize(configured: number, fleetSize: number): number {
+  return Math.min(clampShardSize(configured), Math.max(fleetSize, 1));
+}
+
+/**
+ * A tenant's limits: each of its overrides, else its plan's value. rate 0 means no rate limit
+ * and concurrency 0 no concurrency limit; shadow and disabled default to false.
+ */
 export function resolveLimits(t: TenantRow, plan: PlanRow | undefined): Limits {
   return {
     rate: t.rate ?? plan?.rate ?? 0,
     burst: t.burst ?? plan?.burst ?? 0,
     concurrency: t.concurrency ?? plan?.concurrency ?? 0,
     priority: t.priority ?? plan?.priority ?? "standard",
-    shardSize: t.shard_size ?? plan?.shard_size ?? 1,
-    shadow: false,
-    disabled: false,
+    shardSize: clampShardSize(t.shard_size ?? plan?.shard_size ?? 1),
+    shadow: t.limits_shadow ?? false,
+    disabled: t.limits_disabled ?? false,
   };
-}
-
-function compileSlots(nodes: readonly NodeRow[], opts: CompileOptions): Slot[] {
-  const live = opts.liveWindowMs ?? DEFAULT_LIVE_WINDOW_MS;
-  const forget = opts.forgetDelayMs ?? DEFAULT_FORGET_DELAY_MS;
-  return nodes
-    .filter((n) => opts.nowMs - n.last_seen.getTime() <= forget)
-    .sort((a, b) => compare(a.slot, b.slot))
-    .map((n) => ({
-      name: n.slot,
-      zone: n.zone,
-      httpUrl: n.http_url,
-      grpcAddress: n.grpc_address,
-      live: n.connected_cp !== null && opts.nowMs - n.last_seen.getTime() <= live,
-      lastSeenMs: n.last_seen.getTime(),
-    }));
 }
 
 interface TenantChildren {
@@ -147,10 +161,24 @@ function toRoute(r: RouteRow): Route {
     timeoutMs: r.timeout_ms,
     protocol: r.protocol,
     public: false,
-    limits: undefined,
+    limits: routeLimits(r),
     idempotency: false,
     retries: 0,
     stripPrefix: r.strip_prefix,
+  };
+}
+
+/** A route bucket when the route has one: only rate and burst mean anything in it. */
+function routeLimits(r: RouteRow): Limits | undefined {
+  if (r.rate === null || r.burst === null) return undefined;
+  return {
+    rate: r.rate,
+    burst: r.burst,
+    concurrency: 0,
+    priority: "",
+    shardSize: 0,
+    shadow: false,
+    disabled: false,
   };
 }
 

@@ -1,8 +1,12 @@
 /** Everything the compiler needs, read in one (repeatable-read) transaction. */
+import type { AdmissionSettings } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import type { DeclaredSlotRow } from "../fleet/fleet-slots.ts";
 import type { ApiKeyRow } from "./api-keys.ts";
 import type { Queryable } from "./db.ts";
 import { listNodeRows, type NodeRow } from "./nodes.ts";
 import type { RouteRow } from "./routes.ts";
+import { getAdmission } from "./settings.ts";
+import { databaseNowMs, listDeclaredSlots } from "./slots.ts";
 import { listPlans, type PlanRow, TENANT_COLUMNS, type TenantRow } from "./tenants.ts";
 import type { UpstreamRow } from "./upstreams.ts";
 
@@ -15,6 +19,11 @@ export interface FleetRows {
   routes: RouteRow[];
   upstreams: UpstreamRow[];
   nodes: NodeRow[];
+  /** slots operators declared */
+  declaredSlots?: DeclaredSlotRow[];
+  admission?: AdmissionSettings;
+  /** the database clock when the rows were read (last_seen is on this clock) */
+  dbNowMs?: number;
 }
 
 export async function loadFleetRows(q: Queryable): Promise<FleetRows> {
@@ -29,5 +38,8 @@ export async function loadFleetRows(q: Queryable): Promise<FleetRows> {
   const upstreams = (await q.query<UpstreamRow>("SELECT * FROM upstreams ORDER BY tenant_id, created_at, id"))
     .rows;
   const nodes = await listNodeRows(q);
-  return { plans, tenants, keys, routes, upstreams, nodes };
+  const declaredSlots = await listDeclaredSlots(q);
+  const { admission } = await getAdmission(q);
+  const dbNowMs = await databaseNowMs(q);
+  return { plans, tenants, keys, routes, upstreams, nodes, declaredSlots, admission, dbNowMs };
 }

@@ -5,6 +5,12 @@ import { type Queryable, SQLSTATE, sqlState } from "./db.ts";
 
 export type RouteProtocol = "http" | "grpc";
 
+/** The route's own token bucket (whole tenant, split over its shard like the tenant's) */
+export interface RouteLimits {
+  rate: number;
+  burst: number;
+}
+
 export interface Route {
   id: string;
   tenantId: string;
@@ -15,10 +21,12 @@ export interface Route {
   timeoutMs: number;
   protocol: RouteProtocol;
   stripPrefix: boolean;
+  /** null: no route bucket */
+  limits: RouteLimits | null;
   createdAt: string;
 }
 
-export type NewRoute = Omit<Route, "id" | "tenantId" | "createdAt">;
+export type NewRoute = Omit<Route, "id" | "tenantId" | "createdAt" | "limits"> & { limits?: RouteLimits };
 
 export interface RouteRow {
   id: string;
@@ -30,11 +38,13 @@ export interface RouteRow {
   timeout_ms: number;
   protocol: RouteProtocol;
   strip_prefix: boolean;
+  rate: number | null;
+  burst: number | null;
   created_at: Date;
 }
 
 const COLUMNS =
-  "id, tenant_id, path_prefix, hosts, methods, upstream_id, timeout_ms, protocol, strip_prefix, created_at";
+  "id, tenant_id, path_prefix, hosts, methods, upstream_id, timeout_ms, protocol, strip_prefix, rate, burst, created_at";
 
 function toRoute(r: RouteRow): Route {
   return {
@@ -47,6 +57,7 @@ function toRoute(r: RouteRow): Route {
     timeoutMs: r.timeout_ms,
     protocol: r.protocol,
     stripPrefix: r.strip_prefix,
+    limits: r.rate === null || r.burst === null ? null : { rate: r.rate, burst: r.burst },
     createdAt: r.created_at.toISOString(),
   };
 }
@@ -59,8 +70,9 @@ export function newRouteId(): string {
 export async function insertRoute(q: Queryable, tenantId: string, r: NewRoute): Promise<Route> {
   try {
     const { rows } = await q.query<RouteRow>(
-      `INSERT INTO routes (id, tenant_id, path_prefix, hosts, methods, upstream_id, timeout_ms, protocol, strip_prefix)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
+      `INSERT INTO routes (id, tenant_id, path_prefix, hosts, methods, upstream_id, timeout_ms, protocol,
+                           strip_prefix, rate, burst)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`,
       [
         newRouteId(),
         tenantId,
@@ -71,6 +83,8 @@ export async function insertRoute(q: Queryable, tenantId: string, r: NewRoute): 
         r.timeoutMs,
         r.protocol,
         r.stripPrefix,
+        r.limits?.rate ?? null,
+        r.limits?.burst ?? null,
       ],
     );
     return toRoute(rows[0]!);

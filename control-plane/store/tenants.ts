@@ -12,6 +12,10 @@ export interface LimitOverrides {
   concurrency?: number;
   priority?: Priority;
   shardSize?: number;
+  /** the tenant's limiters count but do not reject */
+  shadow?: boolean;
+  /** kill switch: the tenant's limiters are off */
+  disabled?: boolean;
 }
 
 export interface Tenant {
@@ -44,6 +48,8 @@ export interface TenantRow {
   concurrency: number | null;
   priority: Priority | null;
   shard_size: number | null;
+  limits_shadow: boolean | null;
+  limits_disabled: boolean | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -58,7 +64,7 @@ export interface PlanRow {
 }
 
 export const TENANT_COLUMNS =
-  "id, name, plan, status, rate, burst, concurrency, priority, shard_size, created_at, updated_at";
+  "id, name, plan, status, rate, burst, concurrency, priority, shard_size, limits_shadow, limits_disabled, created_at, updated_at";
 
 /** API field -> column of each limit override */
 const LIMIT_COLUMNS = {
@@ -67,6 +73,8 @@ const LIMIT_COLUMNS = {
   concurrency: "concurrency",
   priority: "priority",
   shardSize: "shard_size",
+  shadow: "limits_shadow",
+  disabled: "limits_disabled",
 } as const;
 
 export function toTenant(r: TenantRow): Tenant {
@@ -76,6 +84,8 @@ export function toTenant(r: TenantRow): Tenant {
   if (r.concurrency !== null) limits.concurrency = r.concurrency;
   if (r.priority !== null) limits.priority = r.priority;
   if (r.shard_size !== null) limits.shardSize = r.shard_size;
+  if (r.limits_shadow !== null) limits.shadow = r.limits_shadow;
+  if (r.limits_disabled !== null) limits.disabled = r.limits_disabled;
   return {
     id: r.id,
     name: r.name,
@@ -100,9 +110,22 @@ export async function insertTenant(q: Queryable, t: NewTenant): Promise<Tenant> 
   const l = t.limits ?? {};
   try {
     const { rows } = await q.query<TenantRow>(
-      `INSERT INTO tenants (id, name, plan, status, rate, burst, concurrency, priority, shard_size)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${TENANT_COLUMNS}`,
-      [t.id, t.name, t.plan, t.status, l.rate, l.burst, l.concurrency, l.priority, l.shardSize],
+      `INSERT INTO tenants (id, name, plan, status, rate, burst, concurrency, priority, shard_size,
+                            limits_shadow, limits_disabled)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${TENANT_COLUMNS}`,
+      [
+        t.id,
+        t.name,
+        t.plan,
+        t.status,
+        l.rate,
+        l.burst,
+        l.concurrency,
+        l.priority,
+        l.shardSize,
+        l.shadow,
+        l.disabled,
+      ],
     );
     return toTenant(rows[0]!);
   } catch (err) {

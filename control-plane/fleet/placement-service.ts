@@ -1,0 +1,178 @@
+/**
+ * Placement at the edges: reads slots, nodes and tenants from Postgres and runs the pure
+ * placement code on them, exactly as the snapshot compiler does, so the admin API shows the
+ * shards the fleet is (or is about to be) given. Also the compiler's placement options.
+ */
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import type { Slot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import { type CompileOptions, effectiveShardSize } from "../publish/compile.ts";
+import {
+  analyzePlacement,
+  type PlacementAnalysis,
+  PlacementInputError,
+  type PlacementTenant,
+  prepareFleet,
+  shardResolver,
+} from "../placement/index.ts";
+import { type Pool, type Queryable, withTransaction } from "../store/db.ts";
+import { listNodeRows } from "../store/nodes.ts";
+import { databaseNowMs, listDeclaredSlots } from "../store/slots.ts";
+import { fleetSlots, type SlotPolicy, type SlotView, slotViews } from "./fleet-slots.ts";
+import type { PlacementSeed } from "./placement-seed.ts";
+
+export interface PlacementConfig {
+  seed: PlacementSeed;
+  forgetDelayMs: number;
+  liveWindowMs: number;
+  strict: boolean;
+}
+
+export interface ShardMember {
+  slot: string;
+  zone: string;
+  live: boolean;
+}
+
+export interface TenantPlacement {
+  tenant: string;
+  /** members in the shard: the configured k capped by MAX_SHARD_SIZE and the fleet size */
+  k: number;
+  /** the tenant's override, else its plan's shard size */
+  configuredK: number;
+  n: number;
+  shard: ShardMember[];
+  seedFingerprint: string;
+}
+
+export type FleetAnalysis = PlacementAnalysis & {
+  seedFingerprint: string;
+  slots: { slot: string; zone: string; live: boolean; tenants: number }[];
+};
+
+/** tenants placed between two yields to the event loop (about 10 ms of work) */
+const PLACEMENT_CHUNK = 2_000;
+
+export class PlacementService {
+  readonly config: PlacementConfig;
+  readonly #pool: Pool;
+
+  constructor(pool: Pool, config: PlacementConfig) {
+    this.#pool = pool;
+    this.config = config;
+  }
+
+  /** The compiler's placement options; `onSlots` hears each compiled slot table. */
+  compileOptions(onSlots?: (slots: readonly Slot[]) => void): Partial<CompileOptions> {
+    return {
+      shardOf: shardResolver(this.config.seed.seed),
+      forgetDelayMs: this.config.forgetDelayMs,
+      liveWindowMs: this.config.liveWindowMs,
+      strictPlacement: this.config.strict,
+      onSlots,
+    };
+  }
+
+  /** Every slot declared or registered, with what placement makes of it. */
+  async slotViews(q: Queryable = this.#pool): Promise<SlotView[]> {
+    const [declared, nodes, nowMs] = await this.#slotInputs(q);
+    return slotViews(declared, nodes, this.#policy(nowMs));
+  }
+
+  /** The slot table a snapshot compiled now would carry. */
+  async currentSlots(q: Queryable = this.#pool): Promise<Slot[]> {
+    const [declared, nodes, nowMs] = await this.#slotInputs(q);
+    return fleetSlots(declared, nodes, this.#policy(nowMs));
+  }
+
+  /** The tenant's shard over the current fleet; undefined when there is no such tenant. */
+  async tenantPlacement(tenantId: string): Promise<TenantPlacement | undefined> {
+    const read = await withTransaction(
+      this.#pool,
+      async (tx) => ({
+        tenants: await configuredShardSizes(tx, tenantId),
+        slots: await this.currentSlots(tx),
+      }),
+      "repeatable read",
+    );
+    const tenant = read.tenants[0];
+    if (!tenant) return undefined;
+    const k = effectiveShardSize(tenant.k, read.slots.length);
+    const byName = new Map(read.slots.map((s) => [s.name, s]));
+    const shard = prepareFleet(read.slots, this.config.seed.seed).shardFor(tenant.id, k);
+    return {
+      tenant: tenant.id,
+      k,
+      configuredK: tenant.k,
+      n: read.slots.length,
+      shard: shard.map((name) => ({
+        slot: name,
+        zone: byName.get(name)!.zone,
+        live: byName.get(name)!.live,
+      })),
+      seedFingerprint: this.config.seed.fingerprint,
+    };
+  }
+
+  /**
+   * Blast radius over every tenant: k distribution, slot loads, overlap measured against theory,
+   * and the tenants losing their whole shard if `failed` slots die. Shards are computed in chunks
+   * so a large fleet does not stall the event loop.
+   */
+  async analysis(failed: readonly string[]): Promise<FleetAnalysis> {
+    const read = await withTransaction(
+      this.#pool,
+      async (tx) => ({ tenants: await configuredShardSizes(tx), slots: await this.currentSlots(tx) }),
+      "repeatable read",
+    );
+    const known = new Set(read.slots.map((s) => s.name));
+    const unknown = failed.filter((name) => !known.has(name));
+    if (unknown.length > 0) {
+      throw new PlacementInputError(`failed slots not in the fleet: ${unknown.slice(0, 10).join(", ")}`);
+    }
+    const placed = await this.#placeAll(read.slots, read.tenants);
+    const loads = new Map<string, number>();
+    for (const t of placed) for (const slot of t.shard ?? []) loads.set(slot, (loads.get(slot) ?? 0) + 1);
+    return {
+      ...analyzePlacement(read.slots, placed, this.config.seed.seed, failed),
+      seedFingerprint: this.config.seed.fingerprint,
+      slots: read.slots.map((s) => ({
+        slot: s.name,
+        zone: s.zone,
+        live: s.live,
+        tenants: loads.get(s.name) ?? 0,
+      })),
+    };
+  }
+
+  async #placeAll(slots: readonly Slot[], tenants: { id: string; k: number }[]): Promise<PlacementTenant[]> {
+    const fleet = prepareFleet(slots, this.config.seed.seed);
+    const placed: PlacementTenant[] = [];
+    for (let i = 0; i < tenants.length; i += PLACEMENT_CHUNK) {
+      for (const t of tenants.slice(i, i + PLACEMENT_CHUNK)) {
+        const k = effectiveShardSize(t.k, slots.length);
+        placed.push({ id: t.id, k, shard: fleet.shardFor(t.id, k) });
+      }
+      if (i + PLACEMENT_CHUNK < tenants.length) await yieldToEventLoop();
+    }
+    return placed;
+  }
+
+  #policy(nowMs: number): SlotPolicy {
+    return { nowMs, liveWindowMs: this.config.liveWindowMs, forgetDelayMs: this.config.forgetDelayMs };
+  }
+
+  async #slotInputs(q: Queryable) {
+    return Promise.all([listDeclaredSlots(q), listNodeRows(q), databaseNowMs(q)] as const);
+  }
+}
+
+/** Each tenant's configured shard size (its override, else its plan's), by id; one tenant or all. */
+async function configuredShardSizes(q: Queryable, tenantId?: string): Promise<{ id: string; k: number }[]> {
+  const { rows } = await q.query<{ id: string; k: number }>(
+    `SELECT t.id, COALESCE(t.shard_size, p.shard_size, 1) AS k
+     FROM tenants t LEFT JOIN plans p ON p.name = t.plan
+     WHERE ($1::text IS NULL OR t.id = $1) ORDER BY t.id`,
+    [tenantId ?? null],
+  );
+  return rows;
+}
