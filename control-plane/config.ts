@@ -78,6 +78,21 @@ export function controlPlaneSchema(cwd = process.cwd()) {
     CORRAL_MIGRATE: { parse: bool, default: true, doc: "run pending migrations at start" },
     CORRAL_CP_ID: { parse: str, default: `${hostname()}-${process.pid}`, doc: "this replica's id" },
     CORRAL_LOG_LEVEL: { parse: oneOf(LOG_LEVELS), default: "info", doc: "pino log level" },
+    CORRAL_LEASE_TTL_MS: {
+      parse: int(500, 600_000),
+      default: 10_000,
+      doc: "publisher lease time to live (ms): a dead publisher is replaced within about this long",
+    },
+    CORRAL_LATEST_REWRITE_MS: {
+      parse: int(100, 3_600_000),
+      default: 5_000,
+      doc: "period (ms) at which the publisher rewrites snapshots/LATEST",
+    },
+    CORRAL_VERSION_POLL_MS: {
+      parse: int(100, 600_000),
+      default: 2_000,
+      doc: "period (ms) of the polls behind LISTEN/NOTIFY: newest version, unpublished changes",
+    },
   };
 }
 
