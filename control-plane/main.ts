@@ -9,6 +9,7 @@ import { openBlobStore } from "../proto/blob-store/open-blob-store.ts";
 import { ADMIN_PREFIX, adminPlugin } from "./admin/plugin.ts";
 import { type ControlPlaneConfig, loadControlPlaneConfig, loadMigrateConfig } from "./config.ts";
 import { CorralError } from "./errors.ts";
+import { createPlacement } from "./fleet/placement-wiring.ts";
 import { buildHttpServer } from "./http/server.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { ControlPlaneMetrics } from "./metrics.ts";
@@ -39,6 +40,8 @@ export interface ControlPlaneOptions {
   lease?: PublisherLease;
   feed?: VersionFeed;
   compileOptions?: () => Partial<CompileOptions>;
+  /** how often the fleet watcher checks for slots joining, dying or being forgotten (default 5 s) */
+  fleetCheckIntervalMs?: number;
 }
 
 export interface ControlPlane extends RunningProcess {
@@ -96,6 +99,15 @@ async function start(
   const cpId = config.CORRAL_CP_ID;
   const metrics = new ControlPlaneMetrics();
   const feed = options.feed ?? new LocalVersionFeed();
+  const pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
+  const placement = createPlacement({
+    config,
+    pool,
+    logger,
+    pingIntervalMs,
+    checkIntervalMs: options.fleetCheckIntervalMs,
+    requestPublish: () => publisher.requestPublish(),
+  });
   const publisher = new Publisher({
     pool,
     blobStore,
@@ -108,7 +120,7 @@ async function start(
     cpId,
     debounceMs: options.debounceMs,
     maxDelayMs: options.maxDelayMs,
-    compileOptions: options.compileOptions,
+    compileOptions: () => ({ ...placement.compileOptions(), ...options.compileOptions?.() }),
   });
   const mutations = new MutationRunner({
     pool,
@@ -121,11 +133,13 @@ async function start(
         );
     },
   });
-  const pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
   const app = buildHttpServer({ logger, metrics, notReadyReason: () => notReadyReason(pool, feed) });
-  await app.register(adminPlugin({ pool, mutations, fleetStaleMs: 4 * pingIntervalMs }), {
-    prefix: ADMIN_PREFIX,
-  });
+  await app.register(
+    adminPlugin({ pool, mutations, fleetStaleMs: 4 * pingIntervalMs, placement: placement.service }),
+    {
+      prefix: ADMIN_PREFIX,
+    },
+  );
   const sync = new SyncServer({
     pool,
     feed,
@@ -135,6 +149,7 @@ async function start(
     nodeToken: config.CORRAL_NODE_TOKEN,
     pingIntervalMs,
     helloTimeoutMs: options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
+    onFleetChange: () => placement.watcher.nudge(),
   });
   sync.attach(app.server);
   await publisher.publishAtStart();
@@ -144,9 +159,11 @@ async function start(
   const url = `http://${config.CORRAL_HOST.includes(":") ? `[${config.CORRAL_HOST}]` : config.CORRAL_HOST}:${port}`;
   logger.info({ http: url, blob: blobStore.location }, "listening");
   const purge = startPurging(pool, logger);
+  placement.watcher.start();
 
   const close = async () => {
     clearInterval(purge);
+    await placement.watcher.close();
     await Promise.all([sync.close(), app.close()]);
     await publisher.close();
     await blobStore.close?.();

@@ -1,5 +1,6 @@
 /** What the admin routes need, and the one way they run a change. */
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { PlacementService } from "../fleet/placement-service.ts";
 import type { MutationResult, MutationRunner } from "../service/mutations.ts";
 import { hashRequest } from "../service/mutations.ts";
 import type { Pool, TxClient } from "../store/db.ts";
@@ -10,6 +11,8 @@ export interface AdminContext {
   mutations: MutationRunner;
   /** a node not seen for this long is shown as disconnected */
   fleetStaleMs: number;
+  /** slots and shards, computed as the snapshot compiler does */
+  placement: PlacementService;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { AdminContext } from "./context.ts";
 import { registerFleetRoutes } from "./fleet-routes.ts";
 import { registerKeyRoutes } from "./key-routes.ts";
 import { buildOpenApi, type CollectedRoute, type RouteSchema } from "./openapi.ts";
+import { registerPlacementAdmin } from "./placement-admin.ts";
 import { registerRouteRoutes } from "./route-routes.ts";
 import { registerTenantRoutes } from "./tenant-routes.ts";
 import { registerUpstreamRoutes } from "./upstream-routes.ts";
@@ -29,6 +30,7 @@ export function adminPlugin(ctx: AdminContext) {
     registerUpstreamRoutes(app, ctx);
     registerRouteRoutes(app, ctx);
     registerFleetRoutes(app, ctx);
+    registerPlacementAdmin(app, ctx);
     let document: object | undefined;
     app.get("/openapi.json", { config: { access: "public" } }, async () => {
       document ??= buildOpenApi(routes);

@@ -11,6 +11,7 @@ import {
   updateTenant,
 } from "../store/tenants.ts";
 import { type AdminContext, mutate } from "./context.ts";
+import { assertTenantRateCovered } from "./limit-rules.ts";
 import {
   createTenantBody,
   listTenantsQuery,
@@ -38,9 +39,17 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
       },
     },
     (req, reply) =>
-      mutate(ctx, req, reply, async (tx) => ({ status: 201, body: await insertTenant(tx, req.body) }), {
-        grows: true,
-      }),
+      mutate(
+        ctx,
+        req,
+        reply,
+        async (tx) => {
+          const created = await insertTenant(tx, req.body);
+          await assertTenantRateCovered(tx, created.id);
+          return { status: 201, body: created };
+        },
+        { grows: true },
+      ),
   );
 
   app.get<{ Querystring: { limit?: string; cursor?: string } }>(
@@ -85,6 +94,7 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
       mutate(ctx, req, reply, async (tx) => {
         const updated = await updateTenant(tx, req.params.tenantId, req.body);
         if (!updated) throw notFound(req.params.tenantId);
+        await assertTenantRateCovered(tx, updated.id);
         return { status: 200, body: updated };
       }),
   );
