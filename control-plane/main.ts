@@ -14,9 +14,10 @@ import { buildHttpServer } from "./http/server.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { ControlPlaneMetrics } from "./metrics.ts";
 import type { CompileOptions } from "./publish/compile.ts";
-import { type PublisherLease, SingleReplicaLease } from "./publish/lease.ts";
+import type { PublisherLease } from "./publish/lease.ts";
 import { Publisher } from "./publish/publisher.ts";
 import { LocalVersionFeed, type VersionFeed } from "./publish/version-feed.ts";
+import { createPublisherLease, createPublishing } from "./publish/wiring.ts";
 import { MutationRunner } from "./service/mutations.ts";
 import { createPool, type Pool } from "./store/db.ts";
 import { purgeExpired } from "./store/idempotency.ts";
@@ -51,6 +52,7 @@ export interface ControlPlane extends RunningProcess {
   config: ControlPlaneConfig;
   pool: Pool;
   publisher: Publisher;
+  lease: PublisherLease;
   sync: SyncServer;
   metrics: ControlPlaneMetrics;
   logger: Logger;
@@ -99,6 +101,7 @@ async function start(
   const cpId = config.CORRAL_CP_ID;
   const metrics = new ControlPlaneMetrics();
   const feed = options.feed ?? new LocalVersionFeed();
+  const lease = options.lease ?? createPublisherLease(config, logger);
   const pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
   const placement = createPlacement({
     config,
@@ -113,7 +116,7 @@ async function start(
     blobStore,
     signingKey: config.CORRAL_SIGNING_KEY,
     capacity: config.CORRAL_SNAPSHOT_CAPACITY,
-    lease: options.lease ?? new SingleReplicaLease(),
+    lease,
     feed,
     metrics,
     logger,
@@ -135,7 +138,13 @@ async function start(
   });
   const app = buildHttpServer({ logger, metrics, notReadyReason: () => notReadyReason(pool, feed) });
   await app.register(
-    adminPlugin({ pool, mutations, fleetStaleMs: 4 * pingIntervalMs, placement: placement.service }),
+    adminPlugin({
+      pool,
+      mutations,
+      fleetStaleMs: 4 * pingIntervalMs,
+      placement: placement.service,
+      published: publisher,
+    }),
     {
       prefix: ADMIN_PREFIX,
     },
@@ -152,7 +161,8 @@ async function start(
     onFleetChange: () => placement.watcher.nudge(),
   });
   sync.attach(app.server);
-  await publisher.publishAtStart();
+  const publishing = createPublishing({ config, pool, lease, publisher, feed, metrics, logger });
+  await publishing.start();
   await app.listen({ host: config.CORRAL_HOST, port: config.CORRAL_HTTP_PORT });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.CORRAL_HTTP_PORT;
@@ -165,12 +175,12 @@ async function start(
     clearInterval(purge);
     await placement.watcher.close();
     await Promise.all([sync.close(), app.close()]);
-    await publisher.close();
+    await publishing.close();
     await blobStore.close?.();
     await pool.end();
     logger.info("closed");
   };
-  return { url, port, config, pool, publisher, sync, metrics, logger, close };
+  return { url, port, config, pool, publisher, lease, sync, metrics, logger, close };
 }
 
 async function notReadyReason(pool: Pool, feed: VersionFeed): Promise<string | undefined> {

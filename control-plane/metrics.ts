@@ -27,6 +27,37 @@ export class ControlPlaneMetrics {
     help: "Header plus compressed payload bytes of the last compiled snapshot",
     registers: [this.registry],
   });
+  readonly snapshotPayloadBytes = new Gauge({
+    name: "corral_snapshot_bytes",
+    help: "Compressed payload bytes of the last compiled snapshot (the blob is always the capacity)",
+    registers: [this.registry],
+  });
+  readonly compileDuration = new Histogram({
+    name: "corral_snapshot_compile_seconds",
+    help: "Time to read the configuration and compile it into a snapshot (or load a rolled-back one)",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  /** set by the publisher lease: whether this replica may publish now, and the epoch it last saw */
+  leadership: () => { leader: boolean; epoch: number } = () => ({ leader: false, epoch: 0 });
+  readonly publisherIsLeader: Gauge = new Gauge({
+    name: "corral_publisher_is_leader",
+    help: "1 while this replica holds the publisher lease and may publish, else 0",
+    registers: [this.registry],
+    collect: (): void => this.publisherIsLeader.set(this.leadership().leader ? 1 : 0),
+  });
+  readonly publisherEpoch: Gauge = new Gauge({
+    name: "corral_publisher_epoch",
+    help: "Epoch (fencing token) of the publisher lease as this replica last saw it",
+    registers: [this.registry],
+    collect: (): void => this.publisherEpoch.set(this.leadership().epoch),
+  });
+  readonly latestRewrites = new Counter({
+    name: "corral_latest_rewrites_total",
+    help: "Periodic rewrites of snapshots/LATEST by the lease holder, by result",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
   readonly configVersion = new Gauge({
     name: "corral_config_version",
     help: "Newest config version this replica knows of",

@@ -1,9 +1,10 @@
 /** What the admin routes need, and the one way they run a change. */
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import type { PlacementService } from "../fleet/placement-service.ts";
 import type { MutationResult, MutationRunner } from "../service/mutations.ts";
 import { hashRequest } from "../service/mutations.ts";
-import type { Pool, TxClient } from "../store/db.ts";
+import type { Pool, Queryable, TxClient } from "../store/db.ts";
 import { idempotencyKey } from "./validate.ts";
 
 export interface AdminContext {
@@ -13,6 +14,8 @@ export interface AdminContext {
   fleetStaleMs: number;
   /** slots and shards, computed as the snapshot compiler does */
   placement: PlacementService;
+  /** published versions' content, verified (rollback) */
+  published: { loadPublished(q: Queryable, version: number): Promise<Snapshot> };
 }
 
 /**

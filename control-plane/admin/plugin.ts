@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { Access } from "../http/server.ts";
 import { registerOperatorAuth } from "./auth.ts";
 import type { AdminContext } from "./context.ts";
+import { registerConfigRoutes } from "./config-routes.ts";
 import { registerFleetRoutes } from "./fleet-routes.ts";
 import { registerKeyRoutes } from "./key-routes.ts";
 import { buildOpenApi, type CollectedRoute, type RouteSchema } from "./openapi.ts";
@@ -30,6 +31,7 @@ export function adminPlugin(ctx: AdminContext) {
     registerUpstreamRoutes(app, ctx);
     registerRouteRoutes(app, ctx);
     registerFleetRoutes(app, ctx);
+    registerConfigRoutes(app, ctx);
     registerPlacementAdmin(app, ctx);
     let document: object | undefined;
     app.get("/openapi.json", { config: { access: "public" } }, async () => {

@@ -1,18 +1,36 @@
 /**
  * Who may publish, under which fencing epoch (DESIGN §3.2). The publisher asks the lease
- * before every version and lets it check the epoch inside the version transaction.
+ * before every version, and records each version row only under the fence the lease gives
+ * for that epoch (store/config-versions.ts: the row is inserted in the same statement that
+ * checks, with the lease row locked, that the epoch is still the holder's and unexpired).
  *
- * SingleReplicaLease is the trivial implementation for one CP replica: always the holder,
- * epoch 1. The Postgres lease (publisher_lease row, conditional UPDATE on the database
- * clock, epoch bumped on takeover) replaces it without changing the publisher.
+ * PostgresLease (postgres-lease.ts) is the one CP replicas use. SingleReplicaLease is the
+ * trivial one (always the holder, no fence) for a control plane that is known to be alone.
  */
-import type { Queryable } from "../store/db.ts";
+export interface LeaseFence {
+  /** publisher_lease.name */
+  name: string;
+  holder: string;
+  epoch: number;
+}
+
+export interface LeaseEvents {
+  /** this replica won a new epoch (`first`: the first time since it started) */
+  acquired(epoch: number, first: boolean): void;
+  /** the database says another replica holds the lease, or ours expired there */
+  lost(epoch: number): void;
+}
 
 export interface PublisherLease {
   /** the epoch to publish under now, or undefined when this replica must not publish */
   currentEpoch(): number | undefined;
-  /** inside the version transaction: throws when `epoch` is no longer the lease's epoch */
-  fence(tx: Queryable, epoch: number): Promise<void>;
+  /** the condition a version row recorded under `epoch` must meet; undefined: none */
+  fence(epoch: number): LeaseFence | undefined;
+  /** the lease's epoch as last seen, whoever holds it (metrics) */
+  readonly observedEpoch?: number;
+  /** takes the lease if it can (resolves after the first attempt) and keeps it */
+  start?(events: LeaseEvents): Promise<void>;
+  /** stops renewing and gives the lease up */
   close?(): Promise<void>;
 }
 
@@ -23,9 +41,19 @@ export class SingleReplicaLease implements PublisherLease {
     this.epoch = epoch;
   }
 
+  get observedEpoch(): number {
+    return this.epoch;
+  }
+
   currentEpoch(): number {
     return this.epoch;
   }
 
-  async fence(): Promise<void> {}
+  fence(): undefined {
+    return undefined;
+  }
+
+  async start(events: LeaseEvents): Promise<void> {
+    events.acquired(this.epoch, true);
+  }
 }

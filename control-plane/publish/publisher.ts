@@ -1,15 +1,18 @@
 /**
- * Publishes the whole fleet config (DESIGN §3.2): after a change (debounced), in one
- * repeatable-read transaction that the lease fences, it takes the next version from
- * Postgres, loads and compiles every row, encodes the constant-size signed blob, stores
- * `snapshots/<version>.snap` and records the version; after commit it points LATEST at it
- * and offers it to the version feed (the sync server announces it).
+ * Publishes the whole fleet config (DESIGN §3.2), only while this replica holds the
+ * publisher lease: after a change (debounced) it reads the content in one repeatable-read
+ * transaction (snapshot-content.ts: next version, the change counter it covers, compiled
+ * rows or a rolled-back version's content), encodes the constant-size signed blob, stores
+ * `snapshots/<version>.snap`, and records the version under the lease's fence (a replica
+ * whose epoch is no longer current records nothing: CORRAL_PUBLISH_FENCED). Then it points
+ * LATEST at it and offers it to the version feed (the sync server announces it).
  *
- * Publishes never overlap: a change during a publish runs one more publish after it.
- * A failed publish is retried with backoff; a snapshot past capacity is not retried
- * until the next change (and growing mutations are refused meanwhile, see capacityExceeded).
+ * Publishes never overlap, nor do the periodic LATEST rewrites: a change during a publish
+ * runs one more publish after it. A failed publish is retried with backoff; a snapshot past
+ * capacity is not retried until the next change (and growing mutations are refused
+ * meanwhile, see capacityExceeded).
  */
-import type { KeyObject } from "node:crypto";
+import { createPublicKey, type KeyObject } from "node:crypto";
 import { encodePointer, LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts";
 import type { BlobStore } from "../../proto/blob-store/blob-store.ts";
 import type { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
@@ -22,12 +25,13 @@ import {
 import { CorralError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { ControlPlaneMetrics } from "../metrics.ts";
-import { insertVersion, latestVersion, nextVersion } from "../store/config-versions.ts";
-import { type Pool, withTransaction } from "../store/db.ts";
-import { loadFleetRows } from "../store/fleet-rows.ts";
-import { type CompileOptions, compileSnapshot } from "./compile.ts";
+import { insertVersion, latestVersion } from "../store/config-versions.ts";
+import type { Pool, Queryable } from "../store/db.ts";
+import type { CompileOptions } from "./compile.ts";
 import { Debouncer, realTimers, type Timers } from "./debounce.ts";
 import type { PublisherLease } from "./lease.ts";
+import { loadPublishedSnapshot, rollbackSource } from "./rollback.ts";
+import { readSnapshotContent, type SnapshotContent } from "./snapshot-content.ts";
 import type { PublishedVersion, VersionFeed } from "./version-feed.ts";
 
 export const USAGE_WARN_RATIO = 0.8;
@@ -57,6 +61,8 @@ export interface PublishResult extends PublishedVersion {
   epoch: number;
   tenants: number;
   usedBytes: number;
+  /** why it was published: change, startup, takeover, shutdown, rollback of N */
+  source: string;
 }
 
 export class Publisher {
@@ -64,6 +70,7 @@ export class Publisher {
   private readonly timers: Timers;
   private readonly now: () => number;
   private readonly debouncer: Debouncer;
+  private readonly publicKey: KeyObject;
   private chain: Promise<unknown> = Promise.resolve();
   private queued = 0;
   private changeQueued = false;
@@ -76,6 +83,7 @@ export class Publisher {
     this.deps = deps;
     this.timers = deps.timers ?? realTimers;
     this.now = deps.now ?? Date.now;
+    this.publicKey = createPublicKey(deps.signingKey);
     this.debouncer = new Debouncer(() => this.kick(), {
       quietMs: deps.debounceMs ?? 100,
       maxDelayMs: deps.maxDelayMs ?? 1000,
@@ -93,12 +101,13 @@ export class Publisher {
     if (!this.closed) this.debouncer.trigger();
   }
 
-  /**
-   * At start: makes the newest recorded version known (so nodes get it in Welcome), then
-   * publishes, because changes committed just before a previous replica died may never have
-   * been published. A failure is retried like any other publish.
-   */
-  async publishAtStart(): Promise<void> {
+  /** The content of a published version, verified with this CP's public key (rollback checks). */
+  loadPublished(q: Queryable, version: number): Promise<Snapshot> {
+    return loadPublishedSnapshot(q, this.deps.blobStore, this.publicKey, version);
+  }
+
+  /** At start: makes the newest recorded version known (so nodes get it in Welcome). */
+  async loadLatest(): Promise<void> {
     const latest = await latestVersion(this.deps.pool);
     if (latest) {
       this.deps.feed.offer({
@@ -109,11 +118,38 @@ export class Publisher {
       });
       this.deps.metrics.configVersion.set(latest.version);
     }
+  }
+
+  /**
+   * Publishes now whatever the change counter says (on taking the lease: changes committed
+   * just before a previous holder died may never have been published, and the fleet gets a
+   * version under the new epoch). A failure is retried like any other publish.
+   */
+  async publishWithRetry(source: string): Promise<void> {
     try {
-      await this.publishNow("startup");
+      await this.publishNow(source);
     } catch (err) {
       this.scheduleRetry(err);
     }
+  }
+
+  /**
+   * The lease holder points LATEST at the newest version it knows again, so a pointer a
+   * stale publisher wrote late is overwritten within one period. Never overlaps a publish.
+   */
+  rewriteLatest(): Promise<void> {
+    return this.enqueue(async () => {
+      const latest = this.deps.feed.latest();
+      if (this.closed || !latest || this.deps.lease.currentEpoch() === undefined) return;
+      const pointer = { version: latest.version, key: latest.key, sha256: latest.sha256 };
+      try {
+        await this.deps.blobStore.put(LATEST_KEY, encodePointer(pointer));
+        this.deps.metrics.latestRewrites.inc({ result: "ok" });
+      } catch (err) {
+        this.deps.metrics.latestRewrites.inc({ result: "error" });
+        this.deps.logger.warn({ err, version: latest.version }, "could not rewrite LATEST");
+      }
+    });
   }
 
   /** Publishes right away (after any publish in progress) and reports the outcome. */
@@ -185,8 +221,7 @@ export class Publisher {
     const started = performance.now();
     try {
       const result = await this.writeVersion(epoch, source);
-      const pointer = { version: result.version, key: result.key, sha256: result.sha256 };
-      await this.deps.blobStore.put(LATEST_KEY, encodePointer(pointer));
+      await this.pointLatest(result, epoch);
       result.publishedAtMs = this.now();
       this.exceeded = false;
       this.deps.feed.offer(result);
@@ -195,7 +230,14 @@ export class Publisher {
       const ms = Math.round(performance.now() - started);
       this.deps.metrics.publishDuration.observe(ms / 1000);
       this.deps.logger.info(
-        { version: result.version, epoch, tenants: result.tenants, bytes: result.usedBytes, ms, source },
+        {
+          version: result.version,
+          epoch,
+          tenants: result.tenants,
+          bytes: result.usedBytes,
+          ms,
+          source: result.source,
+        },
         "published",
       );
       return result;
@@ -206,42 +248,63 @@ export class Publisher {
   }
 
   private async writeVersion(epoch: number, source: string): Promise<PublishResult> {
-    const { pool, blobStore, capacity, cpId } = this.deps;
-    return withTransaction(
-      pool,
-      async (tx) => {
-        await this.deps.lease.fence(tx, epoch);
-        const version = await nextVersion(tx);
-        const rows = await loadFleetRows(tx);
-        const createdAtMs = this.now();
-        const options = this.deps.compileOptions?.() ?? {};
-        const snapshot = compileSnapshot(rows, {
-          ...options,
-          version,
-          epoch,
-          createdAtMs,
-          nowMs: createdAtMs,
-        });
-        const encoded = this.encode(snapshot);
-        const key = snapshotKey(version);
-        await blobStore.put(key, encoded.blob);
-        const usedBytes = HEADER_SIZE + encoded.payloadLength;
-        const tenants = snapshot.tenants.length;
-        await insertVersion(tx, {
-          version,
-          epoch,
-          sha256: encoded.sha256,
-          blobKey: key,
-          sizeBytes: usedBytes,
-          capacityBytes: capacity,
-          tenants,
-          source,
-          publisher: cpId,
-        });
-        return { version, key, sha256: encoded.sha256, publishedAtMs: 0, epoch, tenants, usedBytes };
+    const { blobStore, capacity, cpId } = this.deps;
+    const content = await this.readContent(epoch);
+    const encoded = this.encode(content.snapshot);
+    const { version } = content;
+    const key = snapshotKey(version);
+    await blobStore.put(key, encoded.blob);
+    const usedBytes = HEADER_SIZE + encoded.payloadLength;
+    const tenants = content.snapshot.tenants.length;
+    const why = content.rollbackOf === undefined ? source : rollbackSource(content.rollbackOf);
+    const row = {
+      version,
+      epoch,
+      sha256: encoded.sha256,
+      blobKey: key,
+      sizeBytes: usedBytes,
+      capacityBytes: capacity,
+    };
+    const recorded = await insertVersion(
+      this.deps.pool,
+      {
+        ...row,
+        tenants,
+        source: why,
+        publisher: cpId,
+        changeCounter: content.changeCounter,
+        rollbackOf: content.rollbackOf,
       },
-      "repeatable read",
+      this.deps.lease.fence(epoch),
     );
+    if (!recorded)
+      throw new CorralError(
+        "CORRAL_PUBLISH_FENCED",
+        `version ${version} not recorded: epoch ${epoch} no longer holds the publisher lease`,
+      );
+    return { version, key, sha256: encoded.sha256, publishedAtMs: 0, epoch, tenants, usedBytes, source: why };
+  }
+
+  private async readContent(epoch: number): Promise<SnapshotContent> {
+    const started = performance.now();
+    const { pool, blobStore, compileOptions } = this.deps;
+    const sources = { pool, blobStore, publicKey: this.publicKey, compileOptions };
+    const content = await readSnapshotContent(sources, epoch, this.now());
+    this.deps.metrics.compileDuration.observe((performance.now() - started) / 1000);
+    return content;
+  }
+
+  /** LATEST follows a new version only while this replica may still act under its epoch. */
+  private async pointLatest(result: PublishResult, epoch: number): Promise<void> {
+    if (this.deps.lease.currentEpoch() !== epoch) {
+      this.deps.logger.warn(
+        { version: result.version, epoch },
+        "lease ran out after publishing; LATEST left to the holder",
+      );
+      return;
+    }
+    const pointer = { version: result.version, key: result.key, sha256: result.sha256 };
+    await this.deps.blobStore.put(LATEST_KEY, encodePointer(pointer));
   }
 
   /** Compresses, checks the capacity (metric, warning at 80 %, refusal past 100 %), frames and signs. */
@@ -252,6 +315,7 @@ export class Publisher {
     const ratio = used / capacity;
     metrics.snapshotUsage.set(ratio);
     metrics.snapshotBytes.set(used);
+    metrics.snapshotPayloadBytes.set(payload.length);
     if (used > capacity) {
       this.exceeded = true;
       throw new CorralError(
@@ -271,6 +335,7 @@ export class Publisher {
   private recordFailure(err: unknown, source: string): void {
     const code = err instanceof CorralError ? err.code : "CORRAL_CP_INTERNAL";
     this.deps.metrics.publishes.inc({ result: code === "CORRAL_CP_INTERNAL" ? "error" : code });
-    this.deps.logger.error({ err, code, source }, "publish failed");
+    if (code === "CORRAL_PUBLISH_FENCED") this.deps.logger.warn({ err, code, source }, "publish fenced off");
+    else this.deps.logger.error({ err, code, source }, "publish failed");
   }
 }

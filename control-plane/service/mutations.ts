@@ -1,12 +1,15 @@
 /**
- * Runs a configuration change: one transaction holding the change and, when the caller
- * sent an idempotency key, the stored first response (DESIGN §6). After commit it asks
- * the publisher for a new version. Transport-neutral: REST and gRPC store their own
- * response shapes under their own scopes.
+ * Runs a configuration change: one transaction holding the change, the bump of the change
+ * counter (store/changes.ts: whichever replica publishes learns of it, even without the
+ * notification) and, when the caller sent an idempotency key, the stored first response
+ * (DESIGN §6). After commit it asks this replica's publisher for a new version (a no-op
+ * unless this replica holds the publisher lease). Transport-neutral: REST and gRPC store
+ * their own response shapes under their own scopes.
  */
 import { createHash } from "node:crypto";
 import { hashesEqual } from "../../proto/api-key.ts";
 import { CorralError } from "../errors.ts";
+import { recordChange } from "../store/changes.ts";
 import { type Pool, type TxClient, withTransaction } from "../store/db.ts";
 import { findRecord, type StoredResponse, saveRecord, tryLockKey } from "../store/idempotency.ts";
 
@@ -15,6 +18,8 @@ export interface MutationResult extends StoredResponse {
   changed?: boolean;
   /** the response as stored for replays, when it differs (e.g. without a secret shown once) */
   stored?: StoredResponse;
+  /** the change is a rollback: publish that version's content until the next change */
+  rollbackOf?: number;
 }
 
 export interface MutationRequest {
@@ -55,6 +60,7 @@ export class MutationRunner {
         if (replay) return { ...replay, replayed: true, changed: false };
       }
       const result = await change(tx);
+      if (result.changed ?? true) await recordChange(tx, result.rollbackOf);
       if (key !== undefined) {
         const stored = result.stored ?? { status: result.status, body: result.body };
         await saveRecord(tx, req.scope, key, { ...stored, requestHash: req.requestHash }, this.deps.ttlMs);

@@ -1,6 +1,8 @@
 /** Published config versions and what each node reported for them. */
 import type { Queryable } from "./db.ts";
 
+export const VERSIONS_CHANNEL = "corral_versions";
+
 export interface NewVersion {
   version: number;
   epoch: number;
@@ -11,6 +13,17 @@ export interface NewVersion {
   tenants: number;
   source: string;
   publisher: string;
+  /** config_changes.counter read with the content: every change up to it is in this version */
+  changeCounter?: number;
+  /** the version whose content this one republishes */
+  rollbackOf?: number;
+}
+
+/** Only the lease holder of that epoch, while its lease is unexpired, may record a version. */
+export interface VersionFence {
+  name: string;
+  holder: string;
+  epoch: number;
 }
 
 export interface VersionView extends NewVersion {
@@ -32,12 +45,60 @@ export async function nextVersion(tx: Queryable): Promise<number> {
   return rows[0]!.v;
 }
 
-export async function insertVersion(tx: Queryable, v: NewVersion): Promise<void> {
-  await tx.query(
-    `INSERT INTO config_versions (version, epoch, sha256, blob_key, size_bytes, capacity_bytes, tenants, source, publisher)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [v.version, v.epoch, v.sha256, v.blobKey, v.sizeBytes, v.capacityBytes, v.tenants, v.source, v.publisher],
+const VERSION_COLUMNS =
+  "version, epoch, sha256, blob_key, size_bytes, capacity_bytes, tenants, source, publisher, change_counter, rollback_of";
+
+/**
+ * Records a published version and notifies VERSIONS_CHANNEL, in one statement. With a
+ * fence, the row is inserted only if the lease row still names that holder and epoch and
+ * has not expired on the database clock; the lease row is locked (FOR SHARE) meanwhile, so
+ * a takeover either commits first (and the insert finds no lease: false) or waits for this
+ * statement. No lock outlives the statement, so a paused publisher blocks no one.
+ */
+export async function insertVersion(q: Queryable, v: NewVersion, fence?: VersionFence): Promise<boolean> {
+  const values: (string | number | null)[] = [
+    v.version,
+    v.epoch,
+    v.sha256,
+    v.blobKey,
+    v.sizeBytes,
+    v.capacityBytes,
+    v.tenants,
+    v.source,
+  ];
+  values.push(v.publisher, v.changeCounter ?? 0, v.rollbackOf ?? null);
+  const select =
+    "SELECT $1::bigint, $2::bigint, $3, $4, $5::int, $6::int, $7::int, $8, $9, $10::bigint, $11::bigint";
+  const lease = fence
+    ? `lease AS (SELECT 1 FROM publisher_lease
+         WHERE name = $12 AND holder = $13 AND epoch = $14 AND expires_at > clock_timestamp() FOR SHARE),`
+    : "";
+  if (fence) values.push(fence.name, fence.holder, fence.epoch);
+  const { rows } = await q.query(
+    `WITH ${lease}
+     ins AS (INSERT INTO config_versions (${VERSION_COLUMNS}) ${select} ${fence ? "FROM lease" : ""} RETURNING version)
+     SELECT pg_notify('${VERSIONS_CHANNEL}', version::text) FROM ins`,
+    values,
   );
+  return rows.length === 1;
+}
+
+export interface StoredVersion {
+  version: number;
+  blobKey: string;
+  sha256: string;
+  capacityBytes: number;
+}
+
+export async function getVersion(q: Queryable, version: number): Promise<StoredVersion | undefined> {
+  const { rows } = await q.query<{
+    version: number;
+    blob_key: string;
+    sha256: string;
+    capacity_bytes: number;
+  }>("SELECT version, blob_key, sha256, capacity_bytes FROM config_versions WHERE version = $1", [version]);
+  const r = rows[0];
+  return r && { version: r.version, blobKey: r.blob_key, sha256: r.sha256, capacityBytes: r.capacity_bytes };
 }
 
 export async function latestVersion(q: Queryable): Promise<LatestVersion | undefined> {

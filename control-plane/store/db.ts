@@ -25,6 +25,8 @@ const types = {
 export interface PoolOptions {
   max?: number;
   applicationName?: string;
+  /** a query not answered by then fails on the client side (default: none) */
+  queryTimeoutMs?: number;
 }
 
 export function createPool(url: string, opts: PoolOptions = {}): Pool {
@@ -34,6 +36,7 @@ export function createPool(url: string, opts: PoolOptions = {}): Pool {
     application_name: opts.applicationName ?? "corral-control-plane",
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
+    query_timeout: opts.queryTimeoutMs,
     types,
   });
   // A client losing its connection (database restart, network) must not crash the process:

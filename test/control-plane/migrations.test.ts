@@ -12,6 +12,7 @@ import { startPostgres, type TestPostgres } from "../support/postgres.ts";
 const MIGRATIONS = new URL("../../control-plane/store/migrations/", import.meta.url);
 const TABLES = [
   "api_keys",
+  "config_changes",
   "config_versions",
   "idempotency_keys",
   "nodes",
@@ -20,6 +21,8 @@ const TABLES = [
   "publisher_lease",
   "routes",
   "schema_migrations",
+  "settings",
+  "slots",
   "tenants",
   "upstreams",
   "version_reports",

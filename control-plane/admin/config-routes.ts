@@ -1,0 +1,58 @@
+/**
+ * POST /admin/v1/config/versions/:version/rollback: republish an earlier version's content
+ * as a new, higher version (DPs never go back to a lower one). The request is checked here
+ * (the version exists, its blob verifies with this CP's key and decodes) and recorded as a
+ * change (store/changes.ts rollback_of), so the publisher lease holder, whichever replica
+ * that is, publishes it; the answer is 202 and the new version appears in
+ * GET /admin/v1/config/versions with source "rollback of <version>".
+ *
+ * Tenants' rows are not changed: while the rollback stands every new version carries that
+ * content, and the next configuration change compiles from the tables again.
+ */
+import type { FastifyInstance } from "fastify";
+import { CorralError } from "../errors.ts";
+import { type AdminContext, mutate } from "./context.ts";
+
+const versionParams = {
+  type: "object",
+  additionalProperties: false,
+  properties: { version: { type: "string", pattern: "^[1-9][0-9]{0,14}$" } },
+  required: ["version"],
+} as const;
+
+const rollbackAccepted = {
+  type: "object",
+  properties: {
+    rollbackOf: { type: "integer" },
+    tenants: { type: "integer" },
+    status: { type: "string", enum: ["accepted"] },
+  },
+  required: ["rollbackOf", "tenants", "status"],
+} as const;
+
+export function registerConfigRoutes(app: FastifyInstance, ctx: AdminContext): void {
+  app.post<{ Params: { version: string } }>(
+    "/config/versions/:version/rollback",
+    {
+      schema: {
+        summary:
+          "Republish an earlier version's content as a new version (tables unchanged; the next change compiles from them again)",
+        tags: ["fleet"],
+        params: versionParams,
+        response: { 202: rollbackAccepted },
+      },
+    },
+    (req, reply) =>
+      mutate(ctx, req, reply, async (tx) => {
+        const version = Number(req.params.version);
+        if (!Number.isSafeInteger(version))
+          throw new CorralError("CORRAL_ADMIN_VALIDATION", `version ${req.params.version} is out of range`);
+        const snapshot = await ctx.published.loadPublished(tx, version);
+        return {
+          status: 202,
+          body: { rollbackOf: version, tenants: snapshot.tenants.length, status: "accepted" },
+          rollbackOf: version,
+        };
+      }),
+  );
+}
