@@ -94,10 +94,7 @@ function createApplier(p: Parts, onOutcome: (o: ApplyOutcome) => void): ConfigAp
     timers: p.timers,
     live: {
       current: () => p.state.config(),
-      install: (config) => {
-        p.state.install(config);
-        p.pools.retain(config.poolKeys);
-      },
+      install: (config) => p.state.install(config),
     },
     onOutcome: (o) => {
       p.state.recordOutcome(o);

@@ -3,18 +3,13 @@ import { test } from "node:test";
 import { ManualTimers } from "./clock.ts";
 import type { ApplyOutcome } from "./config-client/config-applier.ts";
 import { NodeState } from "./node-state.ts";
-import { LiveConfigBuilder } from "./router/live-config.ts";
+import { Snapshot } from "../proto/gen/corral/snapshot/v1/snapshot.ts";
+import * as fx from "../test/data-plane/fixtures.ts";
+
+const pair = fx.signingPair();
 
 function config(version: number, createdAtMs: number) {
-  return new LiveConfigBuilder({
-    version,
-    epoch: 1,
-    createdAtMs,
-    digestHex: "d",
-    slots: [],
-    settings: undefined,
-    tenantCount: 0,
-  }).finish();
+  return fx.liveConfig(Snapshot.fromPartial({ version, epoch: 1, createdAtMs }), pair);
 }
 
 const applied = (kind: "pull" | "announce", version: number): ApplyOutcome => ({

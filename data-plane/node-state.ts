@@ -120,7 +120,7 @@ export class NodeState {
       ready: this.ready,
       version: this.version,
       epoch: this.live?.epoch ?? 0,
-      tenants: this.live?.tenants.size ?? 0,
+      tenants: this.live?.tenantCount ?? 0,
       configAgeMs: this.configAgeMs(),
       lastAppliedAtMs: this.lastAppliedAtMs,
       lastError: this.lastError,

@@ -1,12 +1,12 @@
 /**
  * The one apply path, for every trigger (boot from the disk cache, Welcome, Announce, periodic
- * pull): fetch -> verify + decode + validate (worker) -> build indexes in chunks -> atomic swap
- * -> persist to the disk cache -> outcome (Ack/Nack). One apply at a time; triggers arriving
+ * pull): fetch -> verify + decode + validate + index (worker) -> carry over unchanged decoded
+ * tenants -> atomic swap -> persist to the disk cache -> outcome (Ack/Nack). One apply at a time; triggers arriving
  * meanwhile coalesce into one (version-policy.ts). A failure changes nothing that is served.
  */
 import type { Timers } from "../clock.ts";
 import { ConfigApplyError, configErrorInfo, type ErrorInfo } from "../errors.ts";
-import { type LiveConfig, LiveConfigBuilder } from "../router/live-config.ts";
+import { LiveConfig } from "../router/live-config.ts";
 import type { ConfigSources } from "./config-sources.ts";
 import type { LoadedSnapshot, SnapshotLoader } from "./snapshot-loader.ts";
 import { type ApplyTrigger, coalesce } from "./version-policy.ts";
@@ -105,7 +105,7 @@ export class ConfigApplier {
         expectedSha256: fetched.expectedSha256,
         served: served && { version: served.version, digestHex: served.digestHex },
       });
-      if (loaded.outcome === "new") live.install(await this.build(loaded));
+      if (loaded.outcome === "new") live.install(await this.build(loaded, served));
       const cacheError = await this.persist(trigger, loaded);
       const version = loaded.header.version;
       return {
@@ -123,13 +123,14 @@ export class ConfigApplier {
     }
   }
 
-  private async build(loaded: Extract<LoadedSnapshot, { outcome: "new" }>): Promise<LiveConfig> {
-    const builder = new LiveConfigBuilder(loaded.meta);
-    for await (const chunk of loaded.chunks) {
-      if (this.closed) throw new ConfigApplyError("CORRAL_DP_CONFIG_CLOSED", "node is shutting down");
-      builder.addTenants(chunk);
-    }
-    return builder.finish();
+  private async build(
+    loaded: Extract<LoadedSnapshot, { outcome: "new" }>,
+    served: LiveConfig | undefined,
+  ): Promise<LiveConfig> {
+    const config = new LiveConfig(loaded.index);
+    await config.adopt(served);
+    if (this.closed) throw new ConfigApplyError("CORRAL_DP_CONFIG_CLOSED", "node is shutting down");
+    return config;
   }
 
   /** Writes the blob unless the cache already holds this version; a boot blob came from there. */

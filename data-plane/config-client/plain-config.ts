@@ -1,6 +1,6 @@
 /**
- * The validated content of a snapshot in the plain shape the snapshot worker hands to the main
- * thread (structured clone): strings, numbers, arrays, no Uint8Array views into the payload.
+ * A tenant of a snapshot, validated and normalised (validate-snapshot.ts): what the main thread
+ * decodes from the tenant's bytes on first use.
  */
 import type { FleetSettings, Limits, Slot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 
@@ -40,10 +40,9 @@ export interface PlainRoute {
   stripPrefix: boolean;
 }
 
+/** A key's hash lives only in the key table (router/binary-tables.ts). */
 export interface PlainKey {
   id: string;
-  /** hex SHA-256 of the whole key */
-  hashHex: string;
   /** the key may call the tenant's routes (scope invoke) */
   invoke: boolean;
 }
@@ -62,7 +61,7 @@ export interface PlainTenant {
   upstreams: PlainUpstream[];
 }
 
-/** Everything about a snapshot except its tenants, which follow in chunks. */
+/** Everything about a snapshot except its tenants, which stay bytes until first use. */
 export interface PlainConfigMeta {
   version: number;
   epoch: number;

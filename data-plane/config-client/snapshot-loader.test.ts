@@ -1,62 +1,57 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { readHeader } from "../../proto/snapshot-codec.ts";
 import * as fx from "../../test/data-plane/fixtures.ts";
-import type { PlainTenant } from "./plain-config.ts";
-import { chunkEnd, InlineSnapshotLoader, tenantWeight, WorkerSnapshotLoader } from "./snapshot-loader.ts";
+import { LiveConfig } from "../router/live-config.ts";
+import { InlineSnapshotLoader, ownBuffer, WorkerSnapshotLoader } from "./snapshot-loader.ts";
 
-function plain(id: string, routes: number): PlainTenant {
-  return {
-    id,
-    name: id,
-    status: "active",
-    plan: "p",
-    limits: undefined,
-    shard: [],
-    keys: [],
-    upstreams: [],
-    routes: Array.from({ length: routes }, () => ({}) as PlainTenant["routes"][number]),
-  };
-}
-
-test("chunks hold tenants up to a weight, and at least one tenant", () => {
-  const tenants = [plain("a", 1), plain("b", 1), plain("c", 100), plain("d", 1)];
-  assert.equal(tenantWeight(tenants[0]!), 6);
-  assert.equal(chunkEnd(tenants, 0, 12), 2);
-  assert.equal(chunkEnd(tenants, 2, 12), 3, "a heavy tenant is a chunk of its own");
-  assert.equal(chunkEnd(tenants, 3, 12), 4);
-  assert.equal(chunkEnd(tenants, 4, 12), 4);
+test("a typed array is transferred only when it owns its whole buffer", () => {
+  const whole = new Uint8Array(8);
+  assert.equal(ownBuffer(whole), whole);
+  const view = new Uint8Array(whole.buffer, 2, 4);
+  const copy = ownBuffer(view);
+  assert.notEqual(copy, view);
+  assert.equal(copy.byteLength, copy.buffer.byteLength);
+  const pooled = Buffer.from("small"); // a view into Node's shared pool
+  const own = ownBuffer(pooled);
+  assert.equal(own.buffer.byteLength, 5);
+  assert.notEqual(own.buffer, pooled.buffer);
+  assert.deepEqual(Buffer.from(own), pooled);
 });
 
-async function collect(loader: InlineSnapshotLoader | WorkerSnapshotLoader, blob: Uint8Array) {
-  const loaded = await loader.load({ blob, maxCapacity: fx.CAPACITY });
-  assert.equal(loaded.outcome, "new");
-  if (loaded.outcome !== "new") return [];
-  const ids: string[] = [];
-  for await (const chunk of loaded.chunks) ids.push(...chunk.map((t) => t.id));
-  return ids;
-}
-
-test("the worker returns the same tenants as the inline loader, and errors with their codes", async () => {
+test("the worker's index serves exactly what the inline loader's does; errors keep their codes", async () => {
   const pair = fx.signingPair();
-  const tenants = Array.from({ length: 700 }, (_, i) =>
-    fx.tenant({ id: `t-${i}`, upstream: "http://127.0.0.1:9" }),
+  const keys = Array.from({ length: 300 }, () => fx.newKey());
+  const tenants = keys.map((k, i) =>
+    fx.tenant({ id: `t-${i}`, upstream: "http://127.0.0.1:9", keys: [{ id: `k${i}`, hash: k.hash }] }),
   );
   const pub = fx.sign(fx.snapshot(1, tenants), pair);
   const worker = new WorkerSnapshotLoader(pair.publicKey);
   try {
-    const expected = tenants.map((t) => t.id);
-    assert.deepEqual(
-      await collect(new InlineSnapshotLoader(pair.publicKey), Buffer.from(pub.blob)),
-      expected,
-    );
-    assert.deepEqual(await collect(worker, Buffer.from(pub.blob)), expected);
-    const same = await worker.load({
+    const viaWorker = await worker.load({ blob: Buffer.from(pub.blob), maxCapacity: fx.CAPACITY });
+    const inline = await new InlineSnapshotLoader(pair.publicKey).load({
       blob: Buffer.from(pub.blob),
       maxCapacity: fx.CAPACITY,
-      served: { version: 1, digestHex: await readDigest(pub.blob) },
     });
+    assert.equal(viaWorker.outcome, "new");
+    assert.ok(viaWorker.outcome === "new" && inline.outcome === "new");
+    const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    for (const pick of [
+      (i: typeof inline.index) => i.payload,
+      (i: typeof inline.index) => i.tenantRanges,
+      (i: typeof inline.index) => i.keyTable,
+      (i: typeof inline.index) => i.tenants.slots,
+      (i: typeof inline.index) => i.tenants.ids,
+      (i: typeof inline.index) => i.tenants.idOffsets,
+    ])
+      assert.ok(bytes(pick(viaWorker.index)).equals(bytes(pick(inline.index))));
+    assert.deepEqual(viaWorker.index.meta, inline.index.meta);
+    assert.deepEqual(Buffer.from(viaWorker.blob), pub.blob, "the blob comes back whole");
+    const config = new LiveConfig(viaWorker.index);
+    for (const [i, k] of keys.entries()) assert.equal(config.identify(k.key)?.tenant.id, `t-${i}`);
+    const served = { version: 1, digestHex: readHeader(pub.blob).digest.toString("hex") };
+    const same = await worker.load({ blob: Buffer.from(pub.blob), maxCapacity: fx.CAPACITY, served });
     assert.equal(same.outcome, "same");
-    assert.deepEqual(Buffer.from(same.blob), pub.blob, "the blob comes back whole");
     await assert.rejects(
       worker.load({ blob: Buffer.from(pub.blob), maxCapacity: 1000 }),
       (err: { code?: string }) => err.code === "CORRAL_SNAPSHOT_OVERSIZED",
@@ -69,8 +64,3 @@ test("the worker returns the same tenants as the inline loader, and errors with 
     /loader closed/,
   );
 });
-
-async function readDigest(blob: Uint8Array): Promise<string> {
-  const { readHeader } = await import("../../proto/snapshot-codec.ts");
-  return readHeader(blob).digest.toString("hex");
-}

@@ -107,13 +107,11 @@ function plainRoute(where: string, r: Route, upstreams: Set<string>): PlainRoute
   };
 }
 
-function plainKey(where: string, k: ApiKey, seenHashes: Set<string>): PlainKey {
+/** Hashes are checked for uniqueness when the key table is built (snapshot-index.ts). */
+function plainKey(where: string, k: ApiKey): PlainKey {
   checkId(where, k.id);
   if (k.hash.length !== 32) invalid(where, `key hash is ${k.hash.length} bytes, expected 32`);
-  const hashHex = Buffer.from(k.hash.buffer, k.hash.byteOffset, k.hash.length).toString("hex");
-  if (seenHashes.has(hashHex)) invalid(where, "key hash appears twice in the snapshot");
-  seenHashes.add(hashHex);
-  return { id: k.id, hashHex, invoke: k.scopes.includes("invoke") };
+  return { id: k.id, invoke: k.scopes.includes("invoke") };
 }
 
 function tenantStatus(where: string, status: string): TenantStatus {
@@ -130,19 +128,24 @@ function uniqueIds(where: string, kind: string, items: { id: string }[]): Set<st
   return ids;
 }
 
+/** What must be unique or resolve across the whole snapshot; absent when one tenant is re-read alone. */
 export interface ValidationScope {
   slotNames: Set<string>;
   tenantIds: Set<string>;
-  keyHashes: Set<string>;
 }
 
-export function plainTenant(t: Tenant, scope: ValidationScope): PlainTenant {
-  const where = `tenant ${JSON.stringify(t.id.slice(0, 80))}`;
-  checkId(where, t.id, TENANT_ID_RE);
+function checkUnique(scope: ValidationScope, where: string, t: Tenant): void {
   if (scope.tenantIds.has(t.id)) invalid(where, "appears twice");
   scope.tenantIds.add(t.id);
   for (const s of t.shard)
     if (scope.slotNames.size > 0 && !scope.slotNames.has(s)) invalid(where, `shard names unknown slot ${s}`);
+}
+
+/** Checks one tenant and returns it normalised (the same function re-reads it on the main thread). */
+export function plainTenant(t: Tenant, scope?: ValidationScope): PlainTenant {
+  const where = `tenant ${JSON.stringify(t.id.slice(0, 80))}`;
+  checkId(where, t.id, TENANT_ID_RE);
+  if (scope) checkUnique(scope, where, t);
   const upstreamIds = uniqueIds(where, "upstream", t.upstreams);
   uniqueIds(where, "route", t.routes);
   uniqueIds(where, "key", t.keys);
@@ -153,20 +156,20 @@ export function plainTenant(t: Tenant, scope: ValidationScope): PlainTenant {
     plan: t.plan,
     limits: t.limits,
     shard: t.shard,
-    keys: t.keys.map((k) => plainKey(`${where} key ${JSON.stringify(k.id)}`, k, scope.keyHashes)),
+    keys: t.keys.map((k) => plainKey(`${where} key ${JSON.stringify(k.id)}`, k)),
     routes: t.routes.map((r) => plainRoute(`${where} route ${JSON.stringify(r.id)}`, r, upstreamIds)),
     upstreams: t.upstreams.map((u) => plainUpstream(`${where} upstream ${JSON.stringify(u.id)}`, u)),
   };
 }
 
-/** Validates the whole snapshot; returns its tenants in plain form. */
-export function validateSnapshot(snapshot: Snapshot): PlainTenant[] {
+/** Validates the whole snapshot: every tenant, and uniqueness across tenants. */
+export function validateSnapshot(snapshot: Snapshot): void {
   const slotNames = new Set<string>();
   for (const s of snapshot.slots) {
     if (!s.name || slotNames.has(s.name))
       invalid("slots", `missing or repeated slot name ${JSON.stringify(s.name)}`);
     slotNames.add(s.name);
   }
-  const scope: ValidationScope = { slotNames, tenantIds: new Set(), keyHashes: new Set() };
-  return snapshot.tenants.map((t) => plainTenant(t, scope));
+  const scope: ValidationScope = { slotNames, tenantIds: new Set() };
+  for (const t of snapshot.tenants) plainTenant(t, scope);
 }

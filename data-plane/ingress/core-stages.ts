@@ -1,6 +1,6 @@
 /** The stages every request goes through: config present, tenant identified, route matched. */
 import { reject } from "../errors.ts";
-import { presentedKey } from "../router/key-index.ts";
+import { presentedKey } from "../router/presented-key.ts";
 import type { LiveConfig } from "../router/live-config.ts";
 import type { Stage } from "./pipeline.ts";
 
@@ -23,11 +23,11 @@ export function identifyTenant(): Stage {
       const key = presentedKey(ctx.headers);
       if (!key)
         return reject("CORRAL_DP_UNAUTHORIZED", "send the API key in x-api-key or Authorization: Bearer");
-      const entry = ctx.config!.keys.identify(key);
-      if (!entry) return reject("CORRAL_DP_UNAUTHORIZED", "unknown API key");
-      ctx.tenant = entry.tenant;
-      ctx.keyId = entry.keyId;
-      if (entry.tenant.status !== "active") return reject("CORRAL_DP_TENANT_SUSPENDED");
+      const identity = ctx.config!.identify(key);
+      if (!identity) return reject("CORRAL_DP_UNAUTHORIZED", "unknown API key");
+      ctx.tenant = identity.tenant;
+      ctx.keyId = identity.keyId;
+      if (identity.tenant.status !== "active") return reject("CORRAL_DP_TENANT_SUSPENDED");
       return undefined;
     },
   };

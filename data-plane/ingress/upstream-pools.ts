@@ -1,18 +1,19 @@
 /**
  * Keep-alive connection pools to upstream targets (one undici Pool per origin and connect
- * timeout), created on first use and closed when no served config names them any more; and a
- * short memory of targets that refused connections, so requests go to the first live target.
+ * timeout), created on first use and closed once unused for a while; and a short memory of
+ * targets that refused connections, so requests go to the first live target.
  */
 import { Pool } from "undici";
-import type { Timers } from "../clock.ts";
+import type { TimerHandle, Timers } from "../clock.ts";
 import type { PlainTarget, PlainUpstream } from "../config-client/plain-config.ts";
-import { poolKey } from "../router/live-config.ts";
 
 export interface PoolOptions {
   /** how long a target that failed to connect is skipped */
   deadForMs?: number;
   /** most connections per origin */
   connections?: number;
+  /** a pool unused this long is closed (its upstream may be gone from the config) */
+  idleCloseMs?: number;
 }
 
 export interface PickedTarget {
@@ -20,17 +21,26 @@ export interface PickedTarget {
   pool: Pool;
 }
 
+interface PoolEntry {
+  pool: Pool;
+  lastUsed: number;
+}
+
 export class UpstreamPools {
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, PoolEntry>();
   private readonly deadUntil = new Map<string, number>();
   private readonly timers: Timers;
   private readonly deadForMs: number;
   private readonly connections: number;
+  private readonly idleCloseMs: number;
+  private sweepTimer: TimerHandle | undefined;
 
   constructor(timers: Timers, opts: PoolOptions = {}) {
     this.timers = timers;
     this.deadForMs = opts.deadForMs ?? 5_000;
     this.connections = opts.connections ?? 256;
+    this.idleCloseMs = opts.idleCloseMs ?? 300_000;
+    this.scheduleSweep();
   }
 
   get size(): number {
@@ -50,35 +60,49 @@ export class UpstreamPools {
     const now = this.timers.monotonic();
     const target = upstream.targets.find((t) => this.isLive(t.origin, now)) ?? upstream.targets[0];
     if (!target) return undefined;
-    return { target, pool: this.pool(target.origin, upstream.connectTimeoutMs) };
+    return { target, pool: this.pool(target.origin, upstream.connectTimeoutMs, now) };
   }
 
   markDead(origin: string): void {
     this.deadUntil.set(origin, this.timers.monotonic() + this.deadForMs);
   }
 
-  private pool(origin: string, connectTimeoutMs: number): Pool {
-    const key = poolKey(origin, connectTimeoutMs);
-    let pool = this.pools.get(key);
-    if (!pool) {
-      pool = new Pool(origin, { connections: this.connections, connect: { timeout: connectTimeoutMs } });
-      this.pools.set(key, pool);
+  private pool(origin: string, connectTimeoutMs: number, now: number): Pool {
+    const key = `${origin}|${connectTimeoutMs}`;
+    let entry = this.pools.get(key);
+    if (!entry) {
+      const pool = new Pool(origin, {
+        connections: this.connections,
+        connect: { timeout: connectTimeoutMs },
+      });
+      entry = { pool, lastUsed: now };
+      this.pools.set(key, entry);
     }
-    return pool;
+    entry.lastUsed = now;
+    return entry.pool;
   }
 
-  /** After a swap: gracefully close pools the new config no longer uses (in-flight requests finish). */
-  retain(keys: ReadonlySet<string>): void {
-    for (const [key, pool] of this.pools) {
-      if (keys.has(key)) continue;
+  private scheduleSweep(): void {
+    this.sweepTimer = this.timers.setTimeout(() => {
+      this.closeIdle();
+      this.scheduleSweep();
+    }, this.idleCloseMs / 2);
+  }
+
+  /** Gracefully closes pools unused for idleCloseMs (requests in flight on them finish). */
+  closeIdle(): void {
+    const now = this.timers.monotonic();
+    for (const [key, entry] of this.pools) {
+      if (now - entry.lastUsed < this.idleCloseMs) continue;
       this.pools.delete(key);
-      void pool.close().catch(() => {});
+      void entry.pool.close().catch(() => {});
     }
   }
 
   async close(): Promise<void> {
+    this.timers.clearTimeout(this.sweepTimer);
     const pools = [...this.pools.values()];
     this.pools.clear();
-    await Promise.all(pools.map((p) => p.close().catch(() => {})));
+    await Promise.all(pools.map((e) => e.pool.close().catch(() => {})));
   }
 }

@@ -42,7 +42,12 @@ function stateGauges(registry: Registry, state: NodeState): void {
     state.connected ? 1 : 0,
   );
   gauge("corral_dp_inflight_requests", "tenant requests in progress", () => state.inflight);
-  gauge("corral_dp_tenants", "tenants in the served config", () => state.config()?.tenants.size ?? 0);
+  gauge("corral_dp_tenants", "tenants in the served config", () => state.config()?.tenantCount ?? 0);
+  gauge(
+    "corral_dp_tenants_decoded",
+    "tenants of the served config decoded so far (first use)",
+    () => state.config()?.decodedCount ?? 0,
+  );
   gauge("corral_dp_fetch_error", "1 while the last fetch from the config source failed", () =>
     state.fetchError ? 1 : 0,
   );

@@ -1,16 +1,21 @@
 /**
- * The configuration a node serves: per-tenant route tables and the key index, built from the
- * plain tenants a snapshot carries. Built chunk by chunk (addTenants) so a large snapshot never
- * holds the event loop for long, then swapped in whole; never mutated after finish().
+ * The configuration a node serves, over a snapshot index (flat tables in ArrayBuffers, built
+ * by the snapshot worker). A tenant is decoded from its bytes the first time a request needs
+ * it and kept for the life of this config; adopt() carries decoded tenants whose bytes did not
+ * change over from the previous config, so a new version does not make every tenant cold.
  */
-import type { FleetSettings, Limits, Slot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
-import type {
-  PlainConfigMeta,
-  PlainTenant,
-  PlainUpstream,
-  TenantStatus,
-} from "../config-client/plain-config.ts";
-import { KeyIndex } from "./key-index.ts";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { hashApiKey, MAX_KEY_LENGTH } from "../../proto/api-key.ts";
+import {
+  type FleetSettings,
+  type Limits,
+  type Slot,
+  Tenant,
+} from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import type { PlainKey, TenantStatus } from "../config-client/plain-config.ts";
+import type { SnapshotIndex } from "../config-client/snapshot-index.ts";
+import { plainTenant } from "../config-client/validate-snapshot.ts";
+import { findKey, findTenant } from "./binary-tables.ts";
 import { type CompiledRoute, TenantRoutes } from "./route-table.ts";
 
 export interface TenantEntry {
@@ -19,75 +24,110 @@ export interface TenantEntry {
   readonly plan: string;
   readonly limits: Limits | undefined;
   readonly shard: readonly string[];
+  readonly keys: readonly PlainKey[];
   readonly routes: TenantRoutes;
 }
 
-export interface LiveConfig {
+export interface Identity {
+  tenant: TenantEntry;
+  keyId: string;
+}
+
+/** Decoded tenants carried over per event-loop turn by adopt(). */
+const ADOPT_BATCH = 2_000;
+
+function decodeTenant(bytes: Uint8Array): TenantEntry {
+  const t = plainTenant(Tenant.decode(bytes));
+  const upstreams = new Map(t.upstreams.map((u) => [u.id, u]));
+  const routes: CompiledRoute[] = t.routes.map((r) => ({
+    ...r,
+    tenantId: t.id,
+    upstream: upstreams.get(r.upstreamId)!,
+  }));
+  return {
+    id: t.id,
+    status: t.status,
+    plan: t.plan,
+    limits: t.limits,
+    shard: t.shard,
+    keys: t.keys,
+    routes: new TenantRoutes(routes),
+  };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
+export class LiveConfig {
   readonly version: number;
   readonly epoch: number;
   readonly createdAtMs: number;
   readonly digestHex: string;
   readonly slots: readonly Slot[];
   readonly settings: FleetSettings | undefined;
-  readonly tenants: ReadonlyMap<string, TenantEntry>;
-  readonly keys: KeyIndex<TenantEntry>;
-  /** pool keys (origin|connect timeout) of every upstream target: pools not listed are closed */
-  readonly poolKeys: ReadonlySet<string>;
-}
+  readonly tenantCount: number;
+  private readonly index: SnapshotIndex;
+  private readonly decoded = new Map<number, TenantEntry>();
 
-export function poolKey(origin: string, connectTimeoutMs: number): string {
-  return `${origin}|${connectTimeoutMs}`;
-}
-
-export class LiveConfigBuilder {
-  private readonly meta: PlainConfigMeta;
-  private readonly tenants = new Map<string, TenantEntry>();
-  private readonly keys = new KeyIndex<TenantEntry>();
-  private readonly poolKeys = new Set<string>();
-
-  constructor(meta: PlainConfigMeta) {
-    this.meta = meta;
+  constructor(index: SnapshotIndex) {
+    this.index = index;
+    const { version, epoch, createdAtMs, digestHex, slots, settings, tenantCount } = index.meta;
+    this.version = version;
+    this.epoch = epoch;
+    this.createdAtMs = createdAtMs;
+    this.digestHex = digestHex;
+    this.slots = slots;
+    this.settings = settings;
+    this.tenantCount = tenantCount;
   }
 
-  addTenants(chunk: readonly PlainTenant[]): void {
-    for (const t of chunk) this.addTenant(t);
+  /** Tenants decoded so far. */
+  get decodedCount(): number {
+    return this.decoded.size;
   }
 
-  private addTenant(t: PlainTenant): void {
-    const upstreams = new Map<string, PlainUpstream>();
-    for (const u of t.upstreams) {
-      upstreams.set(u.id, u);
-      for (const target of u.targets) this.poolKeys.add(poolKey(target.origin, u.connectTimeoutMs));
+  private bytesOf(i: number): Uint8Array {
+    const r = this.index.tenantRanges;
+    return this.index.payload.subarray(r[2 * i]!, r[2 * i + 1]!);
+  }
+
+  tenantAt(i: number): TenantEntry {
+    let entry = this.decoded.get(i);
+    if (!entry) {
+      entry = decodeTenant(this.bytesOf(i));
+      this.decoded.set(i, entry);
     }
-    const routes: CompiledRoute[] = t.routes.map((r) => ({
-      ...r,
-      tenantId: t.id,
-      upstream: upstreams.get(r.upstreamId)!,
-    }));
-    const entry: TenantEntry = {
-      id: t.id,
-      status: t.status,
-      plan: t.plan,
-      limits: t.limits,
-      shard: t.shard,
-      routes: new TenantRoutes(routes),
-    };
-    this.tenants.set(t.id, entry);
-    for (const k of t.keys) if (k.invoke) this.keys.add(k.id, k.hashHex, entry);
+    return entry;
   }
 
-  finish(): LiveConfig {
-    const { version, epoch, createdAtMs, digestHex, slots, settings } = this.meta;
-    return Object.freeze({
-      version,
-      epoch,
-      createdAtMs,
-      digestHex,
-      slots,
-      settings,
-      tenants: this.tenants,
-      keys: this.keys,
-      poolKeys: this.poolKeys,
-    });
+  tenant(id: string): TenantEntry | undefined {
+    const i = findTenant(this.index.tenants, id);
+    return i === undefined ? undefined : this.tenantAt(i);
+  }
+
+  /** The tenant whose invoke-scoped key this is (hash lookup, constant-time comparison). */
+  identify(presented: string | undefined): Identity | undefined {
+    if (!presented || presented.length > MAX_KEY_LENGTH) return undefined;
+    const slot = findKey(this.index.keyTable, hashApiKey(presented));
+    if (!slot) return undefined;
+    const tenant = this.tenantAt(slot.tenantIndex);
+    return { tenant, keyId: tenant.keys[slot.ordinal]!.id };
+  }
+
+  /** Takes over the previous config's decoded tenants whose bytes are unchanged, in batches. */
+  async adopt(previous: LiveConfig | undefined): Promise<number> {
+    if (!previous) return 0;
+    let adopted = 0;
+    let batch = 0;
+    for (const [oldIndex, entry] of previous.decoded) {
+      const i = findTenant(this.index.tenants, entry.id);
+      if (i !== undefined && !this.decoded.has(i) && sameBytes(previous.bytesOf(oldIndex), this.bytesOf(i))) {
+        this.decoded.set(i, entry);
+        adopted++;
+      }
+      if (++batch % ADOPT_BATCH === 0) await nextTurn();
+    }
+    return adopted;
   }
 }

@@ -6,6 +6,8 @@ import type { BlobStore } from "../../proto/blob-store/blob-store.ts";
 import { Snapshot, type Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { generateSigningKeyPair, parsePrivateKey, parsePublicKey } from "../../proto/signing-keys.ts";
 import { encodeSnapshot } from "../../proto/snapshot-codec.ts";
+import { loadBlob } from "../../data-plane/config-client/load-blob.ts";
+import { LiveConfig } from "../../data-plane/router/live-config.ts";
 
 export const CAPACITY = 256 * 1024;
 
@@ -93,4 +95,12 @@ export async function publish(store: BlobStore, pub: Published): Promise<Publish
   await store.put(pub.key, pub.blob);
   await store.put(LATEST_KEY, encodePointer({ version: pub.version, key: pub.key, sha256: pub.sha256 }));
   return pub;
+}
+
+/** The LiveConfig a node would serve for this snapshot (verified and indexed on this thread). */
+export function liveConfig(snap: Snapshot, pair: SigningPair, capacity = CAPACITY): LiveConfig {
+  const { blob } = sign(snap, pair, capacity);
+  const result = loadBlob({ blob, maxCapacity: capacity }, pair.publicKey);
+  if (result.outcome !== "new") throw new Error("expected a new version");
+  return new LiveConfig(result.index);
 }
