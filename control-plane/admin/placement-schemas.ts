@@ -97,9 +97,9 @@ export const planBody = {
     priority: { enum: PRIORITIES },
     shardSize: { ...LIMIT_BOUNDS.shardSize, description: "k: slots serving each tenant" },
   },
-  if: { properties: { rate: { exclusiveMinimum: 0 } } },
+  if: { properties: { rate: { type: "number", exclusiveMinimum: 0 } } },
   // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, never awaited
-  then: { properties: { burst: { minimum: 1 } } },
+  then: { properties: { burst: { type: "number", minimum: 1 } } },
 } as const;
 
 export const plan = {

@@ -161,8 +161,9 @@ export class PlacementService {
     return { nowMs, liveWindowMs: this.config.liveWindowMs, forgetDelayMs: this.config.forgetDelayMs };
   }
 
+  /** one query after another: `q` may be a transaction's client */
   async #slotInputs(q: Queryable) {
-    return Promise.all([listDeclaredSlots(q), listNodeRows(q), databaseNowMs(q)] as const);
+    return [await listDeclaredSlots(q), await listNodeRows(q), await databaseNowMs(q)] as const;
   }
 }
 
