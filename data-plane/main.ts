@@ -192,7 +192,10 @@ export async function runDataPlane(
         : new WorkerSnapshotLoader(s.verifyKey),
     pools: new UpstreamPools(timers),
   };
-  const { ingress, ops } = await startServers(p);
+  const { ingress, ops } = await startServers(p).catch(async (err: unknown) => {
+    await Promise.all([p.pools.close(), p.store.close?.()]);
+    throw err;
+  });
   const frames = new ResultFrames();
   let sync: SyncClient | undefined;
   const applier = createApplier(p, (o) => {

@@ -3,11 +3,23 @@
  * transfers the result back (the blob itself included, for the disk cache).
  */
 import type { KeyObject } from "node:crypto";
+import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { configErrorInfo } from "../errors.ts";
 import { type LoadRequest, loadBlob } from "./load-blob.ts";
 import { indexArrays, type SnapshotIndex } from "./snapshot-index.ts";
 import { type LoadedSnapshot, ownBuffer, type WorkerReply } from "./snapshot-loader.ts";
+
+/**
+ * Applying config is background work: on Linux, niceness is per thread, so this lowers only
+ * the worker's priority and the event loop keeps its core when the machine is busy.
+ */
+const BACKGROUND_NICENESS = 10;
+try {
+  setPriority(BACKGROUND_NICENESS);
+} catch {
+  // not permitted or not supported: run at normal priority
+}
 
 const port = parentPort!;
 const publicKey = (workerData as { publicKey: KeyObject }).publicKey;

@@ -102,7 +102,7 @@ test("Hello carries who the node is; Welcome's latest is applied and Acked; Anno
   assert.equal(cp.nacks.length, 0);
 });
 
-test("corrupt, foreign-signed, truncated, oversized and older blobs are Nacked; the old config keeps serving", async () => {
+test("corrupt, foreign-signed, unsigned, truncated, oversized and older blobs are Nacked; the old config keeps serving", async () => {
   const { ws, cp, node } = await world();
   const v2 = await fx.publish(ws.store, version(2));
   cp.announce(announceOf(v2));
@@ -110,6 +110,8 @@ test("corrupt, foreign-signed, truncated, oversized and older blobs are Nacked; 
   const corrupt = version(3);
   corrupt.blob[HEADER_SIZE + 20] = (corrupt.blob[HEADER_SIZE + 20] ?? 0) ^ 0x55;
   const foreign = fx.sign(fx.snapshot(4, []), fx.signingPair());
+  const unsigned = version(7);
+  unsigned.blob.fill(0, 80, HEADER_SIZE); // the signature field, zeroed
   const truncated = version(5);
   truncated.blob = truncated.blob.subarray(0, truncated.blob.length - 1);
   const oversized = fx.sign(fx.snapshot(6, []), pair, fx.CAPACITY * 2);
@@ -117,6 +119,7 @@ test("corrupt, foreign-signed, truncated, oversized and older blobs are Nacked; 
   const cases: [fx.Published, string][] = [
     [corrupt, "CORRAL_SNAPSHOT_DIGEST_MISMATCH"],
     [foreign, "CORRAL_SNAPSHOT_BAD_SIGNATURE"],
+    [unsigned, "CORRAL_SNAPSHOT_BAD_SIGNATURE"],
     [truncated, "CORRAL_SNAPSHOT_SIZE_MISMATCH"],
     [oversized, "CORRAL_SNAPSHOT_OVERSIZED"],
     [older, "CORRAL_DP_CONFIG_VERSION_REGRESSION"],
@@ -234,4 +237,16 @@ test("close drains: an in-flight request finishes, then the node stops", async (
   assert.equal(await res.text(), "echo GET /v1/slow/400 ");
   await closed;
   await assert.rejects(fetch(`${node.httpUrl}/v1`, { headers: { "x-api-key": key.key } }));
+});
+
+test("a port already in use fails the start cleanly, naming the cause", async () => {
+  const ws = await workspace();
+  cleanups.push(() => ws.remove());
+  const first = await startNode({ ws, pair, cpUrl: `http://127.0.0.1:${await closedPort()}` });
+  cleanups.push(() => first.close());
+  const port = new URL(first.opsUrl).port;
+  await assert.rejects(
+    startNode({ ws, pair, cpUrl: `http://127.0.0.1:${await closedPort()}`, env: { CORRAL_OPS_PORT: port } }),
+    /EADDRINUSE/,
+  );
 });
