@@ -135,7 +135,7 @@ test("corrupt, foreign-signed, unsigned, truncated, oversized and older blobs ar
   const st = (await (await fetch(`${node.opsUrl}/status`)).json()) as { lastError: { code: string } };
   assert.equal(st.lastError.code, "CORRAL_DP_CONFIG_VERSION_REGRESSION");
   const metrics = await (await fetch(`${node.opsUrl}/metrics`)).text();
-  assert.match(metrics, /corral_dp_apply_failures_total\{code="CORRAL_SNAPSHOT_BAD_SIGNATURE"\} 1/);
+  assert.match(metrics, /corral_dp_apply_failures_total\{code="CORRAL_SNAPSHOT_BAD_SIGNATURE"\} 2/);
 });
 
 test("a bad blob behind LATEST is found by the periodic pull and Nacked once", async () => {
