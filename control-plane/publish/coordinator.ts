@@ -76,13 +76,15 @@ export class PublishCoordinator {
     await publisher.loadLatest();
     this.listener = listener;
     await listener?.start();
+    let starting = true;
     await lease.start?.({
-      acquired: (_epoch, first) => {
-        const publishing = publisher.publishWithRetry(first ? "startup" : "takeover");
-        this.firstPublish ??= publishing;
+      acquired: () => {
+        const publishing = publisher.publishWithRetry(starting ? "startup" : "takeover");
+        if (starting) this.firstPublish = publishing;
       },
       lost: () => {},
     });
+    starting = false;
     await this.firstPublish;
     this.every(this.deps.latestRewriteMs, () => void publisher.rewriteLatest());
     this.every(this.deps.pollMs, () => {

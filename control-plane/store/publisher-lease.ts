@@ -42,7 +42,8 @@ export async function readLease(
 ): Promise<{ holder: string | null; epoch: number; remainingMs: number }> {
   const { rows } = await q.query<{ holder: string | null; epoch: number; remaining_ms: number }>(
     `SELECT holder, epoch,
-            GREATEST(0, EXTRACT(EPOCH FROM (expires_at - clock_timestamp())) * 1000)::float8 AS remaining_ms
+            CASE WHEN expires_at <= clock_timestamp() THEN 0
+                 ELSE EXTRACT(EPOCH FROM (expires_at - clock_timestamp())) * 1000 END::float8 AS remaining_ms
      FROM publisher_lease WHERE name = $1`,
     [name],
   );
