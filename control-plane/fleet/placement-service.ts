@@ -5,20 +5,19 @@
  */
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Slot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
-import { type CompileOptions, effectiveShardSize } from "../publish/compile.ts";
+import { type CompileOptions, clampShardSize, effectiveShardSize } from "../publish/compile.ts";
 import {
   analyzePlacement,
   type PlacementAnalysis,
   PlacementInputError,
   type PlacementTenant,
-  prepareFleet,
-  shardResolver,
 } from "../placement/index.ts";
 import { type Pool, type Queryable, withTransaction } from "../store/db.ts";
 import { listNodeRows } from "../store/nodes.ts";
 import { databaseNowMs, listDeclaredSlots } from "../store/slots.ts";
 import { fleetSlots, type SlotPolicy, type SlotView, slotViews } from "./fleet-slots.ts";
 import type { PlacementSeed } from "./placement-seed.ts";
+import { ShardCache } from "./shard-cache.ts";
 
 export interface PlacementConfig {
   seed: PlacementSeed;
@@ -55,16 +54,18 @@ const PLACEMENT_CHUNK = 2_000;
 export class PlacementService {
   readonly config: PlacementConfig;
   readonly #pool: Pool;
+  readonly #shards: ShardCache;
 
   constructor(pool: Pool, config: PlacementConfig) {
     this.#pool = pool;
     this.config = config;
+    this.#shards = new ShardCache(config.seed.seed);
   }
 
   /** The compiler's placement options; `onSlots` hears each compiled slot table. */
   compileOptions(onSlots?: (slots: readonly Slot[]) => void): Partial<CompileOptions> {
     return {
-      shardOf: shardResolver(this.config.seed.seed),
+      shardOf: this.#shards.generation(),
       forgetDelayMs: this.config.forgetDelayMs,
       liveWindowMs: this.config.liveWindowMs,
       strictPlacement: this.config.strict,
@@ -98,7 +99,7 @@ export class PlacementService {
     if (!tenant) return undefined;
     const k = effectiveShardSize(tenant.k, read.slots.length);
     const byName = new Map(read.slots.map((s) => [s.name, s]));
-    const shard = prepareFleet(read.slots, this.config.seed.seed).shardFor(tenant.id, k);
+    const shard = this.#shards.lookup({ id: tenant.id, shardSize: clampShardSize(tenant.k) }, read.slots);
     return {
       tenant: tenant.id,
       k,
@@ -145,12 +146,11 @@ export class PlacementService {
   }
 
   async #placeAll(slots: readonly Slot[], tenants: { id: string; k: number }[]): Promise<PlacementTenant[]> {
-    const fleet = prepareFleet(slots, this.config.seed.seed);
     const placed: PlacementTenant[] = [];
     for (let i = 0; i < tenants.length; i += PLACEMENT_CHUNK) {
       for (const t of tenants.slice(i, i + PLACEMENT_CHUNK)) {
-        const k = effectiveShardSize(t.k, slots.length);
-        placed.push({ id: t.id, k, shard: fleet.shardFor(t.id, k) });
+        const shard = this.#shards.lookup({ id: t.id, shardSize: clampShardSize(t.k) }, slots);
+        placed.push({ id: t.id, k: effectiveShardSize(t.k, slots.length), shard });
       }
       if (i + PLACEMENT_CHUNK < tenants.length) await yieldToEventLoop();
     }
