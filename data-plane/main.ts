@@ -44,7 +44,6 @@ export interface DataPlaneOptions {
   timers?: Timers;
   random?: Random;
   logStream?: DestinationStream;
-  loader?: "worker" | "inline";
   sync?: { pingIntervalMs?: number; statusIntervalMs?: number; backoff?: BackoffPolicy };
   drainTimeoutMs?: number;
 }
@@ -186,10 +185,7 @@ export async function runDataPlane(
     state,
     metrics: createMetrics(state),
     store: await openBlobStore(s.blobUrl, { endpoint: s.s3Endpoint }),
-    loader:
-      options.loader === "inline"
-        ? new InlineSnapshotLoader(s.verifyKey)
-        : new WorkerSnapshotLoader(s.verifyKey),
+    loader: new WorkerSnapshotLoader(s.verifyKey),
     pools: new UpstreamPools(timers),
   };
   const { ingress, ops } = await startServers(p).catch(async (err: unknown) => {
