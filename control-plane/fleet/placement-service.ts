@@ -55,6 +55,8 @@ export class PlacementService {
   readonly config: PlacementConfig;
   readonly #pool: Pool;
   readonly #shards: ShardCache;
+  /** analyses running now, by failed-slot list: concurrent callers share one */
+  readonly #analyses = new Map<string, Promise<FleetAnalysis>>();
 
   constructor(pool: Pool, config: PlacementConfig) {
     this.#pool = pool;
@@ -117,9 +119,19 @@ export class PlacementService {
   /**
    * Blast radius over every tenant: k distribution, slot loads, overlap measured against theory,
    * and the tenants losing their whole shard if `failed` slots die. Shards are computed in chunks
-   * so a large fleet does not stall the event loop.
+   * so a large fleet does not stall the event loop; concurrent calls for the same slots share one run.
    */
-  async analysis(failed: readonly string[]): Promise<FleetAnalysis> {
+  analysis(failed: readonly string[]): Promise<FleetAnalysis> {
+    const key = [...failed].sort().join(",");
+    let running = this.#analyses.get(key);
+    if (!running) {
+      running = this.#analyze(failed).finally(() => this.#analyses.delete(key));
+      this.#analyses.set(key, running);
+    }
+    return running;
+  }
+
+  async #analyze(failed: readonly string[]): Promise<FleetAnalysis> {
     const read = await withTransaction(
       this.#pool,
       async (tx) => ({ tenants: await configuredShardSizes(tx), slots: await this.currentSlots(tx) }),
