@@ -158,7 +158,11 @@ export function verifySnapshot(
   return { header, payload };
 }
 
-export function decodePayload(header: SnapshotHeader, payload: Uint8Array): Snapshot {
+/** Inflates and decodes the payload, keeping the inflated bytes (a reader may index into them). */
+export function inflateAndDecode(
+  header: SnapshotHeader,
+  payload: Uint8Array,
+): { raw: Buffer; snapshot: Snapshot } {
   let raw: Buffer;
   let snapshot: Snapshot;
   try {
@@ -176,7 +180,11 @@ export function decodePayload(header: SnapshotHeader, payload: Uint8Array): Snap
       "header and payload disagree on version or epoch",
     );
   }
-  return snapshot;
+  return { raw, snapshot };
+}
+
+export function decodePayload(header: SnapshotHeader, payload: Uint8Array): Snapshot {
+  return inflateAndDecode(header, payload).snapshot;
 }
 
 /** verify + decode in one call: the DP's whole check of a blob. */

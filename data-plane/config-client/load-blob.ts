@@ -5,15 +5,7 @@
  * build the flat indexes. Pure.
  */
 import type { KeyObject } from "node:crypto";
-import { gunzipSync } from "node:zlib";
-import { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
-import {
-  MAX_DECODED_BYTES,
-  type SnapshotHeader,
-  sha256Hex,
-  verifySnapshot,
-} from "../../proto/snapshot-codec.ts";
-import { SnapshotError } from "../../proto/snapshot-errors.ts";
+import { inflateAndDecode, sha256Hex, verifySnapshot } from "../../proto/snapshot-codec.ts";
 import { ConfigApplyError } from "../errors.ts";
 import { buildSnapshotIndex, type SnapshotIndex } from "./snapshot-index.ts";
 import { validateSnapshot } from "./validate-snapshot.ts";
@@ -37,32 +29,6 @@ export interface BlobHeaderInfo {
 export type LoadResult =
   | { outcome: "same"; header: BlobHeaderInfo }
   | { outcome: "new"; header: BlobHeaderInfo; index: SnapshotIndex };
-
-const FLAG_GZIP = 1;
-
-/**
- * The codec's decodePayload, keeping the inflated bytes (the index points into them). Same
- * checks, same error codes.
- */
-function inflateAndDecode(header: SnapshotHeader, payload: Buffer): { raw: Buffer; snapshot: Snapshot } {
-  let raw: Buffer;
-  let snapshot: Snapshot;
-  try {
-    raw =
-      header.flags & FLAG_GZIP
-        ? gunzipSync(payload, { maxOutputLength: MAX_DECODED_BYTES })
-        : Buffer.from(payload);
-    snapshot = Snapshot.decode(raw);
-  } catch (err) {
-    throw new SnapshotError("CORRAL_SNAPSHOT_DECODE", `payload does not decode: ${(err as Error).message}`);
-  }
-  if (snapshot.version !== header.version || snapshot.epoch !== header.epoch)
-    throw new SnapshotError(
-      "CORRAL_SNAPSHOT_HEADER_MISMATCH",
-      "header and payload disagree on version or epoch",
-    );
-  return { raw, snapshot };
-}
 
 function checkVersion(req: LoadRequest, info: BlobHeaderInfo): "apply" | "same" {
   const decision = decideVersion(req.served, info);
