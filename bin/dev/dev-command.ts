@@ -46,8 +46,8 @@ class DevSession {
   readonly #abort = new AbortController();
   #platform: Platform | undefined;
   #stopping = false;
-  /** until the platform is ready, child warnings (e.g. a data plane dialing a starting CP) stay in the logs */
-  #ready = false;
+  /** until every process is up, child warnings (e.g. a data plane dialing a starting CP) stay in the logs */
+  #quiet = true;
 
   constructor(settings: DevSettings, io: CliIo) {
     this.#s = settings;
@@ -93,8 +93,12 @@ class DevSession {
       onEvent: (event) => this.#report(event),
     });
     const platform = this.#platform;
+    this.#quiet = false;
     this.#io.out(`corral dev: processes up after ${seconds(started)} s; setting up the demo tenant ...\n`);
     const demo = await this.#setUpDemo(platform, secrets);
+    this.#io.out(
+      `corral dev: demo tenant set up; waiting until every data plane serves ${demo.httpPath} ...\n`,
+    );
     await platform.waitUntilServing(demo.httpPath, demo.apiKey, s.CORRAL_DEV_READY_TIMEOUT_MS);
     const grpcThroughGateway = await echoOnce(platform.dps[0]!.grpc, "ping", { apiKey: demo.apiKey }).then(
       () => true,
@@ -118,7 +122,6 @@ class DevSession {
       grpcThroughGateway,
     });
     this.#io.out(`${banner}\n`);
-    this.#ready = true;
   }
 
   async #setUpDemo(platform: Platform, secrets: DevSecrets) {
@@ -147,7 +150,7 @@ class DevSession {
       this.#io.err(`corral dev: ${event.name} ${how}; the other processes keep running (log: ${log})\n`);
       return;
     }
-    if (!this.#s.CORRAL_DEV_VERBOSE && !this.#ready) return;
+    if (!this.#s.CORRAL_DEV_VERBOSE && this.#quiet) return;
     const line = this.#s.CORRAL_DEV_VERBOSE ? event.line : summaryOf(event.line, event.stream);
     if (line !== undefined) this.#io.err(`[${event.name}] ${line}\n`);
   }

@@ -7,7 +7,6 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { AdminClient } from "../admin/admin-client.ts";
 import { type ChildListener, type Env, ManagedChild } from "./managed-child.ts";
 import {
   controlPlaneEnv,
@@ -17,90 +16,21 @@ import {
   slotName,
   zoneOf,
 } from "./platform-env.ts";
-import { disposeAll, PlatformProcess, type ProcessHandle, type Role } from "./platform-process.ts";
-import {
-  DEFAULT_PORTS,
-  distinctFreePorts,
-  FREE_PORTS,
-  type PortPlan,
-  type ResolvedPorts,
-  resolvePorts,
-} from "./ports.ts";
-import { httpStatus, waitFor, waitForHttp } from "./readiness.ts";
+import { disposeAll, PlatformProcess, type Role } from "./platform-process.ts";
+import type { ControlPlaneHandle, DataPlaneHandle, Platform, PlatformOptions } from "./platform-types.ts";
+import { RunningPlatform } from "./running-platform.ts";
+import { DEFAULT_PORTS, distinctFreePorts, FREE_PORTS, type ResolvedPorts, resolvePorts } from "./ports.ts";
+import { waitForHttp } from "./readiness.ts";
 import { type DevSecrets, loadSecrets } from "./secrets.ts";
 
-export interface PlatformOptions {
-  /** state directory: secrets.json, pglite/, blobs/, dp-<slot>/, logs/ (created if missing) */
-  dir: string;
-  host?: string;
-  /** base ports (DESIGN §8 defaults); 0 or "free" = any free port */
-  ports?: Partial<PortPlan> | "free";
-  dataPlanes?: number;
-  controlPlanes?: number;
-  zones?: readonly string[];
-  /** "pglite" (default): PGlite under <dir>/pglite behind a socket; or an existing Postgres */
-  pg?: "pglite" | { url: string };
-  /** default file://<dir>/blobs */
-  blobUrl?: string;
-  /** start the demo HTTP and gRPC upstreams (default true) */
-  demoUpstreams?: boolean;
-  /** added to the environment of every control and data plane (e.g. CORRAL_S3_ENDPOINT) */
-  extraEnv?: Env;
-  cpEnv?: Env;
-  dpEnv?: Env | ((slot: string, index: number) => Env);
-  logLevel?: string;
-  /** default: loaded from (or generated into) <dir>/secrets.json */
-  secrets?: DevSecrets;
-  /** per process (default 30 s) */
-  readyTimeoutMs?: number;
-  /** SIGTERM to SIGKILL (default 5 s) */
-  stopGraceMs?: number;
-  cwd?: string;
-  signal?: AbortSignal;
-  onEvent?: (event: PlatformEvent) => void;
-}
-
-export type PlatformEvent =
-  | { type: "line"; name: string; line: string; stream: "stdout" | "stderr" }
-  | { type: "ready"; name: string; pid: number | undefined; ms: number }
-  | { type: "exit"; name: string; code: number | null; signal: NodeJS.Signals | null; logFile: string };
-
-export interface ControlPlaneHandle extends ProcessHandle {
-  id: string;
-  url: string;
-  grpc: string;
-}
-
-export interface DataPlaneHandle extends ProcessHandle {
-  slot: string;
-  zone: string;
-  url: string;
-  grpc: string;
-  ops: string;
-}
-
-export interface Platform {
-  dir: string;
-  host: string;
-  ports: ResolvedPorts;
-  pgUrl: string;
-  blobUrl: string;
-  cpUrl: string;
-  cp: ControlPlaneHandle;
-  cps: ControlPlaneHandle[];
-  dps: DataPlaneHandle[];
-  upstreams: { http: string; grpc: string; process: ProcessHandle } | undefined;
-  postgres: ProcessHandle | undefined;
-  secrets: DevSecrets;
-  operatorToken: string;
-  nodeToken: string;
-  verifyKey: string;
-  processes(): ProcessHandle[];
-  admin(): AdminClient;
-  /** every running data plane is ready and answers 200 to GET path with the key */
-  waitUntilServing(path: string, apiKey: string, timeoutMs?: number): Promise<void>;
-  stop(): Promise<void>;
-}
+export type {
+  ControlPlaneHandle,
+  DataPlaneHandle,
+  Platform,
+  PlatformEvent,
+  PlatformOptions,
+} from "./platform-types.ts";
+export type { ProcessHandle } from "./platform-process.ts";
 
 const BIN = fileURLToPath(new URL("../corral.ts", import.meta.url));
 const PGLITE_SERVER = fileURLToPath(new URL("./pglite-server.ts", import.meta.url));
@@ -132,8 +62,9 @@ interface LaunchContext {
 }
 
 /**
- * Start order: Postgres, then the control plane(s) (the first runs the migrations alone);
- * the demo upstreams and the data planes start meanwhile (a data plane retries its CP dial).
+ * Start order: the demo upstreams and Postgres; once Postgres is up, the control plane(s)
+ * (the first runs the migrations alone) and, meanwhile, the data planes (a data plane retries
+ * its CP dial with backoff; starting them later than Postgres keeps that backoff short).
  * Every start settles before a failure is reported, so cleanup sees every child.
  */
 async function launch(launcher: Launcher, ctx: LaunchContext): Promise<Platform> {
@@ -141,8 +72,11 @@ async function launch(launcher: Launcher, ctx: LaunchContext): Promise<Platform>
   const blobUrl = opts.blobUrl ?? pathToFileURL(join(dir, "blobs")).href;
   const shared = { host, blobUrl, nodeToken: secrets.nodeToken, logLevel: opts.logLevel };
   const cpUrls = ports.cps.map((p) => `http://${host}:${p.http}`);
+  const upstreams = opts.demoUpstreams === false ? undefined : launcher.upstreams(ports);
+  const pgStarted =
+    opts.pg && opts.pg !== "pglite" ? Promise.resolve(undefined) : launcher.postgres(ports.pg);
   const pgAndCps = (async () => {
-    const postgres = opts.pg && opts.pg !== "pglite" ? undefined : await launcher.postgres(ports.pg);
+    const postgres = await pgStarted;
     const pgUrl = postgres?.url ?? (opts.pg as { url: string }).url;
     const cps: ControlPlaneHandle[] = [];
     for (const [i, p] of ports.cps.entries()) {
@@ -158,8 +92,7 @@ async function launch(launcher: Launcher, ctx: LaunchContext): Promise<Platform>
     }
     return { postgres, pgUrl, cps };
   })();
-  const upstreams = opts.demoUpstreams === false ? undefined : launcher.upstreams(ports);
-  const dps = ports.dps.map((p, i) => {
+  const startDataPlane = (p: ResolvedPorts["dps"][number], i: number) => {
     const slot = slotName(i);
     const zone = zoneOf(i, opts.zones ?? DEFAULT_ZONES);
     const env = dataPlaneEnv({
@@ -175,10 +108,23 @@ async function launch(launcher: Launcher, ctx: LaunchContext): Promise<Platform>
     });
     const extra = typeof opts.dpEnv === "function" ? opts.dpEnv(slot, i) : opts.dpEnv;
     return launcher.dataPlane(slot, zone, { ...env, ...extra }, p);
+  };
+  const dps = pgStarted.then(() => allOrFirstError(ports.dps.map(startDataPlane)));
+  const [core, up, dataPlanes] = await allOrFirstError([pgAndCps, upstreams, dps] as const);
+  return new RunningPlatform({
+    dir,
+    host,
+    ports,
+    secrets,
+    stopGraceMs: opts.stopGraceMs,
+    started: launcher.started,
+    blobUrl,
+    pgUrl: core.pgUrl,
+    cps: core.cps,
+    dps: dataPlanes,
+    upstreams: up,
+    postgres: core.postgres?.process,
   });
-  const [core, up, dataPlanes] = await allOrFirstError([pgAndCps, upstreams, allOrFirstError(dps)] as const);
-  const parts = { ctx, launcher, blobUrl, pgUrl: core.pgUrl, cps: core.cps, dps: dataPlanes, upstreams: up };
-  return new RunningPlatform({ ...parts, postgres: core.postgres?.process });
 }
 
 /** Like Promise.all, but waits for every promise to settle before rejecting with the first error. */
@@ -296,93 +242,5 @@ class Launcher {
       unexpectedExit: (child, exit) =>
         onEvent?.({ type: "exit", name: child.name, ...exit, logFile: child.spec.logFile }),
     };
-  }
-}
-
-interface RunningParts {
-  ctx: LaunchContext;
-  launcher: Launcher;
-  blobUrl: string;
-  pgUrl: string;
-  cps: ControlPlaneHandle[];
-  dps: DataPlaneHandle[];
-  upstreams: { http: string; grpc: string; process: PlatformProcess } | undefined;
-  postgres: PlatformProcess | undefined;
-}
-
-class RunningPlatform implements Platform {
-  readonly dir: string;
-  readonly host: string;
-  readonly ports: ResolvedPorts;
-  readonly pgUrl: string;
-  readonly blobUrl: string;
-  readonly cps: ControlPlaneHandle[];
-  readonly dps: DataPlaneHandle[];
-  readonly upstreams: { http: string; grpc: string; process: ProcessHandle } | undefined;
-  readonly postgres: ProcessHandle | undefined;
-  readonly secrets: DevSecrets;
-  readonly #launcher: Launcher;
-  readonly #graceMs: number | undefined;
-  #stopped: Promise<void> | undefined;
-
-  constructor(parts: RunningParts) {
-    this.dir = parts.ctx.dir;
-    this.host = parts.ctx.host;
-    this.ports = parts.ctx.ports;
-    this.secrets = parts.ctx.secrets;
-    this.pgUrl = parts.pgUrl;
-    this.blobUrl = parts.blobUrl;
-    this.cps = parts.cps;
-    this.dps = parts.dps;
-    this.upstreams = parts.upstreams;
-    this.postgres = parts.postgres;
-    this.#launcher = parts.launcher;
-    this.#graceMs = parts.ctx.opts.stopGraceMs;
-  }
-
-  get cp(): ControlPlaneHandle {
-    return this.cps[0]!;
-  }
-
-  get cpUrl(): string {
-    return this.cp.url;
-  }
-
-  get operatorToken(): string {
-    return this.secrets.operatorToken;
-  }
-
-  get nodeToken(): string {
-    return this.secrets.nodeToken;
-  }
-
-  get verifyKey(): string {
-    return this.secrets.verifyKey;
-  }
-
-  processes(): ProcessHandle[] {
-    return [...this.#launcher.started];
-  }
-
-  admin(): AdminClient {
-    return new AdminClient({ url: this.cpUrl, token: this.operatorToken });
-  }
-
-  async waitUntilServing(path: string, apiKey: string, timeoutMs = 30_000): Promise<void> {
-    const init = { headers: { "x-api-key": apiKey } };
-    await Promise.all(
-      this.dps
-        .filter((dp) => dp.running)
-        .map(async (dp) => {
-          await waitForHttp(`${dp.ops}/readyz`, { timeoutMs });
-          const probe = async () => (await httpStatus(`${dp.url}${path}`, init)) === 200;
-          await waitFor(`${dp.name} serves GET ${path}`, probe, { timeoutMs });
-        }),
-    );
-  }
-
-  stop(): Promise<void> {
-    this.#stopped ??= disposeAll(this.#launcher.started, this.#graceMs);
-    return this.#stopped;
   }
 }
