@@ -122,16 +122,23 @@ test("rejects unsigned blobs and blobs signed by another key", () => {
   rejects(foreign, "CORRAL_SNAPSHOT_BAD_SIGNATURE");
 });
 
-test("every single-bit flip in header or payload is rejected", () => {
-  const { blob, payloadLength } = encodeSnapshot(sample(), CAP, priv);
+test("every single-bit flip anywhere in the blob is rejected, padding included", () => {
+  const { blob } = encodeSnapshot(sample(), CAP, priv);
   fc.assert(
-    fc.property(fc.nat({ max: HEADER_SIZE + payloadLength - 1 }), fc.nat({ max: 7 }), (offset, bit) => {
+    fc.property(fc.nat({ max: CAP - 1 }), fc.nat({ max: 7 }), (offset, bit) => {
       const b = Buffer.from(blob);
       b[offset] ^= 1 << bit;
       assert.throws(() => decodeSnapshot(b, pub, CAP), SnapshotError);
     }),
     { numRuns: 300 },
   );
+});
+
+test("a non-zero byte in the padding is refused", () => {
+  const { blob } = encodeSnapshot(sample(), CAP, priv);
+  const b = Buffer.from(blob);
+  b[CAP - 1] = 1;
+  rejects(b, "CORRAL_SNAPSHOT_BAD_PADDING");
 });
 
 test("signing keys: PEM and base64 DER both parse, other key types are refused", async () => {

@@ -92,6 +92,17 @@ export function encodeSnapshot(snapshot: Snapshot, capacity: number, privateKey:
   return frameSnapshot(snapshot, compressSnapshot(snapshot), capacity, privateKey);
 }
 
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** Padding is outside the digest and signature, so it is checked to be zero on its own. */
+function isZero(bytes: Buffer): boolean {
+  for (let off = 0; off < bytes.length; off += ZEROS.length) {
+    const chunk = bytes.subarray(off, off + ZEROS.length);
+    if (!chunk.equals(ZEROS.subarray(0, chunk.length))) return false;
+  }
+  return true;
+}
+
 export function readHeader(blob: Uint8Array): SnapshotHeader {
   if (blob.length < HEADER_SIZE) {
     throw new SnapshotError(
@@ -154,6 +165,9 @@ export function verifySnapshot(
       "CORRAL_SNAPSHOT_BAD_SIGNATURE",
       "signature does not verify with the configured key",
     );
+  }
+  if (!isZero(b.subarray(HEADER_SIZE + header.payloadLength))) {
+    throw new SnapshotError("CORRAL_SNAPSHOT_BAD_PADDING", "padding after the payload is not all zero");
   }
   return { header, payload };
 }

@@ -9,7 +9,8 @@ export type SnapshotErrorCode =
   | "CORRAL_SNAPSHOT_BAD_SIGNATURE"
   | "CORRAL_SNAPSHOT_CAPACITY_EXCEEDED"
   | "CORRAL_SNAPSHOT_DECODE"
-  | "CORRAL_SNAPSHOT_HEADER_MISMATCH";
+  | "CORRAL_SNAPSHOT_HEADER_MISMATCH"
+  | "CORRAL_SNAPSHOT_BAD_PADDING";
 
 export class SnapshotError extends Error {
   readonly code: SnapshotErrorCode;
