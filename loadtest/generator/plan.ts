@@ -8,6 +8,13 @@ export type HttpTarget = {
   method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD";
   headers?: Record<string, string>;
   body?: string;
+  /**
+   * A placement-aware client's shard: origins (http://host:port) the requests are spread
+   * over round-robin, with `url`'s path. An origin that refuses the connection is skipped
+   * for a second and the request goes to the next one (nothing was sent, so nothing is
+   * repeated); a request that fails once sent is not retried.
+   */
+  origins?: string[];
 };
 
 /** One unary corral.demo.v1.Echo/Echo call to a loopback "host:port". */
@@ -68,8 +75,10 @@ function checkPositive(name: string, value: number, integer: boolean): void {
 }
 
 function checkTarget(tenant: string, target: Target): void {
-  if (target.kind === "http") assertLoopbackUrl(target.url);
-  else if (target.kind === "grpc") assertLoopbackAddress(target.address);
+  if (target.kind === "http") {
+    assertLoopbackUrl(target.url);
+    for (const origin of target.origins ?? []) assertLoopbackUrl(origin);
+  } else if (target.kind === "grpc") assertLoopbackAddress(target.address);
   else bad(`tenant ${tenant}: unknown target kind ${(target as { kind: string }).kind}`);
 }
 

@@ -12,9 +12,20 @@ export type Sender = {
 
 export type SenderOptions = { connections: number; timeoutMs: number };
 
-/** HTTP over undici: one keep-alive Pool per origin, `connections` sockets each, no pipelining. */
+/** Errors raised before a request was sent: safe to send it to another origin of the shard. */
+const CONNECT_FAILURES = new Set(["ECONNREFUSED", "UND_ERR_CONNECT_TIMEOUT", "EHOSTUNREACH", "ENETUNREACH"]);
+/** How long an origin that refused a connection is skipped. */
+const ORIGIN_DOWN_MS = 1000;
+
+/**
+ * HTTP over undici: one keep-alive Pool per origin, `connections` sockets each, no
+ * pipelining. A target with `origins` is spread over them round-robin, failing over on
+ * connect errors (see HttpTarget).
+ */
 export class HttpSender {
   readonly #pools = new Map<string, Pool>();
+  readonly #turns = new WeakMap<HttpTarget, number>();
+  readonly #downUntil = new Map<string, number>();
   readonly #options: SenderOptions;
 
   constructor(options: SenderOptions) {
@@ -39,17 +50,37 @@ export class HttpSender {
 
   async send(target: HttpTarget): Promise<string> {
     const url = new URL(target.url);
+    const path = url.pathname + url.search;
+    const origins = target.origins;
+    if (!origins || origins.length === 0) return (await this.#attempt(url.origin, path, target)).outcome;
+    const turn = this.#turns.get(target) ?? 0;
+    this.#turns.set(target, turn + 1);
+    let outcome = "error";
+    for (let i = 0; i < origins.length; i++) {
+      const origin = origins[(turn + i) % origins.length]!;
+      const last = i === origins.length - 1;
+      if (!last && (this.#downUntil.get(origin) ?? 0) > performance.now()) continue;
+      const attempt = await this.#attempt(origin, path, target);
+      if (!attempt.connectFailed) return attempt.outcome;
+      this.#downUntil.set(origin, performance.now() + ORIGIN_DOWN_MS);
+      outcome = attempt.outcome;
+    }
+    return outcome;
+  }
+
+  async #attempt(origin: string, path: string, target: HttpTarget) {
     try {
-      const res = await this.#pool(url.origin).request({
-        path: url.pathname + url.search,
+      const res = await this.#pool(origin).request({
+        path,
         method: target.method ?? "GET",
         headers: target.headers,
         body: target.body,
       });
       await res.body.dump();
-      return classifyHttp(res.statusCode, res.headers["corral-reason"]);
+      return { outcome: classifyHttp(res.statusCode, res.headers["corral-reason"]), connectFailed: false };
     } catch (err) {
-      return classifyError(err);
+      const code = (err as { code?: unknown })?.code;
+      return { outcome: classifyError(err), connectFailed: CONNECT_FAILURES.has(code as string) };
     }
   }
 

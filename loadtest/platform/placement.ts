@@ -1,0 +1,88 @@
+/**
+ * Placement-aware routing (DESIGN §4): the harness asks a data plane
+ * `GET /.well-known/corral/placement/<tenant>` and sends the tenant's traffic straight to
+ * its shard, spread over the members, failing over to the next member when one refuses
+ * connections. A node that does not know the endpoint (404) or an answer the harness
+ * cannot map to nodes leaves the tenant on every node (the nodes forward).
+ */
+import { request } from "undici";
+import { isLoopbackHost } from "../generator/loopback.ts";
+
+export type NodeAddress = { slot: string; url: string };
+
+export type Shard = {
+  tenant: string;
+  /** ingress origins of the members, live ones first, in the shard's preference order */
+  origins: string[];
+  slots: string[];
+  source: "placement" | "fallback";
+};
+
+type Member = { slot?: string; url?: string; live: boolean };
+
+const MEMBER_LISTS = ["shard", "members", "nodes", "slots"] as const;
+const URL_FIELDS = ["httpUrl", "url", "http", "address"] as const;
+
+function member(raw: unknown): Member | undefined {
+  if (typeof raw === "string") return { slot: raw, live: true };
+  if (typeof raw !== "object" || raw === null) return undefined;
+  const o = raw as Record<string, unknown>;
+  const slot = typeof o.slot === "string" ? o.slot : typeof o.name === "string" ? o.name : undefined;
+  const url = URL_FIELDS.map((f) => o[f]).find((v): v is string => typeof v === "string");
+  return { slot, url, live: o.live !== false };
+}
+
+function loopbackOrigin(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === "http:" && isLoopbackHost(parsed.hostname) ? parsed.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Maps a placement answer to node origins. Accepts `{shard|members|nodes|slots: [...]}` whose
+ * items are slot names or objects with `slot`/`name`, an ingress `httpUrl`/`url`, and `live`.
+ * A member's own URL wins when it is a loopback http URL, else its slot's known node. Pure.
+ */
+export function shardOrigins(body: unknown, nodes: NodeAddress[]): { origins: string[]; slots: string[] } {
+  if (typeof body !== "object" || body === null) return { origins: [], slots: [] };
+  const o = body as Record<string, unknown>;
+  const list = MEMBER_LISTS.map((k) => o[k]).find(Array.isArray) ?? [];
+  const members = list.map(member).filter((m): m is Member => m !== undefined);
+  const ordered = [...members.filter((m) => m.live), ...members.filter((m) => !m.live)];
+  const origins: string[] = [];
+  const slots: string[] = [];
+  for (const m of ordered) {
+    const known = nodes.find((n) => n.slot === m.slot)?.url;
+    const origin = loopbackOrigin(m.url) ?? loopbackOrigin(known);
+    if (!origin || origins.includes(origin)) continue;
+    origins.push(origin);
+    slots.push(m.slot ?? origin);
+  }
+  return { origins, slots };
+}
+
+async function askNode(node: NodeAddress, tenant: string, key: string): Promise<unknown> {
+  const res = await request(`${node.url}/.well-known/corral/placement/${encodeURIComponent(tenant)}`, {
+    headers: { "x-api-key": key, accept: "application/json" },
+    headersTimeout: 3000,
+    bodyTimeout: 3000,
+  });
+  const text = await res.body.text();
+  if (res.statusCode !== 200) return undefined;
+  return JSON.parse(text);
+}
+
+/** The tenant's shard as the first node that answers reports it, else every node. */
+export async function resolveShard(nodes: NodeAddress[], tenant: string, key: string): Promise<Shard> {
+  for (const node of nodes) {
+    const body = await askNode(node, tenant, key).catch(() => undefined);
+    if (body === undefined) continue;
+    const { origins, slots } = shardOrigins(body, nodes);
+    if (origins.length > 0) return { tenant, origins, slots, source: "placement" };
+  }
+  return { tenant, origins: nodes.map((n) => n.url), slots: nodes.map((n) => n.slot), source: "fallback" };
+}

@@ -1,0 +1,91 @@
+/**
+ * Tenants for a load run, created the way an operator would: through the admin API of the
+ * control plane. Each gets a plan (or per-tenant limit overrides), an upstream, one route
+ * `/lt` to it and an invoke key.
+ */
+import type { AdminClient } from "../../bin/admin/admin-client.ts";
+
+export const ROUTE_PREFIX = "/lt";
+
+export type PlanLimits = {
+  rate: number;
+  burst: number;
+  concurrency: number;
+  priority: "batch" | "standard" | "critical";
+  shardSize: number;
+};
+
+export type LimitOverrides = Partial<PlanLimits> & { shadow?: boolean; disabled?: boolean };
+
+export type TenantSpec = {
+  id: string;
+  plan: string;
+  upstreamUrl: string;
+  limits?: LimitOverrides;
+  /** route timeout (default 15000) */
+  timeoutMs?: number;
+};
+
+export type CreatedTenant = {
+  id: string;
+  key: string;
+  keyId: string;
+  upstreamId: string;
+  routeId: string;
+  /** request path of this tenant's traffic */
+  path: string;
+};
+
+/** Creates or replaces a plan. */
+export async function putPlan(admin: AdminClient, name: string, limits: PlanLimits): Promise<void> {
+  await admin.request("PUT", `/admin/v1/plans/${encodeURIComponent(name)}`, { body: limits });
+}
+
+export async function createTenant(admin: AdminClient, spec: TenantSpec): Promise<CreatedTenant> {
+  const base = `/admin/v1/tenants/${spec.id}`;
+  await admin.post("/admin/v1/tenants", {
+    id: spec.id,
+    name: `load ${spec.id}`,
+    plan: spec.plan,
+    ...(spec.limits ? { limits: spec.limits } : {}),
+  });
+  const upstream = await admin.post<{ id: string }>(`${base}/upstreams`, {
+    name: "api",
+    targets: [spec.upstreamUrl],
+  });
+  const route = await admin.post<{ id: string }>(`${base}/routes`, {
+    pathPrefix: ROUTE_PREFIX,
+    upstreamId: upstream.id,
+    timeoutMs: spec.timeoutMs ?? 15_000,
+  });
+  const key = await admin.post<{ id: string; key: string }>(`${base}/keys`, {
+    name: "load",
+    scopes: ["invoke"],
+  });
+  return {
+    id: spec.id,
+    key: key.key,
+    keyId: key.id,
+    upstreamId: upstream.id,
+    routeId: route.id,
+    path: `${ROUTE_PREFIX}/${spec.id}`,
+  };
+}
+
+/** Creates every tenant, `parallel` at a time, in order of the specs. */
+export async function createTenants(
+  admin: AdminClient,
+  specs: TenantSpec[],
+  parallel = 4,
+): Promise<CreatedTenant[]> {
+  const created: CreatedTenant[] = new Array(specs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < specs.length) {
+      const i = next++;
+      created[i] = await createTenant(admin, specs[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, specs.length) }, worker));
+  return created;
+}

@@ -1,0 +1,56 @@
+import { PlatformSession } from "../platform/session.ts";
+import { defineScenario } from "../scenario/types.ts";
+
+/**
+ * The CI check, in seconds: a real Postgres, one control plane and two data planes as
+ * child processes, a few tenants created through the admin API, then open-loop HTTP
+ * through the data planes, placement-aware. Fails on any error, a p99 above a generous
+ * bound, a node not on the newest config version at the end, or a run (start-up
+ * included) longer than `maxWallSec`.
+ */
+export default defineScenario({
+  name: "smoke",
+  description:
+    "CI check in seconds: real CP + Postgres + DPs, tenants via the admin API, HTTP through the DPs",
+  params: {
+    dataPlanes: 2,
+    tenants: 4,
+    shardSize: 2,
+    rate: 200,
+    durationSec: 5,
+    upstreamDelayMs: 1,
+    maxWallSec: 50,
+  },
+  thresholds: [
+    { metric: "main.error_rate", description: "no failed request", max: 0 },
+    {
+      metric: "main.p99_ms",
+      description: "p99 latency (generous: CI machines are slow and shared)",
+      max: 250,
+    },
+    {
+      metric: "main.sent_rps",
+      description: "the generator kept the offered rate",
+      min: (p) => 0.95 * p.rate,
+    },
+    { metric: "config.nodes_behind", description: "nodes not on the newest config version", max: 0 },
+    { metric: "smoke.wall_sec", description: "start-up, load and checks, seconds", max: (p) => p.maxWallSec },
+  ],
+  async run(ctx) {
+    const started = performance.now();
+    const p = ctx.params;
+    const session = await PlatformSession.open(ctx, {
+      dataPlanes: p.dataPlanes,
+      tenants: p.tenants,
+      shardSize: p.shardSize,
+      upstreamDelayMs: p.upstreamDelayMs,
+    });
+    await ctx.runLoad("main", {
+      tenants: session.loads(p.rate),
+      durationSec: p.durationSec,
+      timeoutMs: 5000,
+    });
+    const metrics = await session.finish(10_000);
+    return { metrics: { ...metrics, "smoke.wall_sec": (performance.now() - started) / 1000 } };
+  },
+});
