@@ -1,4 +1,5 @@
 /** The stages every request goes through: config present, tenant identified, route matched. */
+import type { RouteProtocol } from "../config-client/plain-config.ts";
 import { reject } from "../errors.ts";
 import { presentedKey } from "../router/presented-key.ts";
 import type { LiveConfig } from "../router/live-config.ts";
@@ -38,13 +39,13 @@ function hasDotSegment(path: string): boolean {
   return /(^|\/)(\.|%2e){1,2}(\/|$)/i.test(path);
 }
 
-/** The tenant's route for host, path and method: 404 no_route when none matches. */
-export function matchRoute(): Stage {
+/** The tenant's route of this protocol for host, path and method: 404 no_route when none matches. */
+export function matchRoute(protocol: RouteProtocol = "http"): Stage {
   return {
     name: "route",
     run(ctx) {
       if (hasDotSegment(ctx.path)) return reject("CORRAL_DP_BAD_REQUEST", "path has a . or .. segment");
-      const route = ctx.tenant!.routes.match(ctx.host, ctx.path, ctx.method);
+      const route = ctx.tenant!.routes.match(ctx.host, ctx.path, ctx.method, protocol);
       if (!route) return reject("CORRAL_DP_NO_ROUTE", `no route for ${ctx.method} ${ctx.path}`);
       ctx.route = route;
       return undefined;

@@ -7,6 +7,7 @@
  * stage that needs the matched route (route buckets) goes after "route". The proxy is not a
  * stage: it runs when every stage has let the request through.
  */
+import type { RouteProtocol } from "../config-client/plain-config.ts";
 import type { LiveConfig } from "../router/live-config.ts";
 import { identifyTenant, matchRoute, requireConfig } from "./core-stages.ts";
 import type { Stage } from "./pipeline.ts";
@@ -15,8 +16,15 @@ export interface PipelineDeps {
   currentConfig: () => LiveConfig | undefined;
   /** deadline, shed and limit stages, in that order */
   admission?: readonly Stage[];
+  /** the ingress this pipeline serves (default http): only routes of this protocol match */
+  protocol?: RouteProtocol;
 }
 
 export function requestStages(deps: PipelineDeps): Stage[] {
-  return [requireConfig(deps.currentConfig), identifyTenant(), ...(deps.admission ?? []), matchRoute()];
+  return [
+    requireConfig(deps.currentConfig),
+    identifyTenant(),
+    ...(deps.admission ?? []),
+    matchRoute(deps.protocol),
+  ];
 }

@@ -88,3 +88,15 @@ test("upstream path keeps or strips the prefix and adds the target's base path",
   assert.equal(upstreamPath(strip, "/base", "/api/x"), "/base/x");
   assert.equal(upstreamPath(route("r", "/", { stripPrefix: true }), "", "/x"), "/x");
 });
+
+test("only routes of the request's protocol match: a gRPC call falls back past longer HTTP prefixes", () => {
+  const mixed = new TenantRoutes([
+    route("grpc-all", "/", { protocol: "grpc" }),
+    route("grpc-echo", "/demo.Echo", { protocol: "grpc" }),
+    route("http-api", "/demo.Echo/Echo"),
+  ]);
+  assert.equal(mixed.match("", "/demo.Echo/Echo", "POST", "grpc")?.id, "grpc-echo");
+  assert.equal(mixed.match("", "/other.Svc/Call", "POST", "grpc")?.id, "grpc-all");
+  assert.equal(mixed.match("", "/demo.Echo/Echo", "POST")?.id, "http-api");
+  assert.equal(mixed.match("", "/demo.Echo/Other", "POST", "http"), undefined);
+});

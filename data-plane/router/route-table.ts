@@ -1,10 +1,11 @@
 /**
- * Route matching within one tenant (pure): host (when the route names hosts; case-insensitive,
+ * Route matching within one tenant (pure): protocol (http or grpc: the ingress the request came
+ * in on), host (when the route names hosts; case-insensitive,
  * port ignored), longest path prefix on segment boundaries, then method (when the route names
  * methods). Lookup walks the request path's own prefixes from longest to shortest, so the cost
  * grows with path depth, not with the tenant's number of routes.
  */
-import type { PlainRoute, PlainUpstream } from "../config-client/plain-config.ts";
+import type { PlainRoute, PlainUpstream, RouteProtocol } from "../config-client/plain-config.ts";
 
 export interface CompiledRoute extends PlainRoute {
   readonly tenantId: string;
@@ -28,7 +29,8 @@ function specificity(r: PlainRoute): number {
   return (r.hosts.length > 0 ? 2 : 0) + (r.methods.length > 0 ? 1 : 0);
 }
 
-function accepts(route: CompiledRoute, host: string, method: string): boolean {
+function accepts(route: CompiledRoute, host: string, method: string, protocol: RouteProtocol): boolean {
+  if (route.protocol !== protocol) return false;
   if (route.hosts.length > 0 && !route.hosts.includes(host)) return false;
   if (route.methods.length > 0 && !route.methods.includes(method)) return false;
   return true;
@@ -56,13 +58,19 @@ export class TenantRoutes {
    * @param host normalised host (normalizeHost)
    * @param path request path without the query, starting with "/"
    * @param method upper-case HTTP method
+   * @param protocol the ingress the request came in on: only its routes match
    */
-  match(host: string, path: string, method: string): CompiledRoute | undefined {
+  match(
+    host: string,
+    path: string,
+    method: string,
+    protocol: RouteProtocol = "http",
+  ): CompiledRoute | undefined {
     if (path.charCodeAt(0) !== 47 /* / */) return undefined;
     let candidate = path.length > 1 && path.endsWith("/") ? path.replace(/\/+$/, "") || "/" : path;
     for (;;) {
       const routes = this.byPrefix.get(candidate);
-      if (routes) for (const r of routes) if (accepts(r, host, method)) return r;
+      if (routes) for (const r of routes) if (accepts(r, host, method, protocol)) return r;
       if (candidate === "/") return undefined;
       const cut = candidate.lastIndexOf("/");
       candidate = cut <= 0 ? "/" : candidate.slice(0, cut);
