@@ -7,6 +7,7 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { type DirLock, lockDir } from "./dir-lock.ts";
 import { type ChildListener, type Env, ManagedChild } from "./managed-child.ts";
 import {
   controlPlaneEnv,
@@ -19,7 +20,15 @@ import {
 import { disposeAll, PlatformProcess, type Role } from "./platform-process.ts";
 import type { ControlPlaneHandle, DataPlaneHandle, Platform, PlatformOptions } from "./platform-types.ts";
 import { RunningPlatform } from "./running-platform.ts";
-import { DEFAULT_PORTS, distinctFreePorts, FREE_PORTS, type ResolvedPorts, resolvePorts } from "./ports.ts";
+import {
+  allPorts,
+  DEFAULT_PORTS,
+  distinctFreePorts,
+  FREE_PORTS,
+  portsInUse,
+  type ResolvedPorts,
+  resolvePorts,
+} from "./ports.ts";
 import { waitForHttp } from "./readiness.ts";
 import { type DevSecrets, loadSecrets } from "./secrets.ts";
 
@@ -39,18 +48,39 @@ const DEMO_UPSTREAMS = fileURLToPath(new URL("./demo-upstreams.ts", import.meta.
 export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const dir = resolve(opts.dir);
   await mkdir(join(dir, "logs"), { recursive: true });
+  const lock = await lockDir(dir);
+  const launcher = new Launcher(dir, opts.host ?? "127.0.0.1", opts);
+  try {
+    const ctx = await prepare(dir, opts);
+    return await launch(launcher, ctx, lock);
+  } catch (err) {
+    await disposeAll(launcher.started, opts.stopGraceMs);
+    await lock.release();
+    throw err;
+  }
+}
+
+async function prepare(dir: string, opts: PlatformOptions): Promise<LaunchContext> {
   const secrets = opts.secrets ?? (await loadSecrets(dir));
   const host = opts.host ?? "127.0.0.1";
   const plan = opts.ports === "free" ? FREE_PORTS : { ...DEFAULT_PORTS, ...opts.ports };
   const counts = { controlPlanes: opts.controlPlanes ?? 1, dataPlanes: opts.dataPlanes ?? 3 };
   const ports = await resolvePorts(plan, counts, distinctFreePorts(host));
-  const launcher = new Launcher(dir, host, opts);
-  try {
-    return await launch(launcher, { dir, host, ports, secrets, opts });
-  } catch (err) {
-    await disposeAll(launcher.started, opts.stopGraceMs);
-    throw err;
+  const busy = await portsInUse(portsToBind(ports, opts), host);
+  if (busy.length > 0) {
+    const hint = "(another corral dev?) — stop it, or choose other ports (corral dev --free-ports)";
+    throw new Error(`port${busy.length > 1 ? "s" : ""} ${busy.join(", ")} already in use ${hint}`);
   }
+  return { dir, host, ports, secrets, opts };
+}
+
+function portsToBind(ports: ResolvedPorts, opts: PlatformOptions): number[] {
+  const all = allPorts(ports);
+  return all.filter(
+    (port) =>
+      !(port === ports.pg && opts.pg && opts.pg !== "pglite") &&
+      !(opts.demoUpstreams === false && (port === ports.upstreamHttp || port === ports.upstreamGrpc)),
+  );
 }
 
 interface LaunchContext {
@@ -67,7 +97,7 @@ interface LaunchContext {
  * its CP dial with backoff; starting them later than Postgres keeps that backoff short).
  * Every start settles before a failure is reported, so cleanup sees every child.
  */
-async function launch(launcher: Launcher, ctx: LaunchContext): Promise<Platform> {
+async function launch(launcher: Launcher, ctx: LaunchContext, lock: DirLock): Promise<Platform> {
   const { dir, host, ports, secrets, opts } = ctx;
   const blobUrl = opts.blobUrl ?? pathToFileURL(join(dir, "blobs")).href;
   const shared = { host, blobUrl, nodeToken: secrets.nodeToken, logLevel: opts.logLevel };
@@ -118,6 +148,7 @@ async function launch(launcher: Launcher, ctx: LaunchContext): Promise<Platform>
     secrets,
     stopGraceMs: opts.stopGraceMs,
     started: launcher.started,
+    lock,
     blobUrl,
     pgUrl: core.pgUrl,
     cps: core.cps,

@@ -123,3 +123,18 @@ export function distinctFreePorts(host = "127.0.0.1"): () => Promise<number> {
     throw new Error("could not find a free port");
   };
 }
+
+/** Ports of the plan something already listens on (another `corral dev`, another service). */
+export async function portsInUse(ports: readonly number[], host = "127.0.0.1"): Promise<number[]> {
+  const taken = await Promise.all(ports.map((port) => canBind(port, host).then((free) => (free ? 0 : port))));
+  return taken.filter((port) => port !== 0);
+}
+
+function canBind(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}

@@ -1,5 +1,6 @@
 /** A started platform: its processes, addresses and secrets, and how to stop it. */
 import { AdminClient } from "../admin/admin-client.ts";
+import type { DirLock } from "./dir-lock.ts";
 import type { ControlPlaneHandle, DataPlaneHandle, Platform } from "./platform-types.ts";
 import { disposeAll, type PlatformProcess, type ProcessHandle } from "./platform-process.ts";
 import type { ResolvedPorts } from "./ports.ts";
@@ -14,6 +15,8 @@ export interface RunningParts {
   stopGraceMs: number | undefined;
   /** every process started, in start order (the launcher's list: restarts keep their entry) */
   started: readonly PlatformProcess[];
+  /** the state directory's lock, released once every process is gone */
+  lock: DirLock;
   blobUrl: string;
   pgUrl: string;
   cps: ControlPlaneHandle[];
@@ -35,6 +38,7 @@ export class RunningPlatform implements Platform {
   readonly secrets: DevSecrets;
   readonly #started: readonly PlatformProcess[];
   readonly #graceMs: number | undefined;
+  readonly #lock: DirLock;
   #stopped: Promise<void> | undefined;
 
   constructor(parts: RunningParts) {
@@ -50,6 +54,7 @@ export class RunningPlatform implements Platform {
     this.postgres = parts.postgres;
     this.#started = parts.started;
     this.#graceMs = parts.stopGraceMs;
+    this.#lock = parts.lock;
   }
 
   get cp(): ControlPlaneHandle {
@@ -99,7 +104,7 @@ export class RunningPlatform implements Platform {
   }
 
   stop(): Promise<void> {
-    this.#stopped ??= disposeAll(this.#started, this.#graceMs);
+    this.#stopped ??= disposeAll(this.#started, this.#graceMs).then(() => this.#lock.release());
     return this.#stopped;
   }
 }

@@ -5,11 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
+import { createServer } from "node:net";
 import { summaryOf } from "../../bin/dev/dev-command.ts";
+import { LOCK_FILE, lockDir } from "../../bin/dev/dir-lock.ts";
+import { startPlatform } from "../../bin/dev/platform.ts";
 import { blobDirOf, curlCommands, devJson, shellQuote } from "../../bin/dev/dev-report.ts";
 import { DevUsageError, flagValues, loadDevSettings, portPlanOf } from "../../bin/dev/dev-settings.ts";
 import { controlPlaneEnv, dataPlaneEnv, inheritedEnv, zoneOf } from "../../bin/dev/platform-env.ts";
-import { allPorts, DEFAULT_PORTS, FREE_PORTS, resolvePorts } from "../../bin/dev/ports.ts";
+import { allPorts, DEFAULT_PORTS, FREE_PORTS, portsInUse, resolvePorts } from "../../bin/dev/ports.ts";
 import { completeSecrets, generateSecrets, loadSecrets, SECRETS_FILE } from "../../bin/dev/secrets.ts";
 import { ConfigError } from "../../proto/env-config.ts";
 import { parsePrivateKey, parsePublicKey } from "../../proto/signing-keys.ts";
@@ -216,5 +219,43 @@ describe("terminal summary of child output", () => {
     );
     assert.equal(summaryOf("TypeError: x is not a function", "stderr"), "TypeError: x is not a function");
     assert.equal(summaryOf("plain stdout", "stdout"), undefined);
+  });
+});
+
+describe("guards against a second platform", () => {
+  it("one lock per state directory; a stale lock is taken over", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "corral-lock-"));
+    try {
+      const lock = await lockDir(dir);
+      await assert.rejects(lockDir(dir, process.pid + 1), /in use by another platform \(pid \d+\)/);
+      await lock.release();
+      await writeFile(join(dir, LOCK_FILE), "2147483646\n");
+      const taken = await lockDir(dir);
+      assert.equal((await readFile(join(dir, LOCK_FILE), "utf8")).trim(), String(process.pid));
+      await taken.release();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses to start on a port something listens on, starting nothing and keeping no lock", async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const port = (busy.address() as { port: number }).port;
+    const dir = await mkdtemp(join(tmpdir(), "corral-busy-"));
+    try {
+      assert.deepEqual(await portsInUse([port]), [port]);
+      for (let i = 0; i < 2; i++) {
+        const events: unknown[] = [];
+        await assert.rejects(
+          startPlatform({ dir, ports: { ...FREE_PORTS, cpHttp: port }, onEvent: (e) => events.push(e) }),
+          new RegExp(`port ${port} already in use`),
+        );
+        assert.deepEqual(events, []);
+      }
+    } finally {
+      busy.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
