@@ -152,16 +152,20 @@ export class ManagedChild {
   waitForJsonLine(
     match: (obj: Record<string, unknown>) => boolean,
     timeoutMs: number,
+    signal?: AbortSignal,
   ): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
       let settled = false;
+      const onAbort = () => finish(() => reject(signal!.reason));
       const finish = (settle: () => void) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
         this.#lineWatchers.delete(watch);
         settle();
       };
+      signal?.addEventListener("abort", onAbort, { once: true });
       const watch = (line: string) => {
         const obj = parseJsonLine(line);
         if (obj && match(obj)) finish(() => resolve(obj));

@@ -12,6 +12,8 @@
  * Shared-backend caveats: named prepared statements and SET are visible to every connection.
  * A client that holds a transaction open while waiting for another connection deadlocks.
  */
+import { existsSync } from "node:fs";
+import { rename, rm } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { PGlite } from "@electric-sql/pglite";
 import {
@@ -70,6 +72,7 @@ const SYNC = typedMessage("S");
 const ROLLBACK = typedMessage("Q", Buffer.from("ROLLBACK\0"));
 
 export async function startPgliteServer(opts: PgliteServerOptions = {}): Promise<PgliteServer> {
+  if (opts.dataDir) await initialiseOnce(opts.dataDir);
   const db = await PGlite.create(opts.dataDir);
   const host = opts.host ?? "127.0.0.1";
   const backend = new Backend(db);
@@ -86,6 +89,19 @@ export async function startPgliteServer(opts: PgliteServerOptions = {}): Promise
       await db.close();
     },
   };
+}
+
+/**
+ * A new database is created next to its final place and renamed into it once complete, so
+ * a process killed during the (slow) initdb leaves no half-made directory behind.
+ */
+async function initialiseOnce(dataDir: string): Promise<void> {
+  if (existsSync(dataDir)) return;
+  const partial = `${dataDir}.partial-${process.pid}`;
+  await rm(partial, { recursive: true, force: true });
+  const db = await PGlite.create(partial);
+  await db.close();
+  await rename(partial, dataDir);
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

@@ -201,7 +201,9 @@ class Launcher {
       String(port),
     ];
     const proc = await this.#start("postgres", "postgres", args, {}, async (child) => {
-      url = String((await child.waitForJsonLine((o) => o.msg === "listening", this.#timeoutMs)).url);
+      url = String(
+        (await child.waitForJsonLine((o) => o.msg === "listening", this.#timeoutMs, this.#opts.signal)).url,
+      );
     });
     return { url, process: proc };
   }
@@ -211,7 +213,7 @@ class Launcher {
     const args = [DEMO_UPSTREAMS, "--host", h, "--http-port", String(ports.upstreamHttp)];
     args.push("--grpc-port", String(ports.upstreamGrpc));
     const proc = await this.#start("upstreams", "upstreams", args, {}, async (child) => {
-      await child.waitForJsonLine((o) => o.msg === "listening", this.#timeoutMs);
+      await child.waitForJsonLine((o) => o.msg === "listening", this.#timeoutMs, this.#opts.signal);
     });
     return { http: `http://${h}:${ports.upstreamHttp}`, grpc: `${h}:${ports.upstreamGrpc}`, process: proc };
   }
