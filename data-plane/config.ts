@@ -5,7 +5,7 @@
 import type { KeyObject } from "node:crypto";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { int, loadConfig, oneOf, port, type Schema, str, url } from "../proto/env-config.ts";
+import { ConfigError, int, loadConfig, oneOf, port, type Schema, str, url } from "../proto/env-config.ts";
 import { parsePublicKey } from "../proto/signing-keys.ts";
 import { DEFAULT_CAPACITY, HEADER_SIZE } from "../proto/snapshot-codec.ts";
 
@@ -27,6 +27,12 @@ function hostAddress(raw: string): string {
 function blobUrl(raw: string): string {
   if (!/^(file|s3):\/\//.test(raw)) throw new Error("expected file:///dir or s3://bucket/prefix");
   return url(["file:", "s3:"])(raw);
+}
+
+function headerName(raw: string): string {
+  if (!/^[a-z0-9-]{1,64}$/.test(raw))
+    throw new Error("expected a lower-case header name ([a-z0-9-], at most 64)");
+  return raw;
 }
 
 function verifyKey(raw: string): KeyObject {
@@ -87,6 +93,11 @@ export function dataPlaneSchema(cwd: string) {
       doc: "Redis for shared admission state",
     },
     CORRAL_LOG_LEVEL: { parse: oneOf(LOG_LEVELS), default: "info" as LogLevel, doc: "pino log level" },
+    CORRAL_FAULT_CRASH_ON_HEADER: {
+      parse: headerName,
+      default: "",
+      doc: "FAULT INJECTION, tests only: the node crashes when an upstream answer carries this header (refused with NODE_ENV=production)",
+    },
   } satisfies Schema;
 }
 
@@ -117,6 +128,8 @@ export interface DataPlaneSettings {
   pollIntervalMs: number;
   redisUrl: string | undefined;
   logLevel: LogLevel;
+  /** fault injection (tests only): crash on an upstream answer with this header */
+  faultCrashOnHeader: string | undefined;
 }
 
 /** Validates the environment (throws ConfigError naming every bad variable) and resolves defaults. */
@@ -125,6 +138,10 @@ export function loadDataPlaneSettings(
   cwd: string = process.cwd(),
 ): DataPlaneSettings {
   const c = loadConfig(dataPlaneSchema(cwd), env);
+  if (c.CORRAL_FAULT_CRASH_ON_HEADER && env.NODE_ENV === "production")
+    throw new ConfigError([
+      "CORRAL_FAULT_CRASH_ON_HEADER: fault injection is refused with NODE_ENV=production",
+    ]);
   return Object.freeze({
     cpUrl: c.CORRAL_CP_URL,
     nodeToken: c.CORRAL_NODE_TOKEN,
@@ -143,5 +160,6 @@ export function loadDataPlaneSettings(
     pollIntervalMs: c.CORRAL_POLL_INTERVAL_MS,
     redisUrl: c.CORRAL_REDIS_URL || undefined,
     logLevel: c.CORRAL_LOG_LEVEL,
+    faultCrashOnHeader: c.CORRAL_FAULT_CRASH_ON_HEADER || undefined,
   });
 }

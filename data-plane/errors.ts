@@ -9,6 +9,7 @@ import type { SnapshotErrorCode } from "../proto/snapshot-errors.ts";
 export const GRPC_STATUS = {
   INVALID_ARGUMENT: 3,
   DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
   PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   UNIMPLEMENTED: 12,
@@ -86,6 +87,24 @@ export const REQUEST_ERRORS = {
     reason: "quota",
     title: "The tenant's rate or concurrency limit is exhausted",
   },
+  CORRAL_DP_MISDIRECTED: {
+    status: 421,
+    grpc: GRPC_STATUS.UNAVAILABLE,
+    reason: "misdirected",
+    title: "This node does not serve the tenant; send the request to a member of its shard",
+  },
+  CORRAL_DP_SHARD_UNAVAILABLE: {
+    status: 503,
+    grpc: GRPC_STATUS.UNAVAILABLE,
+    reason: "shard_unavailable",
+    title: "No member of the tenant's shard is available",
+  },
+  CORRAL_DP_UNKNOWN_TENANT: {
+    status: 404,
+    grpc: GRPC_STATUS.NOT_FOUND,
+    reason: "unknown_tenant",
+    title: "The API key does not belong to this tenant",
+  },
   CORRAL_DP_UPSTREAM_ERROR: {
     status: 502,
     grpc: GRPC_STATUS.UNAVAILABLE,
@@ -114,6 +133,8 @@ export interface Rejection {
   detail?: string;
   /** extra response headers, e.g. Retry-After, RateLimit */
   headers?: Record<string, string>;
+  /** extension members of the problem body (RFC 9457 §3.2), e.g. the shard of a 421 */
+  extensions?: Record<string, unknown>;
 }
 
 export function reject(code: RequestErrorCode, detail?: string, headers?: Record<string, string>): Rejection {
@@ -128,10 +149,11 @@ export interface ProblemBody {
   code: RequestErrorCode;
 }
 
-/** RFC 9457 body for a rejection. */
+/** RFC 9457 body for a rejection; extension members never replace the standard ones. */
 export function problemBody(rejection: Rejection): ProblemBody {
   const spec = REQUEST_ERRORS[rejection.code];
   return {
+    ...rejection.extensions,
     type: `urn:corral:error:${rejection.code}`,
     title: spec.title,
     status: spec.status,

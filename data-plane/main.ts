@@ -22,6 +22,7 @@ import { HttpProxy } from "./ingress/http-proxy.ts";
 import { type Ingress, startIngress } from "./ingress/http-ingress.ts";
 import { requestStages } from "./ingress/request-pipeline.ts";
 import { UpstreamPools } from "./ingress/upstream-pools.ts";
+import { type Isolation, startIsolation } from "./isolation.ts";
 import { NodeState } from "./node-state.ts";
 import { createMetrics, type DataPlaneMetrics } from "./ops/metrics.ts";
 import { type OpsServer, startOps } from "./ops/ops-server.ts";
@@ -74,6 +75,7 @@ interface Parts {
   store: BlobStore;
   loader: SnapshotLoader;
   pools: UpstreamPools;
+  isolation: Isolation;
 }
 
 function logOutcome(log: Logger, o: ApplyOutcome): void {
@@ -150,12 +152,14 @@ function createSync(p: Parts, applier: ConfigApplier, httpUrl: string, opts: Dat
 }
 
 async function startServers(p: Parts): Promise<{ ingress: Ingress; ops: OpsServer }> {
+  const proxy = new HttpProxy(p.pools, INGRESS_LIMITS.bodyLimitBytes, p.isolation.upstreamObserver);
   const ingress = await startIngress({
     host: p.s.host,
     port: p.s.httpPort,
     logger: p.log,
-    stages: requestStages({ currentConfig: () => p.state.config() }),
-    proxy: new HttpProxy(p.pools, INGRESS_LIMITS.bodyLimitBytes),
+    stages: requestStages({ currentConfig: () => p.state.config(), ...p.isolation.httpStages }),
+    proxy,
+    forwarder: p.isolation.peerForwarder(proxy, p.pools),
     metrics: p.metrics,
     state: p.state,
     maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
@@ -177,19 +181,31 @@ export async function runDataPlane(
   const log = createLogger(s, options.logStream);
   const timers = options.timers ?? systemTimers();
   const state = new NodeState(s.slot, s.zone, timers);
+  const metrics = createMetrics(state);
+  const random = options.random ?? Math.random;
   const p: Parts = {
     s,
     log,
     timers,
-    random: options.random ?? Math.random,
+    random,
     state,
-    metrics: createMetrics(state),
+    metrics,
     store: await openBlobStore(s.blobUrl, { endpoint: s.s3Endpoint }),
     loader: new WorkerSnapshotLoader(s.verifyKey),
     pools: new UpstreamPools(timers),
+    isolation: startIsolation({
+      slot: s.slot,
+      state,
+      metrics,
+      timers,
+      random,
+      log,
+      redisUrl: s.redisUrl,
+      crashOnHeader: s.faultCrashOnHeader,
+    }),
   };
   const { ingress, ops } = await startServers(p).catch(async (err: unknown) => {
-    await Promise.all([p.pools.close(), p.store.close?.()]);
+    await Promise.all([p.pools.close(), p.store.close?.(), p.isolation.close()]);
     throw err;
   });
   const frames = new ResultFrames();
@@ -217,7 +233,7 @@ export async function runDataPlane(
       sync.close(),
       p.loader.close().then(() => applier.close()),
     ]);
-    await Promise.all([p.pools.close(), ops.close(), p.store.close?.()]);
+    await Promise.all([p.pools.close(), ops.close(), p.store.close?.(), p.isolation.close()]);
     log.info("closed");
   };
   return {

@@ -19,7 +19,16 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** Never forwarded upstream: Corral's credentials, headers the node sets, and ones undici refuses. */
-const REQUEST_DROP = new Set(["host", "x-api-key", "authorization", "corral-tenant", "expect"]);
+const REQUEST_DROP = new Set([
+  "host",
+  "x-api-key",
+  "authorization",
+  "corral-tenant",
+  "corral-forwarded-by",
+  "expect",
+]);
+/** Never forwarded to a shard member: the member identifies the tenant again, so credentials stay. */
+const PEER_DROP = new Set(["corral-tenant", "corral-forwarded-by", "expect"]);
 
 export type HeaderMap = Record<string, string | string[]>;
 
@@ -62,6 +71,26 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, info: Forw
   out["x-forwarded-proto"] = info.proto;
   if (info.host) out["x-forwarded-host"] = info.host;
   out["corral-tenant"] = info.tenantId;
+  return out;
+}
+
+/**
+ * Headers of a request forwarded to another node of the tenant's shard: the client's request as
+ * it came (Host and API key included: the member routes and identifies it again), the client's
+ * address appended to x-forwarded-for, and `corral-forwarded-by: <this slot>` so the member
+ * never forwards it again.
+ */
+export function peerRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  clientIp: string,
+  selfSlot: string,
+): HeaderMap {
+  const named = connectionTokens(incoming.connection);
+  const out = copyWithout(incoming, (n) => HOP_BY_HOP.has(n) || PEER_DROP.has(n) || named.has(n));
+  const prior = incoming["x-forwarded-for"];
+  const priorList = Array.isArray(prior) ? prior.join(", ") : prior;
+  out["x-forwarded-for"] = priorList ? `${priorList}, ${clientIp}` : clientIp;
+  out["corral-forwarded-by"] = selfSlot;
   return out;
 }
 

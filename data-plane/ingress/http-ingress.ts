@@ -1,7 +1,9 @@
 /**
  * Tenant HTTP ingress (fastify). Bodies are not parsed: one catch-all route hands the raw
- * request to the stage pipeline, then to the proxy, which streams it upstream. Every answer is
- * logged once and counted; rejections are problem+json with a corral-reason header.
+ * request to the stage pipeline, then to the proxy, which streams it upstream (or, when
+ * placement chose another member of the tenant's shard, to the peer forwarder). Every answer
+ * is logged once and counted; rejections are problem+json with a corral-reason header.
+ * `GET /.well-known/corral/placement/<tenant>` answers the tenant's shard (placement-stage.ts).
  */
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
@@ -13,7 +15,9 @@ import { fastifyLogger, quietLogController } from "../ops/fastify-logger.ts";
 import { statusClass, type DataPlaneMetrics } from "../ops/metrics.ts";
 import { normalizeHost } from "../router/route-table.ts";
 import type { HttpProxy } from "./http-proxy.ts";
+import type { PeerForwarder } from "./peer-forwarder.ts";
 import { type RequestContext, runStages, type Stage } from "./pipeline.ts";
+import { placementAnswer } from "./placement-stage.ts";
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
@@ -23,6 +27,8 @@ export interface IngressOptions {
   logger: Logger;
   stages: readonly Stage[];
   proxy: HttpProxy;
+  /** sends requests placement forwards to shard members; without it, every request is proxied here */
+  forwarder?: PeerForwarder;
   metrics: DataPlaneMetrics;
   state: NodeState;
   maxHeaderBytes: number;
@@ -91,7 +97,11 @@ class RequestHandler {
       if (rejection.code === "CORRAL_DP_SHED") this.o.state.shed++;
       return sendRejection(reply, rejection, ctx.responseHeaders);
     }
-    const result = await this.o.proxy.forward(ctx, request.raw, reply.raw);
+    const forwarded = ctx.forward !== undefined && this.o.forwarder !== undefined;
+    if (forwarded) reason = "forwarded";
+    const result = forwarded
+      ? await this.o.forwarder!.forward(ctx, request.raw, reply.raw)
+      : await this.o.proxy.forward(ctx, request.raw, reply.raw);
     if ("rejection" in result) {
       reason = REQUEST_ERRORS[result.rejection.code].reason;
       return sendRejection(reply, result.rejection, ctx.responseHeaders);
@@ -102,6 +112,17 @@ class RequestHandler {
     }
     const { statusCode, headers, body } = result.response;
     return reply.code(statusCode).headers(headers).headers(ctx.responseHeaders).send(body);
+  }
+
+  /** GET /.well-known/corral/placement/<tenant>: the shard, for a key of that tenant. */
+  async placement(request: FastifyRequest<{ Params: { tenant: string } }>, reply: FastifyReply) {
+    const answer = await placementAnswer(
+      () => this.o.state.config(),
+      newContext(request.raw),
+      request.params.tenant,
+    );
+    if ("code" in answer) return sendRejection(reply, answer);
+    return reply.header("cache-control", "no-store").send(answer);
   }
 
   /** Counts the request in flight until its response closes; then one log line and the metrics. */
@@ -145,6 +166,9 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
   app.addContentTypeParser("*", (_request, _payload, done) => done(null));
   const handler = new RequestHandler(o);
   app.route({ method: METHODS, url: "/*", handler: (request, reply) => handler.handle(request, reply) });
+  app.get<{ Params: { tenant: string } }>("/.well-known/corral/placement/:tenant", (request, reply) =>
+    handler.placement(request, reply),
+  );
   app.setNotFoundHandler((_request, reply) => sendRejection(reply, { code: "CORRAL_DP_NO_ROUTE" }));
   app.setErrorHandler((err, _request, reply) => {
     o.logger.error({ err }, "request failed");

@@ -1,17 +1,20 @@
 /**
  * The end of the request path: streams the request to the route's upstream through a pooled
- * keep-alive connection and streams the answer back. The route's timeout bounds the wait for
- * the upstream's response headers (504) and each pause in its body. Failures before the
- * response starts become rejections (502/504/413/400); after that the response is cut.
+ * keep-alive connection and streams the answer back. The route's timeout, or the request's
+ * remaining deadline when that is shorter, bounds the wait for the upstream's response headers
+ * (504) and each pause in its body; the remaining time travels upstream as `corral-timeout-ms`
+ * (and `grpc-timeout` on gRPC routes). Failures before the response starts become rejections
+ * (502/504/413/400); after that the response is cut. send() is the same exchange towards any
+ * origin: the peer forwarder (peer-forwarder.ts) uses it to reach shard members.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { errors as undiciErrors } from "undici";
 import { type Rejection, reject } from "../errors.ts";
 import { upstreamPath } from "../router/route-table.ts";
-import { clientResponseHeaders, upstreamRequestHeaders } from "./forward-headers.ts";
+import { clientResponseHeaders, type HeaderMap, upstreamRequestHeaders } from "./forward-headers.ts";
 import type { RequestContext } from "./pipeline.ts";
-import type { UpstreamPools } from "./upstream-pools.ts";
+import type { PickedTarget, UpstreamPools } from "./upstream-pools.ts";
 
 export interface ProxiedResponse {
   statusCode: number;
@@ -20,18 +23,39 @@ export interface ProxiedResponse {
 }
 
 export type ProxyResult = { response: ProxiedResponse } | { rejection: Rejection } | { clientGone: true };
+/**
+ * connectFailed: the target is unreachable. maybeSent false: the connection never opened, so
+ * the request was not sent (safe to send elsewhere); true: the connection was reset, perhaps
+ * while the target handled it.
+ */
+export type SendResult = ProxyResult | { connectFailed: true; maybeSent: boolean };
+
+/** Seen by the node for every upstream answer (not for forwards to shard members). */
+export interface UpstreamObserver {
+  /** the upstream's response headers arrived `ms` after the request was sent */
+  onUpstreamResponse(
+    ctx: RequestContext,
+    statusCode: number,
+    headers: ProxiedResponse["headers"],
+    ms: number,
+  ): void;
+}
+
+/** One exchange: where to, with which headers, how long to wait. */
+export interface SendSpec {
+  picked: PickedTarget;
+  path: string;
+  headers: HeaderMap;
+  timeoutMs: number;
+  /** the timeout is the request's deadline (504 deadline), not the route's (504 upstream_timeout) */
+  deadlineBound: boolean;
+}
 
 class BodyTooLargeError extends Error {}
 const TIMED_OUT = Symbol("upstream timeout");
 const CLIENT_GONE = Symbol("client gone");
-const CONNECT_FAILURES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-]);
+/** The connection never opened: the request was not sent. */
+const CONNECT_FAILURES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
 
 async function* limitedBody(req: IncomingMessage, limit: number): AsyncGenerator<Buffer> {
   let seen = 0;
@@ -42,72 +66,124 @@ async function* limitedBody(req: IncomingMessage, limit: number): AsyncGenerator
   }
 }
 
-function hasBody(req: IncomingMessage): boolean {
+export function hasBody(req: IncomingMessage): boolean {
   return req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
 }
 
-function isConnectFailure(err: unknown): boolean {
+function errorCodes(err: unknown): string[] {
   const e = err as { code?: string; cause?: { code?: string } };
+  return [e?.code ?? "", e?.cause?.code ?? ""];
+}
+
+function isConnectFailure(err: unknown): boolean {
   return (
-    e instanceof undiciErrors.ConnectTimeoutError ||
-    CONNECT_FAILURES.has(e?.code ?? "") ||
-    CONNECT_FAILURES.has(e?.cause?.code ?? "")
+    err instanceof undiciErrors.ConnectTimeoutError || errorCodes(err).some((c) => CONNECT_FAILURES.has(c))
   );
+}
+
+/** Ms left before the request's deadline (undefined: it has none), at least 1. */
+export function remainingMs(ctx: RequestContext): number | undefined {
+  if (ctx.deadlineAt === undefined) return undefined;
+  return Math.max(1, Math.floor(ctx.deadlineAt - performance.now()));
+}
+
+/** The deadline headers of the exchange: the time left replaces whatever the client sent. */
+export function deadlineHeaders(headers: HeaderMap, remaining: number | undefined, grpc: boolean): HeaderMap {
+  if (remaining === undefined) return headers;
+  delete headers["grpc-timeout"];
+  headers["corral-timeout-ms"] = String(remaining);
+  if (grpc) headers["grpc-timeout"] = `${remaining}m`;
+  return headers;
 }
 
 export class HttpProxy {
   private readonly pools: UpstreamPools;
   private readonly bodyLimit: number;
+  private readonly observer: UpstreamObserver | undefined;
 
-  constructor(pools: UpstreamPools, bodyLimit: number) {
+  constructor(pools: UpstreamPools, bodyLimit: number, observer?: UpstreamObserver) {
     this.pools = pools;
     this.bodyLimit = bodyLimit;
+    this.observer = observer;
   }
 
+  /** Proxies the request to its route's upstream. */
   async forward(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<ProxyResult> {
     const route = ctx.route!;
-    if (Number(req.headers["content-length"] ?? 0) > this.bodyLimit)
-      return { rejection: reject("CORRAL_DP_PAYLOAD_TOO_LARGE", `body limit is ${this.bodyLimit} bytes`) };
     const picked = this.pools.pick(route.upstream);
     if (!picked) return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets") };
+    const remaining = remainingMs(ctx);
+    const headers = upstreamRequestHeaders(req.headers, {
+      tenantId: ctx.tenant!.id,
+      clientIp: ctx.remoteAddress,
+      host: req.headers.host,
+      proto: "http",
+    });
+    const spec: SendSpec = {
+      picked,
+      path: upstreamPath(route, picked.target.basePath, ctx.url),
+      headers: deadlineHeaders(headers, remaining, route.protocol === "grpc"),
+      timeoutMs: Math.min(route.timeoutMs, remaining ?? Number.POSITIVE_INFINITY),
+      deadlineBound: remaining !== undefined && remaining < route.timeoutMs,
+    };
+    const sentAt = performance.now();
+    const result = await this.send(ctx, req, res, spec);
+    if ("connectFailed" in result) {
+      this.pools.markDead(picked.target.origin);
+      return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream could not be reached") };
+    }
+    if ("response" in result) {
+      const { statusCode, headers: answer } = result.response;
+      this.observer?.onUpstreamResponse(ctx, statusCode, answer, performance.now() - sentAt);
+    }
+    return result;
+  }
+
+  /** One exchange with spec.picked: streams the body there and the answer back. */
+  async send(
+    ctx: RequestContext,
+    req: IncomingMessage,
+    res: ServerResponse,
+    spec: SendSpec,
+  ): Promise<SendResult> {
+    if (Number(req.headers["content-length"] ?? 0) > this.bodyLimit)
+      return { rejection: reject("CORRAL_DP_PAYLOAD_TOO_LARGE", `body limit is ${this.bodyLimit} bytes`) };
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(TIMED_OUT), route.timeoutMs);
+    const timer = setTimeout(() => abort.abort(TIMED_OUT), spec.timeoutMs);
     const onClose = () => abort.abort(CLIENT_GONE);
     res.once("close", onClose);
     try {
-      const answer = await picked.pool.request({
-        path: upstreamPath(route, picked.target.basePath, ctx.url),
+      const answer = await spec.picked.pool.request({
+        path: spec.path,
         method: ctx.method as "GET",
-        headers: upstreamRequestHeaders(req.headers, {
-          tenantId: ctx.tenant!.id,
-          clientIp: ctx.remoteAddress,
-          host: req.headers.host,
-          proto: "http",
-        }),
+        headers: spec.headers,
         body: hasBody(req) ? Readable.from(limitedBody(req, this.bodyLimit)) : null,
         signal: abort.signal,
-        bodyTimeout: route.timeoutMs,
+        bodyTimeout: spec.timeoutMs,
         headersTimeout: 0,
       });
       const headers = clientResponseHeaders(answer.headers);
       return { response: { statusCode: answer.statusCode, headers, body: answer.body } };
     } catch (err) {
-      return this.failure(err, abort.signal.reason, picked.target.origin);
+      return failure(err, abort.signal.reason, spec.deadlineBound);
     } finally {
       clearTimeout(timer);
       res.removeListener("close", onClose);
     }
   }
+}
 
-  private failure(err: unknown, abortReason: unknown, origin: string): ProxyResult {
-    if (abortReason === CLIENT_GONE) return { clientGone: true };
-    if (abortReason === TIMED_OUT)
-      return { rejection: reject("CORRAL_DP_UPSTREAM_TIMEOUT", "the upstream did not answer in time") };
-    if (err instanceof BodyTooLargeError)
-      return { rejection: reject("CORRAL_DP_PAYLOAD_TOO_LARGE", err.message) };
-    if (err instanceof undiciErrors.RequestContentLengthMismatchError)
-      return { rejection: reject("CORRAL_DP_BAD_REQUEST", "body length differs from content-length") };
-    if (isConnectFailure(err)) this.pools.markDead(origin);
-    return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream could not be reached") };
-  }
+function failure(err: unknown, abortReason: unknown, deadlineBound: boolean): SendResult {
+  if (abortReason === CLIENT_GONE) return { clientGone: true };
+  if (abortReason === TIMED_OUT && deadlineBound)
+    return { rejection: reject("CORRAL_DP_DEADLINE_EXCEEDED", "the request's deadline passed upstream") };
+  if (abortReason === TIMED_OUT)
+    return { rejection: reject("CORRAL_DP_UPSTREAM_TIMEOUT", "the upstream did not answer in time") };
+  if (err instanceof BodyTooLargeError)
+    return { rejection: reject("CORRAL_DP_PAYLOAD_TOO_LARGE", err.message) };
+  if (err instanceof undiciErrors.RequestContentLengthMismatchError)
+    return { rejection: reject("CORRAL_DP_BAD_REQUEST", "body length differs from content-length") };
+  if (isConnectFailure(err)) return { connectFailed: true, maybeSent: false };
+  if (errorCodes(err).includes("ECONNRESET")) return { connectFailed: true, maybeSent: true };
+  return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream could not be reached") };
 }

@@ -6,6 +6,7 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { Rejection } from "../errors.ts";
+import type { ShardMember } from "../placement/forwarding.ts";
 import type { CompiledRoute } from "../router/route-table.ts";
 import type { LiveConfig, TenantEntry } from "../router/live-config.ts";
 
@@ -28,6 +29,8 @@ export interface RequestContext {
   route?: CompiledRoute;
   /** monotonic ms by which the request must be answered (set by a deadline stage) */
   deadlineAt?: number;
+  /** set by the placement stage: another node serves this tenant; try these members in order */
+  forward?: { peers: ShardMember[] };
   /** headers every answer to this request carries (e.g. RateLimit from an admission stage) */
   readonly responseHeaders: Record<string, string>;
   /** callbacks run once when the response is finished or the client went away */

@@ -1,0 +1,156 @@
+/**
+ * Rebalances this node's share of each tenant's limit by demand (DESIGN §5.5). Every ~250 ms
+ * (jittered) it takes the tenants active on this node whose shard has this node and other
+ * members, writes their demand to the store and reads the members' reports in one exchange,
+ * and sets this node's share from computeDemandShares (admission/demand-share.ts).
+ *
+ * The request path never waits for it. When an exchange fails or times out, nothing changes:
+ * shares stay as they were (and a tenant without one keeps the default 1/k). Exchanges never
+ * overlap. A tenant that stops being active here (or leaves this node's shard) gets the
+ * default share back.
+ */
+import { computeDemandShares, type DemandReport } from "../admission/demand-share.ts";
+import type { TimerHandle, Timers } from "../clock.ts";
+import type { DemandCounter } from "./demand-counter.ts";
+import type { DemandStore, OwnDemand } from "./demand-store.ts";
+
+/** What the rebalancer needs from the node: shards from the served config, the limiters' shares. */
+export interface ShareTarget {
+  /** the tenant's shard in the served config (undefined: not in the config) */
+  shardOf(tenant: string): readonly string[] | undefined;
+  setShare(tenant: string, share: number): void;
+  clearShare(tenant: string): void;
+}
+
+export interface ShareRebalancerOptions {
+  slot: string;
+  store: DemandStore;
+  counter: DemandCounter;
+  target: ShareTarget;
+  timers: Timers;
+  random: () => number;
+  intervalMs?: number;
+  /** an exchange taking longer counts as failed; default 1000 ms */
+  timeoutMs?: number;
+  /** fraction of an equal share every member keeps; default 0.05 */
+  floor?: number;
+  /** reports older than this are ignored; default 2000 ms */
+  freshMs?: number;
+  /** most tenants per exchange (the busiest first); default 5000 */
+  maxTenants?: number;
+  onError?: (err: unknown) => void;
+  onExchange?: (tenants: number) => void;
+}
+
+const TIMED_OUT = new Error("demand exchange timed out");
+
+export class ShareRebalancer {
+  readonly #o: ShareRebalancerOptions;
+  readonly #shares = new Map<string, ReadonlyMap<string, number>>();
+  #timer: TimerHandle | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(options: ShareRebalancerOptions) {
+    this.#o = options;
+  }
+
+  start(): void {
+    this.#schedule();
+  }
+
+  /** Last shares computed for a tenant (by member), for status and tests. */
+  sharesOf(tenant: string): ReadonlyMap<string, number> | undefined {
+    return this.#shares.get(tenant);
+  }
+
+  /** One exchange; resolves when done (errors are reported, never thrown). */
+  tick(): Promise<void> {
+    this.#running ??= this.#exchange().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  /** Stops the loop and closes the store. */
+  async close(): Promise<void> {
+    this.#stopped = true;
+    this.#o.timers.clearTimeout(this.#timer);
+    await this.#running;
+    await this.#o.store.close();
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    const base = this.#o.intervalMs ?? 250;
+    const delay = base * (0.9 + 0.2 * this.#o.random());
+    this.#timer = this.#o.timers.setTimeout(() => {
+      void this.tick().then(() => this.#schedule());
+    }, delay);
+  }
+
+  /** Active tenants shared with other members, busiest first; the others get their default share. */
+  #ownDemand(nowMs: number): { own: OwnDemand[]; shards: Map<string, readonly string[]> } {
+    const { counter, target, slot } = this.#o;
+    const active = new Set(counter.active(nowMs));
+    for (const tenant of this.#shares.keys()) {
+      if (!active.has(tenant)) this.#forget(tenant);
+    }
+    const shards = new Map<string, readonly string[]>();
+    const own: OwnDemand[] = [];
+    for (const tenant of active) {
+      const shard = target.shardOf(tenant);
+      if (!shard || shard.length < 2 || !shard.includes(slot)) {
+        if (this.#shares.has(tenant)) this.#forget(tenant);
+        continue;
+      }
+      shards.set(tenant, shard);
+      own.push({ tenant, demand: counter.rate(tenant, nowMs) });
+    }
+    own.sort((a, b) => b.demand - a.demand);
+    return { own: own.slice(0, this.#o.maxTenants ?? 5000), shards };
+  }
+
+  async #exchange(): Promise<void> {
+    const nowMs = this.#o.timers.now();
+    const { own, shards } = this.#ownDemand(nowMs);
+    if (own.length === 0) return;
+    let reports: Map<string, DemandReport[]>;
+    try {
+      reports = await this.#withTimeout(this.#o.store.exchange(this.#o.slot, own, nowMs));
+    } catch (err) {
+      this.#o.onError?.(err);
+      return;
+    }
+    for (const { tenant } of own) this.#apply(tenant, shards.get(tenant)!, reports.get(tenant) ?? [], nowMs);
+    this.#o.onExchange?.(own.length);
+  }
+
+  #apply(tenant: string, members: readonly string[], reports: DemandReport[], nowMs: number): void {
+    const { shares } = computeDemandShares({
+      members,
+      reports,
+      nowMs,
+      previous: this.#shares.get(tenant),
+      floor: this.#o.floor ?? 0.05,
+      freshMs: this.#o.freshMs ?? 2000,
+    });
+    this.#shares.set(tenant, shares);
+    this.#o.target.setShare(tenant, shares.get(this.#o.slot)!);
+  }
+
+  #forget(tenant: string): void {
+    this.#shares.delete(tenant);
+    this.#o.target.clearShare(tenant);
+  }
+
+  #withTimeout<T>(work: Promise<T>): Promise<T> {
+    const { timers } = this.#o;
+    let timer: TimerHandle | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = timers.setTimeout(() => reject(TIMED_OUT), this.#o.timeoutMs ?? 1000);
+    });
+    work.catch(() => {}); // a late failure after the timeout is not unhandled
+    return Promise.race([work, timeout]).finally(() => timers.clearTimeout(timer));
+  }
+}

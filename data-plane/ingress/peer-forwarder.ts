@@ -1,0 +1,98 @@
+/**
+ * Forwards a request to a live member of its tenant's shard (DESIGN §4): the placement stage put
+ * the candidate members on the context, in the order to try them. The member gets the client's
+ * request as it came plus `corral-forwarded-by` (it never forwards it again) and the time left
+ * before the deadline; its answer, rejections included, goes back to the client unchanged.
+ *
+ * A member whose connection is refused is remembered as down for a few seconds and the next
+ * one is tried, but only for a request without a body and only when the connection never
+ * opened: a request that may have reached a member (the connection was reset while it was
+ * being handled) is never sent to another one. A request that crashes its node must not crash
+ * the rest of the shard on a retry.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { reject } from "../errors.ts";
+import type { ForwardResult } from "../ops/admission-metrics.ts";
+import type { ShardMember } from "../placement/forwarding.ts";
+import { peerRequestHeaders } from "./forward-headers.ts";
+import { deadlineHeaders, hasBody, type HttpProxy, type ProxyResult, remainingMs } from "./http-proxy.ts";
+import type { RequestContext } from "./pipeline.ts";
+import type { UpstreamPools } from "./upstream-pools.ts";
+
+export interface PeerForwarderOptions {
+  self: string;
+  proxy: HttpProxy;
+  pools: UpstreamPools;
+  monotonic: () => number;
+  onResult?: (result: ForwardResult) => void;
+  /** how long a member that refused a connection is skipped; default 2000 ms */
+  downForMs?: number;
+  /** connect timeout towards members; default 1000 ms */
+  connectTimeoutMs?: number;
+}
+
+const TIMEOUTS = new Set<string>(["CORRAL_DP_UPSTREAM_TIMEOUT", "CORRAL_DP_DEADLINE_EXCEEDED"]);
+
+/** Extra time the member gets beyond the route's timeout, to answer 504 itself. */
+const FORWARD_SLACK_MS = 500;
+
+export class PeerForwarder {
+  readonly #o: PeerForwarderOptions;
+  readonly #downUntil = new Map<string, number>();
+
+  constructor(options: PeerForwarderOptions) {
+    this.#o = options;
+  }
+
+  /** Members to try: those not recently down first (all of them if every one is). */
+  #candidates(peers: readonly ShardMember[]): ShardMember[] {
+    const now = this.#o.monotonic();
+    const up = peers.filter((p) => (this.#downUntil.get(p.slot) ?? 0) <= now);
+    return up.length > 0 ? up : [...peers];
+  }
+
+  async forward(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<ProxyResult> {
+    const candidates = this.#candidates(ctx.forward!.peers);
+    const retryable = !hasBody(req);
+    for (const [i, peer] of candidates.entries()) {
+      const result = await this.#sendTo(peer, ctx, req, res);
+      if (!("connectFailed" in result)) return result;
+      this.#downUntil.set(peer.slot, this.#o.monotonic() + (this.#o.downForMs ?? 2000));
+      this.#o.onResult?.(result.maybeSent ? "error" : "connect_error");
+      const more = i + 1 < candidates.length;
+      if (result.maybeSent)
+        return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", `shard member ${peer.slot} failed`) };
+      if (!retryable || !more) break;
+    }
+    return {
+      rejection: reject(
+        "CORRAL_DP_SHARD_UNAVAILABLE",
+        `no member of tenant ${ctx.tenant!.id}'s shard answered`,
+      ),
+    };
+  }
+
+  async #sendTo(peer: ShardMember, ctx: RequestContext, req: IncomingMessage, res: ServerResponse) {
+    const route = ctx.route!;
+    const origin = new URL(peer.url).origin;
+    const picked = this.#o.pools.pick({
+      id: `peer:${peer.slot}`,
+      name: peer.slot,
+      targets: [{ url: origin, origin, basePath: "" }],
+      connectTimeoutMs: this.#o.connectTimeoutMs ?? 1000,
+    })!;
+    const remaining = remainingMs(ctx);
+    const headers = peerRequestHeaders(req.headers, ctx.remoteAddress, this.#o.self);
+    const result = await this.#o.proxy.send(ctx, req, res, {
+      picked,
+      path: ctx.url,
+      headers: deadlineHeaders(headers, remaining, false),
+      timeoutMs: Math.min(route.timeoutMs, remaining ?? Number.POSITIVE_INFINITY) + FORWARD_SLACK_MS,
+      deadlineBound: remaining !== undefined && remaining < route.timeoutMs,
+    });
+    if ("response" in result) this.#o.onResult?.("ok");
+    else if ("rejection" in result)
+      this.#o.onResult?.(TIMEOUTS.has(result.rejection.code) ? "timeout" : "error");
+    return result;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Tenant isolation on a node (DESIGN §4, §5), wired for runDataPlane: the admission state and
+ * its stages, placement and the peer forwarder, the event-loop delay the shedder sees, route
+ * latencies fed by upstream answers, the demand rebalancer when Redis is configured, and the
+ * test-only crash hook. Everything here lives as long as the node; close() stops its timers
+ * and its Redis connection.
+ */
+import type { Logger } from "pino";
+import type { Random, Timers } from "./clock.ts";
+import { DemandCounter } from "./demand/demand-counter.ts";
+import { RedisDemandStore } from "./demand/demand-store.ts";
+import { ShareRebalancer } from "./demand/share-rebalancer.ts";
+import type { HttpProxy, UpstreamObserver } from "./ingress/http-proxy.ts";
+import { NodeAdmission } from "./ingress/node-admission.ts";
+import { PeerForwarder } from "./ingress/peer-forwarder.ts";
+import { placementStage } from "./ingress/placement-stage.ts";
+import type { PipelineDeps } from "./ingress/request-pipeline.ts";
+import type { UpstreamPools } from "./ingress/upstream-pools.ts";
+import type { NodeState } from "./node-state.ts";
+import { type AdmissionMetrics, createAdmissionMetrics } from "./ops/admission-metrics.ts";
+import { EventLoopDelaySampler } from "./ops/event-loop-delay.ts";
+import type { DataPlaneMetrics } from "./ops/metrics.ts";
+
+export interface IsolationOptions {
+  slot: string;
+  state: NodeState;
+  metrics: DataPlaneMetrics;
+  timers: Timers;
+  random: Random;
+  log: Logger;
+  redisUrl: string | undefined;
+  /** fault injection (tests only): crash when an upstream answer carries this header */
+  crashOnHeader: string | undefined;
+}
+
+export interface Isolation {
+  readonly admission: NodeAdmission;
+  /** the HTTP ingress's stages around placement (see request-pipeline.ts) */
+  readonly httpStages: Pick<PipelineDeps, "admission" | "placement" | "limits">;
+  /** the gRPC ingress's: no placement (gRPC calls are served where they arrive), same limits */
+  readonly grpcStages: Pick<PipelineDeps, "admission" | "limits">;
+  readonly upstreamObserver: UpstreamObserver;
+  peerForwarder(proxy: HttpProxy, pools: UpstreamPools): PeerForwarder;
+  close(): Promise<void>;
+}
+
+const SWEEP_EVERY_MS = 30_000;
+
+/**
+ * Fault injection for the poison-tenant tests: an upstream answer carrying the header makes
+ * the node throw from a fresh stack, outside every handler, as a real bug would: the process
+ * dies of an uncaught exception. Off unless CORRAL_FAULT_CRASH_ON_HEADER is set.
+ */
+function crashHook(header: string | undefined, log: Logger): UpstreamObserver["onUpstreamResponse"] {
+  if (!header) return () => {};
+  log.warn({ header }, "fault injection on: an upstream answer with this header crashes the node");
+  return (ctx, _status, headers) => {
+    if (headers[header] === undefined) return;
+    log.fatal(
+      { tenant: ctx.tenant?.id, route: ctx.route?.id },
+      "fault injection: crashing on an upstream answer",
+    );
+    setImmediate(() => {
+      throw new Error(`fault injection: upstream answer carried ${header}`);
+    });
+  };
+}
+
+function startRebalancer(
+  o: IsolationOptions,
+  admission: NodeAdmission,
+  demand: DemandCounter,
+  am: AdmissionMetrics,
+) {
+  if (!o.redisUrl) return undefined;
+  let lastLogged = 0;
+  const logError = (err: unknown) => {
+    const now = o.timers.now();
+    if (now - lastLogged < 10_000) return;
+    lastLogged = now;
+    o.log.warn({ error: (err as Error).message }, "demand exchange with Redis failed; shares kept");
+  };
+  const onError = (err: unknown) => {
+    am.demandSyncError();
+    logError(err);
+  };
+  const rebalancer = new ShareRebalancer({
+    slot: o.slot,
+    store: new RedisDemandStore({ url: o.redisUrl, onError: logError }),
+    counter: demand,
+    timers: o.timers,
+    random: o.random,
+    target: {
+      shardOf: (tenant) => o.state.config()?.tenant(tenant)?.shard,
+      setShare: (tenant, share) => admission.setShare(tenant, share),
+      clearShare: (tenant) => admission.clearShare(tenant),
+    },
+    onError,
+    onExchange: (tenants) => am.demandSync(tenants),
+  });
+  rebalancer.start();
+  return rebalancer;
+}
+
+export function startIsolation(o: IsolationOptions): Isolation {
+  const loop = new EventLoopDelaySampler();
+  const demand = new DemandCounter();
+  let admission: NodeAdmission | undefined;
+  const am = createAdmissionMetrics(o.metrics.registry, {
+    eventLoopDelayMs: () => loop.delayMs,
+    shedPressure: () => admission?.shedPressure ?? 0,
+  });
+  admission = new NodeAdmission({
+    monotonic: () => performance.now(),
+    now: () => o.timers.now(),
+    random: o.random,
+    load: () => ({ inFlight: o.state.inflight, eventLoopDelayMs: loop.delayMs }),
+    demand,
+    metrics: am,
+  });
+  const rebalancer = startRebalancer(o, admission, demand, am);
+  const sweep = setInterval(() => admission.sweep(), SWEEP_EVERY_MS);
+  sweep.unref();
+  const crash = crashHook(o.crashOnHeader, o.log);
+  const limits = admission.limitStages();
+  const stages = admission.admissionStages();
+  return {
+    admission,
+    httpStages: { admission: stages, placement: placementStage(o.slot, (d) => am.placement(d)), limits },
+    grpcStages: { admission: stages, limits },
+    upstreamObserver: {
+      onUpstreamResponse(ctx, status, headers, ms) {
+        admission.recordLatency(ctx.route!.id, ms);
+        crash(ctx, status, headers, ms);
+      },
+    },
+    peerForwarder: (proxy, pools) =>
+      new PeerForwarder({
+        self: o.slot,
+        proxy,
+        pools,
+        monotonic: () => performance.now(),
+        onResult: (r) => am.forward(r),
+      }),
+    async close() {
+      clearInterval(sweep);
+      loop.close();
+      await rebalancer?.close();
+    },
+  };
+}

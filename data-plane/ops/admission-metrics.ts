@@ -1,0 +1,84 @@
+/**
+ * Metrics of admission and placement (registered in the node's registry). Labels are bounded:
+ * stages, outcomes and placement decisions are fixed lists, priorities are the three classes.
+ */
+import { Counter, Gauge, type Registry } from "prom-client";
+import type { Priority } from "../admission/decision.ts";
+
+export type AdmissionStageName = "deadline" | "shed" | "concurrency" | "tenant_rate" | "route_rate";
+/** shadow_reject: a limiter in shadow mode would have rejected (the request went on) */
+export type AdmissionOutcome = "admit" | "reject" | "shadow_reject";
+export type PlacementOutcome = "local" | "forward" | "misdirected" | "unavailable";
+export type ForwardResult = "ok" | "connect_error" | "error" | "timeout";
+
+export interface AdmissionMetrics {
+  decision(stage: AdmissionStageName, outcome: AdmissionOutcome): void;
+  shed(priority: Priority): void;
+  placement(outcome: PlacementOutcome): void;
+  forward(result: ForwardResult): void;
+  demandSyncError(): void;
+  demandSync(tenants: number): void;
+}
+
+export interface LoadGauges {
+  eventLoopDelayMs(): number;
+  shedPressure(): number;
+}
+
+function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: L[]) {
+  return new Counter<L>({ name, help, labelNames, registers: [registry] });
+}
+
+function loadGauges(registry: Registry, load: LoadGauges): void {
+  new Gauge({
+    name: "corral_dp_event_loop_delay_seconds",
+    help: "mean event-loop delay over the last window, as the load shedder sees it",
+    registers: [registry],
+    collect() {
+      this.set(load.eventLoopDelayMs() / 1000);
+    },
+  });
+  new Gauge({
+    name: "corral_dp_shed_pressure",
+    help: "load shedder pressure: max(in flight / max, loop delay / max); classes shed from 0.6 up",
+    registers: [registry],
+    collect() {
+      this.set(load.shedPressure());
+    },
+  });
+}
+
+export function createAdmissionMetrics(registry: Registry, load: LoadGauges): AdmissionMetrics {
+  const decisions = counter(registry, "corral_dp_admission_decisions_total", "admission decisions by stage", [
+    "stage",
+    "outcome",
+  ]);
+  const shed = counter(registry, "corral_dp_shed_total", "requests shed, by priority class", ["priority"]);
+  const placement = counter(registry, "corral_dp_placement_total", "where tenant requests went", [
+    "decision",
+  ]);
+  const forward = counter(registry, "corral_dp_forwards_total", "forwards to shard members, by result", [
+    "result",
+  ]);
+  const syncErrors = counter(
+    registry,
+    "corral_dp_demand_sync_errors_total",
+    "demand exchanges with Redis that failed (shares kept)",
+    [],
+  );
+  const syncs = counter(
+    registry,
+    "corral_dp_demand_sync_total",
+    "demand exchanges with Redis that worked",
+    [],
+  );
+  loadGauges(registry, load);
+  return {
+    decision: (stage, outcome) => decisions.inc({ stage, outcome }),
+    shed: (priority) => shed.inc({ priority }),
+    placement: (decision) => placement.inc({ decision }),
+    forward: (result) => forward.inc({ result }),
+    demandSyncError: () => syncErrors.inc(),
+    demandSync: () => syncs.inc(),
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * The event-loop delay the load shedder sees: perf_hooks' monitorEventLoopDelay, sampled every
+ * `windowMs`, as the mean delay over the last window. The mean, not the max: one long pause
+ * (a GC, the OS giving the core to another process) barely moves it, while a loop that is
+ * really saturated delays every tick and shows at once.
+ */
+import { type ELDHistogram, monitorEventLoopDelay } from "node:perf_hooks";
+
+export interface EventLoopDelayOptions {
+  /** sampling timer of the histogram; default 10 ms */
+  resolutionMs?: number;
+  /** default 500 ms */
+  windowMs?: number;
+}
+
+export class EventLoopDelaySampler {
+  readonly #histogram: ELDHistogram;
+  readonly #timer: NodeJS.Timeout;
+  #delayMs = 0;
+
+  constructor(options: EventLoopDelayOptions = {}) {
+    this.#histogram = monitorEventLoopDelay({ resolution: options.resolutionMs ?? 10 });
+    this.#histogram.enable();
+    this.#timer = setInterval(() => this.#sample(), options.windowMs ?? 500);
+    this.#timer.unref();
+  }
+
+  /** Mean event-loop delay of the last window, in ms. */
+  get delayMs(): number {
+    return this.#delayMs;
+  }
+
+  #sample(): void {
+    const mean = this.#histogram.mean;
+    this.#delayMs = Number.isFinite(mean) && this.#histogram.count > 0 ? mean / 1e6 : 0;
+    this.#histogram.reset();
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+    this.#histogram.disable();
+  }
+}
