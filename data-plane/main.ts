@@ -18,11 +18,13 @@ import {
   type SnapshotLoader,
   WorkerSnapshotLoader,
 } from "./config-client/snapshot-loader.ts";
+import { GrpcProxy } from "./grpc/grpc-proxy.ts";
+import { type GrpcIngress, startGrpcIngress } from "./grpc/grpc-ingress.ts";
+import { UpstreamSessions } from "./grpc/upstream-sessions.ts";
 import { HttpProxy } from "./ingress/http-proxy.ts";
 import { type Ingress, startIngress } from "./ingress/http-ingress.ts";
 import { requestStages } from "./ingress/request-pipeline.ts";
 import { UpstreamPools } from "./ingress/upstream-pools.ts";
-import { type Isolation, startIsolation } from "./isolation.ts";
 import { NodeState } from "./node-state.ts";
 import { createMetrics, type DataPlaneMetrics } from "./ops/metrics.ts";
 import { type OpsServer, startOps } from "./ops/ops-server.ts";
@@ -36,6 +38,8 @@ export interface RunningProcess {
 
 export interface DataPlaneProcess extends RunningProcess {
   readonly httpUrl: string;
+  /** host:port of the gRPC ingress */
+  readonly grpcAddress: string;
   readonly opsUrl: string;
   readonly state: NodeState;
 }
@@ -48,6 +52,9 @@ export interface DataPlaneOptions {
   sync?: { pingIntervalMs?: number; statusIntervalMs?: number; backoff?: BackoffPolicy };
   drainTimeoutMs?: number;
 }
+
+/** calls in flight per client connection of the gRPC ingress (SETTINGS_MAX_CONCURRENT_STREAMS) */
+const GRPC_MAX_CONCURRENT_STREAMS = 1_000;
 
 export const BUILD = `corral/${pkg.version} node/${process.versions.node}`;
 
@@ -75,7 +82,7 @@ interface Parts {
   store: BlobStore;
   loader: SnapshotLoader;
   pools: UpstreamPools;
-  isolation: Isolation;
+  sessions: UpstreamSessions;
 }
 
 function logOutcome(log: Logger, o: ApplyOutcome): void {
@@ -107,7 +114,12 @@ function createApplier(p: Parts, onOutcome: (o: ApplyOutcome) => void): ConfigAp
   });
 }
 
-function createSync(p: Parts, applier: ConfigApplier, httpUrl: string, opts: DataPlaneOptions): SyncClient {
+function createSync(
+  p: Parts,
+  applier: ConfigApplier,
+  addresses: { httpUrl: string; grpcAddress: string },
+  opts: DataPlaneOptions,
+): SyncClient {
   const { s, state } = p;
   return new SyncClient({
     cpUrl: s.cpUrl,
@@ -123,8 +135,7 @@ function createSync(p: Parts, applier: ConfigApplier, httpUrl: string, opts: Dat
         zone: s.zone,
         version: state.version,
         build: BUILD,
-        httpUrl,
-        grpcAddress: `${s.host}:${s.grpcPort}`,
+        ...addresses,
       }),
       status: () => ({
         version: state.version,
@@ -151,24 +162,41 @@ function createSync(p: Parts, applier: ConfigApplier, httpUrl: string, opts: Dat
   });
 }
 
-async function startServers(p: Parts): Promise<{ ingress: Ingress; ops: OpsServer }> {
-  const proxy = new HttpProxy(p.pools, INGRESS_LIMITS.bodyLimitBytes, p.isolation.upstreamObserver);
+interface Servers {
+  ingress: Ingress;
+  grpc: GrpcIngress;
+  ops: OpsServer;
+}
+
+async function startServers(p: Parts): Promise<Servers> {
+  const pipeline = { currentConfig: () => p.state.config() };
   const ingress = await startIngress({
     host: p.s.host,
     port: p.s.httpPort,
     logger: p.log,
-    stages: requestStages({ currentConfig: () => p.state.config(), ...p.isolation.httpStages }),
-    proxy,
-    forwarder: p.isolation.peerForwarder(proxy, p.pools),
+    stages: requestStages(pipeline),
+    proxy: new HttpProxy(p.pools, INGRESS_LIMITS.bodyLimitBytes),
     metrics: p.metrics,
     state: p.state,
     maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
   });
+  let grpc: GrpcIngress | undefined;
   try {
+    grpc = await startGrpcIngress({
+      host: p.s.host,
+      port: p.s.grpcPort,
+      logger: p.log,
+      stages: requestStages({ ...pipeline, protocol: "grpc" }),
+      proxy: new GrpcProxy(p.sessions, { maxMessageBytes: INGRESS_LIMITS.bodyLimitBytes }),
+      metrics: p.metrics,
+      state: p.state,
+      maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
+      maxConcurrentStreams: GRPC_MAX_CONCURRENT_STREAMS,
+    });
     const ops = await startOps(p.state, p.metrics, p.log, p.s.host, p.s.opsPort);
-    return { ingress, ops };
+    return { ingress, grpc, ops };
   } catch (err) {
-    await ingress.close(0);
+    await Promise.all([ingress.close(0), grpc?.close(0)]);
     throw err;
   }
 }
@@ -181,31 +209,20 @@ export async function runDataPlane(
   const log = createLogger(s, options.logStream);
   const timers = options.timers ?? systemTimers();
   const state = new NodeState(s.slot, s.zone, timers);
-  const metrics = createMetrics(state);
-  const random = options.random ?? Math.random;
   const p: Parts = {
     s,
     log,
     timers,
-    random,
+    random: options.random ?? Math.random,
     state,
-    metrics,
+    metrics: createMetrics(state),
     store: await openBlobStore(s.blobUrl, { endpoint: s.s3Endpoint }),
     loader: new WorkerSnapshotLoader(s.verifyKey),
     pools: new UpstreamPools(timers),
-    isolation: startIsolation({
-      slot: s.slot,
-      state,
-      metrics,
-      timers,
-      random,
-      log,
-      redisUrl: s.redisUrl,
-      crashOnHeader: s.faultCrashOnHeader,
-    }),
+    sessions: new UpstreamSessions(timers),
   };
-  const { ingress, ops } = await startServers(p).catch(async (err: unknown) => {
-    await Promise.all([p.pools.close(), p.store.close?.(), p.isolation.close()]);
+  const { ingress, grpc, ops } = await startServers(p).catch(async (err: unknown) => {
+    await Promise.all([p.pools.close(), p.sessions.close(0), p.store.close?.()]);
     throw err;
   });
   const frames = new ResultFrames();
@@ -215,29 +232,44 @@ export async function runDataPlane(
     if (frame) sync?.send(frame);
     if (frame || !o.ok) sync?.sendStatus();
   });
-  sync = createSync(p, applier, s.advertiseUrl ?? ingress.url, options);
+  sync = createSync(
+    p,
+    applier,
+    { httpUrl: s.advertiseUrl ?? ingress.url, grpcAddress: grpc.address },
+    options,
+  );
   const pull = new PeriodicPull(s.pollIntervalMs, timers, p.random, () => applier.request({ kind: "pull" }));
   applier.request({ kind: "boot" });
   pull.start();
   sync.start();
   log.info(
-    { http: ingress.url, ops: ops.url, cp: s.cpUrl, blobs: p.store.location, build: BUILD },
+    {
+      http: ingress.url,
+      grpc: grpc.address,
+      ops: ops.url,
+      cp: s.cpUrl,
+      blobs: p.store.location,
+      build: BUILD,
+    },
     "listening",
   );
   let closing: Promise<void> | undefined;
   const close = async () => {
     state.draining = true;
     pull.stop();
+    const drainMs = options.drainTimeoutMs ?? INGRESS_LIMITS.drainTimeoutMs;
     await Promise.all([
-      ingress.close(options.drainTimeoutMs ?? INGRESS_LIMITS.drainTimeoutMs),
+      ingress.close(drainMs),
+      grpc.close(drainMs),
       sync.close(),
       p.loader.close().then(() => applier.close()),
     ]);
-    await Promise.all([p.pools.close(), ops.close(), p.store.close?.(), p.isolation.close()]);
+    await Promise.all([p.pools.close(), p.sessions.close(), ops.close(), p.store.close?.()]);
     log.info("closed");
   };
   return {
     httpUrl: ingress.url,
+    grpcAddress: grpc.address,
     opsUrl: ops.url,
     state,
     close: () => {

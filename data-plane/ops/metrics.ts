@@ -9,6 +9,8 @@ export interface DataPlaneMetrics {
   readonly registry: Registry;
   readonly requests: Counter<"reason" | "status_class">;
   readonly requestSeconds: Histogram<"status_class">;
+  /** gRPC calls by the status the client got (lower-case code name) and corral-reason */
+  readonly grpcCalls: Counter<"code" | "reason">;
   readonly applySeconds: Histogram<"result">;
   readonly applyFailures: Counter<"code">;
   readonly syncConnections: Counter<"event">;
@@ -61,15 +63,21 @@ export function createMetrics(state: NodeState): DataPlaneMetrics {
     registry,
     requests: new Counter({
       name: "corral_dp_requests_total",
-      help: "tenant requests answered, by corral-reason (upstream = proxied) and status class",
+      help: "tenant requests (HTTP and gRPC) answered, by corral-reason (upstream = proxied) and status class (gRPC: of the status's HTTP equivalent)",
       labelNames: ["reason", "status_class"],
       registers: [registry],
     }),
     requestSeconds: new Histogram({
       name: "corral_dp_request_duration_seconds",
-      help: "time from request to the end of the response",
+      help: "time from request to the end of the response (HTTP and gRPC)",
       labelNames: ["status_class"],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    grpcCalls: new Counter({
+      name: "corral_dp_grpc_calls_total",
+      help: "gRPC calls answered, by the grpc-status the client got (lower-case code name) and corral-reason (upstream = the upstream's own status)",
+      labelNames: ["code", "reason"],
       registers: [registry],
     }),
     applySeconds: new Histogram({

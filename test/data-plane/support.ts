@@ -114,6 +114,7 @@ export function startNode(spec: NodeSpec): Promise<DataPlaneProcess> {
       CORRAL_SLOT: "dp-0",
       CORRAL_ZONE: "zone-b",
       CORRAL_HTTP_PORT: "0",
+      CORRAL_GRPC_PORT: "0",
       CORRAL_OPS_PORT: "0",
       CORRAL_DATA_DIR: spec.ws.dataDir,
       CORRAL_POLL_INTERVAL_MS: String(spec.pollMs ?? 60_000),

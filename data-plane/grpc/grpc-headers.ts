@@ -1,0 +1,84 @@
+/**
+ * Metadata rewriting for gRPC calls at the proxy boundary (pure). The same rules as HTTP
+ * (forward-headers.ts): Corral's credentials and a client's own corral-tenant never reach the
+ * upstream; corral-tenant and x-forwarded-* are set by the node. On top of that: pseudo-headers
+ * are rebuilt for the upstream, `te: trailers` is kept, and grpc-timeout carries the time left.
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
+import { problemBody, type Rejection, REQUEST_ERRORS } from "../errors.ts";
+import { clientResponseHeaders, upstreamRequestHeaders } from "../ingress/forward-headers.ts";
+import { encodeGrpcMessage, encodeGrpcTimeout } from "./grpc-wire.ts";
+
+export interface UpstreamCall {
+  tenantId: string;
+  clientIp: string;
+  /** scheme://host:port of the upstream target */
+  origin: string;
+  /** :path for the upstream (/package.Service/Method, under the target's base path) */
+  path: string;
+  /** ms left before the call's deadline; undefined: the client set none */
+  remainingMs: number | undefined;
+}
+
+function withoutPseudo(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) if (name[0] !== ":") out[name] = value;
+  return out;
+}
+
+export function upstreamGrpcHeaders(incoming: IncomingHttpHeaders, call: UpstreamCall): OutgoingHttpHeaders {
+  const url = new URL(call.origin);
+  const out: OutgoingHttpHeaders = upstreamRequestHeaders(withoutPseudo(incoming), {
+    tenantId: call.tenantId,
+    clientIp: call.clientIp,
+    host: incoming[":authority"],
+    proto: "http",
+  });
+  delete out["grpc-timeout"];
+  if (call.remainingMs !== undefined) out["grpc-timeout"] = encodeGrpcTimeout(call.remainingMs);
+  out.te = "trailers";
+  out[":method"] = "POST";
+  out[":scheme"] = url.protocol.slice(0, -1);
+  out[":authority"] = url.host;
+  out[":path"] = call.path;
+  return out;
+}
+
+/** Upstream response headers or trailers as the client gets them: no pseudo or hop-by-hop headers. */
+export function clientGrpcHeaders(upstream: IncomingHttpHeaders): OutgoingHttpHeaders {
+  return clientResponseHeaders(withoutPseudo(upstream));
+}
+
+/** HTTP/2 header names are lower case (Retry-After, RateLimit-Policy from admission stages). */
+export function lowerCaseNames(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
+  return out;
+}
+
+/** A call's status as trailers (or, with :status, a trailers-only response). */
+export function statusTrailers(code: number, message: string, reason?: string): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { "grpc-status": String(code) };
+  if (message) out["grpc-message"] = encodeGrpcMessage(message);
+  if (reason) out["corral-reason"] = reason;
+  return out;
+}
+
+/**
+ * A rejection as a trailers-only response: HTTP 200, content-type application/grpc, the
+ * catalogue's gRPC status, detail as grpc-message, corral-reason, and the rejection's headers.
+ */
+export function rejectionTrailers(
+  rejection: Rejection,
+  extra: Record<string, string> = {},
+): OutgoingHttpHeaders {
+  const spec = REQUEST_ERRORS[rejection.code];
+  const detail = problemBody(rejection).detail;
+  return {
+    ...lowerCaseNames(extra),
+    ...lowerCaseNames(rejection.headers ?? {}),
+    ":status": 200,
+    "content-type": "application/grpc",
+    ...statusTrailers(spec.grpc, `${rejection.code}: ${detail}`, spec.reason),
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * Tenant gRPC ingress: an h2c (cleartext HTTP/2) server that proxies gRPC calls without knowing
+ * the tenants' protos. Each call goes through the same stage pipeline as an HTTP request
+ * (identify from x-api-key / authorization metadata, admission, route by /package.Service/Method
+ * prefix among the tenant's grpc routes), then to the GrpcProxy. Rejections are trailers-only
+ * responses (HTTP 200, grpc-status, grpc-message, corral-reason). Every call is logged once and
+ * counted. Bounds: concurrent streams per connection, header list size, request message size.
+ */
+import {
+  constants,
+  createServer,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from "node:http2";
+import type { Logger } from "pino";
+import { parseGrpcTimeout } from "../admission/deadline.ts";
+import { problemBody, type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
+import { type RequestContext, runStages, type Stage } from "../ingress/pipeline.ts";
+import type { NodeState } from "../node-state.ts";
+import { type DataPlaneMetrics, statusClass } from "../ops/metrics.ts";
+import { normalizeHost } from "../router/route-table.ts";
+import { type CallRecord, type GrpcProxy, respondRejection } from "./grpc-proxy.ts";
+import { grpcCodeForReset, grpcCodeName, httpEquivalent, isGrpcContentType } from "./grpc-wire.ts";
+
+export interface GrpcIngressOptions {
+  host: string;
+  port: number;
+  logger: Logger;
+  stages: readonly Stage[];
+  proxy: GrpcProxy;
+  metrics: DataPlaneMetrics;
+  state: NodeState;
+  /** SETTINGS_MAX_HEADER_LIST_SIZE: bytes of metadata a call may send */
+  maxHeaderBytes: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS: calls in flight per client connection */
+  maxConcurrentStreams: number;
+  /** a connection with no frames for this long is closed (GOAWAY); default 5 minutes */
+  idleSessionMs?: number;
+}
+
+export interface GrpcIngress {
+  /** host:port, as gRPC clients dial it */
+  readonly address: string;
+  readonly port: number;
+  /** Stops accepting, lets calls in flight finish up to drainMs (GOAWAY), then cuts the rest. */
+  close(drainMs: number): Promise<void>;
+}
+
+function newContext(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): RequestContext {
+  const url = headers[":path"] ?? "/";
+  const q = url.indexOf("?");
+  return {
+    method: headers[":method"] ?? "POST",
+    host: normalizeHost(headers[":authority"]),
+    path: q === -1 ? url : url.slice(0, q),
+    url,
+    headers,
+    remoteAddress: stream.session?.socket?.remoteAddress ?? "",
+    receivedAt: performance.now(),
+    responseHeaders: {},
+    onFinish: [],
+  };
+}
+
+/** A request that is no gRPC call gets a plain HTTP answer, as the gRPC spec asks (415). */
+function respondNotGrpc(stream: ServerHttp2Stream, record: CallRecord, detail: string): void {
+  const rejection: Rejection = reject("CORRAL_DP_BAD_REQUEST", detail);
+  record.reason = REQUEST_ERRORS[rejection.code].reason;
+  stream.respond({
+    ":status": 415,
+    "content-type": "application/problem+json",
+    "corral-reason": record.reason,
+  });
+  stream.end(JSON.stringify({ ...problemBody(rejection), status: 415 }));
+}
+
+/** The call's deadline from grpc-timeout, when no admission stage has set one. */
+function grpcDeadline(ctx: RequestContext): Rejection | undefined {
+  const value = ctx.headers["grpc-timeout"];
+  if (ctx.deadlineAt !== undefined || typeof value !== "string") return undefined;
+  const ms = parseGrpcTimeout(value);
+  if (ms === undefined)
+    return reject("CORRAL_DP_BAD_REQUEST", "grpc-timeout must be 1-8 digits and a unit (H M S m u n)");
+  ctx.deadlineAt = ctx.receivedAt + ms;
+  return ms > 0 ? undefined : reject("CORRAL_DP_DEADLINE_EXCEEDED", "grpc-timeout is 0");
+}
+
+class CallHandler {
+  private readonly o: GrpcIngressOptions;
+
+  constructor(o: GrpcIngressOptions) {
+    this.o = o;
+  }
+
+  async handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
+    const ctx = newContext(stream, headers);
+    const record: CallRecord = { grpcStatus: undefined, reason: "upstream", messagesIn: 0 };
+    this.track(ctx, stream, record);
+    stream.on("error", () => {});
+    try {
+      await this.serve(ctx, stream, record);
+    } catch (err) {
+      this.o.logger.error({ err, path: ctx.path }, "gRPC call failed");
+      respondRejection(stream, record, reject("CORRAL_DP_INTERNAL"));
+    }
+  }
+
+  private async serve(ctx: RequestContext, stream: ServerHttp2Stream, record: CallRecord): Promise<void> {
+    if (ctx.method !== "POST" || !isGrpcContentType(ctx.headers["content-type"]))
+      return respondNotGrpc(stream, record, "expected a gRPC call: POST with content-type application/grpc");
+    const rejection = (await runStages(this.o.stages, ctx)) ?? grpcDeadline(ctx);
+    if (rejection) {
+      if (rejection.code === "CORRAL_DP_SHED") this.o.state.shed++;
+      return respondRejection(stream, record, rejection, ctx.responseHeaders);
+    }
+    if (stream.destroyed) {
+      record.reason = "client_gone";
+      return;
+    }
+    await this.o.proxy.forward(ctx, stream, record);
+  }
+
+  /** Counts the call in flight until its stream closes; then one log line and the metrics. */
+  private track(ctx: RequestContext, stream: ServerHttp2Stream, record: CallRecord): void {
+    const { state, metrics, logger } = this.o;
+    state.inflight++;
+    stream.once("close", () => {
+      state.inflight--;
+      const reset = stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR;
+      const code = record.grpcStatus ?? (reset ? grpcCodeForReset(stream.rstCode) : undefined);
+      const seconds = (performance.now() - ctx.receivedAt) / 1000;
+      const status = code === undefined ? 415 : httpEquivalent(code);
+      const cls = statusClass(status);
+      metrics.requests.inc({ reason: record.reason, status_class: cls });
+      metrics.requestSeconds.observe({ status_class: cls }, seconds);
+      metrics.grpcCalls.inc({
+        code: code === undefined ? "none" : grpcCodeName(code),
+        reason: record.reason,
+      });
+      for (const fn of ctx.onFinish) fn(status);
+      logger.info(
+        {
+          protocol: "grpc",
+          path: ctx.path,
+          grpcStatus: code,
+          reason: record.reason,
+          tenant: ctx.tenant?.id,
+          route: ctx.route?.id,
+          messagesIn: record.messagesIn,
+          ms: Math.round(seconds * 1000),
+        },
+        "request",
+      );
+    });
+  }
+}
+
+export async function startGrpcIngress(o: GrpcIngressOptions): Promise<GrpcIngress> {
+  const server = createServer({
+    settings: {
+      enablePush: false,
+      maxConcurrentStreams: o.maxConcurrentStreams,
+      maxHeaderListSize: o.maxHeaderBytes,
+    },
+    maxSessionMemory: 32,
+  });
+  const sessions = new Set<Http2Session>();
+  const handler = new CallHandler(o);
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+    session.on("error", () => {});
+    session.setTimeout(o.idleSessionMs ?? 300_000, () => session.close());
+  });
+  server.on("stream", (stream, headers) => void handler.handle(stream, headers));
+  await new Promise<void>((resolve, rejectListen) => {
+    server.once("error", rejectListen);
+    server.listen(o.port, o.host, () => {
+      server.off("error", rejectListen);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : o.port;
+  const host = o.host.includes(":") ? `[${o.host}]` : o.host;
+  return {
+    address: `${host}:${port}`,
+    port,
+    async close(drainMs) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const session of sessions) session.close();
+      const cut = setTimeout(() => {
+        for (const session of sessions) session.destroy();
+      }, drainMs);
+      try {
+        await closed;
+      } finally {
+        clearTimeout(cut);
+      }
+    },
+  };
+}

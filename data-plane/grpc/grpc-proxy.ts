@@ -1,0 +1,306 @@
+/**
+ * The end of a gRPC call's path: opens a stream to the route's upstream on the target's shared
+ * HTTP/2 session and relays both directions frame by frame (unary and every streaming kind
+ * alike; messages are never decoded), then the upstream's trailers. Deadline: the upstream gets
+ * grpc-timeout = the time left, and the node ends the call with DEADLINE_EXCEEDED when it runs
+ * out. The route's timeout bounds the wait for the upstream's response headers. A client that
+ * cancels cancels the upstream stream, and an upstream reset resets the client's stream.
+ */
+import {
+  type ClientHttp2Stream,
+  constants,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from "node:http2";
+import { type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
+import type { RequestContext } from "../ingress/pipeline.ts";
+import { upstreamPath } from "../router/route-table.ts";
+import {
+  clientGrpcHeaders,
+  lowerCaseNames,
+  rejectionTrailers,
+  statusTrailers,
+  upstreamGrpcHeaders,
+} from "./grpc-headers.ts";
+import { GRPC_CODES, grpcCodeForHttpStatus, grpcCodeForReset, isGrpcContentType } from "./grpc-wire.ts";
+import { MessageMeter } from "./message-meter.ts";
+import type { UpstreamSessions } from "./upstream-sessions.ts";
+
+/** What happened to a call, filled in as it goes; logged and counted when its stream closes. */
+export interface CallRecord {
+  /** the status the client got; undefined while unknown (or the stream was reset) */
+  grpcStatus: number | undefined;
+  /** corral-reason of a rejection, "upstream" for the upstream's own answer, "client_gone" */
+  reason: string;
+  /** request messages the client sent */
+  messagesIn: number;
+}
+
+export interface GrpcProxyOptions {
+  /** largest request message (declared length) relayed; larger ones end the call */
+  maxMessageBytes: number;
+  /** called with the time from sending the call upstream to its response headers */
+  onUpstreamAnswered?: (ctx: RequestContext, ms: number) => void;
+}
+
+/** Answers a call with a rejection as a trailers-only response. */
+export function respondRejection(
+  client: ServerHttp2Stream,
+  record: CallRecord,
+  rejection: Rejection,
+  extra: Record<string, string> = {},
+): void {
+  const spec = REQUEST_ERRORS[rejection.code];
+  record.grpcStatus = spec.grpc;
+  record.reason = spec.reason;
+  if (client.destroyed || client.headersSent) return;
+  client.respond(rejectionTrailers(rejection, extra), { endStream: true });
+  // the client may still be sending: we are done with its stream
+  if (!client.readableEnded) client.close(constants.NGHTTP2_NO_ERROR);
+}
+
+export class GrpcProxy {
+  private readonly sessions: UpstreamSessions;
+  private readonly options: GrpcProxyOptions;
+
+  constructor(sessions: UpstreamSessions, options: GrpcProxyOptions) {
+    this.sessions = sessions;
+    this.options = options;
+  }
+
+  async forward(ctx: RequestContext, client: ServerHttp2Stream, record: CallRecord): Promise<void> {
+    const route = ctx.route!;
+    const picked = this.sessions.pick(route.upstream);
+    const fail = (r: Rejection) => respondRejection(client, record, r, ctx.responseHeaders);
+    if (!picked) return fail(reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets"));
+    if (picked.ready) {
+      try {
+        await picked.ready;
+      } catch (err) {
+        this.sessions.markDead(picked.target.origin);
+        return fail(
+          reject("CORRAL_DP_UPSTREAM_ERROR", `the upstream could not be reached (${(err as Error).message})`),
+        );
+      }
+    }
+    if (client.destroyed) {
+      record.reason = "client_gone";
+      return;
+    }
+    const remainingMs = ctx.deadlineAt === undefined ? undefined : ctx.deadlineAt - performance.now();
+    if (remainingMs !== undefined && remainingMs <= 0)
+      return fail(reject("CORRAL_DP_DEADLINE_EXCEEDED", "the deadline passed before the call was sent"));
+    const headers = upstreamGrpcHeaders(ctx.headers, {
+      tenantId: ctx.tenant!.id,
+      clientIp: ctx.remoteAddress,
+      origin: picked.target.origin,
+      path: upstreamPath(route, picked.target.basePath, ctx.url),
+      remainingMs,
+    });
+    let upstream: ClientHttp2Stream;
+    try {
+      upstream = picked.session.request(headers, { endStream: false });
+    } catch {
+      // the session is closing (GOAWAY) or gone: the next call dials a new one
+      return fail(reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream connection is closing"));
+    }
+    new ProxiedCall(ctx, client, upstream, record, this.options).start(route.timeoutMs);
+  }
+}
+
+/** One call relayed between the client's stream and the upstream's. */
+class ProxiedCall {
+  private readonly ctx: RequestContext;
+  private readonly client: ServerHttp2Stream;
+  private readonly upstream: ClientHttp2Stream;
+  private readonly record: CallRecord;
+  private readonly options: GrpcProxyOptions;
+  private readonly meter: MessageMeter;
+  private readonly sentAt = performance.now();
+  private responded = false;
+  /** the node has decided the call's end (its own status, or the upstream's reset passed on) */
+  private done = false;
+  private upstreamTrailers: IncomingHttpHeaders | undefined;
+  /** trailers of a call the node ends itself after the response started */
+  private ownTrailers: Record<string, string> | undefined;
+  private headersTimer: NodeJS.Timeout | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    ctx: RequestContext,
+    client: ServerHttp2Stream,
+    upstream: ClientHttp2Stream,
+    record: CallRecord,
+    options: GrpcProxyOptions,
+  ) {
+    this.ctx = ctx;
+    this.client = client;
+    this.upstream = upstream;
+    this.record = record;
+    this.options = options;
+    this.meter = new MessageMeter(options.maxMessageBytes);
+  }
+
+  start(routeTimeoutMs: number): void {
+    const { client, upstream } = this;
+    this.headersTimer = setTimeout(
+      () =>
+        this.fail(reject("CORRAL_DP_UPSTREAM_TIMEOUT", `no answer within the route's ${routeTimeoutMs} ms`)),
+      routeTimeoutMs,
+    );
+    if (this.ctx.deadlineAt !== undefined) {
+      const left = this.ctx.deadlineAt - performance.now();
+      this.deadlineTimer = setTimeout(
+        () => this.fail(reject("CORRAL_DP_DEADLINE_EXCEEDED", "the call's deadline passed")),
+        left,
+      );
+    }
+    client.on("data", (chunk: Buffer) => this.relayRequest(chunk));
+    client.on("end", () => {
+      if (!upstream.destroyed) upstream.end();
+    });
+    client.on("close", () => this.onClientClose());
+    client.on("error", () => {});
+    client.on("wantTrailers", () => this.sendTrailers());
+    upstream.on("drain", () => client.resume());
+    upstream.on("response", (headers) => this.onResponse(headers));
+    upstream.on("trailers", (trailers) => {
+      this.upstreamTrailers = trailers;
+    });
+    upstream.on("close", () => this.onUpstreamClose());
+    upstream.on("error", () => {});
+  }
+
+  private relayRequest(chunk: Buffer): void {
+    if (this.done) return;
+    const metered = this.meter.feed(chunk);
+    this.record.messagesIn = this.meter.messages;
+    if (!metered.ok) {
+      const limit = this.meter.maxMessageBytes;
+      this.fail(
+        reject("CORRAL_DP_PAYLOAD_TOO_LARGE", `a message of ${metered.declaredBytes} bytes exceeds ${limit}`),
+      );
+      return;
+    }
+    if (this.upstream.destroyed || this.upstream.writableEnded) return;
+    if (!this.upstream.write(chunk)) this.client.pause();
+  }
+
+  private onResponse(headers: IncomingHttpHeaders): void {
+    clearTimeout(this.headersTimer);
+    this.options.onUpstreamAnswered?.(this.ctx, performance.now() - this.sentAt);
+    const status = Number(headers[":status"]);
+    if (status !== 200 || !isGrpcContentType(headers["content-type"])) {
+      this.cancelUpstream();
+      const code = status === 200 ? GRPC_CODES.UNKNOWN : grpcCodeForHttpStatus(status);
+      const detail = `the upstream answered HTTP ${status} ${headers["content-type"] ?? ""}`.trim();
+      this.respondStatus(code, detail, "upstream");
+      return;
+    }
+    if (this.client.destroyed) return;
+    const out = {
+      ...clientGrpcHeaders(headers),
+      ...lowerCaseNames(this.ctx.responseHeaders),
+      ":status": 200,
+    };
+    this.responded = true;
+    if (headers["grpc-status"] !== undefined) {
+      // trailers-only: the upstream's status is in its headers, there is no body
+      this.noteStatus(headers);
+      this.client.respond(out, { endStream: true });
+      if (!this.client.readableEnded) this.client.close(constants.NGHTTP2_NO_ERROR);
+      return;
+    }
+    this.client.respond(out, { waitForTrailers: true });
+    this.upstream.pipe(this.client);
+  }
+
+  private sendTrailers(): void {
+    const trailers = this.ownTrailers ?? this.upstreamTrailers;
+    if (!trailers || trailers["grpc-status"] === undefined) {
+      this.record.grpcStatus = GRPC_CODES.INTERNAL;
+      this.client.sendTrailers(
+        statusTrailers(GRPC_CODES.INTERNAL, "the upstream ended the call without a status"),
+      );
+    } else {
+      if (!this.ownTrailers) this.noteStatus(trailers);
+      this.client.sendTrailers(this.ownTrailers ?? clientGrpcHeaders(trailers as IncomingHttpHeaders));
+    }
+    if (!this.client.readableEnded && !this.client.destroyed) this.client.close(constants.NGHTTP2_NO_ERROR);
+  }
+
+  private noteStatus(headers: IncomingHttpHeaders): void {
+    const code = Number(headers["grpc-status"]);
+    this.record.grpcStatus = Number.isInteger(code) ? code : GRPC_CODES.UNKNOWN;
+    this.record.reason = "upstream";
+  }
+
+  /** Ends the call with a status of the node's own (timeout, deadline, oversized message). */
+  private fail(rejection: Rejection): void {
+    const spec = REQUEST_ERRORS[rejection.code];
+    this.respondStatus(spec.grpc, `${rejection.code}: ${rejection.detail ?? spec.title}`, spec.reason);
+  }
+
+  private respondStatus(code: number, message: string, reason: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.clearTimers();
+    this.cancelUpstream();
+    this.record.grpcStatus = code;
+    this.record.reason = reason;
+    if (this.client.destroyed) return;
+    const trailers = statusTrailers(code, message, reason === "upstream" ? undefined : reason) as Record<
+      string,
+      string
+    >;
+    if (!this.client.headersSent) {
+      const out = {
+        ...lowerCaseNames(this.ctx.responseHeaders),
+        ":status": 200,
+        "content-type": "application/grpc",
+      };
+      this.client.respond({ ...out, ...trailers }, { endStream: true });
+      if (!this.client.readableEnded) this.client.close(constants.NGHTTP2_NO_ERROR);
+      return;
+    }
+    // the response has started: end its body, then 'wantTrailers' sends these
+    this.ownTrailers = trailers;
+    this.upstream.unpipe(this.client);
+    if (!this.client.writableEnded) this.client.end();
+  }
+
+  private onUpstreamClose(): void {
+    this.clearTimers();
+    if (this.client.destroyed || this.record.grpcStatus !== undefined) return;
+    const rst = this.upstream.rstCode ?? constants.NGHTTP2_NO_ERROR;
+    if (!this.responded) {
+      const code = rst === constants.NGHTTP2_NO_ERROR ? GRPC_CODES.UNAVAILABLE : grpcCodeForReset(rst);
+      this.respondStatus(code, `the upstream closed the call (HTTP/2 code ${rst})`, "upstream_error");
+      return;
+    }
+    // mid-response: pass the reset on as it came (pipe ends a cleanly closed body by itself)
+    if (rst !== constants.NGHTTP2_NO_ERROR) {
+      this.record.grpcStatus = grpcCodeForReset(rst);
+      this.record.reason = "upstream";
+      this.client.close(rst);
+    }
+  }
+
+  private onClientClose(): void {
+    this.clearTimers();
+    if (this.record.grpcStatus === undefined) {
+      this.record.grpcStatus = GRPC_CODES.CANCELLED;
+      this.record.reason = "client_gone";
+    }
+    this.cancelUpstream();
+  }
+
+  private cancelUpstream(): void {
+    if (!this.upstream.destroyed && !this.upstream.closed) this.upstream.close(constants.NGHTTP2_CANCEL);
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.headersTimer);
+    clearTimeout(this.deadlineTimer);
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * One HTTP/2 client session per upstream target, shared by every call to it (streams multiplex
+ * over the one connection). A session counts as ready once the upstream's SETTINGS arrived, so
+ * its stream limit is known (nghttp2 then queues streams beyond it instead of having them
+ * refused). A session that gets GOAWAY, fails or closes is forgotten and the next call dials a
+ * new one; calls already on it finish. Targets that refused connections are skipped for a while
+ * (first live target wins); sessions unused for a while are closed.
+ */
+import { type ClientHttp2Session, connect } from "node:http2";
+import type { TimerHandle, Timers } from "../clock.ts";
+import type { PlainTarget, PlainUpstream } from "../config-client/plain-config.ts";
+
+export interface SessionOptions {
+  /** how long a target that failed to connect is skipped */
+  deadForMs?: number;
+  /** a session unused this long is closed */
+  idleCloseMs?: number;
+  /** memory nghttp2 may use per session, MB (node's maxSessionMemory) */
+  maxSessionMemoryMb?: number;
+}
+
+export class ConnectError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "ConnectError";
+    this.code = code;
+  }
+}
+
+interface SessionEntry {
+  readonly session: ClientHttp2Session;
+  readonly ready: Promise<void>;
+  isReady: boolean;
+  lastUsed: number;
+}
+
+export interface PickedSession {
+  target: PlainTarget;
+  session: ClientHttp2Session;
+  /** undefined once the session is ready; else settles when it is (rejects with a ConnectError) */
+  ready: Promise<void> | undefined;
+}
+
+export class UpstreamSessions {
+  private readonly entries = new Map<string, SessionEntry>();
+  private readonly deadUntil = new Map<string, number>();
+  private readonly timers: Timers;
+  private readonly deadForMs: number;
+  private readonly idleCloseMs: number;
+  private readonly maxSessionMemoryMb: number;
+  private sweepTimer: TimerHandle | undefined;
+
+  constructor(timers: Timers, opts: SessionOptions = {}) {
+    this.timers = timers;
+    this.deadForMs = opts.deadForMs ?? 5_000;
+    this.idleCloseMs = opts.idleCloseMs ?? 300_000;
+    this.maxSessionMemoryMb = opts.maxSessionMemoryMb ?? 32;
+    this.scheduleSweep();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The first live target's session (dialled if needed); undefined when there are no targets. */
+  pick(upstream: PlainUpstream): PickedSession | undefined {
+    const now = this.timers.monotonic();
+    const target = upstream.targets.find((t) => this.isLive(t.origin, now)) ?? upstream.targets[0];
+    if (!target) return undefined;
+    let entry = this.entries.get(target.origin);
+    if (!entry || entry.session.closed || entry.session.destroyed) {
+      entry = this.dial(target.origin, upstream.connectTimeoutMs, now);
+    }
+    entry.lastUsed = now;
+    return { target, session: entry.session, ready: entry.isReady ? undefined : entry.ready };
+  }
+
+  markDead(origin: string): void {
+    this.deadUntil.set(origin, this.timers.monotonic() + this.deadForMs);
+  }
+
+  private isLive(origin: string, now: number): boolean {
+    const until = this.deadUntil.get(origin);
+    if (until === undefined) return true;
+    if (until > now) return false;
+    this.deadUntil.delete(origin);
+    return true;
+  }
+
+  private dial(origin: string, connectTimeoutMs: number, now: number): SessionEntry {
+    const session = connect(origin, {
+      settings: { enablePush: false },
+      maxSessionMemory: this.maxSessionMemoryMb,
+    });
+    const entry: SessionEntry = {
+      session,
+      ready: settled(session, connectTimeoutMs),
+      isReady: false,
+      lastUsed: now,
+    };
+    entry.ready.then(
+      () => {
+        entry.isReady = true;
+      },
+      () => this.forget(origin, session),
+    );
+    const forget = () => this.forget(origin, session);
+    session.on("goaway", forget).on("close", forget).on("error", forget);
+    this.entries.set(origin, entry);
+    return entry;
+  }
+
+  private forget(origin: string, session: ClientHttp2Session): void {
+    if (this.entries.get(origin)?.session === session) this.entries.delete(origin);
+  }
+
+  private scheduleSweep(): void {
+    this.sweepTimer = this.timers.setTimeout(() => {
+      this.closeIdle();
+      this.scheduleSweep();
+    }, this.idleCloseMs / 2);
+  }
+
+  /** Gracefully closes sessions unused for idleCloseMs (streams in flight on them finish). */
+  closeIdle(): void {
+    const now = this.timers.monotonic();
+    for (const [origin, entry] of this.entries) {
+      if (now - entry.lastUsed < this.idleCloseMs) continue;
+      this.entries.delete(origin);
+      entry.session.close();
+    }
+  }
+
+  /** Closes every session: streams still open get up to graceMs, then are cut. */
+  async close(graceMs = 1_000): Promise<void> {
+    this.timers.clearTimeout(this.sweepTimer);
+    const sessions = [...this.entries.values()].map((e) => e.session);
+    this.entries.clear();
+    await Promise.all(sessions.map((s) => closeSession(s, graceMs)));
+  }
+}
+
+/** Resolves when the upstream's SETTINGS arrive; rejects on error, close or connect timeout. */
+function settled(session: ClientHttp2Session, connectTimeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      session.destroy(new ConnectError("ETIMEDOUT", `no connection within ${connectTimeoutMs} ms`));
+    }, connectTimeoutMs);
+    const fail = (err?: Error) => {
+      clearTimeout(timer);
+      const code = (err as { code?: string } | undefined)?.code ?? "ECONNRESET";
+      reject(new ConnectError(code, err?.message ?? "the connection closed before it was ready"));
+    };
+    session.once("remoteSettings", () => {
+      clearTimeout(timer);
+      session.off("error", fail).off("close", fail);
+      resolve();
+    });
+    session.once("error", fail).once("close", fail);
+  });
+}
+
+function closeSession(session: ClientHttp2Session, graceMs: number): Promise<void> {
+  if (session.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const cut = setTimeout(() => session.destroy(), graceMs);
+    session.once("close", () => {
+      clearTimeout(cut);
+      resolve();
+    });
+    if (!session.closed) session.close();
+  });
+}
