@@ -7,4 +7,8 @@ import { processIo } from "./cli/io.ts";
 import { runCli } from "./cli/main.ts";
 
 const code = await runCli(process.argv.slice(2), processIo());
-if (code !== undefined) process.exitCode = code;
+if (code !== undefined) {
+  // Let output flush and the loop drain; if a role left a handle open after failing to start, exit anyway.
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 1000).unref();
+}

@@ -62,6 +62,7 @@ export function describeRequest(req: IncomingMessage, body: Buffer): Record<stri
 function handleHttp(req: IncomingMessage, res: ServerResponse): void {
   const chunks: Buffer[] = [];
   let size = 0;
+  req.on("error", () => res.destroy());
   req.on("data", (chunk: Buffer) => {
     size += chunk.length;
     if (size <= MAX_BODY_BYTES) chunks.push(chunk);

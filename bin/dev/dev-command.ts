@@ -15,7 +15,7 @@ import type { CliIo } from "../cli/io.ts";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, reportStartError } from "../cli/run-role.ts";
 import { DEV_USAGE } from "../cli/usage.ts";
 import { bootstrapDemo } from "./bootstrap-demo.ts";
-import { devJson, readyBanner } from "./dev-report.ts";
+import { type DevJson, devJson, readyBanner } from "./dev-report.ts";
 import { DevUsageError, type DevSettings, loadDevSettings, portPlanOf } from "./dev-settings.ts";
 import { echoOnce } from "./echo-client.ts";
 import { parseJsonLine } from "./managed-child.ts";
@@ -64,7 +64,6 @@ class DevSession {
     process.on("SIGTERM", () => this.#onSignal("SIGTERM"));
     this.#io.out(`corral dev: starting in ${this.#shown(this.#dir)} ...\n`);
     try {
-      await rm(join(this.#dir, "dev.json"), { force: true });
       await this.#startAll(started);
       return undefined;
     } catch (err) {
@@ -93,6 +92,7 @@ class DevSession {
       onEvent: (event) => this.#report(event),
     });
     const platform = this.#platform;
+    await rm(join(this.#dir, "dev.json"), { force: true }); // a crashed run's leftovers
     this.#quiet = false;
     this.#io.out(`corral dev: processes up after ${seconds(started)} s; setting up the demo tenant ...\n`);
     const demo = await this.#setUpDemo(platform, secrets);
@@ -105,6 +105,15 @@ class DevSession {
       () => false,
     );
     this.#abort.signal.throwIfAborted();
+    await this.#announce(platform, demo, { started, grpcThroughGateway });
+  }
+
+  /** Writes dev.json and prints the banner. */
+  async #announce(
+    platform: Platform,
+    demo: DevJson["demo"],
+    how: { started: number; grpcThroughGateway: boolean },
+  ): Promise<void> {
     const dev = devJson({
       cp: platform.cp,
       dps: platform.dps,
@@ -115,12 +124,8 @@ class DevSession {
       cwd: this.#io.cwd,
     });
     await writeFile(join(this.#dir, "dev.json"), `${JSON.stringify(dev, null, 2)}\n`, { mode: 0o600 });
-    const banner = readyBanner({
-      dev,
-      seconds: Number(seconds(started)),
-      dir: this.#shown(this.#dir),
-      grpcThroughGateway,
-    });
+    const dir = this.#shown(this.#dir);
+    const banner = readyBanner({ dev, seconds: Number(seconds(how.started)), dir, ...how });
     this.#io.out(`${banner}\n`);
   }
 

@@ -72,7 +72,10 @@ export class ManagedChild {
   /** Spawns the process (the log file is truncated on the first start, appended to after). */
   start(): void {
     if (this.running) throw new Error(`${this.name} is already running`);
-    this.#log ??= createWriteStream(this.spec.logFile, { flags: "w" });
+    this.#log ??= createWriteStream(this.spec.logFile, { flags: "w" }).on("error", (err) => {
+      this.#recent.push(`(log file ${this.spec.logFile} failed: ${err.message})`);
+      this.#log = undefined;
+    });
     this.#stopping = false;
     const proc = spawn(process.execPath, this.spec.args, {
       cwd: this.spec.cwd,
