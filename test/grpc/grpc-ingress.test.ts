@@ -12,6 +12,7 @@ import type { DataPlaneProcess } from "../../data-plane/main.ts";
 import * as fx from "../data-plane/fixtures.ts";
 import { closedPort, startNode, waitFor, type Workspace, workspace } from "../data-plane/support.ts";
 import { GrpcUpstream, StreamsClient } from "./grpc-upstream.ts";
+import { grpcFrame, startRawUpstream } from "./raw-h2-upstream.ts";
 
 const pair = fx.signingPair();
 const key = fx.newKey();
@@ -20,6 +21,8 @@ const suspendedKey = fx.newKey();
 const deadKey = fx.newKey();
 let ws: Workspace;
 let upstream: GrpcUpstream;
+let rawUpstream: Awaited<ReturnType<typeof startRawUpstream>>;
+const rawKey = fx.newKey();
 let node: DataPlaneProcess;
 let echo: EchoClient;
 const logs: string[] = [];
@@ -36,6 +39,7 @@ function grpcTenant(spec: fx.TenantSpec) {
 before(async () => {
   ws = await workspace();
   upstream = await GrpcUpstream.start();
+  rawUpstream = await startRawUpstream();
   const dead = `127.0.0.1:${await closedPort()}`;
   const snap = fx.snapshot(1, [
     grpcTenant({
@@ -60,6 +64,12 @@ before(async () => {
       upstream: upstream.address,
       keys: [{ id: suspendedKey.id, hash: suspendedKey.hash }],
     }),
+    grpcTenant({
+      id: "raw",
+      upstream: rawUpstream.address,
+      keys: [{ id: rawKey.id, hash: rawKey.hash }],
+      routes: [{ id: "raw", pathPrefix: "/raw.v1.Svc" }],
+    }),
     grpcTenant({ id: "gone", upstream: dead, keys: [{ id: deadKey.id, hash: deadKey.hash }] }),
   ]);
   await fx.publish(ws.store, fx.sign(snap, pair));
@@ -78,6 +88,7 @@ after(async () => {
   echo.close();
   await node.close();
   await upstream.close();
+  await rawUpstream.close();
   await ws.remove();
 });
 
@@ -232,14 +243,19 @@ test("the node ends a call at its deadline and cancels the upstream call", async
 
 test("an upstream slower than the route's timeout is DEADLINE_EXCEEDED with corral-reason upstream_timeout", async () => {
   const cancelledBefore = upstream.cancelled.length;
-  const r = await unary("hang", { "x-api-key": tightKey.key }, 5000);
+  // the client's deadline is far away: only the node's cancel can end the upstream call soon
+  const r = await unary("hang", { "x-api-key": tightKey.key }, 60_000);
   assertRejected(r, status.DEADLINE_EXCEEDED, "upstream_timeout");
-  await waitFor(() => upstream.cancelled.length > cancelledBefore, "the upstream to see the call cancelled");
+  await waitFor(
+    () => upstream.cancelled.length > cancelledBefore,
+    "the upstream to see the call cancelled",
+    2000,
+  );
 });
 
 test("a client that cancels cancels the upstream call", async () => {
   const before = upstream.seen.length;
-  const { call, done } = unaryCall("hang", { "x-api-key": key.key });
+  const { call, done } = unaryCall("hang", { "x-api-key": key.key }, 60_000);
   await waitFor(() => upstream.seen.length > before, "the call to reach the upstream");
   const cancelledBefore = upstream.cancelled.filter((m) => m === "hang").length;
   call.cancel();
@@ -248,6 +264,7 @@ test("a client that cancels cancels the upstream call", async () => {
   await waitFor(
     () => upstream.cancelled.filter((m) => m === "hang").length > cancelledBefore,
     "the upstream to see the cancellation",
+    2000,
   );
 });
 
@@ -350,4 +367,69 @@ test("calls are counted by status and reason, and logged once each with tenant, 
     "number",
   ]);
   assert.ok(!logs.some((l) => l.includes(key.key)), "no log line holds the API key");
+});
+
+function rawUnary(path: string, md: Record<string, string>): Promise<ServiceError | null> {
+  const client = new StreamsClient(node.grpcAddress, credentials.createInsecure());
+  return new Promise<ServiceError | null>((resolve) =>
+    client.makeUnaryRequest(
+      path,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      Buffer.from("x"),
+      metadata(md),
+      { deadline: Date.now() + 5000 },
+      (err) => resolve(err),
+    ),
+  ).finally(() => client.close());
+}
+
+test("an upstream reset mid-response reaches the client as a failed call, never as OK", async () => {
+  const err = await rawUnary("/raw.v1.Svc/Reset", { "x-api-key": rawKey.key });
+  assert.equal(err?.code, status.INTERNAL);
+});
+
+test("a non-gRPC HTTP answer of the upstream becomes the gRPC status a client would derive from it", async () => {
+  const err = await rawUnary("/raw.v1.Svc/Http503", { "x-api-key": rawKey.key });
+  assert.equal(err?.code, status.UNAVAILABLE);
+  assert.match(err?.details ?? "", /HTTP 503/);
+});
+
+test("an upstream that ends a call without a status gives INTERNAL", async () => {
+  const err = await rawUnary("/raw.v1.Svc/NoStatus", { "x-api-key": rawKey.key });
+  assert.equal(err?.code, status.INTERNAL);
+  assert.match(err?.details ?? "", /without a status/);
+});
+
+test("the node enforces grpc-timeout itself: DEADLINE_EXCEEDED with corral-reason deadline, upstream cancelled", async () => {
+  const cancelledBefore = upstream.cancelled.length;
+  const started = performance.now();
+  const r = await rawCall(
+    { "content-type": "application/grpc", te: "trailers", "grpc-timeout": "200m", "x-api-key": key.key },
+    grpcFrame("\n\x04hang"),
+  );
+  const took = performance.now() - started;
+  const trailers = r.trailers ?? r.headers;
+  assert.equal(trailers["grpc-status"], "4");
+  assert.equal(trailers["corral-reason"], "deadline");
+  assert.ok(took >= 190 && took < 2000, `${took} ms`);
+  await waitFor(() => upstream.cancelled.length > cancelledBefore, "the upstream to see the call cancelled");
+});
+
+test("metadata over the header list limit fails the call; the node keeps serving", async () => {
+  const r = await unary("big", { "x-api-key": key.key, "x-big": "x".repeat(32 * 1024) });
+  assert.notEqual(r.error?.code ?? status.OK, status.OK);
+  assert.equal((await unary("after", { "x-api-key": key.key })).response?.message, "after");
+});
+
+// last: closes the node
+test("close() drains: a call in flight finishes, then the port is gone", async () => {
+  const inFlight = unary("slow:300", { "x-api-key": key.key });
+  await new Promise((r) => setTimeout(r, 50));
+  await node.close();
+  const r = await inFlight;
+  assert.equal(r.error, undefined);
+  assert.equal(r.response?.message, "slow:300");
+  const late = await unary("late", { "x-api-key": key.key }, 1000);
+  assert.equal(late.error?.code, status.UNAVAILABLE);
 });
