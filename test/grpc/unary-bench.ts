@@ -1,0 +1,174 @@
+/**
+ * gRPC unary Echo through a data-plane node vs straight to the upstream, same run, alternating
+ * rounds: closed loops of N concurrent calls (grpc-js client in this process), the demo Echo
+ * upstream and the node each in their own process. Prints calls/s, p50/p99 and the node's CPU.
+ *
+ *   node test/grpc/unary-bench.ts [--concurrency=32] [--seconds=3] [--rounds=3] [--channels=1]
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { open } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { nodeScript, startChild } from "../../loadtest/bench/child-process.ts";
+import { cpuSeconds } from "../../loadtest/sampler/cpu.ts";
+import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
+import { EchoRequest, EchoResponse } from "../../proto/gen/corral/demo/v1/echo.ts";
+import * as fx from "../data-plane/fixtures.ts";
+import { closedPort } from "../data-plane/support.ts";
+
+const { values: opts } = parseArgs({
+  options: {
+    concurrency: { type: "string", default: "32" },
+    seconds: { type: "string", default: "3" },
+    rounds: { type: "string", default: "3" },
+    channels: { type: "string", default: "1" },
+  },
+});
+const CONCURRENCY = Number(opts.concurrency);
+const SECONDS = Number(opts.seconds);
+const ROUNDS = Number(opts.rounds);
+const CHANNELS = Number(opts.channels);
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+interface RoundResult {
+  calls: number;
+  errors: number;
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+const serialize = (v: EchoRequest) => Buffer.from(EchoRequest.encode(v).finish());
+const deserialize = (b: Buffer) => EchoResponse.decode(b);
+
+async function closedLoop(address: string, md: Metadata, seconds: number): Promise<RoundResult> {
+  const clients = Array.from({ length: CHANNELS }, () => new Client(address, credentials.createInsecure()));
+  const latencies: number[] = [];
+  let errors = 0;
+  const call = (client: Client) =>
+    new Promise<void>((resolve) => {
+      const started = performance.now();
+      client.makeUnaryRequest(
+        "/corral.demo.v1.Echo/Echo",
+        serialize,
+        deserialize,
+        { message: "ping" },
+        md,
+        (err: ServiceError | null) => {
+          if (err) errors++;
+          else latencies.push(performance.now() - started);
+          resolve();
+        },
+      );
+    });
+  // warm-up: connections and JIT
+  await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => call(clients[i % CHANNELS]!)));
+  latencies.length = 0;
+  errors = 0;
+  const until = performance.now() + seconds * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, i) => {
+      while (performance.now() < until) await call(clients[i % CHANNELS]!);
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  for (const c of clients) c.close();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  return { calls: latencies.length, errors, rps: latencies.length / elapsed, p50: q(0.5), p99: q(0.99) };
+}
+
+/** A data-plane node in its own process, serving a snapshot with one gRPC route to upstream. */
+async function startNode(upstream: string, dir: string) {
+  const pair = fx.signingPair();
+  const key = fx.newKey();
+  const t = fx.tenant({ id: "bench", upstream, keys: [{ id: key.id, hash: key.hash }] });
+  const snap = fx.snapshot(1, [{ ...t, routes: t.routes.map((r) => ({ ...r, protocol: "grpc" })) }]);
+  await fx.publish(new FsBlobStore(join(dir, "blobs")), fx.sign(snap, pair));
+  const logPath = join(dir, "dp.log");
+  const log = await open(logPath, "w");
+  const child = spawn(process.execPath, [join(root, "bin/corral.ts"), "data-plane"], {
+    cwd: dir,
+    stdio: ["ignore", log.fd, "inherit"],
+    env: {
+      ...process.env,
+      CORRAL_CP_URL: `http://127.0.0.1:${await closedPort()}`,
+      CORRAL_NODE_TOKEN: "bench",
+      CORRAL_VERIFY_KEY: pair.verifyKeyText,
+      CORRAL_BLOB_URL: pathToFileURL(join(dir, "blobs")).href,
+      CORRAL_SLOT: "dp-0",
+      CORRAL_HTTP_PORT: "0",
+      CORRAL_GRPC_PORT: "0",
+      CORRAL_OPS_PORT: "0",
+      CORRAL_SNAPSHOT_CAPACITY: String(fx.CAPACITY),
+    },
+  });
+  await log.close();
+  for (let i = 0; i < 200; i++) {
+    const lines = (await readFile(logPath, "utf8"))
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    const listening = lines.find((l) => l.msg === "listening");
+    const applied = lines.some((l) => l.msg === "config applied");
+    if (listening && applied) return { child, grpc: listening.grpc as string, key: key.key };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`the node did not start: ${await readFile(logPath, "utf8")}`);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (r: RoundResult) =>
+  `${Math.round(r.rps).toString().padStart(6)} calls/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}`;
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "corral-grpc-bench-"));
+  const upstream = await startChild<{ grpc: string }>(
+    nodeScript(new URL("../../bin/dev/demo-upstreams.ts", import.meta.url), [
+      "--http-port",
+      "0",
+      "--grpc-port",
+      "0",
+    ]),
+  );
+  const node = await startNode(upstream.ready.grpc, dir);
+  try {
+    const direct: RoundResult[] = [];
+    const through: RoundResult[] = [];
+    const dpCpu: number[] = [];
+    const withKey = new Metadata();
+    withKey.set("x-api-key", node.key);
+    console.log(`concurrency ${CONCURRENCY}, ${CHANNELS} channel(s), ${SECONDS} s per run, ${ROUNDS} rounds`);
+    for (let round = 1; round <= ROUNDS; round++) {
+      const d = await closedLoop(upstream.ready.grpc, new Metadata(), SECONDS);
+      direct.push(d);
+      console.log(`round ${round} direct   ${fmt(d)}`);
+      const cpuBefore = await cpuSeconds([node.child.pid!]);
+      const t = await closedLoop(node.grpc, withKey, SECONDS);
+      const cpu = (await cpuSeconds([node.child.pid!])) - cpuBefore;
+      through.push(t);
+      dpCpu.push(cpu / SECONDS);
+      console.log(`round ${round} via DP   ${fmt(t)}  node CPU ${(cpu / SECONDS).toFixed(2)} cores`);
+    }
+    const [dRps, tRps] = [median(direct.map((r) => r.rps)), median(through.map((r) => r.rps))];
+    console.log(
+      `median: direct ${Math.round(dRps)} calls/s, via DP ${Math.round(tRps)} calls/s (${((100 * tRps) / dRps).toFixed(0)} %), ` +
+        `p50 ${median(direct.map((r) => r.p50)).toFixed(2)} -> ${median(through.map((r) => r.p50)).toFixed(2)} ms, ` +
+        `p99 ${median(direct.map((r) => r.p99)).toFixed(2)} -> ${median(through.map((r) => r.p99)).toFixed(2)} ms, ` +
+        `node CPU ${median(dpCpu).toFixed(2)} cores`,
+    );
+  } finally {
+    node.child.kill("SIGTERM");
+    await upstream.stop();
+    await new Promise((r) => node.child.once("exit", r));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
