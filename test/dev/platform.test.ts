@@ -105,5 +105,12 @@ describe("startPlatform", { timeout: 90_000 }, () => {
     });
     assert.deepEqual(alive, []);
     assert.ok(platform.processes().every((p) => !p.running));
+    for (const role of [platform.cp, ...platform.dps]) {
+      assert.deepEqual(
+        await role.waitExit(),
+        { code: 0, signal: null },
+        `${role.name} drains and exits 0 on SIGTERM`,
+      );
+    }
   });
 });
