@@ -21,6 +21,7 @@ import type { NodeState } from "../node-state.ts";
 import { type DataPlaneMetrics, statusClass } from "../ops/metrics.ts";
 import { normalizeHost } from "../router/route-table.ts";
 import { type CallRecord, type GrpcProxy, respondRejection } from "./grpc-proxy.ts";
+import { FLOW_WINDOWS } from "./upstream-sessions.ts";
 import { grpcCodeForReset, grpcCodeName, httpEquivalent, isGrpcContentType } from "./grpc-wire.ts";
 
 export interface GrpcIngressOptions {
@@ -162,6 +163,7 @@ export async function startGrpcIngress(o: GrpcIngressOptions): Promise<GrpcIngre
       enablePush: false,
       maxConcurrentStreams: o.maxConcurrentStreams,
       maxHeaderListSize: o.maxHeaderBytes,
+      initialWindowSize: FLOW_WINDOWS.streamBytes,
     },
     maxSessionMemory: 32,
   });
@@ -171,6 +173,7 @@ export async function startGrpcIngress(o: GrpcIngressOptions): Promise<GrpcIngre
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
     session.on("error", () => {});
+    session.setLocalWindowSize(FLOW_WINDOWS.sessionBytes);
     session.setTimeout(o.idleSessionMs ?? 300_000, () => session.close());
   });
   server.on("stream", (stream, headers) => void handler.handle(stream, headers));

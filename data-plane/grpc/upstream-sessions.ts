@@ -10,6 +10,13 @@ import { type ClientHttp2Session, connect } from "node:http2";
 import type { TimerHandle, Timers } from "../clock.ts";
 import type { PlainTarget, PlainUpstream } from "../config-client/plain-config.ts";
 
+/**
+ * HTTP/2 flow-control windows for a proxy: the defaults (64 KiB per stream and per connection)
+ * cap a connection carrying many calls at one window per round trip. Bytes within a window may
+ * sit in the node's buffers while the other side is slow, so the windows also bound memory.
+ */
+export const FLOW_WINDOWS = Object.freeze({ streamBytes: 1024 * 1024, sessionBytes: 16 * 1024 * 1024 });
+
 export interface SessionOptions {
   /** how long a target that failed to connect is skipped */
   deadForMs?: number;
@@ -90,9 +97,10 @@ export class UpstreamSessions {
 
   private dial(origin: string, connectTimeoutMs: number, now: number): SessionEntry {
     const session = connect(origin, {
-      settings: { enablePush: false },
+      settings: { enablePush: false, initialWindowSize: FLOW_WINDOWS.streamBytes },
       maxSessionMemory: this.maxSessionMemoryMb,
     });
+    session.once("connect", () => session.setLocalWindowSize(FLOW_WINDOWS.sessionBytes));
     const entry: SessionEntry = {
       session,
       ready: settled(session, connectTimeoutMs),
