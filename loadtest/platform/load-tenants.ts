@@ -36,7 +36,7 @@ async function answers(url: string, key: string): Promise<string> {
 }
 
 /** Polls every origin of the tenant's shard until it answers 200 (at most `timeoutMs`). */
-async function waitServed(tenant: LoadTenant, timeoutMs: number): Promise<void> {
+export async function waitServed(tenant: LoadTenant, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (const origin of tenant.shard.origins) {
     let last = await answers(`${origin}${tenant.path}`, tenant.key);

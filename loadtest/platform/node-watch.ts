@@ -72,6 +72,7 @@ export class NodeWatch<P extends Params> {
   readonly #nodes: () => WatchedNode[];
   readonly #summaries = new Map<string, NodeSummary>();
   readonly #seenVersions = new Map<string, Set<number>>();
+  readonly #changes = new Map<string, Array<[atEpochMs: number, version: number]>>();
   readonly #lastCounts = new Map<string, Map<string, number>>();
   readonly #age: ChartHandle;
   readonly #decisions: ChartHandle;
@@ -106,6 +107,22 @@ export class NodeWatch<P extends Params> {
     return this.#nodes().map((n) => this.#summaries.get(n.slot) ?? newSummary(n.slot));
   }
 
+  /**
+   * Longest time, in ms, any of `slots` served one version between `fromEpochMs` and
+   * `toEpochMs` (how long the node went without a new version).
+   */
+  longestWithoutChange(slots: string[], fromEpochMs: number, toEpochMs: number): number {
+    let longest = 0;
+    for (const slot of slots) {
+      const times = (this.#changes.get(slot) ?? [])
+        .map(([t]) => t)
+        .filter((t) => t > fromEpochMs && t < toEpochMs);
+      const edges = [fromEpochMs, ...times, toEpochMs];
+      for (let i = 1; i < edges.length; i++) longest = Math.max(longest, edges[i]! - edges[i - 1]!);
+    }
+    return longest;
+  }
+
   async pollStatus(): Promise<void> {
     await Promise.all(this.#nodes().map(async (n) => this.#record(n.slot, await fetchStatus(n.ops))));
   }
@@ -127,6 +144,9 @@ export class NodeWatch<P extends Params> {
     s.maxConfigAgeMs = Math.max(s.maxConfigAgeMs, status.configAgeMs ?? 0);
     s.fetchErrorSeen ||= Boolean(status.fetchError);
     if (!status.ready) s.notReadySamples++;
+    const changes = this.#changes.get(slot) ?? [];
+    this.#changes.set(slot, changes);
+    if (changes.at(-1)?.[1] !== status.version) changes.push([Date.now(), status.version]);
     this.#ctx.recordConfigVersion(slot, status.version);
     this.#age.point(slot, (status.configAgeMs ?? 0) / 1000);
     this.#inflight.point(slot, status.inflight);

@@ -6,6 +6,7 @@
  * cannot map to nodes leaves the tenant on every node (the nodes forward).
  */
 import { request } from "undici";
+import type { AdminClient } from "../../bin/admin/admin-client.ts";
 import { isLoopbackHost } from "../generator/loopback.ts";
 
 export type NodeAddress = { slot: string; url: string };
@@ -85,4 +86,10 @@ export async function resolveShard(nodes: NodeAddress[], tenant: string, key: st
     if (origins.length > 0) return { tenant, origins, slots, source: "placement" };
   }
   return { tenant, origins: nodes.map((n) => n.url), slots: nodes.map((n) => n.slot), source: "fallback" };
+}
+
+/** The tenant's shard as the control plane computes it (GET /admin/v1/tenants/:id/placement). */
+export async function adminShard(admin: AdminClient, tenant: string, nodes: NodeAddress[]): Promise<Shard> {
+  const body = await admin.get<unknown>(`/admin/v1/tenants/${encodeURIComponent(tenant)}/placement`);
+  return { tenant, ...shardOrigins(body, nodes), source: "placement" };
 }
