@@ -1,7 +1,7 @@
 /** /admin/v1/tenants/:tenantId/keys: issue (shown once), list, revoke. */
 import type { FastifyInstance } from "fastify";
-import { CorralError } from "../errors.ts";
-import { issueApiKey, listApiKeys, revokeApiKey, type Scope } from "../store/api-keys.ts";
+import { issueKey, type NewKey, revokeKey } from "../service/config-changes.ts";
+import { listApiKeys } from "../store/api-keys.ts";
 import { assertTenantExists } from "../store/tenants.ts";
 import { type AdminContext, mutate } from "./context.ts";
 import { createKeyBody, issuedKey, keyList, keyParams, tenantParams } from "./schemas.ts";
@@ -9,7 +9,7 @@ import { createKeyBody, issuedKey, keyList, keyParams, tenantParams } from "./sc
 type TenantParams = { tenantId: string };
 
 export function registerKeyRoutes(app: FastifyInstance, ctx: AdminContext): void {
-  app.post<{ Params: TenantParams; Body: { name: string; scopes: Scope[] } }>(
+  app.post<{ Params: TenantParams; Body: NewKey }>(
     "/tenants/:tenantId/keys",
     {
       schema: {
@@ -20,20 +20,7 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: AdminContext): void
         response: { 201: issuedKey },
       },
     },
-    (req, reply) =>
-      mutate(
-        ctx,
-        req,
-        reply,
-        async (tx) => {
-          await assertTenantExists(tx, req.params.tenantId);
-          const issued = await issueApiKey(tx, req.params.tenantId, req.body);
-          const { key: _shownOnce, ...withoutKey } = issued;
-          // a replay must not return the key: only its hash is ever stored
-          return { status: 201, body: issued, stored: { status: 201, body: withoutKey } };
-        },
-        { grows: true },
-      ),
+    (req, reply) => mutate(ctx, req, reply, issueKey(req.params.tenantId, req.body), { grows: true }),
   );
 
   app.get<{ Params: TenantParams }>(
@@ -55,13 +42,6 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: AdminContext): void
   app.delete<{ Params: TenantParams & { keyId: string } }>(
     "/tenants/:tenantId/keys/:keyId",
     { schema: { summary: "Revoke an API key", tags: ["keys"], params: keyParams } },
-    (req, reply) =>
-      mutate(ctx, req, reply, async (tx) => {
-        const { tenantId, keyId } = req.params;
-        const result = await revokeApiKey(tx, tenantId, keyId);
-        if (result === "not-found")
-          throw new CorralError("CORRAL_ADMIN_NOT_FOUND", `key ${keyId} not found in tenant ${tenantId}`);
-        return { status: 204, body: null, changed: result === "revoked" };
-      }),
+    (req, reply) => mutate(ctx, req, reply, revokeKey(req.params.tenantId, req.params.keyId)),
   );
 }

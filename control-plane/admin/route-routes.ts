@@ -1,15 +1,13 @@
 /** /admin/v1/tenants/:tenantId/routes: create, list, get, delete. */
 import type { FastifyInstance } from "fastify";
-import { CorralError } from "../errors.ts";
-import { deleteRoute, getRoute, insertRoute, listRoutes, type NewRoute } from "../store/routes.ts";
+import { createRoute, findRoute, removeRoute } from "../service/config-changes.ts";
+import { listRoutes, type NewRoute } from "../store/routes.ts";
 import { assertTenantExists } from "../store/tenants.ts";
 import { type AdminContext, mutate } from "./context.ts";
 import { createRouteBody, route, routeList, routeParams, tenantParams } from "./schemas.ts";
 
 type TenantParams = { tenantId: string };
 type RouteParams = TenantParams & { routeId: string };
-const notFound = (p: RouteParams) =>
-  new CorralError("CORRAL_ADMIN_NOT_FOUND", `route ${p.routeId} not found in tenant ${p.tenantId}`);
 
 export function registerRouteRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.post<{ Params: TenantParams; Body: NewRoute }>(
@@ -23,17 +21,7 @@ export function registerRouteRoutes(app: FastifyInstance, ctx: AdminContext): vo
         response: { 201: route },
       },
     },
-    (req, reply) =>
-      mutate(
-        ctx,
-        req,
-        reply,
-        async (tx) => {
-          await assertTenantExists(tx, req.params.tenantId);
-          return { status: 201, body: await insertRoute(tx, req.params.tenantId, req.body) };
-        },
-        { grows: true },
-      ),
+    (req, reply) => mutate(ctx, req, reply, createRoute(req.params.tenantId, req.body), { grows: true }),
   );
 
   app.get<{ Params: TenantParams }>(
@@ -55,18 +43,12 @@ export function registerRouteRoutes(app: FastifyInstance, ctx: AdminContext): vo
   app.get<{ Params: RouteParams }>(
     "/tenants/:tenantId/routes/:routeId",
     { schema: { summary: "Get a route", tags: ["routes"], params: routeParams, response: { 200: route } } },
-    async (req) =>
-      (await getRoute(ctx.pool, req.params.tenantId, req.params.routeId)) ??
-      Promise.reject(notFound(req.params)),
+    (req) => findRoute(ctx.pool, req.params.tenantId, req.params.routeId),
   );
 
   app.delete<{ Params: RouteParams }>(
     "/tenants/:tenantId/routes/:routeId",
     { schema: { summary: "Delete a route", tags: ["routes"], params: routeParams } },
-    (req, reply) =>
-      mutate(ctx, req, reply, async (tx) => {
-        if (!(await deleteRoute(tx, req.params.tenantId, req.params.routeId))) throw notFound(req.params);
-        return { status: 204, body: null };
-      }),
+    (req, reply) => mutate(ctx, req, reply, removeRoute(req.params.tenantId, req.params.routeId)),
   );
 }

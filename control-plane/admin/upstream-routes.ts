@@ -1,22 +1,14 @@
 /** /admin/v1/tenants/:tenantId/upstreams: create, list, get, delete (409 while a route uses it). */
 import type { FastifyInstance } from "fastify";
-import { CorralError } from "../errors.ts";
+import { createUpstream, findUpstream, removeUpstream } from "../service/config-changes.ts";
 import { assertTenantExists } from "../store/tenants.ts";
-import {
-  deleteUpstream,
-  getUpstream,
-  insertUpstream,
-  listUpstreams,
-  type NewUpstream,
-} from "../store/upstreams.ts";
+import { listUpstreams, type NewUpstream } from "../store/upstreams.ts";
 import { type AdminContext, mutate } from "./context.ts";
 import { createUpstreamBody, tenantParams, upstream, upstreamList, upstreamParams } from "./schemas.ts";
 import { normalizeTargets } from "./validate.ts";
 
 type TenantParams = { tenantId: string };
 type UpstreamParams = TenantParams & { upstreamId: string };
-const notFound = (p: UpstreamParams) =>
-  new CorralError("CORRAL_ADMIN_NOT_FOUND", `upstream ${p.upstreamId} not found in tenant ${p.tenantId}`);
 
 export function registerUpstreamRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.post<{ Params: TenantParams; Body: NewUpstream }>(
@@ -31,20 +23,8 @@ export function registerUpstreamRoutes(app: FastifyInstance, ctx: AdminContext):
       },
     },
     (req, reply) => {
-      const targets = normalizeTargets(req.body.targets);
-      return mutate(
-        ctx,
-        req,
-        reply,
-        async (tx) => {
-          await assertTenantExists(tx, req.params.tenantId);
-          return {
-            status: 201,
-            body: await insertUpstream(tx, req.params.tenantId, { ...req.body, targets }),
-          };
-        },
-        { grows: true },
-      );
+      const input = { ...req.body, targets: normalizeTargets(req.body.targets) };
+      return mutate(ctx, req, reply, createUpstream(req.params.tenantId, input), { grows: true });
     },
   );
 
@@ -74,19 +54,12 @@ export function registerUpstreamRoutes(app: FastifyInstance, ctx: AdminContext):
         response: { 200: upstream },
       },
     },
-    async (req) =>
-      (await getUpstream(ctx.pool, req.params.tenantId, req.params.upstreamId)) ??
-      Promise.reject(notFound(req.params)),
+    (req) => findUpstream(ctx.pool, req.params.tenantId, req.params.upstreamId),
   );
 
   app.delete<{ Params: UpstreamParams }>(
     "/tenants/:tenantId/upstreams/:upstreamId",
     { schema: { summary: "Delete an upstream no route uses", tags: ["upstreams"], params: upstreamParams } },
-    (req, reply) =>
-      mutate(ctx, req, reply, async (tx) => {
-        if (!(await deleteUpstream(tx, req.params.tenantId, req.params.upstreamId)))
-          throw notFound(req.params);
-        return { status: 204, body: null };
-      }),
+    (req, reply) => mutate(ctx, req, reply, removeUpstream(req.params.tenantId, req.params.upstreamId)),
   );
 }

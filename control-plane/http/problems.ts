@@ -1,12 +1,7 @@
 /** Maps anything thrown while serving a request to a catalogued CorralError. */
 import { CorralError } from "../errors.ts";
+import { type ValidationIssue, validationError } from "../service/input-validation.ts";
 import { sqlState } from "../store/db.ts";
-
-interface ValidationIssue {
-  instancePath?: string;
-  message?: string;
-  params?: Record<string, unknown>;
-}
 
 interface FastifyLikeError {
   code?: string;
@@ -37,16 +32,6 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   );
 }
 
-function validationError(err: FastifyLikeError): CorralError {
-  const where = err.validationContext ?? "request";
-  const errors = (err.validation ?? []).slice(0, 20).map((v) => {
-    const extra = v.params?.additionalProperty ? ` (${String(v.params.additionalProperty)})` : "";
-    return { path: `${where}${v.instancePath ?? ""}`, message: `${v.message ?? "is invalid"}${extra}` };
-  });
-  const detail = errors.map((e) => `${e.path} ${e.message}`).join("; ") || "request is not valid";
-  return new CorralError("CORRAL_ADMIN_VALIDATION", detail, { errors });
-}
-
 const BY_FASTIFY_CODE: Record<string, () => CorralError> = {
   FST_ERR_CTP_BODY_TOO_LARGE: () => new CorralError("CORRAL_ADMIN_PAYLOAD_TOO_LARGE"),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new CorralError("CORRAL_ADMIN_UNSUPPORTED_MEDIA_TYPE"),
@@ -59,7 +44,7 @@ const BY_FASTIFY_CODE: Record<string, () => CorralError> = {
 export function toCorralError(err: unknown): CorralError {
   if (err instanceof CorralError) return err;
   const e = (err ?? {}) as FastifyLikeError;
-  if (e.validation) return validationError(e);
+  if (e.validation) return validationError(e.validation, e.validationContext ?? "request");
   const byCode = e.code ? BY_FASTIFY_CODE[e.code] : undefined;
   if (byCode) return byCode();
   if (err instanceof SyntaxError && e.statusCode === 400)
