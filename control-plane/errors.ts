@@ -75,6 +75,51 @@ export const ERROR_CATALOGUE = {
     grpc: G.INVALID_ARGUMENT,
     title: "The request body must be application/json",
   },
+  CORRAL_TENANT_VALIDATION: { http: 400, grpc: G.INVALID_ARGUMENT, title: "The request is not valid" },
+  CORRAL_TENANT_MALFORMED_JSON: {
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+    title: "The request body is not valid JSON",
+  },
+  CORRAL_TENANT_UNAUTHENTICATED: {
+    http: 401,
+    grpc: G.UNAUTHENTICATED,
+    title: "A valid tenant API key is required",
+  },
+  CORRAL_TENANT_FORBIDDEN: {
+    http: 403,
+    grpc: G.PERMISSION_DENIED,
+    title: "The API key does not have scope manage",
+  },
+  CORRAL_TENANT_SUSPENDED: { http: 403, grpc: G.PERMISSION_DENIED, title: "The tenant is suspended" },
+  CORRAL_TENANT_NOT_FOUND: { http: 404, grpc: G.NOT_FOUND, title: "No such resource" },
+  CORRAL_TENANT_CONFLICT: { http: 409, grpc: G.ALREADY_EXISTS, title: "The resource already exists" },
+  CORRAL_TENANT_IN_USE: { http: 409, grpc: G.FAILED_PRECONDITION, title: "The resource is still in use" },
+  CORRAL_TENANT_IDEMPOTENCY_IN_FLIGHT: {
+    http: 409,
+    grpc: G.ABORTED,
+    title: "A request with this idempotency key is still in flight",
+  },
+  CORRAL_TENANT_IDEMPOTENCY_MISMATCH: {
+    http: 422,
+    grpc: G.INVALID_ARGUMENT,
+    title: "The idempotency key was used with a different request",
+  },
+  CORRAL_TENANT_PAYLOAD_TOO_LARGE: {
+    http: 413,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "The request body is too large",
+  },
+  CORRAL_TENANT_UNSUPPORTED_MEDIA_TYPE: {
+    http: 415,
+    grpc: G.INVALID_ARGUMENT,
+    title: "The request body must be application/json",
+  },
+  CORRAL_TENANT_DEADLINE_EXCEEDED: {
+    http: 504,
+    grpc: G.DEADLINE_EXCEEDED,
+    title: "The call's deadline passed before the change was made",
+  },
   CORRAL_SNAPSHOT_CAPACITY_EXCEEDED: {
     http: 507,
     grpc: G.RESOURCE_EXHAUSTED,
