@@ -1,0 +1,106 @@
+/**
+ * One measured round: with the fleet settled on the newest version, one admin API call changes
+ * a tenant; the control plane compiles, publishes and announces a new version; every simulated
+ * node fetches, checks and Acks it. Measured per node from just before the admin call: when the
+ * Announce arrived and when the Ack was sent; and when the version row was written.
+ */
+import type { AdminClient } from "../../bin/admin/admin-client.ts";
+import { seedTenantId } from "./seed-tenants.ts";
+import { epochMs } from "./sim-node.ts";
+import type { NodeMark, SimFleet } from "./sim-fleet.ts";
+import { median, type Spread, spread } from "./stats.ts";
+
+export interface RoundResult {
+  round: number;
+  version: number;
+  /** admin call -> the version row's created_at (compile, encode, blob write; database clock) */
+  publishedMs: number;
+  /** admin call -> Announce received, over the nodes */
+  announce: Spread;
+  /** admin call -> Ack sent, over the nodes (max = the last Ack) */
+  ack: Spread;
+  /** every node's admin call -> Ack time */
+  ackMs: number[];
+  /** median time a node spent fetching and checking the blob */
+  checkMsMedian: number;
+}
+
+interface VersionRow {
+  version: number;
+  createdAt: string;
+}
+
+async function newestVersion(admin: AdminClient): Promise<VersionRow | undefined> {
+  return (await admin.get<{ items: VersionRow[] }>("/admin/v1/config/versions?limit=1")).items[0];
+}
+
+/** Polls `check` every `everyMs` until true; throws `what` after timeoutMs. */
+export async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 5,
+) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Every node on the newest published version, and no newer one for `quietMs`. */
+export async function settle(
+  fleet: SimFleet,
+  admin: AdminClient,
+  timeoutMs: number,
+  quietMs = 1000,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const newest = (await newestVersion(admin))?.version ?? 0;
+    await waitFor(
+      `every node acks version ${newest}`,
+      () => fleet.lowestAcked() >= newest,
+      Math.max(1, deadline - Date.now()),
+      20,
+    );
+    await new Promise((r) => setTimeout(r, quietMs));
+    if (((await newestVersion(admin))?.version ?? 0) === newest) return newest;
+  }
+}
+
+function latencies(marks: Array<NodeMark | undefined>, t0: number): number[] {
+  return marks.map((m) => m!.atMs - t0);
+}
+
+export async function runRound(
+  fleet: SimFleet,
+  admin: AdminClient,
+  round: number,
+  timeoutMs: number,
+): Promise<RoundResult> {
+  const before = await settle(fleet, admin, timeoutMs);
+  const t0 = epochMs();
+  await admin.patch(`/admin/v1/tenants/${seedTenantId(1)}`, { name: `Propagation round ${round}` });
+  await waitFor(
+    `round ${round}: every node acks a version above ${before}`,
+    () => fleet.firstAbove(fleet.acks, before).every((m) => m !== undefined),
+    timeoutMs,
+  );
+  if (fleet.failures.length > 0) throw new Error(fleet.failures.join("; "));
+  const acks = fleet.firstAbove(fleet.acks, before);
+  const announces = fleet.firstAbove(fleet.announces, before);
+  const version = Math.min(...acks.map((m) => m!.version));
+  const rows = await admin.get<{ items: VersionRow[] }>("/admin/v1/config/versions?limit=20");
+  const row = rows.items.find((r) => r.version === version);
+  const ackMs = latencies(acks, t0);
+  return {
+    round,
+    version,
+    publishedMs: row ? Date.parse(row.createdAt) - t0 : Number.NaN,
+    announce: spread(latencies(announces, t0)),
+    ack: spread(ackMs),
+    ackMs,
+    checkMsMedian: median(acks.map((m) => m!.checkMs ?? Number.NaN)),
+  };
+}
