@@ -1,5 +1,5 @@
 import type { LoadResult } from "../generator/merge.ts";
-import type { LoadPlan } from "../generator/plan.ts";
+import type { LoadPlan, Target } from "../generator/plan.ts";
 import { cpuSeconds } from "../sampler/cpu.ts";
 import type { Contender, RunningContender } from "./contenders.ts";
 import { findMaxThroughput, type MaxMethod } from "./max-throughput.ts";
@@ -18,6 +18,10 @@ import { findMaxThroughput, type MaxMethod } from "./max-throughput.ts";
 export type CompareOptions = {
   contenders: Contender[];
   upstreamUrl: string;
+  /** host:port of the gRPC upstream (protocol "grpc") */
+  upstreamGrpc?: string;
+  /** what is measured: HTTP GET /bench (default) or gRPC unary Echo */
+  protocol?: "http" | "grpc";
   rounds: number;
   method: MaxMethod;
   connections: number;
@@ -44,6 +48,15 @@ export type ContenderResult = {
 
 export type CompareResult = { loadRps: number; results: ContenderResult[] };
 
+/** The request a contender is measured with. */
+export function benchTarget(running: RunningContender, protocol: "http" | "grpc" = "http"): Target {
+  if (protocol === "grpc") {
+    if (!running.grpc) throw new Error("this contender has no gRPC address");
+    return { kind: "grpc", address: running.grpc, message: "bench", metadata: running.headers };
+  }
+  return { kind: "http", url: `${running.url}/bench`, headers: running.headers };
+}
+
 export function median(values: number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -55,7 +68,7 @@ export async function compareContenders(o: CompareOptions): Promise<CompareResul
   const running: RunningContender[] = [];
   try {
     for (const c of o.contenders) {
-      running.push(await c.start({ url: o.upstreamUrl }));
+      running.push(await c.start({ url: o.upstreamUrl, grpc: o.upstreamGrpc }));
       o.onStarted?.(c.name, running.at(-1)!);
     }
     const results: ContenderResult[] = o.contenders.map((c) => ({
@@ -85,6 +98,7 @@ async function measureMax(o: CompareOptions, running: RunningContender[], result
       const started = performance.now();
       const max = await findMaxThroughput({
         url: `${running[i]!.url}/bench`,
+        target: benchTarget(running[i]!, o.protocol),
         method: o.method,
         connections: o.connections,
         durationSec: o.maxSec,
@@ -112,7 +126,7 @@ async function measureLatency(
     const p99 = new Map<number, number>();
     for (const [i, c] of o.contenders.entries()) {
       const r = await o.runLoad(`latency-${c.name}-r${round}`, {
-        tenants: [{ tenant: c.name, rate: rps, target: { kind: "http", url: `${running[i]!.url}/bench` } }],
+        tenants: [{ tenant: c.name, rate: rps, target: benchTarget(running[i]!, o.protocol) }],
         durationSec: o.latencySec,
         connections: o.connections,
       });

@@ -7,12 +7,21 @@ import { startNginxProxy } from "./nginx-proxy.ts";
  * sampling); `stop` ends them. Adding one (e.g. the data plane) is one entry in the
  * bench-proxies scenario's contender list.
  */
-export type RunningContender = { url: string; pids: number[]; stop(): Promise<void> };
-export type Contender = { name: string; start(upstream: { url: string }): Promise<RunningContender> };
+export type RunningContender = {
+  url: string;
+  /** host:port of its gRPC side, for gRPC comparisons */
+  grpc?: string;
+  /** sent with every request (e.g. the data plane's API key) */
+  headers?: Record<string, string>;
+  pids: number[];
+  stop(): Promise<void>;
+};
+export type BenchUpstream = { url: string; grpc?: string };
+export type Contender = { name: string; start(upstream: BenchUpstream): Promise<RunningContender> };
 
 export const direct: Contender = {
   name: "direct",
-  start: async (upstream) => ({ url: upstream.url, pids: [], stop: async () => {} }),
+  start: async (upstream) => ({ url: upstream.url, grpc: upstream.grpc, pids: [], stop: async () => {} }),
 };
 
 export const bareNodeProxy: Contender = {

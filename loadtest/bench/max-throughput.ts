@@ -1,6 +1,6 @@
 import { closedLoop } from "../generator/closed-loop.ts";
 import type { LoadResult } from "../generator/merge.ts";
-import type { LoadPlan } from "../generator/plan.ts";
+import type { LoadPlan, Target } from "../generator/plan.ts";
 
 /**
  * Two ways to find a target's maximum throughput.
@@ -19,6 +19,8 @@ export type MaxMethod = "closed" | "open";
 
 export type MaxOptions = {
   url: string;
+  /** what to send (e.g. with headers, or gRPC); default a plain GET of `url` */
+  target?: Target;
   method: MaxMethod;
   connections: number;
   durationSec: number;
@@ -37,7 +39,7 @@ export type MaxResult = { maxRps: number; errors: number; steps: MaxStep[] };
 export async function findMaxThroughput(o: MaxOptions): Promise<MaxResult> {
   if (o.method === "closed") {
     const r = await closedLoop({
-      target: { kind: "http", url: o.url },
+      target: o.target ?? { kind: "http", url: o.url },
       connections: o.connections,
       durationSec: o.durationSec,
     });
@@ -58,7 +60,7 @@ async function rampOpenLoop(o: MaxOptions): Promise<MaxResult> {
   const steps: MaxStep[] = [];
   let rps = o.startRps ?? 500;
   let best = 0;
-  const target = { kind: "http" as const, url: o.url };
+  const target: Target = o.target ?? { kind: "http", url: o.url };
   // a first step at half the start rate, not judged: JIT and connection warm-up
   await o.runLoad("ramp-warmup", { tenants: [{ tenant: "bench", rate: rps / 2, target }], durationSec: 1 });
   for (let i = 0; i < (o.maxSteps ?? 15); i++) {

@@ -2,9 +2,9 @@ import { performance } from "node:perf_hooks";
 import { addOutcomes } from "./merge.ts";
 import { type LatencySummary, newLatencyHistogram, recordMs, summarize } from "./histogram.ts";
 import { OK } from "./outcome.ts";
-import type { HttpTarget } from "./plan.ts";
-import { assertLoopbackUrl } from "./loopback.ts";
-import { HttpSender } from "./senders.ts";
+import type { Target } from "./plan.ts";
+import { assertLoopbackAddress, assertLoopbackUrl } from "./loopback.ts";
+import { createSender } from "./senders.ts";
 import type { Outcomes } from "./recorder.ts";
 
 /**
@@ -15,7 +15,7 @@ import type { Outcomes } from "./recorder.ts";
  * them for throughput, never as the latency result — that comes from open-loop runs.
  */
 export type ClosedLoopOptions = {
-  target: HttpTarget;
+  target: Target;
   connections: number;
   durationSec: number;
   warmupSec?: number;
@@ -32,8 +32,9 @@ export type ClosedLoopResult = {
 };
 
 export async function closedLoop(options: ClosedLoopOptions): Promise<ClosedLoopResult> {
-  assertLoopbackUrl(options.target.url);
-  const sender = new HttpSender({ connections: options.connections, timeoutMs: options.timeoutMs ?? 10_000 });
+  if (options.target.kind === "http") assertLoopbackUrl(options.target.url);
+  else assertLoopbackAddress(options.target.address);
+  const sender = createSender({ connections: options.connections, timeoutMs: options.timeoutMs ?? 10_000 });
   const histogram = newLatencyHistogram();
   const outcomes: Outcomes = {};
   const measureFrom = performance.now() + (options.warmupSec ?? 0.5) * 1000;

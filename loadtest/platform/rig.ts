@@ -91,13 +91,20 @@ export async function startRig<P extends Params>(ctx: ScenarioContext<P>, o: Rig
 
 const UPSTREAM = new URL("../bench/fixed-latency-server.ts", import.meta.url);
 
-/** A tenant upstream in its own process: answers every request after `delayMs`. */
+const POISON_UPSTREAM = new URL("./poison-upstream.ts", import.meta.url);
+
+/**
+ * A tenant upstream in its own process: answers every request after `delayMs`; a poison
+ * upstream also marks answers to `/poison` paths with the data planes' crash header.
+ */
 export async function startUpstream<P extends Params>(
   ctx: ScenarioContext<P>,
   name: string,
   delayMs: number,
+  kind: "plain" | "poison" = "plain",
 ): Promise<StartedChild<{ url: string }>> {
-  const upstream = await startChild<{ url: string }>(nodeScript(UPSTREAM, [`--delay-ms=${delayMs}`]));
+  const script = kind === "poison" ? POISON_UPSTREAM : UPSTREAM;
+  const upstream = await startChild<{ url: string }>(nodeScript(script, [`--delay-ms=${delayMs}`]));
   ctx.onCleanup(() => upstream.stop());
   ctx.sampler.add({ name, pid: upstream.pid });
   return upstream;

@@ -1,4 +1,5 @@
 import { type Contender, bareNodeProxy, direct, nginx } from "../bench/contenders.ts";
+import { dataPlane } from "../bench/data-plane-contender.ts";
 import { type ContenderResult, compareContenders, median } from "../bench/compare.ts";
 import { nodeScript, startChild } from "../bench/child-process.ts";
 import type { MaxMethod } from "../bench/max-throughput.ts";
@@ -11,14 +12,15 @@ import { defineScenario } from "../scenario/types.ts";
  * the ratio to the bare Node proxy, and p50/p99/p99.9 and p99 added over direct at
  * 50 % of the slowest one's max.
  *
- * The data plane joins as a fourth contender with one entry in CONTENDERS once it
- * runs (a Contender that starts a DP node routing to `upstream.url`); its targets
- * then go into the thresholds: `bench.<name>.ratio_vs_node_proxy` >= 0.85 and
- * `bench.<name>.added_p99_ms` <= 1.
+ * The data plane is the fourth contender, with everything on (bench/data-plane-contender.ts).
+ * Its targets (issue 5): throughput per core >= 0.85x the bare Node proxy's, and p99 added
+ * over direct <= 1 ms at 50 % of the slowest contender's max. `--contenders` picks a subset.
  */
-const CONTENDERS: Contender[] = [direct, bareNodeProxy, nginx];
+const ALL: Contender[] = [direct, bareNodeProxy, nginx, dataPlane];
 const UPSTREAM = new URL("../bench/fixed-latency-server.ts", import.meta.url);
 const BASELINE = "node-proxy";
+
+const perCore = (rps: number, cores: number) => (cores > 0.05 ? rps / cores : Number.NaN);
 
 function row(r: ContenderResult, baseline: ContenderResult | undefined, directMax: number) {
   const max = median(r.maxRps);
@@ -26,8 +28,11 @@ function row(r: ContenderResult, baseline: ContenderResult | undefined, directMa
   return {
     max,
     cores,
-    perCore: cores > 0.05 ? max / cores : Number.NaN,
+    perCore: perCore(max, cores),
     vsBaseline: baseline ? max / median(baseline.maxRps) : Number.NaN,
+    perCoreVsBaseline: baseline
+      ? perCore(max, cores) / perCore(median(baseline.maxRps), median(baseline.cores))
+      : Number.NaN,
     vsDirect: max / directMax,
     p50: median(r.p50Ms),
     p99: median(r.p99Ms),
@@ -41,8 +46,9 @@ const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) :
 export default defineScenario({
   name: "bench-proxies",
   description:
-    "Max throughput per core and p99 added latency: direct vs bare Node proxy vs nginx, alternating runs",
+    "Max throughput per core and p99 added latency: direct vs bare Node proxy vs nginx vs the data plane, alternating runs",
   params: {
+    contenders: "direct,node-proxy,nginx,data-plane",
     rounds: 2,
     method: "closed",
     connections: 32,
@@ -57,6 +63,16 @@ export default defineScenario({
   thresholds: [
     { metric: "bench.errors", description: "no errors in any run", max: 0 },
     { metric: "bench.direct.max_rps", description: "the harness measured a throughput", min: 100 },
+    {
+      metric: "bench.data-plane.per_core_ratio_vs_node_proxy",
+      description: "DP throughput per core / bare Node proxy's (target 0.85)",
+      min: 0.85,
+    },
+    {
+      metric: "bench.data-plane.added_p99_ms",
+      description: "DP p99 over direct at 50 % load, ms (target 1)",
+      max: 1,
+    },
   ],
   async run(ctx) {
     const p = ctx.params;
@@ -67,8 +83,12 @@ export default defineScenario({
     );
     ctx.onCleanup(() => upstream.stop());
     ctx.sampler.add({ name: "upstream", pid: upstream.pid });
+    const wanted = p.contenders.split(",").map((n) => n.trim());
+    const contenders = ALL.filter((c) => wanted.includes(c.name));
+    if (contenders.length !== wanted.length || !wanted.includes("direct"))
+      throw new Error(`--contenders: a list of ${ALL.map((c) => c.name).join(", ")} including direct`);
     const compared = await compareContenders({
-      contenders: CONTENDERS,
+      contenders,
       upstreamUrl: upstream.ready.url,
       rounds: p.rounds,
       method: p.method as MaxMethod,
@@ -97,6 +117,7 @@ export default defineScenario({
         [`bench.${r.name}.max_rps`]: x.max,
         [`bench.${r.name}.cores`]: x.cores,
         [`bench.${r.name}.ratio_vs_node_proxy`]: x.vsBaseline,
+        [`bench.${r.name}.per_core_ratio_vs_node_proxy`]: x.perCoreVsBaseline,
         [`bench.${r.name}.ratio_vs_direct`]: x.vsDirect,
         [`bench.${r.name}.p99_ms`]: x.p99,
         [`bench.${r.name}.added_p99_ms`]: x.added,
@@ -107,6 +128,7 @@ export default defineScenario({
         fmt(x.cores),
         fmt(x.perCore, 0),
         fmt(x.vsBaseline),
+        fmt(x.perCoreVsBaseline),
         fmt(x.vsDirect),
         fmt(x.p50, 3),
         fmt(x.p99, 3),
@@ -123,6 +145,7 @@ export default defineScenario({
         "cores used",
         "rps per core",
         `vs ${BASELINE}`,
+        `per core vs ${BASELINE}`,
         "vs direct",
         "p50 ms",
         "p99 ms",

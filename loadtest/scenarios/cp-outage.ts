@@ -31,10 +31,12 @@ async function restartFromCache<P extends Params>(
   let served = 0;
   for (const t of session.tenants) {
     const alone = { ...t, shard: { ...t.shard, origins: [node.url] } };
-    served += await waitServed(alone, 15_000).then(
-      () => 1,
-      (err: Error) => (ctx.log(err.message), 0),
-    );
+    try {
+      await waitServed(alone, 15_000);
+      served++;
+    } catch (err) {
+      ctx.log((err as Error).message);
+    }
   }
   ctx.log(`${slot} restarted during the outage and serves ${served}/${session.tenants.length} tenants`);
   return served;
