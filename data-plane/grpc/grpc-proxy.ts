@@ -13,6 +13,7 @@ import {
   type ServerHttp2Stream,
 } from "node:http2";
 import { type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
+import type { UpstreamObserver } from "../ingress/http-proxy.ts";
 import type { RequestContext } from "../ingress/pipeline.ts";
 import { upstreamPath } from "../router/route-table.ts";
 import {
@@ -39,8 +40,8 @@ export interface CallRecord {
 export interface GrpcProxyOptions {
   /** largest request message (declared length) relayed; larger ones end the call */
   maxMessageBytes: number;
-  /** called with the time from sending the call upstream to its response headers */
-  onUpstreamAnswered?: (ctx: RequestContext, ms: number) => void;
+  /** told when the upstream's response headers arrive (route latency for the deadline check) */
+  observer?: UpstreamObserver;
 }
 
 /** Answers a call with a rejection as a trailers-only response. */
@@ -188,10 +189,10 @@ class ProxiedCall {
 
   private onResponse(headers: IncomingHttpHeaders): void {
     clearTimeout(this.headersTimer);
-    this.options.onUpstreamAnswered?.(this.ctx, performance.now() - this.sentAt);
     const status = Number(headers[":status"]);
+    const answer = clientGrpcHeaders(headers) as Record<string, string | string[]>;
+    this.options.observer?.onUpstreamResponse(this.ctx, status, answer, performance.now() - this.sentAt);
     if (status !== 200 || !isGrpcContentType(headers["content-type"])) {
-      this.cancelUpstream();
       const code = status === 200 ? GRPC_CODES.UNKNOWN : grpcCodeForHttpStatus(status);
       const detail = `the upstream answered HTTP ${status} ${headers["content-type"] ?? ""}`.trim();
       this.respondStatus(code, detail, "upstream");
@@ -199,7 +200,7 @@ class ProxiedCall {
     }
     if (this.client.destroyed) return;
     const out = {
-      ...clientGrpcHeaders(headers),
+      ...answer,
       ...lowerCaseNames(this.ctx.responseHeaders),
       ":status": 200,
     };
