@@ -1,7 +1,7 @@
 /**
  * Control-plane entry points (called by bin/corral.ts): runControlPlane starts one CP
- * replica — migrations, admin API, publisher, /sync/v1, ops endpoints on one HTTP
- * server — and runMigrations only migrates.
+ * replica — migrations, admin API, tenant REST API, publisher, /sync/v1, ops endpoints on one
+ * HTTP server, the tenant gRPC API on its own port — and runMigrations only migrates.
  */
 import type { DestinationStream } from "pino";
 import type { BlobStore } from "../proto/blob-store/blob-store.ts";
@@ -25,6 +25,9 @@ import { migrate } from "./store/migrate.ts";
 import { releaseConnections } from "./store/nodes.ts";
 import { upsertBootstrapToken } from "./store/operator-tokens.ts";
 import { DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_PING_INTERVAL_MS, SyncServer } from "./sync/sync-server.ts";
+import { startTenantGrpcServer, type TenantGrpcServer } from "./tenant-api/grpc-server.ts";
+import { TENANT_API_PREFIX, tenantRestPlugin } from "./tenant-api/rest.ts";
+import { TenantService } from "./tenant-api/service.ts";
 
 export interface RunningProcess {
   close(): Promise<void>;
@@ -49,6 +52,8 @@ export interface ControlPlane extends RunningProcess {
   /** http://host:port of the admin API, /sync/v1 and the ops endpoints */
   url: string;
   port: number;
+  /** host:port of the tenant gRPC API (corral.tenant.v1.TenantService) */
+  grpcAddress: string;
   config: ControlPlaneConfig;
   pool: Pool;
   publisher: Publisher;
@@ -149,6 +154,8 @@ async function start(
       prefix: ADMIN_PREFIX,
     },
   );
+  const tenantApi = new TenantService({ pool, mutations, placement: placement.service });
+  await app.register(tenantRestPlugin(tenantApi), { prefix: TENANT_API_PREFIX });
   const sync = new SyncServer({
     pool,
     feed,
@@ -161,26 +168,57 @@ async function start(
     onFleetChange: () => placement.watcher.nudge(),
   });
   sync.attach(app.server);
+  const grpc = await startTenantGrpc(config, tenantApi, logger, metrics).catch(async (err) => {
+    await Promise.all([sync.close(), app.close()]);
+    throw err;
+  });
   const publishing = createPublishing({ config, pool, lease, publisher, feed, metrics, logger });
   await publishing.start();
   await app.listen({ host: config.CORRAL_HOST, port: config.CORRAL_HTTP_PORT });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.CORRAL_HTTP_PORT;
   const url = `http://${config.CORRAL_HOST.includes(":") ? `[${config.CORRAL_HOST}]` : config.CORRAL_HOST}:${port}`;
-  logger.info({ http: url, blob: blobStore.location }, "listening");
+  logger.info({ http: url, grpc: grpc.address, blob: blobStore.location }, "listening");
   const purge = startPurging(pool, logger);
   placement.watcher.start();
 
   const close = async () => {
     clearInterval(purge);
     await placement.watcher.close();
-    await Promise.all([sync.close(), app.close()]);
+    await Promise.all([sync.close(), app.close(), grpc.close()]);
     await publishing.close();
     await blobStore.close?.();
     await pool.end();
     logger.info("closed");
   };
-  return { url, port, config, pool, publisher, lease, sync, metrics, logger, close };
+  return {
+    url,
+    port,
+    grpcAddress: grpc.address,
+    config,
+    pool,
+    publisher,
+    lease,
+    sync,
+    metrics,
+    logger,
+    close,
+  };
+}
+
+function startTenantGrpc(
+  config: ControlPlaneConfig,
+  service: TenantService,
+  logger: Logger,
+  metrics: ControlPlaneMetrics,
+): Promise<TenantGrpcServer> {
+  return startTenantGrpcServer({
+    service,
+    host: config.CORRAL_HOST,
+    port: config.CORRAL_GRPC_PORT,
+    logger,
+    registry: metrics.registry,
+  });
 }
 
 async function notReadyReason(pool: Pool, feed: VersionFeed): Promise<string | undefined> {

@@ -1,6 +1,6 @@
 /**
- * OpenAPI 3.1 document of the admin API, assembled from the routes as registered: the
- * same JSON schemas fastify validates and serializes with. Pure.
+ * OpenAPI 3.1 documents of the admin API and the tenant REST API, assembled from the routes as
+ * registered: the same JSON schemas fastify validates and serializes with. Pure.
  */
 import { STATUS_CODES } from "node:http";
 import type { Access } from "../http/server.ts";
@@ -18,16 +18,35 @@ export interface RouteSchema {
 export interface CollectedRoute {
   method: string;
   url: string;
-  access: Access;
+  /** operator role needed, or "manage": a tenant API key with scope manage */
+  access: Access | "manage";
   schema?: RouteSchema;
 }
+
+/** What a document says about its API as a whole. */
+export interface ApiDocumentInfo {
+  title: string;
+  description: string;
+  /** path prefix left out of operation ids */
+  prefix: string;
+  /** the security scheme of every non-public operation */
+  securityScheme: { name: string; definition: object };
+}
+
+export const ADMIN_API_INFO: ApiDocumentInfo = {
+  title: "Corral admin API",
+  description:
+    "Operator API of the Corral control plane. GET needs an operator token of role viewer or admin; " +
+    "every other method needs role admin. Errors are RFC 9457 problem+json with a stable code.",
+  prefix: "/admin/v1",
+  securityScheme: { name: "operatorToken", definition: { type: "http", scheme: "bearer" } },
+};
 
 const problemRef = { $ref: "#/components/schemas/Problem" };
 const json = (schema: object) => ({ "application/json": { schema } });
 
-function operationId(method: string, url: string): string {
-  const words = url
-    .replace(/^\/admin\/v1\//, "")
+function operationId(method: string, url: string, prefix: string): string {
+  const words = (url.startsWith(`${prefix}/`) ? url.slice(prefix.length + 1) : url)
     .split("/")
     .map((part) => (part.startsWith(":") ? `by-${part.slice(1)}` : part))
     .join("-")
@@ -74,39 +93,34 @@ function responses(route: CollectedRoute): Record<string, object> {
   return out;
 }
 
-function operation(route: CollectedRoute): object {
+function operation(route: CollectedRoute, info: ApiDocumentInfo): object {
   const op: Record<string, unknown> = {
-    operationId: operationId(route.method, route.url),
+    operationId: operationId(route.method, route.url, info.prefix),
     summary: route.schema?.summary,
     tags: route.schema?.tags,
     parameters: parameters(route),
     responses: responses(route),
-    security: route.access === "public" ? [] : [{ operatorToken: [] }],
+    security: route.access === "public" ? [] : [{ [info.securityScheme.name]: [] }],
   };
   if (route.schema?.body) op.requestBody = { required: true, content: json(route.schema.body) };
   if (route.access === "admin") op["x-corral-role"] = "admin";
+  if (route.access === "manage") op["x-corral-scope"] = "manage";
   return op;
 }
 
-export function buildOpenApi(routes: readonly CollectedRoute[]): object {
+export function buildOpenApi(routes: readonly CollectedRoute[], info = ADMIN_API_INFO): object {
   const paths: Record<string, Record<string, object>> = {};
   for (const route of routes) {
     const path = route.url.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
     paths[path] ??= {};
-    paths[path][route.method.toLowerCase()] = operation(route);
+    paths[path][route.method.toLowerCase()] = operation(route, info);
   }
   return {
     openapi: "3.1.0",
-    info: {
-      title: "Corral admin API",
-      version: "v1",
-      description:
-        "Operator API of the Corral control plane. GET needs an operator token of role viewer or admin; " +
-        "every other method needs role admin. Errors are RFC 9457 problem+json with a stable code.",
-    },
+    info: { title: info.title, version: "v1", description: info.description },
     paths,
     components: {
-      securitySchemes: { operatorToken: { type: "http", scheme: "bearer" } },
+      securitySchemes: { [info.securityScheme.name]: info.securityScheme.definition },
       schemas: { Problem: problemSchema },
     },
   };

@@ -1,6 +1,7 @@
 /** Tenant API keys: only SHA-256 hashes are stored; the key is returned once, at creation. */
 import { generateApiKey } from "../../proto/api-key.ts";
 import type { Queryable } from "./db.ts";
+import type { TenantStatus } from "./tenants.ts";
 
 export type Scope = "invoke" | "manage";
 
@@ -80,4 +81,25 @@ export async function revokeApiKey(q: Queryable, tenantId: string, keyId: string
     keyId,
   ]);
   return existing.rowCount ? "already-revoked" : "not-found";
+}
+
+/** What authenticating a key needs: its hash, scopes, revocation and its tenant's status. */
+export interface KeyCredentials {
+  id: string;
+  tenantId: string;
+  hash: Buffer;
+  scopes: Scope[];
+  revoked: boolean;
+  tenantStatus: TenantStatus;
+}
+
+/** The key with this id (the id is the public part of the key, see proto/api-key.ts), if any. */
+export async function findKeyCredentials(q: Queryable, keyId: string): Promise<KeyCredentials | undefined> {
+  const { rows } = await q.query<KeyCredentials>(
+    `SELECT k.id, k.tenant_id AS "tenantId", k.hash, k.scopes, k.revoked_at IS NOT NULL AS revoked,
+            t.status AS "tenantStatus"
+     FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.id = $1`,
+    [keyId],
+  );
+  return rows[0];
 }

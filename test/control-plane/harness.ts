@@ -61,6 +61,7 @@ export async function startHarness(
     CORRAL_PG_URL: pg.url,
     CORRAL_BLOB_URL: pathToFileURL(blobDir).href,
     CORRAL_HTTP_PORT: "0",
+    CORRAL_GRPC_PORT: "0",
     CORRAL_NODE_TOKEN: h.nodeToken,
     CORRAL_SIGNING_KEY: keys.privateKey,
     CORRAL_OPERATOR_TOKEN: h.adminToken,

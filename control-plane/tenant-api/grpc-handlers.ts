@@ -1,0 +1,61 @@
+/** The TenantService RPCs, each one TenantService call between two mappings (grpc-mapping.ts). */
+import type * as pb from "../../proto/gen/corral/tenant/v1/tenant.ts";
+import type { TenantServiceServer } from "../../proto/gen/corral/tenant/v1/tenant.ts";
+import type { CallContext, Unary } from "./grpc-server.ts";
+import * as map from "./grpc-mapping.ts";
+import type { Outcome, TenantService } from "./service.ts";
+
+const done = <T, R>(outcome: Outcome<T>, response: R) => ({ response, replayed: outcome.replayed });
+
+export function tenantHandlers(service: TenantService, unary: Unary): TenantServiceServer {
+  const s = service;
+  const mutation = (ctx: CallContext, req: { clientToken: string }) => ctx.mutation(req.clientToken);
+  return {
+    getTenant: unary<pb.GetTenantRequest, pb.GetTenantResponse>("GetTenant", async (ctx) => ({
+      response: { tenant: map.tenantMessage(await s.getTenant(ctx.caller)) },
+    })),
+    getPlacement: unary<pb.GetPlacementRequest, pb.GetPlacementResponse>("GetPlacement", async (ctx) => ({
+      response: { placement: map.placementMessage(await s.getPlacement(ctx.caller)) },
+    })),
+    listRoutes: unary<pb.ListRoutesRequest, pb.ListRoutesResponse>("ListRoutes", async (ctx) => ({
+      response: { routes: (await s.listRoutes(ctx.caller)).map(map.routeMessage) },
+    })),
+    getRoute: unary<pb.GetRouteRequest, pb.GetRouteResponse>("GetRoute", async (ctx, req) => ({
+      response: { route: map.routeMessage(await s.getRoute(ctx.caller, req.id)) },
+    })),
+    createRoute: unary<pb.CreateRouteRequest, pb.CreateRouteResponse>("CreateRoute", async (ctx, req) => {
+      const out = await s.createRoute(ctx.caller, map.routeInput(req), mutation(ctx, req));
+      return done(out, { route: map.routeMessage(out.value) });
+    }),
+    deleteRoute: unary<pb.DeleteRouteRequest, pb.DeleteRouteResponse>("DeleteRoute", async (ctx, req) =>
+      done(await s.deleteRoute(ctx.caller, req.id, mutation(ctx, req)), {}),
+    ),
+    listUpstreams: unary<pb.ListUpstreamsRequest, pb.ListUpstreamsResponse>("ListUpstreams", async (ctx) => ({
+      response: { upstreams: (await s.listUpstreams(ctx.caller)).map(map.upstreamMessage) },
+    })),
+    getUpstream: unary<pb.GetUpstreamRequest, pb.GetUpstreamResponse>("GetUpstream", async (ctx, req) => ({
+      response: { upstream: map.upstreamMessage(await s.getUpstream(ctx.caller, req.id)) },
+    })),
+    createUpstream: unary<pb.CreateUpstreamRequest, pb.CreateUpstreamResponse>(
+      "CreateUpstream",
+      async (ctx, req) => {
+        const out = await s.createUpstream(ctx.caller, map.upstreamInput(req), mutation(ctx, req));
+        return done(out, { upstream: map.upstreamMessage(out.value) });
+      },
+    ),
+    deleteUpstream: unary<pb.DeleteUpstreamRequest, pb.DeleteUpstreamResponse>(
+      "DeleteUpstream",
+      async (ctx, req) => done(await s.deleteUpstream(ctx.caller, req.id, mutation(ctx, req)), {}),
+    ),
+    listKeys: unary<pb.ListKeysRequest, pb.ListKeysResponse>("ListKeys", async (ctx) => ({
+      response: { keys: (await s.listKeys(ctx.caller)).map(map.keyMessage) },
+    })),
+    createKey: unary<pb.CreateKeyRequest, pb.CreateKeyResponse>("CreateKey", async (ctx, req) => {
+      const out = await s.createKey(ctx.caller, map.keyInput(req), mutation(ctx, req));
+      return done(out, { info: map.keyMessage(out.value), key: out.value.key ?? "" });
+    }),
+    revokeKey: unary<pb.RevokeKeyRequest, pb.RevokeKeyResponse>("RevokeKey", async (ctx, req) =>
+      done(await s.revokeKey(ctx.caller, req.id, mutation(ctx, req)), {}),
+    ),
+  };
+}

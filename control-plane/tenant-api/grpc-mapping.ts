@@ -1,0 +1,124 @@
+/**
+ * Between corral.tenant.v1 messages and the service layer, pure: requests become the JSON input
+ * the REST API takes (absent optional fields are left out, so the schemas fill the same defaults
+ * and a gRPC call and its REST twin hash alike for idempotency), results become messages, and a
+ * CorralError becomes a gRPC status with `corral-code` and `corral-problem-bin` trailers.
+ */
+import { Metadata, type ServiceError } from "@grpc/grpc-js";
+import type * as pb from "../../proto/gen/corral/tenant/v1/tenant.ts";
+import { type CorralError, toProblem } from "../errors.ts";
+import type { ApiKeyInfo } from "../store/api-keys.ts";
+import type { Route } from "../store/routes.ts";
+import type { Tenant } from "../store/tenants.ts";
+import type { Upstream } from "../store/upstreams.ts";
+import type { CreatedKey, TenantShard } from "./service.ts";
+
+/** `{a: undefined}` members dropped: an absent proto3 optional field means "use the default". */
+function present(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+}
+
+const nonEmpty = (list: string[]) => (list.length > 0 ? list : undefined);
+
+export function routeInput(req: pb.CreateRouteRequest): Record<string, unknown> {
+  return present({
+    pathPrefix: req.pathPrefix,
+    hosts: nonEmpty(req.hosts),
+    methods: nonEmpty(req.methods),
+    upstreamId: req.upstreamId,
+    timeoutMs: req.timeoutMs,
+    protocol: req.protocol,
+    stripPrefix: req.stripPrefix,
+    limits: req.limits && { rate: req.limits.rate, burst: req.limits.burst },
+  });
+}
+
+export function upstreamInput(req: pb.CreateUpstreamRequest): Record<string, unknown> {
+  return present({ name: req.name, targets: req.targets, connectTimeoutMs: req.connectTimeoutMs });
+}
+
+export function keyInput(req: pb.CreateKeyRequest): Record<string, unknown> {
+  return present({ name: req.name, scopes: nonEmpty(req.scopes) });
+}
+
+export function tenantMessage(t: Tenant): pb.Tenant {
+  const { priority, ...limits } = t.limits;
+  return {
+    id: t.id,
+    name: t.name,
+    plan: t.plan,
+    status: t.status,
+    limits: { ...limits, priority },
+    createdAt: t.createdAt,
+    updatedAt: t.updatedAt,
+  };
+}
+
+export function placementMessage(p: TenantShard): pb.Placement {
+  return { k: p.k, configuredK: p.configuredK, n: p.n, shard: p.shard.map((m) => ({ ...m })) };
+}
+
+export function routeMessage(r: Route): pb.Route {
+  return {
+    id: r.id,
+    pathPrefix: r.pathPrefix,
+    hosts: r.hosts,
+    methods: r.methods,
+    upstreamId: r.upstreamId,
+    timeoutMs: r.timeoutMs,
+    protocol: r.protocol,
+    stripPrefix: r.stripPrefix,
+    limits: r.limits ? { rate: r.limits.rate, burst: r.limits.burst } : undefined,
+    createdAt: r.createdAt,
+  };
+}
+
+export function upstreamMessage(u: Upstream): pb.Upstream {
+  return {
+    id: u.id,
+    name: u.name,
+    targets: u.targets,
+    connectTimeoutMs: u.connectTimeoutMs,
+    createdAt: u.createdAt,
+  };
+}
+
+export function keyMessage(k: ApiKeyInfo | CreatedKey): pb.ApiKey {
+  const revokedAt = "revokedAt" in k ? (k.revokedAt ?? undefined) : undefined;
+  return { id: k.id, name: k.name, scopes: k.scopes, createdAt: k.createdAt, revokedAt };
+}
+
+/** "body/targets/0" -> "targets[0]", "body/pathPrefix" -> "path_prefix", "body" -> "request". */
+export function protoFieldPath(path: string): string {
+  const parts = path
+    .replace(/^body\/?/, "")
+    .split("/")
+    .filter(Boolean);
+  if (parts.length === 0) return "request";
+  return parts
+    .map((p) => (/^[0-9]+$/.test(p) ? `[${p}]` : `.${p.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`))
+    .join("")
+    .slice(1);
+}
+
+/** Field paths in a validation detail, as proto field paths. */
+function protoDetail(detail: string): string {
+  return detail.replace(/\bbody(?:\/[A-Za-z0-9_]+)*/g, protoFieldPath);
+}
+
+interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** The gRPC status of an error: its code, its detail, and the problem document as trailers. */
+export function serviceError(err: CorralError): Partial<ServiceError> {
+  const problem = toProblem(err);
+  const errors = problem.errors as FieldError[] | undefined;
+  if (Array.isArray(errors)) problem.errors = errors.map((e) => ({ ...e, path: protoFieldPath(e.path) }));
+  problem.detail = protoDetail(problem.detail);
+  const metadata = new Metadata();
+  metadata.set("corral-code", err.code);
+  metadata.set("corral-problem-bin", Buffer.from(JSON.stringify(problem), "utf8"));
+  return { code: err.grpcStatus, details: problem.detail, metadata };
+}

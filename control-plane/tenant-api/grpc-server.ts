@@ -1,0 +1,191 @@
+/**
+ * The tenant API over gRPC (corral.tenant.v1.TenantService) on CORRAL_GRPC_PORT: each unary call
+ * authenticates its `x-api-key` / `authorization: Bearer` metadata, runs the TenantService
+ * operation within the call's deadline (and rolls back if the caller cancels), answers with the
+ * message or a status carrying `corral-code` and `corral-problem-bin`, is logged on one line and
+ * counted. Messages are bounded; close() drains calls in flight before it gives up on them.
+ */
+import {
+  type handleUnaryCall,
+  Metadata,
+  type ServerUnaryCall,
+  Server,
+  ServerCredentials,
+  type sendUnaryData,
+} from "@grpc/grpc-js";
+import { Counter, Histogram, type Registry } from "prom-client";
+import { TenantServiceService } from "../../proto/gen/corral/tenant/v1/tenant.ts";
+import { GrpcStatus } from "../errors.ts";
+import { toCorralError } from "../http/problems.ts";
+import type { Logger } from "../logger.ts";
+import { checkIdempotencyKey } from "../service/input-validation.ts";
+import { presentedKey } from "./credentials.ts";
+import { tenantHandlers } from "./grpc-handlers.ts";
+import type { Caller, MutationOptions, TenantService } from "./service.ts";
+import { asTenantError } from "./tenant-errors.ts";
+import { serviceError } from "./grpc-mapping.ts";
+
+/** Largest request message accepted (the REST body limit); larger ones are RESOURCE_EXHAUSTED. */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+const MAX_METADATA_BYTES = 16 * 1024;
+const MAX_CONCURRENT_STREAMS = 100;
+const DEFAULT_DRAIN_MS = 5_000;
+
+export interface TenantGrpcOptions {
+  service: TenantService;
+  host: string;
+  port: number;
+  logger: Logger;
+  registry: Registry;
+  /** how long close() waits for calls in flight (default 5 s) */
+  drainTimeoutMs?: number;
+}
+
+export interface TenantGrpcServer {
+  /** host:port clients dial */
+  address: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** What a handler gets besides the request: the caller and the call's limits. */
+export interface CallContext {
+  caller: Caller;
+  /** the call's deadline, cancellation and (validated) client token */
+  mutation(clientToken: string): MutationOptions;
+}
+
+export interface HandlerResult<Res> {
+  response: Res;
+  replayed?: boolean;
+}
+
+export async function startTenantGrpcServer(opts: TenantGrpcOptions): Promise<TenantGrpcServer> {
+  const server = new Server({
+    "grpc.max_receive_message_length": MAX_REQUEST_BYTES,
+    "grpc.max_send_message_length": MAX_RESPONSE_BYTES,
+    "grpc.max_metadata_size": MAX_METADATA_BYTES,
+    "grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
+  });
+  const unary = unaryWrapper(opts);
+  server.addService(TenantServiceService, tenantHandlers(opts.service, unary));
+  const hostPart = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${hostPart}:${opts.port}`, ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    ),
+  );
+  return {
+    address: `${hostPart}:${port}`,
+    port,
+    close: () => drain(server, opts.drainTimeoutMs ?? DEFAULT_DRAIN_MS),
+  };
+}
+
+/** Stops accepting calls, waits for those in flight, and cuts them off after `timeoutMs`. */
+function drain(server: Server, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, timeoutMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+export type Unary = <Req, Res>(
+  method: string,
+  handler: (ctx: CallContext, request: Req) => Promise<HandlerResult<Res>>,
+) => handleUnaryCall<Req, Res>;
+
+function unaryWrapper(opts: TenantGrpcOptions): Unary {
+  const calls = new Counter({
+    name: "corral_grpc_calls_total",
+    help: "Tenant API gRPC calls served, by method and status code",
+    labelNames: ["method", "code"] as const,
+    registers: [opts.registry],
+  });
+  const duration = new Histogram({
+    name: "corral_grpc_call_duration_seconds",
+    help: "Tenant API gRPC call duration by method",
+    labelNames: ["method"] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [opts.registry],
+  });
+  return (method, handler) => (call, callback) => {
+    const started = performance.now();
+    const finish = (code: number, caller?: Caller) => {
+      const seconds = (performance.now() - started) / 1000;
+      calls.inc({ method, code: codeName(code) });
+      duration.observe({ method }, seconds);
+      const line = {
+        rpc: method,
+        code: codeName(code),
+        ms: Math.round(seconds * 10_000) / 10,
+        tenant: caller?.tenantId,
+      };
+      opts.logger.info(line, "grpc call");
+    };
+    void serve(opts.service, call, callback, handler).then(({ code, caller }) => finish(code, caller));
+  };
+}
+
+async function serve<Req, Res>(
+  service: TenantService,
+  call: ServerUnaryCall<Req, Res>,
+  callback: sendUnaryData<Res>,
+  handler: (ctx: CallContext, request: Req) => Promise<HandlerResult<Res>>,
+): Promise<{ code: number; caller?: Caller }> {
+  const cancelled = new AbortController();
+  call.on("cancelled", () => cancelled.abort());
+  let caller: Caller | undefined;
+  try {
+    caller = await service.authenticate(
+      presentedKey(metadataText(call.metadata, "x-api-key"), metadataText(call.metadata, "authorization")),
+    );
+    const ctx = callContext(caller, deadlineMs(call.getDeadline()), cancelled.signal);
+    const result = await handler(ctx, call.request);
+    if (result.replayed) {
+      const replayed = new Metadata();
+      replayed.set("idempotent-replayed", "true");
+      call.sendMetadata(replayed);
+    }
+    callback(null, result.response);
+    return { code: GrpcStatus.OK, caller };
+  } catch (err) {
+    const problem = asTenantError(toCorralError(err));
+    callback(serviceError(problem));
+    return { code: problem.grpcStatus, caller };
+  }
+}
+
+function callContext(caller: Caller, deadline: number | undefined, signal: AbortSignal): CallContext {
+  return {
+    caller,
+    mutation: (clientToken) => ({
+      clientToken: clientToken === "" ? undefined : checkIdempotencyKey(clientToken, "client_token"),
+      deadline,
+      signal,
+    }),
+  };
+}
+
+/** epoch ms, or undefined for a call without a deadline */
+function deadlineMs(deadline: Date | number): number | undefined {
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** The first value of a text metadata entry; binary or repeated entries count as absent. */
+function metadataText(md: Metadata, name: string): string | undefined {
+  const values = md.get(name);
+  return values.length === 1 && typeof values[0] === "string" ? values[0] : undefined;
+}
+
+function codeName(code: number): string {
+  return Object.entries(GrpcStatus).find(([, v]) => v === code)?.[0] ?? String(code);
+}

@@ -1,0 +1,270 @@
+/**
+ * The tenant API over REST, mounted at /v1 on the control plane's HTTP server: the operations of
+ * TenantService (service.ts) for the caller's own tenant, authenticated by a tenant API key with
+ * scope manage (`x-api-key` or `Authorization: Bearer`), Idempotency-Key on every change,
+ * problem+json errors with CORRAL_TENANT_* codes, and its OpenAPI document at /v1/openapi.json.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import {
+  type ApiDocumentInfo,
+  buildOpenApi,
+  type CollectedRoute,
+  type RouteSchema,
+} from "../admin/openapi.ts";
+import { CorralError } from "../errors.ts";
+import { toCorralError } from "../http/problems.ts";
+import { sendProblem } from "../http/server.ts";
+import { checkIdempotencyKey, invalid } from "../service/input-validation.ts";
+import {
+  createKeyBody,
+  createRouteBody,
+  createUpstreamBody,
+  issuedKey,
+  keyList,
+  route,
+  routeList,
+  tenant,
+  upstream,
+  upstreamList,
+} from "../service/resource-schemas.ts";
+import { presentedKey } from "./credentials.ts";
+import {
+  type Caller,
+  ID_PATTERNS,
+  type MutationOptions,
+  type Outcome,
+  type TenantService,
+} from "./service.ts";
+import { asTenantError } from "./tenant-errors.ts";
+
+export const TENANT_API_PREFIX = "/v1";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** the authenticated tenant-API caller (routes under /v1), else null */
+    tenantCaller: Caller | null;
+  }
+}
+
+const TENANT_API_INFO: ApiDocumentInfo = {
+  title: "Corral tenant API",
+  description:
+    "Self-service configuration of one tenant: its routes, upstreams and API keys, and its placement. " +
+    "Every call needs a tenant API key with scope manage (x-api-key header or Authorization: Bearer) and " +
+    "acts on that key's tenant. The same operations are served over gRPC as corral.tenant.v1.TenantService. " +
+    "Errors are RFC 9457 problem+json with a stable code.",
+  prefix: TENANT_API_PREFIX,
+  securityScheme: { name: "tenantApiKey", definition: { type: "apiKey", in: "header", name: "x-api-key" } },
+};
+
+const tenantShard = {
+  type: "object",
+  properties: {
+    k: { type: "integer", description: "members in the shard: configuredK capped by 64 and the fleet size" },
+    configuredK: { type: "integer", description: "the tenant's shard size override, else its plan's" },
+    n: { type: "integer", description: "slots in the fleet" },
+    shard: {
+      type: "array",
+      description: "in the tenant's preference order",
+      items: {
+        type: "object",
+        properties: { slot: { type: "string" }, zone: { type: "string" }, live: { type: "boolean" } },
+        required: ["slot", "zone", "live"],
+      },
+    },
+  },
+  required: ["k", "configuredK", "n", "shard"],
+} as const;
+
+type IdParams = { id: string };
+const idParams = (pattern: RegExp) =>
+  ({
+    type: "object",
+    properties: { id: { type: "string", pattern: pattern.source, maxLength: 64 } },
+    required: ["id"],
+  }) as const;
+
+export function tenantRestPlugin(service: TenantService) {
+  return async function tenantRest(app: FastifyInstance): Promise<void> {
+    const routes = collectRoutes(app);
+    app.decorateRequest("tenantCaller", null);
+    app.setErrorHandler((err, req, reply) => {
+      const problem = asTenantError(toCorralError(err));
+      if (problem.status >= 500) req.log.error({ err, code: problem.code }, "request failed");
+      return sendProblem(reply, problem);
+    });
+    app.setNotFoundHandler((req, reply) =>
+      sendProblem(
+        reply,
+        new CorralError("CORRAL_TENANT_NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`),
+      ),
+    );
+    app.addHook("onRequest", async (req) => {
+      if (req.routeOptions.config?.access === "public") return;
+      const caller = await service.authenticate(
+        presentedKey(single(req.headers["x-api-key"]), req.headers.authorization),
+      );
+      req.tenantCaller = caller;
+      req.log = req.log.child({ tenant: caller.tenantId, key: caller.keyId });
+    });
+    registerTenantRoutes(app, service);
+    registerRouteRoutes(app, service);
+    registerUpstreamRoutes(app, service);
+    registerKeyRoutes(app, service);
+    let document: object | undefined;
+    app.get("/openapi.json", { config: { access: "public" } }, async () => {
+      document ??= buildOpenApi(routes, TENANT_API_INFO);
+      return document;
+    });
+  };
+}
+
+function collectRoutes(app: FastifyInstance): CollectedRoute[] {
+  const routes: CollectedRoute[] = [];
+  app.addHook("onRoute", (r) => {
+    const methods = Array.isArray(r.method) ? r.method : [r.method];
+    for (const method of methods) {
+      if (method === "HEAD" || r.config?.access === "public") continue;
+      routes.push({ method, url: r.url, access: "manage", schema: r.schema as RouteSchema | undefined });
+    }
+  });
+  return routes;
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? undefined : value;
+}
+
+function caller(req: FastifyRequest): Caller {
+  if (!req.tenantCaller) throw new CorralError("CORRAL_TENANT_UNAUTHENTICATED");
+  return req.tenantCaller;
+}
+
+function mutationOptions(req: FastifyRequest): MutationOptions {
+  const header = req.headers["idempotency-key"];
+  if (header === undefined) return {};
+  if (Array.isArray(header)) throw invalid("headers/idempotency-key", "must be one value");
+  return { clientToken: checkIdempotencyKey(header, "headers/idempotency-key") };
+}
+
+function send<T>(reply: FastifyReply, outcome: Outcome<T>): FastifyReply {
+  if (outcome.replayed) reply.header("idempotent-replayed", "true");
+  reply.code(outcome.status);
+  return outcome.status === 204 ? reply.send() : reply.send(outcome.value);
+}
+
+function registerTenantRoutes(app: FastifyInstance, service: TenantService): void {
+  app.get(
+    "/tenant",
+    { schema: { summary: "The caller's tenant", tags: ["tenant"], response: { 200: tenant } } },
+    (req) => service.getTenant(caller(req)),
+  );
+  app.get(
+    "/placement",
+    {
+      schema: {
+        summary: "The tenant's shard: k, and each member's slot, zone and liveness in preference order",
+        tags: ["tenant"],
+        response: { 200: tenantShard },
+      },
+    },
+    (req) => service.getPlacement(caller(req)),
+  );
+}
+
+function registerRouteRoutes(app: FastifyInstance, service: TenantService): void {
+  const params = idParams(ID_PATTERNS.route);
+  app.get(
+    "/routes",
+    { schema: { summary: "List the tenant's routes", tags: ["routes"], response: { 200: routeList } } },
+    async (req) => ({ items: await service.listRoutes(caller(req)) }),
+  );
+  app.get<{ Params: IdParams }>(
+    "/routes/:id",
+    { schema: { summary: "Get a route", tags: ["routes"], params, response: { 200: route } } },
+    (req) => service.getRoute(caller(req), req.params.id),
+  );
+  app.post(
+    "/routes",
+    {
+      schema: {
+        summary: "Create a route to one of the tenant's upstreams",
+        tags: ["routes"],
+        body: createRouteBody,
+        response: { 201: route },
+      },
+    },
+    async (req, reply) => send(reply, await service.createRoute(caller(req), req.body, mutationOptions(req))),
+  );
+  app.delete<{ Params: IdParams }>(
+    "/routes/:id",
+    { schema: { summary: "Delete a route", tags: ["routes"], params } },
+    async (req, reply) =>
+      send(reply, await service.deleteRoute(caller(req), req.params.id, mutationOptions(req))),
+  );
+}
+
+function registerUpstreamRoutes(app: FastifyInstance, service: TenantService): void {
+  const params = idParams(ID_PATTERNS.upstream);
+  app.get(
+    "/upstreams",
+    {
+      schema: {
+        summary: "List the tenant's upstreams",
+        tags: ["upstreams"],
+        response: { 200: upstreamList },
+      },
+    },
+    async (req) => ({ items: await service.listUpstreams(caller(req)) }),
+  );
+  app.get<{ Params: IdParams }>(
+    "/upstreams/:id",
+    { schema: { summary: "Get an upstream", tags: ["upstreams"], params, response: { 200: upstream } } },
+    (req) => service.getUpstream(caller(req), req.params.id),
+  );
+  app.post(
+    "/upstreams",
+    {
+      schema: {
+        summary: "Create an upstream service",
+        tags: ["upstreams"],
+        body: createUpstreamBody,
+        response: { 201: upstream },
+      },
+    },
+    async (req, reply) =>
+      send(reply, await service.createUpstream(caller(req), req.body, mutationOptions(req))),
+  );
+  app.delete<{ Params: IdParams }>(
+    "/upstreams/:id",
+    { schema: { summary: "Delete an upstream no route uses", tags: ["upstreams"], params } },
+    async (req, reply) =>
+      send(reply, await service.deleteUpstream(caller(req), req.params.id, mutationOptions(req))),
+  );
+}
+
+function registerKeyRoutes(app: FastifyInstance, service: TenantService): void {
+  app.get(
+    "/keys",
+    { schema: { summary: "List the tenant's API keys", tags: ["keys"], response: { 200: keyList } } },
+    async (req) => ({ items: await service.listKeys(caller(req)) }),
+  );
+  app.post(
+    "/keys",
+    {
+      schema: {
+        summary: "Issue an API key; the key is in this response only",
+        tags: ["keys"],
+        body: createKeyBody,
+        response: { 201: issuedKey },
+      },
+    },
+    async (req, reply) => send(reply, await service.createKey(caller(req), req.body, mutationOptions(req))),
+  );
+  app.delete<{ Params: IdParams }>(
+    "/keys/:id",
+    { schema: { summary: "Revoke an API key", tags: ["keys"], params: idParams(ID_PATTERNS.key) } },
+    async (req, reply) =>
+      send(reply, await service.revokeKey(caller(req), req.params.id, mutationOptions(req))),
+  );
+}

@@ -1,0 +1,228 @@
+/**
+ * The tenant self-service API, transport-neutral: REST under /v1 (rest.ts) and gRPC
+ * corral.tenant.v1.TenantService (grpc-server.ts) are thin layers over this class.
+ *
+ * - The caller is a tenant API key with scope manage; the tenant comes from the key only, and
+ *   every read and change is scoped by that tenant id (ids of other tenants are not found).
+ * - Input is validated with the admin API's schemas; changes are the admin API's changes
+ *   (service/config-changes.ts) and run through the MutationRunner: one transaction with the
+ *   change-counter bump and the idempotency record, scoped `tenant:<id>` (REST Idempotency-Key
+ *   and gRPC client_token share it).
+ * - Errors are CorralErrors with CORRAL_TENANT_* codes (or CP / SNAPSHOT codes).
+ */
+import { apiKeyId, hashApiKey, hashesEqual } from "../../proto/api-key.ts";
+import { CorralError } from "../errors.ts";
+import type { TenantPlacement } from "../fleet/placement-service.ts";
+import {
+  type Change,
+  createRoute,
+  createUpstream,
+  findRoute,
+  findUpstream,
+  issueKey,
+  type NewKey,
+  removeRoute,
+  removeUpstream,
+  revokeKey,
+} from "../service/config-changes.ts";
+import { compileInput, normalizeTargets } from "../service/input-validation.ts";
+import { hashRequest, type MutationRunner } from "../service/mutations.ts";
+import { createKeyBody, createRouteBody, createUpstreamBody } from "../service/resource-schemas.ts";
+import { type ApiKeyInfo, findKeyCredentials, type IssuedApiKey, listApiKeys } from "../store/api-keys.ts";
+import type { Pool } from "../store/db.ts";
+import { listRoutes, type NewRoute, type Route } from "../store/routes.ts";
+import { getTenant, type Tenant } from "../store/tenants.ts";
+import { listUpstreams, type NewUpstream, type Upstream } from "../store/upstreams.ts";
+import { CallDeadline, type CallLimits } from "./call-limits.ts";
+import { inTenantTerms } from "./tenant-errors.ts";
+
+/** Who is calling: established by authenticate(), never taken from a request. */
+export interface Caller {
+  tenantId: string;
+  keyId: string;
+}
+
+export interface MutationOptions extends CallLimits {
+  /** idempotency key (REST Idempotency-Key, gRPC client_token), already checked for shape */
+  clientToken?: string;
+}
+
+export interface Outcome<T> {
+  /** HTTP-style status of the first response: 201 created, 204 done */
+  status: number;
+  value: T;
+  /** true when this is the stored response to an earlier call with the same token */
+  replayed: boolean;
+}
+
+/** A tenant's shard as the tenant sees it (no seed fingerprint). */
+export type TenantShard = Omit<TenantPlacement, "tenant" | "seedFingerprint">;
+
+/** An issued key: `key` is absent in idempotent replays. */
+export type CreatedKey = Omit<IssuedApiKey, "key"> & { key?: string };
+
+export interface TenantServiceDeps {
+  pool: Pool;
+  mutations: MutationRunner;
+  placement: { tenantPlacement(tenantId: string): Promise<TenantPlacement | undefined> };
+}
+
+export const ID_PATTERNS = {
+  route: /^rt_[0-9a-f]{16}$/,
+  upstream: /^up_[0-9a-f]{16}$/,
+  key: /^[0-9a-f]{12}$/,
+} as const;
+
+const routeInput = compileInput<NewRoute>(createRouteBody);
+const upstreamInput = compileInput<NewUpstream>(createUpstreamBody);
+const keyInput = compileInput<NewKey>(createKeyBody);
+/** compared against when no key has the presented id, so both paths hash and compare */
+const NO_KEY_HASH = hashApiKey("no such key");
+
+export class TenantService {
+  readonly #deps: TenantServiceDeps;
+
+  constructor(deps: TenantServiceDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * The caller of a presented key: it must exist, not be revoked, carry scope manage and belong
+   * to an active tenant. The key's hash is compared in constant time.
+   */
+  async authenticate(presented: string | undefined): Promise<Caller> {
+    const keyId = presented === undefined ? undefined : apiKeyId(presented);
+    if (presented === undefined || keyId === undefined)
+      throw new CorralError("CORRAL_TENANT_UNAUTHENTICATED");
+    const found = await findKeyCredentials(this.#deps.pool, keyId);
+    const matches = hashesEqual(found?.hash ?? NO_KEY_HASH, hashApiKey(presented));
+    if (!found || !matches || found.revoked) throw new CorralError("CORRAL_TENANT_UNAUTHENTICATED");
+    if (found.tenantStatus !== "active") throw new CorralError("CORRAL_TENANT_SUSPENDED");
+    if (!found.scopes.includes("manage")) {
+      throw new CorralError("CORRAL_TENANT_FORBIDDEN", "this API needs a key with scope manage");
+    }
+    return { tenantId: found.tenantId, keyId: found.id };
+  }
+
+  getTenant(caller: Caller): Promise<Tenant> {
+    return inTenantTerms(async () => {
+      const tenant = await getTenant(this.#deps.pool, caller.tenantId);
+      if (!tenant) throw new CorralError("CORRAL_TENANT_NOT_FOUND", `tenant ${caller.tenantId} not found`);
+      return tenant;
+    });
+  }
+
+  getPlacement(caller: Caller): Promise<TenantShard> {
+    return inTenantTerms(async () => {
+      const placed = await this.#deps.placement.tenantPlacement(caller.tenantId);
+      if (!placed) throw new CorralError("CORRAL_TENANT_NOT_FOUND", `tenant ${caller.tenantId} not found`);
+      return { k: placed.k, configuredK: placed.configuredK, n: placed.n, shard: placed.shard };
+    });
+  }
+
+  listRoutes(caller: Caller): Promise<Route[]> {
+    return inTenantTerms(() => listRoutes(this.#deps.pool, caller.tenantId));
+  }
+
+  getRoute(caller: Caller, id: string): Promise<Route> {
+    return inTenantTerms(() => findRoute(this.#deps.pool, caller.tenantId, checkId("route", id)));
+  }
+
+  createRoute(caller: Caller, input: unknown, opts: MutationOptions = {}): Promise<Outcome<Route>> {
+    return this.#mutate(caller, "CreateRoute", opts, () => {
+      const route = routeInput(input);
+      return { input: route, change: createRoute(caller.tenantId, route), grows: true };
+    });
+  }
+
+  deleteRoute(caller: Caller, id: string, opts: MutationOptions = {}): Promise<Outcome<null>> {
+    return this.#mutate(caller, "DeleteRoute", opts, () => ({
+      input: { id: checkId("route", id) },
+      change: removeRoute(caller.tenantId, id),
+    }));
+  }
+
+  listUpstreams(caller: Caller): Promise<Upstream[]> {
+    return inTenantTerms(() => listUpstreams(this.#deps.pool, caller.tenantId));
+  }
+
+  getUpstream(caller: Caller, id: string): Promise<Upstream> {
+    return inTenantTerms(() => findUpstream(this.#deps.pool, caller.tenantId, checkId("upstream", id)));
+  }
+
+  createUpstream(caller: Caller, input: unknown, opts: MutationOptions = {}): Promise<Outcome<Upstream>> {
+    return this.#mutate(caller, "CreateUpstream", opts, () => {
+      const checked = upstreamInput(input);
+      const upstream = { ...checked, targets: normalizeTargets(checked.targets) };
+      return { input: upstream, change: createUpstream(caller.tenantId, upstream), grows: true };
+    });
+  }
+
+  deleteUpstream(caller: Caller, id: string, opts: MutationOptions = {}): Promise<Outcome<null>> {
+    return this.#mutate(caller, "DeleteUpstream", opts, () => ({
+      input: { id: checkId("upstream", id) },
+      change: removeUpstream(caller.tenantId, id),
+    }));
+  }
+
+  listKeys(caller: Caller): Promise<ApiKeyInfo[]> {
+    return inTenantTerms(() => listApiKeys(this.#deps.pool, caller.tenantId));
+  }
+
+  createKey(caller: Caller, input: unknown, opts: MutationOptions = {}): Promise<Outcome<CreatedKey>> {
+    return this.#mutate(caller, "CreateKey", opts, () => {
+      const key = keyInput(input);
+      return { input: key, change: issueKey(caller.tenantId, key), grows: true };
+    });
+  }
+
+  revokeKey(caller: Caller, id: string, opts: MutationOptions = {}): Promise<Outcome<null>> {
+    return this.#mutate(caller, "RevokeKey", opts, () => ({
+      input: { id: checkId("key", id) },
+      change: revokeKey(caller.tenantId, id),
+    }));
+  }
+
+  /**
+   * Validates (`prepare`), then runs the change in the caller's tenant through the MutationRunner
+   * within the call's deadline. The request hash covers the operation and the validated input.
+   */
+  #mutate<T>(
+    caller: Caller,
+    operation: string,
+    opts: MutationOptions,
+    prepare: () => { input: unknown; change: Change; grows?: boolean },
+  ): Promise<Outcome<T>> {
+    return inTenantTerms(async () => {
+      const { input, change, grows } = prepare();
+      const deadline = new CallDeadline(opts);
+      deadline.check();
+      const request = {
+        scope: `tenant:${caller.tenantId}`,
+        idempotencyKey: opts.clientToken,
+        requestHash: hashRequest("tenant-api", operation, input),
+        grows,
+      };
+      try {
+        const result = await this.#deps.mutations.run(request, async (tx) => {
+          await deadline.limitStatements(tx);
+          const done = await change(tx);
+          deadline.check();
+          return done;
+        });
+        return { status: result.status, value: result.body as T, replayed: result.replayed };
+      } catch (err) {
+        throw deadline.translate(err);
+      }
+    });
+  }
+}
+
+function checkId(kind: keyof typeof ID_PATTERNS, id: string): string {
+  if (typeof id !== "string" || !ID_PATTERNS[kind].test(id)) {
+    throw new CorralError("CORRAL_TENANT_VALIDATION", `id is not a ${kind} id`, {
+      errors: [{ path: "id", message: `must be a ${kind} id (${ID_PATTERNS[kind].source})` }],
+    });
+  }
+  return id;
+}
