@@ -26,12 +26,15 @@ export function roundsTable(rounds: readonly RoundResult[], nodes: number): Tabl
       r.round,
       r.version,
       ms(r.publishedMs),
+      ms(r.cpCompileMs),
+      ms(r.cpPublishMs),
       ms(r.announce.p50),
       ms(r.announce.p99),
       ms(r.ack.p50),
       ms(r.ack.p99),
       ms(r.ack.max),
       ms(r.checkMsMedian),
+      r.published.map((v) => `${v.version} (${v.source})`).join(", "),
     ]),
   };
 }
@@ -47,6 +50,8 @@ export function roundsMetrics(rounds: readonly RoundResult[]): Record<string, nu
     "propagation.published_median_ms": ms(median(rounds.map((r) => r.publishedMs))),
     "propagation.announce_p99_median_ms": ms(median(rounds.map((r) => r.announce.p99))),
     "propagation.check_median_ms": ms(median(rounds.map((r) => r.checkMsMedian))),
+    "propagation.cp_compile_median_ms": ms(median(rounds.map((r) => r.cpCompileMs))),
+    "propagation.cp_publish_median_ms": ms(median(rounds.map((r) => r.cpPublishMs))),
   };
 }
 

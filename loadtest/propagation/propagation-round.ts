@@ -5,6 +5,7 @@
  * Announce arrived and when the Ack was sent; and when the version row was written.
  */
 import type { AdminClient } from "../../bin/admin/admin-client.ts";
+import { promValue } from "../sampler/proc-stats.ts";
 import { seedTenantId } from "./seed-tenants.ts";
 import { epochMs } from "./sim-node.ts";
 import type { NodeMark, SimFleet } from "./sim-fleet.ts";
@@ -23,11 +24,31 @@ export interface RoundResult {
   ackMs: number[];
   /** median time a node spent fetching and checking the blob */
   checkMsMedian: number;
+  /** the control plane's own timing of the round's publishes (its histograms' mean) */
+  cpCompileMs: number;
+  cpPublishMs: number;
+  /** every version published during the round, with why ("change", "fleet ...") */
+  published: Array<{ version: number; source: string }>;
 }
 
 interface VersionRow {
   version: number;
   createdAt: string;
+  source: string;
+}
+
+const HISTOGRAMS = ["corral_snapshot_compile_seconds", "corral_publish_duration_seconds"] as const;
+
+/** sum and count of the control plane's compile and publish histograms */
+async function cpTimings(cpUrl: string): Promise<number[]> {
+  const text = await (await fetch(`${cpUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  return HISTOGRAMS.flatMap((h) => [promValue(text, `${h}_sum`) ?? 0, promValue(text, `${h}_count`) ?? 0]);
+}
+
+/** mean ms of each histogram between two readings */
+function meanMs(before: number[], after: number[], i: number): number {
+  const count = after[2 * i + 1]! - before[2 * i + 1]!;
+  return count > 0 ? ((after[2 * i]! - before[2 * i]!) / count) * 1000 : Number.NaN;
 }
 
 async function newestVersion(admin: AdminClient): Promise<VersionRow | undefined> {
@@ -73,13 +94,16 @@ function latencies(marks: Array<NodeMark | undefined>, t0: number): number[] {
   return marks.map((m) => m!.atMs - t0);
 }
 
-export async function runRound(
-  fleet: SimFleet,
-  admin: AdminClient,
-  round: number,
-  timeoutMs: number,
-): Promise<RoundResult> {
+export interface RoundDeps {
+  fleet: SimFleet;
+  admin: AdminClient;
+  cpUrl: string;
+}
+
+export async function runRound(deps: RoundDeps, round: number, timeoutMs: number): Promise<RoundResult> {
+  const { fleet, admin } = deps;
   const before = await settle(fleet, admin, timeoutMs);
+  const timingsBefore = await cpTimings(deps.cpUrl);
   const t0 = epochMs();
   await admin.patch(`/admin/v1/tenants/${seedTenantId(1)}`, { name: `Propagation round ${round}` });
   await waitFor(
@@ -91,10 +115,17 @@ export async function runRound(
   const acks = fleet.firstAbove(fleet.acks, before);
   const announces = fleet.firstAbove(fleet.announces, before);
   const version = Math.min(...acks.map((m) => m!.version));
+  const timingsAfter = await cpTimings(deps.cpUrl);
   const rows = await admin.get<{ items: VersionRow[] }>("/admin/v1/config/versions?limit=20");
   const row = rows.items.find((r) => r.version === version);
   const ackMs = latencies(acks, t0);
   return {
+    cpCompileMs: meanMs(timingsBefore, timingsAfter, 0),
+    cpPublishMs: meanMs(timingsBefore, timingsAfter, 1),
+    published: rows.items
+      .filter((r) => r.version > before)
+      .map((r) => ({ version: r.version, source: r.source }))
+      .reverse(),
     round,
     version,
     publishedMs: row ? Date.parse(row.createdAt) - t0 : Number.NaN,

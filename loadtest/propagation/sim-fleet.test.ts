@@ -70,12 +70,14 @@ describe("simulated nodes against a real control plane", { timeout: 60_000 }, ()
   });
 
   it("a round times every node from the admin call to its Ack", async () => {
-    const result = await runRound(fleet, admin, 1, 20_000);
+    const result = await runRound({ fleet, admin, cpUrl: h.cp.url }, 1, 20_000);
     assert.equal(result.ackMs.length, NODES);
     assert.ok(result.ackMs.every((ms) => ms > 0 && ms < 20_000));
     assert.ok(result.publishedMs > 0 && result.publishedMs <= result.ack.max + 1000);
     assert.ok(result.announce.p50 <= result.ack.p50);
     assert.ok(result.checkMsMedian > 0);
+    assert.ok(result.cpCompileMs > 0 && result.cpPublishMs >= result.cpCompileMs);
+    assert.ok(result.published.some((v) => v.version === result.version && v.source === "change"));
     assert.deepEqual([fleet.nacks, fleet.closed, fleet.failures], [[], [], []]);
   });
 });

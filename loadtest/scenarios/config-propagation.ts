@@ -145,7 +145,8 @@ async function measureRounds(ctx: Ctx, platform: Platform, fleet: SimFleet): Pro
   const results: RoundResult[] = [];
   const chart = ctx.chart("admin call -> Ack per round", "ms");
   for (let r = 1; r <= ctx.params.rounds && !ctx.signal.aborted; r++) {
-    const result = await runRound(fleet, platform.admin(), r, ctx.params.roundTimeoutSec * 1000);
+    const deps = { fleet, admin: platform.admin(), cpUrl: platform.cpUrl };
+    const result = await runRound(deps, r, ctx.params.roundTimeoutSec * 1000);
     results.push(result);
     for (const [series, value] of [
       ["ack p50", result.ack.p50],
@@ -154,8 +155,10 @@ async function measureRounds(ctx: Ctx, platform: Platform, fleet: SimFleet): Pro
     ] as const)
       chart.point(series, value);
     ctx.log(
-      `round ${r}: version ${result.version} published at ${round(result.publishedMs)} ms; ` +
-        `ack p50 ${round(result.ack.p50)} p99 ${round(result.ack.p99)} last ${round(result.ack.max)} ms`,
+      `round ${r}: version ${result.version} published at ${round(result.publishedMs)} ms ` +
+        `(CP compile ${round(result.cpCompileMs)} ms, publish ${round(result.cpPublishMs)} ms); ` +
+        `ack p50 ${round(result.ack.p50)} p99 ${round(result.ack.p99)} last ${round(result.ack.max)} ms; ` +
+        `versions ${result.published.map((v) => `${v.version} (${v.source})`).join(", ")}`,
     );
   }
   return results;
