@@ -8,6 +8,7 @@ import { request } from "undici";
 import { dataPlaneEnv, inheritedEnv } from "../../bin/dev/platform-env.ts";
 import { type Platform, startPlatform } from "../../bin/dev/platform.ts";
 import { startPostgres, type TestPostgres } from "../../test/support/postgres.ts";
+import { GrpcSender } from "../generator/senders.ts";
 import { freePort, waitUntil } from "../net/free-port.ts";
 import { createTenant, putPlan } from "../platform/tenants.ts";
 import { stopChild } from "./child-process.ts";
@@ -32,8 +33,17 @@ const NEVER_BINDING = {
   priority: "standard",
 } as const;
 
-async function serves(url: string, headers: Record<string, string>): Promise<boolean> {
-  const res = await request(url, { headers, headersTimeout: 2000, bodyTimeout: 2000 });
+/** The node answers the bench request: gRPC Echo when the upstream is gRPC, else GET /bench. */
+async function serves(node: { url: string; grpc: string }, headers: Record<string, string>, grpc: boolean) {
+  if (grpc) {
+    const sender = new GrpcSender({ connections: 1, timeoutMs: 2000 });
+    try {
+      return (await sender.send({ kind: "grpc", address: node.grpc, metadata: headers })) === "ok";
+    } finally {
+      await sender.close();
+    }
+  }
+  const res = await request(`${node.url}/bench`, { headers, headersTimeout: 2000, bodyTimeout: 2000 });
   await res.body.dump();
   return res.statusCode === 200;
 }
@@ -120,8 +130,8 @@ async function startDataPlaneContender(upstream: BenchUpstream): Promise<Running
     const started = await spawnNode(platform, dir);
     node = started.child;
     const headers = { "x-api-key": key };
-    if (!(await waitUntil(() => serves(`${started.url}/bench`, headers), 30_000)))
-      throw new Error(`the bench data plane does not serve /bench; log ${join(dir, `${SLOT}.log`)}`);
+    if (!(await waitUntil(() => serves(started, headers, upstream.grpc !== undefined), 30_000)))
+      throw new Error(`the bench data plane does not serve the bench route; log ${join(dir, `${SLOT}.log`)}`);
     return { url: started.url, grpc: started.grpc, headers, pids: [node.pid!], stop };
   } catch (err) {
     await stop();
