@@ -1,53 +1,33 @@
-/** The CORRAL_* variables each process accepts, as fixed by the contract (DESIGN.md §8). */
+/**
+ * The CORRAL_* variables each process accepts, read from the processes' own settings schemas
+ * (so the chart is checked against what the code really parses, never a copy of it).
+ */
+import { controlPlaneSchema } from "../../control-plane/config.ts";
+import { dataPlaneSchema } from "../../data-plane/config.ts";
+import type { Schema } from "../../proto/env-config.ts";
 
 export type Role = "control-plane" | "data-plane" | "migrate";
 
-const CONTROL_PLANE = [
-  "CORRAL_PG_URL",
-  "CORRAL_BLOB_URL",
-  "CORRAL_S3_ENDPOINT",
-  "CORRAL_HOST",
-  "CORRAL_HTTP_PORT",
-  "CORRAL_GRPC_PORT",
-  "CORRAL_NODE_TOKEN",
-  "CORRAL_SIGNING_KEY",
-  "CORRAL_OPERATOR_TOKEN",
-  "CORRAL_SNAPSHOT_CAPACITY",
-  "CORRAL_MIGRATE",
-  "CORRAL_CP_ID",
-  "CORRAL_LOG_LEVEL",
-];
+const CONTROL_PLANE: Schema = controlPlaneSchema("/");
+const DATA_PLANE: Schema = dataPlaneSchema("/");
 
-const DATA_PLANE = [
-  "CORRAL_CP_URL",
-  "CORRAL_NODE_TOKEN",
-  "CORRAL_VERIFY_KEY",
-  "CORRAL_BLOB_URL",
-  "CORRAL_S3_ENDPOINT",
-  "CORRAL_SLOT",
-  "CORRAL_ZONE",
-  "CORRAL_HOST",
-  "CORRAL_HTTP_PORT",
-  "CORRAL_GRPC_PORT",
-  "CORRAL_OPS_PORT",
-  "CORRAL_ADVERTISE_URL",
-  "CORRAL_DATA_DIR",
-  "CORRAL_SNAPSHOT_CAPACITY",
-  "CORRAL_POLL_INTERVAL_MS",
-  "CORRAL_REDIS_URL",
-  "CORRAL_LOG_LEVEL",
-];
+function required(schema: Schema): string[] {
+  return Object.entries(schema)
+    .filter(([, setting]) => setting.default === undefined)
+    .map(([name]) => name);
+}
 
 /** `corral migrate` reads CORRAL_PG_URL and CORRAL_LOG_LEVEL and tolerates the other control-plane ones. */
 export const CONTRACT_ENV: Record<Role, string[]> = {
-  "control-plane": CONTROL_PLANE,
-  "data-plane": DATA_PLANE,
-  migrate: CONTROL_PLANE,
+  "control-plane": Object.keys(CONTROL_PLANE),
+  "data-plane": Object.keys(DATA_PLANE),
+  migrate: Object.keys(CONTROL_PLANE),
 };
 
+/** Variables without a default; the chart also sets CORRAL_BLOB_URL, which production needs. */
 export const REQUIRED_ENV: Record<Role, string[]> = {
-  "control-plane": ["CORRAL_PG_URL", "CORRAL_NODE_TOKEN", "CORRAL_SIGNING_KEY", "CORRAL_BLOB_URL"],
-  "data-plane": ["CORRAL_CP_URL", "CORRAL_NODE_TOKEN", "CORRAL_VERIFY_KEY", "CORRAL_SLOT", "CORRAL_BLOB_URL"],
+  "control-plane": [...required(CONTROL_PLANE), "CORRAL_BLOB_URL"],
+  "data-plane": [...required(DATA_PLANE), "CORRAL_BLOB_URL"],
   migrate: ["CORRAL_PG_URL"],
 };
 
