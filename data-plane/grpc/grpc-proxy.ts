@@ -7,6 +7,7 @@
  * cancels cancels the upstream stream, and an upstream reset resets the client's stream.
  */
 import {
+  type ClientHttp2Session,
   type ClientHttp2Stream,
   constants,
   type IncomingHttpHeaders,
@@ -105,7 +106,14 @@ export class GrpcProxy {
       // the session is closing (GOAWAY) or gone: the next call dials a new one
       return fail(reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream connection is closing"));
     }
-    new ProxiedCall(ctx, client, upstream, record, this.options).start(route.timeoutMs);
+    const call = new ProxiedCall(
+      ctx,
+      client,
+      { stream: upstream, session: picked.session },
+      record,
+      this.options,
+    );
+    call.start(route.timeoutMs);
   }
 }
 
@@ -114,6 +122,7 @@ class ProxiedCall {
   private readonly ctx: RequestContext;
   private readonly client: ServerHttp2Stream;
   private readonly upstream: ClientHttp2Stream;
+  private readonly session: ClientHttp2Session;
   private readonly record: CallRecord;
   private readonly options: GrpcProxyOptions;
   private readonly meter: MessageMeter;
@@ -130,13 +139,14 @@ class ProxiedCall {
   constructor(
     ctx: RequestContext,
     client: ServerHttp2Stream,
-    upstream: ClientHttp2Stream,
+    upstream: { stream: ClientHttp2Stream; session: ClientHttp2Session },
     record: CallRecord,
     options: GrpcProxyOptions,
   ) {
     this.ctx = ctx;
     this.client = client;
-    this.upstream = upstream;
+    this.upstream = upstream.stream;
+    this.session = upstream.session;
     this.record = record;
     this.options = options;
     this.meter = new MessageMeter(options.maxMessageBytes);
@@ -274,6 +284,11 @@ class ProxiedCall {
     this.clearTimers();
     if (this.client.destroyed || this.record.grpcStatus !== undefined) return;
     const rst = this.upstream.rstCode ?? constants.NGHTTP2_NO_ERROR;
+    if (this.session.destroyed && rst !== constants.NGHTTP2_NO_ERROR) {
+      // the connection died (upstream crashed, network): like a transport failure in gRPC
+      this.respondStatus(GRPC_CODES.UNAVAILABLE, "the connection to the upstream was lost", "upstream_error");
+      return;
+    }
     if (!this.responded) {
       const code = rst === constants.NGHTTP2_NO_ERROR ? GRPC_CODES.UNAVAILABLE : grpcCodeForReset(rst);
       this.respondStatus(code, `the upstream closed the call (HTTP/2 code ${rst})`, "upstream_error");

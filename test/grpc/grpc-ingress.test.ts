@@ -395,6 +395,14 @@ test("a non-gRPC HTTP answer of the upstream becomes the gRPC status a client wo
   assert.match(err?.details ?? "", /HTTP 503/);
 });
 
+test("an upstream whose connection dies mid-call gives UNAVAILABLE; the next call gets a new connection", async () => {
+  const err = await rawUnary("/raw.v1.Svc/Crash", { "x-api-key": rawKey.key });
+  assert.equal(err?.code, status.UNAVAILABLE, err?.details);
+  assert.deepEqual(err?.metadata.get("corral-reason"), ["upstream_error"]);
+  const next = await rawUnary("/raw.v1.Svc/Ok", { "x-api-key": rawKey.key });
+  assert.equal(next, null);
+});
+
 test("an upstream that ends a call without a status gives INTERNAL", async () => {
   const err = await rawUnary("/raw.v1.Svc/NoStatus", { "x-api-key": rawKey.key });
   assert.equal(err?.code, status.INTERNAL);

@@ -26,15 +26,18 @@ function behave(stream: ServerHttp2Stream, method: string): void {
       stream.respond({ ":status": 503, "content-type": "text/plain" });
       stream.end("overloaded");
       return;
+    case "Crash":
+      // the upstream process dies mid-call: its connection is gone without a GOAWAY
+      setTimeout(() => stream.session?.destroy(), 20);
+      return;
     case "NoStatus":
       stream.respond(GRPC_HEADERS);
       stream.end(grpcFrame("no status follows"));
       return;
     default:
-      stream.respond(
-        { ...GRPC_HEADERS, "grpc-status": String(constants.NGHTTP2_NO_ERROR) },
-        { endStream: true },
-      );
+      stream.respond(GRPC_HEADERS, { waitForTrailers: true });
+      stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+      stream.end(grpcFrame("ok"));
   }
 }
 
