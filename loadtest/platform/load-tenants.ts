@@ -49,6 +49,20 @@ export async function waitServed(tenant: LoadTenant, timeoutMs: number): Promise
   }
 }
 
+/**
+ * Resolves a tenant's shard; while nodes answer the placement endpoint with no member yet
+ * (the slots join the config a version after the nodes say Hello), asks again.
+ */
+async function resolveShardSoon(nodes: NodeAddress[], tenant: string, key: string, timeoutMs: number) {
+  const deadline = performance.now() + timeoutMs;
+  let shard = await resolveShard(nodes, tenant, key);
+  while (shard.source === "empty" && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    shard = await resolveShard(nodes, tenant, key);
+  }
+  return shard;
+}
+
 export async function prepareTenants<P extends Params>(
   ctx: ScenarioContext<P>,
   rig: Rig,
@@ -64,12 +78,14 @@ export async function prepareTenants<P extends Params>(
       `nodes did not apply version ${converged.version} within ${timeoutMs} ms: ${JSON.stringify(converged.behind)}`,
     );
   const tenants: LoadTenant[] = [];
-  for (const t of created) tenants.push({ ...t, shard: await resolveShard(nodes, t.id, t.key) });
+  for (const t of created) tenants.push({ ...t, shard: await resolveShardSoon(nodes, t.id, t.key, 5000) });
   for (const t of tenants) await waitServed(t, timeoutMs);
   const aware = tenants.filter((t) => t.shard.source === "placement").length;
+  const empty = tenants.filter((t) => t.shard.source === "empty").length;
   ctx.log(
     `${tenants.length} tenants served at version ${converged.version} after ${Math.round(performance.now() - since)} ms; ` +
-      `placement-aware routing for ${aware} (${tenants.length - aware} on every node: no placement endpoint)`,
+      `placement-aware routing for ${aware}; on every node: ${tenants.length - aware - empty} ` +
+      `(no placement endpoint), ${empty} (empty shard)`,
   );
   return tenants;
 }

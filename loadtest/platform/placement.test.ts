@@ -47,6 +47,11 @@ before(async () => {
       res.end(JSON.stringify({ shard: [{ slot: "dp-1" }] }));
       return;
     }
+    if (req.url === "/.well-known/corral/placement/empty") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ tenant: "empty", shard: [] }));
+      return;
+    }
     res.writeHead(404);
     res.end();
   });
@@ -69,4 +74,7 @@ test("resolveShard asks a node and falls back to every node on 404", async () =>
   const fallback = await resolveShard(live, "unknown", "k");
   assert.equal(fallback.source, "fallback");
   assert.deepEqual(fallback.origins, [url, "http://127.0.0.1:7501"]);
+  const empty = await resolveShard(live, "empty", "k");
+  assert.equal(empty.source, "empty", "the endpoint exists but names no member yet");
+  assert.deepEqual(empty.origins, [url, "http://127.0.0.1:7501"]);
 });

@@ -16,7 +16,8 @@ export type Shard = {
   /** ingress origins of the members, live ones first, in the shard's preference order */
   origins: string[];
   slots: string[];
-  source: "placement" | "fallback";
+  /** "fallback": no node knows the endpoint; "empty": a node answered with no usable member */
+  source: "placement" | "fallback" | "empty";
 };
 
 type Member = { slot?: string; url?: string; live: boolean };
@@ -79,13 +80,16 @@ async function askNode(node: NodeAddress, tenant: string, key: string): Promise<
 
 /** The tenant's shard as the first node that answers reports it, else every node. */
 export async function resolveShard(nodes: NodeAddress[], tenant: string, key: string): Promise<Shard> {
+  let answered = false;
   for (const node of nodes) {
     const body = await askNode(node, tenant, key).catch(() => undefined);
     if (body === undefined) continue;
+    answered = true;
     const { origins, slots } = shardOrigins(body, nodes);
     if (origins.length > 0) return { tenant, origins, slots, source: "placement" };
   }
-  return { tenant, origins: nodes.map((n) => n.url), slots: nodes.map((n) => n.slot), source: "fallback" };
+  const source = answered ? "empty" : "fallback";
+  return { tenant, origins: nodes.map((n) => n.url), slots: nodes.map((n) => n.slot), source };
 }
 
 /** The tenant's shard as the control plane computes it (GET /admin/v1/tenants/:id/placement). */
