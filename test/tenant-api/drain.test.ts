@@ -1,0 +1,42 @@
+/**
+ * Closing a control plane drains the tenant gRPC API: a call in flight when close() starts
+ * finishes with its answer, and afterwards the port takes no calls.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { status } from "@grpc/grpc-js";
+import pg from "pg";
+import { call, callError, startWorld, type World } from "./support.ts";
+
+let w: World;
+before(async () => {
+  w = await startWorld();
+});
+after(() => w.close());
+
+test("close() lets a call in flight finish, then refuses calls", async () => {
+  const key = w.alpha.manage;
+  const holder = new pg.Client({ connectionString: w.h.pg.url });
+  await holder.connect();
+  try {
+    // the change waits for this row lock, so the call is in flight while close() begins
+    await holder.query("BEGIN");
+    await holder.query("SELECT 1 FROM tenants WHERE id = 'alpha' FOR UPDATE");
+    const request = { clientToken: "", name: "during-close", targets: ["a:1"] };
+    const inFlight = call(w.grpc, (x) => x.createUpstream, request, { key });
+    await new Promise((r) => setTimeout(r, 200));
+    const closing = w.h.cp.close();
+    await new Promise((r) => setTimeout(r, 200));
+    await holder.query("COMMIT");
+    const done = await inFlight;
+    assert.equal(done.response.upstream!.name, "during-close");
+    await closing;
+  } finally {
+    await holder.end();
+  }
+  const refused = await callError(call(w.grpc, (x) => x.getTenant, {}, { key, deadlineMs: 1000 }));
+  assert.ok(
+    refused.code === status.UNAVAILABLE || refused.code === status.DEADLINE_EXCEEDED,
+    String(refused.code),
+  );
+});
