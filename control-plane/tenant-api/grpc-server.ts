@@ -15,7 +15,7 @@ import {
 } from "@grpc/grpc-js";
 import { Counter, Histogram, type Registry } from "prom-client";
 import { TenantServiceService } from "../../proto/gen/corral/tenant/v1/tenant.ts";
-import { GrpcStatus } from "../errors.ts";
+import { type CorralError, GrpcStatus } from "../errors.ts";
 import { toCorralError } from "../http/problems.ts";
 import type { Logger } from "../logger.ts";
 import { checkIdempotencyKey } from "../service/input-validation.ts";
@@ -130,36 +130,56 @@ function unaryWrapper(opts: TenantGrpcOptions): Unary {
       };
       opts.logger.info(line, "grpc call");
     };
-    void serve(opts.service, call, callback, handler).then(({ code, caller }) => finish(code, caller));
+    void serve(opts, call, callback, handler).then(({ code, caller }) => finish(code, caller));
   };
 }
 
+type Answer<Res> =
+  | { ok: true; response: Res; replayed: boolean; caller: Caller }
+  | { ok: false; error: CorralError; cause: unknown; caller?: Caller };
+
+/** Runs the call and answers it once; resolves with the status code and the caller, never rejects. */
 async function serve<Req, Res>(
-  service: TenantService,
+  opts: TenantGrpcOptions,
   call: ServerUnaryCall<Req, Res>,
   callback: sendUnaryData<Res>,
   handler: (ctx: CallContext, request: Req) => Promise<HandlerResult<Res>>,
 ): Promise<{ code: number; caller?: Caller }> {
+  const answer = await run(opts.service, call, handler);
+  if (!answer.ok) {
+    if (answer.error.status >= 500)
+      opts.logger.error({ err: answer.cause, code: answer.error.code }, "call failed");
+    callback(serviceError(answer.error));
+    return { code: answer.error.grpcStatus, caller: answer.caller };
+  }
+  if (answer.replayed) {
+    const replayed = new Metadata();
+    replayed.set("idempotent-replayed", "true");
+    call.sendMetadata(replayed);
+  }
+  callback(null, answer.response);
+  return { code: GrpcStatus.OK, caller: answer.caller };
+}
+
+async function run<Req, Res>(
+  service: TenantService,
+  call: ServerUnaryCall<Req, Res>,
+  handler: (ctx: CallContext, request: Req) => Promise<HandlerResult<Res>>,
+): Promise<Answer<Res>> {
   const cancelled = new AbortController();
   call.on("cancelled", () => cancelled.abort());
   let caller: Caller | undefined;
   try {
-    caller = await service.authenticate(
-      presentedKey(metadataText(call.metadata, "x-api-key"), metadataText(call.metadata, "authorization")),
+    const key = presentedKey(
+      metadataText(call.metadata, "x-api-key"),
+      metadataText(call.metadata, "authorization"),
     );
+    caller = await service.authenticate(key);
     const ctx = callContext(caller, deadlineMs(call.getDeadline()), cancelled.signal);
     const result = await handler(ctx, call.request);
-    if (result.replayed) {
-      const replayed = new Metadata();
-      replayed.set("idempotent-replayed", "true");
-      call.sendMetadata(replayed);
-    }
-    callback(null, result.response);
-    return { code: GrpcStatus.OK, caller };
+    return { ok: true, response: result.response, replayed: result.replayed ?? false, caller };
   } catch (err) {
-    const problem = asTenantError(toCorralError(err));
-    callback(serviceError(problem));
-    return { code: problem.grpcStatus, caller };
+    return { ok: false, error: asTenantError(toCorralError(err)), cause: err, caller };
   }
 }
 
