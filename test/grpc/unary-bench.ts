@@ -164,9 +164,9 @@ async function main(): Promise<void> {
         `node CPU ${median(dpCpu).toFixed(2)} cores`,
     );
   } finally {
+    const exited = new Promise((r) => node.child.once("exit", r));
     node.child.kill("SIGTERM");
-    await upstream.stop();
-    await new Promise((r) => node.child.once("exit", r));
+    await Promise.all([upstream.stop(), exited]);
     await rm(dir, { recursive: true, force: true });
   }
 }
