@@ -54,6 +54,14 @@ async function fetchText(url: string): Promise<string | undefined> {
   }
 }
 
+/** Longest stretch of [from, to] without one of the change times in it. Pure. */
+export function longestGap(changeTimes: number[], from: number, to: number): number {
+  const edges = [from, ...changeTimes.filter((t) => t > from && t < to).sort((a, b) => a - b), to];
+  let longest = 0;
+  for (let i = 1; i < edges.length; i++) longest = Math.max(longest, edges[i]! - edges[i - 1]!);
+  return longest;
+}
+
 const newSummary = (slot: string): NodeSummary => ({
   slot,
   firstVersion: -1,
@@ -112,15 +120,14 @@ export class NodeWatch<P extends Params> {
    * `toEpochMs` (how long the node went without a new version).
    */
   longestWithoutChange(slots: string[], fromEpochMs: number, toEpochMs: number): number {
-    let longest = 0;
-    for (const slot of slots) {
-      const times = (this.#changes.get(slot) ?? [])
-        .map(([t]) => t)
-        .filter((t) => t > fromEpochMs && t < toEpochMs);
-      const edges = [fromEpochMs, ...times, toEpochMs];
-      for (let i = 1; i < edges.length; i++) longest = Math.max(longest, edges[i]! - edges[i - 1]!);
-    }
-    return longest;
+    const gaps = slots.map((slot) =>
+      longestGap(
+        (this.#changes.get(slot) ?? []).map(([t]) => t),
+        fromEpochMs,
+        toEpochMs,
+      ),
+    );
+    return Math.max(0, ...gaps);
   }
 
   async pollStatus(): Promise<void> {
