@@ -91,7 +91,10 @@ function startRebalancer(
     timers: o.timers,
     random: o.random,
     target: {
-      shardOf: (tenant) => o.state.config()?.tenant(tenant)?.shard,
+      tenantOf: (tenant) => {
+        const t = o.state.config()?.tenant(tenant);
+        return t && { shard: t.shard, rate: t.limits?.rate ?? 0 };
+      },
       setShare: (tenant, share) => admission.setShare(tenant, share),
       clearShare: (tenant) => admission.clearShare(tenant),
     },

@@ -23,6 +23,27 @@ test("shares follow demand, above a floor, and sum to the whole rate", () => {
   close(shares.get("dp-2")!, 0.1);
 });
 
+test("with the limit known: below it, every member gets its demand plus an equal part of the rest", () => {
+  const reports = [
+    { member: "dp-0", demand: 30, atMs: now },
+    { member: "dp-1", demand: 0, atMs: now },
+  ];
+  const { shares } = computeDemandShares({ members, nowMs: now, floor: 0.3, reports, limit: 90 });
+  close(shares.get("dp-0")!, 0.1 + 0.7 * ((30 + 20) / 90));
+  close(shares.get("dp-1")!, 0.1 + 0.7 * (20 / 90));
+  close(shares.get("dp-2")!, 0.1 + 0.7 * (20 / 90));
+});
+
+test("with the limit known: at or above it, the split is by demand alone", () => {
+  const reports = [
+    { member: "dp-0", demand: 150, atMs: now },
+    { member: "dp-1", demand: 50, atMs: now },
+  ];
+  const { shares } = computeDemandShares({ members, nowMs: now, floor: 0.3, reports, limit: 100 });
+  close(shares.get("dp-0")!, 0.1 + 0.7 * 0.75);
+  close(shares.get("dp-2")!, 0.1);
+});
+
 test("only the latest fresh report of a member counts; bad and foreign reports are ignored", () => {
   const { shares } = computeDemandShares({
     members,
@@ -78,10 +99,11 @@ test("property: shares sum to 1, respect the floor, and rank like demand", () =>
     fc.property(
       fc.array(fc.double({ min: 0, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 8 }),
       fc.double({ min: 0.001, max: 1, noNaN: true }),
-      (demands, floor) => {
+      fc.option(fc.double({ min: 0.1, max: 2e6, noNaN: true }), { nil: undefined }),
+      (demands, floor, limit) => {
         const names = demands.map((_, i) => `m${i}`);
         const reports = demands.map((demand, i) => ({ member: names[i]!, demand, atMs: now }));
-        const { shares } = computeDemandShares({ members: names, nowMs: now, reports, floor });
+        const { shares } = computeDemandShares({ members: names, nowMs: now, reports, floor, limit });
         const values = names.map((n) => shares.get(n)!);
         assert.ok(Math.abs(values.reduce((a, b) => a + b, 0) - 1) < 1e-9);
         for (const v of values) assert.ok(v >= floor / names.length - 1e-12 && v > 0);

@@ -2,9 +2,16 @@
  * How a tenant's limit is split over its shard members when they report their demand (requests
  * per second offered to them for that tenant, e.g. through Redis every few hundred ms).
  *
- * share(m) = floor/k + (1 - floor) * demand(m) / total demand
- * so every member keeps at least `floor` of an equal share (an idle member can still admit
- * some traffic when clients move to it), the shares sum to 1, and busier members get more.
+ * share(m) = floor/k + (1 - floor) * part(m), where part(m) splits the limit by demand:
+ *  - without `limit`, or when the total demand D is at least the limit L:
+ *      part(m) = demand(m) / D            (the limit is shared in proportion to demand);
+ *  - when `limit` is given and D < L:
+ *      part(m) = (demand(m) + (L - D) / k) / L
+ *    every member gets its own demand plus an equal part of the unused limit, so a member that
+ *    is idle for a moment (sporadic traffic, a client just moved to it) keeps real headroom
+ *    instead of dropping to the floor.
+ * Every member keeps at least `floor` of an equal share, the shares sum to 1, and busier
+ * members get more.
  * Only reports younger than `freshMs` count; a member without a fresh report has demand 0.
  * With no fresh report at all (Redis gone, or the tenant idle) the previous shares stay, if
  * they were for the same members; otherwise the split is equal (1/k each).
@@ -24,6 +31,8 @@ export type DemandShareInput = {
   /** fraction of an equal share every member keeps, in (0, 1]; default 0.1. Shares are never 0. */
   floor?: number;
   previous?: ReadonlyMap<string, number>;
+  /** the whole limit (req/s) the shares divide; enables the split of unused limit (above) */
+  limit?: number;
 };
 
 export const MAX_DEMAND = 1e9;
@@ -69,8 +78,9 @@ export function computeDemandShares(input: DemandShareInput): DemandShares {
   const total = [...demand.values()].reduce((sum, d) => sum + d, 0);
   if (total === 0) return { shares: equalShares(input.members), source: "demand" };
   const k = input.members.length;
-  const shares = new Map(
-    input.members.map((m) => [m, floor / k + (1 - floor) * ((demand.get(m) ?? 0) / total)]),
-  );
+  const limit =
+    input.limit !== undefined && Number.isFinite(input.limit) && input.limit > 0 ? input.limit : 0;
+  const part = (d: number) => (total >= limit ? d / total : (d + (limit - total) / k) / limit);
+  const shares = new Map(input.members.map((m) => [m, floor / k + (1 - floor) * part(demand.get(m) ?? 0)]));
   return { shares, source: "demand" };
 }

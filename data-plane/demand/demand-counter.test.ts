@@ -9,28 +9,35 @@ function send(counter: DemandCounter, tenant: string, fromMs: number, toMs: numb
   for (let t = fromMs; t < toMs; t += gap) counter.note(tenant, t);
 }
 
-test("rate is requests per second over the last full window", () => {
+test("rate is requests per second over the last window", () => {
   const c = new DemandCounter();
   send(c, "acme", T0, T0 + 2000, 40);
   assert.equal(c.rate("acme", T0 + 2000), 40);
   assert.equal(c.rate("other", T0 + 2000), 0);
 });
 
-test("the current, partial slice does not count; older slices drop out", () => {
+test("the window is the current slice and the ones before it; older slices drop out", () => {
   const c = new DemandCounter({ sliceMs: 250, buckets: 4 });
   send(c, "acme", T0, T0 + 1000, 100); // 100 requests in [T0, T0+1s)
-  assert.equal(c.rate("acme", T0 + 1000), 100);
-  c.note("acme", T0 + 1100); // in the current slice
-  assert.equal(c.rate("acme", T0 + 1100), 100);
-  assert.equal(c.rate("acme", T0 + 1250), 76); // first slice gone, the new request counted
+  assert.equal(c.rate("acme", T0 + 1000), 100); // 75 requests in the 750 ms since T0+250
+  c.note("acme", T0 + 1100);
+  assert.equal(c.rate("acme", T0 + 1100), 76 / 0.85);
   assert.equal(c.rate("acme", T0 + 5000), 0);
+});
+
+test("a tenant seen only just now is measured since its first request", () => {
+  const c = new DemandCounter();
+  send(c, "acme", T0 + 130, T0 + 230, 100); // 10 requests in 100 ms
+  assert.equal(c.rate("acme", T0 + 230), 100);
+  c.note("once", T0 + 400);
+  assert.equal(c.rate("once", T0 + 401), 10, "at least 100 ms: one request is not 1000 req/s");
 });
 
 test("a long pause zeroes everything, however long", () => {
   const c = new DemandCounter();
   send(c, "acme", T0, T0 + 1000, 20);
   c.note("acme", T0 + 1_000_000);
-  assert.equal(c.rate("acme", T0 + 1_000_250), 1); // only the new request: 1 per second
+  assert.equal(c.rate("acme", T0 + 1_000_250), 1 / 0.75); // only the new request, over 750 ms
 });
 
 test("a clock going backwards never corrupts later slices", () => {

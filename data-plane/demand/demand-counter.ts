@@ -1,11 +1,14 @@
 /**
  * Per-tenant demand on this node: requests that reached the tenant's rate limiter (admitted or
- * not), as a rate over the last full window. Pure: time is passed in.
+ * not), as a rate over the last window. Pure: time is passed in.
  *
- * The window is `buckets` slices of `sliceMs` each; the rate counts the complete slices before
- * the current one, so it is exact over the last `buckets x sliceMs` ms and lags by at most one
- * slice. A tenant stays "active" for `activeMs` after its last request, so it keeps reporting
- * (a falling demand, down to 0) for a while after its traffic moves elsewhere.
+ * The window is the current slice and the `buckets - 1` before it (slices of `sliceMs`), so it
+ * spans between (buckets - 1) and buckets slices, up to now; a tenant seen for less time than
+ * that is measured over the time since its first request (at least MIN_SPAN_MS). So a member
+ * that has just started to get a tenant's traffic reports it at once, instead of a demand of 0
+ * that would shrink its share while the other members report theirs.
+ * A tenant stays "active" for `activeMs` after its last request, so it keeps reporting (a
+ * falling demand, down to 0) for a while after its traffic moves elsewhere.
  */
 export interface DemandCounterOptions {
   /** default 250 ms */
@@ -22,8 +25,12 @@ interface Entry {
   counts: number[];
   /** index of the slice counts were last written in */
   slice: number;
+  firstAtMs: number;
   lastAtMs: number;
 }
+
+/** Shortest span a rate is measured over (one request in 1 ms is not 1000 req/s). */
+const MIN_SPAN_MS = 100;
 
 export class DemandCounter {
   readonly #sliceMs: number;
@@ -51,7 +58,12 @@ export class DemandCounter {
     if (entry) this.#entries.delete(tenant);
     else {
       if (this.#entries.size >= this.#maxTenants) this.#entries.delete(this.#entries.keys().next().value!);
-      entry = { counts: new Array<number>(this.#buckets + 1).fill(0), slice: 0, lastAtMs: nowMs };
+      entry = {
+        counts: new Array<number>(this.#buckets).fill(0),
+        slice: 0,
+        firstAtMs: nowMs,
+        lastAtMs: nowMs,
+      };
     }
     this.#entries.set(tenant, entry); // re-inserted: the map stays in least-recently-seen order
     const slice = Math.max(entry.slice, Math.floor(nowMs / this.#sliceMs)); // never backwards
@@ -60,17 +72,16 @@ export class DemandCounter {
     entry.lastAtMs = Math.max(entry.lastAtMs, nowMs);
   }
 
-  /** Requests per second over the last full window (0 for an unknown tenant). */
+  /** Requests per second over the window up to now (0 for an unknown tenant). */
   rate(tenant: string, nowMs: number): number {
     const entry = this.#entries.get(tenant);
     if (!entry) return 0;
-    const current = Math.floor(nowMs / this.#sliceMs);
+    const current = Math.max(entry.slice, Math.floor(nowMs / this.#sliceMs));
     this.#advance(entry, current);
     let sum = 0;
-    for (let s = current - this.#buckets; s < current; s++) {
-      if (s >= 0) sum += entry.counts[s % entry.counts.length]!;
-    }
-    return sum / ((this.#buckets * this.#sliceMs) / 1000);
+    for (const count of entry.counts) sum += count;
+    const windowStart = Math.max((current - this.#buckets + 1) * this.#sliceMs, entry.firstAtMs);
+    return sum / (Math.max(MIN_SPAN_MS, nowMs - windowStart) / 1000);
   }
 
   /** Tenants seen within activeMs; forgets the others. */

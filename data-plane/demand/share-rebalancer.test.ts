@@ -33,7 +33,11 @@ class Shares implements ShareTarget {
   readonly set = new Map<string, number>();
   readonly cleared: string[] = [];
   readonly shards = new Map<string, string[]>([["acme", ["dp-0", "dp-1", "dp-2"]]]);
-  shardOf = (tenant: string) => this.shards.get(tenant);
+  rate = 100;
+  tenantOf = (tenant: string) => {
+    const shard = this.shards.get(tenant);
+    return shard && { shard, rate: this.rate };
+  };
   setShare = (tenant: string, share: number) => void this.set.set(tenant, share);
   clearShare = (tenant: string) => {
     this.set.delete(tenant);
@@ -93,8 +97,31 @@ test("uneven demand: shares follow it", async () => {
   await round(timers, nodes, [100, 50, 50]);
   await round(timers, nodes, [100, 50, 50]);
   const [a, b, c] = nodes.map((n) => n.target.set.get("acme")!);
-  assert.ok(Math.abs(a! - (0.05 / 3 + 0.95 * 0.5)) < 1e-9);
+  assert.ok(Math.abs(a! - (0.05 / 3 + 0.95 * 0.5)) < 0.01, `busiest member's share ${a}`);
   assert.ok(Math.abs(b! - c!) < 1e-9 && Math.abs(a! + b! + c! - 1) < 1e-9);
+});
+
+test("a member that has just started to get a tenant's traffic keeps a fair share", async () => {
+  const timers = new ManualTimers();
+  const store = new MemoryStore();
+  const [a, b] = ["dp-0", "dp-1"].map((s) => node(s, store, timers));
+  await round(timers, [a!], [100]); // a reports 100 req/s
+  const now = timers.now();
+  for (let k = 0; k < 5; k++) b!.counter.note("acme", now - 50 + k * 10); // b: 5 requests in the last 50 ms
+  await b!.rebalancer.tick();
+  const share = b!.target.set.get("acme")!;
+  assert.ok(share > 0.25, `b's share ${share}, not the floor`);
+});
+
+test("below the limit, a member idle for a moment keeps headroom, not the floor", async () => {
+  const timers = new ManualTimers();
+  const store = new MemoryStore();
+  const [a, b] = ["dp-0", "dp-1"].map((s) => node(s, store, timers));
+  await round(timers, [a!, b!], [20, 1]);
+  timers.advance(2000); // b's single request is now older than its window; a keeps sending
+  await round(timers, [a!, b!], [20, 0]);
+  const share = b!.target.set.get("acme")!;
+  assert.ok(Math.abs(share - (0.05 / 3 + 0.95 * (80 / 3 / 100))) < 0.01, `b's share ${share}`);
 });
 
 test("store down: the last shares stay, the error is reported, nothing is thrown", async () => {

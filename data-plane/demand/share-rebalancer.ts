@@ -1,8 +1,9 @@
 /**
  * Rebalances this node's share of each tenant's limit by demand (DESIGN §5.5). Every ~250 ms
- * (jittered) it takes the tenants active on this node whose shard has this node and other
- * members, writes their demand to the store and reads the members' reports in one exchange,
- * and sets this node's share from computeDemandShares (admission/demand-share.ts).
+ * (jittered) it takes the rate-limited tenants active on this node whose shard has this node
+ * and other members, writes their demand to the store and reads the members' reports in one
+ * exchange, and sets this node's share from computeDemandShares (admission/demand-share.ts;
+ * below the limit every member gets its demand plus an equal part of what is left).
  *
  * The request path never waits for it. When an exchange fails or times out, nothing changes:
  * shares stay as they were (and a tenant without one keeps the default 1/k). Exchanges never
@@ -14,10 +15,10 @@ import type { TimerHandle, Timers } from "../clock.ts";
 import type { DemandCounter } from "./demand-counter.ts";
 import type { DemandStore, OwnDemand } from "./demand-store.ts";
 
-/** What the rebalancer needs from the node: shards from the served config, the limiters' shares. */
+/** What the rebalancer needs from the node: the served config's tenants, the limiters' shares. */
 export interface ShareTarget {
-  /** the tenant's shard in the served config (undefined: not in the config) */
-  shardOf(tenant: string): readonly string[] | undefined;
+  /** the tenant's shard and whole rate limit (req/s, 0 = none) in the served config */
+  tenantOf(tenant: string): { shard: readonly string[]; rate: number } | undefined;
   setShare(tenant: string, share: number): void;
   clearShare(tenant: string): void;
 }
@@ -43,6 +44,8 @@ export interface ShareRebalancerOptions {
 }
 
 const TIMED_OUT = new Error("demand exchange timed out");
+
+type SharedTenant = { shard: readonly string[]; rate: number };
 
 export class ShareRebalancer {
   readonly #o: ShareRebalancerOptions;
@@ -90,30 +93,30 @@ export class ShareRebalancer {
   }
 
   /** Active tenants shared with other members, busiest first; the others get their default share. */
-  #ownDemand(nowMs: number): { own: OwnDemand[]; shards: Map<string, readonly string[]> } {
+  #ownDemand(nowMs: number): { own: OwnDemand[]; tenants: Map<string, SharedTenant> } {
     const { counter, target, slot } = this.#o;
     const active = new Set(counter.active(nowMs));
     for (const tenant of this.#shares.keys()) {
       if (!active.has(tenant)) this.#forget(tenant);
     }
-    const shards = new Map<string, readonly string[]>();
+    const tenants = new Map<string, SharedTenant>();
     const own: OwnDemand[] = [];
     for (const tenant of active) {
-      const shard = target.shardOf(tenant);
-      if (!shard || shard.length < 2 || !shard.includes(slot)) {
+      const t = target.tenantOf(tenant);
+      if (!t || t.shard.length < 2 || !t.shard.includes(slot) || !(t.rate > 0)) {
         if (this.#shares.has(tenant)) this.#forget(tenant);
         continue;
       }
-      shards.set(tenant, shard);
+      tenants.set(tenant, t);
       own.push({ tenant, demand: counter.rate(tenant, nowMs) });
     }
     own.sort((a, b) => b.demand - a.demand);
-    return { own: own.slice(0, this.#o.maxTenants ?? 5000), shards };
+    return { own: own.slice(0, this.#o.maxTenants ?? 5000), tenants };
   }
 
   async #exchange(): Promise<void> {
     const nowMs = this.#o.timers.now();
-    const { own, shards } = this.#ownDemand(nowMs);
+    const { own, tenants } = this.#ownDemand(nowMs);
     if (own.length === 0) return;
     let reports: Map<string, DemandReport[]>;
     try {
@@ -122,13 +125,14 @@ export class ShareRebalancer {
       this.#o.onError?.(err);
       return;
     }
-    for (const { tenant } of own) this.#apply(tenant, shards.get(tenant)!, reports.get(tenant) ?? [], nowMs);
+    for (const { tenant } of own) this.#apply(tenant, tenants.get(tenant)!, reports.get(tenant) ?? [], nowMs);
     this.#o.onExchange?.(own.length);
   }
 
-  #apply(tenant: string, members: readonly string[], reports: DemandReport[], nowMs: number): void {
+  #apply(tenant: string, t: SharedTenant, reports: DemandReport[], nowMs: number): void {
     const { shares } = computeDemandShares({
-      members,
+      members: t.shard,
+      limit: t.rate,
       reports,
       nowMs,
       previous: this.#shares.get(tenant),

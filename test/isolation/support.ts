@@ -51,7 +51,7 @@ export async function isolationPlatform(spec: PlatformSpec): Promise<IsolationPl
       logLevel: "warn",
       stopGraceMs: 3000,
       dpEnv: {
-        CORRAL_POLL_INTERVAL_MS: "1000",
+        CORRAL_POLL_INTERVAL_MS: "30000", // config comes by Announce; a pull re-verifies the whole blob
         ...(redis ? { CORRAL_REDIS_URL: redis.url } : {}),
         ...spec.dpEnv,
       },
@@ -71,7 +71,12 @@ export async function isolationPlatform(spec: PlatformSpec): Promise<IsolationPl
 export async function waitFor(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 30_000) {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    if (await Promise.resolve().then(probe).catch(() => false)) return;
+    if (
+      await Promise.resolve()
+        .then(probe)
+        .catch(() => false)
+    )
+      return;
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
   }
