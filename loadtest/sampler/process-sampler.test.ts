@@ -33,7 +33,10 @@ test("samples a live process with /metrics, the generator itself, and marks a de
   sampler.add({ name: "me", pid: process.pid, metricsUrl: `http://127.0.0.1:${port}/metrics` });
   sampler.add({ name: "gone", pid: 2 ** 22 + 7 });
   sampler.start();
-  await new Promise((r) => setTimeout(r, 180));
+  // wait for two rounds (not a fixed sleep: a loaded machine may stretch the interval)
+  const deadline = Date.now() + 10_000;
+  const rounds = () => sampler.samples().filter((s) => s.name === "me" || s.name === SELF);
+  while (rounds().length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
   await sampler.stop();
   server.close();
   const samples = sampler.samples();
