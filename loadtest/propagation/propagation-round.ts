@@ -45,6 +45,20 @@ async function cpTimings(cpUrl: string): Promise<number[]> {
   return HISTOGRAMS.flatMap((h) => [promValue(text, `${h}_sum`) ?? 0, promValue(text, `${h}_count`) ?? 0]);
 }
 
+/**
+ * The timings once the round's publish is counted: a replica announces a version when its
+ * row is written (NOTIFY), so nodes may Ack before the publisher has pointed LATEST at it and
+ * observed its duration. Gives up after 5 s (the mean is then NaN).
+ */
+async function publishCounted(cpUrl: string, before: number[]): Promise<number[]> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const now = await cpTimings(cpUrl);
+    if (now[3]! > before[3]! || Date.now() > deadline) return now;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** mean ms of each histogram between two readings */
 function meanMs(before: number[], after: number[], i: number): number {
   const count = after[2 * i + 1]! - before[2 * i + 1]!;
@@ -115,7 +129,7 @@ export async function runRound(deps: RoundDeps, round: number, timeoutMs: number
   const acks = fleet.firstAbove(fleet.acks, before);
   const announces = fleet.firstAbove(fleet.announces, before);
   const version = Math.min(...acks.map((m) => m!.version));
-  const timingsAfter = await cpTimings(deps.cpUrl);
+  const timingsAfter = await publishCounted(deps.cpUrl, timingsBefore);
   const rows = await admin.get<{ items: VersionRow[] }>("/admin/v1/config/versions?limit=20");
   const row = rows.items.find((r) => r.version === version);
   const ackMs = latencies(acks, t0);
