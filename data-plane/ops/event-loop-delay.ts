@@ -2,7 +2,8 @@
  * The event-loop delay the load shedder sees: perf_hooks' monitorEventLoopDelay, sampled every
  * `windowMs`, as the mean delay over the last window. The mean, not the max: one long pause
  * (a GC, the OS giving the core to another process) barely moves it, while a loop that is
- * really saturated delays every tick and shows at once.
+ * really saturated delays every tick and shows at once. The histogram records the whole time
+ * between its timer's ticks, so the timer's own period (the resolution) is taken off.
  */
 import { type ELDHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 
@@ -16,10 +17,12 @@ export interface EventLoopDelayOptions {
 export class EventLoopDelaySampler {
   readonly #histogram: ELDHistogram;
   readonly #timer: NodeJS.Timeout;
+  readonly #resolutionMs: number;
   #delayMs = 0;
 
   constructor(options: EventLoopDelayOptions = {}) {
-    this.#histogram = monitorEventLoopDelay({ resolution: options.resolutionMs ?? 10 });
+    this.#resolutionMs = options.resolutionMs ?? 10;
+    this.#histogram = monitorEventLoopDelay({ resolution: this.#resolutionMs });
     this.#histogram.enable();
     this.#timer = setInterval(() => this.#sample(), options.windowMs ?? 500);
     this.#timer.unref();
@@ -32,7 +35,8 @@ export class EventLoopDelaySampler {
 
   #sample(): void {
     const mean = this.#histogram.mean;
-    this.#delayMs = Number.isFinite(mean) && this.#histogram.count > 0 ? mean / 1e6 : 0;
+    const ok = Number.isFinite(mean) && this.#histogram.count > 0;
+    this.#delayMs = ok ? Math.max(0, mean / 1e6 - this.#resolutionMs) : 0;
     this.#histogram.reset();
   }
 
