@@ -25,6 +25,7 @@ import { HttpProxy } from "./ingress/http-proxy.ts";
 import { type Ingress, startIngress } from "./ingress/http-ingress.ts";
 import { requestStages } from "./ingress/request-pipeline.ts";
 import { UpstreamPools } from "./ingress/upstream-pools.ts";
+import { type Isolation, startIsolation } from "./isolation.ts";
 import { NodeState } from "./node-state.ts";
 import { createMetrics, type DataPlaneMetrics } from "./ops/metrics.ts";
 import { type OpsServer, startOps } from "./ops/ops-server.ts";
@@ -82,6 +83,7 @@ interface Parts {
   store: BlobStore;
   loader: SnapshotLoader;
   pools: UpstreamPools;
+  isolation: Isolation;
   sessions: UpstreamSessions;
 }
 
@@ -170,12 +172,14 @@ interface Servers {
 
 async function startServers(p: Parts): Promise<Servers> {
   const pipeline = { currentConfig: () => p.state.config() };
+  const proxy = new HttpProxy(p.pools, INGRESS_LIMITS.bodyLimitBytes, p.isolation.upstreamObserver);
   const ingress = await startIngress({
     host: p.s.host,
     port: p.s.httpPort,
     logger: p.log,
-    stages: requestStages(pipeline),
-    proxy: new HttpProxy(p.pools, INGRESS_LIMITS.bodyLimitBytes),
+    stages: requestStages({ ...pipeline, ...p.isolation.httpStages }),
+    proxy,
+    forwarder: p.isolation.peerForwarder(proxy, p.pools),
     metrics: p.metrics,
     state: p.state,
     maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
@@ -186,7 +190,7 @@ async function startServers(p: Parts): Promise<Servers> {
       host: p.s.host,
       port: p.s.grpcPort,
       logger: p.log,
-      stages: requestStages({ ...pipeline, protocol: "grpc" }),
+      stages: requestStages({ ...pipeline, ...p.isolation.grpcStages, protocol: "grpc" }),
       proxy: new GrpcProxy(p.sessions, { maxMessageBytes: INGRESS_LIMITS.bodyLimitBytes }),
       metrics: p.metrics,
       state: p.state,
@@ -209,20 +213,32 @@ export async function runDataPlane(
   const log = createLogger(s, options.logStream);
   const timers = options.timers ?? systemTimers();
   const state = new NodeState(s.slot, s.zone, timers);
+  const metrics = createMetrics(state);
+  const random = options.random ?? Math.random;
   const p: Parts = {
     s,
     log,
     timers,
-    random: options.random ?? Math.random,
+    random,
     state,
-    metrics: createMetrics(state),
+    metrics,
     store: await openBlobStore(s.blobUrl, { endpoint: s.s3Endpoint }),
     loader: new WorkerSnapshotLoader(s.verifyKey),
     pools: new UpstreamPools(timers),
+    isolation: startIsolation({
+      slot: s.slot,
+      state,
+      metrics,
+      timers,
+      random,
+      log,
+      redisUrl: s.redisUrl,
+      crashOnHeader: s.faultCrashOnHeader,
+    }),
     sessions: new UpstreamSessions(timers),
   };
   const { ingress, grpc, ops } = await startServers(p).catch(async (err: unknown) => {
-    await Promise.all([p.pools.close(), p.sessions.close(0), p.store.close?.()]);
+    await Promise.all([p.pools.close(), p.sessions.close(0), p.store.close?.(), p.isolation.close()]);
     throw err;
   });
   const frames = new ResultFrames();
@@ -264,7 +280,13 @@ export async function runDataPlane(
       sync.close(),
       p.loader.close().then(() => applier.close()),
     ]);
-    await Promise.all([p.pools.close(), p.sessions.close(), ops.close(), p.store.close?.()]);
+    await Promise.all([
+      p.pools.close(),
+      p.sessions.close(),
+      ops.close(),
+      p.store.close?.(),
+      p.isolation.close(),
+    ]);
     log.info("closed");
   };
   return {
