@@ -1,16 +1,16 @@
 /**
  * Noisy neighbour end to end (issue 4): real processes (startPlatform: Postgres, control plane,
- * 3 data planes with Redis, the demo upstream), three well-behaved tenants at 50 req/s each
+ * 3 data planes with Redis, the demo upstream), three well-behaved tenants at 80 req/s each
  * (limit 200) and a noisy tenant at 200 req/s, 20x its limit of 10 req/s; every tenant has k = 2
  * and its traffic goes to its shard (placement-aware, like the load harness).
  *
  * Method (a paired comparison, robust on a shared machine): the well-behaved load runs without
- * a break for 30 s while the noisy tenant's load, from a worker thread, is on in half of the
- * 25 ms slots of the run and off in the other half, in a shuffled order. Each well-behaved
+ * a break for 40 s while the noisy tenant's load, from a worker thread, is on in one 25 ms slot
+ * of every pair of slots and off in the other (which one by a seeded coin). Each well-behaved
  * request counts as "with" or "without" by the slot of its scheduled send time, so both
- * conditions get the same time, interleaved 600 times each: whatever else the machine does
- * (a stall lasts longer than a slot) hits both alike, which back-to-back runs cannot promise
- * on a machine shared with other work. Latency is open loop (from the scheduled send time).
+ * conditions get the same time, interleaved 800 times each, and anything else on the machine
+ * that lasts 50 ms or more (another process's burst, a node's periodic config pull) hits both
+ * alike, which back-to-back runs cannot promise on a machine shared with other work. Latency is open loop (from the scheduled send time).
  * The well-behaved tenants must see no error, and their p99 with the noisy tenant must stay
  * within 1.5x of their p99 without it.
  */
@@ -21,17 +21,18 @@ import { createTenant, type IsolationPlatform, isolationPlatform, waitForShard }
 import {
   type PacedPlan,
   type PacedTarget,
+  type PacedWorkerData,
   pacedLoad,
   type Sample,
-  shuffledSlots,
+  pairedSlots,
   slotOn,
 } from "./paced-load.ts";
 
 const WELL = ["calm-a", "calm-b", "calm-c"];
-const WELL_RATE = 50;
+const WELL_RATE = 80;
 const NOISY_LIMIT = 10;
 const NOISY_RATE = 20 * NOISY_LIMIT;
-const DURATION_MS = 30_000;
+const DURATION_MS = 40_000;
 const SLOT_MS = 25;
 
 function quantile(values: number[], q: number): number {
@@ -45,9 +46,14 @@ function tally(samples: Sample[]): Record<string, number> {
   return out;
 }
 
-/** The noisy tenant's pulsed load in a worker thread. */
+/**
+ * The noisy tenant's load in a worker thread at niceness 10: the noisy *client* would run on
+ * other machines, so its own CPU must not count as load the platform puts on its neighbours
+ * (the nodes' work for its requests runs at normal priority and counts in full).
+ */
 function inWorker(plan: PacedPlan): Promise<Sample[]> {
-  const worker = new Worker(new URL("./paced-load.ts", import.meta.url), { workerData: { paced: plan } });
+  const workerData: PacedWorkerData = { paced: plan, niceness: 10 };
+  const worker = new Worker(new URL("./paced-load.ts", import.meta.url), { workerData });
   return new Promise((resolve, reject) => {
     worker.once("message", (m: { samples: Sample[] }) => resolve(m.samples));
     worker.once("error", reject);
@@ -78,7 +84,7 @@ describe("a noisy tenant at 20x its limit", { timeout: 90_000 }, () => {
 
   async function run(durationMs: number) {
     const startEpochMs = performance.timeOrigin + performance.now() + 500; // the worker starts meanwhile
-    const slots = shuffledSlots(SLOT_MS, Math.ceil(durationMs / SLOT_MS));
+    const slots = pairedSlots(SLOT_MS, Math.ceil(durationMs / SLOT_MS));
     const noise = inWorker({ targets: [targets.get("noisy")!], startEpochMs, durationMs, slots });
     const well = await pacedLoad({ targets: WELL.map((id) => targets.get(id)!), startEpochMs, durationMs });
     return { well, noise: await noise, on: (s: Sample) => slotOn({ startEpochMs, slots }, s.atMs) };
@@ -99,7 +105,7 @@ describe("a noisy tenant at 20x its limit", { timeout: 90_000 }, () => {
     assert.deepEqual(tally(well), { ok: well.length }, "well-behaved tenants see no errors");
     const noisyTally = tally(noise);
     assert.ok((noisyTally.quota ?? 0) > 0.8 * noise.length, "the noisy tenant is held to its limit");
-    assert.ok(without.length > 2000 && withNoise.length > 2000, "enough samples for a p99");
+    assert.ok(without.length > 4000 && withNoise.length > 4000, "enough samples for a p99");
     assert.ok(
       p99With <= 1.5 * p99Without,
       `p99 ${p99With} ms with the noisy tenant vs ${p99Without} ms without`,

@@ -5,10 +5,11 @@
  * a lower rate) and its outcome. An optional on/off schedule of short slots sends only during
  * the "on" slots, so a run alternates "with" and "without" this load many times over.
  *
- * Run in this thread (pacedLoad) or, as a file, in a worker thread (workerData: PacedPlan;
- * posts {samples}): the noisy tenant's load comes from a worker so the measured load keeps
- * its own event loop.
+ * Run in this thread (pacedLoad) or, as a file, in a worker thread (workerData:
+ * PacedWorkerData; posts {samples}): the noisy tenant's load comes from a worker so the measured
+ * load keeps its own event loop.
  */
+import { setPriority } from "node:os";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
@@ -55,18 +56,19 @@ export function slotOn(plan: Pick<PacedPlan, "startEpochMs" | "slots">, atMs: nu
 }
 
 /**
- * `count` slots, half of them on, in a shuffled order (seeded, so runs are comparable): no
- * periodic work elsewhere on the machine can line up with the on slots.
+ * `count` slots in pairs, one slot of each pair on and the other off, which one by a seeded coin:
+ * anything on the machine that lasts two slots or more falls half in on slots, half in off
+ * slots, and nothing periodic elsewhere can line up with the on slots.
  */
-export function shuffledSlots(ms: number, count: number, seed = 20_261_121): Slots {
-  const on = Array.from({ length: count }, (_, i) => i % 2 === 1);
+export function pairedSlots(ms: number, count: number, seed = 20_261_121): Slots {
+  const on: boolean[] = [];
   let x = seed >>> 0;
-  for (let i = count - 1; i > 0; i--) {
+  while (on.length < count) {
     x = (Math.imul(x, 1_664_525) + 1_013_904_223) >>> 0;
-    const j = x % (i + 1);
-    [on[i], on[j]] = [on[j]!, on[i]!];
+    const first = (x >>> 16) % 2 === 0;
+    on.push(first, !first);
   }
-  return { ms, on };
+  return { ms, on: on.slice(0, count) };
 }
 
 async function sendOne(pool: Pool, t: PacedTarget, atMs: number): Promise<Sample> {
@@ -125,7 +127,14 @@ export async function pacedLoad(plan: PacedPlan): Promise<Sample[]> {
   return samples;
 }
 
-if (!isMainThread && parentPort && (workerData as { paced?: PacedPlan })?.paced) {
-  const samples = await pacedLoad((workerData as { paced: PacedPlan }).paced);
-  parentPort.postMessage({ samples });
+/** workerData of a load run in a worker thread; niceness applies to that thread only (Linux). */
+export interface PacedWorkerData {
+  paced: PacedPlan;
+  niceness?: number;
+}
+
+if (!isMainThread && parentPort && (workerData as PacedWorkerData | undefined)?.paced) {
+  const data = workerData as PacedWorkerData;
+  if (data.niceness !== undefined) setPriority(data.niceness);
+  parentPort.postMessage({ samples: await pacedLoad(data.paced) });
 }
