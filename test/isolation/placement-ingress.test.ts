@@ -7,6 +7,8 @@
  * by priority (a request header lowers the plan's class, never raises it).
  */
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import {
   AdmissionSettings,
@@ -28,13 +30,15 @@ import {
 
 const pair = fx.signingPair();
 const keys = Object.fromEntries(
-  ["here", "there", "ghost", "gone", "quota", "anywhere", "vip"].map((t) => [t, fx.newKey()]),
+  ["here", "there", "ghost", "gone", "quota", "anywhere", "vip", "flaky"].map((t) => [t, fx.newKey()]),
 );
 let ws: Workspace;
 let upstream: Awaited<ReturnType<typeof recordingUpstream>>;
 const nodes: DataPlaneProcess[] = [];
 const urls: string[] = [];
 let version = 0;
+/** A "member" that takes each request and drops the connection without answering. */
+let dropper: { url: string; seen: string[]; close(): Promise<void> };
 
 function tenant(id: string, shard: string[], limits?: Partial<Limits>, routes?: Tenant["routes"]): Tenant {
   const k = keys[id]!;
@@ -64,6 +68,7 @@ async function publish(settings: Snapshot["settings"] = undefined): Promise<void
       slot("dp-1", "zone-b", urls[1]!),
       slot("dp-2", "zone-c", ghost),
       slot("dp-3", "zone-a", "", false),
+      slot("dp-4", "zone-b", dropper.url),
     ],
     tenants: [
       { ...here, routes: [...here.routes, limitedRoute] },
@@ -73,15 +78,33 @@ async function publish(settings: Snapshot["settings"] = undefined): Promise<void
       tenant("quota", ["dp-0"], { rate: 0.1, burst: 1 }), // one request per 10 s
       tenant("anywhere", []),
       tenant("vip", ["dp-0"], { priority: "critical" }),
+      tenant("flaky", ["dp-1", "dp-4"]),
     ],
   });
   await fx.publish(ws.store, fx.sign(snap, pair));
   await waitFor(() => nodes.every((n) => n.state.version === version), `version ${version} on every node`);
 }
 
+async function startDropper() {
+  const seen: string[] = [];
+  const server = createServer((req) => {
+    seen.push(req.url ?? "");
+    req.socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return { url: `http://127.0.0.1:${port}`, seen, close };
+}
+
 before(async () => {
   ws = await workspace();
   upstream = await recordingUpstream();
+  dropper = await startDropper();
   const cpUrl = `http://127.0.0.1:${await closedPort()}`;
   const ports = [await closedPort(), await closedPort()];
   urls.push(...ports.map((p) => `http://127.0.0.1:${p}`));
@@ -96,6 +119,7 @@ before(async () => {
 after(async () => {
   await Promise.all(nodes.map((n) => n.close()));
   await upstream.close();
+  await dropper.close();
   await ws.remove();
 });
 
@@ -152,6 +176,18 @@ test("no member answers: 503 shard_unavailable, whether the snapshot says so or 
     assert.equal(res.headers.get("corral-reason"), "shard_unavailable");
   }
   assert.ok((await metric(0, 'corral_dp_forwards_total{result="connect_error"}')) >= 1);
+});
+
+test("a member that drops a request it got is never passed the request's retry: each request reaches one member", async () => {
+  const answers: number[] = [];
+  for (let i = 0; i < 6; i++) answers.push((await call(0, `/flaky-${i}`, "flaky")).status);
+  assert.ok(answers.includes(200) && answers.includes(502), `round-robin over both members: ${answers}`);
+  for (let i = 0; i < 6; i++) {
+    const atDropper = dropper.seen.includes(`/flaky-${i}`);
+    const atUpstream = upstream.seen.some((r) => r.url === `/flaky-${i}`);
+    assert.ok(atDropper !== atUpstream, `/flaky-${i} reached exactly one member`);
+    assert.equal(answers[i], atDropper ? 502 : 200);
+  }
 });
 
 test("the placement endpoint answers the shard for a key of that tenant only", async () => {
