@@ -107,7 +107,10 @@ export async function pacedLoad(plan: PacedPlan): Promise<Sample[]> {
   const pools = new Map<string, Pool>();
   const pool = (origin: string) => {
     let p = pools.get(origin);
-    if (!p) pools.set(origin, (p = new Pool(origin, { connections: 16, keepAliveTimeout: 30_000 })));
+    if (!p) {
+      p = new Pool(origin, { connections: 16, keepAliveTimeout: 30_000 });
+      pools.set(origin, p);
+    }
     return p;
   };
   const next = plan.targets.map(() => 0);
