@@ -191,7 +191,10 @@ async function startServers(p: Parts): Promise<Servers> {
       port: p.s.grpcPort,
       logger: p.log,
       stages: requestStages({ ...pipeline, ...p.isolation.grpcStages, protocol: "grpc" }),
-      proxy: new GrpcProxy(p.sessions, { maxMessageBytes: INGRESS_LIMITS.bodyLimitBytes }),
+      proxy: new GrpcProxy(p.sessions, {
+        maxMessageBytes: INGRESS_LIMITS.bodyLimitBytes,
+        observer: p.isolation.upstreamObserver,
+      }),
       metrics: p.metrics,
       state: p.state,
       maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
