@@ -13,11 +13,7 @@ import { INGRESS_LIMITS, loadDataPlaneSettings, type DataPlaneSettings } from ".
 import { type ApplyOutcome, ConfigApplier } from "./config-client/config-applier.ts";
 import { ConfigSources } from "./config-client/config-sources.ts";
 import { PeriodicPull } from "./config-client/periodic-pull.ts";
-import {
-  InlineSnapshotLoader,
-  type SnapshotLoader,
-  WorkerSnapshotLoader,
-} from "./config-client/snapshot-loader.ts";
+import { BootInlineLoader, type SnapshotLoader } from "./config-client/snapshot-loader.ts";
 import { GrpcProxy } from "./grpc/grpc-proxy.ts";
 import { type GrpcIngress, startGrpcIngress } from "./grpc/grpc-ingress.ts";
 import { UpstreamSessions } from "./grpc/upstream-sessions.ts";
@@ -183,6 +179,8 @@ async function startServers(p: Parts): Promise<Servers> {
     metrics: p.metrics,
     state: p.state,
     maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
+    logSampleRate: p.s.logSampleRate,
+    random: p.random,
   });
   let grpc: GrpcIngress | undefined;
   try {
@@ -226,7 +224,7 @@ export async function runDataPlane(
     state,
     metrics,
     store: await openBlobStore(s.blobUrl, { endpoint: s.s3Endpoint }),
-    loader: new WorkerSnapshotLoader(s.verifyKey),
+    loader: new BootInlineLoader(s.verifyKey, () => state.config() !== undefined),
     pools: new UpstreamPools(timers),
     isolation: startIsolation({
       slot: s.slot,

@@ -94,6 +94,11 @@ export class WorkerSnapshotLoader implements SnapshotLoader {
     else waiter.resolve(reply!);
   }
 
+  /** Starts the worker now, so the next load does not wait for it. */
+  warm(): void {
+    if (!this.closed) this.worker ??= this.spawn();
+  }
+
   private call(req: LoadRequest): Promise<WorkerReply> {
     if (this.closed) return Promise.reject(new ConfigApplyError("CORRAL_DP_CONFIG_CLOSED", "loader closed"));
     this.worker ??= this.spawn();
@@ -122,5 +127,35 @@ export class WorkerSnapshotLoader implements SnapshotLoader {
     while (this.waiters.length > 0)
       this.settle(new ConfigApplyError("CORRAL_DP_CONFIG_CLOSED", "loader closed"));
     if (worker) await worker.terminate();
+  }
+}
+
+/**
+ * Until this node serves a config there is no traffic whose event loop a decode could stall,
+ * so that first load (the boot from the disk cache) runs inline and a restarted node need not
+ * wait for a worker to start; every later load goes to the worker, which is started meanwhile.
+ */
+export class BootInlineLoader implements SnapshotLoader {
+  private readonly inline: SnapshotLoader;
+  private readonly worker: WorkerSnapshotLoader;
+  private readonly serving: () => boolean;
+
+  constructor(publicKey: KeyObject, serving: () => boolean) {
+    this.inline = new InlineSnapshotLoader(publicKey);
+    this.worker = new WorkerSnapshotLoader(publicKey);
+    this.serving = serving;
+  }
+
+  async load(req: LoadRequest): Promise<LoadedSnapshot> {
+    if (this.serving()) return this.worker.load(req);
+    try {
+      return await this.inline.load(req);
+    } finally {
+      this.worker.warm();
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.inline.close(), this.worker.close()]);
   }
 }
