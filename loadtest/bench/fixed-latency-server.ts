@@ -29,10 +29,30 @@ export type FixedLatencyServer = {
 
 const BODY = Buffer.from("ok\n");
 
+/** `GET /__stats`: how long the server really held requests (its timers run late under load). */
+export const STATS_PATH = "/__stats";
+
+/** The server's own record of how long it held each request (the last 100k), for accuracy checks. */
+class HoldTimes {
+  private readonly ms: number[] = [];
+
+  add(ms: number): void {
+    if (this.ms.length >= 100_000) this.ms.shift();
+    this.ms.push(ms);
+  }
+
+  stats(): { count: number; p50Ms: number } {
+    const sorted = [...this.ms].sort((a, b) => a - b);
+    return { count: sorted.length, p50Ms: sorted[Math.floor(sorted.length / 2)] ?? 0 };
+  }
+}
+
 export async function startFixedLatencyServer(options: FixedLatencyOptions): Promise<FixedLatencyServer> {
   let count = 0;
   let stalledUntil = 0;
-  const answer = (n: number, res: ServerResponse) => {
+  const held = new HoldTimes();
+  const answer = (n: number, res: ServerResponse, arrivedAt: number) => {
+    held.add(performance.now() - arrivedAt);
     const reply = options.reply?.(n) ?? { status: 200 };
     res.writeHead(reply.status, {
       "content-type": "text/plain",
@@ -44,19 +64,24 @@ export async function startFixedLatencyServer(options: FixedLatencyOptions): Pro
   // One timer per request: Node timers count from the loop's cached millisecond, so a
   // single setTimeout(delay) lands within about ±0.5 ms of the delay on average;
   // re-checking and sleeping again would add up to a millisecond of lateness.
-  const whenDue = (n: number, res: ServerResponse, dueAt: number) => {
+  const whenDue = (n: number, res: ServerResponse, dueAt: number, arrivedAt: number) => {
     const wait = Math.max(stalledUntil, dueAt) - performance.now();
-    if (wait <= 0.5) return answer(n, res);
+    if (wait <= 0.5) return answer(n, res, arrivedAt);
     setTimeout(() => {
-      if (stalledUntil - performance.now() > 0.5) whenDue(n, res, stalledUntil);
-      else answer(n, res);
+      if (stalledUntil - performance.now() > 0.5) whenDue(n, res, stalledUntil, arrivedAt);
+      else answer(n, res, arrivedAt);
     }, wait + 0.5);
   };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === STATS_PATH) {
+      res.setHeader("content-type", "application/json");
+      return res.end(JSON.stringify(held.stats()));
+    }
     const n = count++;
-    const dueAt = performance.now() + options.delayMs;
+    const arrivedAt = performance.now();
+    const dueAt = arrivedAt + options.delayMs;
     req.resume();
-    req.on("end", () => whenDue(n, res, dueAt));
+    req.on("end", () => whenDue(n, res, dueAt, arrivedAt));
   });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) =>
