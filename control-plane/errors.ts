@@ -3,27 +3,10 @@
  * problem+json, gRPC status, ws close) has a stable code here with its HTTP status, gRPC
  * status and title. control-plane/errors.md documents it; a test keeps the two in step.
  */
+import { GRPC_STATUS } from "../proto/grpc-status.ts";
 
-/** gRPC status codes (google.rpc.Code), by name. */
-export const GrpcStatus = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  DATA_LOSS: 15,
-  UNAUTHENTICATED: 16,
-} as const;
+/** gRPC status codes by name (the shared table in proto/). */
+export const GrpcStatus = GRPC_STATUS;
 
 export interface ErrorSpec {
   http: number;

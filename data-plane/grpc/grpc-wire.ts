@@ -3,28 +3,11 @@
  * the grpc-timeout and grpc-message encodings, and how HTTP statuses and RST_STREAM codes map
  * to gRPC statuses (grpc/doc/http-grpc-status-mapping.md, and what grpc-js does on a reset).
  */
+import { GRPC_STATUS } from "../../proto/grpc-status.ts";
 import { constants } from "node:http2";
 
-/** Every gRPC status code (grpc/status.proto), by name. */
-export const GRPC_CODES = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  DATA_LOSS: 15,
-  UNAUTHENTICATED: 16,
-} as const;
+/** gRPC status codes by name (the shared table in proto/). */
+export const GRPC_CODES = GRPC_STATUS;
 
 const CODE_NAMES = Object.keys(GRPC_CODES);
 
