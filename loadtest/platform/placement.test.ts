@@ -11,7 +11,7 @@ const nodes = [
 ];
 
 test("slot names map to the known nodes, in the shard's order", () => {
-  assert.deepEqual(shardOrigins({ shard: ["dp-2", "dp-0"] }, nodes), {
+  assert.deepEqual(shardOrigins({ shard: [{ slot: "dp-2" }, { slot: "dp-0", live: true }] }, nodes), {
     origins: ["http://127.0.0.1:7502", "http://127.0.0.1:7500"],
     slots: ["dp-2", "dp-0"],
   });
@@ -20,11 +20,11 @@ test("slot names map to the known nodes, in the shard's order", () => {
 test("members with their own loopback URL use it; dead members go last; unknown slots are dropped", () => {
   const body = {
     tenant: "t1",
-    members: [
+    shard: [
       { slot: "dp-1", live: false },
-      { slot: "dp-9", httpUrl: "http://127.0.0.1:9999/" },
+      { slot: "dp-9", url: "http://127.0.0.1:9999/" },
       { slot: "dp-8" },
-      { name: "dp-0", url: "http://10.0.0.1:7500" },
+      { slot: "dp-0", url: "http://10.0.0.1:7500" },
     ],
   };
   assert.deepEqual(shardOrigins(body, nodes), {
@@ -34,7 +34,14 @@ test("members with their own loopback URL use it; dead members go last; unknown 
 });
 
 test("answers without members give nothing", () => {
-  for (const body of [null, "x", {}, { shard: "dp-0" }, { shard: [1, null] }])
+  for (const body of [
+    null,
+    "x",
+    {},
+    { shard: "dp-0" },
+    { shard: [1, null] },
+    { members: [{ slot: "dp-0" }] },
+  ])
     assert.deepEqual(shardOrigins(body, nodes).origins, []);
 });
 

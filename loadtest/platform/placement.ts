@@ -20,18 +20,17 @@ export type Shard = {
   source: "placement" | "fallback" | "empty";
 };
 
+/** A member as both the data plane's placement endpoint and the admin API report it. */
 type Member = { slot?: string; url?: string; live: boolean };
 
-const MEMBER_LISTS = ["shard", "members", "nodes", "slots"] as const;
-const URL_FIELDS = ["httpUrl", "url", "http", "address"] as const;
-
 function member(raw: unknown): Member | undefined {
-  if (typeof raw === "string") return { slot: raw, live: true };
   if (typeof raw !== "object" || raw === null) return undefined;
   const o = raw as Record<string, unknown>;
-  const slot = typeof o.slot === "string" ? o.slot : typeof o.name === "string" ? o.name : undefined;
-  const url = URL_FIELDS.map((f) => o[f]).find((v): v is string => typeof v === "string");
-  return { slot, url, live: o.live !== false };
+  return {
+    slot: typeof o.slot === "string" ? o.slot : undefined,
+    url: typeof o.url === "string" ? o.url : undefined,
+    live: o.live !== false,
+  };
 }
 
 function loopbackOrigin(url: string | undefined): string | undefined {
@@ -45,14 +44,14 @@ function loopbackOrigin(url: string | undefined): string | undefined {
 }
 
 /**
- * Maps a placement answer to node origins. Accepts `{shard|members|nodes|slots: [...]}` whose
- * items are slot names or objects with `slot`/`name`, an ingress `httpUrl`/`url`, and `live`.
- * A member's own URL wins when it is a loopback http URL, else its slot's known node. Pure.
+ * Maps a placement answer `{shard: [{slot, url?, live}]}` (the data plane's endpoint; the admin
+ * API's has no url) to node origins. A member's own URL wins when it is a loopback http URL,
+ * else its slot's known node. Pure.
  */
 export function shardOrigins(body: unknown, nodes: NodeAddress[]): { origins: string[]; slots: string[] } {
   if (typeof body !== "object" || body === null) return { origins: [], slots: [] };
   const o = body as Record<string, unknown>;
-  const list = MEMBER_LISTS.map((k) => o[k]).find(Array.isArray) ?? [];
+  const list = Array.isArray(o.shard) ? o.shard : [];
   const members = list.map(member).filter((m): m is Member => m !== undefined);
   const ordered = [...members.filter((m) => m.live), ...members.filter((m) => !m.live)];
   const origins: string[] = [];
