@@ -89,3 +89,18 @@ test("the key comes from x-api-key, else a Bearer authorization", () => {
   assert.equal(presentedKey({ authorization: "Bearer " }), undefined);
   assert.equal(presentedKey({}), undefined);
 });
+
+test("a verified key is remembered by this config only: a key revoked in the next one no longer identifies", () => {
+  const v1 = config(1);
+  const first = v1.identify(a.key);
+  assert.equal(v1.identify(a.key), first, "the second request reuses the verified identity");
+  assert.equal(v1.identify(`${a.key} `.trim().slice(0, -1)), undefined, "only the exact key");
+  const v2 = fx.liveConfig(
+    fx.snapshot(2, [
+      fx.tenant({ id: "alpha", upstream: "http://127.0.0.1:9", keys: [{ id: b.id, hash: b.hash }] }),
+    ]),
+    pair,
+  );
+  assert.equal(v2.identify(a.key), undefined, "revoked with the new version");
+  assert.equal(v2.identify(b.key)?.tenant.id, "alpha");
+});

@@ -35,6 +35,8 @@ export interface Identity {
 
 /** Decoded tenants carried over per event-loop turn by adopt(). */
 const ADOPT_BATCH = 2_000;
+/** Verified keys remembered per config (the oldest goes first when full). */
+const IDENTITY_CACHE_SIZE = 10_000;
 
 function decodeTenant(bytes: Uint8Array): TenantEntry {
   const t = plainTenant(Tenant.decode(bytes));
@@ -69,6 +71,8 @@ export class LiveConfig {
   readonly tenantCount: number;
   private readonly index: SnapshotIndex;
   private readonly decoded = new Map<number, TenantEntry>();
+  /** presented key (exact string) -> its identity, for keys this config already verified */
+  private readonly verified = new Map<string, Identity>();
 
   constructor(index: SnapshotIndex) {
     this.index = index;
@@ -106,13 +110,25 @@ export class LiveConfig {
     return i === undefined ? undefined : this.tenantAt(i);
   }
 
-  /** The tenant whose invoke-scoped key this is (hash lookup, constant-time comparison). */
+  /**
+   * The tenant whose invoke-scoped key this is: SHA-256 of the key, looked up in the key table
+   * (constant-time comparison of hashes). A key that verified is remembered by its exact string
+   * for the life of this config (a new config starts empty, so revoked keys are forgotten with
+   * it), which saves the hash on every later request; unknown keys are never remembered, so
+   * they cannot crowd out real ones. The lookup by string compares contents only on a string
+   * hash match with a remembered key, which a caller without that key cannot aim for.
+   */
   identify(presented: string | undefined): Identity | undefined {
     if (!presented || presented.length > MAX_KEY_LENGTH) return undefined;
+    const known = this.verified.get(presented);
+    if (known) return known;
     const slot = findKey(this.index.keyTable, hashApiKey(presented));
     if (!slot) return undefined;
     const tenant = this.tenantAt(slot.tenantIndex);
-    return { tenant, keyId: tenant.keys[slot.ordinal]!.id };
+    const identity: Identity = { tenant, keyId: tenant.keys[slot.ordinal]!.id };
+    if (this.verified.size >= IDENTITY_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(presented, identity);
+    return identity;
   }
 
   /** Takes over the previous config's decoded tenants whose bytes are unchanged, in batches. */
