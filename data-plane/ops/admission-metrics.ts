@@ -4,11 +4,15 @@
  */
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Priority } from "../admission/decision.ts";
+import { BatchedCounter, type CountCell } from "./batched-counter.ts";
 
-export type AdmissionStageName = "deadline" | "shed" | "concurrency" | "tenant_rate" | "route_rate";
+const STAGES = ["deadline", "shed", "concurrency", "tenant_rate", "route_rate"] as const;
+const OUTCOMES = ["admit", "reject", "shadow_reject"] as const;
+const PLACEMENTS = ["local", "forward", "misdirected", "unavailable"] as const;
+export type AdmissionStageName = (typeof STAGES)[number];
 /** shadow_reject: a limiter in shadow mode would have rejected (the request went on) */
-export type AdmissionOutcome = "admit" | "reject" | "shadow_reject";
-export type PlacementOutcome = "local" | "forward" | "misdirected" | "unavailable";
+export type AdmissionOutcome = (typeof OUTCOMES)[number];
+export type PlacementOutcome = (typeof PLACEMENTS)[number];
 export type ForwardResult = "ok" | "connect_error" | "error" | "timeout";
 
 export interface AdmissionMetrics {
@@ -48,15 +52,40 @@ function loadGauges(registry: Registry, load: LoadGauges): void {
   });
 }
 
+/** Cells per (stage, outcome) and per placement decision: counted on every request. */
+function requestPathCounters(registry: Registry) {
+  const decisions = new BatchedCounter<"stage" | "outcome">({
+    name: "corral_dp_admission_decisions_total",
+    help: "admission decisions by stage",
+    labelNames: ["stage", "outcome"],
+    registers: [registry],
+  });
+  const placement = new BatchedCounter<"decision">({
+    name: "corral_dp_placement_total",
+    help: "where tenant requests went",
+    labelNames: ["decision"],
+    registers: [registry],
+  });
+  const cells = (stage: AdmissionStageName) =>
+    Object.fromEntries(OUTCOMES.map((outcome) => [outcome, decisions.cell({ stage, outcome })])) as Record<
+      AdmissionOutcome,
+      CountCell
+    >;
+  return {
+    decisions: Object.fromEntries(STAGES.map((stage) => [stage, cells(stage)])) as Record<
+      AdmissionStageName,
+      Record<AdmissionOutcome, CountCell>
+    >,
+    placement: Object.fromEntries(PLACEMENTS.map((d) => [d, placement.cell({ decision: d })])) as Record<
+      PlacementOutcome,
+      CountCell
+    >,
+  };
+}
+
 export function createAdmissionMetrics(registry: Registry, load: LoadGauges): AdmissionMetrics {
-  const decisions = counter(registry, "corral_dp_admission_decisions_total", "admission decisions by stage", [
-    "stage",
-    "outcome",
-  ]);
+  const cells = requestPathCounters(registry);
   const shed = counter(registry, "corral_dp_shed_total", "requests shed, by priority class", ["priority"]);
-  const placement = counter(registry, "corral_dp_placement_total", "where tenant requests went", [
-    "decision",
-  ]);
   const forward = counter(registry, "corral_dp_forwards_total", "forwards to shard members, by result", [
     "result",
   ]);
@@ -74,9 +103,13 @@ export function createAdmissionMetrics(registry: Registry, load: LoadGauges): Ad
   );
   loadGauges(registry, load);
   return {
-    decision: (stage, outcome) => decisions.inc({ stage, outcome }),
+    decision: (stage, outcome) => {
+      cells.decisions[stage][outcome].n++;
+    },
     shed: (priority) => shed.inc({ priority }),
-    placement: (decision) => placement.inc({ decision }),
+    placement: (decision) => {
+      cells.placement[decision].n++;
+    },
     forward: (result) => forward.inc({ result }),
     demandSyncError: () => syncErrors.inc(),
     demandSync: () => syncs.inc(),

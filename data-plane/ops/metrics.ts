@@ -4,6 +4,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { NodeState } from "../node-state.ts";
+import { BatchedCounter, type CountCell } from "./batched-counter.ts";
 
 export interface DataPlaneMetrics {
   readonly registry: Registry;
@@ -14,10 +15,40 @@ export interface DataPlaneMetrics {
   readonly applySeconds: Histogram<"result">;
   readonly applyFailures: Counter<"code">;
   readonly syncConnections: Counter<"event">;
+  /**
+   * One answered request in `requests` and `requestSeconds`, the cheap way (the request path
+   * calls this; the counts reach `requests` when it is collected).
+   */
+  recordRequest(reason: string, status: number, seconds: number): void;
+}
+
+const STATUS_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"] as const;
+
+function statusClassIndex(status: number): number {
+  return status >= 100 && status < 600 ? Math.floor(status / 100) - 1 : 5;
 }
 
 export function statusClass(status: number): string {
-  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : "other";
+  return STATUS_CLASSES[statusClassIndex(status)]!;
+}
+
+/** Request counts by reason and status class (cells bound once per reason), and the duration histogram. */
+function requestRecorder(
+  requests: BatchedCounter<"reason" | "status_class">,
+  seconds: Histogram<"status_class">,
+): DataPlaneMetrics["recordRequest"] {
+  const rows = new Map<string, CountCell[]>();
+  const classLabels = STATUS_CLASSES.map((c) => Object.freeze({ status_class: c }));
+  return (reason, status, s) => {
+    let row = rows.get(reason);
+    if (!row) {
+      row = STATUS_CLASSES.map((c) => requests.cell({ reason, status_class: c }));
+      rows.set(reason, row);
+    }
+    const i = statusClassIndex(status);
+    row[i]!.n++;
+    seconds.observe(classLabels[i]!, s);
+  };
 }
 
 function stateGauges(registry: Registry, state: NodeState): void {
@@ -59,21 +90,24 @@ export function createMetrics(state: NodeState): DataPlaneMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "corral_dp_" });
   stateGauges(registry, state);
+  const requests = new BatchedCounter<"reason" | "status_class">({
+    name: "corral_dp_requests_total",
+    help: "tenant requests (HTTP and gRPC) answered, by corral-reason (upstream = proxied) and status class (gRPC: of the status's HTTP equivalent)",
+    labelNames: ["reason", "status_class"],
+    registers: [registry],
+  });
+  const requestSeconds = new Histogram({
+    name: "corral_dp_request_duration_seconds",
+    help: "time from request to the end of the response (HTTP and gRPC)",
+    labelNames: ["status_class"],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
   return {
     registry,
-    requests: new Counter({
-      name: "corral_dp_requests_total",
-      help: "tenant requests (HTTP and gRPC) answered, by corral-reason (upstream = proxied) and status class (gRPC: of the status's HTTP equivalent)",
-      labelNames: ["reason", "status_class"],
-      registers: [registry],
-    }),
-    requestSeconds: new Histogram({
-      name: "corral_dp_request_duration_seconds",
-      help: "time from request to the end of the response (HTTP and gRPC)",
-      labelNames: ["status_class"],
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers: [registry],
-    }),
+    requests: requests.counter,
+    requestSeconds,
+    recordRequest: requestRecorder(requests, requestSeconds),
     grpcCalls: new Counter({
       name: "corral_dp_grpc_calls_total",
       help: "gRPC calls answered, by the grpc-status the client got (lower-case code name) and corral-reason (upstream = the upstream's own status)",
