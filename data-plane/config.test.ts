@@ -77,3 +77,21 @@ test("explicit settings are taken as given", () => {
     ],
   );
 });
+
+test("CORRAL_LOG_SAMPLE_RATE: a fraction from 0 to 1, every request by default", () => {
+  assert.equal(loadDataPlaneSettings(required).logSampleRate, 1);
+  for (const [raw, rate] of [
+    ["0", 0],
+    ["0.01", 0.01],
+    [".5", 0.5],
+    ["1", 1],
+    ["1.0", 1],
+  ] as const)
+    assert.equal(loadDataPlaneSettings({ ...required, CORRAL_LOG_SAMPLE_RATE: raw }).logSampleRate, rate);
+  for (const raw of ["1.5", "-0.1", "1e-2", "half", "0x1", "NaN"])
+    assert.throws(
+      () => loadDataPlaneSettings({ ...required, CORRAL_LOG_SAMPLE_RATE: raw }),
+      (err: unknown) => err instanceof ConfigError && err.problems[0]!.startsWith("CORRAL_LOG_SAMPLE_RATE"),
+      raw,
+    );
+});

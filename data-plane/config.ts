@@ -35,6 +35,14 @@ function headerName(raw: string): string {
   return raw;
 }
 
+/** A fraction from 0 to 1 in plain decimal notation (0, 1, 0.01, .5). */
+function fraction(raw: string): number {
+  const n = Number(raw);
+  if (!/^(0|1|0?\.\d{1,6}|1\.0{1,6})$/.test(raw) || !(n >= 0 && n <= 1))
+    throw new Error(`expected a fraction from 0 to 1 (e.g. 0.01), got ${JSON.stringify(raw)}`);
+  return n;
+}
+
 function verifyKey(raw: string): KeyObject {
   try {
     return parsePublicKey(raw);
@@ -93,6 +101,11 @@ export function dataPlaneSchema(cwd: string) {
       doc: "Redis for shared admission state",
     },
     CORRAL_LOG_LEVEL: { parse: oneOf(LOG_LEVELS), default: "info" as LogLevel, doc: "pino log level" },
+    CORRAL_LOG_SAMPLE_RATE: {
+      parse: fraction,
+      default: 1,
+      doc: "share of successful requests logged (0..1, 1 = every one); rejections and errors are always logged",
+    },
     CORRAL_FAULT_CRASH_ON_HEADER: {
       parse: headerName,
       default: "",
@@ -128,6 +141,8 @@ export interface DataPlaneSettings {
   pollIntervalMs: number;
   redisUrl: string | undefined;
   logLevel: LogLevel;
+  /** share of successful requests that get a log line (rejections and errors always do) */
+  logSampleRate: number;
   /** fault injection (tests only): crash on an upstream answer with this header */
   faultCrashOnHeader: string | undefined;
 }
@@ -160,6 +175,7 @@ export function loadDataPlaneSettings(
     pollIntervalMs: c.CORRAL_POLL_INTERVAL_MS,
     redisUrl: c.CORRAL_REDIS_URL || undefined,
     logLevel: c.CORRAL_LOG_LEVEL,
+    logSampleRate: c.CORRAL_LOG_SAMPLE_RATE,
     faultCrashOnHeader: c.CORRAL_FAULT_CRASH_ON_HEADER || undefined,
   });
 }

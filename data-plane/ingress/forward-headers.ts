@@ -20,6 +20,7 @@ const HOP_BY_HOP = new Set([
 
 /** Never forwarded upstream: Corral's credentials, headers the node sets, and ones undici refuses. */
 const REQUEST_DROP = new Set([
+  ...HOP_BY_HOP,
   "host",
   "x-api-key",
   "authorization",
@@ -28,12 +29,14 @@ const REQUEST_DROP = new Set([
   "expect",
 ]);
 /** Never forwarded to a shard member: the member identifies the tenant again, so credentials stay. */
-const PEER_DROP = new Set(["corral-tenant", "corral-forwarded-by", "expect"]);
+const PEER_DROP = new Set([...HOP_BY_HOP, "corral-tenant", "corral-forwarded-by", "expect"]);
 
 export type HeaderMap = Record<string, string | string[]>;
 
-function connectionTokens(value: string | string[] | undefined): Set<string> {
-  const joined = Array.isArray(value) ? value.join(",") : (value ?? "");
+/** Header names a Connection header lists (undefined when there is none, the usual case). */
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const joined = Array.isArray(value) ? value.join(",") : value;
   return new Set(
     joined
       .split(",")
@@ -44,11 +47,13 @@ function connectionTokens(value: string | string[] | undefined): Set<string> {
 
 function copyWithout(
   headers: Record<string, string | string[] | undefined>,
-  drop: (name: string) => boolean,
+  drop: ReadonlySet<string>,
+  named: ReadonlySet<string> | undefined,
 ): HeaderMap {
   const out: HeaderMap = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || drop(name)) continue;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || drop.has(name) || named?.has(name)) continue;
     out[name] = value;
   }
   return out;
@@ -63,8 +68,7 @@ export interface ForwardInfo {
 }
 
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, info: ForwardInfo): HeaderMap {
-  const named = connectionTokens(incoming.connection);
-  const out = copyWithout(incoming, (n) => HOP_BY_HOP.has(n) || REQUEST_DROP.has(n) || named.has(n));
+  const out = copyWithout(incoming, REQUEST_DROP, connectionTokens(incoming.connection));
   const prior = incoming["x-forwarded-for"];
   const priorList = Array.isArray(prior) ? prior.join(", ") : prior;
   out["x-forwarded-for"] = priorList ? `${priorList}, ${info.clientIp}` : info.clientIp;
@@ -85,8 +89,7 @@ export function peerRequestHeaders(
   clientIp: string,
   selfSlot: string,
 ): HeaderMap {
-  const named = connectionTokens(incoming.connection);
-  const out = copyWithout(incoming, (n) => HOP_BY_HOP.has(n) || PEER_DROP.has(n) || named.has(n));
+  const out = copyWithout(incoming, PEER_DROP, connectionTokens(incoming.connection));
   const prior = incoming["x-forwarded-for"];
   const priorList = Array.isArray(prior) ? prior.join(", ") : prior;
   out["x-forwarded-for"] = priorList ? `${priorList}, ${clientIp}` : clientIp;
@@ -95,6 +98,5 @@ export function peerRequestHeaders(
 }
 
 export function clientResponseHeaders(upstream: Record<string, string | string[] | undefined>): HeaderMap {
-  const named = connectionTokens(upstream.connection);
-  return copyWithout(upstream, (n) => HOP_BY_HOP.has(n) || named.has(n));
+  return copyWithout(upstream, HOP_BY_HOP, connectionTokens(upstream.connection));
 }

@@ -1,18 +1,21 @@
 /**
  * Tenant HTTP ingress (fastify). Bodies are not parsed: one catch-all route hands the raw
  * request to the stage pipeline, then to the proxy, which streams it upstream (or, when
- * placement chose another member of the tenant's shard, to the peer forwarder). Every answer
- * is logged once and counted; rejections are problem+json with a corral-reason header.
+ * placement chose another member of the tenant's shard, to the peer forwarder) and relays the
+ * answer into the raw response. Every answer is counted; rejections and errors are logged,
+ * successes too unless log sampling (CORRAL_LOG_SAMPLE_RATE) says otherwise. Rejections are
+ * problem+json with a corral-reason header.
  * `GET /.well-known/corral/placement/<tenant>` answers the tenant's shard (placement-stage.ts).
  */
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { problemBody, type Rejection, REQUEST_ERRORS } from "../errors.ts";
 import type { NodeState } from "../node-state.ts";
 import { fastifyLogger, quietLogController } from "../ops/fastify-logger.ts";
-import { statusClass, type DataPlaneMetrics } from "../ops/metrics.ts";
+import { logSampler, type LogSampler } from "../ops/log-sampler.ts";
+import type { DataPlaneMetrics } from "../ops/metrics.ts";
 import { normalizeHost } from "../router/route-table.ts";
 import type { HttpProxy } from "./http-proxy.ts";
 import type { PeerForwarder } from "./peer-forwarder.ts";
@@ -32,6 +35,10 @@ export interface IngressOptions {
   metrics: DataPlaneMetrics;
   state: NodeState;
   maxHeaderBytes: number;
+  /** share of successful requests logged (default 1: every request); rejections and errors always are */
+  logSampleRate?: number;
+  /** the sampler's randomness (default Math.random) */
+  random?: () => number;
 }
 
 export interface Ingress {
@@ -57,15 +64,32 @@ function newContext(raw: IncomingMessage): RequestContext {
   };
 }
 
+/** Status, headers and body of a rejection (problem+json with corral-reason). */
+function rejectionAnswer(rejection: Rejection, extra: Record<string, string>) {
+  const spec = REQUEST_ERRORS[rejection.code];
+  const body = JSON.stringify(problemBody(rejection));
+  const headers: Record<string, string | number> = { ...extra, ...rejection.headers };
+  headers["corral-reason"] = spec.reason;
+  headers["content-type"] = "application/problem+json; charset=utf-8";
+  headers["content-length"] = Buffer.byteLength(body);
+  return { status: spec.status, headers, body };
+}
+
+/** A rejection through fastify's reply (placement endpoint, not found, error handler). */
 function sendRejection(
   reply: FastifyReply,
   rejection: Rejection,
   extra: Record<string, string> = {},
 ): FastifyReply {
-  const spec = REQUEST_ERRORS[rejection.code];
-  reply.headers(extra).headers(rejection.headers ?? {});
-  reply.code(spec.status).header("corral-reason", spec.reason).type("application/problem+json");
-  return reply.send(JSON.stringify(problemBody(rejection)));
+  const { status, headers, body } = rejectionAnswer(rejection, extra);
+  return reply.code(status).headers(headers).send(body);
+}
+
+/** A rejection on the raw response of a hijacked request. */
+function writeRejection(res: ServerResponse, rejection: Rejection, extra: Record<string, string>): void {
+  const { status, headers, body } = rejectionAnswer(rejection, extra);
+  res.writeHead(status, headers);
+  res.end(body);
 }
 
 /** Raw answer for errors node's HTTP parser raises before fastify sees a request. */
@@ -80,38 +104,77 @@ function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
   );
 }
 
+/** What the log line and the metrics say about a request; filled in as it goes. */
+interface Outcome {
+  /** corral-reason; "upstream" = proxied (the upstream's own answer) */
+  reason: string;
+}
+
 class RequestHandler {
   private readonly o: IngressOptions;
+  private readonly logged: LogSampler;
 
   constructor(o: IngressOptions) {
     this.o = o;
+    this.logged = logSampler(o.logSampleRate ?? 1, o.random ?? Math.random);
   }
 
-  async handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const ctx = newContext(request.raw);
-    let reason = "upstream";
-    this.track(ctx, reply, () => reason);
-    const rejection = await runStages(this.o.stages, ctx);
+  /**
+   * The tenant request path. Fastify routes it; the answer is written on the raw response
+   * (hijacked): the upstream's answer is relayed into it as it arrives, without fastify's
+   * reply machinery. Sync stages and the proxy's dispatch run in this same turn.
+   */
+  handle(request: FastifyRequest, reply: FastifyReply): void {
+    reply.hijack();
+    const req = request.raw;
+    const res = reply.raw;
+    const ctx = newContext(req);
+    const outcome: Outcome = { reason: "upstream" };
+    this.track(ctx, res, outcome);
+    try {
+      const stages = runStages(this.o.stages, ctx);
+      if (stages instanceof Promise)
+        stages.then(
+          (rejection) => this.afterStages(ctx, req, res, outcome, rejection),
+          (err: unknown) => this.failed(err, res),
+        );
+      else this.afterStages(ctx, req, res, outcome, stages);
+    } catch (err) {
+      this.failed(err, res);
+    }
+  }
+
+  private afterStages(
+    ctx: RequestContext,
+    req: IncomingMessage,
+    res: ServerResponse,
+    outcome: Outcome,
+    rejection: Rejection | undefined,
+  ): void {
     if (rejection) {
-      reason = REQUEST_ERRORS[rejection.code].reason;
+      outcome.reason = REQUEST_ERRORS[rejection.code].reason;
       if (rejection.code === "CORRAL_DP_SHED") this.o.state.shed++;
-      return sendRejection(reply, rejection, ctx.responseHeaders);
+      writeRejection(res, rejection, ctx.responseHeaders);
+      return;
     }
-    const forwarded = ctx.forward !== undefined && this.o.forwarder !== undefined;
-    if (forwarded) reason = "forwarded";
-    const result = forwarded
-      ? await this.o.forwarder!.forward(ctx, request.raw, reply.raw)
-      : await this.o.proxy.forward(ctx, request.raw, reply.raw);
-    if ("rejection" in result) {
-      reason = REQUEST_ERRORS[result.rejection.code].reason;
-      return sendRejection(reply, result.rejection, ctx.responseHeaders);
-    }
-    if ("clientGone" in result) {
-      reason = "client_gone";
-      return reply.code(499).send();
-    }
-    const { statusCode, headers, body } = result.response;
-    return reply.code(statusCode).headers(headers).headers(ctx.responseHeaders).send(body);
+    const forwarder = ctx.forward !== undefined ? this.o.forwarder : undefined;
+    if (forwarder) outcome.reason = "forwarded";
+    const pending = forwarder ? forwarder.forward(ctx, req, res) : this.o.proxy.forward(ctx, req, res);
+    pending.then(
+      (result) => {
+        if (!("rejection" in result)) return; // relayed, or the client went away (see track)
+        outcome.reason = REQUEST_ERRORS[result.rejection.code].reason;
+        writeRejection(res, result.rejection, ctx.responseHeaders);
+      },
+      (err: unknown) => this.failed(err, res),
+    );
+  }
+
+  /** A bug on the request path: logged, 500 if nothing was answered yet, else the response is cut. */
+  private failed(err: unknown, res: ServerResponse): void {
+    this.o.logger.error({ err }, "request failed");
+    if (res.headersSent) res.destroy();
+    else writeRejection(res, { code: "CORRAL_DP_INTERNAL" }, {});
   }
 
   /** GET /.well-known/corral/placement/<tenant>: the shard, for a key of that tenant. */
@@ -125,31 +188,39 @@ class RequestHandler {
     return reply.header("cache-control", "no-store").send(answer);
   }
 
-  /** Counts the request in flight until its response closes; then one log line and the metrics. */
-  private track(ctx: RequestContext, reply: FastifyReply, reason: () => string): void {
-    const { state, metrics, logger } = this.o;
+  /**
+   * Counts the request in flight until its response closes; then the metrics and, for every
+   * rejection and error and a sample of the rest, one log line. A response closed before
+   * anything was written means the client went away: 499 client_gone.
+   */
+  private track(ctx: RequestContext, res: ServerResponse, outcome: Outcome): void {
+    const { state } = this.o;
     state.inflight++;
-    reply.raw.once("close", () => {
+    res.once("close", () => {
       state.inflight--;
-      const status = reply.raw.statusCode;
+      const gone = !res.headersSent;
+      const status = gone ? 499 : res.statusCode;
+      const reason = gone ? "client_gone" : outcome.reason;
       const seconds = (performance.now() - ctx.receivedAt) / 1000;
-      const cls = statusClass(status);
-      metrics.requests.inc({ reason: reason(), status_class: cls });
-      metrics.requestSeconds.observe({ status_class: cls }, seconds);
+      this.o.metrics.recordRequest(reason, status, seconds);
       for (const fn of ctx.onFinish) fn(status);
-      logger.info(
-        {
-          method: ctx.method,
-          path: ctx.path,
-          status,
-          reason: reason(),
-          tenant: ctx.tenant?.id,
-          route: ctx.route?.id,
-          ms: Math.round(seconds * 1000),
-        },
-        "request",
-      );
+      if (this.logged(status, reason)) this.log(ctx, status, reason, seconds);
     });
+  }
+
+  private log(ctx: RequestContext, status: number, reason: string, seconds: number): void {
+    this.o.logger.info(
+      {
+        method: ctx.method,
+        path: ctx.path,
+        status,
+        reason,
+        tenant: ctx.tenant?.id,
+        route: ctx.route?.id,
+        ms: Math.round(seconds * 1000),
+      },
+      "request",
+    );
   }
 }
 

@@ -1,10 +1,11 @@
 /**
  * The end of the request path: streams the request to the route's upstream through a pooled
- * keep-alive connection and streams the answer back. The route's timeout, or the request's
- * remaining deadline when that is shorter, bounds the wait for the upstream's response headers
- * (504) and each pause in its body; the remaining time travels upstream as `corral-timeout-ms`
- * (and `grpc-timeout` on gRPC routes). Failures before the response starts become rejections
- * (502/504/413/400); after that the response is cut. send() is the same exchange towards any
+ * keep-alive connection and relays the answer straight into the client's response
+ * (upstream-relay.ts). The route's timeout, or the request's remaining deadline when that is
+ * shorter, bounds the wait for the upstream's response headers (504) and each pause in its
+ * body; the remaining time travels upstream as `corral-timeout-ms` (and `grpc-timeout` on gRPC
+ * routes). Failures before the response starts become rejections (502/504/413/400) for the
+ * caller to answer; after that the response is cut. send() is the same exchange towards any
  * origin: the peer forwarder (peer-forwarder.ts) uses it to reach shard members.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -12,17 +13,18 @@ import { Readable } from "node:stream";
 import { errors as undiciErrors } from "undici";
 import { type Rejection, reject } from "../errors.ts";
 import { upstreamPath } from "../router/route-table.ts";
-import { clientResponseHeaders, type HeaderMap, upstreamRequestHeaders } from "./forward-headers.ts";
+import { type HeaderMap, upstreamRequestHeaders } from "./forward-headers.ts";
 import type { RequestContext } from "./pipeline.ts";
+import { ExchangeAborted, type RelayOutcome, UpstreamRelay } from "./upstream-relay.ts";
 import type { PickedTarget, UpstreamPools } from "./upstream-pools.ts";
 
-export interface ProxiedResponse {
+/** The answer's head, already written to the client (its body follows on its own). */
+export interface RelayedResponse {
   statusCode: number;
-  headers: Record<string, string | string[]>;
-  body: NodeJS.ReadableStream;
+  headers: HeaderMap;
 }
 
-export type ProxyResult = { response: ProxiedResponse } | { rejection: Rejection } | { clientGone: true };
+export type ProxyResult = { response: RelayedResponse } | { rejection: Rejection } | { clientGone: true };
 /**
  * connectFailed: the target is unreachable. maybeSent false: the connection never opened, so
  * the request was not sent (safe to send elsewhere); true: the connection was reset, perhaps
@@ -33,12 +35,7 @@ export type SendResult = ProxyResult | { connectFailed: true; maybeSent: boolean
 /** Seen by the node for every upstream answer (not for forwards to shard members). */
 export interface UpstreamObserver {
   /** the upstream's response headers arrived `ms` after the request was sent */
-  onUpstreamResponse(
-    ctx: RequestContext,
-    statusCode: number,
-    headers: ProxiedResponse["headers"],
-    ms: number,
-  ): void;
+  onUpstreamResponse(ctx: RequestContext, statusCode: number, headers: HeaderMap, ms: number): void;
 }
 
 /** One exchange: where to, with which headers, how long to wait. */
@@ -49,11 +46,11 @@ export interface SendSpec {
   timeoutMs: number;
   /** the timeout is the request's deadline (504 deadline), not the route's (504 upstream_timeout) */
   deadlineBound: boolean;
+  /** sees the upstream's status and headers before they are relayed */
+  onHead?: (statusCode: number, headers: HeaderMap) => void;
 }
 
 class BodyTooLargeError extends Error {}
-const TIMED_OUT = Symbol("upstream timeout");
-const CLIENT_GONE = Symbol("client gone");
 /** The connection never opened: the request was not sent. */
 const CONNECT_FAILURES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
 
@@ -126,58 +123,58 @@ export class HttpProxy {
       timeoutMs: Math.min(route.timeoutMs, remaining ?? Number.POSITIVE_INFINITY),
       deadlineBound: remaining !== undefined && remaining < route.timeoutMs,
     };
-    const sentAt = performance.now();
+    const observer = this.observer;
+    if (observer) {
+      const sentAt = performance.now();
+      spec.onHead = (status, answer) =>
+        observer.onUpstreamResponse(ctx, status, answer, performance.now() - sentAt);
+    }
     const result = await this.send(ctx, req, res, spec);
-    if ("connectFailed" in result) {
-      this.pools.markDead(picked.target.origin);
-      return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream could not be reached") };
-    }
-    if ("response" in result) {
-      const { statusCode, headers: answer } = result.response;
-      this.observer?.onUpstreamResponse(ctx, statusCode, answer, performance.now() - sentAt);
-    }
-    return result;
+    if (!("connectFailed" in result)) return result;
+    this.pools.markDead(picked.target.origin);
+    return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream could not be reached") };
   }
 
-  /** One exchange with spec.picked: streams the body there and the answer back. */
-  async send(
-    ctx: RequestContext,
-    req: IncomingMessage,
-    res: ServerResponse,
-    spec: SendSpec,
-  ): Promise<SendResult> {
+  /** One exchange with spec.picked: streams the body there and relays the answer into res. */
+  send(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, spec: SendSpec): Promise<SendResult> {
     if (Number(req.headers["content-length"] ?? 0) > this.bodyLimit)
-      return { rejection: reject("CORRAL_DP_PAYLOAD_TOO_LARGE", `body limit is ${this.bodyLimit} bytes`) };
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(TIMED_OUT), spec.timeoutMs);
-    const onClose = () => abort.abort(CLIENT_GONE);
-    res.once("close", onClose);
-    try {
-      const answer = await spec.picked.pool.request({
-        path: spec.path,
-        method: ctx.method as "GET",
-        headers: spec.headers,
-        body: hasBody(req) ? Readable.from(limitedBody(req, this.bodyLimit)) : null,
-        signal: abort.signal,
-        bodyTimeout: spec.timeoutMs,
-        headersTimeout: 0,
+      return Promise.resolve({
+        rejection: reject("CORRAL_DP_PAYLOAD_TOO_LARGE", `body limit is ${this.bodyLimit} bytes`),
       });
-      const headers = clientResponseHeaders(answer.headers);
-      return { response: { statusCode: answer.statusCode, headers, body: answer.body } };
-    } catch (err) {
-      return failure(err, abort.signal.reason, spec.deadlineBound);
-    } finally {
-      clearTimeout(timer);
-      res.removeListener("close", onClose);
-    }
+    return new Promise((resolve) => {
+      const settle = (outcome: RelayOutcome) =>
+        resolve(
+          outcome.kind === "head"
+            ? { response: { statusCode: outcome.statusCode, headers: outcome.headers } }
+            : failure(outcome.error, spec.deadlineBound),
+        );
+      const relay = new UpstreamRelay({
+        res,
+        extraHeaders: ctx.responseHeaders,
+        timeoutMs: spec.timeoutMs,
+        settle,
+        onHead: spec.onHead,
+      });
+      spec.picked.pool.dispatch(
+        {
+          path: spec.path,
+          method: ctx.method as "GET",
+          headers: spec.headers,
+          body: hasBody(req) ? Readable.from(limitedBody(req, this.bodyLimit)) : null,
+          bodyTimeout: spec.timeoutMs,
+          headersTimeout: 0,
+        },
+        relay,
+      );
+    });
   }
 }
 
-function failure(err: unknown, abortReason: unknown, deadlineBound: boolean): SendResult {
-  if (abortReason === CLIENT_GONE) return { clientGone: true };
-  if (abortReason === TIMED_OUT && deadlineBound)
+function failure(err: unknown, deadlineBound: boolean): SendResult {
+  if (err instanceof ExchangeAborted && err.why === "client_gone") return { clientGone: true };
+  if (err instanceof ExchangeAborted && deadlineBound)
     return { rejection: reject("CORRAL_DP_DEADLINE_EXCEEDED", "the request's deadline passed upstream") };
-  if (abortReason === TIMED_OUT)
+  if (err instanceof ExchangeAborted)
     return { rejection: reject("CORRAL_DP_UPSTREAM_TIMEOUT", "the upstream did not answer in time") };
   if (err instanceof BodyTooLargeError)
     return { rejection: reject("CORRAL_DP_PAYLOAD_TOO_LARGE", err.message) };

@@ -1,0 +1,117 @@
+/**
+ * One exchange with an upstream as an undici dispatch handler that relays the answer straight
+ * into the client's response: status and headers with one writeHead, body chunks with
+ * res.write (the upstream socket pauses while the client's socket is full and resumes on
+ * drain), res.end on completion. No response stream objects, no framework reply machinery.
+ *
+ * Until the answer's head arrives the exchange can still end in a rejection (the caller
+ * answers 502/504/...): settle() reports it exactly once. After the head, a failure can only
+ * cut the client's response (res.destroy).
+ */
+import type { ServerResponse } from "node:http";
+import type { Dispatcher } from "undici";
+import { clientResponseHeaders, type HeaderMap } from "./forward-headers.ts";
+
+/** Why the node itself ended an exchange. */
+export class ExchangeAborted extends Error {
+  readonly why: "timeout" | "client_gone";
+  constructor(why: "timeout" | "client_gone") {
+    super(why === "timeout" ? "the upstream did not answer in time" : "the client went away");
+    this.why = why;
+  }
+}
+
+/** How an exchange went up to the answer's head. */
+export type RelayOutcome =
+  | { kind: "head"; statusCode: number; headers: HeaderMap }
+  | { kind: "failed"; error: unknown };
+
+export interface RelayOptions {
+  res: ServerResponse;
+  /** added to (and overriding) the upstream's headers, e.g. RateLimit */
+  extraHeaders: Record<string, string>;
+  /** bound on the wait for the answer's head */
+  timeoutMs: number;
+  /** called once: the head arrived and is written (before its body), or the exchange failed before */
+  settle: (outcome: RelayOutcome) => void;
+  /** sees the upstream's own status and headers (without extraHeaders) before they are written */
+  onHead?: (statusCode: number, headers: HeaderMap) => void;
+}
+
+export class UpstreamRelay implements Dispatcher.DispatchHandler {
+  readonly #o: RelayOptions;
+  readonly #timer: NodeJS.Timeout;
+  #controller: Dispatcher.DispatchController | undefined;
+  /** set when the node ends the exchange; applied as soon as undici hands over the controller */
+  #abortedBy: ExchangeAborted | undefined;
+  #settled = false;
+  #headWritten = false;
+
+  constructor(options: RelayOptions) {
+    this.#o = options;
+    this.#timer = setTimeout(this.#onTimeout, options.timeoutMs);
+    options.res.once("close", this.#onClientClose);
+  }
+
+  /** Ends the exchange from our side: the outcome is reported at once, undici cleans up. */
+  #abort(why: ExchangeAborted): void {
+    if (this.#abortedBy) return;
+    this.#abortedBy = why;
+    this.#settle({ kind: "failed", error: why });
+    this.#controller?.abort(why);
+  }
+
+  #onTimeout = () => this.#abort(new ExchangeAborted("timeout"));
+  #onClientClose = () => this.#abort(new ExchangeAborted("client_gone"));
+  #onDrain = () => this.#controller?.resume();
+
+  #settle(outcome: RelayOutcome): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    clearTimeout(this.#timer);
+    this.#o.settle(outcome);
+  }
+
+  #done(): void {
+    clearTimeout(this.#timer);
+    this.#o.res.removeListener("close", this.#onClientClose);
+    this.#o.res.removeListener("drain", this.#onDrain);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#abortedBy) controller.abort(this.#abortedBy);
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    upstreamHeaders: Record<string, string | string[] | undefined>,
+  ): void {
+    if (statusCode < 200 || this.#settled) return; // 1xx: the final answer follows
+    const headers = clientResponseHeaders(upstreamHeaders);
+    this.#o.onHead?.(statusCode, headers);
+    const { extraHeaders, res } = this.#o;
+    for (const name in extraHeaders) headers[name] = extraHeaders[name]!;
+    res.writeHead(statusCode, headers);
+    this.#headWritten = true;
+    this.#settle({ kind: "head", statusCode, headers });
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#o.res.write(chunk)) return;
+    controller.pause();
+    this.#o.res.once("drain", this.#onDrain);
+  }
+
+  onResponseEnd(): void {
+    this.#done();
+    this.#o.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#done();
+    if (this.#headWritten) this.#o.res.destroy();
+    else this.#settle({ kind: "failed", error });
+  }
+}
