@@ -33,9 +33,12 @@ const PEER_DROP = new Set([...HOP_BY_HOP, "corral-tenant", "corral-forwarded-by"
 
 export type HeaderMap = Record<string, string | string[]>;
 
-/** Header names a Connection header lists (undefined when there is none, the usual case). */
+/**
+ * Header names a Connection header lists, beyond the hop-by-hop ones dropped anyway (undefined
+ * when there are none: no Connection header, or the usual "keep-alive" or "close").
+ */
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  if (value === undefined || value === "keep-alive" || value === "close") return undefined;
   const joined = Array.isArray(value) ? value.join(",") : value;
   return new Set(
     joined

@@ -13,7 +13,7 @@ import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { problemBody, type Rejection, REQUEST_ERRORS } from "../errors.ts";
 import type { NodeState } from "../node-state.ts";
-import { fastifyLogger, quietLogController } from "../ops/fastify-logger.ts";
+import { fastifyLogger, quietLogController, sharedRequestLogger } from "../ops/fastify-logger.ts";
 import { logSampler, type LogSampler } from "../ops/log-sampler.ts";
 import type { DataPlaneMetrics } from "../ops/metrics.ts";
 import { normalizeHost } from "../router/route-table.ts";
@@ -228,6 +228,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
   const app = Fastify({
     loggerInstance: fastifyLogger(o.logger),
     logController: quietLogController(),
+    childLoggerFactory: sharedRequestLogger,
     exposeHeadRoutes: false,
     http: { maxHeaderSize: o.maxHeaderBytes },
     clientErrorHandler: clientError,

@@ -27,7 +27,8 @@ interface PoolEntry {
 }
 
 export class UpstreamPools {
-  private readonly pools = new Map<string, PoolEntry>();
+  /** origin -> connect timeout -> pool (no key string built per request) */
+  private readonly pools = new Map<string, Map<number, PoolEntry>>();
   private readonly deadUntil = new Map<string, number>();
   private readonly timers: Timers;
   private readonly deadForMs: number;
@@ -44,7 +45,9 @@ export class UpstreamPools {
   }
 
   get size(): number {
-    return this.pools.size;
+    let n = 0;
+    for (const byTimeout of this.pools.values()) n += byTimeout.size;
+    return n;
   }
 
   private isLive(origin: string, now: number): boolean {
@@ -58,7 +61,9 @@ export class UpstreamPools {
   /** First live target; when every target is marked dead, the first (it may be back). */
   pick(upstream: PlainUpstream): PickedTarget | undefined {
     const now = this.timers.monotonic();
-    const target = upstream.targets.find((t) => this.isLive(t.origin, now)) ?? upstream.targets[0];
+    const { targets } = upstream;
+    let target = targets[0];
+    if (this.deadUntil.size > 0) target = targets.find((t) => this.isLive(t.origin, now)) ?? target;
     if (!target) return undefined;
     return { target, pool: this.pool(target.origin, upstream.connectTimeoutMs, now) };
   }
@@ -68,15 +73,19 @@ export class UpstreamPools {
   }
 
   private pool(origin: string, connectTimeoutMs: number, now: number): Pool {
-    const key = `${origin}|${connectTimeoutMs}`;
-    let entry = this.pools.get(key);
+    let byTimeout = this.pools.get(origin);
+    if (!byTimeout) {
+      byTimeout = new Map();
+      this.pools.set(origin, byTimeout);
+    }
+    let entry = byTimeout.get(connectTimeoutMs);
     if (!entry) {
       const pool = new Pool(origin, {
         connections: this.connections,
         connect: { timeout: connectTimeoutMs },
       });
       entry = { pool, lastUsed: now };
-      this.pools.set(key, entry);
+      byTimeout.set(connectTimeoutMs, entry);
     }
     entry.lastUsed = now;
     return entry.pool;
@@ -92,16 +101,19 @@ export class UpstreamPools {
   /** Gracefully closes pools unused for idleCloseMs (requests in flight on them finish). */
   closeIdle(): void {
     const now = this.timers.monotonic();
-    for (const [key, entry] of this.pools) {
-      if (now - entry.lastUsed < this.idleCloseMs) continue;
-      this.pools.delete(key);
-      void entry.pool.close().catch(() => {});
+    for (const [origin, byTimeout] of this.pools) {
+      for (const [timeout, entry] of byTimeout) {
+        if (now - entry.lastUsed < this.idleCloseMs) continue;
+        byTimeout.delete(timeout);
+        void entry.pool.close().catch(() => {});
+      }
+      if (byTimeout.size === 0) this.pools.delete(origin);
     }
   }
 
   async close(): Promise<void> {
     this.timers.clearTimeout(this.sweepTimer);
-    const pools = [...this.pools.values()];
+    const pools = [...this.pools.values()].flatMap((byTimeout) => [...byTimeout.values()]);
     this.pools.clear();
     await Promise.all(pools.map((e) => e.pool.close().catch(() => {})));
   }

@@ -12,3 +12,12 @@ export function fastifyLogger(logger: Logger): Logger {
 export function quietLogController(): LogController {
   return new LogController({ disableRequestLogging: true });
 }
+
+/**
+ * Fastify makes a child logger (request id bound) for every request: a pino child per request
+ * on the tenant request path, where our own log line is written by the ingress anyway. Its
+ * rare own lines (warnings, errors) go to the shared logger, without a request id.
+ */
+export function sharedRequestLogger<L>(logger: L): L {
+  return logger;
+}
