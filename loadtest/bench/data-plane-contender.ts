@@ -19,13 +19,16 @@ import type { BenchUpstream, Contender, RunningContender } from "./contenders.ts
  * Postgres publishes the config (startPlatform with no data planes of its own), and one
  * data-plane node started here serves it: API-key auth, admission (a plan whose limits
  * never bind, so the token buckets and concurrency limiter run on every request), load
- * shedding, placement, metrics, one log line per request at info level, the constant-work
- * pull of LATEST every 10 s. The node writes its log straight to a file, as in production
- * behind a log shipper, so the harness does not spend its own CPU reading it. The control
+ * shedding, placement, metrics, sampled request logs at info level (every rejection and
+ * error, 1 % of successes: LOG_SAMPLE_RATE), the constant-work pull of LATEST every 10 s.
+ * The node writes its log straight to a file, as in production behind a log shipper, so the
+ * harness does not spend its own CPU reading it. The control
  * plane and Postgres sit idle during the measurement; only the node's CPU is counted.
  */
 const BIN = fileURLToPath(new URL("../../bin/corral.ts", import.meta.url));
 const SLOT = "dp-bench";
+/** CORRAL_LOG_SAMPLE_RATE of the bench node: the share of successful requests logged */
+const LOG_SAMPLE_RATE = "0.01";
 const NEVER_BINDING = {
   rate: 1_000_000,
   burst: 10_000_000,
@@ -88,7 +91,7 @@ async function spawnNode(
   });
   const log = openSync(join(dir, `${SLOT}.log`), "a");
   const child = spawn(process.execPath, [BIN, "data-plane"], {
-    env: { ...inheritedEnv(process.env), ...env },
+    env: { ...inheritedEnv(process.env), ...env, CORRAL_LOG_SAMPLE_RATE: LOG_SAMPLE_RATE },
     stdio: ["ignore", log, log],
   });
   const ready = await waitUntil(async () => {
