@@ -3,7 +3,7 @@
  * keep-alive connection and relays the answer straight into the client's response
  * (upstream-relay.ts). The route's timeout, or the request's remaining deadline when that is
  * shorter, bounds the wait for the upstream's response headers (504) and each pause in its
- * body; the remaining time travels upstream as `corral-timeout-ms` (and `grpc-timeout` on gRPC
+ * body (the relay's timer); the remaining time travels upstream as `corral-timeout-ms` (and `grpc-timeout` on gRPC
  * routes). Failures before the response starts become rejections (502/504/413/400) for the
  * caller to answer; after that the response is cut. send() is the same exchange towards any
  * origin: the peer forwarder (peer-forwarder.ts) uses it to reach shard members.
@@ -161,7 +161,8 @@ export class HttpProxy {
           method: ctx.method as "GET",
           headers: spec.headers,
           body: hasBody(req) ? Readable.from(limitedBody(req, this.bodyLimit)) : null,
-          bodyTimeout: spec.timeoutMs,
+          // the relay's own timer bounds the head and each body pause (see upstream-relay.ts)
+          bodyTimeout: 0,
           headersTimeout: 0,
         },
         relay,

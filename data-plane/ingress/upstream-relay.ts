@@ -7,6 +7,12 @@
  * Until the answer's head arrives the exchange can still end in a rejection (the caller
  * answers 502/504/...): settle() reports it exactly once. After the head, a failure can only
  * cut the client's response (res.destroy).
+ *
+ * One native timer per exchange bounds the wait for the head and then every pause in the body
+ * (refreshed by each chunk and each drain of the client's socket). undici's own headers and
+ * body timeouts stay off: its timers for 1 s and more are coarse (they may fire half a second
+ * early), and a connection whose timeout alternates between values makes a new timer object
+ * per request that lingers for about a second, enough to be promoted by the GC.
  */
 import type { ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
@@ -30,7 +36,7 @@ export interface RelayOptions {
   res: ServerResponse;
   /** added to (and overriding) the upstream's headers, e.g. RateLimit */
   extraHeaders: Record<string, string>;
-  /** bound on the wait for the answer's head */
+  /** bound on the wait for the answer's head, then on each pause in its body */
   timeoutMs: number;
   /** called once: the head arrived and is written (before its body), or the exchange failed before */
   settle: (outcome: RelayOutcome) => void;
@@ -57,18 +63,21 @@ export class UpstreamRelay implements Dispatcher.DispatchHandler {
   #abort(why: ExchangeAborted): void {
     if (this.#abortedBy) return;
     this.#abortedBy = why;
+    clearTimeout(this.#timer);
     this.#settle({ kind: "failed", error: why });
     this.#controller?.abort(why);
   }
 
   #onTimeout = () => this.#abort(new ExchangeAborted("timeout"));
   #onClientClose = () => this.#abort(new ExchangeAborted("client_gone"));
-  #onDrain = () => this.#controller?.resume();
+  #onDrain = () => {
+    this.#timer.refresh();
+    this.#controller?.resume();
+  };
 
   #settle(outcome: RelayOutcome): void {
     if (this.#settled) return;
     this.#settled = true;
-    clearTimeout(this.#timer);
     this.#o.settle(outcome);
   }
 
@@ -89,6 +98,7 @@ export class UpstreamRelay implements Dispatcher.DispatchHandler {
     upstreamHeaders: Record<string, string | string[] | undefined>,
   ): void {
     if (statusCode < 200 || this.#settled) return; // 1xx: the final answer follows
+    this.#timer.refresh();
     const headers = clientResponseHeaders(upstreamHeaders);
     this.#o.onHead?.(statusCode, headers);
     const { extraHeaders, res } = this.#o;
@@ -99,6 +109,7 @@ export class UpstreamRelay implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#timer.refresh();
     if (this.#o.res.write(chunk)) return;
     controller.pause();
     this.#o.res.once("drain", this.#onDrain);
