@@ -86,9 +86,10 @@ test("CORRAL_LOG_SAMPLE_RATE: a fraction from 0 to 1, every request by default",
     [".5", 0.5],
     ["1", 1],
     ["1.0", 1],
+    ["1e-3", 0.001],
   ] as const)
     assert.equal(loadDataPlaneSettings({ ...required, CORRAL_LOG_SAMPLE_RATE: raw }).logSampleRate, rate);
-  for (const raw of ["1.5", "-0.1", "1e-2", "half", "0x1", "NaN"])
+  for (const raw of ["1.5", "-0.1", "2e-1x", "half", "0x1", "NaN", "Infinity", " 0.5"])
     assert.throws(
       () => loadDataPlaneSettings({ ...required, CORRAL_LOG_SAMPLE_RATE: raw }),
       (err: unknown) => err instanceof ConfigError && err.problems[0]!.startsWith("CORRAL_LOG_SAMPLE_RATE"),

@@ -35,10 +35,10 @@ function headerName(raw: string): string {
   return raw;
 }
 
-/** A fraction from 0 to 1 in plain decimal notation (0, 1, 0.01, .5). */
+/** A fraction from 0 to 1, as a decimal number (0, 1, 0.01, .5, 1e-3). */
 function fraction(raw: string): number {
   const n = Number(raw);
-  if (!/^(0|1|0?\.\d{1,6}|1\.0{1,6})$/.test(raw) || !(n >= 0 && n <= 1))
+  if (!/^(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(raw) || !(n >= 0 && n <= 1))
     throw new Error(`expected a fraction from 0 to 1 (e.g. 0.01), got ${JSON.stringify(raw)}`);
   return n;
 }
