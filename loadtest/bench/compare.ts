@@ -1,5 +1,6 @@
 import type { LoadResult } from "../generator/merge.ts";
 import type { LoadPlan, Target } from "../generator/plan.ts";
+import { closedLoop } from "../generator/closed-loop.ts";
 import { cpuSeconds } from "../sampler/cpu.ts";
 import type { Contender, RunningContender } from "./contenders.ts";
 import { findMaxThroughput, type MaxMethod } from "./max-throughput.ts";
@@ -8,7 +9,9 @@ import { findMaxThroughput, type MaxMethod } from "./max-throughput.ts";
  * The side-by-side comparison. Every contender is started once in front of the same
  * upstream; measurements then alternate A, B, C, A, B, C … for `rounds` rounds so
  * drift on a shared machine hits all of them alike, and medians over rounds are
- * reported.
+ * reported. A closed-loop warm-up of `warmupSec` per contender first (not measured) gets JIT,
+ * connection pools and caches of every contender past their cold start, so round 1 is not a
+ * cold outlier.
  *   1. max throughput of each (findMaxThroughput), with the CPU-seconds its own
  *      processes used, giving requests per core-second;
  *   2. load = `loadFraction` (50 %) of the slowest contender's max;
@@ -23,6 +26,8 @@ export type CompareOptions = {
   /** what is measured: HTTP GET /bench (default) or gRPC unary Echo */
   protocol?: "http" | "grpc";
   rounds: number;
+  /** closed-loop warm-up per contender before the measured rounds (0: none) */
+  warmupSec?: number;
   method: MaxMethod;
   connections: number;
   maxSec: number;
@@ -81,6 +86,7 @@ export async function compareContenders(o: CompareOptions): Promise<CompareResul
       addedP99Ms: [],
       errors: 0,
     }));
+    await warmUp(o, running);
     await measureMax(o, running, results);
     const loadRps = Math.max(1, o.loadFraction * Math.min(...results.map((r) => median(r.maxRps))));
     o.log(`latency at ${Math.round(loadRps)} rps (${o.loadFraction * 100} % of the slowest max)`);
@@ -88,6 +94,15 @@ export async function compareContenders(o: CompareOptions): Promise<CompareResul
     return { loadRps, results };
   } finally {
     await Promise.all(running.map((r) => r.stop()));
+  }
+}
+
+async function warmUp(o: CompareOptions, running: RunningContender[]) {
+  if (!o.warmupSec) return;
+  for (const [i, c] of o.contenders.entries()) {
+    const target = benchTarget(running[i]!, o.protocol);
+    await closedLoop({ target, connections: o.connections, durationSec: o.warmupSec, warmupSec: 0 });
+    o.log(`warmed up ${c.name} (${o.warmupSec} s closed loop)`);
   }
 }
 

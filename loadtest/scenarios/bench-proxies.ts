@@ -50,6 +50,7 @@ export default defineScenario({
   params: {
     contenders: "direct,node-proxy,nginx,data-plane",
     rounds: 2,
+    warmupSec: 2,
     method: "closed",
     connections: 32,
     maxSec: 3,
@@ -91,6 +92,7 @@ export default defineScenario({
       contenders,
       upstreamUrl: upstream.ready.url,
       rounds: p.rounds,
+      warmupSec: p.warmupSec,
       method: p.method as MaxMethod,
       connections: p.connections,
       maxSec: p.maxSec,
