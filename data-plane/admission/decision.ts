@@ -79,9 +79,9 @@ export function retryAfterSeconds(ms: number): number {
 /** Limiter switches from config: shadow counts would-be rejections but admits; disabled skips. */
 export type LimiterMode = { shadow?: boolean; disabled?: boolean };
 
-export function combineModes(...modes: (LimiterMode | undefined)[]): Required<LimiterMode> {
+export function combineModes(a: LimiterMode | undefined, b: LimiterMode | undefined): Required<LimiterMode> {
   return {
-    shadow: modes.some((mode) => mode?.shadow === true),
-    disabled: modes.some((mode) => mode?.disabled === true),
+    shadow: a?.shadow === true || b?.shadow === true,
+    disabled: a?.disabled === true || b?.disabled === true,
   };
 }

@@ -32,7 +32,8 @@ export function dualBucketSpecs(rate: number, burst: number, share: number, opti
   } satisfies DualBucketSpecs;
 }
 
-const sameSpec = (a: BucketSpec, b: BucketSpec) => a.rate === b.rate && a.capacity === b.capacity;
+const sameSpec = (bucket: TokenBucket, spec: BucketSpec) =>
+  bucket.rate === spec.rate && bucket.capacity === spec.capacity;
 
 export class DualBucket {
   readonly #sustained: TokenBucket;
@@ -45,11 +46,8 @@ export class DualBucket {
 
   /** Apply new specs (limits or share changed); tokens stay, capped by the new capacities. */
   update(specs: DualBucketSpecs, nowMs: number): void {
-    const current = { rate: this.#sustained.rate, capacity: this.#sustained.capacity };
-    if (!sameSpec(current, specs.sustained)) this.#sustained.reconfigure(specs.sustained, nowMs);
-    if (!sameSpec({ rate: this.#burst.rate, capacity: this.#burst.capacity }, specs.burst)) {
-      this.#burst.reconfigure(specs.burst, nowMs);
-    }
+    if (!sameSpec(this.#sustained, specs.sustained)) this.#sustained.reconfigure(specs.sustained, nowMs);
+    if (!sameSpec(this.#burst, specs.burst)) this.#burst.reconfigure(specs.burst, nowMs);
   }
 
   /** Take `cost` from both buckets, or from neither. */

@@ -30,14 +30,15 @@ export type RateLimits = LimiterMode & {
 export type LimiterStats = { admitted: number; rejected: number; shadowRejected: number };
 export type KeyedBucketLimiterOptions = DualBucketOptions & { mode?: LimiterMode };
 
-function checkLimits(what: string, limits: RateLimits): void {
+/** `what` and `key` name the limit in the error (joined only when there is one). */
+function checkLimits(what: string, key: string, limits: RateLimits): void {
   const { rate, burst, shardSize = 1 } = limits;
   if (!(Number.isFinite(rate) && rate >= 0))
-    throw new RangeError(`${what} rate must be a number >= 0, got ${rate}`);
+    throw new RangeError(`${what} ${key} rate must be a number >= 0, got ${rate}`);
   if (!(Number.isFinite(burst) && burst >= 0))
-    throw new RangeError(`${what} burst must be a number >= 0, got ${burst}`);
+    throw new RangeError(`${what} ${key} burst must be a number >= 0, got ${burst}`);
   if (!(Number.isInteger(shardSize) && shardSize >= 1)) {
-    throw new RangeError(`${what} shard size must be an integer >= 1, got ${shardSize}`);
+    throw new RangeError(`${what} ${key} shard size must be an integer >= 1, got ${shardSize}`);
   }
 }
 
@@ -80,7 +81,7 @@ export class KeyedBucketLimiter {
   }
 
   admit(key: string, limits: RateLimits, nowMs: number, cost = 1): AdmissionDecision {
-    checkLimits(`${this.#what} ${key}`, limits);
+    checkLimits(this.#what, key, limits);
     const mode = combineModes(this.#mode, limits);
     if (mode.disabled || limits.rate === 0) return { admit: true };
     const taken = this.#bucketFor(key, limits, nowMs).take(cost, nowMs);
