@@ -162,7 +162,8 @@ describe("publisher failover with two control-plane replicas", { timeout: 180_00
     const rewrittenAt = Date.now();
     await until(
       "LATEST back on the newest version",
-      async () => (await c.latestPointer()).version === newest.version,
+      // at least the newest: another version (e.g. the fleet change the pause caused) may follow
+      async () => (await c.latestPointer()).version >= newest.version,
       LATEST_REWRITE_MS + SLACK_MS,
     );
     t.diagnostic(
