@@ -91,13 +91,13 @@ describe("dev settings", () => {
     const s = loadDevSettings(
       ["--cp-http-port", "9400", "--verbose", "--data-planes=2"],
       { CORRAL_DEV_CP_HTTP_PORT: "8400", CORRAL_DEV_DP_HTTP_PORT: "8500", CORRAL_PG_URL: "ignored" },
-      "/work",
+      "/srv/corral",
     );
     assert.equal(s.CORRAL_DEV_CP_HTTP_PORT, 9400);
     assert.equal(s.CORRAL_DEV_DP_HTTP_PORT, 8500);
     assert.equal(s.CORRAL_DEV_VERBOSE, true);
     assert.equal(s.CORRAL_DEV_DATA_PLANES, 2);
-    assert.equal(s.CORRAL_DEV_DIR, "/work/.corral");
+    assert.equal(s.CORRAL_DEV_DIR, "/srv/corral/.corral");
   });
 
   it("names the bad variable", () => {
