@@ -82,7 +82,7 @@ describe("bad blobs in the blob store", { timeout: 90_000 }, () => {
       dpEnv: { CORRAL_POLL_INTERVAL_MS: String(POLL_INTERVAL_MS) },
     });
     store = new FsBlobStore(fileURLToPath(c.platform.blobUrl));
-    const version = (await nodeStatus(c.platform.dps[0]!)).version;
+    const version = await settledVersion();
     goodPointer = await store.get(LATEST_KEY, 4096);
     goodBlob = await store.get(snapshotKey(version), CAPACITY);
     good = decodeSnapshot(goodBlob, parsePublicKey(c.platform.verifyKey), CAPACITY);
@@ -95,6 +95,24 @@ describe("bad blobs in the blob store", { timeout: 90_000 }, () => {
     await probe?.stop();
     await c?.stop();
   });
+
+  /**
+   * The version every node serves once the control plane stops publishing: the nodes joining
+   * change the fleet, and the CP republishes for that (its fleet watcher looks every 5 s), so
+   * wait until no new version has come for longer than that.
+   */
+  async function settledVersion(): Promise<number> {
+    const deadline = Date.now() + 45_000;
+    let seen = -1;
+    for (;;) {
+      const versions = await Promise.all(c.platform.dps.map(async (dp) => (await nodeStatus(dp)).version));
+      const same = versions.every((v) => v === versions[0]);
+      if (same && versions[0] === seen) return seen;
+      if (Date.now() > deadline) throw new Error(`the fleet did not settle: ${versions.join(", ")}`);
+      seen = same ? versions[0]! : -1;
+      await new Promise((r) => setTimeout(r, 6_000));
+    }
+  }
 
   async function put(version: number, blob: Buffer): Promise<void> {
     await store.put(snapshotKey(version), blob);
