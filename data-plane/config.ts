@@ -78,7 +78,7 @@ export function dataPlaneSchema(cwd: string) {
     CORRAL_ADVERTISE_URL: {
       parse: url(["http:", "https:"]),
       default: "",
-      doc: "ingress URL other nodes use (default http://<host>:<http port>)",
+      doc: "ingress URL other nodes use (default http://<host>:<http port>); its host with the gRPC port is where they forward gRPC calls",
     },
     CORRAL_DATA_DIR: {
       parse: str,

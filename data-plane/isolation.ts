@@ -8,6 +8,9 @@
 import type { Logger } from "pino";
 import type { Random, Timers } from "./clock.ts";
 import { DemandCounter } from "./demand/demand-counter.ts";
+import { GrpcPeerForwarder } from "./grpc/grpc-peer-forwarder.ts";
+import type { GrpcProxy } from "./grpc/grpc-proxy.ts";
+import type { UpstreamSessions } from "./grpc/upstream-sessions.ts";
 import { RedisDemandStore } from "./demand/demand-store.ts";
 import { ShareRebalancer } from "./demand/share-rebalancer.ts";
 import type { HttpProxy, UpstreamObserver } from "./ingress/http-proxy.ts";
@@ -17,7 +20,7 @@ import { placementStage } from "./ingress/placement-stage.ts";
 import type { PipelineDeps } from "./ingress/request-pipeline.ts";
 import type { UpstreamPools } from "./ingress/upstream-pools.ts";
 import type { NodeState } from "./node-state.ts";
-import { type AdmissionMetrics, createAdmissionMetrics } from "./ops/admission-metrics.ts";
+import { type AdmissionMetrics, createAdmissionMetrics, type PlacementOutcome } from "./ops/admission-metrics.ts";
 import { EventLoopDelaySampler } from "./ops/event-loop-delay.ts";
 import type { DataPlaneMetrics } from "./ops/metrics.ts";
 
@@ -37,10 +40,11 @@ export interface Isolation {
   readonly admission: NodeAdmission;
   /** the HTTP ingress's stages around placement (see request-pipeline.ts) */
   readonly httpStages: Pick<PipelineDeps, "admission" | "placement" | "limits">;
-  /** the gRPC ingress's: no placement (gRPC calls are served where they arrive), same limits */
-  readonly grpcStages: Pick<PipelineDeps, "admission" | "limits">;
+  /** the gRPC ingress's: the same, placement forwarding to members' gRPC ingress */
+  readonly grpcStages: Pick<PipelineDeps, "admission" | "placement" | "limits">;
   readonly upstreamObserver: UpstreamObserver;
   peerForwarder(proxy: HttpProxy, pools: UpstreamPools): PeerForwarder;
+  grpcPeerForwarder(proxy: GrpcProxy, sessions: UpstreamSessions): GrpcPeerForwarder;
   close(): Promise<void>;
 }
 
@@ -127,10 +131,11 @@ export function startIsolation(o: IsolationOptions): Isolation {
   const crash = crashHook(o.crashOnHeader, o.log);
   const limits = admission.limitStages();
   const stages = admission.admissionStages();
+  const onPlacement = (d: PlacementOutcome) => am.placement(d);
   return {
     admission,
-    httpStages: { admission: stages, placement: placementStage(o.slot, (d) => am.placement(d)), limits },
-    grpcStages: { admission: stages, limits },
+    httpStages: { admission: stages, placement: placementStage(o.slot, "http", onPlacement), limits },
+    grpcStages: { admission: stages, placement: placementStage(o.slot, "grpc", onPlacement), limits },
     upstreamObserver: {
       onUpstreamResponse(ctx, status, headers, ms) {
         admission.recordLatency(ctx.route!.id, ms);
@@ -145,6 +150,8 @@ export function startIsolation(o: IsolationOptions): Isolation {
         monotonic: () => performance.now(),
         onResult: (r) => am.forward(r),
       }),
+    grpcPeerForwarder: (proxy, sessions) =>
+      new GrpcPeerForwarder({ self: o.slot, proxy, sessions, onResult: (r) => am.forward(r) }),
     async close() {
       clearInterval(sweep);
       loop.close();

@@ -160,6 +160,15 @@ function createSync(
   });
 }
 
+/**
+ * The addresses this node reports for its slot, where other nodes forward requests and calls:
+ * CORRAL_ADVERTISE_URL, and that URL's host with the gRPC port (else the bound addresses).
+ */
+function advertisedAddresses(s: DataPlaneSettings, ingress: Ingress, grpc: GrpcIngress) {
+  if (!s.advertiseUrl) return { httpUrl: ingress.url, grpcAddress: grpc.address };
+  return { httpUrl: s.advertiseUrl, grpcAddress: `${new URL(s.advertiseUrl).hostname}:${grpc.port}` };
+}
+
 interface Servers {
   ingress: Ingress;
   grpc: GrpcIngress;
@@ -183,16 +192,18 @@ async function startServers(p: Parts): Promise<Servers> {
     random: p.random,
   });
   let grpc: GrpcIngress | undefined;
+  const grpcProxy = new GrpcProxy(p.sessions, {
+    maxMessageBytes: INGRESS_LIMITS.bodyLimitBytes,
+    observer: p.isolation.upstreamObserver,
+  });
   try {
     grpc = await startGrpcIngress({
       host: p.s.host,
       port: p.s.grpcPort,
       logger: p.log,
       stages: requestStages({ ...pipeline, ...p.isolation.grpcStages, protocol: "grpc" }),
-      proxy: new GrpcProxy(p.sessions, {
-        maxMessageBytes: INGRESS_LIMITS.bodyLimitBytes,
-        observer: p.isolation.upstreamObserver,
-      }),
+      proxy: grpcProxy,
+      forwarder: p.isolation.grpcPeerForwarder(grpcProxy, p.sessions),
       metrics: p.metrics,
       state: p.state,
       maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
@@ -249,12 +260,7 @@ export async function runDataPlane(
     if (frame) sync?.send(frame);
     if (frame || !o.ok) sync?.sendStatus();
   });
-  sync = createSync(
-    p,
-    applier,
-    { httpUrl: s.advertiseUrl ?? ingress.url, grpcAddress: grpc.address },
-    options,
-  );
+  sync = createSync(p, applier, advertisedAddresses(s, ingress, grpc), options);
   const pull = new PeriodicPull(s.pollIntervalMs, timers, p.random, () => applier.request({ kind: "pull" }));
   applier.request({ kind: "boot" });
   pull.start();

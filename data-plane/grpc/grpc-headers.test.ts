@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { reject } from "../errors.ts";
-import { clientGrpcHeaders, rejectionTrailers, upstreamGrpcHeaders } from "./grpc-headers.ts";
+import { clientGrpcHeaders, peerGrpcHeaders, rejectionTrailers, upstreamGrpcHeaders } from "./grpc-headers.ts";
 
 test("upstream metadata: credentials and a client's corral-tenant dropped, pseudo-headers rebuilt, deadline replaced", () => {
   const out = upstreamGrpcHeaders(
@@ -77,5 +77,39 @@ test("a rejection is a trailers-only response with status, encoded message, reas
     "grpc-status": "8",
     "grpc-message": "CORRAL_DP_QUOTA: 100%25 used",
     "corral-reason": "quota",
+  });
+});
+
+test("peer metadata: the call as it came (key, authority, path), hop marked, x-forwarded-for extended, time left", () => {
+  const out = peerGrpcHeaders(
+    {
+      ":method": "POST",
+      ":scheme": "http",
+      ":authority": "api.example:7600",
+      ":path": "/pkg.Svc/Call",
+      "content-type": "application/grpc",
+      te: "trailers",
+      "x-api-key": "ck_secret",
+      "corral-tenant": "someone-else",
+      "corral-forwarded-by": "forged",
+      "corral-timeout-ms": "99999",
+      "grpc-timeout": "10S",
+      "x-forwarded-for": "10.9.9.9",
+      "x-bin-bin": "AAE=",
+    },
+    { clientIp: "10.0.0.9", selfSlot: "dp-3", remainingMs: 987.6 },
+  );
+  assert.deepEqual(out, {
+    ":method": "POST",
+    ":scheme": "http",
+    ":authority": "api.example:7600",
+    ":path": "/pkg.Svc/Call",
+    "content-type": "application/grpc",
+    te: "trailers",
+    "x-api-key": "ck_secret",
+    "x-forwarded-for": "10.9.9.9, 10.0.0.9",
+    "x-bin-bin": "AAE=",
+    "corral-forwarded-by": "dp-3",
+    "grpc-timeout": "987m",
   });
 });

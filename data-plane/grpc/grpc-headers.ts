@@ -6,7 +6,7 @@
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
 import { problemBody, type Rejection, REQUEST_ERRORS } from "../errors.ts";
-import { clientResponseHeaders, upstreamRequestHeaders } from "../ingress/forward-headers.ts";
+import { clientResponseHeaders, peerRequestHeaders, upstreamRequestHeaders } from "../ingress/forward-headers.ts";
 import { encodeGrpcMessage, encodeGrpcTimeout } from "./grpc-wire.ts";
 
 export interface UpstreamCall {
@@ -26,6 +26,21 @@ function withoutPseudo(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   return out;
 }
 
+/** The gRPC request around rewritten metadata: pseudo-headers, te, grpc-timeout = the time left. */
+function grpcRequest(
+  out: OutgoingHttpHeaders,
+  to: { scheme: string; authority: string | undefined; path: string; remainingMs: number | undefined },
+): OutgoingHttpHeaders {
+  delete out["grpc-timeout"];
+  if (to.remainingMs !== undefined) out["grpc-timeout"] = encodeGrpcTimeout(to.remainingMs);
+  out.te = "trailers";
+  out[":method"] = "POST";
+  out[":scheme"] = to.scheme;
+  if (to.authority !== undefined) out[":authority"] = to.authority;
+  out[":path"] = to.path;
+  return out;
+}
+
 export function upstreamGrpcHeaders(incoming: IncomingHttpHeaders, call: UpstreamCall): OutgoingHttpHeaders {
   const url = new URL(call.origin);
   const out: OutgoingHttpHeaders = upstreamRequestHeaders(withoutPseudo(incoming), {
@@ -34,14 +49,37 @@ export function upstreamGrpcHeaders(incoming: IncomingHttpHeaders, call: Upstrea
     host: incoming[":authority"],
     proto: "http",
   });
-  delete out["grpc-timeout"];
-  if (call.remainingMs !== undefined) out["grpc-timeout"] = encodeGrpcTimeout(call.remainingMs);
-  out.te = "trailers";
-  out[":method"] = "POST";
-  out[":scheme"] = url.protocol.slice(0, -1);
-  out[":authority"] = url.host;
-  out[":path"] = call.path;
-  return out;
+  return grpcRequest(out, {
+    scheme: url.protocol.slice(0, -1),
+    authority: url.host,
+    path: call.path,
+    remainingMs: call.remainingMs,
+  });
+}
+
+export interface PeerCall {
+  clientIp: string;
+  /** this node's slot, sent as corral-forwarded-by */
+  selfSlot: string;
+  /** ms left before the call's deadline; undefined: the client set none */
+  remainingMs: number | undefined;
+}
+
+/**
+ * Metadata of a call forwarded to a member of its tenant's shard: the call as it came (API key
+ * and :authority included: the member identifies and routes it again), with the same hop rules
+ * as HTTP (peerRequestHeaders: x-forwarded-for extended, corral-forwarded-by set, so the member
+ * never forwards it again) and grpc-timeout = the time left.
+ */
+export function peerGrpcHeaders(incoming: IncomingHttpHeaders, call: PeerCall): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = peerRequestHeaders(withoutPseudo(incoming), call.clientIp, call.selfSlot);
+  delete out["corral-timeout-ms"];
+  return grpcRequest(out, {
+    scheme: "http",
+    authority: incoming[":authority"],
+    path: incoming[":path"] ?? "/",
+    remainingMs: call.remainingMs,
+  });
 }
 
 /** Upstream response headers or trailers as the client gets them: no pseudo or hop-by-hop headers. */

@@ -1,8 +1,9 @@
 /**
  * Tenant gRPC ingress: an h2c (cleartext HTTP/2) server that proxies gRPC calls without knowing
  * the tenants' protos. Each call goes through the same stage pipeline as an HTTP request
- * (identify from x-api-key / authorization metadata, admission, route by /package.Service/Method
- * prefix among the tenant's grpc routes), then to the GrpcProxy. Rejections are trailers-only
+ * (identify from x-api-key / authorization metadata, route by /package.Service/Method prefix
+ * among the tenant's grpc routes, admission, placement, limits where served), then to the
+ * GrpcProxy, or to the GrpcPeerForwarder when placement chose another member of the shard. Rejections are trailers-only
  * responses (HTTP 200, grpc-status, grpc-message, corral-reason). Every call is logged once and
  * counted. Bounds: concurrent streams per connection, header list size, request message size.
  */
@@ -20,6 +21,7 @@ import { type RequestContext, runStages, type Stage } from "../ingress/pipeline.
 import type { NodeState } from "../node-state.ts";
 import { type DataPlaneMetrics, statusClass } from "../ops/metrics.ts";
 import { normalizeHost } from "../router/route-table.ts";
+import type { GrpcPeerForwarder } from "./grpc-peer-forwarder.ts";
 import { type CallRecord, type GrpcProxy, respondRejection } from "./grpc-proxy.ts";
 import { FLOW_WINDOWS } from "./upstream-sessions.ts";
 import { grpcCodeForReset, grpcCodeName, httpEquivalent, isGrpcContentType } from "./grpc-wire.ts";
@@ -30,6 +32,8 @@ export interface GrpcIngressOptions {
   logger: Logger;
   stages: readonly Stage[];
   proxy: GrpcProxy;
+  /** relays calls placement forwards to shard members; without it, every call is proxied here */
+  forwarder?: GrpcPeerForwarder;
   metrics: DataPlaneMetrics;
   state: NodeState;
   /** SETTINGS_MAX_HEADER_LIST_SIZE: bytes of metadata a call may send */
@@ -119,7 +123,9 @@ class CallHandler {
       record.reason = "client_gone";
       return;
     }
-    await this.o.proxy.forward(ctx, stream, record);
+    const forwarder = ctx.forward !== undefined ? this.o.forwarder : undefined;
+    if (forwarder) await forwarder.forward(ctx, stream, record);
+    else await this.o.proxy.forward(ctx, stream, record);
   }
 
   /** Counts the call in flight until its stream closes; then one log line and the metrics. */

@@ -11,6 +11,7 @@ import {
   type ClientHttp2Stream,
   constants,
   type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
   type ServerHttp2Stream,
 } from "node:http2";
 import { type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
@@ -32,7 +33,7 @@ import type { UpstreamSessions } from "./upstream-sessions.ts";
 export interface CallRecord {
   /** the status the client got; undefined while unknown (or the stream was reset) */
   grpcStatus: number | undefined;
-  /** corral-reason of a rejection, "upstream" for the upstream's own answer, "client_gone" */
+  /** corral-reason of a rejection, "upstream" / "forwarded" for an upstream's / shard member's own answer, "client_gone" */
   reason: string;
   /** request messages the client sent */
   messagesIn: number;
@@ -61,6 +62,16 @@ export function respondRejection(
   if (!client.readableEnded) client.close(constants.NGHTTP2_NO_ERROR);
 }
 
+/** The far end of a relayed call: a route's upstream, or a member of the tenant's shard. */
+export interface CallLeg {
+  session: ClientHttp2Session;
+  headers: OutgoingHttpHeaders;
+  /** bounds the wait for the far end's response headers */
+  headersTimeoutMs: number;
+  /** the record's reason for the far end's own answer; only upstream answers reach the observer */
+  answeredBy: "upstream" | "forwarded";
+}
+
 export class GrpcProxy {
   private readonly sessions: UpstreamSessions;
   private readonly options: GrpcProxyOptions;
@@ -75,45 +86,56 @@ export class GrpcProxy {
     const picked = this.sessions.pick(route.upstream);
     const fail = (r: Rejection) => respondRejection(client, record, r, ctx.responseHeaders);
     if (!picked) return fail(reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets"));
-    if (picked.ready) {
-      try {
-        await picked.ready;
-      } catch (err) {
-        this.sessions.markDead(picked.target.origin);
-        return fail(
-          reject("CORRAL_DP_UPSTREAM_ERROR", `the upstream could not be reached (${(err as Error).message})`),
-        );
-      }
-    }
+    const failed = await this.sessions.whenReady(picked);
+    if (failed)
+      return fail(reject("CORRAL_DP_UPSTREAM_ERROR", `the upstream could not be reached (${failed.message})`));
+    const opened = this.relay(ctx, client, record, (remainingMs) => ({
+      session: picked.session,
+      headers: upstreamGrpcHeaders(ctx.headers, {
+        tenantId: ctx.tenant!.id,
+        clientIp: ctx.remoteAddress,
+        origin: picked.target.origin,
+        path: upstreamPath(route, picked.target.basePath, ctx.url),
+        remainingMs,
+      }),
+      headersTimeoutMs: route.timeoutMs,
+      answeredBy: "upstream",
+    }));
+    // the session is closing (GOAWAY) or gone: the next call dials a new one
+    if (!opened) fail(reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream connection is closing"));
+  }
+
+  /**
+   * Opens the call's stream on the leg's (ready) session and relays the call both ways. False
+   * when the session refused the stream (closing): nothing was sent, the caller decides.
+   */
+  relay(
+    ctx: RequestContext,
+    client: ServerHttp2Stream,
+    record: CallRecord,
+    leg: (remainingMs: number | undefined) => CallLeg,
+  ): boolean {
     if (client.destroyed) {
       record.reason = "client_gone";
-      return;
+      return true;
     }
     const remainingMs = ctx.deadlineAt === undefined ? undefined : ctx.deadlineAt - performance.now();
-    if (remainingMs !== undefined && remainingMs <= 0)
-      return fail(reject("CORRAL_DP_DEADLINE_EXCEEDED", "the deadline passed before the call was sent"));
-    const headers = upstreamGrpcHeaders(ctx.headers, {
-      tenantId: ctx.tenant!.id,
-      clientIp: ctx.remoteAddress,
-      origin: picked.target.origin,
-      path: upstreamPath(route, picked.target.basePath, ctx.url),
-      remainingMs,
-    });
-    let upstream: ClientHttp2Stream;
-    try {
-      upstream = picked.session.request(headers, { endStream: false });
-    } catch {
-      // the session is closing (GOAWAY) or gone: the next call dials a new one
-      return fail(reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream connection is closing"));
+    if (remainingMs !== undefined && remainingMs <= 0) {
+      const late = reject("CORRAL_DP_DEADLINE_EXCEEDED", "the deadline passed before the call was sent");
+      respondRejection(client, record, late, ctx.responseHeaders);
+      return true;
     }
-    const call = new ProxiedCall(
-      ctx,
-      client,
-      { stream: upstream, session: picked.session },
-      record,
-      this.options,
+    const to = leg(remainingMs);
+    let stream: ClientHttp2Stream;
+    try {
+      stream = to.session.request(to.headers, { endStream: false });
+    } catch {
+      return false;
+    }
+    new ProxiedCall(ctx, client, { stream, session: to.session }, record, this.options, to.answeredBy).start(
+      to.headersTimeoutMs,
     );
-    call.start(route.timeoutMs);
+    return true;
   }
 }
 
@@ -126,6 +148,7 @@ class ProxiedCall {
   private readonly record: CallRecord;
   private readonly options: GrpcProxyOptions;
   private readonly meter: MessageMeter;
+  private readonly answeredBy: CallLeg["answeredBy"];
   private readonly sentAt = performance.now();
   private responded = false;
   /** the node has decided the call's end (its own status, or the upstream's reset passed on) */
@@ -142,7 +165,9 @@ class ProxiedCall {
     upstream: { stream: ClientHttp2Stream; session: ClientHttp2Session },
     record: CallRecord,
     options: GrpcProxyOptions,
+    answeredBy: CallLeg["answeredBy"],
   ) {
+    this.answeredBy = answeredBy;
     this.ctx = ctx;
     this.client = client;
     this.upstream = upstream.stream;
@@ -152,12 +177,11 @@ class ProxiedCall {
     this.meter = new MessageMeter(options.maxMessageBytes);
   }
 
-  start(routeTimeoutMs: number): void {
+  start(headersTimeoutMs: number): void {
     const { client, upstream } = this;
     this.headersTimer = setTimeout(
-      () =>
-        this.fail(reject("CORRAL_DP_UPSTREAM_TIMEOUT", `no answer within the route's ${routeTimeoutMs} ms`)),
-      routeTimeoutMs,
+      () => this.fail(reject("CORRAL_DP_UPSTREAM_TIMEOUT", `no answer within ${headersTimeoutMs} ms`)),
+      headersTimeoutMs,
     );
     if (this.ctx.deadlineAt !== undefined) {
       const left = this.ctx.deadlineAt - performance.now();
@@ -201,11 +225,12 @@ class ProxiedCall {
     clearTimeout(this.headersTimer);
     const status = Number(headers[":status"]);
     const answer = clientGrpcHeaders(headers) as Record<string, string | string[]>;
-    this.options.observer?.onUpstreamResponse(this.ctx, status, answer, performance.now() - this.sentAt);
+    if (this.answeredBy === "upstream")
+      this.options.observer?.onUpstreamResponse(this.ctx, status, answer, performance.now() - this.sentAt);
     if (status !== 200 || !isGrpcContentType(headers["content-type"])) {
       const code = status === 200 ? GRPC_CODES.UNKNOWN : grpcCodeForHttpStatus(status);
       const detail = `the upstream answered HTTP ${status} ${headers["content-type"] ?? ""}`.trim();
-      this.respondStatus(code, detail, "upstream");
+      this.respondStatus(code, detail, this.answeredBy);
       return;
     }
     if (this.client.destroyed) return;
@@ -243,7 +268,7 @@ class ProxiedCall {
   private noteStatus(headers: IncomingHttpHeaders): void {
     const code = Number(headers["grpc-status"]);
     this.record.grpcStatus = Number.isInteger(code) ? code : GRPC_CODES.UNKNOWN;
-    this.record.reason = "upstream";
+    this.record.reason = this.answeredBy;
   }
 
   /** Ends the call with a status of the node's own (timeout, deadline, oversized message). */
@@ -260,7 +285,8 @@ class ProxiedCall {
     this.record.grpcStatus = code;
     this.record.reason = reason;
     if (this.client.destroyed) return;
-    const trailers = statusTrailers(code, message, reason === "upstream" ? undefined : reason) as Record<
+    const own = reason !== "upstream" && reason !== "forwarded";
+    const trailers = statusTrailers(code, message, own ? reason : undefined) as Record<
       string,
       string
     >;
@@ -297,7 +323,7 @@ class ProxiedCall {
     // mid-response: pass the reset on as it came (pipe ends a cleanly closed body by itself)
     if (rst !== constants.NGHTTP2_NO_ERROR) {
       this.record.grpcStatus = grpcCodeForReset(rst);
-      this.record.reason = "upstream";
+      this.record.reason = this.answeredBy;
       this.client.close(rst);
     }
   }

@@ -83,6 +83,21 @@ export class UpstreamSessions {
     return { target, session: entry.session, ready: entry.isReady ? undefined : entry.ready };
   }
 
+  /**
+   * Waits until a picked session is ready. On failure the target is marked dead (skipped for
+   * deadForMs) and the connect error returned; undefined when the session can carry calls.
+   */
+  async whenReady(picked: PickedSession): Promise<ConnectError | undefined> {
+    if (!picked.ready) return undefined;
+    try {
+      await picked.ready;
+      return undefined;
+    } catch (err) {
+      this.markDead(picked.target.origin);
+      return err as ConnectError;
+    }
+  }
+
   markDead(origin: string): void {
     this.deadUntil.set(origin, this.timers.monotonic() + this.deadForMs);
   }

@@ -36,6 +36,11 @@ const TIMEOUTS = new Set<string>(["CORRAL_DP_UPSTREAM_TIMEOUT", "CORRAL_DP_DEADL
 /** Extra time the member gets beyond the route's timeout, to answer 504 itself. */
 const FORWARD_SLACK_MS = 500;
 
+/** How long a forwarding node waits for a member's answer (HTTP and gRPC alike). */
+export function memberTimeoutMs(routeTimeoutMs: number, remainingMs: number | undefined): number {
+  return Math.min(routeTimeoutMs, remainingMs ?? Number.POSITIVE_INFINITY) + FORWARD_SLACK_MS;
+}
+
 export class PeerForwarder {
   readonly #o: PeerForwarderOptions;
   readonly #downUntil = new Map<string, number>();
@@ -87,7 +92,7 @@ export class PeerForwarder {
       picked,
       path: ctx.url,
       headers: deadlineHeaders(headers, remaining, false),
-      timeoutMs: Math.min(route.timeoutMs, remaining ?? Number.POSITIVE_INFINITY) + FORWARD_SLACK_MS,
+      timeoutMs: memberTimeoutMs(route.timeoutMs, remaining),
       deadlineBound: remaining !== undefined && remaining < route.timeoutMs,
     });
     if ("response" in result) this.#o.onResult?.("ok");

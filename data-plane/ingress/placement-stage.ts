@@ -1,6 +1,6 @@
 /**
- * Placement on the request path (DESIGN §4): serve here, forward to a shard member (the
- * candidates go on the context for the peer forwarder), or refuse with 421 misdirected (strict
+ * Placement on the request path (DESIGN §4), for HTTP requests and gRPC calls alike: serve here,
+ * forward to a shard member (the candidates go on the context for the ingress's peer forwarder), or refuse with 421 misdirected (strict
  * mode, or a request another node already forwarded) / 503 shard_unavailable (no live member).
  * The rules are the pure decidePlacement (../placement/forwarding.ts).
  *
@@ -11,7 +11,7 @@
 import type { Slot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { type Rejection, reject } from "../errors.ts";
 import type { PlacementOutcome } from "../ops/admission-metrics.ts";
-import { decidePlacement, type ShardMember } from "../placement/forwarding.ts";
+import { decidePlacement, type PlacementProtocol, type ShardMember } from "../placement/forwarding.ts";
 import { type PlacementView, shardHeader, shardMembers, slotTable } from "../placement/shard-view.ts";
 import type { LiveConfig } from "../router/live-config.ts";
 import { identifyTenant, requireConfig } from "./core-stages.ts";
@@ -37,6 +37,7 @@ function shardRejection(
   code: "CORRAL_DP_MISDIRECTED" | "CORRAL_DP_SHARD_UNAVAILABLE",
   tenant: string,
   shard: ShardMember[],
+  protocol: PlacementProtocol,
 ): Rejection {
   const detail =
     code === "CORRAL_DP_MISDIRECTED"
@@ -45,12 +46,20 @@ function shardRejection(
   return {
     code,
     detail,
-    headers: { "corral-shard": shardHeader(shard) },
+    headers: { "corral-shard": shardHeader(shard, protocol) },
     extensions: { tenant, shard },
   };
 }
 
-export function placementStage(self: string, onDecision: (outcome: PlacementOutcome) => void): Stage {
+/**
+ * The placement stage of one ingress: HTTP requests are forwarded to members' HTTP ingress,
+ * gRPC calls to their gRPC ingress (and corral-shard lists the addresses of that protocol).
+ */
+export function placementStage(
+  self: string,
+  protocol: PlacementProtocol,
+  onDecision: (outcome: PlacementOutcome) => void,
+): Stage {
   let next = 0;
   return {
     name: "placement",
@@ -68,14 +77,15 @@ export function placementStage(self: string, onDecision: (outcome: PlacementOutc
         strict: config.settings?.strictPlacement === true,
         forwardedBy: forwardedBy === undefined ? undefined : String(forwardedBy),
         start: next++,
+        protocol,
       });
       if (next >= Number.MAX_SAFE_INTEGER) next = 0;
       onDecision(decision.kind);
       if (decision.kind === "forward") ctx.forward = { peers: decision.peers };
       if (decision.kind === "misdirected")
-        return shardRejection("CORRAL_DP_MISDIRECTED", tenant.id, decision.shard);
+        return shardRejection("CORRAL_DP_MISDIRECTED", tenant.id, decision.shard, protocol);
       if (decision.kind === "unavailable")
-        return shardRejection("CORRAL_DP_SHARD_UNAVAILABLE", tenant.id, decision.shard);
+        return shardRejection("CORRAL_DP_SHARD_UNAVAILABLE", tenant.id, decision.shard, protocol);
       return undefined;
     },
   };

@@ -1,5 +1,5 @@
 /**
- * A small open-loop load for the noisy-neighbour test: every target's requests are scheduled
+ * A small open-loop load for the isolation tests: every target's requests are scheduled
  * at fixed intervals from a shared epoch start, whatever earlier requests do; each request
  * records its scheduled time, its latency from that time (so a stall shows as latency, not as
  * a lower rate) and its outcome. An optional on/off schedule of short slots sends only during
@@ -71,21 +71,44 @@ export function pairedSlots(ms: number, count: number, seed = 20_261_121): Slots
   return { ms, on: on.slice(0, count) };
 }
 
-async function sendOne(pool: Pool, t: PacedTarget, atMs: number): Promise<Sample> {
+/** Sends one request of a target to an origin: "ok", or the corral-reason / error code. */
+export interface Sender {
+  send(origin: string, target: PacedTarget): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** HTTP GETs over a keep-alive pool per origin: "ok" for a 200. */
+export function httpSender(): Sender {
+  const pools = new Map<string, Pool>();
+  const pool = (origin: string) => {
+    let p = pools.get(origin);
+    if (!p) {
+      p = new Pool(origin, { connections: 16, keepAliveTimeout: 30_000 });
+      pools.set(origin, p);
+    }
+    return p;
+  };
+  return {
+    async send(origin, t) {
+      const res = await pool(origin).request({ path: t.path, method: "GET", headers: t.headers });
+      await res.body.dump();
+      const reason = res.headers["corral-reason"];
+      return res.statusCode === 200 ? "ok" : String(reason ?? `http_${res.statusCode}`);
+    },
+    close: async () => {
+      await Promise.all([...pools.values()].map((p) => p.close()));
+    },
+  };
+}
+
+async function sendOne(sender: Sender, origin: string, t: PacedTarget, atMs: number): Promise<Sample> {
+  let outcome: string;
   try {
-    const res = await pool.request({ path: t.path, method: "GET", headers: t.headers });
-    await res.body.dump();
-    const reason = res.headers["corral-reason"];
-    const outcome = res.statusCode === 200 ? "ok" : String(reason ?? `http_${res.statusCode}`);
-    return { tenant: t.tenant, atMs, ms: epochNow() - atMs, outcome };
+    outcome = await sender.send(origin, t);
   } catch (err) {
-    return {
-      tenant: t.tenant,
-      atMs,
-      ms: epochNow() - atMs,
-      outcome: (err as { code?: string }).code ?? "error",
-    };
+    outcome = (err as { code?: string }).code ?? "error";
   }
+  return { tenant: t.tenant, atMs, ms: epochNow() - atMs, outcome };
 }
 
 /** Every request due by now, in schedule order. */
@@ -103,16 +126,8 @@ function due(plan: PacedPlan, next: number[], now: number): { t: number; atMs: n
   return out;
 }
 
-export async function pacedLoad(plan: PacedPlan): Promise<Sample[]> {
-  const pools = new Map<string, Pool>();
-  const pool = (origin: string) => {
-    let p = pools.get(origin);
-    if (!p) {
-      p = new Pool(origin, { connections: 16, keepAliveTimeout: 30_000 });
-      pools.set(origin, p);
-    }
-    return p;
-  };
+/** Runs the plan; requests go through the sender (default: HTTP), which it closes at the end. */
+export async function pacedLoad(plan: PacedPlan, sender: Sender = httpSender()): Promise<Sample[]> {
   const next = plan.targets.map(() => 0);
   const turns = plan.targets.map(() => 0);
   const pending: Promise<Sample>[] = [];
@@ -121,12 +136,12 @@ export async function pacedLoad(plan: PacedPlan): Promise<Sample[]> {
     for (const { t, atMs } of due(plan, next, now)) {
       const target = plan.targets[t]!;
       const origin = target.origins[turns[t]!++ % target.origins.length]!;
-      pending.push(sendOne(pool(origin), target, atMs));
+      pending.push(sendOne(sender, origin, target, atMs));
     }
     await sleep(1);
   }
   const samples = await Promise.all(pending);
-  await Promise.all([...pools.values()].map((p) => p.close()));
+  await sender.close();
   return samples;
 }
 

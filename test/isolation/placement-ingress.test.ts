@@ -160,7 +160,7 @@ test("a request another node forwarded is never forwarded again: 421 at a non-me
   assert.equal(res.headers.get("corral-shard"), urls[1]);
   const body = (await res.json()) as { code: string; shard: { slot: string; url: string; live: boolean }[] };
   assert.equal(body.code, "CORRAL_DP_MISDIRECTED");
-  assert.deepEqual(body.shard, [{ slot: "dp-1", zone: "zone-b", url: urls[1], live: true }]);
+  assert.deepEqual(body.shard, [{ slot: "dp-1", zone: "zone-b", url: urls[1], grpcAddress: "", live: true }]);
   assert.equal(upstream.seen.length, count);
   assert.equal(
     (await call(1, "/x", "there", { "corral-forwarded-by": "dp-0" })).status,
@@ -196,7 +196,7 @@ test("the placement endpoint answers the shard for a key of that tenant only", a
   assert.deepEqual(await res.json(), {
     tenant: "there",
     version,
-    shard: [{ slot: "dp-1", zone: "zone-b", url: urls[1], live: true }],
+    shard: [{ slot: "dp-1", zone: "zone-b", url: urls[1], grpcAddress: "", live: true }],
   });
   assert.equal((await fetch(`${urls[0]}/.well-known/corral/placement/there`)).status, 401);
   const other = await call(0, "/.well-known/corral/placement/there", "here");

@@ -27,6 +27,7 @@ export interface PlatformSpec {
   redis?: boolean;
   demoUpstreams?: boolean;
   dpEnv?: Record<string, string>;
+  cpEnv?: Record<string, string>;
 }
 
 /** A platform with every data plane registered and live in the fleet. */
@@ -50,6 +51,7 @@ export async function isolationPlatform(spec: PlatformSpec): Promise<IsolationPl
       demoUpstreams: spec.demoUpstreams ?? false,
       logLevel: "warn",
       stopGraceMs: 3000,
+      cpEnv: spec.cpEnv,
       dpEnv: {
         CORRAL_POLL_INTERVAL_MS: "30000", // config comes by Announce; a pull re-verifies the whole blob
         ...(redis ? { CORRAL_REDIS_URL: redis.url } : {}),
@@ -86,7 +88,7 @@ export interface TenantSpec {
   id: string;
   upstream: string;
   limits?: { rate?: number; burst?: number; concurrency?: number; shardSize?: number; priority?: string };
-  routes?: { pathPrefix: string; timeoutMs?: number }[];
+  routes?: { pathPrefix: string; timeoutMs?: number; protocol?: "http" | "grpc" }[];
 }
 
 /** Creates a tenant with an upstream, its routes and an invoke key; returns the key. */
@@ -102,6 +104,7 @@ export async function createTenant(admin: AdminClient, spec: TenantSpec): Promis
       pathPrefix: r.pathPrefix,
       upstreamId: upstream.id,
       timeoutMs: r.timeoutMs,
+      protocol: r.protocol,
     });
   }
   const key = await admin.post<{ key: string }>(`${base}/keys`, { name: "test" });

@@ -1,0 +1,82 @@
+/**
+ * Forwards a gRPC call to a live member of its tenant's shard (DESIGN §4), as peer-forwarder.ts
+ * does for HTTP: the placement stage put the candidate members on the context, in the order to
+ * try them. The call goes over h2c to the member's gRPC ingress on a pooled session (the same
+ * UpstreamSessions as upstreams: one session per member, dialled once, dead members skipped for
+ * a while), as it came plus `corral-forwarded-by` (the member never forwards it again) and
+ * grpc-timeout = the time left. The member identifies, admits and limits it; its answer —
+ * headers, messages, trailers, rejections included — goes back to the client unchanged.
+ *
+ * The next member is tried only when the call never reached one: the session to it could not be
+ * opened (nothing was sent, the client's messages are still unread). Once a stream is open, a
+ * member that fails ends the call with UNAVAILABLE and no other member sees it: a call that
+ * crashes its node must not crash the rest of the shard on a retry.
+ */
+import type { ServerHttp2Stream } from "node:http2";
+import type { PlainUpstream } from "../config-client/plain-config.ts";
+import { reject } from "../errors.ts";
+import { memberTimeoutMs } from "../ingress/peer-forwarder.ts";
+import type { RequestContext } from "../ingress/pipeline.ts";
+import type { ForwardResult } from "../ops/admission-metrics.ts";
+import type { ShardMember } from "../placement/forwarding.ts";
+import { peerGrpcHeaders } from "./grpc-headers.ts";
+import { type CallRecord, type GrpcProxy, respondRejection } from "./grpc-proxy.ts";
+import type { UpstreamSessions } from "./upstream-sessions.ts";
+
+export interface GrpcPeerForwarderOptions {
+  self: string;
+  proxy: GrpcProxy;
+  sessions: UpstreamSessions;
+  /** "ok" when a member took the call, "connect_error" for each member that could not be reached */
+  onResult?: (result: ForwardResult) => void;
+  /** connect timeout towards members; default 1000 ms */
+  connectTimeoutMs?: number;
+}
+
+/** The members' gRPC ingresses as one upstream whose targets are tried in the given order. */
+function membersAsUpstream(peers: readonly ShardMember[], connectTimeoutMs: number): PlainUpstream {
+  return {
+    id: "shard",
+    name: "shard",
+    targets: peers.map((p) => ({ url: p.grpcAddress, origin: `http://${p.grpcAddress}`, basePath: "" })),
+    connectTimeoutMs,
+  };
+}
+
+export class GrpcPeerForwarder {
+  readonly #o: GrpcPeerForwarderOptions;
+
+  constructor(options: GrpcPeerForwarderOptions) {
+    this.#o = options;
+  }
+
+  async forward(ctx: RequestContext, client: ServerHttp2Stream, record: CallRecord): Promise<void> {
+    const { sessions, proxy } = this.#o;
+    record.reason = "forwarded";
+    const members = membersAsUpstream(ctx.forward!.peers, this.#o.connectTimeoutMs ?? 1000);
+    const tried = new Set<string>();
+    // pick() takes the first member not recently dead (the rotation placement chose), else the first
+    for (let picked = sessions.pick(members); picked && !tried.has(picked.target.origin); ) {
+      tried.add(picked.target.origin);
+      const failed = await sessions.whenReady(picked);
+      const session = picked.session;
+      const opened =
+        !failed &&
+        proxy.relay(ctx, client, record, (remainingMs) => ({
+          session,
+          headers: peerGrpcHeaders(ctx.headers, { clientIp: ctx.remoteAddress, selfSlot: this.#o.self, remainingMs }),
+          headersTimeoutMs: memberTimeoutMs(ctx.route!.timeoutMs, remainingMs),
+          answeredBy: "forwarded",
+        }));
+      if (opened) {
+        this.#o.onResult?.("ok");
+        return;
+      }
+      sessions.markDead(picked.target.origin);
+      this.#o.onResult?.("connect_error");
+      picked = sessions.pick(members);
+    }
+    const detail = `no member of tenant ${ctx.tenant!.id}'s shard answered`;
+    respondRejection(client, record, reject("CORRAL_DP_SHARD_UNAVAILABLE", detail), ctx.responseHeaders);
+  }
+}
