@@ -20,7 +20,11 @@ import { placementStage } from "./ingress/placement-stage.ts";
 import type { PipelineDeps } from "./ingress/request-pipeline.ts";
 import type { UpstreamPools } from "./ingress/upstream-pools.ts";
 import type { NodeState } from "./node-state.ts";
-import { type AdmissionMetrics, createAdmissionMetrics, type PlacementOutcome } from "./ops/admission-metrics.ts";
+import {
+  type AdmissionMetrics,
+  createAdmissionMetrics,
+  type PlacementOutcome,
+} from "./ops/admission-metrics.ts";
 import { EventLoopDelaySampler } from "./ops/event-loop-delay.ts";
 import type { DataPlaneMetrics } from "./ops/metrics.ts";
 

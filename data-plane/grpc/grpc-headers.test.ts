@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { reject } from "../errors.ts";
-import { clientGrpcHeaders, peerGrpcHeaders, rejectionTrailers, upstreamGrpcHeaders } from "./grpc-headers.ts";
+import {
+  clientGrpcHeaders,
+  peerGrpcHeaders,
+  rejectionTrailers,
+  upstreamGrpcHeaders,
+} from "./grpc-headers.ts";
 
 test("upstream metadata: credentials and a client's corral-tenant dropped, pseudo-headers rebuilt, deadline replaced", () => {
   const out = upstreamGrpcHeaders(

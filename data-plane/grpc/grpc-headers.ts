@@ -6,7 +6,11 @@
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
 import { problemBody, type Rejection, REQUEST_ERRORS } from "../errors.ts";
-import { clientResponseHeaders, peerRequestHeaders, upstreamRequestHeaders } from "../ingress/forward-headers.ts";
+import {
+  clientResponseHeaders,
+  peerRequestHeaders,
+  upstreamRequestHeaders,
+} from "../ingress/forward-headers.ts";
 import { encodeGrpcMessage, encodeGrpcTimeout } from "./grpc-wire.ts";
 
 export interface UpstreamCall {

@@ -64,7 +64,11 @@ export class GrpcPeerForwarder {
         !failed &&
         proxy.relay(ctx, client, record, (remainingMs) => ({
           session,
-          headers: peerGrpcHeaders(ctx.headers, { clientIp: ctx.remoteAddress, selfSlot: this.#o.self, remainingMs }),
+          headers: peerGrpcHeaders(ctx.headers, {
+            clientIp: ctx.remoteAddress,
+            selfSlot: this.#o.self,
+            remainingMs,
+          }),
           headersTimeoutMs: memberTimeoutMs(ctx.route!.timeoutMs, remainingMs),
           answeredBy: "forwarded",
         }));

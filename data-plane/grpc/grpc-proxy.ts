@@ -88,7 +88,9 @@ export class GrpcProxy {
     if (!picked) return fail(reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets"));
     const failed = await this.sessions.whenReady(picked);
     if (failed)
-      return fail(reject("CORRAL_DP_UPSTREAM_ERROR", `the upstream could not be reached (${failed.message})`));
+      return fail(
+        reject("CORRAL_DP_UPSTREAM_ERROR", `the upstream could not be reached (${failed.message})`),
+      );
     const opened = this.relay(ctx, client, record, (remainingMs) => ({
       session: picked.session,
       headers: upstreamGrpcHeaders(ctx.headers, {
@@ -286,10 +288,7 @@ class ProxiedCall {
     this.record.reason = reason;
     if (this.client.destroyed) return;
     const own = reason !== "upstream" && reason !== "forwarded";
-    const trailers = statusTrailers(code, message, own ? reason : undefined) as Record<
-      string,
-      string
-    >;
+    const trailers = statusTrailers(code, message, own ? reason : undefined) as Record<string, string>;
     if (!this.client.headersSent) {
       const out = {
         ...lowerCaseNames(this.ctx.responseHeaders),

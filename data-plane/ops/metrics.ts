@@ -110,7 +110,7 @@ export function createMetrics(state: NodeState): DataPlaneMetrics {
     recordRequest: requestRecorder(requests, requestSeconds),
     grpcCalls: new Counter({
       name: "corral_dp_grpc_calls_total",
-      help: "gRPC calls answered, by the grpc-status the client got (lower-case code name) and corral-reason (upstream = the upstream's own status)",
+      help: "gRPC calls answered, by the grpc-status the client got (lower-case code name) and corral-reason (upstream = the upstream's own status, forwarded = a shard member's answer)",
       labelNames: ["code", "reason"],
       registers: [registry],
     }),

@@ -132,7 +132,14 @@ test("property: rotation keeps every item once and starts at start % n", () => {
 
 test("shard members take zone, addresses and liveness from the slot table; unknown slots are dead", () => {
   const slots = slotTable([
-    { name: "dp-1", zone: "zone-b", httpUrl: "http://h1:7500", grpcAddress: "h1:7600", live: true, lastSeenMs: 0 },
+    {
+      name: "dp-1",
+      zone: "zone-b",
+      httpUrl: "http://h1:7500",
+      grpcAddress: "h1:7600",
+      live: true,
+      lastSeenMs: 0,
+    },
     { name: "dp-2", zone: "zone-c", httpUrl: "http://h2:7500", grpcAddress: "", live: false, lastSeenMs: 0 },
   ]);
   const shard = shardMembers(["dp-2", "dp-1", "dp-9"], slots);

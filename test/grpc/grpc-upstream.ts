@@ -47,6 +47,13 @@ export const StreamsService = {
 
 export const StreamsClient = makeGenericClientConstructor(StreamsService, "Streams");
 
+/** Custom trailers the streaming methods end with: x-ended-by names the method. */
+function endTrailers(method: string): Metadata {
+  const trailers = new Metadata();
+  trailers.set("x-ended-by", method);
+  return trailers;
+}
+
 export class GrpcUpstream {
   readonly seen: SeenCall[] = [];
   /** messages of the calls the upstream saw cancelled */
@@ -118,7 +125,7 @@ export class GrpcUpstream {
   private echoStream(call: ServerWritableStream<EchoRequest, EchoResponse>): void {
     this.record(call);
     for (let i = 0; i < 3; i++) call.write({ message: `${call.request.message} #${i}` });
-    call.end();
+    call.end(endTrailers("echoStream"));
   }
 
   private collect(
@@ -134,7 +141,7 @@ export class GrpcUpstream {
   private chat(call: Parameters<handleBidiStreamingCall<Buffer, Buffer>>[0]): void {
     this.record(call);
     call.on("data", (b: Buffer) => call.write(Buffer.from(b.toString().toUpperCase())));
-    call.on("end", () => call.end());
+    call.on("end", () => call.end(endTrailers("chat")));
   }
 
   close(): Promise<void> {
