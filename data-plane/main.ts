@@ -208,6 +208,8 @@ async function startServers(p: Parts): Promise<Servers> {
       state: p.state,
       maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
       maxConcurrentStreams: GRPC_MAX_CONCURRENT_STREAMS,
+      logSampleRate: p.s.logSampleRate,
+      random: p.random,
     });
     const ops = await startOps(p.state, p.metrics, p.log, p.s.host, p.s.opsPort);
     return { ingress, grpc, ops };
