@@ -27,7 +27,7 @@ import {
 } from "./grpc-headers.ts";
 import { GRPC_CODES, grpcCodeForHttpStatus, grpcCodeForReset, isGrpcContentType } from "./grpc-wire.ts";
 import { MessageMeter } from "./message-meter.ts";
-import type { UpstreamSessions } from "./upstream-sessions.ts";
+import type { PickedSession, UpstreamSessions } from "./upstream-sessions.ts";
 
 /** What happened to a call, filled in as it goes; logged and counted when its stream closes. */
 export interface CallRecord {
@@ -81,16 +81,36 @@ export class GrpcProxy {
     this.options = options;
   }
 
-  async forward(ctx: RequestContext, client: ServerHttp2Stream, record: CallRecord): Promise<void> {
-    const route = ctx.route!;
-    const picked = this.sessions.pick(route.upstream);
-    const fail = (r: Rejection) => respondRejection(client, record, r, ctx.responseHeaders);
-    if (!picked) return fail(reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets"));
-    const failed = await this.sessions.whenReady(picked);
-    if (failed)
-      return fail(
-        reject("CORRAL_DP_UPSTREAM_ERROR", `the upstream could not be reached (${failed.message})`),
+  /** Sync when the upstream's session is ready (the usual case); a promise while it connects. */
+  forward(ctx: RequestContext, client: ServerHttp2Stream, record: CallRecord): Promise<void> | undefined {
+    const picked = this.sessions.pick(ctx.route!.upstream);
+    if (!picked) {
+      respondRejection(
+        client,
+        record,
+        reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets"),
+        ctx.responseHeaders,
       );
+      return undefined;
+    }
+    if (!picked.ready) {
+      this.open(ctx, client, record, picked);
+      return undefined;
+    }
+    return this.sessions.whenReady(picked).then((failed) => {
+      if (!failed) return this.open(ctx, client, record, picked);
+      const detail = `the upstream could not be reached (${failed.message})`;
+      respondRejection(client, record, reject("CORRAL_DP_UPSTREAM_ERROR", detail), ctx.responseHeaders);
+    });
+  }
+
+  private open(
+    ctx: RequestContext,
+    client: ServerHttp2Stream,
+    record: CallRecord,
+    picked: PickedSession,
+  ): void {
+    const route = ctx.route!;
     const opened = this.relay(ctx, client, record, (remainingMs) => ({
       session: picked.session,
       headers: upstreamGrpcHeaders(ctx.headers, {
@@ -104,7 +124,13 @@ export class GrpcProxy {
       answeredBy: "upstream",
     }));
     // the session is closing (GOAWAY) or gone: the next call dials a new one
-    if (!opened) fail(reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream connection is closing"));
+    if (!opened)
+      respondRejection(
+        client,
+        record,
+        reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream connection is closing"),
+        ctx.responseHeaders,
+      );
   }
 
   /**
@@ -158,8 +184,9 @@ class ProxiedCall {
   private upstreamTrailers: IncomingHttpHeaders | undefined;
   /** trailers of a call the node ends itself after the response started */
   private ownTrailers: Record<string, string> | undefined;
-  private headersTimer: NodeJS.Timeout | undefined;
-  private deadlineTimer: NodeJS.Timeout | undefined;
+  /** one timer at a time: the wait for response headers (while armedForHeaders), then the deadline */
+  private timer: NodeJS.Timeout | undefined;
+  private armedForHeaders = false;
 
   constructor(
     ctx: RequestContext,
@@ -181,17 +208,14 @@ class ProxiedCall {
 
   start(headersTimeoutMs: number): void {
     const { client, upstream } = this;
-    this.headersTimer = setTimeout(
-      () => this.fail(reject("CORRAL_DP_UPSTREAM_TIMEOUT", `no answer within ${headersTimeoutMs} ms`)),
-      headersTimeoutMs,
-    );
-    if (this.ctx.deadlineAt !== undefined) {
-      const left = this.ctx.deadlineAt - performance.now();
-      this.deadlineTimer = setTimeout(
-        () => this.fail(reject("CORRAL_DP_DEADLINE_EXCEEDED", "the call's deadline passed")),
-        left,
+    const left = this.ctx.deadlineAt === undefined ? Infinity : this.ctx.deadlineAt - performance.now();
+    if (headersTimeoutMs < left) {
+      this.armedForHeaders = true;
+      this.timer = setTimeout(
+        () => this.fail(reject("CORRAL_DP_UPSTREAM_TIMEOUT", `no answer within ${headersTimeoutMs} ms`)),
+        headersTimeoutMs,
       );
-    }
+    } else this.armDeadline();
     client.on("data", (chunk: Buffer) => this.relayRequest(chunk));
     client.on("end", () => {
       if (!upstream.destroyed) upstream.end();
@@ -206,6 +230,15 @@ class ProxiedCall {
     });
     upstream.on("close", () => this.onUpstreamClose());
     upstream.on("error", () => {});
+  }
+
+  /** The call's deadline, if it has one, ends the call when it passes. */
+  private armDeadline(): void {
+    if (this.ctx.deadlineAt === undefined) return;
+    this.timer = setTimeout(
+      () => this.fail(reject("CORRAL_DP_DEADLINE_EXCEEDED", "the call's deadline passed")),
+      this.ctx.deadlineAt - performance.now(),
+    );
   }
 
   private relayRequest(chunk: Buffer): void {
@@ -224,7 +257,11 @@ class ProxiedCall {
   }
 
   private onResponse(headers: IncomingHttpHeaders): void {
-    clearTimeout(this.headersTimer);
+    if (this.armedForHeaders) {
+      this.armedForHeaders = false;
+      clearTimeout(this.timer);
+      this.armDeadline();
+    }
     const status = Number(headers[":status"]);
     const answer = clientGrpcHeaders(headers) as Record<string, string | string[]>;
     if (this.answeredBy === "upstream")
@@ -250,7 +287,17 @@ class ProxiedCall {
       return;
     }
     this.client.respond(out, { waitForTrailers: true });
-    this.upstream.pipe(this.client);
+    // the body, message by message as it comes (no pipe: its listeners and state cost per call)
+    this.upstream.on("data", (chunk: Buffer) => this.relayResponse(chunk));
+    this.upstream.on("end", () => {
+      if (!this.done && !this.client.writableEnded) this.client.end();
+    });
+    this.client.on("drain", () => this.upstream.resume());
+  }
+
+  private relayResponse(chunk: Buffer): void {
+    if (this.done || this.client.destroyed) return;
+    if (!this.client.write(chunk)) this.upstream.pause();
   }
 
   private sendTrailers(): void {
@@ -299,9 +346,8 @@ class ProxiedCall {
       if (!this.client.readableEnded) this.client.close(constants.NGHTTP2_NO_ERROR);
       return;
     }
-    // the response has started: end its body, then 'wantTrailers' sends these
+    // the response has started: end its body (relayResponse stops at done), then 'wantTrailers' sends these
     this.ownTrailers = trailers;
-    this.upstream.unpipe(this.client);
     if (!this.client.writableEnded) this.client.end();
   }
 
@@ -319,7 +365,7 @@ class ProxiedCall {
       this.respondStatus(code, `the upstream closed the call (HTTP/2 code ${rst})`, "upstream_error");
       return;
     }
-    // mid-response: pass the reset on as it came (pipe ends a cleanly closed body by itself)
+    // mid-response: pass the reset on as it came (a cleanly closed body ended at the upstream's 'end')
     if (rst !== constants.NGHTTP2_NO_ERROR) {
       this.record.grpcStatus = grpcCodeForReset(rst);
       this.record.reason = this.answeredBy;
@@ -341,7 +387,6 @@ class ProxiedCall {
   }
 
   private clearTimers(): void {
-    clearTimeout(this.headersTimer);
-    clearTimeout(this.deadlineTimer);
+    clearTimeout(this.timer);
   }
 }

@@ -3,7 +3,9 @@
  * rounds: closed loops of N concurrent calls (grpc-js client in this process), the demo Echo
  * upstream and the node each in their own process. Prints calls/s, p50/p99 and the node's CPU.
  *
- *   node test/grpc/unary-bench.ts [--concurrency=32] [--seconds=3] [--rounds=3] [--channels=1]
+ *   node test/grpc/unary-bench.ts [--concurrency=32] [--seconds=3] [--rounds=3] [--channels=1] [--profile=DIR]
+ *
+ * --profile=DIR runs the node with --cpu-prof and writes its CPU profile there when it exits.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -26,6 +28,7 @@ const { values: opts } = parseArgs({
     seconds: { type: "string", default: "3" },
     rounds: { type: "string", default: "3" },
     channels: { type: "string", default: "1" },
+    profile: { type: "string" },
   },
 });
 const CONCURRENCY = Number(opts.concurrency);
@@ -92,7 +95,8 @@ async function startNode(upstream: string, dir: string) {
   await fx.publish(new FsBlobStore(join(dir, "blobs")), fx.sign(snap, pair));
   const logPath = join(dir, "dp.log");
   const log = await open(logPath, "w");
-  const child = spawn(process.execPath, [join(root, "bin/corral.ts"), "data-plane"], {
+  const profile = opts.profile ? ["--cpu-prof", `--cpu-prof-dir=${opts.profile}`] : [];
+  const child = spawn(process.execPath, [...profile, join(root, "bin/corral.ts"), "data-plane"], {
     cwd: dir,
     stdio: ["ignore", log.fd, "inherit"],
     env: {
