@@ -7,20 +7,16 @@
  *
  * --profile=DIR runs the node with --cpu-prof and writes its CPU profile there when it exits.
  */
-import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { open } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { nodeScript, startChild } from "../../loadtest/bench/child-process.ts";
 import { cpuSeconds } from "../../loadtest/sampler/cpu.ts";
-import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
 import { EchoRequest, EchoResponse } from "../../proto/gen/corral/demo/v1/echo.ts";
 import * as fx from "../data-plane/fixtures.ts";
-import { closedPort } from "../data-plane/support.ts";
+import { grpcTenant, startNodeProcess } from "./node-process.ts";
 
 const { values: opts } = parseArgs({
   options: {
@@ -35,7 +31,6 @@ const CONCURRENCY = Number(opts.concurrency);
 const SECONDS = Number(opts.seconds);
 const ROUNDS = Number(opts.rounds);
 const CHANNELS = Number(opts.channels);
-const root = fileURLToPath(new URL("../../", import.meta.url));
 
 interface RoundResult {
   calls: number;
@@ -86,45 +81,15 @@ async function closedLoop(address: string, md: Metadata, seconds: number): Promi
   return { calls: latencies.length, errors, rps: latencies.length / elapsed, p50: q(0.5), p99: q(0.99) };
 }
 
-/** A data-plane node in its own process, serving a snapshot with one gRPC route to upstream. */
+/** A data-plane node in its own process, serving one tenant with a gRPC route to upstream. */
 async function startNode(upstream: string, dir: string) {
-  const pair = fx.signingPair();
   const key = fx.newKey();
-  const t = fx.tenant({ id: "bench", upstream, keys: [{ id: key.id, hash: key.hash }] });
-  const snap = fx.snapshot(1, [{ ...t, routes: t.routes.map((r) => ({ ...r, protocol: "grpc" })) }]);
-  await fx.publish(new FsBlobStore(join(dir, "blobs")), fx.sign(snap, pair));
-  const logPath = join(dir, "dp.log");
-  const log = await open(logPath, "w");
-  const profile = opts.profile ? ["--cpu-prof", `--cpu-prof-dir=${opts.profile}`] : [];
-  const child = spawn(process.execPath, [...profile, join(root, "bin/corral.ts"), "data-plane"], {
-    cwd: dir,
-    stdio: ["ignore", log.fd, "inherit"],
-    env: {
-      ...process.env,
-      CORRAL_CP_URL: `http://127.0.0.1:${await closedPort()}`,
-      CORRAL_NODE_TOKEN: "bench",
-      CORRAL_VERIFY_KEY: pair.verifyKeyText,
-      CORRAL_BLOB_URL: pathToFileURL(join(dir, "blobs")).href,
-      CORRAL_SLOT: "dp-0",
-      CORRAL_HTTP_PORT: "0",
-      CORRAL_GRPC_PORT: "0",
-      CORRAL_OPS_PORT: "0",
-      CORRAL_SNAPSHOT_CAPACITY: String(fx.CAPACITY),
-    },
+  const node = await startNodeProcess({
+    dir,
+    tenants: [grpcTenant({ id: "bench", upstream, keys: [{ id: key.id, hash: key.hash }] })],
+    nodeArgs: opts.profile ? ["--cpu-prof", `--cpu-prof-dir=${opts.profile}`] : [],
   });
-  await log.close();
-  for (let i = 0; i < 200; i++) {
-    const lines = (await readFile(logPath, "utf8"))
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => JSON.parse(l));
-    const listening = lines.find((l) => l.msg === "listening");
-    const applied = lines.some((l) => l.msg === "config applied");
-    if (listening && applied) return { child, grpc: listening.grpc as string, key: key.key };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill("SIGKILL");
-  throw new Error(`the node did not start: ${await readFile(logPath, "utf8")}`);
+  return { ...node, key: key.key };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -168,9 +133,7 @@ async function main(): Promise<void> {
         `node CPU ${median(dpCpu).toFixed(2)} cores`,
     );
   } finally {
-    const exited = new Promise((r) => node.child.once("exit", r));
-    node.child.kill("SIGTERM");
-    await Promise.all([upstream.stop(), exited]);
+    await Promise.all([upstream.stop(), node.stop()]);
     await rm(dir, { recursive: true, force: true });
   }
 }
