@@ -273,11 +273,11 @@ class ProxiedCall {
       return;
     }
     if (this.client.destroyed) return;
-    const out = {
-      ...answer,
-      ...lowerCaseNames(this.ctx.responseHeaders),
-      ":status": 200,
-    };
+    // the answer is this call's own copy (the observer has read it): the node's headers go on it
+    const out: Record<string, string | string[] | number> = answer;
+    const own = this.ctx.responseHeaders;
+    for (const name in own) out[name.toLowerCase()] = own[name]!;
+    out[":status"] = 200;
     this.responded = true;
     if (headers["grpc-status"] !== undefined) {
       // trailers-only: the upstream's status is in its headers, there is no body
