@@ -26,7 +26,7 @@ export interface UpstreamCall {
 
 function withoutPseudo(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) if (name[0] !== ":") out[name] = value;
+  for (const name in headers) if (name[0] !== ":") out[name] = headers[name];
   return out;
 }
 

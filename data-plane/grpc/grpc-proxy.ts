@@ -167,6 +167,8 @@ export class GrpcProxy {
   }
 }
 
+function ignore(): void {}
+
 /** One call relayed between the client's stream and the upstream's. */
 class ProxiedCall {
   private readonly ctx: RequestContext;
@@ -220,16 +222,15 @@ class ProxiedCall {
     client.on("end", () => {
       if (!upstream.destroyed) upstream.end();
     });
-    client.on("close", () => this.onClientClose());
-    client.on("error", () => {});
-    client.on("wantTrailers", () => this.sendTrailers());
-    upstream.on("drain", () => client.resume());
-    upstream.on("response", (headers) => this.onResponse(headers));
+    client.once("close", () => this.onClientClose());
+    // the client's 'error' already has a listener (the ingress's); 'drain' listeners only while paused
+    client.once("wantTrailers", () => this.sendTrailers());
+    upstream.once("response", (headers) => this.onResponse(headers));
     upstream.on("trailers", (trailers) => {
       this.upstreamTrailers = trailers;
     });
-    upstream.on("close", () => this.onUpstreamClose());
-    upstream.on("error", () => {});
+    upstream.once("close", () => this.onUpstreamClose());
+    upstream.on("error", ignore);
   }
 
   /** The call's deadline, if it has one, ends the call when it passes. */
@@ -253,7 +254,10 @@ class ProxiedCall {
       return;
     }
     if (this.upstream.destroyed || this.upstream.writableEnded) return;
-    if (!this.upstream.write(chunk)) this.client.pause();
+    if (!this.upstream.write(chunk)) {
+      this.client.pause();
+      this.upstream.once("drain", () => this.client.resume());
+    }
   }
 
   private onResponse(headers: IncomingHttpHeaders): void {
@@ -292,12 +296,14 @@ class ProxiedCall {
     this.upstream.on("end", () => {
       if (!this.done && !this.client.writableEnded) this.client.end();
     });
-    this.client.on("drain", () => this.upstream.resume());
   }
 
   private relayResponse(chunk: Buffer): void {
     if (this.done || this.client.destroyed) return;
-    if (!this.client.write(chunk)) this.upstream.pause();
+    if (!this.client.write(chunk)) {
+      this.upstream.pause();
+      this.client.once("drain", () => this.upstream.resume());
+    }
   }
 
   private sendTrailers(): void {

@@ -163,6 +163,15 @@ test("Authorization: Bearer identifies the tenant too", async () => {
   assert.equal(upstream.seen[before]!.metadata.authorization, undefined);
 });
 
+test("a 3 MB message each way arrives intact: the relay waits for the slower side in both directions", async () => {
+  const big = "x".repeat(3_000_000);
+  const results = await Promise.all(Array.from({ length: 3 }, () => unary(big, { "x-api-key": key.key })));
+  for (const r of results) {
+    assert.equal(r.error, undefined);
+    assert.equal(r.response?.message, big);
+  }
+});
+
 test("server streaming delivers every message, then OK", async () => {
   const call = echo.echoStream({ message: "tick" }, metadata({ "x-api-key": key.key }));
   const got: string[] = [];

@@ -88,6 +88,8 @@ async function startNode(upstream: string, dir: string) {
     dir,
     tenants: [grpcTenant({ id: "bench", upstream, keys: [{ id: key.id, hash: key.hash }] })],
     nodeArgs: opts.profile ? ["--cpu-prof", `--cpu-prof-dir=${opts.profile}`] : [],
+    // as the bench contender (loadtest/bench/data-plane-contender.ts): 1 % of successes logged
+    env: { CORRAL_LOG_SAMPLE_RATE: "0.01" },
   });
   return { ...node, key: key.key };
 }
