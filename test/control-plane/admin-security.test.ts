@@ -300,6 +300,9 @@ test("the OpenAPI document describes every admin route with the schemas that val
     "delete /admin/v1/tenants/{tenantId}/routes/{routeId}",
     "get /admin/v1/fleet",
     "get /admin/v1/config/versions",
+    "post /admin/v1/operator-tokens",
+    "get /admin/v1/operator-tokens",
+    "delete /admin/v1/operator-tokens/{tokenId}",
   ];
   const present = Object.entries(doc.paths).flatMap(([path, ops]) =>
     Object.keys(ops as object).map((m) => `${m} ${path}`),
