@@ -2,7 +2,8 @@
  * Attack test, operator tokens (issue 8 item 10), black-box against a real control-plane process
  * (startPlatform, no data planes) on a private Postgres, driven by `corral admin` and raw HTTP:
  * roles hold, revocation is immediate, a revoked bootstrap token stays revoked across a restart,
- * guessing tokens from one address is throttled (429) while other addresses are not, and no
+ * guessing operator tokens or tenant keys (REST and gRPC) from one address is throttled (429)
+ * while other addresses are not, and no
  * secret reaches the logs.
  */
 import assert from "node:assert/strict";
@@ -13,7 +14,9 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { Agent, request } from "undici";
+import { TenantServiceClient } from "../../proto/gen/corral/tenant/v1/tenant.ts";
 import { type Platform, startPlatform } from "../../bin/dev/platform.ts";
 import { startPostgres, type TestPostgres } from "../support/postgres.ts";
 
@@ -189,6 +192,27 @@ test("tenant API keys: guessing is throttled per address too, without locking op
   assert.ok(Number(throttled.headers["retry-after"]) > 0);
   const operator = await call("GET", "/admin/v1/tenants", { token: adminToken, source: guesser });
   assert.equal(operator.status, 200, "the admin API counts its own failures only");
+});
+
+test("tenant gRPC calls with bad keys count against the caller's address like REST calls", async () => {
+  const client = new TenantServiceClient(platform.cp.grpc, credentials.createInsecure());
+  const getTenant = (key: string) =>
+    new Promise<ServiceError>((resolve, reject) => {
+      const md = new Metadata();
+      md.set("x-api-key", key);
+      client.getTenant({}, md, (err) => (err ? resolve(err) : reject(new Error("the call succeeded"))));
+    });
+  try {
+    const key = (i: number) => `crl_${"1".repeat(12)}_${String(i).padStart(43, "y")}`;
+    for (let i = 0; i < FAIL_LIMIT; i++) assert.equal((await getTenant(key(i))).code, status.UNAUTHENTICATED);
+    const throttled = await getTenant(key(99));
+    assert.equal(throttled.code, status.RESOURCE_EXHAUSTED);
+    assert.equal(throttled.metadata.get("corral-code")[0], "CORRAL_TENANT_AUTH_THROTTLED");
+    const rest = await call("GET", "/v1/tenant", { apiKey: key(100), source: "127.0.0.1" });
+    assert.equal(rest.status, 429, "REST from the same address shares the count");
+  } finally {
+    client.close();
+  }
 });
 
 test("no token appears in the control plane's logs", async () => {
