@@ -8,6 +8,7 @@ import { invalid } from "../service/input-validation.ts";
 import type { Change } from "../service/config-changes.ts";
 import { CorralError } from "../errors.ts";
 import {
+  BOOTSTRAP_TOKEN_NAME,
   createOperatorToken,
   listOperatorTokens,
   type NewOperatorToken,
@@ -37,7 +38,7 @@ export function registerOperatorTokenRoutes(app: FastifyInstance, ctx: AdminCont
       },
     },
     (req, reply) => {
-      checkExpiry(req.body.expiresAt, Date.now());
+      checkNewToken(req.body, Date.now());
       return mutate(ctx, req, reply, createToken({ ...req.body, createdBy: req.operator?.id }));
     },
   );
@@ -69,7 +70,9 @@ export function registerOperatorTokenRoutes(app: FastifyInstance, ctx: AdminCont
   );
 }
 
-function checkExpiry(expiresAt: string | undefined, now: number): void {
+function checkNewToken({ name, expiresAt }: NewOperatorToken, now: number): void {
+  if (name === BOOTSTRAP_TOKEN_NAME)
+    throw invalid("body/name", `${name} is reserved for CORRAL_OPERATOR_TOKEN`);
   if (expiresAt === undefined) return;
   const at = Date.parse(expiresAt);
   if (!(at > now)) throw invalid("body/expiresAt", "must be in the future");

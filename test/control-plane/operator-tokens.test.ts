@@ -32,6 +32,7 @@ test("bad requests get 400 and change nothing; an active name cannot be taken tw
   const cases: Array<[unknown, RegExp]> = [
     [{ name: "x", role: "root" }, /role must be equal to one of/],
     [{ name: "Bad Name", role: "viewer" }, /name must match pattern/],
+    [{ name: "bootstrap", role: "admin" }, /name bootstrap is reserved for CORRAL_OPERATOR_TOKEN/],
     [{ role: "viewer" }, /required property 'name'/],
     [{ name: "x", role: "viewer", token: "chosen-by-caller" }, /additional properties \(token\)/],
     [{ name: "x", role: "viewer", expiresAt: "tomorrow" }, /expiresAt must match format/],

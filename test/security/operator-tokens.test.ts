@@ -3,8 +3,7 @@
  * (startPlatform, no data planes) on a private Postgres, driven by `corral admin` and raw HTTP:
  * roles hold, revocation is immediate, a revoked bootstrap token stays revoked across a restart,
  * guessing operator tokens or tenant keys (REST and gRPC) from one address is throttled (429)
- * while other addresses are not, and no
- * secret reaches the logs.
+ * while other addresses are not, and no secret reaches the logs.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
