@@ -54,6 +54,21 @@ export function controlPlaneSchema(cwd = process.cwd()) {
       doc: "bootstrap operator token (role admin)",
       secret: true,
     },
+    CORRAL_AUTH_FAIL_LIMIT: {
+      parse: int(1, 1_000_000),
+      default: 20,
+      doc: "failed authentications (admin API, tenant API) one address may make per window before it gets 429",
+    },
+    CORRAL_AUTH_FAIL_WINDOW_MS: {
+      parse: int(1000, 24 * 3600 * 1000),
+      default: 60_000,
+      doc: "window (ms) of CORRAL_AUTH_FAIL_LIMIT, from an address's first failure",
+    },
+    CORRAL_AUTH_FAIL_SOURCES: {
+      parse: int(100, 10_000_000),
+      default: 100_000,
+      doc: "addresses remembered per API for failed-authentication throttling (least recent forgotten)",
+    },
     CORRAL_SNAPSHOT_CAPACITY: {
       parse: int(HEADER_SIZE + 1024, 1024 * 1024 * 1024),
       default: DEFAULT_CAPACITY,

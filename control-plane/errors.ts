@@ -35,6 +35,21 @@ export const ERROR_CATALOGUE = {
     grpc: G.PERMISSION_DENIED,
     title: "The operator's role does not allow this",
   },
+  CORRAL_ADMIN_AUTH_THROTTLED: {
+    http: 429,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "Too many failed authentications from this address",
+  },
+  CORRAL_ADMIN_LAST_ADMIN_TOKEN: {
+    http: 409,
+    grpc: G.FAILED_PRECONDITION,
+    title: "The last active admin token cannot be revoked",
+  },
+  CORRAL_ADMIN_TOO_MANY_TOKENS: {
+    http: 409,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "Too many active operator tokens",
+  },
   CORRAL_ADMIN_NOT_FOUND: { http: 404, grpc: G.NOT_FOUND, title: "No such resource" },
   CORRAL_ADMIN_CONFLICT: { http: 409, grpc: G.ALREADY_EXISTS, title: "The resource already exists" },
   CORRAL_ADMIN_IN_USE: { http: 409, grpc: G.FAILED_PRECONDITION, title: "The resource is still in use" },
@@ -68,6 +83,11 @@ export const ERROR_CATALOGUE = {
     http: 401,
     grpc: G.UNAUTHENTICATED,
     title: "A valid tenant API key is required",
+  },
+  CORRAL_TENANT_AUTH_THROTTLED: {
+    http: 429,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "Too many failed authentications from this address",
   },
   CORRAL_TENANT_FORBIDDEN: {
     http: 403,

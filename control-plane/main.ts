@@ -19,11 +19,12 @@ import { Publisher } from "./publish/publisher.ts";
 import { LocalVersionFeed, type VersionFeed } from "./publish/version-feed.ts";
 import { createPublisherLease, createPublishing } from "./publish/wiring.ts";
 import { MutationRunner } from "./service/mutations.ts";
-import { createPool, type Pool } from "./store/db.ts";
+import { FailedAuthThrottle } from "./service/failed-auth-throttle.ts";
+import { createPool, type Pool, withTransaction } from "./store/db.ts";
 import { purgeExpired } from "./store/idempotency.ts";
 import { migrate } from "./store/migrate.ts";
 import { releaseConnections } from "./store/nodes.ts";
-import { upsertBootstrapToken } from "./store/operator-tokens.ts";
+import { ensureBootstrapToken } from "./store/operator-tokens.ts";
 import { DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_PING_INTERVAL_MS, SyncServer } from "./sync/sync-server.ts";
 import { startTenantGrpcServer, type TenantGrpcServer } from "./tenant-api/grpc-server.ts";
 import { TENANT_API_PREFIX, tenantRestPlugin } from "./tenant-api/rest.ts";
@@ -92,7 +93,11 @@ async function prepareDatabase(pool: Pool, config: ControlPlaneConfig, logger: L
     const applied = await migrate(pool);
     logger.info({ applied }, applied.length ? "applied migrations" : "schema is up to date");
   }
-  if (config.CORRAL_OPERATOR_TOKEN) await upsertBootstrapToken(pool, config.CORRAL_OPERATOR_TOKEN);
+  const bootstrap = config.CORRAL_OPERATOR_TOKEN;
+  if (bootstrap) {
+    const outcome = await withTransaction(pool, (tx) => ensureBootstrapToken(tx, bootstrap));
+    if (outcome === "inserted") logger.info("stored the bootstrap operator token (CORRAL_OPERATOR_TOKEN)");
+  }
   await releaseConnections(pool, config.CORRAL_CP_ID);
 }
 
@@ -149,12 +154,18 @@ async function start(
       fleetStaleMs: 4 * pingIntervalMs,
       placement: placement.service,
       published: publisher,
+      authThrottle: authThrottle(config),
     }),
     {
       prefix: ADMIN_PREFIX,
     },
   );
-  const tenantApi = new TenantService({ pool, mutations, placement: placement.service });
+  const tenantApi = new TenantService({
+    pool,
+    mutations,
+    placement: placement.service,
+    authThrottle: authThrottle(config),
+  });
   await app.register(tenantRestPlugin(tenantApi), { prefix: TENANT_API_PREFIX });
   const sync = new SyncServer({
     pool,
@@ -204,6 +215,15 @@ async function start(
     logger,
     close,
   };
+}
+
+/** One per API: failures on the tenant API never lock operators out of the admin API. */
+function authThrottle(config: ControlPlaneConfig): FailedAuthThrottle {
+  return new FailedAuthThrottle({
+    limit: config.CORRAL_AUTH_FAIL_LIMIT,
+    windowMs: config.CORRAL_AUTH_FAIL_WINDOW_MS,
+    maxSources: config.CORRAL_AUTH_FAIL_SOURCES,
+  });
 }
 
 function startTenantGrpc(

@@ -30,6 +30,8 @@ const OPTIONS = {
   "timeout-ms": { type: "string" },
   protocol: { type: "string" },
   "strip-prefix": { type: "boolean" },
+  role: { type: "string" },
+  "expires-at": { type: "string" },
 } as const;
 
 const CONNECTION_OPTIONS = new Set(["url", "token", "help", "idempotency-key"]);

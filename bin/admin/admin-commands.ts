@@ -141,6 +141,23 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
     mutates: true,
     run: (c, [t, r]) => c.delete(`${tenantPath(t!)}/routes/${seg(r!)}`),
   },
+  "tokens list": { args: [], options: [], run: (c) => c.get("/admin/v1/operator-tokens") },
+  "tokens create": {
+    args: ["name"],
+    options: ["role", "expires-at"],
+    mutates: true,
+    run: (c, [n], o) =>
+      c.post(
+        "/admin/v1/operator-tokens",
+        body({ name: n, role: required(o, "role"), expiresAt: text(o, "expires-at") }),
+      ),
+  },
+  "tokens revoke": {
+    args: ["tokenId"],
+    options: [],
+    mutates: true,
+    run: (c, [id]) => c.delete(`/admin/v1/operator-tokens/${seg(id!)}`),
+  },
   fleet: { args: [], options: [], run: (c) => c.get("/admin/v1/fleet") },
   versions: { args: [], options: [], run: (c) => c.get("/admin/v1/config/versions") },
   openapi: { args: [], options: [], run: (c) => c.get("/admin/v1/openapi.json") },

@@ -74,6 +74,9 @@ Commands (output is JSON; errors print the problem and exit 1):
   routes create <tenant> --path PREFIX --upstream ID [--host H]... [--method M]... [--timeout-ms N]
                 [--protocol http|grpc] [--strip-prefix]
   routes delete <tenant> <routeId>
+  tokens list                           operator tokens (role admin only; never their secrets)
+  tokens create <name> --role admin|viewer [--expires-at ISO-8601]   prints the token (shown once)
+  tokens revoke <tokenId>               refused for the last active admin token
   fleet                                 data-plane nodes and their applied versions
   versions                              published config versions
   openapi                               the admin API's OpenAPI document

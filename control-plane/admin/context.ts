@@ -2,6 +2,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import type { PlacementService } from "../fleet/placement-service.ts";
+import type { FailedAuthThrottle } from "../service/failed-auth-throttle.ts";
 import type { MutationResult, MutationRunner } from "../service/mutations.ts";
 import { hashRequest } from "../service/mutations.ts";
 import type { Pool, Queryable, TxClient } from "../store/db.ts";
@@ -16,6 +17,8 @@ export interface AdminContext {
   placement: PlacementService;
   /** published versions' content, verified (rollback) */
   published: { loadPublished(q: Queryable, version: number): Promise<Snapshot> };
+  /** failed operator authentications per source address */
+  authThrottle: FailedAuthThrottle;
 }
 
 /**

@@ -5,7 +5,15 @@
  * The schemas of tenants' own configuration (keys, upstreams, routes, the tenant) live in
  * service/resource-schemas.ts: the tenant API serves them too.
  */
-import { itemsOf, PRIORITIES, STATUSES, slug, tenant, timestamp } from "../service/resource-schemas.ts";
+import {
+  itemsOf,
+  nullableTimestamp,
+  PRIORITIES,
+  STATUSES,
+  slug,
+  tenant,
+  timestamp,
+} from "../service/resource-schemas.ts";
 
 export {
   createKeyBody,
@@ -194,3 +202,58 @@ export const configVersion = {
 } as const;
 
 export const configVersions = itemsOf(configVersion);
+
+// ---- operator tokens --------------------------------------------------------------
+
+const OPERATOR_ROLES = ["admin", "viewer"] as const;
+
+export const operatorTokenParams = {
+  type: "object",
+  // "bootstrap": the id of a bootstrap token stored before migration 0008
+  properties: { tokenId: { type: "string", pattern: "^(op_[0-9a-f]{12}|bootstrap)$" } },
+  required: ["tokenId"],
+} as const;
+
+export const createOperatorTokenBody = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    name: slug,
+    role: { enum: OPERATOR_ROLES },
+    expiresAt: {
+      ...timestamp,
+      maxLength: 40,
+      description: "when the token stops working (in the future, at most 10 years ahead); absent: never",
+    },
+  },
+  required: ["name", "role"],
+} as const;
+
+const operatorTokenProperties = {
+  id: { type: "string" },
+  name: { type: "string" },
+  role: { enum: OPERATOR_ROLES },
+  kind: { enum: ["bootstrap", "issued"], description: "bootstrap: CORRAL_OPERATOR_TOKEN" },
+  createdBy: { type: ["string", "null"], description: "id of the operator token that created it" },
+  createdAt: timestamp,
+  expiresAt: nullableTimestamp,
+  lastUsedAt: { ...nullableTimestamp, description: "to the minute" },
+  revokedAt: nullableTimestamp,
+} as const;
+const operatorTokenRequired = ["id", "name", "role", "kind", "createdAt", "expiresAt", "revokedAt"] as const;
+
+export const operatorTokenInfo = {
+  type: "object",
+  properties: operatorTokenProperties,
+  required: operatorTokenRequired,
+} as const;
+
+export const issuedOperatorToken = {
+  type: "object",
+  description:
+    "`token` is returned only in the response to the call that created it (not in idempotent replays)",
+  properties: { ...operatorTokenProperties, token: { type: "string" } },
+  required: operatorTokenRequired,
+} as const;
+
+export const operatorTokenList = itemsOf(operatorTokenInfo);

@@ -45,6 +45,8 @@ export interface HttpServerDeps {
 }
 
 export function sendProblem(reply: FastifyReply, err: CorralError): FastifyReply {
+  const { retryAfterSeconds } = err.extensions;
+  if (typeof retryAfterSeconds === "number") reply.header("retry-after", String(retryAfterSeconds));
   return reply.code(err.status).type("application/problem+json").send(toProblem(err));
 }
 

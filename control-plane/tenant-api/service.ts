@@ -26,9 +26,16 @@ import {
   revokeKey,
 } from "../service/config-changes.ts";
 import { compileInput, normalizeTargets } from "../service/input-validation.ts";
+import type { FailedAuthThrottle } from "../service/failed-auth-throttle.ts";
 import { hashRequest, type MutationRunner } from "../service/mutations.ts";
 import { createKeyBody, createRouteBody, createUpstreamBody } from "../service/resource-schemas.ts";
-import { type ApiKeyInfo, findKeyCredentials, type IssuedApiKey, listApiKeys } from "../store/api-keys.ts";
+import {
+  type ApiKeyInfo,
+  findKeyCredentials,
+  type IssuedApiKey,
+  type KeyCredentials,
+  listApiKeys,
+} from "../store/api-keys.ts";
 import type { Pool } from "../store/db.ts";
 import { listRoutes, type NewRoute, type Route } from "../store/routes.ts";
 import { getTenant, type Tenant } from "../store/tenants.ts";
@@ -65,6 +72,8 @@ export interface TenantServiceDeps {
   pool: Pool;
   mutations: MutationRunner;
   placement: { tenantPlacement(tenantId: string): Promise<TenantPlacement | undefined> };
+  /** failed tenant-key authentications per source address (REST and gRPC share it) */
+  authThrottle: FailedAuthThrottle;
 }
 
 export const ID_PATTERNS = {
@@ -88,20 +97,29 @@ export class TenantService {
 
   /**
    * The caller of a presented key: it must exist, not be revoked, carry scope manage and belong
-   * to an active tenant. The key's hash is compared in constant time.
+   * to an active tenant. The key's hash is compared in constant time. A presented key that does
+   * not authenticate counts against `source` (service/failed-auth-throttle.ts); a throttled
+   * source is refused before its key is looked at.
    */
-  async authenticate(presented: string | undefined): Promise<Caller> {
-    const keyId = presented === undefined ? undefined : apiKeyId(presented);
-    if (presented === undefined || keyId === undefined)
-      throw new CorralError("CORRAL_TENANT_UNAUTHENTICATED");
-    const found = await findKeyCredentials(this.#deps.pool, keyId);
-    const matches = hashesEqual(found?.hash ?? NO_KEY_HASH, hashApiKey(presented));
-    if (!found || !matches || found.revoked) throw new CorralError("CORRAL_TENANT_UNAUTHENTICATED");
+  async authenticate(presented: string | undefined, source: string): Promise<Caller> {
+    if (presented === undefined) throw new CorralError("CORRAL_TENANT_UNAUTHENTICATED");
+    const found = await inTenantTerms(() =>
+      this.#deps.authThrottle.guard(source, () => this.#validKey(presented)),
+    );
+    if (!found) throw new CorralError("CORRAL_TENANT_UNAUTHENTICATED");
     if (found.tenantStatus !== "active") throw new CorralError("CORRAL_TENANT_SUSPENDED");
     if (!found.scopes.includes("manage")) {
       throw new CorralError("CORRAL_TENANT_FORBIDDEN", "this API needs a key with scope manage");
     }
     return { tenantId: found.tenantId, keyId: found.id };
+  }
+
+  async #validKey(presented: string): Promise<KeyCredentials | undefined> {
+    const keyId = apiKeyId(presented);
+    if (keyId === undefined) return undefined;
+    const found = await findKeyCredentials(this.#deps.pool, keyId);
+    const matches = hashesEqual(found?.hash ?? NO_KEY_HASH, hashApiKey(presented));
+    return found && matches && !found.revoked ? found : undefined;
   }
 
   getTenant(caller: Caller): Promise<Tenant> {
