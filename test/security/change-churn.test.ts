@@ -24,7 +24,7 @@ import { startPostgres, type TestPostgres } from "../support/postgres.ts";
 
 const RETAIN = 10;
 const CYCLES = 1000;
-const BATCH = 50;
+const BATCH = 25;
 const PER_MINUTE = 6;
 const BURST = 5;
 const TARGET = { targets: ["http://churn.example.com:8080"] };
@@ -113,7 +113,7 @@ async function cycle(i: number): Promise<void> {
 
 test("1,000 create/delete cycles leave at most the retention window of blobs", {
   timeout: 240_000,
-}, async () => {
+}, async (t) => {
   assert.equal((await admin("POST", "/tenants", { id: "churn", name: "churn" })).status, 201);
   const first = await newestVersion();
   for (let done = 0; done < CYCLES; done += BATCH) {
@@ -136,6 +136,7 @@ test("1,000 create/delete cycles leave at most the retention window of blobs", {
   };
   const blobs = await eventually(bound, 30_000);
   assert.ok(blobs.includes(last), "the newest version's blob is kept");
+  t.diagnostic(`${CYCLES} cycles published ${last - first} versions; ${blobs.length} snapshot blobs remain`);
   const { rows } = await db.query(
     "SELECT count(*)::int AS n FROM config_versions WHERE blob_deleted_at IS NOT NULL",
   );
