@@ -74,6 +74,21 @@ export function controlPlaneSchema(cwd = process.cwd()) {
       default: DEFAULT_CAPACITY,
       doc: "size in bytes of every snapshot blob",
     },
+    CORRAL_SNAPSHOT_RETAIN: {
+      parse: int(2, 100_000),
+      default: 100,
+      doc: "newest snapshot versions kept in the blob store (plus any a node serves); older blobs are deleted",
+    },
+    CORRAL_TENANT_MUTATIONS_PER_MINUTE: {
+      parse: int(1, 600_000),
+      default: 60,
+      doc: "changes per minute one tenant may make through the tenant API (REST and gRPC), per CP replica",
+    },
+    CORRAL_TENANT_MUTATION_BURST: {
+      parse: int(1, 100_000),
+      default: 30,
+      doc: "changes one tenant may make at once before CORRAL_TENANT_MUTATIONS_PER_MINUTE paces it",
+    },
     CORRAL_PLACEMENT_SEED: {
       parse: secret(16),
       default: "",

@@ -138,6 +138,16 @@ export const ERROR_CATALOGUE = {
     grpc: G.FAILED_PRECONDITION,
     title: "The version's stored snapshot is missing or does not verify",
   },
+  CORRAL_ADMIN_VERSION_GONE: {
+    http: 410,
+    grpc: G.NOT_FOUND,
+    title: "The version is outside the retained history",
+  },
+  CORRAL_TENANT_RATE_LIMITED: {
+    http: 429,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "Too many changes; retry after the time given",
+  },
   CORRAL_PUBLISH_FENCED: {
     http: 409,
     grpc: G.ABORTED,

@@ -16,6 +16,7 @@ import { ControlPlaneMetrics } from "./metrics.ts";
 import type { CompileOptions } from "./publish/compile.ts";
 import type { PublisherLease } from "./publish/lease.ts";
 import { Publisher } from "./publish/publisher.ts";
+import { SnapshotRetention } from "./publish/snapshot-retention.ts";
 import { LocalVersionFeed, type VersionFeed } from "./publish/version-feed.ts";
 import { createPublisherLease, createPublishing } from "./publish/wiring.ts";
 import { MutationRunner } from "./service/mutations.ts";
@@ -26,6 +27,7 @@ import { migrate } from "./store/migrate.ts";
 import { releaseConnections } from "./store/nodes.ts";
 import { ensureBootstrapToken } from "./store/operator-tokens.ts";
 import { DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_PING_INTERVAL_MS, SyncServer } from "./sync/sync-server.ts";
+import { MutationRateLimiter } from "./tenant-api/mutation-rate.ts";
 import { startTenantGrpcServer, type TenantGrpcServer } from "./tenant-api/grpc-server.ts";
 import { TENANT_API_PREFIX, tenantRestPlugin } from "./tenant-api/rest.ts";
 import { TenantService } from "./tenant-api/service.ts";
@@ -131,6 +133,13 @@ async function start(
     metrics,
     logger,
     cpId,
+    retention: new SnapshotRetention({
+      pool,
+      blobStore,
+      retain: config.CORRAL_SNAPSHOT_RETAIN,
+      metrics,
+      logger,
+    }),
     debounceMs: options.debounceMs,
     maxDelayMs: options.maxDelayMs,
     compileOptions: () => ({ ...placement.compileOptions(), ...options.compileOptions?.() }),
@@ -160,9 +169,14 @@ async function start(
       prefix: ADMIN_PREFIX,
     },
   );
+  const mutationRate = new MutationRateLimiter({
+    perMinute: config.CORRAL_TENANT_MUTATIONS_PER_MINUTE,
+    burst: config.CORRAL_TENANT_MUTATION_BURST,
+  });
   const tenantApi = new TenantService({
     pool,
     mutations,
+    mutationRate,
     placement: placement.service,
     authThrottle: authThrottle(config),
   });

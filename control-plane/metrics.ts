@@ -69,6 +69,12 @@ export class ControlPlaneMetrics {
     labelNames: ["result"] as const,
     registers: [this.registry],
   });
+  readonly snapshotDeletes = new Counter({
+    name: "corral_snapshot_deletes_total",
+    help: "Snapshot blobs outside the retention window deleted from the blob store, by result",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
   readonly publishDuration = new Histogram({
     name: "corral_publish_duration_seconds",
     help: "Time to load, compile, encode, store and point LATEST at a version",

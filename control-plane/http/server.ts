@@ -44,6 +44,7 @@ export interface HttpServerDeps {
   notReadyReason: () => Promise<string | undefined>;
 }
 
+/** The problem document; an error that says when to come back also sets Retry-After. */
 export function sendProblem(reply: FastifyReply, err: CorralError): FastifyReply {
   const { retryAfterSeconds } = err.extensions;
   if (typeof retryAfterSeconds === "number") reply.header("retry-after", String(retryAfterSeconds));

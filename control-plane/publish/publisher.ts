@@ -5,7 +5,9 @@
  * rows or a rolled-back version's content), encodes the constant-size signed blob, stores
  * `snapshots/<version>.snap`, and records the version under the lease's fence (a replica
  * whose epoch is no longer current records nothing: CORRAL_PUBLISH_FENCED). Then it points
- * LATEST at it and offers it to the version feed (the sync server announces it).
+ * LATEST at it and offers it to the version feed (the sync server announces it). Last, while
+ * it still holds the lease, it removes the snapshots that left the retention window
+ * (snapshot-retention.ts); a fenced publish deletes the blob it wrote and could not record.
  *
  * Publishes never overlap, nor do the periodic LATEST rewrites: a change during a publish
  * runs one more publish after it. A failed publish is retried with backoff; a snapshot past
@@ -32,6 +34,7 @@ import { Debouncer, realTimers, type Timers } from "./debounce.ts";
 import type { PublisherLease } from "./lease.ts";
 import { loadPublishedSnapshot, rollbackSource } from "./rollback.ts";
 import { readSnapshotContent, type SnapshotContent } from "./snapshot-content.ts";
+import type { SnapshotRetention } from "./snapshot-retention.ts";
 import type { PublishedVersion, VersionFeed } from "./version-feed.ts";
 
 export const USAGE_WARN_RATIO = 0.8;
@@ -46,6 +49,8 @@ export interface PublisherDeps {
   metrics: ControlPlaneMetrics;
   logger: Logger;
   cpId: string;
+  /** deletes snapshots outside the retention window after each publish */
+  retention: SnapshotRetention;
   debounceMs?: number;
   maxDelayMs?: number;
   retryBaseMs?: number;
@@ -240,6 +245,7 @@ export class Publisher {
         },
         "published",
       );
+      if (this.deps.lease.currentEpoch() === epoch) await this.deps.retention.collect(result.version);
       return result;
     } catch (err) {
       this.recordFailure(err, source);
@@ -277,11 +283,14 @@ export class Publisher {
       },
       this.deps.lease.fence(epoch),
     );
-    if (!recorded)
+    if (!recorded) {
+      // the sequence gave this version to nobody else and LATEST never named it: garbage
+      await blobStore.delete(key).catch(() => {});
       throw new CorralError(
         "CORRAL_PUBLISH_FENCED",
         `version ${version} not recorded: epoch ${epoch} no longer holds the publisher lease`,
       );
+    }
     return { version, key, sha256: encoded.sha256, publishedAtMs: 0, epoch, tenants, usedBytes, source: why };
   }
 

@@ -8,6 +8,8 @@
  *   (service/config-changes.ts) and run through the MutationRunner: one transaction with the
  *   change-counter bump and the idempotency record, scoped `tenant:<id>` (REST Idempotency-Key
  *   and gRPC client_token share it).
+ * - Every change first takes a token of the tenant's bucket (mutation-rate.ts), or is refused 429 /
+ *   RESOURCE_EXHAUSTED with the seconds to wait.
  * - Errors are CorralErrors with CORRAL_TENANT_* codes (or CP / SNAPSHOT codes).
  */
 import { apiKeyId, hashApiKey, hashesEqual } from "../../proto/api-key.ts";
@@ -41,6 +43,7 @@ import { listRoutes, type NewRoute, type Route } from "../store/routes.ts";
 import { getTenant, type Tenant } from "../store/tenants.ts";
 import { listUpstreams, type NewUpstream, type Upstream } from "../store/upstreams.ts";
 import { CallDeadline, type CallLimits } from "./call-limits.ts";
+import type { MutationRateLimiter } from "./mutation-rate.ts";
 import { inTenantTerms } from "./tenant-errors.ts";
 
 /** Who is calling: established by authenticate(), never taken from a request. */
@@ -71,6 +74,8 @@ export type CreatedKey = Omit<IssuedApiKey, "key"> & { key?: string };
 export interface TenantServiceDeps {
   pool: Pool;
   mutations: MutationRunner;
+  /** paces each tenant's changes */
+  mutationRate: MutationRateLimiter;
   placement: { tenantPlacement(tenantId: string): Promise<TenantPlacement | undefined> };
   /** failed tenant-key authentications per source address (REST and gRPC share it) */
   authThrottle: FailedAuthThrottle;
@@ -202,7 +207,7 @@ export class TenantService {
   }
 
   /**
-   * Validates (`prepare`), then runs the change in the caller's tenant through the MutationRunner
+   * Takes a token of the tenant's change rate, validates (`prepare`), then runs the change in the caller's tenant through the MutationRunner
    * within the call's deadline. The request hash covers the operation and the validated input.
    */
   #mutate<T>(
@@ -212,6 +217,7 @@ export class TenantService {
     prepare: () => { input: unknown; change: Change; grows?: boolean },
   ): Promise<Outcome<T>> {
     return inTenantTerms(async () => {
+      this.#deps.mutationRate.take(caller.tenantId);
       const { input, change, grows } = prepare();
       const deadline = new CallDeadline(opts);
       deadline.check();

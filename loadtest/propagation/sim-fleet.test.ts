@@ -94,6 +94,7 @@ describe("blob check", () => {
       location: "memory",
       gets: 0,
       put: async () => {},
+      delete: async () => {},
       get: async (_key: string, maxBytes: number) => {
         store.gets++;
         if (blob.length > maxBytes) throw new Error("too large");

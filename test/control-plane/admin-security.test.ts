@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { createOperatorToken, revokeOperatorToken } from "../../control-plane/store/operator-tokens.ts";
-import { type Harness, startHarness } from "./harness.ts";
+import { eventually, type Harness, startHarness } from "./harness.ts";
 
 let h: Harness;
 before(async () => {
@@ -252,6 +252,21 @@ test("idempotency: a failed change stores nothing, an issued key is not replayed
   assert.notEqual(fresh.body.id, issued.body.id);
   const bad = await h.api("POST", "/admin/v1/tenants/idem-keys/keys", {}, { "idempotency-key": "has space" });
   assert.equal(bad.status, 400);
+});
+
+test("idempotency: expired rows are purged (at start, then hourly); unexpired ones stay", async () => {
+  for (const id of ["purge-old", "purge-new"])
+    await h.api("POST", "/admin/v1/tenants", { id, name: id }, { "idempotency-key": id });
+  await h.cp.pool.query(
+    "UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = 'purge-old'",
+  );
+  await h.restart();
+  const keys = async () =>
+    (await h.cp.pool.query("SELECT key FROM idempotency_keys WHERE key LIKE 'purge-%'")).rows.map(
+      (r) => r.key,
+    );
+  await eventually(async () => (await keys()).length === 1, 10_000);
+  assert.deepEqual(await keys(), ["purge-new"]);
 });
 
 test("idempotency: a key still in flight gets 409", async () => {
