@@ -3,7 +3,18 @@ import type { KeyObject } from "node:crypto";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { bool, type ConfigOf, int, loadConfig, oneOf, port, str, url } from "../proto/env-config.ts";
+import {
+  bool,
+  type ConfigOf,
+  ConfigError,
+  int,
+  loadConfig,
+  oneOf,
+  port,
+  str,
+  url,
+} from "../proto/env-config.ts";
+import { MIN_NODE_SECRET_LENGTH } from "../proto/node-credential.ts";
 import { DEFAULT_CAPACITY, HEADER_SIZE } from "../proto/snapshot-codec.ts";
 import { parsePrivateKey } from "../proto/signing-keys.ts";
 
@@ -42,11 +53,27 @@ export function controlPlaneSchema(cwd = process.cwd()) {
     CORRAL_HOST: { parse: str, default: "127.0.0.1", doc: "bind address" },
     CORRAL_HTTP_PORT: { parse: port, default: 7400, doc: "admin API, /sync/v1, /healthz, /readyz, /metrics" },
     CORRAL_GRPC_PORT: { parse: port, default: 7401, doc: "tenant gRPC API" },
-    CORRAL_NODE_TOKEN: {
-      parse: secret(16),
-      doc: "shared secret data-plane nodes present on /sync/v1",
+    CORRAL_NODE_SECRET: {
+      parse: secret(MIN_NODE_SECRET_LENGTH),
+      doc: "fleet secret from which every slot's node credential derives (corral node-credential <slot>)",
       secret: true,
     },
+    CORRAL_MAX_SLOTS: {
+      parse: int(1, 100_000),
+      default: 256,
+      doc: "most slots in the fleet: a node of a new undeclared slot is refused beyond it",
+    },
+    CORRAL_SYNC_MAX_FRAMES_PER_SEC: {
+      parse: int(1, 100_000),
+      default: 50,
+      doc: "frames a node may send on its sync connection per second before it is closed",
+    },
+    CORRAL_TLS_CERT_FILE: {
+      parse: str,
+      default: "",
+      doc: "PEM certificate (chain) file: serve https and wss (with CORRAL_TLS_KEY_FILE)",
+    },
+    CORRAL_TLS_KEY_FILE: { parse: str, default: "", doc: "PEM private key file of CORRAL_TLS_CERT_FILE" },
     CORRAL_SIGNING_KEY: { parse: signingKey, doc: "Ed25519 private key signing snapshots", secret: true },
     CORRAL_OPERATOR_TOKEN: {
       parse: secret(16),
@@ -132,7 +159,10 @@ export function loadControlPlaneConfig(
   env: Record<string, string | undefined>,
   cwd?: string,
 ): ControlPlaneConfig {
-  return loadConfig(controlPlaneSchema(cwd), env);
+  const config = loadConfig(controlPlaneSchema(cwd), env);
+  if (Boolean(config.CORRAL_TLS_CERT_FILE) !== Boolean(config.CORRAL_TLS_KEY_FILE))
+    throw new ConfigError(["CORRAL_TLS_CERT_FILE and CORRAL_TLS_KEY_FILE are set together or not at all"]);
+  return config;
 }
 
 /** `corral migrate` needs only these; the other control-plane settings may be present. */

@@ -164,7 +164,25 @@ export const ERROR_CATALOGUE = {
   CORRAL_SYNC_UNAUTHENTICATED: {
     http: 401,
     grpc: G.UNAUTHENTICATED,
-    title: "A valid node token is required",
+    title: "A valid node credential is required",
+  },
+  CORRAL_SYNC_SLOT_MISMATCH: {
+    http: 403,
+    grpc: G.PERMISSION_DENIED,
+    title: "The Hello names a slot other than the node credential's",
+    wsClose: 1008,
+  },
+  CORRAL_SYNC_SLOT_LIMIT: {
+    http: 403,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "The fleet has as many registered slots as CORRAL_MAX_SLOTS allows",
+    wsClose: 1008,
+  },
+  CORRAL_SYNC_FRAME_RATE: {
+    http: 429,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "The node sends frames faster than CORRAL_SYNC_MAX_FRAMES_PER_SEC allows",
+    wsClose: 1008,
   },
   CORRAL_SYNC_BAD_FRAME: {
     http: 400,

@@ -3,7 +3,9 @@
  * replica — migrations, admin API, tenant REST API, publisher, /sync/v1, ops endpoints on one
  * HTTP server, the tenant gRPC API on its own port — and runMigrations only migrates.
  */
+import { readFile } from "node:fs/promises";
 import type { DestinationStream } from "pino";
+import { ConfigError } from "../proto/env-config.ts";
 import type { BlobStore } from "../proto/blob-store/blob-store.ts";
 import { openBlobStore } from "../proto/blob-store/open-blob-store.ts";
 import { ADMIN_PREFIX, adminPlugin } from "./admin/plugin.ts";
@@ -155,7 +157,8 @@ async function start(
         );
     },
   });
-  const app = buildHttpServer({ logger, metrics, notReadyReason: () => notReadyReason(pool, feed) });
+  const tls = await readTls(config);
+  const app = buildHttpServer({ logger, metrics, tls, notReadyReason: () => notReadyReason(pool, feed) });
   await app.register(
     adminPlugin({
       pool,
@@ -187,7 +190,9 @@ async function start(
     metrics,
     logger,
     cpId,
-    nodeToken: config.CORRAL_NODE_TOKEN,
+    nodeSecret: config.CORRAL_NODE_SECRET,
+    maxSlots: config.CORRAL_MAX_SLOTS,
+    maxFramesPerSec: config.CORRAL_SYNC_MAX_FRAMES_PER_SEC,
     pingIntervalMs,
     helloTimeoutMs: options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
     onFleetChange: () => placement.watcher.nudge(),
@@ -202,7 +207,7 @@ async function start(
   await app.listen({ host: config.CORRAL_HOST, port: config.CORRAL_HTTP_PORT });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.CORRAL_HTTP_PORT;
-  const url = `http://${config.CORRAL_HOST.includes(":") ? `[${config.CORRAL_HOST}]` : config.CORRAL_HOST}:${port}`;
+  const url = `${tls ? "https" : "http"}://${config.CORRAL_HOST.includes(":") ? `[${config.CORRAL_HOST}]` : config.CORRAL_HOST}:${port}`;
   logger.info({ http: url, grpc: grpc.address, blob: blobStore.location }, "listening");
   const purge = startPurging(pool, logger);
   placement.watcher.start();
@@ -238,6 +243,19 @@ function authThrottle(config: ControlPlaneConfig): FailedAuthThrottle {
     windowMs: config.CORRAL_AUTH_FAIL_WINDOW_MS,
     maxSources: config.CORRAL_AUTH_FAIL_SOURCES,
   });
+}
+
+/** The certificate and key of CORRAL_TLS_CERT_FILE / CORRAL_TLS_KEY_FILE, when set. */
+async function readTls(config: ControlPlaneConfig): Promise<{ cert: Buffer; key: Buffer } | undefined> {
+  if (!config.CORRAL_TLS_CERT_FILE) return undefined;
+  const read = (name: string, path: string) =>
+    readFile(path).catch((err: Error) => {
+      throw new ConfigError([`${name}: cannot read ${path}: ${err.message}`]);
+    });
+  return {
+    cert: await read("CORRAL_TLS_CERT_FILE", config.CORRAL_TLS_CERT_FILE),
+    key: await read("CORRAL_TLS_KEY_FILE", config.CORRAL_TLS_KEY_FILE),
+  };
 }
 
 function startTenantGrpc(

@@ -104,6 +104,18 @@ export class ControlPlaneMetrics {
     labelNames: ["code"] as const,
     registers: [this.registry],
   });
+  readonly syncWrites = new Counter({
+    name: "corral_sync_node_writes_total",
+    help: "Database writes of node state from sync frames, by kind (after coalescing)",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  readonly syncCoalesced = new Counter({
+    name: "corral_sync_coalesced_total",
+    help: "Node frames whose database write a newer frame of the same kind replaced before it ran",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
   readonly nodeReports = new Counter({
     name: "corral_node_reports_total",
     help: "Acks and Nacks received from nodes",

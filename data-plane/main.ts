@@ -122,6 +122,7 @@ function createSync(
   return new SyncClient({
     cpUrl: s.cpUrl,
     token: s.nodeToken,
+    ca: s.cpCa,
     timers: p.timers,
     random: p.random,
     logger: p.log,

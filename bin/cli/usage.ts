@@ -12,6 +12,9 @@ Commands:
   migrate         run the control plane's database migrations, then exit
   admin           operator CLI over the admin REST API. See \`corral admin --help\`.
   keygen          print a fresh Ed25519 key pair as CORRAL_SIGNING_KEY= / CORRAL_VERIFY_KEY= lines
+  node-credential <slot>
+                  print the slot's node credential as a CORRAL_NODE_TOKEN= line, derived from the
+                  fleet secret in CORRAL_NODE_SECRET (the control plane's); give each node only its own
   help            this text (also --help, -h)
 
 Settings come from CORRAL_* environment variables, validated at start; every bad or unknown

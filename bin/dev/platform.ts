@@ -7,6 +7,7 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { deriveNodeCredential } from "../../proto/node-credential.ts";
 import { type DirLock, lockDir } from "./dir-lock.ts";
 import { type ChildListener, type Env, ManagedChild } from "./managed-child.ts";
 import {
@@ -100,7 +101,7 @@ interface LaunchContext {
 async function launch(launcher: Launcher, ctx: LaunchContext, lock: DirLock): Promise<Platform> {
   const { dir, host, ports, secrets, opts } = ctx;
   const blobUrl = opts.blobUrl ?? pathToFileURL(join(dir, "blobs")).href;
-  const shared = { host, blobUrl, nodeToken: secrets.nodeToken, logLevel: opts.logLevel };
+  const shared = { host, blobUrl, logLevel: opts.logLevel };
   const cpUrls = ports.cps.map((p) => `http://${host}:${p.http}`);
   const upstreams = opts.demoUpstreams === false ? undefined : launcher.upstreams(ports);
   const pgStarted =
@@ -128,6 +129,7 @@ async function launch(launcher: Launcher, ctx: LaunchContext, lock: DirLock): Pr
     const env = dataPlaneEnv({
       ...shared,
       slot,
+      nodeCredential: deriveNodeCredential(secrets.nodeSecret, slot),
       zone,
       cpUrl: cpUrls[i % cpUrls.length]!,
       verifyKey: secrets.verifyKey,

@@ -1,9 +1,12 @@
 /**
  * The control plane's one HTTP server: fastify with strict JSON-schema validation, a
  * 64 KiB body limit, problem+json errors from the catalogue, one log line per request,
- * request metrics, and the ops endpoints /healthz, /readyz and /metrics.
+ * request metrics, and the ops endpoints /healthz, /readyz and /metrics. Plain HTTP, or
+ * HTTPS (so /sync/v1 is wss) when given a certificate and key.
  */
 import { randomUUID } from "node:crypto";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -42,6 +45,8 @@ export interface HttpServerDeps {
   metrics: ControlPlaneMetrics;
   /** undefined when ready, else the reason */
   notReadyReason: () => Promise<string | undefined>;
+  /** PEM certificate chain and key: serve HTTPS */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 /** The problem document; an error that says when to come back also sets Retry-After. */
@@ -60,6 +65,9 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     return503OnClosing: true,
+    // an https.Server emits the same request and upgrade events fastify and /sync/v1 use
+    serverFactory: (handler) =>
+      deps.tls ? (createHttpsServer(deps.tls, handler) as unknown as Server) : createHttpServer(handler),
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true },
     },

@@ -78,7 +78,7 @@ async function spawnNode(
   const env = dataPlaneEnv({
     host: "127.0.0.1",
     blobUrl: platform.blobUrl,
-    nodeToken: platform.nodeToken,
+    nodeCredential: platform.nodeCredential(SLOT),
     logLevel: "info",
     slot: SLOT,
     zone: "zone-a",

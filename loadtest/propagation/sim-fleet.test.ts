@@ -35,7 +35,7 @@ describe("simulated nodes against a real control plane", { timeout: 60_000 }, ()
       nodes: NODES,
       workers: 2,
       cpUrl: h.cp.url,
-      token: h.nodeToken,
+      nodeSecret: h.nodeSecret,
       blobUrl: h.env.CORRAL_BLOB_URL!,
       verifyKey: h.publicKey.export({ type: "spki", format: "der" }).toString("base64"),
       capacity: Number(h.env.CORRAL_SNAPSHOT_CAPACITY),

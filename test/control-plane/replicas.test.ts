@@ -72,7 +72,7 @@ async function metric(cp: ControlPlane, name: string): Promise<number> {
 }
 
 async function syncClient(cp: ControlPlane, slot: string): Promise<SyncClient> {
-  const c = await connectSync(cp.url, h.nodeToken);
+  const c = await connectSync(cp.url, h.nodeCredential(slot));
   clients.push(c);
   c.hello({ slot, node: slot });
   await c.next("welcome");

@@ -18,7 +18,7 @@ import { cpuSeconds } from "../../loadtest/sampler/cpu.ts";
 import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
 import { EchoRequest, EchoResponse } from "../../proto/gen/corral/demo/v1/echo.ts";
 import * as fx from "../data-plane/fixtures.ts";
-import { closedPort } from "../data-plane/support.ts";
+import { closedPort, testNodeCredential } from "../data-plane/support.ts";
 
 const { values: opts } = parseArgs({
   options: {
@@ -98,7 +98,7 @@ async function startNode(upstream: string, dir: string) {
     env: {
       ...process.env,
       CORRAL_CP_URL: `http://127.0.0.1:${await closedPort()}`,
-      CORRAL_NODE_TOKEN: "bench",
+      CORRAL_NODE_TOKEN: testNodeCredential("dp-0"),
       CORRAL_VERIFY_KEY: pair.verifyKeyText,
       CORRAL_BLOB_URL: pathToFileURL(join(dir, "blobs")).href,
       CORRAL_SLOT: "dp-0",

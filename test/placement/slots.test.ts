@@ -18,7 +18,7 @@ after(async () => {
 });
 
 async function connectNode(slot: string, zone: string): Promise<SyncClient> {
-  const c = await connectSync(h.cp.url, h.nodeToken);
+  const c = await connectSync(h.cp.url, h.nodeCredential(slot));
   clients.push(c);
   c.hello({ slot, zone, node: `${slot}-node`, httpUrl: `http://127.0.0.1:1/${slot}` });
   await c.next("welcome");
