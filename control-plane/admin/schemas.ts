@@ -5,7 +5,15 @@
  * The schemas of tenants' own configuration (keys, upstreams, routes, the tenant) live in
  * service/resource-schemas.ts: the tenant API serves them too.
  */
-import { itemsOf, PRIORITIES, STATUSES, slug, tenant, timestamp } from "../service/resource-schemas.ts";
+import {
+  egressAllowInput,
+  itemsOf,
+  PRIORITIES,
+  STATUSES,
+  slug,
+  tenant,
+  timestamp,
+} from "../service/resource-schemas.ts";
 
 export {
   createKeyBody,
@@ -121,6 +129,7 @@ export const createTenantBody = {
     plan: { ...slug, default: "standard" },
     status: { enum: STATUSES, default: "active" },
     limits: limitOverridesInput,
+    egressAllow: egressAllowInput,
   },
 } as const;
 
@@ -133,6 +142,7 @@ export const patchTenantBody = {
     plan: slug,
     status: { enum: STATUSES },
     limits: limitOverridesInput,
+    egressAllow: egressAllowInput,
   },
 } as const;
 

@@ -26,6 +26,7 @@ function tenant(id: string, over: Partial<TenantRow> = {}): TenantRow {
     shard_size: null,
     limits_shadow: null,
     limits_disabled: null,
+    egress_allow: [],
     created_at: T0,
     updated_at: T0,
     ...over,
@@ -215,7 +216,19 @@ test("without a placement hook shards are empty and settings default", () => {
       rateShadow: false,
       rateDisabled: false,
     },
+    egressAllow: [],
   });
+  assert.deepEqual(s.tenants[0]!.egressAllow, []);
+});
+
+test("the fleet's and each tenant's egress exceptions travel as stored", () => {
+  const rows = fleet();
+  rows.egressAllow = ["10.1.0.0/16", "127.0.0.1:3000"];
+  rows.tenants[0]!.egress_allow = ["api.internal"];
+  const s = compileSnapshot(rows, opts);
+  assert.deepEqual(s.settings?.egressAllow, ["10.1.0.0/16", "127.0.0.1:3000"]);
+  assert.deepEqual(s.tenants[0]!.egressAllow, ["api.internal"]);
+  assert.deepEqual(s.tenants[1]!.egressAllow, []);
 });
 
 test("strict placement and admission settings travel as configured", () => {
