@@ -224,11 +224,13 @@ test("without a placement hook shards are empty and settings default", () => {
 test("the fleet's and each tenant's egress exceptions travel as stored", () => {
   const rows = fleet();
   rows.egressAllow = ["10.1.0.0/16", "127.0.0.1:3000"];
-  rows.tenants[0]!.egress_allow = ["api.internal"];
+  const [open, other] = rows.tenants as [TenantRow, TenantRow];
+  open.egress_allow = ["api.internal"];
   const s = compileSnapshot(rows, opts);
+  const compiled = (id: string) => s.tenants.find((t) => t.id === id)!;
   assert.deepEqual(s.settings?.egressAllow, ["10.1.0.0/16", "127.0.0.1:3000"]);
-  assert.deepEqual(s.tenants[0]!.egressAllow, ["api.internal"]);
-  assert.deepEqual(s.tenants[1]!.egressAllow, []);
+  assert.deepEqual(compiled(open.id).egressAllow, ["api.internal"]);
+  assert.deepEqual(compiled(other.id).egressAllow, []);
 });
 
 test("strict placement and admission settings travel as configured", () => {
