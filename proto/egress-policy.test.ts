@@ -7,6 +7,7 @@ import {
   checkTarget,
   DENY_ALL_EXCEPTIONS,
   egressPolicy,
+  FLEET_INTERNAL,
   normalizeAllowList,
   parseAllowEntry,
 } from "./egress-policy.ts";
@@ -177,6 +178,12 @@ test("targets: base URLs and gRPC host:port, default ports by scheme", () => {
   assert.ok(checkTarget(none, "http://0x7f000001:7700"));
   assert.equal(checkTarget(none, "api.example.com:9000"), undefined);
   assert.ok(checkTarget(none, "::"));
+});
+
+test("the fleet's own traffic is not checked", () => {
+  assert.equal(checkHost(FLEET_INTERNAL, "127.0.0.1", 7500), undefined);
+  assert.equal(checkHost(FLEET_INTERNAL, "dp-0.corral.svc", 7500), undefined);
+  assert.equal(checkAddress(FLEET_INTERNAL, "10.0.0.7", 7500), undefined);
 });
 
 test("resolved addresses with a zone id are judged by the address", () => {

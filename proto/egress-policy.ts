@@ -42,6 +42,8 @@ export interface EgressPolicy {
   readonly hosts: ReadonlySet<string>;
   /** `host:port` (IPv6 hosts in brackets) */
   readonly hostPorts: ReadonlySet<string>;
+  /** the fleet's own traffic (a node forwarding to a shard member): not a tenant's, not checked */
+  readonly fleetInternal: boolean;
 }
 
 /** Why a host or address is refused; undefined means allowed. */
@@ -253,15 +255,23 @@ export function egressPolicy(...lists: readonly (readonly string[])[]): EgressPo
     entries.flatMap((e) => (e.kind === "hostPort" ? [`${formatHost(e.host)}:${e.port}`] : [])),
   );
   const key = [...new Set(entries.map((e) => e.text))].sort().join(",");
-  return { key, cidrs, hosts, hostPorts };
+  return { key, cidrs, hosts, hostPorts, fleetInternal: false };
 }
 
 export const DENY_ALL_EXCEPTIONS: EgressPolicy = egressPolicy();
+
+/** For connections between fleet processes (addresses from the fleet's own slot table). */
+export const FLEET_INTERNAL: EgressPolicy = Object.freeze({
+  ...DENY_ALL_EXCEPTIONS,
+  key: "fleet-internal",
+  fleetInternal: true,
+});
 
 // ---- decisions --------------------------------------------------------------------
 
 /** Whether `address` (any spelling) on `port` may be connected to; the reason if not. */
 export function checkAddress(policy: EgressPolicy, address: string, port: number): EgressDenial {
+  if (policy.fleetInternal) return undefined;
   const host = canonicalHost(address.replace(/%.*$/, ""));
   const bytes = host === undefined ? undefined : addressBytes(host);
   if (!bytes) return `${address} is not an IP address`;
@@ -281,6 +291,7 @@ export function checkAddress(policy: EgressPolicy, address: string, port: number
  * name is resolved: addresses by checkAddress, names by nameClass and the host entries.
  */
 export function checkHost(policy: EgressPolicy, host: string, port: number): EgressDenial {
+  if (policy.fleetInternal) return undefined;
   const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
   const canonical = canonicalHost(bare);
   if (canonical === undefined) return `${host} is not a valid host`;

@@ -13,6 +13,7 @@ import {
   type IncomingHttpHeaders,
   type ServerHttp2Stream,
 } from "node:http2";
+import { EGRESS_DENIED } from "../egress/egress-connect.ts";
 import { type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
 import type { UpstreamObserver } from "../ingress/http-proxy.ts";
 import type { RequestContext } from "../ingress/pipeline.ts";
@@ -26,7 +27,7 @@ import {
 } from "./grpc-headers.ts";
 import { GRPC_CODES, grpcCodeForHttpStatus, grpcCodeForReset, isGrpcContentType } from "./grpc-wire.ts";
 import { MessageMeter } from "./message-meter.ts";
-import type { UpstreamSessions } from "./upstream-sessions.ts";
+import type { ConnectError, UpstreamSessions } from "./upstream-sessions.ts";
 
 /** What happened to a call, filled in as it goes; logged and counted when its stream closes. */
 export interface CallRecord {
@@ -72,13 +73,15 @@ export class GrpcProxy {
 
   async forward(ctx: RequestContext, client: ServerHttp2Stream, record: CallRecord): Promise<void> {
     const route = ctx.route!;
-    const picked = this.sessions.pick(route.upstream);
+    const picked = this.sessions.pick(route.upstream, route.egress);
     const fail = (r: Rejection) => respondRejection(client, record, r, ctx.responseHeaders);
     if (!picked) return fail(reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets"));
     if (picked.ready) {
       try {
         await picked.ready;
       } catch (err) {
+        if ((err as ConnectError).code === EGRESS_DENIED)
+          return fail(reject("CORRAL_DP_EGRESS_DENIED", (err as Error).message));
         this.sessions.markDead(picked.target.origin);
         return fail(
           reject("CORRAL_DP_UPSTREAM_ERROR", `the upstream could not be reached (${(err as Error).message})`),
