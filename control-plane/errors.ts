@@ -50,6 +50,11 @@ export const ERROR_CATALOGUE = {
     grpc: G.RESOURCE_EXHAUSTED,
     title: "Too many active operator tokens",
   },
+  CORRAL_ADMIN_EGRESS_DENIED: {
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+    title: "The upstream target is an internal address the egress policy refuses",
+  },
   CORRAL_ADMIN_NOT_FOUND: { http: 404, grpc: G.NOT_FOUND, title: "No such resource" },
   CORRAL_ADMIN_CONFLICT: { http: 409, grpc: G.ALREADY_EXISTS, title: "The resource already exists" },
   CORRAL_ADMIN_IN_USE: { http: 409, grpc: G.FAILED_PRECONDITION, title: "The resource is still in use" },
@@ -95,6 +100,11 @@ export const ERROR_CATALOGUE = {
     title: "The API key does not have scope manage",
   },
   CORRAL_TENANT_SUSPENDED: { http: 403, grpc: G.PERMISSION_DENIED, title: "The tenant is suspended" },
+  CORRAL_TENANT_EGRESS_DENIED: {
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+    title: "The upstream target is an internal address the egress policy refuses",
+  },
   CORRAL_TENANT_NOT_FOUND: { http: 404, grpc: G.NOT_FOUND, title: "No such resource" },
   CORRAL_TENANT_CONFLICT: { http: 409, grpc: G.ALREADY_EXISTS, title: "The resource already exists" },
   CORRAL_TENANT_IN_USE: { http: 409, grpc: G.FAILED_PRECONDITION, title: "The resource is still in use" },

@@ -111,6 +111,12 @@ export const REQUEST_ERRORS = {
     reason: "upstream_error",
     title: "The upstream could not be reached",
   },
+  CORRAL_DP_EGRESS_DENIED: {
+    status: 502,
+    grpc: GRPC_STATUS.PERMISSION_DENIED,
+    reason: "egress_denied",
+    title: "The upstream is an internal address the egress policy refuses",
+  },
   CORRAL_DP_UPSTREAM_TIMEOUT: {
     status: 504,
     grpc: GRPC_STATUS.DEADLINE_EXCEEDED,

@@ -23,6 +23,7 @@ import { requestStages } from "./ingress/request-pipeline.ts";
 import { UpstreamPools } from "./ingress/upstream-pools.ts";
 import { type Isolation, startIsolation } from "./isolation.ts";
 import { NodeState } from "./node-state.ts";
+import type { EgressDenialListener } from "./egress/egress-connect.ts";
 import { createMetrics, type DataPlaneMetrics } from "./ops/metrics.ts";
 import { type OpsServer, startOps } from "./ops/ops-server.ts";
 import type { BackoffPolicy } from "./sync/backoff.ts";
@@ -218,6 +219,18 @@ async function startServers(p: Parts): Promise<Servers> {
   }
 }
 
+/** A refused upstream connection: one warning and one count (the request's own log line follows). */
+function egressDenialLog(
+  log: Logger,
+  metrics: DataPlaneMetrics,
+  protocol: "http" | "grpc",
+): EgressDenialListener {
+  return (host, port, reason) => {
+    metrics.egressDenied.inc({ protocol });
+    log.warn({ host, port, protocol, reason }, "upstream connection refused by the egress policy");
+  };
+}
+
 export async function runDataPlane(
   env: Record<string, string | undefined>,
   options: DataPlaneOptions = {},
@@ -237,7 +250,7 @@ export async function runDataPlane(
     metrics,
     store: await openBlobStore(s.blobUrl, { endpoint: s.s3Endpoint }),
     loader: new BootInlineLoader(s.verifyKey, () => state.config() !== undefined),
-    pools: new UpstreamPools(timers),
+    pools: new UpstreamPools(timers, { onEgressDenied: egressDenialLog(log, metrics, "http") }),
     isolation: startIsolation({
       slot: s.slot,
       state,
@@ -248,7 +261,7 @@ export async function runDataPlane(
       redisUrl: s.redisUrl,
       crashOnHeader: s.faultCrashOnHeader,
     }),
-    sessions: new UpstreamSessions(timers),
+    sessions: new UpstreamSessions(timers, { onEgressDenied: egressDenialLog(log, metrics, "grpc") }),
   };
   const { ingress, grpc, ops } = await startServers(p).catch(async (err: unknown) => {
     await Promise.all([p.pools.close(), p.sessions.close(0), p.store.close?.(), p.isolation.close()]);

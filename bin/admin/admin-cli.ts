@@ -32,6 +32,7 @@ const OPTIONS = {
   "strip-prefix": { type: "boolean" },
   role: { type: "string" },
   "expires-at": { type: "string" },
+  allow: { type: "string", multiple: true },
 } as const;
 
 const CONNECTION_OPTIONS = new Set(["url", "token", "help", "idempotency-key"]);

@@ -16,6 +16,7 @@ export interface AdminCommand {
 export class UsageError extends Error {}
 
 const tenantPath = (id: string) => `/admin/v1/tenants/${seg(id)}`;
+const EGRESS_PATH = "/admin/v1/settings/egress";
 
 function text(opts: Options, name: string): string | undefined {
   const value = opts[name];
@@ -157,6 +158,28 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
     options: [],
     mutates: true,
     run: (c, [id]) => c.delete(`/admin/v1/operator-tokens/${seg(id!)}`),
+  },
+  "egress get": { args: [], options: [], run: (c) => c.get(EGRESS_PATH) },
+  "egress set": {
+    args: [],
+    options: ["allow"],
+    mutates: true,
+    run: (c, _a, o) => c.put(EGRESS_PATH, { allow: list(o, "allow") ?? [] }),
+  },
+  "egress allow": {
+    args: [],
+    options: ["allow"],
+    mutates: true,
+    run: async (c, _a, o) => {
+      const { allow } = await c.get<{ allow: string[] }>(EGRESS_PATH);
+      return c.put(EGRESS_PATH, { allow: [...allow, ...(list(o, "allow") ?? [])] });
+    },
+  },
+  "tenants egress": {
+    args: ["tenant"],
+    options: ["allow"],
+    mutates: true,
+    run: (c, [t], o) => c.patch(tenantPath(t!), { egressAllow: list(o, "allow") ?? [] }),
   },
   fleet: { args: [], options: [], run: (c) => c.get("/admin/v1/fleet") },
   versions: { args: [], options: [], run: (c) => c.get("/admin/v1/config/versions") },

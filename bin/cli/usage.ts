@@ -67,6 +67,11 @@ Commands (output is JSON; errors print the problem and exit 1):
   tenants update <tenant> [--name NAME] [--plan PLAN] [--status active|suspended]
   tenants suspend|resume <tenant>
   tenants delete <tenant>
+  tenants egress <tenant> [--allow ENTRY]...     replace the tenant's own egress exceptions
+  egress get                            the fleet's egress exceptions (every tenant's)
+  egress set [--allow ENTRY]...         replace them; ENTRY: CIDR 10.1.0.0/16, host api.internal
+                                        or host:port 127.0.0.1:3000
+  egress allow --allow ENTRY...         add to them
   keys list <tenant>
   keys create <tenant> [--name NAME] [--scope invoke|manage]...       prints the key (shown once)
   keys revoke <tenant> <keyId>

@@ -3,6 +3,7 @@
  * settings, tenant placement and blast-radius analysis. Same rules as schemas.ts: closed
  * request bodies, every string and number bounded; response schemas list every field.
  */
+import { egressAllowInput } from "../service/resource-schemas.ts";
 import { LIMIT_BOUNDS, SLUG_PATTERN } from "./schemas.ts";
 
 /** Slot and zone names: the rule a node's Hello follows (sync/frames.ts). */
@@ -164,6 +165,22 @@ export const admission = {
     updatedAt: nullableTimestamp,
   },
   required: [...Object.keys(admissionFields), "updatedAt"],
+} as const;
+
+// ---- egress settings ------------------------------------------------------------
+
+export const egressBody = {
+  type: "object",
+  additionalProperties: false,
+  required: ["allow"],
+  description: "the fleet's egress exceptions, replacing the previous list",
+  properties: { allow: egressAllowInput },
+} as const;
+
+export const egress = {
+  type: "object",
+  properties: { allow: { type: "array", items: { type: "string" } }, updatedAt: nullableTimestamp },
+  required: ["allow", "updatedAt"],
 } as const;
 
 // ---- placement ------------------------------------------------------------------

@@ -6,6 +6,7 @@
  * service/resource-schemas.ts: the tenant API serves them too.
  */
 import {
+  egressAllowInput,
   itemsOf,
   nullableTimestamp,
   PRIORITIES,
@@ -129,6 +130,7 @@ export const createTenantBody = {
     plan: { ...slug, default: "standard" },
     status: { enum: STATUSES, default: "active" },
     limits: limitOverridesInput,
+    egressAllow: egressAllowInput,
   },
 } as const;
 
@@ -141,6 +143,7 @@ export const patchTenantBody = {
     plan: slug,
     status: { enum: STATUSES },
     limits: limitOverridesInput,
+    egressAllow: egressAllowInput,
   },
 } as const;
 

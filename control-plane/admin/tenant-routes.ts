@@ -21,11 +21,17 @@ import {
   tenantPage,
   tenantParams,
 } from "./schemas.ts";
-import { decodeCursor, encodeCursor, pageLimit } from "./validate.ts";
+import { decodeCursor, encodeCursor, normalizeEgressAllow, pageLimit } from "./validate.ts";
 
 type TenantParams = { tenantId: string };
 const notFound = (id: string) => new CorralError("CORRAL_ADMIN_NOT_FOUND", `tenant ${id} not found`);
 const SLUG_RE = new RegExp(SLUG_PATTERN);
+
+/** The body with its egress allow entries in canonical form (400 naming a bad one). */
+function withEgressAllow<T extends { egressAllow?: string[] }>(body: T): T {
+  if (body.egressAllow === undefined) return body;
+  return { ...body, egressAllow: normalizeEgressAllow(body.egressAllow, "body/egressAllow") };
+}
 
 export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.post<{ Body: NewTenant }>(
@@ -44,7 +50,7 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
         req,
         reply,
         async (tx) => {
-          const created = await insertTenant(tx, req.body);
+          const created = await insertTenant(tx, withEgressAllow(req.body));
           await assertTenantRateCovered(tx, created.id);
           return { status: 201, body: created };
         },
@@ -83,7 +89,7 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
     "/tenants/:tenantId",
     {
       schema: {
-        summary: "Change a tenant's name, plan, status or limit overrides",
+        summary: "Change a tenant's name, plan, status, limit overrides or egress exceptions",
         tags: ["tenants"],
         params: tenantParams,
         body: patchTenantBody,
@@ -92,7 +98,7 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
     },
     (req, reply) =>
       mutate(ctx, req, reply, async (tx) => {
-        const updated = await updateTenant(tx, req.params.tenantId, req.body);
+        const updated = await updateTenant(tx, req.params.tenantId, withEgressAllow(req.body));
         if (!updated) throw notFound(req.params.tenantId);
         await assertTenantRateCovered(tx, updated.id);
         return { status: 200, body: updated };

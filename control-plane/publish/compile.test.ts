@@ -26,6 +26,7 @@ function tenant(id: string, over: Partial<TenantRow> = {}): TenantRow {
     shard_size: null,
     limits_shadow: null,
     limits_disabled: null,
+    egress_allow: [],
     created_at: T0,
     updated_at: T0,
     ...over,
@@ -215,7 +216,21 @@ test("without a placement hook shards are empty and settings default", () => {
       rateShadow: false,
       rateDisabled: false,
     },
+    egressAllow: [],
   });
+  assert.deepEqual(s.tenants[0]!.egressAllow, []);
+});
+
+test("the fleet's and each tenant's egress exceptions travel as stored", () => {
+  const rows = fleet();
+  rows.egressAllow = ["10.1.0.0/16", "127.0.0.1:3000"];
+  const [open, other] = rows.tenants as [TenantRow, TenantRow];
+  open.egress_allow = ["api.internal"];
+  const s = compileSnapshot(rows, opts);
+  const compiled = (id: string) => s.tenants.find((t) => t.id === id)!;
+  assert.deepEqual(s.settings?.egressAllow, ["10.1.0.0/16", "127.0.0.1:3000"]);
+  assert.deepEqual(compiled(open.id).egressAllow, ["api.internal"]);
+  assert.deepEqual(compiled(other.id).egressAllow, []);
 });
 
 test("strict placement and admission settings travel as configured", () => {

@@ -73,6 +73,7 @@ export function compileSnapshot(rows: FleetRows, opts: CompileOptions): Snapshot
         keys: (children?.keys ?? []).map(toApiKey).sort(byId),
         routes: (children?.routes ?? []).map(toRoute).sort(byId),
         upstreams: (children?.upstreams ?? []).map(toUpstream).sort(byId),
+        egressAllow: [...(t.egress_allow ?? [])],
       } satisfies Tenant;
     });
   const snapshot: Snapshot = {
@@ -84,6 +85,7 @@ export function compileSnapshot(rows: FleetRows, opts: CompileOptions): Snapshot
     settings: {
       strictPlacement: opts.strictPlacement ?? false,
       admission: { ...(rows.admission ?? DEFAULT_ADMISSION) } satisfies AdmissionSettings,
+      egressAllow: [...(rows.egressAllow ?? [])],
     },
   };
   problems.push(...snapshotProblems(snapshot));

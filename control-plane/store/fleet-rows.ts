@@ -5,7 +5,7 @@ import type { ApiKeyRow } from "./api-keys.ts";
 import type { Queryable } from "./db.ts";
 import { listNodeRows, type NodeRow } from "./nodes.ts";
 import type { RouteRow } from "./routes.ts";
-import { getAdmission } from "./settings.ts";
+import { getAdmission, getEgress } from "./settings.ts";
 import { databaseNowMs, listDeclaredSlots } from "./slots.ts";
 import { listPlans, type PlanRow, TENANT_COLUMNS, type TenantRow } from "./tenants.ts";
 import type { UpstreamRow } from "./upstreams.ts";
@@ -22,6 +22,8 @@ export interface FleetRows {
   /** slots operators declared */
   declaredSlots?: DeclaredSlotRow[];
   admission?: AdmissionSettings;
+  /** the fleet's egress exceptions (canonical allow entries) */
+  egressAllow?: string[];
   /** the database clock when the rows were read (last_seen is on this clock) */
   dbNowMs?: number;
 }
@@ -40,6 +42,7 @@ export async function loadFleetRows(q: Queryable): Promise<FleetRows> {
   const nodes = await listNodeRows(q);
   const declaredSlots = await listDeclaredSlots(q);
   const { admission } = await getAdmission(q);
+  const egressAllow = (await getEgress(q)).allow;
   const dbNowMs = await databaseNowMs(q);
-  return { plans, tenants, keys, routes, upstreams, nodes, declaredSlots, admission, dbNowMs };
+  return { plans, tenants, keys, routes, upstreams, nodes, declaredSlots, admission, egressAllow, dbNowMs };
 }

@@ -24,6 +24,8 @@ export interface Tenant {
   plan: string;
   status: TenantStatus;
   limits: LimitOverrides;
+  /** the tenant's own egress exceptions (canonical allow entries), set by operators only */
+  egressAllow: string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -34,6 +36,8 @@ export interface NewTenant {
   plan: string;
   status: TenantStatus;
   limits?: { [K in keyof LimitOverrides]?: LimitOverrides[K] | null };
+  /** canonical allow entries (normalizeAllowList) */
+  egressAllow?: string[];
 }
 
 export type TenantPatch = Partial<Omit<NewTenant, "id">>;
@@ -50,6 +54,7 @@ export interface TenantRow {
   shard_size: number | null;
   limits_shadow: boolean | null;
   limits_disabled: boolean | null;
+  egress_allow: string[];
   created_at: Date;
   updated_at: Date;
 }
@@ -64,7 +69,7 @@ export interface PlanRow {
 }
 
 export const TENANT_COLUMNS =
-  "id, name, plan, status, rate, burst, concurrency, priority, shard_size, limits_shadow, limits_disabled, created_at, updated_at";
+  "id, name, plan, status, rate, burst, concurrency, priority, shard_size, limits_shadow, limits_disabled, egress_allow, created_at, updated_at";
 
 /** API field -> column of each limit override */
 const LIMIT_COLUMNS = {
@@ -92,6 +97,7 @@ export function toTenant(r: TenantRow): Tenant {
     plan: r.plan,
     status: r.status,
     limits,
+    egressAllow: [...r.egress_allow],
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
   };
@@ -111,8 +117,8 @@ export async function insertTenant(q: Queryable, t: NewTenant): Promise<Tenant> 
   try {
     const { rows } = await q.query<TenantRow>(
       `INSERT INTO tenants (id, name, plan, status, rate, burst, concurrency, priority, shard_size,
-                            limits_shadow, limits_disabled)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${TENANT_COLUMNS}`,
+                            limits_shadow, limits_disabled, egress_allow)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${TENANT_COLUMNS}`,
       [
         t.id,
         t.name,
@@ -125,6 +131,7 @@ export async function insertTenant(q: Queryable, t: NewTenant): Promise<Tenant> 
         l.shardSize,
         l.shadow,
         l.disabled,
+        t.egressAllow ?? [],
       ],
     );
     return toTenant(rows[0]!);
@@ -174,6 +181,7 @@ export async function updateTenant(
   if (patch.name !== undefined) set("name", patch.name);
   if (patch.plan !== undefined) set("plan", patch.plan);
   if (patch.status !== undefined) set("status", patch.status);
+  if (patch.egressAllow !== undefined) set("egress_allow", patch.egressAllow);
   for (const [field, column] of Object.entries(LIMIT_COLUMNS)) {
     const value = patch.limits?.[field as keyof LimitOverrides];
     if (value !== undefined) set(column, value);

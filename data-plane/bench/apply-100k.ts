@@ -36,6 +36,7 @@ function syntheticTenant(i: number): Tenant {
     name: id,
     status: "active",
     plan: "standard",
+    egressAllow: [],
     limits: {
       rate: 100,
       burst: 200,

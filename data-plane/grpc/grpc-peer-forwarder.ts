@@ -13,6 +13,7 @@
  * crashes its node must not crash the rest of the shard on a retry.
  */
 import type { ServerHttp2Stream } from "node:http2";
+import { FLEET_INTERNAL } from "../../proto/egress-policy.ts";
 import type { PlainUpstream } from "../config-client/plain-config.ts";
 import { reject } from "../errors.ts";
 import { memberTimeoutMs } from "../ingress/peer-forwarder.ts";
@@ -56,7 +57,7 @@ export class GrpcPeerForwarder {
     const members = membersAsUpstream(ctx.forward!.peers, this.#o.connectTimeoutMs ?? 1000);
     const tried = new Set<string>();
     // pick() takes the first member not recently dead (the rotation placement chose), else the first
-    for (let picked = sessions.pick(members); picked && !tried.has(picked.target.origin); ) {
+    for (let picked = sessions.pick(members, FLEET_INTERNAL); picked && !tried.has(picked.target.origin); ) {
       tried.add(picked.target.origin);
       const failed = await sessions.whenReady(picked);
       const session = picked.session;
@@ -78,7 +79,7 @@ export class GrpcPeerForwarder {
       }
       sessions.markDead(picked.target.origin);
       this.#o.onResult?.("connect_error");
-      picked = sessions.pick(members);
+      picked = sessions.pick(members, FLEET_INTERNAL);
     }
     const detail = `no member of tenant ${ctx.tenant!.id}'s shard answered`;
     respondRejection(client, record, reject("CORRAL_DP_SHARD_UNAVAILABLE", detail), ctx.responseHeaders);

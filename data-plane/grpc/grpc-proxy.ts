@@ -14,6 +14,7 @@ import {
   type OutgoingHttpHeaders,
   type ServerHttp2Stream,
 } from "node:http2";
+import { EGRESS_DENIED } from "../egress/egress-connect.ts";
 import { type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
 import type { UpstreamObserver } from "../ingress/http-proxy.ts";
 import type { RequestContext } from "../ingress/pipeline.ts";
@@ -83,10 +84,11 @@ export class GrpcProxy {
 
   async forward(ctx: RequestContext, client: ServerHttp2Stream, record: CallRecord): Promise<void> {
     const route = ctx.route!;
-    const picked = this.sessions.pick(route.upstream);
+    const picked = this.sessions.pick(route.upstream, route.egress);
     const fail = (r: Rejection) => respondRejection(client, record, r, ctx.responseHeaders);
     if (!picked) return fail(reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets"));
     const failed = await this.sessions.whenReady(picked);
+    if (failed?.code === EGRESS_DENIED) return fail(reject("CORRAL_DP_EGRESS_DENIED", failed.message));
     if (failed)
       return fail(
         reject("CORRAL_DP_UPSTREAM_ERROR", `the upstream could not be reached (${failed.message})`),

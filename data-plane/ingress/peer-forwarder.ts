@@ -10,6 +10,7 @@
  * being handled) is never sent to another one. A request that crashes its node must not crash
  * the rest of the shard on a retry.
  */
+import { FLEET_INTERNAL } from "../../proto/egress-policy.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { reject } from "../errors.ts";
 import type { ForwardResult } from "../ops/admission-metrics.ts";
@@ -80,12 +81,15 @@ export class PeerForwarder {
   async #sendTo(peer: ShardMember, ctx: RequestContext, req: IncomingMessage, res: ServerResponse) {
     const route = ctx.route!;
     const origin = new URL(peer.url).origin;
-    const picked = this.#o.pools.pick({
-      id: `peer:${peer.slot}`,
-      name: peer.slot,
-      targets: [{ url: origin, origin, basePath: "" }],
-      connectTimeoutMs: this.#o.connectTimeoutMs ?? 1000,
-    })!;
+    const picked = this.#o.pools.pick(
+      {
+        id: `peer:${peer.slot}`,
+        name: peer.slot,
+        targets: [{ url: origin, origin, basePath: "" }],
+        connectTimeoutMs: this.#o.connectTimeoutMs ?? 1000,
+      },
+      FLEET_INTERNAL,
+    )!;
     const remaining = remainingMs(ctx);
     const headers = peerRequestHeaders(req.headers, ctx.remoteAddress, this.#o.self);
     const result = await this.#o.proxy.send(ctx, req, res, {

@@ -15,6 +15,8 @@ export interface DataPlaneMetrics {
   readonly applySeconds: Histogram<"result">;
   readonly applyFailures: Counter<"code">;
   readonly syncConnections: Counter<"event">;
+  /** upstream connections the egress policy refused, by protocol (http, grpc) */
+  readonly egressDenied: Counter<"protocol">;
   /**
    * One answered request in `requests` and `requestSeconds`, the cheap way (the request path
    * calls this; the counts reach `requests` when it is collected).
@@ -131,6 +133,12 @@ export function createMetrics(state: NodeState): DataPlaneMetrics {
       name: "corral_dp_sync_connections_total",
       help: "sync connection events (open, close)",
       labelNames: ["event"],
+      registers: [registry],
+    }),
+    egressDenied: new Counter({
+      name: "corral_dp_egress_denied_total",
+      help: "upstream connections the egress policy refused (an internal address or name), by protocol",
+      labelNames: ["protocol"],
       registers: [registry],
     }),
   };

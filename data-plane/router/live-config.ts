@@ -6,6 +6,7 @@
  */
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { hashApiKey, MAX_KEY_LENGTH } from "../../proto/api-key.ts";
+import { egressPolicy } from "../../proto/egress-policy.ts";
 import {
   type FleetSettings,
   type Limits,
@@ -38,13 +39,16 @@ const ADOPT_BATCH = 2_000;
 /** Verified keys remembered per config (the oldest goes first when full). */
 const IDENTITY_CACHE_SIZE = 10_000;
 
-function decodeTenant(bytes: Uint8Array): TenantEntry {
+/** `fleetEgress`: the fleet's egress exceptions, added to the tenant's own. */
+function decodeTenant(bytes: Uint8Array, fleetEgress: readonly string[]): TenantEntry {
   const t = plainTenant(Tenant.decode(bytes));
   const upstreams = new Map(t.upstreams.map((u) => [u.id, u]));
+  const egress = egressPolicy(fleetEgress, t.egressAllow);
   const routes: CompiledRoute[] = t.routes.map((r) => ({
     ...r,
     tenantId: t.id,
     upstream: upstreams.get(r.upstreamId)!,
+    egress,
   }));
   return {
     id: t.id,
@@ -55,6 +59,10 @@ function decodeTenant(bytes: Uint8Array): TenantEntry {
     keys: t.keys,
     routes: new TenantRoutes(routes),
   };
+}
+
+function sameList(a: readonly string[] = [], b: readonly string[] = []): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -99,7 +107,7 @@ export class LiveConfig {
   tenantAt(i: number): TenantEntry {
     let entry = this.decoded.get(i);
     if (!entry) {
-      entry = decodeTenant(this.bytesOf(i));
+      entry = decodeTenant(this.bytesOf(i), this.settings?.egressAllow ?? []);
       this.decoded.set(i, entry);
     }
     return entry;
@@ -133,7 +141,8 @@ export class LiveConfig {
 
   /** Takes over the previous config's decoded tenants whose bytes are unchanged, in batches. */
   async adopt(previous: LiveConfig | undefined): Promise<number> {
-    if (!previous) return 0;
+    // a decoded tenant holds the fleet's egress exceptions too: it stays only while they do
+    if (!previous || !sameList(previous.settings?.egressAllow, this.settings?.egressAllow)) return 0;
     let adopted = 0;
     let batch = 0;
     for (const [oldIndex, entry] of previous.decoded) {

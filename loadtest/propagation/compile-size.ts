@@ -46,6 +46,7 @@ export function syntheticRows(tenants: number, slots: number, nowMs: number): Fl
     shard_size: null,
     limits_shadow: null,
     limits_disabled: null,
+    egress_allow: [],
     created_at: t0,
     updated_at: t0,
   });

@@ -227,7 +227,11 @@ test("a new config keeps unchanged tenants' buckets; the fleet kill switch and s
   await call(0, "/x", "quota");
   await publish();
   assert.equal((await call(0, "/x", "quota")).status, 429, "tokens did not come back with the new version");
-  await publish({ strictPlacement: true, admission: AdmissionSettings.fromPartial({ rateDisabled: true }) });
+  await publish({
+    strictPlacement: true,
+    egressAllow: [],
+    admission: AdmissionSettings.fromPartial({ rateDisabled: true }),
+  });
   for (let i = 0; i < 3; i++) assert.equal((await call(0, "/x", "quota")).status, 200, "rate limiters off");
   const res = await call(0, "/x", "there");
   assert.equal(res.status, 421);
@@ -236,7 +240,11 @@ test("a new config keeps unchanged tenants' buckets; the fleet kill switch and s
 });
 
 test("shedding by priority: a header lowers the plan's class, never raises it", async () => {
-  await publish({ strictPlacement: false, admission: AdmissionSettings.fromPartial({ maxInflight: 2 }) });
+  await publish({
+    strictPlacement: false,
+    egressAllow: [],
+    admission: AdmissionSettings.fromPartial({ maxInflight: 2 }),
+  });
   const slow = [call(0, "/slow/600", "here"), call(0, "/slow/600", "here")];
   await waitFor(() => nodes[0]!.state.inflight >= 2, "two requests in flight: pressure 1.0");
   const standard = await call(0, "/x", "here");

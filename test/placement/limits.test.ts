@@ -11,7 +11,7 @@ before(async () => {
   for (const [i, zone] of ["zone-a", "zone-b", "zone-c"].entries()) {
     for (const j of [0, 1]) await h.api("PUT", `/admin/v1/slots/dp-${i * 2 + j}`, { zone });
   }
-  await h.api("POST", "/admin/v1/tenants", { id: "holder", name: "Holder" });
+  await h.api("POST", "/admin/v1/tenants", { id: "holder", name: "Holder", egressAllow: ["127.0.0.1:1"] });
   upstreamId = (
     await h.api("POST", "/admin/v1/tenants/holder/upstreams", { name: "u", targets: ["http://127.0.0.1:1"] })
   ).body.id;

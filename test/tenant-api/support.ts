@@ -60,7 +60,12 @@ export async function startWorld(): Promise<World> {
 }
 
 export async function makeTenant(h: Harness, id: string): Promise<TenantKeys> {
-  const created = await h.api("POST", "/admin/v1/tenants", { id, name: id });
+  const created = await h.api("POST", "/admin/v1/tenants", {
+    id,
+    name: id,
+    // the targets the tenant-API tests use (loopback, and dotless names only for refusals elsewhere)
+    egressAllow: ["127.0.0.1/32", "a", "x"],
+  });
   if (created.status !== 201)
     throw new Error(`tenant ${id}: ${created.status} ${JSON.stringify(created.body)}`);
   const issue = async (scopes: string[]) => {
