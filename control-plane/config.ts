@@ -3,8 +3,18 @@ import type { KeyObject } from "node:crypto";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { bool, type ConfigOf, int, loadConfig, oneOf, port, str, url } from "../proto/env-config.ts";
-import { DEFAULT_CAPACITY, HEADER_SIZE } from "../proto/snapshot-codec.ts";
+import {
+  bool,
+  type ConfigOf,
+  ConfigError,
+  int,
+  loadConfig,
+  oneOf,
+  port,
+  str,
+  url,
+} from "../proto/env-config.ts";
+import { DEFAULT_CAPACITY, HEADER_SIZE, MAX_DECODED_BYTES, maxPayloadFor } from "../proto/snapshot-codec.ts";
 import { parsePrivateKey } from "../proto/signing-keys.ts";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -59,6 +69,16 @@ export function controlPlaneSchema(cwd = process.cwd()) {
       default: DEFAULT_CAPACITY,
       doc: "size in bytes of every snapshot blob",
     },
+    CORRAL_SNAPSHOT_MAX_PAYLOAD: {
+      parse: int(0, MAX_DECODED_BYTES),
+      default: 0,
+      doc: "bound in bytes on the uncompressed snapshot payload; changes that would pass it are refused (0 = the most that always fits CORRAL_SNAPSHOT_CAPACITY once gzipped)",
+    },
+    CORRAL_SNAPSHOT_FLEET_RESERVE: {
+      parse: int(0, MAX_DECODED_BYTES),
+      default: 0,
+      doc: "bytes of the payload bound kept for slots, settings and the snapshot's own fields (0 = an eighth of the bound, at most 64 KiB)",
+    },
     CORRAL_PLACEMENT_SEED: {
       parse: secret(16),
       default: "",
@@ -102,7 +122,33 @@ export function loadControlPlaneConfig(
   env: Record<string, string | undefined>,
   cwd?: string,
 ): ControlPlaneConfig {
-  return loadConfig(controlPlaneSchema(cwd), env);
+  return withSnapshotBounds(loadConfig(controlPlaneSchema(cwd), env));
+}
+
+/**
+ * Resolves the payload bound and the fleet reserve from the capacity when left at 0, and
+ * refuses a bound a gzipped payload could overflow the capacity with (or a reserve that
+ * leaves no room for tenants).
+ */
+function withSnapshotBounds(config: ControlPlaneConfig): ControlPlaneConfig {
+  const fits = maxPayloadFor(config.CORRAL_SNAPSHOT_CAPACITY);
+  const maxPayload = config.CORRAL_SNAPSHOT_MAX_PAYLOAD || fits;
+  const reserve = config.CORRAL_SNAPSHOT_FLEET_RESERVE || Math.min(64 * 1024, Math.floor(maxPayload / 8));
+  const problems: string[] = [];
+  if (maxPayload > fits)
+    problems.push(
+      `CORRAL_SNAPSHOT_MAX_PAYLOAD: ${maxPayload} bytes may not fit CORRAL_SNAPSHOT_CAPACITY ${config.CORRAL_SNAPSHOT_CAPACITY} once gzipped (at most ${fits})`,
+    );
+  if (reserve >= maxPayload)
+    problems.push(
+      `CORRAL_SNAPSHOT_FLEET_RESERVE: ${reserve} bytes leaves nothing of the payload bound ${maxPayload} for tenants`,
+    );
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    ...config,
+    CORRAL_SNAPSHOT_MAX_PAYLOAD: maxPayload,
+    CORRAL_SNAPSHOT_FLEET_RESERVE: reserve,
+  });
 }
 
 /** `corral migrate` needs only these; the other control-plane settings may be present. */

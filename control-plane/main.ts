@@ -18,6 +18,7 @@ import type { PublisherLease } from "./publish/lease.ts";
 import { Publisher } from "./publish/publisher.ts";
 import { LocalVersionFeed, type VersionFeed } from "./publish/version-feed.ts";
 import { createPublisherLease, createPublishing } from "./publish/wiring.ts";
+import { measureUnmeasuredTenants } from "./service/config-growth.ts";
 import { MutationRunner } from "./service/mutations.ts";
 import { createPool, type Pool } from "./store/db.ts";
 import { purgeExpired } from "./store/idempotency.ts";
@@ -94,6 +95,9 @@ async function prepareDatabase(pool: Pool, config: ControlPlaneConfig, logger: L
   }
   if (config.CORRAL_OPERATOR_TOKEN) await upsertBootstrapToken(pool, config.CORRAL_OPERATOR_TOKEN);
   await releaseConnections(pool, config.CORRAL_CP_ID);
+  const measured = await measureUnmeasuredTenants(pool);
+  if (measured > 0)
+    logger.info({ tenants: measured }, "recorded the config size of tenants from before quotas");
 }
 
 async function start(
@@ -130,9 +134,14 @@ async function start(
     maxDelayMs: options.maxDelayMs,
     compileOptions: () => ({ ...placement.compileOptions(), ...options.compileOptions?.() }),
   });
+  const bounds = {
+    maxPayload: config.CORRAL_SNAPSHOT_MAX_PAYLOAD,
+    fleetReserve: config.CORRAL_SNAPSHOT_FLEET_RESERVE,
+  };
   const mutations = new MutationRunner({
     pool,
     onCommitted: () => publisher.requestPublish(),
+    bounds,
     assertCanGrow: () => {
       if (publisher.capacityExceeded)
         throw new CorralError(
@@ -149,6 +158,7 @@ async function start(
       fleetStaleMs: 4 * pingIntervalMs,
       placement: placement.service,
       published: publisher,
+      bounds,
     }),
     {
       prefix: ADMIN_PREFIX,
