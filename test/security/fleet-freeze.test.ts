@@ -27,11 +27,15 @@ const REVOCATION_LIMIT_MS = 2000;
 const MAX_ATTEMPTS = 300;
 
 /** Polls until `check` holds, measured from `since`; fails naming the last observation. */
-async function until(since: number, limitMs: number, check: () => Promise<{ ok: boolean; seen: string }>) {
+async function until(
+  since: number,
+  limitMs: number,
+  check: () => Promise<{ ok: boolean; seen: string }>,
+): Promise<number> {
   let last = "";
   while (performance.now() - since < limitMs) {
     const { ok, seen } = await check();
-    if (ok) return;
+    if (ok) return performance.now() - since;
     last = seen;
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -65,7 +69,7 @@ describe("fleet freeze: one tenant filling the snapshot cannot stop other tenant
     await upstream?.close();
   });
 
-  it("refuses A past capacity without committing, and B's revocation reaches every node within 2 s", async () => {
+  it("refuses A past capacity without committing, and B's revocation reaches every node within 2 s", async (t) => {
     const { platform, admin } = fleet;
     const keyB = await createTenant(admin, {
       id: "tenant-b",
@@ -114,13 +118,17 @@ describe("fleet freeze: one tenant filling the snapshot cannot stop other tenant
     const keys = await admin.get<{ items: { id: string }[] }>("/admin/v1/tenants/tenant-b/keys");
     const revokedAt = performance.now();
     await admin.request("DELETE", `/admin/v1/tenants/tenant-b/keys/${keys.items[0]!.id}`);
-    await Promise.all(
+    const revokedIn = await Promise.all(
       platform.dps.map((dp) =>
         until(revokedAt, REVOCATION_LIMIT_MS, async () => {
           const { status } = await call(`${dp.url}/b/x`, keyB);
           return { ok: status === 401, seen: `${dp.slot}: ${status}` };
         }),
       ),
+    );
+
+    t.diagnostic(
+      `A created ${created} upstreams, then ${refusal.body?.code}; B's key refused after ${revokedIn.map(Math.round).join(", ")} ms`,
     );
 
     // later changes still publish: A shrinks, and every node applies the newest version
