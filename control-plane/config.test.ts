@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConfigError } from "../proto/env-config.ts";
+import { maxPayloadFor } from "../proto/snapshot-codec.ts";
 import { generateSigningKeyPair } from "../proto/signing-keys.ts";
 import { loadControlPlaneConfig } from "./config.ts";
 
@@ -79,5 +80,41 @@ test("the old shared CORRAL_NODE_TOKEN is refused, and a TLS certificate needs i
   assert.throws(
     () => loadControlPlaneConfig({ ...required(), CORRAL_TLS_CERT_FILE: "/etc/tls/tls.crt" }),
     (err: ConfigError) => err.problems.some((p) => p.includes("CORRAL_TLS_KEY_FILE")),
+  );
+});
+
+test("the payload bound and fleet reserve follow the capacity, and a bound past it names the variable", () => {
+  const config = loadControlPlaneConfig({ ...required(), CORRAL_SNAPSHOT_CAPACITY: String(64 * 1024) });
+  assert.equal(config.CORRAL_SNAPSHOT_MAX_PAYLOAD, maxPayloadFor(64 * 1024));
+  assert.equal(config.CORRAL_SNAPSHOT_FLEET_RESERVE, Math.floor(maxPayloadFor(64 * 1024) / 8));
+  const big = loadControlPlaneConfig(required());
+  assert.equal(big.CORRAL_SNAPSHOT_FLEET_RESERVE, 64 * 1024);
+  assert.ok(Object.isFrozen(config));
+  const explicit = loadControlPlaneConfig({
+    ...required(),
+    CORRAL_SNAPSHOT_MAX_PAYLOAD: "10000",
+    CORRAL_SNAPSHOT_FLEET_RESERVE: "100",
+  });
+  assert.deepEqual(
+    [explicit.CORRAL_SNAPSHOT_MAX_PAYLOAD, explicit.CORRAL_SNAPSHOT_FLEET_RESERVE],
+    [10000, 100],
+  );
+  assert.throws(
+    () =>
+      loadControlPlaneConfig({
+        ...required(),
+        CORRAL_SNAPSHOT_CAPACITY: String(64 * 1024),
+        CORRAL_SNAPSHOT_MAX_PAYLOAD: String(64 * 1024),
+      }),
+    (e: unknown) => e instanceof ConfigError && /CORRAL_SNAPSHOT_MAX_PAYLOAD/.test(e.message),
+  );
+  assert.throws(
+    () =>
+      loadControlPlaneConfig({
+        ...required(),
+        CORRAL_SNAPSHOT_MAX_PAYLOAD: "1000",
+        CORRAL_SNAPSHOT_FLEET_RESERVE: "1000",
+      }),
+    (e: unknown) => e instanceof ConfigError && /CORRAL_SNAPSHOT_FLEET_RESERVE/.test(e.message),
   );
 });

@@ -15,7 +15,7 @@ import {
   url,
 } from "../proto/env-config.ts";
 import { MIN_NODE_SECRET_LENGTH } from "../proto/node-credential.ts";
-import { DEFAULT_CAPACITY, HEADER_SIZE } from "../proto/snapshot-codec.ts";
+import { DEFAULT_CAPACITY, HEADER_SIZE, MAX_DECODED_BYTES, maxPayloadFor } from "../proto/snapshot-codec.ts";
 import { parsePrivateKey } from "../proto/signing-keys.ts";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -116,6 +116,16 @@ export function controlPlaneSchema(cwd = process.cwd()) {
       default: 30,
       doc: "changes one tenant may make at once before CORRAL_TENANT_MUTATIONS_PER_MINUTE paces it",
     },
+    CORRAL_SNAPSHOT_MAX_PAYLOAD: {
+      parse: int(0, MAX_DECODED_BYTES),
+      default: 0,
+      doc: "bound in bytes on the uncompressed snapshot payload; changes that would pass it are refused (0 = the most that always fits CORRAL_SNAPSHOT_CAPACITY once gzipped)",
+    },
+    CORRAL_SNAPSHOT_FLEET_RESERVE: {
+      parse: int(0, MAX_DECODED_BYTES),
+      default: 0,
+      doc: "bytes of the payload bound kept for slots, settings and the snapshot's own fields (0 = an eighth of the bound, at most 64 KiB)",
+    },
     CORRAL_PLACEMENT_SEED: {
       parse: secret(16),
       default: "",
@@ -159,10 +169,36 @@ export function loadControlPlaneConfig(
   env: Record<string, string | undefined>,
   cwd?: string,
 ): ControlPlaneConfig {
-  const config = loadConfig(controlPlaneSchema(cwd), env);
+  const config = withSnapshotBounds(loadConfig(controlPlaneSchema(cwd), env));
   if (Boolean(config.CORRAL_TLS_CERT_FILE) !== Boolean(config.CORRAL_TLS_KEY_FILE))
     throw new ConfigError(["CORRAL_TLS_CERT_FILE and CORRAL_TLS_KEY_FILE are set together or not at all"]);
   return config;
+}
+
+/**
+ * Resolves the payload bound and the fleet reserve from the capacity when left at 0, and
+ * refuses a bound a gzipped payload could overflow the capacity with (or a reserve that
+ * leaves no room for tenants).
+ */
+function withSnapshotBounds(config: ControlPlaneConfig): ControlPlaneConfig {
+  const fits = maxPayloadFor(config.CORRAL_SNAPSHOT_CAPACITY);
+  const maxPayload = config.CORRAL_SNAPSHOT_MAX_PAYLOAD || fits;
+  const reserve = config.CORRAL_SNAPSHOT_FLEET_RESERVE || Math.min(64 * 1024, Math.floor(maxPayload / 8));
+  const problems: string[] = [];
+  if (maxPayload > fits)
+    problems.push(
+      `CORRAL_SNAPSHOT_MAX_PAYLOAD: ${maxPayload} bytes may not fit CORRAL_SNAPSHOT_CAPACITY ${config.CORRAL_SNAPSHOT_CAPACITY} once gzipped (at most ${fits})`,
+    );
+  if (reserve >= maxPayload)
+    problems.push(
+      `CORRAL_SNAPSHOT_FLEET_RESERVE: ${reserve} bytes leaves nothing of the payload bound ${maxPayload} for tenants`,
+    );
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    ...config,
+    CORRAL_SNAPSHOT_MAX_PAYLOAD: maxPayload,
+    CORRAL_SNAPSHOT_FLEET_RESERVE: reserve,
+  });
 }
 
 /** `corral migrate` needs only these; the other control-plane settings may be present. */

@@ -138,6 +138,11 @@ export const ERROR_CATALOGUE = {
     grpc: G.RESOURCE_EXHAUSTED,
     title: "The configuration no longer fits the snapshot capacity",
   },
+  CORRAL_QUOTA_EXCEEDED: {
+    http: 507,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "The change would take the tenant past one of its resource quotas",
+  },
   CORRAL_SNAPSHOT_INCONSISTENT: {
     http: 500,
     grpc: G.INTERNAL,

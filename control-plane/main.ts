@@ -21,6 +21,7 @@ import { Publisher } from "./publish/publisher.ts";
 import { SnapshotRetention } from "./publish/snapshot-retention.ts";
 import { LocalVersionFeed, type VersionFeed } from "./publish/version-feed.ts";
 import { createPublisherLease, createPublishing } from "./publish/wiring.ts";
+import { measureUnmeasuredTenants } from "./service/config-growth.ts";
 import { MutationRunner } from "./service/mutations.ts";
 import { FailedAuthThrottle } from "./service/failed-auth-throttle.ts";
 import { createPool, type Pool, withTransaction } from "./store/db.ts";
@@ -103,6 +104,9 @@ async function prepareDatabase(pool: Pool, config: ControlPlaneConfig, logger: L
     if (outcome === "inserted") logger.info("stored the bootstrap operator token (CORRAL_OPERATOR_TOKEN)");
   }
   await releaseConnections(pool, config.CORRAL_CP_ID);
+  const measured = await measureUnmeasuredTenants(pool);
+  if (measured > 0)
+    logger.info({ tenants: measured }, "recorded the config size of tenants from before quotas");
 }
 
 async function start(
@@ -146,9 +150,14 @@ async function start(
     maxDelayMs: options.maxDelayMs,
     compileOptions: () => ({ ...placement.compileOptions(), ...options.compileOptions?.() }),
   });
+  const bounds = {
+    maxPayload: config.CORRAL_SNAPSHOT_MAX_PAYLOAD,
+    fleetReserve: config.CORRAL_SNAPSHOT_FLEET_RESERVE,
+  };
   const mutations = new MutationRunner({
     pool,
     onCommitted: () => publisher.requestPublish(),
+    bounds,
     assertCanGrow: () => {
       if (publisher.capacityExceeded)
         throw new CorralError(
@@ -167,6 +176,7 @@ async function start(
       placement: placement.service,
       published: publisher,
       authThrottle: authThrottle(config),
+      bounds,
     }),
     {
       prefix: ADMIN_PREFIX,

@@ -57,8 +57,29 @@ export function sha256Hex(bytes: Uint8Array): string {
 }
 
 /** Compresses the encoded protobuf; separate so a publisher can measure usage before framing. */
-export function compressSnapshot(snapshot: Snapshot): Buffer {
-  return gzipSync(Snapshot.encode(snapshot).finish(), { level: 6 });
+export function compressSnapshot(snapshot: Snapshot | Uint8Array): Buffer {
+  const raw = snapshot instanceof Uint8Array ? snapshot : Snapshot.encode(snapshot).finish();
+  return gzipSync(raw, { level: 6 });
+}
+
+/**
+ * At most how many bytes gzip makes of `n` input bytes, with room to spare: zlib's own bound
+ * for its default settings is n + n/4096 + n/16384 + n/2^25 + 7, plus the 18-byte gzip wrapper.
+ */
+export function gzipBound(n: number): number {
+  return n + Math.ceil(n / 1024) + 64;
+}
+
+/**
+ * The largest uncompressed payload that always fits a blob of `capacity` bytes once gzipped,
+ * whatever its content, and that a node inflates (MAX_DECODED_BYTES): a publisher that keeps
+ * its payloads within this never writes a snapshot past capacity or one the nodes refuse.
+ */
+export function maxPayloadFor(capacity: number): number {
+  const room = capacity - HEADER_SIZE;
+  let n = Math.max(0, Math.floor(((room - 65) * 1024) / 1025));
+  while (n > 0 && gzipBound(n) > room) n--;
+  return Math.min(n, MAX_DECODED_BYTES);
 }
 
 export function frameSnapshot(

@@ -64,6 +64,7 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
     },
   },
   "tenants get": { args: ["tenant"], options: [], run: (c, [t]) => c.get(tenantPath(t!)) },
+  "tenants usage": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/usage`) },
   "tenants create": {
     args: ["tenant"],
     options: ["name", "plan", "status"],

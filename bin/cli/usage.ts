@@ -63,6 +63,7 @@ Connection (flags win over environment, environment over .corral/dev.json of \`c
 Commands (output is JSON; errors print the problem and exit 1):
   tenants list [--limit N] [--cursor C] [--all]
   tenants get <tenant>
+  tenants usage <tenant>            routes, upstreams, keys, targets, config bytes vs quotas
   tenants create <tenant> [--name NAME] [--plan PLAN] [--status active|suspended]
   tenants update <tenant> [--name NAME] [--plan PLAN] [--status active|suspended]
   tenants suspend|resume <tenant>

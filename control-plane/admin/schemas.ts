@@ -5,6 +5,7 @@
  * The schemas of tenants' own configuration (keys, upstreams, routes, the tenant) live in
  * service/resource-schemas.ts: the tenant API serves them too.
  */
+import { QUOTA_MAX } from "../service/quotas.ts";
 import {
   egressAllowInput,
   itemsOf,
@@ -45,6 +46,43 @@ export const LIMIT_BOUNDS = {
 
 const orNull = <T extends { type: string }>(schema: T) =>
   ({ ...schema, type: [schema.type, "null"] }) as const;
+
+/** Bounds of every quota (plans, tenant overrides; the migration holds the same). */
+export const QUOTA_BOUNDS = {
+  maxRoutes: { type: "integer", minimum: 0, maximum: QUOTA_MAX.maxRoutes },
+  maxUpstreams: { type: "integer", minimum: 0, maximum: QUOTA_MAX.maxUpstreams },
+  maxKeys: {
+    type: "integer",
+    minimum: 0,
+    maximum: QUOTA_MAX.maxKeys,
+    description: "live (non-revoked) keys",
+  },
+  maxTargets: {
+    type: "integer",
+    minimum: 0,
+    maximum: QUOTA_MAX.maxTargets,
+    description: "targets summed over the tenant's upstreams",
+  },
+  maxConfigBytes: {
+    type: "integer",
+    minimum: 0,
+    maximum: QUOTA_MAX.maxConfigBytes,
+    description: "bytes of the tenant's compiled snapshot fragment (uncompressed protobuf)",
+  },
+} as const;
+
+const quotaOverridesInput = {
+  type: "object",
+  additionalProperties: false,
+  description: "per-tenant overrides of the plan's quotas (operators only); null clears an override",
+  properties: {
+    maxRoutes: orNull(QUOTA_BOUNDS.maxRoutes),
+    maxUpstreams: orNull(QUOTA_BOUNDS.maxUpstreams),
+    maxKeys: orNull(QUOTA_BOUNDS.maxKeys),
+    maxTargets: orNull(QUOTA_BOUNDS.maxTargets),
+    maxConfigBytes: orNull(QUOTA_BOUNDS.maxConfigBytes),
+  },
+} as const;
 
 const limitOverridesInput = {
   type: "object",
@@ -131,6 +169,7 @@ export const createTenantBody = {
     status: { enum: STATUSES, default: "active" },
     limits: limitOverridesInput,
     egressAllow: egressAllowInput,
+    quotas: quotaOverridesInput,
   },
 } as const;
 
@@ -144,7 +183,52 @@ export const patchTenantBody = {
     status: { enum: STATUSES },
     limits: limitOverridesInput,
     egressAllow: egressAllowInput,
+    quotas: quotaOverridesInput,
   },
+} as const;
+
+const integer = { type: "integer" } as const;
+
+export const quotas = {
+  type: "object",
+  properties: {
+    maxRoutes: integer,
+    maxUpstreams: integer,
+    maxKeys: integer,
+    maxTargets: integer,
+    maxConfigBytes: integer,
+  },
+  required: ["maxRoutes", "maxUpstreams", "maxKeys", "maxTargets", "maxConfigBytes"],
+} as const;
+
+export const tenantUsage = {
+  type: "object",
+  properties: {
+    tenantId: slug,
+    usage: {
+      type: "object",
+      properties: {
+        routes: integer,
+        upstreams: integer,
+        keys: integer,
+        targets: integer,
+        configBytes: integer,
+      },
+      required: ["routes", "upstreams", "keys", "targets", "configBytes"],
+    },
+    quotas: { ...quotas, description: "effective quotas: the tenant's overrides, else its plan's" },
+  },
+  required: ["tenantId", "usage", "quotas"],
+} as const;
+
+export const snapshotUsage = {
+  type: "object",
+  properties: {
+    tenantBytes: { type: "integer", description: "sum of every tenant's recorded fragment size" },
+    fleetReserve: { type: "integer", description: "CORRAL_SNAPSHOT_FLEET_RESERVE" },
+    maxPayload: { type: "integer", description: "CORRAL_SNAPSHOT_MAX_PAYLOAD: uncompressed bound" },
+  },
+  required: ["tenantBytes", "fleetReserve", "maxPayload"],
 } as const;
 
 export const tenantPage = {

@@ -10,6 +10,7 @@ import {
   type TenantPatch,
   updateTenant,
 } from "../store/tenants.ts";
+import { measureTenant } from "../service/config-growth.ts";
 import { type AdminContext, mutate } from "./context.ts";
 import { assertTenantRateCovered } from "./limit-rules.ts";
 import {
@@ -20,6 +21,7 @@ import {
   tenant,
   tenantPage,
   tenantParams,
+  tenantUsage,
 } from "./schemas.ts";
 import { decodeCursor, encodeCursor, normalizeEgressAllow, pageLimit } from "./validate.ts";
 
@@ -54,7 +56,7 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
           await assertTenantRateCovered(tx, created.id);
           return { status: 201, body: created };
         },
-        { grows: true },
+        { grows: true, tenantId: req.body.id },
       ),
   );
 
@@ -85,11 +87,30 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
       (await getTenant(ctx.pool, req.params.tenantId)) ?? Promise.reject(notFound(req.params.tenantId)),
   );
 
+  app.get<{ Params: TenantParams }>(
+    "/tenants/:tenantId/usage",
+    {
+      schema: {
+        summary:
+          "What the tenant holds against its quotas (routes, upstreams, live keys, targets, config bytes)",
+        tags: ["tenants"],
+        params: tenantParams,
+        response: { 200: tenantUsage },
+      },
+    },
+    async (req) => {
+      const measured = await measureTenant(ctx.pool, req.params.tenantId);
+      if (!measured) throw notFound(req.params.tenantId);
+      return { tenantId: req.params.tenantId, ...measured };
+    },
+  );
+
   app.patch<{ Params: TenantParams; Body: TenantPatch }>(
     "/tenants/:tenantId",
     {
       schema: {
-        summary: "Change a tenant's name, plan, status, limit overrides or egress exceptions",
+        summary:
+          "Change a tenant's name, plan, status, limit overrides, quota overrides or egress exceptions",
         tags: ["tenants"],
         params: tenantParams,
         body: patchTenantBody,
@@ -97,12 +118,18 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
       },
     },
     (req, reply) =>
-      mutate(ctx, req, reply, async (tx) => {
-        const updated = await updateTenant(tx, req.params.tenantId, withEgressAllow(req.body));
-        if (!updated) throw notFound(req.params.tenantId);
-        await assertTenantRateCovered(tx, updated.id);
-        return { status: 200, body: updated };
-      }),
+      mutate(
+        ctx,
+        req,
+        reply,
+        async (tx) => {
+          const updated = await updateTenant(tx, req.params.tenantId, withEgressAllow(req.body));
+          if (!updated) throw notFound(req.params.tenantId);
+          await assertTenantRateCovered(tx, updated.id);
+          return { status: 200, body: updated };
+        },
+        { tenantId: req.params.tenantId },
+      ),
   );
 
   app.delete<{ Params: TenantParams }>(
@@ -115,9 +142,15 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
       },
     },
     (req, reply) =>
-      mutate(ctx, req, reply, async (tx) => {
-        if (!(await deleteTenant(tx, req.params.tenantId))) throw notFound(req.params.tenantId);
-        return { status: 204, body: null };
-      }),
+      mutate(
+        ctx,
+        req,
+        reply,
+        async (tx) => {
+          if (!(await deleteTenant(tx, req.params.tenantId))) throw notFound(req.params.tenantId);
+          return { status: 204, body: null };
+        },
+        { tenantId: req.params.tenantId },
+      ),
   );
 }

@@ -61,20 +61,9 @@ export function compileSnapshot(rows: FleetRows, opts: CompileOptions): Snapshot
     .map((t) => {
       const plan = plans.get(t.plan);
       if (!plan) problems.push(`tenant ${t.id} uses plan ${t.plan}, which does not exist`);
-      const limits = resolveLimits(t, plan);
-      const children = byTenant.get(t.id);
-      return {
-        id: t.id,
-        name: t.name,
-        status: t.status,
-        plan: t.plan,
-        limits,
-        shard: opts.shardOf?.({ id: t.id, shardSize: limits.shardSize }, slots) ?? [],
-        keys: (children?.keys ?? []).map(toApiKey).sort(byId),
-        routes: (children?.routes ?? []).map(toRoute).sort(byId),
-        upstreams: (children?.upstreams ?? []).map(toUpstream).sort(byId),
-        egressAllow: [...(t.egress_allow ?? [])],
-      } satisfies Tenant;
+      return compileTenant(t, plan, byTenant.get(t.id), (limits) =>
+        opts.shardOf ? opts.shardOf({ id: t.id, shardSize: limits.shardSize }, slots) : [],
+      );
     });
   const snapshot: Snapshot = {
     version: opts.version,
@@ -128,7 +117,33 @@ export function resolveLimits(t: TenantRow, plan: PlanRow | undefined): Limits {
   };
 }
 
-interface TenantChildren {
+/**
+ * One tenant's fragment of the snapshot: its limits, its shard (from `shardOf`, given the
+ * resolved limits), its live keys, routes and upstreams sorted by id. The snapshot compiler and
+ * the per-tenant size check (service/config-growth.ts) build it the same way.
+ */
+export function compileTenant(
+  t: TenantRow,
+  plan: PlanRow | undefined,
+  children: TenantChildren | undefined,
+  shardOf: (limits: Limits) => string[],
+): Tenant {
+  const limits = resolveLimits(t, plan);
+  return {
+    id: t.id,
+    name: t.name,
+    status: t.status,
+    plan: t.plan,
+    limits,
+    shard: shardOf(limits),
+    keys: (children?.keys ?? []).map(toApiKey).sort(byId),
+    routes: (children?.routes ?? []).map(toRoute).sort(byId),
+    upstreams: (children?.upstreams ?? []).map(toUpstream).sort(byId),
+    egressAllow: [...(t.egress_allow ?? [])],
+  };
+}
+
+export interface TenantChildren {
   keys: ActiveKeyRow[];
   routes: RouteRow[];
   upstreams: UpstreamRow[];

@@ -17,12 +17,13 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { encodePointer, LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts";
 import type { BlobStore } from "../../proto/blob-store/blob-store.ts";
-import type { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import {
   compressSnapshot,
   type EncodedSnapshot,
   frameSnapshot,
   HEADER_SIZE,
+  MAX_DECODED_BYTES,
 } from "../../proto/snapshot-codec.ts";
 import { CorralError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
@@ -316,10 +317,23 @@ export class Publisher {
     await this.deps.blobStore.put(LATEST_KEY, encodePointer(pointer));
   }
 
-  /** Compresses, checks the capacity (metric, warning at 80 %, refusal past 100 %), frames and signs. */
+  /**
+   * Checks the uncompressed payload against what nodes inflate (MAX_DECODED_BYTES), compresses,
+   * checks the capacity (metric, warning at 80 %, refusal past 100 %), frames and signs. Changes
+   * are kept within the tighter CORRAL_SNAPSHOT_MAX_PAYLOAD before they commit
+   * (service/config-growth.ts); these checks are the last line if something slipped past.
+   */
   private encode(snapshot: Snapshot): EncodedSnapshot {
     const { capacity, metrics, logger } = this.deps;
-    const payload = compressSnapshot(snapshot);
+    const raw = Snapshot.encode(snapshot).finish();
+    if (raw.length > MAX_DECODED_BYTES) {
+      this.exceeded = true;
+      throw new CorralError(
+        "CORRAL_SNAPSHOT_CAPACITY_EXCEEDED",
+        `snapshot ${snapshot.version} has ${raw.length} bytes of payload; nodes inflate at most ${MAX_DECODED_BYTES}`,
+      );
+    }
+    const payload = compressSnapshot(raw);
     const used = HEADER_SIZE + payload.length;
     const ratio = used / capacity;
     metrics.snapshotUsage.set(ratio);

@@ -1,5 +1,6 @@
 /** Tenants and plans. Ids are slugs; listing is keyset-paginated by id. */
 import { CorralError } from "../errors.ts";
+import { QUOTA_COLUMNS, QUOTA_NAMES, type QuotaOverrides } from "../service/quotas.ts";
 import { type Queryable, SQLSTATE, sqlState } from "./db.ts";
 
 export type Priority = "batch" | "standard" | "critical";
@@ -38,6 +39,8 @@ export interface NewTenant {
   limits?: { [K in keyof LimitOverrides]?: LimitOverrides[K] | null };
   /** canonical allow entries (normalizeAllowList) */
   egressAllow?: string[];
+  /** overrides of the plan's quotas (admin API only; read back through GET .../usage) */
+  quotas?: QuotaOverrides;
 }
 
 export type TenantPatch = Partial<Omit<NewTenant, "id">>;
@@ -134,10 +137,19 @@ export async function insertTenant(q: Queryable, t: NewTenant): Promise<Tenant> 
         t.egressAllow ?? [],
       ],
     );
+    if (t.quotas) await setQuotaOverrides(q, t.id, t.quotas);
     return toTenant(rows[0]!);
   } catch (err) {
     throw integrityError(err, t.id, t.plan);
   }
+}
+
+/** Sets the given quota overrides (null clears one); absent members stay as they are. */
+async function setQuotaOverrides(q: Queryable, id: string, quotas: QuotaOverrides): Promise<void> {
+  const names = QUOTA_NAMES.filter((n) => quotas[n] !== undefined);
+  if (names.length === 0) return;
+  const sets = names.map((n, i) => `${QUOTA_COLUMNS[n]} = $${i + 2}`);
+  await q.query(`UPDATE tenants SET ${sets.join(", ")} WHERE id = $1`, [id, ...names.map((n) => quotas[n])]);
 }
 
 export async function getTenant(q: Queryable, id: string): Promise<Tenant | undefined> {
@@ -186,6 +198,7 @@ export async function updateTenant(
     const value = patch.limits?.[field as keyof LimitOverrides];
     if (value !== undefined) set(column, value);
   }
+  if (patch.quotas) await setQuotaOverrides(q, id, patch.quotas);
   if (sets.length === 0) return getTenant(q, id);
   try {
     const { rows } = await q.query<TenantRow>(

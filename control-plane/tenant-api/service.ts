@@ -226,6 +226,7 @@ export class TenantService {
         idempotencyKey: opts.clientToken,
         requestHash: hashRequest("tenant-api", operation, input),
         grows,
+        tenantId: caller.tenantId,
       };
       try {
         const result = await this.#deps.mutations.run(request, async (tx) => {
