@@ -121,7 +121,8 @@ test("a name that resolves to loopback at connect time is refused by the node: 5
     let res = await call(`${dp.url}/rebind/x`, invokeKey);
     await waitFor("the route on the node", async () => {
       res = await call(`${dp.url}/rebind/x`, invokeKey);
-      return res.status !== 404;
+      // the key and the route reach the node in the same or a later snapshot than before()
+      return res.status !== 404 && res.status !== 401;
     });
     assert.equal(res.status, 502);
     assert.equal(res.reason, "egress_denied");
