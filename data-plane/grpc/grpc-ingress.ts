@@ -19,6 +19,7 @@ import { problemBody, type Rejection, REQUEST_ERRORS, reject } from "../errors.t
 import { type RequestContext, runStages, type Stage } from "../ingress/pipeline.ts";
 import type { NodeState } from "../node-state.ts";
 import { type DataPlaneMetrics, statusClass } from "../ops/metrics.ts";
+import { contextTarget } from "../router/request-target.ts";
 import { normalizeHost } from "../router/route-table.ts";
 import { type CallRecord, type GrpcProxy, respondRejection } from "./grpc-proxy.ts";
 import { FLOW_WINDOWS } from "./upstream-sessions.ts";
@@ -49,13 +50,10 @@ export interface GrpcIngress {
 }
 
 function newContext(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): RequestContext {
-  const url = headers[":path"] ?? "/";
-  const q = url.indexOf("?");
   return {
+    ...contextTarget(headers[":path"] ?? "/"),
     method: headers[":method"] ?? "POST",
     host: normalizeHost(headers[":authority"]),
-    path: q === -1 ? url : url.slice(0, q),
-    url,
     headers,
     remoteAddress: stream.session?.socket?.remoteAddress ?? "",
     receivedAt: performance.now(),

@@ -16,6 +16,7 @@ import type { NodeState } from "../node-state.ts";
 import { fastifyLogger, quietLogController, sharedRequestLogger } from "../ops/fastify-logger.ts";
 import { logSampler, type LogSampler } from "../ops/log-sampler.ts";
 import type { DataPlaneMetrics } from "../ops/metrics.ts";
+import { contextTarget } from "../router/request-target.ts";
 import { normalizeHost } from "../router/route-table.ts";
 import type { HttpProxy } from "./http-proxy.ts";
 import type { PeerForwarder } from "./peer-forwarder.ts";
@@ -49,13 +50,10 @@ export interface Ingress {
 }
 
 function newContext(raw: IncomingMessage): RequestContext {
-  const url = raw.url ?? "/";
-  const q = url.indexOf("?");
   return {
+    ...contextTarget(raw.url ?? "/"),
     method: raw.method ?? "GET",
     host: normalizeHost(raw.headers.host),
-    path: q === -1 ? url : url.slice(0, q),
-    url,
     headers: raw.headers,
     remoteAddress: raw.socket.remoteAddress ?? "",
     receivedAt: performance.now(),

@@ -14,10 +14,12 @@ export interface RequestContext {
   readonly method: string;
   /** normalised host: lower case, no port */
   readonly host: string;
-  /** path without the query */
+  /** path without the query: canonical (router/request-target.ts), matched and forwarded as is */
   readonly path: string;
-  /** path and query as received */
+  /** canonical path and the query as received */
   readonly url: string;
+  /** why the path is refused (400 bad_path at the route stage); path and url are then raw */
+  readonly badPath?: string;
   readonly headers: IncomingHttpHeaders;
   readonly remoteAddress: string;
   /** monotonic ms when the request arrived */

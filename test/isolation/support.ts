@@ -27,6 +27,7 @@ export interface PlatformSpec {
   redis?: boolean;
   demoUpstreams?: boolean;
   dpEnv?: Record<string, string>;
+  cpEnv?: Record<string, string>;
 }
 
 /** A platform with every data plane registered and live in the fleet. */
@@ -50,6 +51,7 @@ export async function isolationPlatform(spec: PlatformSpec): Promise<IsolationPl
       demoUpstreams: spec.demoUpstreams ?? false,
       logLevel: "warn",
       stopGraceMs: 3000,
+      cpEnv: spec.cpEnv,
       dpEnv: {
         CORRAL_POLL_INTERVAL_MS: "30000", // config comes by Announce; a pull re-verifies the whole blob
         ...(redis ? { CORRAL_REDIS_URL: redis.url } : {}),
