@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { bool, type ConfigOf, int, loadConfig, oneOf, port, str, url } from "../proto/env-config.ts";
+import { HTTP_LIMITS_SCHEMA } from "../proto/http-limits.ts";
 import { DEFAULT_CAPACITY, HEADER_SIZE } from "../proto/snapshot-codec.ts";
 import { parsePrivateKey } from "../proto/signing-keys.ts";
 
@@ -88,6 +89,7 @@ export function controlPlaneSchema(cwd = process.cwd()) {
       default: 5_000,
       doc: "period (ms) at which the publisher rewrites snapshots/LATEST",
     },
+    ...HTTP_LIMITS_SCHEMA,
     CORRAL_VERSION_POLL_MS: {
       parse: int(100, 600_000),
       default: 2_000,

@@ -96,3 +96,21 @@ test("CORRAL_LOG_SAMPLE_RATE: a fraction from 0 to 1, every request by default",
       raw,
     );
 });
+
+test("slow-client limits: sane defaults, the headers timeout never beyond the request timeout", () => {
+  assert.deepEqual(loadDataPlaneSettings(required).limits, {
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    idleTimeoutMs: 30_000,
+    maxConnections: 10_000,
+    maxRequestsPerConnection: 10_000,
+  });
+  const short = loadDataPlaneSettings({ ...required, CORRAL_REQUEST_TIMEOUT_MS: "2000" });
+  assert.equal(short.limits.headersTimeoutMs, 2000);
+  assert.throws(
+    () => loadDataPlaneSettings({ ...required, CORRAL_MAX_CONNECTIONS: "0", CORRAL_IDLE_TIMEOUT_MS: "x" }),
+    (err: ConfigError) =>
+      err.problems.some((p) => p.startsWith("CORRAL_MAX_CONNECTIONS")) &&
+      err.problems.some((p) => p.startsWith("CORRAL_IDLE_TIMEOUT_MS")),
+  );
+});

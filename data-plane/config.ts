@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError, int, loadConfig, oneOf, port, type Schema, str, url } from "../proto/env-config.ts";
 import { parsePublicKey } from "../proto/signing-keys.ts";
+import { HTTP_LIMITS_SCHEMA, type HttpLimits, httpLimits } from "../proto/http-limits.ts";
 import { DEFAULT_CAPACITY, HEADER_SIZE } from "../proto/snapshot-codec.ts";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -106,6 +107,7 @@ export function dataPlaneSchema(cwd: string) {
       default: 1,
       doc: "share of successful requests logged (0..1, 1 = every one); rejections and errors are always logged",
     },
+    ...HTTP_LIMITS_SCHEMA,
     CORRAL_FAULT_CRASH_ON_HEADER: {
       parse: headerName,
       default: "",
@@ -145,6 +147,8 @@ export interface DataPlaneSettings {
   logSampleRate: number;
   /** fault injection (tests only): crash on an upstream answer with this header */
   faultCrashOnHeader: string | undefined;
+  /** request, header and idle timeouts, connection caps of the HTTP and gRPC ingress */
+  limits: HttpLimits;
 }
 
 /** Validates the environment (throws ConfigError naming every bad variable) and resolves defaults. */
@@ -177,5 +181,6 @@ export function loadDataPlaneSettings(
     logLevel: c.CORRAL_LOG_LEVEL,
     logSampleRate: c.CORRAL_LOG_SAMPLE_RATE,
     faultCrashOnHeader: c.CORRAL_FAULT_CRASH_ON_HEADER || undefined,
+    limits: httpLimits(c),
   });
 }

@@ -179,6 +179,7 @@ async function startServers(p: Parts): Promise<Servers> {
     metrics: p.metrics,
     state: p.state,
     maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
+    limits: p.s.limits,
     logSampleRate: p.s.logSampleRate,
     random: p.random,
   });
@@ -197,6 +198,7 @@ async function startServers(p: Parts): Promise<Servers> {
       state: p.state,
       maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
       maxConcurrentStreams: GRPC_MAX_CONCURRENT_STREAMS,
+      maxConnections: p.s.limits.maxConnections,
     });
     const ops = await startOps(p.state, p.metrics, p.log, p.s.host, p.s.opsPort);
     return { ingress, grpc, ops };

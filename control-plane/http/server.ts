@@ -11,6 +11,7 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from "fastify";
+import { capConnections, fastifyHttpLimits, type HttpLimits } from "../../proto/http-limits.ts";
 import { CorralError, toProblem } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { ControlPlaneMetrics } from "../metrics.ts";
@@ -40,6 +41,8 @@ export const BODY_LIMIT = 64 * 1024;
 export interface HttpServerDeps {
   logger: Logger;
   metrics: ControlPlaneMetrics;
+  /** request and idle timeouts, connection caps (CORRAL_*_TIMEOUT_MS, CORRAL_MAX_*) */
+  limits: HttpLimits;
   /** undefined when ready, else the reason */
   notReadyReason: () => Promise<string | undefined>;
 }
@@ -57,10 +60,12 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     return503OnClosing: true,
+    ...fastifyHttpLimits(deps.limits),
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true },
     },
   });
+  capConnections(app.server, deps.limits);
   app.decorateRequest("operator", null);
   app.removeContentTypeParser("text/plain"); // bodies are JSON only: anything else is 415
   app.setErrorHandler((err, req, reply) => {

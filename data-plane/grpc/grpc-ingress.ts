@@ -14,6 +14,7 @@ import {
   type ServerHttp2Stream,
 } from "node:http2";
 import type { Logger } from "pino";
+import { HTTP_LIMITS_SCHEMA } from "../../proto/http-limits.ts";
 import { parseGrpcTimeout } from "../admission/deadline.ts";
 import { problemBody, type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
 import { type RequestContext, runStages, type Stage } from "../ingress/pipeline.ts";
@@ -37,6 +38,8 @@ export interface GrpcIngressOptions {
   maxHeaderBytes: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS: calls in flight per client connection */
   maxConcurrentStreams: number;
+  /** connections held at once (CORRAL_MAX_CONNECTIONS); further ones are closed as they arrive */
+  maxConnections?: number;
   /** a connection with no frames for this long is closed (GOAWAY); default 5 minutes */
   idleSessionMs?: number;
 }
@@ -165,6 +168,7 @@ export async function startGrpcIngress(o: GrpcIngressOptions): Promise<GrpcIngre
     },
     maxSessionMemory: 32,
   });
+  server.maxConnections = o.maxConnections ?? HTTP_LIMITS_SCHEMA.CORRAL_MAX_CONNECTIONS.default;
   const sessions = new Set<Http2Session>();
   const handler = new CallHandler(o);
   server.on("session", (session) => {

@@ -11,7 +11,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
-import { problemBody, type Rejection, REQUEST_ERRORS } from "../errors.ts";
+import { capConnections, fastifyHttpLimits, type HttpLimits } from "../../proto/http-limits.ts";
+import { problemBody, type Rejection, REQUEST_ERRORS, type RequestErrorCode } from "../errors.ts";
 import type { NodeState } from "../node-state.ts";
 import { fastifyLogger, quietLogController, sharedRequestLogger } from "../ops/fastify-logger.ts";
 import { logSampler, type LogSampler } from "../ops/log-sampler.ts";
@@ -36,6 +37,8 @@ export interface IngressOptions {
   metrics: DataPlaneMetrics;
   state: NodeState;
   maxHeaderBytes: number;
+  /** request and idle timeouts, connection caps (CORRAL_*_TIMEOUT_MS, CORRAL_MAX_*) */
+  limits: HttpLimits;
   /** share of successful requests logged (default 1: every request); rejections and errors always are */
   logSampleRate?: number;
   /** the sampler's randomness (default Math.random) */
@@ -90,10 +93,24 @@ function writeRejection(res: ServerResponse, rejection: Rejection, extra: Record
   res.end(body);
 }
 
-/** Raw answer for errors node's HTTP parser raises before fastify sees a request. */
+const CLIENT_ERRORS: Record<string, RequestErrorCode> = {
+  HPE_HEADER_OVERFLOW: "CORRAL_DP_HEADERS_TOO_LARGE",
+  ERR_HTTP_REQUEST_TIMEOUT: "CORRAL_DP_REQUEST_TIMEOUT",
+};
+
+/**
+ * Raw answer for errors node's HTTP server raises outside a request's handler: the parser's,
+ * and the request timeout (headers or body still arriving). A response already under way is
+ * cut instead: raw bytes would corrupt it.
+ */
 function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (answering?.headersSent) {
+    socket.destroy();
+    return;
+  }
   if (err.code === "ECONNRESET" || !socket.writable) return;
-  const code = err.code === "HPE_HEADER_OVERFLOW" ? "CORRAL_DP_HEADERS_TOO_LARGE" : "CORRAL_DP_BAD_REQUEST";
+  const code = CLIENT_ERRORS[err.code ?? ""] ?? "CORRAL_DP_BAD_REQUEST";
   const spec = REQUEST_ERRORS[code];
   const body = JSON.stringify(problemBody({ code }));
   socket.end(
@@ -228,10 +245,11 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
     logController: quietLogController(),
     childLoggerFactory: sharedRequestLogger,
     exposeHeadRoutes: false,
-    http: { maxHeaderSize: o.maxHeaderBytes },
+    ...fastifyHttpLimits(o.limits, { maxHeaderSize: o.maxHeaderBytes }),
     clientErrorHandler: clientError,
     return503OnClosing: true,
   });
+  capConnections(app.server, o.limits);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_request, _payload, done) => done(null));
   const handler = new RequestHandler(o);

@@ -2,7 +2,7 @@
  * Shared pieces of the attack tests: a raw HTTP/1.1 exchange over a TCP socket (fetch and undici
  * normalise paths and headers; an attacker does not).
  */
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 
 export interface RawAnswer {
   status: number;
@@ -46,4 +46,53 @@ export function rawRequest(port: number, head: string, timeoutMs = 15_000): Prom
     });
     socket.write(Buffer.from(`${head}\r\nconnection: close\r\n\r\n`, "latin1"));
   });
+}
+
+export interface SlowSocket {
+  openedAt: number;
+  closedAt: number | undefined;
+  /** what the server wrote before closing (its first bytes) */
+  answer: string;
+}
+
+/**
+ * Opens `count` connections (in batches, so the backlog never overflows) that each send `head`
+ * (announcing a body with content-length) and then trickle the body one byte per `everyMs`
+ * until the server closes them. stop() closes those still open.
+ */
+export async function slowSockets(port: number, count: number, head: string, everyMs = 500) {
+  const sockets: { socket: Socket; state: SlowSocket }[] = [];
+  for (let i = 0; i < count; i += 200) {
+    const batch = Array.from({ length: Math.min(200, count - i) }, () => {
+      const socket = connect(port, "127.0.0.1");
+      const state: SlowSocket = { openedAt: 0, closedAt: undefined, answer: "" };
+      socket.on("error", () => {});
+      socket.on("data", (c) => {
+        if (state.answer.length < 64) state.answer += c.toString("latin1");
+      });
+      socket.on("close", () => {
+        state.closedAt = performance.now();
+      });
+      sockets.push({ socket, state });
+      return new Promise<void>((resolve) =>
+        socket.once("connect", () => {
+          socket.write(`${head}\r\ncontent-length: 100000\r\n\r\n`);
+          state.openedAt = performance.now();
+          resolve();
+        }),
+      );
+    });
+    await Promise.all(batch);
+  }
+  const trickle = setInterval(() => {
+    for (const { socket } of sockets) if (!socket.destroyed) socket.write("x");
+  }, everyMs);
+  return {
+    states: sockets.map((s) => s.state),
+    open: () => sockets.filter((s) => s.state.closedAt === undefined).length,
+    stop() {
+      clearInterval(trickle);
+      for (const { socket } of sockets) socket.destroy();
+    },
+  };
 }

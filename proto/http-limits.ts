@@ -1,0 +1,80 @@
+/**
+ * Bounds on slow and greedy clients (DESIGN §7.1), the same settings for every HTTP server of the
+ * fleet (the data plane's tenant ingress, the control plane's API): how long a request's headers
+ * and whole body may take to arrive, how long a keep-alive connection may idle, how many
+ * connections a server holds and how many requests one connection may carry. A request still
+ * arriving when its time is up is answered 408 and its connection closed, however steadily its
+ * bytes trickle in.
+ */
+import type { ServerOptions } from "node:http";
+import { type ConfigOf, int } from "./env-config.ts";
+
+export const HTTP_LIMITS_SCHEMA = {
+  CORRAL_HEADERS_TIMEOUT_MS: {
+    parse: int(100, 600_000),
+    default: 10_000,
+    doc: "longest a client may take to send a request's headers (ms)",
+  },
+  CORRAL_REQUEST_TIMEOUT_MS: {
+    parse: int(100, 3_600_000),
+    default: 30_000,
+    doc: "longest a client may take to send a whole request, headers and body (ms); then 408 and the connection is closed",
+  },
+  CORRAL_IDLE_TIMEOUT_MS: {
+    parse: int(100, 600_000),
+    default: 30_000,
+    doc: "a keep-alive connection with no request for this long is closed (ms)",
+  },
+  CORRAL_MAX_CONNECTIONS: {
+    parse: int(1, 1_000_000),
+    default: 10_000,
+    doc: "connections a server holds at once; further ones are closed as they arrive",
+  },
+  CORRAL_MAX_REQUESTS_PER_CONNECTION: {
+    parse: int(1, 10_000_000),
+    default: 10_000,
+    doc: "requests one keep-alive connection may carry; the last is answered with connection: close",
+  },
+};
+
+export interface HttpLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxConnections: number;
+  maxRequestsPerConnection: number;
+}
+
+export function httpLimits(c: ConfigOf<typeof HTTP_LIMITS_SCHEMA>): HttpLimits {
+  return {
+    headersTimeoutMs: Math.min(c.CORRAL_HEADERS_TIMEOUT_MS, c.CORRAL_REQUEST_TIMEOUT_MS),
+    requestTimeoutMs: c.CORRAL_REQUEST_TIMEOUT_MS,
+    idleTimeoutMs: c.CORRAL_IDLE_TIMEOUT_MS,
+    maxConnections: c.CORRAL_MAX_CONNECTIONS,
+    maxRequestsPerConnection: c.CORRAL_MAX_REQUESTS_PER_CONNECTION,
+  };
+}
+
+/** How often node checks the request and headers timeouts: a tenth of the shorter, 100 ms to 1 s. */
+function checkingIntervalMs(l: HttpLimits): number {
+  return Math.max(100, Math.min(1000, Math.floor(l.headersTimeoutMs / 10)));
+}
+
+/** Fastify's options for these limits (node's http server options included). */
+export function fastifyHttpLimits(l: HttpLimits, http: ServerOptions = {}) {
+  return {
+    requestTimeout: l.requestTimeoutMs,
+    keepAliveTimeout: l.idleTimeoutMs,
+    maxRequestsPerSocket: l.maxRequestsPerConnection,
+    http: {
+      ...http,
+      headersTimeout: l.headersTimeoutMs,
+      connectionsCheckingInterval: checkingIntervalMs(l),
+    },
+  };
+}
+
+/** What fastify's options cannot say: the connection cap. Call on the server before listening. */
+export function capConnections(server: { maxConnections: number }, l: HttpLimits): void {
+  server.maxConnections = l.maxConnections;
+}

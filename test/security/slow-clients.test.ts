@@ -1,0 +1,108 @@
+/**
+ * Attack: a few thousand sockets trickling request bodies (DESIGN §7.1 "slow and greedy
+ * clients"). A real data plane and control plane run with CORRAL_REQUEST_TIMEOUT_MS=2000; 2,000
+ * loopback sockets each announce a 100 kB body and send one byte every 500 ms. A well-behaved
+ * tenant's requests (and an operator's, on the control plane) must all succeed meanwhile, and
+ * every slow socket must be closed by the server within the request timeout plus a margin for
+ * this loaded machine, however steadily its bytes keep coming. Bounded: 2,000 sockets per
+ * server (ulimit -n here is 20,000; the test, the upstream and the server each hold a share).
+ */
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { after, before, test } from "node:test";
+import { request } from "undici";
+import {
+  call,
+  createTenant,
+  type IsolationPlatform,
+  isolationPlatform,
+  type TestUpstream,
+  testUpstream,
+  waitFor,
+} from "../isolation/support.ts";
+import { slowSockets } from "./support.ts";
+
+const SOCKETS = 2000;
+const REQUEST_TIMEOUT_MS = 2000;
+/** a slow socket must be closed within the timeout plus this (the machine is shared and loaded) */
+const MARGIN_MS = 10_000;
+
+let p: IsolationPlatform;
+let upstream: TestUpstream;
+let calmKey: string;
+let slowKey: string;
+
+before(async () => {
+  // the upstream answers once it has the whole body: a trickled request holds its exchange open
+  upstream = await testUpstream(async (req) => {
+    if (!req.readableEnded) await once(req, "end").catch(() => {}); // aborted: the node cut it
+    return false;
+  });
+  const limits = { CORRAL_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) };
+  p = await isolationPlatform({ dataPlanes: 1, dpEnv: limits, cpEnv: limits });
+  calmKey = await createTenant(p.admin, { id: "calm", upstream: upstream.url });
+  slowKey = await createTenant(p.admin, { id: "slow", upstream: upstream.url });
+  await p.platform.waitUntilServing("/ready", calmKey, 30_000);
+  await p.platform.waitUntilServing("/ready", slowKey, 30_000);
+});
+
+after(async () => {
+  await p?.stop();
+  await upstream?.close();
+});
+
+/** Runs `n` well-behaved requests one after another while the slow sockets hold on. */
+async function wellBehaved(n: number, one: () => Promise<number>): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < n; i++) statuses.push(await one());
+  return statuses;
+}
+
+async function attack(port: number, head: string, one: () => Promise<number>) {
+  const slow = await slowSockets(port, SOCKETS, head);
+  try {
+    const statuses = await wellBehaved(40, one);
+    await waitFor("every slow socket closed by the server", () => slow.open() === 0, 60_000);
+    const held = slow.states.map((s) => s.closedAt! - s.openedAt);
+    return { statuses, longestMs: Math.max(...held), answers: slow.states.map((s) => s.answer) };
+  } finally {
+    slow.stop();
+  }
+}
+
+const portOf = (url: string) => Number(new URL(url).port);
+
+test("data plane: 2,000 trickling bodies are cut at the request timeout; a calm tenant is served throughout", async () => {
+  const head = `POST /upload HTTP/1.1\r\nhost: gw.test\r\nx-api-key: ${slowKey}`;
+  const { statuses, longestMs, answers } = await attack(portOf(p.platform.dps[0]!.url), head, async () => {
+    const res = await call(`${p.platform.dps[0]!.url}/calm`, calmKey);
+    return res.status;
+  });
+  assert.deepEqual(statuses, Array(40).fill(200));
+  assert.ok(longestMs < REQUEST_TIMEOUT_MS + MARGIN_MS, `a slow socket was held ${Math.round(longestMs)} ms`);
+  // each got a rejection: 408 once its time was up, or (beyond the tenant's concurrency) 429 at once
+  assert.deepEqual(
+    answers.filter((a) => !/^HTTP\/1\.1 (408|429) /.test(a)),
+    [],
+  );
+  assert.ok(
+    answers.some((a) => a.startsWith("HTTP/1.1 408 ")),
+    "the admitted slow requests got 408",
+  );
+});
+
+test("control plane: 2,000 trickling bodies are cut at the request timeout; operators are served throughout", async () => {
+  const cp = p.platform.cpUrl;
+  const head = `POST /admin/v1/tenants HTTP/1.1\r\nhost: cp.test\r\ncontent-type: application/json\r\nauthorization: Bearer ${p.platform.operatorToken}`;
+  const { statuses, longestMs } = await attack(portOf(cp), head, async () => {
+    const res = await request(`${cp}/admin/v1/tenants`, {
+      headers: { authorization: `Bearer ${p.platform.operatorToken}` },
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
+    await res.body.dump();
+    return res.statusCode;
+  });
+  assert.deepEqual(statuses, Array(40).fill(200));
+  assert.ok(longestMs < REQUEST_TIMEOUT_MS + MARGIN_MS, `a slow socket was held ${Math.round(longestMs)} ms`);
+});
