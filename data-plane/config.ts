@@ -3,10 +3,12 @@
  * start by proto/env-config.ts, then resolved (derived defaults) and frozen.
  */
 import type { KeyObject } from "node:crypto";
+import { BlockList } from "node:net";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError, int, loadConfig, oneOf, port, type Schema, str, url } from "../proto/env-config.ts";
 import { parsePublicKey } from "../proto/signing-keys.ts";
+import { parseTrustedProxies } from "./ingress/client-origin.ts";
 import { HTTP_LIMITS_SCHEMA, type HttpLimits, httpLimits } from "../proto/http-limits.ts";
 import { DEFAULT_CAPACITY, HEADER_SIZE } from "../proto/snapshot-codec.ts";
 
@@ -108,6 +110,11 @@ export function dataPlaneSchema(cwd: string) {
       doc: "share of successful requests logged (0..1, 1 = every one); rejections and errors are always logged",
     },
     ...HTTP_LIMITS_SCHEMA,
+    CORRAL_TRUSTED_PROXIES: {
+      parse: parseTrustedProxies,
+      default: new BlockList(),
+      doc: "addresses and CIDR blocks of front load balancers whose X-Forwarded-For and X-Forwarded-Proto are believed (comma-separated; default none)",
+    },
     CORRAL_FAULT_CRASH_ON_HEADER: {
       parse: headerName,
       default: "",
@@ -149,6 +156,8 @@ export interface DataPlaneSettings {
   faultCrashOnHeader: string | undefined;
   /** request, header and idle timeouts, connection caps of the HTTP and gRPC ingress */
   limits: HttpLimits;
+  /** front load balancers whose X-Forwarded-For/-Proto the node believes */
+  trustedProxies: BlockList;
 }
 
 /** Validates the environment (throws ConfigError naming every bad variable) and resolves defaults. */
@@ -182,5 +191,6 @@ export function loadDataPlaneSettings(
     logSampleRate: c.CORRAL_LOG_SAMPLE_RATE,
     faultCrashOnHeader: c.CORRAL_FAULT_CRASH_ON_HEADER || undefined,
     limits: httpLimits(c),
+    trustedProxies: c.CORRAL_TRUSTED_PROXIES,
   });
 }

@@ -31,6 +31,8 @@ export interface IsolationOptions {
   redisUrl: string | undefined;
   /** fault injection (tests only): crash when an upstream answer carries this header */
   crashOnHeader: string | undefined;
+  /** signs the hops of forwarded requests (ingress/client-origin.ts) */
+  hopKey: Buffer;
 }
 
 export interface Isolation {
@@ -143,6 +145,8 @@ export function startIsolation(o: IsolationOptions): Isolation {
         proxy,
         pools,
         monotonic: () => performance.now(),
+        hopKey: o.hopKey,
+        now: () => o.timers.now(),
         onResult: (r) => am.forward(r),
       }),
     async close() {

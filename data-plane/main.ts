@@ -17,6 +17,7 @@ import { BootInlineLoader, type SnapshotLoader } from "./config-client/snapshot-
 import { GrpcProxy } from "./grpc/grpc-proxy.ts";
 import { type GrpcIngress, startGrpcIngress } from "./grpc/grpc-ingress.ts";
 import { UpstreamSessions } from "./grpc/upstream-sessions.ts";
+import { hopKey } from "./ingress/client-origin.ts";
 import { HttpProxy } from "./ingress/http-proxy.ts";
 import { type Ingress, startIngress } from "./ingress/http-ingress.ts";
 import { requestStages } from "./ingress/request-pipeline.ts";
@@ -180,6 +181,11 @@ async function startServers(p: Parts): Promise<Servers> {
     state: p.state,
     maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
     limits: p.s.limits,
+    origin: {
+      trustedProxies: p.s.trustedProxies,
+      hopKey: hopKey(p.s.nodeToken),
+      now: () => p.timers.now(),
+    },
     logSampleRate: p.s.logSampleRate,
     random: p.random,
   });
@@ -199,6 +205,7 @@ async function startServers(p: Parts): Promise<Servers> {
       maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
       maxConcurrentStreams: GRPC_MAX_CONCURRENT_STREAMS,
       maxConnections: p.s.limits.maxConnections,
+      origin: { trustedProxies: p.s.trustedProxies, now: () => p.timers.now() },
     });
     const ops = await startOps(p.state, p.metrics, p.log, p.s.host, p.s.opsPort);
     return { ingress, grpc, ops };
@@ -237,6 +244,7 @@ export async function runDataPlane(
       log,
       redisUrl: s.redisUrl,
       crashOnHeader: s.faultCrashOnHeader,
+      hopKey: hopKey(s.nodeToken),
     }),
     sessions: new UpstreamSessions(timers),
   };

@@ -41,6 +41,7 @@ test("upstream metadata: credentials and a client's corral-tenant dropped, pseud
     "x-forwarded-for": "10.0.0.9",
     "x-forwarded-proto": "http",
     "x-forwarded-host": "dp.example:7600",
+    forwarded: 'for=10.0.0.9;proto=http;host="dp.example:7600"',
   });
 });
 

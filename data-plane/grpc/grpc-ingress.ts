@@ -17,6 +17,7 @@ import type { Logger } from "pino";
 import { HTTP_LIMITS_SCHEMA } from "../../proto/http-limits.ts";
 import { parseGrpcTimeout } from "../admission/deadline.ts";
 import { problemBody, type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
+import { clientOrigin, type OriginRules } from "../ingress/client-origin.ts";
 import { type RequestContext, runStages, type Stage } from "../ingress/pipeline.ts";
 import type { NodeState } from "../node-state.ts";
 import { type DataPlaneMetrics, statusClass } from "../ops/metrics.ts";
@@ -38,6 +39,8 @@ export interface GrpcIngressOptions {
   maxHeaderBytes: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS: calls in flight per client connection */
   maxConcurrentStreams: number;
+  /** whom the node believes about a call's origin (trusted proxies; no peer hops on gRPC) */
+  origin: OriginRules;
   /** connections held at once (CORRAL_MAX_CONNECTIONS); further ones are closed as they arrive */
   maxConnections?: number;
   /** a connection with no frames for this long is closed (GOAWAY); default 5 minutes */
@@ -52,13 +55,20 @@ export interface GrpcIngress {
   close(drainMs: number): Promise<void>;
 }
 
-function newContext(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): RequestContext {
+function newContext(
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  rules: OriginRules,
+): RequestContext {
+  const origin = clientOrigin(rules, stream.session?.socket?.remoteAddress ?? "", headers);
   return {
     ...contextTarget(headers[":path"] ?? "/"),
     method: headers[":method"] ?? "POST",
     host: normalizeHost(headers[":authority"]),
     headers,
-    remoteAddress: stream.session?.socket?.remoteAddress ?? "",
+    remoteAddress: origin.address,
+    proto: origin.proto,
+    forwardedBy: origin.forwardedBy,
     receivedAt: performance.now(),
     responseHeaders: {},
     onFinish: [],
@@ -96,7 +106,7 @@ class CallHandler {
   }
 
   async handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
-    const ctx = newContext(stream, headers);
+    const ctx = newContext(stream, headers, this.o.origin);
     const record: CallRecord = { grpcStatus: undefined, reason: "upstream", messagesIn: 0 };
     this.track(ctx, stream, record);
     stream.on("error", () => {});

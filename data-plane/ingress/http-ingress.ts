@@ -19,6 +19,7 @@ import { logSampler, type LogSampler } from "../ops/log-sampler.ts";
 import type { DataPlaneMetrics } from "../ops/metrics.ts";
 import { contextTarget } from "../router/request-target.ts";
 import { normalizeHost } from "../router/route-table.ts";
+import { clientOrigin, type OriginRules } from "./client-origin.ts";
 import type { HttpProxy } from "./http-proxy.ts";
 import type { PeerForwarder } from "./peer-forwarder.ts";
 import { type RequestContext, runStages, type Stage } from "./pipeline.ts";
@@ -37,6 +38,8 @@ export interface IngressOptions {
   metrics: DataPlaneMetrics;
   state: NodeState;
   maxHeaderBytes: number;
+  /** whom the node believes about a request's origin (trusted proxies, signed peer hops) */
+  origin: OriginRules;
   /** request and idle timeouts, connection caps (CORRAL_*_TIMEOUT_MS, CORRAL_MAX_*) */
   limits: HttpLimits;
   /** share of successful requests logged (default 1: every request); rejections and errors always are */
@@ -52,13 +55,16 @@ export interface Ingress {
   close(drainMs: number): Promise<void>;
 }
 
-function newContext(raw: IncomingMessage): RequestContext {
+function newContext(raw: IncomingMessage, rules: OriginRules): RequestContext {
+  const origin = clientOrigin(rules, raw.socket.remoteAddress ?? "", raw.headers);
   return {
     ...contextTarget(raw.url ?? "/"),
     method: raw.method ?? "GET",
     host: normalizeHost(raw.headers.host),
     headers: raw.headers,
-    remoteAddress: raw.socket.remoteAddress ?? "",
+    remoteAddress: origin.address,
+    proto: origin.proto,
+    forwardedBy: origin.forwardedBy,
     receivedAt: performance.now(),
     responseHeaders: {},
     onFinish: [],
@@ -143,7 +149,7 @@ class RequestHandler {
     reply.hijack();
     const req = request.raw;
     const res = reply.raw;
-    const ctx = newContext(req);
+    const ctx = newContext(req, this.o.origin);
     const outcome: Outcome = { reason: "upstream" };
     this.track(ctx, res, outcome);
     try {
@@ -196,7 +202,7 @@ class RequestHandler {
   async placement(request: FastifyRequest<{ Params: { tenant: string } }>, reply: FastifyReply) {
     const answer = await placementAnswer(
       () => this.o.state.config(),
-      newContext(request.raw),
+      newContext(request.raw, this.o.origin),
       request.params.tenant,
     );
     if ("code" in answer) return sendRejection(reply, answer);

@@ -14,6 +14,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { reject } from "../errors.ts";
 import type { ForwardResult } from "../ops/admission-metrics.ts";
 import type { ShardMember } from "../placement/forwarding.ts";
+import { signHop } from "./client-origin.ts";
 import { peerRequestHeaders } from "./forward-headers.ts";
 import { deadlineHeaders, hasBody, type HttpProxy, type ProxyResult, remainingMs } from "./http-proxy.ts";
 import type { RequestContext } from "./pipeline.ts";
@@ -21,6 +22,10 @@ import type { UpstreamPools } from "./upstream-pools.ts";
 
 export interface PeerForwarderOptions {
   self: string;
+  /** signs the hop (client-origin.ts hopKey) */
+  hopKey: Buffer;
+  /** wall-clock ms: the signed hop's expiry counts from it */
+  now: () => number;
   proxy: HttpProxy;
   pools: UpstreamPools;
   monotonic: () => number;
@@ -82,13 +87,15 @@ export class PeerForwarder {
       connectTimeoutMs: this.#o.connectTimeoutMs ?? 1000,
     })!;
     const remaining = remainingMs(ctx);
-    const headers = peerRequestHeaders(req.headers, ctx.remoteAddress, this.#o.self);
+    const hop = signHop(this.#o.hopKey, this.#o.self, ctx.remoteAddress, this.#o.now());
+    const headers = peerRequestHeaders(req.headers, this.#o.self, hop);
     const result = await this.#o.proxy.send(ctx, req, res, {
       picked,
       path: ctx.url,
       headers: deadlineHeaders(headers, remaining, false),
       timeoutMs: Math.min(route.timeoutMs, remaining ?? Number.POSITIVE_INFINITY) + FORWARD_SLACK_MS,
       deadlineBound: remaining !== undefined && remaining < route.timeoutMs,
+      fromNode: true,
     });
     if ("response" in result) this.#o.onResult?.("ok");
     else if ("rejection" in result)

@@ -21,7 +21,12 @@ export interface RequestContext {
   /** why the path is refused (400 bad_path at the route stage); path and url are then raw */
   readonly badPath?: string;
   readonly headers: IncomingHttpHeaders;
+  /** the client's address as the node believes it (ingress/client-origin.ts) */
   readonly remoteAddress: string;
+  /** the scheme the client used (https only when a trusted proxy says so) */
+  readonly proto: "http" | "https";
+  /** the slot of the shard member that forwarded this request (a verified, signed hop) */
+  readonly forwardedBy?: string;
   /** monotonic ms when the request arrived */
   readonly receivedAt: number;
   /** the config this request is served with, fixed for its whole life */

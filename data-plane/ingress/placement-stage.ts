@@ -61,12 +61,11 @@ export function placementStage(self: string, onDecision: (outcome: PlacementOutc
         return undefined;
       }
       const config = ctx.config!;
-      const forwardedBy = ctx.headers["corral-forwarded-by"];
       const decision = decidePlacement({
         self,
         shard: tenantShard(config, tenant.shard),
         strict: config.settings?.strictPlacement === true,
-        forwardedBy: forwardedBy === undefined ? undefined : String(forwardedBy),
+        forwardedBy: ctx.forwardedBy,
         start: next++,
       });
       if (next >= Number.MAX_SAFE_INTEGER) next = 0;

@@ -5,6 +5,8 @@
  * RESOURCE_EXHAUSTED with Retry-After, as HTTP requests do.
  */
 import assert from "node:assert/strict";
+import { BlockList } from "node:net";
+import { hopKey } from "../../data-plane/ingress/client-origin.ts";
 import { after, before, test } from "node:test";
 import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import pino from "pino";
@@ -70,11 +72,13 @@ before(async () => {
     log,
     redisUrl: undefined,
     crashOnHeader: undefined,
+    hopKey: hopKey("node-token"),
   });
   sessions = new UpstreamSessions(timers);
   ingress = await startGrpcIngress({
     host: "127.0.0.1",
     port: 0,
+    origin: { trustedProxies: new BlockList(), now: Date.now },
     logger: log,
     stages: requestStages({ currentConfig: () => live, ...isolation.grpcStages, protocol: "grpc" }),
     proxy: new GrpcProxy(sessions, { maxMessageBytes: 1024 * 1024, observer: isolation.upstreamObserver }),
