@@ -114,3 +114,14 @@ test("slow-client limits: sane defaults, the headers timeout never beyond the re
       err.problems.some((p) => p.startsWith("CORRAL_IDLE_TIMEOUT_MS")),
   );
 });
+
+test("CORRAL_TRUSTED_PROXIES: none by default, addresses and CIDR blocks, errors name it", () => {
+  assert.equal(loadDataPlaneSettings(required).trustedProxies.check("127.0.0.1"), false);
+  const s = loadDataPlaneSettings({ ...required, CORRAL_TRUSTED_PROXIES: "10.0.0.0/8, fd00::/8" });
+  assert.equal(s.trustedProxies.check("10.2.3.4"), true);
+  assert.equal(s.trustedProxies.check("fd00::1", "ipv6"), true);
+  assert.throws(
+    () => loadDataPlaneSettings({ ...required, CORRAL_TRUSTED_PROXIES: "10.0.0.0/40" }),
+    /CORRAL_TRUSTED_PROXIES/,
+  );
+});

@@ -3,7 +3,7 @@
  * start by proto/env-config.ts, then resolved (derived defaults) and frozen.
  */
 import type { KeyObject } from "node:crypto";
-import { BlockList } from "node:net";
+import type { BlockList } from "node:net";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError, int, loadConfig, oneOf, port, type Schema, str, url } from "../proto/env-config.ts";
@@ -111,8 +111,11 @@ export function dataPlaneSchema(cwd: string) {
     },
     ...HTTP_LIMITS_SCHEMA,
     CORRAL_TRUSTED_PROXIES: {
-      parse: parseTrustedProxies,
-      default: new BlockList(),
+      parse: (raw: string) => {
+        parseTrustedProxies(raw); // validated here, built once in loadDataPlaneSettings
+        return raw;
+      },
+      default: "",
       doc: "addresses and CIDR blocks of front load balancers whose X-Forwarded-For and X-Forwarded-Proto are believed (comma-separated; default none)",
     },
     CORRAL_FAULT_CRASH_ON_HEADER: {
@@ -191,6 +194,6 @@ export function loadDataPlaneSettings(
     logSampleRate: c.CORRAL_LOG_SAMPLE_RATE,
     faultCrashOnHeader: c.CORRAL_FAULT_CRASH_ON_HEADER || undefined,
     limits: httpLimits(c),
-    trustedProxies: c.CORRAL_TRUSTED_PROXIES,
+    trustedProxies: parseTrustedProxies(c.CORRAL_TRUSTED_PROXIES),
   });
 }

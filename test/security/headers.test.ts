@@ -2,16 +2,27 @@
  * Attack: headers that lie (DESIGN §7.1). A client of a real data-plane process sends forged
  * forwarding headers and corral-* headers (a forged peer hop among them); the upstream must see
  * only the node's own values. The upstream answers with corral-* headers of its own; the client
- * must never see them.
+ * must never see them. A request one node forwards to the tenant's shard member carries the
+ * original client's address (the client connects from 127.0.0.2, the nodes from 127.0.0.1), and
+ * a client cannot pass for a forwarding node.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { recordingUpstream } from "../data-plane/support.ts";
-import { createTenant, type IsolationPlatform, isolationPlatform } from "../isolation/support.ts";
+import {
+  createTenant,
+  type IsolationPlatform,
+  isolationPlatform,
+  type Member,
+  waitForShard,
+} from "../isolation/support.ts";
 import { rawRequest } from "./support.ts";
 
 let p: IsolationPlatform;
 let key: string;
+let hopsKey: string;
+let member: Member;
+let other: Member;
 let upstream: Awaited<ReturnType<typeof recordingUpstream>>;
 
 before(async () => {
@@ -20,9 +31,14 @@ before(async () => {
     "corral-shard": "http://evil",
     "x-kept": "1",
   });
-  p = await isolationPlatform({ dataPlanes: 1 });
+  p = await isolationPlatform({ dataPlanes: 2 });
   key = await createTenant(p.admin, { id: "liars", upstream: upstream.url });
+  hopsKey = await createTenant(p.admin, { id: "hops", upstream: upstream.url, limits: { shardSize: 1 } });
   await p.platform.waitUntilServing("/ready", key, 30_000);
+  const shard = await waitForShard(p.platform, "hops", hopsKey, 1);
+  member = shard[0]!;
+  const otherDp = p.platform.dps.find((d) => d.slot !== member.slot)!;
+  other = { slot: otherDp.slot, zone: otherDp.zone, url: otherDp.url, live: true };
 });
 
 after(async () => {
@@ -73,4 +89,37 @@ test("an upstream's corral-* response headers never reach the client", async () 
   assert.equal(answer.headers["x-kept"], "1");
   assert.equal(answer.headers["corral-reason"], undefined);
   assert.equal(answer.headers["corral-shard"], undefined);
+});
+
+const portOf = (m: Member) => Number(new URL(m.url).port);
+
+/** One request from 127.0.0.2 to `node`; the headers the upstream got for it. */
+async function viaNode(node: Member, extra: string[] = []) {
+  const before = upstream.seen.length;
+  const head = ["GET /hop HTTP/1.1", "host: gw.test", `x-api-key: ${hopsKey}`, ...extra].join("\r\n");
+  const answer = await rawRequest(portOf(node), head, "127.0.0.2");
+  return { answer, seen: upstream.seen.slice(before).map((s) => s.headers) };
+}
+
+test("a request forwarded to the tenant's shard member carries the original client's address", async () => {
+  const { answer, seen } = await viaNode(other);
+  assert.equal(answer.status, 200, answer.body);
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0]!["x-forwarded-for"], "127.0.0.2");
+  assert.equal(seen[0]!.forwarded, 'for=127.0.0.2;proto=http;host="gw.test"');
+});
+
+test("a client cannot pass for a forwarding node", async () => {
+  const forged = [
+    `corral-forwarded-by: ${other.slot}`,
+    "x-forwarded-for: 6.6.6.6",
+    "corral-hop: for=6.6.6.6",
+  ];
+  const atMember = await viaNode(member, forged);
+  assert.equal(atMember.answer.status, 200, atMember.answer.body);
+  assert.equal(atMember.seen[0]!["x-forwarded-for"], "127.0.0.2", "the forged hop's address is not believed");
+  // at a non-member, a believed hop would be refused 421 (never forwarded twice): it is forwarded
+  const atOther = await viaNode(other, [`corral-forwarded-by: ${member.slot}`]);
+  assert.equal(atOther.answer.status, 200, atOther.answer.body);
+  assert.equal(atOther.seen[0]!["x-forwarded-for"], "127.0.0.2");
 });

@@ -26,10 +26,12 @@ function parseAnswer(text: string): RawAnswer {
 /**
  * Sends `head` (request line and headers, without the blank line) byte for byte, then
  * `Connection: close`, and reads the answer until the node closes the connection.
+ * `from`: the loopback address to connect from (e.g. 127.0.0.2, to tell a client from the nodes).
  */
-export function rawRequest(port: number, head: string, timeoutMs = 15_000): Promise<RawAnswer> {
+export function rawRequest(port: number, head: string, from = "127.0.0.1"): Promise<RawAnswer> {
+  const timeoutMs = 15_000;
   return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1");
+    const socket = connect({ port, host: "127.0.0.1", localAddress: from });
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => {
       socket.destroy();
