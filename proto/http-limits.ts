@@ -7,6 +7,7 @@
  * bytes trickle in.
  */
 import type { ServerOptions } from "node:http";
+import type { Socket } from "node:net";
 import { type ConfigOf, int } from "./env-config.ts";
 
 export const HTTP_LIMITS_SCHEMA = {
@@ -77,4 +78,25 @@ export function fastifyHttpLimits(l: HttpLimits, http: ServerOptions = {}) {
 /** What fastify's options cannot say: the connection cap. Call on the server before listening. */
 export function capConnections(server: { maxConnections: number }, l: HttpLimits): void {
   server.maxConnections = l.maxConnections;
+}
+
+/**
+ * A raw answer on a connection node's server gave up on before a handler answered it (a parser
+ * error, the request timeout), then the connection closes. A response already under way (headers
+ * sent) is cut instead: raw bytes would corrupt it.
+ */
+export function answerOnSocket(
+  socket: Socket,
+  err: NodeJS.ErrnoException,
+  answer: { status: number; title: string; headers: Record<string, string>; body: string },
+): void {
+  const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (answering?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  if (err.code === "ECONNRESET" || !socket.writable) return;
+  let head = `HTTP/1.1 ${answer.status} ${answer.title}\r\nconnection: close\r\n`;
+  for (const [name, value] of Object.entries(answer.headers)) head += `${name}: ${value}\r\n`;
+  socket.end(`${head}content-length: ${Buffer.byteLength(answer.body)}\r\n\r\n${answer.body}`);
 }

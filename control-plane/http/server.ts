@@ -11,8 +11,14 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from "fastify";
-import { capConnections, fastifyHttpLimits, type HttpLimits } from "../../proto/http-limits.ts";
-import { CorralError, toProblem } from "../errors.ts";
+import type { Socket } from "node:net";
+import {
+  answerOnSocket,
+  capConnections,
+  fastifyHttpLimits,
+  type HttpLimits,
+} from "../../proto/http-limits.ts";
+import { CorralError, type ErrorCode, toProblem } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { ControlPlaneMetrics } from "../metrics.ts";
 import type { Operator } from "../store/operator-tokens.ts";
@@ -60,6 +66,7 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     return503OnClosing: true,
+    clientErrorHandler: clientError,
     ...fastifyHttpLimits(deps.limits),
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true },
@@ -82,6 +89,22 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
   app.addHook("onResponse", async (req, reply) => logRequest(deps, req, reply));
   registerOpsRoutes(app, deps);
   return app;
+}
+
+const CLIENT_ERRORS: Record<string, ErrorCode> = {
+  HPE_HEADER_OVERFLOW: "CORRAL_CP_HEADERS_TOO_LARGE",
+  ERR_HTTP_REQUEST_TIMEOUT: "CORRAL_CP_REQUEST_TIMEOUT",
+};
+
+/** Errors node's HTTP server raises outside a handler (parser, request timeout): problem+json. */
+function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  const problem = toProblem(new CorralError(CLIENT_ERRORS[err.code ?? ""] ?? "CORRAL_CP_BAD_HTTP"));
+  answerOnSocket(socket, err, {
+    status: problem.status,
+    title: problem.title,
+    headers: { "content-type": "application/problem+json" },
+    body: JSON.stringify(problem),
+  });
 }
 
 function logRequest(deps: HttpServerDeps, req: FastifyRequest, reply: FastifyReply): void {

@@ -11,7 +11,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
-import { capConnections, fastifyHttpLimits, type HttpLimits } from "../../proto/http-limits.ts";
+import {
+  answerOnSocket,
+  capConnections,
+  fastifyHttpLimits,
+  type HttpLimits,
+} from "../../proto/http-limits.ts";
 import { problemBody, type Rejection, REQUEST_ERRORS, type RequestErrorCode } from "../errors.ts";
 import type { NodeState } from "../node-state.ts";
 import { fastifyLogger, quietLogController, sharedRequestLogger } from "../ops/fastify-logger.ts";
@@ -110,19 +115,14 @@ const CLIENT_ERRORS: Record<string, RequestErrorCode> = {
  * cut instead: raw bytes would corrupt it.
  */
 function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (answering?.headersSent) {
-    socket.destroy();
-    return;
-  }
-  if (err.code === "ECONNRESET" || !socket.writable) return;
   const code = CLIENT_ERRORS[err.code ?? ""] ?? "CORRAL_DP_BAD_REQUEST";
   const spec = REQUEST_ERRORS[code];
-  const body = JSON.stringify(problemBody({ code }));
-  socket.end(
-    `HTTP/1.1 ${spec.status} ${spec.title}\r\nconnection: close\r\ncontent-type: application/problem+json\r\n` +
-      `corral-reason: ${spec.reason}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
+  answerOnSocket(socket, err, {
+    status: spec.status,
+    title: spec.title,
+    headers: { "content-type": "application/problem+json", "corral-reason": spec.reason },
+    body: JSON.stringify(problemBody({ code })),
+  });
 }
 
 /** What the log line and the metrics say about a request; filled in as it goes. */

@@ -1,7 +1,8 @@
 /**
  * Attack: a few thousand sockets trickling request bodies (DESIGN §7.1 "slow and greedy
  * clients"). A real data plane and control plane run with CORRAL_REQUEST_TIMEOUT_MS=2000; 2,000
- * loopback sockets each announce a 100 kB body and send one byte every 500 ms. A well-behaved
+ * loopback sockets each announce a body (100 kB; 60 kB for the CP, under its body limit, which
+ * would refuse more at once) and send one byte every 500 ms. A well-behaved
  * tenant's requests (and an operator's, on the control plane) must all succeed meanwhile, and
  * every slow socket must be closed by the server within the request timeout plus a margin for
  * this loaded machine, however steadily its bytes keep coming. Bounded: 2,000 sockets per
@@ -58,8 +59,8 @@ async function wellBehaved(n: number, one: () => Promise<number>): Promise<numbe
   return statuses;
 }
 
-async function attack(port: number, head: string, one: () => Promise<number>) {
-  const slow = await slowSockets(port, SOCKETS, head);
+async function attack(port: number, head: string, bodyBytes: number, one: () => Promise<number>) {
+  const slow = await slowSockets(port, SOCKETS, head, bodyBytes);
   try {
     const statuses = await wellBehaved(40, one);
     await waitFor("every slow socket closed by the server", () => slow.open() === 0, 60_000);
@@ -72,13 +73,19 @@ async function attack(port: number, head: string, one: () => Promise<number>) {
 
 const portOf = (url: string) => Number(new URL(url).port);
 
-test("data plane: 2,000 trickling bodies are cut at the request timeout; a calm tenant is served throughout", async () => {
+test("data plane: 2,000 trickling bodies are cut at the request timeout; a calm tenant is served throughout", async (t) => {
   const head = `POST /upload HTTP/1.1\r\nhost: gw.test\r\nx-api-key: ${slowKey}`;
-  const { statuses, longestMs, answers } = await attack(portOf(p.platform.dps[0]!.url), head, async () => {
-    const res = await call(`${p.platform.dps[0]!.url}/calm`, calmKey);
-    return res.status;
-  });
+  const { statuses, longestMs, answers } = await attack(
+    portOf(p.platform.dps[0]!.url),
+    head,
+    100_000,
+    async () => {
+      const res = await call(`${p.platform.dps[0]!.url}/calm`, calmKey);
+      return res.status;
+    },
+  );
   assert.deepEqual(statuses, Array(40).fill(200));
+  t.diagnostic(`longest slow socket held ${Math.round(longestMs)} ms`);
   assert.ok(longestMs < REQUEST_TIMEOUT_MS + MARGIN_MS, `a slow socket was held ${Math.round(longestMs)} ms`);
   // each got a rejection: 408 once its time was up, or (beyond the tenant's concurrency) 429 at once
   assert.deepEqual(
@@ -91,10 +98,11 @@ test("data plane: 2,000 trickling bodies are cut at the request timeout; a calm 
   );
 });
 
-test("control plane: 2,000 trickling bodies are cut at the request timeout; operators are served throughout", async () => {
+test("control plane: 2,000 trickling bodies are cut at the request timeout; operators are served throughout", async (t) => {
   const cp = p.platform.cpUrl;
   const head = `POST /admin/v1/tenants HTTP/1.1\r\nhost: cp.test\r\ncontent-type: application/json\r\nauthorization: Bearer ${p.platform.operatorToken}`;
-  const { statuses, longestMs } = await attack(portOf(cp), head, async () => {
+  const { statuses, longestMs, answers } = await attack(portOf(cp), head, 60_000, async () => {
+    // under the CP's 64 KiB body limit
     const res = await request(`${cp}/admin/v1/tenants`, {
       headers: { authorization: `Bearer ${p.platform.operatorToken}` },
       headersTimeout: 10_000,
@@ -104,5 +112,11 @@ test("control plane: 2,000 trickling bodies are cut at the request timeout; oper
     return res.statusCode;
   });
   assert.deepEqual(statuses, Array(40).fill(200));
+  t.diagnostic(`longest slow socket held ${Math.round(longestMs)} ms`);
   assert.ok(longestMs < REQUEST_TIMEOUT_MS + MARGIN_MS, `a slow socket was held ${Math.round(longestMs)} ms`);
+  assert.deepEqual(
+    answers.filter((a) => !a.startsWith("HTTP/1.1 408 ")),
+    [],
+    "each got 408 (CORRAL_CP_REQUEST_TIMEOUT)",
+  );
 });

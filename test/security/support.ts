@@ -59,10 +59,11 @@ export interface SlowSocket {
 
 /**
  * Opens `count` connections (in batches, so the backlog never overflows) that each send `head`
- * (announcing a body with content-length) and then trickle the body one byte per `everyMs`
- * until the server closes them. stop() closes those still open.
+ * (announcing a body of `bodyBytes`) and then trickle the body one byte per 500 ms until the
+ * server closes them. stop() closes those still open.
  */
-export async function slowSockets(port: number, count: number, head: string, everyMs = 500) {
+export async function slowSockets(port: number, count: number, head: string, bodyBytes: number) {
+  const everyMs = 500;
   const sockets: { socket: Socket; state: SlowSocket }[] = [];
   for (let i = 0; i < count; i += 200) {
     const batch = Array.from({ length: Math.min(200, count - i) }, () => {
@@ -78,7 +79,7 @@ export async function slowSockets(port: number, count: number, head: string, eve
       sockets.push({ socket, state });
       return new Promise<void>((resolve) =>
         socket.once("connect", () => {
-          socket.write(`${head}\r\ncontent-length: 100000\r\n\r\n`);
+          socket.write(`${head}\r\ncontent-length: ${bodyBytes}\r\n\r\n`);
           state.openedAt = performance.now();
           resolve();
         }),
