@@ -36,6 +36,14 @@ function behave(stream: ServerHttp2Stream, method: string): void {
       // the upstream process dies mid-call: its connection is gone without a GOAWAY
       setTimeout(() => stream.session?.destroy(), 20);
       return;
+    case "CorralHeaders":
+      // speaks as if it were the node, in headers and trailers
+      stream.respond({ ...GRPC_HEADERS, "corral-reason": "quota", "x-kept": "1" }, { waitForTrailers: true });
+      stream.once("wantTrailers", () =>
+        stream.sendTrailers({ "grpc-status": "0", "corral-shard": "http://evil" }),
+      );
+      stream.end(grpcFrame("ok"));
+      return;
     case "NoStatus":
       stream.respond(GRPC_HEADERS);
       stream.end(grpcFrame("no status follows"));

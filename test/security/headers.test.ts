@@ -8,15 +8,18 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import type { IncomingHttpHeaders } from "node:http2";
 import { recordingUpstream } from "../data-plane/support.ts";
+import { startRawUpstream } from "../grpc/raw-h2-upstream.ts";
 import {
   createTenant,
   type IsolationPlatform,
   isolationPlatform,
   type Member,
+  waitFor,
   waitForShard,
 } from "../isolation/support.ts";
-import { rawRequest } from "./support.ts";
+import { rawRequest, unaryCall } from "./support.ts";
 
 let p: IsolationPlatform;
 let key: string;
@@ -24,6 +27,8 @@ let hopsKey: string;
 let member: Member;
 let other: Member;
 let upstream: Awaited<ReturnType<typeof recordingUpstream>>;
+let grpc: Awaited<ReturnType<typeof startRawUpstream>>;
+const grpcSeen: IncomingHttpHeaders[] = [];
 
 before(async () => {
   upstream = await recordingUpstream({
@@ -31,10 +36,24 @@ before(async () => {
     "corral-shard": "http://evil",
     "x-kept": "1",
   });
+  grpc = await startRawUpstream((h) => grpcSeen.push(h));
   p = await isolationPlatform({ dataPlanes: 2 });
   key = await createTenant(p.admin, { id: "liars", upstream: upstream.url });
   hopsKey = await createTenant(p.admin, { id: "hops", upstream: upstream.url, limits: { shardSize: 1 } });
+  const g = await p.admin.post<{ id: string }>("/admin/v1/tenants/liars/upstreams", {
+    name: "grpc",
+    targets: [`http://${grpc.address}`],
+  });
+  await p.admin.post("/admin/v1/tenants/liars/routes", {
+    pathPrefix: "/raw.v1.Svc",
+    upstreamId: g.id,
+    protocol: "grpc",
+  });
   await p.platform.waitUntilServing("/ready", key, 30_000);
+  await waitFor("the gRPC route on dp-0", async () => {
+    const ok = await unaryCall(p.platform.dps[0]!.grpc, "/raw.v1.Svc/Ok", { "x-api-key": key });
+    return ok["grpc-status"] === "0";
+  });
   const shard = await waitForShard(p.platform, "hops", hopsKey, 1);
   member = shard[0]!;
   const otherDp = p.platform.dps.find((d) => d.slot !== member.slot)!;
@@ -43,7 +62,7 @@ before(async () => {
 
 after(async () => {
   await p?.stop();
-  await upstream?.close();
+  await Promise.all([upstream?.close(), grpc?.close()]);
 });
 
 test("a client's forwarding and corral-* headers are replaced by the node's own", async () => {
@@ -122,4 +141,24 @@ test("a client cannot pass for a forwarding node", async () => {
   const atOther = await viaNode(other, [`corral-forwarded-by: ${member.slot}`]);
   assert.equal(atOther.answer.status, 200, atOther.answer.body);
   assert.equal(atOther.seen[0]!["x-forwarded-for"], "127.0.0.2");
+});
+
+test("gRPC: forged origin metadata is replaced; an upstream's corral-* headers and trailers are dropped", async () => {
+  const before = grpcSeen.length;
+  const metadata = {
+    "x-api-key": key,
+    "x-forwarded-for": "6.6.6.6",
+    "x-real-ip": "6.6.6.6",
+    "corral-x": "1",
+  };
+  const answer = await unaryCall(p.platform.dps[0]!.grpc, "/raw.v1.Svc/CorralHeaders", metadata);
+  assert.equal(answer["grpc-status"], "0");
+  assert.equal(answer["x-kept"], "1");
+  assert.equal(answer["corral-reason"], undefined);
+  assert.equal(answer["corral-shard"], undefined);
+  const seen = grpcSeen.slice(before).at(-1)!;
+  assert.equal(seen["x-forwarded-for"], "127.0.0.1");
+  assert.equal(seen["x-real-ip"], undefined);
+  assert.equal(seen["corral-x"], undefined);
+  assert.equal(seen["corral-tenant"], "liars");
 });

@@ -8,12 +8,11 @@
  * that leaves no room for a second reading. The same rule on gRPC's :path.
  */
 import assert from "node:assert/strict";
-import { connect } from "node:http2";
 import { after, before, test } from "node:test";
 import { recordingUpstream } from "../data-plane/support.ts";
 import { startRawUpstream } from "../grpc/raw-h2-upstream.ts";
 import { createTenant, type IsolationPlatform, isolationPlatform } from "../isolation/support.ts";
-import { rawRequest } from "./support.ts";
+import { rawRequest, unaryCall } from "./support.ts";
 
 const HOSTILE = [
   "/api/..%2fadmin",
@@ -167,33 +166,7 @@ test("an ambiguous path is 400 bad_path with a problem body", async () => {
   assert.equal(atApi.length + atAdmin.length, 0);
 });
 
-function grpcCall(path: string): Promise<Record<string, string | string[] | undefined>> {
-  return new Promise((resolve, reject) => {
-    const session = connect(`http://${p.platform.dps[0]!.grpc}`);
-    session.on("error", reject);
-    const stream = session.request({
-      ":method": "POST",
-      ":path": path,
-      "content-type": "application/grpc",
-      te: "trailers",
-      "x-api-key": key,
-    });
-    let head: Record<string, string | string[] | undefined> = {};
-    stream.on("response", (h) => {
-      head = { ...h };
-    });
-    stream.on("trailers", (t) => {
-      head = { ...head, ...t };
-    });
-    stream.on("error", reject);
-    stream.resume();
-    stream.on("close", () => {
-      session.close();
-      resolve(head);
-    });
-    stream.end(Buffer.from([0, 0, 0, 0, 0]));
-  });
-}
+const grpcCall = (path: string) => unaryCall(p.platform.dps[0]!.grpc, path, { "x-api-key": key });
 
 test("gRPC: a :path with dot segments or escapes is refused INVALID_ARGUMENT and never forwarded", async () => {
   const ok = await grpcCall("/raw.v1.Svc/Ok");

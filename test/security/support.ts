@@ -2,6 +2,7 @@
  * Shared pieces of the attack tests: a raw HTTP/1.1 exchange over a TCP socket (fetch and undici
  * normalise paths and headers; an attacker does not).
  */
+import { connect as h2connect } from "node:http2";
 import { connect, type Socket } from "node:net";
 
 export interface RawAnswer {
@@ -98,4 +99,37 @@ export async function slowSockets(port: number, count: number, head: string, bod
       for (const { socket } of sockets) socket.destroy();
     },
   };
+}
+
+/** One gRPC call with an empty message over a fresh h2c connection: its headers and trailers. */
+export function unaryCall(
+  address: string,
+  path: string,
+  metadata: Record<string, string>,
+): Promise<Record<string, string | string[] | undefined>> {
+  return new Promise((resolve, reject) => {
+    const session = h2connect(`http://${address}`);
+    session.on("error", reject);
+    const stream = session.request({
+      ":method": "POST",
+      ":path": path,
+      "content-type": "application/grpc",
+      te: "trailers",
+      ...metadata,
+    });
+    let head: Record<string, string | string[] | undefined> = {};
+    stream.on("response", (h) => {
+      head = { ...h };
+    });
+    stream.on("trailers", (t) => {
+      head = { ...head, ...t };
+    });
+    stream.on("error", reject);
+    stream.resume();
+    stream.on("close", () => {
+      session.close();
+      resolve(head);
+    });
+    stream.end(Buffer.from([0, 0, 0, 0, 0]));
+  });
 }
