@@ -103,6 +103,7 @@ test("slow-client limits: sane defaults, the headers timeout never beyond the re
     requestTimeoutMs: 30_000,
     idleTimeoutMs: 30_000,
     maxConnections: 10_000,
+    maxConnectionsPerSource: 0,
     maxRequestsPerConnection: 10_000,
   });
   const short = loadDataPlaneSettings({ ...required, CORRAL_REQUEST_TIMEOUT_MS: "2000" });

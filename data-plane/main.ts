@@ -204,7 +204,7 @@ async function startServers(p: Parts): Promise<Servers> {
       state: p.state,
       maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
       maxConcurrentStreams: GRPC_MAX_CONCURRENT_STREAMS,
-      maxConnections: p.s.limits.maxConnections,
+      limits: p.s.limits,
       origin: { trustedProxies: p.s.trustedProxies, now: () => p.timers.now() },
     });
     const ops = await startOps(p.state, p.metrics, p.log, p.s.host, p.s.opsPort);

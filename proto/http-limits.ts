@@ -7,8 +7,8 @@
  * bytes trickle in.
  */
 import type { ServerOptions } from "node:http";
-import type { Socket } from "node:net";
-import { type ConfigOf, int } from "./env-config.ts";
+import type { Server as NetServer, Socket } from "node:net";
+import { type ConfigOf, int, loadConfig } from "./env-config.ts";
 
 export const HTTP_LIMITS_SCHEMA = {
   CORRAL_HEADERS_TIMEOUT_MS: {
@@ -31,6 +31,11 @@ export const HTTP_LIMITS_SCHEMA = {
     default: 10_000,
     doc: "connections a server holds at once; further ones are closed as they arrive",
   },
+  CORRAL_MAX_CONNECTIONS_PER_SOURCE: {
+    parse: int(0, 1_000_000),
+    default: 0,
+    doc: "connections one client address may hold at once (0: no per-source cap; behind NAT or a load balancer one address is many clients); trusted proxies are not counted",
+  },
   CORRAL_MAX_REQUESTS_PER_CONNECTION: {
     parse: int(1, 10_000_000),
     default: 10_000,
@@ -43,6 +48,8 @@ export interface HttpLimits {
   requestTimeoutMs: number;
   idleTimeoutMs: number;
   maxConnections: number;
+  /** 0: no per-source cap */
+  maxConnectionsPerSource: number;
   maxRequestsPerConnection: number;
 }
 
@@ -52,9 +59,13 @@ export function httpLimits(c: ConfigOf<typeof HTTP_LIMITS_SCHEMA>): HttpLimits {
     requestTimeoutMs: c.CORRAL_REQUEST_TIMEOUT_MS,
     idleTimeoutMs: c.CORRAL_IDLE_TIMEOUT_MS,
     maxConnections: c.CORRAL_MAX_CONNECTIONS,
+    maxConnectionsPerSource: c.CORRAL_MAX_CONNECTIONS_PER_SOURCE,
     maxRequestsPerConnection: c.CORRAL_MAX_REQUESTS_PER_CONNECTION,
   };
 }
+
+/** The limits when no variable is set. */
+export const DEFAULT_HTTP_LIMITS: HttpLimits = Object.freeze(httpLimits(loadConfig(HTTP_LIMITS_SCHEMA, {})));
 
 /** How often node checks the request and headers timeouts: a tenth of the shorter, 100 ms to 1 s. */
 function checkingIntervalMs(l: HttpLimits): number {
@@ -75,9 +86,57 @@ export function fastifyHttpLimits(l: HttpLimits, http: ServerOptions = {}) {
   };
 }
 
-/** What fastify's options cannot say: the connection cap. Call on the server before listening. */
-export function capConnections(server: { maxConnections: number }, l: HttpLimits): void {
+/** Connections held per source address, admitted up to a cap (pure). */
+export class SourceCounter {
+  readonly #max: number;
+  readonly #open = new Map<string, number>();
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  /** Counts a new connection from source; false (not counted) when the source is at the cap. */
+  admit(source: string): boolean {
+    const n = this.#open.get(source) ?? 0;
+    if (n >= this.#max) return false;
+    this.#open.set(source, n + 1);
+    return true;
+  }
+
+  release(source: string): void {
+    const n = (this.#open.get(source) ?? 0) - 1;
+    if (n > 0) this.#open.set(source, n);
+    else this.#open.delete(source);
+  }
+
+  /** sources holding connections */
+  get sources(): number {
+    return this.#open.size;
+  }
+}
+
+/**
+ * What fastify's options cannot say: the connection caps, the server's and (when set) each
+ * source address's; a connection beyond either is closed as it arrives. `exempt` sources (trusted
+ * proxies, which carry many clients) are not counted per source. Call before listening.
+ */
+export function capConnections(
+  server: Pick<NetServer, "maxConnections" | "on">,
+  l: HttpLimits,
+  exempt: (source: string) => boolean = () => false,
+): void {
   server.maxConnections = l.maxConnections;
+  if (l.maxConnectionsPerSource === 0) return;
+  const counter = new SourceCounter(l.maxConnectionsPerSource);
+  server.on("connection", (socket: Socket) => {
+    const source = socket.remoteAddress ?? "";
+    if (exempt(source)) return;
+    if (!counter.admit(source)) {
+      socket.destroy();
+      return;
+    }
+    socket.once("close", () => counter.release(source));
+  });
 }
 
 /**

@@ -14,10 +14,10 @@ import {
   type ServerHttp2Stream,
 } from "node:http2";
 import type { Logger } from "pino";
-import { HTTP_LIMITS_SCHEMA } from "../../proto/http-limits.ts";
+import { capConnections, DEFAULT_HTTP_LIMITS, type HttpLimits } from "../../proto/http-limits.ts";
 import { parseGrpcTimeout } from "../admission/deadline.ts";
 import { problemBody, type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
-import { clientOrigin, type OriginRules } from "../ingress/client-origin.ts";
+import { clientOrigin, type OriginRules, trustsPeer } from "../ingress/client-origin.ts";
 import { type RequestContext, runStages, type Stage } from "../ingress/pipeline.ts";
 import type { NodeState } from "../node-state.ts";
 import { type DataPlaneMetrics, statusClass } from "../ops/metrics.ts";
@@ -41,8 +41,8 @@ export interface GrpcIngressOptions {
   maxConcurrentStreams: number;
   /** whom the node believes about a call's origin (trusted proxies; no peer hops on gRPC) */
   origin: OriginRules;
-  /** connections held at once (CORRAL_MAX_CONNECTIONS); further ones are closed as they arrive */
-  maxConnections?: number;
+  /** connection caps (CORRAL_MAX_CONNECTIONS, _PER_SOURCE); default: the settings' defaults */
+  limits?: HttpLimits;
   /** a connection with no frames for this long is closed (GOAWAY); default 5 minutes */
   idleSessionMs?: number;
 }
@@ -178,7 +178,7 @@ export async function startGrpcIngress(o: GrpcIngressOptions): Promise<GrpcIngre
     },
     maxSessionMemory: 32,
   });
-  server.maxConnections = o.maxConnections ?? HTTP_LIMITS_SCHEMA.CORRAL_MAX_CONNECTIONS.default;
+  capConnections(server, o.limits ?? DEFAULT_HTTP_LIMITS, (source) => trustsPeer(o.origin, source));
   const sessions = new Set<Http2Session>();
   const handler = new CallHandler(o);
   server.on("session", (session) => {

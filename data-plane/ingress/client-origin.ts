@@ -91,6 +91,11 @@ export function verifyHop(key: Buffer, slot: string, hop: string, nowMs: number)
   return ok ? m[1] : undefined;
 }
 
+/** The peer is a trusted proxy (its connections carry many clients). */
+export function trustsPeer(rules: OriginRules, peer: string): boolean {
+  return trusts(rules.trustedProxies, peer);
+}
+
 export interface OriginRules {
   trustedProxies: BlockList;
   /** undefined: this ingress takes no peer forwards (gRPC) */

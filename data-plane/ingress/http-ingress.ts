@@ -24,7 +24,7 @@ import { logSampler, type LogSampler } from "../ops/log-sampler.ts";
 import type { DataPlaneMetrics } from "../ops/metrics.ts";
 import { contextTarget } from "../router/request-target.ts";
 import { normalizeHost } from "../router/route-table.ts";
-import { clientOrigin, type OriginRules } from "./client-origin.ts";
+import { clientOrigin, type OriginRules, trustsPeer } from "./client-origin.ts";
 import type { HttpProxy } from "./http-proxy.ts";
 import type { PeerForwarder } from "./peer-forwarder.ts";
 import { type RequestContext, runStages, type Stage } from "./pipeline.ts";
@@ -255,7 +255,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
     clientErrorHandler: clientError,
     return503OnClosing: true,
   });
-  capConnections(app.server, o.limits);
+  capConnections(app.server, o.limits, (source) => trustsPeer(o.origin, source));
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_request, _payload, done) => done(null));
   const handler = new RequestHandler(o);

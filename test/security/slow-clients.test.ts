@@ -27,6 +27,8 @@ const SOCKETS = 2000;
 const REQUEST_TIMEOUT_MS = 2000;
 /** a slow socket must be closed within the timeout plus this (the machine is shared and loaded) */
 const MARGIN_MS = 10_000;
+/** per-source connection cap: above the 2,000 slow sockets (one source) the first tests open */
+const PER_SOURCE = 2500;
 
 let p: IsolationPlatform;
 let upstream: TestUpstream;
@@ -39,7 +41,10 @@ before(async () => {
     if (!req.readableEnded) await once(req, "end").catch(() => {}); // aborted: the node cut it
     return false;
   });
-  const limits = { CORRAL_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) };
+  const limits = {
+    CORRAL_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+    CORRAL_MAX_CONNECTIONS_PER_SOURCE: String(PER_SOURCE),
+  };
   p = await isolationPlatform({ dataPlanes: 1, dpEnv: limits, cpEnv: limits });
   calmKey = await createTenant(p.admin, { id: "calm", upstream: upstream.url });
   slowKey = await createTenant(p.admin, { id: "slow", upstream: upstream.url });
@@ -60,7 +65,7 @@ async function wellBehaved(n: number, one: () => Promise<number>): Promise<numbe
 }
 
 async function attack(port: number, head: string, bodyBytes: number, one: () => Promise<number>) {
-  const slow = await slowSockets(port, SOCKETS, head, bodyBytes);
+  const slow = await slowSockets(port, SOCKETS, { head, bodyBytes });
   try {
     const statuses = await wellBehaved(40, one);
     await waitFor("every slow socket closed by the server", () => slow.open() === 0, 60_000);
@@ -119,4 +124,21 @@ test("control plane: 2,000 trickling bodies are cut at the request timeout; oper
     [],
     "each got 408 (CORRAL_CP_REQUEST_TIMEOUT)",
   );
+});
+
+test("data plane: one source beyond CORRAL_MAX_CONNECTIONS_PER_SOURCE is cut at once; others are served", async () => {
+  const dp = p.platform.dps[0]!.url;
+  // 3,000 silent connections from 127.0.0.3: those beyond the cap are closed as they arrive,
+  // the rest only when the headers timeout (2 s here) runs out
+  const idle = await slowSockets(portOf(dp), PER_SOURCE + 500, { from: "127.0.0.3" });
+  try {
+    assert.equal((await call(`${dp}/calm`, calmKey)).status, 200, "another source is served meanwhile");
+    await waitFor("every silent socket closed by the server", () => idle.open() === 0, 60_000);
+    const held = idle.states.map((s) => s.closedAt! - s.openedAt);
+    const cutAtOnce = held.filter((ms) => ms < REQUEST_TIMEOUT_MS * 0.9).length;
+    assert.ok(cutAtOnce >= 500, `${cutAtOnce} connections beyond the cap were cut at once`);
+    assert.ok(held.length - cutAtOnce <= PER_SOURCE, `${held.length - cutAtOnce} held, cap ${PER_SOURCE}`);
+  } finally {
+    idle.stop();
+  }
 });

@@ -59,16 +59,21 @@ export interface SlowSocket {
 }
 
 /**
- * Opens `count` connections (in batches, so the backlog never overflows) that each send `head`
- * (announcing a body of `bodyBytes`) and then trickle the body one byte per 500 ms until the
- * server closes them. stop() closes those still open.
+ * Opens `count` connections from `from` (default 127.0.0.1; in batches, so the backlog never
+ * overflows) that each send `head` announcing a body of `bodyBytes` and then trickle the body one
+ * byte per 500 ms until the server closes them; without `head` they send nothing at all.
+ * stop() closes those still open.
  */
-export async function slowSockets(port: number, count: number, head: string, bodyBytes: number) {
+export async function slowSockets(
+  port: number,
+  count: number,
+  o: { head?: string; bodyBytes?: number; from?: string },
+) {
   const everyMs = 500;
   const sockets: { socket: Socket; state: SlowSocket }[] = [];
   for (let i = 0; i < count; i += 200) {
     const batch = Array.from({ length: Math.min(200, count - i) }, () => {
-      const socket = connect(port, "127.0.0.1");
+      const socket = connect({ port, host: "127.0.0.1", localAddress: o.from ?? "127.0.0.1" });
       const state: SlowSocket = { openedAt: 0, closedAt: undefined, answer: "" };
       socket.on("error", () => {});
       socket.on("data", (c) => {
@@ -80,7 +85,7 @@ export async function slowSockets(port: number, count: number, head: string, bod
       sockets.push({ socket, state });
       return new Promise<void>((resolve) =>
         socket.once("connect", () => {
-          socket.write(`${head}\r\ncontent-length: ${bodyBytes}\r\n\r\n`);
+          if (o.head) socket.write(`${o.head}\r\ncontent-length: ${o.bodyBytes ?? 0}\r\n\r\n`);
           state.openedAt = performance.now();
           resolve();
         }),
@@ -89,7 +94,7 @@ export async function slowSockets(port: number, count: number, head: string, bod
     await Promise.all(batch);
   }
   const trickle = setInterval(() => {
-    for (const { socket } of sockets) if (!socket.destroyed) socket.write("x");
+    if (o.head) for (const { socket } of sockets) if (!socket.destroyed) socket.write("x");
   }, everyMs);
   return {
     states: sockets.map((s) => s.state),
