@@ -17,6 +17,7 @@ import {
   Snapshot,
   type Tenant,
 } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import { hopKey, signHop } from "../../data-plane/ingress/client-origin.ts";
 import type { DataPlaneProcess } from "../../data-plane/main.ts";
 import * as fx from "../data-plane/fixtures.ts";
 import {
@@ -148,13 +149,20 @@ test("a non-member forwards to a live member, which serves it; the upstream sees
   assert.equal(seen.headers["x-api-key"], undefined);
   assert.equal(seen.headers["x-custom"], "kept");
   assert.equal(seen.headers["corral-tenant"], "there");
-  assert.equal(seen.headers["x-forwarded-for"], "127.0.0.1, 127.0.0.1", "client, then the forwarding node");
+  assert.equal(seen.headers["x-forwarded-for"], "127.0.0.1", "the client, as the forwarding node saw it");
+  assert.equal(seen.headers["corral-hop"], undefined);
   assert.equal(await metric(0, 'corral_dp_forwards_total{result="ok"}'), before + 1);
 });
 
+/** The headers of a hop from `slot`, signed with the fleet's node token as a node signs it. */
+function hop(slot: string): Record<string, string> {
+  const signed = signHop(hopKey("node-token"), slot, "127.0.0.1", Date.now());
+  return { "corral-forwarded-by": slot, "corral-hop": signed };
+}
+
 test("a request another node forwarded is never forwarded again: 421 at a non-member", async () => {
   const count = upstream.seen.length;
-  const res = await call(0, "/x", "there", { "corral-forwarded-by": "dp-7" });
+  const res = await call(0, "/x", "there", hop("dp-7"));
   assert.equal(res.status, 421);
   assert.equal(res.headers.get("corral-reason"), "misdirected");
   assert.equal(res.headers.get("corral-shard"), urls[1]);
@@ -162,10 +170,12 @@ test("a request another node forwarded is never forwarded again: 421 at a non-me
   assert.equal(body.code, "CORRAL_DP_MISDIRECTED");
   assert.deepEqual(body.shard, [{ slot: "dp-1", zone: "zone-b", url: urls[1], live: true }]);
   assert.equal(upstream.seen.length, count);
+  assert.equal((await call(1, "/x", "there", hop("dp-0"))).status, 200, "a member serves it");
+  const unsigned = await call(0, "/x", "there", { "corral-forwarded-by": "dp-7" });
   assert.equal(
-    (await call(1, "/x", "there", { "corral-forwarded-by": "dp-0" })).status,
+    unsigned.status,
     200,
-    "a member serves it",
+    "a hop without a valid signature is a client's header: forwarded as usual",
   );
 });
 
