@@ -176,6 +176,17 @@ export const ERROR_CATALOGUE = {
   },
   CORRAL_CP_NOT_READY: { http: 503, grpc: G.UNAVAILABLE, title: "The control plane is not ready" },
   CORRAL_CP_INTERNAL: { http: 500, grpc: G.INTERNAL, title: "Internal error" },
+  CORRAL_CP_BAD_HTTP: { http: 400, grpc: G.INVALID_ARGUMENT, title: "The request is not valid HTTP" },
+  CORRAL_CP_HEADERS_TOO_LARGE: {
+    http: 431,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "The request headers are larger than the control plane accepts",
+  },
+  CORRAL_CP_REQUEST_TIMEOUT: {
+    http: 408,
+    grpc: G.DEADLINE_EXCEEDED,
+    title: "The request's headers or body did not arrive in time",
+  },
   CORRAL_SYNC_UNAUTHENTICATED: {
     http: 401,
     grpc: G.UNAUTHENTICATED,

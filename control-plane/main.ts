@@ -12,6 +12,7 @@ import { ADMIN_PREFIX, adminPlugin } from "./admin/plugin.ts";
 import { type ControlPlaneConfig, loadControlPlaneConfig, loadMigrateConfig } from "./config.ts";
 import { CorralError } from "./errors.ts";
 import { createPlacement } from "./fleet/placement-wiring.ts";
+import { httpLimits } from "../proto/http-limits.ts";
 import { buildHttpServer } from "./http/server.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { ControlPlaneMetrics } from "./metrics.ts";
@@ -167,7 +168,13 @@ async function start(
     },
   });
   const tls = await readTls(config);
-  const app = buildHttpServer({ logger, metrics, tls, notReadyReason: () => notReadyReason(pool, feed) });
+  const app = buildHttpServer({
+    logger,
+    metrics,
+    tls,
+    limits: httpLimits(config),
+    notReadyReason: () => notReadyReason(pool, feed),
+  });
   await app.register(
     adminPlugin({
       pool,

@@ -122,3 +122,33 @@ test("the node credential must be one, for this very slot; a CA file needs https
   );
   assert.equal(loadDataPlaneSettings(required).cpCa, undefined);
 });
+
+test("slow-client limits: sane defaults, the headers timeout never beyond the request timeout", () => {
+  assert.deepEqual(loadDataPlaneSettings(required).limits, {
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    idleTimeoutMs: 30_000,
+    maxConnections: 10_000,
+    maxConnectionsPerSource: 0,
+    maxRequestsPerConnection: 10_000,
+  });
+  const short = loadDataPlaneSettings({ ...required, CORRAL_REQUEST_TIMEOUT_MS: "2000" });
+  assert.equal(short.limits.headersTimeoutMs, 2000);
+  assert.throws(
+    () => loadDataPlaneSettings({ ...required, CORRAL_MAX_CONNECTIONS: "0", CORRAL_IDLE_TIMEOUT_MS: "x" }),
+    (err: ConfigError) =>
+      err.problems.some((p) => p.startsWith("CORRAL_MAX_CONNECTIONS")) &&
+      err.problems.some((p) => p.startsWith("CORRAL_IDLE_TIMEOUT_MS")),
+  );
+});
+
+test("CORRAL_TRUSTED_PROXIES: none by default, addresses and CIDR blocks, errors name it", () => {
+  assert.equal(loadDataPlaneSettings(required).trustedProxies.check("127.0.0.1"), false);
+  const s = loadDataPlaneSettings({ ...required, CORRAL_TRUSTED_PROXIES: "10.0.0.0/8, fd00::/8" });
+  assert.equal(s.trustedProxies.check("10.2.3.4"), true);
+  assert.equal(s.trustedProxies.check("fd00::1", "ipv6"), true);
+  assert.throws(
+    () => loadDataPlaneSettings({ ...required, CORRAL_TRUSTED_PROXIES: "10.0.0.0/40" }),
+    /CORRAL_TRUSTED_PROXIES/,
+  );
+});

@@ -4,11 +4,14 @@
  */
 import type { KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
+import type { BlockList } from "node:net";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError, int, loadConfig, oneOf, port, type Schema, str, url } from "../proto/env-config.ts";
 import { credentialSlot } from "../proto/node-credential.ts";
 import { parsePublicKey } from "../proto/signing-keys.ts";
+import { parseTrustedProxies } from "./ingress/client-origin.ts";
+import { HTTP_LIMITS_SCHEMA, type HttpLimits, httpLimits } from "../proto/http-limits.ts";
 import { DEFAULT_CAPACITY, HEADER_SIZE } from "../proto/snapshot-codec.ts";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -123,6 +126,15 @@ export function dataPlaneSchema(cwd: string) {
       default: 1,
       doc: "share of successful requests logged (0..1, 1 = every one); rejections and errors are always logged",
     },
+    ...HTTP_LIMITS_SCHEMA,
+    CORRAL_TRUSTED_PROXIES: {
+      parse: (raw: string) => {
+        parseTrustedProxies(raw); // validated here, built once in loadDataPlaneSettings
+        return raw;
+      },
+      default: "",
+      doc: "addresses and CIDR blocks of front load balancers whose X-Forwarded-For and X-Forwarded-Proto are believed (comma-separated; default none)",
+    },
     CORRAL_FAULT_CRASH_ON_HEADER: {
       parse: headerName,
       default: "",
@@ -165,6 +177,10 @@ export interface DataPlaneSettings {
   logSampleRate: number;
   /** fault injection (tests only): crash on an upstream answer with this header */
   faultCrashOnHeader: string | undefined;
+  /** request, header and idle timeouts, connection caps of the HTTP and gRPC ingress */
+  limits: HttpLimits;
+  /** front load balancers whose X-Forwarded-For/-Proto the node believes */
+  trustedProxies: BlockList;
 }
 
 /** The CA file's PEM, read once at start; a CA needs an https control-plane URL to mean anything. */
@@ -214,5 +230,7 @@ export function loadDataPlaneSettings(
     logLevel: c.CORRAL_LOG_LEVEL,
     logSampleRate: c.CORRAL_LOG_SAMPLE_RATE,
     faultCrashOnHeader: c.CORRAL_FAULT_CRASH_ON_HEADER || undefined,
+    limits: httpLimits(c),
+    trustedProxies: parseTrustedProxies(c.CORRAL_TRUSTED_PROXIES),
   });
 }

@@ -57,6 +57,18 @@ export const REQUEST_ERRORS = {
     reason: "bad_request",
     title: "The request is malformed",
   },
+  CORRAL_DP_BAD_PATH: {
+    status: 400,
+    grpc: GRPC_STATUS.INVALID_ARGUMENT,
+    reason: "bad_path",
+    title: "The request path is ambiguous (dot segments, encoded slashes, double encoding...)",
+  },
+  CORRAL_DP_REQUEST_TIMEOUT: {
+    status: 408,
+    grpc: GRPC_STATUS.DEADLINE_EXCEEDED,
+    reason: "request_timeout",
+    title: "The request's headers or body did not arrive in time",
+  },
   CORRAL_DP_PAYLOAD_TOO_LARGE: {
     status: 413,
     grpc: GRPC_STATUS.RESOURCE_EXHAUSTED,

@@ -190,6 +190,12 @@ async function startServers(p: Parts): Promise<Servers> {
     metrics: p.metrics,
     state: p.state,
     maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
+    limits: p.s.limits,
+    origin: {
+      trustedProxies: p.s.trustedProxies,
+      hopKey: () => p.state.config()?.hopKey,
+      now: () => p.timers.now(),
+    },
     logSampleRate: p.s.logSampleRate,
     random: p.random,
   });
@@ -210,6 +216,12 @@ async function startServers(p: Parts): Promise<Servers> {
       state: p.state,
       maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
       maxConcurrentStreams: GRPC_MAX_CONCURRENT_STREAMS,
+      limits: p.s.limits,
+      origin: {
+        trustedProxies: p.s.trustedProxies,
+        hopKey: () => p.state.config()?.hopKey,
+        now: () => p.timers.now(),
+      },
     });
     const ops = await startOps(p.state, p.metrics, p.log, p.s.host, p.s.opsPort);
     return { ingress, grpc, ops };
@@ -260,6 +272,7 @@ export async function runDataPlane(
       log,
       redisUrl: s.redisUrl,
       crashOnHeader: s.faultCrashOnHeader,
+      hopKey: () => state.config()?.hopKey,
     }),
     sessions: new UpstreamSessions(timers, { onEgressDenied: egressDenialLog(log, metrics, "grpc") }),
   };

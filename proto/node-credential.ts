@@ -34,6 +34,15 @@ export function deriveNodeCredential(secret: string, slot: string): string {
   return `${CREDENTIAL_PREFIX}${slot}.${mac(secret, slot)}`;
 }
 
+/**
+ * The key every node signs and checks peer-forward hops with (corral-hop): one per fleet secret,
+ * so a node holding only its own slot credential cannot compute it; the CP puts it into the
+ * snapshot. A different derivation label than the credentials', so neither reveals the other.
+ */
+export function deriveHopKey(secret: string): Buffer {
+  return createHash("sha256").update(`${secret}:corral-hop-v1`, "utf8").digest();
+}
+
 /** The slot a credential names, without verifying it (the data plane checks its own setting). */
 export function credentialSlot(credential: string): string | undefined {
   return CREDENTIAL_RE.exec(credential)?.[1];

@@ -41,6 +41,8 @@ export interface CompileOptions {
   strictPlacement?: boolean;
   /** placement hook: the tenant's shard (slot names); empty when absent */
   shardOf?: (tenant: { id: string; shardSize: number }, slots: readonly Slot[]) => string[];
+  /** the key nodes sign peer-forward hops with (deriveHopKey of CORRAL_NODE_SECRET) */
+  hopKey?: Uint8Array;
   /** told the slot table of every compiled snapshot (the fleet watcher compares against it) */
   onSlots?: (slots: readonly Slot[]) => void;
 }
@@ -75,6 +77,7 @@ export function compileSnapshot(rows: FleetRows, opts: CompileOptions): Snapshot
       strictPlacement: opts.strictPlacement ?? false,
       admission: { ...(rows.admission ?? DEFAULT_ADMISSION) } satisfies AdmissionSettings,
       egressAllow: [...(rows.egressAllow ?? [])],
+      hopKey: Buffer.from(opts.hopKey ?? []),
     },
   };
   problems.push(...snapshotProblems(snapshot));

@@ -46,6 +46,7 @@ test("upstream metadata: credentials and a client's corral-tenant dropped, pseud
     "x-forwarded-for": "10.0.0.9",
     "x-forwarded-proto": "http",
     "x-forwarded-host": "dp.example:7600",
+    forwarded: 'for=10.0.0.9;proto=http;host="dp.example:7600"',
   });
 });
 
@@ -102,7 +103,7 @@ test("peer metadata: the call as it came (key, authority, path), hop marked, x-f
       "x-forwarded-for": "10.9.9.9",
       "x-bin-bin": "AAE=",
     },
-    { clientIp: "10.0.0.9", selfSlot: "dp-3", remainingMs: 987.6 },
+    { clientIp: "10.0.0.9", selfSlot: "dp-3", hop: "for=10.0.0.9;exp=1;sig=00", remainingMs: 987.6 },
   );
   assert.deepEqual(out, {
     ":method": "POST",

@@ -65,6 +65,8 @@ export interface PeerCall {
   clientIp: string;
   /** this node's slot, sent as corral-forwarded-by */
   selfSlot: string;
+  /** corral-hop: the client's address signed with the fleet's hop key (client-origin.ts signHop) */
+  hop: string;
   /** ms left before the call's deadline; undefined: the client set none */
   remainingMs: number | undefined;
 }
@@ -76,7 +78,7 @@ export interface PeerCall {
  * never forwards it again) and grpc-timeout = the time left.
  */
 export function peerGrpcHeaders(incoming: IncomingHttpHeaders, call: PeerCall): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = peerRequestHeaders(withoutPseudo(incoming), call.clientIp, call.selfSlot);
+  const out: OutgoingHttpHeaders = peerRequestHeaders(withoutPseudo(incoming), call.selfSlot, call.hop);
   delete out["corral-timeout-ms"];
   return grpcRequest(out, {
     scheme: "http",

@@ -47,6 +47,8 @@ export interface SendSpec {
   timeoutMs: number;
   /** the timeout is the request's deadline (504 deadline), not the route's (504 upstream_timeout) */
   deadlineBound: boolean;
+  /** the answer comes from a shard member: its corral-* headers are relayed (an upstream's never) */
+  fromNode?: boolean;
   /** sees the upstream's status and headers before they are relayed */
   onHead?: (statusCode: number, headers: HeaderMap) => void;
 }
@@ -115,7 +117,7 @@ export class HttpProxy {
       tenantId: ctx.tenant!.id,
       clientIp: ctx.remoteAddress,
       host: req.headers.host,
-      proto: "http",
+      proto: ctx.proto,
     });
     const spec: SendSpec = {
       picked,
@@ -153,6 +155,7 @@ export class HttpProxy {
         res,
         extraHeaders: ctx.responseHeaders,
         timeoutMs: spec.timeoutMs,
+        fromNode: spec.fromNode === true,
         settle,
         onHead: spec.onHead,
       });

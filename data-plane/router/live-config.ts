@@ -76,6 +76,8 @@ export class LiveConfig {
   readonly digestHex: string;
   readonly slots: readonly Slot[];
   readonly settings: FleetSettings | undefined;
+  /** the fleet's key for peer-forward hops (settings.hopKey), undefined in a snapshot without one */
+  readonly hopKey: Buffer | undefined;
   readonly tenantCount: number;
   private readonly index: SnapshotIndex;
   private readonly decoded = new Map<number, TenantEntry>();
@@ -91,6 +93,8 @@ export class LiveConfig {
     this.digestHex = digestHex;
     this.slots = slots;
     this.settings = settings;
+    const key = settings?.hopKey;
+    this.hopKey = key && key.length >= 32 ? Buffer.from(key) : undefined;
     this.tenantCount = tenantCount;
   }
 

@@ -54,8 +54,11 @@ export interface SeenRequest {
   body: string;
 }
 
-/** An upstream that records requests and echoes; a path with /slow/<ms> in it answers late. */
-export async function recordingUpstream(): Promise<{
+/**
+ * An upstream that records requests and echoes; a path with /slow/<ms> in it answers late.
+ * `answerHeaders` are added to every answer.
+ */
+export async function recordingUpstream(answerHeaders: Record<string, string> = {}): Promise<{
   url: string;
   seen: SeenRequest[];
   close(): Promise<void>;
@@ -69,7 +72,12 @@ export async function recordingUpstream(): Promise<{
     const slow = /\/slow\/(\d+)/.exec(req.url ?? "");
     if (slow) await new Promise((r) => setTimeout(r, Number(slow[1])));
     if (res.destroyed) return;
-    res.writeHead(200, { "content-type": "text/plain", "x-upstream": "yes", "keep-alive": "timeout=5" });
+    res.writeHead(200, {
+      "content-type": "text/plain",
+      "x-upstream": "yes",
+      "keep-alive": "timeout=5",
+      ...answerHeaders,
+    });
     res.end(`echo ${req.method} ${req.url} ${body}`);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -43,6 +43,12 @@ export interface FleetSettings {
     | undefined;
   /** egress exceptions for every tenant: CIDR, host or host:port (proto/egress-policy.ts) */
   egressAllow: string[];
+  /**
+   * key the nodes sign peer-forward hops with (corral-hop): derived by the CP from the fleet
+   * node secret (proto/node-credential.ts deriveHopKey), 32 bytes; fleet-internal like the
+   * rest of the snapshot, never seen by tenants or their clients
+   */
+  hopKey: Buffer;
 }
 
 export interface AdmissionSettings {
@@ -364,7 +370,7 @@ export const Slot: MessageFns<Slot> = {
 };
 
 function createBaseFleetSettings(): FleetSettings {
-  return { strictPlacement: false, admission: undefined, egressAllow: [] };
+  return { strictPlacement: false, admission: undefined, egressAllow: [], hopKey: Buffer.alloc(0) };
 }
 
 export const FleetSettings: MessageFns<FleetSettings> = {
@@ -377,6 +383,9 @@ export const FleetSettings: MessageFns<FleetSettings> = {
     }
     for (const v of message.egressAllow) {
       writer.uint32(26).string(v!);
+    }
+    if (message.hopKey.length !== 0) {
+      writer.uint32(34).bytes(message.hopKey);
     }
     return writer;
   },
@@ -418,6 +427,14 @@ export const FleetSettings: MessageFns<FleetSettings> = {
             message.egressAllow.push(reader.string());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.hopKey = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -440,6 +457,7 @@ export const FleetSettings: MessageFns<FleetSettings> = {
       ? AdmissionSettings.fromPartial(object.admission)
       : undefined;
     message.egressAllow = object.egressAllow?.map((e) => e) || [];
+    message.hopKey = object.hopKey ?? Buffer.alloc(0);
     return message;
   },
 };
