@@ -218,10 +218,10 @@ function soakSection(report: Report): string {
     c.process,
     c.pid,
     c.samples,
-    c.firstMean,
-    c.lastMean,
-    `${c.growthPct.toFixed(2)} %`,
-    c.flagged ? "GROWTH" : "ok",
+    c.meanFds.toFixed(1),
+    withInterval(c.fds.slopePerHour, c.fds.lowPerHour, c.fds.highPerHour, 1),
+    c.limitPerHour.toFixed(1),
+    c.flagged ? "GROWTH" : "flat",
   ]);
   const confidence = `${Math.round(v.confidence * 100)} %`;
   return [
@@ -246,8 +246,8 @@ function soakSection(report: Report): string {
       rows: memoryRows,
     }),
     renderTable({
-      title: "Open fds (first vs last 10 % of steady samples)",
-      columns: ["process", "pid", "samples", "first mean", "last mean", "growth", "flag"],
+      title: `Open fd slope per process (${confidence} interval)`,
+      columns: ["process", "pid", "samples", "mean fds", "fds/h", "limit fds/h", "verdict"],
       rows: fdRows,
     }),
     v.insufficient.length > 0 ? `<p>not enough samples: ${escapeXml(v.insufficient.join("; "))}</p>` : "",

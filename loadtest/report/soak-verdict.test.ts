@@ -115,16 +115,24 @@ test("the generator's expected growth is fitted and shown, not judged", () => {
 });
 
 test("fd growth is flagged; a restarted process is judged per pid", () => {
+  // one fd every 20 s (180/h) is a leak; a pool's burst of 30 that closes again is not
   const fdLeak = series("cp", 20, 600, (t) => ({ rssBytes: 80 * MB, fds: 30 + Math.floor(t / 20) }));
+  const burst = series("upstream", 21, 600, (t) => ({
+    rssBytes: 80 * MB,
+    fds: t > 200 && t < 350 ? 70 : 40,
+  }));
   const before = series("dp-2", 30, 300, () => ({ rssBytes: 200 * MB }));
   const after = series("dp-2", 31, 600, () => ({ rssBytes: 60 * MB })).slice(300);
-  const verdict = soakVerdict([...fdLeak, ...before, ...after], {
+  const verdict = soakVerdict([...fdLeak, ...burst, ...before, ...after], {
     ...twoHours,
     endEpochMs: 600_000,
     warmupSec: 60,
   });
   assert.equal(verdict.verdict, "fd-growth");
-  assert.equal(verdict.fds.find((c) => c.process === "cp")!.flagged, true);
+  const cp = verdict.fds.find((c) => c.process === "cp")!;
+  assert.equal(cp.flagged, true);
+  assert.ok(Math.abs(cp.fds.slopePerHour - 180) < 5, `${cp.fds.slopePerHour} fds/h`);
+  assert.equal(verdict.fds.find((c) => c.process === "upstream")!.flagged, false);
   assert.equal(verdict.memory.filter((m) => m.process === "dp-2").length, 2);
   assert.equal(verdict.memoryGrowth, false, "a restart's drop is not growth");
 });

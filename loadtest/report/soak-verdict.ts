@@ -23,9 +23,11 @@ import { linearFit, slopeInterval } from "./linear-trend.ts";
  * design, linearly with the run's length, and its memory is not the platform's.
  * Whether it kept up is judged elsewhere: by `send_lag` and its event-loop delay.
  *
- * Open fds are still compared first-vs-last: the mean of the first and of the last
- * `windowFraction` of the steady samples; growth above max(`fdGrowthAbs`,
- * `fdGrowthPct` %) flags fd growth. Too few samples gives "insufficient", not a pass.
+ * Open fds are judged the same way, in fds per hour: growing when the interval lies
+ * above 0 and reaches max(`fdGrowthAbs`, `fdGrowthPct` % of the mean) per hour (5 or
+ * 10 %/h). Connection pools open and idle-close descriptors in bursts; first-vs-last
+ * means of a short run took a burst for a leak. Too few samples gives "insufficient",
+ * not a pass.
  */
 export type SoakOptions = {
   startEpochMs: number;
@@ -36,9 +38,9 @@ export type SoakOptions = {
   confidence?: number;
   /** processes whose growth is expected (fitted and shown, not judged) */
   expectedGrowth?: readonly string[];
+  /** fd growth per hour (% of the mean, or absolute, whichever is larger) that is a leak */
   fdGrowthPct?: number;
   fdGrowthAbs?: number;
-  windowFraction?: number;
   minSamples?: number;
 };
 
@@ -70,14 +72,15 @@ export type MemoryTrend = {
   note?: string;
 };
 
-export type GrowthCheck = {
+export type FdTrend = {
   process: string;
   pid: number;
-  metric: "fds";
   samples: number;
-  firstMean: number;
-  lastMean: number;
-  growthPct: number;
+  meanFds: number;
+  /** open-fd slope and its interval, fds per hour */
+  fds: Trend;
+  /** growth per hour the interval's upper bound must stay below */
+  limitPerHour: number;
   flagged: boolean;
 };
 
@@ -87,7 +90,7 @@ export type SoakVerdict = {
   confidence: number;
   rssSlopeLimitPctPerHour: number;
   memory: MemoryTrend[];
-  fds: GrowthCheck[];
+  fds: FdTrend[];
   memoryGrowth: boolean;
   fdGrowth: boolean;
   /** processes without enough steady samples to judge */
@@ -166,25 +169,24 @@ function memoryTrend(sorted: ProcessSample[], o: Required<SoakOptions>): MemoryT
   };
 }
 
-/** Growing: the interval lies above 0 and reaches the limit (%/h). Pure. */
+/** Growing: the interval lies above 0 and reaches the limit (same unit). Pure. */
 export function isGrowing(lowPctPerHour: number, highPctPerHour: number, limitPctPerHour: number): boolean {
   return lowPctPerHour > 0 && highPctPerHour >= limitPctPerHour;
 }
 
-function fdCheck(process: string, pid: number, values: number[], o: Required<SoakOptions>): GrowthCheck {
-  const n = Math.max(1, Math.floor(values.length * o.windowFraction));
-  const firstMean = mean(values.slice(0, n));
-  const lastMean = mean(values.slice(-n));
-  const growth = lastMean - firstMean;
+function fdTrend(sorted: ProcessSample[], o: Required<SoakOptions>): FdTrend | undefined {
+  const fit = trendOf(sorted, (s) => s.fds, o.confidence);
+  if (!fit) return undefined;
+  const meanFds = mean(fit.values);
+  const limitPerHour = Math.max(o.fdGrowthAbs, (meanFds * o.fdGrowthPct) / 100);
   return {
-    process,
-    pid,
-    metric: "fds",
-    samples: values.length,
-    firstMean,
-    lastMean,
-    growthPct: firstMean > 0 ? (growth / firstMean) * 100 : 0,
-    flagged: growth > Math.max(o.fdGrowthAbs, (firstMean * o.fdGrowthPct) / 100),
+    process: sorted[0]!.name,
+    pid: sorted[0]!.pid,
+    samples: fit.values.length,
+    meanFds,
+    fds: fit.trend,
+    limitPerHour,
+    flagged: isGrowing(fit.trend.lowPerHour, fit.trend.highPerHour, limitPerHour),
   };
 }
 
@@ -206,14 +208,13 @@ export function soakVerdict(samples: ProcessSample[], options: SoakOptions): Soa
     expectedGrowth: [SELF],
     fdGrowthPct: 10,
     fdGrowthAbs: 5,
-    windowFraction: 0.1,
     minSamples: 20,
     ...options,
   };
   const from = o.startEpochMs + o.warmupSec * 1000;
   const steady = samples.filter((s) => s.alive && s.atEpochMs >= from && s.atEpochMs <= o.endEpochMs);
   const memory: MemoryTrend[] = [];
-  const fds: GrowthCheck[] = [];
+  const fds: FdTrend[] = [];
   const insufficient: string[] = [];
   for (const group of groupByProcess(steady).values()) {
     const { name, pid } = group[0]!;
@@ -222,8 +223,9 @@ export function soakVerdict(samples: ProcessSample[], options: SoakOptions): Soa
     const trend = rssCount >= o.minSamples ? memoryTrend(sorted, o) : undefined;
     if (trend) memory.push(trend);
     else insufficient.push(`${name} (pid ${pid}): ${rssCount} samples`);
-    const fdValues = sorted.flatMap((s) => (s.fds === undefined ? [] : [s.fds]));
-    if (fdValues.length >= o.minSamples) fds.push(fdCheck(name, pid, fdValues, o));
+    const fdCount = sorted.filter((s) => s.fds !== undefined).length;
+    const fd = fdCount >= o.minSamples ? fdTrend(sorted, o) : undefined;
+    if (fd) fds.push(fd);
   }
   const memoryGrowth = memory.some((m) => m.flagged);
   const fdGrowth = fds.some((c) => c.flagged);
