@@ -1,7 +1,7 @@
 import type { LoadResult } from "../generator/merge.ts";
 import type { ProcessSample } from "../sampler/process-sampler.ts";
 import type { Report, Table } from "./model.ts";
-import type { Trend } from "./soak-verdict.ts";
+import { type Trend, withInterval } from "./soak-verdict.ts";
 import { escapeXml, formatNumber, lineChart, type Marker, type Point, type Series } from "./svg-chart.ts";
 
 /**
@@ -185,12 +185,6 @@ function configVersionChart(report: Report, sec: (ms: number) => number, markers
       .map((c): Point => [sec(c.atEpochMs), c.version]),
   }));
   return lineChart({ title: "Config version per node", yLabel: "version", series, markers });
-}
-
-/** "+1.23 [−0.40, +2.86]": a slope and its interval, each already scaled. */
-function withInterval(slope: number, low: number, high: number, digits: number): string {
-  const f = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(digits)}`;
-  return `${f(slope)} [${f(low)}, ${f(high)}]`;
 }
 
 function trendCell(t: Trend | undefined): string {

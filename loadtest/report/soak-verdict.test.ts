@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type ProcessSample, SELF } from "../sampler/process-sampler.ts";
-import { isGrowing, soakVerdict } from "./soak-verdict.ts";
+import { isGrowing, memoryLines, soakVerdict } from "./soak-verdict.ts";
 
 const MB = 1024 * 1024;
 const HOUR = 3600;
@@ -108,6 +108,15 @@ test("the generator's expected growth is fitted and shown, not judged", () => {
   assert.equal(gen.flagged, false);
   assert.match(gen.note!, /expected growth/);
   assert.ok(gen.slopePctPerHour > 10, `${gen.slopePctPerHour}`);
+  const lines = memoryLines(verdict);
+  assert.match(
+    lines.find((l) => l.includes(SELF))!,
+    /RSS \+1\d\.\d\d \[\+1\d\.\d\d, \+1\d\.\d\d\] %\/h .* not judged/,
+  );
+  assert.match(
+    lines.find((l) => l.includes("dp-0"))!,
+    /dp-0 \(pid 10\): RSS [+−]0\.\d\d \[−\d+\.\d\d, \+\d+\.\d\d\] %\/h of (99|100) MiB over 6599 s — flat/,
+  );
   // only the generator: nothing judged
   assert.equal(soakVerdict(generator, twoHours).verdict, "insufficient-data");
   // the same growth in a platform process is a leak

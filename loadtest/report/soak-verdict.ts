@@ -169,6 +169,20 @@ function memoryTrend(sorted: ProcessSample[], o: Required<SoakOptions>): MemoryT
   };
 }
 
+/** "+1.23 [−0.40, +2.86]": a slope and its interval, each already scaled. Pure. */
+export function withInterval(slope: number, low: number, high: number, digits: number): string {
+  const f = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(digits)}`;
+  return `${f(slope)} [${f(low)}, ${f(high)}]`;
+}
+
+/** One line per process: its RSS slope in %/h with the interval, and the judgement. Pure. */
+export function memoryLines(verdict: SoakVerdict): string[] {
+  return verdict.memory.map(
+    (m) =>
+      `  ${m.process} (pid ${m.pid}): RSS ${withInterval(m.slopePctPerHour, m.lowPctPerHour, m.highPctPerHour, 2)} %/h of ${(m.meanRssBytes / 2 ** 20).toFixed(0)} MiB over ${Math.round(m.spanSec)} s — ${m.judged ? (m.flagged ? "GROWTH" : "flat") : "not judged (expected growth)"}`,
+  );
+}
+
 /** Growing: the interval lies above 0 and reaches the limit (same unit). Pure. */
 export function isGrowing(lowPctPerHour: number, highPctPerHour: number, limitPctPerHour: number): boolean {
   return lowPctPerHour > 0 && highPctPerHour >= limitPctPerHour;
