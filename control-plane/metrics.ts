@@ -1,5 +1,6 @@
 /** The control plane's Prometheus metrics: one registry per CP, `corral_` prefix, bounded labels. */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { registerArrayBuffersGauge } from "../proto/memory-metrics.ts";
 
 export class ControlPlaneMetrics {
   readonly registry = new Registry();
@@ -124,6 +125,9 @@ export class ControlPlaneMetrics {
   });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "corral_" });
+    if (opts.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, prefix: "corral_" });
+      registerArrayBuffersGauge(this.registry, "corral_");
+    }
   }
 }
