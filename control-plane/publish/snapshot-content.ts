@@ -66,7 +66,8 @@ export function readSnapshotContent(
   );
 }
 
-function compileSource(tx: TxClient): CompileSource {
+/** The incremental compiler's reads, all inside one transaction. */
+export function compileSource(tx: TxClient): CompileSource {
   return {
     parts: () => loadFleetParts(tx),
     revisions: () => listTenantRevisions(tx),
