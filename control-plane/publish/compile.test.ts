@@ -7,31 +7,14 @@ import type { FleetRows } from "../store/fleet-rows.ts";
 import type { NodeRow } from "../store/nodes.ts";
 import type { TenantRow } from "../store/tenants.ts";
 import { compileSnapshot, effectiveShardSize } from "./compile.ts";
+import { ROWS_T0, tenantRow } from "./test-rows.ts";
 
-const T0 = new Date("2025-01-01T00:00:00Z");
+const T0 = ROWS_T0;
 const NOW = T0.getTime() + 3_600_000;
 const opts = { version: 7, epoch: 2, createdAtMs: NOW, nowMs: NOW };
 const hash = (s: string) => createHash("sha256").update(s).digest();
 
-function tenant(id: string, over: Partial<TenantRow> = {}): TenantRow {
-  return {
-    id,
-    name: id.toUpperCase(),
-    plan: "standard",
-    status: "active",
-    rate: null,
-    burst: null,
-    concurrency: null,
-    priority: null,
-    shard_size: null,
-    limits_shadow: null,
-    limits_disabled: null,
-    egress_allow: [],
-    created_at: T0,
-    updated_at: T0,
-    ...over,
-  };
-}
+const tenant = tenantRow;
 
 function node(slot: string, lastSeenAgoMs: number, connected = true): NodeRow {
   return {

@@ -20,8 +20,9 @@ import type {
 import { CorralError } from "../errors.ts";
 import { DEFAULT_FORGET_DELAY_MS, DEFAULT_LIVE_WINDOW_MS, fleetSlots } from "../fleet/fleet-slots.ts";
 import { MAX_SHARD_SIZE } from "../placement/index.ts";
-import type { ActiveKeyRow, FleetRows } from "../store/fleet-rows.ts";
+import type { ActiveKeyRow, FleetParts, FleetRows } from "../store/fleet-rows.ts";
 import type { RouteRow } from "../store/routes.ts";
+import type { TenantRows } from "../store/tenant-revisions.ts";
 import { DEFAULT_ADMISSION } from "../store/settings.ts";
 import type { PlanRow, TenantRow } from "../store/tenants.ts";
 import type { UpstreamRow } from "../store/upstreams.ts";
@@ -51,28 +52,42 @@ export { DEFAULT_FORGET_DELAY_MS, DEFAULT_LIVE_WINDOW_MS };
 
 export function compileSnapshot(rows: FleetRows, opts: CompileOptions): Snapshot {
   const problems: string[] = [];
-  const slots = fleetSlots(rows.declaredSlots ?? [], rows.nodes, {
-    nowMs: rows.dbNowMs ?? opts.nowMs,
-    liveWindowMs: opts.liveWindowMs ?? DEFAULT_LIVE_WINDOW_MS,
-    forgetDelayMs: opts.forgetDelayMs ?? DEFAULT_FORGET_DELAY_MS,
-  });
+  const slots = compileSlots(rows, opts);
   const plans = new Map(rows.plans.map((p) => [p.name, p]));
   const byTenant = groupChildren(rows, problems);
   const tenants = [...rows.tenants]
     .sort((a, b) => compare(a.id, b.id))
     .map((t) => {
       const plan = plans.get(t.plan);
-      if (!plan) problems.push(`tenant ${t.id} uses plan ${t.plan}, which does not exist`);
+      if (!plan) problems.push(missingPlan(t));
       return compileTenant(t, plan, byTenant.get(t.id), (limits) =>
         opts.shardOf ? opts.shardOf({ id: t.id, shardSize: limits.shardSize }, slots) : [],
       );
     });
-  const snapshot: Snapshot = {
+  const snapshot: Snapshot = { ...snapshotFrame(rows, slots, opts), tenants };
+  problems.push(...snapshotProblems(snapshot));
+  assertConsistent(problems);
+  opts.onSlots?.(slots);
+  return snapshot;
+}
+
+/** The snapshot's slots: the declared and registered ones still in the fleet. */
+export function compileSlots(rows: FleetParts, opts: CompileOptions): Slot[] {
+  return fleetSlots(rows.declaredSlots ?? [], rows.nodes, {
+    nowMs: rows.dbNowMs ?? opts.nowMs,
+    liveWindowMs: opts.liveWindowMs ?? DEFAULT_LIVE_WINDOW_MS,
+    forgetDelayMs: opts.forgetDelayMs ?? DEFAULT_FORGET_DELAY_MS,
+  });
+}
+
+/** Everything in the snapshot but its tenants. */
+export function snapshotFrame(rows: FleetParts, slots: Slot[], opts: CompileOptions): Snapshot {
+  return {
     version: opts.version,
     epoch: opts.epoch,
     createdAtMs: opts.createdAtMs,
     slots,
-    tenants,
+    tenants: [],
     settings: {
       strictPlacement: opts.strictPlacement ?? false,
       admission: { ...(rows.admission ?? DEFAULT_ADMISSION) } satisfies AdmissionSettings,
@@ -80,18 +95,20 @@ export function compileSnapshot(rows: FleetRows, opts: CompileOptions): Snapshot
       hopKey: Buffer.from(opts.hopKey ?? []),
     },
   };
-  problems.push(...snapshotProblems(snapshot));
-  if (problems.length > 0) {
-    throw new CorralError(
-      "CORRAL_SNAPSHOT_INCONSISTENT",
-      `snapshot is inconsistent: ${problems.slice(0, 5).join("; ")}`,
-      {
-        problems: problems.slice(0, 50),
-      },
-    );
-  }
-  opts.onSlots?.(slots);
-  return snapshot;
+}
+
+export function missingPlan(t: { id: string; plan: string }): string {
+  return `tenant ${t.id} uses plan ${t.plan}, which does not exist`;
+}
+
+/** Throws CORRAL_SNAPSHOT_INCONSISTENT when there is any problem. */
+export function assertConsistent(problems: readonly string[]): void {
+  if (problems.length === 0) return;
+  throw new CorralError(
+    "CORRAL_SNAPSHOT_INCONSISTENT",
+    `snapshot is inconsistent: ${problems.slice(0, 5).join("; ")}`,
+    { problems: problems.slice(0, 50) },
+  );
 }
 
 /** A configured shard size made valid: an integer from 1 to MAX_SHARD_SIZE. */
@@ -152,7 +169,7 @@ export interface TenantChildren {
   upstreams: UpstreamRow[];
 }
 
-function groupChildren(rows: FleetRows, problems: string[]): Map<string, TenantChildren> {
+export function groupChildren(rows: TenantRows, problems: string[]): Map<string, TenantChildren> {
   const groups = new Map<string, TenantChildren>(
     rows.tenants.map((t) => [t.id, { keys: [], routes: [], upstreams: [] }]),
   );
@@ -206,7 +223,8 @@ function toUpstream(u: UpstreamRow): Upstream {
   return { id: u.id, name: u.name, targets: [...u.targets], connectTimeoutMs: u.connect_timeout_ms };
 }
 
-function compare(a: string, b: string): number {
+/** Code-unit order: the order tenants (and their children) have in the snapshot. */
+export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

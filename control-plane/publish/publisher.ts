@@ -17,11 +17,11 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { encodePointer, LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts";
 import type { BlobStore } from "../../proto/blob-store/blob-store.ts";
-import { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import type { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import {
-  compressSnapshot,
+  compressPayload,
   type EncodedSnapshot,
-  frameSnapshot,
+  frameSnapshotOffLoop,
   HEADER_SIZE,
   MAX_DECODED_BYTES,
 } from "../../proto/snapshot-codec.ts";
@@ -33,7 +33,8 @@ import type { Pool, Queryable } from "../store/db.ts";
 import type { CompileOptions } from "./compile.ts";
 import { Debouncer, realTimers, type Timers } from "./debounce.ts";
 import type { PublisherLease } from "./lease.ts";
-import { loadPublishedSnapshot, rollbackSource } from "./rollback.ts";
+import { IncrementalCompiler } from "./incremental-compile.ts";
+import { loadPublishedSnapshot, rollbackSource, type Stamp } from "./rollback.ts";
 import { readSnapshotContent, type SnapshotContent } from "./snapshot-content.ts";
 import type { SnapshotRetention } from "./snapshot-retention.ts";
 import type { PublishedVersion, VersionFeed } from "./version-feed.ts";
@@ -77,6 +78,8 @@ export class Publisher {
   private readonly now: () => number;
   private readonly debouncer: Debouncer;
   private readonly publicKey: KeyObject;
+  /** each tenant's encoded entry, kept between versions */
+  private readonly compiler = new IncrementalCompiler();
   private chain: Promise<unknown> = Promise.resolve();
   private queued = 0;
   private changeQueued = false;
@@ -257,12 +260,12 @@ export class Publisher {
   private async writeVersion(epoch: number, source: string): Promise<PublishResult> {
     const { blobStore, capacity, cpId } = this.deps;
     const content = await this.readContent(epoch);
-    const encoded = this.encode(content.snapshot);
     const { version } = content;
+    const encoded = await this.encode(content, { version, epoch, createdAtMs: content.createdAtMs });
     const key = snapshotKey(version);
     await blobStore.put(key, encoded.blob);
     const usedBytes = HEADER_SIZE + encoded.payloadLength;
-    const tenants = content.snapshot.tenants.length;
+    const { tenants } = content;
     const why = content.rollbackOf === undefined ? source : rollbackSource(content.rollbackOf);
     const row = {
       version,
@@ -295,13 +298,14 @@ export class Publisher {
     return { version, key, sha256: encoded.sha256, publishedAtMs: 0, epoch, tenants, usedBytes, source: why };
   }
 
-  private async readContent(epoch: number): Promise<SnapshotContent> {
+  private async readContent(epoch: number): Promise<SnapshotContent & { createdAtMs: number }> {
     const started = performance.now();
     const { pool, blobStore, compileOptions } = this.deps;
-    const sources = { pool, blobStore, publicKey: this.publicKey, compileOptions };
-    const content = await readSnapshotContent(sources, epoch, this.now());
+    const sources = { pool, blobStore, publicKey: this.publicKey, compiler: this.compiler, compileOptions };
+    const createdAtMs = this.now();
+    const content = await readSnapshotContent(sources, epoch, createdAtMs);
     this.deps.metrics.compileDuration.observe((performance.now() - started) / 1000);
-    return content;
+    return { ...content, createdAtMs };
   }
 
   /** LATEST follows a new version only while this replica may still act under its epoch. */
@@ -322,18 +326,20 @@ export class Publisher {
    * checks the capacity (metric, warning at 80 %, refusal past 100 %), frames and signs. Changes
    * are kept within the tighter CORRAL_SNAPSHOT_MAX_PAYLOAD before they commit
    * (service/config-growth.ts); these checks are the last line if something slipped past.
+   * Compression and the blob's hashing run on libuv's threadpool, not on the event loop that
+   * serves the admin API and the nodes' sync connections.
    */
-  private encode(snapshot: Snapshot): EncodedSnapshot {
+  private async encode(content: SnapshotContent, stamp: Stamp): Promise<EncodedSnapshot> {
     const { capacity, metrics, logger } = this.deps;
-    const raw = Snapshot.encode(snapshot).finish();
+    const raw = content.payload;
     if (raw.length > MAX_DECODED_BYTES) {
       this.exceeded = true;
       throw new CorralError(
         "CORRAL_SNAPSHOT_CAPACITY_EXCEEDED",
-        `snapshot ${snapshot.version} has ${raw.length} bytes of payload; nodes inflate at most ${MAX_DECODED_BYTES}`,
+        `snapshot ${stamp.version} has ${raw.length} bytes of payload; nodes inflate at most ${MAX_DECODED_BYTES}`,
       );
     }
-    const payload = compressSnapshot(raw);
+    const payload = await compressPayload(raw);
     const used = HEADER_SIZE + payload.length;
     const ratio = used / capacity;
     metrics.snapshotUsage.set(ratio);
@@ -343,16 +349,13 @@ export class Publisher {
       this.exceeded = true;
       throw new CorralError(
         "CORRAL_SNAPSHOT_CAPACITY_EXCEEDED",
-        `snapshot ${snapshot.version} needs ${used} bytes but the capacity is ${capacity} (CORRAL_SNAPSHOT_CAPACITY)`,
+        `snapshot ${stamp.version} needs ${used} bytes but the capacity is ${capacity} (CORRAL_SNAPSHOT_CAPACITY)`,
       );
     }
     if (ratio >= USAGE_WARN_RATIO) {
-      logger.warn(
-        { version: snapshot.version, used, capacity, ratio },
-        "snapshot is above 80% of its capacity",
-      );
+      logger.warn({ version: stamp.version, used, capacity, ratio }, "snapshot is above 80% of its capacity");
     }
-    return frameSnapshot(snapshot, payload, capacity, this.deps.signingKey);
+    return frameSnapshotOffLoop(stamp, payload, capacity, this.deps.signingKey);
   }
 
   private recordFailure(err: unknown, source: string): void {
