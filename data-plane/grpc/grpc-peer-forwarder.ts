@@ -77,7 +77,6 @@ export class GrpcPeerForwarder {
         proxy.relay(ctx, client, record, (remainingMs) => ({
           session,
           headers: peerGrpcHeaders(ctx.headers, {
-            clientIp: ctx.remoteAddress,
             selfSlot: this.#o.self,
             hop,
             remainingMs,

@@ -228,7 +228,10 @@ class ProxiedCall {
   private onResponse(headers: IncomingHttpHeaders): void {
     clearTimeout(this.headersTimer);
     const status = Number(headers[":status"]);
-    const answer = clientGrpcHeaders(headers) as Record<string, string | string[]>;
+    const answer = clientGrpcHeaders(headers, this.answeredBy === "forwarded") as Record<
+      string,
+      string | string[]
+    >;
     if (this.answeredBy === "upstream")
       this.options.observer?.onUpstreamResponse(this.ctx, status, answer, performance.now() - this.sentAt);
     if (status !== 200 || !isGrpcContentType(headers["content-type"])) {
@@ -264,7 +267,10 @@ class ProxiedCall {
       );
     } else {
       if (!this.ownTrailers) this.noteStatus(trailers);
-      this.client.sendTrailers(this.ownTrailers ?? clientGrpcHeaders(trailers as IncomingHttpHeaders));
+      this.client.sendTrailers(
+        this.ownTrailers ??
+          clientGrpcHeaders(trailers as IncomingHttpHeaders, this.answeredBy === "forwarded"),
+      );
     }
     if (!this.client.readableEnded && !this.client.destroyed) this.client.close(constants.NGHTTP2_NO_ERROR);
   }

@@ -25,7 +25,7 @@ async function seedTenant(id: string) {
   const key = await h.api("POST", `/admin/v1/tenants/${id}/keys`, {});
   const up = await h.api("POST", `/admin/v1/tenants/${id}/upstreams`, {
     name: "main",
-    targets: ["http://127.0.0.1:1"],
+    targets: ["http://upstream.example.com:1"],
   });
   const route = await h.api("POST", `/admin/v1/tenants/${id}/routes`, {
     pathPrefix: "/",
@@ -38,7 +38,7 @@ test("bad bodies get 400 problem+json naming the field, and change nothing", asy
   await h.api("POST", "/admin/v1/tenants", { id: "valid", name: "Valid" });
   const up = await h.api("POST", "/admin/v1/tenants/valid/upstreams", {
     name: "u",
-    targets: ["http://127.0.0.1:1"],
+    targets: ["http://upstream.example.com:1"],
   });
   const before = await counts();
   const cases: Array<[string, string, unknown, RegExp]> = [

@@ -34,7 +34,7 @@ test("a change publishes a signed, constant-size blob and then points LATEST at 
   const key = await h.api("POST", "/admin/v1/tenants/pub/keys", { scopes: ["invoke"] });
   const up = await h.api("POST", "/admin/v1/tenants/pub/upstreams", {
     name: "api",
-    targets: ["http://127.0.0.1:9"],
+    targets: ["http://upstream.example.com:9"],
   });
   const route = await h.api("POST", "/admin/v1/tenants/pub/routes", {
     pathPrefix: "/api",
@@ -60,7 +60,7 @@ test("a change publishes a signed, constant-size blob and then points LATEST at 
     tenant.routes.map((r) => [r.id, r.pathPrefix, r.upstreamId]),
     [[route.body.id, "/api", up.body.id]],
   );
-  assert.deepEqual(tenant.upstreams[0]!.targets, ["http://127.0.0.1:9"]);
+  assert.deepEqual(tenant.upstreams[0]!.targets, ["http://upstream.example.com:9"]);
 
   const versions = await h.api("GET", "/admin/v1/config/versions?limit=3");
   const newest = versions.body.items[0];

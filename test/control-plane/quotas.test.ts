@@ -73,7 +73,12 @@ test("concurrent creates cannot both pass a quota; the refusal names it and comm
 
 test("targets and compiled bytes are quotas too; gRPC answers RESOURCE_EXHAUSTED", async () => {
   assert.equal((await setQuotas("beta", { maxTargets: 3 })).status, 200);
-  const four = ["http://10.0.0.1:1", "http://10.0.0.2:1", "http://10.0.0.3:1", "http://10.0.0.4:1"];
+  const four = [
+    "http://t1.example.com:1",
+    "http://t2.example.com:1",
+    "http://t3.example.com:1",
+    "http://t4.example.com:1",
+  ];
   const tooMany = await w.rest(w.beta.manage, "POST", "/v1/upstreams", { name: "wide", targets: four });
   assert.deepEqual(
     [tooMany.status, tooMany.body.code, tooMany.body.quota],
@@ -99,7 +104,7 @@ test("targets and compiled bytes are quotas too; gRPC answers RESOURCE_EXHAUSTED
   );
   const long = await w.rest(w.beta.manage, "POST", "/v1/upstreams", {
     name: "long",
-    targets: [`http://10.0.0.1:1/${"p".repeat(200)}`],
+    targets: [`http://t1.example.com:1/${"p".repeat(200)}`],
   });
   assert.deepEqual([long.status, long.body.quota], [507, "maxConfigBytes"]);
   assert.equal((await usage("beta")).usage.upstreams, 0, "nothing committed");
@@ -108,13 +113,13 @@ test("targets and compiled bytes are quotas too; gRPC answers RESOURCE_EXHAUSTED
 test("below a lowered quota, shrinking changes still go through and publish", async () => {
   const up = await w.rest(w.alpha.manage, "POST", "/v1/upstreams", {
     name: "one",
-    targets: ["http://10.0.0.9:1"],
+    targets: ["http://t9.example.com:1"],
   });
   assert.equal(up.status, 201);
   assert.equal((await setQuotas("alpha", { maxUpstreams: 0, maxKeys: 0 })).status, 200);
   const grow = await w.rest(w.alpha.manage, "POST", "/v1/upstreams", {
     name: "two",
-    targets: ["http://10.0.0.9:2"],
+    targets: ["http://t9.example.com:2"],
   });
   assert.deepEqual([grow.status, grow.body.quota], [507, "maxUpstreams"]);
   const before = await w.h.api("GET", "/admin/v1/config/versions?limit=1");

@@ -46,7 +46,7 @@ async function until(
 function longTargets(): string[] {
   return Array.from(
     { length: 31 },
-    (_, j) => `http://127.0.0.1:${9000 + j}/${randomBytes(90).toString("hex")}`,
+    (_, j) => `http://t${j}.example.com:${9000 + j}/${randomBytes(90).toString("hex")}`,
   );
 }
 

@@ -11,6 +11,7 @@ import { after, before, test } from "node:test";
 import type { IncomingHttpHeaders } from "node:http2";
 import { recordingUpstream } from "../data-plane/support.ts";
 import { startRawUpstream } from "../grpc/raw-h2-upstream.ts";
+import { egressAllowFor } from "../support/egress.ts";
 import {
   createTenant,
   type IsolationPlatform,
@@ -40,6 +41,10 @@ before(async () => {
   p = await isolationPlatform({ dataPlanes: 2 });
   key = await createTenant(p.admin, { id: "liars", upstream: upstream.url });
   hopsKey = await createTenant(p.admin, { id: "hops", upstream: upstream.url, limits: { shardSize: 1 } });
+  // the tenant's own egress exceptions: its HTTP upstream (createTenant) and its gRPC one
+  await p.admin.patch("/admin/v1/tenants/liars", {
+    egressAllow: egressAllowFor(upstream.url, `http://${grpc.address}`),
+  });
   const g = await p.admin.post<{ id: string }>("/admin/v1/tenants/liars/upstreams", {
     name: "grpc",
     targets: [`http://${grpc.address}`],
