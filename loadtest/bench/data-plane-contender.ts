@@ -135,7 +135,15 @@ async function startDataPlaneContender(upstream: BenchUpstream): Promise<Running
     const headers = { "x-api-key": key };
     if (!(await waitUntil(() => serves(started, headers, upstream.grpc !== undefined), 30_000)))
       throw new Error(`the bench data plane does not serve the bench route; log ${join(dir, `${SLOT}.log`)}`);
-    return { url: started.url, grpc: started.grpc, headers, pids: [node.pid!], stop };
+    const admin = platform.admin();
+    let changes = 0;
+    // a plan edit republishes the snapshot: the node fetches, checks and swaps a new version
+    const changeConfig = async () => {
+      changes += 1;
+      const burst = NEVER_BINDING.burst - (changes % 2); // the limit is the maximum: step down and back
+      await putPlan(admin, "bench", { ...NEVER_BINDING, burst, shardSize: 1 });
+    };
+    return { url: started.url, grpc: started.grpc, headers, pids: [node.pid!], changeConfig, stop };
   } catch (err) {
     await stop();
     throw err;
