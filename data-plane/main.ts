@@ -21,6 +21,7 @@ import { type Ingress, startIngress } from "./ingress/http-ingress.ts";
 import { requestStages } from "./ingress/request-pipeline.ts";
 import { UpstreamPools } from "./ingress/upstream-pools.ts";
 import { type Isolation, startIsolation } from "./isolation.ts";
+import { missingV8Flags } from "./node-flags.ts";
 import { NodeState } from "./node-state.ts";
 import { createMetrics, type DataPlaneMetrics } from "./ops/metrics.ts";
 import { type OpsServer, startOps } from "./ops/ops-server.ts";
@@ -268,6 +269,9 @@ export async function runDataPlane(
   applier.request({ kind: "boot" });
   pull.start();
   sync.start();
+  const missing = missingV8Flags(process.execArgv, process.env.NODE_OPTIONS);
+  if (missing.length > 0)
+    log.warn({ missing }, "started without the data plane's V8 flags (data-plane/node-flags.ts)");
   log.info(
     {
       http: ingress.url,

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import { dataPlaneEnv, inheritedEnv } from "../../bin/dev/platform-env.ts";
 import { type Platform, startPlatform } from "../../bin/dev/platform.ts";
+import { DATA_PLANE_V8_FLAGS } from "../../data-plane/node-flags.ts";
 import { startPostgres, type TestPostgres } from "../../test/support/postgres.ts";
 import { GrpcSender } from "../generator/senders.ts";
 import { freePort, waitUntil } from "../net/free-port.ts";
@@ -90,7 +91,7 @@ async function spawnNode(
     dataDir: join(dir, SLOT),
   });
   const log = openSync(join(dir, `${SLOT}.log`), "a");
-  const child = spawn(process.execPath, [BIN, "data-plane"], {
+  const child = spawn(process.execPath, [...DATA_PLANE_V8_FLAGS, BIN, "data-plane"], {
     env: { ...inheritedEnv(process.env), ...env, CORRAL_LOG_SAMPLE_RATE: LOG_SAMPLE_RATE },
     stdio: ["ignore", log, log],
   });
