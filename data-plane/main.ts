@@ -11,7 +11,6 @@ import { openBlobStore } from "../proto/blob-store/open-blob-store.ts";
 import { type Random, systemTimers, type Timers } from "./clock.ts";
 import { INGRESS_LIMITS, loadDataPlaneSettings, type DataPlaneSettings } from "./config.ts";
 import { type ApplyOutcome, ConfigApplier } from "./config-client/config-applier.ts";
-import { ConfigSources } from "./config-client/config-sources.ts";
 import { PeriodicPull } from "./config-client/periodic-pull.ts";
 import { BootInlineLoader, type SnapshotLoader } from "./config-client/snapshot-loader.ts";
 import { GrpcProxy } from "./grpc/grpc-proxy.ts";
@@ -22,6 +21,7 @@ import { type Ingress, startIngress } from "./ingress/http-ingress.ts";
 import { requestStages } from "./ingress/request-pipeline.ts";
 import { UpstreamPools } from "./ingress/upstream-pools.ts";
 import { type Isolation, startIsolation } from "./isolation.ts";
+import { missingV8Flags } from "./node-flags.ts";
 import { NodeState } from "./node-state.ts";
 import type { EgressDenialListener } from "./egress/egress-connect.ts";
 import { createMetrics, type DataPlaneMetrics } from "./ops/metrics.ts";
@@ -95,7 +95,6 @@ function logOutcome(log: Logger, o: ApplyOutcome): void {
 
 function createApplier(p: Parts, onOutcome: (o: ApplyOutcome) => void): ConfigApplier {
   return new ConfigApplier({
-    sources: new ConfigSources(p.store, p.s.dataDir, p.s.snapshotCapacity),
     loader: p.loader,
     maxCapacity: p.s.snapshotCapacity,
     timers: p.timers,
@@ -253,6 +252,7 @@ export async function runDataPlane(
   const state = new NodeState(s.slot, s.zone, timers);
   const metrics = createMetrics(state);
   const random = options.random ?? Math.random;
+  const store = await openBlobStore(s.blobUrl, { endpoint: s.s3Endpoint });
   const p: Parts = {
     s,
     log,
@@ -260,8 +260,18 @@ export async function runDataPlane(
     random,
     state,
     metrics,
-    store: await openBlobStore(s.blobUrl, { endpoint: s.s3Endpoint }),
-    loader: new BootInlineLoader(s.verifyKey, () => state.config() !== undefined),
+    store,
+    loader: new BootInlineLoader(
+      {
+        publicKey: s.verifyKey,
+        blobUrl: s.blobUrl,
+        s3Endpoint: s.s3Endpoint,
+        dataDir: s.dataDir,
+        maxBytes: s.snapshotCapacity,
+      },
+      store,
+      () => state.config() !== undefined,
+    ),
     pools: new UpstreamPools(timers, { onEgressDenied: egressDenialLog(log, metrics, "http") }),
     isolation: startIsolation({
       slot: s.slot,
@@ -292,6 +302,9 @@ export async function runDataPlane(
   applier.request({ kind: "boot" });
   pull.start();
   sync.start();
+  const missing = missingV8Flags(process.execArgv, process.env.NODE_OPTIONS);
+  if (missing.length > 0)
+    log.warn({ missing }, "started without the data plane's V8 flags (data-plane/node-flags.ts)");
   log.info(
     {
       http: ingress.url,

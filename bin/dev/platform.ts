@@ -32,6 +32,7 @@ import {
 } from "./ports.ts";
 import { waitForHttp } from "./readiness.ts";
 import { type DevSecrets, loadSecrets } from "./secrets.ts";
+import { DATA_PLANE_V8_FLAGS } from "../../data-plane/node-flags.ts";
 
 export type {
   ControlPlaneHandle,
@@ -233,8 +234,13 @@ class Launcher {
     const h = this.#host;
     const ops = `http://${h}:${p.ops}`;
     const full = { ...env, ...this.#opts.extraEnv };
-    const proc = await this.#start(slot, "data-plane", [BIN, "data-plane"], full, (child) =>
-      waitForHttp(`${ops}/healthz`, { child, timeoutMs: this.#timeoutMs, signal: this.#opts.signal }),
+    const proc = await this.#start(
+      slot,
+      "data-plane",
+      [...DATA_PLANE_V8_FLAGS, BIN, "data-plane"],
+      full,
+      (child) =>
+        waitForHttp(`${ops}/healthz`, { child, timeoutMs: this.#timeoutMs, signal: this.#opts.signal }),
     );
     const handle: DataPlaneHandle = Object.assign(proc, {
       slot,

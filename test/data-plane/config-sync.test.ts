@@ -147,6 +147,25 @@ test("corrupt, foreign-signed, unsigned, truncated, oversized and older blobs ar
   assert.match(metrics, /corral_dp_apply_failures_total\{code="CORRAL_SNAPSHOT_BAD_SIGNATURE"\} 2/);
 });
 
+test("unchanged periodic pulls re-verify in the worker and swap nothing; Status keeps flowing", async () => {
+  const { cp, node } = await world({ pollMs: 100, prepare: latest(1) });
+  await waitFor(() => cp.acks.some((a) => a.version === 1), "Ack of version 1");
+  const served = node.state.config();
+  const reverified = async () => {
+    const text = await (await fetch(`${node.opsUrl}/metrics`)).text();
+    return Number(/^corral_dp_apply_seconds_count\{result="same"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  };
+  // after one re-verified pull, the Welcome (which always gets an Ack) has been applied too
+  const before = await waitFor(reverified, "a first unchanged pull", 30_000);
+  const statuses = cp.statuses.length;
+  const acks = cp.acks.length;
+  await waitFor(async () => (await reverified()) >= before + 5, "five unchanged pulls", 30_000);
+  await waitFor(() => cp.statuses.length > statuses + 2, "Status frames meanwhile", 30_000);
+  assert.equal(node.state.config(), served, "the served config object was not replaced");
+  assert.equal(cp.acks.length, acks, "unchanged pulls are not Acked again");
+  assert.equal(await status(node, "/v1"), 200);
+});
+
 test("a bad blob behind LATEST is found by the periodic pull and Nacked once", async () => {
   const { ws, cp, node } = await world({ pollMs: 100 });
   await fx.publish(ws.store, version(1));
