@@ -35,6 +35,26 @@ export const ERROR_CATALOGUE = {
     grpc: G.PERMISSION_DENIED,
     title: "The operator's role does not allow this",
   },
+  CORRAL_ADMIN_AUTH_THROTTLED: {
+    http: 429,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "Too many failed authentications from this address",
+  },
+  CORRAL_ADMIN_LAST_ADMIN_TOKEN: {
+    http: 409,
+    grpc: G.FAILED_PRECONDITION,
+    title: "The last active admin token cannot be revoked",
+  },
+  CORRAL_ADMIN_TOO_MANY_TOKENS: {
+    http: 409,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "Too many active operator tokens",
+  },
+  CORRAL_ADMIN_EGRESS_DENIED: {
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+    title: "The upstream target is an internal address the egress policy refuses",
+  },
   CORRAL_ADMIN_NOT_FOUND: { http: 404, grpc: G.NOT_FOUND, title: "No such resource" },
   CORRAL_ADMIN_CONFLICT: { http: 409, grpc: G.ALREADY_EXISTS, title: "The resource already exists" },
   CORRAL_ADMIN_IN_USE: { http: 409, grpc: G.FAILED_PRECONDITION, title: "The resource is still in use" },
@@ -69,12 +89,22 @@ export const ERROR_CATALOGUE = {
     grpc: G.UNAUTHENTICATED,
     title: "A valid tenant API key is required",
   },
+  CORRAL_TENANT_AUTH_THROTTLED: {
+    http: 429,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "Too many failed authentications from this address",
+  },
   CORRAL_TENANT_FORBIDDEN: {
     http: 403,
     grpc: G.PERMISSION_DENIED,
     title: "The API key does not have scope manage",
   },
   CORRAL_TENANT_SUSPENDED: { http: 403, grpc: G.PERMISSION_DENIED, title: "The tenant is suspended" },
+  CORRAL_TENANT_EGRESS_DENIED: {
+    http: 400,
+    grpc: G.INVALID_ARGUMENT,
+    title: "The upstream target is an internal address the egress policy refuses",
+  },
   CORRAL_TENANT_NOT_FOUND: { http: 404, grpc: G.NOT_FOUND, title: "No such resource" },
   CORRAL_TENANT_CONFLICT: { http: 409, grpc: G.ALREADY_EXISTS, title: "The resource already exists" },
   CORRAL_TENANT_IN_USE: { http: 409, grpc: G.FAILED_PRECONDITION, title: "The resource is still in use" },
@@ -108,6 +138,11 @@ export const ERROR_CATALOGUE = {
     grpc: G.RESOURCE_EXHAUSTED,
     title: "The configuration no longer fits the snapshot capacity",
   },
+  CORRAL_QUOTA_EXCEEDED: {
+    http: 507,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "The change would take the tenant past one of its resource quotas",
+  },
   CORRAL_SNAPSHOT_INCONSISTENT: {
     http: 500,
     grpc: G.INTERNAL,
@@ -117,6 +152,16 @@ export const ERROR_CATALOGUE = {
     http: 409,
     grpc: G.FAILED_PRECONDITION,
     title: "The version's stored snapshot is missing or does not verify",
+  },
+  CORRAL_ADMIN_VERSION_GONE: {
+    http: 410,
+    grpc: G.NOT_FOUND,
+    title: "The version is outside the retained history",
+  },
+  CORRAL_TENANT_RATE_LIMITED: {
+    http: 429,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "Too many changes; retry after the time given",
   },
   CORRAL_PUBLISH_FENCED: {
     http: 409,
@@ -131,10 +176,39 @@ export const ERROR_CATALOGUE = {
   },
   CORRAL_CP_NOT_READY: { http: 503, grpc: G.UNAVAILABLE, title: "The control plane is not ready" },
   CORRAL_CP_INTERNAL: { http: 500, grpc: G.INTERNAL, title: "Internal error" },
+  CORRAL_CP_BAD_HTTP: { http: 400, grpc: G.INVALID_ARGUMENT, title: "The request is not valid HTTP" },
+  CORRAL_CP_HEADERS_TOO_LARGE: {
+    http: 431,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "The request headers are larger than the control plane accepts",
+  },
+  CORRAL_CP_REQUEST_TIMEOUT: {
+    http: 408,
+    grpc: G.DEADLINE_EXCEEDED,
+    title: "The request's headers or body did not arrive in time",
+  },
   CORRAL_SYNC_UNAUTHENTICATED: {
     http: 401,
     grpc: G.UNAUTHENTICATED,
-    title: "A valid node token is required",
+    title: "A valid node credential is required",
+  },
+  CORRAL_SYNC_SLOT_MISMATCH: {
+    http: 403,
+    grpc: G.PERMISSION_DENIED,
+    title: "The Hello names a slot other than the node credential's",
+    wsClose: 1008,
+  },
+  CORRAL_SYNC_SLOT_LIMIT: {
+    http: 403,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "The fleet has as many registered slots as CORRAL_MAX_SLOTS allows",
+    wsClose: 1008,
+  },
+  CORRAL_SYNC_FRAME_RATE: {
+    http: 429,
+    grpc: G.RESOURCE_EXHAUSTED,
+    title: "The node sends frames faster than CORRAL_SYNC_MAX_FRAMES_PER_SEC allows",
+    wsClose: 1008,
   },
   CORRAL_SYNC_BAD_FRAME: {
     http: 400,

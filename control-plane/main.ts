@@ -3,28 +3,35 @@
  * replica — migrations, admin API, tenant REST API, publisher, /sync/v1, ops endpoints on one
  * HTTP server, the tenant gRPC API on its own port — and runMigrations only migrates.
  */
+import { readFile } from "node:fs/promises";
 import type { DestinationStream } from "pino";
+import { ConfigError } from "../proto/env-config.ts";
 import type { BlobStore } from "../proto/blob-store/blob-store.ts";
 import { openBlobStore } from "../proto/blob-store/open-blob-store.ts";
 import { ADMIN_PREFIX, adminPlugin } from "./admin/plugin.ts";
 import { type ControlPlaneConfig, loadControlPlaneConfig, loadMigrateConfig } from "./config.ts";
 import { CorralError } from "./errors.ts";
 import { createPlacement } from "./fleet/placement-wiring.ts";
+import { httpLimits } from "../proto/http-limits.ts";
 import { buildHttpServer } from "./http/server.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { ControlPlaneMetrics } from "./metrics.ts";
 import type { CompileOptions } from "./publish/compile.ts";
 import type { PublisherLease } from "./publish/lease.ts";
 import { Publisher } from "./publish/publisher.ts";
+import { SnapshotRetention } from "./publish/snapshot-retention.ts";
 import { LocalVersionFeed, type VersionFeed } from "./publish/version-feed.ts";
 import { createPublisherLease, createPublishing } from "./publish/wiring.ts";
+import { measureUnmeasuredTenants } from "./service/config-growth.ts";
 import { MutationRunner } from "./service/mutations.ts";
-import { createPool, type Pool } from "./store/db.ts";
+import { FailedAuthThrottle } from "./service/failed-auth-throttle.ts";
+import { createPool, type Pool, withTransaction } from "./store/db.ts";
 import { purgeExpired } from "./store/idempotency.ts";
 import { migrate } from "./store/migrate.ts";
 import { releaseConnections } from "./store/nodes.ts";
-import { upsertBootstrapToken } from "./store/operator-tokens.ts";
+import { ensureBootstrapToken } from "./store/operator-tokens.ts";
 import { DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_PING_INTERVAL_MS, SyncServer } from "./sync/sync-server.ts";
+import { MutationRateLimiter } from "./tenant-api/mutation-rate.ts";
 import { startTenantGrpcServer, type TenantGrpcServer } from "./tenant-api/grpc-server.ts";
 import { TENANT_API_PREFIX, tenantRestPlugin } from "./tenant-api/rest.ts";
 import { TenantService } from "./tenant-api/service.ts";
@@ -92,8 +99,15 @@ async function prepareDatabase(pool: Pool, config: ControlPlaneConfig, logger: L
     const applied = await migrate(pool);
     logger.info({ applied }, applied.length ? "applied migrations" : "schema is up to date");
   }
-  if (config.CORRAL_OPERATOR_TOKEN) await upsertBootstrapToken(pool, config.CORRAL_OPERATOR_TOKEN);
+  const bootstrap = config.CORRAL_OPERATOR_TOKEN;
+  if (bootstrap) {
+    const outcome = await withTransaction(pool, (tx) => ensureBootstrapToken(tx, bootstrap));
+    if (outcome === "inserted") logger.info("stored the bootstrap operator token (CORRAL_OPERATOR_TOKEN)");
+  }
   await releaseConnections(pool, config.CORRAL_CP_ID);
+  const measured = await measureUnmeasuredTenants(pool);
+  if (measured > 0)
+    logger.info({ tenants: measured }, "recorded the config size of tenants from before quotas");
 }
 
 async function start(
@@ -126,13 +140,25 @@ async function start(
     metrics,
     logger,
     cpId,
+    retention: new SnapshotRetention({
+      pool,
+      blobStore,
+      retain: config.CORRAL_SNAPSHOT_RETAIN,
+      metrics,
+      logger,
+    }),
     debounceMs: options.debounceMs,
     maxDelayMs: options.maxDelayMs,
     compileOptions: () => ({ ...placement.compileOptions(), ...options.compileOptions?.() }),
   });
+  const bounds = {
+    maxPayload: config.CORRAL_SNAPSHOT_MAX_PAYLOAD,
+    fleetReserve: config.CORRAL_SNAPSHOT_FLEET_RESERVE,
+  };
   const mutations = new MutationRunner({
     pool,
     onCommitted: () => publisher.requestPublish(),
+    bounds,
     assertCanGrow: () => {
       if (publisher.capacityExceeded)
         throw new CorralError(
@@ -141,7 +167,14 @@ async function start(
         );
     },
   });
-  const app = buildHttpServer({ logger, metrics, notReadyReason: () => notReadyReason(pool, feed) });
+  const tls = await readTls(config);
+  const app = buildHttpServer({
+    logger,
+    metrics,
+    tls,
+    limits: httpLimits(config),
+    notReadyReason: () => notReadyReason(pool, feed),
+  });
   await app.register(
     adminPlugin({
       pool,
@@ -149,12 +182,24 @@ async function start(
       fleetStaleMs: 4 * pingIntervalMs,
       placement: placement.service,
       published: publisher,
+      authThrottle: authThrottle(config),
+      bounds,
     }),
     {
       prefix: ADMIN_PREFIX,
     },
   );
-  const tenantApi = new TenantService({ pool, mutations, placement: placement.service });
+  const mutationRate = new MutationRateLimiter({
+    perMinute: config.CORRAL_TENANT_MUTATIONS_PER_MINUTE,
+    burst: config.CORRAL_TENANT_MUTATION_BURST,
+  });
+  const tenantApi = new TenantService({
+    pool,
+    mutations,
+    mutationRate,
+    placement: placement.service,
+    authThrottle: authThrottle(config),
+  });
   await app.register(tenantRestPlugin(tenantApi), { prefix: TENANT_API_PREFIX });
   const sync = new SyncServer({
     pool,
@@ -162,7 +207,9 @@ async function start(
     metrics,
     logger,
     cpId,
-    nodeToken: config.CORRAL_NODE_TOKEN,
+    nodeSecret: config.CORRAL_NODE_SECRET,
+    maxSlots: config.CORRAL_MAX_SLOTS,
+    maxFramesPerSec: config.CORRAL_SYNC_MAX_FRAMES_PER_SEC,
     pingIntervalMs,
     helloTimeoutMs: options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
     onFleetChange: () => placement.watcher.nudge(),
@@ -177,7 +224,7 @@ async function start(
   await app.listen({ host: config.CORRAL_HOST, port: config.CORRAL_HTTP_PORT });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.CORRAL_HTTP_PORT;
-  const url = `http://${config.CORRAL_HOST.includes(":") ? `[${config.CORRAL_HOST}]` : config.CORRAL_HOST}:${port}`;
+  const url = `${tls ? "https" : "http"}://${config.CORRAL_HOST.includes(":") ? `[${config.CORRAL_HOST}]` : config.CORRAL_HOST}:${port}`;
   logger.info({ http: url, grpc: grpc.address, blob: blobStore.location }, "listening");
   const purge = startPurging(pool, logger);
   placement.watcher.start();
@@ -203,6 +250,28 @@ async function start(
     metrics,
     logger,
     close,
+  };
+}
+
+/** One per API: failures on the tenant API never lock operators out of the admin API. */
+function authThrottle(config: ControlPlaneConfig): FailedAuthThrottle {
+  return new FailedAuthThrottle({
+    limit: config.CORRAL_AUTH_FAIL_LIMIT,
+    windowMs: config.CORRAL_AUTH_FAIL_WINDOW_MS,
+    maxSources: config.CORRAL_AUTH_FAIL_SOURCES,
+  });
+}
+
+/** The certificate and key of CORRAL_TLS_CERT_FILE / CORRAL_TLS_KEY_FILE, when set. */
+async function readTls(config: ControlPlaneConfig): Promise<{ cert: Buffer; key: Buffer } | undefined> {
+  if (!config.CORRAL_TLS_CERT_FILE) return undefined;
+  const read = (name: string, path: string) =>
+    readFile(path).catch((err: Error) => {
+      throw new ConfigError([`${name}: cannot read ${path}: ${err.message}`]);
+    });
+  return {
+    cert: await read("CORRAL_TLS_CERT_FILE", config.CORRAL_TLS_CERT_FILE),
+    key: await read("CORRAL_TLS_KEY_FILE", config.CORRAL_TLS_KEY_FILE),
   };
 }
 

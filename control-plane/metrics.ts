@@ -1,5 +1,6 @@
 /** The control plane's Prometheus metrics: one registry per CP, `corral_` prefix, bounded labels. */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { registerArrayBuffersGauge } from "../proto/memory-metrics.ts";
 
 export class ControlPlaneMetrics {
   readonly registry = new Registry();
@@ -69,6 +70,12 @@ export class ControlPlaneMetrics {
     labelNames: ["result"] as const,
     registers: [this.registry],
   });
+  readonly snapshotDeletes = new Counter({
+    name: "corral_snapshot_deletes_total",
+    help: "Snapshot blobs outside the retention window deleted from the blob store, by result",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
   readonly publishDuration = new Histogram({
     name: "corral_publish_duration_seconds",
     help: "Time to load, compile, encode, store and point LATEST at a version",
@@ -98,6 +105,18 @@ export class ControlPlaneMetrics {
     labelNames: ["code"] as const,
     registers: [this.registry],
   });
+  readonly syncWrites = new Counter({
+    name: "corral_sync_node_writes_total",
+    help: "Database writes of node state from sync frames, by kind (after coalescing)",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  readonly syncCoalesced = new Counter({
+    name: "corral_sync_coalesced_total",
+    help: "Node frames whose database write a newer frame of the same kind replaced before it ran",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
   readonly nodeReports = new Counter({
     name: "corral_node_reports_total",
     help: "Acks and Nacks received from nodes",
@@ -106,6 +125,9 @@ export class ControlPlaneMetrics {
   });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "corral_" });
+    if (opts.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, prefix: "corral_" });
+      registerArrayBuffersGauge(this.registry, "corral_");
+    }
   }
 }

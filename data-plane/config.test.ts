@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConfigError } from "../proto/env-config.ts";
+import { deriveNodeCredential } from "../proto/node-credential.ts";
 import { generateSigningKeyPair } from "../proto/signing-keys.ts";
 import { loadDataPlaneSettings } from "./config.ts";
 
 const required = {
   CORRAL_CP_URL: "http://127.0.0.1:7400",
-  CORRAL_NODE_TOKEN: "node-secret",
+  CORRAL_NODE_TOKEN: deriveNodeCredential("s".repeat(32), "dp-3"),
   CORRAL_VERIFY_KEY: generateSigningKeyPair().publicKey,
   CORRAL_SLOT: "dp-3",
 };
@@ -51,7 +52,7 @@ test("every bad or missing variable is named, unknown CORRAL_* refused", () => {
       "CORRAL_SIGNING_KEY is not a setting",
     ])
       assert.ok(text.includes(name), `${name} not reported in:\n${text}`);
-    assert.ok(!text.includes("node-secret"));
+    assert.ok(!text.includes(required.CORRAL_NODE_TOKEN));
   }
 });
 
@@ -95,4 +96,59 @@ test("CORRAL_LOG_SAMPLE_RATE: a fraction from 0 to 1, every request by default",
       (err: unknown) => err instanceof ConfigError && err.problems[0]!.startsWith("CORRAL_LOG_SAMPLE_RATE"),
       raw,
     );
+});
+
+test("the node credential must be one, for this very slot; a CA file needs https and must be readable", () => {
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadDataPlaneSettings({ ...required, ...env });
+      return "";
+    } catch (err) {
+      return (err as ConfigError).problems.join("\n");
+    }
+  };
+  assert.match(
+    problems({ CORRAL_NODE_TOKEN: "crn_shared-token-of-the-old-days" }),
+    /CORRAL_NODE_TOKEN: expected/,
+  );
+  assert.match(
+    problems({ CORRAL_NODE_TOKEN: deriveNodeCredential("s".repeat(32), "dp-4") }),
+    /credential is for slot dp-4, CORRAL_SLOT is dp-3/,
+  );
+  assert.match(problems({ CORRAL_CP_CA_FILE: "/nonexistent/ca.pem" }), /CORRAL_CP_CA_FILE: set with an http/);
+  assert.match(
+    problems({ CORRAL_CP_URL: "https://cp:7400", CORRAL_CP_CA_FILE: "/nonexistent/ca.pem" }),
+    /CORRAL_CP_CA_FILE: cannot read/,
+  );
+  assert.equal(loadDataPlaneSettings(required).cpCa, undefined);
+});
+
+test("slow-client limits: sane defaults, the headers timeout never beyond the request timeout", () => {
+  assert.deepEqual(loadDataPlaneSettings(required).limits, {
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    idleTimeoutMs: 30_000,
+    maxConnections: 10_000,
+    maxConnectionsPerSource: 0,
+    maxRequestsPerConnection: 10_000,
+  });
+  const short = loadDataPlaneSettings({ ...required, CORRAL_REQUEST_TIMEOUT_MS: "2000" });
+  assert.equal(short.limits.headersTimeoutMs, 2000);
+  assert.throws(
+    () => loadDataPlaneSettings({ ...required, CORRAL_MAX_CONNECTIONS: "0", CORRAL_IDLE_TIMEOUT_MS: "x" }),
+    (err: ConfigError) =>
+      err.problems.some((p) => p.startsWith("CORRAL_MAX_CONNECTIONS")) &&
+      err.problems.some((p) => p.startsWith("CORRAL_IDLE_TIMEOUT_MS")),
+  );
+});
+
+test("CORRAL_TRUSTED_PROXIES: none by default, addresses and CIDR blocks, errors name it", () => {
+  assert.equal(loadDataPlaneSettings(required).trustedProxies.check("127.0.0.1"), false);
+  const s = loadDataPlaneSettings({ ...required, CORRAL_TRUSTED_PROXIES: "10.0.0.0/8, fd00::/8" });
+  assert.equal(s.trustedProxies.check("10.2.3.4"), true);
+  assert.equal(s.trustedProxies.check("fd00::1", "ipv6"), true);
+  assert.throws(
+    () => loadDataPlaneSettings({ ...required, CORRAL_TRUSTED_PROXIES: "10.0.0.0/40" }),
+    /CORRAL_TRUSTED_PROXIES/,
+  );
 });

@@ -3,10 +3,15 @@
  * start by proto/env-config.ts, then resolved (derived defaults) and frozen.
  */
 import type { KeyObject } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { BlockList } from "node:net";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError, int, loadConfig, oneOf, port, type Schema, str, url } from "../proto/env-config.ts";
+import { credentialSlot } from "../proto/node-credential.ts";
 import { parsePublicKey } from "../proto/signing-keys.ts";
+import { parseTrustedProxies } from "./ingress/client-origin.ts";
+import { HTTP_LIMITS_SCHEMA, type HttpLimits, httpLimits } from "../proto/http-limits.ts";
 import { DEFAULT_CAPACITY, HEADER_SIZE } from "../proto/snapshot-codec.ts";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -15,6 +20,12 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 function slotName(raw: string): string {
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(raw))
     throw new Error(`expected a slot name like dp-0 ([a-z0-9-], at most 63), got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+function nodeCredential(raw: string): string {
+  if (credentialSlot(raw) === undefined)
+    throw new Error("expected a node credential crn_<slot>.<64 hex digits> (corral node-credential <slot>)");
   return raw;
 }
 
@@ -57,7 +68,16 @@ export function dataPlaneSchema(cwd: string) {
       parse: url(["http:", "https:"]),
       doc: "http(s)://host:port of any control-plane replica",
     },
-    CORRAL_NODE_TOKEN: { parse: str, doc: "shared secret presented on /sync/v1", secret: true },
+    CORRAL_NODE_TOKEN: {
+      parse: nodeCredential,
+      doc: "this slot's node credential crn_<slot>.<mac>, presented on /sync/v1 (corral node-credential <slot>)",
+      secret: true,
+    },
+    CORRAL_CP_CA_FILE: {
+      parse: str,
+      default: "",
+      doc: "PEM CA certificate(s) the control plane's https/wss certificate must chain to (default: the system's)",
+    },
     CORRAL_VERIFY_KEY: { parse: verifyKey, doc: "Ed25519 public key that verifies snapshots" },
     CORRAL_BLOB_URL: {
       parse: blobUrl,
@@ -106,6 +126,15 @@ export function dataPlaneSchema(cwd: string) {
       default: 1,
       doc: "share of successful requests and gRPC calls logged (0..1, 1 = every one); rejections and errors are always logged",
     },
+    ...HTTP_LIMITS_SCHEMA,
+    CORRAL_TRUSTED_PROXIES: {
+      parse: (raw: string) => {
+        parseTrustedProxies(raw); // validated here, built once in loadDataPlaneSettings
+        return raw;
+      },
+      default: "",
+      doc: "addresses and CIDR blocks of front load balancers whose X-Forwarded-For and X-Forwarded-Proto are believed (comma-separated; default none)",
+    },
     CORRAL_FAULT_CRASH_ON_HEADER: {
       parse: headerName,
       default: "",
@@ -124,7 +153,10 @@ export const INGRESS_LIMITS = Object.freeze({
 
 export interface DataPlaneSettings {
   cpUrl: string;
+  /** this slot's node credential */
   nodeToken: string;
+  /** CA certificates for the control plane's TLS certificate (CORRAL_CP_CA_FILE), else the system's */
+  cpCa: Buffer | undefined;
   verifyKey: KeyObject;
   blobUrl: string;
   s3Endpoint: string | undefined;
@@ -145,6 +177,22 @@ export interface DataPlaneSettings {
   logSampleRate: number;
   /** fault injection (tests only): crash on an upstream answer with this header */
   faultCrashOnHeader: string | undefined;
+  /** request, header and idle timeouts, connection caps of the HTTP and gRPC ingress */
+  limits: HttpLimits;
+  /** front load balancers whose X-Forwarded-For/-Proto the node believes */
+  trustedProxies: BlockList;
+}
+
+/** The CA file's PEM, read once at start; a CA needs an https control-plane URL to mean anything. */
+function readCa(path: string, cpUrl: string): Buffer | undefined {
+  if (!path) return undefined;
+  if (!cpUrl.startsWith("https:"))
+    throw new ConfigError(["CORRAL_CP_CA_FILE: set with an http CORRAL_CP_URL; use https://"]);
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError([`CORRAL_CP_CA_FILE: cannot read ${path}: ${(err as Error).message}`]);
+  }
 }
 
 /** Validates the environment (throws ConfigError naming every bad variable) and resolves defaults. */
@@ -157,9 +205,14 @@ export function loadDataPlaneSettings(
     throw new ConfigError([
       "CORRAL_FAULT_CRASH_ON_HEADER: fault injection is refused with NODE_ENV=production",
     ]);
+  if (credentialSlot(c.CORRAL_NODE_TOKEN) !== c.CORRAL_SLOT)
+    throw new ConfigError([
+      `CORRAL_NODE_TOKEN: the credential is for slot ${credentialSlot(c.CORRAL_NODE_TOKEN)}, CORRAL_SLOT is ${c.CORRAL_SLOT}`,
+    ]);
   return Object.freeze({
     cpUrl: c.CORRAL_CP_URL,
     nodeToken: c.CORRAL_NODE_TOKEN,
+    cpCa: readCa(c.CORRAL_CP_CA_FILE, c.CORRAL_CP_URL),
     verifyKey: c.CORRAL_VERIFY_KEY,
     blobUrl: c.CORRAL_BLOB_URL,
     s3Endpoint: c.CORRAL_S3_ENDPOINT || undefined,
@@ -177,5 +230,7 @@ export function loadDataPlaneSettings(
     logLevel: c.CORRAL_LOG_LEVEL,
     logSampleRate: c.CORRAL_LOG_SAMPLE_RATE,
     faultCrashOnHeader: c.CORRAL_FAULT_CRASH_ON_HEADER || undefined,
+    limits: httpLimits(c),
+    trustedProxies: parseTrustedProxies(c.CORRAL_TRUSTED_PROXIES),
   });
 }

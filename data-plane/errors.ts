@@ -57,6 +57,18 @@ export const REQUEST_ERRORS = {
     reason: "bad_request",
     title: "The request is malformed",
   },
+  CORRAL_DP_BAD_PATH: {
+    status: 400,
+    grpc: GRPC_STATUS.INVALID_ARGUMENT,
+    reason: "bad_path",
+    title: "The request path is ambiguous (dot segments, encoded slashes, double encoding...)",
+  },
+  CORRAL_DP_REQUEST_TIMEOUT: {
+    status: 408,
+    grpc: GRPC_STATUS.DEADLINE_EXCEEDED,
+    reason: "request_timeout",
+    title: "The request's headers or body did not arrive in time",
+  },
   CORRAL_DP_PAYLOAD_TOO_LARGE: {
     status: 413,
     grpc: GRPC_STATUS.RESOURCE_EXHAUSTED,
@@ -110,6 +122,12 @@ export const REQUEST_ERRORS = {
     grpc: GRPC_STATUS.UNAVAILABLE,
     reason: "upstream_error",
     title: "The upstream could not be reached",
+  },
+  CORRAL_DP_EGRESS_DENIED: {
+    status: 502,
+    grpc: GRPC_STATUS.PERMISSION_DENIED,
+    reason: "egress_denied",
+    title: "The upstream is an internal address the egress policy refuses",
   },
   CORRAL_DP_UPSTREAM_TIMEOUT: {
     status: 504,

@@ -38,6 +38,8 @@ export interface IsolationOptions {
   redisUrl: string | undefined;
   /** fault injection (tests only): crash when an upstream answer carries this header */
   crashOnHeader: string | undefined;
+  /** signs the hops of forwarded requests (ingress/client-origin.ts) */
+  hopKey: () => Buffer | undefined;
 }
 
 export interface Isolation {
@@ -152,10 +154,19 @@ export function startIsolation(o: IsolationOptions): Isolation {
         proxy,
         pools,
         monotonic: () => performance.now(),
+        hopKey: o.hopKey,
+        now: () => o.timers.now(),
         onResult: (r) => am.forward(r),
       }),
     grpcPeerForwarder: (proxy, sessions) =>
-      new GrpcPeerForwarder({ self: o.slot, proxy, sessions, onResult: (r) => am.forward(r) }),
+      new GrpcPeerForwarder({
+        self: o.slot,
+        proxy,
+        sessions,
+        onResult: (r) => am.forward(r),
+        hopKey: o.hopKey,
+        now: () => o.timers.now(),
+      }),
     async close() {
       clearInterval(sweep);
       loop.close();

@@ -11,7 +11,6 @@ import { openBlobStore } from "../proto/blob-store/open-blob-store.ts";
 import { type Random, systemTimers, type Timers } from "./clock.ts";
 import { INGRESS_LIMITS, loadDataPlaneSettings, type DataPlaneSettings } from "./config.ts";
 import { type ApplyOutcome, ConfigApplier } from "./config-client/config-applier.ts";
-import { ConfigSources } from "./config-client/config-sources.ts";
 import { PeriodicPull } from "./config-client/periodic-pull.ts";
 import { BootInlineLoader, type SnapshotLoader } from "./config-client/snapshot-loader.ts";
 import { GrpcProxy } from "./grpc/grpc-proxy.ts";
@@ -22,7 +21,9 @@ import { type Ingress, startIngress } from "./ingress/http-ingress.ts";
 import { requestStages } from "./ingress/request-pipeline.ts";
 import { UpstreamPools } from "./ingress/upstream-pools.ts";
 import { type Isolation, startIsolation } from "./isolation.ts";
+import { missingV8Flags } from "./node-flags.ts";
 import { NodeState } from "./node-state.ts";
+import type { EgressDenialListener } from "./egress/egress-connect.ts";
 import { createMetrics, type DataPlaneMetrics } from "./ops/metrics.ts";
 import { type OpsServer, startOps } from "./ops/ops-server.ts";
 import type { BackoffPolicy } from "./sync/backoff.ts";
@@ -94,7 +95,6 @@ function logOutcome(log: Logger, o: ApplyOutcome): void {
 
 function createApplier(p: Parts, onOutcome: (o: ApplyOutcome) => void): ConfigApplier {
   return new ConfigApplier({
-    sources: new ConfigSources(p.store, p.s.dataDir, p.s.snapshotCapacity),
     loader: p.loader,
     maxCapacity: p.s.snapshotCapacity,
     timers: p.timers,
@@ -122,6 +122,7 @@ function createSync(
   return new SyncClient({
     cpUrl: s.cpUrl,
     token: s.nodeToken,
+    ca: s.cpCa,
     timers: p.timers,
     random: p.random,
     logger: p.log,
@@ -188,6 +189,12 @@ async function startServers(p: Parts): Promise<Servers> {
     metrics: p.metrics,
     state: p.state,
     maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
+    limits: p.s.limits,
+    origin: {
+      trustedProxies: p.s.trustedProxies,
+      hopKey: () => p.state.config()?.hopKey,
+      now: () => p.timers.now(),
+    },
     logSampleRate: p.s.logSampleRate,
     random: p.random,
   });
@@ -208,6 +215,12 @@ async function startServers(p: Parts): Promise<Servers> {
       state: p.state,
       maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
       maxConcurrentStreams: GRPC_MAX_CONCURRENT_STREAMS,
+      limits: p.s.limits,
+      origin: {
+        trustedProxies: p.s.trustedProxies,
+        hopKey: () => p.state.config()?.hopKey,
+        now: () => p.timers.now(),
+      },
       logSampleRate: p.s.logSampleRate,
       random: p.random,
     });
@@ -217,6 +230,18 @@ async function startServers(p: Parts): Promise<Servers> {
     await Promise.all([ingress.close(0), grpc?.close(0)]);
     throw err;
   }
+}
+
+/** A refused upstream connection: one warning and one count (the request's own log line follows). */
+function egressDenialLog(
+  log: Logger,
+  metrics: DataPlaneMetrics,
+  protocol: "http" | "grpc",
+): EgressDenialListener {
+  return (host, port, reason) => {
+    metrics.egressDenied.inc({ protocol });
+    log.warn({ host, port, protocol, reason }, "upstream connection refused by the egress policy");
+  };
 }
 
 export async function runDataPlane(
@@ -229,6 +254,7 @@ export async function runDataPlane(
   const state = new NodeState(s.slot, s.zone, timers);
   const metrics = createMetrics(state);
   const random = options.random ?? Math.random;
+  const store = await openBlobStore(s.blobUrl, { endpoint: s.s3Endpoint });
   const p: Parts = {
     s,
     log,
@@ -236,9 +262,19 @@ export async function runDataPlane(
     random,
     state,
     metrics,
-    store: await openBlobStore(s.blobUrl, { endpoint: s.s3Endpoint }),
-    loader: new BootInlineLoader(s.verifyKey, () => state.config() !== undefined),
-    pools: new UpstreamPools(timers),
+    store,
+    loader: new BootInlineLoader(
+      {
+        publicKey: s.verifyKey,
+        blobUrl: s.blobUrl,
+        s3Endpoint: s.s3Endpoint,
+        dataDir: s.dataDir,
+        maxBytes: s.snapshotCapacity,
+      },
+      store,
+      () => state.config() !== undefined,
+    ),
+    pools: new UpstreamPools(timers, { onEgressDenied: egressDenialLog(log, metrics, "http") }),
     isolation: startIsolation({
       slot: s.slot,
       state,
@@ -248,8 +284,9 @@ export async function runDataPlane(
       log,
       redisUrl: s.redisUrl,
       crashOnHeader: s.faultCrashOnHeader,
+      hopKey: () => state.config()?.hopKey,
     }),
-    sessions: new UpstreamSessions(timers),
+    sessions: new UpstreamSessions(timers, { onEgressDenied: egressDenialLog(log, metrics, "grpc") }),
   };
   const { ingress, grpc, ops } = await startServers(p).catch(async (err: unknown) => {
     await Promise.all([p.pools.close(), p.sessions.close(0), p.store.close?.(), p.isolation.close()]);
@@ -267,6 +304,9 @@ export async function runDataPlane(
   applier.request({ kind: "boot" });
   pull.start();
   sync.start();
+  const missing = missingV8Flags(process.execArgv, process.env.NODE_OPTIONS);
+  if (missing.length > 0)
+    log.warn({ missing }, "started without the data plane's V8 flags (data-plane/node-flags.ts)");
   log.info(
     {
       http: ingress.url,

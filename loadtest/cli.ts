@@ -8,6 +8,7 @@
 import { fileURLToPath } from "node:url";
 import { LoadtestError } from "./errors.ts";
 import { formatNumber } from "./report/svg-chart.ts";
+import { memoryLines } from "./report/soak-verdict.ts";
 import { applyOverrides, parseArgs } from "./scenario/params.ts";
 import { listScenarioNames, loadScenario } from "./scenario/registry.ts";
 import { type RunOutcome, runScenario } from "./scenario/run-scenario.ts";
@@ -50,7 +51,10 @@ function summarize({ report, jsonPath, htmlPath }: RunOutcome): void {
         `p99.9 ${t.latency.p999Ms} ms, max ${t.latency.maxMs} ms`,
     );
   }
-  if (report.soak) out(`soak verdict: ${report.soak.verdict}`);
+  if (report.soak) {
+    out(`soak verdict: ${report.soak.verdict}`);
+    for (const line of memoryLines(report.soak)) out(line);
+  }
   for (const t of report.thresholds)
     out(
       `${t.pass ? "pass" : "MISS"}  ${t.metric} = ${t.value === null ? "missing" : formatNumber(t.value)} (${t.op} ${formatNumber(t.limit)})`,

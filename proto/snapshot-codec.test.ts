@@ -3,7 +3,17 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { Snapshot } from "./gen/corral/snapshot/v1/snapshot.ts";
 import { generateSigningKeyPair, parsePrivateKey, parsePublicKey } from "./signing-keys.ts";
-import { decodeSnapshot, encodeSnapshot, HEADER_SIZE, readHeader, sha256Hex } from "./snapshot-codec.ts";
+import { gzipSync } from "node:zlib";
+import {
+  decodeSnapshot,
+  encodeSnapshot,
+  gzipBound,
+  HEADER_SIZE,
+  MAX_DECODED_BYTES,
+  maxPayloadFor,
+  readHeader,
+  sha256Hex,
+} from "./snapshot-codec.ts";
 import { SnapshotError } from "./snapshot-errors.ts";
 
 const pair = generateSigningKeyPair();
@@ -154,4 +164,27 @@ test("signing keys: PEM and base64 DER both parse, other key types are refused",
     /ed25519/,
   );
   assert.throws(() => parsePublicKey("not a key"));
+});
+
+test("a payload within maxPayloadFor(capacity) fits the capacity once gzipped, whatever its bytes", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: HEADER_SIZE + 1024, max: 256 * 1024 }), fc.integer(), (capacity, seed) => {
+      const n = maxPayloadFor(capacity);
+      assert.ok(n > 0 && gzipBound(n) + HEADER_SIZE <= capacity);
+      // incompressible bytes are gzip's worst case (stored blocks)
+      const bytes = Buffer.alloc(n);
+      let x = seed >>> 0 || 1;
+      for (let i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        bytes[i] = x & 0xff;
+      }
+      const gz = gzipSync(bytes, { level: 6 });
+      assert.ok(gz.length <= gzipBound(n), `${gz.length} > ${gzipBound(n)} for ${n}`);
+      assert.ok(HEADER_SIZE + gz.length <= capacity);
+    }),
+    { numRuns: 25 },
+  );
+  assert.equal(maxPayloadFor(1024 * 1024 * 1024), MAX_DECODED_BYTES, "never past what nodes inflate");
 });

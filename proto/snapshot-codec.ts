@@ -18,8 +18,9 @@
  *
  * Pure: no I/O. Keys are node:crypto KeyObjects.
  */
-import { createHash, sign, verify, type KeyObject } from "node:crypto";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { createHash, type KeyObject, sign, verify, webcrypto } from "node:crypto";
+import { promisify } from "node:util";
+import { gunzipSync, gzip, gzipSync } from "node:zlib";
 import { Snapshot } from "./gen/corral/snapshot/v1/snapshot.ts";
 import { SnapshotError } from "./snapshot-errors.ts";
 
@@ -57,8 +58,37 @@ export function sha256Hex(bytes: Uint8Array): string {
 }
 
 /** Compresses the encoded protobuf; separate so a publisher can measure usage before framing. */
-export function compressSnapshot(snapshot: Snapshot): Buffer {
-  return gzipSync(Snapshot.encode(snapshot).finish(), { level: 6 });
+export function compressSnapshot(snapshot: Snapshot | Uint8Array): Buffer {
+  const raw = snapshot instanceof Uint8Array ? snapshot : Snapshot.encode(snapshot).finish();
+  return gzipSync(raw, GZIP_OPTIONS);
+}
+
+const GZIP_OPTIONS = { level: 6 };
+const gzipAsync = promisify(gzip);
+
+/** compressSnapshot's bytes, compressed on libuv's threadpool: the event loop stays free. */
+export function compressPayload(raw: Uint8Array): Promise<Buffer> {
+  return gzipAsync(raw, GZIP_OPTIONS);
+}
+
+/**
+ * At most how many bytes gzip makes of `n` input bytes, with room to spare: zlib's own bound
+ * for its default settings is n + n/4096 + n/16384 + n/2^25 + 7, plus the 18-byte gzip wrapper.
+ */
+export function gzipBound(n: number): number {
+  return n + Math.ceil(n / 1024) + 64;
+}
+
+/**
+ * The largest uncompressed payload that always fits a blob of `capacity` bytes once gzipped,
+ * whatever its content, and that a node inflates (MAX_DECODED_BYTES): a publisher that keeps
+ * its payloads within this never writes a snapshot past capacity or one the nodes refuse.
+ */
+export function maxPayloadFor(capacity: number): number {
+  const room = capacity - HEADER_SIZE;
+  let n = Math.max(0, Math.floor(((room - 65) * 1024) / 1025));
+  while (n > 0 && gzipBound(n) > room) n--;
+  return Math.min(n, MAX_DECODED_BYTES);
 }
 
 export function frameSnapshot(
@@ -67,6 +97,35 @@ export function frameSnapshot(
   capacity: number,
   privateKey: KeyObject,
 ): EncodedSnapshot {
+  const digest = createHash("sha256").update(payload).digest();
+  const blob = frameBlob(snapshot, payload, digest, capacity, privateKey);
+  return { blob, sha256: sha256Hex(blob), payloadLength: payload.length, capacity };
+}
+
+/**
+ * frameSnapshot's result, with both SHA-256s (the payload's and the whole blob's, `capacity`
+ * bytes) computed on libuv's threadpool (WebCrypto digest), so hashing megabytes does not hold
+ * the event loop; the Ed25519 signature covers 80 bytes and stays inline.
+ */
+export async function frameSnapshotOffLoop(
+  snapshot: Pick<Snapshot, "version" | "epoch" | "createdAtMs">,
+  payload: Buffer,
+  capacity: number,
+  privateKey: KeyObject,
+): Promise<EncodedSnapshot> {
+  const digest = Buffer.from(await webcrypto.subtle.digest("SHA-256", payload));
+  const blob = frameBlob(snapshot, payload, digest, capacity, privateKey);
+  const sha256 = Buffer.from(await webcrypto.subtle.digest("SHA-256", blob)).toString("hex");
+  return { blob, sha256, payloadLength: payload.length, capacity };
+}
+
+function frameBlob(
+  snapshot: Pick<Snapshot, "version" | "epoch" | "createdAtMs">,
+  payload: Buffer,
+  digest: Buffer,
+  capacity: number,
+  privateKey: KeyObject,
+): Buffer {
   if (HEADER_SIZE + payload.length > capacity) {
     throw new SnapshotError(
       "CORRAL_SNAPSHOT_CAPACITY_EXCEEDED",
@@ -82,10 +141,10 @@ export function frameSnapshot(
   blob.writeBigInt64BE(BigInt(snapshot.createdAtMs), 32);
   blob.writeUInt32BE(payload.length, 40);
   blob.writeUInt32BE(capacity, 44);
-  createHash("sha256").update(payload).digest().copy(blob, 48);
+  digest.copy(blob, 48);
   sign(null, blob.subarray(0, SIGNED_SIZE), privateKey).copy(blob, SIGNED_SIZE);
   payload.copy(blob, HEADER_SIZE);
-  return { blob, sha256: sha256Hex(blob), payloadLength: payload.length, capacity };
+  return blob;
 }
 
 export function encodeSnapshot(snapshot: Snapshot, capacity: number, privateKey: KeyObject): EncodedSnapshot {

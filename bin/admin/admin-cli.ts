@@ -30,6 +30,9 @@ const OPTIONS = {
   "timeout-ms": { type: "string" },
   protocol: { type: "string" },
   "strip-prefix": { type: "boolean" },
+  role: { type: "string" },
+  "expires-at": { type: "string" },
+  allow: { type: "string", multiple: true },
 } as const;
 
 const CONNECTION_OPTIONS = new Set(["url", "token", "help", "idempotency-key"]);

@@ -84,6 +84,10 @@ export class AdminClient {
     return this.request<T>("POST", path, { body });
   }
 
+  put<T = unknown>(path: string, body: unknown): Promise<T> {
+    return this.request<T>("PUT", path, { body });
+  }
+
   patch<T = unknown>(path: string, body: unknown): Promise<T> {
     return this.request<T>("PATCH", path, { body });
   }

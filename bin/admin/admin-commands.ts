@@ -16,6 +16,7 @@ export interface AdminCommand {
 export class UsageError extends Error {}
 
 const tenantPath = (id: string) => `/admin/v1/tenants/${seg(id)}`;
+const EGRESS_PATH = "/admin/v1/settings/egress";
 
 function text(opts: Options, name: string): string | undefined {
   const value = opts[name];
@@ -63,6 +64,7 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
     },
   },
   "tenants get": { args: ["tenant"], options: [], run: (c, [t]) => c.get(tenantPath(t!)) },
+  "tenants usage": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/usage`) },
   "tenants create": {
     args: ["tenant"],
     options: ["name", "plan", "status"],
@@ -140,6 +142,45 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
     options: [],
     mutates: true,
     run: (c, [t, r]) => c.delete(`${tenantPath(t!)}/routes/${seg(r!)}`),
+  },
+  "tokens list": { args: [], options: [], run: (c) => c.get("/admin/v1/operator-tokens") },
+  "tokens create": {
+    args: ["name"],
+    options: ["role", "expires-at"],
+    mutates: true,
+    run: (c, [n], o) =>
+      c.post(
+        "/admin/v1/operator-tokens",
+        body({ name: n, role: required(o, "role"), expiresAt: text(o, "expires-at") }),
+      ),
+  },
+  "tokens revoke": {
+    args: ["tokenId"],
+    options: [],
+    mutates: true,
+    run: (c, [id]) => c.delete(`/admin/v1/operator-tokens/${seg(id!)}`),
+  },
+  "egress get": { args: [], options: [], run: (c) => c.get(EGRESS_PATH) },
+  "egress set": {
+    args: [],
+    options: ["allow"],
+    mutates: true,
+    run: (c, _a, o) => c.put(EGRESS_PATH, { allow: list(o, "allow") ?? [] }),
+  },
+  "egress allow": {
+    args: [],
+    options: ["allow"],
+    mutates: true,
+    run: async (c, _a, o) => {
+      const { allow } = await c.get<{ allow: string[] }>(EGRESS_PATH);
+      return c.put(EGRESS_PATH, { allow: [...allow, ...(list(o, "allow") ?? [])] });
+    },
+  },
+  "tenants egress": {
+    args: ["tenant"],
+    options: ["allow"],
+    mutates: true,
+    run: (c, [t], o) => c.patch(tenantPath(t!), { egressAllow: list(o, "allow") ?? [] }),
   },
   fleet: { args: [], options: [], run: (c) => c.get("/admin/v1/fleet") },
   versions: { args: [], options: [], run: (c) => c.get("/admin/v1/config/versions") },

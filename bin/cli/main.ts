@@ -1,5 +1,6 @@
 /** Command dispatch of the `corral` binary. Resolves with an exit code, or undefined while a role runs. */
 import type { Schema } from "../../proto/env-config.ts";
+import { deriveNodeCredential } from "../../proto/node-credential.ts";
 import { generateSigningKeyPair } from "../../proto/signing-keys.ts";
 import type { CliIo } from "./io.ts";
 import { EXIT_OK, EXIT_USAGE, reportStartError, runRole } from "./run-role.ts";
@@ -17,6 +18,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number | undefi
   switch (command) {
     case "keygen":
       return rest.length > 0 ? usageError("keygen takes no arguments", io) : keygen(io);
+    case "node-credential":
+      return nodeCredential(rest, io);
     case "control-plane":
       return roleCommand(command, rest, io);
     case "data-plane":
@@ -41,6 +44,20 @@ function keygen(io: CliIo): number {
   const pair = generateSigningKeyPair();
   io.out(`CORRAL_SIGNING_KEY=${pair.privateKey}\nCORRAL_VERIFY_KEY=${pair.publicKey}\n`);
   return EXIT_OK;
+}
+
+/** `corral node-credential <slot>`: the slot's CORRAL_NODE_TOKEN, from CORRAL_NODE_SECRET in the environment. */
+function nodeCredential(rest: string[], io: CliIo): number {
+  if (rest.length !== 1) return usageError("node-credential takes one slot name", io);
+  const secret = io.env.CORRAL_NODE_SECRET;
+  if (!secret)
+    return usageError("node-credential reads the fleet secret from CORRAL_NODE_SECRET, which is not set", io);
+  try {
+    io.out(`CORRAL_NODE_TOKEN=${deriveNodeCredential(secret, rest[0]!)}\n`);
+    return EXIT_OK;
+  } catch (err) {
+    return usageError((err as Error).message, io);
+  }
 }
 
 async function roleCommand(

@@ -12,6 +12,9 @@ Commands:
   migrate         run the control plane's database migrations, then exit
   admin           operator CLI over the admin REST API. See \`corral admin --help\`.
   keygen          print a fresh Ed25519 key pair as CORRAL_SIGNING_KEY= / CORRAL_VERIFY_KEY= lines
+  node-credential <slot>
+                  print the slot's node credential as a CORRAL_NODE_TOKEN= line, derived from the
+                  fleet secret in CORRAL_NODE_SECRET (the control plane's); give each node only its own
   help            this text (also --help, -h)
 
 Settings come from CORRAL_* environment variables, validated at start; every bad or unknown
@@ -60,10 +63,16 @@ Connection (flags win over environment, environment over .corral/dev.json of \`c
 Commands (output is JSON; errors print the problem and exit 1):
   tenants list [--limit N] [--cursor C] [--all]
   tenants get <tenant>
+  tenants usage <tenant>            routes, upstreams, keys, targets, config bytes vs quotas
   tenants create <tenant> [--name NAME] [--plan PLAN] [--status active|suspended]
   tenants update <tenant> [--name NAME] [--plan PLAN] [--status active|suspended]
   tenants suspend|resume <tenant>
   tenants delete <tenant>
+  tenants egress <tenant> [--allow ENTRY]...     replace the tenant's own egress exceptions
+  egress get                            the fleet's egress exceptions (every tenant's)
+  egress set [--allow ENTRY]...         replace them; ENTRY: CIDR 10.1.0.0/16, host api.internal
+                                        or host:port 127.0.0.1:3000
+  egress allow --allow ENTRY...         add to them
   keys list <tenant>
   keys create <tenant> [--name NAME] [--scope invoke|manage]...       prints the key (shown once)
   keys revoke <tenant> <keyId>
@@ -74,6 +83,9 @@ Commands (output is JSON; errors print the problem and exit 1):
   routes create <tenant> --path PREFIX --upstream ID [--host H]... [--method M]... [--timeout-ms N]
                 [--protocol http|grpc] [--strip-prefix]
   routes delete <tenant> <routeId>
+  tokens list                           operator tokens (role admin only; never their secrets)
+  tokens create <name> --role admin|viewer [--expires-at ISO-8601]   prints the token (shown once)
+  tokens revoke <tokenId>               refused for the last active admin token
   fleet                                 data-plane nodes and their applied versions
   versions                              published config versions
   openapi                               the admin API's OpenAPI document

@@ -53,6 +53,7 @@ export async function bootstrapDemo(
   targets: DemoTargets,
   knownKey?: DemoKey,
 ): Promise<DemoSetup> {
+  await allowDemoEgress(client, targets);
   await ensureTenant(client);
   const base = `/admin/v1/tenants/${DEMO_TENANT}`;
   const httpUpstream = await ensureUpstream(client, base, "demo-http", [targets.http]);
@@ -68,6 +69,21 @@ export async function bootstrapDemo(
     httpPath: DEMO_HTTP_PATH,
     grpcService: DEMO_GRPC_SERVICE,
   };
+}
+
+/**
+ * The demo upstreams listen on loopback, which the egress policy refuses: the fleet's allow
+ * list gets exactly their host:port pairs (entries already there, e.g. a developer's own, stay),
+ * so every other loopback port (the nodes' ingress and ops ports, the CP) stays refused.
+ */
+async function allowDemoEgress(client: AdminClient, targets: DemoTargets): Promise<void> {
+  const { allow } = await client.get<{ allow: string[] }>("/admin/v1/settings/egress");
+  const demo = [targets.http, targets.grpc].map((t) => {
+    const url = new URL(t);
+    return `${url.hostname}:${url.port || 80}`;
+  });
+  const missing = demo.filter((d) => !allow.includes(d));
+  if (missing.length > 0) await client.put("/admin/v1/settings/egress", { allow: [...allow, ...missing] });
 }
 
 async function ensureTenant(client: AdminClient): Promise<void> {

@@ -4,13 +4,14 @@ import type { Env } from "./managed-child.ts";
 export interface SharedSettings {
   host: string;
   blobUrl: string;
-  nodeToken: string;
   logLevel?: string;
 }
 
 export interface ControlPlaneSettings extends SharedSettings {
   id: string;
   pgUrl: string;
+  /** CORRAL_NODE_SECRET: derives every slot's node credential */
+  nodeSecret: string;
   httpPort: number;
   grpcPort: number;
   signingKey: string;
@@ -19,6 +20,8 @@ export interface ControlPlaneSettings extends SharedSettings {
 
 export interface DataPlaneSettings extends SharedSettings {
   slot: string;
+  /** CORRAL_NODE_TOKEN: this slot's credential (proto/node-credential.ts) */
+  nodeCredential: string;
   zone: string;
   cpUrl: string;
   verifyKey: string;
@@ -41,7 +44,7 @@ export function inheritedEnv(parent: NodeJS.ProcessEnv): Env {
 }
 
 function shared(s: SharedSettings): Env {
-  const env: Env = { CORRAL_HOST: s.host, CORRAL_BLOB_URL: s.blobUrl, CORRAL_NODE_TOKEN: s.nodeToken };
+  const env: Env = { CORRAL_HOST: s.host, CORRAL_BLOB_URL: s.blobUrl };
   if (s.logLevel) env.CORRAL_LOG_LEVEL = s.logLevel;
   return env;
 }
@@ -51,6 +54,7 @@ export function controlPlaneEnv(s: ControlPlaneSettings): Env {
     ...shared(s),
     CORRAL_CP_ID: s.id,
     CORRAL_PG_URL: s.pgUrl,
+    CORRAL_NODE_SECRET: s.nodeSecret,
     CORRAL_HTTP_PORT: String(s.httpPort),
     CORRAL_GRPC_PORT: String(s.grpcPort),
     CORRAL_SIGNING_KEY: s.signingKey,
@@ -62,6 +66,7 @@ export function dataPlaneEnv(s: DataPlaneSettings): Env {
   return {
     ...shared(s),
     CORRAL_SLOT: s.slot,
+    CORRAL_NODE_TOKEN: s.nodeCredential,
     CORRAL_ZONE: s.zone,
     CORRAL_CP_URL: s.cpUrl,
     CORRAL_VERIFY_KEY: s.verifyKey,

@@ -69,7 +69,10 @@ export interface Platform {
   postgres: ProcessHandle | undefined;
   secrets: DevSecrets;
   operatorToken: string;
-  nodeToken: string;
+  /** CORRAL_NODE_SECRET of the control plane(s) */
+  nodeSecret: string;
+  /** the node credential of a slot (CORRAL_NODE_TOKEN of its data plane) */
+  nodeCredential(slot: string): string;
   verifyKey: string;
   processes(): ProcessHandle[];
   admin(): AdminClient;

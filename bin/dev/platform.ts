@@ -7,6 +7,7 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { deriveNodeCredential } from "../../proto/node-credential.ts";
 import { type DirLock, lockDir } from "./dir-lock.ts";
 import { type ChildListener, type Env, ManagedChild } from "./managed-child.ts";
 import {
@@ -31,6 +32,7 @@ import {
 } from "./ports.ts";
 import { waitForHttp } from "./readiness.ts";
 import { type DevSecrets, loadSecrets } from "./secrets.ts";
+import { DATA_PLANE_V8_FLAGS } from "../../data-plane/node-flags.ts";
 
 export type {
   ControlPlaneHandle,
@@ -100,7 +102,7 @@ interface LaunchContext {
 async function launch(launcher: Launcher, ctx: LaunchContext, lock: DirLock): Promise<Platform> {
   const { dir, host, ports, secrets, opts } = ctx;
   const blobUrl = opts.blobUrl ?? pathToFileURL(join(dir, "blobs")).href;
-  const shared = { host, blobUrl, nodeToken: secrets.nodeToken, logLevel: opts.logLevel };
+  const shared = { host, blobUrl, logLevel: opts.logLevel };
   const cpUrls = ports.cps.map((p) => `http://${host}:${p.http}`);
   const upstreams = opts.demoUpstreams === false ? undefined : launcher.upstreams(ports);
   const pgStarted =
@@ -128,6 +130,7 @@ async function launch(launcher: Launcher, ctx: LaunchContext, lock: DirLock): Pr
     const env = dataPlaneEnv({
       ...shared,
       slot,
+      nodeCredential: deriveNodeCredential(secrets.nodeSecret, slot),
       zone,
       cpUrl: cpUrls[i % cpUrls.length]!,
       verifyKey: secrets.verifyKey,
@@ -231,8 +234,13 @@ class Launcher {
     const h = this.#host;
     const ops = `http://${h}:${p.ops}`;
     const full = { ...env, ...this.#opts.extraEnv };
-    const proc = await this.#start(slot, "data-plane", [BIN, "data-plane"], full, (child) =>
-      waitForHttp(`${ops}/healthz`, { child, timeoutMs: this.#timeoutMs, signal: this.#opts.signal }),
+    const proc = await this.#start(
+      slot,
+      "data-plane",
+      [...DATA_PLANE_V8_FLAGS, BIN, "data-plane"],
+      full,
+      (child) =>
+        waitForHttp(`${ops}/healthz`, { child, timeoutMs: this.#timeoutMs, signal: this.#opts.signal }),
     );
     const handle: DataPlaneHandle = Object.assign(proc, {
       slot,

@@ -1,4 +1,5 @@
 /** A started platform: its processes, addresses and secrets, and how to stop it. */
+import { deriveNodeCredential } from "../../proto/node-credential.ts";
 import { AdminClient } from "../admin/admin-client.ts";
 import type { DirLock } from "./dir-lock.ts";
 import type { ControlPlaneHandle, DataPlaneHandle, Platform } from "./platform-types.ts";
@@ -69,8 +70,12 @@ export class RunningPlatform implements Platform {
     return this.secrets.operatorToken;
   }
 
-  get nodeToken(): string {
-    return this.secrets.nodeToken;
+  get nodeSecret(): string {
+    return this.secrets.nodeSecret;
+  }
+
+  nodeCredential(slot: string): string {
+    return deriveNodeCredential(this.secrets.nodeSecret, slot);
   }
 
   get verifyKey(): string {

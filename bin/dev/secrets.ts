@@ -5,6 +5,7 @@
 import { createPublicKey, type KeyObject, randomBytes } from "node:crypto";
 import { chmod, mkdir, open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
+import { MIN_NODE_SECRET_LENGTH } from "../../proto/node-credential.ts";
 import { generateSigningKeyPair, parsePrivateKey, parsePublicKey } from "../../proto/signing-keys.ts";
 
 export interface DevSecrets {
@@ -12,8 +13,8 @@ export interface DevSecrets {
   signingKey: string;
   /** CORRAL_VERIFY_KEY of the data planes */
   verifyKey: string;
-  /** CORRAL_NODE_TOKEN shared by control and data planes */
-  nodeToken: string;
+  /** CORRAL_NODE_SECRET of the control plane; each data plane gets its slot's credential from it */
+  nodeSecret: string;
   /** CORRAL_OPERATOR_TOKEN: bootstrap operator token, role admin */
   operatorToken: string;
   /** the demo tenant's API key (shown once by the admin API, so kept here) */
@@ -31,7 +32,7 @@ export function generateSecrets(): DevSecrets {
   return {
     signingKey: pair.privateKey,
     verifyKey: pair.publicKey,
-    nodeToken: generateToken("crn"),
+    nodeSecret: randomBytes(32).toString("base64url"),
     operatorToken: generateToken("cro"),
   };
 }
@@ -40,11 +41,12 @@ export function generateSecrets(): DevSecrets {
 export function completeSecrets(stored: unknown, fresh: DevSecrets = generateSecrets()): DevSecrets {
   const s = (typeof stored === "object" && stored !== null ? stored : {}) as Record<string, unknown>;
   const pairValid = isKeyPair(s.signingKey, s.verifyKey);
-  const token = (v: unknown, fallback: string) => (typeof v === "string" && v.length >= 16 ? v : fallback);
+  const token = (v: unknown, fallback: string, min = 16) =>
+    typeof v === "string" && v.length >= min ? v : fallback;
   const out: DevSecrets = {
     signingKey: pairValid ? (s.signingKey as string) : fresh.signingKey,
     verifyKey: pairValid ? (s.verifyKey as string) : fresh.verifyKey,
-    nodeToken: token(s.nodeToken, fresh.nodeToken),
+    nodeSecret: token(s.nodeSecret, fresh.nodeSecret, MIN_NODE_SECRET_LENGTH),
     operatorToken: token(s.operatorToken, fresh.operatorToken),
   };
   const demo = s.demoApiKey as { id?: unknown; key?: unknown } | undefined;

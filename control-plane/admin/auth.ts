@@ -1,11 +1,13 @@
 /**
  * Operator authentication for the admin API: `Authorization: Bearer <token>`, hash
  * compared in constant time against the active operator tokens. GET needs any role,
- * everything else needs admin, unless a route's config.access says otherwise.
+ * everything else needs admin, unless a route's config.access says otherwise. An address with
+ * too many failed tokens gets 429 before its token is looked at (service/failed-auth-throttle.ts).
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { CorralError } from "../errors.ts";
 import type { Access } from "../http/server.ts";
+import { type FailedAuthThrottle, sourceOf } from "../service/failed-auth-throttle.ts";
 import type { Pool } from "../store/db.ts";
 import { authenticateOperator, MAX_TOKEN_LENGTH } from "../store/operator-tokens.ts";
 
@@ -23,12 +25,14 @@ export function requiredAccess(req: FastifyRequest): Access {
 }
 
 /** Adds the check to every route of `app` (an encapsulated plugin scope). */
-export function registerOperatorAuth(app: FastifyInstance, pool: Pool): void {
+export function registerOperatorAuth(app: FastifyInstance, pool: Pool, throttle: FailedAuthThrottle): void {
   app.addHook("onRequest", async (req) => {
     const access = requiredAccess(req);
     if (access === "public") return;
     const token = bearerToken(req.headers.authorization);
-    const operator = token ? await authenticateOperator(pool, token) : undefined;
+    const operator = token
+      ? await throttle.guard(sourceOf(req.socket.remoteAddress), () => authenticateOperator(pool, token))
+      : undefined;
     if (!operator) throw new CorralError("CORRAL_ADMIN_UNAUTHENTICATED");
     if (access === "admin" && operator.role !== "admin") {
       throw new CorralError(

@@ -6,11 +6,15 @@
  * that is, publishes it; the answer is 202 and the new version appears in
  * GET /admin/v1/config/versions with source "rollback of <version>".
  *
+ * Only versions inside the retention window qualify (410 CORRAL_ADMIN_VERSION_GONE otherwise);
+ * the check holds the version-history lock, so the blob cannot be expired before this commits.
+ *
  * Tenants' rows are not changed: while the rollback stands every new version carries that
  * content, and the next configuration change compiles from the tables again.
  */
 import type { FastifyInstance } from "fastify";
 import { CorralError } from "../errors.ts";
+import { lockVersionHistory } from "../store/version-retention.ts";
 import { type AdminContext, mutate } from "./context.ts";
 
 const versionParams = {
@@ -47,6 +51,7 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: AdminContext): v
         const version = Number(req.params.version);
         if (!Number.isSafeInteger(version))
           throw new CorralError("CORRAL_ADMIN_VALIDATION", `version ${req.params.version} is out of range`);
+        await lockVersionHistory(tx);
         const snapshot = await ctx.published.loadPublished(tx, version);
         return {
           status: 202,

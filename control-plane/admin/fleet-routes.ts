@@ -1,12 +1,29 @@
-/** /admin/v1/fleet and /admin/v1/config/versions: what the nodes run and how versions propagated. */
+/**
+ * /admin/v1/fleet, /admin/v1/config/versions and /admin/v1/config/usage: what the nodes run,
+ * how versions propagated, and how much of the snapshot's payload bound the tenants use.
+ */
 import type { FastifyInstance } from "fastify";
 import { listVersions } from "../store/config-versions.ts";
 import { listFleet } from "../store/nodes.ts";
+import { totalConfigBytes } from "../store/tenant-config.ts";
 import type { AdminContext } from "./context.ts";
-import { configVersions, fleet, listVersionsQuery } from "./schemas.ts";
+import { configVersions, fleet, listVersionsQuery, snapshotUsage } from "./schemas.ts";
 import { pageLimit } from "./validate.ts";
 
 export function registerFleetRoutes(app: FastifyInstance, ctx: AdminContext): void {
+  app.get(
+    "/config/usage",
+    {
+      schema: {
+        summary:
+          "The tenants' share of the snapshot's uncompressed payload bound (growing changes past it get 507)",
+        tags: ["fleet"],
+        response: { 200: snapshotUsage },
+      },
+    },
+    async () => ({ tenantBytes: await totalConfigBytes(ctx.pool), ...ctx.bounds }),
+  );
+
   app.get(
     "/fleet",
     {

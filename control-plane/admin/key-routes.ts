@@ -20,7 +20,11 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: AdminContext): void
         response: { 201: issuedKey },
       },
     },
-    (req, reply) => mutate(ctx, req, reply, issueKey(req.params.tenantId, req.body), { grows: true }),
+    (req, reply) =>
+      mutate(ctx, req, reply, issueKey(req.params.tenantId, req.body), {
+        grows: true,
+        tenantId: req.params.tenantId,
+      }),
   );
 
   app.get<{ Params: TenantParams }>(
@@ -42,6 +46,9 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: AdminContext): void
   app.delete<{ Params: TenantParams & { keyId: string } }>(
     "/tenants/:tenantId/keys/:keyId",
     { schema: { summary: "Revoke an API key", tags: ["keys"], params: keyParams } },
-    (req, reply) => mutate(ctx, req, reply, revokeKey(req.params.tenantId, req.params.keyId)),
+    (req, reply) =>
+      mutate(ctx, req, reply, revokeKey(req.params.tenantId, req.params.keyId), {
+        tenantId: req.params.tenantId,
+      }),
   );
 }

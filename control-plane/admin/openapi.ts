@@ -37,7 +37,8 @@ export const ADMIN_API_INFO: ApiDocumentInfo = {
   title: "Corral admin API",
   description:
     "Operator API of the Corral control plane. GET needs an operator token of role viewer or admin; " +
-    "every other method needs role admin. Errors are RFC 9457 problem+json with a stable code.",
+    "every other method, and every operator-tokens call, needs role admin. An address with too many " +
+    "failed tokens gets 429 with Retry-After. Errors are RFC 9457 problem+json with a stable code.",
   prefix: "/admin/v1",
   securityScheme: { name: "operatorToken", definition: { type: "http", scheme: "bearer" } },
 };

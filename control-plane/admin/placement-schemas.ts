@@ -3,7 +3,8 @@
  * settings, tenant placement and blast-radius analysis. Same rules as schemas.ts: closed
  * request bodies, every string and number bounded; response schemas list every field.
  */
-import { LIMIT_BOUNDS, SLUG_PATTERN } from "./schemas.ts";
+import { egressAllowInput } from "../service/resource-schemas.ts";
+import { LIMIT_BOUNDS, QUOTA_BOUNDS, quotas, SLUG_PATTERN } from "./schemas.ts";
 
 /** Slot and zone names: the rule a node's Hello follows (sync/frames.ts). */
 export const SLOT_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$";
@@ -96,6 +97,13 @@ export const planBody = {
     concurrency: { ...LIMIT_BOUNDS.concurrency, description: "in-flight requests per node (0 = no limit)" },
     priority: { enum: PRIORITIES },
     shardSize: { ...LIMIT_BOUNDS.shardSize, description: "k: slots serving each tenant" },
+    quotas: {
+      type: "object",
+      additionalProperties: false,
+      description:
+        "what each tenant on the plan may hold; absent members keep their value (new plan: the defaults)",
+      properties: QUOTA_BOUNDS,
+    },
   },
   if: { properties: { rate: { type: "number", exclusiveMinimum: 0 } } },
   // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, never awaited
@@ -111,9 +119,10 @@ export const plan = {
     concurrency: integer,
     priority: { enum: PRIORITIES },
     shardSize: integer,
+    quotas,
     tenants: { type: "integer", description: "tenants on this plan" },
   },
-  required: ["name", "rate", "burst", "concurrency", "priority", "shardSize", "tenants"],
+  required: ["name", "rate", "burst", "concurrency", "priority", "shardSize", "quotas", "tenants"],
 } as const;
 
 export const planList = {
@@ -164,6 +173,22 @@ export const admission = {
     updatedAt: nullableTimestamp,
   },
   required: [...Object.keys(admissionFields), "updatedAt"],
+} as const;
+
+// ---- egress settings ------------------------------------------------------------
+
+export const egressBody = {
+  type: "object",
+  additionalProperties: false,
+  required: ["allow"],
+  description: "the fleet's egress exceptions, replacing the previous list",
+  properties: { allow: egressAllowInput },
+} as const;
+
+export const egress = {
+  type: "object",
+  properties: { allow: { type: "array", items: { type: "string" } }, updatedAt: nullableTimestamp },
+  required: ["allow", "updatedAt"],
 } as const;
 
 // ---- placement ------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { registerConfigRoutes } from "./config-routes.ts";
 import { registerFleetRoutes } from "./fleet-routes.ts";
 import { registerKeyRoutes } from "./key-routes.ts";
 import { buildOpenApi, type CollectedRoute, type RouteSchema } from "./openapi.ts";
+import { registerOperatorTokenRoutes } from "./operator-token-routes.ts";
 import { registerPlacementAdmin } from "./placement-admin.ts";
 import { registerRouteRoutes } from "./route-routes.ts";
 import { registerTenantRoutes } from "./tenant-routes.ts";
@@ -25,7 +26,7 @@ export function adminPlugin(ctx: AdminContext) {
         routes.push({ method, url: r.url, access, schema: r.schema as RouteSchema | undefined });
       }
     });
-    registerOperatorAuth(app, ctx.pool);
+    registerOperatorAuth(app, ctx.pool, ctx.authThrottle);
     registerTenantRoutes(app, ctx);
     registerKeyRoutes(app, ctx);
     registerUpstreamRoutes(app, ctx);
@@ -33,6 +34,7 @@ export function adminPlugin(ctx: AdminContext) {
     registerFleetRoutes(app, ctx);
     registerConfigRoutes(app, ctx);
     registerPlacementAdmin(app, ctx);
+    registerOperatorTokenRoutes(app, ctx);
     let document: object | undefined;
     app.get("/openapi.json", { config: { access: "public" } }, async () => {
       document ??= buildOpenApi(routes);

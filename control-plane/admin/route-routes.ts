@@ -21,7 +21,11 @@ export function registerRouteRoutes(app: FastifyInstance, ctx: AdminContext): vo
         response: { 201: route },
       },
     },
-    (req, reply) => mutate(ctx, req, reply, createRoute(req.params.tenantId, req.body), { grows: true }),
+    (req, reply) =>
+      mutate(ctx, req, reply, createRoute(req.params.tenantId, req.body), {
+        grows: true,
+        tenantId: req.params.tenantId,
+      }),
   );
 
   app.get<{ Params: TenantParams }>(
@@ -49,6 +53,9 @@ export function registerRouteRoutes(app: FastifyInstance, ctx: AdminContext): vo
   app.delete<{ Params: RouteParams }>(
     "/tenants/:tenantId/routes/:routeId",
     { schema: { summary: "Delete a route", tags: ["routes"], params: routeParams } },
-    (req, reply) => mutate(ctx, req, reply, removeRoute(req.params.tenantId, req.params.routeId)),
+    (req, reply) =>
+      mutate(ctx, req, reply, removeRoute(req.params.tenantId, req.params.routeId), {
+        tenantId: req.params.tenantId,
+      }),
   );
 }

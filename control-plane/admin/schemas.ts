@@ -5,7 +5,17 @@
  * The schemas of tenants' own configuration (keys, upstreams, routes, the tenant) live in
  * service/resource-schemas.ts: the tenant API serves them too.
  */
-import { itemsOf, PRIORITIES, STATUSES, slug, tenant, timestamp } from "../service/resource-schemas.ts";
+import { QUOTA_MAX } from "../service/quotas.ts";
+import {
+  egressAllowInput,
+  itemsOf,
+  nullableTimestamp,
+  PRIORITIES,
+  STATUSES,
+  slug,
+  tenant,
+  timestamp,
+} from "../service/resource-schemas.ts";
 
 export {
   createKeyBody,
@@ -36,6 +46,43 @@ export const LIMIT_BOUNDS = {
 
 const orNull = <T extends { type: string }>(schema: T) =>
   ({ ...schema, type: [schema.type, "null"] }) as const;
+
+/** Bounds of every quota (plans, tenant overrides; the migration holds the same). */
+export const QUOTA_BOUNDS = {
+  maxRoutes: { type: "integer", minimum: 0, maximum: QUOTA_MAX.maxRoutes },
+  maxUpstreams: { type: "integer", minimum: 0, maximum: QUOTA_MAX.maxUpstreams },
+  maxKeys: {
+    type: "integer",
+    minimum: 0,
+    maximum: QUOTA_MAX.maxKeys,
+    description: "live (non-revoked) keys",
+  },
+  maxTargets: {
+    type: "integer",
+    minimum: 0,
+    maximum: QUOTA_MAX.maxTargets,
+    description: "targets summed over the tenant's upstreams",
+  },
+  maxConfigBytes: {
+    type: "integer",
+    minimum: 0,
+    maximum: QUOTA_MAX.maxConfigBytes,
+    description: "bytes of the tenant's compiled snapshot fragment (uncompressed protobuf)",
+  },
+} as const;
+
+const quotaOverridesInput = {
+  type: "object",
+  additionalProperties: false,
+  description: "per-tenant overrides of the plan's quotas (operators only); null clears an override",
+  properties: {
+    maxRoutes: orNull(QUOTA_BOUNDS.maxRoutes),
+    maxUpstreams: orNull(QUOTA_BOUNDS.maxUpstreams),
+    maxKeys: orNull(QUOTA_BOUNDS.maxKeys),
+    maxTargets: orNull(QUOTA_BOUNDS.maxTargets),
+    maxConfigBytes: orNull(QUOTA_BOUNDS.maxConfigBytes),
+  },
+} as const;
 
 const limitOverridesInput = {
   type: "object",
@@ -121,6 +168,8 @@ export const createTenantBody = {
     plan: { ...slug, default: "standard" },
     status: { enum: STATUSES, default: "active" },
     limits: limitOverridesInput,
+    egressAllow: egressAllowInput,
+    quotas: quotaOverridesInput,
   },
 } as const;
 
@@ -133,7 +182,53 @@ export const patchTenantBody = {
     plan: slug,
     status: { enum: STATUSES },
     limits: limitOverridesInput,
+    egressAllow: egressAllowInput,
+    quotas: quotaOverridesInput,
   },
+} as const;
+
+const integer = { type: "integer" } as const;
+
+export const quotas = {
+  type: "object",
+  properties: {
+    maxRoutes: integer,
+    maxUpstreams: integer,
+    maxKeys: integer,
+    maxTargets: integer,
+    maxConfigBytes: integer,
+  },
+  required: ["maxRoutes", "maxUpstreams", "maxKeys", "maxTargets", "maxConfigBytes"],
+} as const;
+
+export const tenantUsage = {
+  type: "object",
+  properties: {
+    tenantId: slug,
+    usage: {
+      type: "object",
+      properties: {
+        routes: integer,
+        upstreams: integer,
+        keys: integer,
+        targets: integer,
+        configBytes: integer,
+      },
+      required: ["routes", "upstreams", "keys", "targets", "configBytes"],
+    },
+    quotas: { ...quotas, description: "effective quotas: the tenant's overrides, else its plan's" },
+  },
+  required: ["tenantId", "usage", "quotas"],
+} as const;
+
+export const snapshotUsage = {
+  type: "object",
+  properties: {
+    tenantBytes: { type: "integer", description: "sum of every tenant's recorded fragment size" },
+    fleetReserve: { type: "integer", description: "CORRAL_SNAPSHOT_FLEET_RESERVE" },
+    maxPayload: { type: "integer", description: "CORRAL_SNAPSHOT_MAX_PAYLOAD: uncompressed bound" },
+  },
+  required: ["tenantBytes", "fleetReserve", "maxPayload"],
 } as const;
 
 export const tenantPage = {
@@ -194,3 +289,58 @@ export const configVersion = {
 } as const;
 
 export const configVersions = itemsOf(configVersion);
+
+// ---- operator tokens --------------------------------------------------------------
+
+const OPERATOR_ROLES = ["admin", "viewer"] as const;
+
+export const operatorTokenParams = {
+  type: "object",
+  // "bootstrap": the id of a bootstrap token stored before migration 0008
+  properties: { tokenId: { type: "string", pattern: "^(op_[0-9a-f]{12}|bootstrap)$" } },
+  required: ["tokenId"],
+} as const;
+
+export const createOperatorTokenBody = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    name: slug,
+    role: { enum: OPERATOR_ROLES },
+    expiresAt: {
+      ...timestamp,
+      maxLength: 40,
+      description: "when the token stops working (in the future, at most 10 years ahead); absent: never",
+    },
+  },
+  required: ["name", "role"],
+} as const;
+
+const operatorTokenProperties = {
+  id: { type: "string" },
+  name: { type: "string" },
+  role: { enum: OPERATOR_ROLES },
+  kind: { enum: ["bootstrap", "issued"], description: "bootstrap: CORRAL_OPERATOR_TOKEN" },
+  createdBy: { type: ["string", "null"], description: "id of the operator token that created it" },
+  createdAt: timestamp,
+  expiresAt: nullableTimestamp,
+  lastUsedAt: { ...nullableTimestamp, description: "to the minute" },
+  revokedAt: nullableTimestamp,
+} as const;
+const operatorTokenRequired = ["id", "name", "role", "kind", "createdAt", "expiresAt", "revokedAt"] as const;
+
+export const operatorTokenInfo = {
+  type: "object",
+  properties: operatorTokenProperties,
+  required: operatorTokenRequired,
+} as const;
+
+export const issuedOperatorToken = {
+  type: "object",
+  description:
+    "`token` is returned only in the response to the call that created it (not in idempotent replays)",
+  properties: { ...operatorTokenProperties, token: { type: "string" } },
+  required: operatorTokenRequired,
+} as const;
+
+export const operatorTokenList = itemsOf(operatorTokenInfo);

@@ -1,14 +1,24 @@
 /**
  * /admin/v1/settings/admission: the fleet's admission settings (DESIGN §5): node shedder
  * thresholds, and shadow mode and kill switch of the shedder and the rate limiters.
+ * /admin/v1/settings/egress: the fleet's egress exceptions (DESIGN §7.1), every tenant's.
  */
 import type { FastifyInstance } from "fastify";
 import type { AdmissionSettings } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
-import { getAdmission, type StoredAdmission, putAdmission } from "../store/settings.ts";
+import {
+  getAdmission,
+  getEgress,
+  putAdmission,
+  putEgress,
+  type StoredAdmission,
+  type StoredEgress,
+} from "../store/settings.ts";
 import { type AdminContext, mutate } from "./context.ts";
-import { admission, admissionBody } from "./placement-schemas.ts";
+import { admission, admissionBody, egress, egressBody } from "./placement-schemas.ts";
+import { normalizeEgressAllow } from "./validate.ts";
 
 const view = (s: StoredAdmission) => ({ ...s.admission, updatedAt: s.updatedAt?.toISOString() ?? null });
+const egressView = (s: StoredEgress) => ({ allow: s.allow, updatedAt: s.updatedAt?.toISOString() ?? null });
 
 export function registerSettingsRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.get(
@@ -35,5 +45,36 @@ export function registerSettingsRoutes(app: FastifyInstance, ctx: AdminContext):
     },
     (req, reply) =>
       mutate(ctx, req, reply, async (tx) => ({ status: 200, body: view(await putAdmission(tx, req.body)) })),
+  );
+
+  app.get(
+    "/settings/egress",
+    {
+      schema: {
+        summary: "The fleet's egress exceptions: upstream targets allowed although internal",
+        tags: ["settings"],
+        response: { 200: egress },
+      },
+    },
+    async () => egressView(await getEgress(ctx.pool)),
+  );
+
+  app.put<{ Body: { allow: string[] } }>(
+    "/settings/egress",
+    {
+      schema: {
+        summary: "Replace the fleet's egress exceptions (CIDR, host or host:port entries)",
+        tags: ["settings"],
+        body: egressBody,
+        response: { 200: egress },
+      },
+    },
+    (req, reply) => {
+      const allow = normalizeEgressAllow(req.body.allow, "body/allow");
+      return mutate(ctx, req, reply, async (tx) => ({
+        status: 200,
+        body: egressView(await putEgress(tx, allow)),
+      }));
+    },
   );
 }

@@ -10,6 +10,7 @@ import {
   type TenantPatch,
   updateTenant,
 } from "../store/tenants.ts";
+import { measureTenant } from "../service/config-growth.ts";
 import { type AdminContext, mutate } from "./context.ts";
 import { assertTenantRateCovered } from "./limit-rules.ts";
 import {
@@ -20,12 +21,19 @@ import {
   tenant,
   tenantPage,
   tenantParams,
+  tenantUsage,
 } from "./schemas.ts";
-import { decodeCursor, encodeCursor, pageLimit } from "./validate.ts";
+import { decodeCursor, encodeCursor, normalizeEgressAllow, pageLimit } from "./validate.ts";
 
 type TenantParams = { tenantId: string };
 const notFound = (id: string) => new CorralError("CORRAL_ADMIN_NOT_FOUND", `tenant ${id} not found`);
 const SLUG_RE = new RegExp(SLUG_PATTERN);
+
+/** The body with its egress allow entries in canonical form (400 naming a bad one). */
+function withEgressAllow<T extends { egressAllow?: string[] }>(body: T): T {
+  if (body.egressAllow === undefined) return body;
+  return { ...body, egressAllow: normalizeEgressAllow(body.egressAllow, "body/egressAllow") };
+}
 
 export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.post<{ Body: NewTenant }>(
@@ -44,11 +52,11 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
         req,
         reply,
         async (tx) => {
-          const created = await insertTenant(tx, req.body);
+          const created = await insertTenant(tx, withEgressAllow(req.body));
           await assertTenantRateCovered(tx, created.id);
           return { status: 201, body: created };
         },
-        { grows: true },
+        { grows: true, tenantId: req.body.id },
       ),
   );
 
@@ -79,11 +87,30 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
       (await getTenant(ctx.pool, req.params.tenantId)) ?? Promise.reject(notFound(req.params.tenantId)),
   );
 
+  app.get<{ Params: TenantParams }>(
+    "/tenants/:tenantId/usage",
+    {
+      schema: {
+        summary:
+          "What the tenant holds against its quotas (routes, upstreams, live keys, targets, config bytes)",
+        tags: ["tenants"],
+        params: tenantParams,
+        response: { 200: tenantUsage },
+      },
+    },
+    async (req) => {
+      const measured = await measureTenant(ctx.pool, req.params.tenantId);
+      if (!measured) throw notFound(req.params.tenantId);
+      return { tenantId: req.params.tenantId, ...measured };
+    },
+  );
+
   app.patch<{ Params: TenantParams; Body: TenantPatch }>(
     "/tenants/:tenantId",
     {
       schema: {
-        summary: "Change a tenant's name, plan, status or limit overrides",
+        summary:
+          "Change a tenant's name, plan, status, limit overrides, quota overrides or egress exceptions",
         tags: ["tenants"],
         params: tenantParams,
         body: patchTenantBody,
@@ -91,12 +118,18 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
       },
     },
     (req, reply) =>
-      mutate(ctx, req, reply, async (tx) => {
-        const updated = await updateTenant(tx, req.params.tenantId, req.body);
-        if (!updated) throw notFound(req.params.tenantId);
-        await assertTenantRateCovered(tx, updated.id);
-        return { status: 200, body: updated };
-      }),
+      mutate(
+        ctx,
+        req,
+        reply,
+        async (tx) => {
+          const updated = await updateTenant(tx, req.params.tenantId, withEgressAllow(req.body));
+          if (!updated) throw notFound(req.params.tenantId);
+          await assertTenantRateCovered(tx, updated.id);
+          return { status: 200, body: updated };
+        },
+        { tenantId: req.params.tenantId },
+      ),
   );
 
   app.delete<{ Params: TenantParams }>(
@@ -109,9 +142,15 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
       },
     },
     (req, reply) =>
-      mutate(ctx, req, reply, async (tx) => {
-        if (!(await deleteTenant(tx, req.params.tenantId))) throw notFound(req.params.tenantId);
-        return { status: 204, body: null };
-      }),
+      mutate(
+        ctx,
+        req,
+        reply,
+        async (tx) => {
+          if (!(await deleteTenant(tx, req.params.tenantId))) throw notFound(req.params.tenantId);
+          return { status: 204, body: null };
+        },
+        { tenantId: req.params.tenantId },
+      ),
   );
 }

@@ -24,7 +24,10 @@ export function registerUpstreamRoutes(app: FastifyInstance, ctx: AdminContext):
     },
     (req, reply) => {
       const input = { ...req.body, targets: normalizeTargets(req.body.targets) };
-      return mutate(ctx, req, reply, createUpstream(req.params.tenantId, input), { grows: true });
+      return mutate(ctx, req, reply, createUpstream(req.params.tenantId, input), {
+        grows: true,
+        tenantId: req.params.tenantId,
+      });
     },
   );
 
@@ -60,6 +63,9 @@ export function registerUpstreamRoutes(app: FastifyInstance, ctx: AdminContext):
   app.delete<{ Params: UpstreamParams }>(
     "/tenants/:tenantId/upstreams/:upstreamId",
     { schema: { summary: "Delete an upstream no route uses", tags: ["upstreams"], params: upstreamParams } },
-    (req, reply) => mutate(ctx, req, reply, removeUpstream(req.params.tenantId, req.params.upstreamId)),
+    (req, reply) =>
+      mutate(ctx, req, reply, removeUpstream(req.params.tenantId, req.params.upstreamId), {
+        tenantId: req.params.tenantId,
+      }),
   );
 }

@@ -1,7 +1,7 @@
 /** Checks of admin-API input the schemas cannot express, with errors naming the offending field. Pure. */
 import { checkIdempotencyKey, invalid } from "../service/input-validation.ts";
 
-export { invalid, normalizeTargets } from "../service/input-validation.ts";
+export { invalid, normalizeEgressAllow, normalizeTargets } from "../service/input-validation.ts";
 
 /** Opaque keyset cursor: base64url of the last id of the previous page. */
 export function encodeCursor(lastId: string): string {

@@ -24,6 +24,8 @@ export interface PlacementConfig {
   forgetDelayMs: number;
   liveWindowMs: number;
   strict: boolean;
+  /** signs peer-forward hops on the nodes; travels in the snapshot */
+  hopKey: Uint8Array;
 }
 
 export interface ShardMember {
@@ -71,6 +73,7 @@ export class PlacementService {
       forgetDelayMs: this.config.forgetDelayMs,
       liveWindowMs: this.config.liveWindowMs,
       strictPlacement: this.config.strict,
+      hopKey: this.config.hopKey,
       onSlots,
     };
   }

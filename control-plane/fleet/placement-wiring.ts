@@ -4,6 +4,7 @@
  * placement options. Liveness window: 4 sync ping intervals (see fleet-slots.ts).
  */
 import type { ControlPlaneConfig } from "../config.ts";
+import { deriveHopKey } from "../../proto/node-credential.ts";
 import type { Logger } from "../logger.ts";
 import type { CompileOptions } from "../publish/compile.ts";
 import type { Pool } from "../store/db.ts";
@@ -32,6 +33,7 @@ export function createPlacement(deps: {
     forgetDelayMs: deps.config.CORRAL_PLACEMENT_FORGET_MS,
     liveWindowMs: 4 * deps.pingIntervalMs,
     strict: deps.config.CORRAL_PLACEMENT_STRICT,
+    hopKey: deriveHopKey(deps.config.CORRAL_NODE_SECRET),
   });
   const watcher = new FleetWatcher({
     currentSlots: () => service.currentSlots(),

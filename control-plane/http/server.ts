@@ -1,9 +1,12 @@
 /**
  * The control plane's one HTTP server: fastify with strict JSON-schema validation, a
  * 64 KiB body limit, problem+json errors from the catalogue, one log line per request,
- * request metrics, and the ops endpoints /healthz, /readyz and /metrics.
+ * request metrics, and the ops endpoints /healthz, /readyz and /metrics. Plain HTTP, or
+ * HTTPS (so /sync/v1 is wss) when given a certificate and key.
  */
 import { randomUUID } from "node:crypto";
+import { createServer as createHttpServer, type RequestListener, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -11,7 +14,14 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from "fastify";
-import { CorralError, toProblem } from "../errors.ts";
+import type { Socket } from "node:net";
+import {
+  answerOnSocket,
+  capConnections,
+  fastifyHttpLimits,
+  type HttpLimits,
+} from "../../proto/http-limits.ts";
+import { CorralError, type ErrorCode, toProblem } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { ControlPlaneMetrics } from "../metrics.ts";
 import type { Operator } from "../store/operator-tokens.ts";
@@ -40,11 +50,18 @@ export const BODY_LIMIT = 64 * 1024;
 export interface HttpServerDeps {
   logger: Logger;
   metrics: ControlPlaneMetrics;
+  /** request and idle timeouts, connection caps (CORRAL_*_TIMEOUT_MS, CORRAL_MAX_*) */
+  limits: HttpLimits;
   /** undefined when ready, else the reason */
   notReadyReason: () => Promise<string | undefined>;
+  /** PEM certificate chain and key: serve HTTPS */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
+/** The problem document; an error that says when to come back also sets Retry-After. */
 export function sendProblem(reply: FastifyReply, err: CorralError): FastifyReply {
+  const { retryAfterSeconds } = err.extensions;
+  if (typeof retryAfterSeconds === "number") reply.header("retry-after", String(retryAfterSeconds));
   return reply.code(err.status).type("application/problem+json").send(toProblem(err));
 }
 
@@ -57,10 +74,14 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     return503OnClosing: true,
+    // fastify applies no timeouts to a server it did not create: limitedServer does
+    serverFactory: (handler) => limitedServer(deps, handler),
+    clientErrorHandler: clientError,
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true },
     },
   });
+  capConnections(app.server, deps.limits);
   app.decorateRequest("operator", null);
   app.removeContentTypeParser("text/plain"); // bodies are JSON only: anything else is 415
   app.setErrorHandler((err, req, reply) => {
@@ -77,6 +98,38 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
   app.addHook("onResponse", async (req, reply) => logRequest(deps, req, reply));
   registerOpsRoutes(app, deps);
   return app;
+}
+
+/**
+ * Plain HTTP, or HTTPS when given a certificate (an https.Server emits the same request and
+ * upgrade events fastify and /sync/v1 use), with the slow-client timeouts and per-connection
+ * request limit of CORRAL_*_TIMEOUT_MS / CORRAL_MAX_REQUESTS_PER_CONNECTION.
+ */
+function limitedServer(deps: HttpServerDeps, handler: RequestListener): Server {
+  const limits = fastifyHttpLimits(deps.limits);
+  const server = deps.tls
+    ? (createHttpsServer({ ...limits.http, ...deps.tls }, handler) as unknown as Server)
+    : createHttpServer(limits.http, handler);
+  server.requestTimeout = limits.requestTimeout;
+  server.keepAliveTimeout = limits.keepAliveTimeout;
+  server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  return server;
+}
+
+const CLIENT_ERRORS: Record<string, ErrorCode> = {
+  HPE_HEADER_OVERFLOW: "CORRAL_CP_HEADERS_TOO_LARGE",
+  ERR_HTTP_REQUEST_TIMEOUT: "CORRAL_CP_REQUEST_TIMEOUT",
+};
+
+/** Errors node's HTTP server raises outside a handler (parser, request timeout): problem+json. */
+function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  const problem = toProblem(new CorralError(CLIENT_ERRORS[err.code ?? ""] ?? "CORRAL_CP_BAD_HTTP"));
+  answerOnSocket(socket, err, {
+    status: problem.status,
+    title: problem.title,
+    headers: { "content-type": "application/problem+json" },
+    body: JSON.stringify(problem),
+  });
 }
 
 function logRequest(deps: HttpServerDeps, req: FastifyRequest, reply: FastifyReply): void {

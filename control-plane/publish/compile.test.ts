@@ -7,30 +7,14 @@ import type { FleetRows } from "../store/fleet-rows.ts";
 import type { NodeRow } from "../store/nodes.ts";
 import type { TenantRow } from "../store/tenants.ts";
 import { compileSnapshot, effectiveShardSize } from "./compile.ts";
+import { ROWS_T0, tenantRow } from "./test-rows.ts";
 
-const T0 = new Date("2025-01-01T00:00:00Z");
+const T0 = ROWS_T0;
 const NOW = T0.getTime() + 3_600_000;
 const opts = { version: 7, epoch: 2, createdAtMs: NOW, nowMs: NOW };
 const hash = (s: string) => createHash("sha256").update(s).digest();
 
-function tenant(id: string, over: Partial<TenantRow> = {}): TenantRow {
-  return {
-    id,
-    name: id.toUpperCase(),
-    plan: "standard",
-    status: "active",
-    rate: null,
-    burst: null,
-    concurrency: null,
-    priority: null,
-    shard_size: null,
-    limits_shadow: null,
-    limits_disabled: null,
-    created_at: T0,
-    updated_at: T0,
-    ...over,
-  };
-}
+const tenant = tenantRow;
 
 function node(slot: string, lastSeenAgoMs: number, connected = true): NodeRow {
   return {
@@ -200,6 +184,11 @@ test("the placement hook fills shards, and a shard member must be a slot", () =>
   assert.throws(() => compileSnapshot(fleet(), { ...opts, shardOf: () => ["dp-9"] }), /shard member dp-9/);
 });
 
+test("the fleet's hop key travels in the settings", () => {
+  const hopKey = Buffer.alloc(32, 7);
+  assert.deepEqual(compileSnapshot(fleet(), { ...opts, hopKey }).settings?.hopKey, hopKey);
+});
+
 test("without a placement hook shards are empty and settings default", () => {
   const s = compileSnapshot(fleet(), opts);
   assert.deepEqual(s.tenants[0]!.shard, []);
@@ -215,7 +204,22 @@ test("without a placement hook shards are empty and settings default", () => {
       rateShadow: false,
       rateDisabled: false,
     },
+    egressAllow: [],
+    hopKey: Buffer.alloc(0),
   });
+  assert.deepEqual(s.tenants[0]!.egressAllow, []);
+});
+
+test("the fleet's and each tenant's egress exceptions travel as stored", () => {
+  const rows = fleet();
+  rows.egressAllow = ["10.1.0.0/16", "127.0.0.1:3000"];
+  const [open, other] = rows.tenants as [TenantRow, TenantRow];
+  open.egress_allow = ["api.internal"];
+  const s = compileSnapshot(rows, opts);
+  const compiled = (id: string) => s.tenants.find((t) => t.id === id)!;
+  assert.deepEqual(s.settings?.egressAllow, ["10.1.0.0/16", "127.0.0.1:3000"]);
+  assert.deepEqual(compiled(open.id).egressAllow, ["api.internal"]);
+  assert.deepEqual(compiled(other.id).egressAllow, []);
 });
 
 test("strict placement and admission settings travel as configured", () => {

@@ -20,8 +20,9 @@ import type {
 import { CorralError } from "../errors.ts";
 import { DEFAULT_FORGET_DELAY_MS, DEFAULT_LIVE_WINDOW_MS, fleetSlots } from "../fleet/fleet-slots.ts";
 import { MAX_SHARD_SIZE } from "../placement/index.ts";
-import type { ActiveKeyRow, FleetRows } from "../store/fleet-rows.ts";
+import type { ActiveKeyRow, FleetParts, FleetRows } from "../store/fleet-rows.ts";
 import type { RouteRow } from "../store/routes.ts";
+import type { TenantRows } from "../store/tenant-revisions.ts";
 import { DEFAULT_ADMISSION } from "../store/settings.ts";
 import type { PlanRow, TenantRow } from "../store/tenants.ts";
 import type { UpstreamRow } from "../store/upstreams.ts";
@@ -41,6 +42,8 @@ export interface CompileOptions {
   strictPlacement?: boolean;
   /** placement hook: the tenant's shard (slot names); empty when absent */
   shardOf?: (tenant: { id: string; shardSize: number }, slots: readonly Slot[]) => string[];
+  /** the key nodes sign peer-forward hops with (deriveHopKey of CORRAL_NODE_SECRET) */
+  hopKey?: Uint8Array;
   /** told the slot table of every compiled snapshot (the fleet watcher compares against it) */
   onSlots?: (slots: readonly Slot[]) => void;
 }
@@ -49,55 +52,63 @@ export { DEFAULT_FORGET_DELAY_MS, DEFAULT_LIVE_WINDOW_MS };
 
 export function compileSnapshot(rows: FleetRows, opts: CompileOptions): Snapshot {
   const problems: string[] = [];
-  const slots = fleetSlots(rows.declaredSlots ?? [], rows.nodes, {
-    nowMs: rows.dbNowMs ?? opts.nowMs,
-    liveWindowMs: opts.liveWindowMs ?? DEFAULT_LIVE_WINDOW_MS,
-    forgetDelayMs: opts.forgetDelayMs ?? DEFAULT_FORGET_DELAY_MS,
-  });
+  const slots = compileSlots(rows, opts);
   const plans = new Map(rows.plans.map((p) => [p.name, p]));
   const byTenant = groupChildren(rows, problems);
   const tenants = [...rows.tenants]
     .sort((a, b) => compare(a.id, b.id))
     .map((t) => {
       const plan = plans.get(t.plan);
-      if (!plan) problems.push(`tenant ${t.id} uses plan ${t.plan}, which does not exist`);
-      const limits = resolveLimits(t, plan);
-      const children = byTenant.get(t.id);
-      return {
-        id: t.id,
-        name: t.name,
-        status: t.status,
-        plan: t.plan,
-        limits,
-        shard: opts.shardOf?.({ id: t.id, shardSize: limits.shardSize }, slots) ?? [],
-        keys: (children?.keys ?? []).map(toApiKey).sort(byId),
-        routes: (children?.routes ?? []).map(toRoute).sort(byId),
-        upstreams: (children?.upstreams ?? []).map(toUpstream).sort(byId),
-      } satisfies Tenant;
+      if (!plan) problems.push(missingPlan(t));
+      return compileTenant(t, plan, byTenant.get(t.id), (limits) =>
+        opts.shardOf ? opts.shardOf({ id: t.id, shardSize: limits.shardSize }, slots) : [],
+      );
     });
-  const snapshot: Snapshot = {
+  const snapshot: Snapshot = { ...snapshotFrame(rows, slots, opts), tenants };
+  problems.push(...snapshotProblems(snapshot));
+  assertConsistent(problems);
+  opts.onSlots?.(slots);
+  return snapshot;
+}
+
+/** The snapshot's slots: the declared and registered ones still in the fleet. */
+export function compileSlots(rows: FleetParts, opts: CompileOptions): Slot[] {
+  return fleetSlots(rows.declaredSlots ?? [], rows.nodes, {
+    nowMs: rows.dbNowMs ?? opts.nowMs,
+    liveWindowMs: opts.liveWindowMs ?? DEFAULT_LIVE_WINDOW_MS,
+    forgetDelayMs: opts.forgetDelayMs ?? DEFAULT_FORGET_DELAY_MS,
+  });
+}
+
+/** Everything in the snapshot but its tenants. */
+export function snapshotFrame(rows: FleetParts, slots: Slot[], opts: CompileOptions): Snapshot {
+  return {
     version: opts.version,
     epoch: opts.epoch,
     createdAtMs: opts.createdAtMs,
     slots,
-    tenants,
+    tenants: [],
     settings: {
       strictPlacement: opts.strictPlacement ?? false,
       admission: { ...(rows.admission ?? DEFAULT_ADMISSION) } satisfies AdmissionSettings,
+      egressAllow: [...(rows.egressAllow ?? [])],
+      hopKey: Buffer.from(opts.hopKey ?? []),
     },
   };
-  problems.push(...snapshotProblems(snapshot));
-  if (problems.length > 0) {
-    throw new CorralError(
-      "CORRAL_SNAPSHOT_INCONSISTENT",
-      `snapshot is inconsistent: ${problems.slice(0, 5).join("; ")}`,
-      {
-        problems: problems.slice(0, 50),
-      },
-    );
-  }
-  opts.onSlots?.(slots);
-  return snapshot;
+}
+
+export function missingPlan(t: { id: string; plan: string }): string {
+  return `tenant ${t.id} uses plan ${t.plan}, which does not exist`;
+}
+
+/** Throws CORRAL_SNAPSHOT_INCONSISTENT when there is any problem. */
+export function assertConsistent(problems: readonly string[]): void {
+  if (problems.length === 0) return;
+  throw new CorralError(
+    "CORRAL_SNAPSHOT_INCONSISTENT",
+    `snapshot is inconsistent: ${problems.slice(0, 5).join("; ")}`,
+    { problems: problems.slice(0, 50) },
+  );
 }
 
 /** A configured shard size made valid: an integer from 1 to MAX_SHARD_SIZE. */
@@ -126,13 +137,39 @@ export function resolveLimits(t: TenantRow, plan: PlanRow | undefined): Limits {
   };
 }
 
-interface TenantChildren {
+/**
+ * One tenant's fragment of the snapshot: its limits, its shard (from `shardOf`, given the
+ * resolved limits), its live keys, routes and upstreams sorted by id. The snapshot compiler and
+ * the per-tenant size check (service/config-growth.ts) build it the same way.
+ */
+export function compileTenant(
+  t: TenantRow,
+  plan: PlanRow | undefined,
+  children: TenantChildren | undefined,
+  shardOf: (limits: Limits) => string[],
+): Tenant {
+  const limits = resolveLimits(t, plan);
+  return {
+    id: t.id,
+    name: t.name,
+    status: t.status,
+    plan: t.plan,
+    limits,
+    shard: shardOf(limits),
+    keys: (children?.keys ?? []).map(toApiKey).sort(byId),
+    routes: (children?.routes ?? []).map(toRoute).sort(byId),
+    upstreams: (children?.upstreams ?? []).map(toUpstream).sort(byId),
+    egressAllow: [...(t.egress_allow ?? [])],
+  };
+}
+
+export interface TenantChildren {
   keys: ActiveKeyRow[];
   routes: RouteRow[];
   upstreams: UpstreamRow[];
 }
 
-function groupChildren(rows: FleetRows, problems: string[]): Map<string, TenantChildren> {
+export function groupChildren(rows: TenantRows, problems: string[]): Map<string, TenantChildren> {
   const groups = new Map<string, TenantChildren>(
     rows.tenants.map((t) => [t.id, { keys: [], routes: [], upstreams: [] }]),
   );
@@ -186,7 +223,8 @@ function toUpstream(u: UpstreamRow): Upstream {
   return { id: u.id, name: u.name, targets: [...u.targets], connectTimeoutMs: u.connect_timeout_ms };
 }
 
-function compare(a: string, b: string): number {
+/** Code-unit order: the order tenants (and their children) have in the snapshot. */
+export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

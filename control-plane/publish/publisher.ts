@@ -5,7 +5,9 @@
  * rows or a rolled-back version's content), encodes the constant-size signed blob, stores
  * `snapshots/<version>.snap`, and records the version under the lease's fence (a replica
  * whose epoch is no longer current records nothing: CORRAL_PUBLISH_FENCED). Then it points
- * LATEST at it and offers it to the version feed (the sync server announces it).
+ * LATEST at it and offers it to the version feed (the sync server announces it). Last, while
+ * it still holds the lease, it removes the snapshots that left the retention window
+ * (snapshot-retention.ts); a fenced publish deletes the blob it wrote and could not record.
  *
  * Publishes never overlap, nor do the periodic LATEST rewrites: a change during a publish
  * runs one more publish after it. A failed publish is retried with backoff; a snapshot past
@@ -17,10 +19,11 @@ import { encodePointer, LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts
 import type { BlobStore } from "../../proto/blob-store/blob-store.ts";
 import type { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import {
-  compressSnapshot,
+  compressPayload,
   type EncodedSnapshot,
-  frameSnapshot,
+  frameSnapshotOffLoop,
   HEADER_SIZE,
+  MAX_DECODED_BYTES,
 } from "../../proto/snapshot-codec.ts";
 import { CorralError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
@@ -30,8 +33,10 @@ import type { Pool, Queryable } from "../store/db.ts";
 import type { CompileOptions } from "./compile.ts";
 import { Debouncer, realTimers, type Timers } from "./debounce.ts";
 import type { PublisherLease } from "./lease.ts";
-import { loadPublishedSnapshot, rollbackSource } from "./rollback.ts";
+import { IncrementalCompiler } from "./incremental-compile.ts";
+import { loadPublishedSnapshot, rollbackSource, type Stamp } from "./rollback.ts";
 import { readSnapshotContent, type SnapshotContent } from "./snapshot-content.ts";
+import type { SnapshotRetention } from "./snapshot-retention.ts";
 import type { PublishedVersion, VersionFeed } from "./version-feed.ts";
 
 export const USAGE_WARN_RATIO = 0.8;
@@ -46,6 +51,8 @@ export interface PublisherDeps {
   metrics: ControlPlaneMetrics;
   logger: Logger;
   cpId: string;
+  /** deletes snapshots outside the retention window after each publish */
+  retention: SnapshotRetention;
   debounceMs?: number;
   maxDelayMs?: number;
   retryBaseMs?: number;
@@ -71,6 +78,8 @@ export class Publisher {
   private readonly now: () => number;
   private readonly debouncer: Debouncer;
   private readonly publicKey: KeyObject;
+  /** each tenant's encoded entry, kept between versions */
+  private readonly compiler = new IncrementalCompiler();
   private chain: Promise<unknown> = Promise.resolve();
   private queued = 0;
   private changeQueued = false;
@@ -240,6 +249,7 @@ export class Publisher {
         },
         "published",
       );
+      if (this.deps.lease.currentEpoch() === epoch) await this.deps.retention.collect(result.version);
       return result;
     } catch (err) {
       this.recordFailure(err, source);
@@ -250,12 +260,12 @@ export class Publisher {
   private async writeVersion(epoch: number, source: string): Promise<PublishResult> {
     const { blobStore, capacity, cpId } = this.deps;
     const content = await this.readContent(epoch);
-    const encoded = this.encode(content.snapshot);
     const { version } = content;
+    const encoded = await this.encode(content, { version, epoch, createdAtMs: content.createdAtMs });
     const key = snapshotKey(version);
     await blobStore.put(key, encoded.blob);
     const usedBytes = HEADER_SIZE + encoded.payloadLength;
-    const tenants = content.snapshot.tenants.length;
+    const { tenants } = content;
     const why = content.rollbackOf === undefined ? source : rollbackSource(content.rollbackOf);
     const row = {
       version,
@@ -277,21 +287,25 @@ export class Publisher {
       },
       this.deps.lease.fence(epoch),
     );
-    if (!recorded)
+    if (!recorded) {
+      // the sequence gave this version to nobody else and LATEST never named it: garbage
+      await blobStore.delete(key).catch(() => {});
       throw new CorralError(
         "CORRAL_PUBLISH_FENCED",
         `version ${version} not recorded: epoch ${epoch} no longer holds the publisher lease`,
       );
+    }
     return { version, key, sha256: encoded.sha256, publishedAtMs: 0, epoch, tenants, usedBytes, source: why };
   }
 
-  private async readContent(epoch: number): Promise<SnapshotContent> {
+  private async readContent(epoch: number): Promise<SnapshotContent & { createdAtMs: number }> {
     const started = performance.now();
     const { pool, blobStore, compileOptions } = this.deps;
-    const sources = { pool, blobStore, publicKey: this.publicKey, compileOptions };
-    const content = await readSnapshotContent(sources, epoch, this.now());
+    const sources = { pool, blobStore, publicKey: this.publicKey, compiler: this.compiler, compileOptions };
+    const createdAtMs = this.now();
+    const content = await readSnapshotContent(sources, epoch, createdAtMs);
     this.deps.metrics.compileDuration.observe((performance.now() - started) / 1000);
-    return content;
+    return { ...content, createdAtMs };
   }
 
   /** LATEST follows a new version only while this replica may still act under its epoch. */
@@ -307,10 +321,25 @@ export class Publisher {
     await this.deps.blobStore.put(LATEST_KEY, encodePointer(pointer));
   }
 
-  /** Compresses, checks the capacity (metric, warning at 80 %, refusal past 100 %), frames and signs. */
-  private encode(snapshot: Snapshot): EncodedSnapshot {
+  /**
+   * Checks the uncompressed payload against what nodes inflate (MAX_DECODED_BYTES), compresses,
+   * checks the capacity (metric, warning at 80 %, refusal past 100 %), frames and signs. Changes
+   * are kept within the tighter CORRAL_SNAPSHOT_MAX_PAYLOAD before they commit
+   * (service/config-growth.ts); these checks are the last line if something slipped past.
+   * Compression and the blob's hashing run on libuv's threadpool, not on the event loop that
+   * serves the admin API and the nodes' sync connections.
+   */
+  private async encode(content: SnapshotContent, stamp: Stamp): Promise<EncodedSnapshot> {
     const { capacity, metrics, logger } = this.deps;
-    const payload = compressSnapshot(snapshot);
+    const raw = content.payload;
+    if (raw.length > MAX_DECODED_BYTES) {
+      this.exceeded = true;
+      throw new CorralError(
+        "CORRAL_SNAPSHOT_CAPACITY_EXCEEDED",
+        `snapshot ${stamp.version} has ${raw.length} bytes of payload; nodes inflate at most ${MAX_DECODED_BYTES}`,
+      );
+    }
+    const payload = await compressPayload(raw);
     const used = HEADER_SIZE + payload.length;
     const ratio = used / capacity;
     metrics.snapshotUsage.set(ratio);
@@ -320,16 +349,13 @@ export class Publisher {
       this.exceeded = true;
       throw new CorralError(
         "CORRAL_SNAPSHOT_CAPACITY_EXCEEDED",
-        `snapshot ${snapshot.version} needs ${used} bytes but the capacity is ${capacity} (CORRAL_SNAPSHOT_CAPACITY)`,
+        `snapshot ${stamp.version} needs ${used} bytes but the capacity is ${capacity} (CORRAL_SNAPSHOT_CAPACITY)`,
       );
     }
     if (ratio >= USAGE_WARN_RATIO) {
-      logger.warn(
-        { version: snapshot.version, used, capacity, ratio },
-        "snapshot is above 80% of its capacity",
-      );
+      logger.warn({ version: stamp.version, used, capacity, ratio }, "snapshot is above 80% of its capacity");
     }
-    return frameSnapshot(snapshot, payload, capacity, this.deps.signingKey);
+    return frameSnapshotOffLoop(stamp, payload, capacity, this.deps.signingKey);
   }
 
   private recordFailure(err: unknown, source: string): void {

@@ -4,6 +4,8 @@
  * (DPs never go back to a lower one). The tables are not changed: the rollback is recorded
  * in config_changes.rollback_of, every version published while it is set republishes that
  * content, and the next operator change clears it and compiles from the tables again.
+ * Only versions inside the retention window can be rolled back to (snapshot-retention.ts);
+ * older ones answer CORRAL_ADMIN_VERSION_GONE.
  */
 import type { KeyObject } from "node:crypto";
 import { BlobNotFoundError, type BlobStore, BlobTooLargeError } from "../../proto/blob-store/blob-store.ts";
@@ -13,6 +15,7 @@ import { SnapshotError } from "../../proto/snapshot-errors.ts";
 import { CorralError } from "../errors.ts";
 import { getVersion } from "../store/config-versions.ts";
 import type { Queryable } from "../store/db.ts";
+import { oldestVersion } from "../store/version-retention.ts";
 
 export interface Stamp {
   version: number;
@@ -32,7 +35,8 @@ export async function loadPublishedSnapshot(
   version: number,
 ): Promise<Snapshot> {
   const row = await getVersion(q, version);
-  if (!row) throw new CorralError("CORRAL_ADMIN_NOT_FOUND", `config version ${version} was never published`);
+  if (!row) throw await unknownVersion(q, version);
+  if (row.expired) throw versionGone(version, "its snapshot was deleted");
   let snapshot: Snapshot;
   try {
     const blob = await blobStore.get(row.blobKey, row.capacityBytes);
@@ -48,6 +52,20 @@ export async function loadPublishedSnapshot(
       `the blob of version ${version} holds version ${snapshot.version}`,
     );
   return snapshot;
+}
+
+function versionGone(version: number, why: string): CorralError {
+  return new CorralError(
+    "CORRAL_ADMIN_VERSION_GONE",
+    `version ${version} is outside the retained history (CORRAL_SNAPSHOT_RETAIN): ${why}`,
+  );
+}
+
+/** A version with no row: older than every row means pruned, else it was never published. */
+async function unknownVersion(q: Queryable, version: number): Promise<CorralError> {
+  const oldest = await oldestVersion(q);
+  if (oldest !== undefined && version < oldest) return versionGone(version, "its record was pruned");
+  return new CorralError("CORRAL_ADMIN_NOT_FOUND", `config version ${version} was never published`);
 }
 
 /** The same content under a new version, epoch and creation time. Pure. */

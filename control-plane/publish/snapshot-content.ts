@@ -1,21 +1,27 @@
 /**
  * What the next version holds, read in one repeatable-read transaction: its number (from
- * the sequence), the change counter it covers, and either the whole fleet compiled from the
- * tables or, while a rollback is recorded, the rolled-back version's content re-stamped.
+ * the sequence), the change counter it covers, and its encoded payload: either the whole
+ * fleet compiled from the tables (incrementally: incremental-compile.ts re-encodes only the
+ * tenants that changed) or, while a rollback is recorded, the rolled-back version's content
+ * re-stamped.
  */
 import type { KeyObject } from "node:crypto";
 import type { BlobStore } from "../../proto/blob-store/blob-store.ts";
-import type { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { readChangeState } from "../store/changes.ts";
 import { nextVersion } from "../store/config-versions.ts";
-import { type Pool, withTransaction } from "../store/db.ts";
-import { loadFleetRows } from "../store/fleet-rows.ts";
-import { type CompileOptions, compileSnapshot } from "./compile.ts";
+import { type Pool, type TxClient, withTransaction } from "../store/db.ts";
+import { loadFleetParts } from "../store/fleet-rows.ts";
+import { listTenantRevisions, loadTenantRows } from "../store/tenant-revisions.ts";
+import type { CompileOptions } from "./compile.ts";
+import type { CompileSource, IncrementalCompiler } from "./incremental-compile.ts";
 import { loadPublishedSnapshot, restamp } from "./rollback.ts";
 
 export interface SnapshotContent {
   version: number;
-  snapshot: Snapshot;
+  /** the encoded Snapshot protobuf (before compression) */
+  payload: Buffer;
+  tenants: number;
   /** every change counted up to here is in this content */
   changeCounter: number;
   /** set when the content is that earlier version's */
@@ -26,6 +32,8 @@ export interface ContentSources {
   pool: Pool;
   blobStore: BlobStore;
   publicKey: KeyObject;
+  /** keeps the tenants' encoded entries from one version to the next */
+  compiler: IncrementalCompiler;
   compileOptions?: () => Partial<CompileOptions>;
 }
 
@@ -40,16 +48,29 @@ export function readSnapshotContent(
       const version = await nextVersion(tx);
       const change = await readChangeState(tx);
       const stamp = { version, epoch, createdAtMs };
-      const snapshot =
-        change.rollbackOf === undefined
-          ? compileSnapshot(await loadFleetRows(tx), {
-              ...(src.compileOptions?.() ?? {}),
-              ...stamp,
-              nowMs: createdAtMs,
-            })
-          : restamp(await loadPublishedSnapshot(tx, src.blobStore, src.publicKey, change.rollbackOf), stamp);
-      return { version, snapshot, changeCounter: change.counter, rollbackOf: change.rollbackOf };
+      const common = { version, changeCounter: change.counter, rollbackOf: change.rollbackOf };
+      if (change.rollbackOf === undefined) {
+        const opts = { ...(src.compileOptions?.() ?? {}), ...stamp, nowMs: createdAtMs };
+        const { payload, tenants } = await src.compiler.compile(compileSource(tx), opts);
+        return { ...common, payload, tenants };
+      }
+      const earlier = await loadPublishedSnapshot(tx, src.blobStore, src.publicKey, change.rollbackOf);
+      const snapshot = restamp(earlier, stamp);
+      return {
+        ...common,
+        payload: Buffer.from(Snapshot.encode(snapshot).finish()),
+        tenants: snapshot.tenants.length,
+      };
     },
     "repeatable read",
   );
+}
+
+/** The incremental compiler's reads, all inside one transaction. */
+export function compileSource(tx: TxClient): CompileSource {
+  return {
+    parts: () => loadFleetParts(tx),
+    revisions: () => listTenantRevisions(tx),
+    rows: (ids) => loadTenantRows(tx, ids),
+  };
 }

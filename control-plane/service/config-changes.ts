@@ -4,10 +4,12 @@
  * CORRAL_ADMIN_NOT_FOUND for an id that is not the tenant's. The admin API (any tenant, from
  * the path) and the tenant API (the caller's own tenant, from its key) both go through here.
  */
+import { checkTarget, egressPolicy } from "../../proto/egress-policy.ts";
 import { CorralError } from "../errors.ts";
 import { issueApiKey, revokeApiKey, type Scope } from "../store/api-keys.ts";
 import type { Queryable, TxClient } from "../store/db.ts";
 import { deleteRoute, getRoute, insertRoute, type NewRoute, type Route } from "../store/routes.ts";
+import { egressAllowOf } from "../store/settings.ts";
 import { assertTenantExists } from "../store/tenants.ts";
 import {
   deleteUpstream,
@@ -28,10 +30,23 @@ export interface NewKey {
 const notFound = (kind: string, id: string, tenantId: string) =>
   new CorralError("CORRAL_ADMIN_NOT_FOUND", `${kind} ${id} not found in tenant ${tenantId}`);
 
-/** `targets` already normalised (normalizeTargets). */
+/**
+ * `targets` already normalised (normalizeTargets). Each must pass the egress policy of the
+ * fleet's and the tenant's allow lists, read in the change's transaction.
+ */
 export function createUpstream(tenantId: string, input: NewUpstream): Change {
   return async (tx) => {
     await assertTenantExists(tx, tenantId);
+    const policy = egressPolicy(...(await egressAllowOf(tx, tenantId)));
+    for (const [i, target] of input.targets.entries()) {
+      const denial = checkTarget(policy, target);
+      if (denial === undefined) continue;
+      const path = `body/targets/${i}`;
+      const message = `is refused by the egress policy: ${denial} (an operator may allow it)`;
+      throw new CorralError("CORRAL_ADMIN_EGRESS_DENIED", `${path} ${message}`, {
+        errors: [{ path, message }],
+      });
+    }
     return { status: 201, body: await insertUpstream(tx, tenantId, input) };
   };
 }

@@ -5,6 +5,7 @@
  * validation error: CORRAL_ADMIN_VALIDATION naming each offending field. Pure.
  */
 import { Ajv } from "ajv";
+import { normalizeAllowList } from "../../proto/egress-policy.ts";
 import { CorralError } from "../errors.ts";
 
 export interface ValidationIssue {
@@ -96,6 +97,13 @@ export function normalizeTargets(targets: readonly string[]): string[] {
     seen.add(t);
   });
   return out;
+}
+
+/** Egress allow entries in canonical form (repeats dropped); a bad one is named by `path/<i>`. */
+export function normalizeEgressAllow(entries: readonly string[], path: string): string[] {
+  const out = normalizeAllowList(entries);
+  if (typeof out[0] === "number") throw invalid(`${path}/${out[0]}`, out[1] as string);
+  return out as string[];
 }
 
 /** An idempotency key (Idempotency-Key header, gRPC client_token): 1-255 visible ASCII characters. */

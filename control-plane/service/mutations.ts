@@ -2,8 +2,11 @@
  * Runs a configuration change: one transaction holding the change, the bump of the change
  * counter (store/changes.ts: whichever replica publishes learns of it, even without the
  * notification) and, when the caller sent an idempotency key, the stored first response
- * (DESIGN §6). After commit it asks this replica's publisher for a new version (a no-op
- * unless this replica holds the publisher lease). Transport-neutral: REST and gRPC store
+ * (DESIGN §6). A change of one tenant's config locks that tenant's row first and, before
+ * commit, records its compiled size and — when it grows — checks its quotas and the fleet's
+ * payload bound (config-growth.ts), so no commit leaves a snapshot that cannot be published.
+ * After commit it asks this replica's publisher for a new version (a no-op unless this
+ * replica holds the publisher lease). Transport-neutral: REST and gRPC store
  * their own response shapes under their own scopes.
  */
 import { createHash } from "node:crypto";
@@ -12,6 +15,8 @@ import { CorralError } from "../errors.ts";
 import { recordChange } from "../store/changes.ts";
 import { type Pool, type TxClient, withTransaction } from "../store/db.ts";
 import { findRecord, type StoredResponse, saveRecord, tryLockKey } from "../store/idempotency.ts";
+import { lockTenantRow } from "../store/tenant-config.ts";
+import { assertFleetStillFits, type GrowthBounds, settleTenantSize } from "./config-growth.ts";
 
 export interface MutationResult extends StoredResponse {
   /** false when nothing changed (no publish needed); default true */
@@ -28,8 +33,10 @@ export interface MutationRequest {
   idempotencyKey?: string;
   /** digest of everything that makes the request what it is (method, path, body) */
   requestHash: Buffer;
-  /** true for changes that add config: refused while the snapshot is over capacity */
+  /** true for changes that add config: checked against quotas and the payload bound */
   grows?: boolean;
+  /** the tenant whose config the change alters (its row is locked, its size recorded) */
+  tenantId?: string;
 }
 
 export interface MutationDeps {
@@ -38,6 +45,8 @@ export interface MutationDeps {
   onCommitted: () => void;
   /** throws CORRAL_SNAPSHOT_CAPACITY_EXCEEDED while growing the config cannot be published */
   assertCanGrow: () => void;
+  /** the payload bound growing changes are checked against */
+  bounds: GrowthBounds;
   ttlMs?: number;
 }
 
@@ -59,8 +68,12 @@ export class MutationRunner {
         const replay = await this.findReplay(tx, req.scope, key, req.requestHash);
         if (replay) return { ...replay, replayed: true, changed: false };
       }
+      if (req.tenantId !== undefined) await lockTenantRow(tx, req.tenantId);
       const result = await change(tx);
-      if (result.changed ?? true) await recordChange(tx, result.rollbackOf);
+      if (result.changed ?? true) {
+        await this.settleSize(tx, req);
+        await recordChange(tx, result.rollbackOf);
+      }
       if (key !== undefined) {
         const stored = result.stored ?? { status: result.status, body: result.body };
         await saveRecord(tx, req.scope, key, { ...stored, requestHash: req.requestHash }, this.deps.ttlMs);
@@ -69,6 +82,12 @@ export class MutationRunner {
     });
     if (outcome.changed) this.deps.onCommitted();
     return { status: outcome.status, body: outcome.body, replayed: outcome.replayed };
+  }
+
+  private async settleSize(tx: TxClient, req: MutationRequest): Promise<void> {
+    const grows = req.grows ?? false;
+    if (req.tenantId !== undefined) await settleTenantSize(tx, req.tenantId, this.deps.bounds, grows);
+    else if (grows) await assertFleetStillFits(tx, this.deps.bounds);
   }
 
   private async findReplay(

@@ -6,6 +6,8 @@
  * Request bodies are closed (additionalProperties: false) and every string and array bounded.
  */
 
+import { MAX_ALLOW_ENTRIES, MAX_ALLOW_ENTRY_LENGTH } from "../../proto/egress-policy.ts";
+
 export const SLUG_PATTERN = "^[a-z0-9][a-z0-9-]{0,62}$";
 export const slug = { type: "string", pattern: SLUG_PATTERN, maxLength: 63 } as const;
 export const timestamp = { type: "string", format: "date-time" } as const;
@@ -50,6 +52,20 @@ const routeLimits = {
 export const itemsOf = (item: object) =>
   ({ type: "object", properties: { items: { type: "array", items: item } }, required: ["items"] }) as const;
 
+// ---- egress ---------------------------------------------------------------------
+
+/** Egress exceptions (proto/egress-policy.ts): CIDR, host or host:port entries. */
+export const egressAllowInput = {
+  type: "array",
+  maxItems: MAX_ALLOW_ENTRIES,
+  items: { type: "string", minLength: 1, maxLength: MAX_ALLOW_ENTRY_LENGTH },
+  description:
+    "egress exceptions: CIDR (10.1.0.0/16), host (api.internal: the name, its addresses still checked) " +
+    "or host:port (127.0.0.1:3000)",
+} as const;
+
+const egressAllow = { type: "array", items: { type: "string" } } as const;
+
 // ---- tenants --------------------------------------------------------------------
 
 export const tenant = {
@@ -60,10 +76,11 @@ export const tenant = {
     plan: { type: "string" },
     status: { enum: STATUSES },
     limits: limitOverrides,
+    egressAllow,
     createdAt: timestamp,
     updatedAt: timestamp,
   },
-  required: ["id", "name", "plan", "status", "limits", "createdAt", "updatedAt"],
+  required: ["id", "name", "plan", "status", "limits", "egressAllow", "createdAt", "updatedAt"],
 } as const;
 
 // ---- keys -----------------------------------------------------------------------

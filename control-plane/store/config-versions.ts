@@ -88,6 +88,8 @@ export interface StoredVersion {
   blobKey: string;
   sha256: string;
   capacityBytes: number;
+  /** its blob left the retention window (deleted, or about to be) */
+  expired: boolean;
 }
 
 export async function getVersion(q: Queryable, version: number): Promise<StoredVersion | undefined> {
@@ -96,9 +98,22 @@ export async function getVersion(q: Queryable, version: number): Promise<StoredV
     blob_key: string;
     sha256: string;
     capacity_bytes: number;
-  }>("SELECT version, blob_key, sha256, capacity_bytes FROM config_versions WHERE version = $1", [version]);
+    expired: boolean;
+  }>(
+    `SELECT version, blob_key, sha256, capacity_bytes, blob_expired_at IS NOT NULL AS expired
+     FROM config_versions WHERE version = $1`,
+    [version],
+  );
   const r = rows[0];
-  return r && { version: r.version, blobKey: r.blob_key, sha256: r.sha256, capacityBytes: r.capacity_bytes };
+  return (
+    r && {
+      version: r.version,
+      blobKey: r.blob_key,
+      sha256: r.sha256,
+      capacityBytes: r.capacity_bytes,
+      expired: r.expired,
+    }
+  );
 }
 
 export async function latestVersion(q: Queryable): Promise<LatestVersion | undefined> {

@@ -8,7 +8,7 @@ export type TxClient = pg.PoolClient;
 
 /** Advisory locks use the two-int form: (CORRAL_LOCK_CLASS, one of LOCK_IDS). */
 export const CORRAL_LOCK_CLASS = 0x436f7272; // "Corr"
-export const LOCK_IDS = { migrations: 1 } as const;
+export const LOCK_IDS = { migrations: 1, versionHistory: 2, operatorTokens: 10 } as const;
 /** class of the per-key idempotency locks (objid = hashtext(scope, key)) */
 export const IDEMPOTENCY_LOCK_CLASS = 0x49646d70; // "Idmp"
 

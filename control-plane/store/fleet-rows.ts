@@ -5,9 +5,10 @@ import type { ApiKeyRow } from "./api-keys.ts";
 import type { Queryable } from "./db.ts";
 import { listNodeRows, type NodeRow } from "./nodes.ts";
 import type { RouteRow } from "./routes.ts";
-import { getAdmission } from "./settings.ts";
+import { getAdmission, getEgress } from "./settings.ts";
 import { databaseNowMs, listDeclaredSlots } from "./slots.ts";
-import { listPlans, type PlanRow, TENANT_COLUMNS, type TenantRow } from "./tenants.ts";
+import { loadTenantRows, type TenantRows } from "./tenant-revisions.ts";
+import { listPlans, type PlanRow, type TenantRow } from "./tenants.ts";
 import type { UpstreamRow } from "./upstreams.ts";
 
 export type ActiveKeyRow = Pick<ApiKeyRow, "id" | "tenant_id" | "hash" | "scopes" | "revoked_at">;
@@ -22,24 +23,26 @@ export interface FleetRows {
   /** slots operators declared */
   declaredSlots?: DeclaredSlotRow[];
   admission?: AdmissionSettings;
+  /** the fleet's egress exceptions (canonical allow entries) */
+  egressAllow?: string[];
   /** the database clock when the rows were read (last_seen is on this clock) */
   dbNowMs?: number;
 }
 
+/** Everything but the tenants' own rows: plans, nodes, slots, fleet settings, the clock. */
+export type FleetParts = Omit<FleetRows, keyof TenantRows>;
+
 export async function loadFleetRows(q: Queryable): Promise<FleetRows> {
+  const parts = await loadFleetParts(q);
+  return { ...parts, ...(await loadTenantRows(q)) };
+}
+
+export async function loadFleetParts(q: Queryable): Promise<FleetParts> {
   const plans = await listPlans(q);
-  const tenants = (await q.query<TenantRow>(`SELECT ${TENANT_COLUMNS} FROM tenants ORDER BY id`)).rows;
-  const keys = (
-    await q.query<ActiveKeyRow>(
-      "SELECT id, tenant_id, hash, scopes, revoked_at FROM api_keys WHERE revoked_at IS NULL ORDER BY tenant_id, id",
-    )
-  ).rows;
-  const routes = (await q.query<RouteRow>("SELECT * FROM routes ORDER BY tenant_id, created_at, id")).rows;
-  const upstreams = (await q.query<UpstreamRow>("SELECT * FROM upstreams ORDER BY tenant_id, created_at, id"))
-    .rows;
   const nodes = await listNodeRows(q);
   const declaredSlots = await listDeclaredSlots(q);
   const { admission } = await getAdmission(q);
+  const egressAllow = (await getEgress(q)).allow;
   const dbNowMs = await databaseNowMs(q);
-  return { plans, tenants, keys, routes, upstreams, nodes, declaredSlots, admission, dbNowMs };
+  return { plans, nodes, declaredSlots, admission, egressAllow, dbNowMs };
 }

@@ -44,16 +44,32 @@ export interface NodeView {
 
 const MAX_ERROR_LENGTH = 1024;
 
+/**
+ * SQL: the slot in parameter $slot may hold a node — it is declared, already registered, or
+ * the fleet (declared and registered slots) has fewer than $max slots.
+ */
+const admissible = (slot: string, max: string) =>
+  `(EXISTS (SELECT 1 FROM slots WHERE name = ${slot}) OR EXISTS (SELECT 1 FROM nodes WHERE slot = ${slot})
+    OR (SELECT count(*) FROM (SELECT name FROM slots UNION SELECT slot FROM nodes) AS known) < ${max})`;
+
+/** Whether a node of this slot may register now (see admissible); checked again when it does. */
+export async function slotAdmissible(q: Queryable, slot: string, maxSlots: number): Promise<boolean> {
+  const { rows } = await q.query<{ ok: boolean }>(`SELECT ${admissible("$1", "$2")} AS ok`, [slot, maxSlots]);
+  return rows[0]?.ok === true;
+}
+
+/** Records the node's connection; false (nothing written) when its slot is not admissible. */
 export async function registerConnection(
   q: Queryable,
   hello: NodeHello,
   cpId: string,
   connectionId: string,
-): Promise<void> {
-  await q.query(
+  maxSlots: number,
+): Promise<boolean> {
+  const { rowCount } = await q.query(
     `INSERT INTO nodes (slot, zone, node_id, http_url, grpc_address, build, applied_version,
                         last_seen, connected_cp, connection_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9)
+     SELECT $1, $2, $3, $4, $5, $6, $7, now(), $8, $9 WHERE ${admissible("$1", "$10")}
      ON CONFLICT (slot) DO UPDATE SET zone = EXCLUDED.zone, node_id = EXCLUDED.node_id,
        http_url = EXCLUDED.http_url, grpc_address = EXCLUDED.grpc_address, build = EXCLUDED.build,
        applied_version = EXCLUDED.applied_version, last_seen = now(),
@@ -68,8 +84,10 @@ export async function registerConnection(
       hello.version,
       cpId,
       connectionId,
+      maxSlots,
     ],
   );
+  return (rowCount ?? 0) > 0;
 }
 
 export async function recordApplied(q: Queryable, slot: string, version: number): Promise<void> {

@@ -1,9 +1,10 @@
 /**
  * Plans: the default limits of the tenants on them (rate, burst, concurrency, priority, shard
- * size). A plan in use cannot be deleted. Changes are checked against the rule every tenant's
+ * size) and their default quotas (service/quotas.ts). A plan in use cannot be deleted. Changes are checked against the rule every tenant's
  * effective limits must keep: a positive rate needs a burst of at least 1.
  */
 import { CorralError } from "../errors.ts";
+import { QUOTA_COLUMNS, QUOTA_NAMES, type Quotas } from "../service/quotas.ts";
 import type { Queryable } from "./db.ts";
 import type { PlanRow, Priority } from "./tenants.ts";
 
@@ -13,17 +14,21 @@ export interface PlanLimits {
   concurrency: number;
   priority: Priority;
   shardSize: number;
+  /** absent members: a new plan gets the schema's defaults, a replaced plan keeps its values */
+  quotas?: Partial<Quotas>;
 }
 
 export interface Plan extends PlanLimits {
   name: string;
+  quotas: Quotas;
   /** how many tenants are on the plan */
   tenants: number;
 }
 
-type PlanCountRow = PlanRow & { tenants: number };
+type PlanCountRow = PlanRow & { tenants: number; quotas: Quotas };
 
 const SELECT_PLANS = `SELECT p.name, p.rate, p.burst, p.concurrency, p.priority, p.shard_size,
+    json_build_object(${QUOTA_NAMES.map((n) => `'${n}', p.${QUOTA_COLUMNS[n]}`).join(", ")}) AS quotas,
     (SELECT count(*)::int FROM tenants t WHERE t.plan = p.name) AS tenants
   FROM plans p`;
 
@@ -35,6 +40,7 @@ function toPlan(r: PlanCountRow): Plan {
     concurrency: r.concurrency,
     priority: r.priority,
     shardSize: r.shard_size,
+    quotas: r.quotas,
     tenants: r.tenants,
   };
 }
@@ -62,6 +68,14 @@ export async function putPlan(
      RETURNING (xmax = 0) AS created`,
     [name, p.rate, p.burst, p.concurrency, p.priority, p.shardSize],
   );
+  const quotas = QUOTA_NAMES.filter((n) => p.quotas?.[n] !== undefined);
+  if (quotas.length > 0) {
+    const sets = quotas.map((n, i) => `${QUOTA_COLUMNS[n]} = $${i + 2}`);
+    await q.query(`UPDATE plans SET ${sets.join(", ")} WHERE name = $1`, [
+      name,
+      ...quotas.map((n) => p.quotas![n]),
+    ]);
+  }
   return { plan: (await getPlan(q, name))!, created: rows[0]!.created };
 }
 

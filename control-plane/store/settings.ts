@@ -1,6 +1,7 @@
 /**
- * Fleet-wide admission settings (DESIGN §5): the node shedder's thresholds, and shadow mode
- * and kill switch of the shedder and the rate limiters. One JSON row in `settings`.
+ * Fleet-wide settings, one JSON row per name in `settings`: admission (DESIGN §5: the node
+ * shedder's thresholds, shadow mode and kill switch of the shedder and the rate limiters) and
+ * egress (DESIGN §7.1: the fleet's egress exceptions, canonical allow entries).
  */
 import type { AdmissionSettings } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import type { Queryable } from "./db.ts";
@@ -30,20 +31,63 @@ function withDefaults(value: Partial<AdmissionSettings> | undefined): AdmissionS
   return out;
 }
 
-export async function getAdmission(q: Queryable): Promise<StoredAdmission> {
-  const { rows } = await q.query<{ value: Partial<AdmissionSettings>; updated_at: Date }>(
-    "SELECT value, updated_at FROM settings WHERE name = 'admission'",
+type SettingName = "admission" | "egress";
+
+async function readSetting<T>(
+  q: Queryable,
+  name: SettingName,
+): Promise<{ value?: T; updatedAt: Date | null }> {
+  const { rows } = await q.query<{ value: T; updated_at: Date }>(
+    "SELECT value, updated_at FROM settings WHERE name = $1",
+    [name],
   );
-  return { admission: withDefaults(rows[0]?.value), updatedAt: rows[0]?.updated_at ?? null };
+  return { value: rows[0]?.value, updatedAt: rows[0]?.updated_at ?? null };
+}
+
+/** Replaces the row; returns when it was written. */
+async function writeSetting(q: Queryable, name: SettingName, value: unknown): Promise<Date> {
+  const { rows } = await q.query<{ updated_at: Date }>(
+    `INSERT INTO settings (name, value) VALUES ($1, $2)
+     ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
+     RETURNING updated_at`,
+    [name, JSON.stringify(value)],
+  );
+  return rows[0]!.updated_at;
+}
+
+export async function getAdmission(q: Queryable): Promise<StoredAdmission> {
+  const { value, updatedAt } = await readSetting<Partial<AdmissionSettings>>(q, "admission");
+  return { admission: withDefaults(value), updatedAt };
 }
 
 export async function putAdmission(q: Queryable, admission: AdmissionSettings): Promise<StoredAdmission> {
   const value = withDefaults(admission);
-  const { rows } = await q.query<{ updated_at: Date }>(
-    `INSERT INTO settings (name, value) VALUES ('admission', $1)
-     ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
-     RETURNING updated_at`,
-    [JSON.stringify(value)],
+  return { admission: value, updatedAt: await writeSetting(q, "admission", value) };
+}
+
+export interface StoredEgress {
+  /** canonical allow entries (proto/egress-policy.ts normalizeAllowList) */
+  allow: string[];
+  /** null while never set (nothing allowed) */
+  updatedAt: Date | null;
+}
+
+export async function getEgress(q: Queryable): Promise<StoredEgress> {
+  const { value, updatedAt } = await readSetting<{ allow?: unknown }>(q, "egress");
+  const allow = Array.isArray(value?.allow) ? value.allow.filter((e) => typeof e === "string") : [];
+  return { allow, updatedAt };
+}
+
+/** `allow` already normalised. */
+export async function putEgress(q: Queryable, allow: string[]): Promise<StoredEgress> {
+  return { allow, updatedAt: await writeSetting(q, "egress", { allow }) };
+}
+
+/** The fleet's and the tenant's allow lists, for checking the tenant's upstream targets. */
+export async function egressAllowOf(q: Queryable, tenantId: string): Promise<string[][]> {
+  const { rows } = await q.query<{ egress_allow: string[] }>(
+    "SELECT egress_allow FROM tenants WHERE id = $1",
+    [tenantId],
   );
-  return { admission: value, updatedAt: rows[0]!.updated_at };
+  return [(await getEgress(q)).allow, rows[0]?.egress_allow ?? []];
 }

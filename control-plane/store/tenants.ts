@@ -1,5 +1,6 @@
 /** Tenants and plans. Ids are slugs; listing is keyset-paginated by id. */
 import { CorralError } from "../errors.ts";
+import { QUOTA_COLUMNS, QUOTA_NAMES, type QuotaOverrides } from "../service/quotas.ts";
 import { type Queryable, SQLSTATE, sqlState } from "./db.ts";
 
 export type Priority = "batch" | "standard" | "critical";
@@ -24,6 +25,8 @@ export interface Tenant {
   plan: string;
   status: TenantStatus;
   limits: LimitOverrides;
+  /** the tenant's own egress exceptions (canonical allow entries), set by operators only */
+  egressAllow: string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -34,6 +37,10 @@ export interface NewTenant {
   plan: string;
   status: TenantStatus;
   limits?: { [K in keyof LimitOverrides]?: LimitOverrides[K] | null };
+  /** canonical allow entries (normalizeAllowList) */
+  egressAllow?: string[];
+  /** overrides of the plan's quotas (admin API only; read back through GET .../usage) */
+  quotas?: QuotaOverrides;
 }
 
 export type TenantPatch = Partial<Omit<NewTenant, "id">>;
@@ -50,6 +57,7 @@ export interface TenantRow {
   shard_size: number | null;
   limits_shadow: boolean | null;
   limits_disabled: boolean | null;
+  egress_allow: string[];
   created_at: Date;
   updated_at: Date;
 }
@@ -64,7 +72,7 @@ export interface PlanRow {
 }
 
 export const TENANT_COLUMNS =
-  "id, name, plan, status, rate, burst, concurrency, priority, shard_size, limits_shadow, limits_disabled, created_at, updated_at";
+  "id, name, plan, status, rate, burst, concurrency, priority, shard_size, limits_shadow, limits_disabled, egress_allow, created_at, updated_at";
 
 /** API field -> column of each limit override */
 const LIMIT_COLUMNS = {
@@ -92,6 +100,7 @@ export function toTenant(r: TenantRow): Tenant {
     plan: r.plan,
     status: r.status,
     limits,
+    egressAllow: [...r.egress_allow],
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
   };
@@ -111,8 +120,8 @@ export async function insertTenant(q: Queryable, t: NewTenant): Promise<Tenant> 
   try {
     const { rows } = await q.query<TenantRow>(
       `INSERT INTO tenants (id, name, plan, status, rate, burst, concurrency, priority, shard_size,
-                            limits_shadow, limits_disabled)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${TENANT_COLUMNS}`,
+                            limits_shadow, limits_disabled, egress_allow)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${TENANT_COLUMNS}`,
       [
         t.id,
         t.name,
@@ -125,12 +134,22 @@ export async function insertTenant(q: Queryable, t: NewTenant): Promise<Tenant> 
         l.shardSize,
         l.shadow,
         l.disabled,
+        t.egressAllow ?? [],
       ],
     );
+    if (t.quotas) await setQuotaOverrides(q, t.id, t.quotas);
     return toTenant(rows[0]!);
   } catch (err) {
     throw integrityError(err, t.id, t.plan);
   }
+}
+
+/** Sets the given quota overrides (null clears one); absent members stay as they are. */
+async function setQuotaOverrides(q: Queryable, id: string, quotas: QuotaOverrides): Promise<void> {
+  const names = QUOTA_NAMES.filter((n) => quotas[n] !== undefined);
+  if (names.length === 0) return;
+  const sets = names.map((n, i) => `${QUOTA_COLUMNS[n]} = $${i + 2}`);
+  await q.query(`UPDATE tenants SET ${sets.join(", ")} WHERE id = $1`, [id, ...names.map((n) => quotas[n])]);
 }
 
 export async function getTenant(q: Queryable, id: string): Promise<Tenant | undefined> {
@@ -174,10 +193,12 @@ export async function updateTenant(
   if (patch.name !== undefined) set("name", patch.name);
   if (patch.plan !== undefined) set("plan", patch.plan);
   if (patch.status !== undefined) set("status", patch.status);
+  if (patch.egressAllow !== undefined) set("egress_allow", patch.egressAllow);
   for (const [field, column] of Object.entries(LIMIT_COLUMNS)) {
     const value = patch.limits?.[field as keyof LimitOverrides];
     if (value !== undefined) set(column, value);
   }
+  if (patch.quotas) await setQuotaOverrides(q, id, patch.quotas);
   if (sets.length === 0) return getTenant(q, id);
   try {
     const { rows } = await q.query<TenantRow>(

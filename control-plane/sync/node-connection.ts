@@ -1,8 +1,10 @@
 /**
- * One data-plane node's /sync/v1 connection: waits for Hello (answers Welcome), then
- * takes Ack / Nack / Status and sends Announce. Database writes for the node run in
- * order on a per-connection queue; a database failure is logged, never fatal to the
- * connection (nodes keep getting announcements). A bad frame closes this connection only.
+ * One data-plane node's /sync/v1 connection, bound to the slot its credential names: waits
+ * for Hello (answers Welcome; a Hello for another slot closes it), then takes Ack / Nack /
+ * Status and sends Announce. Database writes for the node are coalesced per kind (the latest
+ * wins, one runs at a time: CoalescingWriter); a database failure is logged, never fatal to
+ * the connection (nodes keep getting announcements). A bad frame, a node over the frame rate
+ * or a slot beyond the fleet's slot limit closes this connection only.
  */
 import { randomUUID } from "node:crypto";
 import type { WebSocket } from "ws";
@@ -21,7 +23,14 @@ import {
   recordStatus,
   registerConnection,
 } from "../store/nodes.ts";
+import { CoalescingWriter } from "./coalescing-writer.ts";
+import { FrameRate } from "./frame-rate.ts";
 import { boundedText, type DecodedFrame, decodeFrame, encodeFrame, helloToNode } from "./frames.ts";
+
+/** how long a refused node has to complete the close handshake before its socket is cut */
+const CLOSE_GRACE_MS = 1000;
+
+type WriteKind = "hello" | "ack" | "nack" | "status" | "close";
 
 export interface ConnectionContext {
   pool: Pool;
@@ -29,6 +38,10 @@ export interface ConnectionContext {
   metrics: ControlPlaneMetrics;
   logger: Logger;
   cpId: string;
+  /** the slot the node's credential names: the only one it may speak for */
+  slot: string;
+  maxSlots: number;
+  maxFramesPerSec: number;
   helloTimeoutMs: number;
   now: () => number;
   /** after a node's connection was recorded or cleared: the fleet (slots, liveness) may have changed */
@@ -45,13 +58,22 @@ export class NodeConnection {
   private readonly ws: WebSocket;
   private readonly ctx: ConnectionContext;
   private readonly helloTimer: NodeJS.Timeout;
-  private writes: Promise<void> = Promise.resolve();
+  private readonly writes: CoalescingWriter<WriteKind>;
+  private readonly frameRate: FrameRate;
   private highestAcked = 0;
+  /** a refusal closed (is closing) the connection: later frames are ignored */
+  private closing = false;
 
   constructor(ws: WebSocket, ctx: ConnectionContext) {
     this.ws = ws;
     this.ctx = ctx;
     this.openedAtMs = ctx.now();
+    this.frameRate = new FrameRate(ctx.maxFramesPerSec);
+    this.writes = new CoalescingWriter<WriteKind>({
+      onRun: (kind) => ctx.metrics.syncWrites.inc({ kind }),
+      onReplaced: (kind) => ctx.metrics.syncCoalesced.inc({ kind }),
+      onError: (kind, err) => ctx.logger.warn({ err, slot: ctx.slot, kind }, "could not record node state"),
+    });
     this.helloTimer = setTimeout(
       () => this.fail(new CorralError("CORRAL_SYNC_HELLO_TIMEOUT")),
       ctx.helloTimeoutMs,
@@ -101,7 +123,13 @@ export class NodeConnection {
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.closing) return;
     try {
+      if (!this.frameRate.allow(this.ctx.now()))
+        throw new CorralError(
+          "CORRAL_SYNC_FRAME_RATE",
+          `more than ${this.ctx.maxFramesPerSec} frames in one second`,
+        );
       if (!isBinary) throw new CorralError("CORRAL_SYNC_TEXT_FRAME");
       this.dispatch(decodeFrame(data));
     } catch (err) {
@@ -135,6 +163,11 @@ export class NodeConnection {
   private onHello(hello: NonNullable<DecodedFrame["frame"]["hello"]>): void {
     if (this.node) throw new CorralError("CORRAL_SYNC_PROTOCOL", "second hello on one connection");
     const node = helloToNode(hello);
+    if (node.slot !== this.ctx.slot)
+      throw new CorralError(
+        "CORRAL_SYNC_SLOT_MISMATCH",
+        `the credential is for slot ${this.ctx.slot}, the hello names ${JSON.stringify(node.slot)}`,
+      );
     this.node = node;
     clearTimeout(this.helloTimer);
     const latest = this.ctx.feed.latest();
@@ -148,8 +181,13 @@ export class NodeConnection {
       { slot: node.slot, zone: node.zone, node: node.nodeId, version: node.version },
       "node connected",
     );
-    this.write(async (pool) => {
-      await registerConnection(pool, node, this.ctx.cpId, this.id);
+    this.write("hello", async (pool) => {
+      if (!(await registerConnection(pool, node, this.ctx.cpId, this.id, this.ctx.maxSlots))) {
+        this.fail(
+          new CorralError("CORRAL_SYNC_SLOT_LIMIT", `the fleet already has ${this.ctx.maxSlots} slots`),
+        );
+        return;
+      }
       this.ctx.onFleetChange?.();
     });
   }
@@ -159,7 +197,7 @@ export class NodeConnection {
     const latencyMs = this.propagationMs(ack.version);
     if (latencyMs !== undefined) this.ctx.metrics.propagation.observe(latencyMs / 1000);
     this.highestAcked = Math.max(this.highestAcked, ack.version);
-    this.write(async (pool) => {
+    this.write("ack", async (pool) => {
       await recordApplied(pool, node.slot, ack.version);
       await recordReport(pool, { version: ack.version, slot: node.slot, ok: true, latencyMs });
     });
@@ -169,7 +207,7 @@ export class NodeConnection {
     this.ctx.metrics.nodeReports.inc({ result: "nack" });
     const error = boundedText(nack.error || "unspecified");
     this.ctx.logger.warn({ slot: node.slot, version: nack.version, error }, "node refused a version");
-    this.write(async (pool) => {
+    this.write("nack", async (pool) => {
       await recordError(pool, node.slot, `version ${nack.version}: ${error}`);
       await recordReport(pool, { version: nack.version, slot: node.slot, ok: false, error });
     });
@@ -183,7 +221,7 @@ export class NodeConnection {
       shed: s.shed,
       fetchError: boundedText(s.fetchError),
     };
-    this.write((pool) => recordStatus(pool, node.slot, status));
+    this.write("status", (pool) => recordStatus(pool, node.slot, status));
   }
 
   /** publish -> Ack time of the newest version, once per node, if it was published while connected */
@@ -201,12 +239,17 @@ export class NodeConnection {
   }
 
   private fail(err: CorralError): void {
+    if (this.closing) return;
+    this.closing = true;
     this.ctx.metrics.syncRejected.inc({ code: err.code });
     this.ctx.logger.warn(
       { slot: this.node?.slot, connection: this.id, code: err.code, detail: err.message },
       "closing sync connection",
     );
     this.close(err.code);
+    // read nothing more from this node; cut the socket if it does not finish the close handshake
+    this.ws.pause();
+    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   private onSocketError(err: Error & { code?: string }): void {
@@ -221,23 +264,19 @@ export class NodeConnection {
     );
   }
 
-  private write(fn: (pool: Pool) => Promise<void>): void {
-    this.writes = this.writes.then(() =>
-      fn(this.ctx.pool).catch((err) =>
-        this.ctx.logger.warn({ err, slot: this.node?.slot }, "could not record node state"),
-      ),
-    );
+  private write(kind: WriteKind, fn: (pool: Pool) => Promise<void>): void {
+    this.writes.enqueue(kind, () => fn(this.ctx.pool));
   }
 
   private async onClose(): Promise<void> {
     const node = this.node;
     if (node) {
       this.ctx.logger.info({ slot: node.slot, connection: this.id }, "node disconnected");
-      this.write(async (pool) => {
+      this.write("close", async (pool) => {
         await markDisconnected(pool, node.slot, this.id);
         this.ctx.onFleetChange?.();
       });
     }
-    await this.writes;
+    await this.writes.idle();
   }
 }

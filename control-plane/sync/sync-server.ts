@@ -1,24 +1,28 @@
 /**
- * The /sync/v1 endpoint (DESIGN §3.4) on the CP's HTTP server: authenticates the node
- * token on upgrade, runs one NodeConnection per node, announces every new version to
- * all ready nodes, pings every interval and refreshes last_seen of live nodes in one query.
+ * The /sync/v1 endpoint (DESIGN §3.4) on the CP's HTTP server: on upgrade, verifies the
+ * node's per-slot credential (proto/node-credential.ts) and refuses a new slot beyond the
+ * fleet's slot limit; runs one NodeConnection per node, bound to its credential's slot;
+ * announces every new version to all ready nodes, pings every interval and refreshes
+ * last_seen of live nodes in one query.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
 import { type IncomingMessage, type Server, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
+import { verifyNodeCredential } from "../../proto/node-credential.ts";
 import { CorralError, type ErrorCode, toProblem } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { ControlPlaneMetrics } from "../metrics.ts";
 import type { VersionFeed } from "../publish/version-feed.ts";
 import type { Pool } from "../store/db.ts";
-import { releaseConnections, touchConnected } from "../store/nodes.ts";
+import { releaseConnections, slotAdmissible, touchConnected } from "../store/nodes.ts";
 import { NodeConnection } from "./node-connection.ts";
 
 export const SYNC_PATH = "/sync/v1";
 export const DEFAULT_PING_INTERVAL_MS = 15_000;
 export const DEFAULT_HELLO_TIMEOUT_MS = 5_000;
 export const DEFAULT_MAX_PAYLOAD = 64 * 1024;
+export const DEFAULT_MAX_SLOTS = 256;
+export const DEFAULT_MAX_FRAMES_PER_SEC = 50;
 
 export interface SyncServerOptions {
   pool: Pool;
@@ -26,7 +30,10 @@ export interface SyncServerOptions {
   metrics: ControlPlaneMetrics;
   logger: Logger;
   cpId: string;
-  nodeToken: string;
+  /** CORRAL_NODE_SECRET: verifies every slot's node credential */
+  nodeSecret: string;
+  maxSlots?: number;
+  maxFramesPerSec?: number;
   pingIntervalMs?: number;
   helloTimeoutMs?: number;
   maxPayload?: number;
@@ -36,12 +43,11 @@ export interface SyncServerOptions {
   onFleetChange?: () => void;
 }
 
-const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest();
+type Refusal = [number, ErrorCode, string?];
 
 export class SyncServer {
   private readonly opts: SyncServerOptions;
   private readonly wss: WebSocketServer;
-  private readonly tokenHash: Buffer;
   private readonly connections = new Set<NodeConnection>();
   private readonly pingTimer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
@@ -49,7 +55,6 @@ export class SyncServer {
 
   constructor(opts: SyncServerOptions) {
     this.opts = opts;
-    this.tokenHash = sha256(opts.nodeToken);
     this.wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
@@ -75,9 +80,15 @@ export class SyncServer {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on("error", () => socket.destroy());
-    const refusal = this.refusal(req);
-    if (refusal) {
-      this.reject(socket, ...refusal);
+    void this.admit(req).then((admitted) => {
+      if (typeof admitted === "string") this.accept(req, socket, head, admitted);
+      else this.reject(socket, ...admitted);
+    });
+  }
+
+  private accept(req: IncomingMessage, socket: Duplex, head: Buffer, slot: string): void {
+    if (this.closing) {
+      this.reject(socket, 503, "CORRAL_SYNC_SHUTTING_DOWN");
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
@@ -87,6 +98,9 @@ export class SyncServer {
         metrics: this.opts.metrics,
         logger: this.opts.logger,
         cpId: this.opts.cpId,
+        slot,
+        maxSlots: this.maxSlots,
+        maxFramesPerSec: this.opts.maxFramesPerSec ?? DEFAULT_MAX_FRAMES_PER_SEC,
         helloTimeoutMs: this.opts.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
         now: this.opts.now ?? Date.now,
         onFleetChange: this.opts.onFleetChange,
@@ -129,20 +143,40 @@ export class SyncServer {
     );
   }
 
-  /** why an upgrade request is refused: [HTTP status, code, detail], or undefined to accept */
-  private refusal(req: IncomingMessage): [number, ErrorCode, string?] | undefined {
+  private get maxSlots(): number {
+    return this.opts.maxSlots ?? DEFAULT_MAX_SLOTS;
+  }
+
+  /** the slot an upgrade request's credential names, or why it is refused: [HTTP status, code, detail] */
+  private async admit(req: IncomingMessage): Promise<string | Refusal> {
     const path = (req.url ?? "/").split("?")[0];
     if (path !== SYNC_PATH) return [404, "CORRAL_ADMIN_NOT_FOUND", `no websocket endpoint at ${path}`];
     if (this.closing) return [503, "CORRAL_SYNC_SHUTTING_DOWN"];
-    if (!this.tokenMatches(req.headers.authorization)) return [401, "CORRAL_SYNC_UNAUTHENTICATED"];
+    const slot = this.credentialSlot(req.headers.authorization);
+    if (slot === undefined) {
+      this.opts.logger.warn(
+        { remote: req.socket.remoteAddress },
+        "sync upgrade without a valid node credential",
+      );
+      return [401, "CORRAL_SYNC_UNAUTHENTICATED"];
+    }
     if (this.connections.size >= (this.opts.maxConnections ?? 20_000))
       return [503, "CORRAL_SYNC_TOO_MANY_CONNECTIONS"];
-    return undefined;
+    // A database failure does not refuse here: registering at Hello checks the limit again.
+    const admissible = await slotAdmissible(this.opts.pool, slot, this.maxSlots).catch(() => true);
+    if (!admissible) {
+      this.opts.logger.warn(
+        { slot, maxSlots: this.maxSlots },
+        "sync upgrade for a new slot beyond the slot limit",
+      );
+      return [403, "CORRAL_SYNC_SLOT_LIMIT", `the fleet already has ${this.maxSlots} slots`];
+    }
+    return slot;
   }
 
-  private tokenMatches(header: string | undefined): boolean {
+  private credentialSlot(header: string | undefined): string | undefined {
     const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header ?? "");
-    return match !== null && timingSafeEqual(sha256(match[1]!), this.tokenHash);
+    return match ? verifyNodeCredential(this.opts.nodeSecret, match[1]!) : undefined;
   }
 
   private reject(socket: Duplex, status: number, code: ErrorCode, detail?: string): void {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CorralError } from "../errors.ts";
+import { CorralError, GrpcStatus } from "../errors.ts";
 import { compileInput } from "../service/input-validation.ts";
 import { hashRequest } from "../service/mutations.ts";
 import { createRouteBody } from "../service/resource-schemas.ts";
@@ -101,4 +101,17 @@ test("a route without a bucket has no limits message", () => {
   assert.equal(message.limits, undefined);
   assert.equal("tenantId" in message, false);
   assert.deepEqual(routeMessage({ ...route, limits: { rate: 1, burst: 1 } }).limits, { rate: 1, burst: 1 });
+});
+
+test("a rate-limited change carries RESOURCE_EXHAUSTED and when to retry as metadata", () => {
+  const status = serviceError(
+    new CorralError("CORRAL_TENANT_RATE_LIMITED", "slow down", { retryAfterSeconds: 7 }),
+  );
+  assert.equal(status.code, GrpcStatus.RESOURCE_EXHAUSTED);
+  assert.deepEqual(status.metadata!.get("retry-after"), ["7"]);
+  assert.deepEqual(status.metadata!.get("grpc-retry-pushback-ms"), ["7000"]);
+  assert.deepEqual(
+    serviceError(new CorralError("CORRAL_TENANT_VALIDATION")).metadata!.get("retry-after"),
+    [],
+  );
 });

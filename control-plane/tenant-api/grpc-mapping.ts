@@ -111,7 +111,11 @@ interface FieldError {
   message: string;
 }
 
-/** The gRPC status of an error: its code, its detail, and the problem document as trailers. */
+/**
+ * The gRPC status of an error: its code, its detail, and the problem document as trailers; an
+ * error that says when to come back adds `retry-after` (seconds) and `grpc-retry-pushback-ms`
+ * (the trailer gRPC clients' retry policies honour).
+ */
 export function serviceError(err: CorralError): Partial<ServiceError> {
   const problem = toProblem(err);
   const errors = problem.errors as FieldError[] | undefined;
@@ -120,5 +124,10 @@ export function serviceError(err: CorralError): Partial<ServiceError> {
   const metadata = new Metadata();
   metadata.set("corral-code", err.code);
   metadata.set("corral-problem-bin", Buffer.from(JSON.stringify(problem), "utf8"));
+  const { retryAfterSeconds } = err.extensions;
+  if (typeof retryAfterSeconds === "number") {
+    metadata.set("retry-after", String(retryAfterSeconds));
+    metadata.set("grpc-retry-pushback-ms", String(retryAfterSeconds * 1000));
+  }
   return { code: err.grpcStatus, details: problem.detail, metadata };
 }

@@ -18,6 +18,7 @@ import { TenantServiceService } from "../../proto/gen/corral/tenant/v1/tenant.ts
 import { type CorralError, GrpcStatus } from "../errors.ts";
 import { toCorralError } from "../http/problems.ts";
 import type { Logger } from "../logger.ts";
+import { sourceOf } from "../service/failed-auth-throttle.ts";
 import { checkIdempotencyKey } from "../service/input-validation.ts";
 import { presentedKey } from "./credentials.ts";
 import { tenantHandlers } from "./grpc-handlers.ts";
@@ -174,7 +175,7 @@ async function run<Req, Res>(
       metadataText(call.metadata, "x-api-key"),
       metadataText(call.metadata, "authorization"),
     );
-    caller = await service.authenticate(key);
+    caller = await service.authenticate(key, sourceOf(peerAddress(call.getPeer())));
     const ctx = callContext(caller, deadlineMs(call.getDeadline()), cancelled.signal);
     const result = await handler(ctx, call.request);
     return { ok: true, response: result.response, replayed: result.replayed ?? false, caller };
@@ -198,6 +199,11 @@ function callContext(caller: Caller, deadline: number | undefined, signal: Abort
 function deadlineMs(deadline: Date | number): number | undefined {
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
   return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** The address of a grpc-js peer string: `host:port` (IPv6 unbracketed) or `unknown`. */
+function peerAddress(peer: string): string {
+  return peer.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
 }
 
 /** The first value of a text metadata entry; binary or repeated entries count as absent. */

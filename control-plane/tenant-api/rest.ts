@@ -14,6 +14,7 @@ import {
 import { CorralError } from "../errors.ts";
 import { toCorralError } from "../http/problems.ts";
 import { sendProblem } from "../http/server.ts";
+import { sourceOf } from "../service/failed-auth-throttle.ts";
 import { checkIdempotencyKey, invalid } from "../service/input-validation.ts";
 import {
   createKeyBody,
@@ -103,6 +104,7 @@ export function tenantRestPlugin(service: TenantService) {
       if (req.routeOptions.config?.access === "public") return;
       const caller = await service.authenticate(
         presentedKey(single(req.headers["x-api-key"]), req.headers.authorization),
+        sourceOf(req.socket.remoteAddress),
       );
       req.tenantCaller = caller;
       req.log = req.log.child({ tenant: caller.tenantId, key: caller.keyId });

@@ -8,6 +8,8 @@
  *   (service/config-changes.ts) and run through the MutationRunner: one transaction with the
  *   change-counter bump and the idempotency record, scoped `tenant:<id>` (REST Idempotency-Key
  *   and gRPC client_token share it).
+ * - Every change first takes a token of the tenant's bucket (mutation-rate.ts), or is refused 429 /
+ *   RESOURCE_EXHAUSTED with the seconds to wait.
  * - Errors are CorralErrors with CORRAL_TENANT_* codes (or CP / SNAPSHOT codes).
  */
 import { apiKeyId, hashApiKey, hashesEqual } from "../../proto/api-key.ts";
@@ -26,14 +28,22 @@ import {
   revokeKey,
 } from "../service/config-changes.ts";
 import { compileInput, normalizeTargets } from "../service/input-validation.ts";
+import type { FailedAuthThrottle } from "../service/failed-auth-throttle.ts";
 import { hashRequest, type MutationRunner } from "../service/mutations.ts";
 import { createKeyBody, createRouteBody, createUpstreamBody } from "../service/resource-schemas.ts";
-import { type ApiKeyInfo, findKeyCredentials, type IssuedApiKey, listApiKeys } from "../store/api-keys.ts";
+import {
+  type ApiKeyInfo,
+  findKeyCredentials,
+  type IssuedApiKey,
+  type KeyCredentials,
+  listApiKeys,
+} from "../store/api-keys.ts";
 import type { Pool } from "../store/db.ts";
 import { listRoutes, type NewRoute, type Route } from "../store/routes.ts";
 import { getTenant, type Tenant } from "../store/tenants.ts";
 import { listUpstreams, type NewUpstream, type Upstream } from "../store/upstreams.ts";
 import { CallDeadline, type CallLimits } from "./call-limits.ts";
+import type { MutationRateLimiter } from "./mutation-rate.ts";
 import { inTenantTerms } from "./tenant-errors.ts";
 
 /** Who is calling: established by authenticate(), never taken from a request. */
@@ -64,7 +74,11 @@ export type CreatedKey = Omit<IssuedApiKey, "key"> & { key?: string };
 export interface TenantServiceDeps {
   pool: Pool;
   mutations: MutationRunner;
+  /** paces each tenant's changes */
+  mutationRate: MutationRateLimiter;
   placement: { tenantPlacement(tenantId: string): Promise<TenantPlacement | undefined> };
+  /** failed tenant-key authentications per source address (REST and gRPC share it) */
+  authThrottle: FailedAuthThrottle;
 }
 
 export const ID_PATTERNS = {
@@ -88,20 +102,29 @@ export class TenantService {
 
   /**
    * The caller of a presented key: it must exist, not be revoked, carry scope manage and belong
-   * to an active tenant. The key's hash is compared in constant time.
+   * to an active tenant. The key's hash is compared in constant time. A presented key that does
+   * not authenticate counts against `source` (service/failed-auth-throttle.ts); a throttled
+   * source is refused before its key is looked at.
    */
-  async authenticate(presented: string | undefined): Promise<Caller> {
-    const keyId = presented === undefined ? undefined : apiKeyId(presented);
-    if (presented === undefined || keyId === undefined)
-      throw new CorralError("CORRAL_TENANT_UNAUTHENTICATED");
-    const found = await findKeyCredentials(this.#deps.pool, keyId);
-    const matches = hashesEqual(found?.hash ?? NO_KEY_HASH, hashApiKey(presented));
-    if (!found || !matches || found.revoked) throw new CorralError("CORRAL_TENANT_UNAUTHENTICATED");
+  async authenticate(presented: string | undefined, source: string): Promise<Caller> {
+    if (presented === undefined) throw new CorralError("CORRAL_TENANT_UNAUTHENTICATED");
+    const found = await inTenantTerms(() =>
+      this.#deps.authThrottle.guard(source, () => this.#validKey(presented)),
+    );
+    if (!found) throw new CorralError("CORRAL_TENANT_UNAUTHENTICATED");
     if (found.tenantStatus !== "active") throw new CorralError("CORRAL_TENANT_SUSPENDED");
     if (!found.scopes.includes("manage")) {
       throw new CorralError("CORRAL_TENANT_FORBIDDEN", "this API needs a key with scope manage");
     }
     return { tenantId: found.tenantId, keyId: found.id };
+  }
+
+  async #validKey(presented: string): Promise<KeyCredentials | undefined> {
+    const keyId = apiKeyId(presented);
+    if (keyId === undefined) return undefined;
+    const found = await findKeyCredentials(this.#deps.pool, keyId);
+    const matches = hashesEqual(found?.hash ?? NO_KEY_HASH, hashApiKey(presented));
+    return found && matches && !found.revoked ? found : undefined;
   }
 
   getTenant(caller: Caller): Promise<Tenant> {
@@ -184,7 +207,7 @@ export class TenantService {
   }
 
   /**
-   * Validates (`prepare`), then runs the change in the caller's tenant through the MutationRunner
+   * Takes a token of the tenant's change rate, validates (`prepare`), then runs the change in the caller's tenant through the MutationRunner
    * within the call's deadline. The request hash covers the operation and the validated input.
    */
   #mutate<T>(
@@ -194,6 +217,7 @@ export class TenantService {
     prepare: () => { input: unknown; change: Change; grows?: boolean },
   ): Promise<Outcome<T>> {
     return inTenantTerms(async () => {
+      this.#deps.mutationRate.take(caller.tenantId);
       const { input, change, grows } = prepare();
       const deadline = new CallDeadline(opts);
       deadline.check();
@@ -202,6 +226,7 @@ export class TenantService {
         idempotencyKey: opts.clientToken,
         requestHash: hashRequest("tenant-api", operation, input),
         grows,
+        tenantId: caller.tenantId,
       };
       try {
         const result = await this.#deps.mutations.run(request, async (tx) => {

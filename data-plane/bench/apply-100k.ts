@@ -7,13 +7,15 @@
  *   node --expose-gc data-plane/bench/apply-100k.ts [tenants=100000] [routesAndKeysPerTenant=5]
  *
  * Runs the real path: filesystem blob store -> LATEST -> ConfigApplier -> snapshot worker
- * (verify, decode, validate, index) -> swap -> disk cache. Then a second pull of the same version (the
- * constant-work re-verify every node does each period).
+ * (fetch, verify, decode, validate, index, disk cache) -> swap. Then pulls of the same version (the
+ * constant-work re-verify every node does each period: the main thread should get a header
+ * only and hold no new buffers), then a changed version applied over the served one.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { encodePointer, LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts";
 import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
@@ -22,7 +24,6 @@ import { generateSigningKeyPair, parsePrivateKey, parsePublicKey } from "../../p
 import { compressSnapshot, frameSnapshot, HEADER_SIZE } from "../../proto/snapshot-codec.ts";
 import { systemTimers } from "../clock.ts";
 import { type ApplyOutcome, ConfigApplier } from "../config-client/config-applier.ts";
-import { ConfigSources } from "../config-client/config-sources.ts";
 import { WorkerSnapshotLoader } from "../config-client/snapshot-loader.ts";
 import type { LiveConfig } from "../router/live-config.ts";
 
@@ -36,6 +37,7 @@ function syntheticTenant(i: number): Tenant {
     name: id,
     status: "active",
     plan: "standard",
+    egressAllow: [],
     limits: {
       rate: 100,
       burst: 200,
@@ -128,48 +130,89 @@ async function measure(applier: ConfigApplier, outcomes: ApplyOutcome[]) {
   };
 }
 
-/** Builds and signs the snapshot; only the blob survives, so the heap is a node's heap. */
-function buildBlob(privateKey: string): { blob: Buffer; sha256: string; capacity: number } {
-  const started = performance.now();
-  const snapshot = Snapshot.fromPartial({
-    version: 1,
-    epoch: 1,
-    createdAtMs: Date.now(),
-    tenants: Array.from({ length: tenantCount }, (_, i) => syntheticTenant(i)),
-  });
-  const payload = compressSnapshot(snapshot);
-  const capacity = Math.ceil((HEADER_SIZE + payload.length) / (1024 * 1024)) * 1024 * 1024;
-  const { blob, sha256 } = frameSnapshot(snapshot, payload, capacity, parsePrivateKey(privateKey));
-  console.log(
-    `snapshot: ${tenantCount} tenants x ${perTenant} routes + ${perTenant} keys; payload ${payload.length} bytes, ` +
-      `blob ${capacity} bytes; built in ${Math.round(performance.now() - started)} ms`,
-  );
-  return { blob, sha256, capacity };
+interface Built {
+  blob: Buffer;
+  sha256: string;
+  capacity: number;
 }
+
+/**
+ * Builds and signs version 1 and a version 2 where one tenant in a thousand changed (what a
+ * config change looks like to a node); only the blobs survive, so the heap is a node's heap.
+ */
+function buildBlobs(privateKey: string): [Built, Built] {
+  const started = performance.now();
+  const tenants = Array.from({ length: tenantCount }, (_, i) => syntheticTenant(i));
+  const frame = (version: number): Built => {
+    const snapshot = Snapshot.fromPartial({ version, epoch: 1, createdAtMs: Date.now(), tenants });
+    const payload = compressSnapshot(snapshot);
+    const capacity = Math.ceil((HEADER_SIZE + payload.length) / (1024 * 1024)) * 1024 * 1024;
+    const { blob, sha256 } = frameSnapshot(snapshot, payload, capacity, parsePrivateKey(privateKey));
+    return { blob, sha256, capacity };
+  };
+  const v1 = frame(1);
+  for (let i = 0; i < tenants.length; i += 1000) tenants[i]!.name = `renamed-${i}`;
+  const v2 = frame(2);
+  console.log(
+    `snapshot: ${tenantCount} tenants x ${perTenant} routes + ${perTenant} keys; ` +
+      `blob ${v1.capacity} bytes; two versions built in ${Math.round(performance.now() - started)} ms`,
+  );
+  return [v1, v2];
+}
+
+/** Writes both blobs and points LATEST at version 1; returns the pointer to version 2. */
+async function publishBoth(
+  store: FsBlobStore,
+  privateKey: string,
+): Promise<{ capacity: number; next: Buffer }> {
+  const [v1, v2] = buildBlobs(privateKey);
+  await store.put(snapshotKey(1), v1.blob);
+  await store.put(snapshotKey(2), v2.blob);
+  await store.put(LATEST_KEY, encodePointer({ version: 1, key: snapshotKey(1), sha256: v1.sha256 }));
+  const next = encodePointer({ version: 2, key: snapshotKey(2), sha256: v2.sha256 });
+  return { capacity: Math.max(v1.capacity, v2.capacity), next };
+}
+
+/** ArrayBuffer bytes the main thread holds now (the blob used to land here every pull). */
+const mainArrayBuffers = () => process.memoryUsage().arrayBuffers;
 
 async function main(): Promise<void> {
   const pair = generateSigningKeyPair();
-  const { blob, sha256, capacity } = buildBlob(pair.privateKey);
-  (globalThis as { gc?: () => void }).gc?.();
   const dir = await mkdtemp(join(tmpdir(), "corral-bench-"));
   try {
     const store = new FsBlobStore(join(dir, "blobs"));
-    await store.put(snapshotKey(1), blob);
-    await store.put(LATEST_KEY, encodePointer({ version: 1, key: snapshotKey(1), sha256 }));
-    const loader = new WorkerSnapshotLoader(parsePublicKey(pair.publicKey));
+    const { capacity, next } = await publishBoth(store, pair.privateKey);
+    const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+    gc();
+    const loader = new WorkerSnapshotLoader({
+      publicKey: parsePublicKey(pair.publicKey),
+      blobUrl: pathToFileURL(join(dir, "blobs")).href,
+      dataDir: join(dir, "data"),
+      maxBytes: capacity,
+    });
     const outcomes: ApplyOutcome[] = [];
     let live: LiveConfig | undefined;
     const applier = new ConfigApplier({
-      sources: new ConfigSources(store, join(dir, "data"), capacity),
       loader,
       maxCapacity: capacity,
       timers: systemTimers(),
       live: { current: () => live, install: (c) => (live = c) },
       onOutcome: (o) => outcomes.push(o),
     });
-    console.log("first apply (new version):", await measure(applier, outcomes));
+    console.log("first apply (new version, nothing served yet):", await measure(applier, outcomes));
     console.log(`  tenants indexed: ${live?.tenantCount}`);
-    console.log("second pull (same version, re-verify):", await measure(applier, outcomes));
+    for (let i = 1; i <= 3; i++) {
+      gc();
+      const before = mainArrayBuffers();
+      const result = await measure(applier, outcomes);
+      const grewKiB = Math.round((mainArrayBuffers() - before) / 1024);
+      console.log(`unchanged pull #${i} (same version, re-verify):`, {
+        ...result,
+        mainArrayBuffersGrewKiB: grewKiB,
+      });
+    }
+    await store.put(LATEST_KEY, next);
+    console.log("changed apply (version 2 while version 1 is served):", await measure(applier, outcomes));
     await loader.close();
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import { ManualTimers } from "../clock.ts";
 import type { LiveConfig } from "../router/live-config.ts";
 import { type ApplyOutcome, ConfigApplier } from "./config-applier.ts";
 import { CACHE_FILE, ConfigSources } from "./config-sources.ts";
+import { SnapshotJob } from "./snapshot-job.ts";
 import { InlineSnapshotLoader } from "./snapshot-loader.ts";
 import type { ApplyTrigger } from "./version-policy.ts";
 
@@ -46,15 +47,15 @@ async function setup(opts: { dataDir?: string; capacity?: number; publicKey?: ty
   const fetched: string[] = [];
   let live: LiveConfig | undefined;
   const sources = new ConfigSources(store, dataDir, opts.capacity ?? fx.CAPACITY);
-  const applier = new ConfigApplier({
-    sources: {
-      fetch: (t: ApplyTrigger) => {
-        fetched.push(t.kind === "pull" ? "pull" : `${t.kind}:${t.version ?? ""}`);
-        return sources.fetch(t);
-      },
-      persist: (blob) => sources.persist(blob),
+  const recorded = {
+    fetch: (t: ApplyTrigger) => {
+      fetched.push(t.kind === "pull" ? "pull" : `${t.kind}:${t.version ?? ""}`);
+      return sources.fetch(t);
     },
-    loader: new InlineSnapshotLoader(opts.publicKey ?? pair.publicKey),
+    persist: (blob: Uint8Array) => sources.persist(blob),
+  };
+  const applier = new ConfigApplier({
+    loader: new InlineSnapshotLoader(new SnapshotJob(recorded, opts.publicKey ?? pair.publicKey)),
     maxCapacity: opts.capacity ?? fx.CAPACITY,
     timers: new SteppingTimers(),
     live: { current: () => live, install: (c) => (live = c) },

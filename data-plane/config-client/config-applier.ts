@@ -1,14 +1,16 @@
 /**
  * The one apply path, for every trigger (boot from the disk cache, Welcome, Announce, periodic
- * pull): fetch -> verify + decode + validate + index (worker) -> carry over unchanged decoded
- * tenants -> atomic swap -> persist to the disk cache -> outcome (Ack/Nack). One apply at a time; triggers arriving
- * meanwhile coalesce into one (version-policy.ts). A failure changes nothing that is served.
+ * pull): fetch + verify + decode + validate + index (the loader: in the worker) -> carry over
+ * unchanged decoded tenants -> atomic swap -> persist to the disk cache (the loader again) ->
+ * outcome (Ack/Nack). Content this node already serves comes back as a header only: nothing is
+ * swapped. One apply at a time; triggers arriving meanwhile coalesce into one
+ * (version-policy.ts). A failure changes nothing that is served.
  */
 import type { Timers } from "../clock.ts";
 import { ConfigApplyError, configErrorInfo, type ErrorInfo } from "../errors.ts";
 import { LiveConfig } from "../router/live-config.ts";
-import type { ConfigSources } from "./config-sources.ts";
-import type { LoadedSnapshot, SnapshotLoader } from "./snapshot-loader.ts";
+import type { LoadedSnapshot } from "./snapshot-job.ts";
+import type { SnapshotLoader } from "./snapshot-loader.ts";
 import { type ApplyTrigger, coalesce } from "./version-policy.ts";
 
 export type ApplyOutcome =
@@ -39,7 +41,6 @@ export interface LiveConfigSlot {
 }
 
 export interface ConfigApplierDeps {
-  sources: Pick<ConfigSources, "fetch" | "persist">;
   loader: SnapshotLoader;
   maxCapacity: number;
   live: LiveConfigSlot;
@@ -96,15 +97,13 @@ export class ConfigApplier {
     const elapsed = () => Math.round(timers.monotonic() - started);
     let named = trigger.version;
     try {
-      const fetched = await this.deps.sources.fetch(trigger);
-      named = fetched.namedVersion ?? named;
       const served = live.current();
       const loaded = await this.deps.loader.load({
-        blob: fetched.blob,
+        trigger,
         maxCapacity: this.deps.maxCapacity,
-        expectedSha256: fetched.expectedSha256,
         served: served && { version: served.version, digestHex: served.digestHex },
       });
+      named = loaded.namedVersion ?? named;
       if (loaded.outcome === "new") live.install(await this.build(loaded, served));
       const cacheError = await this.persist(trigger, loaded);
       const version = loaded.header.version;
@@ -117,6 +116,7 @@ export class ConfigApplier {
         cacheError,
       };
     } catch (err) {
+      named = (err as { namedVersion?: number }).namedVersion ?? named;
       const error = configErrorInfo(err);
       const fetchFailed = FETCH_FAILURES.has(error.code);
       return { ok: false, trigger, version: named ?? 0, error, fetchFailed, applyMs: elapsed() };
@@ -139,7 +139,7 @@ export class ConfigApplier {
     if (trigger.kind === "boot") this.persistedVersion = version;
     if (this.persistedVersion === version) return undefined;
     try {
-      await this.deps.sources.persist(loaded.blob);
+      await this.deps.loader.persist(version);
       this.persistedVersion = version;
       return undefined;
     } catch (err) {

@@ -59,6 +59,8 @@ export interface PlainTenant {
   keys: PlainKey[];
   routes: PlainRoute[];
   upstreams: PlainUpstream[];
+  /** the tenant's own egress exceptions (canonical allow entries), added to the fleet's */
+  egressAllow: string[];
 }
 
 /** Everything about a snapshot except its tenants, which stay bytes until first use. */

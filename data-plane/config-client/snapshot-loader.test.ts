@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
+import { pathToFileURL } from "node:url";
+import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
 import { readHeader } from "../../proto/snapshot-codec.ts";
 import * as fx from "../../test/data-plane/fixtures.ts";
 import { LiveConfig } from "../router/live-config.ts";
+import { CACHE_FILE, ConfigSources } from "./config-sources.ts";
+import { SnapshotJob } from "./snapshot-job.ts";
 import { InlineSnapshotLoader, ownBuffer, WorkerSnapshotLoader } from "./snapshot-loader.ts";
 
 test("a typed array is transferred only when it owns its whole buffer", () => {
@@ -19,21 +26,34 @@ test("a typed array is transferred only when it owns its whole buffer", () => {
   assert.deepEqual(Buffer.from(own), pooled);
 });
 
-test("the worker's index serves exactly what the inline loader's does; errors keep their codes", async () => {
+async function sourcesIn(dir: string, pair: fx.SigningPair) {
+  const settings = {
+    publicKey: pair.publicKey,
+    blobUrl: pathToFileURL(join(dir, "blobs")).href,
+    dataDir: join(dir, "data"),
+    maxBytes: fx.CAPACITY,
+  };
+  const store = new FsBlobStore(join(dir, "blobs"));
+  const sources = new ConfigSources(store, settings.dataDir, settings.maxBytes);
+  return { settings, store, sources };
+}
+
+test("the worker reads the store itself; its index serves exactly what the inline loader's does; errors keep their codes", async () => {
   const pair = fx.signingPair();
+  const dir = await mkdtemp(join(tmpdir(), "corral-loader-"));
+  const { settings, store, sources } = await sourcesIn(dir, pair);
   const keys = Array.from({ length: 300 }, () => fx.newKey());
   const tenants = keys.map((k, i) =>
     fx.tenant({ id: `t-${i}`, upstream: "http://127.0.0.1:9", keys: [{ id: `k${i}`, hash: k.hash }] }),
   );
-  const pub = fx.sign(fx.snapshot(1, tenants), pair);
-  const worker = new WorkerSnapshotLoader(pair.publicKey);
+  const pub = await fx.publish(store, fx.sign(fx.snapshot(1, tenants), pair));
+  const pull = { trigger: { kind: "pull" as const }, maxCapacity: fx.CAPACITY };
+  const worker = new WorkerSnapshotLoader(settings);
   try {
-    const viaWorker = await worker.load({ blob: Buffer.from(pub.blob), maxCapacity: fx.CAPACITY });
-    const inline = await new InlineSnapshotLoader(pair.publicKey).load({
-      blob: Buffer.from(pub.blob),
-      maxCapacity: fx.CAPACITY,
-    });
+    const viaWorker = await worker.load(pull);
+    const inline = await new InlineSnapshotLoader(new SnapshotJob(sources, pair.publicKey)).load(pull);
     assert.equal(viaWorker.outcome, "new");
+    assert.equal(viaWorker.namedVersion, 1);
     assert.ok(viaWorker.outcome === "new" && inline.outcome === "new");
     const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
     for (const pick of [
@@ -46,21 +66,37 @@ test("the worker's index serves exactly what the inline loader's does; errors ke
     ])
       assert.ok(bytes(pick(viaWorker.index)).equals(bytes(pick(inline.index))));
     assert.deepEqual(viaWorker.index.meta, inline.index.meta);
-    assert.deepEqual(Buffer.from(viaWorker.blob), pub.blob, "the blob comes back whole");
+    assert.ok(!("blob" in viaWorker), "the blob stays in the worker");
     const config = new LiveConfig(viaWorker.index);
     for (const [i, k] of keys.entries()) assert.equal(config.identify(k.key)?.tenant.id, `t-${i}`);
+    await worker.persist(1);
+    assert.deepEqual(
+      await readFile(join(settings.dataDir, CACHE_FILE)),
+      pub.blob,
+      "the worker wrote the cache",
+    );
     const served = { version: 1, digestHex: readHeader(pub.blob).digest.toString("hex") };
-    const same = await worker.load({ blob: Buffer.from(pub.blob), maxCapacity: fx.CAPACITY, served });
+    const same = await worker.load({ ...pull, served });
+    assert.deepEqual(
+      Object.keys(same).sort(),
+      ["header", "namedVersion", "outcome"],
+      "same content: a header only",
+    );
     assert.equal(same.outcome, "same");
+    const boot = await worker.load({ trigger: { kind: "boot" }, maxCapacity: fx.CAPACITY, served });
+    assert.equal(boot.outcome, "same", "the worker reads the disk cache too");
     await assert.rejects(
-      worker.load({ blob: Buffer.from(pub.blob), maxCapacity: 1000 }),
-      (err: { code?: string }) => err.code === "CORRAL_SNAPSHOT_OVERSIZED",
+      worker.load({ ...pull, maxCapacity: 1000 }),
+      (err: { code?: string; namedVersion?: number }) =>
+        err.code === "CORRAL_SNAPSHOT_OVERSIZED" && err.namedVersion === 1,
+    );
+    await assert.rejects(
+      worker.persist(1),
+      (err: { code?: string }) => err.code === "CORRAL_DP_CONFIG_CACHE_WRITE",
     );
   } finally {
     await worker.close();
+    await rm(dir, { recursive: true, force: true });
   }
-  await assert.rejects(
-    worker.load({ blob: Buffer.from(pub.blob), maxCapacity: fx.CAPACITY }),
-    /loader closed/,
-  );
+  await assert.rejects(worker.load(pull), /loader closed/);
 });

@@ -1,45 +1,66 @@
 /**
- * Runs load-blob.ts off the event loop. The worker verifies, decodes, validates and indexes a
- * snapshot and sends back only ArrayBuffers (transferred, not copied): applying even a
- * 100k-tenant snapshot costs the event loop one message and no per-tenant work.
+ * Runs the loads of the apply path (snapshot-job.ts) off the event loop. The worker reads the
+ * blob from the blob store or the disk cache itself, verifies, decodes, validates and indexes
+ * it, and writes the disk cache; the main thread sends a trigger and gets back the header, plus
+ * the index only when the content is new, as ArrayBuffers transferred, not copied. A periodic
+ * pull of unchanged content costs the event loop two small messages; applying even a
+ * 100k-tenant snapshot costs it one message and no per-tenant work.
  */
 import type { KeyObject } from "node:crypto";
 import { Worker } from "node:worker_threads";
+import type { BlobStore } from "../../proto/blob-store/blob-store.ts";
 import { ConfigApplyError } from "../errors.ts";
-import { type BlobHeaderInfo, type LoadRequest, loadBlob } from "./load-blob.ts";
-import type { SnapshotIndex } from "./snapshot-index.ts";
-
-export type LoadedSnapshot =
-  | { outcome: "same"; header: BlobHeaderInfo; blob: Uint8Array }
-  | { outcome: "new"; header: BlobHeaderInfo; blob: Uint8Array; index: SnapshotIndex };
+import { ConfigSources } from "./config-sources.ts";
+import { type JobRequest, LoadFailure, type LoadedSnapshot, SnapshotJob } from "./snapshot-job.ts";
 
 export interface SnapshotLoader {
-  /** Takes ownership of req.blob: use the blob in the result instead. */
-  load(req: LoadRequest): Promise<LoadedSnapshot>;
+  /** Fetches and loads what the trigger names; throws a LoadFailure (or a ConfigApplyError). */
+  load(req: JobRequest): Promise<LoadedSnapshot>;
+  /** Writes the blob of the last load, which had this version, to the disk cache. */
+  persist(version: number): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Same contract on the calling thread: for tests and tools. */
+/** What the worker needs to open the sources itself (settings, not objects: a store is not cloneable). */
+export interface SourceSettings {
+  publicKey: KeyObject;
+  /** CORRAL_BLOB_URL and CORRAL_S3_ENDPOINT */
+  blobUrl: string;
+  s3Endpoint?: string;
+  dataDir: string;
+  /** the largest blob read from the store or the disk cache */
+  maxBytes: number;
+}
+
+/** Same contract on the calling thread: for the boot, tests and tools. */
 export class InlineSnapshotLoader implements SnapshotLoader {
-  private readonly publicKey: KeyObject;
+  private readonly job: SnapshotJob;
 
-  constructor(publicKey: KeyObject) {
-    this.publicKey = publicKey;
+  constructor(job: SnapshotJob) {
+    this.job = job;
   }
 
-  async load(req: LoadRequest): Promise<LoadedSnapshot> {
-    const result = loadBlob(req, this.publicKey);
-    return { ...result, blob: req.blob };
+  load(req: JobRequest): Promise<LoadedSnapshot> {
+    return this.job.load(req);
   }
 
-  async close(): Promise<void> {}
+  persist(version: number): Promise<void> {
+    return this.job.persist(version);
+  }
+
+  async close(): Promise<void> {
+    this.job.release();
+  }
 }
 
 // ---- worker ---------------------------------------------------------------------
 
+export type WorkerCall = { op: "load"; req: JobRequest } | { op: "persist"; version: number };
+
 export type WorkerReply =
   | { op: "loaded"; loaded: LoadedSnapshot }
-  | { op: "error"; code: string; message: string };
+  | { op: "persisted" }
+  | { op: "error"; code: string; message: string; namedVersion?: number };
 
 /**
  * A typed array that owns its whole ArrayBuffer, so the buffer can be transferred; anything
@@ -59,20 +80,20 @@ interface Waiter {
 }
 
 export class WorkerSnapshotLoader implements SnapshotLoader {
-  private readonly publicKey: KeyObject;
+  private readonly settings: SourceSettings;
   private readonly timeoutMs: number;
   private worker: Worker | undefined;
   private readonly waiters: Waiter[] = [];
   private closed = false;
 
-  constructor(publicKey: KeyObject, opts: { timeoutMs?: number } = {}) {
-    this.publicKey = publicKey;
+  constructor(settings: SourceSettings, opts: { timeoutMs?: number } = {}) {
+    this.settings = settings;
     this.timeoutMs = opts.timeoutMs ?? 120_000;
   }
 
   private spawn(): Worker {
     const worker = new Worker(new URL("./snapshot-worker.ts", import.meta.url), {
-      workerData: { publicKey: this.publicKey },
+      workerData: this.settings,
     });
     worker.on("message", (reply: WorkerReply) => this.settle(undefined, reply));
     worker.on("error", (err) => this.fail(worker, `snapshot worker failed: ${err.message}`));
@@ -99,25 +120,30 @@ export class WorkerSnapshotLoader implements SnapshotLoader {
     if (!this.closed) this.worker ??= this.spawn();
   }
 
-  private call(req: LoadRequest): Promise<WorkerReply> {
-    if (this.closed) return Promise.reject(new ConfigApplyError("CORRAL_DP_CONFIG_CLOSED", "loader closed"));
+  private async call(call: WorkerCall): Promise<WorkerReply> {
+    if (this.closed) throw new ConfigApplyError("CORRAL_DP_CONFIG_CLOSED", "loader closed");
     this.worker ??= this.spawn();
     const worker = this.worker;
-    return new Promise((resolve, reject) => {
+    const reply = await new Promise<WorkerReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         void worker.terminate();
         this.fail(worker, `snapshot worker did not answer within ${this.timeoutMs} ms`);
       }, this.timeoutMs);
       this.waiters.push({ resolve, reject, timer });
-      worker.postMessage(req, [req.blob.buffer as ArrayBuffer]);
+      worker.postMessage(call);
     });
+    if (reply.op === "error") throw new LoadFailure(reply, reply.namedVersion);
+    return reply;
   }
 
-  async load(req: LoadRequest): Promise<LoadedSnapshot> {
-    const reply = await this.call({ ...req, blob: ownBuffer(req.blob) });
-    if (reply.op === "error")
-      throw new ConfigApplyError(reply.code as ConfigApplyError["code"], reply.message);
+  async load(req: JobRequest): Promise<LoadedSnapshot> {
+    const reply = await this.call({ op: "load", req });
+    if (reply.op !== "loaded") throw new Error(`snapshot worker answered ${reply.op} to a load`);
     return reply.loaded;
+  }
+
+  async persist(version: number): Promise<void> {
+    await this.call({ op: "persist", version });
   }
 
   async close(): Promise<void> {
@@ -132,27 +158,39 @@ export class WorkerSnapshotLoader implements SnapshotLoader {
 
 /**
  * Until this node serves a config there is no traffic whose event loop a decode could stall,
- * so that first load (the boot from the disk cache) runs inline and a restarted node need not
- * wait for a worker to start; every later load goes to the worker, which is started meanwhile.
+ * so loads run inline (through the store the node already opened) and a restarted node need
+ * not wait for a worker to start; once it serves, every load goes to the worker, which is
+ * started meanwhile. The disk cache is written by whichever loaded the blob.
  */
 export class BootInlineLoader implements SnapshotLoader {
-  private readonly inline: SnapshotLoader;
+  private readonly inline: InlineSnapshotLoader;
   private readonly worker: WorkerSnapshotLoader;
   private readonly serving: () => boolean;
+  private last: SnapshotLoader | undefined;
 
-  constructor(publicKey: KeyObject, serving: () => boolean) {
-    this.inline = new InlineSnapshotLoader(publicKey);
-    this.worker = new WorkerSnapshotLoader(publicKey);
+  constructor(settings: SourceSettings, store: BlobStore, serving: () => boolean) {
+    const sources = new ConfigSources(store, settings.dataDir, settings.maxBytes);
+    this.inline = new InlineSnapshotLoader(new SnapshotJob(sources, settings.publicKey));
+    this.worker = new WorkerSnapshotLoader(settings);
     this.serving = serving;
   }
 
-  async load(req: LoadRequest): Promise<LoadedSnapshot> {
-    if (this.serving()) return this.worker.load(req);
+  async load(req: JobRequest): Promise<LoadedSnapshot> {
+    if (this.serving()) {
+      if (this.last === this.inline) await this.inline.close();
+      this.last = this.worker;
+      return this.worker.load(req);
+    }
+    this.last = this.inline;
     try {
       return await this.inline.load(req);
     } finally {
       this.worker.warm();
     }
+  }
+
+  persist(version: number): Promise<void> {
+    return (this.last ?? this.inline).persist(version);
   }
 
   async close(): Promise<void> {

@@ -1,14 +1,16 @@
 /**
- * Worker thread of WorkerSnapshotLoader: runs load-blob.ts on each blob it is sent and
- * transfers the result back (the blob itself included, for the disk cache).
+ * Worker thread of WorkerSnapshotLoader: opens the blob store and the disk cache from the
+ * settings it is started with, runs one job (snapshot-job.ts) per message, in order, and
+ * transfers only the index of new content back. The blob stays here.
  */
-import type { KeyObject } from "node:crypto";
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
+import { openBlobStore } from "../../proto/blob-store/open-blob-store.ts";
 import { configErrorInfo } from "../errors.ts";
-import { type LoadRequest, loadBlob } from "./load-blob.ts";
+import { ConfigSources } from "./config-sources.ts";
 import { indexArrays, type SnapshotIndex } from "./snapshot-index.ts";
-import { type LoadedSnapshot, ownBuffer, type WorkerReply } from "./snapshot-loader.ts";
+import { type LoadedSnapshot, SnapshotJob } from "./snapshot-job.ts";
+import { ownBuffer, type SourceSettings, type WorkerCall, type WorkerReply } from "./snapshot-loader.ts";
 
 /**
  * Applying config is background work: on Linux, niceness is per thread, so this lowers only
@@ -22,7 +24,11 @@ try {
 }
 
 const port = parentPort!;
-const publicKey = (workerData as { publicKey: KeyObject }).publicKey;
+const settings = workerData as SourceSettings;
+const job: Promise<SnapshotJob> = openBlobStore(settings.blobUrl, { endpoint: settings.s3Endpoint }).then(
+  (store) =>
+    new SnapshotJob(new ConfigSources(store, settings.dataDir, settings.maxBytes), settings.publicKey),
+);
 
 function transferable(index: SnapshotIndex): SnapshotIndex {
   return {
@@ -38,21 +44,29 @@ function transferable(index: SnapshotIndex): SnapshotIndex {
   };
 }
 
-function load(req: LoadRequest): { reply: WorkerReply; transfer: ArrayBuffer[] } {
-  const result = loadBlob(req, publicKey);
-  const loaded: LoadedSnapshot =
-    result.outcome === "same"
-      ? { ...result, blob: req.blob }
-      : { ...result, blob: req.blob, index: transferable(result.index) };
-  const arrays = loaded.outcome === "new" ? [loaded.blob, ...indexArrays(loaded.index)] : [loaded.blob];
-  return { reply: { op: "loaded", loaded }, transfer: arrays.map((a) => a.buffer as ArrayBuffer) };
+async function run(call: WorkerCall): Promise<{ reply: WorkerReply; transfer: ArrayBuffer[] }> {
+  const j = await job;
+  if (call.op === "persist") {
+    await j.persist(call.version);
+    return { reply: { op: "persisted" }, transfer: [] };
+  }
+  const result = await j.load(call.req);
+  if (result.outcome === "same") return { reply: { op: "loaded", loaded: result }, transfer: [] };
+  const loaded: LoadedSnapshot = { ...result, index: transferable(result.index) };
+  const transfer = indexArrays(loaded.index).map((a) => a.buffer as ArrayBuffer);
+  return { reply: { op: "loaded", loaded }, transfer };
 }
 
-port.on("message", (req: LoadRequest) => {
-  try {
-    const { reply, transfer } = load(req);
-    port.postMessage(reply, transfer);
-  } catch (err) {
-    port.postMessage({ op: "error", ...configErrorInfo(err) } satisfies WorkerReply);
-  }
+/** One call at a time, in arrival order: replies are matched to calls by order. */
+let queue = Promise.resolve();
+port.on("message", (call: WorkerCall) => {
+  queue = queue.then(async () => {
+    try {
+      const { reply, transfer } = await run(call);
+      port.postMessage(reply, transfer);
+    } catch (err) {
+      const namedVersion = (err as { namedVersion?: number }).namedVersion;
+      port.postMessage({ op: "error", ...configErrorInfo(err), namedVersion } satisfies WorkerReply);
+    }
+  });
 });

@@ -10,6 +10,7 @@ function tenant(over: Partial<Tenant> = {}): Tenant {
     name: "Acme",
     status: "active",
     plan: "standard",
+    egressAllow: [],
     limits: undefined,
     shard: [],
     keys: [{ id: "k1", hash: Buffer.alloc(32, 1), scopes: ["invoke"] }],

@@ -10,6 +10,7 @@ import type {
   Tenant,
   Upstream,
 } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import { MAX_ALLOW_ENTRIES, parseAllowEntry } from "../../proto/egress-policy.ts";
 import { ConfigApplyError } from "../errors.ts";
 import type {
   PlainKey,
@@ -107,6 +108,18 @@ function plainRoute(where: string, r: Route, upstreams: Set<string>): PlainRoute
   };
 }
 
+/** Egress allow entries: at most MAX_ALLOW_ENTRIES, each a CIDR, host or host:port. */
+export function checkEgressAllow(where: string, entries: readonly string[]): string[] {
+  if (entries.length > MAX_ALLOW_ENTRIES)
+    invalid(where, `${entries.length} egress entries (at most ${MAX_ALLOW_ENTRIES})`);
+  for (const e of entries) {
+    const parsed = parseAllowEntry(e);
+    if (typeof parsed === "string")
+      invalid(where, `egress entry ${JSON.stringify(e.slice(0, 80))} ${parsed}`);
+  }
+  return [...entries];
+}
+
 /** Hashes are checked for uniqueness when the key table is built (snapshot-index.ts). */
 function plainKey(where: string, k: ApiKey): PlainKey {
   checkId(where, k.id);
@@ -159,6 +172,7 @@ export function plainTenant(t: Tenant, scope?: ValidationScope): PlainTenant {
     keys: t.keys.map((k) => plainKey(`${where} key ${JSON.stringify(k.id)}`, k)),
     routes: t.routes.map((r) => plainRoute(`${where} route ${JSON.stringify(r.id)}`, r, upstreamIds)),
     upstreams: t.upstreams.map((u) => plainUpstream(`${where} upstream ${JSON.stringify(u.id)}`, u)),
+    egressAllow: checkEgressAllow(where, t.egressAllow),
   };
 }
 
@@ -170,6 +184,7 @@ export function validateSnapshot(snapshot: Snapshot): void {
       invalid("slots", `missing or repeated slot name ${JSON.stringify(s.name)}`);
     slotNames.add(s.name);
   }
+  checkEgressAllow("settings", snapshot.settings?.egressAllow ?? []);
   const scope: ValidationScope = { slotNames, tenantIds: new Set() };
   for (const t of snapshot.tenants) plainTenant(t, scope);
 }

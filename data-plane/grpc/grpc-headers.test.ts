@@ -46,6 +46,7 @@ test("upstream metadata: credentials and a client's corral-tenant dropped, pseud
     "x-forwarded-for": "10.0.0.9",
     "x-forwarded-proto": "http",
     "x-forwarded-host": "dp.example:7600",
+    forwarded: 'for=10.0.0.9;proto=http;host="dp.example:7600"',
   });
 });
 
@@ -85,7 +86,7 @@ test("a rejection is a trailers-only response with status, encoded message, reas
   });
 });
 
-test("peer metadata: the call as it came (key, authority, path), hop marked, x-forwarded-for extended, time left", () => {
+test("peer metadata: the call as it came (key, authority, path), hop marked and signed, time left", () => {
   const out = peerGrpcHeaders(
     {
       ":method": "POST",
@@ -102,7 +103,7 @@ test("peer metadata: the call as it came (key, authority, path), hop marked, x-f
       "x-forwarded-for": "10.9.9.9",
       "x-bin-bin": "AAE=",
     },
-    { clientIp: "10.0.0.9", selfSlot: "dp-3", remainingMs: 987.6 },
+    { selfSlot: "dp-3", hop: "for=10.0.0.9;exp=1;sig=00", remainingMs: 987.6 },
   );
   assert.deepEqual(out, {
     ":method": "POST",
@@ -112,9 +113,9 @@ test("peer metadata: the call as it came (key, authority, path), hop marked, x-f
     "content-type": "application/grpc",
     te: "trailers",
     "x-api-key": "ck_secret",
-    "x-forwarded-for": "10.9.9.9, 10.0.0.9",
     "x-bin-bin": "AAE=",
     "corral-forwarded-by": "dp-3",
+    "corral-hop": "for=10.0.0.9;exp=1;sig=00",
     "grpc-timeout": "987m",
   });
 });

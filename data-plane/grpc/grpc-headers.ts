@@ -63,9 +63,10 @@ export function upstreamGrpcHeaders(incoming: IncomingHttpHeaders, call: Upstrea
 }
 
 export interface PeerCall {
-  clientIp: string;
   /** this node's slot, sent as corral-forwarded-by */
   selfSlot: string;
+  /** corral-hop: the client's address signed with the fleet's hop key (client-origin.ts signHop) */
+  hop: string;
   /** ms left before the call's deadline; undefined: the client set none */
   remainingMs: number | undefined;
 }
@@ -73,11 +74,11 @@ export interface PeerCall {
 /**
  * Metadata of a call forwarded to a member of its tenant's shard: the call as it came (API key
  * and :authority included: the member identifies and routes it again), with the same hop rules
- * as HTTP (peerRequestHeaders: x-forwarded-for extended, corral-forwarded-by set, so the member
- * never forwards it again) and grpc-timeout = the time left.
+ * as HTTP (peerRequestHeaders: corral-forwarded-by set, so the member never forwards it again,
+ * and the client's address in the signed corral-hop) and grpc-timeout = the time left.
  */
 export function peerGrpcHeaders(incoming: IncomingHttpHeaders, call: PeerCall): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = peerRequestHeaders(withoutPseudo(incoming), call.clientIp, call.selfSlot);
+  const out: OutgoingHttpHeaders = peerRequestHeaders(withoutPseudo(incoming), call.selfSlot, call.hop);
   delete out["corral-timeout-ms"];
   return grpcRequest(out, {
     scheme: "http",
@@ -87,9 +88,12 @@ export function peerGrpcHeaders(incoming: IncomingHttpHeaders, call: PeerCall): 
   });
 }
 
-/** Upstream response headers or trailers as the client gets them: no pseudo or hop-by-hop headers. */
-export function clientGrpcHeaders(upstream: IncomingHttpHeaders): OutgoingHttpHeaders {
-  return clientResponseHeaders(withoutPseudo(upstream));
+/**
+ * Response headers or trailers as the client gets them: no pseudo or hop-by-hop headers, and no
+ * corral-* ones unless a shard member answered (`fromNode`: its corral-reason is its own).
+ */
+export function clientGrpcHeaders(upstream: IncomingHttpHeaders, fromNode = false): OutgoingHttpHeaders {
+  return clientResponseHeaders(withoutPseudo(upstream), fromNode);
 }
 
 /** HTTP/2 header names are lower case (Retry-After, RateLimit-Policy from admission stages). */

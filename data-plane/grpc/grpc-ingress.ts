@@ -16,12 +16,15 @@ import {
   type ServerHttp2Stream,
 } from "node:http2";
 import type { Logger } from "pino";
+import { capConnections, DEFAULT_HTTP_LIMITS, type HttpLimits } from "../../proto/http-limits.ts";
 import { parseGrpcTimeout } from "../admission/deadline.ts";
 import { problemBody, type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
+import { clientOrigin, type OriginRules, trustsPeer } from "../ingress/client-origin.ts";
 import { type RequestContext, runStages, type Stage } from "../ingress/pipeline.ts";
 import type { NodeState } from "../node-state.ts";
 import { type LogSampler, logSampler } from "../ops/log-sampler.ts";
 import type { DataPlaneMetrics } from "../ops/metrics.ts";
+import { contextTarget } from "../router/request-target.ts";
 import { normalizeHost } from "../router/route-table.ts";
 import type { GrpcPeerForwarder } from "./grpc-peer-forwarder.ts";
 import { type CallRecord, type GrpcProxy, respondRejection } from "./grpc-proxy.ts";
@@ -42,6 +45,10 @@ export interface GrpcIngressOptions {
   maxHeaderBytes: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS: calls in flight per client connection */
   maxConcurrentStreams: number;
+  /** whom the node believes about a call's origin (trusted proxies, signed peer hops) */
+  origin: OriginRules;
+  /** connection caps (CORRAL_MAX_CONNECTIONS, _PER_SOURCE); default: the settings' defaults */
+  limits?: HttpLimits;
   /** a connection with no frames for this long is closed (GOAWAY); default 5 minutes */
   idleSessionMs?: number;
   /** share of successful calls logged (default 1: every call); rejections and errors always are */
@@ -58,16 +65,20 @@ export interface GrpcIngress {
   close(drainMs: number): Promise<void>;
 }
 
-function newContext(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): RequestContext {
-  const url = headers[":path"] ?? "/";
-  const q = url.indexOf("?");
+function newContext(
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  rules: OriginRules,
+): RequestContext {
+  const origin = clientOrigin(rules, stream.session?.socket?.remoteAddress ?? "", headers);
   return {
+    ...contextTarget(headers[":path"] ?? "/"),
     method: headers[":method"] ?? "POST",
     host: normalizeHost(headers[":authority"]),
-    path: q === -1 ? url : url.slice(0, q),
-    url,
     headers,
-    remoteAddress: stream.session?.socket?.remoteAddress ?? "",
+    remoteAddress: origin.address,
+    proto: origin.proto,
+    forwardedBy: origin.forwardedBy,
     receivedAt: performance.now(),
     responseHeaders: {},
     onFinish: [],
@@ -110,7 +121,7 @@ class CallHandler {
 
   /** Sync stages and the proxy's stream open run in this same turn (no promise while stages are sync). */
   handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-    const ctx = newContext(stream, headers);
+    const ctx = newContext(stream, headers, this.o.origin);
     const record: CallRecord = { grpcStatus: undefined, reason: "upstream", messagesIn: 0 };
     this.track(ctx, stream, record);
     stream.on("error", ignore);
@@ -207,6 +218,7 @@ export async function startGrpcIngress(o: GrpcIngressOptions): Promise<GrpcIngre
     },
     maxSessionMemory: 32,
   });
+  capConnections(server, o.limits ?? DEFAULT_HTTP_LIMITS, (source) => trustsPeer(o.origin, source));
   const sessions = new Set<Http2Session>();
   const handler = new CallHandler(o);
   server.on("session", (session) => {

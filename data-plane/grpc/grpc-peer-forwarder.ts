@@ -13,8 +13,10 @@
  * crashes its node must not crash the rest of the shard on a retry.
  */
 import type { ServerHttp2Stream } from "node:http2";
+import { FLEET_INTERNAL } from "../../proto/egress-policy.ts";
 import type { PlainUpstream } from "../config-client/plain-config.ts";
 import { reject } from "../errors.ts";
+import { signHop } from "../ingress/client-origin.ts";
 import { memberTimeoutMs } from "../ingress/peer-forwarder.ts";
 import type { RequestContext } from "../ingress/pipeline.ts";
 import type { ForwardResult } from "../ops/admission-metrics.ts";
@@ -31,6 +33,10 @@ export interface GrpcPeerForwarderOptions {
   onResult?: (result: ForwardResult) => void;
   /** connect timeout towards members; default 1000 ms */
   connectTimeoutMs?: number;
+  /** the fleet's current hop key (from the snapshot), which signs the hop */
+  hopKey: () => Buffer | undefined;
+  /** wall-clock ms (hops expire by it) */
+  now: () => number;
 }
 
 /** The members' gRPC ingresses as one upstream whose targets are tried in the given order. */
@@ -52,11 +58,17 @@ export class GrpcPeerForwarder {
 
   async forward(ctx: RequestContext, client: ServerHttp2Stream, record: CallRecord): Promise<void> {
     const { sessions, proxy } = this.#o;
+    const key = this.#o.hopKey();
+    const fail = (detail: string) =>
+      respondRejection(client, record, reject("CORRAL_DP_SHARD_UNAVAILABLE", detail), ctx.responseHeaders);
+    // without the fleet's key a member could not tell the hop from a client's forgery
+    if (!key) return fail("the snapshot carries no hop key");
+    const hop = signHop(key, this.#o.self, ctx.remoteAddress, this.#o.now());
     record.reason = "forwarded";
     const members = membersAsUpstream(ctx.forward!.peers, this.#o.connectTimeoutMs ?? 1000);
     const tried = new Set<string>();
     // pick() takes the first member not recently dead (the rotation placement chose), else the first
-    for (let picked = sessions.pick(members); picked && !tried.has(picked.target.origin); ) {
+    for (let picked = sessions.pick(members, FLEET_INTERNAL); picked && !tried.has(picked.target.origin); ) {
       tried.add(picked.target.origin);
       const failed = await sessions.whenReady(picked);
       const session = picked.session;
@@ -65,8 +77,8 @@ export class GrpcPeerForwarder {
         proxy.relay(ctx, client, record, (remainingMs) => ({
           session,
           headers: peerGrpcHeaders(ctx.headers, {
-            clientIp: ctx.remoteAddress,
             selfSlot: this.#o.self,
+            hop,
             remainingMs,
           }),
           headersTimeoutMs: memberTimeoutMs(ctx.route!.timeoutMs, remainingMs),
@@ -78,9 +90,8 @@ export class GrpcPeerForwarder {
       }
       sessions.markDead(picked.target.origin);
       this.#o.onResult?.("connect_error");
-      picked = sessions.pick(members);
+      picked = sessions.pick(members, FLEET_INTERNAL);
     }
-    const detail = `no member of tenant ${ctx.tenant!.id}'s shard answered`;
-    respondRejection(client, record, reject("CORRAL_DP_SHARD_UNAVAILABLE", detail), ctx.responseHeaders);
+    fail(`no member of tenant ${ctx.tenant!.id}'s shard answered`);
   }
 }

@@ -14,6 +14,7 @@ import {
   type OutgoingHttpHeaders,
   type ServerHttp2Stream,
 } from "node:http2";
+import { EGRESS_DENIED } from "../egress/egress-connect.ts";
 import { type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
 import type { UpstreamObserver } from "../ingress/http-proxy.ts";
 import type { RequestContext } from "../ingress/pipeline.ts";
@@ -81,9 +82,13 @@ export class GrpcProxy {
     this.options = options;
   }
 
-  /** Sync when the upstream's session is ready (the usual case); a promise while it connects. */
+  /**
+   * Sync when the upstream's session is ready (the usual case); a promise while it connects (the
+   * egress policy is checked on connect: a refusal answers CORRAL_DP_EGRESS_DENIED).
+   */
   forward(ctx: RequestContext, client: ServerHttp2Stream, record: CallRecord): Promise<void> | undefined {
-    const picked = this.sessions.pick(ctx.route!.upstream);
+    const route = ctx.route!;
+    const picked = this.sessions.pick(route.upstream, route.egress);
     if (!picked) {
       respondRejection(
         client,
@@ -99,8 +104,11 @@ export class GrpcProxy {
     }
     return this.sessions.whenReady(picked).then((failed) => {
       if (!failed) return this.open(ctx, client, record, picked);
-      const detail = `the upstream could not be reached (${failed.message})`;
-      respondRejection(client, record, reject("CORRAL_DP_UPSTREAM_ERROR", detail), ctx.responseHeaders);
+      const rejection =
+        failed.code === EGRESS_DENIED
+          ? reject("CORRAL_DP_EGRESS_DENIED", failed.message)
+          : reject("CORRAL_DP_UPSTREAM_ERROR", `the upstream could not be reached (${failed.message})`);
+      respondRejection(client, record, rejection, ctx.responseHeaders);
     });
   }
 
@@ -267,7 +275,10 @@ class ProxiedCall {
       this.armDeadline();
     }
     const status = Number(headers[":status"]);
-    const answer = clientGrpcHeaders(headers) as Record<string, string | string[]>;
+    const answer = clientGrpcHeaders(headers, this.answeredBy === "forwarded") as Record<
+      string,
+      string | string[]
+    >;
     if (this.answeredBy === "upstream")
       this.options.observer?.onUpstreamResponse(this.ctx, status, answer, performance.now() - this.sentAt);
     if (status !== 200 || !isGrpcContentType(headers["content-type"])) {
@@ -315,7 +326,10 @@ class ProxiedCall {
       );
     } else {
       if (!this.ownTrailers) this.noteStatus(trailers);
-      this.client.sendTrailers(this.ownTrailers ?? clientGrpcHeaders(trailers as IncomingHttpHeaders));
+      this.client.sendTrailers(
+        this.ownTrailers ??
+          clientGrpcHeaders(trailers as IncomingHttpHeaders, this.answeredBy === "forwarded"),
+      );
     }
     if (!this.client.readableEnded && !this.client.destroyed) this.client.close(constants.NGHTTP2_NO_ERROR);
   }

@@ -4,11 +4,15 @@
  * its stream limit is known (nghttp2 then queues streams beyond it instead of having them
  * refused). A session that gets GOAWAY, fails or closes is forgotten and the next call dials a
  * new one; calls already on it finish. Targets that refused connections are skipped for a while
- * (first live target wins); sessions unused for a while are closed.
+ * (first live target wins); sessions unused for a while are closed. A session connects only
+ * where the egress policy it was dialled for allows (egress/egress-connect.ts); tenants with
+ * different policies never share one.
  */
 import { type ClientHttp2Session, connect } from "node:http2";
+import type { EgressPolicy } from "../../proto/egress-policy.ts";
 import type { TimerHandle, Timers } from "../clock.ts";
 import type { PlainTarget, PlainUpstream } from "../config-client/plain-config.ts";
+import { EGRESS_DENIED, type EgressDenialListener, egressSessionOptions } from "../egress/egress-connect.ts";
 
 /**
  * HTTP/2 flow-control windows for a proxy: the defaults (64 KiB per stream and per connection)
@@ -24,6 +28,8 @@ export interface SessionOptions {
   idleCloseMs?: number;
   /** memory nghttp2 may use per session, MB (node's maxSessionMemory) */
   maxSessionMemoryMb?: number;
+  /** told of every connection the egress policy refused */
+  onEgressDenied?: EgressDenialListener;
 }
 
 export class ConnectError extends Error {
@@ -50,12 +56,14 @@ export interface PickedSession {
 }
 
 export class UpstreamSessions {
+  /** origin + " " + egress policy key -> session */
   private readonly entries = new Map<string, SessionEntry>();
   private readonly deadUntil = new Map<string, number>();
   private readonly timers: Timers;
   private readonly deadForMs: number;
   private readonly idleCloseMs: number;
   private readonly maxSessionMemoryMb: number;
+  private readonly onEgressDenied: EgressDenialListener;
   private sweepTimer: TimerHandle | undefined;
 
   constructor(timers: Timers, opts: SessionOptions = {}) {
@@ -63,6 +71,7 @@ export class UpstreamSessions {
     this.deadForMs = opts.deadForMs ?? 5_000;
     this.idleCloseMs = opts.idleCloseMs ?? 300_000;
     this.maxSessionMemoryMb = opts.maxSessionMemoryMb ?? 32;
+    this.onEgressDenied = opts.onEgressDenied ?? (() => {});
     this.scheduleSweep();
   }
 
@@ -70,14 +79,18 @@ export class UpstreamSessions {
     return this.entries.size;
   }
 
-  /** The first live target's session (dialled if needed); undefined when there are no targets. */
-  pick(upstream: PlainUpstream): PickedSession | undefined {
+  /**
+   * The first live target's session (dialled if needed, connecting only where `egress` allows);
+   * undefined when there are no targets.
+   */
+  pick(upstream: PlainUpstream, egress: EgressPolicy): PickedSession | undefined {
     const now = this.timers.monotonic();
     const target = upstream.targets.find((t) => this.isLive(t.origin, now)) ?? upstream.targets[0];
     if (!target) return undefined;
-    let entry = this.entries.get(target.origin);
+    const key = `${target.origin} ${egress.key}`;
+    let entry = this.entries.get(key);
     if (!entry || entry.session.closed || entry.session.destroyed) {
-      entry = this.dial(target.origin, upstream.connectTimeoutMs, now);
+      entry = this.dial(key, target.origin, egress, upstream.connectTimeoutMs, now);
     }
     entry.lastUsed = now;
     return { target, session: entry.session, ready: entry.isReady ? undefined : entry.ready };
@@ -93,7 +106,8 @@ export class UpstreamSessions {
       await picked.ready;
       return undefined;
     } catch (err) {
-      this.markDead(picked.target.origin);
+      // a refusal by the egress policy says nothing about the target's health
+      if ((err as ConnectError).code !== EGRESS_DENIED) this.markDead(picked.target.origin);
       return err as ConnectError;
     }
   }
@@ -110,10 +124,17 @@ export class UpstreamSessions {
     return true;
   }
 
-  private dial(origin: string, connectTimeoutMs: number, now: number): SessionEntry {
+  private dial(
+    key: string,
+    origin: string,
+    egress: EgressPolicy,
+    connectTimeoutMs: number,
+    now: number,
+  ): SessionEntry {
     const session = connect(origin, {
       settings: { enablePush: false, initialWindowSize: FLOW_WINDOWS.streamBytes },
       maxSessionMemory: this.maxSessionMemoryMb,
+      ...egressSessionOptions({ policy: egress, onDenied: this.onEgressDenied }, origin),
     });
     session.once("connect", () => session.setLocalWindowSize(FLOW_WINDOWS.sessionBytes));
     const entry: SessionEntry = {
@@ -126,16 +147,16 @@ export class UpstreamSessions {
       () => {
         entry.isReady = true;
       },
-      () => this.forget(origin, session),
+      () => this.forget(key, session),
     );
-    const forget = () => this.forget(origin, session);
+    const forget = () => this.forget(key, session);
     session.on("goaway", forget).on("close", forget).on("error", forget);
-    this.entries.set(origin, entry);
+    this.entries.set(key, entry);
     return entry;
   }
 
-  private forget(origin: string, session: ClientHttp2Session): void {
-    if (this.entries.get(origin)?.session === session) this.entries.delete(origin);
+  private forget(key: string, session: ClientHttp2Session): void {
+    if (this.entries.get(key)?.session === session) this.entries.delete(key);
   }
 
   private scheduleSweep(): void {
@@ -148,9 +169,9 @@ export class UpstreamSessions {
   /** Gracefully closes sessions unused for idleCloseMs (streams in flight on them finish). */
   closeIdle(): void {
     const now = this.timers.monotonic();
-    for (const [origin, entry] of this.entries) {
+    for (const [key, entry] of this.entries) {
       if (now - entry.lastUsed < this.idleCloseMs) continue;
-      this.entries.delete(origin);
+      this.entries.delete(key);
       entry.session.close();
     }
   }

@@ -12,6 +12,7 @@ function ctx(): RequestContext {
     url: "/",
     headers: {},
     remoteAddress: "127.0.0.1",
+    proto: "http",
     receivedAt: 0,
     responseHeaders: {},
     onFinish: [],

@@ -34,17 +34,15 @@ export function identifyTenant(): Stage {
   };
 }
 
-/** A "." or ".." segment (also percent-encoded) could mean a different route upstream than here. */
-function hasDotSegment(path: string): boolean {
-  return /(^|\/)(\.|%2e){1,2}(\/|$)/i.test(path);
-}
-
-/** The tenant's route of this protocol for host, path and method: 404 no_route when none matches. */
+/**
+ * The tenant's route of this protocol for host, path and method: 404 no_route when none matches;
+ * 400 bad_path for a path that could mean something else upstream (router/request-target.ts).
+ */
 export function matchRoute(protocol: RouteProtocol = "http"): Stage {
   return {
     name: "route",
     run(ctx) {
-      if (hasDotSegment(ctx.path)) return reject("CORRAL_DP_BAD_REQUEST", "path has a . or .. segment");
+      if (ctx.badPath !== undefined) return reject("CORRAL_DP_BAD_PATH", ctx.badPath);
       const route = ctx.tenant!.routes.match(ctx.host, ctx.path, ctx.method, protocol);
       if (!route) return reject("CORRAL_DP_NO_ROUTE", `no route for ${ctx.method} ${ctx.path}`);
       ctx.route = route;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { clientResponseHeaders, upstreamRequestHeaders } from "./forward-headers.ts";
+import { clientResponseHeaders, peerRequestHeaders, upstreamRequestHeaders } from "./forward-headers.ts";
 
 const info = { tenantId: "acme", clientIp: "10.1.2.3", host: "gw.example.com", proto: "http" as const };
 
@@ -31,15 +31,57 @@ test("credentials, hop-by-hop headers and a client's corral-tenant never go upst
     "x-forwarded-for": "10.1.2.3",
     "x-forwarded-proto": "http",
     "x-forwarded-host": "gw.example.com",
+    forwarded: 'for=10.1.2.3;proto=http;host="gw.example.com"',
     "corral-tenant": "acme",
   });
 });
 
-test("x-forwarded-for is appended to", () => {
-  assert.equal(
-    upstreamRequestHeaders({ "x-forwarded-for": "1.1.1.1" }, info)["x-forwarded-for"],
-    "1.1.1.1, 10.1.2.3",
+test("a client's forwarding and corral-* headers are replaced, but the inputs the node reads", () => {
+  const out = upstreamRequestHeaders(
+    {
+      forwarded: "for=6.6.6.6",
+      "x-real-ip": "6.6.6.6",
+      "x-forwarded-for": "6.6.6.6",
+      "x-forwarded-proto": "https",
+      "x-forwarded-host": "evil",
+      "x-forwarded-port": "1",
+      "x-forwarded-prefix": "/admin",
+      "corral-forwarded-by": "dp-9",
+      "corral-hop": "x",
+      "corral-anything": "x",
+      "corral-timeout-ms": "100",
+      "corral-priority": "batch",
+    },
+    { ...info, clientIp: "::1", host: undefined },
   );
+  assert.deepEqual(out, {
+    "corral-timeout-ms": "100",
+    "corral-priority": "batch",
+    "x-forwarded-for": "::1",
+    "x-forwarded-proto": "http",
+    forwarded: 'for="[::1]";proto=http',
+    "corral-tenant": "acme",
+  });
+});
+
+test("peer forwards keep credentials, lose what only nodes say, and carry the signed hop", () => {
+  const out = peerRequestHeaders(
+    { host: "gw", "x-api-key": "k", "x-forwarded-for": "6.6.6.6", "corral-hop": "forged", "corral-x": "1" },
+    "dp-1",
+    "for=10.1.2.3;exp=1;sig=00",
+  );
+  assert.deepEqual(out, {
+    host: "gw",
+    "x-api-key": "k",
+    "corral-forwarded-by": "dp-1",
+    "corral-hop": "for=10.1.2.3;exp=1;sig=00",
+  });
+});
+
+test("an upstream's corral-* response headers are dropped; a shard member's are its own", () => {
+  const answer = { "content-type": "text/plain", "corral-reason": "quota", "corral-tenant": "b" };
+  assert.deepEqual(clientResponseHeaders(answer), { "content-type": "text/plain" });
+  assert.deepEqual(clientResponseHeaders(answer, true), answer);
 });
 
 test("responses lose hop-by-hop headers only", () => {

@@ -1,8 +1,11 @@
 /**
  * Header rewriting at the proxy boundary (pure). Hop-by-hop headers (RFC 9110 §7.6.1, plus any
- * named in Connection) never cross. Credentials meant for Corral (x-api-key, Authorization) and
- * a client's own corral-tenant never reach the upstream; corral-tenant and x-forwarded-* are set
- * by the node.
+ * named in Connection) never cross. Credentials meant for Corral (x-api-key, Authorization) never
+ * reach the upstream. Headers cannot lie (DESIGN §7.1): a client's Forwarded, X-Real-IP,
+ * X-Forwarded-* and corral-* headers are dropped — but the inputs the node reads,
+ * corral-timeout-ms and corral-priority — and the node sets its own Forwarded, X-Forwarded-For
+ * (the client as client-origin.ts decided), -Proto, -Host and corral-tenant. An upstream's
+ * corral-* response headers never reach the client; a shard member's (its own answer) do.
  */
 import type { IncomingHttpHeaders } from "node:http";
 
@@ -18,18 +21,32 @@ const HOP_BY_HOP = new Set([
   "upgrade",
 ]);
 
+/** What only the node may say about where a request comes from. */
+const ORIGIN_HEADERS = [
+  "forwarded",
+  "x-real-ip",
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-forwarded-host",
+  "x-forwarded-port",
+  "x-forwarded-prefix",
+];
+/** The corral-* request headers a client may send: inputs the node reads (README). */
+const CLIENT_CORRAL_HEADERS = new Set(["corral-timeout-ms", "corral-priority"]);
 /** Never forwarded upstream: Corral's credentials, headers the node sets, and ones undici refuses. */
 const REQUEST_DROP = new Set([
   ...HOP_BY_HOP,
+  ...ORIGIN_HEADERS,
   "host",
   "x-api-key",
   "authorization",
-  "corral-tenant",
-  "corral-forwarded-by",
   "expect",
 ]);
 /** Never forwarded to a shard member: the member identifies the tenant again, so credentials stay. */
-const PEER_DROP = new Set([...HOP_BY_HOP, "corral-tenant", "corral-forwarded-by", "expect"]);
+const PEER_DROP = new Set([...HOP_BY_HOP, ...ORIGIN_HEADERS, "expect"]);
+
+const isCorral = (name: string) => name.startsWith("corral-");
+const foreignCorral = (name: string) => isCorral(name) && !CLIENT_CORRAL_HEADERS.has(name);
 
 export type HeaderMap = Record<string, string | string[]>;
 
@@ -52,11 +69,12 @@ function copyWithout(
   headers: Record<string, string | string[] | undefined>,
   drop: ReadonlySet<string>,
   named: ReadonlySet<string> | undefined,
+  dropAlso: ((name: string) => boolean) | undefined,
 ): HeaderMap {
   const out: HeaderMap = {};
   for (const name in headers) {
     const value = headers[name];
-    if (value === undefined || drop.has(name) || named?.has(name)) continue;
+    if (value === undefined || drop.has(name) || named?.has(name) || dropAlso?.(name)) continue;
     out[name] = value;
   }
   return out;
@@ -70,36 +88,52 @@ export interface ForwardInfo {
   proto: "http" | "https";
 }
 
+/** RFC 7239 node: IPv6 in brackets and quotes. */
+function forwardedNode(ip: string): string {
+  return ip.includes(":") ? `"[${ip}]"` : ip;
+}
+
+/** A Host value as a Forwarded quoted-string, or nothing when it could break the header. */
+function forwardedHost(host: string): string | undefined {
+  return /^[A-Za-z0-9.:[\]-]{1,255}$/.test(host) ? `"${host}"` : undefined;
+}
+
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, info: ForwardInfo): HeaderMap {
-  const out = copyWithout(incoming, REQUEST_DROP, connectionTokens(incoming.connection));
-  const prior = incoming["x-forwarded-for"];
-  const priorList = Array.isArray(prior) ? prior.join(", ") : prior;
-  out["x-forwarded-for"] = priorList ? `${priorList}, ${info.clientIp}` : info.clientIp;
+  const out = copyWithout(incoming, REQUEST_DROP, connectionTokens(incoming.connection), foreignCorral);
+  out["x-forwarded-for"] = info.clientIp;
   out["x-forwarded-proto"] = info.proto;
+  const host = info.host ? forwardedHost(info.host) : undefined;
   if (info.host) out["x-forwarded-host"] = info.host;
+  out.forwarded = `for=${forwardedNode(info.clientIp)};proto=${info.proto}${host ? `;host=${host}` : ""}`;
   out["corral-tenant"] = info.tenantId;
   return out;
 }
 
 /**
  * Headers of a request forwarded to another node of the tenant's shard: the client's request as
- * it came (Host and API key included: the member routes and identifies it again), the client's
- * address appended to x-forwarded-for, and `corral-forwarded-by: <this slot>` so the member
- * never forwards it again.
+ * it came (Host and API key included: the member routes and identifies it again) without what
+ * only nodes may say, `corral-forwarded-by: <this slot>` so the member never forwards it again,
+ * and `corral-hop` (client-origin.ts: the original client's address, signed).
  */
-export function peerRequestHeaders(
-  incoming: IncomingHttpHeaders,
-  clientIp: string,
-  selfSlot: string,
-): HeaderMap {
-  const out = copyWithout(incoming, PEER_DROP, connectionTokens(incoming.connection));
-  const prior = incoming["x-forwarded-for"];
-  const priorList = Array.isArray(prior) ? prior.join(", ") : prior;
-  out["x-forwarded-for"] = priorList ? `${priorList}, ${clientIp}` : clientIp;
+export function peerRequestHeaders(incoming: IncomingHttpHeaders, selfSlot: string, hop: string): HeaderMap {
+  const out = copyWithout(incoming, PEER_DROP, connectionTokens(incoming.connection), foreignCorral);
   out["corral-forwarded-by"] = selfSlot;
+  out["corral-hop"] = hop;
   return out;
 }
 
-export function clientResponseHeaders(upstream: Record<string, string | string[] | undefined>): HeaderMap {
-  return copyWithout(upstream, HOP_BY_HOP, connectionTokens(upstream.connection));
+/**
+ * The answer's headers as the client gets them. `fromNode`: the answer comes from a shard member,
+ * whose corral-* headers (corral-reason, corral-shard...) are its own; an upstream's never pass.
+ */
+export function clientResponseHeaders(
+  upstream: Record<string, string | string[] | undefined>,
+  fromNode = false,
+): HeaderMap {
+  return copyWithout(
+    upstream,
+    HOP_BY_HOP,
+    connectionTokens(upstream.connection),
+    fromNode ? undefined : isCorral,
+  );
 }

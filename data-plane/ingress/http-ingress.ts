@@ -11,12 +11,20 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
-import { problemBody, type Rejection, REQUEST_ERRORS } from "../errors.ts";
+import {
+  answerOnSocket,
+  capConnections,
+  fastifyHttpLimits,
+  type HttpLimits,
+} from "../../proto/http-limits.ts";
+import { problemBody, type Rejection, REQUEST_ERRORS, type RequestErrorCode } from "../errors.ts";
 import type { NodeState } from "../node-state.ts";
 import { fastifyLogger, quietLogController, sharedRequestLogger } from "../ops/fastify-logger.ts";
 import { logSampler, type LogSampler } from "../ops/log-sampler.ts";
 import type { DataPlaneMetrics } from "../ops/metrics.ts";
+import { contextTarget } from "../router/request-target.ts";
 import { normalizeHost } from "../router/route-table.ts";
+import { clientOrigin, type OriginRules, trustsPeer } from "./client-origin.ts";
 import type { HttpProxy } from "./http-proxy.ts";
 import type { PeerForwarder } from "./peer-forwarder.ts";
 import { type RequestContext, runStages, type Stage } from "./pipeline.ts";
@@ -35,6 +43,10 @@ export interface IngressOptions {
   metrics: DataPlaneMetrics;
   state: NodeState;
   maxHeaderBytes: number;
+  /** whom the node believes about a request's origin (trusted proxies, signed peer hops) */
+  origin: OriginRules;
+  /** request and idle timeouts, connection caps (CORRAL_*_TIMEOUT_MS, CORRAL_MAX_*) */
+  limits: HttpLimits;
   /** share of successful requests logged (default 1: every request); rejections and errors always are */
   logSampleRate?: number;
   /** the sampler's randomness (default Math.random) */
@@ -48,16 +60,16 @@ export interface Ingress {
   close(drainMs: number): Promise<void>;
 }
 
-function newContext(raw: IncomingMessage): RequestContext {
-  const url = raw.url ?? "/";
-  const q = url.indexOf("?");
+function newContext(raw: IncomingMessage, rules: OriginRules): RequestContext {
+  const origin = clientOrigin(rules, raw.socket.remoteAddress ?? "", raw.headers);
   return {
+    ...contextTarget(raw.url ?? "/"),
     method: raw.method ?? "GET",
     host: normalizeHost(raw.headers.host),
-    path: q === -1 ? url : url.slice(0, q),
-    url,
     headers: raw.headers,
-    remoteAddress: raw.socket.remoteAddress ?? "",
+    remoteAddress: origin.address,
+    proto: origin.proto,
+    forwardedBy: origin.forwardedBy,
     receivedAt: performance.now(),
     responseHeaders: {},
     onFinish: [],
@@ -92,16 +104,25 @@ function writeRejection(res: ServerResponse, rejection: Rejection, extra: Record
   res.end(body);
 }
 
-/** Raw answer for errors node's HTTP parser raises before fastify sees a request. */
+const CLIENT_ERRORS: Record<string, RequestErrorCode> = {
+  HPE_HEADER_OVERFLOW: "CORRAL_DP_HEADERS_TOO_LARGE",
+  ERR_HTTP_REQUEST_TIMEOUT: "CORRAL_DP_REQUEST_TIMEOUT",
+};
+
+/**
+ * Raw answer for errors node's HTTP server raises outside a request's handler: the parser's,
+ * and the request timeout (headers or body still arriving). A response already under way is
+ * cut instead: raw bytes would corrupt it.
+ */
 function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === "ECONNRESET" || !socket.writable) return;
-  const code = err.code === "HPE_HEADER_OVERFLOW" ? "CORRAL_DP_HEADERS_TOO_LARGE" : "CORRAL_DP_BAD_REQUEST";
+  const code = CLIENT_ERRORS[err.code ?? ""] ?? "CORRAL_DP_BAD_REQUEST";
   const spec = REQUEST_ERRORS[code];
-  const body = JSON.stringify(problemBody({ code }));
-  socket.end(
-    `HTTP/1.1 ${spec.status} ${spec.title}\r\nconnection: close\r\ncontent-type: application/problem+json\r\n` +
-      `corral-reason: ${spec.reason}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
+  answerOnSocket(socket, err, {
+    status: spec.status,
+    title: spec.title,
+    headers: { "content-type": "application/problem+json", "corral-reason": spec.reason },
+    body: JSON.stringify(problemBody({ code })),
+  });
 }
 
 /** What the log line and the metrics say about a request; filled in as it goes. */
@@ -128,7 +149,7 @@ class RequestHandler {
     reply.hijack();
     const req = request.raw;
     const res = reply.raw;
-    const ctx = newContext(req);
+    const ctx = newContext(req, this.o.origin);
     const outcome: Outcome = { reason: "upstream" };
     this.track(ctx, res, outcome);
     try {
@@ -181,7 +202,7 @@ class RequestHandler {
   async placement(request: FastifyRequest<{ Params: { tenant: string } }>, reply: FastifyReply) {
     const answer = await placementAnswer(
       () => this.o.state.config(),
-      newContext(request.raw),
+      newContext(request.raw, this.o.origin),
       request.params.tenant,
     );
     if ("code" in answer) return sendRejection(reply, answer);
@@ -230,10 +251,11 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
     logController: quietLogController(),
     childLoggerFactory: sharedRequestLogger,
     exposeHeadRoutes: false,
-    http: { maxHeaderSize: o.maxHeaderBytes },
+    ...fastifyHttpLimits(o.limits, { maxHeaderSize: o.maxHeaderBytes }),
     clientErrorHandler: clientError,
     return503OnClosing: true,
   });
+  capConnections(app.server, o.limits, (source) => trustsPeer(o.origin, source));
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_request, _payload, done) => done(null));
   const handler = new RequestHandler(o);

@@ -11,6 +11,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { errors as undiciErrors } from "undici";
+import { EGRESS_DENIED } from "../egress/egress-connect.ts";
 import { type Rejection, reject } from "../errors.ts";
 import { upstreamPath } from "../router/route-table.ts";
 import { type HeaderMap, upstreamRequestHeaders } from "./forward-headers.ts";
@@ -46,6 +47,8 @@ export interface SendSpec {
   timeoutMs: number;
   /** the timeout is the request's deadline (504 deadline), not the route's (504 upstream_timeout) */
   deadlineBound: boolean;
+  /** the answer comes from a shard member: its corral-* headers are relayed (an upstream's never) */
+  fromNode?: boolean;
   /** sees the upstream's status and headers before they are relayed */
   onHead?: (statusCode: number, headers: HeaderMap) => void;
 }
@@ -107,14 +110,14 @@ export class HttpProxy {
   /** Proxies the request to its route's upstream. */
   async forward(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<ProxyResult> {
     const route = ctx.route!;
-    const picked = this.pools.pick(route.upstream);
+    const picked = this.pools.pick(route.upstream, route.egress);
     if (!picked) return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets") };
     const remaining = remainingMs(ctx);
     const headers = upstreamRequestHeaders(req.headers, {
       tenantId: ctx.tenant!.id,
       clientIp: ctx.remoteAddress,
       host: req.headers.host,
-      proto: "http",
+      proto: ctx.proto,
     });
     const spec: SendSpec = {
       picked,
@@ -152,6 +155,7 @@ export class HttpProxy {
         res,
         extraHeaders: ctx.responseHeaders,
         timeoutMs: spec.timeoutMs,
+        fromNode: spec.fromNode === true,
         settle,
         onHead: spec.onHead,
       });
@@ -181,6 +185,8 @@ function failure(err: unknown, deadlineBound: boolean): SendResult {
     return { rejection: reject("CORRAL_DP_PAYLOAD_TOO_LARGE", err.message) };
   if (err instanceof undiciErrors.RequestContentLengthMismatchError)
     return { rejection: reject("CORRAL_DP_BAD_REQUEST", "body length differs from content-length") };
+  if (errorCodes(err).includes(EGRESS_DENIED))
+    return { rejection: reject("CORRAL_DP_EGRESS_DENIED", (err as Error).message) };
   if (isConnectFailure(err)) return { connectFailed: true, maybeSent: false };
   if (errorCodes(err).includes("ECONNRESET")) return { connectFailed: true, maybeSent: true };
   return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream could not be reached") };

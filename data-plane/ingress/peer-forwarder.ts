@@ -10,10 +10,12 @@
  * being handled) is never sent to another one. A request that crashes its node must not crash
  * the rest of the shard on a retry.
  */
+import { FLEET_INTERNAL } from "../../proto/egress-policy.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { reject } from "../errors.ts";
 import type { ForwardResult } from "../ops/admission-metrics.ts";
 import type { ShardMember } from "../placement/forwarding.ts";
+import { signHop } from "./client-origin.ts";
 import { peerRequestHeaders } from "./forward-headers.ts";
 import { deadlineHeaders, hasBody, type HttpProxy, type ProxyResult, remainingMs } from "./http-proxy.ts";
 import type { RequestContext } from "./pipeline.ts";
@@ -21,6 +23,10 @@ import type { UpstreamPools } from "./upstream-pools.ts";
 
 export interface PeerForwarderOptions {
   self: string;
+  /** the fleet's current hop key (from the snapshot), which signs the hop */
+  hopKey: () => Buffer | undefined;
+  /** wall-clock ms: the signed hop's expiry counts from it */
+  now: () => number;
   proxy: HttpProxy;
   pools: UpstreamPools;
   monotonic: () => number;
@@ -57,10 +63,13 @@ export class PeerForwarder {
   }
 
   async forward(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<ProxyResult> {
+    const key = this.#o.hopKey();
+    // without the fleet's key a member could not tell the hop from a client's forgery
+    if (!key) return { rejection: reject("CORRAL_DP_SHARD_UNAVAILABLE", "the snapshot carries no hop key") };
     const candidates = this.#candidates(ctx.forward!.peers);
     const retryable = !hasBody(req);
     for (const [i, peer] of candidates.entries()) {
-      const result = await this.#sendTo(peer, ctx, req, res);
+      const result = await this.#sendTo(peer, key, ctx, req, res);
       if (!("connectFailed" in result)) return result;
       this.#downUntil.set(peer.slot, this.#o.monotonic() + (this.#o.downForMs ?? 2000));
       this.#o.onResult?.(result.maybeSent ? "error" : "connect_error");
@@ -77,23 +86,34 @@ export class PeerForwarder {
     };
   }
 
-  async #sendTo(peer: ShardMember, ctx: RequestContext, req: IncomingMessage, res: ServerResponse) {
+  async #sendTo(
+    peer: ShardMember,
+    key: Buffer,
+    ctx: RequestContext,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ) {
     const route = ctx.route!;
     const origin = new URL(peer.url).origin;
-    const picked = this.#o.pools.pick({
-      id: `peer:${peer.slot}`,
-      name: peer.slot,
-      targets: [{ url: origin, origin, basePath: "" }],
-      connectTimeoutMs: this.#o.connectTimeoutMs ?? 1000,
-    })!;
+    const picked = this.#o.pools.pick(
+      {
+        id: `peer:${peer.slot}`,
+        name: peer.slot,
+        targets: [{ url: origin, origin, basePath: "" }],
+        connectTimeoutMs: this.#o.connectTimeoutMs ?? 1000,
+      },
+      FLEET_INTERNAL,
+    )!;
     const remaining = remainingMs(ctx);
-    const headers = peerRequestHeaders(req.headers, ctx.remoteAddress, this.#o.self);
+    const hop = signHop(key, this.#o.self, ctx.remoteAddress, this.#o.now());
+    const headers = peerRequestHeaders(req.headers, this.#o.self, hop);
     const result = await this.#o.proxy.send(ctx, req, res, {
       picked,
       path: ctx.url,
       headers: deadlineHeaders(headers, remaining, false),
       timeoutMs: memberTimeoutMs(route.timeoutMs, remaining),
       deadlineBound: remaining !== undefined && remaining < route.timeoutMs,
+      fromNode: true,
     });
     if ("response" in result) this.#o.onResult?.("ok");
     else if ("rejection" in result)

@@ -11,6 +11,7 @@ function context(): RequestContext {
     url: "/",
     headers: {},
     remoteAddress: "127.0.0.1",
+    proto: "http",
     receivedAt: 0,
     responseHeaders: {},
     onFinish: [],

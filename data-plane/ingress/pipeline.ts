@@ -14,12 +14,19 @@ export interface RequestContext {
   readonly method: string;
   /** normalised host: lower case, no port */
   readonly host: string;
-  /** path without the query */
+  /** path without the query: canonical (router/request-target.ts), matched and forwarded as is */
   readonly path: string;
-  /** path and query as received */
+  /** canonical path and the query as received */
   readonly url: string;
+  /** why the path is refused (400 bad_path at the route stage); path and url are then raw */
+  readonly badPath?: string;
   readonly headers: IncomingHttpHeaders;
+  /** the client's address as the node believes it (ingress/client-origin.ts) */
   readonly remoteAddress: string;
+  /** the scheme the client used (https only when a trusted proxy says so) */
+  readonly proto: "http" | "https";
+  /** the slot of the shard member that forwarded this request (a verified, signed hop) */
+  readonly forwardedBy?: string;
   /** monotonic ms when the request arrived */
   readonly receivedAt: number;
   /** the config this request is served with, fixed for its whole life */

@@ -70,12 +70,11 @@ export function placementStage(
         return undefined;
       }
       const config = ctx.config!;
-      const forwardedBy = ctx.headers["corral-forwarded-by"];
       const decision = decidePlacement({
         self,
         shard: tenantShard(config, tenant.shard),
         strict: config.settings?.strictPlacement === true,
-        forwardedBy: forwardedBy === undefined ? undefined : String(forwardedBy),
+        forwardedBy: ctx.forwardedBy,
         start: next++,
         protocol,
       });

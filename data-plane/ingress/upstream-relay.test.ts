@@ -33,6 +33,7 @@ async function relayPair(upstream: Handler, timeoutMs = 300) {
     const relay = new UpstreamRelay({
       res,
       extraHeaders: { "x-extra": "1" },
+      fromNode: false,
       timeoutMs,
       settle: (o) => {
         outcomes.push(o);

@@ -36,6 +36,8 @@ export interface RelayOptions {
   res: ServerResponse;
   /** added to (and overriding) the upstream's headers, e.g. RateLimit */
   extraHeaders: Record<string, string>;
+  /** the answer comes from a shard member, whose corral-* headers pass (an upstream's do not) */
+  fromNode: boolean;
   /** bound on the wait for the answer's head, then on each pause in its body */
   timeoutMs: number;
   /** called once: the head arrived and is written (before its body), or the exchange failed before */
@@ -99,7 +101,7 @@ export class UpstreamRelay implements Dispatcher.DispatchHandler {
   ): void {
     if (statusCode < 200 || this.#settled) return; // 1xx: the final answer follows
     this.#timer.refresh();
-    const headers = clientResponseHeaders(upstreamHeaders);
+    const headers = clientResponseHeaders(upstreamHeaders, this.#o.fromNode);
     this.#o.onHead?.(statusCode, headers);
     const { extraHeaders, res } = this.#o;
     for (const name in extraHeaders) headers[name] = extraHeaders[name]!;

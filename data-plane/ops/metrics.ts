@@ -3,6 +3,7 @@
  * Label values are bounded: reasons and error codes come from errors.ts, status is a class.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { registerArrayBuffersGauge } from "../../proto/memory-metrics.ts";
 import type { NodeState } from "../node-state.ts";
 import { BatchedCounter, type CountCell } from "./batched-counter.ts";
 
@@ -15,6 +16,8 @@ export interface DataPlaneMetrics {
   readonly applySeconds: Histogram<"result">;
   readonly applyFailures: Counter<"code">;
   readonly syncConnections: Counter<"event">;
+  /** upstream connections the egress policy refused, by protocol (http, grpc) */
+  readonly egressDenied: Counter<"protocol">;
   /**
    * One answered request in `requests` and `requestSeconds`, the cheap way (the request path
    * calls this; the counts reach `requests` when it is collected).
@@ -109,6 +112,7 @@ function stateGauges(registry: Registry, state: NodeState): void {
 export function createMetrics(state: NodeState): DataPlaneMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "corral_dp_" });
+  registerArrayBuffersGauge(registry, "corral_dp_");
   stateGauges(registry, state);
   const requests = new BatchedCounter<"reason" | "status_class">({
     name: "corral_dp_requests_total",
@@ -153,6 +157,12 @@ export function createMetrics(state: NodeState): DataPlaneMetrics {
       name: "corral_dp_sync_connections_total",
       help: "sync connection events (open, close)",
       labelNames: ["event"],
+      registers: [registry],
+    }),
+    egressDenied: new Counter({
+      name: "corral_dp_egress_denied_total",
+      help: "upstream connections the egress policy refused (an internal address or name), by protocol",
+      labelNames: ["protocol"],
       registers: [registry],
     }),
   };

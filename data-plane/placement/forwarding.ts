@@ -41,7 +41,7 @@ export interface PlacementInput {
   /** the tenant's shard, in the snapshot's preference order */
   shard: readonly ShardMember[];
   strict: boolean;
-  /** value of corral-forwarded-by, when present */
+  /** the forwarding node's slot, when the request carries a verified hop (ingress/client-origin.ts) */
   forwardedBy: string | undefined;
   /** any non-negative integer; the live members are tried from index start % count */
   start: number;

@@ -6,6 +6,7 @@
  */
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { hashApiKey, MAX_KEY_LENGTH } from "../../proto/api-key.ts";
+import { egressPolicy } from "../../proto/egress-policy.ts";
 import {
   type FleetSettings,
   type Limits,
@@ -38,13 +39,16 @@ const ADOPT_BATCH = 2_000;
 /** Verified keys remembered per config (the oldest goes first when full). */
 const IDENTITY_CACHE_SIZE = 10_000;
 
-function decodeTenant(bytes: Uint8Array): TenantEntry {
+/** `fleetEgress`: the fleet's egress exceptions, added to the tenant's own. */
+function decodeTenant(bytes: Uint8Array, fleetEgress: readonly string[]): TenantEntry {
   const t = plainTenant(Tenant.decode(bytes));
   const upstreams = new Map(t.upstreams.map((u) => [u.id, u]));
+  const egress = egressPolicy(fleetEgress, t.egressAllow);
   const routes: CompiledRoute[] = t.routes.map((r) => ({
     ...r,
     tenantId: t.id,
     upstream: upstreams.get(r.upstreamId)!,
+    egress,
   }));
   return {
     id: t.id,
@@ -55,6 +59,10 @@ function decodeTenant(bytes: Uint8Array): TenantEntry {
     keys: t.keys,
     routes: new TenantRoutes(routes),
   };
+}
+
+function sameList(a: readonly string[] = [], b: readonly string[] = []): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -68,6 +76,8 @@ export class LiveConfig {
   readonly digestHex: string;
   readonly slots: readonly Slot[];
   readonly settings: FleetSettings | undefined;
+  /** the fleet's key for peer-forward hops (settings.hopKey), undefined in a snapshot without one */
+  readonly hopKey: Buffer | undefined;
   readonly tenantCount: number;
   private readonly index: SnapshotIndex;
   private readonly decoded = new Map<number, TenantEntry>();
@@ -83,6 +93,8 @@ export class LiveConfig {
     this.digestHex = digestHex;
     this.slots = slots;
     this.settings = settings;
+    const key = settings?.hopKey;
+    this.hopKey = key && key.length >= 32 ? Buffer.from(key) : undefined;
     this.tenantCount = tenantCount;
   }
 
@@ -99,7 +111,7 @@ export class LiveConfig {
   tenantAt(i: number): TenantEntry {
     let entry = this.decoded.get(i);
     if (!entry) {
-      entry = decodeTenant(this.bytesOf(i));
+      entry = decodeTenant(this.bytesOf(i), this.settings?.egressAllow ?? []);
       this.decoded.set(i, entry);
     }
     return entry;
@@ -133,7 +145,8 @@ export class LiveConfig {
 
   /** Takes over the previous config's decoded tenants whose bytes are unchanged, in batches. */
   async adopt(previous: LiveConfig | undefined): Promise<number> {
-    if (!previous) return 0;
+    // a decoded tenant holds the fleet's egress exceptions too: it stays only while they do
+    if (!previous || !sameList(previous.settings?.egressAllow, this.settings?.egressAllow)) return 0;
     let adopted = 0;
     let batch = 0;
     for (const [oldIndex, entry] of previous.decoded) {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { DENY_ALL_EXCEPTIONS } from "../../proto/egress-policy.ts";
 import type { PlainRoute, PlainUpstream } from "../config-client/plain-config.ts";
 import { type CompiledRoute, normalizeHost, TenantRoutes, upstreamPath } from "./route-table.ts";
 
@@ -22,6 +23,7 @@ function route(id: string, pathPrefix: string, more: Partial<PlainRoute> = {}): 
     ...more,
     tenantId: "t",
     upstream,
+    egress: DENY_ALL_EXCEPTIONS,
   };
 }
 

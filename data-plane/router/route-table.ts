@@ -5,11 +5,14 @@
  * methods). Lookup walks the request path's own prefixes from longest to shortest, so the cost
  * grows with path depth, not with the tenant's number of routes.
  */
+import type { EgressPolicy } from "../../proto/egress-policy.ts";
 import type { PlainRoute, PlainUpstream, RouteProtocol } from "../config-client/plain-config.ts";
 
 export interface CompiledRoute extends PlainRoute {
   readonly tenantId: string;
   readonly upstream: PlainUpstream;
+  /** where the upstream may be reached: the fleet's and the tenant's egress exceptions */
+  readonly egress: EgressPolicy;
 }
 
 /** Lower case and without the port: "API.example.com:8443" -> "api.example.com", "[::1]:80" -> "[::1]". */

@@ -33,7 +33,10 @@ export interface SyncHandlers {
 export interface SyncClientOptions {
   /** http(s)://host:port of a control-plane replica */
   cpUrl: string;
+  /** this slot's node credential */
   token: string;
+  /** CA certificates for a wss:// control plane, else the system's */
+  ca?: Buffer;
   timers: Timers;
   random: Random;
   logger: Logger;
@@ -53,7 +56,8 @@ export function syncUrl(cpUrl: string): string {
 }
 
 export class SyncClient {
-  private readonly opts: Required<Omit<SyncClientOptions, "logger" | "handlers">>;
+  private readonly opts: Required<Omit<SyncClientOptions, "logger" | "handlers" | "ca">>;
+  private readonly ca: Buffer | undefined;
   private readonly log: Logger;
   private readonly handlers: SyncHandlers;
   private ws: WebSocket | undefined;
@@ -77,6 +81,7 @@ export class SyncClient {
     };
     this.log = options.logger;
     this.handlers = options.handlers;
+    this.ca = options.ca;
   }
 
   get connected(): boolean {
@@ -106,6 +111,7 @@ export class SyncClient {
       perMessageDeflate: false,
       maxPayload: MAX_FRAME_BYTES,
       handshakeTimeout: this.opts.handshakeTimeoutMs,
+      ...(this.ca ? { ca: this.ca } : {}),
     });
     ws.binaryType = "nodebuffer";
     this.ws = ws;

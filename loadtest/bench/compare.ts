@@ -69,7 +69,18 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-export async function compareContenders(o: CompareOptions): Promise<CompareResult> {
+/** Options of the max-throughput phase, shared with other scenarios (bench-latency). */
+export type MaxPhaseOptions = Omit<CompareOptions, "latencySec" | "loadFraction">;
+
+/**
+ * Starts every contender in front of the same upstream, warms them up and measures each
+ * one's max throughput over `rounds` alternating rounds; runs `then` with them still up and
+ * stops them all afterwards, also on failure.
+ */
+export async function withMeasuredContenders<T>(
+  o: MaxPhaseOptions,
+  then: (running: RunningContender[], results: ContenderResult[]) => Promise<T>,
+): Promise<T> {
   const running: RunningContender[] = [];
   try {
     for (const c of o.contenders) {
@@ -88,16 +99,25 @@ export async function compareContenders(o: CompareOptions): Promise<CompareResul
     }));
     await warmUp(o, running);
     await measureMax(o, running, results);
-    const loadRps = Math.max(1, o.loadFraction * Math.min(...results.map((r) => median(r.maxRps))));
-    o.log(`latency at ${Math.round(loadRps)} rps (${o.loadFraction * 100} % of the slowest max)`);
-    await measureLatency(o, running, results, loadRps);
-    return { loadRps, results };
+    return await then(running, results);
   } finally {
     await Promise.all(running.map((r) => r.stop()));
   }
 }
 
-async function warmUp(o: CompareOptions, running: RunningContender[]) {
+/** The max throughput of the slowest contender (median over rounds). */
+export const slowestMax = (results: ContenderResult[]) => Math.min(...results.map((r) => median(r.maxRps)));
+
+export function compareContenders(o: CompareOptions): Promise<CompareResult> {
+  return withMeasuredContenders(o, async (running, results) => {
+    const loadRps = Math.max(1, o.loadFraction * slowestMax(results));
+    o.log(`latency at ${Math.round(loadRps)} rps (${o.loadFraction * 100} % of the slowest max)`);
+    await measureLatency(o, running, results, loadRps);
+    return { loadRps, results };
+  });
+}
+
+async function warmUp(o: MaxPhaseOptions, running: RunningContender[]) {
   if (!o.warmupSec) return;
   for (const [i, c] of o.contenders.entries()) {
     const target = benchTarget(running[i]!, o.protocol);
@@ -106,7 +126,7 @@ async function warmUp(o: CompareOptions, running: RunningContender[]) {
   }
 }
 
-async function measureMax(o: CompareOptions, running: RunningContender[], results: ContenderResult[]) {
+async function measureMax(o: MaxPhaseOptions, running: RunningContender[], results: ContenderResult[]) {
   for (let round = 1; round <= o.rounds; round++) {
     for (const [i, c] of o.contenders.entries()) {
       const cpuBefore = await cpuSeconds(running[i]!.pids);

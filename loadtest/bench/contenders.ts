@@ -14,6 +14,8 @@ export type RunningContender = {
   /** sent with every request (e.g. the data plane's API key) */
   headers?: Record<string, string>;
   pids: number[];
+  /** makes a small config change that the contender must apply while serving (the data plane) */
+  changeConfig?(): Promise<void>;
   stop(): Promise<void>;
 };
 export type BenchUpstream = { url: string; grpc?: string };

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import { dataPlaneEnv, inheritedEnv } from "../../bin/dev/platform-env.ts";
 import { type Platform, startPlatform } from "../../bin/dev/platform.ts";
+import { DATA_PLANE_V8_FLAGS } from "../../data-plane/node-flags.ts";
 import { startPostgres, type TestPostgres } from "../../test/support/postgres.ts";
 import { GrpcSender } from "../generator/senders.ts";
 import { freePort, waitUntil } from "../net/free-port.ts";
@@ -78,7 +79,7 @@ async function spawnNode(
   const env = dataPlaneEnv({
     host: "127.0.0.1",
     blobUrl: platform.blobUrl,
-    nodeToken: platform.nodeToken,
+    nodeCredential: platform.nodeCredential(SLOT),
     logLevel: "info",
     slot: SLOT,
     zone: "zone-a",
@@ -90,7 +91,7 @@ async function spawnNode(
     dataDir: join(dir, SLOT),
   });
   const log = openSync(join(dir, `${SLOT}.log`), "a");
-  const child = spawn(process.execPath, [BIN, "data-plane"], {
+  const child = spawn(process.execPath, [...DATA_PLANE_V8_FLAGS, BIN, "data-plane"], {
     env: { ...inheritedEnv(process.env), ...env, CORRAL_LOG_SAMPLE_RATE: LOG_SAMPLE_RATE },
     stdio: ["ignore", log, log],
   });
@@ -135,7 +136,15 @@ async function startDataPlaneContender(upstream: BenchUpstream): Promise<Running
     const headers = { "x-api-key": key };
     if (!(await waitUntil(() => serves(started, headers, upstream.grpc !== undefined), 30_000)))
       throw new Error(`the bench data plane does not serve the bench route; log ${join(dir, `${SLOT}.log`)}`);
-    return { url: started.url, grpc: started.grpc, headers, pids: [node.pid!], stop };
+    const admin = platform.admin();
+    let changes = 0;
+    // a plan edit republishes the snapshot: the node fetches, checks and swaps a new version
+    const changeConfig = async () => {
+      changes += 1;
+      const burst = NEVER_BINDING.burst - (changes % 2); // the limit is the maximum: step down and back
+      await putPlan(admin, "bench", { ...NEVER_BINDING, burst, shardSize: 1 });
+    };
+    return { url: started.url, grpc: started.grpc, headers, pids: [node.pid!], changeConfig, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -3,6 +3,7 @@
  * control plane. Each gets a plan (or per-tenant limit overrides), an upstream, one route
  * `/lt` to it and an invoke key.
  */
+import { egressAllowFor } from "../../test/support/egress.ts";
 import type { AdminClient } from "../../bin/admin/admin-client.ts";
 
 export const ROUTE_PREFIX = "/lt";
@@ -47,6 +48,7 @@ export async function createTenant(admin: AdminClient, spec: TenantSpec): Promis
     id: spec.id,
     name: `load ${spec.id}`,
     plan: spec.plan,
+    egressAllow: egressAllowFor(spec.upstreamUrl),
     ...(spec.limits ? { limits: spec.limits } : {}),
   });
   const upstream = await admin.post<{ id: string }>(`${base}/upstreams`, {

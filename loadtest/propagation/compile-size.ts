@@ -9,6 +9,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { ShardCache } from "../../control-plane/fleet/shard-cache.ts";
 import { compileSnapshot } from "../../control-plane/publish/compile.ts";
+import { tenantRow } from "../../control-plane/publish/test-rows.ts";
 import type { FleetRows } from "../../control-plane/store/fleet-rows.ts";
 import { generateSigningKeyPair, parsePrivateKey } from "../../proto/signing-keys.ts";
 import { compressSnapshot, frameSnapshot, HEADER_SIZE } from "../../proto/snapshot-codec.ts";
@@ -34,26 +35,13 @@ export interface CompileFigures {
 export function syntheticRows(tenants: number, slots: number, nowMs: number): FleetRows {
   const t0 = new Date(nowMs - 86_400_000);
   const ids = Array.from({ length: tenants }, (_, i) => `bench-${String(i + 1).padStart(6, "0")}`);
-  const tenantRow = (id: string, i: number) => ({
-    id,
-    name: `Bench tenant ${i + 1}`,
-    plan: "standard",
-    status: "active" as const,
-    rate: null,
-    burst: null,
-    concurrency: null,
-    priority: null,
-    shard_size: null,
-    limits_shadow: null,
-    limits_disabled: null,
-    created_at: t0,
-    updated_at: t0,
-  });
+  const tenant = (id: string, i: number) =>
+    tenantRow(id, { name: `Bench tenant ${i + 1}`, created_at: t0, updated_at: t0 });
   return {
     plans: [
       { name: "standard", rate: 100, burst: 200, concurrency: 100, priority: "standard", shard_size: 3 },
     ],
-    tenants: ids.map(tenantRow),
+    tenants: ids.map(tenant),
     keys: ids.map((id) => ({
       id: `key-${id}`,
       tenant_id: id,

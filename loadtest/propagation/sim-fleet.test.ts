@@ -35,7 +35,7 @@ describe("simulated nodes against a real control plane", { timeout: 60_000 }, ()
       nodes: NODES,
       workers: 2,
       cpUrl: h.cp.url,
-      token: h.nodeToken,
+      nodeSecret: h.nodeSecret,
       blobUrl: h.env.CORRAL_BLOB_URL!,
       verifyKey: h.publicKey.export({ type: "spki", format: "der" }).toString("base64"),
       capacity: Number(h.env.CORRAL_SNAPSHOT_CAPACITY),
@@ -94,6 +94,7 @@ describe("blob check", () => {
       location: "memory",
       gets: 0,
       put: async () => {},
+      delete: async () => {},
       get: async (_key: string, maxBytes: number) => {
         store.gets++;
         if (blob.length > maxBytes) throw new Error("too large");

@@ -1,11 +1,12 @@
 /**
- * One simulated data-plane node on /sync/v1: dials with the node token (compression off),
+ * One simulated data-plane node on /sync/v1: dials with its slot's credential (compression off),
  * sends Hello, and on Welcome (with a latest version) or Announce fetches and checks the blob
  * (blob-check.ts), then Acks it — or Nacks it with the reason. Versions are handled in order,
  * never a lower one than the node already acked. Every step is reported to `events` with the
  * wall-clock time, so the fleet can measure admin call -> Announce -> Ack.
  */
 import WebSocket from "ws";
+import { deriveNodeCredential } from "../../proto/node-credential.ts";
 import { type Announce, SyncFrame } from "../../proto/gen/corral/sync/v1/sync.ts";
 import type { AnnouncedBlob, BlobChecker } from "./blob-check.ts";
 
@@ -20,7 +21,8 @@ export type SimEvent =
 export interface SimNodeOptions {
   index: number;
   cpUrl: string;
-  token: string;
+  /** CORRAL_NODE_SECRET of the control plane: each node derives its slot's credential */
+  nodeSecret: string;
   zones: readonly string[];
   checker: BlobChecker;
   events: (e: SimEvent) => void;
@@ -48,7 +50,9 @@ export class SimNode {
     const url = `${this.opts.cpUrl.replace(/^http/, "ws")}/sync/v1`;
     const ws = new WebSocket(url, {
       perMessageDeflate: false,
-      headers: { authorization: `Bearer ${this.opts.token}` },
+      headers: {
+        authorization: `Bearer ${deriveNodeCredential(this.opts.nodeSecret, simSlot(this.opts.index))}`,
+      },
     });
     this.ws = ws;
     ws.on("message", (data, isBinary) => {

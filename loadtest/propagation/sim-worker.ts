@@ -11,7 +11,7 @@ import { type SimEvent, SimNode } from "./sim-node.ts";
 
 export interface SimWorkerData {
   cpUrl: string;
-  token: string;
+  nodeSecret: string;
   blobUrl: string;
   s3Endpoint?: string;
   verifyKey: string;

@@ -38,6 +38,8 @@ async function sampleReport(): Promise<Report> {
     alive: true,
     rssBytes: (100 + i) * 1024 * 1024,
     heapUsedBytes: 50 * 1024 * 1024,
+    externalBytes: 5 * 1024 * 1024,
+    arrayBuffersBytes: (2 + i) * 1024 * 1024,
     fds: 30,
     eventLoopDelayP99Ms: 11,
   }));
@@ -85,6 +87,8 @@ test("the HTML report is self-contained and carries every series", async () => {
     "Config version per node",
     "RSS per process",
     "Heap used per process",
+    "External memory per process",
+    "Array buffers per process",
     "Event-loop delay p99 per process",
     "Open file descriptors per process",
     "Admission decisions (node metrics)",
@@ -100,6 +104,8 @@ test("the HTML report is self-contained and carries every series", async () => {
   assert.ok(html.includes("SIGSTOP dp-1"), "fault marker drawn");
   assert.match(html, /class="fault"/);
   assert.ok(html.includes("Soak verdict"));
+  assert.ok(html.includes("Memory slope per process (95 % interval)"), "slope table");
+  assert.match(html, /RSS %\/h/);
   const quota = report.loads[0]!.result.totals.outcomes.quota ?? 0;
   assert.ok(quota >= 10, `quota rejections recorded: ${quota}`);
 });

@@ -1,6 +1,7 @@
 import type { LoadResult } from "../generator/merge.ts";
 import type { ProcessSample } from "../sampler/process-sampler.ts";
 import type { Report, Table } from "./model.ts";
+import { type Trend, withInterval } from "./soak-verdict.ts";
 import { escapeXml, formatNumber, lineChart, type Marker, type Point, type Series } from "./svg-chart.ts";
 
 /**
@@ -163,6 +164,12 @@ function processCharts(samples: ProcessSample[], sec: (ms: number) => number, ma
     chart("Heap used per process", "MiB", (s) =>
       s.heapUsedBytes === undefined ? undefined : s.heapUsedBytes / MB,
     ),
+    chart("External memory per process", "MiB", (s) =>
+      s.externalBytes === undefined ? undefined : s.externalBytes / MB,
+    ),
+    chart("Array buffers per process", "MiB", (s) =>
+      s.arrayBuffersBytes === undefined ? undefined : s.arrayBuffersBytes / MB,
+    ),
     chart("Event-loop delay p99 per process", "ms", (s) => s.eventLoopDelayP99Ms),
     chart("Open file descriptors per process", "fds", (s) => s.fds),
   ].join("\n");
@@ -180,25 +187,62 @@ function configVersionChart(report: Report, sec: (ms: number) => number, markers
   return lineChart({ title: "Config version per node", yLabel: "version", series, markers });
 }
 
+function trendCell(t: Trend | undefined): string {
+  return t ? withInterval(t.slopePerHour / MB, t.lowPerHour / MB, t.highPerHour / MB, 2) : "";
+}
+
 function soakSection(report: Report): string {
   if (!report.soak) return "";
   const v = report.soak;
-  const rows = v.checks.map((c) => [
+  const memoryRows = v.memory.map((m) => [
+    m.process,
+    m.pid,
+    m.samples,
+    formatNumber(m.spanSec),
+    (m.meanRssBytes / MB).toFixed(1),
+    withInterval(m.slopePctPerHour, m.lowPctPerHour, m.highPctPerHour, 2),
+    trendCell(m.rss),
+    trendCell(m.components.heapUsed),
+    trendCell(m.components.external),
+    trendCell(m.components.arrayBuffers),
+    formatNumber(m.effectiveSamples),
+    m.judged ? (m.flagged ? "GROWTH" : "flat") : (m.note ?? "not judged"),
+  ]);
+  const fdRows = v.fds.map((c) => [
     c.process,
     c.pid,
-    c.metric,
     c.samples,
-    c.firstMean,
-    c.lastMean,
-    `${c.growthPct.toFixed(2)} %`,
-    c.flagged ? "GROWTH" : "ok",
+    c.meanFds.toFixed(1),
+    withInterval(c.fds.slopePerHour, c.fds.lowPerHour, c.fds.highPerHour, 1),
+    c.limitPerHour.toFixed(1),
+    c.flagged ? "GROWTH" : "flat",
   ]);
+  const confidence = `${Math.round(v.confidence * 100)} %`;
   return [
     `<h2>Soak verdict: <span class="${v.verdict === "pass" ? "pass" : "fail"}">${escapeXml(v.verdict)}</span></h2>`,
+    `<p>RSS over the steady phase fitted by least squares; slope and its ${confidence} interval (Student's t, widened for autocorrelation). Flat when the interval includes 0 or its upper bound is below ${v.rssSlopeLimitPctPerHour} %/h.</p>`,
     renderTable({
-      title: "Steady-phase growth (first vs last 10 % of samples)",
-      columns: ["process", "pid", "metric", "samples", "first mean", "last mean", "growth", "flag"],
-      rows,
+      title: `Memory slope per process (${confidence} interval)`,
+      columns: [
+        "process",
+        "pid",
+        "samples",
+        "span s",
+        "mean RSS MiB",
+        "RSS %/h",
+        "RSS MiB/h",
+        "heap used MiB/h",
+        "external MiB/h",
+        "array buffers MiB/h",
+        "effective n",
+        "verdict",
+      ],
+      rows: memoryRows,
+    }),
+    renderTable({
+      title: `Open fd slope per process (${confidence} interval)`,
+      columns: ["process", "pid", "samples", "mean fds", "fds/h", "limit fds/h", "verdict"],
+      rows: fdRows,
     }),
     v.insufficient.length > 0 ? `<p>not enough samples: ${escapeXml(v.insufficient.join("; "))}</p>` : "",
   ].join("\n");

@@ -1,104 +1,155 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { ProcessSample } from "../sampler/process-sampler.ts";
-import { soakVerdict } from "./soak-verdict.ts";
+import { type ProcessSample, SELF } from "../sampler/process-sampler.ts";
+import { isGrowing, memoryLines, soakVerdict } from "./soak-verdict.ts";
 
 const MB = 1024 * 1024;
+const HOUR = 3600;
 
-/** One sample per second for `seconds` seconds; rss(t) and fds(t) give the values. */
+/** A seeded uniform [0, 1) source (LCG), so noisy series are the same every run. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** One sample per second for `seconds` seconds; `fill(t)` gives the values. */
 function series(
   name: string,
   pid: number,
   seconds: number,
-  rss: (t: number) => number,
-  fds: (t: number) => number,
-) {
+  fill: (t: number) => Partial<ProcessSample>,
+): ProcessSample[] {
   return Array.from(
     { length: seconds },
-    (_, t): ProcessSample => ({ atEpochMs: t * 1000, name, pid, alive: true, rssBytes: rss(t), fds: fds(t) }),
+    (_, t): ProcessSample => ({ atEpochMs: t * 1000, name, pid, alive: true, fds: 40, ...fill(t) }),
   );
 }
 
-const options = { startEpochMs: 0, endEpochMs: 600_000, warmupSec: 60 };
+const twoHours = { startEpochMs: 0, endEpochMs: 2 * HOUR * 1000, warmupSec: 600 };
 
-test("flat memory and fds pass, whatever the warm-up did", () => {
-  const samples = series(
-    "dp-0",
-    10,
-    600,
-    (t) => (t < 60 ? t * MB : 100 * MB + (t % 7) * 0.1 * MB),
-    () => 40,
-  );
-  const verdict = soakVerdict(samples, options);
+/** GC sawtooth: the heap fills for 40 s and is collected, ±4 MB, plus ±1 MB noise. */
+function sawtooth(seed: number) {
+  const random = lcg(seed);
+  return (t: number) => ((t % 40) / 40) * 8 * MB - 4 * MB + (random() - 0.5) * 2 * MB;
+}
+
+const byProcess = (v: ReturnType<typeof soakVerdict>) =>
+  Object.fromEntries(v.memory.map((m) => [m.process, m]));
+
+test("a flat process with GC sawtooth and noise passes, whatever the warm-up did", () => {
+  const wobble = sawtooth(1);
+  const samples = series("dp-0", 10, 2 * HOUR, (t) => ({
+    rssBytes: t < 600 ? 50 * MB + t * 0.1 * MB : 110 * MB + wobble(t),
+  }));
+  const verdict = soakVerdict(samples, twoHours);
   assert.equal(verdict.verdict, "pass");
-  assert.equal(verdict.checks.length, 2);
-  assert.ok(verdict.checks.every((c) => !c.flagged));
+  const dp = byProcess(verdict)["dp-0"]!;
+  assert.equal(dp.flagged, false);
+  assert.equal(dp.judged, true);
+  assert.ok(dp.lowPctPerHour < 1 && dp.highPctPerHour < 1, `[${dp.lowPctPerHour}, ${dp.highPctPerHour}]`);
+  assert.ok(Math.abs(dp.slopePctPerHour) < 0.5, `slope ${dp.slopePctPerHour} %/h`);
+  assert.ok(dp.effectiveSamples < dp.samples, "autocorrelated samples count for less");
+  assert.equal(dp.samples, 2 * HOUR - 600);
 });
 
-test("RSS growing more than 5 % over the steady phase is flagged; 3 % is not", () => {
-  const leaking = series(
-    "dp-0",
-    10,
-    600,
-    (t) => 100 * MB * (1 + 0.08 * ((t - 60) / 540)),
-    () => 40,
-  );
-  const slight = series(
-    "dp-1",
-    11,
-    600,
-    (t) => 100 * MB * (1 + 0.03 * ((t - 60) / 540)),
-    () => 40,
-  );
-  const verdict = soakVerdict([...leaking, ...slight], options);
+test("a leak of 3 %/h is flagged with its slope; 0.3 %/h stays under the 1 %/h bound", () => {
+  const leaking = series("dp-0", 10, 2 * HOUR, (t) => ({
+    rssBytes: 100 * MB * (1 + (0.03 * t) / HOUR) + sawtooth(2)(t),
+  }));
+  const slight = series("dp-1", 11, 2 * HOUR, (t) => ({
+    rssBytes: 100 * MB * (1 + (0.003 * t) / HOUR) + sawtooth(3)(t),
+  }));
+  const verdict = soakVerdict([...leaking, ...slight], twoHours);
   assert.equal(verdict.verdict, "memory-growth");
-  const byName = Object.fromEntries(
-    verdict.checks.filter((c) => c.metric === "rss").map((c) => [c.process, c]),
+  assert.equal(verdict.memoryGrowth, true);
+  const { "dp-0": leak, "dp-1": ok } = byProcess(verdict);
+  assert.equal(leak!.flagged, true);
+  // 3 MB/h on a mean of ~104 MB: ~2.9 %/h
+  assert.ok(leak!.slopePctPerHour > 2.6 && leak!.slopePctPerHour < 3.1, `${leak!.slopePctPerHour}`);
+  assert.ok(leak!.lowPctPerHour > 0 && leak!.lowPctPerHour < leak!.slopePctPerHour);
+  assert.ok(Math.abs(leak!.rss.slopePerHour - 3 * MB) < 0.3 * MB, `${leak!.rss.slopePerHour / MB} MB/h`);
+  assert.equal(ok!.flagged, false);
+  assert.ok(ok!.highPctPerHour < 1, `under 1 %/h: [${ok!.lowPctPerHour}, ${ok!.highPctPerHour}]`);
+});
+
+test("the growth judgement: interval above 0 and reaching the limit", () => {
+  assert.equal(isGrowing(-0.2, 3, 1), false, "includes 0");
+  assert.equal(isGrowing(0.1, 0.9, 1), false, "below the limit");
+  assert.equal(isGrowing(0.5, 1, 1), true);
+  assert.equal(isGrowing(-3, -1, 1), false, "shrinking");
+});
+
+test("the memoryUsage() parts get their own slopes: array buffers growing under a flat heap", () => {
+  const samples = series("dp-2", 12, 2 * HOUR, (t) => ({
+    rssBytes: 120 * MB + (8 * MB * t) / HOUR + sawtooth(4)(t),
+    heapUsedBytes: 40 * MB + sawtooth(5)(t),
+    externalBytes: 20 * MB + (8 * MB * t) / HOUR,
+    arrayBuffersBytes: 16 * MB + (8 * MB * t) / HOUR,
+  }));
+  const dp = byProcess(soakVerdict(samples, twoHours))["dp-2"]!;
+  assert.equal(dp.flagged, true);
+  const { heapUsed, external, arrayBuffers, heapTotal } = dp.components;
+  assert.ok(Math.abs(arrayBuffers!.slopePerHour - 8 * MB) < 1e-3 * MB, `${arrayBuffers!.slopePerHour / MB}`);
+  assert.ok(Math.abs(external!.slopePerHour - 8 * MB) < 1e-3 * MB);
+  assert.ok(heapUsed!.lowPerHour < 0 && heapUsed!.highPerHour > 0, "the heap is flat");
+  assert.equal(heapTotal, undefined, "a series the process does not expose is absent");
+});
+
+test("the generator's expected growth is fitted and shown, not judged", () => {
+  const generator = series(SELF, 1, 2 * HOUR, (t) => ({ rssBytes: 200 * MB * (1 + (0.2 * t) / HOUR) }));
+  const dp = series("dp-0", 10, 2 * HOUR, (t) => ({ rssBytes: 100 * MB + sawtooth(6)(t) }));
+  const verdict = soakVerdict([...generator, ...dp], twoHours);
+  assert.equal(verdict.verdict, "pass");
+  const gen = byProcess(verdict)[SELF]!;
+  assert.equal(gen.judged, false);
+  assert.equal(gen.flagged, false);
+  assert.match(gen.note!, /expected growth/);
+  assert.ok(gen.slopePctPerHour > 10, `${gen.slopePctPerHour}`);
+  const lines = memoryLines(verdict);
+  assert.match(
+    lines.find((l) => l.includes(SELF))!,
+    /RSS \+1\d\.\d\d \[\+1\d\.\d\d, \+1\d\.\d\d\] %\/h .* not judged/,
   );
-  assert.equal(byName["dp-0"]!.flagged, true);
-  assert.ok(byName["dp-0"]!.growthPct > 6 && byName["dp-0"]!.growthPct < 8);
-  assert.equal(byName["dp-1"]!.flagged, false);
+  assert.match(
+    lines.find((l) => l.includes("dp-0"))!,
+    /dp-0 \(pid 10\): RSS [+−]0\.\d\d \[−\d+\.\d\d, \+\d+\.\d\d\] %\/h of (99|100) MiB over 6599 s — flat/,
+  );
+  // only the generator: nothing judged
+  assert.equal(soakVerdict(generator, twoHours).verdict, "insufficient-data");
+  // the same growth in a platform process is a leak
+  assert.equal(soakVerdict(generator, { ...twoHours, expectedGrowth: [] }).verdict, "memory-growth");
 });
 
 test("fd growth is flagged; a restarted process is judged per pid", () => {
-  const fdLeak = series(
-    "cp",
-    20,
-    600,
-    () => 80 * MB,
-    (t) => 30 + Math.floor(t / 20),
-  );
-  const before = series(
-    "dp-2",
-    30,
-    300,
-    () => 200 * MB,
-    () => 40,
-  );
-  const after = series(
-    "dp-2",
-    31,
-    600,
-    () => 60 * MB,
-    () => 40,
-  ).slice(300);
-  const verdict = soakVerdict([...fdLeak, ...before, ...after], options);
+  // one fd every 20 s (180/h) is a leak; a pool's burst of 30 that closes again is not
+  const fdLeak = series("cp", 20, 600, (t) => ({ rssBytes: 80 * MB, fds: 30 + Math.floor(t / 20) }));
+  const burst = series("upstream", 21, 600, (t) => ({
+    rssBytes: 80 * MB,
+    fds: t > 200 && t < 350 ? 70 : 40,
+  }));
+  const before = series("dp-2", 30, 300, () => ({ rssBytes: 200 * MB }));
+  const after = series("dp-2", 31, 600, () => ({ rssBytes: 60 * MB })).slice(300);
+  const verdict = soakVerdict([...fdLeak, ...burst, ...before, ...after], {
+    ...twoHours,
+    endEpochMs: 600_000,
+    warmupSec: 60,
+  });
   assert.equal(verdict.verdict, "fd-growth");
-  assert.equal(verdict.checks.find((c) => c.process === "cp" && c.metric === "fds")!.flagged, true);
-  assert.equal(verdict.checks.filter((c) => c.process === "dp-2" && c.metric === "rss").length, 2);
+  const cp = verdict.fds.find((c) => c.process === "cp")!;
+  assert.equal(cp.flagged, true);
+  assert.ok(Math.abs(cp.fds.slopePerHour - 180) < 5, `${cp.fds.slopePerHour} fds/h`);
+  assert.equal(verdict.fds.find((c) => c.process === "upstream")!.flagged, false);
+  assert.equal(verdict.memory.filter((m) => m.process === "dp-2").length, 2);
   assert.equal(verdict.memoryGrowth, false, "a restart's drop is not growth");
 });
 
 test("too few steady samples is insufficient data, not a pass", () => {
   const verdict = soakVerdict(
-    series(
-      "dp-0",
-      10,
-      70,
-      () => MB,
-      () => 1,
-    ),
-    options,
+    series("dp-0", 10, 70, () => ({ rssBytes: MB, fds: 1 })),
+    { startEpochMs: 0, endEpochMs: 600_000, warmupSec: 60 },
   );
   assert.equal(verdict.verdict, "insufficient-data");
   assert.deepEqual(verdict.insufficient, ["dp-0 (pid 10): 10 samples"]);

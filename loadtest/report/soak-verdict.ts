@@ -1,39 +1,96 @@
-import type { ProcessSample } from "../sampler/process-sampler.ts";
+import { SELF, type ProcessSample } from "../sampler/process-sampler.ts";
+import { linearFit, slopeInterval } from "./linear-trend.ts";
 
 /**
  * The soak verdict: does any process grow in memory or descriptors over the steady
- * phase? Steady phase = after the warm-up until the end. For each process (each pid
- * of it: a restarted process starts a new series) the mean of the first and of the
- * last `windowFraction` of its steady samples are compared: RSS growth above
- * `rssGrowthPct` % flags memory growth; fd growth above max(`fdGrowthAbs`,
- * `fdGrowthPct` %) flags fd growth. Too few samples gives "insufficient", not a pass.
+ * phase? Steady phase = after the warm-up until the end. Each process (each pid of it: a
+ * restarted process starts a new series) is judged on its own samples.
+ *
+ * Memory is judged by the RSS *slope*: an ordinary least-squares line through RSS over
+ * time, its 95 % confidence interval from Student's t (widened for the autocorrelation
+ * of once-a-second samples, see linear-trend.ts), both expressed as % of the process's
+ * mean steady RSS per hour. Flat when the interval includes 0 or its upper bound is
+ * below `rssSlopeLimitPctPerHour` (1 %/h); growing when the whole interval is above 0
+ * and its upper bound reaches the limit. Comparing the first and last part of the
+ * phase instead (the old verdict) flagged the slow, decelerating warm-up of a heap
+ * that had not yet reached its working size as a leak, and says nothing about how sure
+ * it is. The slopes of heap used, heap total, external memory and array buffers are
+ * reported beside it (bytes per hour): they say where a growing RSS goes.
+ *
+ * The load generator (`generator`) is fitted and shown, but not judged: it keeps what
+ * it records for the report — a latency histogram and outcome counts per second, one
+ * sample of every process per second, node status twice a second — so it grows by
+ * design, linearly with the run's length, and its memory is not the platform's.
+ * Whether it kept up is judged elsewhere: by `send_lag` and its event-loop delay.
+ *
+ * Open fds are judged the same way, in fds per hour: growing when the interval lies
+ * above 0 and reaches max(`fdGrowthAbs`, `fdGrowthPct` % of the mean) per hour (5 or
+ * 10 %/h). Connection pools open and idle-close descriptors in bursts; first-vs-last
+ * means of a short run took a burst for a leak. Too few samples gives "insufficient",
+ * not a pass.
  */
 export type SoakOptions = {
   startEpochMs: number;
   endEpochMs: number;
   warmupSec: number;
-  rssGrowthPct?: number;
+  /** RSS growth (% of the mean per hour) the upper bound of the interval must stay below */
+  rssSlopeLimitPctPerHour?: number;
+  confidence?: number;
+  /** processes whose growth is expected (fitted and shown, not judged) */
+  expectedGrowth?: readonly string[];
+  /** fd growth per hour (% of the mean, or absolute, whichever is larger) that is a leak */
   fdGrowthPct?: number;
   fdGrowthAbs?: number;
-  windowFraction?: number;
   minSamples?: number;
 };
 
-export type GrowthCheck = {
+/** A slope with its interval, in bytes per hour. */
+export type Trend = { slopePerHour: number; lowPerHour: number; highPerHour: number };
+
+export type MemoryComponent = "heapUsed" | "heapTotal" | "external" | "arrayBuffers";
+
+export type MemoryTrend = {
   process: string;
   pid: number;
-  metric: "rss" | "fds";
   samples: number;
-  firstMean: number;
-  lastMean: number;
-  growthPct: number;
+  /** seconds of steady samples fitted */
+  spanSec: number;
+  meanRssBytes: number;
+  /** RSS slope and its interval, bytes per hour */
+  rss: Trend;
+  /** the same as % of the mean RSS per hour */
+  slopePctPerHour: number;
+  lowPctPerHour: number;
+  highPctPerHour: number;
+  /** points after the autocorrelation correction */
+  effectiveSamples: number;
+  /** slopes of the memoryUsage() parts the process exposes (bytes per hour) */
+  components: Partial<Record<MemoryComponent, Trend>>;
+  /** false: expected growth (the generator), shown but not part of the verdict */
+  judged: boolean;
+  flagged: boolean;
+  note?: string;
+};
+
+export type FdTrend = {
+  process: string;
+  pid: number;
+  samples: number;
+  meanFds: number;
+  /** open-fd slope and its interval, fds per hour */
+  fds: Trend;
+  /** growth per hour the interval's upper bound must stay below */
+  limitPerHour: number;
   flagged: boolean;
 };
 
 export type SoakVerdict = {
   steadyFromEpochMs: number;
   steadyToEpochMs: number;
-  checks: GrowthCheck[];
+  confidence: number;
+  rssSlopeLimitPctPerHour: number;
+  memory: MemoryTrend[];
+  fds: FdTrend[];
   memoryGrowth: boolean;
   fdGrowth: boolean;
   /** processes without enough steady samples to judge */
@@ -41,28 +98,110 @@ export type SoakVerdict = {
   verdict: "pass" | "memory-growth" | "fd-growth" | "memory-and-fd-growth" | "insufficient-data";
 };
 
+const HOUR_MS = 3_600_000;
+
+const EXPECTED_GROWTH_NOTE =
+  "expected growth, not judged: keeps every per-second series it records for the report";
+
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
-function windowMeans(values: number[], fraction: number): [number, number] {
-  const n = Math.max(1, Math.floor(values.length * fraction));
-  return [mean(values.slice(0, n)), mean(values.slice(-n))];
+/** Slope ± interval of one field over time, bytes per hour; undefined with < 3 values. */
+function trendOf(
+  samples: ProcessSample[],
+  read: (s: ProcessSample) => number | undefined,
+  confidence: number,
+): { trend: Trend; values: number[]; effectiveN: number; spanSec: number } | undefined {
+  const xs: number[] = [];
+  const values: number[] = [];
+  const t0 = samples[0]?.atEpochMs ?? 0;
+  for (const s of samples) {
+    const v = read(s);
+    if (v === undefined) continue;
+    xs.push((s.atEpochMs - t0) / HOUR_MS);
+    values.push(v);
+  }
+  if (values.length < 3 || xs[0] === xs.at(-1)) return undefined;
+  const ci = slopeInterval(linearFit(xs, values), { confidence });
+  return {
+    trend: { slopePerHour: ci.slope, lowPerHour: ci.low, highPerHour: ci.high },
+    values,
+    effectiveN: ci.effectiveN,
+    spanSec: ((xs.at(-1)! - xs[0]!) * HOUR_MS) / 1000,
+  };
 }
 
-function check(
-  process: string,
-  pid: number,
-  metric: "rss" | "fds",
-  values: number[],
-  o: Required<SoakOptions>,
-) {
-  const [firstMean, lastMean] = windowMeans(values, o.windowFraction);
-  const growth = lastMean - firstMean;
-  const growthPct = firstMean > 0 ? (growth / firstMean) * 100 : 0;
-  const flagged =
-    metric === "rss"
-      ? growthPct > o.rssGrowthPct
-      : growth > Math.max(o.fdGrowthAbs, (firstMean * o.fdGrowthPct) / 100);
-  return { process, pid, metric, samples: values.length, firstMean, lastMean, growthPct, flagged };
+const COMPONENTS: Array<[MemoryComponent, (s: ProcessSample) => number | undefined]> = [
+  ["heapUsed", (s) => s.heapUsedBytes],
+  ["heapTotal", (s) => s.heapTotalBytes],
+  ["external", (s) => s.externalBytes],
+  ["arrayBuffers", (s) => s.arrayBuffersBytes],
+];
+
+function memoryTrend(sorted: ProcessSample[], o: Required<SoakOptions>): MemoryTrend | undefined {
+  const fit = trendOf(sorted, (s) => s.rssBytes, o.confidence);
+  if (!fit) return undefined;
+  const { name, pid } = sorted[0]!;
+  const meanRssBytes = mean(fit.values);
+  const pct = (bytesPerHour: number) => (meanRssBytes > 0 ? (bytesPerHour / meanRssBytes) * 100 : 0);
+  const components: MemoryTrend["components"] = {};
+  for (const [component, read] of COMPONENTS) {
+    const t = trendOf(sorted, read, o.confidence);
+    if (t) components[component] = t.trend;
+  }
+  const lowPctPerHour = pct(fit.trend.lowPerHour);
+  const highPctPerHour = pct(fit.trend.highPerHour);
+  const judged = !o.expectedGrowth.includes(name);
+  return {
+    process: name,
+    pid,
+    samples: fit.values.length,
+    spanSec: fit.spanSec,
+    meanRssBytes,
+    rss: fit.trend,
+    slopePctPerHour: pct(fit.trend.slopePerHour),
+    lowPctPerHour,
+    highPctPerHour,
+    effectiveSamples: fit.effectiveN,
+    components,
+    judged,
+    flagged: judged && isGrowing(lowPctPerHour, highPctPerHour, o.rssSlopeLimitPctPerHour),
+    ...(judged ? {} : { note: EXPECTED_GROWTH_NOTE }),
+  };
+}
+
+/** "+1.23 [−0.40, +2.86]": a slope and its interval, each already scaled. Pure. */
+export function withInterval(slope: number, low: number, high: number, digits: number): string {
+  const f = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(digits)}`;
+  return `${f(slope)} [${f(low)}, ${f(high)}]`;
+}
+
+/** One line per process: its RSS slope in %/h with the interval, and the judgement. Pure. */
+export function memoryLines(verdict: SoakVerdict): string[] {
+  return verdict.memory.map(
+    (m) =>
+      `  ${m.process} (pid ${m.pid}): RSS ${withInterval(m.slopePctPerHour, m.lowPctPerHour, m.highPctPerHour, 2)} %/h of ${(m.meanRssBytes / 2 ** 20).toFixed(0)} MiB over ${Math.round(m.spanSec)} s — ${m.judged ? (m.flagged ? "GROWTH" : "flat") : "not judged (expected growth)"}`,
+  );
+}
+
+/** Growing: the interval lies above 0 and reaches the limit (same unit). Pure. */
+export function isGrowing(lowPctPerHour: number, highPctPerHour: number, limitPctPerHour: number): boolean {
+  return lowPctPerHour > 0 && highPctPerHour >= limitPctPerHour;
+}
+
+function fdTrend(sorted: ProcessSample[], o: Required<SoakOptions>): FdTrend | undefined {
+  const fit = trendOf(sorted, (s) => s.fds, o.confidence);
+  if (!fit) return undefined;
+  const meanFds = mean(fit.values);
+  const limitPerHour = Math.max(o.fdGrowthAbs, (meanFds * o.fdGrowthPct) / 100);
+  return {
+    process: sorted[0]!.name,
+    pid: sorted[0]!.pid,
+    samples: fit.values.length,
+    meanFds,
+    fds: fit.trend,
+    limitPerHour,
+    flagged: isGrowing(fit.trend.lowPerHour, fit.trend.highPerHour, limitPerHour),
+  };
 }
 
 function groupByProcess(samples: ProcessSample[]): Map<string, ProcessSample[]> {
@@ -78,37 +217,44 @@ function groupByProcess(samples: ProcessSample[]): Map<string, ProcessSample[]> 
 
 export function soakVerdict(samples: ProcessSample[], options: SoakOptions): SoakVerdict {
   const o: Required<SoakOptions> = {
-    rssGrowthPct: 5,
+    rssSlopeLimitPctPerHour: 1,
+    confidence: 0.95,
+    expectedGrowth: [SELF],
     fdGrowthPct: 10,
     fdGrowthAbs: 5,
-    windowFraction: 0.1,
     minSamples: 20,
     ...options,
   };
   const from = o.startEpochMs + o.warmupSec * 1000;
   const steady = samples.filter((s) => s.alive && s.atEpochMs >= from && s.atEpochMs <= o.endEpochMs);
-  const checks: GrowthCheck[] = [];
+  const memory: MemoryTrend[] = [];
+  const fds: FdTrend[] = [];
   const insufficient: string[] = [];
   for (const group of groupByProcess(steady).values()) {
     const { name, pid } = group[0]!;
     const sorted = [...group].sort((a, b) => a.atEpochMs - b.atEpochMs);
-    const rss = sorted.flatMap((s) => (s.rssBytes === undefined ? [] : [s.rssBytes]));
-    const fds = sorted.flatMap((s) => (s.fds === undefined ? [] : [s.fds]));
-    if (rss.length < o.minSamples) insufficient.push(`${name} (pid ${pid}): ${rss.length} samples`);
-    else checks.push(check(name, pid, "rss", rss, o));
-    if (fds.length >= o.minSamples) checks.push(check(name, pid, "fds", fds, o));
+    const rssCount = sorted.filter((s) => s.rssBytes !== undefined).length;
+    const trend = rssCount >= o.minSamples ? memoryTrend(sorted, o) : undefined;
+    if (trend) memory.push(trend);
+    else insufficient.push(`${name} (pid ${pid}): ${rssCount} samples`);
+    const fdCount = sorted.filter((s) => s.fds !== undefined).length;
+    const fd = fdCount >= o.minSamples ? fdTrend(sorted, o) : undefined;
+    if (fd) fds.push(fd);
   }
-  const memoryGrowth = checks.some((c) => c.metric === "rss" && c.flagged);
-  const fdGrowth = checks.some((c) => c.metric === "fds" && c.flagged);
+  const memoryGrowth = memory.some((m) => m.flagged);
+  const fdGrowth = fds.some((c) => c.flagged);
   let verdict: SoakVerdict["verdict"] = "pass";
   if (memoryGrowth && fdGrowth) verdict = "memory-and-fd-growth";
   else if (memoryGrowth) verdict = "memory-growth";
   else if (fdGrowth) verdict = "fd-growth";
-  else if (checks.length === 0) verdict = "insufficient-data";
+  else if (!memory.some((m) => m.judged)) verdict = "insufficient-data";
   return {
     steadyFromEpochMs: from,
     steadyToEpochMs: o.endEpochMs,
-    checks,
+    confidence: o.confidence,
+    rssSlopeLimitPctPerHour: o.rssSlopeLimitPctPerHour,
+    memory,
+    fds,
     memoryGrowth,
     fdGrowth,
     insufficient,

@@ -4,11 +4,19 @@ import { assertLoopbackUrl } from "../generator/loopback.ts";
 
 /**
  * Reading one process's vital signs: resident memory and open descriptors from
- * /proc (Linux), and heap / event-loop lag from a Node process's Prometheus
- * /metrics (prom-client default metrics, with or without a prefix).
+ * /proc (Linux), and heap (used, total), external memory, array buffers and event-loop
+ * lag from a Node process's Prometheus /metrics (prom-client default metrics, with or
+ * without a prefix; array buffers from Corral's own `nodejs_array_buffers_bytes`).
  */
 export type ProcStats = { rssBytes: number; fds: number };
-export type NodeMetrics = { heapUsedBytes?: number; rssBytes?: number; eventLoopLagP99Ms?: number };
+export type NodeMetrics = {
+  heapUsedBytes?: number;
+  heapTotalBytes?: number;
+  externalBytes?: number;
+  arrayBuffersBytes?: number;
+  rssBytes?: number;
+  eventLoopLagP99Ms?: number;
+};
 
 /** VmRSS from the text of /proc/<pid>/status, in bytes; undefined if absent. Pure. */
 export function parseVmRss(status: string): number | undefined {
@@ -36,6 +44,9 @@ export function parseNodeMetrics(text: string): NodeMetrics {
   const lag = promValue(text, "nodejs_eventloop_lag_p99_seconds");
   return {
     heapUsedBytes: promValue(text, "nodejs_heap_size_used_bytes"),
+    heapTotalBytes: promValue(text, "nodejs_heap_size_total_bytes"),
+    externalBytes: promValue(text, "nodejs_external_memory_bytes"),
+    arrayBuffersBytes: promValue(text, "nodejs_array_buffers_bytes"),
     rssBytes: promValue(text, "process_resident_memory_bytes"),
     eventLoopLagP99Ms: lag === undefined ? undefined : lag * 1000,
   };

@@ -8,6 +8,9 @@ import { ProcessSampler, SELF } from "./process-sampler.ts";
 const METRICS = `# HELP corral_nodejs_heap_size_used_bytes Process heap size used from Node.js in bytes.
 # TYPE corral_nodejs_heap_size_used_bytes gauge
 corral_nodejs_heap_size_used_bytes 12345678
+corral_nodejs_heap_size_total_bytes 23456789
+corral_nodejs_external_memory_bytes 3456789
+corral_nodejs_array_buffers_bytes 2345678
 corral_process_resident_memory_bytes 98765432
 corral_nodejs_eventloop_lag_p99_seconds 0.0125
 corral_http_requests_total{route="/x"} 5
@@ -18,6 +21,9 @@ test("metrics and /proc parsing", () => {
   assert.equal(parseVmRss("Name:\tzombie\n"), undefined);
   assert.deepEqual(parseNodeMetrics(METRICS), {
     heapUsedBytes: 12345678,
+    heapTotalBytes: 23456789,
+    externalBytes: 3456789,
+    arrayBuffersBytes: 2345678,
     rssBytes: 98765432,
     eventLoopLagP99Ms: 12.5,
   });
@@ -46,10 +52,13 @@ test("samples a live process with /metrics, the generator itself, and marks a de
   assert.ok(me[0]!.rssBytes! > 10 * 1024 * 1024);
   assert.ok(me[0]!.fds! > 3);
   assert.equal(me[0]!.heapUsedBytes, 12345678);
+  assert.equal(me[0]!.externalBytes, 3456789);
+  assert.equal(me[0]!.arrayBuffersBytes, 2345678);
   assert.equal(me[0]!.eventLoopDelayP99Ms, 12.5);
   assert.equal(samples.find((s) => s.name === "gone")!.alive, false);
   const self = samples.filter((s) => s.name === SELF);
   assert.ok(self.length >= 2);
   assert.ok(self.at(-1)!.heapUsedBytes! > 0);
+  assert.ok(self.at(-1)!.externalBytes! >= self.at(-1)!.arrayBuffersBytes!);
   assert.ok(self.at(-1)!.eventLoopDelayP99Ms! >= 0);
 });

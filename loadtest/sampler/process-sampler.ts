@@ -3,8 +3,9 @@ import { type ELDHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 import { fetchNodeMetrics, readProcStats } from "./proc-stats.ts";
 
 /**
- * Samples every watched process once per interval: RSS and open fds from /proc, heap
- * and event-loop lag from its /metrics when given; plus the generator itself (its
+ * Samples every watched process once per interval: RSS and open fds from /proc, heap,
+ * external memory, array buffers and event-loop lag from its /metrics when given (the
+ * `process.memoryUsage()` figures); plus the generator itself (its
  * own memory and the delay of its own event loop, which bounds how well it keeps
  * its schedule). A process that is gone is sampled as `alive: false`.
  */
@@ -17,6 +18,11 @@ export type ProcessSample = {
   alive: boolean;
   rssBytes?: number;
   heapUsedBytes?: number;
+  heapTotalBytes?: number;
+  /** memory of C++ objects bound to JS objects, array buffers included */
+  externalBytes?: number;
+  /** ArrayBuffers and SharedArrayBuffers (Buffers among them); part of external */
+  arrayBuffersBytes?: number;
   fds?: number;
   eventLoopDelayP99Ms?: number;
 };
@@ -97,6 +103,9 @@ async function sampleSelf(loopDelay: ELDHistogram): Promise<ProcessSample> {
     alive: true,
     rssBytes: memory.rss,
     heapUsedBytes: memory.heapUsed,
+    heapTotalBytes: memory.heapTotal,
+    externalBytes: memory.external,
+    arrayBuffersBytes: memory.arrayBuffers,
     fds,
     eventLoopDelayP99Ms:
       loopDelay.count > 0 ? Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS) : undefined,
@@ -118,6 +127,9 @@ async function sampleTarget(target: ProcessTarget): Promise<ProcessSample> {
     alive: stats !== undefined,
     rssBytes: stats?.rssBytes ?? metrics?.rssBytes,
     heapUsedBytes: metrics?.heapUsedBytes,
+    heapTotalBytes: metrics?.heapTotalBytes,
+    externalBytes: metrics?.externalBytes,
+    arrayBuffersBytes: metrics?.arrayBuffersBytes,
     fds: stats?.fds,
     eventLoopDelayP99Ms: metrics?.eventLoopLagP99Ms,
   };

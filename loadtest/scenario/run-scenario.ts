@@ -144,7 +144,13 @@ function buildReport<P extends Params>(
   if (soak) {
     metrics["soak.memory_growth"] = soak.memoryGrowth ? 1 : 0;
     metrics["soak.fd_growth"] = soak.fdGrowth ? 1 : 0;
-    metrics["soak.judged_processes"] = new Set(soak.checks.map((c) => c.process)).size;
+    const judged = soak.memory.filter((m) => m.judged);
+    metrics["soak.judged_processes"] = new Set(judged.map((m) => m.process)).size;
+    // the largest upper bound of a judged process's RSS slope, %/h (informational)
+    if (judged.length > 0)
+      metrics["soak.rss_slope_high_pct_per_hour"] = Math.max(...judged.map((m) => m.highPctPerHour));
+    for (const m of soak.memory.filter((x) => !x.judged))
+      metrics[`soak.${m.process}.rss_slope_pct_per_hour`] = m.slopePctPerHour;
   }
   Object.assign(metrics, run.metrics);
   const thresholds = checkThresholds(scenario.thresholds, metrics, params);

@@ -1,8 +1,11 @@
+import {
+  GRPC_CONTENDERS,
+  maxMethod,
+  pickContenders,
+  sampleContender,
+  startGrpcBenchUpstream,
+} from "../bench/bench-setup.ts";
 import { compareContenders } from "../bench/compare.ts";
-import { nodeScript, startChild } from "../bench/child-process.ts";
-import { type Contender, direct, h2Passthrough } from "../bench/contenders.ts";
-import { dataPlane } from "../bench/data-plane-contender.ts";
-import type { MaxMethod } from "../bench/max-throughput.ts";
 import { sideBySide } from "../bench/side-by-side.ts";
 import { defineScenario } from "../scenario/types.ts";
 
@@ -13,15 +16,15 @@ import { defineScenario } from "../scenario/types.ts";
  * passthrough, and p99 added over direct at 50 % of the slowest one's max. The data plane has
  * everything on (bench/data-plane-contender.ts) and proxies h2c to the upstream over a pooled
  * HTTP/2 session. Target (issue 14): DP throughput >= 0.8x the passthrough's in the same run.
+ * Start-up is shared with the HTTP benches (bench/bench-setup.ts); `--contenders` picks a subset.
  */
-const UPSTREAM = new URL("../bench/echo-grpc-main.ts", import.meta.url);
-const CONTENDERS: Contender[] = [direct, h2Passthrough, dataPlane];
 const BASELINE = "h2-passthrough";
 export default defineScenario({
   name: "bench-grpc",
   description:
     "gRPC unary through the data plane vs a bare node:http2 passthrough vs direct: max throughput, CPU, p99 added at 50 % load",
   params: {
+    contenders: GRPC_CONTENDERS.map((c) => c.name).join(","),
     rounds: 2,
     warmupSec: 2,
     method: "closed",
@@ -47,30 +50,24 @@ export default defineScenario({
   ],
   async run(ctx) {
     const p = ctx.params;
-    if (p.method !== "closed" && p.method !== "open")
-      throw new Error(`--method must be closed or open, got ${p.method}`);
-    const upstream = await startChild<{ address: string }>(
-      nodeScript(UPSTREAM, [`--delay-ms=${p.upstreamDelayMs}`]),
-    );
-    ctx.onCleanup(() => upstream.stop());
-    ctx.sampler.add({ name: "echo-upstream", pid: upstream.pid });
+    const method = maxMethod(p.method);
+    const contenders = pickContenders(p.contenders, GRPC_CONTENDERS);
+    const upstream = await startGrpcBenchUpstream(ctx);
     const compared = await compareContenders({
-      contenders: CONTENDERS,
-      upstreamUrl: `http://${upstream.ready.address}`,
-      upstreamGrpc: upstream.ready.address,
+      contenders,
+      upstreamUrl: `http://${upstream}`,
+      upstreamGrpc: upstream,
       protocol: "grpc",
       rounds: p.rounds,
       warmupSec: p.warmupSec,
-      method: p.method as MaxMethod,
+      method,
       connections: p.connections,
       maxSec: p.maxSec,
       latencySec: p.latencySec,
       loadFraction: p.loadFraction,
       runLoad: ctx.runLoad,
       log: ctx.log,
-      onStarted: (name, running) => {
-        for (const pid of running.pids) ctx.sampler.add({ name, pid });
-      },
+      onStarted: sampleContender(ctx.sampler),
     });
     const { metrics, table } = sideBySide(compared, {
       baseline: BASELINE,

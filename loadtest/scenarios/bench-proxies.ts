@@ -1,8 +1,5 @@
-import { type Contender, bareNodeProxy, direct, nginx } from "../bench/contenders.ts";
-import { dataPlane } from "../bench/data-plane-contender.ts";
+import { maxMethod, pickContenders, sampleContender, startBenchUpstream } from "../bench/bench-setup.ts";
 import { compareContenders } from "../bench/compare.ts";
-import { nodeScript, startChild } from "../bench/child-process.ts";
-import type { MaxMethod } from "../bench/max-throughput.ts";
 import { sideBySide } from "../bench/side-by-side.ts";
 import { defineScenario } from "../scenario/types.ts";
 
@@ -17,8 +14,6 @@ import { defineScenario } from "../scenario/types.ts";
  * Its targets (issue 5): throughput per core >= 0.85x the bare Node proxy's, and p99 added
  * over direct <= 1 ms at 50 % of the slowest contender's max. `--contenders` picks a subset.
  */
-const ALL: Contender[] = [direct, bareNodeProxy, nginx, dataPlane];
-const UPSTREAM = new URL("../bench/fixed-latency-server.ts", import.meta.url);
 const BASELINE = "node-proxy";
 
 export default defineScenario({
@@ -55,23 +50,14 @@ export default defineScenario({
   ],
   async run(ctx) {
     const p = ctx.params;
-    if (p.method !== "closed" && p.method !== "open")
-      throw new Error(`--method must be closed or open, got ${p.method}`);
-    const upstream = await startChild<{ url: string }>(
-      nodeScript(UPSTREAM, [`--delay-ms=${p.upstreamDelayMs}`]),
-    );
-    ctx.onCleanup(() => upstream.stop());
-    ctx.sampler.add({ name: "upstream", pid: upstream.pid });
-    const wanted = p.contenders.split(",").map((n) => n.trim());
-    const contenders = ALL.filter((c) => wanted.includes(c.name));
-    if (contenders.length !== wanted.length || !wanted.includes("direct"))
-      throw new Error(`--contenders: a list of ${ALL.map((c) => c.name).join(", ")} including direct`);
+    const method = maxMethod(p.method);
+    const contenders = pickContenders(p.contenders);
     const compared = await compareContenders({
       contenders,
-      upstreamUrl: upstream.ready.url,
+      upstreamUrl: await startBenchUpstream(ctx),
       rounds: p.rounds,
       warmupSec: p.warmupSec,
-      method: p.method as MaxMethod,
+      method,
       connections: p.connections,
       maxSec: p.maxSec,
       latencySec: p.latencySec,
@@ -79,10 +65,7 @@ export default defineScenario({
       ramp: { startRps: p.rampStartRps, growth: p.rampGrowth, p99LimitMs: p.rampP99LimitMs },
       runLoad: ctx.runLoad,
       log: ctx.log,
-      onStarted: (name, running) => {
-        for (const [i, pid] of running.pids.entries())
-          ctx.sampler.add({ name: `${name}${i ? `-${i}` : ""}`, pid });
-      },
+      onStarted: sampleContender(ctx.sampler),
     });
     const { metrics, table } = sideBySide(compared, {
       baseline: BASELINE,

@@ -91,6 +91,8 @@ async function startControlPlane(ctx: Ctx): Promise<Platform> {
     demoUpstreams: false,
     pg: { url: postgres.url },
     extraEnv: { CORRAL_SNAPSHOT_CAPACITY: String(Math.round(ctx.params.capacityMiB * MIB)) },
+    // every simulated node registers its own slot
+    cpEnv: { CORRAL_MAX_SLOTS: String(ctx.params.nodes + 16) },
     stopGraceMs: 5000,
   });
   ctx.onCleanup(() => platform.stop());
@@ -125,7 +127,7 @@ async function startFleet(ctx: Ctx, platform: Platform, mode: VerifyMode): Promi
     nodes: p.nodes,
     workers: p.workers,
     cpUrl: platform.cpUrl,
-    token: platform.nodeToken,
+    nodeSecret: platform.nodeSecret,
     blobUrl: platform.blobUrl,
     verifyKey: platform.verifyKey,
     capacity: Math.round(p.capacityMiB * MIB),

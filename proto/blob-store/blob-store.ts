@@ -4,6 +4,8 @@ export interface BlobStore {
   put(key: string, bytes: Uint8Array): Promise<void>;
   /** Reads the whole object; refuses objects larger than maxBytes. Throws BlobNotFoundError if absent. */
   get(key: string, maxBytes: number): Promise<Buffer>;
+  /** Removes the object; removing one that is absent succeeds (deletes are retried). */
+  delete(key: string): Promise<void>;
   /** Human-readable location for logs and status (never contains credentials). */
   readonly location: string;
   close?(): Promise<void>;

@@ -48,4 +48,13 @@ export class FsBlobStore implements BlobStore {
       throw err;
     }
   }
+
+  async delete(key: string): Promise<void> {
+    assertValidKey(key);
+    try {
+      await unlink(join(this.root, key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+  }
 }

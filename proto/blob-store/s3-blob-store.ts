@@ -4,7 +4,13 @@
  * operation requires them: the SDK's newer defaults add CRC trailers that some
  * S3-compatible servers store or reject, and we verify our own SHA-256 anyway.
  */
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { assertValidKey, BlobNotFoundError, BlobTooLargeError, type BlobStore } from "./blob-store.ts";
 
 export interface S3BlobStoreOptions {
@@ -73,6 +79,11 @@ export class S3BlobStore implements BlobStore {
         throw new BlobNotFoundError(key);
       throw err;
     }
+  }
+
+  /** S3 answers 204 for an absent key too. */
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
   }
 
   async close(): Promise<void> {

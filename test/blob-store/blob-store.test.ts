@@ -39,10 +39,21 @@ function contract(name: string, open: () => Promise<BlobStore>) {
       await assert.rejects(store.get("snapshots/big", 1024), BlobTooLargeError);
     });
 
+    test("delete removes the object; deleting an absent one succeeds", async () => {
+      await store.put("snapshots/00000000000000000002.snap", Buffer.from("old"));
+      await store.put("snapshots/00000000000000000003.snap", Buffer.from("kept"));
+      await store.delete("snapshots/00000000000000000002.snap");
+      await assert.rejects(store.get("snapshots/00000000000000000002.snap", 10), BlobNotFoundError);
+      assert.equal((await store.get("snapshots/00000000000000000003.snap", 10)).toString(), "kept");
+      await store.delete("snapshots/00000000000000000002.snap");
+      await store.delete("snapshots/never-written");
+    });
+
     test("traversal and odd keys are refused before any I/O", async () => {
       for (const key of ["../x", "/abs", "a//b", "a/../b", "", "a b"]) {
         await assert.rejects(store.put(key, Buffer.from("x")), /invalid blob key/);
         await assert.rejects(store.get(key, 10), /invalid blob key/);
+        await assert.rejects(store.delete(key), /invalid blob key/);
       }
     });
   });

@@ -5,6 +5,7 @@
  * /metrics, the control plane's fleet and version views, and a probe that keeps sending
  * requests to every tenant on every node and records each one that fails.
  */
+import { egressAllowFor } from "../support/egress.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -78,7 +79,7 @@ export async function startChaosPlatform(opts: ChaosOptions): Promise<ChaosPlatf
 
 /** A tenant with an upstream (the demo HTTP upstream), a route for PATH and an invoke key. */
 export async function createTenant(admin: AdminClient, id: string, upstream: string): Promise<TenantKey> {
-  await admin.post("/admin/v1/tenants", { id, name: `Tenant ${id}` });
+  await admin.post("/admin/v1/tenants", { id, name: `Tenant ${id}`, egressAllow: egressAllowFor(upstream) });
   const base = `/admin/v1/tenants/${id}`;
   const up = await admin.post<{ id: string }>(`${base}/upstreams`, { name: "demo", targets: [upstream] });
   await admin.post(`${base}/routes`, { pathPrefix: PATH, upstreamId: up.id });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { egressAllowFor } from "../support/egress.ts";
 import { after, before, test } from "node:test";
 import { type Harness, startHarness } from "./harness.ts";
 
@@ -21,11 +22,26 @@ test("tenants: create, get, patch, list, delete", async () => {
       plan: "standard",
       status: "active",
       limits: {},
+      egressAllow: [],
       createdAt: undefined,
       updatedAt: undefined,
     },
   );
   assert.deepEqual((await h.api("GET", "/admin/v1/tenants/acme")).body, created.body);
+
+  const egress = await h.api("PATCH", "/admin/v1/tenants/acme", {
+    egressAllow: ["2130706433:3000", "Api.Internal"],
+  });
+  assert.deepEqual(egress.body.egressAllow, ["127.0.0.1:3000", "api.internal"], "stored in canonical form");
+  const badEgress = await h.api("PATCH", "/admin/v1/tenants/acme", {
+    egressAllow: ["ok.example", "10.0.0.0/40"],
+  });
+  assert.equal(badEgress.status, 400);
+  assert.equal(badEgress.body.errors[0].path, "body/egressAllow/1");
+  assert.deepEqual((await h.api("GET", "/admin/v1/tenants/acme")).body.egressAllow, [
+    "127.0.0.1:3000",
+    "api.internal",
+  ]);
 
   const patched = await h.api("PATCH", "/admin/v1/tenants/acme", {
     name: "Acme Corp",
@@ -129,7 +145,11 @@ test("keys: issued once in clear, listed without secrets, revoked idempotently",
 });
 
 test("upstreams and routes: create, list, get, delete; an upstream in use cannot go", async () => {
-  await h.api("POST", "/admin/v1/tenants", { id: "shop", name: "Shop" });
+  await h.api("POST", "/admin/v1/tenants", {
+    id: "shop",
+    name: "Shop",
+    egressAllow: egressAllowFor("127.0.0.1:9001", "127.0.0.1:9002", "x:1"),
+  });
   const up = await h.api("POST", "/admin/v1/tenants/shop/upstreams", {
     name: "catalog",
     targets: ["http://127.0.0.1:9001/", "127.0.0.1:9002"],
@@ -175,7 +195,7 @@ test("upstreams and routes: create, list, get, delete; an upstream in use cannot
 });
 
 test("deleting a tenant removes its keys, routes and upstreams", async () => {
-  await h.api("POST", "/admin/v1/tenants", { id: "doomed", name: "Doomed" });
+  await h.api("POST", "/admin/v1/tenants", { id: "doomed", name: "Doomed", egressAllow: ["127.0.0.1:1"] });
   const up = await h.api("POST", "/admin/v1/tenants/doomed/upstreams", {
     name: "a",
     targets: ["http://127.0.0.1:1"],

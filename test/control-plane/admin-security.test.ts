@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { createOperatorToken, revokeOperatorToken } from "../../control-plane/store/operator-tokens.ts";
-import { type Harness, startHarness } from "./harness.ts";
+import { eventually, type Harness, startHarness } from "./harness.ts";
 
 let h: Harness;
 before(async () => {
@@ -25,7 +25,7 @@ async function seedTenant(id: string) {
   const key = await h.api("POST", `/admin/v1/tenants/${id}/keys`, {});
   const up = await h.api("POST", `/admin/v1/tenants/${id}/upstreams`, {
     name: "main",
-    targets: ["http://127.0.0.1:1"],
+    targets: ["http://upstream.example.com:1"],
   });
   const route = await h.api("POST", `/admin/v1/tenants/${id}/routes`, {
     pathPrefix: "/",
@@ -38,7 +38,7 @@ test("bad bodies get 400 problem+json naming the field, and change nothing", asy
   await h.api("POST", "/admin/v1/tenants", { id: "valid", name: "Valid" });
   const up = await h.api("POST", "/admin/v1/tenants/valid/upstreams", {
     name: "u",
-    targets: ["http://127.0.0.1:1"],
+    targets: ["http://upstream.example.com:1"],
   });
   const before = await counts();
   const cases: Array<[string, string, unknown, RegExp]> = [
@@ -148,7 +148,7 @@ test("auth: no token 401, bad token 401, revoked token 401, viewer reads but can
       authorization,
     );
   }
-  const viewer = await createOperatorToken(h.cp.pool, "auditor", "viewer");
+  const viewer = await createOperatorToken(h.cp.pool, { name: "auditor", role: "viewer" });
   const asViewer = { authorization: `Bearer ${viewer.token}` };
   assert.equal((await h.api("GET", "/admin/v1/tenants", undefined, asViewer)).status, 200);
   assert.equal((await h.api("GET", "/admin/v1/fleet", undefined, asViewer)).status, 200);
@@ -158,7 +158,7 @@ test("auth: no token 401, bad token 401, revoked token 401, viewer reads but can
   assert.equal(write.body.code, "CORRAL_ADMIN_FORBIDDEN");
   assert.equal((await h.api("DELETE", "/admin/v1/tenants/valid", undefined, asViewer)).status, 403);
   assert.deepEqual(await counts(), before);
-  await revokeOperatorToken(h.cp.pool, "auditor");
+  await revokeOperatorToken(h.cp.pool, viewer.id);
   assert.equal((await h.api("GET", "/admin/v1/tenants", undefined, asViewer)).status, 401);
   const stored = await h.cp.pool.query("SELECT hash FROM operator_tokens");
   assert.ok(stored.rows.every((r) => r.hash.length === 32));
@@ -254,12 +254,28 @@ test("idempotency: a failed change stores nothing, an issued key is not replayed
   assert.equal(bad.status, 400);
 });
 
+test("idempotency: expired rows are purged (at start, then hourly); unexpired ones stay", async () => {
+  for (const id of ["purge-old", "purge-new"])
+    await h.api("POST", "/admin/v1/tenants", { id, name: id }, { "idempotency-key": id });
+  await h.cp.pool.query(
+    "UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = 'purge-old'",
+  );
+  await h.restart();
+  const keys = async () =>
+    (await h.cp.pool.query("SELECT key FROM idempotency_keys WHERE key LIKE 'purge-%'")).rows.map(
+      (r) => r.key,
+    );
+  await eventually(async () => (await keys()).length === 1, 10_000);
+  assert.deepEqual(await keys(), ["purge-new"]);
+});
+
 test("idempotency: a key still in flight gets 409", async () => {
   const holder = await h.cp.pool.connect();
+  const { rows } = await holder.query("SELECT id FROM operator_tokens WHERE kind = 'bootstrap'");
   try {
     await holder.query("SELECT pg_advisory_lock($1, hashtext($2 || E'\\n' || $3))", [
       0x49646d70,
-      "admin:bootstrap",
+      `admin:${rows[0].id}`,
       "busy-key",
     ]);
     const res = await h.api(
@@ -299,6 +315,9 @@ test("the OpenAPI document describes every admin route with the schemas that val
     "delete /admin/v1/tenants/{tenantId}/routes/{routeId}",
     "get /admin/v1/fleet",
     "get /admin/v1/config/versions",
+    "post /admin/v1/operator-tokens",
+    "get /admin/v1/operator-tokens",
+    "delete /admin/v1/operator-tokens/{tokenId}",
   ];
   const present = Object.entries(doc.paths).flatMap(([path, ops]) =>
     Object.keys(ops as object).map((m) => `${m} ${path}`),

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
+import { deriveNodeCredential } from "../../proto/node-credential.ts";
 import { generateSigningKeyPair, parsePublicKey } from "../../proto/signing-keys.ts";
 import { type ControlPlane, type ControlPlaneOptions, runControlPlane } from "../../control-plane/main.ts";
 import { startPostgres, type TestPostgres } from "../support/postgres.ts";
@@ -25,7 +26,10 @@ export interface Harness {
   pg: TestPostgres;
   blobs: FsBlobStore;
   adminToken: string;
-  nodeToken: string;
+  /** CORRAL_NODE_SECRET of the control plane */
+  nodeSecret: string;
+  /** the node credential of one slot (CORRAL_NODE_TOKEN of its data plane) */
+  nodeCredential(slot: string): string;
   publicKey: ReturnType<typeof parsePublicKey>;
   env: Record<string, string>;
   logs: string[];
@@ -53,16 +57,17 @@ export async function startHarness(
     pg,
     blobs: new FsBlobStore(blobDir),
     adminToken: `adm_${randomBytes(24).toString("base64url")}`,
-    nodeToken: `node_${randomBytes(24).toString("base64url")}`,
+    nodeSecret: randomBytes(32).toString("base64url"),
     publicKey: parsePublicKey(keys.publicKey),
     logs,
   } as Harness;
+  h.nodeCredential = (slot) => deriveNodeCredential(h.nodeSecret, slot);
   h.env = {
     CORRAL_PG_URL: pg.url,
     CORRAL_BLOB_URL: pathToFileURL(blobDir).href,
     CORRAL_HTTP_PORT: "0",
     CORRAL_GRPC_PORT: "0",
-    CORRAL_NODE_TOKEN: h.nodeToken,
+    CORRAL_NODE_SECRET: h.nodeSecret,
     CORRAL_SIGNING_KEY: keys.privateKey,
     CORRAL_OPERATOR_TOKEN: h.adminToken,
     CORRAL_SNAPSHOT_CAPACITY: String(256 * 1024),

@@ -126,7 +126,7 @@ test("runMigrations migrates with the control plane's settings and refuses unkno
   await runMigrations({
     CORRAL_PG_URL: url.toString(),
     CORRAL_LOG_LEVEL: "silent",
-    CORRAL_NODE_TOKEN: "x".repeat(16),
+    CORRAL_NODE_SECRET: "x".repeat(32),
   });
   assert.deepEqual(await tables(pool), TABLES);
   await assert.rejects(

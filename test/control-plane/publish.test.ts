@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { hashApiKey } from "../../proto/api-key.ts";
 import { LATEST_KEY, parsePointer, snapshotKey } from "../../proto/blob-keys.ts";
+import { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { decodeSnapshot, HEADER_SIZE, sha256Hex } from "../../proto/snapshot-codec.ts";
 import { type Harness, startHarness } from "./harness.ts";
 
@@ -33,7 +34,7 @@ test("a change publishes a signed, constant-size blob and then points LATEST at 
   const key = await h.api("POST", "/admin/v1/tenants/pub/keys", { scopes: ["invoke"] });
   const up = await h.api("POST", "/admin/v1/tenants/pub/upstreams", {
     name: "api",
-    targets: ["http://127.0.0.1:9"],
+    targets: ["http://upstream.example.com:9"],
   });
   const route = await h.api("POST", "/admin/v1/tenants/pub/routes", {
     pathPrefix: "/api",
@@ -59,7 +60,7 @@ test("a change publishes a signed, constant-size blob and then points LATEST at 
     tenant.routes.map((r) => [r.id, r.pathPrefix, r.upstreamId]),
     [[route.body.id, "/api", up.body.id]],
   );
-  assert.deepEqual(tenant.upstreams[0]!.targets, ["http://127.0.0.1:9"]);
+  assert.deepEqual(tenant.upstreams[0]!.targets, ["http://upstream.example.com:9"]);
 
   const versions = await h.api("GET", "/admin/v1/config/versions?limit=3");
   const newest = versions.body.items[0];
@@ -117,33 +118,63 @@ test("a restart publishes again with a higher version", async () => {
   assert.equal(versions.body.items[0].source, "startup");
 });
 
-test("past capacity the CP refuses to publish and to grow (507), warns above 80 %, and recovers", async () => {
-  const used = (await h.api("GET", "/admin/v1/config/versions?limit=1")).body.items[0].sizeBytes;
-  await h.restart({}, { CORRAL_SNAPSHOT_CAPACITY: String(Math.max(HEADER_SIZE + 1024, used + 60)) });
-  assert.equal((await latest()).blob.length, capacity());
-  const added: string[] = [];
-  while (!h.cp.publisher.capacityExceeded && added.length < 40) {
-    const key = await h.api("POST", "/admin/v1/tenants/pub/keys", {});
-    assert.equal(key.status, 201);
-    added.push(key.body.id);
-    await h.cp.publisher.idle();
-  }
-  assert.ok(h.cp.publisher.capacityExceeded, "some key made the snapshot exceed its capacity");
-  assert.ok(h.logs.some((l) => l.includes("snapshot is above 80% of its capacity")));
-  assert.ok(h.logs.some((l) => l.includes("CORRAL_SNAPSHOT_CAPACITY_EXCEEDED")));
-  const metrics = await (await fetch(`${h.cp.url}/metrics`)).text();
-  const ratio = Number(/^corral_snapshot_usage_ratio (\S+)$/m.exec(metrics)?.[1]);
-  assert.ok(ratio > 1, `usage ratio ${ratio}`);
+test("a change the snapshot cannot hold is refused before it commits (507); shrinking changes still publish", async () => {
+  const reserve = 512;
+  const { tenantBytes } = (await h.api("GET", "/admin/v1/config/usage")).body;
+  const maxPayload = tenantBytes + reserve + 1000;
+  await h.restart(
+    {},
+    { CORRAL_SNAPSHOT_MAX_PAYLOAD: String(maxPayload), CORRAL_SNAPSHOT_FLEET_RESERVE: String(reserve) },
+  );
+  const usage = (await h.api("GET", "/admin/v1/config/usage")).body;
+  assert.deepEqual(
+    [usage.tenantBytes, usage.fleetReserve, usage.maxPayload],
+    [tenantBytes, reserve, maxPayload],
+  );
   const versionBefore = (await latest()).pointer.version;
 
-  const refused = await h.api("POST", "/admin/v1/tenants/pub/keys", {});
-  assert.equal(refused.status, 507);
-  assert.equal(refused.body.code, "CORRAL_SNAPSHOT_CAPACITY_EXCEEDED");
-
-  for (const id of added)
-    assert.equal((await h.api("DELETE", `/admin/v1/tenants/pub/keys/${id}`)).status, 204);
+  const created: string[] = [];
+  let refused: { id: string; status: number; code: string } | undefined;
+  while (!refused && created.length < 40) {
+    const id = `cap-${created.length}`;
+    const res = await h.api("POST", "/admin/v1/tenants", { id, name: id });
+    if (res.status === 201) created.push(id);
+    else refused = { id, status: res.status, code: res.body.code };
+  }
+  assert.ok(created.length >= 1, "tenants fit until the bound");
+  assert.deepEqual(refused && [refused.status, refused.code], [507, "CORRAL_SNAPSHOT_CAPACITY_EXCEEDED"]);
+  assert.equal(
+    (await h.api("GET", `/admin/v1/tenants/${refused!.id}`)).status,
+    404,
+    "the refused change rolled back",
+  );
   await h.cp.publisher.idle();
-  assert.equal(h.cp.publisher.capacityExceeded, false);
-  assert.ok((await latest()).pointer.version > versionBefore);
-  assert.equal((await h.api("POST", "/admin/v1/tenants", { id: "fits", name: "F" })).status, 201);
+  assert.equal(h.cp.publisher.capacityExceeded, false, "every committed change was published");
+  const published = (await latest()).snapshot;
+  for (const id of created)
+    assert.ok(
+      published.tenants.some((t) => t.id === id),
+      id,
+    );
+  const filled = (await h.api("GET", "/admin/v1/config/usage")).body;
+  assert.ok(filled.tenantBytes + reserve <= maxPayload, JSON.stringify(filled));
+  assert.ok(
+    Snapshot.encode(published).finish().length <= maxPayload,
+    "the published payload is within the bound",
+  );
+
+  // a bound below what is already there: growth is refused, deletes still publish
+  await h.restart({}, { CORRAL_SNAPSHOT_MAX_PAYLOAD: String(filled.tenantBytes) });
+  const grown = await h.api("POST", "/admin/v1/tenants/pub/keys", {});
+  assert.deepEqual([grown.status, grown.body.code], [507, "CORRAL_SNAPSHOT_CAPACITY_EXCEEDED"]);
+  const beforeDelete = (await latest()).pointer.version;
+  assert.equal((await h.api("DELETE", `/admin/v1/tenants/${created[0]}`)).status, 204);
+  await h.cp.publisher.idle();
+  const after = await latest();
+  assert.ok(after.pointer.version > beforeDelete && after.pointer.version > versionBefore);
+  assert.ok(!after.snapshot.tenants.some((t) => t.id === created[0]));
+
+  // within the bound again, a tenant of the same shape fits
+  await h.restart({}, { CORRAL_SNAPSHOT_MAX_PAYLOAD: String(maxPayload) });
+  assert.equal((await h.api("POST", "/admin/v1/tenants", { id: "cap-x", name: "cap-x" })).status, 201);
 });

@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { pino } from "pino";
-import { LATEST_KEY, parsePointer } from "../../proto/blob-keys.ts";
+import { LATEST_KEY, parsePointer, snapshotKey } from "../../proto/blob-keys.ts";
+import { BlobNotFoundError } from "../../proto/blob-store/blob-store.ts";
 import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
 import { generateSigningKeyPair, parsePrivateKey } from "../../proto/signing-keys.ts";
 import { CorralError } from "../../control-plane/errors.ts";
@@ -20,6 +21,7 @@ import type { LeaseEvents } from "../../control-plane/publish/lease.ts";
 import { leaseTiming } from "../../control-plane/publish/lease-timing.ts";
 import { PostgresLease } from "../../control-plane/publish/postgres-lease.ts";
 import { Publisher } from "../../control-plane/publish/publisher.ts";
+import { SnapshotRetention } from "../../control-plane/publish/snapshot-retention.ts";
 import { LocalVersionFeed } from "../../control-plane/publish/version-feed.ts";
 import { insertVersion } from "../../control-plane/store/config-versions.ts";
 import { createPool, type Pool } from "../../control-plane/store/db.ts";
@@ -158,6 +160,7 @@ test("a publisher whose epoch was taken over mid-publish fails with CORRAL_PUBLI
     metrics,
     logger: silent,
     cpId: "cp-a3",
+    retention: new SnapshotRetention({ pool, blobStore: blobs, retain: 100, metrics, logger: silent }),
   });
   const first = await publisher.publishNow("startup");
   assert.equal(first?.epoch, epoch);
@@ -176,6 +179,8 @@ test("a publisher whose epoch was taken over mid-publish fails with CORRAL_PUBLI
     [first.version],
     "no second version row under the stale epoch",
   );
+  const { rows } = await pool.query("SELECT last_value AS v FROM config_version_seq");
+  await assert.rejects(blobs.get(snapshotKey(Number(rows[0].v)), 64 * 1024), BlobNotFoundError);
   assert.equal(parsePointer(await blobs.get(LATEST_KEY, 4096)).version, first.version);
   const text = await metrics.registry.getSingleMetricAsString("corral_publish_total");
   assert.match(text, /result="CORRAL_PUBLISH_FENCED"\} 1/);

@@ -72,7 +72,7 @@ async function metric(cp: ControlPlane, name: string): Promise<number> {
 }
 
 async function syncClient(cp: ControlPlane, slot: string): Promise<SyncClient> {
-  const c = await connectSync(cp.url, h.nodeToken);
+  const c = await connectSync(cp.url, h.nodeCredential(slot));
   clients.push(c);
   c.hello({ slot, node: slot });
   await c.next("welcome");
@@ -176,7 +176,7 @@ test("rollback refuses unknown versions (404), unreadable blobs (409), bad ids (
   const refused = await call(h.cp, "POST", `/admin/v1/config/versions/${oldest.version}/rollback`);
   assert.equal(refused.status, 409);
   assert.equal(refused.body.code, "CORRAL_ADMIN_ROLLBACK_UNAVAILABLE");
-  const viewer = await createOperatorToken(h.cp.pool, "roll-viewer", "viewer");
+  const viewer = await createOperatorToken(h.cp.pool, { name: "roll-viewer", role: "viewer" });
   const asViewer = await call(h.cp, "POST", `/admin/v1/config/versions/${oldest.version}/rollback`, {
     authorization: `Bearer ${viewer.token}`,
   });

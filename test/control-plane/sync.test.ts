@@ -16,7 +16,7 @@ after(async () => {
 });
 
 async function node(slot: string, opts = {}): Promise<SyncClient> {
-  const c = await connectSync(h.cp.url, h.nodeToken, opts);
+  const c = await connectSync(h.cp.url, h.nodeCredential(slot), opts);
   clients.push(c);
   c.hello({ slot, node: `${slot}-node` });
   await c.next("welcome");
@@ -47,7 +47,7 @@ let tenants = 0;
 const change = () => h.api("POST", "/admin/v1/tenants", { id: `sync-${tenants++}`, name: "x" });
 
 test("Hello gets Welcome with the latest version; a change is Announced; the Ack shows in the fleet", async () => {
-  const c = await connectSync(h.cp.url, h.nodeToken);
+  const c = await connectSync(h.cp.url, h.nodeCredential("dp-0"));
   clients.push(c);
   c.hello({ slot: "dp-0", zone: "zone-b", version: 0, node: "node-a", build: "test" });
   const welcome = await c.next("welcome");
@@ -104,11 +104,11 @@ test("Nack and Status are recorded per node", async () => {
   assert.deepEqual([row.acks, row.nacks], [0, 1]);
 });
 
-test("a missing or wrong node token gets 401 at the upgrade; another path gets 404", async () => {
+test("a missing or wrong node credential gets 401 at the upgrade; another path gets 404", async () => {
   await assert.rejects(connectSync(h.cp.url, undefined), { status: 401 });
   await assert.rejects(connectSync(h.cp.url, "wrong-token-wrong-token"), { status: 401 });
   await assert.rejects(connectSync(h.cp.url, h.adminToken), { status: 401 });
-  await assert.rejects(connectSync(`${h.cp.url}/admin`, h.nodeToken), { status: 404 });
+  await assert.rejects(connectSync(`${h.cp.url}/admin`, h.nodeCredential("dp-0")), { status: 404 });
 });
 
 test("a garbage frame closes only that connection (1007); the others keep getting Announces", async () => {
@@ -132,12 +132,12 @@ test("oversized (1009), text (1003), out-of-order (1008) frames and a missing He
   text.ws.send("hello");
   assert.equal((await text.closed).code, 1003);
 
-  const early = await connectSync(h.cp.url, h.nodeToken);
+  const early = await connectSync(h.cp.url, h.nodeCredential("dp-early"));
   clients.push(early);
   early.send({ ack: { version: 1, applyMs: 1 } });
   assert.deepEqual(await early.closed, { code: 1008, reason: "CORRAL_SYNC_PROTOCOL" });
 
-  const silent = await connectSync(h.cp.url, h.nodeToken);
+  const silent = await connectSync(h.cp.url, h.nodeCredential("dp-silent"));
   clients.push(silent);
   assert.deepEqual(await silent.closed, { code: 1008, reason: "CORRAL_SYNC_HELLO_TIMEOUT" });
 

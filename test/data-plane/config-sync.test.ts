@@ -7,10 +7,19 @@ import assert from "node:assert/strict";
 import { rename } from "node:fs/promises";
 import { after, afterEach, test } from "node:test";
 import type { Announce } from "../../proto/gen/corral/sync/v1/sync.ts";
+import { deriveNodeCredential } from "../../proto/node-credential.ts";
 import { HEADER_SIZE } from "../../proto/snapshot-codec.ts";
 import type { DataPlaneProcess } from "../../data-plane/main.ts";
 import * as fx from "./fixtures.ts";
-import { closedPort, recordingUpstream, startNode, waitFor, type Workspace, workspace } from "./support.ts";
+import {
+  closedPort,
+  recordingUpstream,
+  startNode,
+  testNodeCredential,
+  waitFor,
+  type Workspace,
+  workspace,
+} from "./support.ts";
 import { TestControlPlane } from "./test-control-plane.ts";
 
 const pair = fx.signingPair();
@@ -44,7 +53,7 @@ interface WorldOptions {
 
 async function world(opts: WorldOptions = {}) {
   const ws = await workspace();
-  const cp = await TestControlPlane.start("node-token");
+  const cp = await TestControlPlane.start(testNodeCredential("dp-0"));
   cleanups.push(
     () => ws.remove(),
     () => cp.close(),
@@ -92,7 +101,7 @@ test("Hello carries who the node is; Welcome's latest is applied and Acked; Anno
   assert.deepEqual([hello.slot, hello.zone, hello.httpUrl], ["dp-0", "zone-b", node.httpUrl]);
   assert.match(hello.build, /^corral\/\S+ node\/24\./);
   assert.match(hello.node, /^dp-0@/);
-  assert.equal(cp.authHeaders[0], "Bearer node-token");
+  assert.equal(cp.authHeaders[0], `Bearer ${testNodeCredential("dp-0")}`);
   assert.equal(await status(node, "/v1"), 200);
   const v2 = await fx.publish(ws.store, version(2));
   cp.announce(announceOf(v2));
@@ -138,6 +147,25 @@ test("corrupt, foreign-signed, unsigned, truncated, oversized and older blobs ar
   assert.match(metrics, /corral_dp_apply_failures_total\{code="CORRAL_SNAPSHOT_BAD_SIGNATURE"\} 2/);
 });
 
+test("unchanged periodic pulls re-verify in the worker and swap nothing; Status keeps flowing", async () => {
+  const { cp, node } = await world({ pollMs: 100, prepare: latest(1) });
+  await waitFor(() => cp.acks.some((a) => a.version === 1), "Ack of version 1");
+  const served = node.state.config();
+  const reverified = async () => {
+    const text = await (await fetch(`${node.opsUrl}/metrics`)).text();
+    return Number(/^corral_dp_apply_seconds_count\{result="same"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  };
+  // after one re-verified pull, the Welcome (which always gets an Ack) has been applied too
+  const before = await waitFor(reverified, "a first unchanged pull", 30_000);
+  const statuses = cp.statuses.length;
+  const acks = cp.acks.length;
+  await waitFor(async () => (await reverified()) >= before + 5, "five unchanged pulls", 30_000);
+  await waitFor(() => cp.statuses.length > statuses + 2, "Status frames meanwhile", 30_000);
+  assert.equal(node.state.config(), served, "the served config object was not replaced");
+  assert.equal(cp.acks.length, acks, "unchanged pulls are not Acked again");
+  assert.equal(await status(node, "/v1"), 200);
+});
+
 test("a bad blob behind LATEST is found by the periodic pull and Nacked once", async () => {
   const { ws, cp, node } = await world({ pollMs: 100 });
   await fx.publish(ws.store, version(1));
@@ -168,8 +196,8 @@ test("blob store gone: the fetch error shows in Status; back: the next pull appl
   await waitFor(() => node.state.fetchError === null, "fetch error cleared");
 });
 
-test("a wrong node token is refused by the control plane; the node keeps retrying", async () => {
-  const { cp } = await world({ token: "wrong" });
+test("a wrong node credential is refused by the control plane; the node keeps retrying", async () => {
+  const { cp } = await world({ token: deriveNodeCredential("another-fleet-secret-0123456789ab", "dp-0") });
   await waitFor(() => cp.refusedUpgrades >= 3, "three refused attempts");
   assert.equal(cp.hellos.length, 0);
 });
@@ -200,7 +228,7 @@ test("a control plane that goes silent is dropped after two ping intervals", asy
 test("restart with control plane and blob store gone: serves from the disk cache at once", async () => {
   const ws = await workspace();
   cleanups.push(() => ws.remove());
-  const cp = await TestControlPlane.start("node-token");
+  const cp = await TestControlPlane.start(testNodeCredential("dp-0"));
   const first = await startNode({ ws, pair, cpUrl: cp.url, options: fastSync });
   const v3 = await fx.publish(ws.store, version(3));
   cp.announce(announceOf(v3));

@@ -40,6 +40,8 @@ export interface TenantSpec {
     stripPrefix?: boolean;
   }[];
   keys?: { id: string; hash: Buffer; scopes?: string[] }[];
+  /** the tenant's egress exceptions; default all of loopback, where test upstreams listen */
+  egressAllow?: string[];
 }
 
 export function tenant(spec: TenantSpec): Tenant {
@@ -67,6 +69,8 @@ export function tenant(spec: TenantSpec): Tenant {
       stripPrefix: r.stripPrefix ?? false,
     })),
     upstreams: [{ id: "u1", name: "api", targets, connectTimeoutMs: 1000 }],
+    // the test upstreams listen on loopback, which the egress policy refuses unless allowed
+    egressAllow: spec.egressAllow ?? ["127.0.0.0/8"],
   };
 }
 

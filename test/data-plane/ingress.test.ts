@@ -163,7 +163,7 @@ test("an unreachable upstream is 502, a slow one 504", async () => {
 test("dot segments, oversized bodies and oversized headers are refused", async () => {
   for (const path of ["/api/%2e%2e/admin", "/api/../admin", "/api/./x"]) {
     const res = await raw(path, { "x-api-key": invokeKey.key });
-    assert.deepEqual([res.status, res.reason], [400, "bad_request"], path);
+    assert.deepEqual([res.status, res.reason], [400, "bad_path"], path);
   }
   const tooLarge = await new Promise<{ status: number; reason: string }>((resolve, reject) => {
     const req = httpRequest(`${node.httpUrl}/api`, {

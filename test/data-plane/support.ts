@@ -1,4 +1,5 @@
 /** Shared set-up for data-plane component tests: temp dirs, a recording upstream, a node. */
+import { deriveNodeCredential } from "../../proto/node-credential.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { type AddressInfo, createServer as createTcpServer } from "node:net";
@@ -53,8 +54,11 @@ export interface SeenRequest {
   body: string;
 }
 
-/** An upstream that records requests and echoes; a path with /slow/<ms> in it answers late. */
-export async function recordingUpstream(): Promise<{
+/**
+ * An upstream that records requests and echoes; a path with /slow/<ms> in it answers late.
+ * `answerHeaders` are added to every answer.
+ */
+export async function recordingUpstream(answerHeaders: Record<string, string> = {}): Promise<{
   url: string;
   seen: SeenRequest[];
   close(): Promise<void>;
@@ -68,7 +72,12 @@ export async function recordingUpstream(): Promise<{
     const slow = /\/slow\/(\d+)/.exec(req.url ?? "");
     if (slow) await new Promise((r) => setTimeout(r, Number(slow[1])));
     if (res.destroyed) return;
-    res.writeHead(200, { "content-type": "text/plain", "x-upstream": "yes", "keep-alive": "timeout=5" });
+    res.writeHead(200, {
+      "content-type": "text/plain",
+      "x-upstream": "yes",
+      "keep-alive": "timeout=5",
+      ...answerHeaders,
+    });
     res.end(`echo ${req.method} ${req.url} ${body}`);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -93,10 +102,19 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
+/** The fleet secret of data-plane tests that need no real control plane. */
+export const TEST_NODE_SECRET = "test-node-secret-0123456789abcdef";
+
+/** The node credential of a slot under TEST_NODE_SECRET. */
+export function testNodeCredential(slot: string): string {
+  return deriveNodeCredential(TEST_NODE_SECRET, slot);
+}
+
 export interface NodeSpec {
   ws: Workspace;
   pair: SigningPair;
   cpUrl: string;
+  /** default: the slot's credential under TEST_NODE_SECRET */
   token?: string;
   pollMs?: number;
   blobDir?: string;
@@ -108,7 +126,7 @@ export function startNode(spec: NodeSpec): Promise<DataPlaneProcess> {
   return runDataPlane(
     {
       CORRAL_CP_URL: spec.cpUrl,
-      CORRAL_NODE_TOKEN: spec.token ?? "node-token",
+      CORRAL_NODE_TOKEN: spec.token ?? testNodeCredential(spec.env?.CORRAL_SLOT ?? "dp-0"),
       CORRAL_VERIFY_KEY: spec.pair.verifyKeyText,
       CORRAL_BLOB_URL: pathToFileURL(spec.blobDir ?? spec.ws.blobDir).href,
       CORRAL_SLOT: "dp-0",

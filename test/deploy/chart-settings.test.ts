@@ -4,6 +4,7 @@
  * valid values. Field references, Secret references and $(VAR) expansion are resolved
  * as the kubelet does.
  */
+import { deriveNodeCredential } from "../../proto/node-credential.ts";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { loadControlPlaneConfig, loadMigrateConfig } from "../../control-plane/config.ts";
@@ -73,23 +74,35 @@ function assertAccepted(docs: Json[], secrets: SecretData): number {
   return checked;
 }
 
+const NODE_SECRET = "fleet-node-secret-0123456789abcdef0123";
+
+/** The per-slot Secrets an operator creates with `corral node-credential <slot>`. */
+function slotCredentials(docs: Json[]): SecretData {
+  return Object.fromEntries(
+    ofKind(docs, "StatefulSet").map((s: Json) => [
+      `${s.metadata.name}-node`,
+      { "node-token": deriveNodeCredential(NODE_SECRET, `${s.metadata.name}-0`) },
+    ]),
+  );
+}
+
 describe("the rendered environment is accepted by the processes' settings loaders", () => {
   const keys = generateSigningKeyPair();
 
-  test("chart-made Secret: control plane, data plane (and its slot and zone)", () => {
+  test("chart-made Secrets: control plane, every data-plane slot with its own credential", () => {
     const values = { secrets: { values: { signingKey: keys.privateKey, verifyKey: keys.publicKey } } };
     const { docs } = withValuesFile(values, (file) => render(["values-chart-secrets.yaml", file]));
-    assert.equal(assertAccepted(docs, decodeSecrets(docs)), 2);
+    assert.equal(assertAccepted(docs, decodeSecrets(docs)), 4); // the control plane and 3 slots
     const set = ofKind(docs, "StatefulSet")[0];
     const settings = loadDataPlaneSettings(
       resolveEnv(set, set.spec.template.spec.containers[0], decodeSecrets(docs)),
     );
-    assert.equal(settings.slot, "t-corral-dp-zone-a-0");
+    assert.equal(settings.slot, "t-corral-dp-zone-a-0-0");
     assert.equal(settings.zone, "zone-a");
     assert.equal(settings.dataDir, "/var/lib/corral");
     assert.equal(
       settings.advertiseUrl,
-      "http://t-corral-dp-zone-a-0.t-corral-data-plane-headless.corral.svc.cluster.local:7500",
+      "http://t-corral-dp-zone-a-0-0.t-corral-data-plane-headless.corral.svc.cluster.local:7500",
     );
   });
 
@@ -99,13 +112,14 @@ describe("the rendered environment is accepted by the processes' settings loader
         "pg-url": "postgres://corral:pw@pg.example.internal:5432/corral",
         "signing-key": keys.privateKey,
         "verify-key": keys.publicKey,
-        "node-token": "node-token-0123456789abcdef",
+        "node-secret": NODE_SECRET,
       },
+      ...slotCredentials(render(["values-3-zones.yaml"]).docs),
       "corral-s3-credentials": { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY: "example" },
       "corral-redis": { url: "redis://:pw@redis.example.internal:6379/0" },
     };
     const { docs } = render(["values-3-zones.yaml"]);
-    assert.equal(assertAccepted(docs, secrets), 5);
+    assert.equal(assertAccepted(docs, secrets), 8);
   });
 
   test("a variable the process does not know is refused, so the check above can fail", () => {
@@ -114,7 +128,8 @@ describe("the rendered environment is accepted by the processes' settings loader
     const container = structuredClone(set.spec.template.spec.containers[0]);
     container.env.push({ name: "CORRAL_SLOTS", value: "3" });
     const secrets: SecretData = {
-      "corral-prod-secrets": { "verify-key": keys.publicKey, "node-token": "node-token-0123456789abcdef" },
+      "corral-prod-secrets": { "verify-key": keys.publicKey },
+      ...slotCredentials(docs),
       "corral-s3-credentials": { AWS_ACCESS_KEY_ID: "a", AWS_SECRET_ACCESS_KEY: "b" },
       "corral-redis": { url: "redis://redis.example.internal:6379" },
     };

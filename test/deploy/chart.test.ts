@@ -4,6 +4,7 @@
  * every manifest against the Kubernetes schemas (offline), and check the properties
  * the platform depends on. Needs the tools from .ci/install-chart-tools.
  */
+import { deriveNodeCredential } from "../../proto/node-credential.ts";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
@@ -18,6 +19,7 @@ import {
   podTemplates,
   render,
   selectorMatches,
+  withValuesFile,
 } from "./chart-tools.ts";
 import { CONTRACT_ENV, REQUIRED_ENV, roleOf, SECRET_ENV } from "./contract-env.ts";
 
@@ -81,16 +83,17 @@ describe("every rendered manifest is valid against the Kubernetes schemas", () =
 describe("data plane: stable slots per zone", () => {
   const prodSets = () => ofKind(rendered("prod").docs, "StatefulSet");
 
-  test("one StatefulSet per zone, 6 slots with stable, unique pod names", () => {
+  test("one StatefulSet of one pod per slot, 6 slots with stable, unique pod names", () => {
     const sets = prodSets();
     const headless = one(rendered("prod").docs, "Service", "t-corral-data-plane-headless");
     assert.deepEqual(
       sets.map((s) => s.metadata.name),
-      ["t-corral-dp-a", "t-corral-dp-b", "t-corral-dp-c"],
+      ["a-0", "a-1", "b-0", "b-1", "c-0", "c-1"].map((s) => `t-corral-dp-${s}`),
     );
     const slots = sets.flatMap((s) =>
       Array.from({ length: s.spec.replicas }, (_, i) => `${s.metadata.name}-${i}`),
     );
+    for (const set of sets) assert.equal(set.spec.replicas, 1);
     assert.equal(new Set(slots).size, 6);
     for (const set of sets) {
       assert.equal(
@@ -113,7 +116,7 @@ describe("data plane: stable slots per zone", () => {
         valueFrom: { fieldRef: { fieldPath: "metadata.name" } },
       });
       const zone = envValue(c, "CORRAL_ZONE")?.value;
-      assert.equal(`t-corral-dp-${zone}`, set.metadata.name);
+      assert.match(set.metadata.name, new RegExp(`^t-corral-dp-${zone}-\\d+$`));
       const selector = set.spec.template.spec.nodeSelector;
       assert.equal(selector["topology.kubernetes.io/zone"], nodeZones[zone]);
       assert.equal(selector["node-role.example.com/gateway"], "true", "user nodeSelector kept");
@@ -199,7 +202,7 @@ describe("environment follows the contract", () => {
 describe("probes and ports", () => {
   const cases = [
     { kind: "Deployment", name: "t-corral-control-plane", portEnv: "CORRAL_HTTP_PORT", port: 7400 },
-    { kind: "StatefulSet", name: "t-corral-dp-zone-a", portEnv: "CORRAL_OPS_PORT", port: 7700 },
+    { kind: "StatefulSet", name: "t-corral-dp-zone-a-0", portEnv: "CORRAL_OPS_PORT", port: 7700 },
   ];
   for (const { kind, name, portEnv, port } of cases) {
     test(`${name}: readiness /readyz and liveness /healthz on port ${port} (${portEnv})`, () => {
@@ -240,12 +243,16 @@ describe("secrets", () => {
       CORRAL_REDIS_URL: "corral-redis",
     };
     let checked = 0;
-    for (const { spec } of podTemplates(docs)) {
+    for (const { owner, spec } of podTemplates(docs)) {
       for (const e of envOf(spec.containers[0]).filter((x) =>
         [...SECRET_ENV, "CORRAL_REDIS_URL"].includes(x.name),
       )) {
         assert.equal(e.value, undefined, `${e.name} is a plain value`);
-        assert.equal(e.valueFrom.secretKeyRef.name, expectedSecret[e.name] ?? "corral-prod-secrets");
+        const nodeSecret = e.name === "CORRAL_NODE_TOKEN" ? `${owner.metadata.name}-node` : undefined;
+        assert.equal(
+          e.valueFrom.secretKeyRef.name,
+          nodeSecret ?? expectedSecret[e.name] ?? "corral-prod-secrets",
+        );
         checked++;
       }
     }
@@ -254,20 +261,59 @@ describe("secrets", () => {
 
   test("with chart-made secrets: only the hook Secret holds them, base64, and pods restart on change", () => {
     const { yaml, docs } = rendered("trial");
-    for (const sentinel of ["SENTINEL-PG-PASSWORD", "SENTINEL-SIGNING-KEY", "SENTINEL-NODE-TOKEN"]) {
+    for (const sentinel of ["SENTINEL-PG-PASSWORD", "SENTINEL-SIGNING-KEY", "SENTINEL-NODE-SECRET"]) {
       assert.ok(!yaml.includes(sentinel), `${sentinel} appears in plain text`);
     }
     const secret = one(docs, "Secret", "t-corral-secrets");
     assert.equal(secret.metadata.annotations["helm.sh/hook"], "pre-install,pre-upgrade");
-    assert.match(Buffer.from(secret.data["node-token"], "base64").toString(), /^SENTINEL-NODE-TOKEN/);
+    const nodeSecret = Buffer.from(secret.data["node-secret"], "base64").toString();
+    assert.match(nodeSecret, /^SENTINEL-NODE-SECRET/);
     for (const { owner, spec } of podTemplates(docs)) {
       for (const e of envOf(spec.containers[0]).filter(
         (x) => x.name.startsWith("CORRAL_") && SECRET_ENV.includes(x.name),
       )) {
-        assert.equal(e.valueFrom?.secretKeyRef?.name, "t-corral-secrets", `${owner.metadata.name} ${e.name}`);
+        const expected = e.name === "CORRAL_NODE_TOKEN" ? `${owner.metadata.name}-node` : "t-corral-secrets";
+        assert.equal(e.valueFrom?.secretKeyRef?.name, expected, `${owner.metadata.name} ${e.name}`);
       }
       assert.match(owner.spec.template.metadata.annotations["checksum/secrets"], /^[0-9a-f]{64}$/);
     }
+  });
+});
+
+describe("node credentials", () => {
+  test("each slot's Secret holds exactly the credential the code derives for that pod, and only its pod mounts it", () => {
+    const { docs } = rendered("trial");
+    const nodeSecret = Buffer.from(
+      one(docs, "Secret", "t-corral-secrets").data["node-secret"],
+      "base64",
+    ).toString();
+    for (const set of ofKind(docs, "StatefulSet")) {
+      const slot = `${set.metadata.name}-0`;
+      const secret = one(docs, "Secret", `${set.metadata.name}-node`);
+      const credential = Buffer.from(secret.data["node-token"], "base64").toString();
+      assert.equal(credential, deriveNodeCredential(nodeSecret, slot));
+      const refs = envOf(containerOf(set)).filter((e) => e.valueFrom?.secretKeyRef?.name?.endsWith("-node"));
+      assert.deepEqual(
+        refs.map((e) => e.valueFrom.secretKeyRef.name),
+        [`${set.metadata.name}-node`],
+      );
+    }
+    const cp = containerOf(one(docs, "Deployment", "t-corral-control-plane"));
+    assert.equal(envValue(cp, "CORRAL_NODE_TOKEN"), undefined);
+    assert.equal(envValue(cp, "CORRAL_NODE_SECRET")?.valueFrom.secretKeyRef.key, "node-secret");
+  });
+
+  test("with controlPlane.tls: the CP serves https from the Secret, nodes dial https trusting its CA", () => {
+    const { docs } = withValuesFile({ controlPlane: { tls: { existingSecret: "cp-tls" } } }, (file) =>
+      render([file]),
+    );
+    const cp = containerOf(one(docs, "Deployment", "t-corral-control-plane"));
+    assert.equal(envValue(cp, "CORRAL_TLS_CERT_FILE")?.value, "/etc/corral/tls/tls.crt");
+    assert.equal(cp.readinessProbe.httpGet.scheme, "HTTPS");
+    const dp = containerOf(ofKind(docs, "StatefulSet")[0]);
+    assert.match(envValue(dp, "CORRAL_CP_URL")?.value, /^https:\/\//);
+    assert.equal(envValue(dp, "CORRAL_CP_CA_FILE")?.value, "/etc/corral/cp-ca/ca.crt");
+    assert.ok(dp.volumeMounts.some((m: Json) => m.mountPath === "/etc/corral/cp-ca"));
   });
 });
 
@@ -283,7 +329,7 @@ describe("disruption budgets, security, monitoring", () => {
       ),
     );
     const sets = ofKind(docs, "StatefulSet");
-    assert.equal(sets.length, 3);
+    assert.equal(sets.length, 6);
     for (const set of sets)
       assert.ok(selectorMatches(dpPdb.spec.selector, set.spec.template.metadata.labels));
     assert.equal(dpPdb.spec.maxUnavailable, 1);

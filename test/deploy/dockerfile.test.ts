@@ -4,10 +4,11 @@
  * every module the entry point can load is in the image and needs no devDependency.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, test } from "node:test";
+import { DATA_PLANE_V8_FLAGS } from "../../data-plane/node-flags.ts";
 import { REPO_ROOT, readRepoFile } from "./chart-tools.ts";
 
 interface Instruction {
@@ -122,6 +123,21 @@ describe("Dockerfile", () => {
       false,
       "Kubernetes probes, not HEALTHCHECK",
     );
+  });
+
+  test("sets NODE_OPTIONS to the data plane's V8 flags, and the chart does not override them", () => {
+    const env = final
+      .filter((i) => i.op === "ENV")
+      .map((i) => i.args)
+      .join(" ");
+    const value = /\bNODE_OPTIONS="([^"]*)"/.exec(env)?.[1];
+    assert.equal(value, DATA_PLANE_V8_FLAGS.join(" "), "data-plane/node-flags.ts is the one place");
+    const templates = join(REPO_ROOT, "deploy", "helm", "corral", "templates");
+    for (const file of readdirSync(templates))
+      assert.ok(
+        !readFileSync(join(templates, file), "utf8").includes("NODE_OPTIONS"),
+        `${file} sets NODE_OPTIONS`,
+      );
   });
 
   test("exposes the contract's default ports of both roles", () => {

@@ -1,4 +1,5 @@
 /** The `corral` binary as a user runs it: help, exit codes, keygen, configuration errors. */
+import { deriveNodeCredential } from "../../proto/node-credential.ts";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createPublicKey } from "node:crypto";
@@ -51,24 +52,39 @@ describe("corral binary", () => {
     assert.notEqual(corral(["keygen"]).stdout, res.stdout);
   });
 
+  it("node-credential prints the slot's credential from CORRAL_NODE_SECRET, and refuses without it", () => {
+    const secret = "fleet-secret-0123456789abcdef0123456789";
+    const res = corral(["node-credential", "dp-0"], { CORRAL_NODE_SECRET: secret });
+    assert.equal(res.code, 0);
+    assert.equal(res.stdout, `CORRAL_NODE_TOKEN=${deriveNodeCredential(secret, "dp-0")}\n`);
+    assert.equal(corral(["node-credential", "dp-0"]).code, 2);
+    assert.equal(corral(["node-credential", "Bad.Slot"], { CORRAL_NODE_SECRET: secret }).code, 2);
+  });
+
   it("data-plane with a bad setting exits 2 naming the variable", () => {
     const res = corral(["data-plane"], {
       CORRAL_CP_URL: "not a url",
-      CORRAL_NODE_TOKEN: "crn_0123456789abcdef",
+      CORRAL_NODE_TOKEN: "crn_dp-0.0123456789abcdef",
       CORRAL_VERIFY_KEY: "garbage",
       CORRAL_SLOT: "dp-0",
       CORRAL_OPS_PORT: "70000",
       CORRAL_BOGUS: "1",
     });
     assert.equal(res.code, 2);
-    for (const name of ["CORRAL_CP_URL", "CORRAL_VERIFY_KEY", "CORRAL_OPS_PORT", "CORRAL_BOGUS"])
+    for (const name of [
+      "CORRAL_CP_URL",
+      "CORRAL_NODE_TOKEN",
+      "CORRAL_VERIFY_KEY",
+      "CORRAL_OPS_PORT",
+      "CORRAL_BOGUS",
+    ])
       assert.match(res.stderr, new RegExp(name));
   });
 
   it("control-plane without its required settings exits 2 naming them", () => {
     const res = corral(["control-plane"]);
     assert.equal(res.code, 2);
-    for (const name of ["CORRAL_PG_URL", "CORRAL_NODE_TOKEN", "CORRAL_SIGNING_KEY"])
+    for (const name of ["CORRAL_PG_URL", "CORRAL_NODE_SECRET", "CORRAL_SIGNING_KEY"])
       assert.match(res.stderr, new RegExp(`${name} is required`));
   });
 

@@ -54,8 +54,12 @@ describe("secrets", () => {
     const stored = generateSecrets();
     const kept = completeSecrets({ ...stored, demoApiKey: { id: "k1", key: "crl_x" } });
     assert.deepEqual(kept, { ...stored, demoApiKey: { id: "k1", key: "crl_x" } });
-    const filled = completeSecrets({ nodeToken: stored.nodeToken });
-    assert.equal(filled.nodeToken, stored.nodeToken);
+    const filled = completeSecrets({ nodeSecret: stored.nodeSecret });
+    assert.equal(filled.nodeSecret, stored.nodeSecret);
+    assert.notEqual(
+      completeSecrets({ nodeSecret: "too-short-for-a-node-secret" }).nodeSecret,
+      "too-short-for-a-node-secret",
+    );
     parsePrivateKey(filled.signingKey);
     parsePublicKey(filled.verifyKey);
   });
@@ -67,7 +71,7 @@ describe("secrets", () => {
     const out = completeSecrets({ ...a, verifyKey: b.verifyKey }, fresh);
     assert.equal(out.signingKey, fresh.signingKey);
     assert.equal(out.verifyKey, fresh.verifyKey);
-    assert.equal(out.nodeToken, a.nodeToken);
+    assert.equal(out.nodeSecret, a.nodeSecret);
   });
 
   it("persists to a 0600 file and reads the same secrets back", async () => {
@@ -129,11 +133,12 @@ describe("child environments", () => {
   });
 
   it("gives each role exactly its contract variables", () => {
-    const shared = { host: "127.0.0.1", blobUrl: "file:///b", nodeToken: "crn_token_1234567890" };
+    const shared = { host: "127.0.0.1", blobUrl: "file:///b" };
     const cp = controlPlaneEnv({
       ...shared,
       id: "cp-0",
       pgUrl: "postgres://x",
+      nodeSecret: "s".repeat(32),
       httpPort: 1,
       grpcPort: 2,
       signingKey: "k",
@@ -145,7 +150,7 @@ describe("child environments", () => {
       "CORRAL_GRPC_PORT",
       "CORRAL_HOST",
       "CORRAL_HTTP_PORT",
-      "CORRAL_NODE_TOKEN",
+      "CORRAL_NODE_SECRET",
       "CORRAL_OPERATOR_TOKEN",
       "CORRAL_PG_URL",
       "CORRAL_SIGNING_KEY",
@@ -153,6 +158,7 @@ describe("child environments", () => {
     const dp = dataPlaneEnv({
       ...shared,
       slot: "dp-1",
+      nodeCredential: "crn_dp-1.x",
       zone: zoneOf(1),
       cpUrl: "http://cp",
       verifyKey: "v",
@@ -163,6 +169,8 @@ describe("child environments", () => {
     });
     assert.equal(dp.CORRAL_ZONE, "zone-b");
     assert.equal(dp.CORRAL_SLOT, "dp-1");
+    assert.equal(dp.CORRAL_NODE_TOKEN, "crn_dp-1.x");
+    assert.equal(dp.CORRAL_NODE_SECRET, undefined);
     assert.equal(dp.CORRAL_OPS_PORT, "5");
   });
 });

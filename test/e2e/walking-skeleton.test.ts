@@ -3,6 +3,7 @@
  * a real Postgres and an upstream. Configuration made through the admin API reaches traffic
  * on every node within 2 s; revoking the key shuts it out within 2 s.
  */
+import { egressAllowFor } from "../support/egress.ts";
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
@@ -82,7 +83,9 @@ describe("walking skeleton: admin API -> snapshot -> every data plane -> upstrea
   it("serves a new tenant through each node within 2 s, then refuses its revoked key within 2 s", async () => {
     const admin = platform.admin();
     const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-    await admin.request("POST", "/admin/v1/tenants", { body: { id: "acme", name: "Acme" } });
+    await admin.request("POST", "/admin/v1/tenants", {
+      body: { id: "acme", name: "Acme", egressAllow: egressAllowFor(upstreamUrl) },
+    });
     const up = await admin.request<{ id: string }>("POST", "/admin/v1/tenants/acme/upstreams", {
       body: { name: "api", targets: [upstreamUrl] },
     });

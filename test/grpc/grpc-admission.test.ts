@@ -5,6 +5,7 @@
  * RESOURCE_EXHAUSTED with Retry-After, as HTTP requests do.
  */
 import assert from "node:assert/strict";
+import { BlockList } from "node:net";
 import { after, before, test } from "node:test";
 import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import pino from "pino";
@@ -70,11 +71,13 @@ before(async () => {
     log,
     redisUrl: undefined,
     crashOnHeader: undefined,
+    hopKey: () => undefined,
   });
   sessions = new UpstreamSessions(timers);
   ingress = await startGrpcIngress({
     host: "127.0.0.1",
     port: 0,
+    origin: { trustedProxies: new BlockList(), hopKey: () => undefined, now: Date.now },
     logger: log,
     stages: requestStages({ currentConfig: () => live, ...isolation.grpcStages, protocol: "grpc" }),
     proxy: new GrpcProxy(sessions, { maxMessageBytes: 1024 * 1024, observer: isolation.upstreamObserver }),

@@ -4,6 +4,7 @@
  * the stages the pipeline is given (an admission stage's rejection and its headers).
  */
 import assert from "node:assert/strict";
+import { BlockList } from "node:net";
 import { after, before, test } from "node:test";
 import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import pino from "pino";
@@ -50,6 +51,7 @@ before(async () => {
   ingress = await startGrpcIngress({
     host: "127.0.0.1",
     port: 0,
+    origin: { trustedProxies: new BlockList(), hopKey: () => undefined, now: Date.now },
     logger: pino({ level: "silent" }),
     stages: requestStages({ currentConfig: () => live, admission: [quotaStage], protocol: "grpc" }),
     proxy: new GrpcProxy(sessions, {

@@ -9,10 +9,11 @@ import { once } from "node:events";
 import { open, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { DATA_PLANE_V8_FLAGS } from "../../data-plane/node-flags.ts";
 import type { Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
 import * as fx from "../data-plane/fixtures.ts";
-import { closedPort, waitFor } from "../data-plane/support.ts";
+import { closedPort, testNodeCredential, waitFor } from "../data-plane/support.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/corral.ts", import.meta.url));
 
@@ -36,7 +37,7 @@ export function grpcTenant(spec: fx.TenantSpec): Tenant {
 export async function startNodeProcess(o: {
   dir: string;
   tenants: Tenant[];
-  /** CORRAL_* settings on top of the required ones */
+  /** CORRAL_* settings on top of the required ones (CORRAL_SLOT: its credential follows) */
   env?: Record<string, string>;
   /** node options before the script, e.g. --cpu-prof */
   nodeArgs?: string[];
@@ -45,16 +46,19 @@ export async function startNodeProcess(o: {
   await fx.publish(new FsBlobStore(join(o.dir, "blobs")), fx.sign(fx.snapshot(1, o.tenants), pair));
   const logPath = join(o.dir, "dp.log");
   const log = await open(logPath, "w");
-  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), BIN, "data-plane"], {
+  // the node credential must be the slot's (the node refuses to start otherwise)
+  const slot = o.env?.CORRAL_SLOT ?? "dp-0";
+  // the V8 flags a data-plane process runs with in production (data-plane/node-flags.ts)
+  const child = spawn(process.execPath, [...DATA_PLANE_V8_FLAGS, ...(o.nodeArgs ?? []), BIN, "data-plane"], {
     cwd: o.dir,
     stdio: ["ignore", log.fd, "inherit"],
     env: {
       ...process.env,
       CORRAL_CP_URL: `http://127.0.0.1:${await closedPort()}`,
-      CORRAL_NODE_TOKEN: "test",
+      CORRAL_NODE_TOKEN: testNodeCredential(slot),
       CORRAL_VERIFY_KEY: pair.verifyKeyText,
       CORRAL_BLOB_URL: pathToFileURL(join(o.dir, "blobs")).href,
-      CORRAL_SLOT: "dp-0",
+      CORRAL_SLOT: slot,
       CORRAL_HTTP_PORT: "0",
       CORRAL_GRPC_PORT: "0",
       CORRAL_OPS_PORT: "0",

@@ -3,7 +3,13 @@
  * mid-response, answer with a non-gRPC HTTP status, end without a status. The method name
  * (/raw.v1.Svc/<Method>) picks the behaviour.
  */
-import { constants, createServer, type Http2Session, type ServerHttp2Stream } from "node:http2";
+import {
+  constants,
+  createServer,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from "node:http2";
 import type { AddressInfo } from "node:net";
 
 /** One gRPC message: flag 0, 4-byte length, payload. */
@@ -30,6 +36,14 @@ function behave(stream: ServerHttp2Stream, method: string): void {
       // the upstream process dies mid-call: its connection is gone without a GOAWAY
       setTimeout(() => stream.session?.destroy(), 20);
       return;
+    case "CorralHeaders":
+      // speaks as if it were the node, in headers and trailers
+      stream.respond({ ...GRPC_HEADERS, "corral-reason": "quota", "x-kept": "1" }, { waitForTrailers: true });
+      stream.once("wantTrailers", () =>
+        stream.sendTrailers({ "grpc-status": "0", "corral-shard": "http://evil" }),
+      );
+      stream.end(grpcFrame("ok"));
+      return;
     case "NoStatus":
       stream.respond(GRPC_HEADERS);
       stream.end(grpcFrame("no status follows"));
@@ -41,7 +55,10 @@ function behave(stream: ServerHttp2Stream, method: string): void {
   }
 }
 
-export async function startRawUpstream(): Promise<{ address: string; close(): Promise<void> }> {
+/** @param onCall sees every call's headers as they arrive */
+export async function startRawUpstream(
+  onCall?: (headers: IncomingHttpHeaders) => void,
+): Promise<{ address: string; close(): Promise<void> }> {
   const server = createServer();
   const sessions = new Set<Http2Session>();
   server.on("session", (s) => {
@@ -51,6 +68,7 @@ export async function startRawUpstream(): Promise<{ address: string; close(): Pr
   server.on("stream", (stream, headers) => {
     stream.on("error", () => {});
     stream.resume();
+    onCall?.(headers);
     behave(stream, String(headers[":path"]).split("/").at(-1) ?? "");
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -13,10 +13,13 @@ import {
 } from "node:http2";
 import { type AddressInfo, createServer as createTcpServer, type Socket } from "node:net";
 import { afterEach, test } from "node:test";
+import { egressPolicy } from "../../proto/egress-policy.ts";
 import { ManualTimers, systemTimers } from "../../data-plane/clock.ts";
 import type { PlainUpstream } from "../../data-plane/config-client/plain-config.ts";
 import { ConnectError, UpstreamSessions } from "../../data-plane/grpc/upstream-sessions.ts";
 import { closedPort } from "../data-plane/support.ts";
+
+const LOOPBACK = egressPolicy(["127.0.0.0/8"]);
 
 interface TestServer {
   origin: string;
@@ -76,7 +79,7 @@ function sessions(timers = systemTimers()): UpstreamSessions {
 }
 
 async function ready(pool: UpstreamSessions, u: PlainUpstream): Promise<ClientHttp2Session> {
-  const picked = pool.pick(u)!;
+  const picked = pool.pick(u, LOOPBACK)!;
   await picked.ready;
   return picked.session;
 }
@@ -144,14 +147,14 @@ test("a refused connection fails fast with a ConnectError; a target marked dead 
   const dead = `http://127.0.0.1:${await closedPort()}`;
   const pool = sessions();
   const u = upstream([dead, server.origin]);
-  const picked = pool.pick(u)!;
+  const picked = pool.pick(u, LOOPBACK)!;
   assert.equal(picked.target.origin, dead);
   await assert.rejects(
     picked.ready!,
     (err: unknown) => err instanceof ConnectError && err.code === "ECONNREFUSED",
   );
   pool.markDead(dead);
-  const next = pool.pick(u)!;
+  const next = pool.pick(u, LOOPBACK)!;
   assert.equal(next.target.origin, server.origin);
   await next.ready;
   assert.equal(await get(next.session), "ok");
@@ -170,7 +173,10 @@ test("a target that accepts TCP but never speaks HTTP/2 fails at the connect tim
   );
   const pool = sessions();
   const started = performance.now();
-  const picked = pool.pick(upstream([`http://127.0.0.1:${(silent.address() as AddressInfo).port}`], 150))!;
+  const picked = pool.pick(
+    upstream([`http://127.0.0.1:${(silent.address() as AddressInfo).port}`], 150),
+    LOOPBACK,
+  )!;
   await assert.rejects(
     picked.ready!,
     (err: unknown) => err instanceof ConnectError && err.code === "ETIMEDOUT",

@@ -17,6 +17,8 @@ import {
   Snapshot,
   type Tenant,
 } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import { signHop } from "../../data-plane/ingress/client-origin.ts";
+import { deriveHopKey } from "../../proto/node-credential.ts";
 import type { DataPlaneProcess } from "../../data-plane/main.ts";
 import * as fx from "../data-plane/fixtures.ts";
 import {
@@ -46,7 +48,10 @@ function tenant(id: string, shard: string[], limits?: Partial<Limits>, routes?: 
   return { ...base, shard, limits: limits && Limits.fromPartial(limits), routes: routes ?? base.routes };
 }
 
-async function publish(settings: Snapshot["settings"] = undefined): Promise<void> {
+/** the fleet's hop key, as the CP puts it into every snapshot */
+const HOP_KEY = deriveHopKey("the test fleet's node secret, thirty-two characters or more");
+
+async function publish(settings?: Partial<NonNullable<Snapshot["settings"]>>): Promise<void> {
   version++;
   const ghost = `http://127.0.0.1:${await closedPort()}`;
   const slot = (name: string, zone: string, httpUrl: string, live = true) =>
@@ -62,7 +67,7 @@ async function publish(settings: Snapshot["settings"] = undefined): Promise<void
     version,
     epoch: 1,
     createdAtMs: Date.now(),
-    settings,
+    settings: { ...settings, hopKey: HOP_KEY },
     slots: [
       slot("dp-0", "zone-a", urls[0]!),
       slot("dp-1", "zone-b", urls[1]!),
@@ -148,13 +153,20 @@ test("a non-member forwards to a live member, which serves it; the upstream sees
   assert.equal(seen.headers["x-api-key"], undefined);
   assert.equal(seen.headers["x-custom"], "kept");
   assert.equal(seen.headers["corral-tenant"], "there");
-  assert.equal(seen.headers["x-forwarded-for"], "127.0.0.1, 127.0.0.1", "client, then the forwarding node");
+  assert.equal(seen.headers["x-forwarded-for"], "127.0.0.1", "the client, as the forwarding node saw it");
+  assert.equal(seen.headers["corral-hop"], undefined);
   assert.equal(await metric(0, 'corral_dp_forwards_total{result="ok"}'), before + 1);
 });
 
+/** The headers of a hop from `slot`, signed with the fleet's hop key as a node signs it. */
+function hop(slot: string): Record<string, string> {
+  const signed = signHop(HOP_KEY, slot, "127.0.0.1", Date.now());
+  return { "corral-forwarded-by": slot, "corral-hop": signed };
+}
+
 test("a request another node forwarded is never forwarded again: 421 at a non-member", async () => {
   const count = upstream.seen.length;
-  const res = await call(0, "/x", "there", { "corral-forwarded-by": "dp-7" });
+  const res = await call(0, "/x", "there", hop("dp-7"));
   assert.equal(res.status, 421);
   assert.equal(res.headers.get("corral-reason"), "misdirected");
   assert.equal(res.headers.get("corral-shard"), urls[1]);
@@ -162,10 +174,12 @@ test("a request another node forwarded is never forwarded again: 421 at a non-me
   assert.equal(body.code, "CORRAL_DP_MISDIRECTED");
   assert.deepEqual(body.shard, [{ slot: "dp-1", zone: "zone-b", url: urls[1], grpcAddress: "", live: true }]);
   assert.equal(upstream.seen.length, count);
+  assert.equal((await call(1, "/x", "there", hop("dp-0"))).status, 200, "a member serves it");
+  const unsigned = await call(0, "/x", "there", { "corral-forwarded-by": "dp-7" });
   assert.equal(
-    (await call(1, "/x", "there", { "corral-forwarded-by": "dp-0" })).status,
+    unsigned.status,
     200,
-    "a member serves it",
+    "a hop without a valid signature is a client's header: forwarded as usual",
   );
 });
 
@@ -227,7 +241,11 @@ test("a new config keeps unchanged tenants' buckets; the fleet kill switch and s
   await call(0, "/x", "quota");
   await publish();
   assert.equal((await call(0, "/x", "quota")).status, 429, "tokens did not come back with the new version");
-  await publish({ strictPlacement: true, admission: AdmissionSettings.fromPartial({ rateDisabled: true }) });
+  await publish({
+    strictPlacement: true,
+    egressAllow: [],
+    admission: AdmissionSettings.fromPartial({ rateDisabled: true }),
+  });
   for (let i = 0; i < 3; i++) assert.equal((await call(0, "/x", "quota")).status, 200, "rate limiters off");
   const res = await call(0, "/x", "there");
   assert.equal(res.status, 421);
@@ -236,7 +254,11 @@ test("a new config keeps unchanged tenants' buckets; the fleet kill switch and s
 });
 
 test("shedding by priority: a header lowers the plan's class, never raises it", async () => {
-  await publish({ strictPlacement: false, admission: AdmissionSettings.fromPartial({ maxInflight: 2 }) });
+  await publish({
+    strictPlacement: false,
+    egressAllow: [],
+    admission: AdmissionSettings.fromPartial({ maxInflight: 2 }),
+  });
   const slow = [call(0, "/slow/600", "here"), call(0, "/slow/600", "here")];
   await waitFor(() => nodes[0]!.state.inflight >= 2, "two requests in flight: pressure 1.0");
   const standard = await call(0, "/x", "here");

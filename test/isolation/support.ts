@@ -3,6 +3,7 @@
  * private Postgres (and Redis when asked), tenants created through the admin API, their shards
  * read from the nodes' placement endpoint, and small HTTP helpers.
  */
+import { egressAllowFor } from "../support/egress.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -94,7 +95,12 @@ export interface TenantSpec {
 /** Creates a tenant with an upstream, its routes and an invoke key; returns the key. */
 export async function createTenant(admin: AdminClient, spec: TenantSpec): Promise<string> {
   const base = `/admin/v1/tenants/${spec.id}`;
-  await admin.post("/admin/v1/tenants", { id: spec.id, name: spec.id, limits: spec.limits ?? {} });
+  await admin.post("/admin/v1/tenants", {
+    id: spec.id,
+    name: spec.id,
+    limits: spec.limits ?? {},
+    egressAllow: egressAllowFor(spec.upstream),
+  });
   const upstream = await admin.post<{ id: string }>(`${base}/upstreams`, {
     name: "api",
     targets: [spec.upstream],

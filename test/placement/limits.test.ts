@@ -11,7 +11,7 @@ before(async () => {
   for (const [i, zone] of ["zone-a", "zone-b", "zone-c"].entries()) {
     for (const j of [0, 1]) await h.api("PUT", `/admin/v1/slots/dp-${i * 2 + j}`, { zone });
   }
-  await h.api("POST", "/admin/v1/tenants", { id: "holder", name: "Holder" });
+  await h.api("POST", "/admin/v1/tenants", { id: "holder", name: "Holder", egressAllow: ["127.0.0.1:1"] });
   upstreamId = (
     await h.api("POST", "/admin/v1/tenants/holder/upstreams", { name: "u", targets: ["http://127.0.0.1:1"] })
   ).body.id;
@@ -34,7 +34,14 @@ test("plans: list with tenant counts, create, replace, and their tenants follow"
   const body = { rate: 50, burst: 75, concurrency: 20, priority: "critical", shardSize: 4 };
   const created = await h.api("PUT", "/admin/v1/plans/gold", body);
   assert.equal(created.status, 201);
-  assert.deepEqual(created.body, { name: "gold", ...body, tenants: 0 });
+  const defaultQuotas = {
+    maxRoutes: 100,
+    maxUpstreams: 100,
+    maxKeys: 50,
+    maxTargets: 500,
+    maxConfigBytes: 262144,
+  };
+  assert.deepEqual(created.body, { name: "gold", ...body, quotas: defaultQuotas, tenants: 0 });
   await h.api("POST", "/admin/v1/tenants", { id: "on-gold", name: "On gold", plan: "gold" });
   let limits = (await tenantIn("on-gold")).limits!;
   assert.deepEqual(

@@ -20,7 +20,7 @@ before(async () => {
   await insertTenants(h, "bulk", TENANTS - 1);
   await h.api("POST", "/admin/v1/tenants", { id: "solo", name: "Solo", limits: { shardSize: 1 } });
   snapshot = await settledSnapshot(h);
-  const viewer = await createOperatorToken(h.cp.pool, "placement-viewer", "viewer");
+  const viewer = await createOperatorToken(h.cp.pool, { name: "placement-viewer", role: "viewer" });
   asViewer = { authorization: `Bearer ${viewer.token}` };
 });
 after(() => h.close());

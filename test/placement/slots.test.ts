@@ -18,7 +18,7 @@ after(async () => {
 });
 
 async function connectNode(slot: string, zone: string): Promise<SyncClient> {
-  const c = await connectSync(h.cp.url, h.nodeToken);
+  const c = await connectSync(h.cp.url, h.nodeCredential(slot));
   clients.push(c);
   c.hello({ slot, zone, node: `${slot}-node`, httpUrl: `http://127.0.0.1:1/${slot}` });
   await c.next("welcome");
@@ -81,7 +81,7 @@ test("bad slot declarations get 400 naming the field and change nothing", async 
 });
 
 test("only admins declare slots; viewers read them; unknown slots are 404", async () => {
-  const viewer = await createOperatorToken(h.cp.pool, "slot-viewer", "viewer");
+  const viewer = await createOperatorToken(h.cp.pool, { name: "slot-viewer", role: "viewer" });
   const asViewer = { authorization: `Bearer ${viewer.token}` };
   assert.equal((await h.api("PUT", "/admin/v1/slots/dp-v", { zone: "zone-a" }, asViewer)).status, 403);
   assert.equal((await h.api("GET", "/admin/v1/slots", undefined, asViewer)).status, 200);

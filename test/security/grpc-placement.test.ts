@@ -17,7 +17,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { signHop } from "../../data-plane/ingress/client-origin.ts";
 import { EchoClient } from "../../proto/gen/corral/demo/v1/echo.ts";
+import { deriveHopKey } from "../../proto/node-credential.ts";
 import { GrpcUpstream, StreamsClient } from "../grpc/grpc-upstream.ts";
 import { grpcEchoSender } from "../grpc/paced-grpc-sender.ts";
 import { pacedLoad, type Sample } from "../isolation/paced-load.ts";
@@ -214,8 +216,16 @@ describe("gRPC obeys placement", { timeout: 240_000 }, () => {
     );
   });
 
-  it("a call claiming a previous hop is never forwarded again: misdirected with the shard", async () => {
-    const r = await unary(others[0]!.grpc, key, "x", { "corral-forwarded-by": members[0]!.slot });
+  it("a call another node forwarded is never forwarded again: misdirected with the shard", async () => {
+    // a client's own claim of a previous hop is not believed: forwarded to a member and served
+    const forged = await unary(others[0]!.grpc, key, "x", { "corral-forwarded-by": members[0]!.slot });
+    assert.equal(forged.err, undefined, "a forged hop is a client's header, forwarded as usual");
+    // a hop signed with the fleet's key, as a node signs it, is believed: never forwarded again
+    const signed = signHop(deriveHopKey(env.platform.nodeSecret), members[0]!.slot, "127.0.0.1", Date.now());
+    const r = await unary(others[0]!.grpc, key, "x", {
+      "corral-forwarded-by": members[0]!.slot,
+      "corral-hop": signed,
+    });
     assert.equal(r.err?.code, status.UNAVAILABLE);
     assert.deepEqual(r.trailers?.get("corral-reason"), ["misdirected"]);
     const shard = String(r.trailers?.get("corral-shard")[0]).split(", ").sort();

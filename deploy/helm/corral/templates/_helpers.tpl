@@ -133,3 +133,12 @@ annotations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
+
+{{/* The fleet's node secret from values (secrets.create), checked for its minimum length. */}}
+{{- define "corral.nodeSecret" -}}
+{{- $s := required "secrets.values.nodeSecret is required with secrets.create" .Values.secrets.values.nodeSecret -}}
+{{- if lt (len $s) 32 -}}
+{{- fail "secrets.values.nodeSecret must be at least 32 characters" -}}
+{{- end -}}
+{{- $s -}}
+{{- end -}}

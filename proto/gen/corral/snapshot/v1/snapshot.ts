@@ -38,7 +38,17 @@ export interface Slot {
 export interface FleetSettings {
   /** 421 with the shard instead of forwarding */
   strictPlacement: boolean;
-  admission: AdmissionSettings | undefined;
+  admission:
+    | AdmissionSettings
+    | undefined;
+  /** egress exceptions for every tenant: CIDR, host or host:port (proto/egress-policy.ts) */
+  egressAllow: string[];
+  /**
+   * key the nodes sign peer-forward hops with (corral-hop): derived by the CP from the fleet
+   * node secret (proto/node-credential.ts deriveHopKey), 32 bytes; fleet-internal like the
+   * rest of the snapshot, never seen by tenants or their clients
+   */
+  hopKey: Buffer;
 }
 
 export interface AdmissionSettings {
@@ -84,6 +94,8 @@ export interface Tenant {
   keys: ApiKey[];
   routes: Route[];
   upstreams: Upstream[];
+  /** the tenant's own egress exceptions, added to the fleet's (FleetSettings.egress_allow) */
+  egressAllow: string[];
 }
 
 export interface ApiKey {
@@ -358,7 +370,7 @@ export const Slot: MessageFns<Slot> = {
 };
 
 function createBaseFleetSettings(): FleetSettings {
-  return { strictPlacement: false, admission: undefined };
+  return { strictPlacement: false, admission: undefined, egressAllow: [], hopKey: Buffer.alloc(0) };
 }
 
 export const FleetSettings: MessageFns<FleetSettings> = {
@@ -368,6 +380,12 @@ export const FleetSettings: MessageFns<FleetSettings> = {
     }
     if (message.admission !== undefined) {
       AdmissionSettings.encode(message.admission, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.egressAllow) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.hopKey.length !== 0) {
+      writer.uint32(34).bytes(message.hopKey);
     }
     return writer;
   },
@@ -401,6 +419,22 @@ export const FleetSettings: MessageFns<FleetSettings> = {
             message.admission = AdmissionSettings.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.egressAllow.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.hopKey = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -422,6 +456,8 @@ export const FleetSettings: MessageFns<FleetSettings> = {
     message.admission = (object.admission !== undefined && object.admission !== null)
       ? AdmissionSettings.fromPartial(object.admission)
       : undefined;
+    message.egressAllow = object.egressAllow?.map((e) => e) || [];
+    message.hopKey = object.hopKey ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -676,7 +712,18 @@ export const Limits: MessageFns<Limits> = {
 };
 
 function createBaseTenant(): Tenant {
-  return { id: "", name: "", status: "", plan: "", limits: undefined, shard: [], keys: [], routes: [], upstreams: [] };
+  return {
+    id: "",
+    name: "",
+    status: "",
+    plan: "",
+    limits: undefined,
+    shard: [],
+    keys: [],
+    routes: [],
+    upstreams: [],
+    egressAllow: [],
+  };
 }
 
 export const Tenant: MessageFns<Tenant> = {
@@ -707,6 +754,9 @@ export const Tenant: MessageFns<Tenant> = {
     }
     for (const v of message.upstreams) {
       Upstream.encode(v!, writer.uint32(74).fork()).join();
+    }
+    for (const v of message.egressAllow) {
+      writer.uint32(82).string(v!);
     }
     return writer;
   },
@@ -796,6 +846,14 @@ export const Tenant: MessageFns<Tenant> = {
             message.upstreams.push(Upstream.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.egressAllow.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -824,6 +882,7 @@ export const Tenant: MessageFns<Tenant> = {
     message.keys = object.keys?.map((e) => ApiKey.fromPartial(e)) || [];
     message.routes = object.routes?.map((e) => Route.fromPartial(e)) || [];
     message.upstreams = object.upstreams?.map((e) => Upstream.fromPartial(e)) || [];
+    message.egressAllow = object.egressAllow?.map((e) => e) || [];
     return message;
   },
 };

@@ -1,0 +1,176 @@
+import { maxMethod, pickContenders, sampleContender, startBenchUpstream } from "../bench/bench-setup.ts";
+import { benchTarget, type ContenderResult, slowestMax, withMeasuredContenders } from "../bench/compare.ts";
+import type { RunningContender } from "../bench/contenders.ts";
+import { longestStallCluster } from "../bench/stall-cluster.ts";
+import type { LoadResult } from "../generator/merge.ts";
+import { defineScenario, type ScenarioContext } from "../scenario/types.ts";
+
+/**
+ * Tail latency under constant open-loop load (issue 14): direct vs bare Node proxy vs nginx
+ * vs the data plane, at fixed fractions (25/50/75 %) of the slowest contender's max, each
+ * window long enough (30 s) that periodic work (the data plane's config pull every 10 s, GC)
+ * falls inside it. Windows alternate contenders at each rate so drift on a shared machine
+ * hits all alike. Reports p50/p99/p99.9/max and the longest stall cluster (the worst
+ * per-second p99, bench/stall-cluster.ts) with the second it happened in. During the data
+ * plane's windows a config change is published every `changeEverySec`, so it applies new
+ * versions as well as re-verifying unchanged ones. The data plane runs with a user's
+ * defaults (bench/data-plane-contender.ts). Targets at 50 %: DP p99 <= 3x nginx's, DP's
+ * longest stall cluster <= 20 ms.
+ */
+type Window = { name: string; fraction: number; rps: number; result: LoadResult; changes: number };
+
+const pct = (fraction: number) => Math.round(fraction * 100);
+const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : "—");
+
+async function window<P extends { windowSec: number; connections: number; changeEverySec: number }>(
+  ctx: ScenarioContext<P>,
+  name: string,
+  running: RunningContender,
+  fraction: number,
+  rps: number,
+): Promise<Window> {
+  const { windowSec, connections, changeEverySec } = ctx.params;
+  let changes = 0;
+  const change = running.changeConfig;
+  const timer =
+    change && changeEverySec > 0
+      ? setInterval(() => {
+          changes += 1;
+          change().catch((err: Error) => ctx.log(`config change failed: ${err.message}`));
+        }, changeEverySec * 1000)
+      : undefined;
+  try {
+    const result = await ctx.runLoad(`latency-${pct(fraction)}-${name}`, {
+      tenants: [{ tenant: name, rate: rps, target: benchTarget(running) }],
+      durationSec: windowSec,
+      connections,
+    });
+    return { name, fraction, rps, result, changes };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function summarize(windows: Window[]) {
+  const metrics: Record<string, number> = {};
+  const rows: Array<Array<string | number>> = [];
+  for (const w of windows) {
+    const lat = w.result.totals.latency;
+    const stall = longestStallCluster(w.result.series);
+    const nginx = windows.find((x) => x.name === "nginx" && x.fraction === w.fraction);
+    const vsNginx = nginx ? lat.p99Ms / nginx.result.totals.latency.p99Ms : Number.NaN;
+    const key = `latency.${pct(w.fraction)}.${w.name}`;
+    Object.assign(metrics, {
+      [`${key}.p50_ms`]: lat.p50Ms,
+      [`${key}.p99_ms`]: lat.p99Ms,
+      [`${key}.p999_ms`]: lat.p999Ms,
+      [`${key}.max_ms`]: lat.maxMs,
+      [`${key}.stall_cluster_ms`]: stall.ms,
+      [`${key}.p99_vs_nginx`]: vsNginx,
+      [`${key}.errors`]: w.result.totals.errors,
+    });
+    rows.push([
+      `${pct(w.fraction)} %`,
+      Math.round(w.rps),
+      w.name,
+      fmt(lat.p50Ms, 3),
+      fmt(lat.p99Ms, 3),
+      fmt(lat.p999Ms, 3),
+      fmt(lat.maxMs, 1),
+      `${fmt(stall.ms, 1)} @ ${stall.second} s`,
+      fmt(vsNginx),
+      w.changes,
+      w.result.totals.errors,
+    ]);
+  }
+  metrics["bench.errors"] = windows.reduce((s, w) => s + w.result.totals.errors, 0);
+  return { metrics, rows };
+}
+
+export default defineScenario({
+  name: "bench-latency",
+  description:
+    "Tail latency and stall clusters at fixed open-loop rates: direct vs bare Node proxy vs nginx vs the data plane, alternating 30 s windows",
+  params: {
+    contenders: "direct,node-proxy,nginx,data-plane",
+    fractions: "0.25,0.5,0.75",
+    windowSec: 30,
+    changeEverySec: 10,
+    rounds: 1,
+    warmupSec: 2,
+    method: "closed",
+    connections: 32,
+    maxSec: 3,
+    upstreamDelayMs: 0,
+  },
+  thresholds: [
+    { metric: "bench.errors", description: "no errors in any window", max: 0 },
+    {
+      metric: "latency.50.data-plane.p99_vs_nginx",
+      description: "DP p99 / nginx p99 at 50 % load, same run (target 3)",
+      max: 3,
+    },
+    {
+      metric: "latency.50.data-plane.stall_cluster_ms",
+      description: "DP longest stall cluster at 50 % load with pulls and config changes, ms (target 20)",
+      max: 20,
+    },
+  ],
+  async run(ctx) {
+    const p = ctx.params;
+    const method = maxMethod(p.method);
+    const fractions = p.fractions.split(",").map(Number);
+    if (fractions.some((f) => !(f > 0 && f <= 1)))
+      throw new Error(`--fractions: fractions of the slowest max in (0, 1], got ${p.fractions}`);
+    const contenders = pickContenders(p.contenders);
+    const windows = await withMeasuredContenders(
+      {
+        contenders,
+        upstreamUrl: await startBenchUpstream(ctx),
+        rounds: p.rounds,
+        warmupSec: p.warmupSec,
+        method,
+        connections: p.connections,
+        maxSec: p.maxSec,
+        runLoad: ctx.runLoad,
+        log: ctx.log,
+        onStarted: sampleContender(ctx.sampler),
+      },
+      async (running, results: ContenderResult[]) => {
+        const max = slowestMax(results);
+        const done: Window[] = [];
+        for (const fraction of fractions) {
+          const rps = Math.max(1, fraction * max);
+          for (const [i, c] of contenders.entries()) {
+            const w = await window(ctx, c.name, running[i]!, fraction, rps);
+            const lat = w.result.totals.latency;
+            ctx.log(
+              `${pct(fraction)} % (${Math.round(rps)} rps) ${c.name}: p99 ${lat.p99Ms} ms, max ${lat.maxMs} ms`,
+            );
+            done.push(w);
+          }
+        }
+        return done;
+      },
+    );
+    const { metrics, rows } = summarize(windows);
+    ctx.addTable({
+      title: `Open-loop tail latency, ${p.windowSec} s windows alternating contenders (rates: fractions of the slowest max)`,
+      columns: [
+        "load",
+        "rps",
+        "contender",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "max ms",
+        "longest stall cluster",
+        "p99 vs nginx",
+        "config changes",
+        "errors",
+      ],
+      rows,
+    });
+    return { metrics };
+  },
+});
