@@ -1,5 +1,5 @@
 /**
- * Bad blobs in the blob store (DESIGN §3.3), with real processes: one control plane,
+ * Bad blobs in the blob store (docs/design.md §3.3), with real processes: one control plane,
  * Postgres, two data planes pulling LATEST every second, a filesystem blob store. Each case
  * puts one bad blob into the store as a new snapshots/<version>.snap and points LATEST at it
  * (the control plane's own LATEST rewrite is slowed to an hour so it does not repair the

@@ -1,5 +1,5 @@
 /**
- * The blob store goes away while the control plane stays up (DESIGN §3.3), with real
+ * The blob store goes away while the control plane stays up (docs/design.md §3.3), with real
  * processes: one control plane, Postgres, two data planes pulling LATEST every second, and an
  * S3 blob store (MinIO) that the control plane and the nodes reach through two toxiproxy
  * proxies, so either side can be cut off.

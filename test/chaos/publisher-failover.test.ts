@@ -1,5 +1,5 @@
 /**
- * Publishing that survives its publisher (DESIGN §3.2), with real processes: two CP
+ * Publishing that survives its publisher (docs/design.md §3.2), with real processes: two CP
  * replicas and two data planes (dp-0 dials cp-0, dp-1 dials cp-1) on one Postgres and one
  * filesystem blob store; lease TTL 2 s, LATEST rewritten every 1 s.
  *

@@ -1,5 +1,5 @@
 /**
- * A data plane restarted with nothing to talk to (DESIGN §3.3 static stability), with real
+ * A data plane restarted with nothing to talk to (docs/design.md §3.3 static stability), with real
  * processes: one control plane, Postgres, an S3 blob store (MinIO) and one data plane. With
  * the node serving, the control plane, Postgres and MinIO are all SIGKILLed; then the node is
  * restarted four times (after SIGKILL, SIGTERM, SIGKILL, SIGTERM). Each time it comes back from its

@@ -1,5 +1,5 @@
 /**
- * Poison containment end to end (issue 4, DESIGN §4): 6 data planes, 24 tenants with k = 2.
+ * Poison containment end to end (issue 4, docs/design.md §4): 6 data planes, 24 tenants with k = 2.
  * One tenant's route answers with a header that makes a node crash (the nodes run with the
  * test-only fault hook CORRAL_FAULT_CRASH_ON_HEADER; the crash is a real uncaught exception).
  *

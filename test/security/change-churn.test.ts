@@ -1,5 +1,5 @@
 /**
- * Change rate and garbage (DESIGN §7.1 "bounded history", "per-tenant rate limits on CP
+ * Change rate and garbage (docs/design.md §8.6 "bounded history", §8.8 "per-tenant rate limits on CP
  * mutations"), black-box against a real control plane and data plane (child processes), a
  * real Postgres and a filesystem blob store:
  * - 1,000 create/delete cycles through the admin API leave at most the retention window's

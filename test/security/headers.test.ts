@@ -1,5 +1,5 @@
 /**
- * Attack: headers that lie (DESIGN §7.1). A client of a real data-plane process sends forged
+ * Attack: headers that lie (docs/design.md §8.9). A client of a real data-plane process sends forged
  * forwarding headers and corral-* headers (a forged peer hop among them); the upstream must see
  * only the node's own values. The upstream answers with corral-* headers of its own; the client
  * must never see them. A request one node forwards to the tenant's shard member carries the

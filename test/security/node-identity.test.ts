@@ -1,5 +1,5 @@
 /**
- * Attack tests, node identity (DESIGN §7.1): a real control plane, raw ws clients. Whoever
+ * Attack tests, node identity (docs/design.md §8.4): a real control plane, raw ws clients. Whoever
  * holds one slot's credential must not speak for another slot, move another slot's URL,
  * register slots beyond the limit, or get in with a forged or fleet-wide token; the CP
  * serves wss with a certificate, and a real data-plane node syncs over it trusting a CA file.

@@ -1,6 +1,6 @@
 /**
  * Attack: paths that mean one thing to the node's router and another to the upstream
- * (DESIGN §7.1 "one meaning per path"). A real data-plane process routes /api to one upstream
+ * (docs/design.md §8.7 "one meaning per path"). A real data-plane process routes /api to one upstream
  * and /admin to another; hostile request targets go over a raw socket, byte for byte. Each must
  * be refused (400 bad_path, or 400/404 for what the parser or router cannot take), or reach the
  * upstream of the route whose prefix it stays under even when read by the most lenient server

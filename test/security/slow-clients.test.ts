@@ -1,5 +1,5 @@
 /**
- * Attack: a few thousand sockets trickling request bodies (DESIGN §7.1 "slow and greedy
+ * Attack: a few thousand sockets trickling request bodies (docs/design.md §8.8 "slow and greedy
  * clients"). A real data plane and control plane run with CORRAL_REQUEST_TIMEOUT_MS=2000; 2,000
  * loopback sockets each announce a body (100 kB; 60 kB for the CP, under its body limit, which
  * would refuse more at once) and send one byte every 500 ms. A well-behaved

@@ -1,5 +1,5 @@
 /**
- * Attack test, sync flooding (DESIGN §7.1): a node with a valid credential sends 10,000
+ * Attack test, sync flooding (docs/design.md §8.8): a node with a valid credential sends 10,000
  * Status frames a second. The control plane closes it (CORRAL_SYNC_FRAME_RATE) and stays
  * responsive — the admin API answers, another node's Ack is recorded — with a bounded number
  * of database writes; below the frame limit, its writes are coalesced to the latest state.
