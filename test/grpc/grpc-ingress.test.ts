@@ -10,9 +10,11 @@ import { type ClientUnaryCall, credentials, Metadata, type ServiceError, status 
 import { EchoClient, type EchoResponse } from "../../proto/gen/corral/demo/v1/echo.ts";
 import type { DataPlaneProcess } from "../../data-plane/main.ts";
 import * as fx from "../data-plane/fixtures.ts";
-import { closedPort, startNode, waitFor, type Workspace, workspace } from "../data-plane/support.ts";
+import { startNode, type Workspace, workspace } from "../data-plane/support.ts";
+import { closedPort } from "../support/ports.ts";
 import { GrpcUpstream, StreamsClient } from "./grpc-upstream.ts";
 import { grpcFrame, startRawUpstream } from "./raw-h2-upstream.ts";
+import { poll } from "../support/poll.ts";
 
 const pair = fx.signingPair();
 const key = fx.newKey();
@@ -80,7 +82,7 @@ before(async () => {
     env: { CORRAL_LOG_LEVEL: "info" },
     options: { logStream: { write: (line: string) => logs.push(line) } },
   });
-  await waitFor(() => node.state.ready, "the node to apply LATEST");
+  await poll("the node to apply LATEST", () => node.state.ready);
   echo = new EchoClient(node.grpcAddress, credentials.createInsecure());
 });
 
@@ -238,7 +240,7 @@ test("the node ends a call at its deadline and cancels the upstream call", async
   assert.equal(r.error?.code, status.DEADLINE_EXCEEDED);
   assert.ok(performance.now() - started < 2000);
   assert.ok(upstream.seen[before]!.deadlineMs <= 250);
-  await waitFor(() => upstream.cancelled.includes("hang"), "the upstream to see the call cancelled");
+  await poll("the upstream to see the call cancelled", () => upstream.cancelled.includes("hang"));
 });
 
 test("an upstream slower than the route's timeout is DEADLINE_EXCEEDED with corral-reason upstream_timeout", async () => {
@@ -246,9 +248,9 @@ test("an upstream slower than the route's timeout is DEADLINE_EXCEEDED with corr
   // the client's deadline is far away: only the node's cancel can end the upstream call soon
   const r = await unary("hang", { "x-api-key": tightKey.key }, 60_000);
   assertRejected(r, status.DEADLINE_EXCEEDED, "upstream_timeout");
-  await waitFor(
-    () => upstream.cancelled.length > cancelledBefore,
+  await poll(
     "the upstream to see the call cancelled",
+    () => upstream.cancelled.length > cancelledBefore,
     2000,
   );
 });
@@ -256,14 +258,14 @@ test("an upstream slower than the route's timeout is DEADLINE_EXCEEDED with corr
 test("a client that cancels cancels the upstream call", async () => {
   const before = upstream.seen.length;
   const { call, done } = unaryCall("hang", { "x-api-key": key.key }, 60_000);
-  await waitFor(() => upstream.seen.length > before, "the call to reach the upstream");
+  await poll("the call to reach the upstream", () => upstream.seen.length > before);
   const cancelledBefore = upstream.cancelled.filter((m) => m === "hang").length;
   call.cancel();
   const r = await done;
   assert.equal(r.error?.code, status.CANCELLED);
-  await waitFor(
-    () => upstream.cancelled.filter((m) => m === "hang").length > cancelledBefore,
+  await poll(
     "the upstream to see the cancellation",
+    () => upstream.cancelled.filter((m) => m === "hang").length > cancelledBefore,
     2000,
   );
 });
@@ -421,7 +423,7 @@ test("the node enforces grpc-timeout itself: DEADLINE_EXCEEDED with corral-reaso
   assert.equal(trailers["grpc-status"], "4");
   assert.equal(trailers["corral-reason"], "deadline");
   assert.ok(took >= 190 && took < 2000, `${took} ms`);
-  await waitFor(() => upstream.cancelled.length > cancelledBefore, "the upstream to see the call cancelled");
+  await poll("the upstream to see the call cancelled", () => upstream.cancelled.length > cancelledBefore);
 });
 
 test("metadata over the header list limit fails the call; the node keeps serving", async () => {

@@ -18,7 +18,8 @@ import { cpuSeconds } from "../../loadtest/sampler/cpu.ts";
 import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
 import { EchoRequest, EchoResponse } from "../../proto/gen/corral/demo/v1/echo.ts";
 import * as fx from "../data-plane/fixtures.ts";
-import { closedPort, testNodeCredential } from "../data-plane/support.ts";
+import { testNodeCredential } from "../data-plane/support.ts";
+import { closedPort } from "../support/ports.ts";
 
 const { values: opts } = parseArgs({
   options: {
