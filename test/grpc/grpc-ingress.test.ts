@@ -7,21 +7,20 @@ import assert from "node:assert/strict";
 import { connect as h2connect, constants as h2 } from "node:http2";
 import { after, before, test } from "node:test";
 import { type ClientUnaryCall, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import { EchoClient, type EchoResponse } from "../../proto/gen/corral/demo/v1/echo.ts";
+import type { EchoClient, EchoResponse } from "../../proto/gen/corral/demo/v1/echo.ts";
 import type { DataPlaneProcess } from "../../data-plane/main.ts";
 import * as fx from "../data-plane/fixtures.ts";
-import { startNode, type Workspace, workspace } from "../data-plane/support.ts";
 import { closedPort } from "../support/ports.ts";
+import { type GrpcNode, grpcTenant, startGrpcNode } from "./grpc-node.ts";
 import { GrpcUpstream, StreamsClient } from "./grpc-upstream.ts";
 import { grpcFrame, startRawUpstream } from "./raw-h2-upstream.ts";
 import { poll } from "../support/poll.ts";
 
-const pair = fx.signingPair();
 const key = fx.newKey();
 const tightKey = fx.newKey();
 const suspendedKey = fx.newKey();
 const deadKey = fx.newKey();
-let ws: Workspace;
+let grpcNode: GrpcNode;
 let upstream: GrpcUpstream;
 let rawUpstream: Awaited<ReturnType<typeof startRawUpstream>>;
 const rawKey = fx.newKey();
@@ -29,69 +28,54 @@ let node: DataPlaneProcess;
 let echo: EchoClient;
 const logs: string[] = [];
 
-/** A fixture tenant whose routes are gRPC routes (unless named http-*). */
-function grpcTenant(spec: fx.TenantSpec) {
-  const t = fx.tenant(spec);
-  return {
-    ...t,
-    routes: t.routes.map((r) => ({ ...r, protocol: r.id.startsWith("http-") ? "http" : "grpc" })),
-  };
-}
-
 before(async () => {
-  ws = await workspace();
   upstream = await GrpcUpstream.start();
   rawUpstream = await startRawUpstream();
   const dead = `127.0.0.1:${await closedPort()}`;
-  const snap = fx.snapshot(1, [
-    grpcTenant({
-      id: "acme",
-      upstream: upstream.address,
-      keys: [{ id: key.id, hash: key.hash }],
-      routes: [
-        { id: "echo", pathPrefix: "/corral.demo.v1.Echo" },
-        { id: "streams", pathPrefix: "/corral.test.v1.Streams" },
-        { id: "http-other", pathPrefix: "/other.v1.Service" },
-      ],
-    }),
-    grpcTenant({
-      id: "tight",
-      upstream: upstream.address,
-      keys: [{ id: tightKey.id, hash: tightKey.hash }],
-      routes: [{ id: "echo-300ms", pathPrefix: "/corral.demo.v1.Echo", timeoutMs: 300 }],
-    }),
-    grpcTenant({
-      id: "frozen",
-      status: "suspended",
-      upstream: upstream.address,
-      keys: [{ id: suspendedKey.id, hash: suspendedKey.hash }],
-    }),
-    grpcTenant({
-      id: "raw",
-      upstream: rawUpstream.address,
-      keys: [{ id: rawKey.id, hash: rawKey.hash }],
-      routes: [{ id: "raw", pathPrefix: "/raw.v1.Svc" }],
-    }),
-    grpcTenant({ id: "gone", upstream: dead, keys: [{ id: deadKey.id, hash: deadKey.hash }] }),
-  ]);
-  await fx.publish(ws.store, fx.sign(snap, pair));
-  node = await startNode({
-    ws,
-    pair,
-    cpUrl: `http://127.0.0.1:${await closedPort()}`,
-    env: { CORRAL_LOG_LEVEL: "info" },
-    options: { logStream: { write: (line: string) => logs.push(line) } },
-  });
-  await poll("the node to apply LATEST", () => node.state.ready);
-  echo = new EchoClient(node.grpcAddress, credentials.createInsecure());
+  grpcNode = await startGrpcNode(
+    [
+      grpcTenant({
+        id: "acme",
+        upstream: upstream.address,
+        keys: [{ id: key.id, hash: key.hash }],
+        routes: [
+          { id: "echo", pathPrefix: "/corral.demo.v1.Echo" },
+          { id: "streams", pathPrefix: "/corral.test.v1.Streams" },
+          { id: "http-other", pathPrefix: "/other.v1.Service" },
+        ],
+      }),
+      grpcTenant({
+        id: "tight",
+        upstream: upstream.address,
+        keys: [{ id: tightKey.id, hash: tightKey.hash }],
+        routes: [{ id: "echo-300ms", pathPrefix: "/corral.demo.v1.Echo", timeoutMs: 300 }],
+      }),
+      grpcTenant({
+        id: "frozen",
+        status: "suspended",
+        upstream: upstream.address,
+        keys: [{ id: suspendedKey.id, hash: suspendedKey.hash }],
+      }),
+      grpcTenant({
+        id: "raw",
+        upstream: rawUpstream.address,
+        keys: [{ id: rawKey.id, hash: rawKey.hash }],
+        routes: [{ id: "raw", pathPrefix: "/raw.v1.Svc" }],
+      }),
+      grpcTenant({ id: "gone", upstream: dead, keys: [{ id: deadKey.id, hash: deadKey.hash }] }),
+    ],
+    {
+      env: { CORRAL_LOG_LEVEL: "info" },
+      options: { logStream: { write: (line: string) => logs.push(line) } },
+    },
+  );
+  ({ node, echo } = grpcNode);
 });
 
 after(async () => {
-  echo.close();
-  await node.close();
+  await grpcNode.close();
   await upstream.close();
   await rawUpstream.close();
-  await ws.remove();
 });
 
 function metadata(entries: Record<string, string>): Metadata {
