@@ -167,7 +167,16 @@ test("a bad blob behind LATEST is found by the periodic pull and Nacked once", a
   const bad = fx.sign(fx.snapshot(2, []), fx.signingPair());
   await fx.publish(ws.store, bad);
   await poll("Nack of the pulled blob", () => cp.nacks.some((n) => n.version === 2));
-  await new Promise((r) => setTimeout(r, 400));
+  // the positive marker first: three more pulls refused the same blob, then count the Nacks
+  const refusals = async () => {
+    const text = await (await fetch(`${node.opsUrl}/metrics`)).text();
+    return [...text.matchAll(/^corral_dp_apply_failures_total\{[^}]*\} (\d+)$/gm)].reduce(
+      (n, m) => n + Number(m[1]),
+      0,
+    );
+  };
+  const seen = await refusals();
+  await poll("three more pulls refusing the blob", async () => (await refusals()) >= seen + 3);
   assert.equal(cp.nacks.filter((n) => n.version === 2).length, 1, "one Nack, not one per pull");
   assert.equal(await status(node, "/v1"), 200);
 });

@@ -11,7 +11,7 @@ import { pathToFileURL } from "node:url";
 import { parsePromText, sumByLabel } from "../../loadtest/platform/prom-text.ts";
 import { DEFAULT_CAPACITY } from "../../proto/snapshot-codec.ts";
 import * as fx from "../data-plane/fixtures.ts";
-import { workspace } from "../data-plane/support.ts";
+import { testNodeCredential, workspace } from "../data-plane/support.ts";
 import { startChild } from "../support/child.ts";
 import { closedPort, freePort } from "../support/ports.ts";
 import { poll } from "../support/poll.ts";
@@ -41,7 +41,7 @@ test("unchanged periodic pulls of an 8 MiB snapshot cause no major GC on the req
     env: {
       ...process.env,
       CORRAL_CP_URL: `http://127.0.0.1:${await closedPort()}`,
-      CORRAL_NODE_TOKEN: "node-token",
+      CORRAL_NODE_TOKEN: testNodeCredential("dp-0"),
       CORRAL_VERIFY_KEY: pair.verifyKeyText,
       CORRAL_BLOB_URL: pathToFileURL(ws.blobDir).href,
       CORRAL_SLOT: "dp-0",
