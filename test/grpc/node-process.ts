@@ -13,7 +13,9 @@ import { DATA_PLANE_V8_FLAGS } from "../../data-plane/node-flags.ts";
 import type { Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
 import * as fx from "../data-plane/fixtures.ts";
-import { closedPort, testNodeCredential, waitFor } from "../data-plane/support.ts";
+import { testNodeCredential } from "../data-plane/support.ts";
+import { poll } from "../support/poll.ts";
+import { closedPort } from "../support/ports.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/corral.ts", import.meta.url));
 
@@ -29,11 +31,6 @@ export interface NodeProcess {
 }
 
 /** A fixture tenant whose routes are all gRPC routes. */
-export function grpcTenant(spec: fx.TenantSpec): Tenant {
-  const t = fx.tenant(spec);
-  return { ...t, routes: t.routes.map((r) => ({ ...r, protocol: "grpc" })) };
-}
-
 export async function startNodeProcess(o: {
   dir: string;
   tenants: Tenant[];
@@ -78,13 +75,13 @@ export async function startNodeProcess(o: {
     await exited;
   };
   try {
-    const listening = await waitFor(
+    const listening = await poll(
+      "the node to listen and apply its config",
       async () => {
         if (child.exitCode !== null) throw new Error(`the node exited: ${await readFile(logPath, "utf8")}`);
         const lines = await logLines();
         return lines.some((l) => l.msg === "config applied") && lines.find((l) => l.msg === "listening");
       },
-      "the node to listen and apply its config",
       30_000,
     );
     return { child, grpc: listening.grpc as string, ops: listening.ops as string, logLines, stop };

@@ -16,7 +16,8 @@ import { nodeScript, startChild } from "../../loadtest/bench/child-process.ts";
 import { cpuSeconds } from "../../loadtest/sampler/cpu.ts";
 import { EchoRequest, EchoResponse } from "../../proto/gen/corral/demo/v1/echo.ts";
 import * as fx from "../data-plane/fixtures.ts";
-import { grpcTenant, startNodeProcess } from "./node-process.ts";
+import { grpcTenant } from "./grpc-node.ts";
+import { startNodeProcess } from "./node-process.ts";
 
 const { values: opts } = parseArgs({
   options: {

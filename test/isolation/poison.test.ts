@@ -22,8 +22,8 @@ import {
   shardOf,
   type TestUpstream,
   testUpstream,
-  waitFor,
 } from "./support.ts";
+import { poll } from "../support/poll.ts";
 
 const POISON_HEADER = "x-corral-test-poison";
 const TENANTS = Array.from({ length: 24 }, (_, i) => `t${String(i).padStart(2, "0")}`);
@@ -69,7 +69,7 @@ describe("a poison tenant takes down only the tenants whose whole shard it share
     doomed = analysis.failure.tenantsLosingWholeShard.filter((t) => TENANTS.includes(t)).sort();
     dead = env.platform.dps.filter((dp) => pair.includes(dp.slot));
     survivors = env.platform.dps.filter((dp) => !pair.includes(dp.slot));
-    await waitFor("every node serving every tenant", async () => {
+    await poll("every node serving every tenant", async () => {
       for (const dp of env.platform.dps)
         for (const id of TENANTS)
           if ((await call(`${dp.url}/ok`, keys.get(id)!)).status !== 200) return false;
@@ -105,7 +105,7 @@ describe("a poison tenant takes down only the tenants whose whole shard it share
 
   it("exactly the tenants that lost their whole shard fail, on every surviving node", async () => {
     const deadSlots = dead.map((dp) => dp.slot);
-    await waitFor("the survivors to see the dead slots as not live", async () => {
+    await poll("the survivors to see the dead slots as not live", async () => {
       for (const dp of survivors) {
         const shard: Member[] = await shardOf(dp.url, poison, keys.get(poison)!);
         if (shard.some((m) => deadSlots.includes(m.slot) && m.live)) return false;

@@ -18,9 +18,11 @@ import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js"
 import { request } from "undici";
 import { EchoClient } from "../../proto/gen/corral/demo/v1/echo.ts";
 import * as fx from "../data-plane/fixtures.ts";
-import { closedPort, waitFor } from "../data-plane/support.ts";
+import { poll } from "../support/poll.ts";
+import { closedPort } from "../support/ports.ts";
 import { GrpcUpstream } from "../grpc/grpc-upstream.ts";
-import { grpcTenant, type NodeProcess, startNodeProcess } from "../grpc/node-process.ts";
+import { grpcTenant } from "../grpc/grpc-node.ts";
+import { type NodeProcess, startNodeProcess } from "../grpc/node-process.ts";
 
 const FLOOD = 200;
 const key = fx.newKey();
@@ -86,9 +88,9 @@ test("at sample rate 0 a flood of successful calls writes no log line, and every
   );
   // a rejection after the flood: once its line is in the log, any line of the flood would be too
   assert.equal((await call("crl_not-a-key", "marker"))?.code, status.UNAUTHENTICATED);
-  await waitFor(
-    async () => (await requestLines()).some((l) => l.reason === "unauthorized"),
+  await poll(
     "the rejection's log line",
+    async () => (await requestLines()).some((l) => l.reason === "unauthorized"),
     20_000,
   );
   const successes = (await requestLines()).filter((l) => l.reason === "upstream");
@@ -101,10 +103,10 @@ test("at sample rate 0 rejections and errors are always logged", async () => {
   const [rejectionsBefore, errorsBefore] = [await count("unauthorized"), await count("upstream_error")];
   assert.equal((await call("crl_not-a-key", "rejected"))?.code, status.UNAUTHENTICATED);
   assert.equal((await call(goneKey.key, "unreachable"))?.code, status.UNAVAILABLE);
-  await waitFor(
+  await poll(
+    "the log lines of the rejection and the error",
     async () =>
       (await count("unauthorized")) > rejectionsBefore && (await count("upstream_error")) > errorsBefore,
-    "the log lines of the rejection and the error",
     20_000,
   );
   const lines = await requestLines();

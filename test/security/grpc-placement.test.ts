@@ -27,9 +27,9 @@ import {
   createTenant,
   type IsolationPlatform,
   isolationPlatform,
-  waitFor,
   waitForShard,
 } from "../isolation/support.ts";
+import { poll } from "../support/poll.ts";
 
 const R = 100;
 const TENANT = "sprayer";
@@ -117,7 +117,7 @@ describe("gRPC obeys placement", { timeout: 240_000 }, () => {
     members = nodesOf(env).filter((n) => inShard.has(n.slot));
     others = nodesOf(env).filter((n) => !inShard.has(n.slot));
     assert.equal(others.length, 2);
-    await waitFor("gRPC calls served through every node", async () => {
+    await poll("gRPC calls served through every node", async () => {
       const all = await Promise.all(nodesOf(env).map((n) => unary(n.grpc, key, "ready")));
       return all.every((r) => r.err === null);
     });
@@ -210,7 +210,7 @@ describe("gRPC obeys placement", { timeout: 240_000 }, () => {
       assert.equal(call.metadata["x-api-key"], undefined, "no credentials upstream");
     }
     // the OK ones (all but "fail") went through the non-member as forwards
-    await waitFor(
+    await poll(
       "the non-member's forwarded calls counted",
       async () => (await forwardedOk(via)) >= before + 4,
     );
@@ -298,10 +298,7 @@ describe("gRPC strict placement", { timeout: 120_000 }, () => {
     const nodes = nodesOf(env);
     const member = nodes.find((n) => n.slot === shard[0]!.slot)!;
     const other = nodes.find((n) => n.slot !== shard[0]!.slot)!;
-    await waitFor(
-      "the member serves the call",
-      async () => (await unary(member.grpc, key, "x")).err === null,
-    );
+    await poll("the member serves the call", async () => (await unary(member.grpc, key, "x")).err === null);
     const seenBefore = upstream.seen.length;
     const r = await unary(other.grpc, key, "x");
     assert.equal(r.err?.code, status.UNAVAILABLE);
