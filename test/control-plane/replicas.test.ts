@@ -221,7 +221,12 @@ test("the holder rewrites a stale LATEST within one period", async () => {
     },
     2000,
   );
-  assert.ok((await metric(h.cp, "corral_latest_rewrites_total")) > rewrites);
+  // a publish in between may also point LATEST at the newest; the periodic rewrite still comes
+  await poll(
+    "a LATEST rewrite by the holder",
+    async () => (await metric(h.cp, "corral_latest_rewrites_total")) > rewrites,
+    10_000,
+  );
 });
 
 test("when the holder shuts down the other replica takes over at once and publishes under the next epoch", async () => {

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Platform, startPlatform } from "../../bin/dev/platform.ts";
+import { poll } from "../support/poll.ts";
 import { startPostgres, type TestPostgres } from "../support/postgres.ts";
 
 const PROPAGATION_LIMIT_MS = 2000;
@@ -71,6 +72,12 @@ describe("walking skeleton: admin API -> snapshot -> every data plane -> upstrea
       demoUpstreams: false,
       stopGraceMs: 3000,
     });
+    // the 2 s bounds below are about propagation: start the clock once every node serves a config
+    await Promise.all(
+      platform.dps.map((dp) =>
+        poll(`${dp.slot} ready`, async () => (await fetch(`${dp.ops}/readyz`)).status === 200, 60_000),
+      ),
+    );
   });
 
   after(async () => {
