@@ -15,6 +15,7 @@ import {
   type ServerHttp2Stream,
 } from "node:http2";
 import type { Logger } from "pino";
+import { boundPort, hostPort } from "../../proto/bound-url.ts";
 import { capConnections, DEFAULT_HTTP_LIMITS, type HttpLimits } from "../../proto/http-limits.ts";
 import { parseGrpcTimeout } from "../admission/deadline.ts";
 import { problemBody, type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
@@ -202,11 +203,9 @@ export async function startGrpcIngress(o: GrpcIngressOptions): Promise<GrpcIngre
       resolve();
     });
   });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : o.port;
-  const host = o.host.includes(":") ? `[${o.host}]` : o.host;
+  const port = boundPort(server, o.port);
   return {
-    address: `${host}:${port}`,
+    address: hostPort(o.host, port),
     port,
     async close(drainMs) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
+import { boundPort, hostPort } from "../../proto/bound-url.ts";
 import {
   answerOnSocket,
   capConnections,
@@ -269,11 +270,9 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
     return sendRejection(reply, { code: "CORRAL_DP_INTERNAL" });
   });
   await app.listen({ host: o.host, port: o.port });
-  const address = app.server.address();
-  const port = typeof address === "object" && address ? address.port : o.port;
-  const host = o.host.includes(":") ? `[${o.host}]` : o.host;
+  const port = boundPort(app.server, o.port);
   return {
-    url: `http://${host}:${port}`,
+    url: `http://${hostPort(o.host, port)}`,
     port,
     async close(drainMs) {
       // keep-alive connections turn idle as their last response ends: close them as they do
