@@ -14,7 +14,7 @@
  */
 import type { ServerHttp2Stream } from "node:http2";
 import { FLEET_INTERNAL } from "../../proto/egress-policy.ts";
-import type { PlainUpstream } from "../config-client/plain-config.ts";
+import type { PlainUpstream } from "../model/plain-config.ts";
 import { reject } from "../errors.ts";
 import { signHop } from "../ingress/client-origin.ts";
 import { memberTimeoutMs } from "../ingress/peer-forwarder.ts";

@@ -11,7 +11,7 @@
 import { type ClientHttp2Session, connect } from "node:http2";
 import type { EgressPolicy } from "../../proto/egress-policy.ts";
 import type { TimerHandle, Timers } from "../clock.ts";
-import type { PlainTarget, PlainUpstream } from "../config-client/plain-config.ts";
+import type { PlainTarget, PlainUpstream } from "../model/plain-config.ts";
 import { EGRESS_DENIED, type EgressDenialListener, egressSessionOptions } from "../egress/egress-connect.ts";
 import { RecentFailures } from "../upstream/recent-failures.ts";
 

@@ -1,5 +1,5 @@
 /** The stages every request goes through: config present, tenant identified, route matched. */
-import type { RouteProtocol } from "../config-client/plain-config.ts";
+import type { RouteProtocol } from "../model/plain-config.ts";
 import { reject } from "../errors.ts";
 import { presentedKey } from "../router/presented-key.ts";
 import type { LiveConfig } from "../router/live-config.ts";

@@ -12,7 +12,7 @@
  * limit): a forwarded request skips them here and meets them at the member. The proxy is not a
  * stage: it runs when every stage has let the request through.
  */
-import type { RouteProtocol } from "../config-client/plain-config.ts";
+import type { RouteProtocol } from "../model/plain-config.ts";
 import type { LiveConfig } from "../router/live-config.ts";
 import { identifyTenant, matchRoute, requireConfig } from "./core-stages.ts";
 import type { Stage } from "./pipeline.ts";

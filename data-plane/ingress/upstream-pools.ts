@@ -8,7 +8,7 @@
 import { Pool } from "undici";
 import type { EgressPolicy } from "../../proto/egress-policy.ts";
 import type { TimerHandle, Timers } from "../clock.ts";
-import type { PlainTarget, PlainUpstream } from "../config-client/plain-config.ts";
+import type { PlainTarget, PlainUpstream } from "../model/plain-config.ts";
 import { type EgressDenialListener, egressConnector } from "../egress/egress-connect.ts";
 import { RecentFailures } from "../upstream/recent-failures.ts";
 
