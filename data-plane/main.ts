@@ -16,10 +16,9 @@ import { BootInlineLoader, type SnapshotLoader } from "./config-client/snapshot-
 import { GrpcProxy } from "./grpc/grpc-proxy.ts";
 import { type GrpcIngress, startGrpcIngress } from "./grpc/grpc-ingress.ts";
 import { UpstreamSessions } from "./grpc/upstream-sessions.ts";
-import { HttpProxy } from "./ingress/http-proxy.ts";
-import { type Ingress, startIngress } from "./ingress/http-ingress.ts";
-import { requestStages } from "./ingress/request-pipeline.ts";
-import { UpstreamPools } from "./ingress/upstream-pools.ts";
+import { HttpProxy } from "./http/http-proxy.ts";
+import { type Ingress, startIngress } from "./http/http-ingress.ts";
+import { UpstreamPools } from "./http/upstream-pools.ts";
 import { type Isolation, startIsolation } from "./isolation.ts";
 import { missingV8Flags } from "./node-flags.ts";
 import { NodeState } from "./node-state.ts";
@@ -177,13 +176,13 @@ interface Servers {
 }
 
 async function startServers(p: Parts): Promise<Servers> {
-  const pipeline = { currentConfig: () => p.state.config() };
+  const currentConfig = () => p.state.config();
   const proxy = new HttpProxy(p.pools, INGRESS_LIMITS.bodyLimitBytes, p.isolation.upstreamObserver);
   const ingress = await startIngress({
     host: p.s.host,
     port: p.s.httpPort,
     logger: p.log,
-    stages: requestStages({ ...pipeline, ...p.isolation.httpStages }),
+    stages: p.isolation.stages("http", currentConfig),
     proxy,
     forwarder: p.isolation.peerForwarder(proxy, p.pools),
     metrics: p.metrics,
@@ -208,7 +207,7 @@ async function startServers(p: Parts): Promise<Servers> {
       host: p.s.host,
       port: p.s.grpcPort,
       logger: p.log,
-      stages: requestStages({ ...pipeline, ...p.isolation.grpcStages, protocol: "grpc" }),
+      stages: p.isolation.stages("grpc", currentConfig),
       proxy: grpcProxy,
       forwarder: p.isolation.grpcPeerForwarder(grpcProxy, p.sessions),
       metrics: p.metrics,

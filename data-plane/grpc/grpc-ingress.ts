@@ -17,10 +17,9 @@ import {
 import type { Logger } from "pino";
 import { boundPort, hostPort } from "../../proto/bound-url.ts";
 import { capConnections, DEFAULT_HTTP_LIMITS, type HttpLimits } from "../../proto/http-limits.ts";
-import { parseGrpcTimeout } from "../admission/deadline.ts";
 import { problemBody, type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
-import { clientOrigin, type OriginRules, trustsPeer } from "../ingress/client-origin.ts";
-import { type RequestContext, runStages, type Stage } from "../ingress/pipeline.ts";
+import { clientOrigin, type OriginRules, trustsPeer } from "../pipeline/client-origin.ts";
+import { type RequestContext, runStages, type Stage } from "../pipeline/stage.ts";
 import type { NodeState } from "../node-state.ts";
 import { type DataPlaneMetrics, statusClass } from "../ops/metrics.ts";
 import { contextTarget } from "../router/request-target.ts";
@@ -92,17 +91,6 @@ function respondNotGrpc(stream: ServerHttp2Stream, record: CallRecord, detail: s
   stream.end(JSON.stringify({ ...problemBody(rejection), status: 415 }));
 }
 
-/** The call's deadline from grpc-timeout, when no admission stage has set one. */
-function grpcDeadline(ctx: RequestContext): Rejection | undefined {
-  const value = ctx.headers["grpc-timeout"];
-  if (ctx.deadlineAt !== undefined || typeof value !== "string") return undefined;
-  const ms = parseGrpcTimeout(value);
-  if (ms === undefined)
-    return reject("CORRAL_DP_BAD_REQUEST", "grpc-timeout must be 1-8 digits and a unit (H M S m u n)");
-  ctx.deadlineAt = ctx.receivedAt + ms;
-  return ms > 0 ? undefined : reject("CORRAL_DP_DEADLINE_EXCEEDED", "grpc-timeout is 0");
-}
-
 class CallHandler {
   private readonly o: GrpcIngressOptions;
 
@@ -126,7 +114,7 @@ class CallHandler {
   private async serve(ctx: RequestContext, stream: ServerHttp2Stream, record: CallRecord): Promise<void> {
     if (ctx.method !== "POST" || !isGrpcContentType(ctx.headers["content-type"]))
       return respondNotGrpc(stream, record, "expected a gRPC call: POST with content-type application/grpc");
-    const rejection = (await runStages(this.o.stages, ctx)) ?? grpcDeadline(ctx);
+    const rejection = await runStages(this.o.stages, ctx);
     if (rejection) {
       if (rejection.code === "CORRAL_DP_SHED") this.o.state.shed++;
       return respondRejection(stream, record, rejection, ctx.responseHeaders);

@@ -16,8 +16,8 @@ import {
 } from "node:http2";
 import { EGRESS_DENIED } from "../egress/egress-connect.ts";
 import { type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
-import type { UpstreamObserver } from "../ingress/http-proxy.ts";
-import type { RequestContext } from "../ingress/pipeline.ts";
+import type { UpstreamObserver } from "../pipeline/stage.ts";
+import type { RequestContext } from "../pipeline/stage.ts";
 import { upstreamPath } from "../router/route-table.ts";
 import {
   clientGrpcHeaders,

@@ -79,3 +79,11 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
   if (peers.length === 0) return { kind: "unavailable", shard: [...shard] };
   return { kind: "forward", peers: rotate(peers, input.start) };
 }
+
+/** Extra time the member gets beyond the route's timeout, to answer 504 itself. */
+const FORWARD_SLACK_MS = 500;
+
+/** How long a forwarding node waits for a member's answer (HTTP and gRPC alike). */
+export function memberTimeoutMs(routeTimeoutMs: number, remainingMs: number | undefined): number {
+  return Math.min(routeTimeoutMs, remainingMs ?? Number.POSITIVE_INFINITY) + FORWARD_SLACK_MS;
+}

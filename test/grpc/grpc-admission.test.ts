@@ -13,7 +13,6 @@ import { systemTimers } from "../../data-plane/clock.ts";
 import { type GrpcIngress, startGrpcIngress } from "../../data-plane/grpc/grpc-ingress.ts";
 import { GrpcProxy } from "../../data-plane/grpc/grpc-proxy.ts";
 import { UpstreamSessions } from "../../data-plane/grpc/upstream-sessions.ts";
-import { requestStages } from "../../data-plane/ingress/request-pipeline.ts";
 import { type Isolation, startIsolation } from "../../data-plane/isolation.ts";
 import { NodeState } from "../../data-plane/node-state.ts";
 import { createMetrics } from "../../data-plane/ops/metrics.ts";
@@ -79,7 +78,7 @@ before(async () => {
     port: 0,
     origin: { trustedProxies: new BlockList(), hopKey: () => undefined, now: Date.now },
     logger: log,
-    stages: requestStages({ currentConfig: () => live, ...isolation.grpcStages, protocol: "grpc" }),
+    stages: isolation.stages("grpc", () => live),
     proxy: new GrpcProxy(sessions, { maxMessageBytes: 1024 * 1024, observer: isolation.upstreamObserver }),
     metrics,
     state,

@@ -25,11 +25,11 @@ import { logSampler, type LogSampler } from "../ops/log-sampler.ts";
 import type { DataPlaneMetrics } from "../ops/metrics.ts";
 import { contextTarget } from "../router/request-target.ts";
 import { normalizeHost } from "../router/route-table.ts";
-import { clientOrigin, type OriginRules, trustsPeer } from "./client-origin.ts";
+import { clientOrigin, type OriginRules, trustsPeer } from "../pipeline/client-origin.ts";
 import type { HttpProxy } from "./http-proxy.ts";
 import type { PeerForwarder } from "./peer-forwarder.ts";
-import { type RequestContext, runStages, type Stage } from "./pipeline.ts";
-import { placementAnswer } from "./placement-stage.ts";
+import { type RequestContext, runStages, type Stage } from "../pipeline/stage.ts";
+import { placementAnswer } from "../pipeline/placement.ts";
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 

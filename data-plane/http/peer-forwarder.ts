@@ -14,12 +14,12 @@ import { FLEET_INTERNAL } from "../../proto/egress-policy.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { reject } from "../errors.ts";
 import type { ForwardResult } from "../ops/admission-metrics.ts";
-import type { ShardMember } from "../placement/forwarding.ts";
+import { memberTimeoutMs, type ShardMember } from "../placement/forwarding.ts";
 import { RecentFailures } from "../upstream/recent-failures.ts";
-import { signHop } from "./client-origin.ts";
-import { peerRequestHeaders } from "./forward-headers.ts";
+import { signHop } from "../pipeline/client-origin.ts";
+import { peerRequestHeaders } from "../pipeline/forward-headers.ts";
 import { deadlineHeaders, hasBody, type HttpProxy, type ProxyResult, remainingMs } from "./http-proxy.ts";
-import type { RequestContext } from "./pipeline.ts";
+import type { RequestContext } from "../pipeline/stage.ts";
 import type { UpstreamPools } from "./upstream-pools.ts";
 
 export interface PeerForwarderOptions {
@@ -39,14 +39,6 @@ export interface PeerForwarderOptions {
 }
 
 const TIMEOUTS = new Set<string>(["CORRAL_DP_UPSTREAM_TIMEOUT", "CORRAL_DP_DEADLINE_EXCEEDED"]);
-
-/** Extra time the member gets beyond the route's timeout, to answer 504 itself. */
-const FORWARD_SLACK_MS = 500;
-
-/** How long a forwarding node waits for a member's answer (HTTP and gRPC alike). */
-export function memberTimeoutMs(routeTimeoutMs: number, remainingMs: number | undefined): number {
-  return Math.min(routeTimeoutMs, remainingMs ?? Number.POSITIVE_INFINITY) + FORWARD_SLACK_MS;
-}
 
 export class PeerForwarder {
   readonly #o: PeerForwarderOptions;
