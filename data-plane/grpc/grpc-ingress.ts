@@ -18,12 +18,11 @@ import type { Logger } from "pino";
 import { boundPort, hostPort } from "../../proto/bound-url.ts";
 import { capConnections, DEFAULT_HTTP_LIMITS, type HttpLimits } from "../../proto/http-limits.ts";
 import { problemBody, type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
-import { clientOrigin, type OriginRules, trustsPeer } from "../pipeline/client-origin.ts";
+import { type OriginRules, trustsPeer } from "../pipeline/client-origin.ts";
+import { newRequestContext } from "../pipeline/request-context.ts";
 import { type RequestContext, runStages, type Stage } from "../pipeline/stage.ts";
 import type { NodeState } from "../node-state.ts";
 import { type DataPlaneMetrics, statusClass } from "../ops/metrics.ts";
-import { contextTarget } from "../router/request-target.ts";
-import { normalizeHost } from "../router/route-table.ts";
 import type { GrpcPeerForwarder } from "./grpc-peer-forwarder.ts";
 import { type CallRecord, type GrpcProxy, respondRejection } from "./grpc-proxy.ts";
 import { FLOW_WINDOWS } from "./upstream-sessions.ts";
@@ -64,19 +63,16 @@ function newContext(
   headers: IncomingHttpHeaders,
   rules: OriginRules,
 ): RequestContext {
-  const origin = clientOrigin(rules, stream.session?.socket?.remoteAddress ?? "", headers);
-  return {
-    ...contextTarget(headers[":path"] ?? "/"),
-    method: headers[":method"] ?? "POST",
-    host: normalizeHost(headers[":authority"]),
-    headers,
-    remoteAddress: origin.address,
-    proto: origin.proto,
-    forwardedBy: origin.forwardedBy,
-    receivedAt: performance.now(),
-    responseHeaders: {},
-    onFinish: [],
-  };
+  return newRequestContext(
+    {
+      target: headers[":path"] ?? "/",
+      method: headers[":method"] ?? "POST",
+      authority: headers[":authority"],
+      headers,
+      peer: stream.session?.socket?.remoteAddress ?? "",
+    },
+    rules,
+  );
 }
 
 /** A request that is no gRPC call gets a plain HTTP answer, as the gRPC spec asks (415). */

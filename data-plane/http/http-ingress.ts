@@ -23,9 +23,8 @@ import type { NodeState } from "../node-state.ts";
 import { fastifyLogger, quietLogController, sharedRequestLogger } from "../ops/fastify-logger.ts";
 import { logSampler, type LogSampler } from "../ops/log-sampler.ts";
 import type { DataPlaneMetrics } from "../ops/metrics.ts";
-import { contextTarget } from "../router/request-target.ts";
-import { normalizeHost } from "../router/route-table.ts";
-import { clientOrigin, type OriginRules, trustsPeer } from "../pipeline/client-origin.ts";
+import { type OriginRules, trustsPeer } from "../pipeline/client-origin.ts";
+import { newRequestContext } from "../pipeline/request-context.ts";
 import type { HttpProxy } from "./http-proxy.ts";
 import type { PeerForwarder } from "./peer-forwarder.ts";
 import { type RequestContext, runStages, type Stage } from "../pipeline/stage.ts";
@@ -62,19 +61,16 @@ export interface Ingress {
 }
 
 function newContext(raw: IncomingMessage, rules: OriginRules): RequestContext {
-  const origin = clientOrigin(rules, raw.socket.remoteAddress ?? "", raw.headers);
-  return {
-    ...contextTarget(raw.url ?? "/"),
-    method: raw.method ?? "GET",
-    host: normalizeHost(raw.headers.host),
-    headers: raw.headers,
-    remoteAddress: origin.address,
-    proto: origin.proto,
-    forwardedBy: origin.forwardedBy,
-    receivedAt: performance.now(),
-    responseHeaders: {},
-    onFinish: [],
-  };
+  return newRequestContext(
+    {
+      target: raw.url ?? "/",
+      method: raw.method ?? "GET",
+      authority: raw.headers.host,
+      headers: raw.headers,
+      peer: raw.socket.remoteAddress ?? "",
+    },
+    rules,
+  );
 }
 
 /** Status, headers and body of a rejection (problem+json with corral-reason). */
