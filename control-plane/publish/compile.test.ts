@@ -184,6 +184,11 @@ test("the placement hook fills shards, and a shard member must be a slot", () =>
   assert.throws(() => compileSnapshot(fleet(), { ...opts, shardOf: () => ["dp-9"] }), /shard member dp-9/);
 });
 
+test("the fleet's hop key travels in the settings", () => {
+  const hopKey = Buffer.alloc(32, 7);
+  assert.deepEqual(compileSnapshot(fleet(), { ...opts, hopKey }).settings?.hopKey, hopKey);
+});
+
 test("without a placement hook shards are empty and settings default", () => {
   const s = compileSnapshot(fleet(), opts);
   assert.deepEqual(s.tenants[0]!.shard, []);
@@ -200,6 +205,7 @@ test("without a placement hook shards are empty and settings default", () => {
       rateDisabled: false,
     },
     egressAllow: [],
+    hopKey: Buffer.alloc(0),
   });
   assert.deepEqual(s.tenants[0]!.egressAllow, []);
 });

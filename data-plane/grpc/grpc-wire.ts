@@ -6,11 +6,12 @@
 import { GRPC_STATUS } from "../../proto/grpc-status.ts";
 import { constants } from "node:http2";
 
-const CODE_NAMES = Object.keys(GRPC_STATUS);
+/** lower-cased once: names are looked up per call */
+const CODE_NAMES = Object.keys(GRPC_STATUS).map((name) => name.toLowerCase());
 
 /** Lower-case name of a status code for logs and metric labels ("unknown_code" outside 0-16). */
 export function grpcCodeName(code: number): string {
-  return CODE_NAMES[code]?.toLowerCase() ?? "unknown_code";
+  return CODE_NAMES[code] ?? "unknown_code";
 }
 
 /** The HTTP status each gRPC code corresponds to (google.rpc.Code), for status classes. */

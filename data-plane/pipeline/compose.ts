@@ -1,10 +1,10 @@
 /**
- * THE order of work for every tenant request (DESIGN §4, §5), by name, for each ingress. Each
+ * THE order of work for every tenant request (docs/design.md §4, §5), by name, for each ingress. Each
  * stage is one file of this folder; a stage looks at the request context, may add to it, and
  * lets the request go on or stops it with a rejection from the catalogue (stage.ts).
  *
  * The route is matched before admission because the deadline check needs the route's usual
- * latency and the route buckets need the route (DESIGN §5.1 counts "no route 404" as
+ * latency and the route buckets need the route (docs/design.md §5.1 counts "no route 404" as
  * identification). Placement comes after shedding, so an overloaded node refuses work before
  * forwarding it, and before the limits, which only the shard members enforce (each its share of
  * the tenant's limit): a forwarded request skips them here and meets them at the member. The

@@ -1,5 +1,5 @@
 /**
- * The request path as a pipeline of small named stages (DESIGN §5). A stage looks at the
+ * The request path as a pipeline of small named stages (docs/design.md §5). A stage looks at the
  * request context, may add to it (tenant, route, deadline...), and either lets the request go
  * on (returns undefined) or stops it with a Rejection from the catalogue. Stages may be async.
  * The composition lives in compose.ts; the proxy is the end of the line.
@@ -22,7 +22,7 @@ export interface RequestContext {
   /** why the path is refused (400 bad_path at the route stage); path and url are then raw */
   readonly badPath?: string;
   readonly headers: IncomingHttpHeaders;
-  /** the client's address as the node believes it (ingress/client-origin.ts) */
+  /** the client's address as the node believes it (client-origin.ts) */
   readonly remoteAddress: string;
   /** the scheme the client used (https only when a trusted proxy says so) */
   readonly proto: "http" | "https";

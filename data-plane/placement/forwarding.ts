@@ -1,5 +1,5 @@
 /**
- * Where a tenant request is served (DESIGN §4), as a pure decision over the snapshot's shard
+ * Where a tenant request is served (docs/design.md §4), as a pure decision over the snapshot's shard
  * table. A node serves the tenants whose shard holds its own slot; another tenant's request is
  * forwarded to a live member (default) or answered 421 with the shard (strict mode).
  *
@@ -41,7 +41,7 @@ export interface PlacementInput {
   /** the tenant's shard, in the snapshot's preference order */
   shard: readonly ShardMember[];
   strict: boolean;
-  /** the forwarding node's slot, when the request carries a verified hop (ingress/client-origin.ts) */
+  /** the forwarding node's slot, when the request carries a verified hop (pipeline/client-origin.ts) */
   forwardedBy: string | undefined;
   /** any non-negative integer; the live members are tried from index start % count */
   start: number;
