@@ -10,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import { ConfigError, int, loadConfig, oneOf, port, type Schema, str, url } from "../proto/env-config.ts";
 import { credentialSlot } from "../proto/node-credential.ts";
 import { parsePublicKey } from "../proto/signing-keys.ts";
-import { parseTrustedProxies } from "./ingress/client-origin.ts";
+import { parseTrustedProxies } from "./pipeline/client-origin.ts";
 import { HTTP_LIMITS_SCHEMA, type HttpLimits, httpLimits } from "../proto/http-limits.ts";
 import { DEFAULT_CAPACITY, HEADER_SIZE } from "../proto/snapshot-codec.ts";
 

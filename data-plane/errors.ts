@@ -3,20 +3,8 @@
  * `corral-reason` header (and, for gRPC, the matching status); config errors travel in Nacks,
  * /status and the apply-failure metric. Codes are stable: never rename one, add a new one.
  */
+import { GRPC_STATUS } from "../proto/grpc-status.ts";
 import type { SnapshotErrorCode } from "../proto/snapshot-errors.ts";
-
-/** gRPC status codes (grpc/status.proto), so this module needs no gRPC library. */
-export const GRPC_STATUS = {
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  UNAUTHENTICATED: 16,
-} as const;
 
 export interface RequestErrorSpec {
   status: number;

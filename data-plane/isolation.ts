@@ -13,12 +13,15 @@ import type { GrpcProxy } from "./grpc/grpc-proxy.ts";
 import type { UpstreamSessions } from "./grpc/upstream-sessions.ts";
 import { RedisDemandStore } from "./demand/demand-store.ts";
 import { ShareRebalancer } from "./demand/share-rebalancer.ts";
-import type { HttpProxy, UpstreamObserver } from "./ingress/http-proxy.ts";
-import { NodeAdmission } from "./ingress/node-admission.ts";
-import { PeerForwarder } from "./ingress/peer-forwarder.ts";
-import { placementStage } from "./ingress/placement-stage.ts";
-import type { PipelineDeps } from "./ingress/request-pipeline.ts";
-import type { UpstreamPools } from "./ingress/upstream-pools.ts";
+import type { HttpProxy } from "./http/http-proxy.ts";
+import { NodeAdmission } from "./pipeline/node-admission.ts";
+import { PeerForwarder } from "./http/peer-forwarder.ts";
+import type { RouteProtocol } from "./model/plain-config.ts";
+import { requestPipeline } from "./pipeline/compose.ts";
+import { placementStage } from "./pipeline/placement.ts";
+import type { Stage, UpstreamObserver } from "./pipeline/stage.ts";
+import type { LiveConfig } from "./router/live-config.ts";
+import type { UpstreamPools } from "./http/upstream-pools.ts";
 import type { NodeState } from "./node-state.ts";
 import {
   type AdmissionMetrics,
@@ -38,16 +41,17 @@ export interface IsolationOptions {
   redisUrl: string | undefined;
   /** fault injection (tests only): crash when an upstream answer carries this header */
   crashOnHeader: string | undefined;
-  /** signs the hops of forwarded requests (ingress/client-origin.ts) */
+  /** signs the hops of forwarded requests (pipeline/client-origin.ts) */
   hopKey: () => Buffer | undefined;
 }
 
 export interface Isolation {
   readonly admission: NodeAdmission;
-  /** the HTTP ingress's stages around placement (see request-pipeline.ts) */
-  readonly httpStages: Pick<PipelineDeps, "admission" | "placement" | "limits">;
-  /** the gRPC ingress's: the same, placement forwarding to members' gRPC ingress */
-  readonly grpcStages: Pick<PipelineDeps, "admission" | "placement" | "limits">;
+  /**
+   * The pipeline of the ingress of `protocol` (pipeline/compose.ts) over this node's admission
+   * state; placement forwards HTTP requests to members' HTTP ingress, gRPC calls to their gRPC one.
+   */
+  stages(protocol: RouteProtocol, currentConfig: () => LiveConfig | undefined): Stage[];
   readonly upstreamObserver: UpstreamObserver;
   peerForwarder(proxy: HttpProxy, pools: UpstreamPools): PeerForwarder;
   grpcPeerForwarder(proxy: GrpcProxy, sessions: UpstreamSessions): GrpcPeerForwarder;
@@ -135,13 +139,16 @@ export function startIsolation(o: IsolationOptions): Isolation {
   const sweep = setInterval(() => admission.sweep(), SWEEP_EVERY_MS);
   sweep.unref();
   const crash = crashHook(o.crashOnHeader, o.log);
-  const limits = admission.limitStages();
-  const stages = admission.admissionStages();
   const onPlacement = (d: PlacementOutcome) => am.placement(d);
   return {
     admission,
-    httpStages: { admission: stages, placement: placementStage(o.slot, "http", onPlacement), limits },
-    grpcStages: { admission: stages, placement: placementStage(o.slot, "grpc", onPlacement), limits },
+    stages: (protocol, currentConfig) =>
+      requestPipeline({
+        currentConfig,
+        protocol,
+        admission,
+        placement: placementStage(o.slot, protocol, onPlacement),
+      }),
     upstreamObserver: {
       onUpstreamResponse(ctx, status, headers, ms) {
         admission.recordLatency(ctx.route!.id, ms);

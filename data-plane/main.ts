@@ -16,10 +16,9 @@ import { BootInlineLoader, type SnapshotLoader } from "./config-client/snapshot-
 import { GrpcProxy } from "./grpc/grpc-proxy.ts";
 import { type GrpcIngress, startGrpcIngress } from "./grpc/grpc-ingress.ts";
 import { UpstreamSessions } from "./grpc/upstream-sessions.ts";
-import { HttpProxy } from "./ingress/http-proxy.ts";
-import { type Ingress, startIngress } from "./ingress/http-ingress.ts";
-import { requestStages } from "./ingress/request-pipeline.ts";
-import { UpstreamPools } from "./ingress/upstream-pools.ts";
+import { HttpProxy } from "./http/http-proxy.ts";
+import { type Ingress, startIngress } from "./http/http-ingress.ts";
+import { UpstreamPools } from "./http/upstream-pools.ts";
 import { type Isolation, startIsolation } from "./isolation.ts";
 import { missingV8Flags } from "./node-flags.ts";
 import { NodeState } from "./node-state.ts";
@@ -177,13 +176,13 @@ interface Servers {
 }
 
 async function startServers(p: Parts): Promise<Servers> {
-  const pipeline = { currentConfig: () => p.state.config() };
+  const currentConfig = () => p.state.config();
   const proxy = new HttpProxy(p.pools, INGRESS_LIMITS.bodyLimitBytes, p.isolation.upstreamObserver);
   const ingress = await startIngress({
     host: p.s.host,
     port: p.s.httpPort,
     logger: p.log,
-    stages: requestStages({ ...pipeline, ...p.isolation.httpStages }),
+    stages: p.isolation.stages("http", currentConfig),
     proxy,
     forwarder: p.isolation.peerForwarder(proxy, p.pools),
     metrics: p.metrics,
@@ -208,7 +207,7 @@ async function startServers(p: Parts): Promise<Servers> {
       host: p.s.host,
       port: p.s.grpcPort,
       logger: p.log,
-      stages: requestStages({ ...pipeline, ...p.isolation.grpcStages, protocol: "grpc" }),
+      stages: p.isolation.stages("grpc", currentConfig),
       proxy: grpcProxy,
       forwarder: p.isolation.grpcPeerForwarder(grpcProxy, p.sessions),
       metrics: p.metrics,
@@ -244,18 +243,15 @@ function egressDenialLog(
   };
 }
 
-export async function runDataPlane(
-  env: Record<string, string | undefined>,
-  options: DataPlaneOptions = {},
-): Promise<DataPlaneProcess> {
-  const s = loadDataPlaneSettings(env);
+/** The node's long-lived parts, before anything listens. */
+async function createParts(s: DataPlaneSettings, options: DataPlaneOptions): Promise<Parts> {
   const log = createLogger(s, options.logStream);
   const timers = options.timers ?? systemTimers();
   const state = new NodeState(s.slot, s.zone, timers);
   const metrics = createMetrics(state);
   const random = options.random ?? Math.random;
   const store = await openBlobStore(s.blobUrl, { endpoint: s.s3Endpoint });
-  const p: Parts = {
+  return {
     s,
     log,
     timers,
@@ -288,10 +284,17 @@ export async function runDataPlane(
     }),
     sessions: new UpstreamSessions(timers, { onEgressDenied: egressDenialLog(log, metrics, "grpc") }),
   };
-  const { ingress, grpc, ops } = await startServers(p).catch(async (err: unknown) => {
-    await Promise.all([p.pools.close(), p.sessions.close(0), p.store.close?.(), p.isolation.close()]);
-    throw err;
-  });
+}
+
+/** How config reaches the node: the applier, the sync connection and the periodic pull. */
+interface ConfigFlow {
+  applier: ConfigApplier;
+  sync: SyncClient;
+  pull: PeriodicPull;
+}
+
+/** Wires and starts the config flow: boot from the disk cache, then sync and pull. */
+function startConfigFlow(p: Parts, servers: Servers, options: DataPlaneOptions): ConfigFlow {
   const frames = new ResultFrames();
   let sync: SyncClient | undefined;
   const applier = createApplier(p, (o) => {
@@ -299,53 +302,82 @@ export async function runDataPlane(
     if (frame) sync?.send(frame);
     if (frame || !o.ok) sync?.sendStatus();
   });
-  sync = createSync(p, applier, advertisedAddresses(s, ingress, grpc), options);
-  const pull = new PeriodicPull(s.pollIntervalMs, timers, p.random, () => applier.request({ kind: "pull" }));
+  sync = createSync(p, applier, advertisedAddresses(p.s, servers.ingress, servers.grpc), options);
+  const pull = new PeriodicPull(p.s.pollIntervalMs, p.timers, p.random, () =>
+    applier.request({ kind: "pull" }),
+  );
   applier.request({ kind: "boot" });
   pull.start();
   sync.start();
+  return { applier, sync, pull };
+}
+
+function logStarted(p: Parts, { ingress, grpc, ops }: Servers): void {
   const missing = missingV8Flags(process.execArgv, process.env.NODE_OPTIONS);
   if (missing.length > 0)
-    log.warn({ missing }, "started without the data plane's V8 flags (data-plane/node-flags.ts)");
-  log.info(
+    p.log.warn({ missing }, "started without the data plane's V8 flags (data-plane/node-flags.ts)");
+  p.log.info(
     {
       http: ingress.url,
       grpc: grpc.address,
       ops: ops.url,
-      cp: s.cpUrl,
+      cp: p.s.cpUrl,
       blobs: p.store.location,
       build: BUILD,
     },
     "listening",
   );
-  let closing: Promise<void> | undefined;
+}
+
+/** Drains the ingresses and stops the config flow, then closes what they used; once. */
+function closer(
+  p: Parts,
+  servers: Servers,
+  flow: ConfigFlow,
+  options: DataPlaneOptions,
+): () => Promise<void> {
   const close = async () => {
-    state.draining = true;
-    pull.stop();
+    p.state.draining = true;
+    flow.pull.stop();
     const drainMs = options.drainTimeoutMs ?? INGRESS_LIMITS.drainTimeoutMs;
     await Promise.all([
-      ingress.close(drainMs),
-      grpc.close(drainMs),
-      sync.close(),
-      p.loader.close().then(() => applier.close()),
+      servers.ingress.close(drainMs),
+      servers.grpc.close(drainMs),
+      flow.sync.close(),
+      p.loader.close().then(() => flow.applier.close()),
     ]);
     await Promise.all([
       p.pools.close(),
       p.sessions.close(),
-      ops.close(),
+      servers.ops.close(),
       p.store.close?.(),
       p.isolation.close(),
     ]);
-    log.info("closed");
+    p.log.info("closed");
   };
+  let closing: Promise<void> | undefined;
+  return () => {
+    closing ??= close();
+    return closing;
+  };
+}
+
+export async function runDataPlane(
+  env: Record<string, string | undefined>,
+  options: DataPlaneOptions = {},
+): Promise<DataPlaneProcess> {
+  const p = await createParts(loadDataPlaneSettings(env), options);
+  const servers = await startServers(p).catch(async (err: unknown) => {
+    await Promise.all([p.pools.close(), p.sessions.close(0), p.store.close?.(), p.isolation.close()]);
+    throw err;
+  });
+  const flow = startConfigFlow(p, servers, options);
+  logStarted(p, servers);
   return {
-    httpUrl: ingress.url,
-    grpcAddress: grpc.address,
-    opsUrl: ops.url,
-    state,
-    close: () => {
-      closing ??= close();
-      return closing;
-    },
+    httpUrl: servers.ingress.url,
+    grpcAddress: servers.grpc.address,
+    opsUrl: servers.ops.url,
+    state: p.state,
+    close: closer(p, servers, flow, options),
   };
 }

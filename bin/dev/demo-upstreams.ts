@@ -10,6 +10,7 @@ import {
   type ServerUnaryCall,
   type ServerWritableStream,
 } from "@grpc/grpc-js";
+import { boundPort } from "../../proto/bound-url.ts";
 import { type EchoRequest, type EchoResponse, EchoService } from "../../proto/gen/corral/demo/v1/echo.ts";
 
 export const DEMO_MESSAGE = "hello from the demo upstream";
@@ -86,8 +87,7 @@ async function startHttp(host: string, port: number): Promise<{ server: Server; 
     server.once("error", reject);
     server.listen(port, host, () => resolve());
   });
-  const address = server.address();
-  return { server, port: typeof address === "object" && address ? address.port : port };
+  return { server, port: boundPort(server, port) };
 }
 
 function closeHttp(server: Server): Promise<void> {

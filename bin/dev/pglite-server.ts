@@ -16,6 +16,7 @@ import { existsSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { PGlite } from "@electric-sql/pglite";
+import { boundPort } from "../../proto/bound-url.ts";
 import {
   listenChanges,
   messageSql,
@@ -108,8 +109,7 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
-      const address = server.address();
-      resolve(typeof address === "object" && address ? address.port : port);
+      resolve(boundPort(server, port));
     });
   });
 }

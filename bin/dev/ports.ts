@@ -4,6 +4,7 @@
  * means "any free port" for every process of that role.
  */
 import { createServer } from "node:net";
+import { boundPort } from "../../proto/bound-url.ts";
 
 export interface PortPlan {
   pg: number;
@@ -102,8 +103,7 @@ export function freePort(host = "127.0.0.1"): Promise<number> {
     server.unref();
     server.once("error", reject);
     server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
+      const port = boundPort(server, 0);
       server.close(() => (port > 0 ? resolve(port) : reject(new Error("no port assigned"))));
     });
   });

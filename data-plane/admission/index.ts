@@ -6,9 +6,9 @@
  *   { admit: false, status, grpcStatus, reason, code, message, retryAfterS?, headers }
  * A rejection's code is an entry of the data plane's error catalogue (../errors.ts) and its
  * headers hold `corral-reason` and, where it applies, `retry-after` and RateLimit headers;
- * toRejection() turns it into the ingress pipeline's Rejection. An admission's `release` must be called once when the request ends.
+ * toRejection() turns it into the request pipeline's Rejection. An admission's `release` must be called once when the request ends.
  *
- * Compose them in this order with composeAdmission (pipeline.ts; see pipeline.test.ts):
+ * The request pipeline runs them in this order, one stage file each (../pipeline/compose.ts):
  *   1. deadline     parseTimeoutHeaders -> badTimeout (400) | checkDeadline(remaining,
  *                   RouteLatency.expectedMs(route)) -> 504 DEADLINE_EXCEEDED, `deadline`
  *   2. shed         LoadShedder.admit(effectivePriority(plan, header), {inFlight, eventLoopDelayMs})
@@ -40,7 +40,6 @@ export { dualBucketSpecs } from "./dual-bucket.ts";
 export type { RateLimits } from "./keyed-bucket-limiter.ts";
 export { LatencyWindow, RouteLatency } from "./latency-tracker.ts";
 export { effectivePriority, LoadShedder, type NodeLoad } from "./load-shedder.ts";
-export { type AdmissionStage, composeAdmission } from "./pipeline.ts";
 export { RouteLimiter } from "./route-limiter.ts";
 export { TenantLimiter } from "./tenant-limiter.ts";
 export { TokenBucket } from "./token-bucket.ts";

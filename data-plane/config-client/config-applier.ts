@@ -9,6 +9,7 @@
 import type { Timers } from "../clock.ts";
 import { ConfigApplyError, configErrorInfo, type ErrorInfo } from "../errors.ts";
 import { LiveConfig } from "../router/live-config.ts";
+import { plainTenant } from "./validate-snapshot.ts";
 import type { LoadedSnapshot } from "./snapshot-job.ts";
 import type { SnapshotLoader } from "./snapshot-loader.ts";
 import { type ApplyTrigger, coalesce } from "./version-policy.ts";
@@ -127,7 +128,7 @@ export class ConfigApplier {
     loaded: Extract<LoadedSnapshot, { outcome: "new" }>,
     served: LiveConfig | undefined,
   ): Promise<LiveConfig> {
-    const config = new LiveConfig(loaded.index);
+    const config = new LiveConfig(loaded.index, plainTenant);
     await config.adopt(served);
     if (this.closed) throw new ConfigApplyError("CORRAL_DP_CONFIG_CLOSED", "node is shutting down");
     return config;

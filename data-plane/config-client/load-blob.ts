@@ -7,7 +7,8 @@
 import type { KeyObject } from "node:crypto";
 import { inflateAndDecode, sha256Hex, verifySnapshot } from "../../proto/snapshot-codec.ts";
 import { ConfigApplyError } from "../errors.ts";
-import { buildSnapshotIndex, type SnapshotIndex } from "./snapshot-index.ts";
+import type { SnapshotIndex } from "../model/snapshot-index.ts";
+import { buildSnapshotIndex } from "./snapshot-index.ts";
 import { validateSnapshot } from "./validate-snapshot.ts";
 import { decideVersion, type ServedVersion } from "./version-policy.ts";
 

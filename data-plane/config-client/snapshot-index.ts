@@ -6,26 +6,10 @@
  */
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import type { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
-import {
-  buildKeyTable,
-  buildTenantTables,
-  DuplicateKeyError,
-  type KeyRef,
-  type TenantTables,
-} from "../router/binary-tables.ts";
+import { buildKeyTable, buildTenantTables, DuplicateKeyError, type KeyRef } from "../router/binary-tables.ts";
 import { ConfigApplyError } from "../errors.ts";
-import type { PlainConfigMeta } from "./plain-config.ts";
-
-export interface SnapshotIndex {
-  meta: PlainConfigMeta;
-  /** the decompressed protobuf Snapshot */
-  payload: Uint8Array;
-  /** tenant i's Tenant message is payload[ranges[2i], ranges[2i+1]) */
-  tenantRanges: Uint32Array;
-  /** SHA-256 of every invoke-scoped key -> (tenant index, ordinal of the key) */
-  keyTable: Uint8Array;
-  tenants: TenantTables;
-}
+import type { PlainConfigMeta } from "../model/plain-config.ts";
+import type { SnapshotIndex } from "../model/snapshot-index.ts";
 
 const TENANTS_FIELD = 5; // Snapshot.tenants
 

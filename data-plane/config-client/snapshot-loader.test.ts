@@ -8,6 +8,7 @@ import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
 import { readHeader } from "../../proto/snapshot-codec.ts";
 import * as fx from "../../test/data-plane/fixtures.ts";
 import { LiveConfig } from "../router/live-config.ts";
+import { plainTenant } from "./validate-snapshot.ts";
 import { CACHE_FILE, ConfigSources } from "./config-sources.ts";
 import { SnapshotJob } from "./snapshot-job.ts";
 import { InlineSnapshotLoader, ownBuffer, WorkerSnapshotLoader } from "./snapshot-loader.ts";
@@ -67,7 +68,7 @@ test("the worker reads the store itself; its index serves exactly what the inlin
       assert.ok(bytes(pick(viaWorker.index)).equals(bytes(pick(inline.index))));
     assert.deepEqual(viaWorker.index.meta, inline.index.meta);
     assert.ok(!("blob" in viaWorker), "the blob stays in the worker");
-    const config = new LiveConfig(viaWorker.index);
+    const config = new LiveConfig(viaWorker.index, plainTenant);
     for (const [i, k] of keys.entries()) assert.equal(config.identify(k.key)?.tenant.id, `t-${i}`);
     await worker.persist(1);
     assert.deepEqual(

@@ -8,7 +8,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import { openBlobStore } from "../../proto/blob-store/open-blob-store.ts";
 import { configErrorInfo } from "../errors.ts";
 import { ConfigSources } from "./config-sources.ts";
-import { indexArrays, type SnapshotIndex } from "./snapshot-index.ts";
+import type { SnapshotIndex } from "../model/snapshot-index.ts";
+import { indexArrays } from "./snapshot-index.ts";
 import { type LoadedSnapshot, SnapshotJob } from "./snapshot-job.ts";
 import { ownBuffer, type SourceSettings, type WorkerCall, type WorkerReply } from "./snapshot-loader.ts";
 

@@ -20,7 +20,7 @@ import type {
   PlainUpstream,
   RouteProtocol,
   TenantStatus,
-} from "./plain-config.ts";
+} from "../model/plain-config.ts";
 
 export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;

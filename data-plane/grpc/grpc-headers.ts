@@ -10,7 +10,7 @@ import {
   clientResponseHeaders,
   peerRequestHeaders,
   upstreamRequestHeaders,
-} from "../ingress/forward-headers.ts";
+} from "../pipeline/forward-headers.ts";
 import { encodeGrpcMessage, encodeGrpcTimeout } from "./grpc-wire.ts";
 
 export interface UpstreamCall {

@@ -16,16 +16,15 @@ import {
   type ServerHttp2Stream,
 } from "node:http2";
 import type { Logger } from "pino";
+import { boundPort, hostPort } from "../../proto/bound-url.ts";
 import { capConnections, DEFAULT_HTTP_LIMITS, type HttpLimits } from "../../proto/http-limits.ts";
-import { parseGrpcTimeout } from "../admission/deadline.ts";
 import { problemBody, type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
-import { clientOrigin, type OriginRules, trustsPeer } from "../ingress/client-origin.ts";
-import { type RequestContext, runStages, type Stage } from "../ingress/pipeline.ts";
+import { type OriginRules, trustsPeer } from "../pipeline/client-origin.ts";
+import { newRequestContext } from "../pipeline/request-context.ts";
+import { type RequestContext, runStages, type Stage } from "../pipeline/stage.ts";
 import type { NodeState } from "../node-state.ts";
 import { type LogSampler, logSampler } from "../ops/log-sampler.ts";
 import type { DataPlaneMetrics } from "../ops/metrics.ts";
-import { contextTarget } from "../router/request-target.ts";
-import { normalizeHost } from "../router/route-table.ts";
 import type { GrpcPeerForwarder } from "./grpc-peer-forwarder.ts";
 import { type CallRecord, type GrpcProxy, respondRejection } from "./grpc-proxy.ts";
 import { FLOW_WINDOWS } from "./upstream-sessions.ts";
@@ -70,19 +69,16 @@ function newContext(
   headers: IncomingHttpHeaders,
   rules: OriginRules,
 ): RequestContext {
-  const origin = clientOrigin(rules, stream.session?.socket?.remoteAddress ?? "", headers);
-  return {
-    ...contextTarget(headers[":path"] ?? "/"),
-    method: headers[":method"] ?? "POST",
-    host: normalizeHost(headers[":authority"]),
-    headers,
-    remoteAddress: origin.address,
-    proto: origin.proto,
-    forwardedBy: origin.forwardedBy,
-    receivedAt: performance.now(),
-    responseHeaders: {},
-    onFinish: [],
-  };
+  return newRequestContext(
+    {
+      target: headers[":path"] ?? "/",
+      method: headers[":method"] ?? "POST",
+      authority: headers[":authority"],
+      headers,
+      peer: stream.session?.socket?.remoteAddress ?? "",
+    },
+    rules,
+  );
 }
 
 /** A request that is no gRPC call gets a plain HTTP answer, as the gRPC spec asks (415). */
@@ -95,17 +91,6 @@ function respondNotGrpc(stream: ServerHttp2Stream, record: CallRecord, detail: s
     "corral-reason": record.reason,
   });
   stream.end(JSON.stringify({ ...problemBody(rejection), status: 415 }));
-}
-
-/** The call's deadline from grpc-timeout, when no admission stage has set one. */
-function grpcDeadline(ctx: RequestContext): Rejection | undefined {
-  const value = ctx.headers["grpc-timeout"];
-  if (ctx.deadlineAt !== undefined || typeof value !== "string") return undefined;
-  const ms = parseGrpcTimeout(value);
-  if (ms === undefined)
-    return reject("CORRAL_DP_BAD_REQUEST", "grpc-timeout must be 1-8 digits and a unit (H M S m u n)");
-  ctx.deadlineAt = ctx.receivedAt + ms;
-  return ms > 0 ? undefined : reject("CORRAL_DP_DEADLINE_EXCEEDED", "grpc-timeout is 0");
 }
 
 function ignore(): void {}
@@ -146,9 +131,8 @@ class CallHandler {
     ctx: RequestContext,
     stream: ServerHttp2Stream,
     record: CallRecord,
-    stageRejection: Rejection | undefined,
+    rejection: Rejection | undefined,
   ): void {
-    const rejection = stageRejection ?? grpcDeadline(ctx);
     if (rejection) {
       if (rejection.code === "CORRAL_DP_SHED") this.o.state.shed++;
       respondRejection(stream, record, rejection, ctx.responseHeaders);
@@ -236,11 +220,9 @@ export async function startGrpcIngress(o: GrpcIngressOptions): Promise<GrpcIngre
       resolve();
     });
   });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : o.port;
-  const host = o.host.includes(":") ? `[${o.host}]` : o.host;
+  const port = boundPort(server, o.port);
   return {
-    address: `${host}:${port}`,
+    address: hostPort(o.host, port),
     port,
     async close(drainMs) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

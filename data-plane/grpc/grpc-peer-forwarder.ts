@@ -14,13 +14,12 @@
  */
 import type { ServerHttp2Stream } from "node:http2";
 import { FLEET_INTERNAL } from "../../proto/egress-policy.ts";
-import type { PlainUpstream } from "../config-client/plain-config.ts";
+import type { PlainUpstream } from "../model/plain-config.ts";
 import { reject } from "../errors.ts";
-import { signHop } from "../ingress/client-origin.ts";
-import { memberTimeoutMs } from "../ingress/peer-forwarder.ts";
-import type { RequestContext } from "../ingress/pipeline.ts";
+import { signHop } from "../pipeline/client-origin.ts";
+import type { RequestContext } from "../pipeline/stage.ts";
 import type { ForwardResult } from "../ops/admission-metrics.ts";
-import type { ShardMember } from "../placement/forwarding.ts";
+import { memberTimeoutMs, type ShardMember } from "../placement/forwarding.ts";
 import { peerGrpcHeaders } from "./grpc-headers.ts";
 import { type CallRecord, type GrpcProxy, respondRejection } from "./grpc-proxy.ts";
 import type { UpstreamSessions } from "./upstream-sessions.ts";

@@ -16,8 +16,8 @@ import {
 } from "node:http2";
 import { EGRESS_DENIED } from "../egress/egress-connect.ts";
 import { type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
-import type { UpstreamObserver } from "../ingress/http-proxy.ts";
-import type { RequestContext } from "../ingress/pipeline.ts";
+import type { UpstreamObserver } from "../pipeline/stage.ts";
+import type { RequestContext } from "../pipeline/stage.ts";
 import { upstreamPath } from "../router/route-table.ts";
 import {
   clientGrpcHeaders,
@@ -26,7 +26,8 @@ import {
   statusTrailers,
   upstreamGrpcHeaders,
 } from "./grpc-headers.ts";
-import { GRPC_CODES, grpcCodeForHttpStatus, grpcCodeForReset, isGrpcContentType } from "./grpc-wire.ts";
+import { GRPC_STATUS } from "../../proto/grpc-status.ts";
+import { grpcCodeForHttpStatus, grpcCodeForReset, isGrpcContentType } from "./grpc-wire.ts";
 import { MessageMeter } from "./message-meter.ts";
 import type { PickedSession, UpstreamSessions } from "./upstream-sessions.ts";
 
@@ -282,7 +283,7 @@ class ProxiedCall {
     if (this.answeredBy === "upstream")
       this.options.observer?.onUpstreamResponse(this.ctx, status, answer, performance.now() - this.sentAt);
     if (status !== 200 || !isGrpcContentType(headers["content-type"])) {
-      const code = status === 200 ? GRPC_CODES.UNKNOWN : grpcCodeForHttpStatus(status);
+      const code = status === 200 ? GRPC_STATUS.UNKNOWN : grpcCodeForHttpStatus(status);
       const detail = `the upstream answered HTTP ${status} ${headers["content-type"] ?? ""}`.trim();
       this.respondStatus(code, detail, this.answeredBy);
       return;
@@ -320,9 +321,9 @@ class ProxiedCall {
   private sendTrailers(): void {
     const trailers = this.ownTrailers ?? this.upstreamTrailers;
     if (!trailers || trailers["grpc-status"] === undefined) {
-      this.record.grpcStatus = GRPC_CODES.INTERNAL;
+      this.record.grpcStatus = GRPC_STATUS.INTERNAL;
       this.client.sendTrailers(
-        statusTrailers(GRPC_CODES.INTERNAL, "the upstream ended the call without a status"),
+        statusTrailers(GRPC_STATUS.INTERNAL, "the upstream ended the call without a status"),
       );
     } else {
       if (!this.ownTrailers) this.noteStatus(trailers);
@@ -336,7 +337,7 @@ class ProxiedCall {
 
   private noteStatus(headers: IncomingHttpHeaders): void {
     const code = Number(headers["grpc-status"]);
-    this.record.grpcStatus = Number.isInteger(code) ? code : GRPC_CODES.UNKNOWN;
+    this.record.grpcStatus = Number.isInteger(code) ? code : GRPC_STATUS.UNKNOWN;
     this.record.reason = this.answeredBy;
   }
 
@@ -377,11 +378,15 @@ class ProxiedCall {
     const rst = this.upstream.rstCode ?? constants.NGHTTP2_NO_ERROR;
     if (this.session.destroyed && rst !== constants.NGHTTP2_NO_ERROR) {
       // the connection died (upstream crashed, network): like a transport failure in gRPC
-      this.respondStatus(GRPC_CODES.UNAVAILABLE, "the connection to the upstream was lost", "upstream_error");
+      this.respondStatus(
+        GRPC_STATUS.UNAVAILABLE,
+        "the connection to the upstream was lost",
+        "upstream_error",
+      );
       return;
     }
     if (!this.responded) {
-      const code = rst === constants.NGHTTP2_NO_ERROR ? GRPC_CODES.UNAVAILABLE : grpcCodeForReset(rst);
+      const code = rst === constants.NGHTTP2_NO_ERROR ? GRPC_STATUS.UNAVAILABLE : grpcCodeForReset(rst);
       this.respondStatus(code, `the upstream closed the call (HTTP/2 code ${rst})`, "upstream_error");
       return;
     }
@@ -396,7 +401,7 @@ class ProxiedCall {
   private onClientClose(): void {
     this.clearTimers();
     if (this.record.grpcStatus === undefined) {
-      this.record.grpcStatus = GRPC_CODES.CANCELLED;
+      this.record.grpcStatus = GRPC_STATUS.CANCELLED;
       this.record.reason = "client_gone";
     }
     this.cancelUpstream();

@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { constants } from "node:http2";
 import { test } from "node:test";
 import fc from "fast-check";
+import { GRPC_STATUS } from "../../proto/grpc-status.ts";
 import { parseGrpcTimeout } from "../admission/deadline.ts";
 import {
   encodeGrpcMessage,
   encodeGrpcTimeout,
-  GRPC_CODES,
   grpcCodeForHttpStatus,
   grpcCodeForReset,
   grpcCodeName,
@@ -56,14 +56,14 @@ test("grpc-message percent-encodes non-printable bytes and % (UTF-8)", () => {
 });
 
 test("status mappings: HTTP answers, resets, names and HTTP equivalents", () => {
-  assert.equal(grpcCodeForHttpStatus(404), GRPC_CODES.UNIMPLEMENTED);
-  assert.equal(grpcCodeForHttpStatus(503), GRPC_CODES.UNAVAILABLE);
-  assert.equal(grpcCodeForHttpStatus(401), GRPC_CODES.UNAUTHENTICATED);
-  assert.equal(grpcCodeForHttpStatus(418), GRPC_CODES.UNKNOWN);
-  assert.equal(grpcCodeForReset(constants.NGHTTP2_CANCEL), GRPC_CODES.CANCELLED);
-  assert.equal(grpcCodeForReset(constants.NGHTTP2_REFUSED_STREAM), GRPC_CODES.UNAVAILABLE);
-  assert.equal(grpcCodeForReset(constants.NGHTTP2_ENHANCE_YOUR_CALM), GRPC_CODES.RESOURCE_EXHAUSTED);
-  assert.equal(grpcCodeForReset(constants.NGHTTP2_PROTOCOL_ERROR), GRPC_CODES.INTERNAL);
+  assert.equal(grpcCodeForHttpStatus(404), GRPC_STATUS.UNIMPLEMENTED);
+  assert.equal(grpcCodeForHttpStatus(503), GRPC_STATUS.UNAVAILABLE);
+  assert.equal(grpcCodeForHttpStatus(401), GRPC_STATUS.UNAUTHENTICATED);
+  assert.equal(grpcCodeForHttpStatus(418), GRPC_STATUS.UNKNOWN);
+  assert.equal(grpcCodeForReset(constants.NGHTTP2_CANCEL), GRPC_STATUS.CANCELLED);
+  assert.equal(grpcCodeForReset(constants.NGHTTP2_REFUSED_STREAM), GRPC_STATUS.UNAVAILABLE);
+  assert.equal(grpcCodeForReset(constants.NGHTTP2_ENHANCE_YOUR_CALM), GRPC_STATUS.RESOURCE_EXHAUSTED);
+  assert.equal(grpcCodeForReset(constants.NGHTTP2_PROTOCOL_ERROR), GRPC_STATUS.INTERNAL);
   assert.equal(grpcCodeName(0), "ok");
   assert.equal(grpcCodeName(16), "unauthenticated");
   assert.equal(grpcCodeName(17), "unknown_code");

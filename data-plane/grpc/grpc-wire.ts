@@ -6,11 +6,8 @@
 import { GRPC_STATUS } from "../../proto/grpc-status.ts";
 import { constants } from "node:http2";
 
-/** gRPC status codes by name (the shared table in proto/). */
-export const GRPC_CODES = GRPC_STATUS;
-
 /** lower-cased once: names are looked up per call */
-const CODE_NAMES = Object.keys(GRPC_CODES).map((name) => name.toLowerCase());
+const CODE_NAMES = Object.keys(GRPC_STATUS).map((name) => name.toLowerCase());
 
 /** Lower-case name of a status code for logs and metric labels ("unknown_code" outside 0-16). */
 export function grpcCodeName(code: number): string {
@@ -28,20 +25,20 @@ export function httpEquivalent(code: number): number {
 export function grpcCodeForHttpStatus(status: number): number {
   switch (status) {
     case 400:
-      return GRPC_CODES.INTERNAL;
+      return GRPC_STATUS.INTERNAL;
     case 401:
-      return GRPC_CODES.UNAUTHENTICATED;
+      return GRPC_STATUS.UNAUTHENTICATED;
     case 403:
-      return GRPC_CODES.PERMISSION_DENIED;
+      return GRPC_STATUS.PERMISSION_DENIED;
     case 404:
-      return GRPC_CODES.UNIMPLEMENTED;
+      return GRPC_STATUS.UNIMPLEMENTED;
     case 429:
     case 502:
     case 503:
     case 504:
-      return GRPC_CODES.UNAVAILABLE;
+      return GRPC_STATUS.UNAVAILABLE;
     default:
-      return GRPC_CODES.UNKNOWN;
+      return GRPC_STATUS.UNKNOWN;
   }
 }
 
@@ -49,15 +46,15 @@ export function grpcCodeForHttpStatus(status: number): number {
 export function grpcCodeForReset(rstCode: number): number {
   switch (rstCode) {
     case constants.NGHTTP2_REFUSED_STREAM:
-      return GRPC_CODES.UNAVAILABLE;
+      return GRPC_STATUS.UNAVAILABLE;
     case constants.NGHTTP2_CANCEL:
-      return GRPC_CODES.CANCELLED;
+      return GRPC_STATUS.CANCELLED;
     case constants.NGHTTP2_ENHANCE_YOUR_CALM:
-      return GRPC_CODES.RESOURCE_EXHAUSTED;
+      return GRPC_STATUS.RESOURCE_EXHAUSTED;
     case constants.NGHTTP2_INADEQUATE_SECURITY:
-      return GRPC_CODES.PERMISSION_DENIED;
+      return GRPC_STATUS.PERMISSION_DENIED;
     default:
-      return GRPC_CODES.INTERNAL;
+      return GRPC_STATUS.INTERNAL;
   }
 }
 

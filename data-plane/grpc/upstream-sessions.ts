@@ -11,8 +11,9 @@
 import { type ClientHttp2Session, connect } from "node:http2";
 import type { EgressPolicy } from "../../proto/egress-policy.ts";
 import type { TimerHandle, Timers } from "../clock.ts";
-import type { PlainTarget, PlainUpstream } from "../config-client/plain-config.ts";
+import type { PlainTarget, PlainUpstream } from "../model/plain-config.ts";
 import { EGRESS_DENIED, type EgressDenialListener, egressSessionOptions } from "../egress/egress-connect.ts";
+import { RecentFailures } from "../upstream/recent-failures.ts";
 
 /**
  * HTTP/2 flow-control windows for a proxy: the defaults (64 KiB per stream and per connection)
@@ -58,9 +59,8 @@ export interface PickedSession {
 export class UpstreamSessions {
   /** origin + " " + egress policy key -> session */
   private readonly entries = new Map<string, SessionEntry>();
-  private readonly deadUntil = new Map<string, number>();
+  private readonly dead: RecentFailures;
   private readonly timers: Timers;
-  private readonly deadForMs: number;
   private readonly idleCloseMs: number;
   private readonly maxSessionMemoryMb: number;
   private readonly onEgressDenied: EgressDenialListener;
@@ -68,7 +68,7 @@ export class UpstreamSessions {
 
   constructor(timers: Timers, opts: SessionOptions = {}) {
     this.timers = timers;
-    this.deadForMs = opts.deadForMs ?? 5_000;
+    this.dead = new RecentFailures(() => timers.monotonic(), opts.deadForMs ?? 5_000);
     this.idleCloseMs = opts.idleCloseMs ?? 300_000;
     this.maxSessionMemoryMb = opts.maxSessionMemoryMb ?? 32;
     this.onEgressDenied = opts.onEgressDenied ?? (() => {});
@@ -84,9 +84,9 @@ export class UpstreamSessions {
    * undefined when there are no targets.
    */
   pick(upstream: PlainUpstream, egress: EgressPolicy): PickedSession | undefined {
-    const now = this.timers.monotonic();
-    const target = upstream.targets.find((t) => this.isLive(t.origin, now)) ?? upstream.targets[0];
+    const target = this.dead.firstLive(upstream.targets, (t) => t.origin);
     if (!target) return undefined;
+    const now = this.timers.monotonic();
     const key = `${target.origin} ${egress.key}`;
     let entry = this.entries.get(key);
     if (!entry || entry.session.closed || entry.session.destroyed) {
@@ -113,15 +113,7 @@ export class UpstreamSessions {
   }
 
   markDead(origin: string): void {
-    this.deadUntil.set(origin, this.timers.monotonic() + this.deadForMs);
-  }
-
-  private isLive(origin: string, now: number): boolean {
-    const until = this.deadUntil.get(origin);
-    if (until === undefined) return true;
-    if (until > now) return false;
-    this.deadUntil.delete(origin);
-    return true;
+    this.dead.mark(origin);
   }
 
   private dial(

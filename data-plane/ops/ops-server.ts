@@ -1,6 +1,7 @@
 /** Operations endpoints on their own port: /healthz, /readyz, /metrics, /status. */
 import Fastify from "fastify";
 import type { Logger } from "pino";
+import { boundUrl } from "../../proto/bound-url.ts";
 import type { NodeState } from "../node-state.ts";
 import { fastifyLogger, quietLogController } from "./fastify-logger.ts";
 import type { DataPlaneMetrics } from "./metrics.ts";
@@ -34,7 +35,5 @@ export async function startOps(
 ): Promise<OpsServer> {
   const app = opsApp(state, metrics, logger);
   await app.listen({ host, port });
-  const address = app.server.address();
-  const bound = typeof address === "object" && address ? address.port : port;
-  return { url: `http://${host.includes(":") ? `[${host}]` : host}:${bound}`, close: () => app.close() };
+  return { url: boundUrl(app.server, host, port), close: () => app.close() };
 }

@@ -41,7 +41,7 @@ export interface PlacementInput {
   /** the tenant's shard, in the snapshot's preference order */
   shard: readonly ShardMember[];
   strict: boolean;
-  /** the forwarding node's slot, when the request carries a verified hop (ingress/client-origin.ts) */
+  /** the forwarding node's slot, when the request carries a verified hop (pipeline/client-origin.ts) */
   forwardedBy: string | undefined;
   /** any non-negative integer; the live members are tried from index start % count */
   start: number;
@@ -78,4 +78,12 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
   const peers = forwardable(shard, self, input.protocol);
   if (peers.length === 0) return { kind: "unavailable", shard: [...shard] };
   return { kind: "forward", peers: rotate(peers, input.start) };
+}
+
+/** Extra time the member gets beyond the route's timeout, to answer 504 itself. */
+const FORWARD_SLACK_MS = 500;
+
+/** How long a forwarding node waits for a member's answer (HTTP and gRPC alike). */
+export function memberTimeoutMs(routeTimeoutMs: number, remainingMs: number | undefined): number {
+  return Math.min(routeTimeoutMs, remainingMs ?? Number.POSITIVE_INFINITY) + FORWARD_SLACK_MS;
 }

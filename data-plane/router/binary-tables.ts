@@ -10,6 +10,7 @@
  * itself is checked against `ids` (UTF-8, delimited by idOffsets).
  */
 import { timingSafeEqual } from "node:crypto";
+import type { TenantTables } from "../model/snapshot-index.ts";
 
 const KEY_SLOT = 40;
 const TENANT_SLOT = 8;
@@ -19,15 +20,6 @@ export interface KeyRef {
   hash: Uint8Array;
   tenantIndex: number;
   ordinal: number;
-}
-
-export interface TenantTables {
-  /** tenant table slots */
-  slots: Uint8Array;
-  /** UTF-8 ids back to back */
-  ids: Uint8Array;
-  /** start of id i at idOffsets[i], end at idOffsets[i + 1] */
-  idOffsets: Uint32Array;
 }
 
 function capacityFor(count: number): number {

@@ -13,9 +13,8 @@ import {
   type Slot,
   Tenant,
 } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
-import type { PlainKey, TenantStatus } from "../config-client/plain-config.ts";
-import type { SnapshotIndex } from "../config-client/snapshot-index.ts";
-import { plainTenant } from "../config-client/validate-snapshot.ts";
+import type { PlainKey, ReadTenant, TenantStatus } from "../model/plain-config.ts";
+import type { SnapshotIndex } from "../model/snapshot-index.ts";
 import { findKey, findTenant } from "./binary-tables.ts";
 import { type CompiledRoute, TenantRoutes } from "./route-table.ts";
 
@@ -40,8 +39,8 @@ const ADOPT_BATCH = 2_000;
 const IDENTITY_CACHE_SIZE = 10_000;
 
 /** `fleetEgress`: the fleet's egress exceptions, added to the tenant's own. */
-function decodeTenant(bytes: Uint8Array, fleetEgress: readonly string[]): TenantEntry {
-  const t = plainTenant(Tenant.decode(bytes));
+function decodeTenant(bytes: Uint8Array, fleetEgress: readonly string[], read: ReadTenant): TenantEntry {
+  const t = read(Tenant.decode(bytes));
   const upstreams = new Map(t.upstreams.map((u) => [u.id, u]));
   const egress = egressPolicy(fleetEgress, t.egressAllow);
   const routes: CompiledRoute[] = t.routes.map((r) => ({
@@ -84,8 +83,12 @@ export class LiveConfig {
   /** presented key (exact string) -> its identity, for keys this config already verified */
   private readonly verified = new Map<string, Identity>();
 
-  constructor(index: SnapshotIndex) {
+  private readonly readTenant: ReadTenant;
+
+  /** `readTenant` validates and normalises a decoded tenant (config-client's plainTenant) */
+  constructor(index: SnapshotIndex, readTenant: ReadTenant) {
     this.index = index;
+    this.readTenant = readTenant;
     const { version, epoch, createdAtMs, digestHex, slots, settings, tenantCount } = index.meta;
     this.version = version;
     this.epoch = epoch;
@@ -111,7 +114,7 @@ export class LiveConfig {
   tenantAt(i: number): TenantEntry {
     let entry = this.decoded.get(i);
     if (!entry) {
-      entry = decodeTenant(this.bytesOf(i), this.settings?.egressAllow ?? []);
+      entry = decodeTenant(this.bytesOf(i), this.settings?.egressAllow ?? [], this.readTenant);
       this.decoded.set(i, entry);
     }
     return entry;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { DENY_ALL_EXCEPTIONS } from "../../proto/egress-policy.ts";
-import type { PlainRoute, PlainUpstream } from "../config-client/plain-config.ts";
+import type { PlainRoute, PlainUpstream } from "../model/plain-config.ts";
 import { type CompiledRoute, normalizeHost, TenantRoutes, upstreamPath } from "./route-table.ts";
 
 const upstream: PlainUpstream = { id: "u1", name: "api", targets: [], connectTimeoutMs: 1000 };

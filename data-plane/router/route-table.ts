@@ -6,7 +6,7 @@
  * grows with path depth, not with the tenant's number of routes.
  */
 import type { EgressPolicy } from "../../proto/egress-policy.ts";
-import type { PlainRoute, PlainUpstream, RouteProtocol } from "../config-client/plain-config.ts";
+import type { PlainRoute, PlainUpstream, RouteProtocol } from "../model/plain-config.ts";
 
 export interface CompiledRoute extends PlainRoute {
   readonly tenantId: string;

@@ -8,6 +8,7 @@ import { generateSigningKeyPair, parsePrivateKey, parsePublicKey } from "../../p
 import { encodeSnapshot } from "../../proto/snapshot-codec.ts";
 import { loadBlob } from "../../data-plane/config-client/load-blob.ts";
 import { LiveConfig } from "../../data-plane/router/live-config.ts";
+import { plainTenant } from "../../data-plane/config-client/validate-snapshot.ts";
 
 export const CAPACITY = 256 * 1024;
 
@@ -106,5 +107,5 @@ export function liveConfig(snap: Snapshot, pair: SigningPair, capacity = CAPACIT
   const { blob } = sign(snap, pair, capacity);
   const result = loadBlob({ blob, maxCapacity: capacity }, pair.publicKey);
   if (result.outcome !== "new") throw new Error("expected a new version");
-  return new LiveConfig(result.index);
+  return new LiveConfig(result.index, plainTenant);
 }

@@ -13,8 +13,10 @@ import { reject } from "../../data-plane/errors.ts";
 import { type GrpcIngress, startGrpcIngress } from "../../data-plane/grpc/grpc-ingress.ts";
 import { GrpcProxy } from "../../data-plane/grpc/grpc-proxy.ts";
 import { UpstreamSessions } from "../../data-plane/grpc/upstream-sessions.ts";
-import type { RequestContext, Stage } from "../../data-plane/ingress/pipeline.ts";
-import { requestStages } from "../../data-plane/ingress/request-pipeline.ts";
+import { requireConfig } from "../../data-plane/pipeline/config.ts";
+import { identifyTenant } from "../../data-plane/pipeline/identify.ts";
+import { matchRoute } from "../../data-plane/pipeline/route.ts";
+import type { RequestContext, Stage } from "../../data-plane/pipeline/stage.ts";
 import { NodeState } from "../../data-plane/node-state.ts";
 import { createMetrics } from "../../data-plane/ops/metrics.ts";
 import { EchoClient } from "../../proto/gen/corral/demo/v1/echo.ts";
@@ -53,7 +55,7 @@ before(async () => {
     port: 0,
     origin: { trustedProxies: new BlockList(), hopKey: () => undefined, now: Date.now },
     logger: pino({ level: "silent" }),
-    stages: requestStages({ currentConfig: () => live, admission: [quotaStage], protocol: "grpc" }),
+    stages: [requireConfig(() => live), identifyTenant(), matchRoute("grpc"), quotaStage],
     proxy: new GrpcProxy(sessions, {
       maxMessageBytes: 1024,
       observer: {

@@ -15,7 +15,7 @@ import { type AddressInfo, createServer as createTcpServer, type Socket } from "
 import { afterEach, test } from "node:test";
 import { egressPolicy } from "../../proto/egress-policy.ts";
 import { ManualTimers, systemTimers } from "../../data-plane/clock.ts";
-import type { PlainUpstream } from "../../data-plane/config-client/plain-config.ts";
+import type { PlainUpstream } from "../../data-plane/model/plain-config.ts";
 import { ConnectError, UpstreamSessions } from "../../data-plane/grpc/upstream-sessions.ts";
 import { closedPort } from "../support/ports.ts";
 

@@ -17,7 +17,7 @@ import {
   Snapshot,
   type Tenant,
 } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
-import { signHop } from "../../data-plane/ingress/client-origin.ts";
+import { signHop } from "../../data-plane/pipeline/client-origin.ts";
 import { deriveHopKey } from "../../proto/node-credential.ts";
 import type { DataPlaneProcess } from "../../data-plane/main.ts";
 import * as fx from "../data-plane/fixtures.ts";

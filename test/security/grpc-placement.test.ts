@@ -17,7 +17,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import { signHop } from "../../data-plane/ingress/client-origin.ts";
+import { signHop } from "../../data-plane/pipeline/client-origin.ts";
 import { EchoClient } from "../../proto/gen/corral/demo/v1/echo.ts";
 import { deriveHopKey } from "../../proto/node-credential.ts";
 import { GrpcUpstream, StreamsClient } from "../grpc/grpc-upstream.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { reject } from "../errors.ts";
-import { type RequestContext, runStages, type Stage } from "./pipeline.ts";
+import { type RequestContext, runStages, type Stage } from "./stage.ts";
 
 function context(): RequestContext {
   return {

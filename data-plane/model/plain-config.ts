@@ -1,8 +1,8 @@
 /**
- * A tenant of a snapshot, validated and normalised (validate-snapshot.ts): what the main thread
+ * A tenant of a snapshot, validated and normalised (config-client/validate-snapshot.ts): what the main thread
  * decodes from the tenant's bytes on first use.
  */
-import type { FleetSettings, Limits, Slot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import type { FleetSettings, Limits, Slot, Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 
 export interface PlainTarget {
   /** as configured, e.g. http://10.0.0.1:8080/base or 10.0.0.1:9000 (gRPC) */
@@ -62,6 +62,9 @@ export interface PlainTenant {
   /** the tenant's own egress exceptions (canonical allow entries), added to the fleet's */
   egressAllow: string[];
 }
+
+/** Validates and normalises a decoded tenant (config-client/validate-snapshot.ts plainTenant). */
+export type ReadTenant = (tenant: Tenant) => PlainTenant;
 
 /** Everything about a snapshot except its tenants, which stay bytes until first use. */
 export interface PlainConfigMeta {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { egressPolicy } from "../../proto/egress-policy.ts";
 import { ManualTimers } from "../clock.ts";
-import type { PlainUpstream } from "../config-client/plain-config.ts";
+import type { PlainUpstream } from "../model/plain-config.ts";
 import { UpstreamPools } from "./upstream-pools.ts";
 
 const LOOPBACK = egressPolicy(["127.0.0.0/8"]);

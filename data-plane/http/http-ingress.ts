@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
+import { boundPort, hostPort } from "../../proto/bound-url.ts";
 import {
   answerOnSocket,
   capConnections,
@@ -22,13 +23,12 @@ import type { NodeState } from "../node-state.ts";
 import { fastifyLogger, quietLogController, sharedRequestLogger } from "../ops/fastify-logger.ts";
 import { logSampler, type LogSampler } from "../ops/log-sampler.ts";
 import type { DataPlaneMetrics } from "../ops/metrics.ts";
-import { contextTarget } from "../router/request-target.ts";
-import { normalizeHost } from "../router/route-table.ts";
-import { clientOrigin, type OriginRules, trustsPeer } from "./client-origin.ts";
+import { type OriginRules, trustsPeer } from "../pipeline/client-origin.ts";
+import { newRequestContext } from "../pipeline/request-context.ts";
 import type { HttpProxy } from "./http-proxy.ts";
 import type { PeerForwarder } from "./peer-forwarder.ts";
-import { type RequestContext, runStages, type Stage } from "./pipeline.ts";
-import { placementAnswer } from "./placement-stage.ts";
+import { type RequestContext, runStages, type Stage } from "../pipeline/stage.ts";
+import { placementAnswer } from "../pipeline/placement.ts";
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
@@ -61,19 +61,16 @@ export interface Ingress {
 }
 
 function newContext(raw: IncomingMessage, rules: OriginRules): RequestContext {
-  const origin = clientOrigin(rules, raw.socket.remoteAddress ?? "", raw.headers);
-  return {
-    ...contextTarget(raw.url ?? "/"),
-    method: raw.method ?? "GET",
-    host: normalizeHost(raw.headers.host),
-    headers: raw.headers,
-    remoteAddress: origin.address,
-    proto: origin.proto,
-    forwardedBy: origin.forwardedBy,
-    receivedAt: performance.now(),
-    responseHeaders: {},
-    onFinish: [],
-  };
+  return newRequestContext(
+    {
+      target: raw.url ?? "/",
+      method: raw.method ?? "GET",
+      authority: raw.headers.host,
+      headers: raw.headers,
+      peer: raw.socket.remoteAddress ?? "",
+    },
+    rules,
+  );
 }
 
 /** Status, headers and body of a rejection (problem+json with corral-reason). */
@@ -269,11 +266,9 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
     return sendRejection(reply, { code: "CORRAL_DP_INTERNAL" });
   });
   await app.listen({ host: o.host, port: o.port });
-  const address = app.server.address();
-  const port = typeof address === "object" && address ? address.port : o.port;
-  const host = o.host.includes(":") ? `[${o.host}]` : o.host;
+  const port = boundPort(app.server, o.port);
   return {
-    url: `http://${host}:${port}`,
+    url: `http://${hostPort(o.host, port)}`,
     port,
     async close(drainMs) {
       // keep-alive connections turn idle as their last response ends: close them as they do

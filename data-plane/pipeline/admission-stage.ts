@@ -4,7 +4,7 @@
  * becomes its catalogue rejection, with the stage's headers (Retry-After, RateLimit...).
  */
 import { type AdmissionDecision, toRejection } from "../admission/decision.ts";
-import type { RequestContext, Stage } from "./pipeline.ts";
+import type { RequestContext, Stage } from "./stage.ts";
 
 export function admissionStage(name: string, decide: (ctx: RequestContext) => AdmissionDecision): Stage {
   return {

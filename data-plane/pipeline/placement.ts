@@ -1,5 +1,5 @@
 /**
- * Placement on the request path (docs/design.md §4), for HTTP requests and gRPC calls alike: serve here,
+ * Stage `placement` (docs/design.md §4), for HTTP requests and gRPC calls alike: serve here,
  * forward to a shard member (the candidates go on the context for the ingress's peer forwarder), or refuse with 421 misdirected (strict
  * mode, or a request another node already forwarded) / 503 shard_unavailable (no live member).
  * The rules are the pure decidePlacement (../placement/forwarding.ts).
@@ -14,8 +14,9 @@ import type { PlacementOutcome } from "../ops/admission-metrics.ts";
 import { decidePlacement, type PlacementProtocol, type ShardMember } from "../placement/forwarding.ts";
 import { type PlacementView, shardHeader, shardMembers, slotTable } from "../placement/shard-view.ts";
 import type { LiveConfig } from "../router/live-config.ts";
-import { identifyTenant, requireConfig } from "./core-stages.ts";
-import { runStages, type RequestContext, type Stage } from "./pipeline.ts";
+import { requireConfig } from "./config.ts";
+import { identifyTenant } from "./identify.ts";
+import { type RequestContext, runStages, type Stage } from "./stage.ts";
 
 const tables = new WeakMap<LiveConfig, ReadonlyMap<string, Slot>>();
 

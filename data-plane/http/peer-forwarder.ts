@@ -14,11 +14,12 @@ import { FLEET_INTERNAL } from "../../proto/egress-policy.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { reject } from "../errors.ts";
 import type { ForwardResult } from "../ops/admission-metrics.ts";
-import type { ShardMember } from "../placement/forwarding.ts";
-import { signHop } from "./client-origin.ts";
-import { peerRequestHeaders } from "./forward-headers.ts";
+import { memberTimeoutMs, type ShardMember } from "../placement/forwarding.ts";
+import { RecentFailures } from "../upstream/recent-failures.ts";
+import { signHop } from "../pipeline/client-origin.ts";
+import { peerRequestHeaders } from "../pipeline/forward-headers.ts";
 import { deadlineHeaders, hasBody, type HttpProxy, type ProxyResult, remainingMs } from "./http-proxy.ts";
-import type { RequestContext } from "./pipeline.ts";
+import type { RequestContext } from "../pipeline/stage.ts";
 import type { UpstreamPools } from "./upstream-pools.ts";
 
 export interface PeerForwarderOptions {
@@ -39,39 +40,27 @@ export interface PeerForwarderOptions {
 
 const TIMEOUTS = new Set<string>(["CORRAL_DP_UPSTREAM_TIMEOUT", "CORRAL_DP_DEADLINE_EXCEEDED"]);
 
-/** Extra time the member gets beyond the route's timeout, to answer 504 itself. */
-const FORWARD_SLACK_MS = 500;
-
-/** How long a forwarding node waits for a member's answer (HTTP and gRPC alike). */
-export function memberTimeoutMs(routeTimeoutMs: number, remainingMs: number | undefined): number {
-  return Math.min(routeTimeoutMs, remainingMs ?? Number.POSITIVE_INFINITY) + FORWARD_SLACK_MS;
-}
-
 export class PeerForwarder {
   readonly #o: PeerForwarderOptions;
-  readonly #downUntil = new Map<string, number>();
+  /** members that refused a connection, by slot */
+  readonly #down: RecentFailures;
 
   constructor(options: PeerForwarderOptions) {
     this.#o = options;
-  }
-
-  /** Members to try: those not recently down first (all of them if every one is). */
-  #candidates(peers: readonly ShardMember[]): ShardMember[] {
-    const now = this.#o.monotonic();
-    const up = peers.filter((p) => (this.#downUntil.get(p.slot) ?? 0) <= now);
-    return up.length > 0 ? up : [...peers];
+    this.#down = new RecentFailures(options.monotonic, options.downForMs ?? 2000);
   }
 
   async forward(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<ProxyResult> {
     const key = this.#o.hopKey();
     // without the fleet's key a member could not tell the hop from a client's forgery
     if (!key) return { rejection: reject("CORRAL_DP_SHARD_UNAVAILABLE", "the snapshot carries no hop key") };
-    const candidates = this.#candidates(ctx.forward!.peers);
+    // members not recently down, in placement's order (all of them if every one is)
+    const candidates = this.#down.live(ctx.forward!.peers, (p) => p.slot);
     const retryable = !hasBody(req);
     for (const [i, peer] of candidates.entries()) {
       const result = await this.#sendTo(peer, key, ctx, req, res);
       if (!("connectFailed" in result)) return result;
-      this.#downUntil.set(peer.slot, this.#o.monotonic() + (this.#o.downForMs ?? 2000));
+      this.#down.mark(peer.slot);
       this.#o.onResult?.(result.maybeSent ? "error" : "connect_error");
       const more = i + 1 < candidates.length;
       if (result.maybeSent)

@@ -2,9 +2,10 @@
  * The request path as a pipeline of small named stages (docs/design.md §5). A stage looks at the
  * request context, may add to it (tenant, route, deadline...), and either lets the request go
  * on (returns undefined) or stops it with a Rejection from the catalogue. Stages may be async.
- * The composition lives in request-pipeline.ts; the proxy is the end of the line.
+ * The composition lives in compose.ts; the proxy is the end of the line.
  */
 import type { IncomingHttpHeaders } from "node:http";
+import type { HeaderMap } from "./forward-headers.ts";
 import type { Rejection } from "../errors.ts";
 import type { ShardMember } from "../placement/forwarding.ts";
 import type { CompiledRoute } from "../router/route-table.ts";
@@ -21,7 +22,7 @@ export interface RequestContext {
   /** why the path is refused (400 bad_path at the route stage); path and url are then raw */
   readonly badPath?: string;
   readonly headers: IncomingHttpHeaders;
-  /** the client's address as the node believes it (ingress/client-origin.ts) */
+  /** the client's address as the node believes it (client-origin.ts) */
   readonly remoteAddress: string;
   /** the scheme the client used (https only when a trusted proxy says so) */
   readonly proto: "http" | "https";
@@ -67,4 +68,10 @@ export function runStages(
     if (out) return out;
   }
   return undefined;
+}
+
+/** Seen by the node for every upstream answer (not for forwards to shard members). */
+export interface UpstreamObserver {
+  /** the upstream's response headers arrived `ms` after the request was sent */
+  onUpstreamResponse(ctx: RequestContext, statusCode: number, headers: HeaderMap, ms: number): void;
 }

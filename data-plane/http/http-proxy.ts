@@ -14,8 +14,8 @@ import { errors as undiciErrors } from "undici";
 import { EGRESS_DENIED } from "../egress/egress-connect.ts";
 import { type Rejection, reject } from "../errors.ts";
 import { upstreamPath } from "../router/route-table.ts";
-import { type HeaderMap, upstreamRequestHeaders } from "./forward-headers.ts";
-import type { RequestContext } from "./pipeline.ts";
+import { type HeaderMap, upstreamRequestHeaders } from "../pipeline/forward-headers.ts";
+import type { RequestContext, UpstreamObserver } from "../pipeline/stage.ts";
 import { ExchangeAborted, type RelayOutcome, UpstreamRelay } from "./upstream-relay.ts";
 import type { PickedTarget, UpstreamPools } from "./upstream-pools.ts";
 
@@ -32,12 +32,6 @@ export type ProxyResult = { response: RelayedResponse } | { rejection: Rejection
  * while the target handled it.
  */
 export type SendResult = ProxyResult | { connectFailed: true; maybeSent: boolean };
-
-/** Seen by the node for every upstream answer (not for forwards to shard members). */
-export interface UpstreamObserver {
-  /** the upstream's response headers arrived `ms` after the request was sent */
-  onUpstreamResponse(ctx: RequestContext, statusCode: number, headers: HeaderMap, ms: number): void;
-}
 
 /** One exchange: where to, with which headers, how long to wait. */
 export interface SendSpec {

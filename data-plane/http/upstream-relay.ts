@@ -16,7 +16,7 @@
  */
 import type { ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
-import { clientResponseHeaders, type HeaderMap } from "./forward-headers.ts";
+import { clientResponseHeaders, type HeaderMap } from "../pipeline/forward-headers.ts";
 
 /** Why the node itself ended an exchange. */
 export class ExchangeAborted extends Error {

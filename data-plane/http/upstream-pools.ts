@@ -8,8 +8,9 @@
 import { Pool } from "undici";
 import type { EgressPolicy } from "../../proto/egress-policy.ts";
 import type { TimerHandle, Timers } from "../clock.ts";
-import type { PlainTarget, PlainUpstream } from "../config-client/plain-config.ts";
+import type { PlainTarget, PlainUpstream } from "../model/plain-config.ts";
 import { type EgressDenialListener, egressConnector } from "../egress/egress-connect.ts";
+import { RecentFailures } from "../upstream/recent-failures.ts";
 
 export interface PoolOptions {
   /** how long a target that failed to connect is skipped */
@@ -35,9 +36,8 @@ interface PoolEntry {
 export class UpstreamPools {
   /** origin -> egress policy key -> connect timeout -> pool (no key string built per request) */
   private readonly pools = new Map<string, Map<string, Map<number, PoolEntry>>>();
-  private readonly deadUntil = new Map<string, number>();
+  private readonly dead: RecentFailures;
   private readonly timers: Timers;
-  private readonly deadForMs: number;
   private readonly connections: number;
   private readonly idleCloseMs: number;
   private readonly onEgressDenied: EgressDenialListener;
@@ -45,7 +45,7 @@ export class UpstreamPools {
 
   constructor(timers: Timers, opts: PoolOptions = {}) {
     this.timers = timers;
-    this.deadForMs = opts.deadForMs ?? 5_000;
+    this.dead = new RecentFailures(() => timers.monotonic(), opts.deadForMs ?? 5_000);
     this.connections = opts.connections ?? 256;
     this.idleCloseMs = opts.idleCloseMs ?? 300_000;
     this.onEgressDenied = opts.onEgressDenied ?? (() => {});
@@ -59,29 +59,19 @@ export class UpstreamPools {
     return n;
   }
 
-  private isLive(origin: string, now: number): boolean {
-    const until = this.deadUntil.get(origin);
-    if (until === undefined) return true;
-    if (until > now) return false;
-    this.deadUntil.delete(origin);
-    return true;
-  }
-
   /**
    * First live target; when every target is marked dead, the first (it may be back). Its pool
    * connects only where `egress` allows.
    */
   pick(upstream: PlainUpstream, egress: EgressPolicy): PickedTarget | undefined {
-    const now = this.timers.monotonic();
-    const { targets } = upstream;
-    let target = targets[0];
-    if (this.deadUntil.size > 0) target = targets.find((t) => this.isLive(t.origin, now)) ?? target;
+    const target = this.dead.firstLive(upstream.targets, (t) => t.origin);
     if (!target) return undefined;
+    const now = this.timers.monotonic();
     return { target, pool: this.pool(target.origin, egress, upstream.connectTimeoutMs, now) };
   }
 
   markDead(origin: string): void {
-    this.deadUntil.set(origin, this.timers.monotonic() + this.deadForMs);
+    this.dead.mark(origin);
   }
 
   private pool(origin: string, egress: EgressPolicy, connectTimeoutMs: number, now: number): Pool {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type AdmissionDecision, reject } from "../admission/decision.ts";
 import { admissionStage } from "./admission-stage.ts";
-import type { RequestContext } from "./pipeline.ts";
+import type { RequestContext } from "./stage.ts";
 
 function ctx(): RequestContext {
   return {
