@@ -5,14 +5,14 @@
  */
 import { readFile } from "node:fs/promises";
 import type { DestinationStream } from "pino";
-import { ConfigError } from "../proto/env-config.ts";
-import type { BlobStore } from "../proto/blob-store/blob-store.ts";
-import { openBlobStore } from "../proto/blob-store/open-blob-store.ts";
+import { ConfigError } from "../runtime/env-config.ts";
+import type { BlobStore } from "../runtime/blob-store/blob-store.ts";
+import { openBlobStore } from "../runtime/blob-store/open-blob-store.ts";
 import { ADMIN_PREFIX, adminPlugin } from "./admin/plugin.ts";
 import { type ControlPlaneConfig, loadControlPlaneConfig, loadMigrateConfig } from "./config.ts";
 import { CorralError } from "./errors.ts";
 import { createPlacement } from "./fleet/placement-wiring.ts";
-import { httpLimits } from "../proto/http-limits.ts";
+import { httpLimits } from "../runtime/http-limits.ts";
 import { buildHttpServer } from "./http/server.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { ControlPlaneMetrics } from "./metrics.ts";

@@ -15,7 +15,7 @@ import {
   type ServerHttp2Stream,
 } from "node:http2";
 import type { Logger } from "pino";
-import { capConnections, DEFAULT_HTTP_LIMITS, type HttpLimits } from "../../proto/http-limits.ts";
+import { capConnections, DEFAULT_HTTP_LIMITS, type HttpLimits } from "../../runtime/http-limits.ts";
 import { parseGrpcTimeout } from "../admission/deadline.ts";
 import { problemBody, type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
 import { clientOrigin, type OriginRules, trustsPeer } from "../ingress/client-origin.ts";

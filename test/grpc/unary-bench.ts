@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { nodeScript, startChild } from "../../loadtest/bench/child-process.ts";
 import { cpuSeconds } from "../../loadtest/sampler/cpu.ts";
-import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
+import { FsBlobStore } from "../../runtime/blob-store/fs-blob-store.ts";
 import { EchoRequest, EchoResponse } from "../../proto/gen/corral/demo/v1/echo.ts";
 import * as fx from "../data-plane/fixtures.ts";
 import { closedPort, testNodeCredential } from "../data-plane/support.ts";
