@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { CorralError } from "../errors.ts";
-import type { SlotView } from "../fleet/fleet-slots.ts";
+import type { SlotView } from "../placement/fleet-slots.ts";
 import type { Queryable } from "../store/db.ts";
 import { declareSlot, type SlotDeclaration, undeclareSlot } from "../store/slots.ts";
 import { type AdminContext, mutate } from "./context.ts";

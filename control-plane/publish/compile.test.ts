@@ -6,7 +6,8 @@ import type { CorralError } from "../errors.ts";
 import type { FleetRows } from "../store/fleet-rows.ts";
 import type { NodeRow } from "../store/nodes.ts";
 import type { TenantRow } from "../store/tenants.ts";
-import { compileSnapshot, effectiveShardSize } from "./compile.ts";
+import { effectiveShardSize } from "../placement/index.ts";
+import { compileSnapshot } from "./compile.ts";
 import { ROWS_T0, tenantRow } from "./test-rows.ts";
 
 const T0 = ROWS_T0;

@@ -10,7 +10,7 @@ import {
   buildOpenApi,
   type CollectedRoute,
   type RouteSchema,
-} from "../admin/openapi.ts";
+} from "../http/openapi.ts";
 import { CorralError } from "../errors.ts";
 import { toCorralError } from "../http/problems.ts";
 import { sendProblem } from "../http/server.ts";
