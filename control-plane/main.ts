@@ -22,6 +22,7 @@ import { Publisher } from "./publish/publisher.ts";
 import { SnapshotRetention } from "./publish/snapshot-retention.ts";
 import { LocalVersionFeed, type VersionFeed } from "./publish/version-feed.ts";
 import { createPublisherLease, createPublishing } from "./publish/wiring.ts";
+import { AdminService } from "./service/admin-service.ts";
 import { measureUnmeasuredTenants } from "./service/config-growth.ts";
 import { MutationRunner } from "./service/mutations.ts";
 import { FailedAuthThrottle } from "./service/failed-auth-throttle.ts";
@@ -176,15 +177,17 @@ async function start(
     notReadyReason: () => notReadyReason(pool, feed),
   });
   await app.register(
-    adminPlugin({
-      pool,
-      mutations,
-      fleetStaleMs: 4 * pingIntervalMs,
-      placement: placement.service,
-      published: publisher,
-      authThrottle: authThrottle(config),
-      bounds,
-    }),
+    adminPlugin(
+      new AdminService({
+        pool,
+        mutations,
+        fleetStaleMs: 4 * pingIntervalMs,
+        placement: placement.service,
+        published: publisher,
+        authThrottle: authThrottle(config),
+        bounds,
+      }),
+    ),
     {
       prefix: ADMIN_PREFIX,
     },

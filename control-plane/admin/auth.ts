@@ -7,9 +7,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { CorralError } from "../errors.ts";
 import type { Access } from "../http/server.ts";
-import { type FailedAuthThrottle, sourceOf } from "../service/failed-auth-throttle.ts";
-import type { Pool } from "../store/db.ts";
-import { authenticateOperator, MAX_TOKEN_LENGTH } from "../store/operator-tokens.ts";
+import { type AdminService, MAX_TOKEN_LENGTH } from "../service/admin-service.ts";
 
 export function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;
@@ -25,14 +23,12 @@ export function requiredAccess(req: FastifyRequest): Access {
 }
 
 /** Adds the check to every route of `app` (an encapsulated plugin scope). */
-export function registerOperatorAuth(app: FastifyInstance, pool: Pool, throttle: FailedAuthThrottle): void {
+export function registerOperatorAuth(app: FastifyInstance, service: AdminService): void {
   app.addHook("onRequest", async (req) => {
     const access = requiredAccess(req);
     if (access === "public") return;
     const token = bearerToken(req.headers.authorization);
-    const operator = token
-      ? await throttle.guard(sourceOf(req.socket.remoteAddress), () => authenticateOperator(pool, token))
-      : undefined;
+    const operator = token ? await service.authenticate(token, req.socket.remoteAddress) : undefined;
     if (!operator) throw new CorralError("CORRAL_ADMIN_UNAUTHENTICATED");
     if (access === "admin" && operator.role !== "admin") {
       throw new CorralError(

@@ -41,7 +41,7 @@ export function adminPlugin(ctx: AdminContext) {
         routes.push({ method, url: r.url, access, schema: r.schema as RouteSchema | undefined });
       }
     });
-    registerOperatorAuth(app, ctx.pool, ctx.authThrottle);
+    registerOperatorAuth(app, ctx);
     registerTenantRoutes(app, ctx);
     registerKeyRoutes(app, ctx);
     registerUpstreamRoutes(app, ctx);
