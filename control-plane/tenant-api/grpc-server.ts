@@ -8,12 +8,12 @@
 import { Metadata, type ServerUnaryCall, Server, ServerCredentials, type sendUnaryData } from "@grpc/grpc-js";
 import { Counter, Histogram, type Registry } from "prom-client";
 import { TenantServiceService } from "../../proto/gen/corral/tenant/v1/tenant.ts";
+import { presentedKey } from "../../proto/presented-key.ts";
 import { type CorralError, GrpcStatus } from "../errors.ts";
 import { toCorralError } from "../http/problems.ts";
 import type { Logger } from "../logger.ts";
 import { sourceOf } from "../service/failed-auth-throttle.ts";
 import { checkIdempotencyKey } from "../service/input-validation.ts";
-import { presentedKey } from "./credentials.ts";
 import { type CallContext, type HandlerResult, tenantHandlers, type Unary } from "./grpc-handlers.ts";
 import type { Caller, TenantService } from "./service.ts";
 import { asTenantError } from "./tenant-errors.ts";
@@ -147,10 +147,10 @@ async function run<Req, Res>(
   call.on("cancelled", () => cancelled.abort());
   let caller: Caller | undefined;
   try {
-    const key = presentedKey(
-      metadataText(call.metadata, "x-api-key"),
-      metadataText(call.metadata, "authorization"),
-    );
+    const key = presentedKey({
+      "x-api-key": metadataText(call.metadata, "x-api-key"),
+      authorization: metadataText(call.metadata, "authorization"),
+    });
     caller = await service.authenticate(key, sourceOf(peerAddress(call.getPeer())));
     const ctx = callContext(caller, deadlineMs(call.getDeadline()), cancelled.signal);
     const result = await handler(ctx, call.request);

@@ -1,7 +1,7 @@
 /** The stages every request goes through: config present, tenant identified, route matched. */
+import { presentedKey } from "../../proto/presented-key.ts";
 import type { RouteProtocol } from "../config-client/plain-config.ts";
 import { reject } from "../errors.ts";
-import { presentedKey } from "../router/presented-key.ts";
 import type { LiveConfig } from "../router/live-config.ts";
 import type { Stage } from "./pipeline.ts";
 
