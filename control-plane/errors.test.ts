@@ -1,27 +1,13 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { status as grpcJsStatus } from "@grpc/grpc-js";
+import { readCatalogueRows } from "../test/support/catalogue-table.ts";
 import { CorralError, ERROR_CATALOGUE, type ErrorCode, GrpcStatus, toProblem } from "./errors.ts";
 
 const grpcName = (value: number) => Object.entries(GrpcStatus).find(([, v]) => v === value)?.[0];
 
-function documentedRows(): Map<string, string[]> {
-  const md = readFileSync(new URL("./errors.md", import.meta.url), "utf8");
-  const rows = new Map<string, string[]>();
-  for (const line of md.split("\n")) {
-    if (!line.startsWith("| `CORRAL_")) continue;
-    const cells = line
-      .split("|")
-      .slice(1, -1)
-      .map((c) => c.trim());
-    rows.set(cells[0]!.replaceAll("`", ""), cells.slice(1));
-  }
-  return rows;
-}
-
 test("errors.md documents exactly the catalogue, row for row", () => {
-  const rows = documentedRows();
+  const rows = readCatalogueRows(new URL("./errors.md", import.meta.url));
   assert.deepEqual([...rows.keys()].sort(), Object.keys(ERROR_CATALOGUE).sort());
   for (const [code, spec] of Object.entries(ERROR_CATALOGUE)) {
     const ws = "wsClose" in spec ? String(spec.wsClose) : "";

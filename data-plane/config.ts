@@ -124,7 +124,7 @@ export function dataPlaneSchema(cwd: string) {
     CORRAL_LOG_SAMPLE_RATE: {
       parse: fraction,
       default: 1,
-      doc: "share of successful requests logged (0..1, 1 = every one); rejections and errors are always logged",
+      doc: "share of successful requests and gRPC calls logged (0..1, 1 = every one); rejections and errors are always logged",
     },
     ...HTTP_LIMITS_SCHEMA,
     CORRAL_TRUSTED_PROXIES: {

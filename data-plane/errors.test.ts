@@ -1,26 +1,10 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { readCatalogueRows } from "../test/support/catalogue-table.ts";
 import { CONFIG_ERRORS, ConfigApplyError, configErrorInfo, problemBody, REQUEST_ERRORS } from "./errors.ts";
 
-const readme = readFileSync(new URL("./README.md", import.meta.url), "utf8");
-
-/** Table rows of the README keyed by their first cell, cells trimmed (formatters pad them). */
-function readmeRows(): Map<string, string[]> {
-  const rows = new Map<string, string[]>();
-  for (const line of readme.split("\n")) {
-    if (!line.startsWith("| `CORRAL_")) continue;
-    const cells = line
-      .split("|")
-      .slice(1, -1)
-      .map((c) => c.trim());
-    rows.set(cells[0]!.replaceAll("`", ""), cells.slice(1));
-  }
-  return rows;
-}
-
 test("the README documents every error exactly as the catalogue says, and no others", () => {
-  const rows = readmeRows();
+  const rows = readCatalogueRows(new URL("./README.md", import.meta.url));
   for (const [code, s] of Object.entries(REQUEST_ERRORS))
     assert.deepEqual(rows.get(code), [String(s.status), String(s.grpc), `\`${s.reason}\``, s.title], code);
   for (const [code, meaning] of Object.entries(CONFIG_ERRORS))

@@ -1,5 +1,5 @@
 /**
- * Tenant isolation on a node (DESIGN §4, §5), wired for runDataPlane: the admission state and
+ * Tenant isolation on a node (docs/design.md §4, §5), wired for runDataPlane: the admission state and
  * its stages, placement and the peer forwarder, the event-loop delay the shedder sees, route
  * latencies fed by upstream answers, the demand rebalancer when Redis is configured, and the
  * test-only crash hook. Everything here lives as long as the node; close() stops its timers

@@ -221,6 +221,8 @@ async function startServers(p: Parts): Promise<Servers> {
         hopKey: () => p.state.config()?.hopKey,
         now: () => p.timers.now(),
       },
+      logSampleRate: p.s.logSampleRate,
+      random: p.random,
     });
     const ops = await startOps(p.state, p.metrics, p.log, p.s.host, p.s.opsPort);
     return { ingress, grpc, ops };

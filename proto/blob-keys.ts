@@ -1,4 +1,4 @@
-/** Blob store layout (DESIGN §3.1): immutable versions plus one small LATEST pointer. */
+/** Blob store layout (docs/design.md §3.1): immutable versions plus one small LATEST pointer. */
 export const LATEST_KEY = "snapshots/LATEST";
 export const MAX_POINTER_BYTES = 4096;
 

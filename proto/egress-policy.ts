@@ -1,5 +1,5 @@
 /**
- * Egress policy (DESIGN §7.1): which upstream addresses a tenant's traffic may reach. Pure; the
+ * Egress policy (docs/design.md §8.3): which upstream addresses a tenant's traffic may reach. Pure; the
  * control plane checks every upstream target with it when the target is created, and the data
  * plane again at connect time, on every address the target's name resolves to.
  *

@@ -1,5 +1,5 @@
 /**
- * Per-slot node credentials (DESIGN §7.1): one secret of the fleet (CORRAL_NODE_SECRET, known
+ * Per-slot node credentials (docs/design.md §3.4, §8.4): one secret of the fleet (CORRAL_NODE_SECRET, known
  * to the control plane and to whoever mints credentials) derives each slot's credential, so
  * the CP verifies a node without a table and a leaked credential names exactly one slot.
  *

@@ -1,5 +1,5 @@
 /**
- * Snapshot blob framing (DESIGN §3.1). Every blob is exactly `capacity` bytes:
+ * Snapshot blob framing (docs/design.md §3.1). Every blob is exactly `capacity` bytes:
  *
  *   offset size  field
  *   0      8     magic "CORRALSN"

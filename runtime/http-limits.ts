@@ -1,5 +1,5 @@
 /**
- * Bounds on slow and greedy clients (DESIGN §7.1), the same settings for every HTTP server of the
+ * Bounds on slow and greedy clients (docs/design.md §8.8), the same settings for every HTTP server of the
  * fleet (the data plane's tenant ingress, the control plane's API): how long a request's headers
  * and whole body may take to arrive, how long a keep-alive connection may idle, how many
  * connections a server holds and how many requests one connection may carry. A request still

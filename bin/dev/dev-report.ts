@@ -1,4 +1,4 @@
-/** What `corral dev` tells its user, pure: the dev.json document (DESIGN §8) and the ready banner. */
+/** What `corral dev` tells its user, pure: the dev.json document (docs/design.md §9.3) and the ready banner. */
 import { relative, isAbsolute } from "node:path";
 import { fileURLToPath } from "node:url";
 

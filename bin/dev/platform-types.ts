@@ -9,7 +9,7 @@ export interface PlatformOptions {
   /** state directory: secrets.json, pglite/, blobs/, dp-<slot>/, logs/ (created if missing) */
   dir: string;
   host?: string;
-  /** base ports (DESIGN §8 defaults); 0 or "free" = any free port */
+  /** base ports (docs/design.md §9.3 defaults); 0 or "free" = any free port */
   ports?: Partial<PortPlan> | "free";
   dataPlanes?: number;
   controlPlanes?: number;

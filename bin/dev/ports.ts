@@ -1,5 +1,5 @@
 /**
- * Port plan of a local platform. Base ports follow DESIGN §8; replica i of a role uses
+ * Port plan of a local platform. Base ports follow docs/design.md §9.3; replica i of a role uses
  * base + i (control planes: base + 2i, since HTTP and gRPC bases are adjacent). A base of 0
  * means "any free port" for every process of that role.
  */

@@ -1,7 +1,7 @@
 /**
- * /admin/v1/settings/admission: the fleet's admission settings (DESIGN §5): node shedder
+ * /admin/v1/settings/admission: the fleet's admission settings (docs/design.md §5): node shedder
  * thresholds, and shadow mode and kill switch of the shedder and the rate limiters.
- * /admin/v1/settings/egress: the fleet's egress exceptions (DESIGN §7.1), every tenant's.
+ * /admin/v1/settings/egress: the fleet's egress exceptions (docs/design.md §8.3), every tenant's.
  */
 import type { FastifyInstance } from "fastify";
 import type { AdmissionSettings } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";

@@ -1,5 +1,5 @@
 /**
- * The fleet's slot table (DESIGN §4), from what operators declared and what nodes reported.
+ * The fleet's slot table (docs/design.md §4), from what operators declared and what nodes reported.
  * Pure: rows and a clock in, slots out.
  *
  *  - A declared slot is always part of the fleet, connected or not.

@@ -1,5 +1,5 @@
 /**
- * Placement: which slots serve which tenant (DESIGN §4). Pure functions, no I/O.
+ * Placement: which slots serve which tenant (docs/design.md §4). Pure functions, no I/O.
  *  - selectShard / prepareFleet(...).shardFor: seeded, zone-spread rendezvous selection.
  *  - effectiveSlots / liveMembers: the forget delay, and whom to route to now.
  *  - analyzePlacement: blast radius (overlap vs theory, tenants lost with a set of slots).

@@ -193,6 +193,11 @@ test("the placement hook fills shards, and a shard member must be a slot", () =>
   );
 });
 
+test("the fleet's hop key travels in the settings", () => {
+  const hopKey = Buffer.alloc(32, 7);
+  assert.deepEqual(compileSnapshot(fleet(), { ...opts, hopKey }).settings?.hopKey, hopKey);
+});
+
 test("without a placement hook shards are empty and settings default", () => {
   const s = compileSnapshot(fleet(), opts);
   assert.deepEqual(s.tenants[0]!.shard, []);

@@ -1,5 +1,5 @@
 /**
- * Compiles the database rows into one whole-fleet Snapshot (DESIGN §3.1). Pure and
+ * Compiles the database rows into one whole-fleet Snapshot (docs/design.md §3.1). Pure and
  * deterministic: the same rows and options give the same message. Limits are resolved
  * from the tenant's plan with the tenant's overrides; only non-revoked keys travel, as hashes.
  * Slots are the declared and registered ones still in the fleet (placement/fleet-slots.ts); each

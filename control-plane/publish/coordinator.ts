@@ -1,5 +1,5 @@
 /**
- * Ties publishing together on one CP replica (DESIGN §3.2):
+ * Ties publishing together on one CP replica (docs/design.md §3.2):
  * - the publisher lease: taking it publishes at once ("startup" or "takeover");
  * - every replica learns of new versions (NOTIFY on VERSIONS_CHANNEL, plus a poll of the
  *   newest version) and offers them to the feed, which the sync server announces to its nodes;

@@ -1,5 +1,5 @@
 /**
- * Who may publish, under which fencing epoch (DESIGN §3.2). The publisher asks the lease
+ * Who may publish, under which fencing epoch (docs/design.md §3.2). The publisher asks the lease
  * before every version, and records each version row only under the fence the lease gives
  * for that epoch (store/config-versions.ts: the row is inserted in the same statement that
  * checks, with the lease row locked, that the epoch is still the holder's and unexpired).

@@ -1,5 +1,5 @@
 /**
- * The publisher lease in Postgres (DESIGN §3.2): a loop that takes or renews the lease row
+ * The publisher lease in Postgres (docs/design.md §3.2): a loop that takes or renews the lease row
  * with one conditional UPDATE on the database clock (store/publisher-lease.ts), and decides
  * locally, on the monotonic clock, how long this replica may act (lease-timing.ts).
  * Every replica runs one; the holder publishes, the others wait to take over.

@@ -1,5 +1,5 @@
 /**
- * Publishes the whole fleet config (DESIGN §3.2), only while this replica holds the
+ * Publishes the whole fleet config (docs/design.md §3.2), only while this replica holds the
  * publisher lease: after a change (debounced) it reads the content in one repeatable-read
  * transaction (snapshot-content.ts: next version, the change counter it covers, compiled
  * rows or a rolled-back version's content), encodes the constant-size signed blob, stores

@@ -1,5 +1,5 @@
 /**
- * Keeps the blob store to a bounded window of snapshots (DESIGN §7.1): after each publish the
+ * Keeps the blob store to a bounded window of snapshots (docs/design.md §8.6): after each publish the
  * lease holder expires the versions outside the window (store/version-retention.ts says
  * which are kept), deletes their blobs, records each confirmed delete, and drops the rows of
  * deleted blobs once they are ROW_WINDOW_FACTOR windows old. A pass does at most

@@ -2,7 +2,7 @@
  * Runs a configuration change: one transaction holding the change, the bump of the change
  * counter (store/changes.ts: whichever replica publishes learns of it, even without the
  * notification) and, when the caller sent an idempotency key, the stored first response
- * (DESIGN §6). A change of one tenant's config locks that tenant's row first and, before
+ * (docs/design.md §7). A change of one tenant's config locks that tenant's row first and, before
  * commit, records its compiled size and — when it grows — checks its quotas and the fleet's
  * payload bound (config-growth.ts), so no commit leaves a snapshot that cannot be published.
  * After commit it asks this replica's publisher for a new version (a no-op unless this

@@ -1,5 +1,5 @@
 /**
- * Idempotency keys (DESIGN §6): the first response to a mutating call is stored in the same
+ * Idempotency keys (docs/design.md §7): the first response to a mutating call is stored in the same
  * transaction as the change, keyed by (scope, key), with a hash of the request. A per-key
  * transaction-scoped advisory lock tells an in-flight duplicate apart from a finished one.
  */

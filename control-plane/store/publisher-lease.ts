@@ -1,6 +1,6 @@
 /**
  * The publisher lease row (publisher_lease: name, holder, epoch, expires_at) on the
- * database clock (DESIGN §3.2). One conditional UPDATE takes or renews it: a holder renews
+ * database clock (docs/design.md §3.2). One conditional UPDATE takes or renews it: a holder renews
  * its own unexpired lease under the same epoch; anyone takes an expired lease and the epoch
  * goes up by one, so every takeover has a new fencing token.
  */

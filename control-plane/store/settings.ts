@@ -1,7 +1,7 @@
 /**
- * Fleet-wide settings, one JSON row per name in `settings`: admission (DESIGN §5: the node
+ * Fleet-wide settings, one JSON row per name in `settings`: admission (docs/design.md §5: the node
  * shedder's thresholds, shadow mode and kill switch of the shedder and the rate limiters) and
- * egress (DESIGN §7.1: the fleet's egress exceptions, canonical allow entries).
+ * egress (docs/design.md §8.3: the fleet's egress exceptions, canonical allow entries).
  */
 import type { AdmissionSettings } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import type { Queryable } from "./db.ts";

@@ -1,5 +1,5 @@
 /**
- * Bounded snapshot history (DESIGN §7.1), the rows side: which versions' blobs leave the
+ * Bounded snapshot history (docs/design.md §8.6), the rows side: which versions' blobs leave the
  * window and the record of their deletion (migration 0007). A version's blob stays while it
  * is among the newest `retain` versions, is the version just published, is what a node
  * reports applying (nodes.applied_version, whether or not it is connected: a node cut off

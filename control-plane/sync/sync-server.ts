@@ -1,5 +1,5 @@
 /**
- * The /sync/v1 endpoint (DESIGN §3.4) on the CP's HTTP server: on upgrade, verifies the
+ * The /sync/v1 endpoint (docs/design.md §3.4) on the CP's HTTP server: on upgrade, verifies the
  * node's per-slot credential (proto/node-credential.ts) and refuses a new slot beyond the
  * fleet's slot limit; runs one NodeConnection per node, bound to its credential's slot;
  * announces every new version to all ready nodes, pings every interval and refreshes

@@ -1,5 +1,5 @@
 /**
- * Per-tenant pacing of tenant-API changes (DESIGN §7.1): one token bucket per tenant, filled at
+ * Per-tenant pacing of tenant-API changes (docs/design.md §8.8): one token bucket per tenant, filled at
  * `perMinute` tokens a minute up to `burst`; every change call (REST or gRPC, valid or not, a
  * replay or not) takes a token after authentication and before any database work, else it is
  * refused with CORRAL_TENANT_RATE_LIMITED and the seconds until a token is back. The state is

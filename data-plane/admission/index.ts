@@ -1,5 +1,5 @@
 /**
- * Admission control (DESIGN §5): pure stages with injected clock and randomness, no I/O.
+ * Admission control (docs/design.md §5): pure stages with injected clock and randomness, no I/O.
  *
  * Every stage returns an AdmissionDecision (decision.ts):
  *   { admit: true, headers?, release?, shadowed? }

@@ -17,6 +17,8 @@ export class LatencyWindow {
   readonly #quantile: number;
   readonly #values: number[] = [];
   readonly #times: number[] = [];
+  /** where estimate() sorts the recent samples: asked on every request with a deadline, so no allocation */
+  readonly #scratch: Float64Array;
   #next = 0;
 
   constructor(options: LatencyWindowOptions = {}) {
@@ -27,6 +29,7 @@ export class LatencyWindow {
     if (!(Number.isInteger(this.#size) && this.#size >= 1))
       throw new RangeError("size must be an integer >= 1");
     if (!(this.#quantile >= 0 && this.#quantile <= 1)) throw new RangeError("quantile must be in [0, 1]");
+    this.#scratch = new Float64Array(this.#size);
   }
 
   record(latencyMs: number, nowMs: number): void {
@@ -38,10 +41,12 @@ export class LatencyWindow {
 
   /** The quantile of recent samples, or undefined when there are too few. */
   estimate(nowMs: number): number | undefined {
-    const recent = this.#values.filter((_, i) => nowMs - this.#times[i]! <= this.#maxAgeMs);
-    if (recent.length < Math.max(1, this.#minSamples)) return undefined;
-    recent.sort((a, b) => a - b);
-    return recent[Math.min(recent.length - 1, Math.floor(this.#quantile * recent.length))];
+    let n = 0;
+    for (let i = 0; i < this.#values.length; i++)
+      if (nowMs - this.#times[i]! <= this.#maxAgeMs) this.#scratch[n++] = this.#values[i]!;
+    if (n < Math.max(1, this.#minSamples)) return undefined;
+    const recent = this.#scratch.subarray(0, n).sort(); // typed arrays sort numerically
+    return recent[Math.min(n - 1, Math.floor(this.#quantile * n))];
   }
 }
 

@@ -10,6 +10,7 @@
  * Run it once per candidate flag set, alternating, and compare (data-plane/README.md, "V8
  * settings").
  */
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +19,7 @@ import { nodeScript, startChild } from "../../loadtest/bench/child-process.ts";
 import { runLoad } from "../../loadtest/generator/run-load.ts";
 import { freePort, waitUntil } from "../../loadtest/net/free-port.ts";
 import { parsePromText, sumByLabel } from "../../loadtest/platform/prom-text.ts";
+import { deriveNodeCredential } from "../../proto/node-credential.ts";
 import { FsBlobStore } from "../../runtime/blob-store/fs-blob-store.ts";
 import { DEFAULT_CAPACITY } from "../../proto/snapshot-codec.ts";
 import * as fx from "../../test/data-plane/fixtures.ts";
@@ -60,7 +62,8 @@ async function main(): Promise<void> {
     env: {
       ...process.env,
       CORRAL_CP_URL: `http://127.0.0.1:${await freePort()}`,
-      CORRAL_NODE_TOKEN: "bench",
+      // no control plane here: any fleet secret derives a credential the node accepts for its slot
+      CORRAL_NODE_TOKEN: deriveNodeCredential(randomBytes(32).toString("hex"), "dp-gc"),
       CORRAL_VERIFY_KEY: pair.verifyKeyText,
       CORRAL_BLOB_URL: pathToFileURL(join(dir, "blobs")).href,
       CORRAL_SLOT: "dp-gc",

@@ -1,5 +1,5 @@
 /**
- * Where shard members meet to share their demand (DESIGN §5.5): each node writes its own
+ * Where shard members meet to share their demand (docs/design.md §5.5): each node writes its own
  * demand per tenant and reads every member's, in one round trip. The interface is tiny so the
  * rebalancer can be tested against an in-memory store; RedisDemandStore is the real one.
  *

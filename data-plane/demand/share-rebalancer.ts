@@ -1,5 +1,5 @@
 /**
- * Rebalances this node's share of each tenant's limit by demand (DESIGN §5.5). Every ~250 ms
+ * Rebalances this node's share of each tenant's limit by demand (docs/design.md §5.5). Every ~250 ms
  * (jittered) it takes the rate-limited tenants active on this node whose shard has this node
  * and other members, writes their demand to the store and reads the members' reports in one
  * exchange, and sets this node's share from computeDemandShares (admission/demand-share.ts;

@@ -4,8 +4,9 @@
  * (identify from x-api-key / authorization metadata, route by /package.Service/Method prefix
  * among the tenant's grpc routes, admission, placement, limits where served), then to the
  * GrpcProxy, or to the GrpcPeerForwarder when placement chose another member of the shard. Rejections are trailers-only
- * responses (HTTP 200, grpc-status, grpc-message, corral-reason). Every call is logged once and
- * counted. Bounds: concurrent streams per connection, header list size, request message size.
+ * responses (HTTP 200, grpc-status, grpc-message, corral-reason). Every call is counted;
+ * rejections and errors are logged, successes too unless log sampling (CORRAL_LOG_SAMPLE_RATE)
+ * says otherwise. Bounds: concurrent streams per connection, header list size, request message size.
  */
 import {
   constants,
@@ -21,7 +22,8 @@ import { problemBody, type Rejection, REQUEST_ERRORS, reject } from "../errors.t
 import { clientOrigin, type OriginRules, trustsPeer } from "../ingress/client-origin.ts";
 import { type RequestContext, runStages, type Stage } from "../ingress/pipeline.ts";
 import type { NodeState } from "../node-state.ts";
-import { type DataPlaneMetrics, statusClass } from "../ops/metrics.ts";
+import { type LogSampler, logSampler } from "../ops/log-sampler.ts";
+import type { DataPlaneMetrics } from "../ops/metrics.ts";
 import { contextTarget } from "../router/request-target.ts";
 import { normalizeHost } from "../router/route-table.ts";
 import type { GrpcPeerForwarder } from "./grpc-peer-forwarder.ts";
@@ -49,6 +51,10 @@ export interface GrpcIngressOptions {
   limits?: HttpLimits;
   /** a connection with no frames for this long is closed (GOAWAY); default 5 minutes */
   idleSessionMs?: number;
+  /** share of successful calls logged (default 1: every call); rejections and errors always are */
+  logSampleRate?: number;
+  /** the sampler's randomness (default Math.random) */
+  random?: () => number;
 }
 
 export interface GrpcIngress {
@@ -102,46 +108,75 @@ function grpcDeadline(ctx: RequestContext): Rejection | undefined {
   return ms > 0 ? undefined : reject("CORRAL_DP_DEADLINE_EXCEEDED", "grpc-timeout is 0");
 }
 
+function ignore(): void {}
+
 class CallHandler {
   private readonly o: GrpcIngressOptions;
+  private readonly logged: LogSampler;
 
   constructor(o: GrpcIngressOptions) {
     this.o = o;
+    this.logged = logSampler(o.logSampleRate ?? 1, o.random ?? Math.random);
   }
 
-  async handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
+  /** Sync stages and the proxy's stream open run in this same turn (no promise while stages are sync). */
+  handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     const ctx = newContext(stream, headers, this.o.origin);
     const record: CallRecord = { grpcStatus: undefined, reason: "upstream", messagesIn: 0 };
     this.track(ctx, stream, record);
-    stream.on("error", () => {});
+    stream.on("error", ignore);
     try {
-      await this.serve(ctx, stream, record);
+      if (ctx.method !== "POST" || !isGrpcContentType(ctx.headers["content-type"])) {
+        respondNotGrpc(stream, record, "expected a gRPC call: POST with content-type application/grpc");
+        return;
+      }
+      const stages = runStages(this.o.stages, ctx);
+      if (stages instanceof Promise)
+        stages.then(
+          (rejection) => this.afterStages(ctx, stream, record, rejection),
+          (err: unknown) => this.failed(err, ctx, stream, record),
+        );
+      else this.afterStages(ctx, stream, record, stages);
     } catch (err) {
-      this.o.logger.error({ err, path: ctx.path }, "gRPC call failed");
-      respondRejection(stream, record, reject("CORRAL_DP_INTERNAL"));
+      this.failed(err, ctx, stream, record);
     }
   }
 
-  private async serve(ctx: RequestContext, stream: ServerHttp2Stream, record: CallRecord): Promise<void> {
-    if (ctx.method !== "POST" || !isGrpcContentType(ctx.headers["content-type"]))
-      return respondNotGrpc(stream, record, "expected a gRPC call: POST with content-type application/grpc");
-    const rejection = (await runStages(this.o.stages, ctx)) ?? grpcDeadline(ctx);
+  private afterStages(
+    ctx: RequestContext,
+    stream: ServerHttp2Stream,
+    record: CallRecord,
+    stageRejection: Rejection | undefined,
+  ): void {
+    const rejection = stageRejection ?? grpcDeadline(ctx);
     if (rejection) {
       if (rejection.code === "CORRAL_DP_SHED") this.o.state.shed++;
-      return respondRejection(stream, record, rejection, ctx.responseHeaders);
+      respondRejection(stream, record, rejection, ctx.responseHeaders);
+      return;
     }
     if (stream.destroyed) {
       record.reason = "client_gone";
       return;
     }
     const forwarder = ctx.forward !== undefined ? this.o.forwarder : undefined;
-    if (forwarder) await forwarder.forward(ctx, stream, record);
-    else await this.o.proxy.forward(ctx, stream, record);
+    const pending = forwarder
+      ? forwarder.forward(ctx, stream, record)
+      : this.o.proxy.forward(ctx, stream, record);
+    if (pending) pending.catch((err: unknown) => this.failed(err, ctx, stream, record));
   }
 
-  /** Counts the call in flight until its stream closes; then one log line and the metrics. */
+  /** A bug on the call path: logged, and the call ends with INTERNAL if nothing was answered. */
+  private failed(err: unknown, ctx: RequestContext, stream: ServerHttp2Stream, record: CallRecord): void {
+    this.o.logger.error({ err, path: ctx.path }, "gRPC call failed");
+    respondRejection(stream, record, reject("CORRAL_DP_INTERNAL"));
+  }
+
+  /**
+   * Counts the call in flight until its stream closes; then the metrics and, for every rejection
+   * and error and a sample of the rest (CORRAL_LOG_SAMPLE_RATE), one log line.
+   */
   private track(ctx: RequestContext, stream: ServerHttp2Stream, record: CallRecord): void {
-    const { state, metrics, logger } = this.o;
+    const { state, metrics } = this.o;
     state.inflight++;
     stream.once("close", () => {
       state.inflight--;
@@ -149,28 +184,27 @@ class CallHandler {
       const code = record.grpcStatus ?? (reset ? grpcCodeForReset(stream.rstCode) : undefined);
       const seconds = (performance.now() - ctx.receivedAt) / 1000;
       const status = code === undefined ? 415 : httpEquivalent(code);
-      const cls = statusClass(status);
-      metrics.requests.inc({ reason: record.reason, status_class: cls });
-      metrics.requestSeconds.observe({ status_class: cls }, seconds);
-      metrics.grpcCalls.inc({
-        code: code === undefined ? "none" : grpcCodeName(code),
-        reason: record.reason,
-      });
+      metrics.recordRequest(record.reason, status, seconds);
+      metrics.recordGrpcCall(code === undefined ? "none" : grpcCodeName(code), record.reason);
       for (const fn of ctx.onFinish) fn(status);
-      logger.info(
-        {
-          protocol: "grpc",
-          path: ctx.path,
-          grpcStatus: code,
-          reason: record.reason,
-          tenant: ctx.tenant?.id,
-          route: ctx.route?.id,
-          messagesIn: record.messagesIn,
-          ms: Math.round(seconds * 1000),
-        },
-        "request",
-      );
+      if (this.logged(status, record.reason)) this.log(ctx, record, code, seconds);
     });
+  }
+
+  private log(ctx: RequestContext, record: CallRecord, code: number | undefined, seconds: number): void {
+    this.o.logger.info(
+      {
+        protocol: "grpc",
+        path: ctx.path,
+        grpcStatus: code,
+        reason: record.reason,
+        tenant: ctx.tenant?.id,
+        route: ctx.route?.id,
+        messagesIn: record.messagesIn,
+        ms: Math.round(seconds * 1000),
+      },
+      "request",
+    );
   }
 }
 
@@ -194,7 +228,7 @@ export async function startGrpcIngress(o: GrpcIngressOptions): Promise<GrpcIngre
     session.setLocalWindowSize(FLOW_WINDOWS.sessionBytes);
     session.setTimeout(o.idleSessionMs ?? 300_000, () => session.close());
   });
-  server.on("stream", (stream, headers) => void handler.handle(stream, headers));
+  server.on("stream", (stream, headers) => handler.handle(stream, headers));
   await new Promise<void>((resolve, rejectListen) => {
     server.once("error", rejectListen);
     server.listen(o.port, o.host, () => {

@@ -1,5 +1,5 @@
 /**
- * Forwards a gRPC call to a live member of its tenant's shard (DESIGN §4), as peer-forwarder.ts
+ * Forwards a gRPC call to a live member of its tenant's shard (docs/design.md §4), as peer-forwarder.ts
  * does for HTTP: the placement stage put the candidate members on the context, in the order to
  * try them. The call goes over h2c to the member's gRPC ingress on a pooled session (the same
  * UpstreamSessions as upstreams: one session per member, dialled once, dead members skipped for

@@ -28,7 +28,7 @@ import {
 } from "./grpc-headers.ts";
 import { GRPC_CODES, grpcCodeForHttpStatus, grpcCodeForReset, isGrpcContentType } from "./grpc-wire.ts";
 import { MessageMeter } from "./message-meter.ts";
-import type { UpstreamSessions } from "./upstream-sessions.ts";
+import type { PickedSession, UpstreamSessions } from "./upstream-sessions.ts";
 
 /** What happened to a call, filled in as it goes; logged and counted when its stream closes. */
 export interface CallRecord {
@@ -82,17 +82,43 @@ export class GrpcProxy {
     this.options = options;
   }
 
-  async forward(ctx: RequestContext, client: ServerHttp2Stream, record: CallRecord): Promise<void> {
+  /**
+   * Sync when the upstream's session is ready (the usual case); a promise while it connects (the
+   * egress policy is checked on connect: a refusal answers CORRAL_DP_EGRESS_DENIED).
+   */
+  forward(ctx: RequestContext, client: ServerHttp2Stream, record: CallRecord): Promise<void> | undefined {
     const route = ctx.route!;
     const picked = this.sessions.pick(route.upstream, route.egress);
-    const fail = (r: Rejection) => respondRejection(client, record, r, ctx.responseHeaders);
-    if (!picked) return fail(reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets"));
-    const failed = await this.sessions.whenReady(picked);
-    if (failed?.code === EGRESS_DENIED) return fail(reject("CORRAL_DP_EGRESS_DENIED", failed.message));
-    if (failed)
-      return fail(
-        reject("CORRAL_DP_UPSTREAM_ERROR", `the upstream could not be reached (${failed.message})`),
+    if (!picked) {
+      respondRejection(
+        client,
+        record,
+        reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets"),
+        ctx.responseHeaders,
       );
+      return undefined;
+    }
+    if (!picked.ready) {
+      this.open(ctx, client, record, picked);
+      return undefined;
+    }
+    return this.sessions.whenReady(picked).then((failed) => {
+      if (!failed) return this.open(ctx, client, record, picked);
+      const rejection =
+        failed.code === EGRESS_DENIED
+          ? reject("CORRAL_DP_EGRESS_DENIED", failed.message)
+          : reject("CORRAL_DP_UPSTREAM_ERROR", `the upstream could not be reached (${failed.message})`);
+      respondRejection(client, record, rejection, ctx.responseHeaders);
+    });
+  }
+
+  private open(
+    ctx: RequestContext,
+    client: ServerHttp2Stream,
+    record: CallRecord,
+    picked: PickedSession,
+  ): void {
+    const route = ctx.route!;
     const opened = this.relay(ctx, client, record, (remainingMs) => ({
       session: picked.session,
       headers: upstreamGrpcHeaders(ctx.headers, {
@@ -106,7 +132,13 @@ export class GrpcProxy {
       answeredBy: "upstream",
     }));
     // the session is closing (GOAWAY) or gone: the next call dials a new one
-    if (!opened) fail(reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream connection is closing"));
+    if (!opened)
+      respondRejection(
+        client,
+        record,
+        reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream connection is closing"),
+        ctx.responseHeaders,
+      );
   }
 
   /**
@@ -143,6 +175,8 @@ export class GrpcProxy {
   }
 }
 
+function ignore(): void {}
+
 /** One call relayed between the client's stream and the upstream's. */
 class ProxiedCall {
   private readonly ctx: RequestContext;
@@ -160,8 +194,9 @@ class ProxiedCall {
   private upstreamTrailers: IncomingHttpHeaders | undefined;
   /** trailers of a call the node ends itself after the response started */
   private ownTrailers: Record<string, string> | undefined;
-  private headersTimer: NodeJS.Timeout | undefined;
-  private deadlineTimer: NodeJS.Timeout | undefined;
+  /** one timer at a time: the wait for response headers (while armedForHeaders), then the deadline */
+  private timer: NodeJS.Timeout | undefined;
+  private armedForHeaders = false;
 
   constructor(
     ctx: RequestContext,
@@ -183,31 +218,36 @@ class ProxiedCall {
 
   start(headersTimeoutMs: number): void {
     const { client, upstream } = this;
-    this.headersTimer = setTimeout(
-      () => this.fail(reject("CORRAL_DP_UPSTREAM_TIMEOUT", `no answer within ${headersTimeoutMs} ms`)),
-      headersTimeoutMs,
-    );
-    if (this.ctx.deadlineAt !== undefined) {
-      const left = this.ctx.deadlineAt - performance.now();
-      this.deadlineTimer = setTimeout(
-        () => this.fail(reject("CORRAL_DP_DEADLINE_EXCEEDED", "the call's deadline passed")),
-        left,
+    const left = this.ctx.deadlineAt === undefined ? Infinity : this.ctx.deadlineAt - performance.now();
+    if (headersTimeoutMs < left) {
+      this.armedForHeaders = true;
+      this.timer = setTimeout(
+        () => this.fail(reject("CORRAL_DP_UPSTREAM_TIMEOUT", `no answer within ${headersTimeoutMs} ms`)),
+        headersTimeoutMs,
       );
-    }
+    } else this.armDeadline();
     client.on("data", (chunk: Buffer) => this.relayRequest(chunk));
     client.on("end", () => {
       if (!upstream.destroyed) upstream.end();
     });
-    client.on("close", () => this.onClientClose());
-    client.on("error", () => {});
-    client.on("wantTrailers", () => this.sendTrailers());
-    upstream.on("drain", () => client.resume());
-    upstream.on("response", (headers) => this.onResponse(headers));
+    client.once("close", () => this.onClientClose());
+    // the client's 'error' already has a listener (the ingress's); 'drain' listeners only while paused
+    client.once("wantTrailers", () => this.sendTrailers());
+    upstream.once("response", (headers) => this.onResponse(headers));
     upstream.on("trailers", (trailers) => {
       this.upstreamTrailers = trailers;
     });
-    upstream.on("close", () => this.onUpstreamClose());
-    upstream.on("error", () => {});
+    upstream.once("close", () => this.onUpstreamClose());
+    upstream.on("error", ignore);
+  }
+
+  /** The call's deadline, if it has one, ends the call when it passes. */
+  private armDeadline(): void {
+    if (this.ctx.deadlineAt === undefined) return;
+    this.timer = setTimeout(
+      () => this.fail(reject("CORRAL_DP_DEADLINE_EXCEEDED", "the call's deadline passed")),
+      this.ctx.deadlineAt - performance.now(),
+    );
   }
 
   private relayRequest(chunk: Buffer): void {
@@ -222,11 +262,18 @@ class ProxiedCall {
       return;
     }
     if (this.upstream.destroyed || this.upstream.writableEnded) return;
-    if (!this.upstream.write(chunk)) this.client.pause();
+    if (!this.upstream.write(chunk)) {
+      this.client.pause();
+      this.upstream.once("drain", () => this.client.resume());
+    }
   }
 
   private onResponse(headers: IncomingHttpHeaders): void {
-    clearTimeout(this.headersTimer);
+    if (this.armedForHeaders) {
+      this.armedForHeaders = false;
+      clearTimeout(this.timer);
+      this.armDeadline();
+    }
     const status = Number(headers[":status"]);
     const answer = clientGrpcHeaders(headers, this.answeredBy === "forwarded") as Record<
       string,
@@ -241,11 +288,11 @@ class ProxiedCall {
       return;
     }
     if (this.client.destroyed) return;
-    const out = {
-      ...answer,
-      ...lowerCaseNames(this.ctx.responseHeaders),
-      ":status": 200,
-    };
+    // the answer is this call's own copy (the observer has read it): the node's headers go on it
+    const out: Record<string, string | string[] | number> = answer;
+    const own = this.ctx.responseHeaders;
+    for (const name in own) out[name.toLowerCase()] = own[name]!;
+    out[":status"] = 200;
     this.responded = true;
     if (headers["grpc-status"] !== undefined) {
       // trailers-only: the upstream's status is in its headers, there is no body
@@ -255,7 +302,19 @@ class ProxiedCall {
       return;
     }
     this.client.respond(out, { waitForTrailers: true });
-    this.upstream.pipe(this.client);
+    // the body, message by message as it comes (no pipe: its listeners and state cost per call)
+    this.upstream.on("data", (chunk: Buffer) => this.relayResponse(chunk));
+    this.upstream.on("end", () => {
+      if (!this.done && !this.client.writableEnded) this.client.end();
+    });
+  }
+
+  private relayResponse(chunk: Buffer): void {
+    if (this.done || this.client.destroyed) return;
+    if (!this.client.write(chunk)) {
+      this.upstream.pause();
+      this.client.once("drain", () => this.upstream.resume());
+    }
   }
 
   private sendTrailers(): void {
@@ -307,9 +366,8 @@ class ProxiedCall {
       if (!this.client.readableEnded) this.client.close(constants.NGHTTP2_NO_ERROR);
       return;
     }
-    // the response has started: end its body, then 'wantTrailers' sends these
+    // the response has started: end its body (relayResponse stops at done), then 'wantTrailers' sends these
     this.ownTrailers = trailers;
-    this.upstream.unpipe(this.client);
     if (!this.client.writableEnded) this.client.end();
   }
 
@@ -327,7 +385,7 @@ class ProxiedCall {
       this.respondStatus(code, `the upstream closed the call (HTTP/2 code ${rst})`, "upstream_error");
       return;
     }
-    // mid-response: pass the reset on as it came (pipe ends a cleanly closed body by itself)
+    // mid-response: pass the reset on as it came (a cleanly closed body ended at the upstream's 'end')
     if (rst !== constants.NGHTTP2_NO_ERROR) {
       this.record.grpcStatus = grpcCodeForReset(rst);
       this.record.reason = this.answeredBy;
@@ -349,7 +407,6 @@ class ProxiedCall {
   }
 
   private clearTimers(): void {
-    clearTimeout(this.headersTimer);
-    clearTimeout(this.deadlineTimer);
+    clearTimeout(this.timer);
   }
 }

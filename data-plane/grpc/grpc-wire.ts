@@ -9,11 +9,12 @@ import { constants } from "node:http2";
 /** gRPC status codes by name (the shared table in proto/). */
 export const GRPC_CODES = GRPC_STATUS;
 
-const CODE_NAMES = Object.keys(GRPC_CODES);
+/** lower-cased once: names are looked up per call */
+const CODE_NAMES = Object.keys(GRPC_CODES).map((name) => name.toLowerCase());
 
 /** Lower-case name of a status code for logs and metric labels ("unknown_code" outside 0-16). */
 export function grpcCodeName(code: number): string {
-  return CODE_NAMES[code]?.toLowerCase() ?? "unknown_code";
+  return CODE_NAMES[code] ?? "unknown_code";
 }
 
 /** The HTTP status each gRPC code corresponds to (google.rpc.Code), for status classes. */

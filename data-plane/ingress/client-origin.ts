@@ -1,13 +1,14 @@
 /**
- * Who sent a request (pure but for the HMAC): headers cannot lie (DESIGN §7.1).
+ * Who sent a request (pure but for the HMAC): headers cannot lie (docs/design.md §8.9).
  *
  * - A front load balancer is believed only when the connection comes from an address in
  *   CORRAL_TRUSTED_PROXIES: then the client is the rightmost X-Forwarded-For entry that is not
  *   itself a trusted proxy, and its X-Forwarded-Proto (http or https) is taken. From anyone
  *   else these headers mean nothing: the client is the socket's peer.
  * - A shard member's forward (corral-forwarded-by) is believed only with a valid corral-hop:
- *   an HMAC-SHA256, keyed from the fleet's node token that only fleet processes hold, over the
- *   forwarding slot, the original client address and an expiry 30 s out. A hop without one is
+ *   an HMAC-SHA256, keyed with the fleet's hop key (derived by the CP from the node secret and
+ *   carried in the snapshot, which only fleet processes read), over the forwarding slot, the
+ *   original client address and an expiry 30 s out. A hop without one is
  *   a client's forgery: the header is ignored (and never forwarded).
  */
 import { createHmac, timingSafeEqual } from "node:crypto";

@@ -1,7 +1,7 @@
 /**
  * Header rewriting at the proxy boundary (pure). Hop-by-hop headers (RFC 9110 §7.6.1, plus any
  * named in Connection) never cross. Credentials meant for Corral (x-api-key, Authorization) never
- * reach the upstream. Headers cannot lie (DESIGN §7.1): a client's Forwarded, X-Real-IP,
+ * reach the upstream. Headers cannot lie (docs/design.md §8.9): a client's Forwarded, X-Real-IP,
  * X-Forwarded-* and corral-* headers are dropped — but the inputs the node reads,
  * corral-timeout-ms and corral-priority — and the node sets its own Forwarded, X-Forwarded-For
  * (the client as client-origin.ts decided), -Proto, -Host and corral-tenant. An upstream's

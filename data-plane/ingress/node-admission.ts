@@ -1,5 +1,5 @@
 /**
- * The node's admission state (DESIGN §5) and its pipeline stages, over the pure modules of
+ * The node's admission state (docs/design.md §5) and its pipeline stages, over the pure modules of
  * ../admission/. One instance lives as long as the node: buckets, concurrency counts, route
  * latencies and shares are keyed by tenant and route id, and limits are read from the served
  * config on every request, so applying a new config changes limits at once and keeps the state

@@ -1,5 +1,5 @@
 /**
- * Forwards a request to a live member of its tenant's shard (DESIGN §4): the placement stage put
+ * Forwards a request to a live member of its tenant's shard (docs/design.md §4): the placement stage put
  * the candidate members on the context, in the order to try them. The member gets the client's
  * request as it came plus `corral-forwarded-by` (it never forwards it again) and the time left
  * before the deadline; its answer, rejections included, goes back to the client unchanged.

@@ -1,5 +1,5 @@
 /**
- * The request path as a pipeline of small named stages (DESIGN §5). A stage looks at the
+ * The request path as a pipeline of small named stages (docs/design.md §5). A stage looks at the
  * request context, may add to it (tenant, route, deadline...), and either lets the request go
  * on (returns undefined) or stops it with a Rejection from the catalogue. Stages may be async.
  * The composition lives in request-pipeline.ts; the proxy is the end of the line.

@@ -1,5 +1,5 @@
 /**
- * Placement on the request path (DESIGN §4), for HTTP requests and gRPC calls alike: serve here,
+ * Placement on the request path (docs/design.md §4), for HTTP requests and gRPC calls alike: serve here,
  * forward to a shard member (the candidates go on the context for the ingress's peer forwarder), or refuse with 421 misdirected (strict
  * mode, or a request another node already forwarded) / 503 shard_unavailable (no live member).
  * The rules are the pure decidePlacement (../placement/forwarding.ts).

@@ -1,12 +1,12 @@
 /**
- * THE order of work for every tenant request (DESIGN §4, §5), read top to bottom:
+ * THE order of work for every tenant request (docs/design.md §4, §5), read top to bottom:
  *
  *   config -> identify -> route -> [admission: deadline -> shed] -> placement
  *          -> [limits, where the tenant is served: concurrency -> tenant buckets -> route buckets]
  *          -> proxy (to the upstream, or to the shard member placement chose)
  *
  * The route is matched first because the deadline check needs the route's usual latency and
- * the route buckets need the route (DESIGN §5.1 counts "no route 404" as identification).
+ * the route buckets need the route (docs/design.md §5.1 counts "no route 404" as identification).
  * Placement comes after shedding, so an overloaded node refuses work before forwarding it, and
  * before the limits, which only the shard members enforce (each its share of the tenant's
  * limit): a forwarded request skips them here and meets them at the member. The proxy is not a

@@ -1,5 +1,5 @@
 /**
- * Which answered requests get a log line (DESIGN §7: one per request, by default). With
+ * Which answered requests get a log line (docs/design.md §9.1: one per request, by default). With
  * CORRAL_LOG_SAMPLE_RATE below 1 only that share of successful requests is logged, drawn at
  * random (a counter would alias with regular traffic: every 100th request of a round-robin
  * over 100 tenants is always the same tenant). Rejections and errors are always logged:

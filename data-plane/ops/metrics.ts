@@ -23,6 +23,8 @@ export interface DataPlaneMetrics {
    * calls this; the counts reach `requests` when it is collected).
    */
   recordRequest(reason: string, status: number, seconds: number): void;
+  /** One answered gRPC call in `grpcCalls`, the cheap way (code: lower-case code name, or "none"). */
+  recordGrpcCall(code: string, reason: string): void;
 }
 
 const STATUS_CLASSES = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"] as const;
@@ -51,6 +53,24 @@ function requestRecorder(
     const i = statusClassIndex(status);
     row[i]!.n++;
     seconds.observe(classLabels[i]!, s);
+  };
+}
+
+/** gRPC call counts by code and reason: a cell bound once per pair, both from bounded lists. */
+function grpcCallRecorder(calls: BatchedCounter<"code" | "reason">): DataPlaneMetrics["recordGrpcCall"] {
+  const byReason = new Map<string, Map<string, CountCell>>();
+  return (code, reason) => {
+    let row = byReason.get(reason);
+    if (!row) {
+      row = new Map();
+      byReason.set(reason, row);
+    }
+    let cell = row.get(code);
+    if (!cell) {
+      cell = calls.cell({ code, reason });
+      row.set(code, cell);
+    }
+    cell.n++;
   };
 }
 
@@ -107,17 +127,19 @@ export function createMetrics(state: NodeState): DataPlaneMetrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  const grpcCalls = new BatchedCounter<"code" | "reason">({
+    name: "corral_dp_grpc_calls_total",
+    help: "gRPC calls answered, by the grpc-status the client got (lower-case code name) and corral-reason (upstream = the upstream's own status, forwarded = a shard member's answer)",
+    labelNames: ["code", "reason"],
+    registers: [registry],
+  });
   return {
     registry,
     requests: requests.counter,
     requestSeconds,
     recordRequest: requestRecorder(requests, requestSeconds),
-    grpcCalls: new Counter({
-      name: "corral_dp_grpc_calls_total",
-      help: "gRPC calls answered, by the grpc-status the client got (lower-case code name) and corral-reason (upstream = the upstream's own status, forwarded = a shard member's answer)",
-      labelNames: ["code", "reason"],
-      registers: [registry],
-    }),
+    grpcCalls: grpcCalls.counter,
+    recordGrpcCall: grpcCallRecorder(grpcCalls),
     applySeconds: new Histogram({
       name: "corral_dp_apply_seconds",
       help: "duration of successful applies (result: changed = new version swapped in, same = re-verified)",

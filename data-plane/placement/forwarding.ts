@@ -1,5 +1,5 @@
 /**
- * Where a tenant request is served (DESIGN §4), as a pure decision over the snapshot's shard
+ * Where a tenant request is served (docs/design.md §4), as a pure decision over the snapshot's shard
  * table. A node serves the tenants whose shard holds its own slot; another tenant's request is
  * forwarded to a live member (default) or answered 421 with the shard (strict mode).
  *

@@ -1,5 +1,5 @@
 /**
- * One meaning per path (DESIGN §7.1, pure). A request target is either refused or turned into
+ * One meaning per path (docs/design.md §8.7, pure). A request target is either refused or turned into
  * ONE canonical string, which the node both matches routes against and forwards upstream, so no
  * upstream can read a path differently from the router.
  *

@@ -1,5 +1,5 @@
 /**
- * The node's long-lived connection to a control-plane replica (/sync/v1, DESIGN §3.4): binary
+ * The node's long-lived connection to a control-plane replica (/sync/v1, docs/design.md §3.4): binary
  * protobuf SyncFrames, compression off, 64 KiB frames at most. Sends Hello on every connection
  * and Status periodically; hands Welcome and Announce to its handlers. A connection silent for
  * two ping intervals is dead; the node pings too, so pongs count as signs of life. Malformed

@@ -2,13 +2,17 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { request } from "undici";
 import { closedLoop } from "../generator/closed-loop.ts";
+import { GrpcSender } from "../generator/senders.ts";
 import { runLoad } from "../generator/run-load.ts";
 import { parseCpuSeconds } from "../sampler/cpu.ts";
 import { compareContenders, median } from "./compare.ts";
 import { bareNodeProxy, direct, nginx } from "./contenders.ts";
+import { startEchoGrpcServer } from "./echo-grpc-server.ts";
 import { type FixedLatencyServer, startFixedLatencyServer } from "./fixed-latency-server.ts";
+import { startH2Passthrough } from "./h2-passthrough.ts";
 import { findMaxThroughput } from "./max-throughput.ts";
 import { nginxConfig } from "./nginx-proxy.ts";
+import { sideBySide } from "./side-by-side.ts";
 
 let upstream: FixedLatencyServer;
 before(async () => {
@@ -112,4 +116,54 @@ test("the comparison alternates contenders and reports added latency against dir
   );
   assert.equal(compared.loadRps, 0.5 * Math.min(median(d!.maxRps), median(proxy!.maxRps)));
   assert.equal(proxy!.errors + d!.errors, 0);
+});
+
+test("the bare h2 passthrough relays gRPC calls: OK answers, and error statuses with their trailers", async () => {
+  const echo = await startEchoGrpcServer({
+    delayMs: 0,
+    fail: (n) => (n % 2 === 1 ? { code: 8, reason: "quota" } : undefined),
+  });
+  const passthrough = await startH2Passthrough(echo.address);
+  const sender = new GrpcSender({ connections: 1, timeoutMs: 5000 });
+  try {
+    const outcomes: string[] = [];
+    for (let i = 0; i < 4; i++)
+      outcomes.push(await sender.send({ kind: "grpc", address: passthrough.address }));
+    assert.deepEqual(outcomes, ["ok", "quota", "ok", "quota"]);
+    assert.equal(echo.calls(), 4);
+  } finally {
+    await sender.close();
+    passthrough.server.close();
+    await echo.close();
+  }
+});
+
+test("the side-by-side summary: ratios to the baseline (throughput and per core) and to direct", () => {
+  const result = (name: string, maxRps: number[], cores: number[]) => ({
+    name,
+    maxRps,
+    cores,
+    p50Ms: [1],
+    p99Ms: [2],
+    p999Ms: [3],
+    addedP99Ms: [0.5],
+    errors: 0,
+  });
+  const { metrics, table } = sideBySide(
+    {
+      loadRps: 50,
+      results: [
+        result("direct", [1000, 1200], [0, 0]),
+        result("h2-passthrough", [800, 1000], [0.5, 0.5]),
+        result("data-plane", [720, 720], [0.6, 0.6]),
+      ],
+    },
+    { baseline: "h2-passthrough", title: "t" },
+  );
+  assert.equal(metrics["bench.data-plane.ratio_vs_h2_passthrough"], 0.8);
+  assert.equal(metrics["bench.data-plane.per_core_ratio_vs_h2_passthrough"], 1200 / 1800);
+  assert.equal(metrics["bench.data-plane.ratio_vs_direct"], 720 / 1100);
+  assert.equal(metrics["bench.h2-passthrough.ratio_vs_h2_passthrough"], 1);
+  assert.equal(table.rows.length, 3);
+  assert.equal(table.columns[4], "vs h2-passthrough");
 });

@@ -43,3 +43,16 @@ export const nginx: Contender = {
     return { url: proxy.url, pids: proxy.pids, stop: proxy.stop };
   },
 };
+
+/** The bare node:http2 passthrough (h2-passthrough.ts), for gRPC comparisons. */
+export const h2Passthrough: Contender = {
+  name: "h2-passthrough",
+  async start(upstream) {
+    if (!upstream.grpc) throw new Error("the h2 passthrough needs a gRPC upstream");
+    const proxy = await startChild<{ address: string }>(
+      nodeScript(new URL("./h2-passthrough.ts", import.meta.url), [`--upstream=${upstream.grpc}`]),
+    );
+    const address = proxy.ready.address;
+    return { url: `http://${address}`, grpc: address, pids: [proxy.pid], stop: proxy.stop };
+  },
+};

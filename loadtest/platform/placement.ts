@@ -1,5 +1,5 @@
 /**
- * Placement-aware routing (DESIGN §4): the harness asks a data plane
+ * Placement-aware routing (docs/design.md §4): the harness asks a data plane
  * `GET /.well-known/corral/placement/<tenant>` and sends the tenant's traffic straight to
  * its shard, spread over the members, failing over to the next member when one refuses
  * connections. A node that does not know the endpoint (404) or an answer the harness

@@ -1,5 +1,6 @@
 import { maxMethod, pickContenders, sampleContender, startBenchUpstream } from "../bench/bench-setup.ts";
-import { type ContenderResult, compareContenders, median } from "../bench/compare.ts";
+import { compareContenders } from "../bench/compare.ts";
+import { sideBySide } from "../bench/side-by-side.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
@@ -14,29 +15,6 @@ import { defineScenario } from "../scenario/types.ts";
  * over direct <= 1 ms at 50 % of the slowest contender's max. `--contenders` picks a subset.
  */
 const BASELINE = "node-proxy";
-
-const perCore = (rps: number, cores: number) => (cores > 0.05 ? rps / cores : Number.NaN);
-
-function row(r: ContenderResult, baseline: ContenderResult | undefined, directMax: number) {
-  const max = median(r.maxRps);
-  const cores = median(r.cores);
-  return {
-    max,
-    cores,
-    perCore: perCore(max, cores),
-    vsBaseline: baseline ? max / median(baseline.maxRps) : Number.NaN,
-    perCoreVsBaseline: baseline
-      ? perCore(max, cores) / perCore(median(baseline.maxRps), median(baseline.cores))
-      : Number.NaN,
-    vsDirect: max / directMax,
-    p50: median(r.p50Ms),
-    p99: median(r.p99Ms),
-    p999: median(r.p999Ms),
-    added: median(r.addedP99Ms),
-  };
-}
-
-const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : "—");
 
 export default defineScenario({
   name: "bench-proxies",
@@ -89,57 +67,11 @@ export default defineScenario({
       log: ctx.log,
       onStarted: sampleContender(ctx.sampler),
     });
-    const byName = new Map(compared.results.map((r) => [r.name, r]));
-    const directMax = median(byName.get("direct")?.maxRps ?? [Number.NaN]);
-    const metrics: Record<string, number> = {
-      "bench.load_rps": compared.loadRps,
-      "bench.errors": compared.results.reduce((s, r) => s + r.errors, 0),
-    };
-    const rows: Array<Array<string | number>> = [];
-    for (const r of compared.results) {
-      const x = row(r, byName.get(BASELINE), directMax);
-      Object.assign(metrics, {
-        [`bench.${r.name}.max_rps`]: x.max,
-        [`bench.${r.name}.cores`]: x.cores,
-        [`bench.${r.name}.ratio_vs_node_proxy`]: x.vsBaseline,
-        [`bench.${r.name}.per_core_ratio_vs_node_proxy`]: x.perCoreVsBaseline,
-        [`bench.${r.name}.ratio_vs_direct`]: x.vsDirect,
-        [`bench.${r.name}.p99_ms`]: x.p99,
-        [`bench.${r.name}.added_p99_ms`]: x.added,
-      });
-      rows.push([
-        r.name,
-        Math.round(x.max),
-        fmt(x.cores),
-        fmt(x.perCore, 0),
-        fmt(x.vsBaseline),
-        fmt(x.perCoreVsBaseline),
-        fmt(x.vsDirect),
-        fmt(x.p50, 3),
-        fmt(x.p99, 3),
-        fmt(x.p999, 3),
-        fmt(x.added, 3),
-        r.maxRps.map(Math.round).join(" / "),
-      ]);
-    }
-    ctx.addTable({
+    const { metrics, table } = sideBySide(compared, {
+      baseline: BASELINE,
       title: `Side by side (${p.rounds} alternating rounds, ${p.method}-loop max with ${p.connections} connections; latency at ${Math.round(compared.loadRps)} rps)`,
-      columns: [
-        "contender",
-        "max rps",
-        "cores used",
-        "rps per core",
-        `vs ${BASELINE}`,
-        `per core vs ${BASELINE}`,
-        "vs direct",
-        "p50 ms",
-        "p99 ms",
-        "p99.9 ms",
-        "added p99 ms",
-        "max per round",
-      ],
-      rows,
     });
+    ctx.addTable(table);
     return { metrics };
   },
 });

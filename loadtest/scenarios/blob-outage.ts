@@ -9,7 +9,7 @@ import { createTenant } from "../platform/tenants.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
- * The blob store goes away for the data planes (DESIGN §3.3): snapshots live in an
+ * The blob store goes away for the data planes (docs/design.md §3.3): snapshots live in an
  * S3-compatible store (MinIO); the nodes reach it through a private toxiproxy that the
  * scenario partitions, while the control plane still writes to it. During the outage a
  * tenant is added, so the control plane announces a version the nodes cannot fetch. The

@@ -25,7 +25,7 @@ import { readProcStats } from "../sampler/proc-stats.ts";
 import { defineScenario, type ScenarioContext } from "../scenario/types.ts";
 
 /**
- * Config propagation (DESIGN §3): one control plane (real process, real Postgres, filesystem
+ * Config propagation (docs/design.md §3): one control plane (real process, real Postgres, filesystem
  * blob store) and `nodes` simulated data-plane nodes in worker threads speaking /sync/v1
  * (loadtest/propagation/). `tenants` tenants are inserted with SQL, one admin call publishes
  * them, the nodes connect and settle; then each round one admin call (PATCH a tenant) starts

@@ -5,7 +5,7 @@ import { PlatformSession } from "../platform/session.ts";
 import { defineScenario, type Params, type ScenarioContext } from "../scenario/types.ts";
 
 /**
- * Static stability (DESIGN §3.3): SIGKILL every control-plane replica and Postgres in the
+ * Static stability (docs/design.md §3.3): SIGKILL every control-plane replica and Postgres in the
  * middle of a run. The data planes must keep serving every existing tenant without a
  * single failed request, stay ready, keep their config version, and report the growing
  * staleness (config age) instead of acting on it. With `restartNode`, one node is then

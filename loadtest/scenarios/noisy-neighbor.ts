@@ -5,7 +5,7 @@ import { defineScenario } from "../scenario/types.ts";
 
 /**
  * One tenant floods at `noisyFactor` times its rate limit while the others stay well
- * behaved (DESIGN §5, issue 4's isolation test). The well-behaved tenants run alone
+ * behaved (docs/design.md §5, issue 4's isolation test). The well-behaved tenants run alone
  * before and after ("quiet", "quiet-after"), and alongside the flood ("with-noisy");
  * they must see no error and a p99 within `p99Ratio` of the mean of the quiet runs. The
  * noisy tenant must be held to its limit (spread over its shard, each member enforcing

@@ -8,7 +8,7 @@ import { PlatformSession } from "../platform/session.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
- * A poison tenant, and shuffle sharding containing it (DESIGN §4, issue 4).
+ * A poison tenant, and shuffle sharding containing it (docs/design.md §4, issue 4).
  *   calm:        every tenant, the poison one behaving (the reference p99);
  *   hang:        its upstream frozen (SIGSTOP): its requests pile up to its route timeout
  *                and concurrency limit; the others must see no error and a p99 within

@@ -7,7 +7,7 @@ import { PlatformSession } from "../platform/session.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
- * Redis goes away mid-run (DESIGN §5.5: members share per-tenant demand through Redis and
+ * Redis goes away mid-run (docs/design.md §5.5: members share per-tenant demand through Redis and
  * rebalance their shares of a tenant's limit; without Redis they keep their last shares).
  * A rate-limited tenant sends `skewedLoad` of its limit, all of it to ONE member of its
  * shard: only demand-based rebalancing lets that member admit it all (an even split

@@ -1,5 +1,5 @@
 /**
- * Bad blobs in the blob store (DESIGN §3.3), with real processes: one control plane,
+ * Bad blobs in the blob store (docs/design.md §3.3), with real processes: one control plane,
  * Postgres, two data planes pulling LATEST every second, a filesystem blob store. Each case
  * puts one bad blob into the store as a new snapshots/<version>.snap and points LATEST at it
  * (the control plane's own LATEST rewrite is slowed to an hour so it does not repair the
@@ -29,8 +29,8 @@ import {
   request,
   startChaosPlatform,
   startProbe,
-  until,
 } from "./static-stability-support.ts";
+import { poll } from "../support/poll.ts";
 
 const CAPACITY = 256 * 1024;
 const POLL_INTERVAL_MS = 1000;
@@ -126,7 +126,7 @@ describe("bad blobs in the blob store", { timeout: 90_000 }, () => {
   async function everyNodeRefused(version: number, code: string): Promise<void> {
     for (const dp of c.platform.dps) {
       let last: unknown;
-      const status = await until(
+      const status = await poll(
         `${dp.slot} refuses version ${version} with ${code}`,
         async () => {
           const s = await nodeStatus(dp);
@@ -141,7 +141,7 @@ describe("bad blobs in the blob store", { timeout: 90_000 }, () => {
       assert.ok(status.ready);
       for (const t of c.tenants) assert.equal(await request(dp, t.key), "200");
     }
-    await until(
+    await poll(
       `the fleet view shows the Nack of version ${version} by every node`,
       async () => {
         const nodes = await fleet(c.platform);
@@ -229,7 +229,7 @@ describe("bad blobs in the blob store", { timeout: 90_000 }, () => {
     await store.put(LATEST_KEY, goodPointer);
     await store.put(snapshotKey(good.version), corrupt);
     await everyNodeRefused(good.version, "CORRAL_SNAPSHOT_DIGEST_MISMATCH");
-    const row = await until(
+    const row = await poll(
       `version ${good.version} counts a Nack from every node`,
       async () =>
         (await configVersions(c.platform)).find(
@@ -245,7 +245,7 @@ describe("bad blobs in the blob store", { timeout: 90_000 }, () => {
     const upstream = c.platform.upstreams!.http;
     const late = await createTenant(c.platform.admin(), "after-bad-blobs", upstream);
     for (const dp of c.platform.dps) {
-      await until(
+      await poll(
         `${dp.slot} serves the new tenant`,
         async () => (await request(dp, late.key)) === "200",
         20_000,
@@ -254,7 +254,7 @@ describe("bad blobs in the blob store", { timeout: 90_000 }, () => {
     const versions = await configVersions(c.platform);
     const newest = versions[0]!;
     assert.ok(newest.version > good.version);
-    await until(
+    await poll(
       `version ${newest.version} Acked by every node`,
       async () =>
         (await configVersions(c.platform)).find((v) => v.version === newest.version)?.acks ===

@@ -1,5 +1,5 @@
 /**
- * The blob store goes away while the control plane stays up (DESIGN §3.3), with real
+ * The blob store goes away while the control plane stays up (docs/design.md §3.3), with real
  * processes: one control plane, Postgres, two data planes pulling LATEST every second, and an
  * S3 blob store (MinIO) that the control plane and the nodes reach through two toxiproxy
  * proxies, so either side can be cut off.
@@ -27,8 +27,8 @@ import {
   request,
   startChaosPlatform,
   startProbe,
-  until,
 } from "./static-stability-support.ts";
+import { poll } from "../support/poll.ts";
 
 const POLL_INTERVAL_MS = 1000;
 /** the pull period is jittered by up to 20 %; then fetch, verify, decode and swap on a busy machine */
@@ -70,7 +70,7 @@ describe("blob store outage while the control plane is up", { timeout: 90_000 },
 
   /** every node on the newest published version, Acked: nothing in flight */
   async function settled(): Promise<number[]> {
-    return until(
+    return poll(
       "every node on the newest version",
       async () => {
         const newest = (await configVersions(c.platform))[0]!;
@@ -88,13 +88,13 @@ describe("blob store outage while the control plane is up", { timeout: 90_000 },
   /** every node reports a failed fetch in /status and, through Status, in the fleet view */
   async function fetchErrorsReported(): Promise<void> {
     for (const dp of c.platform.dps) {
-      await until(
+      await poll(
         `${dp.slot} reports the fetch error`,
         async () => (await nodeStatus(dp)).fetchError !== null,
         10_000,
       );
     }
-    await until(
+    await poll(
       "the fleet view shows every node's fetch error",
       async () => {
         const nodes = await fleet(c.platform);
@@ -108,7 +108,7 @@ describe("blob store outage while the control plane is up", { timeout: 90_000 },
 
   async function everyNodeOn(version: number, timeoutMs: number): Promise<number> {
     const started = Date.now();
-    await until(
+    await poll(
       `every node on version ${version}`,
       async () => (await versions()).every((v) => v >= version),
       timeoutMs,
@@ -124,7 +124,7 @@ describe("blob store outage while the control plane is up", { timeout: 90_000 },
     assert.deepEqual(await versions(), before, "nothing changed on the nodes");
 
     const late = await createTenant(c.platform.admin(), "during-node-outage", c.platform.upstreams!.http);
-    const published = await until(
+    const published = await poll(
       "a version published and Nacked by every node (announced, not fetched)",
       async () =>
         (await configVersions(c.platform)).find((v) => v.version > Math.max(...before) && v.nacks === 2),
@@ -142,7 +142,7 @@ describe("blob store outage while the control plane is up", { timeout: 90_000 },
     for (const dp of c.platform.dps) assert.equal(await request(dp, late.key), "200");
     for (const dp of c.platform.dps) {
       // the swap shows in /status a moment before the outcome (after the disk cache write) clears the error
-      await until(
+      await poll(
         `${dp.slot} clears its fetch error`,
         async () => (await nodeStatus(dp)).fetchError === null,
         5000,
@@ -156,7 +156,7 @@ describe("blob store outage while the control plane is up", { timeout: 90_000 },
     await fetchErrorsReported();
 
     const late = await createTenant(c.platform.admin(), "during-full-outage", c.platform.upstreams!.http);
-    await until(
+    await poll(
       "the fleet view still shows the fetch errors",
       async () => {
         const nodes = await fleet(c.platform);
@@ -171,7 +171,7 @@ describe("blob store outage while the control plane is up", { timeout: 90_000 },
     const healedAt = Date.now();
     for (const heal of heals) await heal();
     for (const dp of c.platform.dps) {
-      await until(
+      await poll(
         `${dp.slot} serves the tenant created during the outage`,
         async () => (await request(dp, late.key)) === "200",
         CP_RETRY_AND_PERIOD_MS,

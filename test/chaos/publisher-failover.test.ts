@@ -1,5 +1,5 @@
 /**
- * Publishing that survives its publisher (DESIGN §3.2), with real processes: two CP
+ * Publishing that survives its publisher (docs/design.md §3.2), with real processes: two CP
  * replicas and two data planes (dp-0 dials cp-0, dp-1 dials cp-1) on one Postgres and one
  * filesystem blob store; lease TTL 2 s, LATEST rewritten every 1 s.
  *
@@ -13,7 +13,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { encodePointer, LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts";
-import { increasing, LATEST_REWRITE_MS, LEASE_TTL_MS, ReplicaCluster, until } from "./replica-cluster.ts";
+import { increasing, LATEST_REWRITE_MS, LEASE_TTL_MS, ReplicaCluster } from "./replica-cluster.ts";
+import { poll } from "../support/poll.ts";
 
 /** slack for a loaded 2-core machine on top of each bound under test */
 const SLACK_MS = 1500;
@@ -30,7 +31,7 @@ describe("publisher failover with two control-plane replicas", { timeout: 180_00
   });
 
   async function publishedWith(tenantId: string, timeoutMs: number) {
-    return until(
+    return poll(
       `a version with tenant ${tenantId}`,
       async () => {
         const newest = await c.newest();
@@ -41,7 +42,7 @@ describe("publisher failover with two control-plane replicas", { timeout: 180_00
   }
 
   async function everyNodeApplied(version: number, timeoutMs: number): Promise<void> {
-    await until(
+    await poll(
       `every node on version ${version}`,
       async () => c.platform.dps.every((dp) => (c.sampled.get(dp.slot)?.at(-1) ?? 0) >= version),
       timeoutMs,
@@ -69,7 +70,7 @@ describe("publisher failover with two control-plane replicas", { timeout: 180_00
     const killedAt = Date.now();
     leader.kill("SIGKILL");
     await leader.waitExit();
-    const takeover = await until(
+    const takeover = await poll(
       "a version from the other replica",
       async () => {
         const newest = await c.newest();
@@ -105,11 +106,11 @@ describe("publisher failover with two control-plane replicas", { timeout: 180_00
       await lock.query("LOCK TABLE config_versions IN EXCLUSIVE MODE");
       const res = await c.admin(leader, "POST", "/tenants", { id: "stale-attempt", name: "Stale attempt" });
       assert.equal(res.status, 201);
-      await until("the holder's version insert waiting on the lock", () => insertWaiting(leader.id), 10_000);
+      await poll("the holder's version insert waiting on the lock", () => insertWaiting(leader.id), 10_000);
       leader.kill("SIGSTOP");
       stopped = true;
       const stoppedAt = Date.now();
-      await until(
+      await poll(
         "the other replica holding the lease",
         async () => (await c.lease()).holder === other.id,
         LEASE_TTL_MS + 10_000,
@@ -117,24 +118,24 @@ describe("publisher failover with two control-plane replicas", { timeout: 180_00
       t.diagnostic(
         `takeover of a stopped holder after ${Date.now() - stoppedAt} ms (TTL ${LEASE_TTL_MS} ms)`,
       );
-      await until("the new holder's insert waiting on the lock", () => insertWaiting(other.id), 10_000);
+      await poll("the new holder's insert waiting on the lock", () => insertWaiting(other.id), 10_000);
       await lock.query("COMMIT");
     } finally {
       await lock.query("ROLLBACK").catch(() => {});
       lock.release();
       if (stopped) leader.kill("SIGCONT");
     }
-    const takeover = await until(
+    const takeover = await poll(
       "the takeover version",
       async () => (await c.versions()).find((v) => v.epoch === epoch + 1 && v.publisher === other.id),
       10_000,
     );
-    await until(
+    await poll(
       "the resumed replica's publish fenced off",
       async () => c.logged(leader.name, "publish fenced off"),
       10_000,
     );
-    await until(
+    await poll(
       "the resumed replica noticing",
       async () => c.logged(leader.name, "lost the publisher lease"),
       10_000,
@@ -160,7 +161,7 @@ describe("publisher failover with two control-plane replicas", { timeout: 180_00
     const stale = { version: older.version, key: snapshotKey(older.version), sha256: older.sha256 };
     await c.blobs.put(LATEST_KEY, encodePointer(stale));
     const rewrittenAt = Date.now();
-    await until(
+    await poll(
       "LATEST back on the newest version",
       // at least the newest: another version (e.g. the fleet change the pause caused) may follow
       async () => (await c.latestPointer()).version >= newest.version,

@@ -204,27 +204,6 @@ export class ReplicaCluster {
   }
 }
 
-/** Polls `check` until it returns something truthy; fails with `what` after timeoutMs. */
-export async function until<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`${what}: not within ${timeoutMs} ms${lastError ? ` (last error: ${lastError})` : ""}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** true when the list never goes down (strictly: never repeats either) */
 export function increasing(list: readonly number[], strictly: boolean): boolean {
   return list.every((v, i) => i === 0 || (strictly ? v > list[i - 1]! : v >= list[i - 1]!));

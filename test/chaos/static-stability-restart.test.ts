@@ -1,5 +1,5 @@
 /**
- * A data plane restarted with nothing to talk to (DESIGN §3.3 static stability), with real
+ * A data plane restarted with nothing to talk to (docs/design.md §3.3 static stability), with real
  * processes: one control plane, Postgres, an S3 blob store (MinIO) and one data plane. With
  * the node serving, the control plane, Postgres and MinIO are all SIGKILLed; then the node is
  * restarted four times (after SIGKILL, SIGTERM, SIGKILL, SIGTERM). Each time it comes back from its
@@ -16,13 +16,8 @@ import { performance } from "node:perf_hooks";
 import { after, before, describe, it } from "node:test";
 import type { DataPlaneHandle } from "../../bin/dev/platform.ts";
 import { type S3Server, startS3Server } from "../support/minio.ts";
-import {
-  type ChaosPlatform,
-  nodeStatus,
-  request,
-  startChaosPlatform,
-  until,
-} from "./static-stability-support.ts";
+import { type ChaosPlatform, nodeStatus, request, startChaosPlatform } from "./static-stability-support.ts";
+import { poll } from "../support/poll.ts";
 
 const READY_WITHIN_MS = 2000;
 /** any single restart, however busy the machine (catches a node that hangs at boot) */
@@ -110,7 +105,7 @@ describe("a data plane restarted with the control plane, Postgres and the blob s
   }
 
   async function keepsServingWhilePullsFail(): Promise<void> {
-    const status = await until(
+    const status = await poll(
       "a failed pull reported",
       async () => {
         const s = await nodeStatus(dp);
@@ -121,7 +116,7 @@ describe("a data plane restarted with the control plane, Postgres and the blob s
     assert.equal(status.version, version);
     assert.ok(status.ready);
     for (const t of c.tenants) assert.equal(await request(dp, t.key), "200", t.tenant);
-    const later = await until(
+    const later = await poll(
       "config age grows",
       async () => {
         const s = await nodeStatus(dp);

@@ -87,28 +87,6 @@ export async function createTenant(admin: AdminClient, id: string, upstream: str
   return { tenant: id, key };
 }
 
-/** Polls `check` until it returns something other than undefined/false; fails after timeoutMs. */
-export async function until<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs: number,
-  intervalMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${last})` : ""}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
 async function getJson<T>(url: string, init: RequestInit = {}): Promise<T> {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(5000) });
   if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`);

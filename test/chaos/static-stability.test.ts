@@ -1,5 +1,5 @@
 /**
- * Static stability (DESIGN §3.3), with real processes: two control-plane replicas, one
+ * Static stability (docs/design.md §3.3), with real processes: two control-plane replicas, one
  * Postgres, two data planes and three tenants. An open-loop load (loadtest/generator) of
  * 3 tenants x 2 nodes x 12 rps runs; about a second in, every CP replica and Postgres are
  * SIGKILLed, and the load goes on for 60 s more. Not one request may fail, the nodes stay

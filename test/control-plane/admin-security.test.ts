@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { createOperatorToken, revokeOperatorToken } from "../../control-plane/store/operator-tokens.ts";
-import { eventually, type Harness, startHarness } from "./harness.ts";
+import { type Harness, startHarness } from "./harness.ts";
+import { poll } from "../support/poll.ts";
 
 let h: Harness;
 before(async () => {
@@ -265,7 +266,7 @@ test("idempotency: expired rows are purged (at start, then hourly); unexpired on
     (await h.cp.pool.query("SELECT key FROM idempotency_keys WHERE key LIKE 'purge-%'")).rows.map(
       (r) => r.key,
     );
-  await eventually(async () => (await keys()).length === 1, 10_000);
+  await poll("one key left after the purge", async () => (await keys()).length === 1, 10_000);
   assert.deepEqual(await keys(), ["purge-new"]);
 });
 

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, test } from "node:test";
 import { MAX_ACTIVE_TOKENS } from "../../control-plane/store/operator-tokens.ts";
-import { eventually, type Harness, startHarness } from "./harness.ts";
+import { type Harness, startHarness } from "./harness.ts";
+import { poll } from "../support/poll.ts";
 
 let h: Harness;
 before(async () => {
@@ -85,7 +86,8 @@ test("a token stops working when it expires; its last use is recorded", async ()
   assert.equal((await h.api("GET", "/admin/v1/tenants", undefined, bearer(short.body.token))).status, 200);
   const listed = (await h.api("GET", TOKENS)).body.items.find((t: { id: string }) => t.id === short.body.id);
   assert.ok(listed.lastUsedAt, "last use recorded");
-  await eventually(
+  await poll(
+    "the short-lived token refused",
     async () => (await h.api("GET", "/admin/v1/tenants", undefined, bearer(short.body.token))).status === 401,
     30_000,
   );

@@ -5,7 +5,7 @@ import pg from "pg";
 import { pino } from "pino";
 import { PgListener } from "../../control-plane/publish/pg-listener.ts";
 import { startPostgres, type TestPostgres } from "../support/postgres.ts";
-import { eventually } from "./harness.ts";
+import { poll } from "../support/poll.ts";
 
 let server: TestPostgres;
 let admin: pg.Client;
@@ -42,16 +42,16 @@ test("receives notifications, and after its connection is killed reconnects and 
   await listener.start();
   assert.equal(connects, 1);
   await admin.query("SELECT pg_notify('corral_versions', '7'), pg_notify('corral_changes', '3')");
-  await eventually(async () => received.length === 2);
+  await poll("both notifications", async () => received.length === 2);
   assert.deepEqual(received, ["corral_versions:7", "corral_changes:3"]);
 
   const killed = await admin.query(
     "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'listener-under-test'",
   );
   assert.equal(killed.rows.length, 1);
-  await eventually(async () => connects === 2 && listener.listening, 5000);
+  await poll("the listener reconnected", async () => connects === 2 && listener.listening, 5000);
   await admin.query("SELECT pg_notify('corral_versions', '8')");
-  await eventually(async () => received.includes("corral_versions:8"));
+  await poll("the notification after the reconnect", async () => received.includes("corral_versions:8"));
   await listener.close();
   assert.equal(listener.listening, false);
 });

@@ -28,7 +28,7 @@ import { createPool, type Pool } from "../../control-plane/store/db.ts";
 import { migrate } from "../../control-plane/store/migrate.ts";
 import { readLease } from "../../control-plane/store/publisher-lease.ts";
 import { startPostgres, type TestPostgres } from "../support/postgres.ts";
-import { eventually } from "./harness.ts";
+import { poll } from "../support/poll.ts";
 
 const TTL_MS = 400;
 const silent = pino({ level: "silent" });
@@ -80,7 +80,11 @@ function replica(holder: string) {
 }
 
 const databaseSaysExpired = () =>
-  eventually(async () => (await readLease(pool, "publisher")).remainingMs === 0, 5000);
+  poll(
+    "the lease row expired in the database",
+    async () => (await readLease(pool, "publisher")).remainingMs === 0,
+    5000,
+  );
 
 test("the first replica takes the lease with epoch 1, renews it in place, and the second waits", async () => {
   const a = replica("cp-a");

@@ -10,8 +10,9 @@ import { encodePointer, LATEST_KEY, parsePointer } from "../../proto/blob-keys.t
 import { decodeSnapshot } from "../../proto/snapshot-codec.ts";
 import { type ControlPlane, runControlPlane } from "../../control-plane/main.ts";
 import { createOperatorToken } from "../../control-plane/store/operator-tokens.ts";
-import { type ApiResponse, eventually, type Harness, startHarness } from "./harness.ts";
+import { type ApiResponse, type Harness, startHarness } from "./harness.ts";
 import { connectSync, type SyncClient } from "./sync-client.ts";
+import { poll } from "../support/poll.ts";
 
 const FAST = { CORRAL_LEASE_TTL_MS: "1000", CORRAL_VERSION_POLL_MS: "200", CORRAL_LATEST_REWRITE_MS: "300" };
 let h: Harness;
@@ -97,14 +98,19 @@ test("a change made on the other replica is published by the holder and announce
   const nodeB = await syncClient(other, "dp-b");
   const created = await post(other, "/admin/v1/tenants", { id: "via-other", name: "Via other" });
   assert.equal(created.status, 201);
-  const published = await eventually(async () => {
-    const newest = (await versions())[0]!;
-    const s = await snapshotOf(newest.version);
-    return s.tenants.some((t) => t.id === "via-other") && newest;
-  }, 5000);
+  const published = await poll(
+    "a version with tenant via-other",
+    async () => {
+      const newest = (await versions())[0]!;
+      const s = await snapshotOf(newest.version);
+      return s.tenants.some((t) => t.id === "via-other") && newest;
+    },
+    5000,
+  );
   assert.equal(published.publisher, "cp-test");
   assert.equal(published.source, "change");
-  await eventually(
+  await poll(
+    "both nodes announced the version",
     async () => announced(nodeA, published.version) && announced(nodeB, published.version),
     5000,
   );
@@ -117,12 +123,16 @@ test("a change made on the other replica is published by the holder and announce
 
 test("rollback republishes an earlier version's content as a new version; the next change compiles from the tables", async () => {
   await post(h.cp, "/admin/v1/tenants", { id: "before-roll", name: "Before" });
-  const target = await eventually(async () => {
-    const newest = (await versions())[0]!;
-    return (await snapshotOf(newest.version)).tenants.some((t) => t.id === "before-roll") && newest;
-  }, 5000);
+  const target = await poll(
+    "a version with tenant before-roll",
+    async () => {
+      const newest = (await versions())[0]!;
+      return (await snapshotOf(newest.version)).tenants.some((t) => t.id === "before-roll") && newest;
+    },
+    5000,
+  );
   await post(h.cp, "/admin/v1/tenants", { id: "after-roll", name: "After" });
-  await eventually(async () => (await versions())[0]!.version > target.version, 5000);
+  await poll("a version after the target", async () => (await versions())[0]!.version > target.version, 5000);
 
   const res = await call(other, "POST", `/admin/v1/config/versions/${target.version}/rollback`, {
     "idempotency-key": "roll-1",
@@ -133,10 +143,14 @@ test("rollback republishes an earlier version's content as a new version; the ne
     tenants: (await snapshotOf(target.version)).tenants.length,
     status: "accepted",
   });
-  const rolled = await eventually(async () => {
-    const newest = (await versions())[0]!;
-    return newest.source === `rollback of ${target.version}` && newest;
-  }, 5000);
+  const rolled = await poll(
+    "the rollback version",
+    async () => {
+      const newest = (await versions())[0]!;
+      return newest.source === `rollback of ${target.version}` && newest;
+    },
+    5000,
+  );
   assert.ok(rolled.version > target.version);
   const content = await snapshotOf(rolled.version);
   const original = await snapshotOf(target.version);
@@ -156,10 +170,14 @@ test("rollback republishes an earlier version's content as a new version; the ne
   assert.equal(replay.headers.get("idempotent-replayed"), "true");
 
   await post(h.cp, "/admin/v1/tenants", { id: "after-rollback", name: "Next change" });
-  const next = await eventually(async () => {
-    const newest = (await versions())[0]!;
-    return newest.source === "change" && newest.version > rolled.version && newest;
-  }, 5000);
+  const next = await poll(
+    "a change version after the rollback",
+    async () => {
+      const newest = (await versions())[0]!;
+      return newest.source === "change" && newest.version > rolled.version && newest;
+    },
+    5000,
+  );
   const ids = (await snapshotOf(next.version)).tenants.map((t) => t.id);
   assert.ok(ids.includes("after-roll") && ids.includes("after-rollback"), ids.join(","));
 });
@@ -195,10 +213,14 @@ test("the holder rewrites a stale LATEST within one period", async () => {
     sha256: "a".repeat(64),
   };
   await h.blobs.put(LATEST_KEY, encodePointer(stale));
-  await eventually(async () => {
-    const newest = (await versions())[0]!;
-    return parsePointer(await h.blobs.get(LATEST_KEY, 4096)).version === newest.version;
-  }, 2000);
+  await poll(
+    "LATEST on the newest version",
+    async () => {
+      const newest = (await versions())[0]!;
+      return parsePointer(await h.blobs.get(LATEST_KEY, 4096)).version === newest.version;
+    },
+    2000,
+  );
   assert.ok((await metric(h.cp, "corral_latest_rewrites_total")) > rewrites);
 });
 
@@ -207,15 +229,19 @@ test("when the holder shuts down the other replica takes over at once and publis
   const before = (await versions())[0]!;
   const started = Date.now();
   await h.cp.close();
-  const takeover = await eventually(async () => {
-    const newest = (await call(other, "GET", "/admin/v1/config/versions?limit=1")).body.items[0];
-    return newest.version > before.version && newest;
-  }, 5000);
+  const takeover = await poll(
+    "a version from the other replica",
+    async () => {
+      const newest = (await call(other, "GET", "/admin/v1/config/versions?limit=1")).body.items[0];
+      return newest.version > before.version && newest;
+    },
+    5000,
+  );
   const ms = Date.now() - started;
   assert.equal(takeover.publisher, "cp-other");
   assert.equal(takeover.source, "takeover");
   assert.equal(takeover.epoch, before.epoch + 1);
   assert.ok(ms < 1000, `took over in ${ms} ms (lease TTL 1000 ms, released on close)`);
   assert.equal(other.lease.currentEpoch(), before.epoch + 1);
-  await eventually(async () => announced(node, takeover.version), 3000);
+  await poll("the node announced the takeover version", async () => announced(node, takeover.version), 3000);
 });

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { LATEST_KEY, parsePointer, snapshotKey } from "../../proto/blob-keys.ts";
 import { sha256Hex } from "../../proto/snapshot-codec.ts";
-import { eventually, type Harness, startHarness } from "./harness.ts";
+import { type Harness, startHarness } from "./harness.ts";
 import { connectSync, type SyncClient } from "./sync-client.ts";
+import { poll } from "../support/poll.ts";
 
 let h: Harness;
 const clients: SyncClient[] = [];
@@ -54,7 +55,7 @@ test("Hello gets Welcome with the latest version; a change is Announced; the Ack
   const pointer = parsePointer(await h.blobs.get(LATEST_KEY, 4096));
   assert.equal(welcome.cp, "cp-test");
   assert.deepEqual(welcome.latest, pointer);
-  const registered = await eventually(() => fleetNode("dp-0"));
+  const registered = await poll("dp-0 in the fleet view", () => fleetNode("dp-0"));
   assert.equal(registered.zone, "zone-b");
   assert.equal(registered.node, "node-a");
   assert.equal(registered.connected, true);
@@ -70,12 +71,14 @@ test("Hello gets Welcome with the latest version; a change is Announced; the Ack
   );
 
   c.send({ ack: { version: announce.version, applyMs: 7 } });
-  const acked = await eventually(async () => {
+  const acked = await poll("dp-0's applied version in the fleet view", async () => {
     const n = await fleetNode("dp-0");
     return n.appliedVersion === announce.version && n;
   });
   assert.equal(acked.lastError, null);
-  const row = await eventually(() => versionRow(announce.version, (v) => v.acks > 0));
+  const row = await poll("an Ack counted for the announced version", () =>
+    versionRow(announce.version, (v) => v.acks > 0),
+  );
   assert.deepEqual([row.acks, row.nacks], [1, 0]);
   const metrics = await (await fetch(`${h.cp.url}/metrics`)).text();
   assert.match(metrics, /^corral_config_propagation_seconds_count 1$/m);
@@ -88,7 +91,7 @@ test("Nack and Status are recorded per node", async () => {
   const announce = await c.next("announce");
   c.send({ nack: { version: announce.version, error: "CORRAL_SNAPSHOT_BAD_SIGNATURE: nope" } });
   c.send({ status: { version: 3, configAgeMs: 1234, inflight: 5, shed: 1, fetchError: "blob store down" } });
-  const n = await eventually(async () => {
+  const n = await poll("dp-1's Status in the fleet view", async () => {
     const view = await fleetNode("dp-1");
     return view.status?.configAgeMs === 1234 && view;
   });
@@ -100,7 +103,9 @@ test("Nack and Status are recorded per node", async () => {
     shed: 1,
     fetchError: "blob store down",
   });
-  const row = await eventually(() => versionRow(announce.version, (v) => v.nacks > 0));
+  const row = await poll("a Nack counted for the announced version", () =>
+    versionRow(announce.version, (v) => v.nacks > 0),
+  );
   assert.deepEqual([row.acks, row.nacks], [0, 1]);
 });
 
@@ -160,7 +165,7 @@ test("a node that stops answering pings is dropped and shown disconnected", asyn
   const mute = await node("dp-mute", { autoPong: false });
   const closed = await mute.closed;
   assert.equal(closed.code, 1006);
-  const view = await eventually(async () => {
+  const view = await poll("dp-mute disconnected in the fleet view", async () => {
     const n = await fleetNode("dp-mute");
     return n.connected === false && n;
   });

@@ -11,16 +11,10 @@ import { deriveNodeCredential } from "../../proto/node-credential.ts";
 import { HEADER_SIZE } from "../../proto/snapshot-codec.ts";
 import type { DataPlaneProcess } from "../../data-plane/main.ts";
 import * as fx from "./fixtures.ts";
-import {
-  closedPort,
-  recordingUpstream,
-  startNode,
-  testNodeCredential,
-  waitFor,
-  type Workspace,
-  workspace,
-} from "./support.ts";
+import { recordingUpstream, startNode, testNodeCredential, type Workspace, workspace } from "./support.ts";
 import { TestControlPlane } from "./test-control-plane.ts";
+import { closedPort } from "../support/ports.ts";
+import { poll } from "../support/poll.ts";
 
 const pair = fx.signingPair();
 const key = fx.newKey();
@@ -87,7 +81,7 @@ async function status(node: DataPlaneProcess, path: string): Promise<number> {
 
 test("without any config the node is not ready and answers 503 not_ready", async () => {
   const { node, cp } = await world();
-  await waitFor(() => cp.hellos.length > 0, "Hello");
+  await poll("Hello", () => cp.hellos.length > 0);
   assert.equal((await fetch(`${node.opsUrl}/readyz`)).status, 503);
   const res = await fetch(`${node.httpUrl}/v1`, { headers: { "x-api-key": key.key } });
   assert.equal(res.status, 503);
@@ -96,7 +90,7 @@ test("without any config the node is not ready and answers 503 not_ready", async
 
 test("Hello carries who the node is; Welcome's latest is applied and Acked; Announce too", async () => {
   const { ws, cp, node } = await world({ prepare: latest(1) });
-  await waitFor(() => cp.acks.some((a) => a.version === 1), "Ack of version 1");
+  await poll("Ack of version 1", () => cp.acks.some((a) => a.version === 1));
   const hello = cp.hellos[0]!;
   assert.deepEqual([hello.slot, hello.zone, hello.httpUrl], ["dp-0", "zone-b", node.httpUrl]);
   assert.match(hello.build, /^corral\/\S+ node\/24\./);
@@ -105,9 +99,9 @@ test("Hello carries who the node is; Welcome's latest is applied and Acked; Anno
   assert.equal(await status(node, "/v1"), 200);
   const v2 = await fx.publish(ws.store, version(2));
   cp.announce(announceOf(v2));
-  await waitFor(() => cp.acks.some((a) => a.version === 2), "Ack of version 2");
+  await poll("Ack of version 2", () => cp.acks.some((a) => a.version === 2));
   assert.equal(await status(node, "/v2"), 200);
-  await waitFor(() => cp.statuses.some((s) => s.version === 2), "Status with version 2");
+  await poll("Status with version 2", () => cp.statuses.some((s) => s.version === 2));
   assert.equal(cp.nacks.length, 0);
 });
 
@@ -115,7 +109,7 @@ test("corrupt, foreign-signed, unsigned, truncated, oversized and older blobs ar
   const { ws, cp, node } = await world();
   const v2 = await fx.publish(ws.store, version(2));
   cp.announce(announceOf(v2));
-  await waitFor(() => cp.acks.some((a) => a.version === 2), "Ack of version 2");
+  await poll("Ack of version 2", () => cp.acks.some((a) => a.version === 2));
   const corrupt = version(3);
   corrupt.blob[HEADER_SIZE + 20] = (corrupt.blob[HEADER_SIZE + 20] ?? 0) ^ 0x55;
   const foreign = fx.sign(fx.snapshot(4, []), fx.signingPair());
@@ -136,7 +130,7 @@ test("corrupt, foreign-signed, unsigned, truncated, oversized and older blobs ar
   for (const [bad, code] of cases) {
     await ws.store.put(bad.key, bad.blob);
     cp.announce(announceOf(bad));
-    const nack = await waitFor(() => cp.nacks.find((n) => n.version === bad.version), `Nack of ${code}`);
+    const nack = await poll(`Nack of ${code}`, () => cp.nacks.find((n) => n.version === bad.version));
     assert.ok(nack.error.startsWith(`${code}:`), nack.error);
     assert.equal(await status(node, "/v2"), 200, "the old config keeps serving");
     assert.equal(node.state.version, 2);
@@ -149,18 +143,18 @@ test("corrupt, foreign-signed, unsigned, truncated, oversized and older blobs ar
 
 test("unchanged periodic pulls re-verify in the worker and swap nothing; Status keeps flowing", async () => {
   const { cp, node } = await world({ pollMs: 100, prepare: latest(1) });
-  await waitFor(() => cp.acks.some((a) => a.version === 1), "Ack of version 1");
+  await poll("Ack of version 1", () => cp.acks.some((a) => a.version === 1));
   const served = node.state.config();
   const reverified = async () => {
     const text = await (await fetch(`${node.opsUrl}/metrics`)).text();
     return Number(/^corral_dp_apply_seconds_count\{result="same"\} (\d+)$/m.exec(text)?.[1] ?? 0);
   };
   // after one re-verified pull, the Welcome (which always gets an Ack) has been applied too
-  const before = await waitFor(reverified, "a first unchanged pull", 30_000);
+  const before = await poll("a first unchanged pull", reverified, 30_000);
   const statuses = cp.statuses.length;
   const acks = cp.acks.length;
-  await waitFor(async () => (await reverified()) >= before + 5, "five unchanged pulls", 30_000);
-  await waitFor(() => cp.statuses.length > statuses + 2, "Status frames meanwhile", 30_000);
+  await poll("five unchanged pulls", async () => (await reverified()) >= before + 5, 30_000);
+  await poll("Status frames meanwhile", () => cp.statuses.length > statuses + 2, 30_000);
   assert.equal(node.state.config(), served, "the served config object was not replaced");
   assert.equal(cp.acks.length, acks, "unchanged pulls are not Acked again");
   assert.equal(await status(node, "/v1"), 200);
@@ -169,11 +163,20 @@ test("unchanged periodic pulls re-verify in the worker and swap nothing; Status 
 test("a bad blob behind LATEST is found by the periodic pull and Nacked once", async () => {
   const { ws, cp, node } = await world({ pollMs: 100 });
   await fx.publish(ws.store, version(1));
-  await waitFor(() => node.state.version === 1, "the pull to apply version 1");
+  await poll("the pull to apply version 1", () => node.state.version === 1);
   const bad = fx.sign(fx.snapshot(2, []), fx.signingPair());
   await fx.publish(ws.store, bad);
-  await waitFor(() => cp.nacks.some((n) => n.version === 2), "Nack of the pulled blob");
-  await new Promise((r) => setTimeout(r, 400));
+  await poll("Nack of the pulled blob", () => cp.nacks.some((n) => n.version === 2));
+  // the positive marker first: three more pulls refused the same blob, then count the Nacks
+  const refusals = async () => {
+    const text = await (await fetch(`${node.opsUrl}/metrics`)).text();
+    return [...text.matchAll(/^corral_dp_apply_failures_total\{[^}]*\} (\d+)$/gm)].reduce(
+      (n, m) => n + Number(m[1]),
+      0,
+    );
+  };
+  const seen = await refusals();
+  await poll("three more pulls refusing the blob", async () => (await refusals()) >= seen + 3);
   assert.equal(cp.nacks.filter((n) => n.version === 2).length, 1, "one Nack, not one per pull");
   assert.equal(await status(node, "/v1"), 200);
 });
@@ -181,30 +184,27 @@ test("a bad blob behind LATEST is found by the periodic pull and Nacked once", a
 test("blob store gone: the fetch error shows in Status; back: the next pull applies", async () => {
   const { ws, cp, node } = await world({ pollMs: 100 });
   await fx.publish(ws.store, version(1));
-  await waitFor(() => node.state.version === 1, "version 1");
+  await poll("version 1", () => node.state.version === 1);
   await fx.publish(ws.store, version(2));
   await rename(ws.blobDir, `${ws.blobDir}.away`);
   cp.announce(announceOf(version(2)));
-  await waitFor(
-    () => cp.nacks.some((n) => n.error.startsWith("CORRAL_DP_CONFIG_FETCH")),
-    "Nack of the fetch",
-  );
-  await waitFor(() => cp.statuses.some((s) => s.fetchError !== ""), "Status with the fetch error");
+  await poll("Nack of the fetch", () => cp.nacks.some((n) => n.error.startsWith("CORRAL_DP_CONFIG_FETCH")));
+  await poll("Status with the fetch error", () => cp.statuses.some((s) => s.fetchError !== ""));
   assert.equal(await status(node, "/v1"), 200);
   await rename(`${ws.blobDir}.away`, ws.blobDir);
-  await waitFor(() => node.state.version === 2, "version 2 after the store returns");
-  await waitFor(() => node.state.fetchError === null, "fetch error cleared");
+  await poll("version 2 after the store returns", () => node.state.version === 2);
+  await poll("fetch error cleared", () => node.state.fetchError === null);
 });
 
 test("a wrong node credential is refused by the control plane; the node keeps retrying", async () => {
   const { cp } = await world({ token: deriveNodeCredential("another-fleet-secret-0123456789ab", "dp-0") });
-  await waitFor(() => cp.refusedUpgrades >= 3, "three refused attempts");
+  await poll("three refused attempts", () => cp.refusedUpgrades >= 3);
   assert.equal(cp.hellos.length, 0);
 });
 
 test("malformed frames close the connection and the node reconnects", async () => {
   const { cp, node } = await world({ prepare: latest(1) });
-  await waitFor(() => cp.acks.length > 0 && cp.connected === 1, "first connection");
+  await poll("first connection", () => cp.acks.length > 0 && cp.connected === 1);
   for (const bad of [
     Buffer.from([0xff, 0xff, 0xff, 0x0f]),
     "text frame",
@@ -212,7 +212,7 @@ test("malformed frames close the connection and the node reconnects", async () =
   ]) {
     const hellos = cp.hellos.length;
     cp.sendRaw(bad);
-    await waitFor(() => cp.hellos.length > hellos, "a new Hello after the bad frame");
+    await poll("a new Hello after the bad frame", () => cp.hellos.length > hellos);
   }
   assert.equal(await status(node, "/v1"), 200);
   assert.equal(cp.hellos.at(-1)!.version, 1, "Hello reports the served version");
@@ -220,9 +220,9 @@ test("malformed frames close the connection and the node reconnects", async () =
 
 test("a control plane that goes silent is dropped after two ping intervals", async () => {
   const { cp, node } = await world();
-  await waitFor(() => cp.hellos.length === 1 && node.state.connected, "connected");
+  await poll("connected", () => cp.hellos.length === 1 && node.state.connected);
   cp.goSilent();
-  await waitFor(() => cp.hellos.length >= 2, "reconnect after silence", 3000);
+  await poll("reconnect after silence", () => cp.hellos.length >= 2, 3000);
 });
 
 test("restart with control plane and blob store gone: serves from the disk cache at once", async () => {
@@ -232,7 +232,7 @@ test("restart with control plane and blob store gone: serves from the disk cache
   const first = await startNode({ ws, pair, cpUrl: cp.url, options: fastSync });
   const v3 = await fx.publish(ws.store, version(3));
   cp.announce(announceOf(v3));
-  await waitFor(() => cp.acks.some((a) => a.version === 3), "Ack of version 3");
+  await poll("Ack of version 3", () => cp.acks.some((a) => a.version === 3));
   await first.close();
   await cp.close();
   const started = Date.now();
@@ -244,7 +244,7 @@ test("restart with control plane and blob store gone: serves from the disk cache
     options: fastSync,
   });
   cleanups.push(() => restarted.close());
-  await waitFor(() => restarted.state.ready, "ready from the disk cache", 2000);
+  await poll("ready from the disk cache", () => restarted.state.ready, 2000);
   assert.ok(Date.now() - started < 2000);
   assert.equal(await status(restarted, "/v3"), 200);
   const st = (await (await fetch(`${restarted.opsUrl}/status`)).json()) as Record<string, unknown>;
@@ -255,9 +255,9 @@ test("restart with control plane and blob store gone: serves from the disk cache
 test("close drains: an in-flight request finishes, then the node stops", async () => {
   const { ws, node } = await world({ pollMs: 100 });
   await fx.publish(ws.store, version(1));
-  await waitFor(() => node.state.ready, "ready");
+  await poll("ready", () => node.state.ready);
   const inflight = fetch(`${node.httpUrl}/v1/slow/400`, { headers: { "x-api-key": key.key } });
-  await waitFor(() => node.state.inflight === 1, "request in flight");
+  await poll("request in flight", () => node.state.inflight === 1);
   const closed = node.close();
   assert.equal(node.state.ready, false, "not ready while draining");
   const res = await inflight;

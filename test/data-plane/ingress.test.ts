@@ -7,7 +7,9 @@ import { request as httpRequest } from "node:http";
 import { after, before, test } from "node:test";
 import type { DataPlaneProcess } from "../../data-plane/main.ts";
 import * as fx from "./fixtures.ts";
-import { closedPort, recordingUpstream, startNode, waitFor, type Workspace, workspace } from "./support.ts";
+import { recordingUpstream, startNode, type Workspace, workspace } from "./support.ts";
+import { closedPort } from "../support/ports.ts";
+import { poll } from "../support/poll.ts";
 
 const pair = fx.signingPair();
 const invokeKey = fx.newKey();
@@ -55,7 +57,7 @@ before(async () => {
     env: { CORRAL_LOG_LEVEL: "info" },
     options: { logStream: { write: (line: string) => logs.push(line) } },
   });
-  await waitFor(() => node.state.ready, "the node to apply LATEST");
+  await poll("the node to apply LATEST", () => node.state.ready);
 });
 
 after(async () => {
@@ -210,10 +212,10 @@ test("one log line per request, and keys never appear in the log", async () => {
   const before = logs.filter((l) => l.includes('"msg":"request"')).length;
   await call("/api/logged", { key: invokeKey.key });
   await call("/api/logged", { headers: { authorization: `Bearer ${suspendedKey.key}` } });
-  const lines = await waitFor(() => {
+  const lines = await poll("request log lines", () => {
     const requestLines = logs.filter((l) => l.includes('"msg":"request"'));
     return requestLines.length >= before + 2 && requestLines;
-  }, "request log lines");
+  });
   assert.equal(lines.length, before + 2);
   const last = JSON.parse(lines.at(-2)!) as Record<string, unknown>;
   assert.deepEqual(

@@ -2,30 +2,13 @@
 import { deriveNodeCredential } from "../../proto/node-credential.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import { type AddressInfo, createServer as createTcpServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { FsBlobStore } from "../../runtime/blob-store/fs-blob-store.ts";
 import { type DataPlaneOptions, type DataPlaneProcess, runDataPlane } from "../../data-plane/main.ts";
 import { CAPACITY, type SigningPair } from "./fixtures.ts";
-
-type Truthy<T> = Exclude<T, false | null | undefined | 0 | "">;
-
-/** Polls until probe returns something truthy, and returns it. */
-export async function waitFor<T>(
-  probe: () => T | Promise<T>,
-  what: string,
-  timeoutMs = 5000,
-): Promise<Truthy<T>> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as Truthy<T>;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 export interface Workspace {
   dir: string;
@@ -91,15 +74,6 @@ export async function recordingUpstream(answerHeaders: Record<string, string> = 
         server.close(() => resolve());
       }),
   };
-}
-
-/** A loopback port nothing listens on. */
-export async function closedPort(): Promise<number> {
-  const s = createTcpServer();
-  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
 }
 
 /** The fleet secret of data-plane tests that need no real control plane. */

@@ -110,7 +110,7 @@ describe("corral dev", { timeout: 110_000 }, () => {
     await rm(cwd, { recursive: true, force: true });
   });
 
-  it("writes dev.json in the shape of DESIGN §8, every pid alive", () => {
+  it("writes dev.json in the shape of docs/design.md §9.3, every pid alive", () => {
     assert.deepEqual(Object.keys(dev), ["controlPlane", "dataPlane", "upstreams", "demo", "blobDir"]);
     assert.match(dev.controlPlane.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.match(dev.controlPlane.grpc, /^127\.0\.0\.1:\d+$/);

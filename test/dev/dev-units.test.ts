@@ -18,7 +18,7 @@ import { ConfigError } from "../../runtime/env-config.ts";
 import { parsePrivateKey, parsePublicKey } from "../../proto/signing-keys.ts";
 
 describe("port plan", () => {
-  it("uses the DESIGN §8 defaults, one port up per replica", async () => {
+  it("uses the docs/design.md §9.3 defaults, one port up per replica", async () => {
     const ports = await resolvePorts(DEFAULT_PORTS, { controlPlanes: 1, dataPlanes: 3 }, () => {
       throw new Error("no allocation expected");
     });
@@ -195,7 +195,7 @@ describe("dev.json and the printed commands", () => {
     cwd: "/home/me/app",
   };
 
-  it("has exactly the shape of DESIGN §8", () => {
+  it("has exactly the shape of docs/design.md §9.3", () => {
     const dev = devJson(input);
     assert.deepEqual(Object.keys(dev), ["controlPlane", "dataPlane", "upstreams", "demo", "blobDir"]);
     assert.deepEqual(Object.keys(dev.controlPlane), ["url", "grpc", "pid", "operatorToken"]);

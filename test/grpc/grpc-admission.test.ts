@@ -1,99 +1,37 @@
 /**
- * gRPC calls through the node's real admission (isolation.ts: the stages and the upstream
- * observer runDataPlane gives the gRPC ingress): a deadline shorter than the route usually
+ * gRPC calls through a real node's admission (the stages and the upstream observer
+ * runDataPlane gives the gRPC ingress): a deadline shorter than the route usually
  * takes is refused before the upstream sees it, and a tenant over its rate gets
  * RESOURCE_EXHAUSTED with Retry-After, as HTTP requests do.
  */
 import assert from "node:assert/strict";
-import { BlockList } from "node:net";
 import { after, before, test } from "node:test";
-import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import pino from "pino";
-import { systemTimers } from "../../data-plane/clock.ts";
-import { type GrpcIngress, startGrpcIngress } from "../../data-plane/grpc/grpc-ingress.ts";
-import { GrpcProxy } from "../../data-plane/grpc/grpc-proxy.ts";
-import { UpstreamSessions } from "../../data-plane/grpc/upstream-sessions.ts";
-import { requestStages } from "../../data-plane/ingress/request-pipeline.ts";
-import { type Isolation, startIsolation } from "../../data-plane/isolation.ts";
-import { NodeState } from "../../data-plane/node-state.ts";
-import { createMetrics } from "../../data-plane/ops/metrics.ts";
-import { EchoClient } from "../../proto/gen/corral/demo/v1/echo.ts";
+import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import type { EchoClient } from "../../proto/gen/corral/demo/v1/echo.ts";
 import * as fx from "../data-plane/fixtures.ts";
+import { type GrpcNode, grpcTenant, startGrpcNode } from "./grpc-node.ts";
 import { GrpcUpstream } from "./grpc-upstream.ts";
 
 const key = fx.newKey();
 const limitedKey = fx.newKey();
 let upstream: GrpcUpstream;
-let sessions: UpstreamSessions;
-let isolation: Isolation;
-let ingress: GrpcIngress;
+let node: GrpcNode;
 let client: EchoClient;
-
-function grpcTenant(spec: fx.TenantSpec, limits?: { rate: number; burst: number }) {
-  const t = fx.tenant(spec);
-  return {
-    ...t,
-    limits: limits && {
-      ...limits,
-      concurrency: 0,
-      priority: "",
-      shardSize: 1,
-      shadow: false,
-      disabled: false,
-    },
-    routes: t.routes.map((r) => ({ ...r, protocol: "grpc" })),
-  };
-}
 
 before(async () => {
   upstream = await GrpcUpstream.start();
-  const live = fx.liveConfig(
-    fx.snapshot(1, [
-      grpcTenant({ id: "acme", upstream: upstream.address, keys: [{ id: key.id, hash: key.hash }] }),
-      grpcTenant(
-        { id: "small", upstream: upstream.address, keys: [{ id: limitedKey.id, hash: limitedKey.hash }] },
-        { rate: 1, burst: 2 },
-      ),
-    ]),
-    fx.signingPair(),
-  );
-  const timers = systemTimers();
-  const state = new NodeState("dp-0", "zone-a", timers);
-  state.install(live);
-  const metrics = createMetrics(state);
-  const log = pino({ level: "silent" });
-  isolation = startIsolation({
-    slot: "dp-0",
-    state,
-    metrics,
-    timers,
-    random: Math.random,
-    log,
-    redisUrl: undefined,
-    crashOnHeader: undefined,
-    hopKey: () => undefined,
-  });
-  sessions = new UpstreamSessions(timers);
-  ingress = await startGrpcIngress({
-    host: "127.0.0.1",
-    port: 0,
-    origin: { trustedProxies: new BlockList(), hopKey: () => undefined, now: Date.now },
-    logger: log,
-    stages: requestStages({ currentConfig: () => live, ...isolation.grpcStages, protocol: "grpc" }),
-    proxy: new GrpcProxy(sessions, { maxMessageBytes: 1024 * 1024, observer: isolation.upstreamObserver }),
-    metrics,
-    state,
-    maxHeaderBytes: 16 * 1024,
-    maxConcurrentStreams: 100,
-  });
-  client = new EchoClient(ingress.address, credentials.createInsecure());
+  node = await startGrpcNode([
+    grpcTenant({ id: "acme", upstream: upstream.address, keys: [{ id: key.id, hash: key.hash }] }),
+    grpcTenant(
+      { id: "small", upstream: upstream.address, keys: [{ id: limitedKey.id, hash: limitedKey.hash }] },
+      { rate: 1, burst: 2 },
+    ),
+  ]);
+  client = node.echo;
 });
 
 after(async () => {
-  client.close();
-  await ingress.close(1000);
-  await sessions.close();
-  await isolation.close();
+  await node.close();
   await upstream.close();
 });
 

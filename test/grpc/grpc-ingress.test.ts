@@ -7,19 +7,20 @@ import assert from "node:assert/strict";
 import { connect as h2connect, constants as h2 } from "node:http2";
 import { after, before, test } from "node:test";
 import { type ClientUnaryCall, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import { EchoClient, type EchoResponse } from "../../proto/gen/corral/demo/v1/echo.ts";
+import type { EchoClient, EchoResponse } from "../../proto/gen/corral/demo/v1/echo.ts";
 import type { DataPlaneProcess } from "../../data-plane/main.ts";
 import * as fx from "../data-plane/fixtures.ts";
-import { closedPort, startNode, waitFor, type Workspace, workspace } from "../data-plane/support.ts";
+import { closedPort } from "../support/ports.ts";
+import { type GrpcNode, grpcTenant, startGrpcNode } from "./grpc-node.ts";
 import { GrpcUpstream, StreamsClient } from "./grpc-upstream.ts";
 import { grpcFrame, startRawUpstream } from "./raw-h2-upstream.ts";
+import { poll } from "../support/poll.ts";
 
-const pair = fx.signingPair();
 const key = fx.newKey();
 const tightKey = fx.newKey();
 const suspendedKey = fx.newKey();
 const deadKey = fx.newKey();
-let ws: Workspace;
+let grpcNode: GrpcNode;
 let upstream: GrpcUpstream;
 let rawUpstream: Awaited<ReturnType<typeof startRawUpstream>>;
 const rawKey = fx.newKey();
@@ -27,69 +28,54 @@ let node: DataPlaneProcess;
 let echo: EchoClient;
 const logs: string[] = [];
 
-/** A fixture tenant whose routes are gRPC routes (unless named http-*). */
-function grpcTenant(spec: fx.TenantSpec) {
-  const t = fx.tenant(spec);
-  return {
-    ...t,
-    routes: t.routes.map((r) => ({ ...r, protocol: r.id.startsWith("http-") ? "http" : "grpc" })),
-  };
-}
-
 before(async () => {
-  ws = await workspace();
   upstream = await GrpcUpstream.start();
   rawUpstream = await startRawUpstream();
   const dead = `127.0.0.1:${await closedPort()}`;
-  const snap = fx.snapshot(1, [
-    grpcTenant({
-      id: "acme",
-      upstream: upstream.address,
-      keys: [{ id: key.id, hash: key.hash }],
-      routes: [
-        { id: "echo", pathPrefix: "/corral.demo.v1.Echo" },
-        { id: "streams", pathPrefix: "/corral.test.v1.Streams" },
-        { id: "http-other", pathPrefix: "/other.v1.Service" },
-      ],
-    }),
-    grpcTenant({
-      id: "tight",
-      upstream: upstream.address,
-      keys: [{ id: tightKey.id, hash: tightKey.hash }],
-      routes: [{ id: "echo-300ms", pathPrefix: "/corral.demo.v1.Echo", timeoutMs: 300 }],
-    }),
-    grpcTenant({
-      id: "frozen",
-      status: "suspended",
-      upstream: upstream.address,
-      keys: [{ id: suspendedKey.id, hash: suspendedKey.hash }],
-    }),
-    grpcTenant({
-      id: "raw",
-      upstream: rawUpstream.address,
-      keys: [{ id: rawKey.id, hash: rawKey.hash }],
-      routes: [{ id: "raw", pathPrefix: "/raw.v1.Svc" }],
-    }),
-    grpcTenant({ id: "gone", upstream: dead, keys: [{ id: deadKey.id, hash: deadKey.hash }] }),
-  ]);
-  await fx.publish(ws.store, fx.sign(snap, pair));
-  node = await startNode({
-    ws,
-    pair,
-    cpUrl: `http://127.0.0.1:${await closedPort()}`,
-    env: { CORRAL_LOG_LEVEL: "info" },
-    options: { logStream: { write: (line: string) => logs.push(line) } },
-  });
-  await waitFor(() => node.state.ready, "the node to apply LATEST");
-  echo = new EchoClient(node.grpcAddress, credentials.createInsecure());
+  grpcNode = await startGrpcNode(
+    [
+      grpcTenant({
+        id: "acme",
+        upstream: upstream.address,
+        keys: [{ id: key.id, hash: key.hash }],
+        routes: [
+          { id: "echo", pathPrefix: "/corral.demo.v1.Echo" },
+          { id: "streams", pathPrefix: "/corral.test.v1.Streams" },
+          { id: "http-other", pathPrefix: "/other.v1.Service" },
+        ],
+      }),
+      grpcTenant({
+        id: "tight",
+        upstream: upstream.address,
+        keys: [{ id: tightKey.id, hash: tightKey.hash }],
+        routes: [{ id: "echo-300ms", pathPrefix: "/corral.demo.v1.Echo", timeoutMs: 300 }],
+      }),
+      grpcTenant({
+        id: "frozen",
+        status: "suspended",
+        upstream: upstream.address,
+        keys: [{ id: suspendedKey.id, hash: suspendedKey.hash }],
+      }),
+      grpcTenant({
+        id: "raw",
+        upstream: rawUpstream.address,
+        keys: [{ id: rawKey.id, hash: rawKey.hash }],
+        routes: [{ id: "raw", pathPrefix: "/raw.v1.Svc" }],
+      }),
+      grpcTenant({ id: "gone", upstream: dead, keys: [{ id: deadKey.id, hash: deadKey.hash }] }),
+    ],
+    {
+      env: { CORRAL_LOG_LEVEL: "info" },
+      options: { logStream: { write: (line: string) => logs.push(line) } },
+    },
+  );
+  ({ node, echo } = grpcNode);
 });
 
 after(async () => {
-  echo.close();
-  await node.close();
+  await grpcNode.close();
   await upstream.close();
   await rawUpstream.close();
-  await ws.remove();
 });
 
 function metadata(entries: Record<string, string>): Metadata {
@@ -161,6 +147,15 @@ test("Authorization: Bearer identifies the tenant too", async () => {
   const r = await unary("bearer", { authorization: `Bearer ${key.key}` });
   assert.equal(r.response?.message, "bearer");
   assert.equal(upstream.seen[before]!.metadata.authorization, undefined);
+});
+
+test("a 3 MB message each way arrives intact: the relay waits for the slower side in both directions", async () => {
+  const big = "x".repeat(3_000_000);
+  const results = await Promise.all(Array.from({ length: 3 }, () => unary(big, { "x-api-key": key.key })));
+  for (const r of results) {
+    assert.equal(r.error, undefined);
+    assert.equal(r.response?.message, big);
+  }
 });
 
 test("server streaming delivers every message, then OK", async () => {
@@ -238,7 +233,7 @@ test("the node ends a call at its deadline and cancels the upstream call", async
   assert.equal(r.error?.code, status.DEADLINE_EXCEEDED);
   assert.ok(performance.now() - started < 2000);
   assert.ok(upstream.seen[before]!.deadlineMs <= 250);
-  await waitFor(() => upstream.cancelled.includes("hang"), "the upstream to see the call cancelled");
+  await poll("the upstream to see the call cancelled", () => upstream.cancelled.includes("hang"));
 });
 
 test("an upstream slower than the route's timeout is DEADLINE_EXCEEDED with corral-reason upstream_timeout", async () => {
@@ -246,9 +241,9 @@ test("an upstream slower than the route's timeout is DEADLINE_EXCEEDED with corr
   // the client's deadline is far away: only the node's cancel can end the upstream call soon
   const r = await unary("hang", { "x-api-key": tightKey.key }, 60_000);
   assertRejected(r, status.DEADLINE_EXCEEDED, "upstream_timeout");
-  await waitFor(
-    () => upstream.cancelled.length > cancelledBefore,
+  await poll(
     "the upstream to see the call cancelled",
+    () => upstream.cancelled.length > cancelledBefore,
     2000,
   );
 });
@@ -256,14 +251,14 @@ test("an upstream slower than the route's timeout is DEADLINE_EXCEEDED with corr
 test("a client that cancels cancels the upstream call", async () => {
   const before = upstream.seen.length;
   const { call, done } = unaryCall("hang", { "x-api-key": key.key }, 60_000);
-  await waitFor(() => upstream.seen.length > before, "the call to reach the upstream");
+  await poll("the call to reach the upstream", () => upstream.seen.length > before);
   const cancelledBefore = upstream.cancelled.filter((m) => m === "hang").length;
   call.cancel();
   const r = await done;
   assert.equal(r.error?.code, status.CANCELLED);
-  await waitFor(
-    () => upstream.cancelled.filter((m) => m === "hang").length > cancelledBefore,
+  await poll(
     "the upstream to see the cancellation",
+    () => upstream.cancelled.filter((m) => m === "hang").length > cancelledBefore,
     2000,
   );
 });
@@ -421,7 +416,7 @@ test("the node enforces grpc-timeout itself: DEADLINE_EXCEEDED with corral-reaso
   assert.equal(trailers["grpc-status"], "4");
   assert.equal(trailers["corral-reason"], "deadline");
   assert.ok(took >= 190 && took < 2000, `${took} ms`);
-  await waitFor(() => upstream.cancelled.length > cancelledBefore, "the upstream to see the call cancelled");
+  await poll("the upstream to see the call cancelled", () => upstream.cancelled.length > cancelledBefore);
 });
 
 test("metadata over the header list limit fails the call; the node keeps serving", async () => {

@@ -3,22 +3,21 @@
  * rounds: closed loops of N concurrent calls (grpc-js client in this process), the demo Echo
  * upstream and the node each in their own process. Prints calls/s, p50/p99 and the node's CPU.
  *
- *   node test/grpc/unary-bench.ts [--concurrency=32] [--seconds=3] [--rounds=3] [--channels=1]
+ *   node test/grpc/unary-bench.ts [--concurrency=32] [--seconds=3] [--rounds=3] [--channels=1] [--profile=DIR]
+ *
+ * --profile=DIR runs the node with --cpu-prof and writes its CPU profile there when it exits.
  */
-import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { open } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { nodeScript, startChild } from "../../loadtest/bench/child-process.ts";
 import { cpuSeconds } from "../../loadtest/sampler/cpu.ts";
-import { FsBlobStore } from "../../runtime/blob-store/fs-blob-store.ts";
 import { EchoRequest, EchoResponse } from "../../proto/gen/corral/demo/v1/echo.ts";
 import * as fx from "../data-plane/fixtures.ts";
-import { closedPort, testNodeCredential } from "../data-plane/support.ts";
+import { grpcTenant } from "./grpc-node.ts";
+import { startNodeProcess } from "./node-process.ts";
 
 const { values: opts } = parseArgs({
   options: {
@@ -26,13 +25,13 @@ const { values: opts } = parseArgs({
     seconds: { type: "string", default: "3" },
     rounds: { type: "string", default: "3" },
     channels: { type: "string", default: "1" },
+    profile: { type: "string" },
   },
 });
 const CONCURRENCY = Number(opts.concurrency);
 const SECONDS = Number(opts.seconds);
 const ROUNDS = Number(opts.rounds);
 const CHANNELS = Number(opts.channels);
-const root = fileURLToPath(new URL("../../", import.meta.url));
 
 interface RoundResult {
   calls: number;
@@ -83,44 +82,17 @@ async function closedLoop(address: string, md: Metadata, seconds: number): Promi
   return { calls: latencies.length, errors, rps: latencies.length / elapsed, p50: q(0.5), p99: q(0.99) };
 }
 
-/** A data-plane node in its own process, serving a snapshot with one gRPC route to upstream. */
+/** A data-plane node in its own process, serving one tenant with a gRPC route to upstream. */
 async function startNode(upstream: string, dir: string) {
-  const pair = fx.signingPair();
   const key = fx.newKey();
-  const t = fx.tenant({ id: "bench", upstream, keys: [{ id: key.id, hash: key.hash }] });
-  const snap = fx.snapshot(1, [{ ...t, routes: t.routes.map((r) => ({ ...r, protocol: "grpc" })) }]);
-  await fx.publish(new FsBlobStore(join(dir, "blobs")), fx.sign(snap, pair));
-  const logPath = join(dir, "dp.log");
-  const log = await open(logPath, "w");
-  const child = spawn(process.execPath, [join(root, "bin/corral.ts"), "data-plane"], {
-    cwd: dir,
-    stdio: ["ignore", log.fd, "inherit"],
-    env: {
-      ...process.env,
-      CORRAL_CP_URL: `http://127.0.0.1:${await closedPort()}`,
-      CORRAL_NODE_TOKEN: testNodeCredential("dp-0"),
-      CORRAL_VERIFY_KEY: pair.verifyKeyText,
-      CORRAL_BLOB_URL: pathToFileURL(join(dir, "blobs")).href,
-      CORRAL_SLOT: "dp-0",
-      CORRAL_HTTP_PORT: "0",
-      CORRAL_GRPC_PORT: "0",
-      CORRAL_OPS_PORT: "0",
-      CORRAL_SNAPSHOT_CAPACITY: String(fx.CAPACITY),
-    },
+  const node = await startNodeProcess({
+    dir,
+    tenants: [grpcTenant({ id: "bench", upstream, keys: [{ id: key.id, hash: key.hash }] })],
+    nodeArgs: opts.profile ? ["--cpu-prof", `--cpu-prof-dir=${opts.profile}`] : [],
+    // as the bench contender (loadtest/bench/data-plane-contender.ts): 1 % of successes logged
+    env: { CORRAL_LOG_SAMPLE_RATE: "0.01" },
   });
-  await log.close();
-  for (let i = 0; i < 200; i++) {
-    const lines = (await readFile(logPath, "utf8"))
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => JSON.parse(l));
-    const listening = lines.find((l) => l.msg === "listening");
-    const applied = lines.some((l) => l.msg === "config applied");
-    if (listening && applied) return { child, grpc: listening.grpc as string, key: key.key };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill("SIGKILL");
-  throw new Error(`the node did not start: ${await readFile(logPath, "utf8")}`);
+  return { ...node, key: key.key };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -164,9 +136,7 @@ async function main(): Promise<void> {
         `node CPU ${median(dpCpu).toFixed(2)} cores`,
     );
   } finally {
-    const exited = new Promise((r) => node.child.once("exit", r));
-    node.child.kill("SIGTERM");
-    await Promise.all([upstream.stop(), exited]);
+    await Promise.all([upstream.stop(), node.stop()]);
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -17,7 +17,7 @@ import { egressPolicy } from "../../proto/egress-policy.ts";
 import { ManualTimers, systemTimers } from "../../data-plane/clock.ts";
 import type { PlainUpstream } from "../../data-plane/config-client/plain-config.ts";
 import { ConnectError, UpstreamSessions } from "../../data-plane/grpc/upstream-sessions.ts";
-import { closedPort } from "../data-plane/support.ts";
+import { closedPort } from "../support/ports.ts";
 
 const LOOPBACK = egressPolicy(["127.0.0.0/8"]);
 

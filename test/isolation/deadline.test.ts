@@ -1,5 +1,5 @@
 /**
- * Deadlines end to end (issue 4, DESIGN §5.2): a real platform with one data plane and a 50 ms
+ * Deadlines end to end (issue 4, docs/design.md §5.2): a real platform with one data plane and a 50 ms
  * upstream in this process.
  *
  * Rule: a request whose remaining time is below what its route usually takes (the median of the

@@ -21,14 +21,9 @@ import { signHop } from "../../data-plane/ingress/client-origin.ts";
 import { deriveHopKey } from "../../proto/node-credential.ts";
 import type { DataPlaneProcess } from "../../data-plane/main.ts";
 import * as fx from "../data-plane/fixtures.ts";
-import {
-  closedPort,
-  recordingUpstream,
-  startNode,
-  waitFor,
-  type Workspace,
-  workspace,
-} from "../data-plane/support.ts";
+import { recordingUpstream, startNode, type Workspace, workspace } from "../data-plane/support.ts";
+import { closedPort } from "../support/ports.ts";
+import { poll } from "../support/poll.ts";
 
 const pair = fx.signingPair();
 const keys = Object.fromEntries(
@@ -87,7 +82,7 @@ async function publish(settings?: Partial<NonNullable<Snapshot["settings"]>>): P
     ],
   });
   await fx.publish(ws.store, fx.sign(snap, pair));
-  await waitFor(() => nodes.every((n) => n.state.version === version), `version ${version} on every node`);
+  await poll(`version ${version} on every node`, () => nodes.every((n) => n.state.version === version));
 }
 
 async function startDropper() {
@@ -260,7 +255,7 @@ test("shedding by priority: a header lowers the plan's class, never raises it", 
     admission: AdmissionSettings.fromPartial({ maxInflight: 2 }),
   });
   const slow = [call(0, "/slow/600", "here"), call(0, "/slow/600", "here")];
-  await waitFor(() => nodes[0]!.state.inflight >= 2, "two requests in flight: pressure 1.0");
+  await poll("two requests in flight: pressure 1.0", () => nodes[0]!.state.inflight >= 2);
   const standard = await call(0, "/x", "here");
   assert.equal(standard.status, 503);
   assert.equal(standard.headers.get("corral-reason"), "shed");

@@ -1,5 +1,5 @@
 /**
- * Poison containment end to end (issue 4, DESIGN §4): 6 data planes, 24 tenants with k = 2.
+ * Poison containment end to end (issue 4, docs/design.md §4): 6 data planes, 24 tenants with k = 2.
  * One tenant's route answers with a header that makes a node crash (the nodes run with the
  * test-only fault hook CORRAL_FAULT_CRASH_ON_HEADER; the crash is a real uncaught exception).
  *
@@ -22,8 +22,8 @@ import {
   shardOf,
   type TestUpstream,
   testUpstream,
-  waitFor,
 } from "./support.ts";
+import { poll } from "../support/poll.ts";
 
 const POISON_HEADER = "x-corral-test-poison";
 const TENANTS = Array.from({ length: 24 }, (_, i) => `t${String(i).padStart(2, "0")}`);
@@ -69,7 +69,7 @@ describe("a poison tenant takes down only the tenants whose whole shard it share
     doomed = analysis.failure.tenantsLosingWholeShard.filter((t) => TENANTS.includes(t)).sort();
     dead = env.platform.dps.filter((dp) => pair.includes(dp.slot));
     survivors = env.platform.dps.filter((dp) => !pair.includes(dp.slot));
-    await waitFor("every node serving every tenant", async () => {
+    await poll("every node serving every tenant", async () => {
       for (const dp of env.platform.dps)
         for (const id of TENANTS)
           if ((await call(`${dp.url}/ok`, keys.get(id)!)).status !== 200) return false;
@@ -105,7 +105,7 @@ describe("a poison tenant takes down only the tenants whose whole shard it share
 
   it("exactly the tenants that lost their whole shard fail, on every surviving node", async () => {
     const deadSlots = dead.map((dp) => dp.slot);
-    await waitFor("the survivors to see the dead slots as not live", async () => {
+    await poll("the survivors to see the dead slots as not live", async () => {
       for (const dp of survivors) {
         const shard: Member[] = await shardOf(dp.url, poison, keys.get(poison)!);
         if (shard.some((m) => deadSlots.includes(m.slot) && m.live)) return false;

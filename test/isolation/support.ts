@@ -9,12 +9,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
 import type { AdminClient } from "../../bin/admin/admin-client.ts";
 import { type Platform, startPlatform } from "../../bin/dev/platform.ts";
 import { startPostgres, type TestPostgres } from "../support/postgres.ts";
 import { type RedisServer, startRedis } from "../support/redis.ts";
+import { poll } from "../support/poll.ts";
 
 export interface IsolationPlatform {
   platform: Platform;
@@ -60,7 +60,7 @@ export async function isolationPlatform(spec: PlatformSpec): Promise<IsolationPl
       },
     });
     const admin = platform.admin();
-    await waitFor("every slot live", async () => {
+    await poll("every slot live", async () => {
       const { items } = await admin.get<{ items: { live: boolean; inFleet: boolean }[] }>("/admin/v1/slots");
       return items.length === spec.dataPlanes && items.every((s) => s.live && s.inFleet);
     });
@@ -68,20 +68,6 @@ export async function isolationPlatform(spec: PlatformSpec): Promise<IsolationPl
   } catch (err) {
     await stop();
     throw err;
-  }
-}
-
-export async function waitFor(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 30_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (
-      await Promise.resolve()
-        .then(probe)
-        .catch(() => false)
-    )
-      return;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
   }
 }
 
@@ -143,7 +129,7 @@ export async function shardOf(nodeUrl: string, tenant: string, key: string): Pro
 
 /** Waits until every running node reports the tenant's shard with k live members. */
 export async function waitForShard(platform: Platform, tenant: string, key: string, k: number) {
-  await waitFor(`${tenant}'s shard of ${k} on every node`, async () => {
+  await poll(`${tenant}'s shard of ${k} on every node`, async () => {
     for (const dp of platform.dps.filter((d) => d.running)) {
       const shard = await shardOf(dp.url, tenant, key);
       if (shard.length !== k || !shard.every((m) => m.live)) return false;

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { createOperatorToken } from "../../control-plane/store/operator-tokens.ts";
-import { eventually, type Harness, startHarness } from "../control-plane/harness.ts";
+import { type Harness, startHarness } from "../control-plane/harness.ts";
 import { connectSync, type SyncClient } from "../control-plane/sync-client.ts";
 import { insertNodes, publishedSnapshot, settledSnapshot, tableCounts } from "./support.ts";
+import { poll } from "../support/poll.ts";
 
 const FORGET_MS = 1500;
 let h: Harness;
@@ -91,7 +92,7 @@ test("only admins declare slots; viewers read them; unknown slots are 404", asyn
 
 test("a node's Hello makes its declared slot live; the declaration's zone wins over the node's", async () => {
   await connectNode("dp-a", "zone-c");
-  const slot = await eventually(async () => {
+  const slot = await poll("dp-a's slot live", async () => {
     await h.cp.publisher.idle();
     const s = await slotOf("dp-a");
     return s?.live ? s : undefined;
@@ -109,7 +110,7 @@ test("a node's Hello makes its declared slot live; the declaration's zone wins o
 test("a node joining an undeclared slot is published without any admin change", async () => {
   const before = (await settledSnapshot(h)).version;
   await connectNode("dp-new", "zone-a");
-  const snapshot = await eventually(async () => {
+  const snapshot = await poll("dp-new live in the published snapshot", async () => {
     const s = await publishedSnapshot(h);
     return s.slots.some((x) => x.name === "dp-new" && x.live) ? s : undefined;
   });
@@ -119,13 +120,15 @@ test("a node joining an undeclared slot is published without any admin change", 
 test("a vanished slot stays (not live) for the forget delay, then drops out with a new version", async () => {
   await h.api("POST", "/admin/v1/tenants", { id: "wide", name: "Wide", limits: { shardSize: 64 } });
   const node = await connectNode("dp-gone", "zone-a");
-  await eventually(async () => (await settledSnapshot(h)).slots.some((x) => x.name === "dp-gone" && x.live));
+  await poll("dp-gone live in the settled snapshot", async () =>
+    (await settledSnapshot(h)).slots.some((x) => x.name === "dp-gone" && x.live),
+  );
   const shardBefore = (await publishedSnapshot(h)).tenants.find((t) => t.id === "wide")!.shard;
   assert.ok(shardBefore.includes("dp-gone"), "k = 64 covers every slot");
 
   node.ws.close();
   const vanishedAt = Date.now();
-  const dead = await eventually(async () => {
+  const dead = await poll("dp-gone not live in the settled snapshot", async () => {
     const s = await settledSnapshot(h);
     return s.slots.find((x) => x.name === "dp-gone" && !x.live) ? s : undefined;
   });
@@ -137,10 +140,14 @@ test("a vanished slot stays (not live) for the forget delay, then drops out with
   assert.deepEqual([view.live, view.inFleet], [false, true]);
   assert.ok(Date.parse(view.forgetAt) > Date.now() - 1000);
 
-  const forgotten = await eventually(async () => {
-    const s = await settledSnapshot(h);
-    return s.slots.some((x) => x.name === "dp-gone") ? undefined : s;
-  }, FORGET_MS + 3000);
+  const forgotten = await poll(
+    "dp-gone forgotten by the settled snapshot",
+    async () => {
+      const s = await settledSnapshot(h);
+      return s.slots.some((x) => x.name === "dp-gone") ? undefined : s;
+    },
+    FORGET_MS + 3000,
+  );
   assert.ok(Date.now() - vanishedAt >= FORGET_MS - 100, "not before the forget delay");
   assert.ok(forgotten.version > dead.version, "a new version without any admin change");
   assert.ok(!forgotten.tenants.find((t) => t.id === "wide")!.shard.includes("dp-gone"));
@@ -168,15 +175,20 @@ test("a node whose CP replica vanished without clearing its connection turns dea
   const liveWindowMs = 4 * 15_000;
   await insertNodes(h, [{ slot: "dp-orphan", zone: "zone-a", lastSeenAgoMs: liveWindowMs - 800 }]);
   // the row names a connection no replica holds, so nobody refreshes its last_seen
-  await eventually(async () =>
+  await poll("dp-orphan live in the settled snapshot", async () =>
     (await settledSnapshot(h)).slots.some((s) => s.name === "dp-orphan" && s.live),
   );
-  const view = await eventually(async () => {
-    const v = (await h.api("GET", "/admin/v1/slots/dp-orphan")).body;
-    return v.live ? undefined : v;
-  }, 3000);
+  const view = await poll(
+    "dp-orphan's slot view not live",
+    async () => {
+      const v = (await h.api("GET", "/admin/v1/slots/dp-orphan")).body;
+      return v.live ? undefined : v;
+    },
+    3000,
+  );
   assert.equal(view.registered, true);
-  await eventually(
+  await poll(
+    "dp-orphan not live in the settled snapshot",
     async () => !(await settledSnapshot(h)).slots.some((s) => s.name === "dp-orphan" && s.live),
   );
 });

@@ -1,5 +1,5 @@
 /**
- * Change rate and garbage (DESIGN §7.1 "bounded history", "per-tenant rate limits on CP
+ * Change rate and garbage (docs/design.md §8.6 "bounded history", §8.8 "per-tenant rate limits on CP
  * mutations"), black-box against a real control plane and data plane (child processes), a
  * real Postgres and a filesystem blob store:
  * - 1,000 create/delete cycles through the admin API leave at most the retention window's
@@ -19,8 +19,9 @@ import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js"
 import pg from "pg";
 import { type Platform, startPlatform } from "../../bin/dev/platform.ts";
 import { TenantServiceClient } from "../../proto/gen/corral/tenant/v1/tenant.ts";
-import { eventually } from "../control-plane/harness.ts";
+
 import { startPostgres, type TestPostgres } from "../support/postgres.ts";
+import { poll } from "../support/poll.ts";
 
 const RETAIN = 10;
 const CYCLES = 1000;
@@ -120,7 +121,7 @@ test("1,000 create/delete cycles leave at most the retention window of blobs", {
     const before = await newestVersion();
     for (let i = done; i < done + BATCH; i += 2) await Promise.all([cycle(i), cycle(i + 1)]);
     // at least one version per batch, so the run publishes well over the window
-    await eventually(async () => (await newestVersion()) > before, 30_000);
+    await poll("a version from this batch", async () => (await newestVersion()) > before, 30_000);
   }
   const last = await newestVersion();
   assert.ok(last - first >= CYCLES / BATCH, `published ${last - first} versions`);
@@ -134,7 +135,7 @@ test("1,000 create/delete cycles leave at most the retention window of blobs", {
     const extra = blobs.filter((v) => !newest.includes(v));
     return blobs.length <= RETAIN + served.length && extra.every((v) => served.includes(v)) && blobs;
   };
-  const blobs = await eventually(bound, 30_000);
+  const blobs = await poll("snapshot blobs pruned to the retention bound", bound, 30_000);
   assert.ok(blobs.includes(last), "the newest version's blob is kept");
   t.diagnostic(`${CYCLES} cycles published ${last - first} versions; ${blobs.length} snapshot blobs remain`);
   const { rows } = await db.query(
@@ -147,12 +148,16 @@ test("rollback works inside the window and says clearly when a version is gone",
   const newest = await newestVersion();
   const inside = await admin("POST", `/config/versions/${newest - 2}/rollback`);
   assert.equal(inside.status, 202, JSON.stringify(inside.body));
-  await eventually(async () => {
-    const { rows } = await db.query("SELECT 1 FROM config_versions WHERE source = $1", [
-      `rollback of ${newest - 2}`,
-    ]);
-    return rows.length > 0;
-  }, 30_000);
+  await poll(
+    "the rollback version",
+    async () => {
+      const { rows } = await db.query("SELECT 1 FROM config_versions WHERE source = $1", [
+        `rollback of ${newest - 2}`,
+      ]);
+      return rows.length > 0;
+    },
+    30_000,
+  );
 
   const { rows } = await db.query(
     "SELECT max(version)::int AS v FROM config_versions WHERE blob_deleted_at IS NOT NULL",

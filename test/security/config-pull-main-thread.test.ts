@@ -11,9 +11,10 @@ import { pathToFileURL } from "node:url";
 import { parsePromText, sumByLabel } from "../../loadtest/platform/prom-text.ts";
 import { DEFAULT_CAPACITY } from "../../proto/snapshot-codec.ts";
 import * as fx from "../data-plane/fixtures.ts";
-import { closedPort, waitFor, workspace } from "../data-plane/support.ts";
+import { testNodeCredential, workspace } from "../data-plane/support.ts";
 import { startChild } from "../support/child.ts";
-import { freePort } from "../support/ports.ts";
+import { closedPort, freePort } from "../support/ports.ts";
+import { poll } from "../support/poll.ts";
 
 const PULLS = 40;
 
@@ -40,7 +41,7 @@ test("unchanged periodic pulls of an 8 MiB snapshot cause no major GC on the req
     env: {
       ...process.env,
       CORRAL_CP_URL: `http://127.0.0.1:${await closedPort()}`,
-      CORRAL_NODE_TOKEN: "node-token",
+      CORRAL_NODE_TOKEN: testNodeCredential("dp-0"),
       CORRAL_VERIFY_KEY: pair.verifyKeyText,
       CORRAL_BLOB_URL: pathToFileURL(ws.blobDir).href,
       CORRAL_SLOT: "dp-0",
@@ -55,20 +56,20 @@ test("unchanged periodic pulls of an 8 MiB snapshot cause no major GC on the req
   });
   after(() => node.stop());
   const opsUrl = `http://127.0.0.1:${opsPort}`;
-  const settled = await waitFor(
+  const settled = await poll(
+    "the node to serve version 1 and re-verify it once",
     () =>
       scrape(opsUrl).then(
         (m) => (m.pulls >= 1 ? m : undefined),
         () => undefined,
       ),
-    "the node to serve version 1 and re-verify it once",
     60_000,
   ).catch((err: Error) => {
     throw new Error(`${err.message}\n${node.output()}`);
   });
-  const end = await waitFor(
-    () => scrape(opsUrl).then((m) => (m.pulls >= settled.pulls + PULLS ? m : undefined)),
+  const end = await poll(
     `${PULLS} more unchanged pulls`,
+    () => scrape(opsUrl).then((m) => (m.pulls >= settled.pulls + PULLS ? m : undefined)),
     120_000,
   );
   const majorGcs = end.majorGcs - settled.majorGcs;

@@ -11,13 +11,8 @@ import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { request } from "undici";
-import {
-  call,
-  createTenant,
-  type IsolationPlatform,
-  isolationPlatform,
-  waitFor,
-} from "../isolation/support.ts";
+import { call, createTenant, type IsolationPlatform, isolationPlatform } from "../isolation/support.ts";
+import { poll } from "../support/poll.ts";
 
 const RESOLVER = pathToFileURL(new URL("./rebind-resolver.ts", import.meta.url).pathname).href;
 
@@ -119,7 +114,7 @@ test("a name that resolves to loopback at connect time is refused by the node: 5
     await routeTo(`http://svc.rebind.test:${target.port}`, "/rebind");
     const dp = p.platform.dps[0]!;
     let res = await call(`${dp.url}/rebind/x`, invokeKey);
-    await waitFor("the route on the node", async () => {
+    await poll("the route on the node", async () => {
       res = await call(`${dp.url}/rebind/x`, invokeKey);
       // the key and the route reach the node in the same or a later snapshot than before()
       return res.status !== 404 && res.status !== 401;
@@ -144,7 +139,7 @@ test("an operator's host:port exception opens exactly that port; other loopback 
     assert.deepEqual(put.allow, [`127.0.0.1:${allowed.port}`], "stored in canonical form");
     await routeTo(`http://127.0.0.1:${allowed.port}`, "/local");
     const dp = p.platform.dps[0]!;
-    await waitFor(
+    await poll(
       "the allowed upstream through the node",
       async () => (await call(`${dp.url}/local/x`, invokeKey)).status === 200,
     );

@@ -20,27 +20,11 @@ import {
   isolationPlatform,
   type TestUpstream,
   testUpstream,
-  waitFor,
 } from "../isolation/support.ts";
+import { poll } from "../support/poll.ts";
 
 const REVOCATION_LIMIT_MS = 2000;
 const MAX_ATTEMPTS = 300;
-
-/** Polls until `check` holds, measured from `since`; fails naming the last observation. */
-async function until(
-  since: number,
-  limitMs: number,
-  check: () => Promise<{ ok: boolean; seen: string }>,
-): Promise<number> {
-  let last = "";
-  while (performance.now() - since < limitMs) {
-    const { ok, seen } = await check();
-    if (ok) return performance.now() - since;
-    last = seen;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.fail(`not within ${limitMs} ms; last observation: ${last}`);
-}
 
 /** 31 distinct targets of ~200 characters, mostly random hex: gzip cannot shrink them much. */
 function longTargets(): string[] {
@@ -120,10 +104,16 @@ describe("fleet freeze: one tenant filling the snapshot cannot stop other tenant
     await admin.request("DELETE", `/admin/v1/tenants/tenant-b/keys/${keys.items[0]!.id}`);
     const revokedIn = await Promise.all(
       platform.dps.map((dp) =>
-        until(revokedAt, REVOCATION_LIMIT_MS, async () => {
-          const { status } = await call(`${dp.url}/b/x`, keyB);
-          return { ok: status === 401, seen: `${dp.slot}: ${status}` };
-        }),
+        poll(
+          `${dp.slot} refusing B's revoked key`,
+          async () => {
+            const { status } = await call(`${dp.url}/b/x`, keyB);
+            if (status !== 401) throw new Error(`${dp.slot} answered ${status}`);
+            return performance.now() - revokedAt;
+          },
+          REVOCATION_LIMIT_MS - (performance.now() - revokedAt),
+          20,
+        ),
       ),
     );
 
@@ -137,9 +127,9 @@ describe("fleet freeze: one tenant filling the snapshot cannot stop other tenant
         .version;
     const before = await newest();
     assert.equal((await tenantApi("DELETE", `/upstreams/${items[0]!.id}`)).status, 204);
-    await waitFor("a newer version", async () => (await newest()) > before);
+    await poll("a newer version", async () => (await newest()) > before);
     const target = await newest();
-    await waitFor("every node on the newest version", async () => {
+    await poll("every node on the newest version", async () => {
       const nodes = await admin.get<{ items: { appliedVersion: number }[] }>("/admin/v1/fleet");
       return nodes.items.length === 2 && nodes.items.every((n) => n.appliedVersion >= target);
     });

@@ -27,9 +27,9 @@ import {
   createTenant,
   type IsolationPlatform,
   isolationPlatform,
-  waitFor,
   waitForShard,
 } from "../isolation/support.ts";
+import { poll } from "../support/poll.ts";
 
 const R = 100;
 const TENANT = "sprayer";
@@ -117,7 +117,7 @@ describe("gRPC obeys placement", { timeout: 240_000 }, () => {
     members = nodesOf(env).filter((n) => inShard.has(n.slot));
     others = nodesOf(env).filter((n) => !inShard.has(n.slot));
     assert.equal(others.length, 2);
-    await waitFor("gRPC calls served through every node", async () => {
+    await poll("gRPC calls served through every node", async () => {
       const all = await Promise.all(nodesOf(env).map((n) => unary(n.grpc, key, "ready")));
       return all.every((r) => r.err === null);
     });
@@ -210,7 +210,7 @@ describe("gRPC obeys placement", { timeout: 240_000 }, () => {
       assert.equal(call.metadata["x-api-key"], undefined, "no credentials upstream");
     }
     // the OK ones (all but "fail") went through the non-member as forwards
-    await waitFor(
+    await poll(
       "the non-member's forwarded calls counted",
       async () => (await forwardedOk(via)) >= before + 4,
     );
@@ -219,7 +219,7 @@ describe("gRPC obeys placement", { timeout: 240_000 }, () => {
   it("a call another node forwarded is never forwarded again: misdirected with the shard", async () => {
     // a client's own claim of a previous hop is not believed: forwarded to a member and served
     const forged = await unary(others[0]!.grpc, key, "x", { "corral-forwarded-by": members[0]!.slot });
-    assert.equal(forged.err, undefined, "a forged hop is a client's header, forwarded as usual");
+    assert.equal(forged.err, null, "a forged hop is a client's header, forwarded as usual");
     // a hop signed with the fleet's key, as a node signs it, is believed: never forwarded again
     const signed = signHop(deriveHopKey(env.platform.nodeSecret), members[0]!.slot, "127.0.0.1", Date.now());
     const r = await unary(others[0]!.grpc, key, "x", {
@@ -298,10 +298,7 @@ describe("gRPC strict placement", { timeout: 120_000 }, () => {
     const nodes = nodesOf(env);
     const member = nodes.find((n) => n.slot === shard[0]!.slot)!;
     const other = nodes.find((n) => n.slot !== shard[0]!.slot)!;
-    await waitFor(
-      "the member serves the call",
-      async () => (await unary(member.grpc, key, "x")).err === null,
-    );
+    await poll("the member serves the call", async () => (await unary(member.grpc, key, "x")).err === null);
     const seenBefore = upstream.seen.length;
     const r = await unary(other.grpc, key, "x");
     assert.equal(r.err?.code, status.UNAVAILABLE);

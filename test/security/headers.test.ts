@@ -1,5 +1,5 @@
 /**
- * Attack: headers that lie (DESIGN §7.1). A client of a real data-plane process sends forged
+ * Attack: headers that lie (docs/design.md §8.9). A client of a real data-plane process sends forged
  * forwarding headers and corral-* headers (a forged peer hop among them); the upstream must see
  * only the node's own values. The upstream answers with corral-* headers of its own; the client
  * must never see them. A request one node forwards to the tenant's shard member carries the
@@ -17,10 +17,10 @@ import {
   type IsolationPlatform,
   isolationPlatform,
   type Member,
-  waitFor,
   waitForShard,
 } from "../isolation/support.ts";
 import { rawRequest, unaryCall } from "./support.ts";
+import { poll } from "../support/poll.ts";
 
 let p: IsolationPlatform;
 let key: string;
@@ -55,7 +55,7 @@ before(async () => {
     protocol: "grpc",
   });
   await p.platform.waitUntilServing("/ready", key, 30_000);
-  await waitFor("the gRPC route on dp-0", async () => {
+  await poll("the gRPC route on dp-0", async () => {
     const ok = await unaryCall(p.platform.dps[0]!.grpc, "/raw.v1.Svc/Ok", { "x-api-key": key });
     return ok["grpc-status"] === "0";
   });

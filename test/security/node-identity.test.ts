@@ -1,5 +1,5 @@
 /**
- * Attack tests, node identity (DESIGN §7.1): a real control plane, raw ws clients. Whoever
+ * Attack tests, node identity (docs/design.md §8.4): a real control plane, raw ws clients. Whoever
  * holds one slot's credential must not speak for another slot, move another slot's URL,
  * register slots beyond the limit, or get in with a forged or fleet-wide token; the CP
  * serves wss with a certificate, and a real data-plane node syncs over it trusting a CA file.
@@ -12,10 +12,11 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Agent, request } from "undici";
 import { deriveNodeCredential } from "../../proto/node-credential.ts";
-import { eventually, type Harness, startHarness } from "../control-plane/harness.ts";
+import { type Harness, startHarness } from "../control-plane/harness.ts";
 import { connectSync, type SyncClient } from "../control-plane/sync-client.ts";
 import * as fx from "../data-plane/fixtures.ts";
 import { startNode, workspace } from "../data-plane/support.ts";
+import { poll } from "../support/poll.ts";
 
 const MAX_SLOTS = 6;
 let h: Harness;
@@ -52,7 +53,10 @@ async function rejectedCount(code: string): Promise<number> {
 
 test("a credential for slot A claiming slot B is refused (1008) and B's URL stays B's", async () => {
   await connectNode("dp-b");
-  await eventually(async () => (await fleetRow("dp-b"))?.httpUrl === urlOf("dp-b"));
+  await poll(
+    "dp-b registered with its own URL",
+    async () => (await fleetRow("dp-b"))?.httpUrl === urlOf("dp-b"),
+  );
   const attacker = await connectSync(h.cp.url, h.nodeCredential("dp-a"));
   clients.push(attacker);
   attacker.hello({ slot: "dp-b", node: "evil", httpUrl: "http://attacker.example:80" });
@@ -98,19 +102,22 @@ test("a leaked credential of slot A exposes slot A only", async () => {
   const admin = await fetch(`${h.cp.url}/admin/v1/fleet`, { headers: { authorization: `Bearer ${leaked}` } });
   assert.equal(admin.status, 401, "a node credential is no operator token");
   await connectNode("dp-a", leaked);
-  await eventually(async () => (await fleetRow("dp-a"))?.httpUrl === urlOf("dp-a"));
+  await poll(
+    "dp-a registered with its own URL",
+    async () => (await fleetRow("dp-a"))?.httpUrl === urlOf("dp-a"),
+  );
 });
 
 test("slots beyond CORRAL_MAX_SLOTS are refused; declared and known slots still connect", async () => {
   // known so far: dp-b, dp-a (registered), dp-declared (declared) = 3 of 6
   for (const slot of ["dp-c", "dp-d", "dp-e"]) await connectNode(slot);
-  await eventually(async () => (await fleetRow("dp-e"))?.connected === true);
+  await poll("dp-e connected", async () => (await fleetRow("dp-e"))?.connected === true);
   await assert.rejects(connectSync(h.cp.url, h.nodeCredential("dp-f")), { status: 403 });
   await assert.rejects(connectSync(h.cp.url, h.nodeCredential("dp-g")), { status: 403 });
   assert.equal(await fleetRow("dp-f"), undefined);
   assert.ok((await rejectedCount("CORRAL_SYNC_SLOT_LIMIT")) >= 2);
   await connectNode("dp-declared");
-  await eventually(async () => (await fleetRow("dp-declared"))?.connected === true);
+  await poll("dp-declared connected", async () => (await fleetRow("dp-declared"))?.connected === true);
   const again = await connectNode("dp-c");
   assert.equal(again.ws.readyState, again.ws.OPEN);
   const res = await h.api("GET", "/admin/v1/fleet");
@@ -153,16 +160,20 @@ describe("TLS to the control plane", () => {
     });
     try {
       const trusting = new Agent({ connect: { ca: await readFile(join(dir, "cp.crt")) } });
-      const row = await eventually(async () => {
-        const res = await request(`${tls.cp.url}/admin/v1/fleet`, {
-          headers: { authorization: `Bearer ${tls.adminToken}` },
-          dispatcher: trusting,
-        });
-        const body = (await res.body.json()) as {
-          items: Array<{ slot: string; zone: string; connected: boolean }>;
-        };
-        return body.items.find((n) => n.slot === "dp-0" && n.connected);
-      }, 15_000);
+      const row = await poll(
+        "the node in the fleet view over TLS",
+        async () => {
+          const res = await request(`${tls.cp.url}/admin/v1/fleet`, {
+            headers: { authorization: `Bearer ${tls.adminToken}` },
+            dispatcher: trusting,
+          });
+          const body = (await res.body.json()) as {
+            items: Array<{ slot: string; zone: string; connected: boolean }>;
+          };
+          return body.items.find((n) => n.slot === "dp-0" && n.connected);
+        },
+        15_000,
+      );
       assert.equal(row.zone, "zone-b");
       await trusting.close();
     } finally {

@@ -1,6 +1,6 @@
 /**
  * Attack: paths that mean one thing to the node's router and another to the upstream
- * (DESIGN §7.1 "one meaning per path"). A real data-plane process routes /api to one upstream
+ * (docs/design.md §8.7 "one meaning per path"). A real data-plane process routes /api to one upstream
  * and /admin to another; hostile request targets go over a raw socket, byte for byte. Each must
  * be refused (400 bad_path, or 400/404 for what the parser or router cannot take), or reach the
  * upstream of the route whose prefix it stays under even when read by the most lenient server
@@ -12,6 +12,7 @@ import { after, before, test } from "node:test";
 import { recordingUpstream } from "../data-plane/support.ts";
 import { startRawUpstream } from "../grpc/raw-h2-upstream.ts";
 import { createTenant, type IsolationPlatform, isolationPlatform } from "../isolation/support.ts";
+import { egressAllowFor } from "../support/egress.ts";
 import { rawRequest, unaryCall } from "./support.ts";
 
 const HOSTILE = [
@@ -95,6 +96,8 @@ before(async () => {
   p = await isolationPlatform({ dataPlanes: 1 });
   key = await createTenant(p.admin, { id: "paths", upstream: api.url, routes: [{ pathPrefix: "/api" }] });
   const base = "/admin/v1/tenants/paths";
+  // the tenant's own egress exceptions: its three loopback upstreams (createTenant allows one)
+  await p.admin.patch(base, { egressAllow: egressAllowFor(api.url, admin.url, `http://${grpc.address}`) });
   const second = await p.admin.post<{ id: string }>(`${base}/upstreams`, {
     name: "admin",
     targets: [admin.url],

@@ -1,5 +1,5 @@
 /**
- * Attack: a few thousand sockets trickling request bodies (DESIGN §7.1 "slow and greedy
+ * Attack: a few thousand sockets trickling request bodies (docs/design.md §8.8 "slow and greedy
  * clients"). A real data plane and control plane run with CORRAL_REQUEST_TIMEOUT_MS=2000; 2,000
  * loopback sockets each announce a body (100 kB; 60 kB for the CP, under its body limit, which
  * would refuse more at once) and send one byte every 500 ms. A well-behaved
@@ -19,9 +19,9 @@ import {
   isolationPlatform,
   type TestUpstream,
   testUpstream,
-  waitFor,
 } from "../isolation/support.ts";
 import { slowSockets } from "./support.ts";
+import { poll } from "../support/poll.ts";
 
 const SOCKETS = 2000;
 const REQUEST_TIMEOUT_MS = 2000;
@@ -68,7 +68,7 @@ async function attack(port: number, head: string, bodyBytes: number, one: () => 
   const slow = await slowSockets(port, SOCKETS, { head, bodyBytes });
   try {
     const statuses = await wellBehaved(40, one);
-    await waitFor("every slow socket closed by the server", () => slow.open() === 0, 60_000);
+    await poll("every slow socket closed by the server", () => slow.open() === 0, 60_000);
     const held = slow.states.map((s) => s.closedAt! - s.openedAt);
     return { statuses, longestMs: Math.max(...held), answers: slow.states.map((s) => s.answer) };
   } finally {
@@ -133,7 +133,7 @@ test("data plane: one source beyond CORRAL_MAX_CONNECTIONS_PER_SOURCE is cut at 
   const idle = await slowSockets(portOf(dp), PER_SOURCE + 500, { from: "127.0.0.3" });
   try {
     assert.equal((await call(`${dp}/calm`, calmKey)).status, 200, "another source is served meanwhile");
-    await waitFor("every silent socket closed by the server", () => idle.open() === 0, 60_000);
+    await poll("every silent socket closed by the server", () => idle.open() === 0, 60_000);
     const held = idle.states.map((s) => s.closedAt! - s.openedAt);
     const cutAtOnce = held.filter((ms) => ms < REQUEST_TIMEOUT_MS * 0.9).length;
     assert.ok(cutAtOnce >= 500, `${cutAtOnce} connections beyond the cap were cut at once`);

@@ -1,13 +1,14 @@
 /**
- * Attack test, sync flooding (DESIGN §7.1): a node with a valid credential sends 10,000
+ * Attack test, sync flooding (docs/design.md §8.8): a node with a valid credential sends 10,000
  * Status frames a second. The control plane closes it (CORRAL_SYNC_FRAME_RATE) and stays
  * responsive — the admin API answers, another node's Ack is recorded — with a bounded number
  * of database writes; below the frame limit, its writes are coalesced to the latest state.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { eventually, type Harness, startHarness } from "../control-plane/harness.ts";
+import { type Harness, startHarness } from "../control-plane/harness.ts";
 import { connectSync, type SyncClient } from "../control-plane/sync-client.ts";
+import { poll } from "../support/poll.ts";
 
 const RATE = 10_000; // frames per second
 const BATCH = 100; // frames per 10 ms tick
@@ -81,9 +82,13 @@ test("10,000 Status frames a second: the node is closed, the CP keeps answering 
   await h.api("POST", "/admin/v1/tenants", { id: "after-flood", name: "x" });
   const announce = await good.next("announce", 10_000, seen);
   good.send({ ack: { version: announce.version, applyMs: 3 } });
-  await eventually(async () => (await fleetRow("dp-good"))?.appliedVersion === announce.version, 10_000);
+  await poll(
+    "dp-good applied the announced version",
+    async () => (await fleetRow("dp-good"))?.appliedVersion === announce.version,
+    10_000,
+  );
 
-  await eventually(async () => (await fleetRow("dp-flood"))?.connected === false, 10_000);
+  await poll("dp-flood disconnected", async () => (await fleetRow("dp-flood"))?.connected === false, 10_000);
   const writes = (await statusWrites()) - writesBefore;
   t.diagnostic(`flood: ${sent} frames sent before the close, ${writes} status writes`);
   assert.ok(
@@ -103,7 +108,11 @@ test("below the frame limit, a burst of Status frames is coalesced: few writes, 
   const writesBefore = await statusWrites();
   const sent = await flood(c, RATE);
   assert.equal(sent, RATE);
-  await eventually(async () => (await fleetRow("dp-burst"))?.status?.version === RATE, 15_000);
+  await poll(
+    "dp-burst's last Status counted",
+    async () => (await fleetRow("dp-burst"))?.status?.version === RATE,
+    15_000,
+  );
   const writes = (await statusWrites()) - writesBefore;
   t.diagnostic(`burst: ${RATE} frames, ${writes} status writes`);
   assert.ok(writes < RATE / 2, `${writes} status writes for ${RATE} frames`);

@@ -10,7 +10,7 @@ import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { findBinary } from "./binaries.ts";
 import { startChild } from "./child.ts";
 import { freePort } from "./ports.ts";
-import { waitForPort } from "./wait-for-port.ts";
+import { waitForPort } from "./ports.ts";
 
 export interface S3Server {
   endpoint: string;

@@ -1,5 +1,6 @@
-/** Free loopback TCP ports for servers the tests start. */
-import { createServer } from "node:net";
+/** Loopback TCP ports for the servers the tests start: a free one, and a wait until one listens. */
+import { connect, createServer } from "node:net";
+import { poll } from "./poll.ts";
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -13,21 +14,21 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** A loopback port nothing listens on (a free port, released): connections to it are refused. */
+export const closedPort = freePort;
+
+function accepts(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect(port, host);
+    sock.once("connect", () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once("error", () => resolve(false));
+  });
+}
+
 /** Resolves once something accepts TCP connections on host:port, or rejects after timeoutMs. */
 export async function waitForPort(port: number, timeoutMs = 10_000, host = "127.0.0.1"): Promise<void> {
-  const { connect } = await import("node:net");
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const sock = connect(port, host);
-      sock.once("connect", () => {
-        sock.destroy();
-        resolve(true);
-      });
-      sock.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listening on ${host}:${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await poll(`something listening on ${host}:${port}`, () => accepts(port, host), timeoutMs, 50);
 }

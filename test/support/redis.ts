@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { findBinary } from "./binaries.ts";
 import { type ChildHandle, startChild } from "./child.ts";
 import { freePort } from "./ports.ts";
-import { waitForPort } from "./wait-for-port.ts";
+import { waitForPort } from "./ports.ts";
 
 export interface RedisServer {
   url: string;

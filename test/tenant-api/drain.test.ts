@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { status } from "@grpc/grpc-js";
 import pg from "pg";
+import { poll } from "../support/poll.ts";
 import { call, callError, startWorld, type World } from "./support.ts";
 
 let w: World;
@@ -24,9 +25,19 @@ test("close() lets a call in flight finish, then refuses calls", async () => {
     await holder.query("SELECT 1 FROM tenants WHERE id = 'alpha' FOR UPDATE");
     const request = { clientToken: "", name: "during-close", targets: ["a:1"] };
     const inFlight = call(w.grpc, (x) => x.createUpstream, request, { key });
-    await new Promise((r) => setTimeout(r, 200));
+    await poll("the change waiting on the row lock", async () => {
+      const { rows } = await holder.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+      );
+      return rows[0].n > 0;
+    });
     const closing = w.h.cp.close();
-    await new Promise((r) => setTimeout(r, 200));
+    await poll("the closing server refusing new calls", () =>
+      call(w.grpc, (x) => x.getTenant, {}, { key, deadlineMs: 1000 }).then(
+        () => false,
+        () => true,
+      ),
+    );
     await holder.query("COMMIT");
     const done = await inFlight;
     assert.equal(done.response.upstream!.name, "during-close");

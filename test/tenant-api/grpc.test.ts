@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { status } from "@grpc/grpc-js";
 import type { TenantServiceClient } from "../../proto/gen/corral/tenant/v1/tenant.ts";
-import { eventually } from "../control-plane/harness.ts";
+
 import {
   call,
   callError,
@@ -18,6 +18,7 @@ import {
   startWorld,
   type World,
 } from "./support.ts";
+import { poll } from "../support/poll.ts";
 
 let w: World;
 before(async () => {
@@ -412,10 +413,10 @@ describe("publication", () => {
   test("a change through the tenant API is published as a new config version", async () => {
     const newest = async () =>
       (await w.h.api("GET", "/admin/v1/config/versions?limit=1")).body.items[0]?.version ?? 0;
-    await eventually(async () => (await newest()) > 0);
+    await poll("a first published version", async () => (await newest()) > 0);
     const before = await newest();
     await createUpstream(w.alpha.manage, "published");
-    const after = await eventually(async () => {
+    const after = await poll("a version newer than the one before", async () => {
       const v = await newest();
       return v > before && v;
     });

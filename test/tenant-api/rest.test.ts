@@ -5,8 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { eventually } from "../control-plane/harness.ts";
+
 import { call, changeCounter, configRows, startWorld, type World } from "./support.ts";
+import { poll } from "../support/poll.ts";
 
 let w: World;
 before(async () => {
@@ -226,9 +227,9 @@ describe("publication and documents", () => {
   test("a change through the tenant API is published as a new config version", async () => {
     const newest = async () =>
       (await w.h.api("GET", "/admin/v1/config/versions?limit=1")).body.items[0]?.version ?? 0;
-    const before = await eventually(async () => (await newest()) || false);
+    const before = await poll("a first published version", async () => (await newest()) || false);
     await upstream(w.alpha.manage, "published");
-    const after = await eventually(async () => {
+    const after = await poll("a version newer than the one before", async () => {
       const v = await newest();
       return v > before && v;
     });
