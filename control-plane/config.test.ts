@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ConfigError } from "../proto/env-config.ts";
+import { ConfigError } from "../runtime/env-config.ts";
 import { maxPayloadFor } from "../proto/snapshot-codec.ts";
 import { generateSigningKeyPair } from "../proto/signing-keys.ts";
 import { loadControlPlaneConfig } from "./config.ts";

@@ -13,10 +13,10 @@ import {
   port,
   str,
   url,
-} from "../proto/env-config.ts";
+} from "../runtime/env-config.ts";
 import { MIN_NODE_SECRET_LENGTH } from "../proto/node-credential.ts";
 import { DEFAULT_CAPACITY, HEADER_SIZE, MAX_DECODED_BYTES, maxPayloadFor } from "../proto/snapshot-codec.ts";
-import { HTTP_LIMITS_SCHEMA } from "../proto/http-limits.ts";
+import { HTTP_LIMITS_SCHEMA } from "../runtime/http-limits.ts";
 import { parsePrivateKey } from "../proto/signing-keys.ts";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;

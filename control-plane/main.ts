@@ -5,14 +5,14 @@
  */
 import { readFile } from "node:fs/promises";
 import type { DestinationStream } from "pino";
-import { ConfigError } from "../proto/env-config.ts";
-import type { BlobStore } from "../proto/blob-store/blob-store.ts";
-import { openBlobStore } from "../proto/blob-store/open-blob-store.ts";
+import { ConfigError } from "../runtime/env-config.ts";
+import type { BlobStore } from "../runtime/blob-store/blob-store.ts";
+import { openBlobStore } from "../runtime/blob-store/open-blob-store.ts";
 import { ADMIN_PREFIX, adminPlugin } from "./admin/plugin.ts";
 import { type ControlPlaneConfig, loadControlPlaneConfig, loadMigrateConfig } from "./config.ts";
 import { CorralError } from "./errors.ts";
-import { createPlacement } from "./fleet/placement-wiring.ts";
-import { httpLimits } from "../proto/http-limits.ts";
+import { createPlacement, type PlacementWiring } from "./fleet/placement-wiring.ts";
+import { httpLimits } from "../runtime/http-limits.ts";
 import { buildHttpServer } from "./http/server.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { ControlPlaneMetrics } from "./metrics.ts";
@@ -22,7 +22,8 @@ import { Publisher } from "./publish/publisher.ts";
 import { SnapshotRetention } from "./publish/snapshot-retention.ts";
 import { LocalVersionFeed, type VersionFeed } from "./publish/version-feed.ts";
 import { createPublisherLease, createPublishing } from "./publish/wiring.ts";
-import { measureUnmeasuredTenants } from "./service/config-growth.ts";
+import { AdminService } from "./service/admin-service.ts";
+import { type GrowthBounds, measureUnmeasuredTenants } from "./service/config-growth.ts";
 import { MutationRunner } from "./service/mutations.ts";
 import { FailedAuthThrottle } from "./service/failed-auth-throttle.ts";
 import { createPool, type Pool, withTransaction } from "./store/db.ts";
@@ -110,6 +111,23 @@ async function prepareDatabase(pool: Pool, config: ControlPlaneConfig, logger: L
     logger.info({ tenants: measured }, "recorded the config size of tenants from before quotas");
 }
 
+/** What the builders below share: the settings, the process-wide pieces, the knobs. */
+interface Parts {
+  config: ControlPlaneConfig;
+  options: ControlPlaneOptions;
+  logger: Logger;
+  pool: Pool;
+  blobStore: BlobStore;
+  metrics: ControlPlaneMetrics;
+  feed: VersionFeed;
+  lease: PublisherLease;
+  pingIntervalMs: number;
+}
+
+/**
+ * Starts one replica, in order: placement and publisher, the change runner, the HTTP server
+ * with both APIs, the sync server, the tenant gRPC API, the publishing loop, then listening.
+ */
 async function start(
   config: ControlPlaneConfig,
   options: ControlPlaneOptions,
@@ -117,114 +135,34 @@ async function start(
   pool: Pool,
   blobStore: BlobStore,
 ): Promise<ControlPlane> {
-  const cpId = config.CORRAL_CP_ID;
-  const metrics = new ControlPlaneMetrics();
-  const feed = options.feed ?? new LocalVersionFeed();
-  const lease = options.lease ?? createPublisherLease(config, logger);
-  const pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
+  const parts: Parts = {
+    ...{ config, options, logger, pool, blobStore },
+    metrics: new ControlPlaneMetrics(),
+    feed: options.feed ?? new LocalVersionFeed(),
+    lease: options.lease ?? createPublisherLease(config, logger),
+    pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+  };
   const placement = createPlacement({
     config,
     pool,
     logger,
-    pingIntervalMs,
+    pingIntervalMs: parts.pingIntervalMs,
     checkIntervalMs: options.fleetCheckIntervalMs,
     requestPublish: () => publisher.requestPublish(),
   });
-  const publisher = new Publisher({
-    pool,
-    blobStore,
-    signingKey: config.CORRAL_SIGNING_KEY,
-    capacity: config.CORRAL_SNAPSHOT_CAPACITY,
-    lease,
-    feed,
-    metrics,
-    logger,
-    cpId,
-    retention: new SnapshotRetention({
-      pool,
-      blobStore,
-      retain: config.CORRAL_SNAPSHOT_RETAIN,
-      metrics,
-      logger,
-    }),
-    debounceMs: options.debounceMs,
-    maxDelayMs: options.maxDelayMs,
-    compileOptions: () => ({ ...placement.compileOptions(), ...options.compileOptions?.() }),
-  });
-  const bounds = {
-    maxPayload: config.CORRAL_SNAPSHOT_MAX_PAYLOAD,
-    fleetReserve: config.CORRAL_SNAPSHOT_FLEET_RESERVE,
-  };
-  const mutations = new MutationRunner({
-    pool,
-    onCommitted: () => publisher.requestPublish(),
-    bounds,
-    assertCanGrow: () => {
-      if (publisher.capacityExceeded)
-        throw new CorralError(
-          "CORRAL_SNAPSHOT_CAPACITY_EXCEEDED",
-          "the configuration does not fit the snapshot capacity; remove config or raise CORRAL_SNAPSHOT_CAPACITY",
-        );
-    },
-  });
+  const publisher = createPublisher(parts, placement);
+  const mutations = createMutations(parts, publisher);
   const tls = await readTls(config);
-  const app = buildHttpServer({
-    logger,
-    metrics,
-    tls,
-    limits: httpLimits(config),
-    notReadyReason: () => notReadyReason(pool, feed),
-  });
-  await app.register(
-    adminPlugin({
-      pool,
-      mutations,
-      fleetStaleMs: 4 * pingIntervalMs,
-      placement: placement.service,
-      published: publisher,
-      authThrottle: authThrottle(config),
-      bounds,
-    }),
-    {
-      prefix: ADMIN_PREFIX,
-    },
-  );
-  const mutationRate = new MutationRateLimiter({
-    perMinute: config.CORRAL_TENANT_MUTATIONS_PER_MINUTE,
-    burst: config.CORRAL_TENANT_MUTATION_BURST,
-  });
-  const tenantApi = new TenantService({
-    pool,
-    mutations,
-    mutationRate,
-    placement: placement.service,
-    authThrottle: authThrottle(config),
-  });
-  await app.register(tenantRestPlugin(tenantApi), { prefix: TENANT_API_PREFIX });
-  const sync = new SyncServer({
-    pool,
-    feed,
-    metrics,
-    logger,
-    cpId,
-    nodeSecret: config.CORRAL_NODE_SECRET,
-    maxSlots: config.CORRAL_MAX_SLOTS,
-    maxFramesPerSec: config.CORRAL_SYNC_MAX_FRAMES_PER_SEC,
-    pingIntervalMs,
-    helloTimeoutMs: options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
-    onFleetChange: () => placement.watcher.nudge(),
-  });
+  const app = await createHttpApis(parts, { tls, mutations, publisher, placement });
+  const sync = createSyncServer(parts, placement);
   sync.attach(app.server);
-  const grpc = await startTenantGrpc(config, tenantApi, logger, metrics).catch(async (err) => {
+  const grpc = await startTenantGrpc(parts, app.tenantApi).catch(async (err) => {
     await Promise.all([sync.close(), app.close()]);
     throw err;
   });
-  const publishing = createPublishing({ config, pool, lease, publisher, feed, metrics, logger });
+  const publishing = createPublishing({ ...parts, publisher });
   await publishing.start();
-  await app.listen({ host: config.CORRAL_HOST, port: config.CORRAL_HTTP_PORT });
-  const address = app.server.address();
-  const port = typeof address === "object" && address ? address.port : config.CORRAL_HTTP_PORT;
-  const url = `${tls ? "https" : "http"}://${config.CORRAL_HOST.includes(":") ? `[${config.CORRAL_HOST}]` : config.CORRAL_HOST}:${port}`;
+  const { url, port } = await listen(app, config, tls);
   logger.info({ http: url, grpc: grpc.address, blob: blobStore.location }, "listening");
   const purge = startPurging(pool, logger);
   placement.watcher.start();
@@ -238,6 +176,7 @@ async function start(
     await pool.end();
     logger.info("closed");
   };
+  const { metrics, lease } = parts;
   return {
     url,
     port,
@@ -251,6 +190,126 @@ async function start(
     logger,
     close,
   };
+}
+
+function createPublisher(parts: Parts, placement: PlacementWiring): Publisher {
+  const { config, options, pool, blobStore, metrics, logger } = parts;
+  return new Publisher({
+    pool,
+    blobStore,
+    signingKey: config.CORRAL_SIGNING_KEY,
+    capacity: config.CORRAL_SNAPSHOT_CAPACITY,
+    lease: parts.lease,
+    feed: parts.feed,
+    metrics,
+    logger,
+    cpId: config.CORRAL_CP_ID,
+    retention: new SnapshotRetention({
+      pool,
+      blobStore,
+      retain: config.CORRAL_SNAPSHOT_RETAIN,
+      metrics,
+      logger,
+    }),
+    debounceMs: options.debounceMs,
+    maxDelayMs: options.maxDelayMs,
+    compileOptions: () => ({ ...placement.compileOptions(), ...options.compileOptions?.() }),
+  });
+}
+
+function growthBounds(config: ControlPlaneConfig): GrowthBounds {
+  return {
+    maxPayload: config.CORRAL_SNAPSHOT_MAX_PAYLOAD,
+    fleetReserve: config.CORRAL_SNAPSHOT_FLEET_RESERVE,
+  };
+}
+
+/** The one runner every change of either API goes through; a commit asks for a publish. */
+function createMutations(parts: Parts, publisher: Publisher): MutationRunner {
+  return new MutationRunner({
+    pool: parts.pool,
+    onCommitted: () => publisher.requestPublish(),
+    bounds: growthBounds(parts.config),
+    assertCanGrow: () => {
+      if (publisher.capacityExceeded)
+        throw new CorralError(
+          "CORRAL_SNAPSHOT_CAPACITY_EXCEEDED",
+          "the configuration does not fit the snapshot capacity; remove config or raise CORRAL_SNAPSHOT_CAPACITY",
+        );
+    },
+  });
+}
+
+/** The HTTP server with the admin API and the tenant REST API mounted; its tenant service too. */
+async function createHttpApis(
+  parts: Parts,
+  deps: {
+    tls: { cert: Buffer; key: Buffer } | undefined;
+    mutations: MutationRunner;
+    publisher: Publisher;
+    placement: PlacementWiring;
+  },
+) {
+  const { config, pool, logger, metrics, feed } = parts;
+  const app = buildHttpServer({
+    logger,
+    metrics,
+    tls: deps.tls,
+    limits: httpLimits(config),
+    notReadyReason: () => notReadyReason(pool, feed),
+  });
+  const admin = new AdminService({
+    pool,
+    mutations: deps.mutations,
+    fleetStaleMs: 4 * parts.pingIntervalMs,
+    placement: deps.placement.service,
+    published: deps.publisher,
+    authThrottle: authThrottle(config),
+    bounds: growthBounds(config),
+  });
+  await app.register(adminPlugin(admin), { prefix: ADMIN_PREFIX });
+  const tenantApi = new TenantService({
+    pool,
+    mutations: deps.mutations,
+    mutationRate: new MutationRateLimiter({
+      perMinute: config.CORRAL_TENANT_MUTATIONS_PER_MINUTE,
+      burst: config.CORRAL_TENANT_MUTATION_BURST,
+    }),
+    placement: deps.placement.service,
+    authThrottle: authThrottle(config),
+  });
+  await app.register(tenantRestPlugin(tenantApi), { prefix: TENANT_API_PREFIX });
+  return Object.assign(app, { tenantApi });
+}
+
+function createSyncServer(parts: Parts, placement: PlacementWiring): SyncServer {
+  const { config, options, pool, feed, metrics, logger, pingIntervalMs } = parts;
+  return new SyncServer({
+    pool,
+    feed,
+    metrics,
+    logger,
+    pingIntervalMs,
+    cpId: config.CORRAL_CP_ID,
+    nodeSecret: config.CORRAL_NODE_SECRET,
+    maxSlots: config.CORRAL_MAX_SLOTS,
+    maxFramesPerSec: config.CORRAL_SYNC_MAX_FRAMES_PER_SEC,
+    helloTimeoutMs: options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
+    onFleetChange: () => placement.watcher.nudge(),
+  });
+}
+
+/** Listens on CORRAL_HOST:CORRAL_HTTP_PORT; the URL clients use (the bound port when it was 0). */
+async function listen(
+  app: ReturnType<typeof buildHttpServer>,
+  config: ControlPlaneConfig,
+  tls: unknown,
+): Promise<{ url: string; port: number }> {
+  await app.listen({ host: config.CORRAL_HOST, port: config.CORRAL_HTTP_PORT });
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : config.CORRAL_HTTP_PORT;
+  const host = config.CORRAL_HOST.includes(":") ? `[${config.CORRAL_HOST}]` : config.CORRAL_HOST;
+  return { url: `${tls ? "https" : "http"}://${host}:${port}`, port };
 }
 
 /** One per API: failures on the tenant API never lock operators out of the admin API. */
@@ -275,18 +334,13 @@ async function readTls(config: ControlPlaneConfig): Promise<{ cert: Buffer; key:
   };
 }
 
-function startTenantGrpc(
-  config: ControlPlaneConfig,
-  service: TenantService,
-  logger: Logger,
-  metrics: ControlPlaneMetrics,
-): Promise<TenantGrpcServer> {
+function startTenantGrpc(parts: Parts, service: TenantService): Promise<TenantGrpcServer> {
   return startTenantGrpcServer({
     service,
-    host: config.CORRAL_HOST,
-    port: config.CORRAL_GRPC_PORT,
-    logger,
-    registry: metrics.registry,
+    host: parts.config.CORRAL_HOST,
+    port: parts.config.CORRAL_GRPC_PORT,
+    logger: parts.logger,
+    registry: parts.metrics.registry,
   });
 }
 

@@ -1,6 +1,6 @@
 /** The control plane's Prometheus metrics: one registry per CP, `corral_` prefix, bounded labels. */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { registerArrayBuffersGauge } from "../proto/memory-metrics.ts";
+import { registerArrayBuffersGauge } from "../runtime/memory-metrics.ts";
 
 export class ControlPlaneMetrics {
   readonly registry = new Registry();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ConfigError } from "../proto/env-config.ts";
+import { ConfigError } from "../runtime/env-config.ts";
 import { deriveNodeCredential } from "../proto/node-credential.ts";
 import { generateSigningKeyPair } from "../proto/signing-keys.ts";
 import { loadDataPlaneSettings } from "./config.ts";

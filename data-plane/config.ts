@@ -1,17 +1,17 @@
 /**
  * The data plane's settings: one schema of CORRAL_* variables (contracts), validated once at
- * start by proto/env-config.ts, then resolved (derived defaults) and frozen.
+ * start by runtime/env-config.ts, then resolved (derived defaults) and frozen.
  */
 import type { KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { BlockList } from "node:net";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ConfigError, int, loadConfig, oneOf, port, type Schema, str, url } from "../proto/env-config.ts";
+import { ConfigError, int, loadConfig, oneOf, port, type Schema, str, url } from "../runtime/env-config.ts";
 import { credentialSlot } from "../proto/node-credential.ts";
 import { parsePublicKey } from "../proto/signing-keys.ts";
 import { parseTrustedProxies } from "./pipeline/client-origin.ts";
-import { HTTP_LIMITS_SCHEMA, type HttpLimits, httpLimits } from "../proto/http-limits.ts";
+import { HTTP_LIMITS_SCHEMA, type HttpLimits, httpLimits } from "../runtime/http-limits.ts";
 import { DEFAULT_CAPACITY, HEADER_SIZE } from "../proto/snapshot-codec.ts";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;

@@ -6,8 +6,8 @@
 import { hostname } from "node:os";
 import pino, { type DestinationStream, type Logger } from "pino";
 import pkg from "../package.json" with { type: "json" };
-import type { BlobStore } from "../proto/blob-store/blob-store.ts";
-import { openBlobStore } from "../proto/blob-store/open-blob-store.ts";
+import type { BlobStore } from "../runtime/blob-store/blob-store.ts";
+import { openBlobStore } from "../runtime/blob-store/open-blob-store.ts";
 import { type Random, systemTimers, type Timers } from "./clock.ts";
 import { INGRESS_LIMITS, loadDataPlaneSettings, type DataPlaneSettings } from "./config.ts";
 import { type ApplyOutcome, ConfigApplier } from "./config-client/config-applier.ts";

@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { loadConfig, str, url } from "../../proto/env-config.ts";
+import { loadConfig, str, url } from "../../runtime/env-config.ts";
 import type { CliIo } from "../cli/io.ts";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, reportStartError } from "../cli/run-role.ts";
 import { ADMIN_USAGE } from "../cli/usage.ts";

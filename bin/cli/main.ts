@@ -1,5 +1,5 @@
 /** Command dispatch of the `corral` binary. Resolves with an exit code, or undefined while a role runs. */
-import type { Schema } from "../../proto/env-config.ts";
+import type { Schema } from "../../runtime/env-config.ts";
 import { deriveNodeCredential } from "../../proto/node-credential.ts";
 import { generateSigningKeyPair } from "../../proto/signing-keys.ts";
 import type { CliIo } from "./io.ts";

@@ -1,9 +1,9 @@
 /**
  * Settings of `corral dev`: CORRAL_DEV_* variables, each also a flag (`--cp-http-port 7400`
- * sets CORRAL_DEV_CP_HTTP_PORT; flags win). One schema, validated by proto/env-config.ts.
+ * sets CORRAL_DEV_CP_HTTP_PORT; flags win). One schema, validated by runtime/env-config.ts.
  */
 import { resolve } from "node:path";
-import { bool, type ConfigOf, int, loadConfig, oneOf, port, str, url } from "../../proto/env-config.ts";
+import { bool, type ConfigOf, int, loadConfig, oneOf, port, str, url } from "../../runtime/env-config.ts";
 import type { PortPlan } from "./ports.ts";
 import { DEFAULT_PORTS } from "./ports.ts";
 

@@ -5,18 +5,10 @@
  * too many failed tokens gets 429 before its token is looked at (service/failed-auth-throttle.ts).
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { bearerCredential } from "../../proto/presented-key.ts";
 import { CorralError } from "../errors.ts";
 import type { Access } from "../http/server.ts";
-import { type FailedAuthThrottle, sourceOf } from "../service/failed-auth-throttle.ts";
-import type { Pool } from "../store/db.ts";
-import { authenticateOperator, MAX_TOKEN_LENGTH } from "../store/operator-tokens.ts";
-
-export function bearerToken(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-  const token = match?.[1];
-  return token && token.length <= MAX_TOKEN_LENGTH ? token : undefined;
-}
+import { type AdminService, MAX_TOKEN_LENGTH } from "../service/admin-service.ts";
 
 export function requiredAccess(req: FastifyRequest): Access {
   const configured = req.routeOptions.config?.access;
@@ -25,14 +17,12 @@ export function requiredAccess(req: FastifyRequest): Access {
 }
 
 /** Adds the check to every route of `app` (an encapsulated plugin scope). */
-export function registerOperatorAuth(app: FastifyInstance, pool: Pool, throttle: FailedAuthThrottle): void {
+export function registerOperatorAuth(app: FastifyInstance, service: AdminService): void {
   app.addHook("onRequest", async (req) => {
     const access = requiredAccess(req);
     if (access === "public") return;
-    const token = bearerToken(req.headers.authorization);
-    const operator = token
-      ? await throttle.guard(sourceOf(req.socket.remoteAddress), () => authenticateOperator(pool, token))
-      : undefined;
+    const token = bearerCredential(req.headers.authorization, MAX_TOKEN_LENGTH);
+    const operator = token ? await service.authenticate(token, req.socket.remoteAddress) : undefined;
     if (!operator) throw new CorralError("CORRAL_ADMIN_UNAUTHENTICATED");
     if (access === "admin" && operator.role !== "admin") {
       throw new CorralError(

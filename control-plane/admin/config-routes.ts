@@ -13,8 +13,6 @@
  * content, and the next configuration change compiles from the tables again.
  */
 import type { FastifyInstance } from "fastify";
-import { CorralError } from "../errors.ts";
-import { lockVersionHistory } from "../store/version-retention.ts";
 import { type AdminContext, mutate } from "./context.ts";
 
 const versionParams = {
@@ -46,18 +44,6 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: AdminContext): v
         response: { 202: rollbackAccepted },
       },
     },
-    (req, reply) =>
-      mutate(ctx, req, reply, async (tx) => {
-        const version = Number(req.params.version);
-        if (!Number.isSafeInteger(version))
-          throw new CorralError("CORRAL_ADMIN_VALIDATION", `version ${req.params.version} is out of range`);
-        await lockVersionHistory(tx);
-        const snapshot = await ctx.published.loadPublished(tx, version);
-        return {
-          status: 202,
-          body: { rollbackOf: version, tenants: snapshot.tenants.length, status: "accepted" },
-          rollbackOf: version,
-        };
-      }),
+    (req, reply) => mutate(ctx, req, reply, ctx.fleet.rollback(req.params.version)),
   );
 }

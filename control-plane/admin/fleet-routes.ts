@@ -3,9 +3,6 @@
  * how versions propagated, and how much of the snapshot's payload bound the tenants use.
  */
 import type { FastifyInstance } from "fastify";
-import { listVersions } from "../store/config-versions.ts";
-import { listFleet } from "../store/nodes.ts";
-import { totalConfigBytes } from "../store/tenant-config.ts";
 import type { AdminContext } from "./context.ts";
 import { configVersions, fleet, listVersionsQuery, snapshotUsage } from "./schemas.ts";
 import { pageLimit } from "./validate.ts";
@@ -21,7 +18,7 @@ export function registerFleetRoutes(app: FastifyInstance, ctx: AdminContext): vo
         response: { 200: snapshotUsage },
       },
     },
-    async () => ({ tenantBytes: await totalConfigBytes(ctx.pool), ...ctx.bounds }),
+    () => ctx.fleet.configUsage(),
   );
 
   app.get(
@@ -33,7 +30,7 @@ export function registerFleetRoutes(app: FastifyInstance, ctx: AdminContext): vo
         response: { 200: fleet },
       },
     },
-    async () => ({ items: await listFleet(ctx.pool, ctx.fleetStaleMs) }),
+    async () => ({ items: await ctx.fleet.listFleet() }),
   );
 
   app.get<{ Querystring: { limit?: string } }>(
@@ -46,6 +43,6 @@ export function registerFleetRoutes(app: FastifyInstance, ctx: AdminContext): vo
         response: { 200: configVersions },
       },
     },
-    async (req) => ({ items: await listVersions(ctx.pool, pageLimit(req.query.limit)) }),
+    async (req) => ({ items: await ctx.fleet.listVersions(pageLimit(req.query.limit)) }),
   );
 }

@@ -1,8 +1,6 @@
 /** /admin/v1/tenants/:tenantId/keys: issue (shown once), list, revoke. */
 import type { FastifyInstance } from "fastify";
-import { issueKey, type NewKey, revokeKey } from "../service/config-changes.ts";
-import { listApiKeys } from "../store/api-keys.ts";
-import { assertTenantExists } from "../store/tenants.ts";
+import type { NewKey } from "../service/admin-tenant-config.ts";
 import { type AdminContext, mutate } from "./context.ts";
 import { createKeyBody, issuedKey, keyList, keyParams, tenantParams } from "./schemas.ts";
 
@@ -21,7 +19,7 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: AdminContext): void
       },
     },
     (req, reply) =>
-      mutate(ctx, req, reply, issueKey(req.params.tenantId, req.body), {
+      mutate(ctx, req, reply, ctx.tenants.issueKey(req.params.tenantId, req.body), {
         grows: true,
         tenantId: req.params.tenantId,
       }),
@@ -37,17 +35,14 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: AdminContext): void
         response: { 200: keyList },
       },
     },
-    async (req) => {
-      await assertTenantExists(ctx.pool, req.params.tenantId);
-      return { items: await listApiKeys(ctx.pool, req.params.tenantId) };
-    },
+    async (req) => ({ items: await ctx.tenants.listKeys(req.params.tenantId) }),
   );
 
   app.delete<{ Params: TenantParams & { keyId: string } }>(
     "/tenants/:tenantId/keys/:keyId",
     { schema: { summary: "Revoke an API key", tags: ["keys"], params: keyParams } },
     (req, reply) =>
-      mutate(ctx, req, reply, revokeKey(req.params.tenantId, req.params.keyId), {
+      mutate(ctx, req, reply, ctx.tenants.revokeKey(req.params.tenantId, req.params.keyId), {
         tenantId: req.params.tenantId,
       }),
   );

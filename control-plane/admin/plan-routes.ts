@@ -1,13 +1,10 @@
 /** /admin/v1/plans: the default limits of the tenants on each plan. */
 import type { FastifyInstance } from "fastify";
-import { CorralError } from "../errors.ts";
-import { deletePlan, getPlan, listPlanViews, type PlanLimits, putPlan } from "../store/plans.ts";
+import type { PlanLimits } from "../service/admin-tenant-config.ts";
 import { type AdminContext, mutate } from "./context.ts";
-import { assertPlanRateCovered } from "./limit-rules.ts";
 import { plan, planBody, planList, planParams } from "./placement-schemas.ts";
 
 type PlanParams = { name: string };
-const notFound = (name: string) => new CorralError("CORRAL_ADMIN_NOT_FOUND", `plan ${name} not found`);
 
 export function registerPlanRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.get(
@@ -19,13 +16,13 @@ export function registerPlanRoutes(app: FastifyInstance, ctx: AdminContext): voi
         response: { 200: planList },
       },
     },
-    async () => ({ items: await listPlanViews(ctx.pool) }),
+    async () => ({ items: await ctx.tenants.listPlans() }),
   );
 
   app.get<{ Params: PlanParams }>(
     "/plans/:name",
     { schema: { summary: "Get a plan", tags: ["plans"], params: planParams, response: { 200: plan } } },
-    async (req) => (await getPlan(ctx.pool, req.params.name)) ?? Promise.reject(notFound(req.params.name)),
+    (req) => ctx.tenants.getPlan(req.params.name),
   );
 
   app.put<{ Params: PlanParams; Body: PlanLimits }>(
@@ -39,12 +36,7 @@ export function registerPlanRoutes(app: FastifyInstance, ctx: AdminContext): voi
         response: { 200: plan, 201: plan },
       },
     },
-    (req, reply) =>
-      mutate(ctx, req, reply, async (tx) => {
-        const { plan: saved, created } = await putPlan(tx, req.params.name, req.body);
-        await assertPlanRateCovered(tx, req.params.name);
-        return { status: created ? 201 : 200, body: saved };
-      }),
+    (req, reply) => mutate(ctx, req, reply, ctx.tenants.putPlan(req.params.name, req.body)),
   );
 
   app.delete<{ Params: PlanParams }>(
@@ -56,10 +48,6 @@ export function registerPlanRoutes(app: FastifyInstance, ctx: AdminContext): voi
         params: planParams,
       },
     },
-    (req, reply) =>
-      mutate(ctx, req, reply, async (tx) => {
-        if (!(await deletePlan(tx, req.params.name))) throw notFound(req.params.name);
-        return { status: 204, body: null };
-      }),
+    (req, reply) => mutate(ctx, req, reply, ctx.tenants.deletePlan(req.params.name)),
   );
 }

@@ -6,12 +6,27 @@ import type { AdminContext } from "./context.ts";
 import { registerConfigRoutes } from "./config-routes.ts";
 import { registerFleetRoutes } from "./fleet-routes.ts";
 import { registerKeyRoutes } from "./key-routes.ts";
-import { buildOpenApi, type CollectedRoute, type RouteSchema } from "./openapi.ts";
+import {
+  type ApiDocumentInfo,
+  buildOpenApi,
+  type CollectedRoute,
+  type RouteSchema,
+} from "../http/openapi.ts";
 import { registerOperatorTokenRoutes } from "./operator-token-routes.ts";
 import { registerPlacementAdmin } from "./placement-admin.ts";
 import { registerRouteRoutes } from "./route-routes.ts";
 import { registerTenantRoutes } from "./tenant-routes.ts";
 import { registerUpstreamRoutes } from "./upstream-routes.ts";
+
+export const ADMIN_API_INFO: ApiDocumentInfo = {
+  title: "Corral admin API",
+  description:
+    "Operator API of the Corral control plane. GET needs an operator token of role viewer or admin; " +
+    "every other method, and every operator-tokens call, needs role admin. An address with too many " +
+    "failed tokens gets 429 with Retry-After. Errors are RFC 9457 problem+json with a stable code.",
+  prefix: "/admin/v1",
+  securityScheme: { name: "operatorToken", definition: { type: "http", scheme: "bearer" } },
+};
 
 export const ADMIN_PREFIX = "/admin/v1";
 
@@ -26,7 +41,7 @@ export function adminPlugin(ctx: AdminContext) {
         routes.push({ method, url: r.url, access, schema: r.schema as RouteSchema | undefined });
       }
     });
-    registerOperatorAuth(app, ctx.pool, ctx.authThrottle);
+    registerOperatorAuth(app, ctx);
     registerTenantRoutes(app, ctx);
     registerKeyRoutes(app, ctx);
     registerUpstreamRoutes(app, ctx);
@@ -37,7 +52,7 @@ export function adminPlugin(ctx: AdminContext) {
     registerOperatorTokenRoutes(app, ctx);
     let document: object | undefined;
     app.get("/openapi.json", { config: { access: "public" } }, async () => {
-      document ??= buildOpenApi(routes);
+      document ??= buildOpenApi(routes, ADMIN_API_INFO);
       return document;
     });
   };

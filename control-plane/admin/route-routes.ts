@@ -1,8 +1,6 @@
 /** /admin/v1/tenants/:tenantId/routes: create, list, get, delete. */
 import type { FastifyInstance } from "fastify";
-import { createRoute, findRoute, removeRoute } from "../service/config-changes.ts";
-import { listRoutes, type NewRoute } from "../store/routes.ts";
-import { assertTenantExists } from "../store/tenants.ts";
+import type { NewRoute } from "../service/admin-tenant-config.ts";
 import { type AdminContext, mutate } from "./context.ts";
 import { createRouteBody, route, routeList, routeParams, tenantParams } from "./schemas.ts";
 
@@ -22,7 +20,7 @@ export function registerRouteRoutes(app: FastifyInstance, ctx: AdminContext): vo
       },
     },
     (req, reply) =>
-      mutate(ctx, req, reply, createRoute(req.params.tenantId, req.body), {
+      mutate(ctx, req, reply, ctx.tenants.createRoute(req.params.tenantId, req.body), {
         grows: true,
         tenantId: req.params.tenantId,
       }),
@@ -38,23 +36,20 @@ export function registerRouteRoutes(app: FastifyInstance, ctx: AdminContext): vo
         response: { 200: routeList },
       },
     },
-    async (req) => {
-      await assertTenantExists(ctx.pool, req.params.tenantId);
-      return { items: await listRoutes(ctx.pool, req.params.tenantId) };
-    },
+    async (req) => ({ items: await ctx.tenants.listRoutes(req.params.tenantId) }),
   );
 
   app.get<{ Params: RouteParams }>(
     "/tenants/:tenantId/routes/:routeId",
     { schema: { summary: "Get a route", tags: ["routes"], params: routeParams, response: { 200: route } } },
-    (req) => findRoute(ctx.pool, req.params.tenantId, req.params.routeId),
+    (req) => ctx.tenants.getRoute(req.params.tenantId, req.params.routeId),
   );
 
   app.delete<{ Params: RouteParams }>(
     "/tenants/:tenantId/routes/:routeId",
     { schema: { summary: "Delete a route", tags: ["routes"], params: routeParams } },
     (req, reply) =>
-      mutate(ctx, req, reply, removeRoute(req.params.tenantId, req.params.routeId), {
+      mutate(ctx, req, reply, ctx.tenants.removeRoute(req.params.tenantId, req.params.routeId), {
         tenantId: req.params.tenantId,
       }),
   );

@@ -101,19 +101,6 @@ const limitOverridesInput = {
   },
 } as const;
 
-export const problemSchema = {
-  type: "object",
-  description: "RFC 9457 problem details with a stable Corral error code",
-  properties: {
-    type: { type: "string" },
-    title: { type: "string" },
-    status: { type: "integer" },
-    detail: { type: "string" },
-    code: { type: "string", pattern: "^CORRAL_[A-Z_]+$" },
-  },
-  required: ["type", "title", "status", "detail", "code"],
-} as const;
-
 // ---- path parameters and query strings ------------------------------------------
 
 export const tenantParams = {

@@ -5,20 +5,8 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { AdmissionSettings } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
-import {
-  getAdmission,
-  getEgress,
-  putAdmission,
-  putEgress,
-  type StoredAdmission,
-  type StoredEgress,
-} from "../store/settings.ts";
 import { type AdminContext, mutate } from "./context.ts";
 import { admission, admissionBody, egress, egressBody } from "./placement-schemas.ts";
-import { normalizeEgressAllow } from "./validate.ts";
-
-const view = (s: StoredAdmission) => ({ ...s.admission, updatedAt: s.updatedAt?.toISOString() ?? null });
-const egressView = (s: StoredEgress) => ({ allow: s.allow, updatedAt: s.updatedAt?.toISOString() ?? null });
 
 export function registerSettingsRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.get(
@@ -30,7 +18,7 @@ export function registerSettingsRoutes(app: FastifyInstance, ctx: AdminContext):
         response: { 200: admission },
       },
     },
-    async () => view(await getAdmission(ctx.pool)),
+    () => ctx.tenants.getAdmission(),
   );
 
   app.put<{ Body: AdmissionSettings }>(
@@ -43,8 +31,7 @@ export function registerSettingsRoutes(app: FastifyInstance, ctx: AdminContext):
         response: { 200: admission },
       },
     },
-    (req, reply) =>
-      mutate(ctx, req, reply, async (tx) => ({ status: 200, body: view(await putAdmission(tx, req.body)) })),
+    (req, reply) => mutate(ctx, req, reply, ctx.tenants.putAdmission(req.body)),
   );
 
   app.get(
@@ -56,7 +43,7 @@ export function registerSettingsRoutes(app: FastifyInstance, ctx: AdminContext):
         response: { 200: egress },
       },
     },
-    async () => egressView(await getEgress(ctx.pool)),
+    () => ctx.tenants.getEgress(),
   );
 
   app.put<{ Body: { allow: string[] } }>(
@@ -69,12 +56,6 @@ export function registerSettingsRoutes(app: FastifyInstance, ctx: AdminContext):
         response: { 200: egress },
       },
     },
-    (req, reply) => {
-      const allow = normalizeEgressAllow(req.body.allow, "body/allow");
-      return mutate(ctx, req, reply, async (tx) => ({
-        status: 200,
-        body: egressView(await putEgress(tx, allow)),
-      }));
-    },
+    (req, reply) => mutate(ctx, req, reply, ctx.tenants.putEgress(req.body.allow)),
   );
 }

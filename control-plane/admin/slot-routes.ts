@@ -4,33 +4,13 @@
  * declaration leaves a registered slot to the forget delay.
  */
 import type { FastifyInstance } from "fastify";
-import { CorralError } from "../errors.ts";
-import type { SlotView } from "../fleet/fleet-slots.ts";
-import type { Queryable } from "../store/db.ts";
-import { declareSlot, type SlotDeclaration, undeclareSlot } from "../store/slots.ts";
+import type { SlotDeclaration } from "../service/admin-fleet.ts";
 import { type AdminContext, mutate } from "./context.ts";
 import { declareSlotBody, slotList, slotParams, slotView } from "./placement-schemas.ts";
-import { invalid } from "./validate.ts";
 
 type SlotParams = { name: string };
-const notFound = (name: string) => new CorralError("CORRAL_ADMIN_NOT_FOUND", `slot ${name} not found`);
-
-function checkDeclaration(d: SlotDeclaration): void {
-  if (d.httpUrl !== undefined) {
-    const port = URL.canParse(d.httpUrl) ? new URL(d.httpUrl).port : "x";
-    if (port !== "" && !(Number(port) >= 1 && Number(port) <= 65535))
-      throw invalid("body/httpUrl", "is not a valid http(s) URL with a port from 1 to 65535");
-  }
-  if (d.grpcAddress !== undefined) {
-    const port = Number(d.grpcAddress.slice(d.grpcAddress.lastIndexOf(":") + 1));
-    if (!(port >= 1 && port <= 65535)) throw invalid("body/grpcAddress", "has a port outside 1-65535");
-  }
-}
 
 export function registerSlotRoutes(app: FastifyInstance, ctx: AdminContext): void {
-  const find = async (name: string, q: Queryable = ctx.pool): Promise<SlotView | undefined> =>
-    (await ctx.placement.slotViews(q)).find((s) => s.name === name);
-
   app.get(
     "/slots",
     {
@@ -40,7 +20,7 @@ export function registerSlotRoutes(app: FastifyInstance, ctx: AdminContext): voi
         response: { 200: slotList },
       },
     },
-    async () => ({ items: await ctx.placement.slotViews() }),
+    async () => ({ items: await ctx.fleet.listSlots() }),
   );
 
   app.get<{ Params: SlotParams }>(
@@ -48,7 +28,7 @@ export function registerSlotRoutes(app: FastifyInstance, ctx: AdminContext): voi
     {
       schema: { summary: "Get a slot", tags: ["placement"], params: slotParams, response: { 200: slotView } },
     },
-    async (req) => (await find(req.params.name)) ?? Promise.reject(notFound(req.params.name)),
+    (req) => ctx.fleet.getSlot(req.params.name),
   );
 
   app.put<{ Params: SlotParams; Body: SlotDeclaration }>(
@@ -62,19 +42,8 @@ export function registerSlotRoutes(app: FastifyInstance, ctx: AdminContext): voi
         response: { 200: slotView, 201: slotView },
       },
     },
-    (req, reply) => {
-      checkDeclaration(req.body);
-      return mutate(
-        ctx,
-        req,
-        reply,
-        async (tx) => {
-          const { created } = await declareSlot(tx, req.params.name, req.body);
-          return { status: created ? 201 : 200, body: await find(req.params.name, tx) };
-        },
-        { grows: true },
-      );
-    },
+    (req, reply) =>
+      mutate(ctx, req, reply, ctx.fleet.declareSlot(req.params.name, req.body), { grows: true }),
   );
 
   app.delete<{ Params: SlotParams }>(
@@ -86,12 +55,6 @@ export function registerSlotRoutes(app: FastifyInstance, ctx: AdminContext): voi
         params: slotParams,
       },
     },
-    (req, reply) =>
-      mutate(ctx, req, reply, async (tx) => {
-        if (!(await undeclareSlot(tx, req.params.name))) {
-          throw new CorralError("CORRAL_ADMIN_NOT_FOUND", `slot ${req.params.name} is not declared`);
-        }
-        return { status: 204, body: null };
-      }),
+    (req, reply) => mutate(ctx, req, reply, ctx.fleet.undeclareSlot(req.params.name)),
   );
 }

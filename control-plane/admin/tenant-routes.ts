@@ -1,18 +1,7 @@
 /** /admin/v1/tenants: create, list (keyset cursor), get, patch, delete. */
 import type { FastifyInstance } from "fastify";
-import { CorralError } from "../errors.ts";
-import {
-  deleteTenant,
-  getTenant,
-  insertTenant,
-  listTenants,
-  type NewTenant,
-  type TenantPatch,
-  updateTenant,
-} from "../store/tenants.ts";
-import { measureTenant } from "../service/config-growth.ts";
+import type { NewTenant, TenantPatch } from "../service/admin-tenant-config.ts";
 import { type AdminContext, mutate } from "./context.ts";
-import { assertTenantRateCovered } from "./limit-rules.ts";
 import {
   createTenantBody,
   listTenantsQuery,
@@ -23,17 +12,10 @@ import {
   tenantParams,
   tenantUsage,
 } from "./schemas.ts";
-import { decodeCursor, encodeCursor, normalizeEgressAllow, pageLimit } from "./validate.ts";
+import { decodeCursor, encodeCursor, pageLimit } from "./validate.ts";
 
 type TenantParams = { tenantId: string };
-const notFound = (id: string) => new CorralError("CORRAL_ADMIN_NOT_FOUND", `tenant ${id} not found`);
 const SLUG_RE = new RegExp(SLUG_PATTERN);
-
-/** The body with its egress allow entries in canonical form (400 naming a bad one). */
-function withEgressAllow<T extends { egressAllow?: string[] }>(body: T): T {
-  if (body.egressAllow === undefined) return body;
-  return { ...body, egressAllow: normalizeEgressAllow(body.egressAllow, "body/egressAllow") };
-}
 
 export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.post<{ Body: NewTenant }>(
@@ -47,17 +29,7 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
       },
     },
     (req, reply) =>
-      mutate(
-        ctx,
-        req,
-        reply,
-        async (tx) => {
-          const created = await insertTenant(tx, withEgressAllow(req.body));
-          await assertTenantRateCovered(tx, created.id);
-          return { status: 201, body: created };
-        },
-        { grows: true, tenantId: req.body.id },
-      ),
+      mutate(ctx, req, reply, ctx.tenants.createTenant(req.body), { grows: true, tenantId: req.body.id }),
   );
 
   app.get<{ Querystring: { limit?: string; cursor?: string } }>(
@@ -73,7 +45,7 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
     async (req) => {
       const limit = pageLimit(req.query.limit);
       const after = req.query.cursor === undefined ? undefined : decodeCursor(req.query.cursor, SLUG_RE);
-      const page = await listTenants(ctx.pool, limit, after);
+      const page = await ctx.tenants.listTenants(limit, after);
       return { items: page.items, nextCursor: page.lastId === undefined ? null : encodeCursor(page.lastId) };
     },
   );
@@ -83,8 +55,7 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
     {
       schema: { summary: "Get a tenant", tags: ["tenants"], params: tenantParams, response: { 200: tenant } },
     },
-    async (req) =>
-      (await getTenant(ctx.pool, req.params.tenantId)) ?? Promise.reject(notFound(req.params.tenantId)),
+    (req) => ctx.tenants.getTenant(req.params.tenantId),
   );
 
   app.get<{ Params: TenantParams }>(
@@ -98,11 +69,7 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
         response: { 200: tenantUsage },
       },
     },
-    async (req) => {
-      const measured = await measureTenant(ctx.pool, req.params.tenantId);
-      if (!measured) throw notFound(req.params.tenantId);
-      return { tenantId: req.params.tenantId, ...measured };
-    },
+    (req) => ctx.tenants.tenantUsage(req.params.tenantId),
   );
 
   app.patch<{ Params: TenantParams; Body: TenantPatch }>(
@@ -118,18 +85,9 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
       },
     },
     (req, reply) =>
-      mutate(
-        ctx,
-        req,
-        reply,
-        async (tx) => {
-          const updated = await updateTenant(tx, req.params.tenantId, withEgressAllow(req.body));
-          if (!updated) throw notFound(req.params.tenantId);
-          await assertTenantRateCovered(tx, updated.id);
-          return { status: 200, body: updated };
-        },
-        { tenantId: req.params.tenantId },
-      ),
+      mutate(ctx, req, reply, ctx.tenants.updateTenant(req.params.tenantId, req.body), {
+        tenantId: req.params.tenantId,
+      }),
   );
 
   app.delete<{ Params: TenantParams }>(
@@ -142,15 +100,8 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
       },
     },
     (req, reply) =>
-      mutate(
-        ctx,
-        req,
-        reply,
-        async (tx) => {
-          if (!(await deleteTenant(tx, req.params.tenantId))) throw notFound(req.params.tenantId);
-          return { status: 204, body: null };
-        },
-        { tenantId: req.params.tenantId },
-      ),
+      mutate(ctx, req, reply, ctx.tenants.deleteTenant(req.params.tenantId), {
+        tenantId: req.params.tenantId,
+      }),
   );
 }

@@ -1,11 +1,8 @@
 /** /admin/v1/tenants/:tenantId/upstreams: create, list, get, delete (409 while a route uses it). */
 import type { FastifyInstance } from "fastify";
-import { createUpstream, findUpstream, removeUpstream } from "../service/config-changes.ts";
-import { assertTenantExists } from "../store/tenants.ts";
-import { listUpstreams, type NewUpstream } from "../store/upstreams.ts";
+import type { NewUpstream } from "../service/admin-tenant-config.ts";
 import { type AdminContext, mutate } from "./context.ts";
 import { createUpstreamBody, tenantParams, upstream, upstreamList, upstreamParams } from "./schemas.ts";
-import { normalizeTargets } from "./validate.ts";
 
 type TenantParams = { tenantId: string };
 type UpstreamParams = TenantParams & { upstreamId: string };
@@ -22,13 +19,11 @@ export function registerUpstreamRoutes(app: FastifyInstance, ctx: AdminContext):
         response: { 201: upstream },
       },
     },
-    (req, reply) => {
-      const input = { ...req.body, targets: normalizeTargets(req.body.targets) };
-      return mutate(ctx, req, reply, createUpstream(req.params.tenantId, input), {
+    (req, reply) =>
+      mutate(ctx, req, reply, ctx.tenants.createUpstream(req.params.tenantId, req.body), {
         grows: true,
         tenantId: req.params.tenantId,
-      });
-    },
+      }),
   );
 
   app.get<{ Params: TenantParams }>(
@@ -41,10 +36,7 @@ export function registerUpstreamRoutes(app: FastifyInstance, ctx: AdminContext):
         response: { 200: upstreamList },
       },
     },
-    async (req) => {
-      await assertTenantExists(ctx.pool, req.params.tenantId);
-      return { items: await listUpstreams(ctx.pool, req.params.tenantId) };
-    },
+    async (req) => ({ items: await ctx.tenants.listUpstreams(req.params.tenantId) }),
   );
 
   app.get<{ Params: UpstreamParams }>(
@@ -57,14 +49,14 @@ export function registerUpstreamRoutes(app: FastifyInstance, ctx: AdminContext):
         response: { 200: upstream },
       },
     },
-    (req) => findUpstream(ctx.pool, req.params.tenantId, req.params.upstreamId),
+    (req) => ctx.tenants.getUpstream(req.params.tenantId, req.params.upstreamId),
   );
 
   app.delete<{ Params: UpstreamParams }>(
     "/tenants/:tenantId/upstreams/:upstreamId",
     { schema: { summary: "Delete an upstream no route uses", tags: ["upstreams"], params: upstreamParams } },
     (req, reply) =>
-      mutate(ctx, req, reply, removeUpstream(req.params.tenantId, req.params.upstreamId), {
+      mutate(ctx, req, reply, ctx.tenants.removeUpstream(req.params.tenantId, req.params.upstreamId), {
         tenantId: req.params.tenantId,
       }),
   );

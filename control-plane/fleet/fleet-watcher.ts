@@ -8,7 +8,7 @@
  */
 import type { Slot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import type { Logger } from "../logger.ts";
-import { slotTableFingerprint } from "./fleet-slots.ts";
+import { slotTableFingerprint } from "../placement/fleet-slots.ts";
 
 export const DEFAULT_FLEET_CHECK_INTERVAL_MS = 5_000;
 

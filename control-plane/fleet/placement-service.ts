@@ -5,9 +5,11 @@
  */
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Slot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
-import { type CompileOptions, clampShardSize, effectiveShardSize } from "../publish/compile.ts";
+import type { CompileOptions } from "../publish/compile.ts";
 import {
   analyzePlacement,
+  clampShardSize,
+  effectiveShardSize,
   type PlacementAnalysis,
   PlacementInputError,
   type PlacementTenant,
@@ -15,7 +17,7 @@ import {
 import { type Pool, type Queryable, withTransaction } from "../store/db.ts";
 import { listNodeRows } from "../store/nodes.ts";
 import { databaseNowMs, listDeclaredSlots } from "../store/slots.ts";
-import { fleetSlots, type SlotPolicy, type SlotView, slotViews } from "./fleet-slots.ts";
+import { fleetSlots, type SlotPolicy, type SlotView, slotViews } from "../placement/fleet-slots.ts";
 import type { PlacementSeed } from "./placement-seed.ts";
 import { ShardCache } from "./shard-cache.ts";
 

@@ -1,7 +1,7 @@
 /**
  * Placement for one CP replica, from its settings: the seed, the placement service (admin API),
  * the fleet watcher (publishes when slots join, leave, die or are forgotten) and the compiler's
- * placement options. Liveness window: 4 sync ping intervals (see fleet-slots.ts).
+ * placement options. Liveness window: 4 sync ping intervals (see placement/fleet-slots.ts).
  */
 import type { ControlPlaneConfig } from "../config.ts";
 import { deriveHopKey } from "../../proto/node-credential.ts";

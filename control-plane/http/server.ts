@@ -20,7 +20,7 @@ import {
   capConnections,
   fastifyHttpLimits,
   type HttpLimits,
-} from "../../proto/http-limits.ts";
+} from "../../runtime/http-limits.ts";
 import { CorralError, type ErrorCode, toProblem } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { ControlPlaneMetrics } from "../metrics.ts";

@@ -14,6 +14,8 @@ export {
 export { DEFAULT_FORGET_DELAY_MS, effectiveSlots, type KnownSlot, liveMembers } from "./effective-slots.ts";
 export { choose, hypergeometricOverlap, zoneSpreadOverlap } from "./overlap-law.ts";
 export {
+  clampShardSize,
+  effectiveShardSize,
   MAX_SHARD_SIZE,
   PlacementFleet,
   PlacementInputError,

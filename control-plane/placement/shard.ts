@@ -56,6 +56,16 @@ function checkSeed(seed: string | Buffer): void {
   }
 }
 
+/** A configured shard size made valid: an integer from 1 to MAX_SHARD_SIZE. */
+export function clampShardSize(configured: number): number {
+  return Math.max(1, Math.min(Math.floor(configured) || 1, MAX_SHARD_SIZE));
+}
+
+/** How many members a tenant's shard has: its k capped by the fleet size N (at least 1). */
+export function effectiveShardSize(configured: number, fleetSize: number): number {
+  return Math.min(clampShardSize(configured), Math.max(fleetSize, 1));
+}
+
 export function checkShardSize(k: unknown): number {
   if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > MAX_SHARD_SIZE) {
     throw new PlacementInputError(

@@ -6,7 +6,8 @@ import type { CorralError } from "../errors.ts";
 import type { FleetRows } from "../store/fleet-rows.ts";
 import type { NodeRow } from "../store/nodes.ts";
 import type { TenantRow } from "../store/tenants.ts";
-import { compileSnapshot, effectiveShardSize } from "./compile.ts";
+import { effectiveShardSize } from "../placement/index.ts";
+import { compileSnapshot } from "./compile.ts";
 import { ROWS_T0, tenantRow } from "./test-rows.ts";
 
 const T0 = ROWS_T0;
@@ -153,7 +154,8 @@ test("a route whose upstream does not exist is refused before publishing", () =>
   assert.throws(
     () => compileSnapshot(rows, opts),
     (err: CorralError) =>
-      err.code === "CORRAL_SNAPSHOT_INCONSISTENT" && /route rt1 uses upstream up-missing/.test(err.message),
+      err.code === "CORRAL_SNAPSHOT_INCONSISTENT" &&
+      /route "rt1": references unknown upstream "up-missing"/.test(err.message),
   );
 });
 
@@ -166,7 +168,11 @@ test("rows of a tenant that does not exist, duplicate key hashes and unknown pla
     ],
     ["duplicate hash", (r) => r.keys.push({ ...r.keys[0]!, id: "k9" }), /duplicate hash/],
     ["unknown plan", (r) => (r.tenants[0]!.plan = "gold"), /plan gold/],
-    ["duplicate upstream", (r) => r.upstreams.push({ ...r.upstreams[0]! }), /upstream up1 appears twice/],
+    [
+      "duplicate upstream",
+      (r) => r.upstreams.push({ ...r.upstreams[0]! }),
+      /upstream id "up1" appears twice/,
+    ],
   ];
   for (const [name, mutate, expected] of cases) {
     const rows = fleet();
@@ -181,7 +187,10 @@ test("the placement hook fills shards, and a shard member must be a slot", () =>
     shardOf: (t, slots) => slots.slice(0, t.shardSize).map((x) => x.name),
   });
   assert.deepEqual(s.tenants[0]!.shard, ["dp-0", "dp-1", "dp-2"]);
-  assert.throws(() => compileSnapshot(fleet(), { ...opts, shardOf: () => ["dp-9"] }), /shard member dp-9/);
+  assert.throws(
+    () => compileSnapshot(fleet(), { ...opts, shardOf: () => ["dp-9"] }),
+    /shard names unknown slot dp-9/,
+  );
 });
 
 test("the fleet's hop key travels in the settings", () => {

@@ -2,7 +2,7 @@
  * Compiles the database rows into one whole-fleet Snapshot (docs/design.md §3.1). Pure and
  * deterministic: the same rows and options give the same message. Limits are resolved
  * from the tenant's plan with the tenant's overrides; only non-revoked keys travel, as hashes.
- * Slots are the declared and registered ones still in the fleet (fleet/fleet-slots.ts); each
+ * Slots are the declared and registered ones still in the fleet (placement/fleet-slots.ts); each
  * tenant's shard comes from the placement hook over exactly those slots. limits.shardSize is
  * the configured k (capped by MAX_SHARD_SIZE); the shard has min(k, N) members, so a node
  * splitting the tenant's rate divides by the shard's length.
@@ -18,8 +18,8 @@ import type {
   Upstream,
 } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { CorralError } from "../errors.ts";
-import { DEFAULT_FORGET_DELAY_MS, DEFAULT_LIVE_WINDOW_MS, fleetSlots } from "../fleet/fleet-slots.ts";
-import { MAX_SHARD_SIZE } from "../placement/index.ts";
+import { DEFAULT_FORGET_DELAY_MS, DEFAULT_LIVE_WINDOW_MS, fleetSlots } from "../placement/fleet-slots.ts";
+import { clampShardSize } from "../placement/index.ts";
 import type { ActiveKeyRow, FleetParts, FleetRows } from "../store/fleet-rows.ts";
 import type { RouteRow } from "../store/routes.ts";
 import type { TenantRows } from "../store/tenant-revisions.ts";
@@ -109,16 +109,6 @@ export function assertConsistent(problems: readonly string[]): void {
     `snapshot is inconsistent: ${problems.slice(0, 5).join("; ")}`,
     { problems: problems.slice(0, 50) },
   );
-}
-
-/** A configured shard size made valid: an integer from 1 to MAX_SHARD_SIZE. */
-export function clampShardSize(configured: number): number {
-  return Math.max(1, Math.min(Math.floor(configured) || 1, MAX_SHARD_SIZE));
-}
-
-/** How many members a tenant's shard has: its k capped by the fleet size N (at least 1). */
-export function effectiveShardSize(configured: number, fleetSize: number): number {
-  return Math.min(clampShardSize(configured), Math.max(fleetSize, 1));
 }
 
 /**

@@ -1,12 +1,16 @@
 /**
- * Checks a compiled snapshot's internal references before it is published (like
- * go-control-plane's Snapshot.Consistent()): every route's upstream exists in its tenant,
- * ids and key hashes are unique, every shard member is a known slot. Pure.
+ * Checks a compiled snapshot before it is published (like go-control-plane's
+ * Snapshot.Consistent()): first the check every node runs before it applies
+ * (proto/snapshot-consistency.ts), so a version a node would refuse is never published; then
+ * what the compiler itself promises on top: every tenant has limits with a shard size of at
+ * least 1, every upstream a target, key ids and hashes are unique across the fleet, and a shard
+ * names only known slots even when the fleet has none. Pure.
  */
 import type { Slot, Snapshot, Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import { SnapshotCheck } from "../../proto/snapshot-consistency.ts";
 
 export function snapshotProblems(snapshot: Snapshot): string[] {
-  const check = new ConsistencyCheck(snapshot.slots);
+  const check = new ConsistencyCheck(snapshot.slots, snapshot.settings?.egressAllow ?? []);
   for (const tenant of snapshot.tenants) check.tenant(tenant);
   return check.problems;
 }
@@ -27,70 +31,51 @@ export function keyIdentities(tenant: Tenant): KeyIdentity[] {
  * the rest of the snapshot — its id, shard members and keys being unique — is checked again).
  */
 export class ConsistencyCheck {
-  readonly problems: string[] = [];
-  readonly #slotNames = new Set<string>();
-  readonly #tenantIds = new Set<string>();
+  readonly #shared: SnapshotCheck;
+  readonly #own: string[] = [];
+  readonly #noSlots: boolean;
   readonly #keyIds = new Set<string>();
   readonly #keyHashes = new Set<string>();
 
-  constructor(slots: readonly Slot[]) {
-    for (const slot of slots) {
-      if (!slot.name) this.problems.push("a slot has no name");
-      if (this.#slotNames.has(slot.name)) this.problems.push(`slot ${slot.name} appears twice`);
-      this.#slotNames.add(slot.name);
-    }
+  constructor(slots: readonly Slot[], fleetEgressAllow: readonly string[] = []) {
+    this.#shared = new SnapshotCheck(slots, fleetEgressAllow);
+    this.#noSlots = slots.length === 0;
+  }
+
+  get problems(): string[] {
+    return [...this.#shared.problems, ...this.#own];
   }
 
   tenant(tenant: Tenant): void {
-    this.problems.push(...tenantProblems(tenant));
-    for (const key of tenant.keys) {
-      if (key.hash.length !== 32)
-        this.problems.push(`key ${key.id} of tenant ${tenant.id} has a malformed hash`);
-    }
-    this.reused(tenant.id, tenant.shard, keyIdentities(tenant));
+    this.#shared.tenant(tenant);
+    this.#own.push(...compilerPromises(tenant));
+    this.#fleetWide(tenant.id, tenant.shard, keyIdentities(tenant));
   }
 
   reused(id: string, shard: readonly string[], keys: readonly KeyIdentity[]): void {
-    if (!id) this.problems.push("a tenant has no id");
-    if (this.#tenantIds.has(id)) this.problems.push(`tenant ${id} appears twice`);
-    this.#tenantIds.add(id);
-    for (const member of shard) {
-      if (!this.#slotNames.has(member))
-        this.problems.push(`tenant ${id}: shard member ${member} is not a slot`);
-    }
+    this.#shared.placed(id, shard);
+    this.#fleetWide(id, shard, keys);
+  }
+
+  #fleetWide(id: string, shard: readonly string[], keys: readonly KeyIdentity[]): void {
+    if (this.#noSlots && shard.length > 0) this.#own.push(`tenant ${id}: shard names slots the fleet lacks`);
     for (const key of keys) {
-      if (this.#keyIds.has(key.id)) this.problems.push(`key ${key.id} appears twice`);
+      if (this.#keyIds.has(key.id)) this.#own.push(`key ${key.id} appears twice`);
       this.#keyIds.add(key.id);
       if (key.hash.length === 64 && this.#keyHashes.has(key.hash))
-        this.problems.push(`key ${key.id} of tenant ${id} has a duplicate hash`);
+        this.#own.push(`key ${key.id} of tenant ${id} has a duplicate hash`);
       this.#keyHashes.add(key.hash);
     }
   }
 }
 
-function tenantProblems(tenant: Tenant): string[] {
+function compilerPromises(tenant: Tenant): string[] {
   const problems: string[] = [];
   const where = `tenant ${tenant.id}`;
-  if (tenant.status !== "active" && tenant.status !== "suspended")
-    problems.push(`${where} has status ${tenant.status}`);
   if (!tenant.limits) problems.push(`${where} has no limits`);
   else if (tenant.limits.shardSize < 1) problems.push(`${where} has shard size ${tenant.limits.shardSize}`);
-  const upstreamIds = new Set<string>();
   for (const upstream of tenant.upstreams) {
-    if (upstreamIds.has(upstream.id)) problems.push(`${where}: upstream ${upstream.id} appears twice`);
-    upstreamIds.add(upstream.id);
     if (upstream.targets.length === 0) problems.push(`${where}: upstream ${upstream.id} has no targets`);
-  }
-  const routeIds = new Set<string>();
-  for (const route of tenant.routes) {
-    if (routeIds.has(route.id)) problems.push(`${where}: route ${route.id} appears twice`);
-    routeIds.add(route.id);
-    if (!upstreamIds.has(route.upstreamId))
-      problems.push(`${where}: route ${route.id} uses upstream ${route.upstreamId}, which does not exist`);
-    if (!route.pathPrefix.startsWith("/"))
-      problems.push(`${where}: route ${route.id} path prefix must start with /`);
-    if (route.protocol !== "http" && route.protocol !== "grpc")
-      problems.push(`${where}: route ${route.id} has protocol ${route.protocol}`);
   }
   return problems;
 }

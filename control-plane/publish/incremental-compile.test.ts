@@ -5,7 +5,6 @@ import { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { ShardCache } from "../fleet/shard-cache.ts";
 import type { FleetRows } from "../store/fleet-rows.ts";
 import type { TenantRows } from "../store/tenant-revisions.ts";
-import type { TenantRow } from "../store/tenants.ts";
 import { type CompileOptions, compileSnapshot } from "./compile.ts";
 import { type CompileSource, IncrementalCompiler } from "./incremental-compile.ts";
 import { assemblePayload, tenantEntry } from "./snapshot-payload.ts";

@@ -90,7 +90,8 @@ export class IncrementalCompiler {
     const ctx = { plans, planValues, revOf, shardOf, problems };
     const encoded = await this.#encode(source, stale, revisions.length, ctx);
 
-    const check = new ConsistencyCheck(slots);
+    const frame = snapshotFrame(parts, slots, opts);
+    const check = new ConsistencyCheck(slots, frame.settings?.egressAllow ?? []);
     const next = new Map<string, Fragment>();
     const entries: Uint8Array[] = [];
     for (const r of revisions) {
@@ -110,7 +111,7 @@ export class IncrementalCompiler {
     assertConsistent(problems);
     this.#fragments = next;
     opts.onSlots?.(slots);
-    const payload = assemblePayload(snapshotFrame(parts, slots, opts), entries);
+    const payload = assemblePayload(frame, entries);
     return { payload, tenants: revisions.length, encoded: encoded.size };
   }
 

@@ -16,7 +16,7 @@
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { encodePointer, LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts";
-import type { BlobStore } from "../../proto/blob-store/blob-store.ts";
+import type { BlobStore } from "../../runtime/blob-store/blob-store.ts";
 import type { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import {
   compressPayload,

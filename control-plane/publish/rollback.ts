@@ -8,7 +8,7 @@
  * older ones answer CORRAL_ADMIN_VERSION_GONE.
  */
 import type { KeyObject } from "node:crypto";
-import { BlobNotFoundError, type BlobStore, BlobTooLargeError } from "../../proto/blob-store/blob-store.ts";
+import { BlobNotFoundError, type BlobStore, BlobTooLargeError } from "../../runtime/blob-store/blob-store.ts";
 import type { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { decodeSnapshot } from "../../proto/snapshot-codec.ts";
 import { SnapshotError } from "../../proto/snapshot-errors.ts";

@@ -6,7 +6,7 @@
  * re-stamped.
  */
 import type { KeyObject } from "node:crypto";
-import type { BlobStore } from "../../proto/blob-store/blob-store.ts";
+import type { BlobStore } from "../../runtime/blob-store/blob-store.ts";
 import { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { readChangeState } from "../store/changes.ts";
 import { nextVersion } from "../store/config-versions.ts";

@@ -6,7 +6,7 @@
  * MAX_DELETES_PER_PASS deletes; failures are logged and retried by the next pass, never
  * thrown: a publish must not fail because old garbage could not be removed.
  */
-import type { BlobStore } from "../../proto/blob-store/blob-store.ts";
+import type { BlobStore } from "../../runtime/blob-store/blob-store.ts";
 import type { Logger } from "../logger.ts";
 import type { ControlPlaneMetrics } from "../metrics.ts";
 import type { Pool } from "../store/db.ts";

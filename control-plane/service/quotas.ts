@@ -5,12 +5,9 @@
  * operator) may still shrink, since only growing changes are checked.
  */
 import { CorralError } from "../errors.ts";
+import { QUOTA_NAMES, type QuotaName, type QuotaOverrides, type Quotas } from "../store/quota-columns.ts";
 
-export const QUOTA_NAMES = ["maxRoutes", "maxUpstreams", "maxKeys", "maxTargets", "maxConfigBytes"] as const;
-export type QuotaName = (typeof QUOTA_NAMES)[number];
-export type Quotas = Record<QuotaName, number>;
-/** An absent or null member means "the plan's value". */
-export type QuotaOverrides = { [K in QuotaName]?: number | null };
+export { QUOTA_MAX, type QuotaOverrides, type Quotas } from "../store/quota-columns.ts";
 
 /** What a tenant holds: live keys only (revoked keys do not travel), targets over all upstreams. */
 export interface TenantUsage {
@@ -28,24 +25,6 @@ const USAGE_OF: Record<QuotaName, keyof TenantUsage> = {
   maxKeys: "keys",
   maxTargets: "targets",
   maxConfigBytes: "configBytes",
-};
-
-/** API field -> column, the same name on plans and tenants. */
-export const QUOTA_COLUMNS: Record<QuotaName, string> = {
-  maxRoutes: "max_routes",
-  maxUpstreams: "max_upstreams",
-  maxKeys: "max_keys",
-  maxTargets: "max_targets",
-  maxConfigBytes: "max_config_bytes",
-};
-
-/** The largest value any quota may take (the migration's CHECK bounds). */
-export const QUOTA_MAX: Quotas = {
-  maxRoutes: 1_000_000,
-  maxUpstreams: 1_000_000,
-  maxKeys: 1_000_000,
-  maxTargets: 10_000_000,
-  maxConfigBytes: 1024 * 1024 * 1024,
 };
 
 export function resolveQuotas(plan: Quotas, overrides: QuotaOverrides): Quotas {

@@ -1,6 +1,6 @@
 /** Everything the compiler needs, read in one (repeatable-read) transaction. */
 import type { AdmissionSettings } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
-import type { DeclaredSlotRow } from "../fleet/fleet-slots.ts";
+import type { DeclaredSlotRow } from "../placement/fleet-slots.ts";
 import type { ApiKeyRow } from "./api-keys.ts";
 import type { Queryable } from "./db.ts";
 import { listNodeRows, type NodeRow } from "./nodes.ts";

@@ -1,10 +1,10 @@
 /**
  * Plans: the default limits of the tenants on them (rate, burst, concurrency, priority, shard
- * size) and their default quotas (service/quotas.ts). A plan in use cannot be deleted. Changes are checked against the rule every tenant's
+ * size) and their default quotas (quota-columns.ts, rules in service/quotas.ts). A plan in use cannot be deleted. Changes are checked against the rule every tenant's
  * effective limits must keep: a positive rate needs a burst of at least 1.
  */
 import { CorralError } from "../errors.ts";
-import { QUOTA_COLUMNS, QUOTA_NAMES, type Quotas } from "../service/quotas.ts";
+import { QUOTA_COLUMNS, QUOTA_NAMES, type Quotas } from "./quota-columns.ts";
 import type { Queryable } from "./db.ts";
 import type { PlanRow, Priority } from "./tenants.ts";
 

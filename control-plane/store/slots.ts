@@ -1,5 +1,5 @@
 /** Slots operators declare (PUT /admin/v1/slots/{name}): in the fleet even before a node connects. */
-import type { DeclaredSlotRow } from "../fleet/fleet-slots.ts";
+import type { DeclaredSlotRow } from "../placement/fleet-slots.ts";
 import type { Queryable } from "./db.ts";
 
 export interface SlotDeclaration {

@@ -6,7 +6,7 @@
  * row's lock, which every change takes anyway (store/changes.ts), so growing changes of
  * different tenants are checked one after another.
  */
-import { QUOTA_COLUMNS, QUOTA_NAMES, type QuotaOverrides, type Quotas } from "../service/quotas.ts";
+import { QUOTA_COLUMNS, QUOTA_NAMES, type QuotaOverrides, type Quotas } from "./quota-columns.ts";
 import type { Queryable } from "./db.ts";
 import type { ActiveKeyRow } from "./fleet-rows.ts";
 import type { RouteRow } from "./routes.ts";

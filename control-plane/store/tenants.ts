@@ -1,6 +1,6 @@
 /** Tenants and plans. Ids are slugs; listing is keyset-paginated by id. */
 import { CorralError } from "../errors.ts";
-import { QUOTA_COLUMNS, QUOTA_NAMES, type QuotaOverrides } from "../service/quotas.ts";
+import { QUOTA_COLUMNS, QUOTA_NAMES, type QuotaOverrides } from "./quota-columns.ts";
 import { type Queryable, SQLSTATE, sqlState } from "./db.ts";
 
 export type Priority = "batch" | "standard" | "critical";

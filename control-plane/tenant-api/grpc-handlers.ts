@@ -1,9 +1,27 @@
 /** The TenantService RPCs, each one TenantService call between two mappings (grpc-mapping.ts). */
+import type { handleUnaryCall } from "@grpc/grpc-js";
 import type * as pb from "../../proto/gen/corral/tenant/v1/tenant.ts";
 import type { TenantServiceServer } from "../../proto/gen/corral/tenant/v1/tenant.ts";
-import type { CallContext, Unary } from "./grpc-server.ts";
 import * as map from "./grpc-mapping.ts";
-import type { Outcome, TenantService } from "./service.ts";
+import type { Caller, MutationOptions, Outcome, TenantService } from "./service.ts";
+
+/** What a handler gets besides the request: the caller and the call's limits. */
+export interface CallContext {
+  caller: Caller;
+  /** the call's deadline, cancellation and (validated) client token */
+  mutation(clientToken: string): MutationOptions;
+}
+
+export interface HandlerResult<Res> {
+  response: Res;
+  replayed?: boolean;
+}
+
+/** Wraps a handler into a grpc-js unary call (grpc-server.ts: limits, errors, metrics). */
+export type Unary = <Req, Res>(
+  method: string,
+  handler: (ctx: CallContext, request: Req) => Promise<HandlerResult<Res>>,
+) => handleUnaryCall<Req, Res>;
 
 const done = <T, R>(outcome: Outcome<T>, response: R) => ({ response, replayed: outcome.replayed });
 

@@ -5,24 +5,17 @@
  * message or a status carrying `corral-code` and `corral-problem-bin`, is logged on one line and
  * counted. Messages are bounded; close() drains calls in flight before it gives up on them.
  */
-import {
-  type handleUnaryCall,
-  Metadata,
-  type ServerUnaryCall,
-  Server,
-  ServerCredentials,
-  type sendUnaryData,
-} from "@grpc/grpc-js";
+import { Metadata, type ServerUnaryCall, Server, ServerCredentials, type sendUnaryData } from "@grpc/grpc-js";
 import { Counter, Histogram, type Registry } from "prom-client";
 import { TenantServiceService } from "../../proto/gen/corral/tenant/v1/tenant.ts";
+import { presentedKey } from "../../proto/presented-key.ts";
 import { type CorralError, GrpcStatus } from "../errors.ts";
 import { toCorralError } from "../http/problems.ts";
 import type { Logger } from "../logger.ts";
 import { sourceOf } from "../service/failed-auth-throttle.ts";
 import { checkIdempotencyKey } from "../service/input-validation.ts";
-import { presentedKey } from "./credentials.ts";
-import { tenantHandlers } from "./grpc-handlers.ts";
-import type { Caller, MutationOptions, TenantService } from "./service.ts";
+import { type CallContext, type HandlerResult, tenantHandlers, type Unary } from "./grpc-handlers.ts";
+import type { Caller, TenantService } from "./service.ts";
 import { asTenantError } from "./tenant-errors.ts";
 import { serviceError } from "./grpc-mapping.ts";
 
@@ -48,18 +41,6 @@ export interface TenantGrpcServer {
   address: string;
   port: number;
   close(): Promise<void>;
-}
-
-/** What a handler gets besides the request: the caller and the call's limits. */
-export interface CallContext {
-  caller: Caller;
-  /** the call's deadline, cancellation and (validated) client token */
-  mutation(clientToken: string): MutationOptions;
-}
-
-export interface HandlerResult<Res> {
-  response: Res;
-  replayed?: boolean;
 }
 
 export async function startTenantGrpcServer(opts: TenantGrpcOptions): Promise<TenantGrpcServer> {
@@ -97,11 +78,6 @@ function drain(server: Server, timeoutMs: number): Promise<void> {
     });
   });
 }
-
-export type Unary = <Req, Res>(
-  method: string,
-  handler: (ctx: CallContext, request: Req) => Promise<HandlerResult<Res>>,
-) => handleUnaryCall<Req, Res>;
 
 function unaryWrapper(opts: TenantGrpcOptions): Unary {
   const calls = new Counter({
@@ -171,10 +147,10 @@ async function run<Req, Res>(
   call.on("cancelled", () => cancelled.abort());
   let caller: Caller | undefined;
   try {
-    const key = presentedKey(
-      metadataText(call.metadata, "x-api-key"),
-      metadataText(call.metadata, "authorization"),
-    );
+    const key = presentedKey({
+      "x-api-key": metadataText(call.metadata, "x-api-key"),
+      authorization: metadataText(call.metadata, "authorization"),
+    });
     caller = await service.authenticate(key, sourceOf(peerAddress(call.getPeer())));
     const ctx = callContext(caller, deadlineMs(call.getDeadline()), cancelled.signal);
     const result = await handler(ctx, call.request);

@@ -4,13 +4,14 @@
  * scope manage (`x-api-key` or `Authorization: Bearer`), Idempotency-Key on every change,
  * problem+json errors with CORRAL_TENANT_* codes, and its OpenAPI document at /v1/openapi.json.
  */
+import { presentedKey } from "../../proto/presented-key.ts";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import {
   type ApiDocumentInfo,
   buildOpenApi,
   type CollectedRoute,
   type RouteSchema,
-} from "../admin/openapi.ts";
+} from "../http/openapi.ts";
 import { CorralError } from "../errors.ts";
 import { toCorralError } from "../http/problems.ts";
 import { sendProblem } from "../http/server.ts";
@@ -28,7 +29,6 @@ import {
   upstream,
   upstreamList,
 } from "../service/resource-schemas.ts";
-import { presentedKey } from "./credentials.ts";
 import {
   type Caller,
   ID_PATTERNS,
@@ -103,7 +103,7 @@ export function tenantRestPlugin(service: TenantService) {
     app.addHook("onRequest", async (req) => {
       if (req.routeOptions.config?.access === "public") return;
       const caller = await service.authenticate(
-        presentedKey(single(req.headers["x-api-key"]), req.headers.authorization),
+        presentedKey(req.headers),
         sourceOf(req.socket.remoteAddress),
       );
       req.tenantCaller = caller;
@@ -131,10 +131,6 @@ function collectRoutes(app: FastifyInstance): CollectedRoute[] {
     }
   });
   return routes;
-}
-
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? undefined : value;
 }
 
 function caller(req: FastifyRequest): Caller {

@@ -4,21 +4,7 @@ import { CorralError } from "../errors.ts";
 import { compileInput } from "../service/input-validation.ts";
 import { createKeyBody } from "../service/resource-schemas.ts";
 import { CallDeadline } from "./call-limits.ts";
-import { presentedKey } from "./credentials.ts";
 import { asTenantError, inTenantTerms } from "./tenant-errors.ts";
-
-const KEY = `crl_0123456789ab_${"A".repeat(43)}`;
-
-test("the key comes from x-api-key first, else a Bearer authorization; blank or oversized is none", () => {
-  assert.equal(presentedKey(KEY, undefined), KEY);
-  assert.equal(presentedKey(KEY, "Bearer other"), KEY);
-  assert.equal(presentedKey(undefined, `Bearer ${KEY}`), KEY);
-  assert.equal(presentedKey(undefined, `bearer   ${KEY} `), KEY);
-  assert.equal(presentedKey(undefined, `Basic ${KEY}`), undefined);
-  assert.equal(presentedKey(undefined, undefined), undefined);
-  assert.equal(presentedKey("", undefined), undefined);
-  assert.equal(presentedKey("x".repeat(129), undefined), undefined);
-});
 
 test("admin codes from shared code become their tenant twins, keeping detail and extensions", () => {
   const notFound = asTenantError(

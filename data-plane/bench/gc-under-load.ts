@@ -19,8 +19,8 @@ import { nodeScript, startChild } from "../../loadtest/bench/child-process.ts";
 import { runLoad } from "../../loadtest/generator/run-load.ts";
 import { freePort, waitUntil } from "../../loadtest/net/free-port.ts";
 import { parsePromText, sumByLabel } from "../../loadtest/platform/prom-text.ts";
-import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
 import { deriveNodeCredential } from "../../proto/node-credential.ts";
+import { FsBlobStore } from "../../runtime/blob-store/fs-blob-store.ts";
 import { DEFAULT_CAPACITY } from "../../proto/snapshot-codec.ts";
 import * as fx from "../../test/data-plane/fixtures.ts";
 

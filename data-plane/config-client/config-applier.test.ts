@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts";
-import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
+import { FsBlobStore } from "../../runtime/blob-store/fs-blob-store.ts";
 import { HEADER_SIZE } from "../../proto/snapshot-codec.ts";
 import * as fx from "../../test/data-plane/fixtures.ts";
 import { ManualTimers } from "../clock.ts";

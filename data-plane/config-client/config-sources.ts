@@ -5,8 +5,8 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { LATEST_KEY, MAX_POINTER_BYTES, parsePointer, snapshotKey } from "../../proto/blob-keys.ts";
-import { BlobTooLargeError, type BlobStore } from "../../proto/blob-store/blob-store.ts";
-import { writeFileAtomic } from "../../proto/blob-store/fs-blob-store.ts";
+import { BlobTooLargeError, type BlobStore } from "../../runtime/blob-store/blob-store.ts";
+import { writeFileAtomic } from "../../runtime/blob-store/fs-blob-store.ts";
 import { ConfigApplyError } from "../errors.ts";
 import type { ApplyTrigger } from "./version-policy.ts";
 

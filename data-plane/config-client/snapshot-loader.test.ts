@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
+import { FsBlobStore } from "../../runtime/blob-store/fs-blob-store.ts";
 import { readHeader } from "../../proto/snapshot-codec.ts";
 import * as fx from "../../test/data-plane/fixtures.ts";
 import { LiveConfig } from "../router/live-config.ts";

@@ -8,7 +8,7 @@
  */
 import type { KeyObject } from "node:crypto";
 import { Worker } from "node:worker_threads";
-import type { BlobStore } from "../../proto/blob-store/blob-store.ts";
+import type { BlobStore } from "../../runtime/blob-store/blob-store.ts";
 import { ConfigApplyError } from "../errors.ts";
 import { ConfigSources } from "./config-sources.ts";
 import { type JobRequest, LoadFailure, type LoadedSnapshot, SnapshotJob } from "./snapshot-job.ts";

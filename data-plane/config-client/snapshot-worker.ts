@@ -5,7 +5,7 @@
  */
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
-import { openBlobStore } from "../../proto/blob-store/open-blob-store.ts";
+import { openBlobStore } from "../../runtime/blob-store/open-blob-store.ts";
 import { configErrorInfo } from "../errors.ts";
 import { ConfigSources } from "./config-sources.ts";
 import type { SnapshotIndex } from "../model/snapshot-index.ts";

@@ -17,7 +17,7 @@ import {
 } from "node:http2";
 import type { Logger } from "pino";
 import { boundPort, hostPort } from "../../proto/bound-url.ts";
-import { capConnections, DEFAULT_HTTP_LIMITS, type HttpLimits } from "../../proto/http-limits.ts";
+import { capConnections, DEFAULT_HTTP_LIMITS, type HttpLimits } from "../../runtime/http-limits.ts";
 import { problemBody, type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
 import { type OriginRules, trustsPeer } from "../pipeline/client-origin.ts";
 import { newRequestContext } from "../pipeline/request-context.ts";

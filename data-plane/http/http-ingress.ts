@@ -17,7 +17,7 @@ import {
   capConnections,
   fastifyHttpLimits,
   type HttpLimits,
-} from "../../proto/http-limits.ts";
+} from "../../runtime/http-limits.ts";
 import { problemBody, type Rejection, REQUEST_ERRORS, type RequestErrorCode } from "../errors.ts";
 import type { NodeState } from "../node-state.ts";
 import { fastifyLogger, quietLogController, sharedRequestLogger } from "../ops/fastify-logger.ts";

@@ -3,7 +3,7 @@
  * Label values are bounded: reasons and error codes come from errors.ts, status is a class.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import { registerArrayBuffersGauge } from "../../proto/memory-metrics.ts";
+import { registerArrayBuffersGauge } from "../../runtime/memory-metrics.ts";
 import type { NodeState } from "../node-state.ts";
 import { BatchedCounter, type CountCell } from "./batched-counter.ts";
 

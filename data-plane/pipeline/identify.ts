@@ -1,6 +1,6 @@
 /** Stage `identify`: API key -> tenant; 401 for a missing or unknown key, 403 for a suspended tenant. */
 import { reject } from "../errors.ts";
-import { presentedKey } from "../router/presented-key.ts";
+import { presentedKey } from "../../proto/presented-key.ts";
 import type { Stage } from "./stage.ts";
 
 export function identifyTenant(): Stage {

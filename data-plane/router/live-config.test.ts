@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { hashApiKey } from "../../proto/api-key.ts";
 import * as fx from "../../test/data-plane/fixtures.ts";
-import { presentedKey } from "./presented-key.ts";
 
 const pair = fx.signingPair();
 const a = fx.newKey();
@@ -78,16 +77,6 @@ test("a new version adopts decoded tenants whose bytes did not change", async ()
   assert.notEqual(beta2, beta, "changed: decoded afresh");
   assert.equal(beta2.routes.match("", "/b2", "GET")?.id, "r2");
   assert.equal(await v2.adopt(undefined), 0);
-});
-
-test("the key comes from x-api-key, else a Bearer authorization", () => {
-  assert.equal(presentedKey({ "x-api-key": "k1" }), "k1");
-  assert.equal(presentedKey({ authorization: "Bearer k2" }), "k2");
-  assert.equal(presentedKey({ authorization: "bearer  k3 " }), "k3");
-  assert.equal(presentedKey({ "x-api-key": "k1", authorization: "Bearer k2" }), "k1");
-  assert.equal(presentedKey({ authorization: "Basic abc" }), undefined);
-  assert.equal(presentedKey({ authorization: "Bearer " }), undefined);
-  assert.equal(presentedKey({}), undefined);
 });
 
 test("a verified key is remembered by this config only: a key revoked in the next one no longer identifies", () => {

@@ -13,7 +13,7 @@
  */
 import type { KeyObject } from "node:crypto";
 import { snapshotKey } from "../../proto/blob-keys.ts";
-import type { BlobStore } from "../../proto/blob-store/blob-store.ts";
+import type { BlobStore } from "../../runtime/blob-store/blob-store.ts";
 import { sha256Hex, verifySnapshot } from "../../proto/snapshot-codec.ts";
 
 export type VerifyMode = "each" | "shared";

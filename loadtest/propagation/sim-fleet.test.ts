@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { AdminClient } from "../../bin/admin/admin-client.ts";
 import { snapshotKey } from "../../proto/blob-keys.ts";
-import type { BlobStore } from "../../proto/blob-store/blob-store.ts";
+import type { BlobStore } from "../../runtime/blob-store/blob-store.ts";
 import { generateSigningKeyPair, parsePrivateKey, parsePublicKey } from "../../proto/signing-keys.ts";
 import { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { encodeSnapshot, HEADER_SIZE, sha256Hex } from "../../proto/snapshot-codec.ts";

@@ -4,7 +4,7 @@
  * Messages out: {connected}, {events}, {error}; in: "close".
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { openBlobStore } from "../../proto/blob-store/open-blob-store.ts";
+import { openBlobStore } from "../../runtime/blob-store/open-blob-store.ts";
 import { parsePublicKey } from "../../proto/signing-keys.ts";
 import { BlobChecker, type VerifyMode } from "./blob-check.ts";
 import { type SimEvent, SimNode } from "./sim-node.ts";

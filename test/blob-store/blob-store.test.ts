@@ -5,8 +5,8 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { BlobNotFoundError, type BlobStore, BlobTooLargeError } from "../../proto/blob-store/blob-store.ts";
-import { openBlobStore } from "../../proto/blob-store/open-blob-store.ts";
+import { BlobNotFoundError, type BlobStore, BlobTooLargeError } from "../../runtime/blob-store/blob-store.ts";
+import { openBlobStore } from "../../runtime/blob-store/open-blob-store.ts";
 import { type S3Server, startS3Server } from "../support/minio.ts";
 
 function contract(name: string, open: () => Promise<BlobStore>) {

@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { encodePointer, LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts";
-import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
+import { FsBlobStore } from "../../runtime/blob-store/fs-blob-store.ts";
 import type { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { generateSigningKeyPair, parsePrivateKey, parsePublicKey } from "../../proto/signing-keys.ts";
 import { decodeSnapshot, encodeSnapshot, HEADER_SIZE, sha256Hex } from "../../proto/snapshot-codec.ts";

@@ -16,7 +16,7 @@ import {
   startPlatform,
 } from "../../bin/dev/platform.ts";
 import { LATEST_KEY, type LatestPointer, parsePointer, snapshotKey } from "../../proto/blob-keys.ts";
-import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
+import { FsBlobStore } from "../../runtime/blob-store/fs-blob-store.ts";
 import type { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { parsePublicKey } from "../../proto/signing-keys.ts";
 import { decodeSnapshot } from "../../proto/snapshot-codec.ts";

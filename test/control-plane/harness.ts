@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
-import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
+import { FsBlobStore } from "../../runtime/blob-store/fs-blob-store.ts";
 import { deriveNodeCredential } from "../../proto/node-credential.ts";
 import { generateSigningKeyPair, parsePublicKey } from "../../proto/signing-keys.ts";
 import { type ControlPlane, type ControlPlaneOptions, runControlPlane } from "../../control-plane/main.ts";

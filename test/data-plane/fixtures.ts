@@ -2,7 +2,7 @@
 import type { KeyObject } from "node:crypto";
 import { generateApiKey } from "../../proto/api-key.ts";
 import { encodePointer, LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts";
-import type { BlobStore } from "../../proto/blob-store/blob-store.ts";
+import type { BlobStore } from "../../runtime/blob-store/blob-store.ts";
 import { Snapshot, type Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { generateSigningKeyPair, parsePrivateKey, parsePublicKey } from "../../proto/signing-keys.ts";
 import { encodeSnapshot } from "../../proto/snapshot-codec.ts";

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
+import { FsBlobStore } from "../../runtime/blob-store/fs-blob-store.ts";
 import { type DataPlaneOptions, type DataPlaneProcess, runDataPlane } from "../../data-plane/main.ts";
 import { CAPACITY, type SigningPair } from "./fixtures.ts";
 

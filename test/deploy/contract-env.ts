@@ -4,7 +4,7 @@
  */
 import { controlPlaneSchema } from "../../control-plane/config.ts";
 import { dataPlaneSchema } from "../../data-plane/config.ts";
-import type { Schema } from "../../proto/env-config.ts";
+import type { Schema } from "../../runtime/env-config.ts";
 
 export type Role = "control-plane" | "data-plane" | "migrate";
 

@@ -14,7 +14,7 @@ import { DevUsageError, flagValues, loadDevSettings, portPlanOf } from "../../bi
 import { controlPlaneEnv, dataPlaneEnv, inheritedEnv, zoneOf } from "../../bin/dev/platform-env.ts";
 import { allPorts, DEFAULT_PORTS, FREE_PORTS, portsInUse, resolvePorts } from "../../bin/dev/ports.ts";
 import { completeSecrets, generateSecrets, loadSecrets, SECRETS_FILE } from "../../bin/dev/secrets.ts";
-import { ConfigError } from "../../proto/env-config.ts";
+import { ConfigError } from "../../runtime/env-config.ts";
 import { parsePrivateKey, parsePublicKey } from "../../proto/signing-keys.ts";
 
 describe("port plan", () => {

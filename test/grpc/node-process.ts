@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { DATA_PLANE_V8_FLAGS } from "../../data-plane/node-flags.ts";
 import type { Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
-import { FsBlobStore } from "../../proto/blob-store/fs-blob-store.ts";
+import { FsBlobStore } from "../../runtime/blob-store/fs-blob-store.ts";
 import * as fx from "../data-plane/fixtures.ts";
 import { testNodeCredential } from "../data-plane/support.ts";
 import { poll } from "../support/poll.ts";

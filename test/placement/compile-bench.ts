@@ -6,7 +6,7 @@
  * after the fleet's membership changed) and warm (shards kept by the CP's ShardCache: every
  * other version), and the analysis the admin API runs over the same fleet.
  */
-import { fleetSlots } from "../../control-plane/fleet/fleet-slots.ts";
+import { fleetSlots } from "../../control-plane/placement/fleet-slots.ts";
 import { ShardCache } from "../../control-plane/fleet/shard-cache.ts";
 import { analyzePlacement, prepareFleet } from "../../control-plane/placement/index.ts";
 import { compileSnapshot } from "../../control-plane/publish/compile.ts";

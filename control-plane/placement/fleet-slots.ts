@@ -12,10 +12,9 @@
  *  - Zone and addresses: the declaration wins where it sets them, else the node's Hello.
  */
 import type { Slot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
-import { effectiveSlots, type KnownSlot } from "../placement/index.ts";
-import type { NodeRow } from "../store/nodes.ts";
+import { effectiveSlots, type KnownSlot } from "./effective-slots.ts";
 
-export { DEFAULT_FORGET_DELAY_MS } from "../placement/index.ts";
+export { DEFAULT_FORGET_DELAY_MS } from "./effective-slots.ts";
 export const DEFAULT_LIVE_WINDOW_MS = 60_000;
 
 export interface DeclaredSlotRow {
@@ -27,10 +26,15 @@ export interface DeclaredSlotRow {
   updated_at: Date;
 }
 
-export type NodeSighting = Pick<
-  NodeRow,
-  "slot" | "zone" | "http_url" | "grpc_address" | "last_seen" | "connected_cp"
->;
+/** What the fleet view needs of a node's row (store/nodes.ts NodeRow has these and more). */
+export interface NodeSighting {
+  slot: string;
+  zone: string;
+  http_url: string;
+  grpc_address: string;
+  last_seen: Date;
+  connected_cp: string | null;
+}
 
 export interface SlotPolicy {
   /** wall clock of the database that wrote last_seen */

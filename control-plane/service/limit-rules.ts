@@ -5,7 +5,7 @@
  */
 import { tenantsWithUncoveredRate } from "../store/plans.ts";
 import type { Queryable } from "../store/db.ts";
-import { invalid } from "./validate.ts";
+import { invalid } from "./input-validation.ts";
 
 export async function assertTenantRateCovered(tx: Queryable, tenantId: string): Promise<void> {
   const [bad] = await tenantsWithUncoveredRate(tx, { tenantId });

@@ -3,8 +3,7 @@
  * registered: the same JSON schemas fastify validates and serializes with. Pure.
  */
 import { STATUS_CODES } from "node:http";
-import type { Access } from "../http/server.ts";
-import { problemSchema } from "./schemas.ts";
+import type { Access } from "./server.ts";
 
 export interface RouteSchema {
   summary?: string;
@@ -33,15 +32,19 @@ export interface ApiDocumentInfo {
   securityScheme: { name: string; definition: object };
 }
 
-export const ADMIN_API_INFO: ApiDocumentInfo = {
-  title: "Corral admin API",
-  description:
-    "Operator API of the Corral control plane. GET needs an operator token of role viewer or admin; " +
-    "every other method, and every operator-tokens call, needs role admin. An address with too many " +
-    "failed tokens gets 429 with Retry-After. Errors are RFC 9457 problem+json with a stable code.",
-  prefix: "/admin/v1",
-  securityScheme: { name: "operatorToken", definition: { type: "http", scheme: "bearer" } },
-};
+/** The RFC 9457 problem body every error of both APIs has. */
+export const problemSchema = {
+  type: "object",
+  description: "RFC 9457 problem details with a stable Corral error code",
+  properties: {
+    type: { type: "string" },
+    title: { type: "string" },
+    status: { type: "integer" },
+    detail: { type: "string" },
+    code: { type: "string", pattern: "^CORRAL_[A-Z_]+$" },
+  },
+  required: ["type", "title", "status", "detail", "code"],
+} as const;
 
 const problemRef = { $ref: "#/components/schemas/Problem" };
 const json = (schema: object) => ({ "application/json": { schema } });
@@ -109,7 +112,7 @@ function operation(route: CollectedRoute, info: ApiDocumentInfo): object {
   return op;
 }
 
-export function buildOpenApi(routes: readonly CollectedRoute[], info = ADMIN_API_INFO): object {
+export function buildOpenApi(routes: readonly CollectedRoute[], info: ApiDocumentInfo): object {
   const paths: Record<string, Record<string, object>> = {};
   for (const route of routes) {
     const path = route.url.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
