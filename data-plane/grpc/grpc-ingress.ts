@@ -21,7 +21,7 @@ import { capConnections, DEFAULT_HTTP_LIMITS, type HttpLimits } from "../../runt
 import { problemBody, type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
 import { type OriginRules, trustsPeer } from "../pipeline/client-origin.ts";
 import { newRequestContext } from "../pipeline/request-context.ts";
-import { type RequestContext, runStages, type Stage } from "../pipeline/stage.ts";
+import { type RequestContext, type Stage, whenStagesRun } from "../pipeline/stage.ts";
 import type { NodeState } from "../node-state.ts";
 import { type LogSampler, logSampler } from "../ops/log-sampler.ts";
 import type { DataPlaneMetrics } from "../ops/metrics.ts";
@@ -110,21 +110,21 @@ class CallHandler {
     const record: CallRecord = { grpcStatus: undefined, reason: "upstream", messagesIn: 0 };
     this.track(ctx, stream, record);
     stream.on("error", ignore);
-    try {
-      if (ctx.method !== "POST" || !isGrpcContentType(ctx.headers["content-type"])) {
+    const failed = (err: unknown) => this.failed(err, ctx, stream, record);
+    if (ctx.method !== "POST" || !isGrpcContentType(ctx.headers["content-type"])) {
+      try {
         respondNotGrpc(stream, record, "expected a gRPC call: POST with content-type application/grpc");
-        return;
+      } catch (err) {
+        failed(err);
       }
-      const stages = runStages(this.o.stages, ctx);
-      if (stages instanceof Promise)
-        stages.then(
-          (rejection) => this.afterStages(ctx, stream, record, rejection),
-          (err: unknown) => this.failed(err, ctx, stream, record),
-        );
-      else this.afterStages(ctx, stream, record, stages);
-    } catch (err) {
-      this.failed(err, ctx, stream, record);
+      return;
     }
+    whenStagesRun(
+      this.o.stages,
+      ctx,
+      (rejection) => this.afterStages(ctx, stream, record, rejection),
+      failed,
+    );
   }
 
   private afterStages(

@@ -27,7 +27,7 @@ import { type OriginRules, trustsPeer } from "../pipeline/client-origin.ts";
 import { newRequestContext } from "../pipeline/request-context.ts";
 import type { HttpProxy } from "./http-proxy.ts";
 import type { PeerForwarder } from "./peer-forwarder.ts";
-import { type RequestContext, runStages, type Stage } from "../pipeline/stage.ts";
+import { type RequestContext, type Stage, whenStagesRun } from "../pipeline/stage.ts";
 import { placementAnswer } from "../pipeline/placement.ts";
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
@@ -149,17 +149,12 @@ class RequestHandler {
     const ctx = newContext(req, this.o.origin);
     const outcome: Outcome = { reason: "upstream" };
     this.track(ctx, res, outcome);
-    try {
-      const stages = runStages(this.o.stages, ctx);
-      if (stages instanceof Promise)
-        stages.then(
-          (rejection) => this.afterStages(ctx, req, res, outcome, rejection),
-          (err: unknown) => this.failed(err, res),
-        );
-      else this.afterStages(ctx, req, res, outcome, stages);
-    } catch (err) {
-      this.failed(err, res);
-    }
+    whenStagesRun(
+      this.o.stages,
+      ctx,
+      (rejection) => this.afterStages(ctx, req, res, outcome, rejection),
+      (err) => this.failed(err, res),
+    );
   }
 
   private afterStages(
