@@ -178,13 +178,9 @@ interface Servers {
 async function startServers(p: Parts): Promise<Servers> {
   const currentConfig = () => p.state.config();
   const proxy = new HttpProxy(p.pools, INGRESS_LIMITS.bodyLimitBytes, p.isolation.upstreamObserver);
-  const ingress = await startIngress({
+  const shared = {
     host: p.s.host,
-    port: p.s.httpPort,
     logger: p.log,
-    stages: p.isolation.stages("http", currentConfig),
-    proxy,
-    forwarder: p.isolation.peerForwarder(proxy, p.pools),
     metrics: p.metrics,
     state: p.state,
     maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
@@ -196,6 +192,13 @@ async function startServers(p: Parts): Promise<Servers> {
     },
     logSampleRate: p.s.logSampleRate,
     random: p.random,
+  };
+  const ingress = await startIngress({
+    ...shared,
+    port: p.s.httpPort,
+    stages: p.isolation.stages("http", currentConfig),
+    proxy,
+    forwarder: p.isolation.peerForwarder(proxy, p.pools),
   });
   let grpc: GrpcIngress | undefined;
   const grpcProxy = new GrpcProxy(p.sessions, {
@@ -204,24 +207,12 @@ async function startServers(p: Parts): Promise<Servers> {
   });
   try {
     grpc = await startGrpcIngress({
-      host: p.s.host,
+      ...shared,
       port: p.s.grpcPort,
-      logger: p.log,
       stages: p.isolation.stages("grpc", currentConfig),
       proxy: grpcProxy,
       forwarder: p.isolation.grpcPeerForwarder(grpcProxy, p.sessions),
-      metrics: p.metrics,
-      state: p.state,
-      maxHeaderBytes: INGRESS_LIMITS.maxHeaderBytes,
       maxConcurrentStreams: GRPC_MAX_CONCURRENT_STREAMS,
-      limits: p.s.limits,
-      origin: {
-        trustedProxies: p.s.trustedProxies,
-        hopKey: () => p.state.config()?.hopKey,
-        now: () => p.timers.now(),
-      },
-      logSampleRate: p.s.logSampleRate,
-      random: p.random,
     });
     const ops = await startOps(p.state, p.metrics, p.log, p.s.host, p.s.opsPort);
     return { ingress, grpc, ops };

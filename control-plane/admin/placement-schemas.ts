@@ -3,7 +3,7 @@
  * settings, tenant placement and blast-radius analysis. Same rules as schemas.ts: closed
  * request bodies, every string and number bounded; response schemas list every field.
  */
-import { egressAllowInput } from "../service/resource-schemas.ts";
+import { egressAllowInput, shardProperties } from "../service/resource-schemas.ts";
 import { LIMIT_BOUNDS, QUOTA_BOUNDS, quotas, SLUG_PATTERN } from "./schemas.ts";
 
 /** Slot and zone names: the rule a node's Hello follows (sync/frames.ts). */
@@ -197,18 +197,7 @@ export const tenantPlacement = {
   type: "object",
   properties: {
     tenant: { type: "string" },
-    k: { type: "integer", description: "members in the shard: configuredK capped by 64 and the fleet size" },
-    configuredK: { type: "integer", description: "the tenant's shard size override, else its plan's" },
-    n: { type: "integer", description: "slots in the fleet" },
-    shard: {
-      type: "array",
-      description: "in the tenant's preference order",
-      items: {
-        type: "object",
-        properties: { slot: { type: "string" }, zone: { type: "string" }, live: { type: "boolean" } },
-        required: ["slot", "zone", "live"],
-      },
-    },
+    ...shardProperties,
     seedFingerprint: { type: "string", description: "identifies the placement seed without revealing it" },
   },
   required: ["tenant", "k", "configuredK", "n", "shard", "seedFingerprint"],

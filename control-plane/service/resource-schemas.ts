@@ -52,6 +52,25 @@ const routeLimits = {
 export const itemsOf = (item: object) =>
   ({ type: "object", properties: { items: { type: "array", items: item } }, required: ["items"] }) as const;
 
+/**
+ * A tenant's shard as both APIs show it (admin placement view, tenant API GET /v1/shard):
+ * its size, the size asked for, the fleet size and the members in preference order.
+ */
+export const shardProperties = {
+  k: { type: "integer", description: "members in the shard: configuredK capped by 64 and the fleet size" },
+  configuredK: { type: "integer", description: "the tenant's shard size override, else its plan's" },
+  n: { type: "integer", description: "slots in the fleet" },
+  shard: {
+    type: "array",
+    description: "in the tenant's preference order",
+    items: {
+      type: "object",
+      properties: { slot: { type: "string" }, zone: { type: "string" }, live: { type: "boolean" } },
+      required: ["slot", "zone", "live"],
+    },
+  },
+} as const;
+
 // ---- egress ---------------------------------------------------------------------
 
 /** Egress exceptions (proto/egress-policy.ts): CIDR, host or host:port entries. */

@@ -27,6 +27,7 @@ import {
   routeList,
   tenant,
   upstream,
+  shardProperties,
   upstreamList,
 } from "../service/resource-schemas.ts";
 import {
@@ -60,20 +61,7 @@ const TENANT_API_INFO: ApiDocumentInfo = {
 
 const tenantShard = {
   type: "object",
-  properties: {
-    k: { type: "integer", description: "members in the shard: configuredK capped by 64 and the fleet size" },
-    configuredK: { type: "integer", description: "the tenant's shard size override, else its plan's" },
-    n: { type: "integer", description: "slots in the fleet" },
-    shard: {
-      type: "array",
-      description: "in the tenant's preference order",
-      items: {
-        type: "object",
-        properties: { slot: { type: "string" }, zone: { type: "string" }, live: { type: "boolean" } },
-        required: ["slot", "zone", "live"],
-      },
-    },
-  },
+  properties: shardProperties,
   required: ["k", "configuredK", "n", "shard"],
 } as const;
 

@@ -15,45 +15,29 @@ import {
   type IncomingHttpHeaders,
   type ServerHttp2Stream,
 } from "node:http2";
-import type { Logger } from "pino";
 import { boundPort, hostPort } from "../../proto/bound-url.ts";
 import { capConnections, DEFAULT_HTTP_LIMITS, type HttpLimits } from "../../runtime/http-limits.ts";
 import { problemBody, type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
 import { type OriginRules, trustsPeer } from "../pipeline/client-origin.ts";
+import type { IngressBaseOptions } from "../pipeline/ingress-options.ts";
 import { newRequestContext } from "../pipeline/request-context.ts";
-import { type RequestContext, runStages, type Stage } from "../pipeline/stage.ts";
-import type { NodeState } from "../node-state.ts";
+import { type RequestContext, whenStagesRun } from "../pipeline/stage.ts";
 import { type LogSampler, logSampler } from "../ops/log-sampler.ts";
-import type { DataPlaneMetrics } from "../ops/metrics.ts";
 import type { GrpcPeerForwarder } from "./grpc-peer-forwarder.ts";
 import { type CallRecord, type GrpcProxy, respondRejection } from "./grpc-proxy.ts";
 import { FLOW_WINDOWS } from "./upstream-sessions.ts";
 import { grpcCodeForReset, grpcCodeName, httpEquivalent, isGrpcContentType } from "./grpc-wire.ts";
 
-export interface GrpcIngressOptions {
-  host: string;
-  port: number;
-  logger: Logger;
-  stages: readonly Stage[];
+export interface GrpcIngressOptions extends IngressBaseOptions {
   proxy: GrpcProxy;
   /** relays calls placement forwards to shard members; without it, every call is proxied here */
   forwarder?: GrpcPeerForwarder;
-  metrics: DataPlaneMetrics;
-  state: NodeState;
-  /** SETTINGS_MAX_HEADER_LIST_SIZE: bytes of metadata a call may send */
-  maxHeaderBytes: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS: calls in flight per client connection */
   maxConcurrentStreams: number;
-  /** whom the node believes about a call's origin (trusted proxies, signed peer hops) */
-  origin: OriginRules;
   /** connection caps (CORRAL_MAX_CONNECTIONS, _PER_SOURCE); default: the settings' defaults */
   limits?: HttpLimits;
   /** a connection with no frames for this long is closed (GOAWAY); default 5 minutes */
   idleSessionMs?: number;
-  /** share of successful calls logged (default 1: every call); rejections and errors always are */
-  logSampleRate?: number;
-  /** the sampler's randomness (default Math.random) */
-  random?: () => number;
 }
 
 export interface GrpcIngress {
@@ -110,21 +94,21 @@ class CallHandler {
     const record: CallRecord = { grpcStatus: undefined, reason: "upstream", messagesIn: 0 };
     this.track(ctx, stream, record);
     stream.on("error", ignore);
-    try {
-      if (ctx.method !== "POST" || !isGrpcContentType(ctx.headers["content-type"])) {
+    const failed = (err: unknown) => this.failed(err, ctx, stream, record);
+    if (ctx.method !== "POST" || !isGrpcContentType(ctx.headers["content-type"])) {
+      try {
         respondNotGrpc(stream, record, "expected a gRPC call: POST with content-type application/grpc");
-        return;
+      } catch (err) {
+        failed(err);
       }
-      const stages = runStages(this.o.stages, ctx);
-      if (stages instanceof Promise)
-        stages.then(
-          (rejection) => this.afterStages(ctx, stream, record, rejection),
-          (err: unknown) => this.failed(err, ctx, stream, record),
-        );
-      else this.afterStages(ctx, stream, record, stages);
-    } catch (err) {
-      this.failed(err, ctx, stream, record);
+      return;
     }
+    whenStagesRun(
+      this.o.stages,
+      ctx,
+      (rejection) => this.afterStages(ctx, stream, record, rejection),
+      failed,
+    );
   }
 
   private afterStages(

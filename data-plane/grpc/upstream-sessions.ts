@@ -10,10 +10,10 @@
  */
 import { type ClientHttp2Session, connect } from "node:http2";
 import type { EgressPolicy } from "../../proto/egress-policy.ts";
-import type { TimerHandle, Timers } from "../clock.ts";
+import type { Timers } from "../clock.ts";
+import { EGRESS_DENIED, egressSessionOptions } from "../egress/egress-connect.ts";
 import type { PlainTarget, PlainUpstream } from "../model/plain-config.ts";
-import { EGRESS_DENIED, type EgressDenialListener, egressSessionOptions } from "../egress/egress-connect.ts";
-import { RecentFailures } from "../upstream/recent-failures.ts";
+import { type UpkeepOptions, UpstreamUpkeep } from "../upstream/upstream-upkeep.ts";
 
 /**
  * HTTP/2 flow-control windows for a proxy: the defaults (64 KiB per stream and per connection)
@@ -22,15 +22,9 @@ import { RecentFailures } from "../upstream/recent-failures.ts";
  */
 export const FLOW_WINDOWS = Object.freeze({ streamBytes: 1024 * 1024, sessionBytes: 16 * 1024 * 1024 });
 
-export interface SessionOptions {
-  /** how long a target that failed to connect is skipped */
-  deadForMs?: number;
-  /** a session unused this long is closed */
-  idleCloseMs?: number;
+export interface SessionOptions extends UpkeepOptions {
   /** memory nghttp2 may use per session, MB (node's maxSessionMemory) */
   maxSessionMemoryMb?: number;
-  /** told of every connection the egress policy refused */
-  onEgressDenied?: EgressDenialListener;
 }
 
 export class ConnectError extends Error {
@@ -59,20 +53,12 @@ export interface PickedSession {
 export class UpstreamSessions {
   /** origin + " " + egress policy key -> session */
   private readonly entries = new Map<string, SessionEntry>();
-  private readonly dead: RecentFailures;
-  private readonly timers: Timers;
-  private readonly idleCloseMs: number;
+  private readonly upkeep: UpstreamUpkeep;
   private readonly maxSessionMemoryMb: number;
-  private readonly onEgressDenied: EgressDenialListener;
-  private sweepTimer: TimerHandle | undefined;
 
   constructor(timers: Timers, opts: SessionOptions = {}) {
-    this.timers = timers;
-    this.dead = new RecentFailures(() => timers.monotonic(), opts.deadForMs ?? 5_000);
-    this.idleCloseMs = opts.idleCloseMs ?? 300_000;
+    this.upkeep = new UpstreamUpkeep(timers, opts, () => this.closeIdle());
     this.maxSessionMemoryMb = opts.maxSessionMemoryMb ?? 32;
-    this.onEgressDenied = opts.onEgressDenied ?? (() => {});
-    this.scheduleSweep();
   }
 
   get size(): number {
@@ -84,9 +70,9 @@ export class UpstreamSessions {
    * undefined when there are no targets.
    */
   pick(upstream: PlainUpstream, egress: EgressPolicy): PickedSession | undefined {
-    const target = this.dead.firstLive(upstream.targets, (t) => t.origin);
+    const target = this.upkeep.firstLive(upstream);
     if (!target) return undefined;
-    const now = this.timers.monotonic();
+    const now = this.upkeep.timers.monotonic();
     const key = `${target.origin} ${egress.key}`;
     let entry = this.entries.get(key);
     if (!entry || entry.session.closed || entry.session.destroyed) {
@@ -113,7 +99,7 @@ export class UpstreamSessions {
   }
 
   markDead(origin: string): void {
-    this.dead.mark(origin);
+    this.upkeep.markDead(origin);
   }
 
   private dial(
@@ -126,7 +112,7 @@ export class UpstreamSessions {
     const session = connect(origin, {
       settings: { enablePush: false, initialWindowSize: FLOW_WINDOWS.streamBytes },
       maxSessionMemory: this.maxSessionMemoryMb,
-      ...egressSessionOptions({ policy: egress, onDenied: this.onEgressDenied }, origin),
+      ...egressSessionOptions({ policy: egress, onDenied: this.upkeep.onEgressDenied }, origin),
     });
     session.once("connect", () => session.setLocalWindowSize(FLOW_WINDOWS.sessionBytes));
     const entry: SessionEntry = {
@@ -151,18 +137,11 @@ export class UpstreamSessions {
     if (this.entries.get(key)?.session === session) this.entries.delete(key);
   }
 
-  private scheduleSweep(): void {
-    this.sweepTimer = this.timers.setTimeout(() => {
-      this.closeIdle();
-      this.scheduleSweep();
-    }, this.idleCloseMs / 2);
-  }
-
   /** Gracefully closes sessions unused for idleCloseMs (streams in flight on them finish). */
   closeIdle(): void {
-    const now = this.timers.monotonic();
+    const now = this.upkeep.timers.monotonic();
     for (const [key, entry] of this.entries) {
-      if (now - entry.lastUsed < this.idleCloseMs) continue;
+      if (!this.upkeep.idle(entry.lastUsed, now)) continue;
       this.entries.delete(key);
       entry.session.close();
     }
@@ -170,7 +149,7 @@ export class UpstreamSessions {
 
   /** Closes every session: streams still open get up to graceMs, then are cut. */
   async close(graceMs = 1_000): Promise<void> {
-    this.timers.clearTimeout(this.sweepTimer);
+    this.upkeep.stop();
     const sessions = [...this.entries.values()].map((e) => e.session);
     this.entries.clear();
     await Promise.all(sessions.map((s) => closeSession(s, graceMs)));

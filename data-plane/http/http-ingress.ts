@@ -10,7 +10,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
-import type { Logger } from "pino";
 import { boundPort, hostPort } from "../../proto/bound-url.ts";
 import {
   answerOnSocket,
@@ -19,38 +18,24 @@ import {
   type HttpLimits,
 } from "../../runtime/http-limits.ts";
 import { problemBody, type Rejection, REQUEST_ERRORS, type RequestErrorCode } from "../errors.ts";
-import type { NodeState } from "../node-state.ts";
 import { fastifyLogger, quietLogController, sharedRequestLogger } from "../ops/fastify-logger.ts";
 import { logSampler, type LogSampler } from "../ops/log-sampler.ts";
-import type { DataPlaneMetrics } from "../ops/metrics.ts";
 import { type OriginRules, trustsPeer } from "../pipeline/client-origin.ts";
+import type { IngressBaseOptions } from "../pipeline/ingress-options.ts";
 import { newRequestContext } from "../pipeline/request-context.ts";
 import type { HttpProxy } from "./http-proxy.ts";
 import type { PeerForwarder } from "./peer-forwarder.ts";
-import { type RequestContext, runStages, type Stage } from "../pipeline/stage.ts";
+import { type RequestContext, whenStagesRun } from "../pipeline/stage.ts";
 import { placementAnswer } from "../pipeline/placement.ts";
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
-export interface IngressOptions {
-  host: string;
-  port: number;
-  logger: Logger;
-  stages: readonly Stage[];
+export interface IngressOptions extends IngressBaseOptions {
   proxy: HttpProxy;
   /** sends requests placement forwards to shard members; without it, every request is proxied here */
   forwarder?: PeerForwarder;
-  metrics: DataPlaneMetrics;
-  state: NodeState;
-  maxHeaderBytes: number;
-  /** whom the node believes about a request's origin (trusted proxies, signed peer hops) */
-  origin: OriginRules;
   /** request and idle timeouts, connection caps (CORRAL_*_TIMEOUT_MS, CORRAL_MAX_*) */
   limits: HttpLimits;
-  /** share of successful requests logged (default 1: every request); rejections and errors always are */
-  logSampleRate?: number;
-  /** the sampler's randomness (default Math.random) */
-  random?: () => number;
 }
 
 export interface Ingress {
@@ -149,17 +134,12 @@ class RequestHandler {
     const ctx = newContext(req, this.o.origin);
     const outcome: Outcome = { reason: "upstream" };
     this.track(ctx, res, outcome);
-    try {
-      const stages = runStages(this.o.stages, ctx);
-      if (stages instanceof Promise)
-        stages.then(
-          (rejection) => this.afterStages(ctx, req, res, outcome, rejection),
-          (err: unknown) => this.failed(err, res),
-        );
-      else this.afterStages(ctx, req, res, outcome, stages);
-    } catch (err) {
-      this.failed(err, res);
-    }
+    whenStagesRun(
+      this.o.stages,
+      ctx,
+      (rejection) => this.afterStages(ctx, req, res, outcome, rejection),
+      (err) => this.failed(err, res),
+    );
   }
 
   private afterStages(

@@ -7,20 +7,14 @@
  */
 import { Pool } from "undici";
 import type { EgressPolicy } from "../../proto/egress-policy.ts";
-import type { TimerHandle, Timers } from "../clock.ts";
+import type { Timers } from "../clock.ts";
+import { egressConnector } from "../egress/egress-connect.ts";
 import type { PlainTarget, PlainUpstream } from "../model/plain-config.ts";
-import { type EgressDenialListener, egressConnector } from "../egress/egress-connect.ts";
-import { RecentFailures } from "../upstream/recent-failures.ts";
+import { type UpkeepOptions, UpstreamUpkeep } from "../upstream/upstream-upkeep.ts";
 
-export interface PoolOptions {
-  /** how long a target that failed to connect is skipped */
-  deadForMs?: number;
+export interface PoolOptions extends UpkeepOptions {
   /** most connections per origin */
   connections?: number;
-  /** a pool unused this long is closed (its upstream may be gone from the config) */
-  idleCloseMs?: number;
-  /** told of every connection the egress policy refused */
-  onEgressDenied?: EgressDenialListener;
 }
 
 export interface PickedTarget {
@@ -36,20 +30,12 @@ interface PoolEntry {
 export class UpstreamPools {
   /** origin -> egress policy key -> connect timeout -> pool (no key string built per request) */
   private readonly pools = new Map<string, Map<string, Map<number, PoolEntry>>>();
-  private readonly dead: RecentFailures;
-  private readonly timers: Timers;
+  private readonly upkeep: UpstreamUpkeep;
   private readonly connections: number;
-  private readonly idleCloseMs: number;
-  private readonly onEgressDenied: EgressDenialListener;
-  private sweepTimer: TimerHandle | undefined;
 
   constructor(timers: Timers, opts: PoolOptions = {}) {
-    this.timers = timers;
-    this.dead = new RecentFailures(() => timers.monotonic(), opts.deadForMs ?? 5_000);
+    this.upkeep = new UpstreamUpkeep(timers, opts, () => this.closeIdle());
     this.connections = opts.connections ?? 256;
-    this.idleCloseMs = opts.idleCloseMs ?? 300_000;
-    this.onEgressDenied = opts.onEgressDenied ?? (() => {});
-    this.scheduleSweep();
   }
 
   get size(): number {
@@ -64,14 +50,14 @@ export class UpstreamPools {
    * connects only where `egress` allows.
    */
   pick(upstream: PlainUpstream, egress: EgressPolicy): PickedTarget | undefined {
-    const target = this.dead.firstLive(upstream.targets, (t) => t.origin);
+    const target = this.upkeep.firstLive(upstream);
     if (!target) return undefined;
-    const now = this.timers.monotonic();
+    const now = this.upkeep.timers.monotonic();
     return { target, pool: this.pool(target.origin, egress, upstream.connectTimeoutMs, now) };
   }
 
   markDead(origin: string): void {
-    this.dead.mark(origin);
+    this.upkeep.markDead(origin);
   }
 
   private pool(origin: string, egress: EgressPolicy, connectTimeoutMs: number, now: number): Pool {
@@ -87,7 +73,7 @@ export class UpstreamPools {
     }
     let entry = byTimeout.get(connectTimeoutMs);
     if (!entry) {
-      const guard = { policy: egress, onDenied: this.onEgressDenied };
+      const guard = { policy: egress, onDenied: this.upkeep.onEgressDenied };
       const pool = new Pool(origin, {
         connections: this.connections,
         connect: egressConnector(guard, origin, connectTimeoutMs),
@@ -99,20 +85,13 @@ export class UpstreamPools {
     return entry.pool;
   }
 
-  private scheduleSweep(): void {
-    this.sweepTimer = this.timers.setTimeout(() => {
-      this.closeIdle();
-      this.scheduleSweep();
-    }, this.idleCloseMs / 2);
-  }
-
   /** Gracefully closes pools unused for idleCloseMs (requests in flight on them finish). */
   closeIdle(): void {
-    const now = this.timers.monotonic();
+    const now = this.upkeep.timers.monotonic();
     for (const [origin, byPolicy] of this.pools) {
       for (const [key, byTimeout] of byPolicy) {
         for (const [timeout, entry] of byTimeout) {
-          if (now - entry.lastUsed < this.idleCloseMs) continue;
+          if (!this.upkeep.idle(entry.lastUsed, now)) continue;
           byTimeout.delete(timeout);
           void entry.pool.close().catch(() => {});
         }
@@ -123,7 +102,7 @@ export class UpstreamPools {
   }
 
   async close(): Promise<void> {
-    this.timers.clearTimeout(this.sweepTimer);
+    this.upkeep.stop();
     const pools = [...this.pools.values()].flatMap((byPolicy) =>
       [...byPolicy.values()].flatMap((byTimeout) => [...byTimeout.values()]),
     );

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { reject } from "../errors.ts";
-import { type RequestContext, runStages, type Stage } from "./stage.ts";
+import { type RequestContext, runStages, type Stage, type StageResult, whenStagesRun } from "./stage.ts";
 
 function context(): RequestContext {
   return {
@@ -59,4 +59,56 @@ test("from the first async stage on, the result is a promise and order is kept",
     rejectedAsync,
   );
   assert.equal(ran.includes("y"), false);
+});
+
+test("whenStagesRun hands sync results over in the same turn, async ones once settled", async () => {
+  const quota = reject("CORRAL_DP_QUOTA");
+  const seen: StageResult[] = [];
+  const failures: unknown[] = [];
+  whenStagesRun(
+    [stage("a", [], quota)],
+    context(),
+    (r) => seen.push(r),
+    (e) => failures.push(e),
+  );
+  assert.deepEqual([...seen], [quota], "no turn of the microtask queue while every stage is sync");
+  const settled = Promise.withResolvers<void>();
+  whenStagesRun(
+    [stage("b", [], Promise.resolve<StageResult>(undefined))],
+    context(),
+    (r) => {
+      seen.push(r);
+      settled.resolve();
+    },
+    (e) => failures.push(e),
+  );
+  assert.equal(seen.length, 1);
+  await settled.promise;
+  assert.deepEqual(seen, [quota, undefined]);
+  assert.deepEqual(failures, []);
+});
+
+test("whenStagesRun sends a throwing stage, a rejecting stage and a throwing sync handler to failed", async () => {
+  const boom = new Error("boom");
+  const throwing: Stage = {
+    name: "t",
+    run: () => {
+      throw boom;
+    },
+  };
+  const failures: unknown[] = [];
+  const never = () => assert.fail("then must not run");
+  whenStagesRun([throwing], context(), never, (e) => failures.push(e));
+  whenStagesRun(
+    [stage("ok", [])],
+    context(),
+    () => {
+      throw boom;
+    },
+    (e) => failures.push(e),
+  );
+  assert.deepEqual(failures, [boom, boom]);
+  const failed = Promise.withResolvers<unknown>();
+  whenStagesRun([stage("r", [], Promise.reject(boom))], context(), never, failed.resolve);
+  assert.equal(await failed.promise, boom);
 });

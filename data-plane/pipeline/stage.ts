@@ -70,6 +70,26 @@ export function runStages(
   return undefined;
 }
 
+/**
+ * Runs the stages and hands their result to `then`: in this same turn while every stage is
+ * sync, else once the last one settles. A stage (or a sync `then`) that throws, or an async
+ * stage that rejects, goes to `failed` instead. The ingresses' request path (HTTP and gRPC).
+ */
+export function whenStagesRun(
+  stages: readonly Stage[],
+  ctx: RequestContext,
+  then: (rejection: StageResult) => void,
+  failed: (err: unknown) => void,
+): void {
+  try {
+    const out = runStages(stages, ctx);
+    if (out instanceof Promise) out.then(then, failed);
+    else then(out);
+  } catch (err) {
+    failed(err);
+  }
+}
+
 /** Seen by the node for every upstream answer (not for forwards to shard members). */
 export interface UpstreamObserver {
   /** the upstream's response headers arrived `ms` after the request was sent */

@@ -1,5 +1,5 @@
 import type { ProcessSampler } from "../sampler/process-sampler.ts";
-import type { ScenarioContext } from "../scenario/types.ts";
+import type { Params, ScenarioContext, Threshold } from "../scenario/types.ts";
 import { nodeScript, startChild } from "./child-process.ts";
 import {
   type Contender,
@@ -67,4 +67,59 @@ export function maxMethod(value: string): MaxMethod {
   if (value !== "closed" && value !== "open")
     throw new Error(`--method must be closed or open, got ${value}`);
   return value;
+}
+
+/** Parameters every side-by-side bench has (bench-proxies, bench-grpc, bench-latency). */
+type MeasureParams = Params & {
+  rounds: number;
+  warmupSec: number;
+  method: string;
+  connections: number;
+  maxSec: number;
+};
+
+/**
+ * The options of compareContenders / withMeasuredContenders a bench takes straight from its
+ * parameters and context (throws on a bad `--method`, so call it before starting anything).
+ */
+export function measureOptions<P extends MeasureParams>(ctx: ScenarioContext<P>) {
+  const p = ctx.params;
+  return {
+    rounds: p.rounds,
+    warmupSec: p.warmupSec,
+    method: maxMethod(p.method),
+    connections: p.connections,
+    maxSec: p.maxSec,
+    runLoad: ctx.runLoad,
+    log: ctx.log,
+    onStarted: sampleContender(ctx.sampler),
+  };
+}
+
+/** The parameter defaults bench-proxies and bench-grpc share (connections is each one's own). */
+export const SIDE_BY_SIDE_DEFAULTS = {
+  rounds: 2,
+  warmupSec: 2,
+  method: "closed",
+  maxSec: 3,
+  latencySec: 4,
+  loadFraction: 0.5,
+  upstreamDelayMs: 0,
+};
+
+/**
+ * The thresholds of bench-proxies and bench-grpc: no errors, a measured throughput, the data
+ * plane's own throughput target (`target`, against each one's baseline) and p99 added <= 1 ms.
+ */
+export function sideBySideThresholds<P extends Params>(target: Threshold<P>): Threshold<P>[] {
+  return [
+    { metric: "bench.errors", description: "no errors in any run", max: 0 },
+    { metric: "bench.direct.max_rps", description: "the harness measured a throughput", min: 100 },
+    target,
+    {
+      metric: "bench.data-plane.added_p99_ms",
+      description: "DP p99 over direct at 50 % load, ms (target 1)",
+      max: 1,
+    },
+  ];
 }

@@ -1,8 +1,9 @@
 import {
   GRPC_CONTENDERS,
-  maxMethod,
+  measureOptions,
   pickContenders,
-  sampleContender,
+  SIDE_BY_SIDE_DEFAULTS,
+  sideBySideThresholds,
   startGrpcBenchUpstream,
 } from "../bench/bench-setup.ts";
 import { compareContenders } from "../bench/compare.ts";
@@ -25,32 +26,17 @@ export default defineScenario({
     "gRPC unary through the data plane vs a bare node:http2 passthrough vs direct: max throughput, CPU, p99 added at 50 % load",
   params: {
     contenders: GRPC_CONTENDERS.map((c) => c.name).join(","),
-    rounds: 2,
-    warmupSec: 2,
-    method: "closed",
+    ...SIDE_BY_SIDE_DEFAULTS,
     connections: 16,
-    maxSec: 3,
-    latencySec: 4,
-    loadFraction: 0.5,
-    upstreamDelayMs: 0,
   },
-  thresholds: [
-    { metric: "bench.errors", description: "no errors in any run", max: 0 },
-    { metric: "bench.direct.max_rps", description: "the harness measured a throughput", min: 100 },
-    {
-      metric: "bench.data-plane.ratio_vs_h2_passthrough",
-      description: "DP throughput / the bare node:http2 passthrough's, same run (target 0.8)",
-      min: 0.8,
-    },
-    {
-      metric: "bench.data-plane.added_p99_ms",
-      description: "DP p99 over direct at 50 % load, ms (target 1)",
-      max: 1,
-    },
-  ],
+  thresholds: sideBySideThresholds({
+    metric: "bench.data-plane.ratio_vs_h2_passthrough",
+    description: "DP throughput / the bare node:http2 passthrough's, same run (target 0.8)",
+    min: 0.8,
+  }),
   async run(ctx) {
     const p = ctx.params;
-    const method = maxMethod(p.method);
+    const measured = measureOptions(ctx);
     const contenders = pickContenders(p.contenders, GRPC_CONTENDERS);
     const upstream = await startGrpcBenchUpstream(ctx);
     const compared = await compareContenders({
@@ -58,16 +44,9 @@ export default defineScenario({
       upstreamUrl: `http://${upstream}`,
       upstreamGrpc: upstream,
       protocol: "grpc",
-      rounds: p.rounds,
-      warmupSec: p.warmupSec,
-      method,
-      connections: p.connections,
-      maxSec: p.maxSec,
+      ...measured,
       latencySec: p.latencySec,
       loadFraction: p.loadFraction,
-      runLoad: ctx.runLoad,
-      log: ctx.log,
-      onStarted: sampleContender(ctx.sampler),
     });
     const { metrics, table } = sideBySide(compared, {
       baseline: BASELINE,

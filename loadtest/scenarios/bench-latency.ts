@@ -1,4 +1,4 @@
-import { maxMethod, pickContenders, sampleContender, startBenchUpstream } from "../bench/bench-setup.ts";
+import { measureOptions, pickContenders, startBenchUpstream } from "../bench/bench-setup.ts";
 import { benchTarget, type ContenderResult, slowestMax, withMeasuredContenders } from "../bench/compare.ts";
 import type { RunningContender } from "../bench/contenders.ts";
 import { longestStallCluster } from "../bench/stall-cluster.ts";
@@ -118,7 +118,7 @@ export default defineScenario({
   ],
   async run(ctx) {
     const p = ctx.params;
-    const method = maxMethod(p.method);
+    const measured = measureOptions(ctx);
     const fractions = p.fractions.split(",").map(Number);
     if (fractions.some((f) => !(f > 0 && f <= 1)))
       throw new Error(`--fractions: fractions of the slowest max in (0, 1], got ${p.fractions}`);
@@ -127,14 +127,7 @@ export default defineScenario({
       {
         contenders,
         upstreamUrl: await startBenchUpstream(ctx),
-        rounds: p.rounds,
-        warmupSec: p.warmupSec,
-        method,
-        connections: p.connections,
-        maxSec: p.maxSec,
-        runLoad: ctx.runLoad,
-        log: ctx.log,
-        onStarted: sampleContender(ctx.sampler),
+        ...measured,
       },
       async (running, results: ContenderResult[]) => {
         const max = slowestMax(results);

@@ -1,4 +1,10 @@
-import { maxMethod, pickContenders, sampleContender, startBenchUpstream } from "../bench/bench-setup.ts";
+import {
+  measureOptions,
+  pickContenders,
+  SIDE_BY_SIDE_DEFAULTS,
+  sideBySideThresholds,
+  startBenchUpstream,
+} from "../bench/bench-setup.ts";
 import { compareContenders } from "../bench/compare.ts";
 import { sideBySide } from "../bench/side-by-side.ts";
 import { defineScenario } from "../scenario/types.ts";
@@ -22,50 +28,28 @@ export default defineScenario({
     "Max throughput per core and p99 added latency: direct vs bare Node proxy vs nginx vs the data plane, alternating runs",
   params: {
     contenders: "direct,node-proxy,nginx,data-plane",
-    rounds: 2,
-    warmupSec: 2,
-    method: "closed",
+    ...SIDE_BY_SIDE_DEFAULTS,
     connections: 32,
-    maxSec: 3,
-    latencySec: 4,
-    loadFraction: 0.5,
-    upstreamDelayMs: 0,
     rampStartRps: 1000,
     rampGrowth: 1.3,
     rampP99LimitMs: 20,
   },
-  thresholds: [
-    { metric: "bench.errors", description: "no errors in any run", max: 0 },
-    { metric: "bench.direct.max_rps", description: "the harness measured a throughput", min: 100 },
-    {
-      metric: "bench.data-plane.per_core_ratio_vs_node_proxy",
-      description: "DP throughput per core / bare Node proxy's (target 0.85)",
-      min: 0.85,
-    },
-    {
-      metric: "bench.data-plane.added_p99_ms",
-      description: "DP p99 over direct at 50 % load, ms (target 1)",
-      max: 1,
-    },
-  ],
+  thresholds: sideBySideThresholds({
+    metric: "bench.data-plane.per_core_ratio_vs_node_proxy",
+    description: "DP throughput per core / bare Node proxy's (target 0.85)",
+    min: 0.85,
+  }),
   async run(ctx) {
     const p = ctx.params;
-    const method = maxMethod(p.method);
+    const measured = measureOptions(ctx);
     const contenders = pickContenders(p.contenders);
     const compared = await compareContenders({
       contenders,
       upstreamUrl: await startBenchUpstream(ctx),
-      rounds: p.rounds,
-      warmupSec: p.warmupSec,
-      method,
-      connections: p.connections,
-      maxSec: p.maxSec,
+      ...measured,
       latencySec: p.latencySec,
       loadFraction: p.loadFraction,
       ramp: { startRps: p.rampStartRps, growth: p.rampGrowth, p99LimitMs: p.rampP99LimitMs },
-      runLoad: ctx.runLoad,
-      log: ctx.log,
-      onStarted: sampleContender(ctx.sampler),
     });
     const { metrics, table } = sideBySide(compared, {
       baseline: BASELINE,
