@@ -52,13 +52,19 @@ test("asks once per distinct new slot table, and again after a compile of an old
   assert.equal(w.requests(), 2);
 });
 
-test("nudges during a check coalesce; a failing read is logged, never thrown", async () => {
-  let reads = 0;
+test("nudges during a check coalesce; a failing read is logged, never thrown", {
+  timeout: 10_000,
+}, async () => {
+  // every read waits until the test lets it finish; the first one fails
+  const reads: PromiseWithResolvers<void>[] = [];
+  let readStarted = Promise.withResolvers<void>();
   const watcher = new FleetWatcher({
     currentSlots: async () => {
-      reads++;
-      await new Promise((r) => setTimeout(r, 20));
-      if (reads === 1) throw new Error("database down");
+      const gate = Promise.withResolvers<void>();
+      const n = reads.push(gate);
+      readStarted.resolve();
+      await gate.promise;
+      if (n === 1) throw new Error("database down");
       return [slot("a")];
     },
     requestPublish: () => {},
@@ -66,10 +72,13 @@ test("nudges during a check coalesce; a failing read is logged, never thrown", a
   });
   watcher.compiled([]);
   for (let i = 0; i < 5; i++) watcher.nudge();
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(reads, 2, "one check, then one more for the nudges that came during it");
+  assert.equal(reads.length, 1, "one check at a time");
+  readStarted = Promise.withResolvers();
+  reads[0]!.resolve();
+  await readStarted.promise;
+  reads[1]!.resolve();
   await watcher.close();
+  assert.equal(reads.length, 2, "one check, then one more for the nudges that came during it");
   watcher.nudge();
-  await new Promise((r) => setTimeout(r, 30));
-  assert.equal(reads, 2, "closed: no more checks");
+  assert.equal(reads.length, 2, "closed: no more checks");
 });

@@ -139,11 +139,16 @@ test("a client that goes away before the head ends the exchange as client_gone",
   const closed = new Promise<void>((r) => {
     upstreamSawClose = r;
   });
-  const pair = await relayPair((req) => req.socket.on("close", () => upstreamSawClose()), 5000);
+  const reached = Promise.withResolvers<void>();
+  const pair = await relayPair((req) => {
+    req.socket.on("close", () => upstreamSawClose());
+    reached.resolve();
+  }, 5000);
   const req = httpRequest(`${pair.url}/gone`);
   req.on("error", () => {});
   req.end();
-  setTimeout(() => req.destroy(), 100);
+  await reached.promise; // the exchange is under way: the client goes before the head
+  req.destroy();
   await closed; // the upstream's connection was cut too
   const outcome = pair.outcomes[0];
   assert.ok(outcome?.kind === "failed" && outcome.error instanceof ExchangeAborted);

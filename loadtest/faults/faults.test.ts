@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import { request } from "undici";
 import { nodeScript, startChild } from "../bench/child-process.ts";
@@ -7,6 +8,7 @@ import { findBinary, goBinDirs } from "../net/find-binary.ts";
 import { freezeFor, isAlive, killAndWait } from "./signals.ts";
 import { FaultTimeline } from "./timeline.ts";
 import { startToxiproxy } from "./toxiproxy.ts";
+import { poll } from "../../test/support/poll.ts";
 
 let upstream: FixedLatencyServer;
 before(async () => {
@@ -15,6 +17,12 @@ before(async () => {
 after(async () => {
   await upstream.close();
 });
+
+/** The process is stopped by a signal (Linux /proc: state T). */
+async function stopped(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).startsWith("T");
+}
 
 async function timedGet(url: string): Promise<{ ms: number; status?: number; error?: string }> {
   const started = performance.now();
@@ -33,11 +41,13 @@ test("signals: freeze, thaw and kill a child, each marked on the timeline", asyn
   );
   const timeline = new FaultTimeline();
   const frozen = freezeFor(server.pid, 400, timeline, "freeze server");
-  await new Promise((r) => setTimeout(r, 50));
+  await poll("the server stopped", () => stopped(server.pid));
   const during = await timedGet(`${server.ready.url}/`);
+  const answeredAt = performance.timeOrigin + performance.now();
   await frozen;
   assert.equal(during.status, 200);
-  assert.ok(during.ms >= 300, `answered after ${during.ms} ms though frozen`);
+  const thawedAt = timeline.markers()[0]!.endEpochMs!;
+  assert.ok(answeredAt >= thawedAt, `answered ${thawedAt - answeredAt} ms before the thaw though frozen`);
   assert.equal(await killAndWait(server.pid, timeline, "kill server"), true);
   assert.equal(isAlive(server.pid), false);
   const markers = timeline.markers();

@@ -8,6 +8,7 @@ import { freezeFor } from "../faults/signals.ts";
 import { FaultTimeline } from "../faults/timeline.ts";
 import type { LoadPlan } from "./plan.ts";
 import { runLoad } from "./run-load.ts";
+import { POLL_TIMEOUT_MS, poll } from "../../test/support/poll.ts";
 
 // The upstream runs in its own process, as a real upstream would: the generator's
 // accuracy is measured against it, not against a server sharing our event loop.
@@ -26,9 +27,13 @@ const onePlan = (rate: number, durationSec: number, url: string): LoadPlan => ({
   durationSec,
 });
 
-async function serverHeldP50(url: string): Promise<number> {
+async function serverStats(url: string): Promise<{ count: number; p50Ms: number }> {
   const res = await fetch(`${url}${STATS_PATH}`);
-  return ((await res.json()) as { p50Ms: number }).p50Ms;
+  return (await res.json()) as { count: number; p50Ms: number };
+}
+
+async function serverHeldP50(url: string): Promise<number> {
+  return (await serverStats(url)).p50Ms;
 }
 
 /** Median round trip of an immediate answer over a keep-alive connection, measured without the generator. */
@@ -75,8 +80,15 @@ test("against a 20 ms server it reports the configured rate within 2 % and p50 w
 
 test("a 2 s server stall shows in p99.9: requests scheduled during it are charged the wait", async () => {
   const timeline = new FaultTimeline();
+  const answeredBefore = (await serverStats(upstream.ready.url)).count;
   const load = runLoad(onePlan(200, 5, upstream.ready.url));
-  await new Promise((r) => setTimeout(r, 1500));
+  // the stall starts 1.5 s into the schedule as the load itself tells it: 300 requests answered
+  await poll(
+    "the load 1.5 s in",
+    async () => (await serverStats(upstream.ready.url)).count >= answeredBefore + 300,
+    POLL_TIMEOUT_MS,
+    10,
+  );
   await freezeFor(upstream.pid, 2000, timeline, "SIGSTOP upstream");
   const result = await load;
   assert.equal(result.totals.errors, 0, JSON.stringify(result.totals.outcomes));

@@ -17,8 +17,9 @@ async function sampleReport(): Promise<Report> {
     delayMs: 2,
     reply: (n) => (n % 10 === 9 ? { status: 429, headers: { "corral-reason": "quota" } } : { status: 200 }),
   });
-  const timeline = new FaultTimeline();
   const start = performance.timeOrigin + performance.now();
+  // the fault is marked 0.5 s into the run by the timeline's injected clock, with no wait
+  const timeline = new FaultTimeline(() => start + 500);
   const load = runLoad({
     tenants: [
       { tenant: "tenant-<big>", rate: 60, target: { kind: "http", url: `${server.url}/a` } },
@@ -26,7 +27,6 @@ async function sampleReport(): Promise<Report> {
     ],
     durationSec: 1.5,
   });
-  await new Promise((r) => setTimeout(r, 500));
   timeline.begin("SIGSTOP dp-1", "signal")();
   const result = await load;
   await server.close();

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { parseNodeMetrics, parseVmRss, promValue } from "./proc-stats.ts";
 import { ProcessSampler, SELF } from "./process-sampler.ts";
+import { poll } from "../../test/support/poll.ts";
 
 const METRICS = `# HELP corral_nodejs_heap_size_used_bytes Process heap size used from Node.js in bytes.
 # TYPE corral_nodejs_heap_size_used_bytes gauge
@@ -40,9 +41,8 @@ test("samples a live process with /metrics, the generator itself, and marks a de
   sampler.add({ name: "gone", pid: 2 ** 22 + 7 });
   sampler.start();
   // wait for two rounds (not a fixed sleep: a loaded machine may stretch the interval)
-  const deadline = Date.now() + 10_000;
   const rounds = () => sampler.samples().filter((s) => s.name === "me" || s.name === SELF);
-  while (rounds().length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  await poll("two sampling rounds", () => rounds().length >= 4);
   await sampler.stop();
   server.close();
   const samples = sampler.samples();

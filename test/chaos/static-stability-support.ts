@@ -97,13 +97,6 @@ export function nodeStatus(dp: { ops: string }): Promise<NodeStatusView> {
   return getJson<NodeStatusView>(`${dp.ops}/status`);
 }
 
-/** The value of an unlabelled metric on a /metrics page (undefined when absent). */
-export async function metricValue(baseUrl: string, name: string): Promise<number | undefined> {
-  const res = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
-  const line = (await res.text()).split("\n").find((l) => l.startsWith(`${name} `));
-  return line === undefined ? undefined : Number(line.slice(name.length + 1));
-}
-
 export async function fleet(platform: Platform): Promise<FleetNode[]> {
   return (await platform.admin().get<{ items: FleetNode[] }>("/admin/v1/fleet")).items;
 }

@@ -10,16 +10,13 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { LoadResult } from "../../loadtest/generator/merge.ts";
 import { nowEpochMs, runLoad } from "../../loadtest/generator/run-load.ts";
-import {
-  type ChaosPlatform,
-  metricValue,
-  nodeStatus,
-  PATH,
-  startChaosPlatform,
-} from "./static-stability-support.ts";
+import { metricSum, metricValue } from "../support/metrics.ts";
+import { poll } from "../support/poll.ts";
+import { type ChaosPlatform, nodeStatus, PATH, startChaosPlatform } from "./static-stability-support.ts";
 
 const OUTAGE_UNDER_LOAD_MS = 60_000;
-const KILL_AFTER_MS = 1000;
+/** the load reaches every node well within this, and then still runs the whole outage */
+const LOAD_REACHES_NODES_MS = 5000;
 const RATE_PER_TENANT_AND_NODE = 12;
 const SAMPLE_EVERY_MS = 5000;
 
@@ -88,9 +85,15 @@ describe("static stability: every control plane and Postgres killed under load",
         target: { kind: "http" as const, url: `${dp.url}${PATH}`, headers: { "x-api-key": tk.key } },
       })),
     );
-    const durationSec = (KILL_AFTER_MS + OUTAGE_UNDER_LOAD_MS + 500) / 1000;
+    const durationSec = (LOAD_REACHES_NODES_MS + OUTAGE_UNDER_LOAD_MS) / 1000;
+    const served = () =>
+      Promise.all(c.platform.dps.map((dp) => metricSum(dp.ops, "corral_dp_requests_total")));
+    const servedBefore = await served();
     const load = runLoad({ tenants, durationSec, timeoutMs: 5000, connections: 4 });
-    await new Promise((r) => setTimeout(r, KILL_AFTER_MS));
+    // kill once the load is being served by every node
+    await poll("every node serving the load", async () =>
+      (await served()).every((n, i) => n > servedBefore[i]!),
+    );
     const killedAt = await killControlPlanesAndPostgres();
     const samples = await sampleAges(killedAt, load);
     const result = await load;

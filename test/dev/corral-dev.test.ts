@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { DEMO_MESSAGE } from "../../bin/dev/demo-upstreams.ts";
 import type { DevJson } from "../../bin/dev/dev-report.ts";
 import { echoOnce, echoStream } from "../../bin/dev/echo-client.ts";
+import { poll } from "../support/poll.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/corral.ts", import.meta.url));
 const READY_TIMEOUT_MS = 45_000;
@@ -38,15 +39,19 @@ async function startDev(cwd: string): Promise<DevRun> {
   proc.stderr!.on("data", (c) => (out += c));
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
   const run = { proc, output: () => out, exited };
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!out.includes("corral dev is ready")) {
-    if (proc.exitCode !== null) throw new Error(`corral dev exited ${proc.exitCode}:\n${out}`);
-    if (Date.now() > deadline) {
-      proc.kill("SIGINT");
-      throw new Error(`corral dev not ready after ${READY_TIMEOUT_MS} ms:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  const ready = () => out.includes("corral dev is ready");
+  try {
+    await poll(
+      "corral dev ready (or exited)",
+      () => ready() || proc.exitCode !== null,
+      READY_TIMEOUT_MS,
+      100,
+    );
+  } catch (err) {
+    proc.kill("SIGINT");
+    throw new Error(`${(err as Error).message}:\n${out}`);
   }
+  if (!ready()) throw new Error(`corral dev exited ${proc.exitCode}:\n${out}`);
   return run;
 }
 
@@ -171,9 +176,7 @@ describe("corral dev", { timeout: 110_000 }, () => {
   it("reports a crashed data plane and keeps the others serving", async () => {
     const victim = dev.dataPlane[1]!;
     process.kill(victim.pid, "SIGKILL");
-    const deadline = Date.now() + 5000;
-    while (!run!.output().includes("dp-1 was killed by SIGKILL") && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
+    await poll("corral dev reporting the crash", () => run!.output().includes("dp-1 was killed by SIGKILL"));
     assert.match(run!.output(), /dp-1 was killed by SIGKILL; the other processes keep running/);
     const key = `x-api-key: ${dev.demo.apiKey}`;
     assert.equal((await getThrough(`${dev.dataPlane[0]!.url}/hello`, key)).status, 200);

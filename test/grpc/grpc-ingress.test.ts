@@ -427,8 +427,9 @@ test("metadata over the header list limit fails the call; the node keeps serving
 
 // last: closes the node
 test("close() drains: a call in flight finishes, then the port is gone", async () => {
+  const seenBefore = upstream.seen.length;
   const inFlight = unary("slow:300", { "x-api-key": key.key });
-  await new Promise((r) => setTimeout(r, 50));
+  await poll("the call to reach the upstream", () => upstream.seen.length > seenBefore);
   await node.close();
   const r = await inFlight;
   assert.equal(r.error, undefined);

@@ -17,6 +17,7 @@ import { egressPolicy } from "../../proto/egress-policy.ts";
 import { ManualTimers, systemTimers } from "../../data-plane/clock.ts";
 import type { PlainUpstream } from "../../data-plane/model/plain-config.ts";
 import { ConnectError, UpstreamSessions } from "../../data-plane/grpc/upstream-sessions.ts";
+import { poll } from "../support/poll.ts";
 import { closedPort } from "../support/ports.ts";
 
 const LOOPBACK = egressPolicy(["127.0.0.0/8"]);
@@ -122,7 +123,7 @@ test("after GOAWAY the next call dials a new session; the stream in flight on th
   const u = upstream([server.origin]);
   const first = await ready(pool, u);
   const inFlight = get(first);
-  await new Promise((r) => setTimeout(r, 20));
+  await poll("the stream to reach the upstream", () => server.maxActive > 0);
   server.sessions[0]!.close(); // graceful: GOAWAY, then waits for its streams
   await new Promise<void>((resolve) => first.once("goaway", () => resolve()));
   const second = await ready(pool, u);

@@ -4,13 +4,13 @@
  * fast (no offline queue), the rebalancer keeps its shares, and it recovers once Redis is back.
  */
 import assert from "node:assert/strict";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { systemTimers } from "../../data-plane/clock.ts";
 import { DemandCounter } from "../../data-plane/demand/demand-counter.ts";
 import { demandKey, RedisDemandStore } from "../../data-plane/demand/demand-store.ts";
 import { ShareRebalancer } from "../../data-plane/demand/share-rebalancer.ts";
+import { POLL_TIMEOUT_MS, poll } from "../support/poll.ts";
 import { type RedisServer, startRedis } from "../support/redis.ts";
 
 describe("demand exchange over Redis", { timeout: 60_000 }, () => {
@@ -21,16 +21,11 @@ describe("demand exchange over Redis", { timeout: 60_000 }, () => {
 
   /** Retries until the store's connection is up (no offline queue: commands fail until then). */
   async function connected(store: RedisDemandStore): Promise<void> {
-    for (let i = 0; ; i++) {
-      try {
-        await store.exchange("probe", [], Date.now());
-        await store.exchange("probe", [{ tenant: "probe", demand: 0 }], Date.now());
-        return;
-      } catch (err) {
-        if (i > 100) throw err;
-        await sleep(50);
-      }
-    }
+    await poll("the store's connection to Redis", async () => {
+      await store.exchange("probe", [], Date.now());
+      await store.exchange("probe", [{ tenant: "probe", demand: 0 }], Date.now());
+      return true;
+    });
   }
 
   before(async () => {
@@ -72,8 +67,7 @@ describe("demand exchange over Redis", { timeout: 60_000 }, () => {
     assert.ok(!seen.get("acme")!.some((r) => r.member === "dp-9"));
     const ttl = await raw.pttl(demandKey("acme"));
     assert.ok(ttl > 0 && ttl <= 1000, `ttl ${ttl}`);
-    await sleep(1200);
-    assert.equal(await raw.exists(demandKey("acme")), 0);
+    await poll("the hash expiring", async () => (await raw.exists(demandKey("acme"))) === 0);
   });
 
   it("Redis stopped: exchanges fail fast, shares stay; back: exchanges work again", async () => {
@@ -115,17 +109,20 @@ describe("demand exchange over Redis", { timeout: 60_000 }, () => {
     counter.note("acme", Date.now());
     const started = performance.now();
     await rebalancer.tick();
-    assert.ok(performance.now() - started < 1100, "bounded by the exchange timeout");
+    // the command timeout is 300 ms; the wide margin is for a loaded machine, not a measurement
+    assert.ok(performance.now() - started < 3000, "bounded by the exchange timeout");
     assert.equal(set.length, 1, "no share set without a successful exchange");
     assert.equal(errors.length, 1);
     await redis.start();
-    let recovered = false;
-    for (let i = 0; i < 50 && !recovered; i++) {
-      counter.note("acme", Date.now());
-      await rebalancer.tick();
-      recovered = set.length > 1;
-      if (!recovered) await sleep(100);
-    }
-    assert.ok(recovered, "exchanges work again once Redis is back");
+    await poll(
+      "exchanges working again once Redis is back",
+      async () => {
+        counter.note("acme", Date.now());
+        await rebalancer.tick();
+        return set.length > 1;
+      },
+      POLL_TIMEOUT_MS,
+      100,
+    );
   }
 });

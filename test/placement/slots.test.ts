@@ -159,7 +159,20 @@ test("a vanished slot stays (not live) for the forget delay, then drops out with
 
 test("an unchanged fleet publishes nothing new", async () => {
   const before = (await settledSnapshot(h)).version;
-  await new Promise((r) => setTimeout(r, 500));
+  // the fleet watcher reads the slots table on every check: let it look several times
+  const slotReads = async () =>
+    Number(
+      (
+        await h.cp.pool.query(
+          "SELECT seq_scan + coalesce(idx_scan, 0) AS n FROM pg_stat_user_tables WHERE relname = 'slots'",
+        )
+      ).rows[0].n,
+    );
+  const readsBefore = await slotReads();
+  await poll(
+    "the fleet watcher checking the unchanged fleet",
+    async () => (await slotReads()) >= readsBefore + 3,
+  );
   assert.equal((await settledSnapshot(h)).version, before);
 });
 

@@ -401,8 +401,14 @@ describe("deadlines", () => {
       await holder.query("ROLLBACK");
       holder.release();
     }
-    // the server gave up too: the change never commits, and the token is free for a retry
-    await new Promise((r) => setTimeout(r, 300));
+    // the server gave up too: once it has answered the late call, the change has not committed,
+    // and the token is free for a retry
+    await poll("the server's own answer to the late change", () =>
+      w.h.logs.some((l) => {
+        const line = JSON.parse(l);
+        return line.rpc === "CreateUpstream" && line.code === "DEADLINE_EXCEEDED";
+      }),
+    );
     assert.deepEqual(await configRows(w.h, "alpha"), before);
     const retry = await call(w.grpc, (x) => c(x).createUpstream, upstreamReq("late", "late-1"), { key });
     assert.equal(retry.headers.get("idempotent-replayed").length, 0);
