@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { encodePointer, LATEST_KEY, parsePointer, snapshotKey } from "../../proto/blob-keys.ts";
+import { encodePointer, LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts";
 import { FsBlobStore } from "../../runtime/blob-store/fs-blob-store.ts";
 import type { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { generateSigningKeyPair, parsePrivateKey, parsePublicKey } from "../../proto/signing-keys.ts";
@@ -98,24 +98,20 @@ describe("bad blobs in the blob store", { timeout: 90_000 }, () => {
 
   /**
    * The version every node serves once the control plane stops publishing: the nodes joining
-   * change the fleet, and the CP republishes for that (its fleet watcher compares the live slot
-   * table with the one it last compiled). Settled: LATEST's snapshot has every node live, so the
-   * watcher has nothing left to publish, and every node serves it.
+   * change the fleet, and the CP republishes for that (its fleet watcher looks every 5 s), so
+   * wait until no new version has come for longer than that.
    */
   async function settledVersion(): Promise<number> {
-    const verifyKey = parsePublicKey(c.platform.verifyKey);
-    return poll(
-      "every node serving a snapshot in which every node is live",
-      async () => {
-        const pointer = parsePointer(await store.get(LATEST_KEY, 4096));
-        const latest = decodeSnapshot(await store.get(pointer.key, CAPACITY), verifyKey, CAPACITY);
-        const allLive = c.platform.dps.every((dp) => latest.slots.some((s) => s.name === dp.slot && s.live));
-        const served = await Promise.all(c.platform.dps.map(async (dp) => (await nodeStatus(dp)).version));
-        return allLive && served.every((v) => v === latest.version) && latest.version;
-      },
-      45_000,
-      500,
-    );
+    const deadline = Date.now() + 45_000;
+    let seen = -1;
+    for (;;) {
+      const versions = await Promise.all(c.platform.dps.map(async (dp) => (await nodeStatus(dp)).version));
+      const same = versions.every((v) => v === versions[0]);
+      if (same && versions[0] === seen) return seen;
+      if (Date.now() > deadline) throw new Error(`the fleet did not settle: ${versions.join(", ")}`);
+      seen = same ? versions[0]! : -1;
+      await new Promise((r) => setTimeout(r, 6_000));
+    }
   }
 
   async function put(version: number, blob: Buffer): Promise<void> {
