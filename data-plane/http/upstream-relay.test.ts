@@ -116,7 +116,9 @@ test("no head within the timeout: the exchange fails with a timeout at once", as
   const answer = await get(`${pair.url}/hang`);
   const ms = performance.now() - started;
   assert.equal(answer.status, 504);
-  assert.ok(ms >= 140 && ms < 1000, `answered after ${ms} ms`);
+  // the lower bound is exact (timers never fire early); the upper one only says "not hung",
+  // with room for a loaded machine
+  assert.ok(ms >= 140 && ms < 5000, `answered after ${ms} ms`);
   const outcome = pair.outcomes[0];
   assert.ok(outcome?.kind === "failed" && outcome.error instanceof ExchangeAborted);
   assert.equal((outcome.error as ExchangeAborted).why, "timeout");

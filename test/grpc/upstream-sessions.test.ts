@@ -183,7 +183,8 @@ test("a target that accepts TCP but never speaks HTTP/2 fails at the connect tim
     (err: unknown) => err instanceof ConnectError && err.code === "ETIMEDOUT",
   );
   const took = performance.now() - started;
-  assert.ok(took >= 140 && took < 1000, `${took} ms`);
+  // exact lower bound; the upper one only says "the 150 ms timeout fired", with room for load
+  assert.ok(took >= 140 && took < 5000, `${took} ms`);
   assert.equal(pool.size, 0);
 });
 
