@@ -1,7 +1,9 @@
 /**
  * The walking skeleton end to end (issue 2): a control plane and two data-plane processes,
  * a real Postgres and an upstream. Configuration made through the admin API reaches traffic
- * on every node within 2 s; revoking the key shuts it out within 2 s.
+ * on every node, and revoking the key shuts it out, within a bound a loaded 2-core machine
+ * holds (10 s). How fast propagation really is (admin call to every node's ack, p99 ≤ 1 s) is
+ * measured by the load harness: `npm run loadtest -- config-propagation`.
  */
 import { egressAllowFor } from "../support/egress.ts";
 import assert from "node:assert/strict";
@@ -15,7 +17,8 @@ import { type Platform, startPlatform } from "../../bin/dev/platform.ts";
 import { poll } from "../support/poll.ts";
 import { startPostgres, type TestPostgres } from "../support/postgres.ts";
 
-const PROPAGATION_LIMIT_MS = 2000;
+/** wide: this test shows propagation happens; its speed is the config-propagation scenario's */
+const PROPAGATION_LIMIT_MS = 10_000;
 
 interface Seen {
   path: string;
@@ -72,7 +75,7 @@ describe("walking skeleton: admin API -> snapshot -> every data plane -> upstrea
       demoUpstreams: false,
       stopGraceMs: 3000,
     });
-    // the 2 s bounds below are about propagation: start the clock once every node serves a config
+    // the bounds below are about propagation: start the clock once every node serves a config
     await Promise.all(
       platform.dps.map((dp) =>
         poll(`${dp.slot} ready`, async () => (await fetch(`${dp.ops}/readyz`)).status === 200, 60_000),
@@ -87,7 +90,7 @@ describe("walking skeleton: admin API -> snapshot -> every data plane -> upstrea
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("serves a new tenant through each node within 2 s, then refuses its revoked key within 2 s", async () => {
+  it("serves a new tenant through each node, then refuses its revoked key, both within the propagation bound", async () => {
     const admin = platform.admin();
     const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
     await admin.request("POST", "/admin/v1/tenants", {
@@ -131,7 +134,7 @@ describe("walking skeleton: admin API -> snapshot -> every data plane -> upstrea
     const noRoute = await call(`${dp0.url}/elsewhere`, key);
     assert.deepEqual([noRoute.status, noRoute.reason], [404, "no_route"]);
 
-    // revoke: every node answers 401 within 2 s
+    // revoke: every node answers 401 within the propagation bound
     await admin.request("DELETE", `/admin/v1/tenants/acme/keys/${keyId}`);
     await Promise.all(
       platform.dps.map((dp) =>
@@ -146,7 +149,7 @@ describe("walking skeleton: admin API -> snapshot -> every data plane -> upstrea
     );
   });
 
-  it("suspending a tenant makes every node answer 403 within 2 s", async () => {
+  it("suspending a tenant makes every node answer 403 within the propagation bound", async () => {
     const admin = platform.admin();
     const { key } = await admin.request<{ key: string }>("POST", "/admin/v1/tenants/acme/keys", {
       body: { scopes: ["invoke"] },
