@@ -56,7 +56,9 @@ export async function waitServed(tenant: LoadTenant, timeoutMs: number): Promise
 async function resolveShardSoon(nodes: NodeAddress[], tenant: string, key: string, timeoutMs: number) {
   const deadline = performance.now() + timeoutMs;
   let shard = await resolveShard(nodes, tenant, key);
-  while (shard.source === "empty" && performance.now() < deadline) {
+  // "fallback": no node answered 200 yet, e.g. the version with the tenant's key is still on
+  // its way (changes are debounced into the next version); "empty": no shard yet
+  while (shard.source !== "placement" && performance.now() < deadline) {
     await new Promise((r) => setTimeout(r, 250));
     shard = await resolveShard(nodes, tenant, key);
   }
