@@ -29,6 +29,9 @@ export interface CoordinatorDeps {
   pollMs: number;
 }
 
+/** What the coordinator is built from besides its timing (which the settings give). */
+export type CoordinatorParts = Omit<CoordinatorDeps, "latestRewriteMs" | "pollMs">;
+
 export const PUBLISH_CHANNELS = [VERSIONS_CHANNEL, CHANGES_CHANNEL] as const;
 
 export class PublishCoordinator {

@@ -5,15 +5,12 @@
  */
 import type { ControlPlaneConfig } from "../config.ts";
 import type { Logger } from "../logger.ts";
-import type { ControlPlaneMetrics } from "../metrics.ts";
-import { createPool, type Pool } from "../store/db.ts";
-import { PUBLISH_CHANNELS, PublishCoordinator } from "./coordinator.ts";
+import { createPool } from "../store/db.ts";
+import { type CoordinatorParts, PUBLISH_CHANNELS, PublishCoordinator } from "./coordinator.ts";
 import type { PublisherLease } from "./lease.ts";
 import { leaseTiming } from "./lease-timing.ts";
 import { PgListener } from "./pg-listener.ts";
 import { PostgresLease } from "./postgres-lease.ts";
-import type { Publisher } from "./publisher.ts";
-import type { VersionFeed } from "./version-feed.ts";
 
 type Settings = Pick<
   ControlPlaneConfig,
@@ -48,15 +45,7 @@ export interface Publishing {
   close(): Promise<void>;
 }
 
-export function createPublishing(parts: {
-  config: Settings;
-  pool: Pool;
-  lease: PublisherLease;
-  publisher: Publisher;
-  feed: VersionFeed;
-  metrics: ControlPlaneMetrics;
-  logger: Logger;
-}): Publishing {
+export function createPublishing(parts: CoordinatorParts & { config: Settings }): Publishing {
   const { config, logger } = parts;
   const coordinator = new PublishCoordinator({
     ...parts,

@@ -1,6 +1,7 @@
 /** Tenant API keys: only SHA-256 hashes are stored; the key is returned once, at creation. */
 import { generateApiKey } from "../../proto/api-key.ts";
 import type { Queryable } from "./db.ts";
+import { rowJson } from "./row-json.ts";
 import type { TenantStatus } from "./tenants.ts";
 
 export type Scope = "invoke" | "manage";
@@ -33,17 +34,6 @@ export interface ApiKeyRow {
   revoked_at: Date | null;
 }
 
-function toInfo(r: ApiKeyRow): ApiKeyInfo {
-  return {
-    id: r.id,
-    tenantId: r.tenant_id,
-    name: r.name,
-    scopes: r.scopes,
-    createdAt: r.created_at.toISOString(),
-    revokedAt: r.revoked_at?.toISOString() ?? null,
-  };
-}
-
 /** Caller has checked the tenant exists (assertTenantExists) in the same transaction. */
 export async function issueApiKey(
   q: Queryable,
@@ -60,12 +50,12 @@ export async function issueApiKey(
 }
 
 export async function listApiKeys(q: Queryable, tenantId: string): Promise<ApiKeyInfo[]> {
-  const { rows } = await q.query<ApiKeyRow>(
+  const { rows } = await q.query<Omit<ApiKeyRow, "hash">>(
     `SELECT id, tenant_id, name, scopes, created_at, revoked_at FROM api_keys
      WHERE tenant_id = $1 ORDER BY created_at, id`,
     [tenantId],
   );
-  return rows.map(toInfo);
+  return rows.map((r): ApiKeyInfo => rowJson(r));
 }
 
 export type RevokeResult = "revoked" | "already-revoked" | "not-found";

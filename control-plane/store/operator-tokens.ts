@@ -14,6 +14,7 @@ import { hashApiKey as hashToken, hashesEqual } from "../../proto/api-key.ts";
 import { CorralError } from "../errors.ts";
 import type { RevokeResult } from "./api-keys.ts";
 import { CORRAL_LOCK_CLASS, LOCK_IDS, type Queryable } from "./db.ts";
+import { rowJson } from "./row-json.ts";
 
 export type OperatorRole = "admin" | "viewer";
 
@@ -51,18 +52,9 @@ interface TokenRow extends Operator {
   revoked_at: Date | null;
 }
 
+/** COLUMNS of a row as the API shows them (never the hash). */
 function toInfo(r: TokenRow): OperatorTokenInfo {
-  return {
-    id: r.id,
-    name: r.name,
-    role: r.role,
-    kind: r.kind,
-    createdBy: r.created_by,
-    createdAt: r.created_at.toISOString(),
-    expiresAt: r.expires_at?.toISOString() ?? null,
-    lastUsedAt: r.last_used_at?.toISOString() ?? null,
-    revokedAt: r.revoked_at?.toISOString() ?? null,
-  };
+  return rowJson(r);
 }
 
 async function lockTokens(tx: Queryable): Promise<void> {

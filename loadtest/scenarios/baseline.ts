@@ -1,4 +1,9 @@
-import { PlatformSession } from "../platform/session.ts";
+import {
+  FLEET_PARAMS,
+  NO_FAILED_REQUEST,
+  NODES_ON_NEWEST,
+  openFleet,
+} from "../scenario/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
@@ -10,18 +15,15 @@ export default defineScenario({
   name: "baseline",
   description: "Steady Zipf load over many tenants, placement-aware, no faults",
   params: {
-    dataPlanes: 3,
+    ...FLEET_PARAMS,
     tenants: 50,
-    shardSize: 2,
     rate: 400,
-    zipf: 1,
     warmupSec: 5,
     durationSec: 60,
-    upstreamDelayMs: 1,
     workers: 0,
   },
   thresholds: [
-    { metric: "main.error_rate", description: "no failed request", max: 0 },
+    NO_FAILED_REQUEST,
     { metric: "main.p99_ms", description: "p99 latency, ms", max: 50 },
     {
       metric: "main.sent_rps",
@@ -33,16 +35,11 @@ export default defineScenario({
       description: "generator lateness p99 (machine not saturated)",
       max: 20,
     },
-    { metric: "config.nodes_behind", description: "nodes not on the newest config version", max: 0 },
+    NODES_ON_NEWEST,
   ],
   async run(ctx) {
     const p = ctx.params;
-    const session = await PlatformSession.open(ctx, {
-      dataPlanes: p.dataPlanes,
-      tenants: p.tenants,
-      shardSize: p.shardSize,
-      upstreamDelayMs: p.upstreamDelayMs,
-    });
+    const session = await openFleet(ctx);
     const plan = { tenants: session.loads(p.rate, p.zipf), workers: p.workers, timeoutMs: 5000 };
     await ctx.runLoad("warmup", { ...plan, durationSec: p.warmupSec });
     await ctx.runLoad("main", { ...plan, durationSec: p.durationSec });

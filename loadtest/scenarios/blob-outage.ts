@@ -4,8 +4,8 @@ import { waitForVersion } from "../platform/convergence.ts";
 import { runningNodes, waitServed } from "../platform/load-tenants.ts";
 import { fetchStatus } from "../platform/node-watch.ts";
 import { resolveShard } from "../platform/placement.ts";
-import { PlatformSession } from "../platform/session.ts";
 import { createTenant } from "../platform/tenants.ts";
+import { FLEET_PARAMS, NODES_ON_NEWEST_AT_END, openFleet } from "../scenario/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
@@ -21,18 +21,12 @@ export default defineScenario({
   name: "blob-outage",
   description: "Partition the blob store from the DPs mid-run: they keep serving, report it, catch up after",
   params: {
-    dataPlanes: 3,
-    tenants: 20,
-    shardSize: 2,
-    rate: 300,
-    zipf: 1,
-    warmupSec: 3,
+    ...FLEET_PARAMS,
     beforeSec: 5,
     outageSec: 12,
     afterSec: 8,
     pollIntervalMs: 1000,
     maxRecoverySec: 10,
-    upstreamDelayMs: 1,
   },
   thresholds: [
     { metric: "main.error_rate", description: "no failed request for existing tenants", max: 0 },
@@ -51,7 +45,7 @@ export default defineScenario({
       description: "the tenant added during the outage is served after it",
       min: 1,
     },
-    { metric: "config.nodes_behind", description: "nodes not on the newest version at the end", max: 0 },
+    NODES_ON_NEWEST_AT_END,
   ],
   async run(ctx) {
     const p = ctx.params;
@@ -62,11 +56,7 @@ export default defineScenario({
     ctx.onCleanup(() => toxiproxy.stop());
     const proxy = await toxiproxy.createProxy("blobs", new URL(s3.endpoint).host);
     const { CORRAL_S3_ENDPOINT, ...credentials } = s3.env;
-    const session = await PlatformSession.open(ctx, {
-      dataPlanes: p.dataPlanes,
-      tenants: p.tenants,
-      shardSize: p.shardSize,
-      upstreamDelayMs: p.upstreamDelayMs,
+    const session = await openFleet(ctx, {
       pollIntervalMs: p.pollIntervalMs,
       blobUrl: `s3://${s3.bucket}/corral`,
       extraEnv: credentials,

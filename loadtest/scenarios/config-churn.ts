@@ -1,5 +1,10 @@
 import { AdminApiError } from "../../bin/admin/admin-client.ts";
-import { PlatformSession } from "../platform/session.ts";
+import {
+  FLEET_PARAMS,
+  NO_FAILED_REQUEST,
+  NODES_ON_NEWEST_AT_END,
+  openFleet,
+} from "../scenario/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
@@ -14,20 +19,14 @@ export default defineScenario({
   description:
     "Admin changes every 100 ms under load: no errors, config versions keep advancing on every node",
   params: {
-    dataPlanes: 3,
-    tenants: 20,
-    shardSize: 2,
-    rate: 300,
-    zipf: 1,
-    warmupSec: 3,
+    ...FLEET_PARAMS,
     durationSec: 20,
     churnMs: 100,
     loadedEvery: 5,
     maxVersionGapSec: 3,
-    upstreamDelayMs: 1,
   },
   thresholds: [
-    { metric: "main.error_rate", description: "no failed request", max: 0 },
+    NO_FAILED_REQUEST,
     { metric: "churn.admin_errors", description: "admin calls that failed", max: 0 },
     {
       metric: "churn.max_version_gap_s",
@@ -39,16 +38,11 @@ export default defineScenario({
       description: "versions each node went through (at least one per 2 s of churn)",
       min: (p) => p.durationSec / 2,
     },
-    { metric: "config.nodes_behind", description: "nodes not on the newest version at the end", max: 0 },
+    NODES_ON_NEWEST_AT_END,
   ],
   async run(ctx) {
     const p = ctx.params;
-    const session = await PlatformSession.open(ctx, {
-      dataPlanes: p.dataPlanes,
-      tenants: p.tenants + 1,
-      shardSize: p.shardSize,
-      upstreamDelayMs: p.upstreamDelayMs,
-    });
+    const session = await openFleet(ctx, { tenants: p.tenants + 1 });
     const loaded = session.tenants.slice(0, p.tenants);
     const churned = session.tenants[p.tenants]!;
     const plan = { tenants: session.loads(p.rate, p.zipf, loaded), timeoutMs: 5000 };

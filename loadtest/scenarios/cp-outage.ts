@@ -1,7 +1,8 @@
 import { killAndWait } from "../faults/signals.ts";
 import { waitServed } from "../platform/load-tenants.ts";
 import { fetchStatus, type NodeStatus } from "../platform/node-watch.ts";
-import { PlatformSession } from "../platform/session.ts";
+import type { PlatformSession } from "../platform/session.ts";
+import { FLEET_PARAMS, openFleet } from "../scenario/platform-scenario.ts";
 import { defineScenario, type Params, type ScenarioContext } from "../scenario/types.ts";
 
 /**
@@ -46,17 +47,11 @@ export default defineScenario({
   name: "cp-outage",
   description: "Kill every CP replica and Postgres mid-run: zero failed requests, nodes keep their config",
   params: {
-    dataPlanes: 3,
+    ...FLEET_PARAMS,
     controlPlanes: 2,
-    tenants: 20,
-    shardSize: 2,
-    rate: 300,
-    zipf: 1,
-    warmupSec: 3,
     beforeSec: 5,
     outageSec: 15,
     restartNode: true,
-    upstreamDelayMs: 1,
   },
   thresholds: [
     { metric: "main.error_rate", description: "no failed request, before or during the outage", max: 0 },
@@ -79,13 +74,7 @@ export default defineScenario({
   ],
   async run(ctx) {
     const p = ctx.params;
-    const session = await PlatformSession.open(ctx, {
-      dataPlanes: p.dataPlanes,
-      controlPlanes: p.controlPlanes,
-      tenants: p.tenants,
-      shardSize: p.shardSize,
-      upstreamDelayMs: p.upstreamDelayMs,
-    });
+    const session = await openFleet(ctx, { controlPlanes: p.controlPlanes });
     const { platform, postgres } = session.rig;
     if (!postgres.pid)
       throw new Error("Postgres is external (CORRAL_TEST_PG_URL): the scenario cannot kill it");

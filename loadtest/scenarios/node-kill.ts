@@ -1,6 +1,6 @@
 import { killAndWait } from "../faults/signals.ts";
 import { fetchStatus } from "../platform/node-watch.ts";
-import { PlatformSession } from "../platform/session.ts";
+import { FLEET_PARAMS, openFleet } from "../scenario/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
@@ -21,18 +21,12 @@ export default defineScenario({
   name: "node-kill",
   description: "SIGKILL a DP node under load: only its in-flight requests may fail, clients route around it",
   params: {
-    dataPlanes: 3,
-    tenants: 20,
-    shardSize: 2,
-    rate: 300,
-    zipf: 1,
-    warmupSec: 3,
+    ...FLEET_PARAMS,
     durationSec: 20,
     killAtSec: 8,
     victim: "dp-1",
     raceMs: 20,
     connections: 32,
-    upstreamDelayMs: 1,
   },
   thresholds: [
     {
@@ -59,12 +53,7 @@ export default defineScenario({
   ],
   async run(ctx) {
     const p = ctx.params;
-    const session = await PlatformSession.open(ctx, {
-      dataPlanes: p.dataPlanes,
-      tenants: p.tenants,
-      shardSize: p.shardSize,
-      upstreamDelayMs: p.upstreamDelayMs,
-    });
+    const session = await openFleet(ctx);
     const victim = session.rig.nodes().find((n) => n.slot === p.victim);
     if (!victim?.pid) throw new Error(`no running data plane ${p.victim}`);
     const plan = { tenants: session.loads(p.rate, p.zipf), timeoutMs: 5000, connections: p.connections };

@@ -1,6 +1,6 @@
 import type { LoadResult } from "../generator/merge.ts";
 import { tenantLoads } from "../platform/load-tenants.ts";
-import { PlatformSession } from "../platform/session.ts";
+import { FLEET_PARAMS, NODES_ON_NEWEST, openFleet } from "../scenario/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
@@ -20,16 +20,10 @@ export default defineScenario({
   name: "noisy-neighbor",
   description: "A tenant at 20x its rate limit next to well-behaved ones: their errors and p99 must not move",
   params: {
-    dataPlanes: 3,
-    tenants: 20,
-    shardSize: 2,
-    rate: 300,
-    zipf: 1,
+    ...FLEET_PARAMS,
     noisyLimit: 25,
     noisyFactor: 20,
-    warmupSec: 3,
     durationSec: 10,
-    upstreamDelayMs: 1,
     p99Ratio: 1.5,
   },
   thresholds: [
@@ -59,15 +53,12 @@ export default defineScenario({
       description: "share of the noisy tenant's rejections that are quota",
       min: 0.95,
     },
-    { metric: "config.nodes_behind", description: "nodes not on the newest config version", max: 0 },
+    NODES_ON_NEWEST,
   ],
   async run(ctx) {
     const p = ctx.params;
-    const session = await PlatformSession.open(ctx, {
-      dataPlanes: p.dataPlanes,
+    const session = await openFleet(ctx, {
       tenants: p.tenants + 1,
-      shardSize: p.shardSize,
-      upstreamDelayMs: p.upstreamDelayMs,
       tenantSpec: (i) => (i === p.tenants ? { limits: { rate: p.noisyLimit, burst: p.noisyLimit } } : {}),
     });
     const quietTenants = session.tenants.slice(0, p.tenants);

@@ -4,7 +4,7 @@ import { runningNodes, tenantLoads } from "../platform/load-tenants.ts";
 import { adminShard } from "../platform/placement.ts";
 import { POISON_HEADER } from "../platform/poison-upstream.ts";
 import { startUpstream } from "../platform/rig.ts";
-import { PlatformSession } from "../platform/session.ts";
+import { FLEET_PARAMS, openFleet } from "../scenario/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
@@ -28,18 +28,15 @@ export default defineScenario({
   description:
     "A tenant's upstream hangs, then its requests crash nodes: only its shard dies, others unharmed",
   params: {
+    ...FLEET_PARAMS,
     dataPlanes: 4,
     tenants: 24,
-    shardSize: 2,
-    rate: 300,
     zipf: 0.5,
     poisonRate: 20,
     poisonTimeoutMs: 1000,
     poisonConcurrency: 10,
-    warmupSec: 3,
     phaseSec: 8,
     p99Ratio: 1.5,
-    upstreamDelayMs: 1,
   },
   thresholds: [
     { metric: "others-calm.error_rate", description: "no errors before the poison", max: 0 },
@@ -64,11 +61,8 @@ export default defineScenario({
   async run(ctx) {
     const p = ctx.params;
     const poisonUpstream = await startUpstream(ctx, "poison-upstream", p.upstreamDelayMs, "poison");
-    const session = await PlatformSession.open(ctx, {
-      dataPlanes: p.dataPlanes,
+    const session = await openFleet(ctx, {
       tenants: p.tenants + 1,
-      shardSize: p.shardSize,
-      upstreamDelayMs: p.upstreamDelayMs,
       dpEnv: { CORRAL_FAULT_CRASH_ON_HEADER: POISON_HEADER },
       tenantSpec: (i) =>
         i === p.tenants

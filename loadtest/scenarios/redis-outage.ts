@@ -3,7 +3,7 @@ import { startRedis } from "../../test/support/redis.ts";
 import { startToxiproxy } from "../faults/toxiproxy.ts";
 import { runningNodes, tenantLoads } from "../platform/load-tenants.ts";
 import { adminShard } from "../platform/placement.ts";
-import { PlatformSession } from "../platform/session.ts";
+import { openFleet } from "../scenario/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
@@ -86,11 +86,8 @@ export default defineScenario({
       redisUrl = `redis://${proxy.listen}`;
       partition = () => toxiproxy.partition("redis");
     }
-    const session = await PlatformSession.open(ctx, {
-      dataPlanes: p.dataPlanes,
+    const session = await openFleet(ctx, {
       tenants: p.tenants + 1,
-      shardSize: p.shardSize,
-      upstreamDelayMs: p.upstreamDelayMs,
       dpEnv: { CORRAL_REDIS_URL: redisUrl },
       tenantSpec: (i) => (i === p.tenants ? { limits: { rate: p.skewedLimit, burst: p.skewedLimit } } : {}),
     });

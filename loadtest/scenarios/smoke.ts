@@ -1,4 +1,4 @@
-import { PlatformSession } from "../platform/session.ts";
+import { NO_FAILED_REQUEST, NODES_ON_NEWEST, openFleet } from "../scenario/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
@@ -24,7 +24,7 @@ export default defineScenario({
     maxWallSec: 50,
   },
   thresholds: [
-    { metric: "main.error_rate", description: "no failed request", max: 0 },
+    NO_FAILED_REQUEST,
     {
       metric: "main.p99_ms",
       description: "p99 latency (generous: CI machines are slow and shared)",
@@ -35,18 +35,13 @@ export default defineScenario({
       description: "the generator kept the offered rate",
       min: (p) => 0.95 * p.rate,
     },
-    { metric: "config.nodes_behind", description: "nodes not on the newest config version", max: 0 },
+    NODES_ON_NEWEST,
     { metric: "smoke.wall_sec", description: "start-up, load and checks, seconds", max: (p) => p.maxWallSec },
   ],
   async run(ctx) {
     const started = performance.now();
     const p = ctx.params;
-    const session = await PlatformSession.open(ctx, {
-      dataPlanes: p.dataPlanes,
-      tenants: p.tenants,
-      shardSize: p.shardSize,
-      upstreamDelayMs: p.upstreamDelayMs,
-    });
+    const session = await openFleet(ctx);
     const plan = { tenants: session.loads(p.rate), timeoutMs: 5000 };
     await ctx.runLoad("warmup", { ...plan, durationSec: p.warmupSec });
     await ctx.runLoad("main", { ...plan, durationSec: p.durationSec });

@@ -1,5 +1,5 @@
 import { parseDurationSec } from "../platform/duration.ts";
-import { PlatformSession } from "../platform/session.ts";
+import { NO_FAILED_REQUEST, openFleet } from "../scenario/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
@@ -32,7 +32,7 @@ export default defineScenario({
     workers: 0,
   },
   thresholds: [
-    { metric: "main.error_rate", description: "no failed request", max: 0 },
+    NO_FAILED_REQUEST,
     { metric: "main.p99_ms", description: "p99 latency over the whole soak, ms", max: 100 },
     {
       metric: "soak.memory_growth",
@@ -55,12 +55,7 @@ export default defineScenario({
     const runStart = Date.now();
     const p = ctx.params;
     const durationSec = parseDurationSec(p.duration);
-    const session = await PlatformSession.open(ctx, {
-      dataPlanes: p.dataPlanes,
-      tenants: p.tenants,
-      shardSize: p.shardSize,
-      upstreamDelayMs: p.upstreamDelayMs,
-    });
+    const session = await openFleet(ctx);
     const setupSec = (Date.now() - runStart) / 1000;
     ctx.judgeSoak({ warmupSec: setupSec + warmupSec(durationSec, p.warmup) });
     const changes = { made: 0, failed: 0 };
