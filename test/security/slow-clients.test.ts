@@ -126,7 +126,7 @@ test("control plane: 2,000 trickling bodies are cut at the request timeout; oper
   );
 });
 
-test("data plane: one source beyond CORRAL_MAX_CONNECTIONS_PER_SOURCE is cut at once; others are served", async () => {
+test("data plane: one source beyond CORRAL_MAX_CONNECTIONS_PER_SOURCE is cut at once; others are served", async (t) => {
   const dp = p.platform.dps[0]!.url;
   // 3,000 silent connections from 127.0.0.3: those beyond the cap are closed as they arrive,
   // the rest only when the headers timeout (2 s here) runs out
@@ -136,8 +136,23 @@ test("data plane: one source beyond CORRAL_MAX_CONNECTIONS_PER_SOURCE is cut at 
     await poll("every silent socket closed by the server", () => idle.open() === 0, 60_000);
     const held = idle.states.map((s) => s.closedAt! - s.openedAt);
     const cutAtOnce = held.filter((ms) => ms < REQUEST_TIMEOUT_MS * 0.9).length;
-    assert.ok(cutAtOnce >= 500, `${cutAtOnce} connections beyond the cap were cut at once`);
     assert.ok(held.length - cutAtOnce <= PER_SOURCE, `${held.length - cutAtOnce} held, cap ${PER_SOURCE}`);
+    // the sockets opened while the source still held the cap's worth must all have been cut at
+    // once; on a loaded machine opening 3,000 sockets can outlast the headers timeout, after
+    // which held ones expire and later ones are rightly admitted
+    const firstExpiry = Math.min(
+      ...idle.states
+        .filter((s) => s.closedAt! - s.openedAt >= REQUEST_TIMEOUT_MS * 0.9)
+        .map((s) => s.closedAt!),
+    );
+    const whileFull = idle.states.filter((s) => s.openedAt < firstExpiry).length - PER_SOURCE;
+    t.diagnostic(
+      `${cutAtOnce} cut at once; ${Math.max(0, whileFull)} arrived beyond the cap while it was full`,
+    );
+    assert.ok(
+      cutAtOnce >= Math.min(500, whileFull),
+      `${cutAtOnce} connections cut at once, ${whileFull} arrived beyond the cap while it was full`,
+    );
   } finally {
     idle.stop();
   }
