@@ -11,6 +11,7 @@ import { once } from "node:events";
 import { test } from "node:test";
 import { soakVerdict } from "../../loadtest/report/soak-verdict.ts";
 import { ProcessSampler } from "../../loadtest/sampler/process-sampler.ts";
+import { poll } from "../support/poll.ts";
 
 const KEEP_ALIVE = "setInterval(() => {}, 1000);";
 /** Keeps 32 KiB of touched memory every 500 ms (64 KiB/s). */
@@ -36,11 +37,17 @@ test("a slow leak is flagged by its RSS slope; an idle process is flat", { timeo
     // 5 s of warm-up, then ≥ 30 s of steady samples of each (waiting for the samples,
     // however slowly a loaded machine takes them)
     const steadyFrom = startEpochMs + 5000;
-    const steadyCount = (name: string) =>
-      sampler.samples().filter((s) => s.name === name && s.atEpochMs >= steadyFrom).length;
-    const deadline = Date.now() + 150_000;
-    while ((Date.now() < steadyFrom + 30_000 || steadyCount("leak") < 100) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 200));
+    const steady = (name: string) =>
+      sampler.samples().filter((s) => s.name === name && s.atEpochMs >= steadyFrom);
+    await poll(
+      "30 s of steady samples of the leak, at least 100",
+      () => {
+        const leakSamples = steady("leak");
+        return leakSamples.length >= 100 && leakSamples.at(-1)!.atEpochMs >= steadyFrom + 30_000;
+      },
+      150_000,
+      200,
+    );
     await sampler.stop();
     const samples = sampler.samples();
     const verdict = soakVerdict(samples, { startEpochMs, endEpochMs: Date.now(), warmupSec: 5 });
