@@ -152,6 +152,8 @@ const admissionFields = {
   shedDisabled: { type: "boolean", default: false, description: "kill switch: no shedding" },
   rateShadow: { type: "boolean", default: false, description: "rate limiters count but do not reject" },
   rateDisabled: { type: "boolean", default: false, description: "kill switch: no rate limiting" },
+  quotaShadow: { type: "boolean", default: false, description: "period quotas count but do not reject" },
+  quotaDisabled: { type: "boolean", default: false, description: "kill switch: no period quotas" },
 } as const;
 
 export const admissionBody = {
@@ -170,6 +172,8 @@ export const admission = {
     shedDisabled: { type: "boolean" },
     rateShadow: { type: "boolean" },
     rateDisabled: { type: "boolean" },
+    quotaShadow: { type: "boolean" },
+    quotaDisabled: { type: "boolean" },
     updatedAt: nullableTimestamp,
   },
   required: [...Object.keys(admissionFields), "updatedAt"],

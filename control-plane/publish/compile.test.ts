@@ -240,6 +240,8 @@ test("strict placement and admission settings travel as configured", () => {
     shedDisabled: false,
     rateShadow: false,
     rateDisabled: true,
+    quotaShadow: false,
+    quotaDisabled: false,
   };
   const s = compileSnapshot(rows, { ...opts, strictPlacement: true });
   assert.equal(s.settings!.strictPlacement, true);

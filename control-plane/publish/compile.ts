@@ -124,6 +124,7 @@ export function resolveLimits(t: TenantRow, plan: PlanRow | undefined): Limits {
     shardSize: clampShardSize(t.shard_size ?? plan?.shard_size ?? 1),
     shadow: t.limits_shadow ?? false,
     disabled: t.limits_disabled ?? false,
+    quota: undefined,
   };
 }
 
@@ -175,7 +176,7 @@ export function groupChildren(rows: TenantRows, problems: string[]): Map<string,
 }
 
 function toApiKey(k: ActiveKeyRow): ApiKey {
-  return { id: k.id, hash: Buffer.from(k.hash), scopes: [...k.scopes] };
+  return { id: k.id, hash: Buffer.from(k.hash), scopes: [...k.scopes], quota: undefined };
 }
 
 function toRoute(r: RouteRow): Route {
@@ -206,6 +207,7 @@ function routeLimits(r: RouteRow): Limits | undefined {
     shardSize: 0,
     shadow: false,
     disabled: false,
+    quota: undefined,
   };
 }
 

@@ -13,6 +13,8 @@ export const DEFAULT_ADMISSION: Readonly<AdmissionSettings> = Object.freeze({
   shedDisabled: false,
   rateShadow: false,
   rateDisabled: false,
+  quotaShadow: false,
+  quotaDisabled: false,
 });
 
 export interface StoredAdmission {

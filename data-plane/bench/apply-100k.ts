@@ -46,12 +46,14 @@ function syntheticTenant(i: number): Tenant {
       shardSize: 3,
       shadow: false,
       disabled: false,
+      quota: undefined,
     },
     shard: [],
     keys: Array.from({ length: perTenant }, (_, k) => ({
       id: `k${i}x${k}`,
       hash: randomBytes(32),
       scopes: ["invoke"],
+      quota: undefined,
     })),
     routes: Array.from({ length: perTenant }, (_, r) => ({
       id: `r${r}`,

@@ -13,7 +13,7 @@ function tenant(over: Partial<Tenant> = {}): Tenant {
     egressAllow: [],
     limits: undefined,
     shard: [],
-    keys: [{ id: "k1", hash: Buffer.alloc(32, 1), scopes: ["invoke"] }],
+    keys: [{ id: "k1", hash: Buffer.alloc(32, 1), scopes: ["invoke"], quota: undefined }],
     routes: [
       {
         id: "r1",
@@ -90,7 +90,10 @@ test("bad values are refused with where they are", () => {
   const r = tenant().routes[0]!;
   invalid(snap([tenant({ status: "deleted" })]), /tenant "acme": unknown status/);
   invalid(snap([tenant({ id: "Not A Slug" })]), /bad id/);
-  invalid(snap([tenant({ keys: [{ id: "k1", hash: Buffer.alloc(31), scopes: [] }] })]), /31 bytes/);
+  invalid(
+    snap([tenant({ keys: [{ id: "k1", hash: Buffer.alloc(31), scopes: [], quota: undefined }] })]),
+    /31 bytes/,
+  );
   invalid(snap([tenant({ routes: [{ ...r, pathPrefix: "api" }] })]), /route "r1": bad path prefix/);
   invalid(snap([tenant({ routes: [{ ...r, methods: ["G E T"] }] })]), /bad method/);
   invalid(snap([tenant({ routes: [{ ...r, protocol: "ftp" }] })]), /unknown protocol/);

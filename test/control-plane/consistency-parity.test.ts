@@ -56,7 +56,10 @@ const BROKEN: ReadonlyArray<[string, Snapshot]> = [
   ],
   ["bad tenant id", snapshot([tenant({ id: "Not A Slug" })])],
   ["unknown status", snapshot([tenant({ status: "deleted" })])],
-  ["short key hash", snapshot([tenant({ keys: [{ id: "k1", hash: Buffer.alloc(31), scopes: [] }] })])],
+  [
+    "short key hash",
+    snapshot([tenant({ keys: [{ id: "k1", hash: Buffer.alloc(31), scopes: [], quota: undefined }] })]),
+  ],
   ["bad tenant egress entry", snapshot([tenant({ egressAllow: ["not a cidr/99"] })])],
   ["bad fleet egress entry", snapshot([tenant()], ["not a cidr/99"])],
   ["tenant twice", snapshot([tenant(), tenant()])],

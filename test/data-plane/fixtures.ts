@@ -54,7 +54,12 @@ export function tenant(spec: TenantSpec): Tenant {
     plan: "standard",
     limits: undefined,
     shard: [],
-    keys: (spec.keys ?? []).map((k) => ({ id: k.id, hash: k.hash, scopes: k.scopes ?? ["invoke"] })),
+    keys: (spec.keys ?? []).map((k) => ({
+      id: k.id,
+      hash: k.hash,
+      scopes: k.scopes ?? ["invoke"],
+      quota: undefined,
+    })),
     routes: (spec.routes ?? [{ id: "r1", pathPrefix: "/" }]).map((r) => ({
       id: r.id,
       hosts: r.hosts ?? [],

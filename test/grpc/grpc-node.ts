@@ -25,6 +25,7 @@ export function grpcTenant(spec: fx.TenantSpec, limits?: { rate: number; burst: 
       shardSize: 1,
       shadow: false,
       disabled: false,
+      quota: undefined,
     },
     routes: t.routes.map((r) => ({ ...r, protocol: r.id.startsWith("http-") ? "http" : "grpc" })),
   };

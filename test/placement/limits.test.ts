@@ -140,6 +140,8 @@ test("admission settings: defaults until set, PUT replaces, the snapshot carries
     shedDisabled: false,
     rateShadow: false,
     rateDisabled: false,
+    quotaShadow: false,
+    quotaDisabled: false,
     updatedAt: null,
   });
   const put = await h.api("PUT", "/admin/v1/settings/admission", {
@@ -158,6 +160,8 @@ test("admission settings: defaults until set, PUT replaces, the snapshot carries
     shedDisabled: false,
     rateShadow: false,
     rateDisabled: true,
+    quotaShadow: false,
+    quotaDisabled: false,
   });
   await h.api("PUT", "/admin/v1/settings/admission", { maxEventLoopDelayMs: 200 });
   const again = (await h.api("GET", "/admin/v1/settings/admission")).body;

@@ -61,6 +61,10 @@ export interface AdmissionSettings {
   shedDisabled: boolean;
   rateShadow: boolean;
   rateDisabled: boolean;
+  /** period quotas: count, don't reject */
+  quotaShadow: boolean;
+  /** period quotas: kill switch */
+  quotaDisabled: boolean;
 }
 
 export interface Limits {
@@ -78,6 +82,19 @@ export interface Limits {
   shadow: boolean;
   /** kill switch */
   disabled: boolean;
+  /** period quota (usage plans); unset = none */
+  quota: Quota | undefined;
+}
+
+/**
+ * A quota over a calendar period in UTC: `limit` requests per period, the period's start
+ * shifted by `offset_ms` (an ISO 8601 duration at the APIs, e.g. PT2H).
+ */
+export interface Quota {
+  limit: number;
+  /** minute | hour | day | week | month */
+  period: string;
+  offsetMs: number;
 }
 
 export interface Tenant {
@@ -104,6 +121,8 @@ export interface ApiKey {
   hash: Buffer;
   /** invoke | manage */
   scopes: string[];
+  /** per-key period quota (override); unset = the tenant's */
+  quota: Quota | undefined;
 }
 
 export interface Route {
@@ -470,6 +489,8 @@ function createBaseAdmissionSettings(): AdmissionSettings {
     shedDisabled: false,
     rateShadow: false,
     rateDisabled: false,
+    quotaShadow: false,
+    quotaDisabled: false,
   };
 }
 
@@ -492,6 +513,12 @@ export const AdmissionSettings: MessageFns<AdmissionSettings> = {
     }
     if (message.rateDisabled !== false) {
       writer.uint32(48).bool(message.rateDisabled);
+    }
+    if (message.quotaShadow !== false) {
+      writer.uint32(56).bool(message.quotaShadow);
+    }
+    if (message.quotaDisabled !== false) {
+      writer.uint32(64).bool(message.quotaDisabled);
     }
     return writer;
   },
@@ -557,6 +584,22 @@ export const AdmissionSettings: MessageFns<AdmissionSettings> = {
             message.rateDisabled = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.quotaShadow = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.quotaDisabled = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -580,12 +623,23 @@ export const AdmissionSettings: MessageFns<AdmissionSettings> = {
     message.shedDisabled = object.shedDisabled ?? false;
     message.rateShadow = object.rateShadow ?? false;
     message.rateDisabled = object.rateDisabled ?? false;
+    message.quotaShadow = object.quotaShadow ?? false;
+    message.quotaDisabled = object.quotaDisabled ?? false;
     return message;
   },
 };
 
 function createBaseLimits(): Limits {
-  return { rate: 0, burst: 0, concurrency: 0, priority: "", shardSize: 0, shadow: false, disabled: false };
+  return {
+    rate: 0,
+    burst: 0,
+    concurrency: 0,
+    priority: "",
+    shardSize: 0,
+    shadow: false,
+    disabled: false,
+    quota: undefined,
+  };
 }
 
 export const Limits: MessageFns<Limits> = {
@@ -610,6 +664,9 @@ export const Limits: MessageFns<Limits> = {
     }
     if (message.disabled !== false) {
       writer.uint32(56).bool(message.disabled);
+    }
+    if (message.quota !== undefined) {
+      Quota.encode(message.quota, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -683,6 +740,14 @@ export const Limits: MessageFns<Limits> = {
             message.disabled = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.quota = Quota.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -707,6 +772,86 @@ export const Limits: MessageFns<Limits> = {
     message.shardSize = object.shardSize ?? 0;
     message.shadow = object.shadow ?? false;
     message.disabled = object.disabled ?? false;
+    message.quota = (object.quota !== undefined && object.quota !== null) ? Quota.fromPartial(object.quota) : undefined;
+    return message;
+  },
+};
+
+function createBaseQuota(): Quota {
+  return { limit: 0, period: "", offsetMs: 0 };
+}
+
+export const Quota: MessageFns<Quota> = {
+  encode(message: Quota, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.limit !== 0) {
+      writer.uint32(8).uint64(message.limit);
+    }
+    if (message.period !== "") {
+      writer.uint32(18).string(message.period);
+    }
+    if (message.offsetMs !== 0) {
+      writer.uint32(24).int64(message.offsetMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Quota {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQuota();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.limit = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.period = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.offsetMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<Quota>, I>>(base?: I): Quota {
+    return Quota.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Quota>, I>>(object: I): Quota {
+    const message = createBaseQuota();
+    message.limit = object.limit ?? 0;
+    message.period = object.period ?? "";
+    message.offsetMs = object.offsetMs ?? 0;
     return message;
   },
 };
@@ -888,7 +1033,7 @@ export const Tenant: MessageFns<Tenant> = {
 };
 
 function createBaseApiKey(): ApiKey {
-  return { id: "", hash: Buffer.alloc(0), scopes: [] };
+  return { id: "", hash: Buffer.alloc(0), scopes: [], quota: undefined };
 }
 
 export const ApiKey: MessageFns<ApiKey> = {
@@ -901,6 +1046,9 @@ export const ApiKey: MessageFns<ApiKey> = {
     }
     for (const v of message.scopes) {
       writer.uint32(26).string(v!);
+    }
+    if (message.quota !== undefined) {
+      Quota.encode(message.quota, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -942,6 +1090,14 @@ export const ApiKey: MessageFns<ApiKey> = {
             message.scopes.push(reader.string());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.quota = Quota.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -962,6 +1118,7 @@ export const ApiKey: MessageFns<ApiKey> = {
     message.id = object.id ?? "";
     message.hash = object.hash ?? Buffer.alloc(0);
     message.scopes = object.scopes?.map((e) => e) || [];
+    message.quota = (object.quota !== undefined && object.quota !== null) ? Quota.fromPartial(object.quota) : undefined;
     return message;
   },
 };
