@@ -93,6 +93,7 @@ test("limits come from the plan, overridden per tenant", () => {
     shardSize: 3,
     shadow: false,
     disabled: false,
+    quota: undefined,
   });
   assert.equal(beta!.limits!.rate, 15);
   assert.equal(beta!.limits!.burst, 20);
@@ -212,6 +213,8 @@ test("without a placement hook shards are empty and settings default", () => {
       shedDisabled: false,
       rateShadow: false,
       rateDisabled: false,
+      quotaShadow: false,
+      quotaDisabled: false,
     },
     egressAllow: [],
     hopKey: Buffer.alloc(0),
