@@ -9,11 +9,13 @@
  * known slots (when the snapshot has slots); the fleet's egress entries parse.
  * In a tenant: its id, status, egress entries; upstream, route and key ids well formed and
  * unique in the tenant; every route's upstream exists; path prefix, hosts, methods, protocol,
- * retries and timeouts in range; targets parse (http/https, no credentials, query or
+ * retries, timeouts and
+ * streaming settings in range; targets parse (http/https, no credentials, query or
  * fragment; at most 64); key hashes are 32 bytes.
  */
 import { MAX_ALLOW_ENTRIES, parseAllowEntry } from "./egress-policy.ts";
 import type { Route, Slot, Snapshot, Tenant, Upstream } from "./gen/corral/snapshot/v1/snapshot.ts";
+import { streamingProblems } from "./route-streaming.ts";
 
 export const MAX_TIMEOUT_MS = 3_600_000;
 export const MAX_TARGETS = 64;
@@ -153,6 +155,7 @@ function routeProblems(where: string, r: Route, upstreamIds: ReadonlySet<string>
   if (timeout) problems.push(timeout);
   if (r.protocol !== "" && r.protocol !== "http" && r.protocol !== "grpc")
     problems.push(`${where}: unknown protocol ${JSON.stringify(r.protocol)}`);
+  problems.push(...streamingProblems(where, r));
   return problems;
 }
 

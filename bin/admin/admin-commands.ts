@@ -133,7 +133,20 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
   "routes list": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/routes`) },
   "routes create": {
     args: ["tenant"],
-    options: ["path", "upstream", "host", "method", "timeout-ms", "protocol", "strip-prefix"],
+    options: [
+      "path",
+      "upstream",
+      "host",
+      "method",
+      "timeout-ms",
+      "protocol",
+      "strip-prefix",
+      "websocket",
+      "ws-idle-timeout-ms",
+      "ws-max-connections",
+      "ws-max-message-bytes",
+      "stream-idle-timeout-ms",
+    ],
     mutates: true,
     run: (c, [t], o) => c.post(`${tenantPath(t!)}/routes`, routeBody(o)),
   },
@@ -196,5 +209,10 @@ function routeBody(o: Options): Record<string, unknown> {
     timeoutMs: integer(o, "timeout-ms"),
     protocol: text(o, "protocol"),
     stripPrefix: o["strip-prefix"] === true ? true : undefined,
+    websocket: o.websocket === true ? true : undefined,
+    websocketIdleTimeoutMs: integer(o, "ws-idle-timeout-ms"),
+    websocketMaxConnections: integer(o, "ws-max-connections"),
+    websocketMaxMessageBytes: integer(o, "ws-max-message-bytes"),
+    streamIdleTimeoutMs: integer(o, "stream-idle-timeout-ms"),
   });
 }

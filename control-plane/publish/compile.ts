@@ -193,6 +193,11 @@ function toRoute(r: RouteRow): Route {
     idempotency: false,
     retries: 0,
     stripPrefix: r.strip_prefix,
+    websocket: r.websocket,
+    websocketIdleTimeoutMs: r.websocket_idle_timeout_ms ?? 0,
+    websocketMaxConnections: r.websocket_max_connections ?? 0,
+    streamIdleTimeoutMs: r.stream_idle_timeout_ms ?? 0,
+    websocketMaxMessageBytes: r.websocket_max_message_bytes ?? 0,
   };
 }
 

@@ -7,6 +7,7 @@
  */
 
 import { MAX_ALLOW_ENTRIES, MAX_ALLOW_ENTRY_LENGTH } from "../../proto/egress-policy.ts";
+import { STREAMING_BOUNDS, STREAMING_SETTINGS, type StreamingSetting } from "../../proto/route-streaming.ts";
 
 export const SLUG_PATTERN = "^[a-z0-9][a-z0-9-]{0,62}$";
 export const slug = { type: "string", pattern: SLUG_PATTERN, maxLength: 63 } as const;
@@ -191,6 +192,27 @@ export const upstreamList = itemsOf(upstream);
 const HOST_PATTERN =
   "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$";
 
+/** A route's streaming settings as API input: omitted means the node's default (stored as 0). */
+const streamingInputs = {
+  websocketIdleTimeoutMs: { type: "integer", ...range("websocketIdleTimeoutMs") },
+  websocketMaxConnections: { type: "integer", ...range("websocketMaxConnections") },
+  streamIdleTimeoutMs: { type: "integer", ...range("streamIdleTimeoutMs") },
+  websocketMaxMessageBytes: { type: "integer", ...range("websocketMaxMessageBytes") },
+} as const;
+
+/** As answered: 0 means the node applies the default. */
+const streamingOutputs = {
+  websocketIdleTimeoutMs: { type: "integer" },
+  websocketMaxConnections: { type: "integer" },
+  streamIdleTimeoutMs: { type: "integer" },
+  websocketMaxMessageBytes: { type: "integer" },
+} as const;
+
+function range(name: StreamingSetting) {
+  const b = STREAMING_BOUNDS[name];
+  return { minimum: b.min, maximum: b.max, description: `default ${b.default}` } as const;
+}
+
 export const createRouteBody = {
   type: "object",
   additionalProperties: false,
@@ -210,6 +232,8 @@ export const createRouteBody = {
     protocol: { enum: ["http", "grpc"], default: "http" },
     stripPrefix: { type: "boolean", default: false },
     limits: routeLimitsInput,
+    websocket: { type: "boolean", default: false },
+    ...streamingInputs,
   },
 } as const;
 
@@ -227,6 +251,8 @@ export const route = {
     stripPrefix: { type: "boolean" },
     limits: routeLimits,
     createdAt: timestamp,
+    websocket: { type: "boolean" },
+    ...streamingOutputs,
   },
   required: [
     "id",
@@ -240,6 +266,8 @@ export const route = {
     "stripPrefix",
     "limits",
     "createdAt",
+    "websocket",
+    ...STREAMING_SETTINGS,
   ],
 } as const;
 

@@ -1,5 +1,6 @@
 /** A tenant's routes. Every query is scoped by tenant_id; the upstream must be the tenant's own. */
 import { randomBytes } from "node:crypto";
+import type { StreamingSetting } from "../../proto/route-streaming.ts";
 import { CorralError } from "../errors.ts";
 import { type Queryable, SQLSTATE, sqlState } from "./db.ts";
 
@@ -24,9 +25,23 @@ export interface Route {
   /** null: no route bucket */
   limits: RouteLimits | null;
   createdAt: string;
+  /** accepts WebSocket upgrades */
+  websocket: boolean;
+  /** the streaming settings; 0: the node's default (proto/route-streaming.ts) */
+  websocketIdleTimeoutMs: number;
+  websocketMaxConnections: number;
+  streamIdleTimeoutMs: number;
+  websocketMaxMessageBytes: number;
 }
 
-export type NewRoute = Omit<Route, "id" | "tenantId" | "createdAt" | "limits"> & { limits?: RouteLimits };
+type StreamingInput = Partial<Pick<Route, StreamingSetting | "websocket">>;
+
+export type NewRoute = Omit<
+  Route,
+  "id" | "tenantId" | "createdAt" | "limits" | StreamingSetting | "websocket"
+> & {
+  limits?: RouteLimits;
+} & StreamingInput;
 
 export interface RouteRow {
   id: string;
@@ -41,10 +56,16 @@ export interface RouteRow {
   rate: number | null;
   burst: number | null;
   created_at: Date;
+  websocket: boolean;
+  websocket_idle_timeout_ms: number | null;
+  websocket_max_connections: number | null;
+  stream_idle_timeout_ms: number | null;
+  websocket_max_message_bytes: number | null;
 }
 
 const COLUMNS =
-  "id, tenant_id, path_prefix, hosts, methods, upstream_id, timeout_ms, protocol, strip_prefix, rate, burst, created_at";
+  "id, tenant_id, path_prefix, hosts, methods, upstream_id, timeout_ms, protocol, strip_prefix, rate, burst, created_at, " +
+  "websocket, websocket_idle_timeout_ms, websocket_max_connections, stream_idle_timeout_ms, websocket_max_message_bytes";
 
 function toRoute(r: RouteRow): Route {
   return {
@@ -59,6 +80,11 @@ function toRoute(r: RouteRow): Route {
     stripPrefix: r.strip_prefix,
     limits: r.rate === null || r.burst === null ? null : { rate: r.rate, burst: r.burst },
     createdAt: r.created_at.toISOString(),
+    websocket: r.websocket,
+    websocketIdleTimeoutMs: r.websocket_idle_timeout_ms ?? 0,
+    websocketMaxConnections: r.websocket_max_connections ?? 0,
+    streamIdleTimeoutMs: r.stream_idle_timeout_ms ?? 0,
+    websocketMaxMessageBytes: r.websocket_max_message_bytes ?? 0,
   };
 }
 
@@ -71,8 +97,9 @@ export async function insertRoute(q: Queryable, tenantId: string, r: NewRoute): 
   try {
     const { rows } = await q.query<RouteRow>(
       `INSERT INTO routes (id, tenant_id, path_prefix, hosts, methods, upstream_id, timeout_ms, protocol,
-                           strip_prefix, rate, burst)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`,
+                           strip_prefix, rate, burst, websocket, websocket_idle_timeout_ms,
+                           websocket_max_connections, stream_idle_timeout_ms, websocket_max_message_bytes)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING ${COLUMNS}`,
       [
         newRouteId(),
         tenantId,
@@ -85,6 +112,11 @@ export async function insertRoute(q: Queryable, tenantId: string, r: NewRoute): 
         r.stripPrefix,
         r.limits?.rate ?? null,
         r.limits?.burst ?? null,
+        r.websocket ?? false,
+        r.websocketIdleTimeoutMs ?? null,
+        r.websocketMaxConnections ?? null,
+        r.streamIdleTimeoutMs ?? null,
+        r.websocketMaxMessageBytes ?? null,
       ],
     );
     return toRoute(rows[0]!);

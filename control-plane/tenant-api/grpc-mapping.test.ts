@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CorralError, GrpcStatus } from "../errors.ts";
+import { STREAMING_UNSET } from "../../proto/route-streaming.ts";
 import { compileInput } from "../service/input-validation.ts";
 import { hashRequest } from "../service/mutations.ts";
 import { createRouteBody } from "../service/resource-schemas.ts";
@@ -36,6 +37,7 @@ test("a gRPC request with absent optional fields validates to the same input (an
     timeoutMs: 15_000,
     protocol: "http",
     stripPrefix: false,
+    websocket: false,
   });
 });
 
@@ -96,6 +98,7 @@ test("a route without a bucket has no limits message", () => {
     stripPrefix: true,
     limits: null,
     createdAt: "2024-01-01T00:00:00.000Z",
+    ...STREAMING_UNSET,
   };
   const message = routeMessage(route);
   assert.equal(message.limits, undefined);

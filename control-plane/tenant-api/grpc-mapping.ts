@@ -30,6 +30,11 @@ export function routeInput(req: pb.CreateRouteRequest): Record<string, unknown> 
     protocol: req.protocol,
     stripPrefix: req.stripPrefix,
     limits: req.limits && { rate: req.limits.rate, burst: req.limits.burst },
+    websocket: req.websocket,
+    websocketIdleTimeoutMs: req.websocketIdleTimeoutMs,
+    websocketMaxConnections: req.websocketMaxConnections,
+    streamIdleTimeoutMs: req.streamIdleTimeoutMs,
+    websocketMaxMessageBytes: req.websocketMaxMessageBytes,
   });
 }
 
@@ -70,6 +75,11 @@ export function routeMessage(r: Route): pb.Route {
     stripPrefix: r.stripPrefix,
     limits: r.limits ? { rate: r.limits.rate, burst: r.limits.burst } : undefined,
     createdAt: r.createdAt,
+    websocket: r.websocket,
+    websocketIdleTimeoutMs: r.websocketIdleTimeoutMs,
+    websocketMaxConnections: r.websocketMaxConnections,
+    streamIdleTimeoutMs: r.streamIdleTimeoutMs,
+    websocketMaxMessageBytes: r.websocketMaxMessageBytes,
   };
 }
 

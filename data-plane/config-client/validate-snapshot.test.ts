@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Snapshot, type Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import { STREAMING_UNSET } from "../../proto/route-streaming.ts";
 import { ConfigApplyError } from "../errors.ts";
 import { normalizePathPrefix, parseTarget, plainTenant, validateSnapshot } from "./validate-snapshot.ts";
 
@@ -28,6 +29,7 @@ function tenant(over: Partial<Tenant> = {}): Tenant {
         idempotency: false,
         retries: 0,
         stripPrefix: false,
+        ...STREAMING_UNSET,
       },
     ],
     upstreams: [

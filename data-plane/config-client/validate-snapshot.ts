@@ -15,6 +15,7 @@ import {
   snapshotProblems,
   tenantProblems,
 } from "../../proto/snapshot-consistency.ts";
+import { streamingSetting } from "../../proto/route-streaming.ts";
 import { ConfigApplyError } from "../errors.ts";
 import type {
   PlainKey,
@@ -71,6 +72,11 @@ function plainRoute(r: Route): PlainRoute {
     idempotency: r.idempotency,
     retries: r.retries,
     stripPrefix: r.stripPrefix,
+    websocket: r.websocket,
+    websocketIdleTimeoutMs: streamingSetting(r, "websocketIdleTimeoutMs"),
+    websocketMaxConnections: streamingSetting(r, "websocketMaxConnections"),
+    websocketMaxMessageBytes: streamingSetting(r, "websocketMaxMessageBytes"),
+    streamIdleTimeoutMs: streamingSetting(r, "streamIdleTimeoutMs"),
   };
 }
 

@@ -38,6 +38,14 @@ export interface PlainRoute {
   idempotency: boolean;
   retries: number;
   stripPrefix: boolean;
+  /** the route accepts WebSocket upgrades; the settings below are the node's defaults for 0 */
+  websocket: boolean;
+  websocketIdleTimeoutMs: number;
+  /** open sockets of this route on this node */
+  websocketMaxConnections: number;
+  websocketMaxMessageBytes: number;
+  /** after the response head, the longest pause in its body (the route timeout no longer applies) */
+  streamIdleTimeoutMs: number;
 }
 
 /** A key's hash lives only in the key table (router/binary-tables.ts). */

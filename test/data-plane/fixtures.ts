@@ -1,6 +1,7 @@
 /** Signed snapshots, tenants and keys for data-plane tests. */
 import type { KeyObject } from "node:crypto";
 import { generateApiKey } from "../../proto/api-key.ts";
+import { STREAMING_UNSET } from "../../proto/route-streaming.ts";
 import { encodePointer, LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts";
 import type { BlobStore } from "../../runtime/blob-store/blob-store.ts";
 import { Snapshot, type Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
@@ -39,6 +40,8 @@ export interface TenantSpec {
     methods?: string[];
     timeoutMs?: number;
     stripPrefix?: boolean;
+    /** the route's WebSocket and streaming settings (default: none, the defaults) */
+    streaming?: Partial<typeof STREAMING_UNSET>;
   }[];
   keys?: { id: string; hash: Buffer; scopes?: string[] }[];
   /** the tenant's egress exceptions; default all of loopback, where test upstreams listen */
@@ -73,6 +76,8 @@ export function tenant(spec: TenantSpec): Tenant {
       idempotency: false,
       retries: 0,
       stripPrefix: r.stripPrefix ?? false,
+      ...STREAMING_UNSET,
+      ...r.streaming,
     })),
     upstreams: [{ id: "u1", name: "api", targets, connectTimeoutMs: 1000 }],
     // the test upstreams listen on loopback, which the egress policy refuses unless allowed

@@ -84,6 +84,13 @@ export interface Route {
   /** absent: no route bucket */
   limits: RouteLimits | undefined;
   createdAt: string;
+  /** accepts WebSocket upgrades */
+  websocket: boolean;
+  websocketIdleTimeoutMs: number;
+  /** open sockets per node */
+  websocketMaxConnections: number;
+  streamIdleTimeoutMs: number;
+  websocketMaxMessageBytes: number;
 }
 
 export interface Upstream {
@@ -152,7 +159,27 @@ export interface CreateRouteRequest {
     | undefined;
   /** default false */
   stripPrefix?: boolean | undefined;
-  limits: RouteLimits | undefined;
+  limits:
+    | RouteLimits
+    | undefined;
+  /** default false */
+  websocket?:
+    | boolean
+    | undefined;
+  /** default 300000 */
+  websocketIdleTimeoutMs?:
+    | number
+    | undefined;
+  /** default 1000, per node */
+  websocketMaxConnections?:
+    | number
+    | undefined;
+  /** default 60000 */
+  streamIdleTimeoutMs?:
+    | number
+    | undefined;
+  /** default 1048576 */
+  websocketMaxMessageBytes?: number | undefined;
 }
 
 export interface CreateRouteResponse {
@@ -746,6 +773,11 @@ function createBaseRoute(): Route {
     stripPrefix: false,
     limits: undefined,
     createdAt: "",
+    websocket: false,
+    websocketIdleTimeoutMs: 0,
+    websocketMaxConnections: 0,
+    streamIdleTimeoutMs: 0,
+    websocketMaxMessageBytes: 0,
   };
 }
 
@@ -780,6 +812,21 @@ export const Route: MessageFns<Route> = {
     }
     if (message.createdAt !== "") {
       writer.uint32(82).string(message.createdAt);
+    }
+    if (message.websocket !== false) {
+      writer.uint32(400).bool(message.websocket);
+    }
+    if (message.websocketIdleTimeoutMs !== 0) {
+      writer.uint32(408).uint32(message.websocketIdleTimeoutMs);
+    }
+    if (message.websocketMaxConnections !== 0) {
+      writer.uint32(416).uint32(message.websocketMaxConnections);
+    }
+    if (message.streamIdleTimeoutMs !== 0) {
+      writer.uint32(424).uint32(message.streamIdleTimeoutMs);
+    }
+    if (message.websocketMaxMessageBytes !== 0) {
+      writer.uint32(432).uint32(message.websocketMaxMessageBytes);
     }
     return writer;
   },
@@ -877,6 +924,46 @@ export const Route: MessageFns<Route> = {
             message.createdAt = reader.string();
             continue;
           }
+          case 50: {
+            if (tag !== 400) {
+              break;
+            }
+
+            message.websocket = reader.bool();
+            continue;
+          }
+          case 51: {
+            if (tag !== 408) {
+              break;
+            }
+
+            message.websocketIdleTimeoutMs = reader.uint32();
+            continue;
+          }
+          case 52: {
+            if (tag !== 416) {
+              break;
+            }
+
+            message.websocketMaxConnections = reader.uint32();
+            continue;
+          }
+          case 53: {
+            if (tag !== 424) {
+              break;
+            }
+
+            message.streamIdleTimeoutMs = reader.uint32();
+            continue;
+          }
+          case 54: {
+            if (tag !== 432) {
+              break;
+            }
+
+            message.websocketMaxMessageBytes = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -906,6 +993,11 @@ export const Route: MessageFns<Route> = {
       ? RouteLimits.fromPartial(object.limits)
       : undefined;
     message.createdAt = object.createdAt ?? "";
+    message.websocket = object.websocket ?? false;
+    message.websocketIdleTimeoutMs = object.websocketIdleTimeoutMs ?? 0;
+    message.websocketMaxConnections = object.websocketMaxConnections ?? 0;
+    message.streamIdleTimeoutMs = object.streamIdleTimeoutMs ?? 0;
+    message.websocketMaxMessageBytes = object.websocketMaxMessageBytes ?? 0;
     return message;
   },
 };
@@ -1535,6 +1627,11 @@ function createBaseCreateRouteRequest(): CreateRouteRequest {
     protocol: undefined,
     stripPrefix: undefined,
     limits: undefined,
+    websocket: undefined,
+    websocketIdleTimeoutMs: undefined,
+    websocketMaxConnections: undefined,
+    streamIdleTimeoutMs: undefined,
+    websocketMaxMessageBytes: undefined,
   };
 }
 
@@ -1566,6 +1663,21 @@ export const CreateRouteRequest: MessageFns<CreateRouteRequest> = {
     }
     if (message.limits !== undefined) {
       RouteLimits.encode(message.limits, writer.uint32(74).fork()).join();
+    }
+    if (message.websocket !== undefined) {
+      writer.uint32(400).bool(message.websocket);
+    }
+    if (message.websocketIdleTimeoutMs !== undefined) {
+      writer.uint32(408).uint32(message.websocketIdleTimeoutMs);
+    }
+    if (message.websocketMaxConnections !== undefined) {
+      writer.uint32(416).uint32(message.websocketMaxConnections);
+    }
+    if (message.streamIdleTimeoutMs !== undefined) {
+      writer.uint32(424).uint32(message.streamIdleTimeoutMs);
+    }
+    if (message.websocketMaxMessageBytes !== undefined) {
+      writer.uint32(432).uint32(message.websocketMaxMessageBytes);
     }
     return writer;
   },
@@ -1655,6 +1767,46 @@ export const CreateRouteRequest: MessageFns<CreateRouteRequest> = {
             message.limits = RouteLimits.decode(reader, reader.uint32());
             continue;
           }
+          case 50: {
+            if (tag !== 400) {
+              break;
+            }
+
+            message.websocket = reader.bool();
+            continue;
+          }
+          case 51: {
+            if (tag !== 408) {
+              break;
+            }
+
+            message.websocketIdleTimeoutMs = reader.uint32();
+            continue;
+          }
+          case 52: {
+            if (tag !== 416) {
+              break;
+            }
+
+            message.websocketMaxConnections = reader.uint32();
+            continue;
+          }
+          case 53: {
+            if (tag !== 424) {
+              break;
+            }
+
+            message.streamIdleTimeoutMs = reader.uint32();
+            continue;
+          }
+          case 54: {
+            if (tag !== 432) {
+              break;
+            }
+
+            message.websocketMaxMessageBytes = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1683,6 +1835,11 @@ export const CreateRouteRequest: MessageFns<CreateRouteRequest> = {
     message.limits = (object.limits !== undefined && object.limits !== null)
       ? RouteLimits.fromPartial(object.limits)
       : undefined;
+    message.websocket = object.websocket ?? undefined;
+    message.websocketIdleTimeoutMs = object.websocketIdleTimeoutMs ?? undefined;
+    message.websocketMaxConnections = object.websocketMaxConnections ?? undefined;
+    message.streamIdleTimeoutMs = object.streamIdleTimeoutMs ?? undefined;
+    message.websocketMaxMessageBytes = object.websocketMaxMessageBytes ?? undefined;
     return message;
   },
 };
