@@ -135,6 +135,16 @@ export function dataPlaneSchema(cwd: string) {
       default: "",
       doc: "addresses and CIDR blocks of front load balancers whose X-Forwarded-For and X-Forwarded-Proto are believed (comma-separated; default none)",
     },
+    CORRAL_WS_MAX_SOCKETS: {
+      parse: int(0, 1_000_000),
+      default: 10_000,
+      doc: "WebSockets open on this node at most, every tenant together (0 = none accepted); past it a handshake is 503 websocket_capacity",
+    },
+    CORRAL_WS_CLOSE_GRACE_MS: {
+      parse: int(0, 3_600_000),
+      default: 10_000,
+      doc: "after a config removes a socket's route or suspends its tenant, how long the socket stays open before it is closed with 1001",
+    },
     CORRAL_FAULT_CRASH_ON_HEADER: {
       parse: headerName,
       default: "",
@@ -181,6 +191,8 @@ export interface DataPlaneSettings {
   limits: HttpLimits;
   /** front load balancers whose X-Forwarded-For/-Proto the node believes */
   trustedProxies: BlockList;
+  /** WebSockets: the node's cap and the grace before a removed route's sockets close */
+  websockets: { maxSockets: number; closeGraceMs: number };
 }
 
 /** The CA file's PEM, read once at start; a CA needs an https control-plane URL to mean anything. */
@@ -232,5 +244,6 @@ export function loadDataPlaneSettings(
     faultCrashOnHeader: c.CORRAL_FAULT_CRASH_ON_HEADER || undefined,
     limits: httpLimits(c),
     trustedProxies: parseTrustedProxies(c.CORRAL_TRUSTED_PROXIES),
+    websockets: { maxSockets: c.CORRAL_WS_MAX_SOCKETS, closeGraceMs: c.CORRAL_WS_CLOSE_GRACE_MS },
   });
 }

@@ -123,6 +123,18 @@ export const REQUEST_ERRORS = {
     reason: "upstream_timeout",
     title: "The upstream did not answer within the route's timeout",
   },
+  CORRAL_DP_NOT_WEBSOCKET: {
+    status: 400,
+    grpc: GRPC_STATUS.INVALID_ARGUMENT,
+    reason: "not_websocket",
+    title: "The route does not accept WebSocket upgrades (or the handshake is malformed)",
+  },
+  CORRAL_DP_WEBSOCKET_CAPACITY: {
+    status: 503,
+    grpc: GRPC_STATUS.UNAVAILABLE,
+    reason: "websocket_capacity",
+    title: "This node holds as many WebSockets as it accepts; retry later",
+  },
   CORRAL_DP_INTERNAL: {
     status: 500,
     grpc: GRPC_STATUS.INTERNAL,

@@ -17,6 +17,9 @@ import { GrpcProxy } from "./grpc/grpc-proxy.ts";
 import { type GrpcIngress, startGrpcIngress } from "./grpc/grpc-ingress.ts";
 import { UpstreamSessions } from "./grpc/upstream-sessions.ts";
 import { HttpProxy } from "./http/http-proxy.ts";
+import { WebSocketProxy } from "./http/websocket-proxy.ts";
+import { createWebSocketMetrics } from "./ops/websocket-metrics.ts";
+import { servedBy } from "./pipeline/open-sockets.ts";
 import { type Ingress, startIngress } from "./http/http-ingress.ts";
 import { UpstreamPools } from "./http/upstream-pools.ts";
 import { type Isolation, startIsolation } from "./isolation.ts";
@@ -103,6 +106,8 @@ function createApplier(p: Parts, onOutcome: (o: ApplyOutcome) => void): ConfigAp
     },
     onOutcome: (o) => {
       p.state.recordOutcome(o);
+      const config = p.state.config();
+      if (o.ok && o.changed && config) p.isolation.sockets.reconcile(servedBy(config));
       if (o.ok) p.metrics.applySeconds.observe({ result: o.changed ? "changed" : "same" }, o.applyMs / 1000);
       else p.metrics.applyFailures.inc({ code: o.error.code });
       logOutcome(p.log, o);
@@ -199,6 +204,20 @@ async function startServers(p: Parts): Promise<Servers> {
     stages: p.isolation.stages("http", currentConfig),
     proxy,
     forwarder: p.isolation.peerForwarder(proxy, p.pools),
+    websockets: new WebSocketProxy({
+      stages: p.isolation.websocketStages(currentConfig),
+      origin: shared.origin,
+      pools: p.pools,
+      sockets: p.isolation.sockets,
+      metrics: p.metrics,
+      socketMetrics: createWebSocketMetrics(p.metrics.registry),
+      logger: p.log,
+      onEgressDenied: egressDenialLog(p.log, p.metrics, "http"),
+      self: p.s.slot,
+      hopKey: shared.origin.hopKey,
+      now: shared.origin.now,
+    }),
+    sockets: p.isolation.sockets,
   });
   let grpc: GrpcIngress | undefined;
   const grpcProxy = new GrpcProxy(p.sessions, {
@@ -272,6 +291,7 @@ async function createParts(s: DataPlaneSettings, options: DataPlaneOptions): Pro
       redisUrl: s.redisUrl,
       crashOnHeader: s.faultCrashOnHeader,
       hopKey: () => state.config()?.hopKey,
+      websockets: s.websockets,
     }),
     sessions: new UpstreamSessions(timers, { onEgressDenied: egressDenialLog(log, metrics, "grpc") }),
   };
