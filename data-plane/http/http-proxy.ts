@@ -41,6 +41,8 @@ export interface SendSpec {
   timeoutMs: number;
   /** the timeout is the request's deadline (504 deadline), not the route's (504 upstream_timeout) */
   deadlineBound: boolean;
+  /** after the head, the longest pause in the body (the route's stream idle timeout) */
+  bodyIdleMs?: number;
   /** the answer comes from a shard member: its corral-* headers are relayed (an upstream's never) */
   fromNode?: boolean;
   /** sees the upstream's status and headers before they are relayed */
@@ -120,6 +122,7 @@ export class HttpProxy {
       timeoutMs: Math.min(route.timeoutMs, remaining ?? Number.POSITIVE_INFINITY),
       deadlineBound: remaining !== undefined && remaining < route.timeoutMs,
     };
+    spec.bodyIdleMs = streamIdleMs(route, spec);
     const observer = this.observer;
     if (observer) {
       const sentAt = performance.now();
@@ -149,6 +152,7 @@ export class HttpProxy {
         res,
         extraHeaders: ctx.responseHeaders,
         timeoutMs: spec.timeoutMs,
+        bodyIdleMs: spec.bodyIdleMs,
         fromNode: spec.fromNode === true,
         settle,
         onHead: spec.onHead,
@@ -167,6 +171,14 @@ export class HttpProxy {
       );
     });
   }
+}
+
+/** The pause bound after the head: the route's stream idle timeout, unless the deadline is nearer. */
+export function streamIdleMs(
+  route: { streamIdleTimeoutMs: number },
+  spec: Pick<SendSpec, "timeoutMs" | "deadlineBound">,
+): number {
+  return spec.deadlineBound ? spec.timeoutMs : route.streamIdleTimeoutMs;
 }
 
 function failure(err: unknown, deadlineBound: boolean): SendResult {

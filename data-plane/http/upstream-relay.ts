@@ -9,7 +9,9 @@
  * cut the client's response (res.destroy).
  *
  * One native timer per exchange bounds the wait for the head and then every pause in the body
- * (refreshed by each chunk and each drain of the client's socket). undici's own headers and
+ * (refreshed by each chunk and each drain of the client's socket); once the head is written, a
+ * route's stream idle timeout replaces the route's timeout, so a long stream lives as long as it
+ * keeps sending. undici's own headers and
  * body timeouts stay off: its timers for 1 s and more are coarse (they may fire half a second
  * early), and a connection whose timeout alternates between values makes a new timer object
  * per request that lingers for about a second, enough to be promoted by the GC.
@@ -38,8 +40,13 @@ export interface RelayOptions {
   extraHeaders: Record<string, string>;
   /** the answer comes from a shard member, whose corral-* headers pass (an upstream's do not) */
   fromNode: boolean;
-  /** bound on the wait for the answer's head, then on each pause in its body */
+  /** bound on the wait for the answer's head (and on each pause in its body unless bodyIdleMs) */
   timeoutMs: number;
+  /**
+   * once the head arrived, the bound on each pause in the body instead of timeoutMs: a long
+   * stream (server-sent events, a chunked feed) outlives the route's timeout, not a stall
+   */
+  bodyIdleMs?: number;
   /** called once: the head arrived and is written (before its body), or the exchange failed before */
   settle: (outcome: RelayOutcome) => void;
   /** sees the upstream's own status and headers (without extraHeaders) before they are written */
@@ -48,7 +55,7 @@ export interface RelayOptions {
 
 export class UpstreamRelay implements Dispatcher.DispatchHandler {
   readonly #o: RelayOptions;
-  readonly #timer: NodeJS.Timeout;
+  #timer: NodeJS.Timeout;
   #controller: Dispatcher.DispatchController | undefined;
   /** set when the node ends the exchange; applied as soon as undici hands over the controller */
   #abortedBy: ExchangeAborted | undefined;
@@ -100,7 +107,10 @@ export class UpstreamRelay implements Dispatcher.DispatchHandler {
     upstreamHeaders: Record<string, string | string[] | undefined>,
   ): void {
     if (statusCode < 200 || this.#settled) return; // 1xx: the final answer follows
-    this.#timer.refresh();
+    if (this.#o.bodyIdleMs !== undefined && this.#o.bodyIdleMs !== this.#o.timeoutMs) {
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(this.#onTimeout, this.#o.bodyIdleMs);
+    } else this.#timer.refresh();
     const headers = clientResponseHeaders(upstreamHeaders, this.#o.fromNode);
     this.#o.onHead?.(statusCode, headers);
     const { extraHeaders, res } = this.#o;
