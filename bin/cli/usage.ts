@@ -11,6 +11,8 @@ Commands:
   data-plane      run a data-plane node
   migrate         run the control plane's database migrations, then exit
   admin           operator CLI over the admin REST API. See \`corral admin --help\`.
+  ws <url> [--key KEY] [message...]
+                  a tiny WebSocket client: sends each message, prints the answers (try it on corral dev)
   keygen          print a fresh Ed25519 key pair as CORRAL_SIGNING_KEY= / CORRAL_VERIFY_KEY= lines
   node-credential <slot>
                   print the slot's node credential as a CORRAL_NODE_TOKEN= line, derived from the
