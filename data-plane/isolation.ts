@@ -147,7 +147,7 @@ export function startIsolation(o: IsolationOptions): Isolation {
   sweep.unref();
   const crash = crashHook(o.crashOnHeader, o.log);
   const onPlacement = (d: PlacementOutcome) => am.placement(d);
-  const sockets = new OpenSockets(o.websockets);
+  const sockets = new OpenSockets(o.websockets, o.timers);
   return {
     admission,
     sockets,

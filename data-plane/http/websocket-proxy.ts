@@ -330,7 +330,7 @@ export class WebSocketProxy {
           this.#o.socketMetrics.closed(priority, why);
         },
       });
-      if (slot) slot.socket = relay;
+      slot?.attach(relay);
     });
   }
 

@@ -9,6 +9,7 @@
  * tenant is gone or suspended, the socket is closed with 1001 after the grace period
  * (`CORRAL_WS_CLOSE_GRACE_MS`). Which sockets those are is the pure `orphaned`.
  */
+import type { TimerHandle, Timers } from "../clock.ts";
 import type { LiveConfig } from "../router/live-config.ts";
 
 /** What the registry closes: a relay between a client and its upstream (websocket-relay.ts). */
@@ -20,7 +21,11 @@ export interface SocketSlot {
   readonly tenantId: string;
   readonly routeId: string;
   /** the open socket, once the handshake completed */
-  socket?: ClosableSocket;
+  readonly socket?: ClosableSocket;
+  /** the handshake completed: closes go to this socket (at once, if one was due meanwhile) */
+  attach(socket: ClosableSocket): void;
+  /** closes the socket with 1001 (when it is attached, if it is not yet) */
+  goAway(reason: string): void;
   /** gives the slot back (once; later calls do nothing) */
   release(): void;
 }
@@ -63,10 +68,12 @@ export class OpenSockets {
   readonly #o: OpenSocketsOptions;
   readonly #slots = new Set<SocketSlot>();
   readonly #perRoute = new Map<string, number>();
-  readonly #closing = new Set<NodeJS.Timeout>();
+  readonly #closing = new Set<TimerHandle>();
+  readonly #timers: Timers;
 
-  constructor(options: OpenSocketsOptions) {
+  constructor(options: OpenSocketsOptions, timers: Timers) {
     this.#o = options;
+    this.#timers = timers;
   }
 
   /** sockets open or being opened on this node */
@@ -87,9 +94,18 @@ export class OpenSockets {
     if (n >= routeMax) return "route_full";
     this.#perRoute.set(key, n + 1);
     let released = false;
-    const slot: SocketSlot = {
+    let away: string | undefined;
+    const slot: SocketSlot & { socket?: ClosableSocket } = {
       tenantId,
       routeId,
+      attach(socket) {
+        slot.socket = socket;
+        if (away !== undefined) socket.close(GOING_AWAY, away);
+      },
+      goAway(reason) {
+        away ??= reason;
+        slot.socket?.close(GOING_AWAY, reason);
+      },
       release: () => {
         if (released) return;
         released = true;
@@ -107,19 +123,18 @@ export class OpenSockets {
   reconcile(served: RouteStillServed): number {
     const doomed = orphaned(this.#slots, served);
     if (doomed.length === 0) return 0;
-    const timer = setTimeout(() => {
+    const timer = this.#timers.setTimeout(() => {
       this.#closing.delete(timer);
-      for (const slot of doomed) slot.socket?.close(GOING_AWAY, "route or tenant removed");
+      for (const slot of doomed) slot.goAway("route or tenant removed");
     }, this.#o.closeGraceMs);
-    timer.unref();
     this.#closing.add(timer);
     return doomed.length;
   }
 
   /** Node draining: every socket closes now with 1001; pending grace timers are dropped. */
   closeAll(reason: string): void {
-    for (const t of this.#closing) clearTimeout(t);
+    for (const t of this.#closing) this.#timers.clearTimeout(t);
     this.#closing.clear();
-    for (const slot of [...this.#slots]) slot.socket?.close(GOING_AWAY, reason);
+    for (const slot of [...this.#slots]) slot.goAway(reason);
   }
 }

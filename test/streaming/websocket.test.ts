@@ -24,6 +24,7 @@ import { type EchoUpstream, echoUpstream, garbageUpstream } from "./ws-upstream.
 const pair = fx.signingPair();
 const chatKey = fx.newKey();
 const hostileKey = fx.newKey();
+const walledKey = fx.newKey();
 const HOP_KEY = deriveHopKey("the websocket tests' node secret, thirty-two characters");
 const FLOOD = 64 * 1024 * 1024;
 let ws: Workspace;
@@ -51,13 +52,21 @@ function chat(extraRoutes: boolean): Tenant {
 }
 
 /** Publishes a new version (with or without the "other" route) and waits for every node to serve it. */
-async function publish(withOther = true, name = "chat"): Promise<void> {
+async function publish(withOther = true, name = "chat", status = "active"): Promise<void> {
   version++;
   const hostile = fx.tenant({
     id: "hostile",
     upstream: garbage.url,
     keys: [{ id: hostileKey.id, hash: hostileKey.hash }],
     routes: [{ id: "bad", pathPrefix: "/", streaming: { websocket: true } }],
+  });
+  // no egress exception: its loopback upstream must be refused at connect time
+  const walled = fx.tenant({
+    id: "walled",
+    upstream: echo.url,
+    keys: [{ id: walledKey.id, hash: walledKey.hash }],
+    routes: [{ id: "w", pathPrefix: "/", streaming: { websocket: true } }],
+    egressAllow: [],
   });
   const snap = Snapshot.fromPartial({
     version,
@@ -67,7 +76,7 @@ async function publish(withOther = true, name = "chat"): Promise<void> {
     slots: urls.map((httpUrl, i) =>
       Slot.fromPartial({ name: `dp-${i}`, zone: "zone-a", httpUrl, live: true }),
     ),
-    tenants: [{ ...chat(withOther), name }, hostile],
+    tenants: [{ ...chat(withOther), name, status }, hostile, walled],
   });
   await fx.publish(ws.store, fx.sign(snap, pair));
   await poll(`version ${version} on every node`, () => nodes.every((n) => n.state.version >= version));
@@ -283,6 +292,37 @@ test("deleting a route closes exactly that route's sockets, with 1001, after the
   assert.equal((await reply).data.toString(), "alive");
   for (const s of kept) s.close();
   await publish(true);
+});
+
+test("an upgrade to an upstream the egress policy refuses is 502 egress_denied, nothing dialled", async () => {
+  const before = echo.upgrades.length;
+  const err = await refusal(urls[0]!, "/", walledKey.key);
+  assert.equal(err.status, 502);
+  assert.equal(err.reason, "egress_denied");
+  assert.equal(echo.upgrades.length, before);
+});
+
+test("suspending the tenant closes its sockets with 1001; new upgrades are 403", async () => {
+  const sockets = [await open(urls[0]!, "/ws"), await open(urls[1]!, "/ws")];
+  const ends = sockets.map(closed);
+  await publish(true, "chat", "suspended");
+  for (const end of ends) assert.equal((await end).code, 1001);
+  assert.equal((await refusal(urls[0]!, "/ws")).status, 403);
+  await publish(true);
+});
+
+test("the node's metrics count open sockets, messages and bytes", async () => {
+  const socket = await open(urls[0]!, "/ws");
+  const reply = next(socket);
+  socket.send("count me");
+  await reply;
+  const metrics = await (await fetch(`${nodes[0]!.opsUrl}/metrics`)).text();
+  assert.match(metrics, /corral_dp_websockets_open\{class="standard"\} [1-9]/);
+  assert.match(metrics, /corral_dp_websocket_messages_total\{direction="to_upstream"\} [1-9]/);
+  assert.match(metrics, /corral_dp_websocket_bytes_total\{direction="to_client"\} [1-9]/);
+  const end = closed(socket);
+  socket.close();
+  await end;
 });
 
 test("a draining node closes its sockets with 1001", async () => {
