@@ -89,8 +89,10 @@ function sendEvents(req: IncomingMessage, res: ServerResponse): void {
 }
 
 function handleHttp(req: IncomingMessage, res: ServerResponse): void {
-  if (req.method === "GET" && new URL(req.url ?? "/", "http://upstream").pathname.endsWith("/events"))
-    return sendEvents(req, res);
+  if (req.method === "GET" && new URL(req.url ?? "/", "http://upstream").pathname.endsWith("/events")) {
+    sendEvents(req, res);
+    return;
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   req.on("error", () => res.destroy());

@@ -27,7 +27,10 @@ export async function startWsEchoServer(
   host = "127.0.0.1",
 ): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {
-    if (req.url?.split("?")[0]!.endsWith("/events")) return events(req, res);
+    if (new URL(req.url ?? "/", "http://x").pathname.endsWith("/events")) {
+      events(req, res);
+      return;
+    }
     res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
   });
   const wss = new WebSocketServer({ server, perMessageDeflate: false });
