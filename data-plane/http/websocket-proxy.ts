@@ -251,35 +251,52 @@ export class WebSocketProxy {
     });
     let upgradeHeaders: HeaderMap = {};
     let settled = false;
-    const clientGone = () => {
-      if (settled) return;
+    /** the first outcome wins: the client went, the upstream answered, failed or took too long */
+    const settle = () => {
+      if (settled) return false;
       settled = true;
+      clearTimeout(timer);
+      socket.off("close", clientGone);
+      return true;
+    };
+    const clientGone = () => {
+      if (!settle()) return;
       upstream.terminate();
       ctx.socketSlot?.release();
       this.#answered(ctx, 499, "client_gone");
     };
+    // ws's handshakeTimeout only bounds silence; this bounds the whole handshake (a trickling upstream)
+    const timer = setTimeout(() => {
+      if (!settle()) return;
+      upstream.terminate();
+      this.#refuse(
+        ctx,
+        socket,
+        reject("CORRAL_DP_UPSTREAM_TIMEOUT", "the upstream did not answer the upgrade in time"),
+      );
+    }, dial.timeoutMs);
     socket.once("close", clientGone);
     upstream.on("upgrade", (res) => {
       upgradeHeaders = clientResponseHeaders(res.headers, dial.fromNode);
     });
     upstream.on("unexpected-response", (_request, res) => {
-      settled = true;
-      socket.off("close", clientGone);
-      this.#relayRefusal(ctx, socket, res, dial.fromNode);
-      upstream.terminate();
+      if (!settle()) return;
+      this.#relayRefusal(ctx, socket, res, dial, () => upstream.terminate());
     });
     upstream.on("error", (err) => {
-      if (settled) return;
-      settled = true;
-      socket.off("close", clientGone);
+      if (!settle()) return;
       const more = attempt + 1 < dials.length;
-      if (dial.fromNode && more && isRefused(err)) return this.#dial(ctx, req, socket, head, attempt + 1);
+      if (dial.fromNode && more && isRefused(err)) {
+        this.#dial(ctx, req, socket, head, attempt + 1);
+        return;
+      }
       this.#refuse(ctx, socket, dialFailure(err, dial.fromNode));
     });
     upstream.on("open", () => {
-      if (settled) return upstream.terminate();
-      settled = true;
-      socket.off("close", clientGone);
+      if (!settle()) {
+        upstream.terminate();
+        return;
+      }
       this.#accept(ctx, req, socket, head, upstream, upgradeHeaders, dial.fromNode);
     });
   }
@@ -334,12 +351,28 @@ export class WebSocketProxy {
     });
   }
 
-  /** A non-101 answer of the upstream or member, to the client as it came (body bounded). */
-  #relayRefusal(ctx: RequestContext, socket: Duplex, res: IncomingMessage, fromNode: boolean): void {
+  /**
+   * A non-101 answer of the upstream or member, to the client as it came: at most
+   * MAX_REFUSAL_BODY bytes of its body, read for at most the dial's timeout.
+   */
+  #relayRefusal(
+    ctx: RequestContext,
+    socket: Duplex,
+    res: IncomingMessage,
+    dial: Dial,
+    hangUp: () => void,
+  ): void {
     ctx.socketSlot?.release();
+    const { fromNode } = dial;
     const chunks: Buffer[] = [];
     let size = 0;
+    let answered = false;
+    const cut = setTimeout(() => done(), dial.timeoutMs);
     const done = () => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(cut);
+      hangUp();
       const status = res.statusCode ?? 502;
       const headers = clientResponseHeaders(res.headers, fromNode);
       delete headers["content-length"];
@@ -356,13 +389,14 @@ export class WebSocketProxy {
       this.#answered(ctx, status, REASONS.has(reason) ? reason : "forwarded");
     };
     res.on("data", (chunk: Buffer) => {
-      if (size >= MAX_REFUSAL_BODY) return;
       const part = chunk.subarray(0, MAX_REFUSAL_BODY - size);
       chunks.push(part);
       size += part.length;
+      if (size >= MAX_REFUSAL_BODY) done();
     });
     res.once("end", done);
     res.once("error", done);
+    res.once("close", done);
   }
 }
 

@@ -36,7 +36,12 @@ let version = 0;
 
 function chat(extraRoutes: boolean): Tenant {
   const routes = [
-    { id: "ws", pathPrefix: "/ws", streaming: { websocket: true, websocketMaxMessageBytes: 2 << 20 } },
+    {
+      id: "ws",
+      pathPrefix: "/ws",
+      timeoutMs: 15_000,
+      streaming: { websocket: true, websocketMaxMessageBytes: 2 << 20 },
+    },
     { id: "plain", pathPrefix: "/plain" },
     { id: "limited", pathPrefix: "/limited", streaming: { websocket: true, websocketMaxConnections: 2 } },
     { id: "tiny", pathPrefix: "/tiny", streaming: { websocket: true, websocketMaxMessageBytes: 1024 } },
@@ -225,6 +230,38 @@ test("an upstream that sends garbage after its 101 gets the client a 1014 close,
   assert.equal((await closed(socket)).code, 1014);
   const still = await open(urls[0]!, "/ws");
   still.close();
+});
+
+test("the upstream's 101 headers reach the client filtered like any response's", async () => {
+  const socket = new WebSocket(`${urls[0]!.replace("http", "ws")}/ws`, {
+    headers: { "x-api-key": chatKey.key },
+  });
+  const headers = await new Promise<Record<string, string | string[] | undefined>>((resolve, reject) => {
+    socket.once("upgrade", (res) => resolve(res.headers));
+    socket.once("error", reject);
+  });
+  assert.equal(headers["x-from-upstream"], "yes");
+  assert.equal(headers["corral-reason"], undefined, "an upstream cannot speak for the node");
+  socket.close();
+});
+
+test("an upstream that never answers the upgrade gets the client 504; one that refuses with an endless body, its status and a bounded body", async () => {
+  const silent = await refusal(urls[0]!, "/silent", hostileKey.key);
+  assert.equal(silent.status, 504);
+  assert.equal(silent.reason, "upstream_timeout");
+  const refused = await new Promise<{ status: number; bytes: number }>((resolve, reject) => {
+    const s = new WebSocket(`${urls[0]!.replace("http", "ws")}/refuse`, {
+      headers: { "x-api-key": hostileKey.key },
+    });
+    s.once("unexpected-response", (_req, res) => {
+      let bytes = 0;
+      res.on("data", (c: Buffer) => (bytes += c.length));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, bytes }));
+    });
+    s.once("error", reject);
+  });
+  assert.equal(refused.status, 403);
+  assert.ok(refused.bytes <= 64 * 1024, `${refused.bytes} bytes relayed`);
 });
 
 test("a client that never reads: the node stops reading the upstream (bounded buffer)", async () => {

@@ -44,6 +44,8 @@ export async function echoUpstream(floodBytes = 64 * 1024 * 1024): Promise<EchoU
     handleProtocols: (p) => [...p][0] ?? false,
   });
   const out: Omit<EchoUpstream, "url" | "close"> = { upgrades: [], closes: [], floods: [] };
+  // its 101 carries one header of its own and one it must not be able to set (corral-*)
+  wss.on("headers", (lines) => lines.push("x-from-upstream: yes", "corral-reason: forged"));
   wss.on("connection", (socket, req) => {
     out.upgrades.push(req.headers);
     socket.on("close", (code) => out.closes.push(code));
@@ -63,10 +65,24 @@ export async function echoUpstream(floodBytes = 64 * 1024 * 1024): Promise<EchoU
   return { url, ...out, close: closer(server, wss) };
 }
 
-/** Answers the handshake properly, then sends bytes that are no WebSocket frame. */
+/**
+ * Answers the handshake properly, then sends bytes that are no WebSocket frame; on a path with
+ * /silent it never answers; on /refuse it answers 403 with a body that never ends.
+ */
 export async function garbageUpstream(): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer();
   server.on("upgrade", (req, socket) => {
+    socket.on("error", () => {});
+    if (req.url?.includes("/silent")) return;
+    if (req.url?.includes("/refuse")) {
+      socket.write(
+        "HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n",
+      );
+      const chunk = `4000\r\n${"x".repeat(0x4000)}\r\n`;
+      const drip = setInterval(() => socket.write(chunk), 5);
+      socket.on("close", () => clearInterval(drip));
+      return;
+    }
     const accept = createHash("sha1")
       .update(`${req.headers["sec-websocket-key"]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
       .digest("base64");
