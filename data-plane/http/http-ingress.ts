@@ -249,6 +249,9 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
   app.get<{ Params: { tenant: string } }>("/.well-known/corral/placement/:tenant", (request, reply) =>
     handler.placement(request, reply),
   );
+  // only WebSocket upgrades leave the request path; any other Upgrade (h2c...) is an ordinary request
+  app.server.shouldUpgradeCallback = (req: IncomingMessage) =>
+    req.headers.upgrade?.toLowerCase() === "websocket";
   app.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
     o.websockets.handle(req, socket, head),
   );

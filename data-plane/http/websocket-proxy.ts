@@ -345,6 +345,11 @@ export class WebSocketProxy {
         onClosed: (why) => {
           slot?.release();
           this.#o.socketMetrics.closed(priority, why);
+          const seconds = Math.round(performance.now() - ctx.receivedAt) / 1000;
+          this.#o.logger.info(
+            { path: ctx.path, status: 101, tenant: ctx.tenant?.id, route: route.id, why, seconds },
+            "websocket closed",
+          );
         },
       });
       slot?.attach(relay);

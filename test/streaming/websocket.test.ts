@@ -8,6 +8,7 @@
  * sockets with 1001, and a draining node closing its sockets with 1001.
  */
 import assert from "node:assert/strict";
+import { request } from "node:http";
 import { connect } from "node:net";
 import { after, before, test } from "node:test";
 import { WebSocket } from "ws";
@@ -203,6 +204,26 @@ test("an upgrade to a route without websocket: true is 400 not_websocket", async
   assert.equal(err.reason, "not_websocket");
   const viaPeer = await refusal(urls[1]!, "/plain/x");
   assert.equal(viaPeer.status, 400);
+});
+
+test("a request asking for another protocol upgrade (h2c) is an ordinary request", async () => {
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request(`${urls[0]}/plain/x`, {
+      headers: {
+        "x-api-key": chatKey.key,
+        connection: "Upgrade, HTTP2-Settings",
+        upgrade: "h2c",
+        "http2-settings": "",
+      },
+    });
+    req.on("response", (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+  assert.equal(status, 426, "the upstream's own answer to a plain request");
 });
 
 test("a tenant over its route's socket limit gets 429 at the handshake (also through a forwarding node)", async () => {
