@@ -250,8 +250,9 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
     handler.placement(request, reply),
   );
   // only WebSocket upgrades leave the request path; any other Upgrade (h2c...) is an ordinary request
-  app.server.shouldUpgradeCallback = (req: IncomingMessage) =>
-    req.headers.upgrade?.toLowerCase() === "websocket";
+  // (node >= 24.9; the installed @types/node predates the option)
+  const upgrades = app.server as { shouldUpgradeCallback?: (req: IncomingMessage) => boolean };
+  upgrades.shouldUpgradeCallback = (req) => req.headers.upgrade?.toLowerCase() === "websocket";
   app.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
     o.websockets.handle(req, socket, head),
   );
