@@ -64,6 +64,25 @@ test("fields set explicitly are kept, even when they equal a proto default", () 
   assert.deepEqual(keyInput({ clientToken: "", name: "", scopes: [] }), { name: "" });
 });
 
+test("a route's streaming fields travel from the gRPC request to the input and back to the message", () => {
+  const input = routeInput({
+    ...bareRoute,
+    websocket: true,
+    websocketIdleTimeoutMs: 60_000,
+    websocketMaxConnections: 5,
+    streamIdleTimeoutMs: 30_000,
+    websocketMaxMessageBytes: 4096,
+  });
+  assert.deepEqual(checkRoute(input), {
+    ...checkRoute(routeInput(bareRoute)),
+    websocket: true,
+    websocketIdleTimeoutMs: 60_000,
+    websocketMaxConnections: 5,
+    streamIdleTimeoutMs: 30_000,
+    websocketMaxMessageBytes: 4096,
+  });
+});
+
 test("JSON field paths become proto field paths", () => {
   assert.equal(protoFieldPath("body/pathPrefix"), "path_prefix");
   assert.equal(protoFieldPath("body/targets/0"), "targets[0]");
