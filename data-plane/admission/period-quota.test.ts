@@ -203,3 +203,21 @@ test("property: with the store, a fleet overshoots by at most the traffic betwee
     ),
   );
 });
+
+test("a store that comes back empty gets every member's earlier counts again", () => {
+  const store = new MemoryStore();
+  const [a, b] = [new QuotaLedger(), new QuotaLedger()];
+  assert.equal(send(a, 30, ask({ share: 0.5 })), 30);
+  assert.equal(send(b, 20, ask({ share: 0.5 })), 20);
+  store.flush(a);
+  store.flush(b);
+  store.flush(a);
+  store.counts.clear(); // restarted without persistence
+  send(a, 1, ask());
+  store.flush(a); // reads 1 < 50 + 1: a adds its 30 again with the next flush
+  store.flush(a);
+  store.flush(b); // reads 31 < 50: b adds its 20 again
+  store.flush(b);
+  assert.equal(store.counts.get("corral:quota:acme:t:x"), 51);
+  assert.deepEqual(new QuotaLedger().beginFlush(T0), [], "an empty ledger has nothing to flush");
+});

@@ -13,7 +13,9 @@
  *    was left of the limit when it lost sight of the fleet (the whole limit when it never saw
  *    it). Shares of a shard sum to 1, so the members together stay near the limit.
  * Counts made in local mode stay pending and are added to the store when it is back (the
- * reconciliation), so the fleet's total is right again after one exchange.
+ * reconciliation), so the fleet's total is right again after one exchange. A store that comes
+ * back without its data (a count lower than one read before) gets each member's earlier
+ * counts again too.
  *
  * Counters are keyed by period start, not by limit: a new limit applies to the count so far.
  * A counter is forgotten once its period has ended and its counts are in the store; at most
@@ -73,6 +75,8 @@ interface Counter {
   pending: number;
   /** the part of `pending` in the flush under way */
   sending: number;
+  /** what this node has added to the store in this period (added again if the store loses it) */
+  mine: number;
   /** the store's count has been read at least once (until then this node admits only its share) */
   read: boolean;
   /** local mode: the count this node believed when it lost the store, and `pending` then */
@@ -123,7 +127,10 @@ export class QuotaLedger {
     };
   }
 
-  /** The counts to add to the store and the counters to read back; null while a flush is under way. */
+  /**
+   * The counts to add to the store and the counters to read back; null while a flush is under
+   * way; [] when there is nothing to exchange (then no flush begins).
+   */
   beginFlush(nowMs: number, maxItems = 10_000): FlushItem[] | null {
     if (this.#inFlight) return null;
     this.sweep(nowMs);
@@ -135,20 +142,32 @@ export class QuotaLedger {
       else if (nowMs - c.lastUsedMs <= this.#readActiveMs && nowMs < c.endMs) readOnly.push(c);
     }
     const chosen = [...withCounts, ...readOnly].slice(0, maxItems);
+    if (chosen.length === 0) return [];
     this.#inFlight = chosen.map((counter) => ({ counter, add: counter.pending }));
     for (const c of chosen) c.sending = c.pending;
     return chosen.map((c) => ({ key: c.key, add: c.sending, expireAtMs: c.endMs + this.#expirySlackMs }));
   }
 
-  /** The flush worked: `totals[i]` is the store's count of item i after the addition. */
-  flushed(totals: readonly number[]): void {
-    const inFlight = this.#inFlight ?? [];
+  /**
+   * The flush worked: `totals[i]` is the store's count of item i after the addition, undefined
+   * where that one command failed (its counts stay pending).
+   */
+  flushed(totals: readonly (number | undefined)[]): void {
+    const inFlight = this.#inFlight;
+    if (!inFlight) return;
     this.#inFlight = undefined;
     inFlight.forEach(({ counter, add }, i) => {
       const total = totals[i];
       counter.sending = 0;
       if (total === undefined || !Number.isSafeInteger(total) || total < 0) return;
       counter.pending -= add;
+      if (counter.read && total < counter.total + add) {
+        // the store's count went down: it lost its data (a restart without persistence);
+        // this node adds what it had added before again, with the next flush
+        counter.pending += counter.mine;
+        counter.mine = 0;
+      }
+      counter.mine += add;
       counter.total = total;
       counter.read = true;
       counter.base = undefined;
@@ -190,6 +209,7 @@ export class QuotaLedger {
         total: 0,
         pending: 0,
         sending: 0,
+        mine: 0,
         read: false,
         base: undefined,
         lastUsedMs: nowMs,
