@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Snapshot, type Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import { Limits, Snapshot, type Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { ConfigApplyError } from "../errors.ts";
 import { normalizePathPrefix, parseTarget, plainTenant, validateSnapshot } from "./validate-snapshot.ts";
 
@@ -107,16 +107,7 @@ test("bad values are refused with where they are", () => {
 test("period quotas: a known period, an offset within it, a whole limit; keys keep theirs", () => {
   const quota = { limit: 1000, period: "day", offsetMs: 6 * 3_600_000 };
   const key = (q: typeof quota) => ({ id: "k1", hash: Buffer.alloc(32, 1), scopes: ["invoke"], quota: q });
-  const limits = (q: typeof quota) => ({
-    rate: 0,
-    burst: 0,
-    concurrency: 0,
-    priority: "",
-    shardSize: 0,
-    shadow: false,
-    disabled: false,
-    quota: q,
-  });
+  const limits = (q: typeof quota) => Limits.fromPartial({ quota: q });
   validateSnapshot(snap([tenant({ limits: limits(quota), keys: [key(quota)] })]));
   assert.deepEqual(plainTenant(tenant({ keys: [key(quota)] })).keys, [{ id: "k1", invoke: true, quota }]);
   invalid(
