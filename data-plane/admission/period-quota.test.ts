@@ -81,10 +81,19 @@ test("a batch adds only new counts, reads back active counters, and never overla
   void store;
 });
 
-test("local-only counters (ids that cannot name a store key) never go to the store", () => {
+test("local-only counters (ids that cannot name a store key) never go to the store, whatever it does", () => {
   const ledger = new QuotaLedger();
-  send(ledger, 3, ask({ key: "local:odd.key", shared: false }));
-  assert.deepEqual(ledger.beginFlush(T0), []);
+  const store = new MemoryStore();
+  const local = ask({ key: "local:odd.key", shared: false, limit: 30 });
+  send(ledger, 3, ask());
+  store.flush(ledger);
+  assert.equal(send(ledger, 3, local), 3);
+  assert.deepEqual(
+    ledger.beginFlush(T0)!.map((i) => i.key),
+    ["corral:quota:acme:t:x"],
+  );
+  ledger.flushFailed();
+  assert.equal(send(ledger, 20, local), 7, "its share of 30, less the 3 it counted: unchanged by the outage");
 });
 
 test("store down mid-period: each node admits its share of what was left; counts are reconciled when it returns", () => {

@@ -181,7 +181,9 @@ export class QuotaLedger {
     this.#inFlight = undefined;
     if (!this.#shared) return;
     this.#shared = false;
-    for (const c of this.#counters.values()) c.base = { used: c.total + c.pending, pending: c.pending };
+    for (const c of this.#counters.values()) {
+      if (c.shared) c.base = { used: c.total + c.pending, pending: c.pending };
+    }
   }
 
   /** Forgets counters whose period has ended and whose counts are in the store (or local only). */
