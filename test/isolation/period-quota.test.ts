@@ -6,7 +6,7 @@
  * kill switch. Then the accuracy the data-plane README promises, with a real minute period
  * whose offset makes it start just as the load starts: quota 1,000, traffic spread over the
  * shard (± 2 %), all of it on one node (± 5 %), and Redis killed mid-period (the overshoot
- * stays within one flush interval of traffic; the counts are reconciled when Redis is back).
+ * stays within two flush intervals of traffic; the counts are reconciled when Redis is back).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -263,15 +263,16 @@ describe("accuracy across the shard, quota 1,000 per minute", { timeout: 180_000
     await counterReaches("one-node", startMs, b);
   });
 
-  test("Redis killed mid-period: the overshoot stays within one flush interval of traffic; counts reconciled", async () => {
+  test("Redis killed mid-period: the overshoot stays within two flush intervals of traffic; counts reconciled", async () => {
     const startMs = await minuteTenants(["outage"]);
     const running = load("outage", "/outage", urls, startMs);
     await poll("half the quota used", () => (upstream.seen.get("/outage") ?? 0) >= LIMIT / 2, 60_000);
     await redis.stop();
     const seenAtKill = upstream.seen.get("/outage")!;
     const n = admitted(await running);
-    // one flush interval (~250 ms, jittered to 275) of the fleet's traffic, and one request per member
-    const promised = Math.ceil(RATE * 0.275) + SLOTS.length;
+    // what the README promises: two flush intervals (~250 ms, jittered to 275) of the fleet's
+    // traffic (the last one read, and the one in which the failure shows), and one request per member
+    const promised = Math.ceil(RATE * 0.55) + SLOTS.length;
     console.log(
       `Redis killed after ${seenAtKill} admitted: ${n} admitted of ${LIMIT} (promised at most +${promised})`,
     );
