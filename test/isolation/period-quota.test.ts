@@ -74,7 +74,8 @@ async function publish(): Promise<void> {
     version,
     epoch: 1,
     createdAtMs: Date.now(),
-    settings: { admission: settings },
+    // the nodes share this process with the load on a busy machine: shedding is not what is measured
+    settings: { admission: { shedDisabled: true, ...settings } },
     slots: SLOTS.map((name, i) =>
       Slot.fromPartial({ name, zone: `zone-${i}`, httpUrl: urls[i]!, live: true }),
     ),
