@@ -20,6 +20,7 @@ import { grpcDeadline } from "./grpc-deadline.ts";
 import { identifyTenant } from "./identify.ts";
 import type { NodeAdmission } from "./node-admission.ts";
 import type { OpenSockets } from "./open-sockets.ts";
+import { quotaStage } from "./quota.ts";
 import { matchRoute } from "./route.ts";
 import { routeRateStage } from "./route-rate.ts";
 import { shedStage } from "./shed.ts";
@@ -38,6 +39,7 @@ export const HTTP_PIPELINE = [
   "concurrency", // where served: 429 quota
   "tenant_rate", // where served: 429 quota
   "route_rate", // where served: 429 quota
+  "quota", // where served: 429 quota (period quota, usage plans)
 ] as const;
 
 /** gRPC calls: HTTP's stages, then the call's own deadline if no stage set one. */
@@ -45,8 +47,8 @@ export const GRPC_PIPELINE = [...HTTP_PIPELINE, "grpc_deadline"] as const;
 
 /**
  * WebSocket upgrades: HTTP's stages without the deadline (a socket lives as long as it is used),
- * the route's opt-in, and a slot among the route's and the node's sockets. The buckets count
- * the handshake; the concurrency slot is held until the handshake is answered.
+ * the route's opt-in, and a slot among the route's and the node's sockets. The buckets and the
+ * period quota count the handshake; the concurrency slot is held until the handshake is answered.
  */
 export const WEBSOCKET_PIPELINE = [
   "config", // 503 not_ready
@@ -58,13 +60,20 @@ export const WEBSOCKET_PIPELINE = [
   "concurrency", // where served: 429 quota
   "tenant_rate", // where served: 429 quota
   "route_rate", // where served: 429 quota
+  "quota", // where served: 429 quota (period quota, usage plans)
   "sockets", // where served: 429 quota (the route's sockets), 503 websocket_capacity (the node's)
 ] as const;
 
 export type StageName = (typeof GRPC_PIPELINE)[number] | (typeof WEBSOCKET_PIPELINE)[number];
 
 /** Stages that run only where the tenant is served (not when placement forwards the request). */
-const SERVED_HERE: ReadonlySet<StageName> = new Set(["concurrency", "tenant_rate", "route_rate", "sockets"]);
+const SERVED_HERE: ReadonlySet<StageName> = new Set([
+  "concurrency",
+  "tenant_rate",
+  "route_rate",
+  "quota",
+  "sockets",
+]);
 
 /** Every stage by name, built for one ingress. */
 export type StageSet = Readonly<Record<StageName, Stage>>;
@@ -93,6 +102,7 @@ export function nodeStages(d: NodeStageDeps): StageSet {
     concurrency: concurrencyStage(d.admission),
     tenant_rate: tenantRateStage(d.admission),
     route_rate: routeRateStage(d.admission),
+    quota: quotaStage(d.admission),
     grpc_deadline: grpcDeadline(),
     websocket: websocketStage(),
     sockets: socketsStage(d.sockets),
