@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { DEMO_MESSAGE, type DemoUpstreams, startDemoUpstreams } from "../../bin/dev/demo-upstreams.ts";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { WebSocket } from "ws";
 import { echoOnce, echoStream } from "../../bin/dev/echo-client.ts";
+
+const run = promisify(execFile);
 
 describe("demo upstreams", () => {
   let upstreams: DemoUpstreams;
@@ -55,6 +60,16 @@ describe("demo upstreams", () => {
     await got;
     assert.deepEqual(replies, ["t:hello", "b:bytes"]);
     socket.close();
+  });
+
+  it("corral ws: sends each message, prints the echoes, closes 1000 and exits 0", async () => {
+    const bin = fileURLToPath(new URL("../../bin/corral.ts", import.meta.url));
+    const url = `${upstreams.http.replace("http", "ws")}/ws`;
+    const { stdout, stderr } = await run(process.execPath, [bin, "ws", url, "hello", "world"], {
+      timeout: 20_000,
+    });
+    assert.equal(stdout, "hello\nworld\n");
+    assert.match(stderr, /closed 1000/);
   });
 
   it("SSE: a path ending in /events streams n events", async () => {
