@@ -28,7 +28,7 @@ export async function runWsClient(argv: string[], io: CliIo): Promise<number> {
     io.err(WS_USAGE);
     return values.help ? EXIT_OK : EXIT_USAGE;
   }
-  const key = values.key ?? io.env.CORRAL_API_KEY;
+  const key = values.key;
   const socket = new WebSocket(url, {
     headers: key ? { "x-api-key": key } : {},
     maxPayload: MAX_MESSAGE_BYTES,
