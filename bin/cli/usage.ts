@@ -81,7 +81,8 @@ Commands (output is JSON; errors print the problem and exit 1):
   upstreams delete <tenant> <upstreamId>
   routes list <tenant>
   routes create <tenant> --path PREFIX --upstream ID [--host H]... [--method M]... [--timeout-ms N]
-                [--protocol http|grpc] [--strip-prefix]
+                [--protocol http|grpc] [--strip-prefix] [--idempotency]
+                [--public --host H... [--client-rate R --client-burst B]]
   routes delete <tenant> <routeId>
   tokens list                           operator tokens (role admin only; never their secrets)
   tokens create <name> --role admin|viewer [--expires-at ISO-8601]   prints the token (shown once)

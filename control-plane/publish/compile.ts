@@ -188,11 +188,13 @@ function toRoute(r: RouteRow): Route {
     upstreamId: r.upstream_id,
     timeoutMs: r.timeout_ms,
     protocol: r.protocol,
-    public: false,
+    public: r.public,
     limits: routeLimits(r),
-    idempotency: false,
+    idempotency: r.idempotency,
     retries: 0,
     stripPrefix: r.strip_prefix,
+    clientRate: r.client_rate ?? 0,
+    clientBurst: r.client_burst ?? 0,
   };
 }
 

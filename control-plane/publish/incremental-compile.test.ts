@@ -131,6 +131,10 @@ function randomChange(f: MemoryFleet, rnd: (n: number) => number, step: number):
         strip_prefix: false,
         rate: rnd(2) ? 5 : null,
         burst: 10,
+        public: false,
+        idempotency: false,
+        client_rate: null,
+        client_burst: null,
         created_at: T0,
       });
       break;
@@ -231,6 +235,10 @@ test("an inconsistent compile throws and keeps nothing; the next one is whole ag
     strip_prefix: false,
     rate: null,
     burst: null,
+    public: false,
+    idempotency: false,
+    client_rate: null,
+    client_burst: null,
     created_at: T0,
   });
   f.bump("acme");

@@ -210,6 +210,22 @@ export const createRouteBody = {
     protocol: { enum: ["http", "grpc"], default: "http" },
     stripPrefix: { type: "boolean", default: false },
     limits: routeLimitsInput,
+    public: {
+      type: "boolean",
+      default: false,
+      description: "keyless: reached by host without an API key; names its hosts, each public for one tenant",
+    },
+    idempotency: {
+      type: "boolean",
+      default: false,
+      description:
+        "POST/PATCH with an Idempotency-Key header run once; retries get the first answer (http routes)",
+    },
+    clientLimits: {
+      ...routeLimitsInput,
+      description:
+        "public routes: each client address (IPv6: its /64) gets this bucket on each node, requests per second and burst",
+    },
   },
 } as const;
 
@@ -226,6 +242,9 @@ export const route = {
     protocol: { enum: ["http", "grpc"] },
     stripPrefix: { type: "boolean" },
     limits: routeLimits,
+    public: { type: "boolean" },
+    idempotency: { type: "boolean" },
+    clientLimits: routeLimits,
     createdAt: timestamp,
   },
   required: [
@@ -239,6 +258,9 @@ export const route = {
     "protocol",
     "stripPrefix",
     "limits",
+    "public",
+    "idempotency",
+    "clientLimits",
     "createdAt",
   ],
 } as const;

@@ -23,10 +23,19 @@ export interface Route {
   stripPrefix: boolean;
   /** null: no route bucket */
   limits: RouteLimits | null;
+  /** keyless: reached by host without an API key (names its hosts) */
+  public: boolean;
+  /** POST/PATCH with Idempotency-Key run once, the first answer replayed (http routes) */
+  idempotency: boolean;
+  /** the per-client-address bucket of a public route; null: none */
+  clientLimits: RouteLimits | null;
   createdAt: string;
 }
 
-export type NewRoute = Omit<Route, "id" | "tenantId" | "createdAt" | "limits"> & { limits?: RouteLimits };
+export type NewRoute = Omit<Route, "id" | "tenantId" | "createdAt" | "limits" | "clientLimits"> & {
+  limits?: RouteLimits;
+  clientLimits?: RouteLimits;
+};
 
 export interface RouteRow {
   id: string;
@@ -40,11 +49,20 @@ export interface RouteRow {
   strip_prefix: boolean;
   rate: number | null;
   burst: number | null;
+  public: boolean;
+  idempotency: boolean;
+  client_rate: number | null;
+  client_burst: number | null;
   created_at: Date;
 }
 
 const COLUMNS =
-  "id, tenant_id, path_prefix, hosts, methods, upstream_id, timeout_ms, protocol, strip_prefix, rate, burst, created_at";
+  "id, tenant_id, path_prefix, hosts, methods, upstream_id, timeout_ms, protocol, strip_prefix, rate, burst, " +
+  "public, idempotency, client_rate, client_burst, created_at";
+
+function bucket(rate: number | null, burst: number | null): RouteLimits | null {
+  return rate === null || burst === null ? null : { rate, burst };
+}
 
 function toRoute(r: RouteRow): Route {
   return {
@@ -57,7 +75,10 @@ function toRoute(r: RouteRow): Route {
     timeoutMs: r.timeout_ms,
     protocol: r.protocol,
     stripPrefix: r.strip_prefix,
-    limits: r.rate === null || r.burst === null ? null : { rate: r.rate, burst: r.burst },
+    limits: bucket(r.rate, r.burst),
+    public: r.public,
+    idempotency: r.idempotency,
+    clientLimits: bucket(r.client_rate, r.client_burst),
     createdAt: r.created_at.toISOString(),
   };
 }
@@ -71,8 +92,8 @@ export async function insertRoute(q: Queryable, tenantId: string, r: NewRoute): 
   try {
     const { rows } = await q.query<RouteRow>(
       `INSERT INTO routes (id, tenant_id, path_prefix, hosts, methods, upstream_id, timeout_ms, protocol,
-                           strip_prefix, rate, burst)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`,
+                           strip_prefix, rate, burst, public, idempotency, client_rate, client_burst)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING ${COLUMNS}`,
       [
         newRouteId(),
         tenantId,
@@ -85,6 +106,10 @@ export async function insertRoute(q: Queryable, tenantId: string, r: NewRoute): 
         r.stripPrefix,
         r.limits?.rate ?? null,
         r.limits?.burst ?? null,
+        r.public,
+        r.idempotency,
+        r.clientLimits?.rate ?? null,
+        r.clientLimits?.burst ?? null,
       ],
     );
     return toRoute(rows[0]!);

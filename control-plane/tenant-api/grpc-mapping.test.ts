@@ -21,6 +21,7 @@ const bareRoute = {
   methods: [],
   upstreamId: "up_0123456789abcdef",
   limits: undefined,
+  clientLimits: undefined,
 };
 
 test("a gRPC request with absent optional fields validates to the same input (and hash) as the REST body", () => {
@@ -36,6 +37,8 @@ test("a gRPC request with absent optional fields validates to the same input (an
     timeoutMs: 15_000,
     protocol: "http",
     stripPrefix: false,
+    public: false,
+    idempotency: false,
   });
 });
 
@@ -95,6 +98,9 @@ test("a route without a bucket has no limits message", () => {
     protocol: "http" as const,
     stripPrefix: true,
     limits: null,
+    public: false,
+    idempotency: false,
+    clientLimits: null,
     createdAt: "2024-01-01T00:00:00.000Z",
   };
   const message = routeMessage(route);

@@ -30,6 +30,9 @@ export function routeInput(req: pb.CreateRouteRequest): Record<string, unknown> 
     protocol: req.protocol,
     stripPrefix: req.stripPrefix,
     limits: req.limits && { rate: req.limits.rate, burst: req.limits.burst },
+    public: req.public,
+    idempotency: req.idempotency,
+    clientLimits: req.clientLimits && { rate: req.clientLimits.rate, burst: req.clientLimits.burst },
   });
 }
 
@@ -70,6 +73,9 @@ export function routeMessage(r: Route): pb.Route {
     stripPrefix: r.stripPrefix,
     limits: r.limits ? { rate: r.limits.rate, burst: r.limits.burst } : undefined,
     createdAt: r.createdAt,
+    public: r.public,
+    idempotency: r.idempotency,
+    clientLimits: r.clientLimits ? { rate: r.clientLimits.rate, burst: r.clientLimits.burst } : undefined,
   };
 }
 

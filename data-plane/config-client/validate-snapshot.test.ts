@@ -28,6 +28,8 @@ function tenant(over: Partial<Tenant> = {}): Tenant {
         idempotency: false,
         retries: 0,
         stripPrefix: false,
+        clientRate: 0,
+        clientBurst: 0,
       },
     ],
     upstreams: [

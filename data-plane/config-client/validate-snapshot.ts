@@ -71,6 +71,8 @@ function plainRoute(r: Route): PlainRoute {
     idempotency: r.idempotency,
     retries: r.retries,
     stripPrefix: r.stripPrefix,
+    clientRate: r.clientRate,
+    clientBurst: r.clientBurst,
   };
 }
 

@@ -38,6 +38,9 @@ export interface PlainRoute {
   idempotency: boolean;
   retries: number;
   stripPrefix: boolean;
+  /** public routes: each client address's bucket (per node), requests per second; 0 = none */
+  clientRate: number;
+  clientBurst: number;
 }
 
 /** A key's hash lives only in the key table (router/binary-tables.ts). */

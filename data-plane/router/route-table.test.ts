@@ -20,6 +20,8 @@ function route(id: string, pathPrefix: string, more: Partial<PlainRoute> = {}): 
     idempotency: false,
     retries: 0,
     stripPrefix: false,
+    clientRate: 0,
+    clientBurst: 0,
     ...more,
     tenantId: "t",
     upstream,

@@ -61,6 +61,10 @@ export function syntheticRows(tenants: number, slots: number, nowMs: number): Fl
       strip_prefix: false,
       rate: null,
       burst: null,
+      public: false,
+      idempotency: false,
+      client_rate: null,
+      client_burst: null,
       created_at: t0,
     })),
     upstreams: ids.map((id) => ({

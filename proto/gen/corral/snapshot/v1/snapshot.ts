@@ -146,6 +146,13 @@ export interface Route {
   idempotency: boolean;
   retries: number;
   stripPrefix: boolean;
+  /**
+   * 13-15: reserved for 13b (retries)
+   * per-client-address bucket of a public route (keyless callers), per node: requests per
+   * second and burst per client address (IPv6 per prefix); 0 = none (DP data-plane/README.md)
+   */
+  clientRate: number;
+  clientBurst: number;
 }
 
 export interface Upstream {
@@ -1137,6 +1144,8 @@ function createBaseRoute(): Route {
     idempotency: false,
     retries: 0,
     stripPrefix: false,
+    clientRate: 0,
+    clientBurst: 0,
   };
 }
 
@@ -1177,6 +1186,12 @@ export const Route: MessageFns<Route> = {
     }
     if (message.stripPrefix !== false) {
       writer.uint32(96).bool(message.stripPrefix);
+    }
+    if (message.clientRate !== 0) {
+      writer.uint32(129).double(message.clientRate);
+    }
+    if (message.clientBurst !== 0) {
+      writer.uint32(137).double(message.clientBurst);
     }
     return writer;
   },
@@ -1290,6 +1305,22 @@ export const Route: MessageFns<Route> = {
             message.stripPrefix = reader.bool();
             continue;
           }
+          case 16: {
+            if (tag !== 129) {
+              break;
+            }
+
+            message.clientRate = reader.double();
+            continue;
+          }
+          case 17: {
+            if (tag !== 137) {
+              break;
+            }
+
+            message.clientBurst = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1321,6 +1352,8 @@ export const Route: MessageFns<Route> = {
     message.idempotency = object.idempotency ?? false;
     message.retries = object.retries ?? 0;
     message.stripPrefix = object.stripPrefix ?? false;
+    message.clientRate = object.clientRate ?? 0;
+    message.clientBurst = object.clientBurst ?? 0;
     return message;
   },
 };

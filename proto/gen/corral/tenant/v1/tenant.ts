@@ -84,6 +84,12 @@ export interface Route {
   /** absent: no route bucket */
   limits: RouteLimits | undefined;
   createdAt: string;
+  /** keyless: matched by host, no API key */
+  public: boolean;
+  /** Idempotency-Key on POST/PATCH: the first response is replayed */
+  idempotency: boolean;
+  /** per client address (public routes); absent: none */
+  clientLimits: RouteLimits | undefined;
 }
 
 export interface Upstream {
@@ -152,7 +158,19 @@ export interface CreateRouteRequest {
     | undefined;
   /** default false */
   stripPrefix?: boolean | undefined;
-  limits: RouteLimits | undefined;
+  limits:
+    | RouteLimits
+    | undefined;
+  /** default false; a public route names its hosts */
+  public?:
+    | boolean
+    | undefined;
+  /** default false; http routes only */
+  idempotency?:
+    | boolean
+    | undefined;
+  /** per client address, public routes only */
+  clientLimits: RouteLimits | undefined;
 }
 
 export interface CreateRouteResponse {
@@ -746,6 +764,9 @@ function createBaseRoute(): Route {
     stripPrefix: false,
     limits: undefined,
     createdAt: "",
+    public: false,
+    idempotency: false,
+    clientLimits: undefined,
   };
 }
 
@@ -780,6 +801,15 @@ export const Route: MessageFns<Route> = {
     }
     if (message.createdAt !== "") {
       writer.uint32(82).string(message.createdAt);
+    }
+    if (message.public !== false) {
+      writer.uint32(320).bool(message.public);
+    }
+    if (message.idempotency !== false) {
+      writer.uint32(328).bool(message.idempotency);
+    }
+    if (message.clientLimits !== undefined) {
+      RouteLimits.encode(message.clientLimits, writer.uint32(338).fork()).join();
     }
     return writer;
   },
@@ -877,6 +907,30 @@ export const Route: MessageFns<Route> = {
             message.createdAt = reader.string();
             continue;
           }
+          case 40: {
+            if (tag !== 320) {
+              break;
+            }
+
+            message.public = reader.bool();
+            continue;
+          }
+          case 41: {
+            if (tag !== 328) {
+              break;
+            }
+
+            message.idempotency = reader.bool();
+            continue;
+          }
+          case 42: {
+            if (tag !== 338) {
+              break;
+            }
+
+            message.clientLimits = RouteLimits.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -906,6 +960,11 @@ export const Route: MessageFns<Route> = {
       ? RouteLimits.fromPartial(object.limits)
       : undefined;
     message.createdAt = object.createdAt ?? "";
+    message.public = object.public ?? false;
+    message.idempotency = object.idempotency ?? false;
+    message.clientLimits = (object.clientLimits !== undefined && object.clientLimits !== null)
+      ? RouteLimits.fromPartial(object.clientLimits)
+      : undefined;
     return message;
   },
 };
@@ -1535,6 +1594,9 @@ function createBaseCreateRouteRequest(): CreateRouteRequest {
     protocol: undefined,
     stripPrefix: undefined,
     limits: undefined,
+    public: undefined,
+    idempotency: undefined,
+    clientLimits: undefined,
   };
 }
 
@@ -1566,6 +1628,15 @@ export const CreateRouteRequest: MessageFns<CreateRouteRequest> = {
     }
     if (message.limits !== undefined) {
       RouteLimits.encode(message.limits, writer.uint32(74).fork()).join();
+    }
+    if (message.public !== undefined) {
+      writer.uint32(320).bool(message.public);
+    }
+    if (message.idempotency !== undefined) {
+      writer.uint32(328).bool(message.idempotency);
+    }
+    if (message.clientLimits !== undefined) {
+      RouteLimits.encode(message.clientLimits, writer.uint32(338).fork()).join();
     }
     return writer;
   },
@@ -1655,6 +1726,30 @@ export const CreateRouteRequest: MessageFns<CreateRouteRequest> = {
             message.limits = RouteLimits.decode(reader, reader.uint32());
             continue;
           }
+          case 40: {
+            if (tag !== 320) {
+              break;
+            }
+
+            message.public = reader.bool();
+            continue;
+          }
+          case 41: {
+            if (tag !== 328) {
+              break;
+            }
+
+            message.idempotency = reader.bool();
+            continue;
+          }
+          case 42: {
+            if (tag !== 338) {
+              break;
+            }
+
+            message.clientLimits = RouteLimits.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1682,6 +1777,11 @@ export const CreateRouteRequest: MessageFns<CreateRouteRequest> = {
     message.stripPrefix = object.stripPrefix ?? undefined;
     message.limits = (object.limits !== undefined && object.limits !== null)
       ? RouteLimits.fromPartial(object.limits)
+      : undefined;
+    message.public = object.public ?? undefined;
+    message.idempotency = object.idempotency ?? undefined;
+    message.clientLimits = (object.clientLimits !== undefined && object.clientLimits !== null)
+      ? RouteLimits.fromPartial(object.clientLimits)
       : undefined;
     return message;
   },
