@@ -87,6 +87,12 @@ export const REQUEST_ERRORS = {
     reason: "quota",
     title: "The tenant's rate or concurrency limit is exhausted",
   },
+  CORRAL_DP_CLIENT_RATE: {
+    status: 429,
+    grpc: GRPC_STATUS.RESOURCE_EXHAUSTED,
+    reason: "client_rate",
+    title: "This client address is over the public route's per-client limit",
+  },
   CORRAL_DP_MISDIRECTED: {
     status: 421,
     grpc: GRPC_STATUS.UNAVAILABLE,

@@ -39,6 +39,8 @@ export interface IsolationOptions {
   random: Random;
   log: Logger;
   redisUrl: string | undefined;
+  /** per-client limits of public routes (CORRAL_PUBLIC_CLIENT_*) */
+  publicClients?: { slots: number; ipv6Prefix: number };
   /** fault injection (tests only): crash when an upstream answer carries this header */
   crashOnHeader: string | undefined;
   /** signs the hops of forwarded requests (pipeline/client-origin.ts) */
@@ -134,6 +136,7 @@ export function startIsolation(o: IsolationOptions): Isolation {
     load: () => ({ inFlight: o.state.inflight, eventLoopDelayMs: loop.delayMs }),
     demand,
     metrics: am,
+    clients: o.publicClients,
   });
   const rebalancer = startRebalancer(o, admission, demand, am);
   const sweep = setInterval(() => admission.sweep(), SWEEP_EVERY_MS);

@@ -270,6 +270,7 @@ async function createParts(s: DataPlaneSettings, options: DataPlaneOptions): Pro
       random,
       log,
       redisUrl: s.redisUrl,
+      publicClients: s.publicClients,
       crashOnHeader: s.faultCrashOnHeader,
       hopKey: () => state.config()?.hopKey,
     }),

@@ -6,7 +6,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import type { Priority } from "../admission/decision.ts";
 import { BatchedCounter, type CountCell } from "./batched-counter.ts";
 
-const STAGES = ["deadline", "shed", "concurrency", "tenant_rate", "route_rate"] as const;
+const STAGES = ["deadline", "shed", "concurrency", "tenant_rate", "route_rate", "client_rate"] as const;
 const OUTCOMES = ["admit", "reject", "shadow_reject"] as const;
 const PLACEMENTS = ["local", "forward", "misdirected", "unavailable"] as const;
 export type AdmissionStageName = (typeof STAGES)[number];
