@@ -40,7 +40,8 @@ export function idempotencyAsk(
 
 /** The Redis names of a tenant's key: the record, and its in-flight lease (same hash slot). */
 export function recordKeys(tenantId: string, key: string): { record: string; lease: string } {
-  const digest = createHash("sha256").update(tenantId).update("\0").update(key).digest("hex");
+  // length-prefixed: no (tenant, key) pair can spell another's
+  const digest = createHash("sha256").update(`${tenantId.length}:${tenantId}:${key}`).digest("hex");
   const record = `${RECORD_PREFIX}{${digest}}`;
   return { record, lease: `${record}:lease` };
 }
