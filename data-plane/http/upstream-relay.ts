@@ -90,7 +90,10 @@ export class UpstreamRelay implements Dispatcher.DispatchHandler {
 
   #onTimeout = () => this.#abort(new ExchangeAborted("timeout"));
   #onClientClose = () => {
-    if (!this.#o.outliveClient) return this.#abort(new ExchangeAborted("client_gone"));
+    if (!this.#o.outliveClient) {
+      this.#abort(new ExchangeAborted("client_gone"));
+      return;
+    }
     this.#clientGone = true;
     this.#controller?.resume();
   };

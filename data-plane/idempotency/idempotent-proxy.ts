@@ -93,7 +93,10 @@ class AnswerCapture implements ResponseTap {
   }
 
   end(): void {
-    if (this.#bytes > this.#limit) return this.#resolve({ state: "too_large" });
+    if (this.#bytes > this.#limit) {
+      this.#resolve({ state: "too_large" });
+      return;
+    }
     const body = Buffer.concat(this.#chunks);
     this.#resolve({ state: "done", status: this.#status, headers: this.#headers, body });
   }
