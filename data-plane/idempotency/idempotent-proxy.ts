@@ -1,5 +1,5 @@
 /**
- * Gateway idempotency keys (docs/design.md §6): the proxy's front for routes that opt in. A POST
+ * Gateway idempotency keys (docs/design.md §7): the proxy's front for routes that opt in. A POST
  * or PATCH with an Idempotency-Key runs at most once per tenant and key; retries get its first
  * answer again, marked `corral-idempotent-replay: true`. In order:
  *
