@@ -15,9 +15,9 @@
  * Counts decay (forward decay, Cormode et al. 2009): a hit at time t weighs 2^((t - t0) / halfLife),
  * so old traffic fades with the half-life without touching every slot; when weights grow large
  * every count is scaled down at once (the order, all that matters, is kept). N above is then
- * the decayed total. The slots live in an indexed binary min-heap (parallel arrays plus a
- * key -> position map): a hit costs O(log slots); memory is fixed at `slots` entries whatever
- * the number of distinct keys.
+ * the decayed total. The slots live in a binary min-heap by count (each slot knows its place,
+ * a key -> slot map finds it); an evicted slot is reused for the new key, so a hit costs
+ * O(log slots) and memory is fixed at `slots` entries whatever the number of distinct keys.
  */
 
 export interface ClientBucketSpec {
@@ -32,15 +32,21 @@ export type ClientTake = { ok: true } | { ok: false; retryAfterMs: number };
 /** Rescale the counts when a hit would weigh more than this (2^64). */
 const RESCALE_AT = 2 ** 64;
 
+/** One monitored client: its (decayed) count, its bucket, and where it sits in the heap. */
+interface Slot {
+  key: string;
+  count: number;
+  tokens: number;
+  refilledAt: number;
+  at: number;
+}
+
 export class HeavyHitterBuckets {
   readonly slots: number;
   readonly #halfLifeMs: number;
-  readonly #position = new Map<string, number>();
-  readonly #keys: string[] = [];
-  readonly #counts: Float64Array;
-  readonly #tokens: Float64Array;
-  readonly #refilledAt: Float64Array;
-  #size = 0;
+  readonly #byKey = new Map<string, Slot>();
+  /** min-heap by count: the root is the smallest */
+  readonly #heap: Slot[] = [];
   #t0: number | undefined;
 
   constructor(slots: number, halfLifeMs = 60_000) {
@@ -49,52 +55,57 @@ export class HeavyHitterBuckets {
     if (!(halfLifeMs > 0)) throw new RangeError(`half-life must be > 0, got ${halfLifeMs}`);
     this.slots = slots;
     this.#halfLifeMs = halfLifeMs;
-    this.#counts = new Float64Array(slots);
-    this.#tokens = new Float64Array(slots);
-    this.#refilledAt = new Float64Array(slots);
   }
 
   /** Keys monitored now (never more than `slots`). */
   get size(): number {
-    return this.#size;
+    return this.#heap.length;
   }
 
   /** Is `key` monitored (has a bucket of its own)? */
   monitors(key: string): boolean {
-    return this.#position.has(key);
+    return this.#byKey.has(key);
   }
 
   /** Counts `key`'s request and takes one token from its bucket. */
   take(key: string, spec: ClientBucketSpec, nowMs: number): ClientTake {
-    const at = this.#hit(key, this.#weight(nowMs), spec, nowMs);
-    const elapsedMs = Math.max(0, nowMs - this.#refilledAt[at]!);
-    const tokens = Math.min(spec.burst, this.#tokens[at]! + (elapsedMs / 1000) * spec.rate);
-    this.#refilledAt[at] = Math.max(nowMs, this.#refilledAt[at]!);
+    const slot = this.#hit(key, this.#weight(nowMs), spec, nowMs);
+    const elapsedMs = Math.max(0, nowMs - slot.refilledAt);
+    const tokens = Math.min(spec.burst, slot.tokens + (elapsedMs / 1000) * spec.rate);
+    slot.refilledAt = Math.max(nowMs, slot.refilledAt);
     if (tokens >= 1 - 1e-9) {
-      this.#tokens[at] = tokens - 1;
+      slot.tokens = tokens - 1;
       return { ok: true };
     }
-    this.#tokens[at] = tokens;
+    slot.tokens = tokens;
     return { ok: false, retryAfterMs: Math.ceil(((1 - tokens) / spec.rate) * 1000) };
   }
 
   /** The slot of `key` after counting `weight` for it (evicting the smallest when full). */
-  #hit(key: string, weight: number, spec: ClientBucketSpec, nowMs: number): number {
-    const known = this.#position.get(key);
-    if (known !== undefined) {
-      this.#counts[known]! += weight;
-      return this.#down(known);
+  #hit(key: string, weight: number, spec: ClientBucketSpec, nowMs: number): Slot {
+    let slot = this.#byKey.get(key);
+    if (slot) {
+      slot.count += weight;
+      this.#down(slot.at);
+      return slot;
     }
-    const evict = this.#size === this.slots;
+    if (this.#heap.length < this.slots) {
+      slot = { key, count: weight, tokens: spec.burst, refilledAt: nowMs, at: this.#heap.length };
+      this.#heap.push(slot);
+      this.#byKey.set(key, slot);
+      this.#up(slot.at);
+      return slot;
+    }
     // full: the root (the smallest count) goes, and the new key inherits its count
-    const at = evict ? 0 : this.#size++;
-    if (evict) this.#position.delete(this.#keys[0]!);
-    this.#keys[at] = key;
-    this.#position.set(key, at);
-    this.#counts[at] = (evict ? this.#counts[0]! : 0) + weight;
-    this.#tokens[at] = spec.burst;
-    this.#refilledAt[at] = nowMs;
-    return evict ? this.#down(0) : this.#up(at);
+    slot = this.#heap[0]!;
+    this.#byKey.delete(slot.key);
+    slot.key = key;
+    slot.count += weight;
+    slot.tokens = spec.burst;
+    slot.refilledAt = nowMs;
+    this.#byKey.set(key, slot);
+    this.#down(0);
+    return slot;
   }
 
   /** The weight of a hit now; rescales every count when it grows too large. */
@@ -102,51 +113,43 @@ export class HeavyHitterBuckets {
     this.#t0 ??= nowMs;
     let w = 2 ** (Math.max(0, nowMs - this.#t0) / this.#halfLifeMs);
     if (w > RESCALE_AT) {
-      for (let i = 0; i < this.#size; i++) this.#counts[i]! /= w;
+      for (const slot of this.#heap) slot.count /= w;
       this.#t0 = nowMs;
       w = 1;
     }
     return w;
   }
 
-  #up(i: number): number {
+  #up(i: number): void {
+    const heap = this.#heap;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (this.#counts[parent]! <= this.#counts[i]!) break;
+      if (heap[parent]!.count <= heap[i]!.count) return;
       this.#swap(i, parent);
       i = parent;
     }
-    return i;
   }
 
-  #down(i: number): number {
+  #down(i: number): void {
+    const heap = this.#heap;
     for (;;) {
       const left = 2 * i + 1;
       const right = left + 1;
       let least = i;
-      if (left < this.#size && this.#counts[left]! < this.#counts[least]!) least = left;
-      if (right < this.#size && this.#counts[right]! < this.#counts[least]!) least = right;
-      if (least === i) return i;
+      if (left < heap.length && heap[left]!.count < heap[least]!.count) least = left;
+      if (right < heap.length && heap[right]!.count < heap[least]!.count) least = right;
+      if (least === i) return;
       this.#swap(i, least);
       i = least;
     }
   }
 
   #swap(a: number, b: number): void {
-    const keyA = this.#keys[a]!;
-    const keyB = this.#keys[b]!;
-    this.#keys[a] = keyB;
-    this.#keys[b] = keyA;
-    this.#position.set(keyB, a);
-    this.#position.set(keyA, b);
-    swapIn(this.#counts, a, b);
-    swapIn(this.#tokens, a, b);
-    swapIn(this.#refilledAt, a, b);
+    const sa = this.#heap[a]!;
+    const sb = this.#heap[b]!;
+    this.#heap[a] = sb;
+    this.#heap[b] = sa;
+    sa.at = b;
+    sb.at = a;
   }
-}
-
-function swapIn(column: Float64Array, a: number, b: number): void {
-  const x = column[a]!;
-  column[a] = column[b]!;
-  column[b] = x;
 }
