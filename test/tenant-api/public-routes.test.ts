@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { status } from "@grpc/grpc-js";
+import { runAdmin } from "../../bin/admin/admin-cli.ts";
 import { publishedSnapshot } from "../placement/support.ts";
 import { poll } from "../support/poll.ts";
 import { call, callError, corralCode, startWorld, type World } from "./support.ts";
@@ -148,4 +149,53 @@ test("concurrent claims of one host by two tenants: exactly one wins", async () 
     ),
   );
   assert.equal(corralCode(err), "CORRAL_TENANT_CONFLICT");
+});
+
+test("corral admin routes create takes --public, --idempotency and the client bucket", async () => {
+  const out: string[] = [];
+  const io = {
+    out: (t: string) => out.push(t),
+    err: (t: string) => out.push(t),
+    env: {},
+    cwd: process.cwd(),
+  };
+  const connection = ["--url", w.h.cp.url, "--token", w.h.adminToken];
+  const args = [
+    "routes",
+    "create",
+    "beta",
+    "--path",
+    "/cli",
+    "--upstream",
+    upstreams.beta!,
+    "--host",
+    "cli.beta.test",
+  ];
+  const code = await runAdmin(
+    [...args, "--public", "--client-rate", "2.5", "--client-burst", "4", ...connection],
+    io,
+  );
+  assert.equal(code, 0, out.join(""));
+  const made = JSON.parse(out.join(""));
+  assert.deepEqual(
+    [made.public, made.clientLimits, made.idempotency],
+    [true, { rate: 2.5, burst: 4 }, false],
+  );
+  const half = await runAdmin([...args, "--public", "--client-rate", "2", ...connection], io);
+  assert.equal(half, 2, "--client-rate without --client-burst is a usage error");
+  const idem = await runAdmin(
+    [
+      "routes",
+      "create",
+      "beta",
+      "--path",
+      "/cli-orders",
+      "--upstream",
+      upstreams.beta!,
+      "--idempotency",
+      ...connection,
+    ],
+    io,
+  );
+  assert.equal(idem, 0);
 });
