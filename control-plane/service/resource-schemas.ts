@@ -188,8 +188,12 @@ export const upstreamList = itemsOf(upstream);
 
 // ---- routes ---------------------------------------------------------------------
 
-const HOST_PATTERN =
-  "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$";
+/**
+ * A route host: lower case, no port. Nodes match the request's host without its port, and the
+ * snapshot check refuses a host with one, so a port here would stop every publish; a public host
+ * is also compared exactly across tenants.
+ */
+const HOST_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$";
 
 export const createRouteBody = {
   type: "object",

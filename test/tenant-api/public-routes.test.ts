@@ -199,3 +199,9 @@ test("corral admin routes create takes --public, --idempotency and the client bu
   );
   assert.equal(idem, 0);
 });
+
+test("a host with a port is refused at the API (nodes ignore ports; the snapshot check would refuse it)", async () => {
+  const res = await routeOf("alpha", { pathPrefix: "/port", hosts: ["www.alpha.test:8443"], public: true });
+  assert.equal(res.status, 400);
+  assert.equal(res.body.errors[0].path, "body/hosts/0");
+});
