@@ -128,6 +128,7 @@ export function startIsolation(o: IsolationOptions): Isolation {
   const am = createAdmissionMetrics(o.metrics.registry, {
     eventLoopDelayMs: () => loop.delayMs,
     shedPressure: () => admission?.shedPressure ?? 0,
+    publicClients: () => admission?.clients.size.clients ?? 0,
   });
   admission = new NodeAdmission({
     monotonic: () => performance.now(),

@@ -27,6 +27,8 @@ export interface AdmissionMetrics {
 export interface LoadGauges {
   eventLoopDelayMs(): number;
   shedPressure(): number;
+  /** client addresses the per-client limiter of public routes holds (bounded by routes x slots) */
+  publicClients?(): number;
 }
 
 function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: L[]) {
@@ -48,6 +50,14 @@ function loadGauges(registry: Registry, load: LoadGauges): void {
     registers: [registry],
     collect() {
       this.set(load.shedPressure());
+    },
+  });
+  new Gauge({
+    name: "corral_dp_public_clients_tracked",
+    help: "client addresses held by the per-client limits of public routes (fixed memory: at most 256 routes x CORRAL_PUBLIC_CLIENT_SLOTS)",
+    registers: [registry],
+    collect() {
+      this.set(load.publicClients?.() ?? 0);
     },
   });
 }
