@@ -25,14 +25,20 @@ test("keys are 1-255 visible ASCII characters, one header", () => {
 
 test("record names: per tenant, hashed, never the raw key; record and lease share a hash slot", () => {
   fc.assert(
-    fc.property(fc.string({ maxLength: 40 }), fc.string({ maxLength: 300 }), (tenant, key) => {
-      const names = recordKeys(tenant, key);
-      assert.match(names.record, new RegExp(`^${RECORD_PREFIX}\\{[0-9a-f]{64}\\}$`));
-      assert.equal(names.lease, `${names.record}:lease`);
-      assert.notEqual(recordKeys(`${tenant}x`, key).record, names.record);
-    }),
+    fc.property(
+      fc.string({ maxLength: 40 }),
+      fc.string({ maxLength: 40 }),
+      fc.string({ maxLength: 300 }),
+      (tenant, caller, key) => {
+        const names = recordKeys(tenant, caller, key);
+        assert.match(names.record, new RegExp(`^${RECORD_PREFIX}\\{[0-9a-f]{64}\\}$`));
+        assert.equal(names.lease, `${names.record}:lease`);
+        assert.notEqual(recordKeys(`${tenant}x`, caller, key).record, names.record);
+        assert.notEqual(recordKeys(tenant, `${caller}x`, key).record, names.record);
+      },
+    ),
   );
-  assert.notEqual(recordKeys("a", "b\0c").record, recordKeys("a\0b", "c").record);
+  assert.notEqual(recordKeys("a", "", "b:c").record, recordKeys("a:b", "", "c").record);
 });
 
 test("the fingerprint covers method, path and query, and body", () => {

@@ -3,9 +3,9 @@
  *
  * A request is idempotent-by-key when its route opts in (Route.idempotency), its method is POST
  * or PATCH (the others are idempotent by definition or not worth storing) and it carries one
- * Idempotency-Key header. The key is the tenant's: the record is named by SHA-256 over the
- * tenant id and the key, so tenants never share a record and no tenant-controlled string ever
- * becomes part of a Redis key. The fingerprint (method, path and query, SHA-256 of the body)
+ * Idempotency-Key header. The key is the tenant's (a keyless caller's: that client address's
+ * within the tenant): the record is named by SHA-256 over the scope and the key, so tenants
+ * never share a record and no tenant-controlled string ever becomes part of a Redis key. The fingerprint (method, path and query, SHA-256 of the body)
  * tells a retry from another request that reuses the key.
  */
 import { createHash } from "node:crypto";
@@ -38,10 +38,16 @@ export function idempotencyAsk(
   return { kind: "keyed", key: header };
 }
 
-/** The Redis names of a tenant's key: the record, and its in-flight lease (same hash slot). */
-export function recordKeys(tenantId: string, key: string): { record: string; lease: string } {
-  // length-prefixed: no (tenant, key) pair can spell another's
-  const digest = createHash("sha256").update(`${tenantId.length}:${tenantId}:${key}`).digest("hex");
+/**
+ * The Redis names of a key: the record, and its in-flight lease (same hash slot). `caller`
+ * narrows the scope below the tenant: "" for callers with the tenant's API keys (any of its keys
+ * may retry), the client address for keyless callers of public routes, so one anonymous client
+ * cannot read another's answers by guessing its key.
+ */
+export function recordKeys(tenantId: string, caller: string, key: string): { record: string; lease: string } {
+  // length-prefixed: no (tenant, caller, key) can spell another's
+  const scope = `${tenantId.length}:${tenantId}:${caller.length}:${caller}:${key}`;
+  const digest = createHash("sha256").update(scope).digest("hex");
   const record = `${RECORD_PREFIX}{${digest}}`;
   return { record, lease: `${record}:lease` };
 }

@@ -175,7 +175,7 @@ export class IdempotentProxy {
       const detail = `an idempotent request's body is limited to ${maxBodyBytes} bytes`;
       return this.#refuse("too_large", reject("CORRAL_DP_PAYLOAD_TOO_LARGE", detail));
     }
-    const names = recordKeys(ctx.tenant!.id, key);
+    const names = recordKeys(ctx.tenant!.id, ctx.keyless ? ctx.remoteAddress : "", key);
     const owner = randomUUID();
     let claim: ClaimResult;
     try {

@@ -5,6 +5,7 @@
  * refused clearly; a client that goes away still gets the answer on its retry.
  */
 import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
 import { after, before, test } from "node:test";
 import type { DataPlaneProcess } from "../../data-plane/main.ts";
 import { closedPort } from "../support/ports.ts";
@@ -33,8 +34,20 @@ before(async () => {
     { id: "orders", pathPrefix: "/", idempotency: true },
     { id: "plain", pathPrefix: "/plain" },
   ];
+  const publicOrders = {
+    id: "public",
+    pathPrefix: "/",
+    hosts: ["pub.acme.test"],
+    public: true,
+    idempotency: true,
+  };
   const snap = fx.snapshot(1, [
-    fx.tenant({ id: "acme", upstream: upstream.url, keys: [{ id: acmeKey.id, hash: acmeKey.hash }], routes }),
+    fx.tenant({
+      id: "acme",
+      upstream: upstream.url,
+      keys: [{ id: acmeKey.id, hash: acmeKey.hash }],
+      routes: [...routes, publicOrders],
+    }),
     fx.tenant({ id: "beta", upstream: upstream.url, keys: [{ id: betaKey.id, hash: betaKey.hash }], routes }),
   ]);
   await fx.publish(ws.store, fx.sign(snap, pair));
@@ -47,6 +60,7 @@ before(async () => {
       CORRAL_IDEMPOTENCY_MAX_BODY_BYTES: String(MAX_BODY),
       CORRAL_IDEMPOTENCY_MAX_RESPONSE_BYTES: String(MAX_ANSWER),
       CORRAL_IDEMPOTENCY_LEASE_MS: "2000",
+      CORRAL_TRUSTED_PROXIES: "127.0.0.1",
     },
   });
   await poll("the node to apply LATEST", () => node.state.ready);
@@ -121,6 +135,37 @@ test("attack: tenant A's key never replays to tenant B (keys are scoped per tena
   assert.match(beta.body, /^done beta shared-key/);
   assert.equal(runs("acme", "shared-key"), 1);
   assert.equal(runs("beta", "shared-key"), 1);
+});
+
+/** A keyless POST on the public host from client address `ip` (the node believes X-Forwarded-For). */
+function keylessPost(ip: string, key: string): Promise<{ status: number; replay: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = { host: "pub.acme.test", "x-forwarded-for": ip, "idempotency-key": key };
+    const req = httpRequest(`${node.httpUrl}/orders`, { method: "POST", headers });
+    req.on("response", (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          replay: String(res.headers["corral-idempotent-replay"] ?? ""),
+          body: Buffer.concat(chunks).toString(),
+        }),
+      );
+    });
+    req.on("error", reject);
+    req.end("x");
+  });
+}
+
+test("attack: on a public route one anonymous client never gets another's answer by reusing its key", async () => {
+  const victim = await keylessPost("198.51.100.1", "guessable-1");
+  assert.deepEqual([victim.status, victim.replay], [201, ""]);
+  const attacker = await keylessPost("198.51.100.2", "guessable-1");
+  assert.deepEqual([attacker.status, attacker.replay], [201, ""], "the attacker's request is its own");
+  const retry = await keylessPost("198.51.100.1", "guessable-1");
+  assert.deepEqual([retry.status, retry.replay, retry.body], [201, "true", victim.body]);
+  assert.equal(runs("acme", "guessable-1"), 2, "once per client");
 });
 
 test("the same key in flight is 409, then replayed once the first finishes", async () => {
