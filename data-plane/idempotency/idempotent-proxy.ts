@@ -230,6 +230,7 @@ export class IdempotentProxy {
     await (notSent ? store.release(names, owner) : store.finish(names, owner, { state: "unknown" })).catch(
       quiet,
     );
-    return result;
+    // the exchange outlived a client that went away: there is nobody to answer
+    return res.destroyed ? { clientGone: true } : result;
   }
 }
