@@ -84,6 +84,7 @@ export class UpstreamRelay implements Dispatcher.DispatchHandler {
     if (this.#abortedBy) return;
     this.#abortedBy = why;
     clearTimeout(this.#timer);
+    if (this.#headWritten) this.#o.tap?.error(why); // the answer is cut: its tap hears it now
     this.#settle({ kind: "failed", error: why });
     this.#controller?.abort(why);
   }

@@ -2,7 +2,8 @@
  * An upstream that counts how often each (tenant, Idempotency-Key) was executed: a request counts
  * the moment it arrives whole, before any answer, as a real side effect would. Paths choose the
  * answer: /slow/<ms> answers late, /big/<bytes> answers a large body, /reset executes then cuts
- * the connection without answering; anything else answers at once.
+ * the connection without answering, /stall sends the head and part of the body, then nothing;
+ * anything else answers at once.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -27,6 +28,11 @@ export async function countingUpstream(): Promise<CountingUpstream> {
     else up.unkeyed++;
     const url = req.url ?? "/";
     if (url.startsWith("/reset")) return req.socket.destroy();
+    if (url.startsWith("/stall")) {
+      res.writeHead(201, { "content-type": "text/plain" });
+      res.write("part of it");
+      return;
+    }
     const slow = /\/slow\/(\d+)/.exec(url);
     if (slow) await new Promise((r) => setTimeout(r, Number(slow[1])));
     const big = /\/big\/(\d+)/.exec(url);

@@ -210,6 +210,19 @@ test("an upstream that cuts the connection after running the request: the key is
   assert.equal(runs("acme", "k-reset"), 1);
 });
 
+test("an answer that stalls after its head is cut at the route timeout; the key is spent", async () => {
+  const res = await fetch(`${node.httpUrl}/stall`, {
+    method: "POST",
+    headers: { "x-api-key": acmeKey.key, "idempotency-key": "k-stall" },
+    body: "x",
+  });
+  assert.equal(res.status, 201);
+  await assert.rejects(res.text(), "the cut answer does not end cleanly");
+  const retry = await post("/stall", "k-stall", "x");
+  assert.deepEqual([retry.status, retry.reason], [409, "idempotency_spent"]);
+  assert.equal(runs("acme", "k-stall"), 1);
+});
+
 test("oversize and malformed keys, and oversize bodies, are refused clearly and run nothing", async () => {
   const long = await post("/orders", "k".repeat(256), "x");
   assert.deepEqual([long.status, long.reason], [400, "bad_idempotency_key"]);
