@@ -43,6 +43,8 @@ export interface IsolationOptions {
   random: Random;
   log: Logger;
   redisUrl: string | undefined;
+  /** per-client limits of public routes (CORRAL_PUBLIC_CLIENT_*) */
+  publicClients?: { slots: number; ipv6Prefix: number };
   /** fault injection (tests only): crash when an upstream answer carries this header */
   crashOnHeader: string | undefined;
   /** signs the hops of forwarded requests (pipeline/client-origin.ts) */
@@ -160,6 +162,7 @@ export function startIsolation(o: IsolationOptions): Isolation {
   const am = createAdmissionMetrics(o.metrics.registry, {
     eventLoopDelayMs: () => loop.delayMs,
     shedPressure: () => admission?.shedPressure ?? 0,
+    publicClients: () => admission?.clients.size.clients ?? 0,
   });
   admission = new NodeAdmission({
     monotonic: () => performance.now(),
@@ -168,6 +171,7 @@ export function startIsolation(o: IsolationOptions): Isolation {
     load: () => ({ inFlight: o.state.inflight, eventLoopDelayMs: loop.delayMs }),
     demand,
     metrics: am,
+    clients: o.publicClients,
   });
   const rebalancer = startRebalancer(o, admission, demand, am);
   const quotaFlusher = startQuotaFlusher(o, admission, am);

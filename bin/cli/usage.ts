@@ -83,8 +83,9 @@ Commands (output is JSON; errors print the problem and exit 1):
   upstreams delete <tenant> <upstreamId>
   routes list <tenant>
   routes create <tenant> --path PREFIX --upstream ID [--host H]... [--method M]... [--timeout-ms N]
-                [--protocol http|grpc] [--strip-prefix] [--stream-idle-timeout-ms N]
+                [--protocol http|grpc] [--strip-prefix] [--idempotency] [--stream-idle-timeout-ms N]
                 [--websocket [--ws-idle-timeout-ms N] [--ws-max-connections N] [--ws-max-message-bytes N]]
+                [--public --host H... [--client-rate R --client-burst B]]
   routes delete <tenant> <routeId>
   tokens list                           operator tokens (role admin only; never their secrets)
   tokens create <name> --role admin|viewer [--expires-at ISO-8601]   prints the token (shown once)

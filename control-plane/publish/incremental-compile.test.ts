@@ -132,6 +132,10 @@ function randomChange(f: MemoryFleet, rnd: (n: number) => number, step: number):
         ...NO_STREAMING_ROW,
         rate: rnd(2) ? 5 : null,
         burst: 10,
+        public: false,
+        idempotency: false,
+        client_rate: null,
+        client_burst: null,
         created_at: T0,
       });
       break;
@@ -233,6 +237,10 @@ test("an inconsistent compile throws and keeps nothing; the next one is whole ag
     ...NO_STREAMING_ROW,
     rate: null,
     burst: null,
+    public: false,
+    idempotency: false,
+    client_rate: null,
+    client_burst: null,
     created_at: T0,
   });
   f.bump("acme");

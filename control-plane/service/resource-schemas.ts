@@ -189,8 +189,12 @@ export const upstreamList = itemsOf(upstream);
 
 // ---- routes ---------------------------------------------------------------------
 
-const HOST_PATTERN =
-  "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$";
+/**
+ * A route host: lower case, no port. Nodes match the request's host without its port, and the
+ * snapshot check refuses a host with one, so a port here would stop every publish; a public host
+ * is also compared exactly across tenants.
+ */
+const HOST_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$";
 
 /** A route's streaming settings as API input: omitted means the node's default (stored as 0). */
 const streamingInputs = {
@@ -234,6 +238,22 @@ export const createRouteBody = {
     limits: routeLimitsInput,
     websocket: { type: "boolean", default: false },
     ...streamingInputs,
+    public: {
+      type: "boolean",
+      default: false,
+      description: "keyless: reached by host without an API key; names its hosts, each public for one tenant",
+    },
+    idempotency: {
+      type: "boolean",
+      default: false,
+      description:
+        "POST/PATCH with an Idempotency-Key header run once; retries get the first answer (http routes)",
+    },
+    clientLimits: {
+      ...routeLimitsInput,
+      description:
+        "public routes: each client address (IPv6: its /64) gets this bucket on each node, requests per second and burst",
+    },
   },
 } as const;
 
@@ -250,6 +270,9 @@ export const route = {
     protocol: { enum: ["http", "grpc"] },
     stripPrefix: { type: "boolean" },
     limits: routeLimits,
+    public: { type: "boolean" },
+    idempotency: { type: "boolean" },
+    clientLimits: routeLimits,
     createdAt: timestamp,
     websocket: { type: "boolean" },
     ...streamingOutputs,
@@ -265,6 +288,9 @@ export const route = {
     "protocol",
     "stripPrefix",
     "limits",
+    "public",
+    "idempotency",
+    "clientLimits",
     "createdAt",
     "websocket",
     ...STREAMING_SETTINGS,

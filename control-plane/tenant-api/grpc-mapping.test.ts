@@ -22,6 +22,7 @@ const bareRoute = {
   methods: [],
   upstreamId: "up_0123456789abcdef",
   limits: undefined,
+  clientLimits: undefined,
 };
 
 test("a gRPC request with absent optional fields validates to the same input (and hash) as the REST body", () => {
@@ -38,6 +39,8 @@ test("a gRPC request with absent optional fields validates to the same input (an
     protocol: "http",
     stripPrefix: false,
     websocket: false,
+    public: false,
+    idempotency: false,
   });
 });
 
@@ -116,6 +119,9 @@ test("a route without a bucket has no limits message", () => {
     protocol: "http" as const,
     stripPrefix: true,
     limits: null,
+    public: false,
+    idempotency: false,
+    clientLimits: null,
     createdAt: "2024-01-01T00:00:00.000Z",
     ...STREAMING_UNSET,
   };

@@ -35,6 +35,9 @@ export function routeInput(req: pb.CreateRouteRequest): Record<string, unknown> 
     websocketMaxConnections: req.websocketMaxConnections,
     streamIdleTimeoutMs: req.streamIdleTimeoutMs,
     websocketMaxMessageBytes: req.websocketMaxMessageBytes,
+    public: req.public,
+    idempotency: req.idempotency,
+    clientLimits: req.clientLimits && { rate: req.clientLimits.rate, burst: req.clientLimits.burst },
   });
 }
 
@@ -80,6 +83,9 @@ export function routeMessage(r: Route): pb.Route {
     websocketMaxConnections: r.websocketMaxConnections,
     streamIdleTimeoutMs: r.streamIdleTimeoutMs,
     websocketMaxMessageBytes: r.websocketMaxMessageBytes,
+    public: r.public,
+    idempotency: r.idempotency,
+    clientLimits: r.clientLimits ? { rate: r.clientLimits.rate, burst: r.clientLimits.burst } : undefined,
   };
 }
 

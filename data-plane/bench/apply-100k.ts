@@ -70,6 +70,8 @@ function syntheticTenant(i: number): Tenant {
       retries: 0,
       stripPrefix: false,
       ...STREAMING_UNSET,
+      clientRate: 0,
+      clientBurst: 0,
     })),
     upstreams: [
       { id: "u1", name: "api", targets: [`http://10.0.${i % 250}.${i % 200}:8080`], connectTimeoutMs: 0 },

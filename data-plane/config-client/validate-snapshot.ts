@@ -79,6 +79,8 @@ function plainRoute(r: Route): PlainRoute {
     websocketMaxConnections: streamingSetting(r, "websocketMaxConnections"),
     websocketMaxMessageBytes: streamingSetting(r, "websocketMaxMessageBytes"),
     streamIdleTimeoutMs: streamingSetting(r, "streamIdleTimeoutMs"),
+    clientRate: r.clientRate,
+    clientBurst: r.clientBurst,
   };
 }
 

@@ -36,7 +36,8 @@ import type { WebSocketProxy } from "./websocket-proxy.ts";
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 export interface IngressOptions extends IngressBaseOptions {
-  proxy: HttpProxy;
+  /** the proxy (through the gateway idempotency front, idempotency/idempotent-proxy.ts) */
+  proxy: Pick<HttpProxy, "forward">;
   /** sends requests placement forwards to shard members; without it, every request is proxied here */
   forwarder?: PeerForwarder;
   /** request and idle timeouts, connection caps (CORRAL_*_TIMEOUT_MS, CORRAL_MAX_*) */

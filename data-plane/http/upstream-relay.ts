@@ -15,6 +15,10 @@
  * body timeouts stay off: its timers for 1 s and more are coarse (they may fire half a second
  * early), and a connection whose timeout alternates between values makes a new timer object
  * per request that lingers for about a second, enough to be promoted by the GC.
+ *
+ * A tap (gateway idempotency keys) sees the answer as it is relayed; with `outliveClient` the
+ * exchange does not end when the client goes away: the answer is still read (and tapped) to
+ * its end, bounded by the same timer, so a retry can be answered with it.
  */
 import type { ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
@@ -27,6 +31,16 @@ export class ExchangeAborted extends Error {
     super(why === "timeout" ? "the upstream did not answer in time" : "the client went away");
     this.why = why;
   }
+}
+
+/** Sees an upstream's answer as it is relayed: head (without extraHeaders), body, how it ended. */
+export interface ResponseTap {
+  head(statusCode: number, headers: HeaderMap): void;
+  data(chunk: Buffer): void;
+  /** the whole answer arrived */
+  end(): void;
+  /** the answer was cut after its head */
+  error(err: unknown): void;
 }
 
 /** How an exchange went up to the answer's head. */
@@ -51,6 +65,9 @@ export interface RelayOptions {
   settle: (outcome: RelayOutcome) => void;
   /** sees the upstream's own status and headers (without extraHeaders) before they are written */
   onHead?: (statusCode: number, headers: HeaderMap) => void;
+  tap?: ResponseTap;
+  /** the client going away does not end the exchange (see above) */
+  outliveClient?: boolean;
 }
 
 export class UpstreamRelay implements Dispatcher.DispatchHandler {
@@ -61,6 +78,7 @@ export class UpstreamRelay implements Dispatcher.DispatchHandler {
   #abortedBy: ExchangeAborted | undefined;
   #settled = false;
   #headWritten = false;
+  #clientGone = false;
 
   constructor(options: RelayOptions) {
     this.#o = options;
@@ -73,12 +91,20 @@ export class UpstreamRelay implements Dispatcher.DispatchHandler {
     if (this.#abortedBy) return;
     this.#abortedBy = why;
     clearTimeout(this.#timer);
+    if (this.#headWritten) this.#o.tap?.error(why); // the answer is cut: its tap hears it now
     this.#settle({ kind: "failed", error: why });
     this.#controller?.abort(why);
   }
 
   #onTimeout = () => this.#abort(new ExchangeAborted("timeout"));
-  #onClientClose = () => this.#abort(new ExchangeAborted("client_gone"));
+  #onClientClose = () => {
+    if (!this.#o.outliveClient) {
+      this.#abort(new ExchangeAborted("client_gone"));
+      return;
+    }
+    this.#clientGone = true;
+    this.#controller?.resume();
+  };
   #onDrain = () => {
     this.#timer.refresh();
     this.#controller?.resume();
@@ -113,27 +139,31 @@ export class UpstreamRelay implements Dispatcher.DispatchHandler {
     } else this.#timer.refresh();
     const headers = clientResponseHeaders(upstreamHeaders, this.#o.fromNode);
     this.#o.onHead?.(statusCode, headers);
+    this.#o.tap?.head(statusCode, { ...headers });
     const { extraHeaders, res } = this.#o;
     for (const name in extraHeaders) headers[name] = extraHeaders[name]!;
-    res.writeHead(statusCode, headers);
+    if (!this.#clientGone) res.writeHead(statusCode, headers);
     this.#headWritten = true;
     this.#settle({ kind: "head", statusCode, headers });
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.#timer.refresh();
-    if (this.#o.res.write(chunk)) return;
+    this.#o.tap?.data(chunk);
+    if (this.#clientGone || this.#o.res.write(chunk)) return;
     controller.pause();
     this.#o.res.once("drain", this.#onDrain);
   }
 
   onResponseEnd(): void {
     this.#done();
-    this.#o.res.end();
+    this.#o.tap?.end();
+    if (!this.#clientGone) this.#o.res.end();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     this.#done();
+    if (this.#headWritten) this.#o.tap?.error(error);
     if (this.#headWritten) this.#o.res.destroy();
     else this.#settle({ kind: "failed", error });
   }

@@ -52,6 +52,9 @@ export interface PlainRoute {
   websocketMaxMessageBytes: number;
   /** after the response head, the longest pause in its body (the route timeout no longer applies) */
   streamIdleTimeoutMs: number;
+  /** public routes: each client address's bucket (per node), requests per second; 0 = none */
+  clientRate: number;
+  clientBurst: number;
 }
 
 /** A key's hash lives only in the key table (router/binary-tables.ts). */

@@ -7,12 +7,14 @@
  * latency and the route buckets need the route (docs/design.md §5.1 counts "no route 404" as
  * identification). Placement comes after shedding, so an overloaded node refuses work before
  * forwarding it, and before the limits, which only the shard members enforce (each its share of
- * the tenant's limit): a forwarded request skips them here and meets them at the member. The
- * proxy (to the upstream, or to the member placement chose) is not a stage: it runs when every
+ * the tenant's limit): a forwarded request skips them here and meets them at the member. A
+ * public route's per-client limit comes first of the limits, so what it refuses never spends
+ * the tenant's tokens. The proxy (to the upstream, or to the member placement chose) is not a stage: it runs when every
  * stage has let the request through.
  */
 import type { RouteProtocol } from "../model/plain-config.ts";
 import type { LiveConfig } from "../router/live-config.ts";
+import { clientRateStage } from "./client-rate.ts";
 import { concurrencyStage } from "./concurrency.ts";
 import { requireConfig } from "./config.ts";
 import { deadlineStage } from "./deadline.ts";
@@ -36,6 +38,7 @@ export const HTTP_PIPELINE = [
   "deadline", // 400 bad_request, 504 deadline
   "shed", // 503 shed
   "placement", // serve here | forward to a shard member | 421 misdirected | 503 shard_unavailable
+  "client_rate", // where served, keyless callers of public routes: 429 client_rate
   "concurrency", // where served: 429 quota
   "tenant_rate", // where served: 429 quota
   "route_rate", // where served: 429 quota
@@ -57,6 +60,7 @@ export const WEBSOCKET_PIPELINE = [
   "websocket", // 400 not_websocket
   "shed", // 503 shed
   "placement", // serve here | forward to a shard member | 421 misdirected | 503 shard_unavailable
+  "client_rate", // where served, keyless callers of public routes: 429 client_rate
   "concurrency", // where served: 429 quota
   "tenant_rate", // where served: 429 quota
   "route_rate", // where served: 429 quota
@@ -68,6 +72,7 @@ export type StageName = (typeof GRPC_PIPELINE)[number] | (typeof WEBSOCKET_PIPEL
 
 /** Stages that run only where the tenant is served (not when placement forwards the request). */
 const SERVED_HERE: ReadonlySet<StageName> = new Set([
+  "client_rate",
   "concurrency",
   "tenant_rate",
   "route_rate",
@@ -99,6 +104,7 @@ export function nodeStages(d: NodeStageDeps): StageSet {
     deadline: deadlineStage(d.admission),
     shed: shedStage(d.admission),
     placement: d.placement,
+    client_rate: clientRateStage(d.admission),
     concurrency: concurrencyStage(d.admission),
     tenant_rate: tenantRateStage(d.admission),
     route_rate: routeRateStage(d.admission),

@@ -35,6 +35,8 @@ export interface RequestContext {
   config?: LiveConfig;
   tenant?: TenantEntry;
   keyId?: string;
+  /** identified by host for a public route, without an API key (identify.ts) */
+  keyless?: boolean;
   route?: CompiledRoute;
   /** monotonic ms by which the request must be answered (set by a deadline stage) */
   deadlineAt?: number;

@@ -25,6 +25,8 @@ function route(id: string, pathPrefix: string, more: Partial<PlainRoute> = {}): 
     websocketMaxConnections: 1000,
     websocketMaxMessageBytes: 1 << 20,
     streamIdleTimeoutMs: 60_000,
+    clientRate: 0,
+    clientBurst: 0,
     ...more,
     tenantId: "t",
     upstream,

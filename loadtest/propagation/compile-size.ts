@@ -66,6 +66,10 @@ export function syntheticRows(tenants: number, slots: number, nowMs: number): Fl
       websocket_max_message_bytes: null,
       rate: null,
       burst: null,
+      public: false,
+      idempotency: false,
+      client_rate: null,
+      client_burst: null,
       created_at: t0,
     })),
     upstreams: ids.map((id) => ({

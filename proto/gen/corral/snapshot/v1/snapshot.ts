@@ -156,6 +156,12 @@ export interface Route {
   streamIdleTimeoutMs: number;
   /** largest message either way (close 1009 past it) */
   websocketMaxMessageBytes: number;
+  /**
+   * per-client-address bucket of a public route (keyless callers), per node: requests per
+   * second and burst per client address (IPv6 per prefix); 0 = none (DP data-plane/README.md)
+   */
+  clientRate: number;
+  clientBurst: number;
 }
 
 export interface Upstream {
@@ -1152,6 +1158,8 @@ function createBaseRoute(): Route {
     websocketMaxConnections: 0,
     streamIdleTimeoutMs: 0,
     websocketMaxMessageBytes: 0,
+    clientRate: 0,
+    clientBurst: 0,
   };
 }
 
@@ -1207,6 +1215,12 @@ export const Route: MessageFns<Route> = {
     }
     if (message.websocketMaxMessageBytes !== 0) {
       writer.uint32(192).uint32(message.websocketMaxMessageBytes);
+    }
+    if (message.clientRate !== 0) {
+      writer.uint32(129).double(message.clientRate);
+    }
+    if (message.clientBurst !== 0) {
+      writer.uint32(137).double(message.clientBurst);
     }
     return writer;
   },
@@ -1360,6 +1374,22 @@ export const Route: MessageFns<Route> = {
             message.websocketMaxMessageBytes = reader.uint32();
             continue;
           }
+          case 16: {
+            if (tag !== 129) {
+              break;
+            }
+
+            message.clientRate = reader.double();
+            continue;
+          }
+          case 17: {
+            if (tag !== 137) {
+              break;
+            }
+
+            message.clientBurst = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1396,6 +1426,8 @@ export const Route: MessageFns<Route> = {
     message.websocketMaxConnections = object.websocketMaxConnections ?? 0;
     message.streamIdleTimeoutMs = object.streamIdleTimeoutMs ?? 0;
     message.websocketMaxMessageBytes = object.websocketMaxMessageBytes ?? 0;
+    message.clientRate = object.clientRate ?? 0;
+    message.clientBurst = object.clientBurst ?? 0;
     return message;
   },
 };

@@ -91,6 +91,12 @@ export interface Route {
   websocketMaxConnections: number;
   streamIdleTimeoutMs: number;
   websocketMaxMessageBytes: number;
+  /** keyless: matched by host, no API key */
+  public: boolean;
+  /** Idempotency-Key on POST/PATCH: the first response is replayed */
+  idempotency: boolean;
+  /** per client address (public routes); absent: none */
+  clientLimits: RouteLimits | undefined;
 }
 
 export interface Upstream {
@@ -179,7 +185,19 @@ export interface CreateRouteRequest {
     | number
     | undefined;
   /** default 1048576 */
-  websocketMaxMessageBytes?: number | undefined;
+  websocketMaxMessageBytes?:
+    | number
+    | undefined;
+  /** default false; a public route names its hosts */
+  public?:
+    | boolean
+    | undefined;
+  /** default false; http routes only */
+  idempotency?:
+    | boolean
+    | undefined;
+  /** per client address, public routes only */
+  clientLimits: RouteLimits | undefined;
 }
 
 export interface CreateRouteResponse {
@@ -778,6 +796,9 @@ function createBaseRoute(): Route {
     websocketMaxConnections: 0,
     streamIdleTimeoutMs: 0,
     websocketMaxMessageBytes: 0,
+    public: false,
+    idempotency: false,
+    clientLimits: undefined,
   };
 }
 
@@ -827,6 +848,15 @@ export const Route: MessageFns<Route> = {
     }
     if (message.websocketMaxMessageBytes !== 0) {
       writer.uint32(432).uint32(message.websocketMaxMessageBytes);
+    }
+    if (message.public !== false) {
+      writer.uint32(320).bool(message.public);
+    }
+    if (message.idempotency !== false) {
+      writer.uint32(328).bool(message.idempotency);
+    }
+    if (message.clientLimits !== undefined) {
+      RouteLimits.encode(message.clientLimits, writer.uint32(338).fork()).join();
     }
     return writer;
   },
@@ -964,6 +994,30 @@ export const Route: MessageFns<Route> = {
             message.websocketMaxMessageBytes = reader.uint32();
             continue;
           }
+          case 40: {
+            if (tag !== 320) {
+              break;
+            }
+
+            message.public = reader.bool();
+            continue;
+          }
+          case 41: {
+            if (tag !== 328) {
+              break;
+            }
+
+            message.idempotency = reader.bool();
+            continue;
+          }
+          case 42: {
+            if (tag !== 338) {
+              break;
+            }
+
+            message.clientLimits = RouteLimits.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -998,6 +1052,11 @@ export const Route: MessageFns<Route> = {
     message.websocketMaxConnections = object.websocketMaxConnections ?? 0;
     message.streamIdleTimeoutMs = object.streamIdleTimeoutMs ?? 0;
     message.websocketMaxMessageBytes = object.websocketMaxMessageBytes ?? 0;
+    message.public = object.public ?? false;
+    message.idempotency = object.idempotency ?? false;
+    message.clientLimits = (object.clientLimits !== undefined && object.clientLimits !== null)
+      ? RouteLimits.fromPartial(object.clientLimits)
+      : undefined;
     return message;
   },
 };
@@ -1632,6 +1691,9 @@ function createBaseCreateRouteRequest(): CreateRouteRequest {
     websocketMaxConnections: undefined,
     streamIdleTimeoutMs: undefined,
     websocketMaxMessageBytes: undefined,
+    public: undefined,
+    idempotency: undefined,
+    clientLimits: undefined,
   };
 }
 
@@ -1678,6 +1740,15 @@ export const CreateRouteRequest: MessageFns<CreateRouteRequest> = {
     }
     if (message.websocketMaxMessageBytes !== undefined) {
       writer.uint32(432).uint32(message.websocketMaxMessageBytes);
+    }
+    if (message.public !== undefined) {
+      writer.uint32(320).bool(message.public);
+    }
+    if (message.idempotency !== undefined) {
+      writer.uint32(328).bool(message.idempotency);
+    }
+    if (message.clientLimits !== undefined) {
+      RouteLimits.encode(message.clientLimits, writer.uint32(338).fork()).join();
     }
     return writer;
   },
@@ -1807,6 +1878,30 @@ export const CreateRouteRequest: MessageFns<CreateRouteRequest> = {
             message.websocketMaxMessageBytes = reader.uint32();
             continue;
           }
+          case 40: {
+            if (tag !== 320) {
+              break;
+            }
+
+            message.public = reader.bool();
+            continue;
+          }
+          case 41: {
+            if (tag !== 328) {
+              break;
+            }
+
+            message.idempotency = reader.bool();
+            continue;
+          }
+          case 42: {
+            if (tag !== 338) {
+              break;
+            }
+
+            message.clientLimits = RouteLimits.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1840,6 +1935,11 @@ export const CreateRouteRequest: MessageFns<CreateRouteRequest> = {
     message.websocketMaxConnections = object.websocketMaxConnections ?? undefined;
     message.streamIdleTimeoutMs = object.streamIdleTimeoutMs ?? undefined;
     message.websocketMaxMessageBytes = object.websocketMaxMessageBytes ?? undefined;
+    message.public = object.public ?? undefined;
+    message.idempotency = object.idempotency ?? undefined;
+    message.clientLimits = (object.clientLimits !== undefined && object.clientLimits !== null)
+      ? RouteLimits.fromPartial(object.clientLimits)
+      : undefined;
     return message;
   },
 };
