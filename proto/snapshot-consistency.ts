@@ -10,10 +10,12 @@
  * In a tenant: its id, status, egress entries; upstream, route and key ids well formed and
  * unique in the tenant; every route's upstream exists; path prefix, hosts, methods, protocol,
  * retries and timeouts in range; targets parse (http/https, no credentials, query or
- * fragment; at most 64); key hashes are 32 bytes.
+ * fragment; at most 64); weights, health checks and outlier settings within their bounds
+ * (upstream-policy.ts); key hashes are 32 bytes.
  */
 import { MAX_ALLOW_ENTRIES, parseAllowEntry } from "./egress-policy.ts";
 import type { Route, Slot, Snapshot, Tenant, Upstream } from "./gen/corral/snapshot/v1/snapshot.ts";
+import { upstreamPolicyProblems } from "./upstream-policy.ts";
 
 export const MAX_TIMEOUT_MS = 3_600_000;
 export const MAX_TARGETS = 64;
@@ -167,5 +169,6 @@ function upstreamProblems(where: string, u: Upstream): string[] {
   }
   const timeout = timeoutProblem(where, u.connectTimeoutMs);
   if (timeout) problems.push(timeout);
+  problems.push(...upstreamPolicyProblems(where, u));
   return problems;
 }

@@ -11,11 +11,14 @@ import type {
   Upstream,
 } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import {
+  type ParsedTarget,
   parseTarget as parseTargetOrProblem,
   snapshotProblems,
   tenantProblems,
 } from "../../proto/snapshot-consistency.ts";
+import { DEFAULT_OUTLIER } from "../../proto/upstream-policy.ts";
 import { ConfigApplyError } from "../errors.ts";
+import { targetKey } from "../upstream/down-list.ts";
 import type {
   PlainKey,
   PlainRoute,
@@ -41,7 +44,7 @@ export function normalizePathPrefix(prefix: string): string {
   return trimmed === "" ? "/" : trimmed;
 }
 
-export function parseTarget(where: string, raw: string): PlainTarget {
+export function parseTarget(where: string, raw: string): ParsedTarget {
   const parsed = parseTargetOrProblem(raw);
   if (typeof parsed === "string")
     throw new ConfigApplyError("CORRAL_DP_CONFIG_INVALID", `${where}: ${parsed}`);
@@ -49,11 +52,20 @@ export function parseTarget(where: string, raw: string): PlainTarget {
 }
 
 function plainUpstream(where: string, u: Upstream): PlainUpstream {
+  const targets: PlainTarget[] = u.targets.map((raw, i) => ({
+    ...parseTarget(where, raw),
+    weight: u.weights[i] ?? 1,
+    key: "",
+  }));
+  for (const t of targets) t.key = targetKey(u.id, t.origin);
   return {
     id: u.id,
     name: u.name,
-    targets: u.targets.map((t) => parseTarget(where, t)),
+    targets,
     connectTimeoutMs: orDefault(u.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS),
+    targetKeys: targets.map((t) => t.key),
+    outlier: u.outlier ?? DEFAULT_OUTLIER,
+    healthCheck: u.healthCheck,
   };
 }
 

@@ -2,7 +2,14 @@
  * A tenant of a snapshot, validated and normalised (config-client/validate-snapshot.ts): what the main thread
  * decodes from the tenant's bytes on first use.
  */
-import type { FleetSettings, Limits, Slot, Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import type {
+  FleetSettings,
+  HealthCheck,
+  Limits,
+  OutlierDetection,
+  Slot,
+  Tenant,
+} from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 
 export interface PlainTarget {
   /** as configured, e.g. http://10.0.0.1:8080/base or 10.0.0.1:9000 (gRPC) */
@@ -11,6 +18,10 @@ export interface PlainTarget {
   origin: string;
   /** path the target was configured with, without a trailing slash ("" for none) */
   basePath: string;
+  /** its share of the upstream's traffic relative to the others' (1-100) */
+  weight: number;
+  /** what the node's down list knows it by: the upstream's id and the origin */
+  key: string;
 }
 
 export interface PlainUpstream {
@@ -18,6 +29,12 @@ export interface PlainUpstream {
   name: string;
   targets: PlainTarget[];
   connectTimeoutMs: number;
+  /** the down list keys of its targets, in order (the group the ejected share counts over) */
+  targetKeys: string[];
+  /** passive ejection and slow start (the snapshot's, else the defaults) */
+  outlier: OutlierDetection;
+  /** active checks by the shard's members; undefined: none */
+  healthCheck: HealthCheck | undefined;
 }
 
 export type RouteProtocol = "http" | "grpc";

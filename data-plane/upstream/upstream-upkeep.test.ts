@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ManualTimers } from "../clock.ts";
-import type { PlainUpstream } from "../model/plain-config.ts";
-import { UpstreamUpkeep } from "./upstream-upkeep.ts";
-
-const upstream = {
-  targets: [{ origin: "http://a:1" }, { origin: "http://b:1" }],
-  connectTimeoutMs: 1_000,
-} as unknown as PlainUpstream;
+import { plainUpstream } from "../../test/data-plane/fixtures.ts";
+import { DownList } from "./down-list.ts";
+import { CIRCUIT_OPEN, UpstreamUpkeep } from "./upstream-upkeep.ts";
 
 test("the sweep calls closeIdle every idleCloseMs / 2 until stopped", () => {
   const timers = new ManualTimers();
@@ -33,17 +29,30 @@ test("idle is true from idleCloseMs after the last use on", () => {
   upkeep.stop();
 });
 
-test("a target marked dead is skipped for deadForMs; all dead gives the first", () => {
+test("choose: the balancer's target, with a lease that feeds the shared down list once", () => {
   const timers = new ManualTimers();
-  const upkeep = new UpstreamUpkeep(timers, { deadForMs: 2_000 }, () => {});
-  assert.equal(upkeep.firstLive(upstream)?.origin, "http://a:1");
-  upkeep.markDead("http://a:1");
-  assert.equal(upkeep.firstLive(upstream)?.origin, "http://b:1");
-  upkeep.markDead("http://b:1");
-  assert.equal(upkeep.firstLive(upstream)?.origin, "http://a:1");
-  timers.advance(2_000);
-  upkeep.markDead("http://a:1");
-  assert.equal(upkeep.firstLive(upstream)?.origin, "http://b:1");
+  const down = new DownList(() => timers.monotonic());
+  const picks: string[] = [];
+  const upkeep = new UpstreamUpkeep(
+    timers,
+    { downList: down, random: () => 0, onPick: (_u, t) => picks.push(t.origin) },
+    () => {},
+  );
+  const u = plainUpstream(["http://a:1", "http://b:1"]);
+  const lease = upkeep.choose(u);
+  assert.ok(lease && lease !== CIRCUIT_OPEN);
+  assert.equal(lease.target.origin, "http://a:1");
+  assert.equal(down.view(lease.target.key, 0).outstanding, 1);
+  lease.end("connect_failure");
+  lease.end("connect_failure");
+  assert.equal(down.view(lease.target.key, 0).outstanding, 0);
+  const next = upkeep.choose(u);
+  assert.ok(next && next !== CIRCUIT_OPEN);
+  assert.equal(next.target.origin, "http://b:1", "the same list another protocol or forwarder marks");
+  next.end("connect_failure");
+  assert.equal(upkeep.choose(u), CIRCUIT_OPEN);
+  assert.equal(upkeep.choose(plainUpstream([])), undefined);
+  assert.deepEqual(picks, ["http://a:1", "http://b:1"]);
   upkeep.stop();
 });
 
