@@ -55,10 +55,20 @@ test("fields set explicitly are kept, even when they equal a proto default", () 
     protocol: "grpc",
     limits: { rate: 1, burst: 2 },
   });
-  assert.deepEqual(upstreamInput({ clientToken: "", name: "n", targets: ["a:1"] }), {
-    name: "n",
-    targets: ["a:1"],
-  });
+  assert.deepEqual(
+    upstreamInput({
+      clientToken: "",
+      name: "n",
+      targets: ["a:1"],
+      weights: [],
+      healthCheck: undefined,
+      outlier: undefined,
+    }),
+    {
+      name: "n",
+      targets: ["a:1"],
+    },
+  );
   assert.deepEqual(keyInput({ clientToken: "", name: "", scopes: [] }), { name: "" });
 });
 

@@ -73,17 +73,20 @@ test("a valid snapshot comes out normalised with defaults applied", () => {
       origin: "http://10.0.0.1:8080",
       basePath: "/base",
       weight: 1,
-      key: "u1 http://10.0.0.1:8080",
+      key: "acme/u1 http://10.0.0.1:8080",
     },
     {
       url: "10.0.0.2:9000",
       origin: "http://10.0.0.2:9000",
       basePath: "",
       weight: 1,
-      key: "u1 http://10.0.0.2:9000",
+      key: "acme/u1 http://10.0.0.2:9000",
     },
   ]);
-  assert.deepEqual(t.upstreams[0]!.targetKeys, ["u1 http://10.0.0.1:8080", "u1 http://10.0.0.2:9000"]);
+  assert.deepEqual(t.upstreams[0]!.targetKeys, [
+    "acme/u1 http://10.0.0.1:8080",
+    "acme/u1 http://10.0.0.2:9000",
+  ]);
   assert.deepEqual(t.upstreams[0]!.outlier, DEFAULT_OUTLIER, "no outlier settings: the defaults");
   assert.equal(t.upstreams[0]!.connectTimeoutMs, 5000);
 });

@@ -51,13 +51,14 @@ export function parseTarget(where: string, raw: string): ParsedTarget {
   return parsed;
 }
 
-function plainUpstream(where: string, u: Upstream): PlainUpstream {
+/** `tenantId`: upstream ids are unique only within their tenant. */
+function plainUpstream(where: string, tenantId: string, u: Upstream): PlainUpstream {
   const targets: PlainTarget[] = u.targets.map((raw, i) => ({
     ...parseTarget(where, raw),
     weight: u.weights[i] ?? 1,
     key: "",
   }));
-  for (const t of targets) t.key = targetKey(u.id, t.origin);
+  for (const t of targets) t.key = targetKey(`${tenantId}/${u.id}`, t.origin);
   return {
     id: u.id,
     name: u.name,
@@ -104,7 +105,7 @@ export function plainTenant(t: Tenant): PlainTenant {
     shard: t.shard,
     keys: t.keys.map(plainKey),
     routes: t.routes.map(plainRoute),
-    upstreams: t.upstreams.map((u) => plainUpstream(`${where} upstream ${JSON.stringify(u.id)}`, u)),
+    upstreams: t.upstreams.map((u) => plainUpstream(`${where} upstream ${JSON.stringify(u.id)}`, t.id, u)),
     egressAllow: [...t.egressAllow],
   };
 }

@@ -20,7 +20,7 @@ export interface PlainTarget {
   basePath: string;
   /** its share of the upstream's traffic relative to the others' (1-100) */
   weight: number;
-  /** what the node's down list knows it by: the upstream's id and the origin */
+  /** what the node's down list knows it by: tenant id/upstream id and the origin */
   key: string;
 }
 

@@ -2,7 +2,7 @@
  * The node's one memory of sick targets — upstream targets and shard members alike — shared by
  * the HTTP pools, the gRPC sessions and both peer forwarders. Pure: the clock is injected.
  *
- * Per target (keyed by `targetKey`: the upstream's id and the target's origin, so one tenant's
+ * Per target (keyed by `targetKey`: tenant, upstream id and the target's origin, so one tenant's
  * failures or health checks never touch another tenant's view of the same address):
  *
  *   healthy ──(connect failure, or `consecutiveFailures` 5xx in a row and the share allows)──▶ ejected

@@ -27,10 +27,14 @@ before(async () => {
 after(() => w.close());
 
 const c = (client: TenantServiceClient) => client;
+/** No weights, health check or outlier settings: the defaults. */
+const NO_POLICY = { weights: [], healthCheck: undefined, outlier: undefined };
+
 const upstreamReq = (name: string, clientToken = "") => ({
   clientToken,
   name,
   targets: ["http://127.0.0.1:9"],
+  ...NO_POLICY,
 });
 
 async function createUpstream(key: string, name: string) {
@@ -301,14 +305,19 @@ describe("bad input", () => {
           call(
             w.grpc,
             (x) => c(x).createUpstream,
-            { clientToken: "", name: "bad", targets: ["ftp://x:1"] },
+            { clientToken: "", name: "bad", targets: ["ftp://x:1"], ...NO_POLICY },
             { key },
           ),
         "targets[0]",
       ],
       [
         () =>
-          call(w.grpc, (x) => c(x).createUpstream, { clientToken: "", name: "bad", targets: [] }, { key }),
+          call(
+            w.grpc,
+            (x) => c(x).createUpstream,
+            { clientToken: "", name: "bad", targets: [], ...NO_POLICY },
+            { key },
+          ),
         "targets",
       ],
       [
@@ -316,7 +325,7 @@ describe("bad input", () => {
           call(
             w.grpc,
             (x) => c(x).createUpstream,
-            { clientToken: "", name: "x".repeat(100), targets: ["a:1"] },
+            { clientToken: "", name: "x".repeat(100), targets: ["a:1"], ...NO_POLICY },
             { key },
           ),
         "name",
@@ -330,7 +339,7 @@ describe("bad input", () => {
           call(
             w.grpc,
             (x) => c(x).createUpstream,
-            { clientToken: "has space", name: "tok", targets: ["a:1"] },
+            { clientToken: "has space", name: "tok", targets: ["a:1"], ...NO_POLICY },
             { key },
           ),
         "client_token",
@@ -360,7 +369,7 @@ describe("bad input", () => {
       call(
         w.grpc,
         (x) => c(x).createUpstream,
-        { clientToken: "", name: "huge", targets },
+        { clientToken: "", name: "huge", targets, ...NO_POLICY },
         { key: w.alpha.manage },
       ),
     );
