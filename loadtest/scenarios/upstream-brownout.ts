@@ -44,7 +44,7 @@ class ServedPoller {
     clearInterval(this.#timer);
     await this.#sample();
     const totals = [0, 0, 0];
-    for (const s of this.samples) s.served.forEach((n, i) => (totals[i]! += n));
+    for (const s of this.samples) for (const [i, n] of s.served.entries()) totals[i]! += n;
     return totals;
   }
 
