@@ -125,3 +125,25 @@ test("a rate-limited change carries RESOURCE_EXHAUSTED and when to retry as meta
     [],
   );
 });
+
+test("an upstream's policy: absent optional fields stay absent (the schema fills them), given ones pass", () => {
+  assert.deepEqual(
+    upstreamInput({
+      clientToken: "",
+      name: "n",
+      targets: ["a:1", "b:1"],
+      weights: [3, 1],
+      healthCheck: { protocol: "grpc", service: "shop.Cart", intervalMs: 2_000 },
+      outlier: { consecutiveFailures: 2, slowStartMs: 0 },
+    }),
+    {
+      name: "n",
+      targets: ["a:1", "b:1"],
+      weights: [3, 1],
+      healthCheck: { protocol: "grpc", service: "shop.Cart", intervalMs: 2_000 },
+      outlier: { consecutiveFailures: 2, slowStartMs: 0 },
+    },
+  );
+  assert.equal(protoFieldPath("body/healthCheck/timeoutMs"), "health_check.timeout_ms");
+  assert.equal(protoFieldPath("body/weights/1"), "weights[1]");
+});

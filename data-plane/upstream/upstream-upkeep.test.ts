@@ -64,3 +64,19 @@ test("defaults: 5 min idle, a listener that ignores denials", () => {
   assert.doesNotThrow(() => upkeep.onEgressDenied("h", 1, "denied"));
   upkeep.stop();
 });
+
+test("attack: one tenant's failing exchanges never eject the same address for another tenant", () => {
+  const timers = new ManualTimers();
+  const upkeep = new UpstreamUpkeep(timers, { random: () => 0 }, () => {});
+  const mine = plainUpstream(["http://shared:1"], { id: "evil/u1" });
+  const theirs = plainUpstream(["http://shared:1"], { id: "victim/u1" });
+  for (let i = 0; i < 60; i++) {
+    const lease = upkeep.choose(mine);
+    if (lease && lease !== CIRCUIT_OPEN) lease.end(i % 2 === 0 ? "connect_failure" : "failure");
+    timers.advance(100);
+  }
+  assert.equal(upkeep.choose(mine), CIRCUIT_OPEN);
+  const lease = upkeep.choose(theirs);
+  assert.ok(lease && lease !== CIRCUIT_OPEN, "the victim's view of the address is untouched");
+  upkeep.stop();
+});
