@@ -30,7 +30,13 @@ async function server(handler: Parameters<typeof createServer>[1], connections =
   const s = createServer(handler);
   s.on("connection", () => connections.n++);
   await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
-  cleanups.push(() => new Promise((resolve) => (s.closeAllConnections(), s.close(resolve))));
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        s.closeAllConnections();
+        s.close(resolve);
+      }),
+  );
   return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
 }
 
