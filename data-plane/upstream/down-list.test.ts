@@ -154,6 +154,7 @@ test("property: the ejection state machine", () => {
       key: fc.constantFrom("a", "b", "c", "d"),
       healthy: fc.boolean(),
     }),
+    fc.record({ kind: fc.constant("circuit" as const) }),
   );
   const pol = fc.record({
     consecutiveFailures: fc.integer({ min: 1, max: 5 }),
@@ -171,12 +172,24 @@ test("property: the ejection state machine", () => {
       const activeDown = new Set<string>();
       const ejectedAt = new Map<string, number>();
       let fiveXx = 0;
+      let lastCircuitProbe = Number.NEGATIVE_INFINITY;
       list.onEject = (cause) => {
         if (cause === "5xx") fiveXx++;
       };
       for (const s of steps) {
         if (s.kind === "advance") c.now += s.ms;
-        else if (s.kind === "active") {
+        else if (s.kind === "circuit") {
+          const before = keys.map((k) => list.view(k, p.slowStartMs).availability);
+          const probed = list.circuitProbe(keys, p.baseEjectionMs);
+          if (probed !== undefined) {
+            // only while the circuit is open, at most once per interval, never a target held by its check
+            assert.ok(before.every((a) => a === "down"));
+            assert.ok(c.now - lastCircuitProbe >= p.baseEjectionMs);
+            assert.ok(!activeDown.has(probed));
+            assert.equal(list.view(probed, p.slowStartMs).availability, "probe");
+            lastCircuitProbe = c.now;
+          }
+        } else if (s.kind === "active") {
           list.setActive(s.key, s.healthy);
           if (s.healthy) activeDown.delete(s.key);
           else activeDown.add(s.key);
@@ -222,4 +235,37 @@ test("defaults", () => {
       slowStartMs: 10_000,
     },
   );
+});
+
+test("an open circuit probes the target due back soonest once per interval, however long its ejection", () => {
+  const c = clock();
+  const list = new DownList(c.read);
+  const long = { ...policy, baseEjectionMs: 1_000, maxEjectionMs: 60_000 };
+  // ejections of 1, 2, 3 s, then 4 s: each failure once the time is up ejects for longer
+  for (let round = 0; round < 4; round++) {
+    if (round > 0) c.now += round * 1_000;
+    for (const k of GROUP) list.markDown(k, long);
+  }
+  assert.equal(list.downCount(), 3);
+  assert.equal(list.circuitProbe(GROUP, 1_000), undefined, "just ejected: not yet");
+  c.now += 999;
+  assert.equal(list.circuitProbe(GROUP, 1_000), undefined);
+  c.now += 1;
+  const first = list.circuitProbe(GROUP, 1_000);
+  assert.ok(first !== undefined);
+  assert.equal(list.view(first, 0).availability, "probe", "half-open now, long before its time");
+  assert.equal(list.circuitProbe(GROUP, 1_000), undefined, "one per interval");
+  list.begin(first);
+  list.end(first, "connect_failure", long, GROUP);
+  c.now += 1_000;
+  const second = list.circuitProbe(GROUP, 1_000);
+  assert.ok(second !== undefined && second !== first, "the next one due, not the one that just failed");
+  list.begin(second);
+  list.end(second, "ok", long, GROUP);
+  assert.equal(list.view(second, 0).availability, "up");
+  // a target out by its active check is never probed by the circuit
+  const checked = new DownList(c.read);
+  checked.setActive("a", false);
+  c.now += 10_000;
+  assert.equal(checked.circuitProbe(["a"], 1_000), undefined);
 });

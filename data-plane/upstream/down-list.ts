@@ -10,6 +10,10 @@
  *   half-open: the next pick is the one probe (one at a time); success ──▶ healthy (slow start),
  *              failure ──▶ ejected again for longer
  *
+ * When every target of an upstream is out the circuit is open; once per baseEjectionMs the target
+ * due back soonest is made half-open early (circuitProbe), so an upstream whose targets all return
+ * is back within one base ejection time, however long their ejections have grown.
+ *
  * At most `maxEjectedPercent` of an upstream's targets (at least one) are ejected for 5xx at once;
  * a target that refuses connections or fails its active health check is out regardless (it could
  * not serve anyway). The ejection count decays: once a target has stayed in for maxEjectionMs
@@ -56,6 +60,8 @@ interface TargetState {
   lastEjectionEnd: number;
   /** ejected until then; after that half-open until a probe succeeds */
   ejectedUntil: number;
+  /** when the current (or last) ejection began */
+  ejectedAt: number;
   halfOpen: boolean;
   /** a half-open probe is in flight */
   probing: boolean;
@@ -82,6 +88,8 @@ const MIN_RAMP = 0.1;
 
 export class DownList {
   readonly #states = new Map<string, TargetState>();
+  /** the group's first key -> when its open circuit last sent a probe */
+  readonly #circuitProbes = new Map<string, number>();
   readonly #clock: () => number;
   /** told of each ejection (metrics) */
   onEject: (cause: EjectionCause) => void = () => {};
@@ -149,6 +157,30 @@ export class DownList {
     if (healthy) this.#comeBack(s, this.#clock());
   }
 
+  /**
+   * Every target of `group` is down (the circuit is open): at most once per `intervalMs`, the
+   * target due back soonest among those ejected passively at least `intervalMs` ago becomes
+   * half-open now and its key is returned for the probe; undefined otherwise (targets out by
+   * their active check wait for the check).
+   */
+  circuitProbe(group: readonly string[], intervalMs: number, now = this.#clock()): string | undefined {
+    const id = group[0];
+    if (id === undefined || now - (this.#circuitProbes.get(id) ?? Number.NEGATIVE_INFINITY) < intervalMs)
+      return undefined;
+    let soonest: TargetState | undefined;
+    let key: string | undefined;
+    for (const k of group) {
+      const s = this.#states.get(k);
+      if (!s || s.activeDown || s.probing || s.ejectedUntil <= now || now - s.ejectedAt < intervalMs)
+        continue;
+      if (!soonest || s.ejectedUntil < soonest.ejectedUntil) [soonest, key] = [s, k];
+    }
+    if (!soonest) return undefined;
+    this.#circuitProbes.set(id, now);
+    soonest.ejectedUntil = now;
+    return key;
+  }
+
   /** The items not down, in order; all of them when every one is (one may be back). */
   live<T>(items: readonly T[], keyOf: (item: T) => string): T[] {
     if (this.#states.size === 0) return [...items];
@@ -172,6 +204,7 @@ export class DownList {
       if (s.outstanding === 0 && s.failures === 0 && !s.halfOpen && !s.activeDown && quiet && settled)
         this.#states.delete(key);
     }
+    for (const [id, at] of this.#circuitProbes) if (now - at >= maxEjectionMs) this.#circuitProbes.delete(id);
   }
 
   #record(
@@ -208,6 +241,7 @@ export class DownList {
   #eject(s: TargetState, policy: OutlierPolicy, now: number, cause: EjectionCause): void {
     if (now - s.lastEjectionEnd >= policy.maxEjectionMs) s.ejections = 0;
     s.ejections++;
+    s.ejectedAt = now;
     s.ejectedUntil = now + Math.min(policy.baseEjectionMs * s.ejections, policy.maxEjectionMs);
     s.lastEjectionEnd = s.ejectedUntil;
     s.halfOpen = true;
@@ -232,6 +266,7 @@ export class DownList {
         ejections: 0,
         lastEjectionEnd: Number.NEGATIVE_INFINITY,
         ejectedUntil: 0,
+        ejectedAt: Number.NEGATIVE_INFINITY,
         halfOpen: false,
         probing: false,
         activeDown: false,

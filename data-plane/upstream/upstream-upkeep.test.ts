@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ManualTimers } from "../clock.ts";
+import { DEFAULT_OUTLIER } from "../../proto/upstream-policy.ts";
 import { plainUpstream } from "../../test/data-plane/fixtures.ts";
 import { DownList } from "./down-list.ts";
 import { CIRCUIT_OPEN, UpstreamUpkeep } from "./upstream-upkeep.ts";
@@ -78,5 +79,36 @@ test("attack: one tenant's failing exchanges never eject the same address for an
   assert.equal(upkeep.choose(mine), CIRCUIT_OPEN);
   const lease = upkeep.choose(theirs);
   assert.ok(lease && lease !== CIRCUIT_OPEN, "the victim's view of the address is untouched");
+  upkeep.stop();
+});
+
+test("every target out: circuit_open, and a probe once per base ejection time brings it back", () => {
+  const timers = new ManualTimers();
+  const upkeep = new UpstreamUpkeep(timers, { random: () => 0 }, () => {});
+  const u = plainUpstream(["http://a:1", "http://b:1"], {
+    outlier: { ...DEFAULT_OUTLIER, baseEjectionMs: 1_000, maxEjectionMs: 60_000 },
+  });
+  let probes = 0;
+  // 30 s of targets refusing connections: the ejections grow, the circuit still probes every 1 s
+  for (let t = 0; t < 30_000; t += 50) {
+    const lease = upkeep.choose(u);
+    if (lease && lease !== CIRCUIT_OPEN) {
+      probes++;
+      lease.end("connect_failure");
+    }
+    timers.advance(50);
+  }
+  assert.ok(probes >= 28 && probes <= 33, `${probes} probes in 30 s`);
+  // the targets are back: within one base ejection time a probe succeeds
+  let back = -1;
+  for (let t = 0; t <= 1_050 && back < 0; t += 50) {
+    const lease = upkeep.choose(u);
+    if (lease && lease !== CIRCUIT_OPEN) {
+      lease.end("ok");
+      back = t;
+    }
+    timers.advance(50);
+  }
+  assert.ok(back >= 0 && back <= 1_000, `back after ${back} ms`);
   upkeep.stop();
 });

@@ -69,7 +69,7 @@ export class UpstreamUpkeep {
       weight: t.weight,
       view: this.down.view(t.key, slowStartMs, now),
     }));
-    const picked = targets[pickTarget(candidates, this.#random)];
+    const picked = targets[pickTarget(candidates, this.#random)] ?? this.#circuitProbe(upstream, now);
     if (!picked) return CIRCUIT_OPEN;
     this.down.begin(picked.key, now);
     this.#onPick?.(upstream, picked);
@@ -82,6 +82,12 @@ export class UpstreamUpkeep {
         this.down.end(picked.key, outcome, upstream.outlier, upstream.targetKeys);
       },
     };
+  }
+
+  /** Every target is out: the circuit's own probe, at most once per base ejection time. */
+  #circuitProbe(upstream: PlainUpstream, now: number): PlainTarget | undefined {
+    const key = this.down.circuitProbe(upstream.targetKeys, upstream.outlier.baseEjectionMs, now);
+    return key === undefined ? undefined : upstream.targets.find((t) => t.key === key);
   }
 
   /** Whether something last used at `lastUsed` has been idle long enough to close at `now`. */

@@ -101,8 +101,8 @@ export default defineScenario({
     { metric: "all_down.circuit_open_share", description: "answers that were 503 circuit_open", min: 0.95 },
     {
       metric: "all_down.time_to_recover_ms",
-      description: "targets back → 200 again",
-      max: (p) => p.maxEjectionMs + 1_000,
+      description: "targets back → 200 again (the open circuit probes once per base ejection time)",
+      max: (p) => p.baseEjectionMs + 1_000,
     },
   ],
   async run(ctx) {
