@@ -141,15 +141,15 @@ export class GrpcProxy {
       answeredBy: "upstream",
       onEnd: picked.lease.end,
     }));
-    // the session is closing (GOAWAY) or gone: the next call dials a new one
-    if (!opened) picked.lease.end("neutral");
-    if (!opened)
-      respondRejection(
-        client,
-        record,
-        reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream connection is closing"),
-        ctx.responseHeaders,
-      );
+    if (opened) return;
+    // the session is closing (GOAWAY) or gone: nothing was sent; the next call dials a new one
+    picked.lease.end("neutral");
+    respondRejection(
+      client,
+      record,
+      reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream connection is closing"),
+      ctx.responseHeaders,
+    );
   }
 
   /**
