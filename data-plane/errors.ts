@@ -147,6 +147,12 @@ export const REQUEST_ERRORS = {
     reason: "upstream_error",
     title: "The upstream could not be reached",
   },
+  CORRAL_DP_CIRCUIT_OPEN: {
+    status: 503,
+    grpc: GRPC_STATUS.UNAVAILABLE,
+    reason: "circuit_open",
+    title: "Every target of the upstream is ejected as unhealthy; retry later",
+  },
   CORRAL_DP_EGRESS_DENIED: {
     status: 502,
     grpc: GRPC_STATUS.PERMISSION_DENIED,

@@ -210,7 +210,6 @@ export function startIsolation(o: IsolationOptions): Isolation {
         self: o.slot,
         proxy,
         pools,
-        monotonic: () => performance.now(),
         hopKey: o.hopKey,
         now: () => o.timers.now(),
         onResult: (r) => am.forward(r),

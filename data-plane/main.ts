@@ -28,6 +28,11 @@ import {
   NoIdempotencyStore,
   RedisIdempotencyStore,
 } from "./idempotency/idempotency-store.ts";
+import { httpHealthProbe } from "./http/health-probe.ts";
+import { grpcHealthProbe } from "./grpc/health-probe.ts";
+import { DownList } from "./upstream/down-list.ts";
+import { type CheckedUpstream, HealthChecker } from "./upstream/health-checker.ts";
+import { createUpstreamMetrics } from "./ops/upstream-metrics.ts";
 import { type Isolation, startIsolation } from "./isolation.ts";
 import { missingV8Flags } from "./node-flags.ts";
 import { NodeState } from "./node-state.ts";
@@ -92,6 +97,7 @@ interface Parts {
   sessions: UpstreamSessions;
   /** records of gateway idempotency keys (Redis; without it keyed requests are refused) */
   idempotency: IdempotencyStore;
+  health: HealthChecker;
 }
 
 function logOutcome(log: Logger, o: ApplyOutcome): void {
@@ -295,7 +301,7 @@ async function createParts(s: DataPlaneSettings, options: DataPlaneOptions): Pro
       store,
       () => state.config() !== undefined,
     ),
-    pools: new UpstreamPools(timers, { onEgressDenied: egressDenialLog(log, metrics, "http") }),
+    ...upstreamLayer(s.slot, { log, timers, random, state, metrics }),
     isolation: startIsolation({
       slot: s.slot,
       state,
@@ -309,7 +315,6 @@ async function createParts(s: DataPlaneSettings, options: DataPlaneOptions): Pro
       hopKey: () => state.config()?.hopKey,
       websockets: s.websockets,
     }),
-    sessions: new UpstreamSessions(timers, { onEgressDenied: egressDenialLog(log, metrics, "grpc") }),
     idempotency: idempotencyStore(s, log),
   };
 }
@@ -319,6 +324,44 @@ function idempotencyStore(s: DataPlaneSettings, log: Logger): IdempotencyStore {
   const { leaseMs, ttlS } = s.idempotency;
   const onError = (err: Error) => log.debug({ err: err.message }, "idempotency store connection error");
   return new RedisIdempotencyStore({ url: s.redisUrl, leaseMs, ttlS, onError });
+}
+
+/**
+ * The upstream-traffic layer: HTTP pools and gRPC sessions over the node's one down list, and
+ * the active health checks of the upstreams of the tenants whose shard holds this node.
+ */
+function upstreamLayer(
+  slot: string,
+  o: { log: Logger; timers: Timers; random: Random; state: NodeState; metrics: DataPlaneMetrics },
+): Pick<Parts, "pools" | "sessions" | "health"> {
+  const down = new DownList(() => o.timers.monotonic());
+  const m = createUpstreamMetrics(o.metrics.registry, down);
+  down.onEject = m.onEject;
+  const shared = { downList: down, random: o.random, onPick: m.onPick };
+  const pools = new UpstreamPools(o.timers, {
+    ...shared,
+    onEgressDenied: egressDenialLog(o.log, o.metrics, "http"),
+  });
+  const sessions = new UpstreamSessions(o.timers, {
+    ...shared,
+    onEgressDenied: egressDenialLog(o.log, o.metrics, "grpc"),
+  });
+  const health = new HealthChecker({
+    timers: o.timers,
+    random: o.random,
+    down,
+    upstreams: () => shardUpstreams(o.state, slot),
+    probes: { http: httpHealthProbe(pools), grpc: grpcHealthProbe(sessions) },
+    onResult: m.onHealthCheck,
+  });
+  return { pools, sessions, health };
+}
+
+/** The health-checked upstreams of the decoded tenants this node is a shard member of. */
+function* shardUpstreams(state: NodeState, slot: string): Generator<CheckedUpstream> {
+  for (const tenant of state.config()?.healthChecked() ?? []) {
+    if (tenant.shard.length === 0 || tenant.shard.includes(slot)) yield* tenant.checkedUpstreams;
+  }
 }
 
 /** How config reaches the node: the applier, the sync connection and the periodic pull. */
@@ -374,6 +417,7 @@ function closer(
   const close = async () => {
     p.state.draining = true;
     flow.pull.stop();
+    p.health.stop();
     const drainMs = options.drainTimeoutMs ?? INGRESS_LIMITS.drainTimeoutMs;
     await Promise.all([
       servers.ingress.close(drainMs),
@@ -404,6 +448,7 @@ export async function runDataPlane(
 ): Promise<DataPlaneProcess> {
   const p = await createParts(loadDataPlaneSettings(env), options);
   const servers = await startServers(p).catch(async (err: unknown) => {
+    p.health.stop();
     await Promise.all([
       p.pools.close(),
       p.sessions.close(0),

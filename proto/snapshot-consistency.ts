@@ -11,12 +11,13 @@
  * In a tenant: its id, status, egress entries; upstream, route and key ids well formed and
  * unique in the tenant; every route's upstream exists; path prefix, hosts, methods, protocol,
  * retries, timeouts, streaming settings and client buckets in range; a public route names hosts;
- * targets parse (http/https, no credentials, query or
- * fragment; at most 64); key hashes are 32 bytes.
+ * targets parse (http/https, no credentials, query or fragment; at most 64); weights, health
+ * checks and outlier settings within their bounds (upstream-policy.ts); key hashes are 32 bytes.
  */
 import { MAX_ALLOW_ENTRIES, parseAllowEntry } from "./egress-policy.ts";
 import type { Route, Slot, Snapshot, Tenant, Upstream } from "./gen/corral/snapshot/v1/snapshot.ts";
 import { streamingProblems } from "./route-streaming.ts";
+import { upstreamPolicyProblems } from "./upstream-policy.ts";
 
 export const MAX_TIMEOUT_MS = 3_600_000;
 export const MAX_TARGETS = 64;
@@ -196,5 +197,6 @@ function upstreamProblems(where: string, u: Upstream): string[] {
   }
   const timeout = timeoutProblem(where, u.connectTimeoutMs);
   if (timeout) problems.push(timeout);
+  problems.push(...upstreamPolicyProblems(where, u));
   return problems;
 }

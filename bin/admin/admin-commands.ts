@@ -69,6 +69,55 @@ function tenantFields(opts: Options): Record<string, unknown> {
   return body({ name: text(opts, "name"), plan: text(opts, "plan"), status: text(opts, "status") });
 }
 
+/** --option -> field of the upstream's healthCheck / outlier object (integers but the first two). */
+const HEALTH_FIELDS = {
+  "health-path": "path",
+  "health-service": "service",
+  "health-interval-ms": "intervalMs",
+  "health-timeout-ms": "timeoutMs",
+  "healthy-threshold": "healthyThreshold",
+  "unhealthy-threshold": "unhealthyThreshold",
+} as const;
+const OUTLIER_FIELDS = {
+  "eject-after": "consecutiveFailures",
+  "base-ejection-ms": "baseEjectionMs",
+  "max-ejection-ms": "maxEjectionMs",
+  "max-ejected-percent": "maxEjectedPercent",
+  "slow-start-ms": "slowStartMs",
+} as const;
+const HEALTH_OPTIONS = ["health-check", ...Object.keys(HEALTH_FIELDS)];
+const OUTLIER_OPTIONS = Object.keys(OUTLIER_FIELDS);
+const TEXT_OPTIONS = new Set(["health-path", "health-service"]);
+
+/** The options present in `fields`, as the API's object (undefined when none is given). */
+function optionObject(o: Options, fields: Record<string, string>): Record<string, unknown> | undefined {
+  const out = body(
+    Object.fromEntries(
+      Object.entries(fields).map(([option, field]) => [
+        field,
+        TEXT_OPTIONS.has(option) ? text(o, option) : integer(o, option),
+      ]),
+    ),
+  );
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function upstreamBody(o: Options): Record<string, unknown> {
+  const weights = list(o, "weight")?.map((w) => integer({ weight: w }, "weight")!);
+  const health = optionObject(o, HEALTH_FIELDS);
+  const protocol = text(o, "health-check");
+  if (health && !protocol)
+    throw new UsageError("--health-check http|grpc is required with the other --health-* options");
+  return body({
+    name: required(o, "name"),
+    targets: list(o, "target") ?? [],
+    connectTimeoutMs: integer(o, "connect-timeout-ms"),
+    weights,
+    healthCheck: protocol ? { protocol, ...health } : undefined,
+    outlier: optionObject(o, OUTLIER_FIELDS),
+  });
+}
+
 export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
   "tenants list": {
     args: [],
@@ -130,17 +179,9 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
   "upstreams list": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/upstreams`) },
   "upstreams create": {
     args: ["tenant"],
-    options: ["name", "target", "connect-timeout-ms"],
+    options: ["name", "target", "connect-timeout-ms", "weight", ...HEALTH_OPTIONS, ...OUTLIER_OPTIONS],
     mutates: true,
-    run: (c, [t], o) =>
-      c.post(
-        `${tenantPath(t!)}/upstreams`,
-        body({
-          name: required(o, "name"),
-          targets: list(o, "target") ?? [],
-          connectTimeoutMs: integer(o, "connect-timeout-ms"),
-        }),
-      ),
+    run: (c, [t], o) => c.post(`${tenantPath(t!)}/upstreams`, upstreamBody(o)),
   },
   "upstreams delete": {
     args: ["tenant", "upstreamId"],

@@ -80,6 +80,11 @@ Commands (output is JSON; errors print the problem and exit 1):
   keys revoke <tenant> <keyId>
   upstreams list <tenant>
   upstreams create <tenant> --name NAME --target URL [--target URL]... [--connect-timeout-ms N]
+      [--weight N]...                  one per --target, in order (1-100; default all equal)
+      [--health-check http|grpc] [--health-path P] [--health-service S] [--health-interval-ms N]
+      [--health-timeout-ms N] [--healthy-threshold N] [--unhealthy-threshold N]
+      [--eject-after N] [--base-ejection-ms N] [--max-ejection-ms N] [--max-ejected-percent N]
+      [--slow-start-ms N]
   upstreams delete <tenant> <upstreamId>
   routes list <tenant>
   routes create <tenant> --path PREFIX --upstream ID [--host H]... [--method M]... [--timeout-ms N]

@@ -54,6 +54,17 @@ function fleet(): FleetRows {
         name: "api",
         targets: ["http://127.0.0.1:9"],
         connect_timeout_ms: 500,
+        weights: [3],
+        health_check: {
+          protocol: "http",
+          path: "/health",
+          service: "",
+          intervalMs: 5_000,
+          timeoutMs: 1_000,
+          healthyThreshold: 2,
+          unhealthyThreshold: 3,
+        },
+        outlier: null,
         created_at: T0,
       },
     ],
@@ -136,6 +147,17 @@ test("routes and upstreams are copied with their settings", () => {
     name: "api",
     targets: ["http://127.0.0.1:9"],
     connectTimeoutMs: 500,
+    weights: [3],
+    healthCheck: {
+      path: "/health",
+      grpc: false,
+      grpcService: "",
+      intervalMs: 5_000,
+      timeoutMs: 1_000,
+      healthyThreshold: 2,
+      unhealthyThreshold: 3,
+    },
+    outlier: undefined,
   });
 });
 

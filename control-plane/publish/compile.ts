@@ -10,6 +10,7 @@
 import type {
   AdmissionSettings,
   ApiKey,
+  HealthCheck,
   Limits,
   Route,
   Slot,
@@ -25,7 +26,7 @@ import type { RouteRow } from "../store/routes.ts";
 import type { TenantRows } from "../store/tenant-revisions.ts";
 import { DEFAULT_ADMISSION } from "../store/settings.ts";
 import type { PlanRow, TenantRow } from "../store/tenants.ts";
-import type { UpstreamRow } from "../store/upstreams.ts";
+import type { HealthCheckSettings, UpstreamRow } from "../store/upstreams.ts";
 import { snapshotProblems } from "./consistency.ts";
 
 export interface CompileOptions {
@@ -219,7 +220,27 @@ function routeLimits(r: RouteRow): Limits | undefined {
 }
 
 function toUpstream(u: UpstreamRow): Upstream {
-  return { id: u.id, name: u.name, targets: [...u.targets], connectTimeoutMs: u.connect_timeout_ms };
+  return {
+    id: u.id,
+    name: u.name,
+    targets: [...u.targets],
+    connectTimeoutMs: u.connect_timeout_ms,
+    weights: u.weights ? [...u.weights] : [],
+    healthCheck: u.health_check ? healthCheck(u.health_check) : undefined,
+    outlier: u.outlier ? { ...u.outlier } : undefined,
+  };
+}
+
+function healthCheck(h: HealthCheckSettings): HealthCheck {
+  return {
+    path: h.protocol === "http" ? h.path : "",
+    grpc: h.protocol === "grpc",
+    grpcService: h.protocol === "grpc" ? h.service : "",
+    intervalMs: h.intervalMs,
+    timeoutMs: h.timeoutMs,
+    healthyThreshold: h.healthyThreshold,
+    unhealthyThreshold: h.unhealthyThreshold,
+  };
 }
 
 /** Code-unit order: the order tenants (and their children) have in the snapshot. */

@@ -118,7 +118,14 @@ function randomChange(f: MemoryFleet, rnd: (n: number) => number, step: number):
     }
     case 7: {
       const up = { id: `u${step}`, tenant_id: t!.id, name: `u${step}`, targets: ["http://a.test"] };
-      r.upstreams.push({ ...up, connect_timeout_ms: 500, created_at: T0 });
+      r.upstreams.push({
+        ...up,
+        connect_timeout_ms: 500,
+        weights: null,
+        health_check: null,
+        outlier: null,
+        created_at: T0,
+      });
       r.routes.push({
         id: `r${step}`,
         tenant_id: t!.id,

@@ -8,6 +8,7 @@ import { isIdempotencyKey } from "../../proto/idempotency-key.ts";
 import { Ajv } from "ajv";
 import { normalizeAllowList } from "../../proto/egress-policy.ts";
 import { CorralError } from "../errors.ts";
+import type { NewUpstream } from "../store/upstreams.ts";
 
 export interface ValidationIssue {
   instancePath?: string;
@@ -98,6 +99,22 @@ export function normalizeTargets(targets: readonly string[]): string[] {
     seen.add(t);
   });
   return out;
+}
+
+/**
+ * An upstream's body after the schema: targets in canonical form, and what the schema cannot
+ * say — one weight per target, a check's timeout within its interval, the longest ejection
+ * not below the first.
+ */
+export function normalizeUpstream<U extends NewUpstream>(body: U): U {
+  const targets = normalizeTargets(body.targets);
+  if (body.weights && body.weights.length !== targets.length)
+    throw invalid("body/weights", `has ${body.weights.length} weights for ${targets.length} targets`);
+  const hc = body.healthCheck;
+  if (hc && hc.timeoutMs > hc.intervalMs) throw invalid("body/healthCheck/timeoutMs", "exceeds intervalMs");
+  if (body.outlier.maxEjectionMs < body.outlier.baseEjectionMs)
+    throw invalid("body/outlier/maxEjectionMs", "is below baseEjectionMs");
+  return { ...body, targets };
 }
 
 /** Egress allow entries in canonical form (repeats dropped); a bad one is named by `path/<i>`. */

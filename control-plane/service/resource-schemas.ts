@@ -8,6 +8,14 @@
 
 import { MAX_ALLOW_ENTRIES, MAX_ALLOW_ENTRY_LENGTH } from "../../proto/egress-policy.ts";
 import { STREAMING_BOUNDS, STREAMING_SETTINGS, type StreamingSetting } from "../../proto/route-streaming.ts";
+import {
+  DEFAULT_HEALTH_CHECK,
+  DEFAULT_OUTLIER,
+  GRPC_SERVICE_RE,
+  HEALTH_PATH_RE,
+  type PolicyBound,
+  UPSTREAM_POLICY_BOUNDS,
+} from "../../proto/upstream-policy.ts";
 
 export const SLUG_PATTERN = "^[a-z0-9][a-z0-9-]{0,62}$";
 export const slug = { type: "string", pattern: SLUG_PATTERN, maxLength: 63 } as const;
@@ -154,6 +162,79 @@ export const keyList = itemsOf(keyInfo);
 
 // ---- upstreams ------------------------------------------------------------------
 
+/** An integer within its bound of proto/upstream-policy.ts, with its default. */
+function bounded(name: PolicyBound, dflt: number, description: string) {
+  const [minimum, maximum] = UPSTREAM_POLICY_BOUNDS[name];
+  return { type: "integer", minimum, maximum, default: dflt, description } as const;
+}
+
+export const upstreamWeights = {
+  type: "array",
+  maxItems: 32,
+  items: { type: "integer", minimum: 1, maximum: 100 },
+  description: "one weight (1-100) per target, in the targets' order: each target's share of the traffic",
+} as const;
+
+const h = DEFAULT_HEALTH_CHECK;
+export const healthCheckInput = {
+  type: "object",
+  additionalProperties: false,
+  required: ["protocol"],
+  description:
+    "active health checks by the tenant's shard members (opt-in); they combine with passive ejection",
+  properties: {
+    protocol: { enum: ["http", "grpc"], description: "http: GET path, 2xx = healthy; grpc: grpc.health.v1" },
+    path: { type: "string", pattern: HEALTH_PATH_RE.source, default: h.path },
+    service: { type: "string", pattern: GRPC_SERVICE_RE.source, default: h.grpcService },
+    intervalMs: bounded("healthIntervalMs", h.intervalMs, "time between two checks of a target"),
+    timeoutMs: bounded("healthTimeoutMs", h.timeoutMs, "a check without an answer this long fails"),
+    healthyThreshold: bounded(
+      "healthThreshold",
+      h.healthyThreshold,
+      "passes in a row that bring a target back",
+    ),
+    unhealthyThreshold: bounded(
+      "healthThreshold",
+      h.unhealthyThreshold,
+      "failures in a row that take it out",
+    ),
+  },
+} as const;
+
+const o = DEFAULT_OUTLIER;
+export const outlierInput = {
+  type: "object",
+  additionalProperties: false,
+  default: {},
+  description: "passive outlier ejection and slow start",
+  properties: {
+    consecutiveFailures: bounded(
+      "consecutiveFailures",
+      o.consecutiveFailures,
+      "5xx / UNAVAILABLE in a row that eject",
+    ),
+    baseEjectionMs: bounded("baseEjectionMs", o.baseEjectionMs, "the n-th ejection lasts n x this"),
+    maxEjectionMs: bounded("maxEjectionMs", o.maxEjectionMs, "the longest ejection"),
+    maxEjectedPercent: bounded(
+      "maxEjectedPercent",
+      o.maxEjectedPercent,
+      "most targets ejected for 5xx at once (at least one)",
+    ),
+    slowStartMs: bounded(
+      "slowStartMs",
+      o.slowStartMs,
+      "a target that comes back ramps up over this long; 0 = off",
+    ),
+  },
+} as const;
+
+const healthCheckOutput = {
+  type: ["object", "null"],
+  properties: healthCheckInput.properties,
+} as const;
+
+const outlierOutput = { type: "object", properties: outlierInput.properties } as const;
+
 export const createUpstreamBody = {
   type: "object",
   additionalProperties: false,
@@ -169,6 +250,9 @@ export const createUpstreamBody = {
       description: "base URLs (http://host:port) or host:port",
     },
     connectTimeoutMs: { type: "integer", minimum: 1, maximum: 60_000, default: 5_000 },
+    weights: upstreamWeights,
+    healthCheck: healthCheckInput,
+    outlier: outlierInput,
   },
 } as const;
 
@@ -180,9 +264,22 @@ export const upstream = {
     name: { type: "string" },
     targets: { type: "array", items: { type: "string" } },
     connectTimeoutMs: { type: "integer" },
+    weights: { type: ["array", "null"], items: { type: "integer" } },
+    healthCheck: healthCheckOutput,
+    outlier: outlierOutput,
     createdAt: timestamp,
   },
-  required: ["id", "tenantId", "name", "targets", "connectTimeoutMs", "createdAt"],
+  required: [
+    "id",
+    "tenantId",
+    "name",
+    "targets",
+    "connectTimeoutMs",
+    "weights",
+    "healthCheck",
+    "outlier",
+    "createdAt",
+  ],
 } as const;
 
 export const upstreamList = itemsOf(upstream);

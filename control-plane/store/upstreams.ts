@@ -1,7 +1,30 @@
 /** A tenant's upstream services. Every query is scoped by tenant_id. */
 import { randomBytes } from "node:crypto";
+import { DEFAULT_OUTLIER } from "../../proto/upstream-policy.ts";
 import { CorralError } from "../errors.ts";
 import { type Queryable, SQLSTATE, sqlState } from "./db.ts";
+
+/** Active health checks of the targets (the APIs fill every field). */
+export interface HealthCheckSettings {
+  protocol: "http" | "grpc";
+  /** HTTP: the path to GET (2xx = healthy) */
+  path: string;
+  /** gRPC: the service asked about with grpc.health.v1 ("" = the whole server) */
+  service: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
+
+/** Passive outlier ejection and slow start (the APIs fill every field). */
+export interface OutlierSettings {
+  consecutiveFailures: number;
+  baseEjectionMs: number;
+  maxEjectionMs: number;
+  maxEjectedPercent: number;
+  slowStartMs: number;
+}
 
 export interface Upstream {
   id: string;
@@ -9,6 +32,10 @@ export interface Upstream {
   name: string;
   targets: string[];
   connectTimeoutMs: number;
+  /** per target, in order; null = all equal */
+  weights: number[] | null;
+  healthCheck: HealthCheckSettings | null;
+  outlier: OutlierSettings;
   createdAt: string;
 }
 
@@ -16,6 +43,9 @@ export interface NewUpstream {
   name: string;
   targets: string[];
   connectTimeoutMs: number;
+  weights?: number[];
+  healthCheck?: HealthCheckSettings;
+  outlier: OutlierSettings;
 }
 
 export interface UpstreamRow {
@@ -24,10 +54,15 @@ export interface UpstreamRow {
   name: string;
   targets: string[];
   connect_timeout_ms: number;
+  weights: number[] | null;
+  health_check: HealthCheckSettings | null;
+  /** null for upstreams made before the column: the defaults */
+  outlier: OutlierSettings | null;
   created_at: Date;
 }
 
-const COLUMNS = "id, tenant_id, name, targets, connect_timeout_ms, created_at";
+const COLUMNS =
+  "id, tenant_id, name, targets, connect_timeout_ms, weights, health_check, outlier, created_at";
 
 function toUpstream(r: UpstreamRow): Upstream {
   return {
@@ -36,6 +71,9 @@ function toUpstream(r: UpstreamRow): Upstream {
     name: r.name,
     targets: r.targets,
     connectTimeoutMs: r.connect_timeout_ms,
+    weights: r.weights,
+    healthCheck: r.health_check,
+    outlier: r.outlier ?? { ...DEFAULT_OUTLIER },
     createdAt: r.created_at.toISOString(),
   };
 }
@@ -48,9 +86,18 @@ export function newUpstreamId(): string {
 export async function insertUpstream(q: Queryable, tenantId: string, u: NewUpstream): Promise<Upstream> {
   try {
     const { rows } = await q.query<UpstreamRow>(
-      `INSERT INTO upstreams (id, tenant_id, name, targets, connect_timeout_ms)
-       VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
-      [newUpstreamId(), tenantId, u.name, u.targets, u.connectTimeoutMs],
+      `INSERT INTO upstreams (id, tenant_id, name, targets, connect_timeout_ms, weights, health_check, outlier)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+      [
+        newUpstreamId(),
+        tenantId,
+        u.name,
+        u.targets,
+        u.connectTimeoutMs,
+        u.weights ?? null,
+        u.healthCheck ? JSON.stringify(u.healthCheck) : null,
+        JSON.stringify(u.outlier),
+      ],
     );
     return toUpstream(rows[0]!);
   } catch (err) {

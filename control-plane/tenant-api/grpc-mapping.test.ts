@@ -60,10 +60,20 @@ test("fields set explicitly are kept, even when they equal a proto default", () 
     protocol: "grpc",
     limits: { rate: 1, burst: 2 },
   });
-  assert.deepEqual(upstreamInput({ clientToken: "", name: "n", targets: ["a:1"] }), {
-    name: "n",
-    targets: ["a:1"],
-  });
+  assert.deepEqual(
+    upstreamInput({
+      clientToken: "",
+      name: "n",
+      targets: ["a:1"],
+      weights: [],
+      healthCheck: undefined,
+      outlier: undefined,
+    }),
+    {
+      name: "n",
+      targets: ["a:1"],
+    },
+  );
   assert.deepEqual(keyInput({ clientToken: "", name: "", scopes: [] }), { name: "" });
 });
 
@@ -142,4 +152,26 @@ test("a rate-limited change carries RESOURCE_EXHAUSTED and when to retry as meta
     serviceError(new CorralError("CORRAL_TENANT_VALIDATION")).metadata!.get("retry-after"),
     [],
   );
+});
+
+test("an upstream's policy: absent optional fields stay absent (the schema fills them), given ones pass", () => {
+  assert.deepEqual(
+    upstreamInput({
+      clientToken: "",
+      name: "n",
+      targets: ["a:1", "b:1"],
+      weights: [3, 1],
+      healthCheck: { protocol: "grpc", service: "shop.Cart", intervalMs: 2_000 },
+      outlier: { consecutiveFailures: 2, slowStartMs: 0 },
+    }),
+    {
+      name: "n",
+      targets: ["a:1", "b:1"],
+      weights: [3, 1],
+      healthCheck: { protocol: "grpc", service: "shop.Cart", intervalMs: 2_000 },
+      outlier: { consecutiveFailures: 2, slowStartMs: 0 },
+    },
+  );
+  assert.equal(protoFieldPath("body/healthCheck/timeoutMs"), "health_check.timeout_ms");
+  assert.equal(protoFieldPath("body/weights/1"), "weights[1]");
 });

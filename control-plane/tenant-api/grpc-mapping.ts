@@ -42,7 +42,14 @@ export function routeInput(req: pb.CreateRouteRequest): Record<string, unknown> 
 }
 
 export function upstreamInput(req: pb.CreateUpstreamRequest): Record<string, unknown> {
-  return present({ name: req.name, targets: req.targets, connectTimeoutMs: req.connectTimeoutMs });
+  return present({
+    name: req.name,
+    targets: req.targets,
+    connectTimeoutMs: req.connectTimeoutMs,
+    weights: req.weights.length > 0 ? req.weights : undefined,
+    healthCheck: req.healthCheck && present({ ...req.healthCheck }),
+    outlier: req.outlier && present({ ...req.outlier }),
+  });
 }
 
 export function keyInput(req: pb.CreateKeyRequest): Record<string, unknown> {
@@ -96,6 +103,9 @@ export function upstreamMessage(u: Upstream): pb.Upstream {
     targets: u.targets,
     connectTimeoutMs: u.connectTimeoutMs,
     createdAt: u.createdAt,
+    weights: u.weights ?? [],
+    healthCheck: u.healthCheck ? { ...u.healthCheck } : undefined,
+    outlier: { ...u.outlier },
   };
 }
 

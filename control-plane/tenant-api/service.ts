@@ -27,7 +27,7 @@ import {
   removeUpstream,
   revokeKey,
 } from "../service/config-changes.ts";
-import { compileInput, normalizeTargets } from "../service/input-validation.ts";
+import { compileInput, normalizeUpstream } from "../service/input-validation.ts";
 import type { FailedAuthThrottle } from "../service/failed-auth-throttle.ts";
 import { hashRequest, type MutationRunner } from "../service/mutations.ts";
 import { createKeyBody, createRouteBody, createUpstreamBody } from "../service/resource-schemas.ts";
@@ -175,8 +175,7 @@ export class TenantService {
 
   createUpstream(caller: Caller, input: unknown, opts: MutationOptions = {}): Promise<Outcome<Upstream>> {
     return this.#mutate(caller, "CreateUpstream", opts, () => {
-      const checked = upstreamInput(input);
-      const upstream = { ...checked, targets: normalizeTargets(checked.targets) };
+      const upstream = normalizeUpstream(upstreamInput(input));
       return { input: upstream, change: createUpstream(caller.tenantId, upstream), grows: true };
     });
   }

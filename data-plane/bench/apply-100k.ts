@@ -74,7 +74,15 @@ function syntheticTenant(i: number): Tenant {
       clientBurst: 0,
     })),
     upstreams: [
-      { id: "u1", name: "api", targets: [`http://10.0.${i % 250}.${i % 200}:8080`], connectTimeoutMs: 0 },
+      {
+        id: "u1",
+        name: "api",
+        targets: [`http://10.0.${i % 250}.${i % 200}:8080`],
+        connectTimeoutMs: 0,
+        weights: [],
+        healthCheck: undefined,
+        outlier: undefined,
+      },
     ],
   };
 }

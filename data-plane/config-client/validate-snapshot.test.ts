@@ -1,3 +1,4 @@
+import { DEFAULT_HEALTH_CHECK, DEFAULT_OUTLIER } from "../../proto/upstream-policy.ts";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Limits, Snapshot, type Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
@@ -40,6 +41,9 @@ function tenant(over: Partial<Tenant> = {}): Tenant {
         name: "api",
         targets: ["http://10.0.0.1:8080/base/", "10.0.0.2:9000"],
         connectTimeoutMs: 0,
+        weights: [],
+        healthCheck: undefined,
+        outlier: undefined,
       },
     ],
     ...over,
@@ -68,9 +72,26 @@ test("a valid snapshot comes out normalised with defaults applied", () => {
     [["api.example.com"], "/api", ["GET"], 15000, "http"],
   );
   assert.deepEqual(t.upstreams[0]!.targets, [
-    { url: "http://10.0.0.1:8080/base/", origin: "http://10.0.0.1:8080", basePath: "/base" },
-    { url: "10.0.0.2:9000", origin: "http://10.0.0.2:9000", basePath: "" },
+    {
+      url: "http://10.0.0.1:8080/base/",
+      origin: "http://10.0.0.1:8080",
+      basePath: "/base",
+      weight: 1,
+      key: "acme/u1 http://10.0.0.1:8080",
+    },
+    {
+      url: "10.0.0.2:9000",
+      origin: "http://10.0.0.2:9000",
+      basePath: "",
+      weight: 1,
+      key: "acme/u1 http://10.0.0.2:9000",
+    },
   ]);
+  assert.deepEqual(t.upstreams[0]!.targetKeys, [
+    "acme/u1 http://10.0.0.1:8080",
+    "acme/u1 http://10.0.0.2:9000",
+  ]);
+  assert.deepEqual(t.upstreams[0]!.outlier, DEFAULT_OUTLIER, "no outlier settings: the defaults");
   assert.equal(t.upstreams[0]!.connectTimeoutMs, 5000);
 });
 
@@ -102,10 +123,7 @@ test("bad values are refused with where they are", () => {
   invalid(snap([tenant({ routes: [{ ...r, methods: ["G E T"] }] })]), /bad method/);
   invalid(snap([tenant({ routes: [{ ...r, protocol: "ftp" }] })]), /unknown protocol/);
   invalid(snap([tenant({ routes: [{ ...r, timeoutMs: 99_999_999 }] })]), /out of range/);
-  invalid(
-    snap([tenant({ upstreams: [{ id: "u1", name: "", targets: ["ftp://x"], connectTimeoutMs: 0 }] })]),
-    /scheme/,
-  );
+  invalid(snap([tenant({ upstreams: [{ ...tenant().upstreams[0]!, targets: ["ftp://x"] }] })]), /scheme/);
 });
 
 test("period quotas: a known period, an offset within it, a whole limit; keys keep theirs", () => {
@@ -151,4 +169,37 @@ test("public routes name hosts, a public host belongs to one tenant, client buck
       snap([tenant({ routes: [{ ...publicRoute, clientRate: clientRate!, clientBurst: clientBurst! }] })]),
       /client bucket/,
     );
+});
+
+test("an upstream's weights, health check and outlier settings must be within their bounds", () => {
+  const base = tenant().upstreams[0]!;
+  const withUpstream = (over: Partial<typeof base>) => snap([tenant({ upstreams: [{ ...base, ...over }] })]);
+  const check = { ...DEFAULT_HEALTH_CHECK };
+  invalid(withUpstream({ weights: [1] }), /1 weights for 2 targets/);
+  invalid(withUpstream({ weights: [0, 1] }), /weight 0 out of range 1\.\.100/);
+  invalid(withUpstream({ healthCheck: { ...check, intervalMs: 10 } }), /intervalMs 10 out of range/);
+  invalid(
+    withUpstream({ healthCheck: { ...check, intervalMs: 1_000, timeoutMs: 2_000 } }),
+    /exceeds its interval/,
+  );
+  invalid(withUpstream({ healthCheck: { ...check, path: "no-slash" } }), /bad health check path/);
+  invalid(withUpstream({ healthCheck: { ...check, unhealthyThreshold: 0 } }), /unhealthyThreshold 0/);
+  invalid(withUpstream({ outlier: { ...DEFAULT_OUTLIER, maxEjectedPercent: 101 } }), /maxEjectedPercent 101/);
+  invalid(
+    withUpstream({ outlier: { ...DEFAULT_OUTLIER, maxEjectionMs: 200, baseEjectionMs: 300 } }),
+    /below the base/,
+  );
+  const ok = plainTenant(
+    tenant({
+      upstreams: [
+        { ...base, weights: [3, 1], healthCheck: check, outlier: { ...DEFAULT_OUTLIER, slowStartMs: 0 } },
+      ],
+    }),
+  ).upstreams[0]!;
+  assert.deepEqual(
+    ok.targets.map((t) => t.weight),
+    [3, 1],
+  );
+  assert.equal(ok.outlier.slowStartMs, 0);
+  assert.deepEqual(ok.healthCheck, check);
 });

@@ -12,13 +12,16 @@ import type {
   Upstream,
 } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import {
+  type ParsedTarget,
   parseTarget as parseTargetOrProblem,
   snapshotProblems,
   tenantProblems,
 } from "../../proto/snapshot-consistency.ts";
 import { streamingSetting } from "../../proto/route-streaming.ts";
 import { checkQuotaOffset, isQuotaPeriod } from "../../runtime/quota-period.ts";
+import { DEFAULT_OUTLIER } from "../../proto/upstream-policy.ts";
 import { ConfigApplyError } from "../errors.ts";
+import { targetKey } from "../upstream/down-list.ts";
 import type {
   PlainKey,
   PlainRoute,
@@ -44,19 +47,29 @@ export function normalizePathPrefix(prefix: string): string {
   return trimmed === "" ? "/" : trimmed;
 }
 
-export function parseTarget(where: string, raw: string): PlainTarget {
+export function parseTarget(where: string, raw: string): ParsedTarget {
   const parsed = parseTargetOrProblem(raw);
   if (typeof parsed === "string")
     throw new ConfigApplyError("CORRAL_DP_CONFIG_INVALID", `${where}: ${parsed}`);
   return parsed;
 }
 
-function plainUpstream(where: string, u: Upstream): PlainUpstream {
+/** `tenantId`: upstream ids are unique only within their tenant. */
+function plainUpstream(where: string, tenantId: string, u: Upstream): PlainUpstream {
+  const targets: PlainTarget[] = u.targets.map((raw, i) => ({
+    ...parseTarget(where, raw),
+    weight: u.weights[i] ?? 1,
+    key: "",
+  }));
+  for (const t of targets) t.key = targetKey(`${tenantId}/${u.id}`, t.origin);
   return {
     id: u.id,
     name: u.name,
-    targets: u.targets.map((t) => parseTarget(where, t)),
+    targets,
     connectTimeoutMs: orDefault(u.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS),
+    targetKeys: targets.map((t) => t.key),
+    outlier: u.outlier ?? DEFAULT_OUTLIER,
+    healthCheck: u.healthCheck,
   };
 }
 
@@ -128,7 +141,7 @@ export function plainTenant(t: Tenant): PlainTenant {
     shard: t.shard,
     keys: t.keys.map(plainKey),
     routes: t.routes.map(plainRoute),
-    upstreams: t.upstreams.map((u) => plainUpstream(`${where} upstream ${JSON.stringify(u.id)}`, u)),
+    upstreams: t.upstreams.map((u) => plainUpstream(`${where} upstream ${JSON.stringify(u.id)}`, t.id, u)),
     egressAllow: [...t.egressAllow],
   };
 }

@@ -5,6 +5,10 @@
  * grpc-timeout = the time left, and the node ends the call with DEADLINE_EXCEEDED when it runs
  * out. The route's timeout bounds the wait for the upstream's response headers. A client that
  * cancels cancels the upstream stream, and an upstream reset resets the client's stream.
+ * The target is the balancer's (upstream-sessions.ts); how the call went feeds the down list
+ * (UNAVAILABLE, a 5xx, a reset or a timeout count against the target, a refused connection
+ * ejects it), and when every target is ejected the call ends at once with UNAVAILABLE
+ * circuit_open.
  */
 import {
   type ClientHttp2Session,
@@ -29,7 +33,9 @@ import {
 import { GRPC_STATUS } from "../../proto/grpc-status.ts";
 import { grpcCodeForHttpStatus, grpcCodeForReset, isGrpcContentType } from "./grpc-wire.ts";
 import { MessageMeter } from "./message-meter.ts";
-import type { PickedSession, UpstreamSessions } from "./upstream-sessions.ts";
+import type { Outcome } from "../upstream/down-list.ts";
+import { CIRCUIT_OPEN } from "../upstream/upstream-upkeep.ts";
+import type { BalancedSession, UpstreamSessions } from "./upstream-sessions.ts";
 
 /** What happened to a call, filled in as it goes; logged and counted when its stream closes. */
 export interface CallRecord {
@@ -72,6 +78,8 @@ export interface CallLeg {
   headersTimeoutMs: number;
   /** the record's reason for the far end's own answer; only upstream answers reach the observer */
   answeredBy: "upstream" | "forwarded";
+  /** told once, when the far end's stream closes, how the call went for the far end's health */
+  onEnd?: (outcome: Outcome) => void;
 }
 
 export class GrpcProxy {
@@ -90,13 +98,11 @@ export class GrpcProxy {
   forward(ctx: RequestContext, client: ServerHttp2Stream, record: CallRecord): Promise<void> | undefined {
     const route = ctx.route!;
     const picked = this.sessions.pick(route.upstream, route.egress);
-    if (!picked) {
-      respondRejection(
-        client,
-        record,
-        reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets"),
-        ctx.responseHeaders,
-      );
+    if (!picked || picked === CIRCUIT_OPEN) {
+      const rejection = picked
+        ? reject("CORRAL_DP_CIRCUIT_OPEN", "every target of the upstream is ejected")
+        : reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets");
+      respondRejection(client, record, rejection, ctx.responseHeaders);
       return undefined;
     }
     if (!picked.ready) {
@@ -105,6 +111,8 @@ export class GrpcProxy {
     }
     return this.sessions.whenReady(picked).then((failed) => {
       if (!failed) return this.open(ctx, client, record, picked);
+      // a refusal by the egress policy says nothing about the target's health
+      picked.lease.end(failed.code === EGRESS_DENIED ? "neutral" : "connect_failure");
       const rejection =
         failed.code === EGRESS_DENIED
           ? reject("CORRAL_DP_EGRESS_DENIED", failed.message)
@@ -117,7 +125,7 @@ export class GrpcProxy {
     ctx: RequestContext,
     client: ServerHttp2Stream,
     record: CallRecord,
-    picked: PickedSession,
+    picked: BalancedSession,
   ): void {
     const route = ctx.route!;
     const opened = this.relay(ctx, client, record, (remainingMs) => ({
@@ -131,15 +139,17 @@ export class GrpcProxy {
       }),
       headersTimeoutMs: route.timeoutMs,
       answeredBy: "upstream",
+      onEnd: picked.lease.end,
     }));
-    // the session is closing (GOAWAY) or gone: the next call dials a new one
-    if (!opened)
-      respondRejection(
-        client,
-        record,
-        reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream connection is closing"),
-        ctx.responseHeaders,
-      );
+    if (opened) return;
+    // the session is closing (GOAWAY) or gone: nothing was sent; the next call dials a new one
+    picked.lease.end("neutral");
+    respondRejection(
+      client,
+      record,
+      reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream connection is closing"),
+      ctx.responseHeaders,
+    );
   }
 
   /**
@@ -169,7 +179,7 @@ export class GrpcProxy {
     } catch {
       return false;
     }
-    new ProxiedCall(ctx, client, { stream, session: to.session }, record, this.options, to.answeredBy).start(
+    new ProxiedCall(ctx, client, { stream, session: to.session }, record, this.options, to).start(
       to.headersTimeoutMs,
     );
     return true;
@@ -177,6 +187,9 @@ export class GrpcProxy {
 }
 
 function ignore(): void {}
+
+/** Ends the node itself chose that say nothing about the far end's health. */
+const NEUTRAL_ENDS = new Set(["client_gone", "deadline", "payload_too_large"]);
 
 /** One call relayed between the client's stream and the upstream's. */
 class ProxiedCall {
@@ -188,6 +201,11 @@ class ProxiedCall {
   private readonly options: GrpcProxyOptions;
   private readonly meter: MessageMeter;
   private readonly answeredBy: CallLeg["answeredBy"];
+  private readonly onEnd: CallLeg["onEnd"];
+  /** the far end's HTTP status, once its response headers came */
+  private upstreamHttpStatus: number | undefined;
+  /** grpc-status of a trailers-only answer */
+  private headersGrpcStatus: string | undefined;
   private readonly sentAt = performance.now();
   private responded = false;
   /** the node has decided the call's end (its own status, or the upstream's reset passed on) */
@@ -205,9 +223,10 @@ class ProxiedCall {
     upstream: { stream: ClientHttp2Stream; session: ClientHttp2Session },
     record: CallRecord,
     options: GrpcProxyOptions,
-    answeredBy: CallLeg["answeredBy"],
+    leg: Pick<CallLeg, "answeredBy" | "onEnd">,
   ) {
-    this.answeredBy = answeredBy;
+    this.answeredBy = leg.answeredBy;
+    this.onEnd = leg.onEnd;
     this.ctx = ctx;
     this.client = client;
     this.upstream = upstream.stream;
@@ -238,7 +257,10 @@ class ProxiedCall {
     upstream.on("trailers", (trailers) => {
       this.upstreamTrailers = trailers;
     });
-    upstream.once("close", () => this.onUpstreamClose());
+    upstream.once("close", () => {
+      this.onUpstreamClose();
+      this.onEnd?.(this.outcome());
+    });
     upstream.on("error", ignore);
   }
 
@@ -276,6 +298,8 @@ class ProxiedCall {
       this.armDeadline();
     }
     const status = Number(headers[":status"]);
+    this.upstreamHttpStatus = status;
+    this.headersGrpcStatus = headers["grpc-status"] as string | undefined;
     const answer = clientGrpcHeaders(headers, this.answeredBy === "forwarded") as Record<
       string,
       string | string[]
@@ -396,6 +420,17 @@ class ProxiedCall {
       this.record.reason = this.answeredBy;
       this.client.close(rst);
     }
+  }
+
+  /** How the call went for the far end's health (down-list.ts), once its stream closed. */
+  private outcome(): Outcome {
+    const reason = this.record.reason;
+    if (reason === "upstream_timeout") return "failure";
+    if (NEUTRAL_ENDS.has(reason)) return "neutral";
+    const status = this.upstreamHttpStatus;
+    if (status === undefined || status >= 500) return "failure";
+    const grpcStatus = this.upstreamTrailers?.["grpc-status"] ?? this.headersGrpcStatus;
+    return Number(grpcStatus) === GRPC_STATUS.UNAVAILABLE ? "failure" : "ok";
   }
 
   private onClientClose(): void {

@@ -5,7 +5,10 @@
  * shorter, bounds the wait for the upstream's response headers (504) and each pause in its
  * body (the relay's timer); the remaining time travels upstream as `corral-timeout-ms` (and `grpc-timeout` on gRPC
  * routes). Failures before the response starts become rejections (502/504/413/400) for the
- * caller to answer; after that the response is cut. send() is the same exchange towards any
+ * caller to answer; after that the response is cut. The target is the balancer's
+ * (upstream-pools.ts), and how the exchange went feeds the down list: a 5xx, a reset or a
+ * timeout counts against the target, a refused connection ejects it, and when every target is
+ * ejected the answer is 503 circuit_open at once. send() is the same exchange towards any
  * origin: the peer forwarder (peer-forwarder.ts) uses it to reach shard members.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -17,6 +20,8 @@ import { upstreamPath } from "../router/route-table.ts";
 import { type HeaderMap, upstreamRequestHeaders } from "../pipeline/forward-headers.ts";
 import type { RequestContext, UpstreamObserver } from "../pipeline/stage.ts";
 import { ExchangeAborted, type RelayOutcome, type ResponseTap, UpstreamRelay } from "./upstream-relay.ts";
+import type { Outcome } from "../upstream/down-list.ts";
+import { CIRCUIT_OPEN } from "../upstream/upstream-upkeep.ts";
 import type { PickedTarget, UpstreamPools } from "./upstream-pools.ts";
 
 /** The answer's head, already written to the client (its body follows on its own). */
@@ -126,6 +131,11 @@ export class HttpProxy {
     const picked = this.pools.pick(route.upstream, route.egress);
     if (!picked)
       return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets"), notSent: true };
+    if (picked === CIRCUIT_OPEN)
+      return {
+        rejection: reject("CORRAL_DP_CIRCUIT_OPEN", "every target of the upstream is ejected"),
+        notSent: true,
+      };
     const remaining = remainingMs(ctx);
     const headers = upstreamRequestHeaders(req.headers, {
       tenantId: ctx.tenant!.id,
@@ -149,8 +159,8 @@ export class HttpProxy {
         observer.onUpstreamResponse(ctx, status, answer, performance.now() - sentAt);
     }
     const result = await this.send(ctx, req, res, spec);
+    picked.lease.end(outcomeOf(result));
     if (!("connectFailed" in result)) return result;
-    this.pools.markDead(picked.target.origin);
     const rejection = reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream could not be reached");
     return result.maybeSent ? { rejection } : { rejection, notSent: true };
   }
@@ -201,6 +211,17 @@ export function streamIdleMs(
   spec: Pick<SendSpec, "timeoutMs" | "deadlineBound">,
 ): number {
   return spec.deadlineBound ? spec.timeoutMs : route.streamIdleTimeoutMs;
+}
+
+/** Rejections that speak of the target's health (the rest speak of the request or the client). */
+const TARGET_FAILURES = new Set<string>(["CORRAL_DP_UPSTREAM_ERROR", "CORRAL_DP_UPSTREAM_TIMEOUT"]);
+
+/** How an exchange went, for the target's health (down-list.ts): 5xx and resets count against it. */
+export function outcomeOf(result: SendResult): Outcome {
+  if ("response" in result) return result.response.statusCode >= 500 ? "failure" : "ok";
+  if ("connectFailed" in result) return result.maybeSent ? "failure" : "connect_failure";
+  if ("rejection" in result) return TARGET_FAILURES.has(result.rejection.code) ? "failure" : "neutral";
+  return "neutral";
 }
 
 function failure(err: unknown, deadlineBound: boolean): SendResult {

@@ -17,6 +17,7 @@
  * answer of the upstream (or member) goes back to the client as it came (status, filtered
  * headers, at most MAX_REFUSAL_BODY bytes of body).
  */
+import { CIRCUIT_OPEN } from "../upstream/upstream-upkeep.ts";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
@@ -206,6 +207,10 @@ export class WebSocketProxy {
     }
     const picked = this.#o.pools.pick(route.upstream, route.egress);
     if (!picked) return reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets");
+    if (picked === CIRCUIT_OPEN)
+      return reject("CORRAL_DP_CIRCUIT_OPEN", "every target of the upstream is ejected");
+    // a socket is not a request the balancer should count while it lives: the pick is done
+    picked.lease.end("neutral");
     const headers = upstreamRequestHeaders(req.headers, {
       tenantId: ctx.tenant!.id,
       clientIp: ctx.remoteAddress,

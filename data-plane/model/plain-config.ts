@@ -4,7 +4,9 @@
  */
 import type {
   FleetSettings,
+  HealthCheck,
   Limits,
+  OutlierDetection,
   Quota,
   Slot,
   Tenant,
@@ -17,6 +19,10 @@ export interface PlainTarget {
   origin: string;
   /** path the target was configured with, without a trailing slash ("" for none) */
   basePath: string;
+  /** its share of the upstream's traffic relative to the others' (1-100) */
+  weight: number;
+  /** what the node's down list knows it by: tenant id/upstream id and the origin */
+  key: string;
 }
 
 export interface PlainUpstream {
@@ -24,6 +30,12 @@ export interface PlainUpstream {
   name: string;
   targets: PlainTarget[];
   connectTimeoutMs: number;
+  /** the down list keys of its targets, in order (the group the ejected share counts over) */
+  targetKeys: string[];
+  /** passive ejection and slow start (the snapshot's, else the defaults) */
+  outlier: OutlierDetection;
+  /** active checks by the shard's members; undefined: none */
+  healthCheck: HealthCheck | undefined;
 }
 
 export type RouteProtocol = "http" | "grpc";

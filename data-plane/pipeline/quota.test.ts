@@ -37,6 +37,7 @@ function tenant(
     shard,
     keys,
     routes: undefined as unknown as TenantEntry["routes"],
+    checkedUpstreams: [],
   };
 }
 

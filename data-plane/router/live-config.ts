@@ -3,17 +3,19 @@
  * by the snapshot worker). A tenant is decoded from its bytes the first time a request needs
  * it and kept for the life of this config; adopt() carries decoded tenants whose bytes did not
  * change over from the previous config, so a new version does not make every tenant cold.
+ * Tenants with health-checked upstreams are listed apart (healthChecked()) and stay decoded
+ * across versions even when their bytes change, so their checks do not pause.
  */
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { hashApiKey, MAX_KEY_LENGTH } from "../../proto/api-key.ts";
-import { egressPolicy } from "../../proto/egress-policy.ts";
+import { type EgressPolicy, egressPolicy } from "../../proto/egress-policy.ts";
 import {
   type FleetSettings,
   type Limits,
   type Slot,
   Tenant,
 } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
-import type { PlainKey, ReadTenant, TenantStatus } from "../model/plain-config.ts";
+import type { PlainKey, PlainUpstream, ReadTenant, TenantStatus } from "../model/plain-config.ts";
 import type { SnapshotIndex } from "../model/snapshot-index.ts";
 import { findKey, findTenant, hashHost } from "./binary-tables.ts";
 import { type CompiledRoute, TenantRoutes } from "./route-table.ts";
@@ -26,6 +28,8 @@ export interface TenantEntry {
   readonly shard: readonly string[];
   readonly keys: readonly PlainKey[];
   readonly routes: TenantRoutes;
+  /** the tenant's upstreams that have an active health check, with the tenant's egress policy */
+  readonly checkedUpstreams: readonly { upstream: PlainUpstream; egress: EgressPolicy }[];
 }
 
 export interface Identity {
@@ -59,6 +63,7 @@ function decodeTenant(bytes: Uint8Array, fleetEgress: readonly string[], read: R
     shard: t.shard,
     keys: t.keys,
     routes: new TenantRoutes(routes),
+    checkedUpstreams: t.upstreams.filter((u) => u.healthCheck).map((upstream) => ({ upstream, egress })),
   };
 }
 
@@ -82,6 +87,8 @@ export class LiveConfig {
   readonly tenantCount: number;
   private readonly index: SnapshotIndex;
   private readonly decoded = new Map<number, TenantEntry>();
+  /** the decoded tenants that have upstreams with active health checks */
+  private readonly checked = new Set<TenantEntry>();
   /** presented key (exact string) -> its identity, for keys this config already verified */
   private readonly verified = new Map<string, Identity>();
 
@@ -117,9 +124,19 @@ export class LiveConfig {
     let entry = this.decoded.get(i);
     if (!entry) {
       entry = decodeTenant(this.bytesOf(i), this.settings?.egressAllow ?? [], this.readTenant);
-      this.decoded.set(i, entry);
+      this.keep(i, entry);
     }
     return entry;
+  }
+
+  private keep(i: number, entry: TenantEntry): void {
+    this.decoded.set(i, entry);
+    if (entry.checkedUpstreams.length > 0) this.checked.add(entry);
+  }
+
+  /** Decoded tenants with health-checked upstreams (the node checks those of its shard's tenants). */
+  healthChecked(): Iterable<TenantEntry> {
+    return this.checked;
   }
 
   tenant(id: string): TenantEntry | undefined {
@@ -167,8 +184,11 @@ export class LiveConfig {
     for (const [oldIndex, entry] of previous.decoded) {
       const i = findTenant(this.index.tenants, entry.id);
       if (i !== undefined && !this.decoded.has(i) && sameBytes(previous.bytesOf(oldIndex), this.bytesOf(i))) {
-        this.decoded.set(i, entry);
+        this.keep(i, entry);
         adopted++;
+      } else if (i !== undefined && previous.checked.has(entry)) {
+        // its health checks go on without waiting for the tenant's next request
+        this.tenantAt(i);
       }
       if (++batch % ADOPT_BATCH === 0) await nextTurn();
     }

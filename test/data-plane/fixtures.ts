@@ -4,12 +4,15 @@ import { generateApiKey } from "../../proto/api-key.ts";
 import { STREAMING_UNSET } from "../../proto/route-streaming.ts";
 import { encodePointer, LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts";
 import type { BlobStore } from "../../runtime/blob-store/blob-store.ts";
-import { Snapshot, type Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import { Snapshot, type Tenant, type Upstream } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { generateSigningKeyPair, parsePrivateKey, parsePublicKey } from "../../proto/signing-keys.ts";
 import { encodeSnapshot } from "../../proto/snapshot-codec.ts";
 import { loadBlob } from "../../data-plane/config-client/load-blob.ts";
 import { LiveConfig } from "../../data-plane/router/live-config.ts";
 import { plainTenant } from "../../data-plane/config-client/validate-snapshot.ts";
+import type { PlainUpstream } from "../../data-plane/model/plain-config.ts";
+import { targetKey } from "../../data-plane/upstream/down-list.ts";
+import { DEFAULT_OUTLIER } from "../../proto/upstream-policy.ts";
 
 export const CAPACITY = 256 * 1024;
 
@@ -53,6 +56,8 @@ export interface TenantSpec {
   keys?: { id: string; hash: Buffer; scopes?: string[] }[];
   /** the tenant's egress exceptions; default all of loopback, where test upstreams listen */
   egressAllow?: string[];
+  /** the upstream's traffic policy (proto/upstream-policy.ts); default none: the node's defaults */
+  policy?: Pick<Upstream, "weights" | "healthCheck" | "outlier">;
 }
 
 function routeBucket(l: { rate: number; burst: number }) {
@@ -100,7 +105,18 @@ export function tenant(spec: TenantSpec): Tenant {
       clientRate: r.client?.rate ?? 0,
       clientBurst: r.client?.burst ?? 0,
     })),
-    upstreams: [{ id: "u1", name: "api", targets, connectTimeoutMs: 1000 }],
+    upstreams: [
+      {
+        id: "u1",
+        name: "api",
+        targets,
+        connectTimeoutMs: 1000,
+        weights: [],
+        healthCheck: undefined,
+        outlier: undefined,
+        ...spec.policy,
+      },
+    ],
     // the test upstreams listen on loopback, which the egress policy refuses unless allowed
     egressAllow: spec.egressAllow ?? ["127.0.0.0/8"],
   };
@@ -139,4 +155,29 @@ export function liveConfig(snap: Snapshot, pair: SigningPair, capacity = CAPACIT
   const result = loadBlob({ blob, maxCapacity: capacity }, pair.publicKey);
   if (result.outcome !== "new") throw new Error("expected a new version");
   return new LiveConfig(result.index, plainTenant);
+}
+
+/** An upstream as the node holds it, over the given origins (weights 1, default outlier policy). */
+export function plainUpstream(
+  origins: readonly string[],
+  more: Partial<Omit<PlainUpstream, "targets" | "targetKeys">> = {},
+): PlainUpstream {
+  const id = more.id ?? "u1";
+  const targets = origins.map((origin) => ({
+    url: origin,
+    origin,
+    basePath: "",
+    weight: 1,
+    key: targetKey(id, origin),
+  }));
+  return {
+    id,
+    name: id,
+    connectTimeoutMs: 1000,
+    outlier: DEFAULT_OUTLIER,
+    healthCheck: undefined,
+    ...more,
+    targets,
+    targetKeys: targets.map((t) => t.key),
+  };
 }

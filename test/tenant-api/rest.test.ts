@@ -136,7 +136,12 @@ describe("idempotency", () => {
     assert.equal(retry.headers.get("idempotent-replayed"), "true");
     assert.deepEqual(retry.body, first.body);
     // the same request over gRPC with the same token is the same call
-    const viaGrpc = await call(w.grpc, (x) => x.createUpstream, { clientToken: "rest-1", ...body }, { key });
+    const viaGrpc = await call(
+      w.grpc,
+      (x) => x.createUpstream,
+      { clientToken: "rest-1", ...body, weights: [], healthCheck: undefined, outlier: undefined },
+      { key },
+    );
     assert.equal(viaGrpc.response.upstream!.id, first.body.id);
     assert.deepEqual(viaGrpc.headers.get("idempotent-replayed"), ["true"]);
     assert.equal(await changeCounter(w.h), counter);

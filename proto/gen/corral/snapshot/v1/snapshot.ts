@@ -170,6 +170,43 @@ export interface Upstream {
   /** base URLs (http://host:port) or host:port for grpc */
   targets: string[];
   connectTimeoutMs: number;
+  /** per target, in the targets' order, 1..100; empty = all equal */
+  weights: number[];
+  /** active checks by the tenant's shard members; unset = none */
+  healthCheck:
+    | HealthCheck
+    | undefined;
+  /** passive ejection and slow start; unset = the node's defaults */
+  outlier: OutlierDetection | undefined;
+}
+
+/** Active health checks of an upstream's targets (every field set by the CP, within its bounds). */
+export interface HealthCheck {
+  /** HTTP: GET this path, 2xx = healthy; gRPC: unused */
+  path: string;
+  /** check with grpc.health.v1.Health/Check instead of HTTP */
+  grpc: boolean;
+  /** the service name asked about ("" = the server as a whole) */
+  grpcService: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** passes in a row that bring a target back */
+  healthyThreshold: number;
+  /** failures in a row that take it out */
+  unhealthyThreshold: number;
+}
+
+/** Passive outlier ejection of an upstream's targets (every field set by the CP). */
+export interface OutlierDetection {
+  /** 5xx / UNAVAILABLE answers in a row that eject a target */
+  consecutiveFailures: number;
+  /** the n-th ejection lasts n x this, capped at max_ejection_ms */
+  baseEjectionMs: number;
+  maxEjectionMs: number;
+  /** of the upstream's targets ejected for 5xx at once (at least one) */
+  maxEjectedPercent: number;
+  /** a target that comes back ramps up over this long; 0 = off */
+  slowStartMs: number;
 }
 
 function createBaseSnapshot(): Snapshot {
@@ -1433,7 +1470,15 @@ export const Route: MessageFns<Route> = {
 };
 
 function createBaseUpstream(): Upstream {
-  return { id: "", name: "", targets: [], connectTimeoutMs: 0 };
+  return {
+    id: "",
+    name: "",
+    targets: [],
+    connectTimeoutMs: 0,
+    weights: [],
+    healthCheck: undefined,
+    outlier: undefined,
+  };
 }
 
 export const Upstream: MessageFns<Upstream> = {
@@ -1449,6 +1494,19 @@ export const Upstream: MessageFns<Upstream> = {
     }
     if (message.connectTimeoutMs !== 0) {
       writer.uint32(32).uint32(message.connectTimeoutMs);
+    }
+    if (message.weights.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.weights) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.healthCheck !== undefined) {
+      HealthCheck.encode(message.healthCheck, writer.uint32(50).fork()).join();
+    }
+    if (message.outlier !== undefined) {
+      OutlierDetection.encode(message.outlier, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1498,6 +1556,40 @@ export const Upstream: MessageFns<Upstream> = {
             message.connectTimeoutMs = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag === 40) {
+              message.weights.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.weights.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.healthCheck = HealthCheck.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.outlier = OutlierDetection.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1519,6 +1611,251 @@ export const Upstream: MessageFns<Upstream> = {
     message.name = object.name ?? "";
     message.targets = object.targets?.map((e) => e) || [];
     message.connectTimeoutMs = object.connectTimeoutMs ?? 0;
+    message.weights = object.weights?.map((e) => e) || [];
+    message.healthCheck = (object.healthCheck !== undefined && object.healthCheck !== null)
+      ? HealthCheck.fromPartial(object.healthCheck)
+      : undefined;
+    message.outlier = (object.outlier !== undefined && object.outlier !== null)
+      ? OutlierDetection.fromPartial(object.outlier)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseHealthCheck(): HealthCheck {
+  return {
+    path: "",
+    grpc: false,
+    grpcService: "",
+    intervalMs: 0,
+    timeoutMs: 0,
+    healthyThreshold: 0,
+    unhealthyThreshold: 0,
+  };
+}
+
+export const HealthCheck: MessageFns<HealthCheck> = {
+  encode(message: HealthCheck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.grpc !== false) {
+      writer.uint32(16).bool(message.grpc);
+    }
+    if (message.grpcService !== "") {
+      writer.uint32(26).string(message.grpcService);
+    }
+    if (message.intervalMs !== 0) {
+      writer.uint32(32).uint32(message.intervalMs);
+    }
+    if (message.timeoutMs !== 0) {
+      writer.uint32(40).uint32(message.timeoutMs);
+    }
+    if (message.healthyThreshold !== 0) {
+      writer.uint32(48).uint32(message.healthyThreshold);
+    }
+    if (message.unhealthyThreshold !== 0) {
+      writer.uint32(56).uint32(message.unhealthyThreshold);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HealthCheck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHealthCheck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.grpc = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.grpcService = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.intervalMs = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.timeoutMs = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.healthyThreshold = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.unhealthyThreshold = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<HealthCheck>, I>>(base?: I): HealthCheck {
+    return HealthCheck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HealthCheck>, I>>(object: I): HealthCheck {
+    const message = createBaseHealthCheck();
+    message.path = object.path ?? "";
+    message.grpc = object.grpc ?? false;
+    message.grpcService = object.grpcService ?? "";
+    message.intervalMs = object.intervalMs ?? 0;
+    message.timeoutMs = object.timeoutMs ?? 0;
+    message.healthyThreshold = object.healthyThreshold ?? 0;
+    message.unhealthyThreshold = object.unhealthyThreshold ?? 0;
+    return message;
+  },
+};
+
+function createBaseOutlierDetection(): OutlierDetection {
+  return { consecutiveFailures: 0, baseEjectionMs: 0, maxEjectionMs: 0, maxEjectedPercent: 0, slowStartMs: 0 };
+}
+
+export const OutlierDetection: MessageFns<OutlierDetection> = {
+  encode(message: OutlierDetection, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consecutiveFailures !== 0) {
+      writer.uint32(8).uint32(message.consecutiveFailures);
+    }
+    if (message.baseEjectionMs !== 0) {
+      writer.uint32(16).uint32(message.baseEjectionMs);
+    }
+    if (message.maxEjectionMs !== 0) {
+      writer.uint32(24).uint32(message.maxEjectionMs);
+    }
+    if (message.maxEjectedPercent !== 0) {
+      writer.uint32(32).uint32(message.maxEjectedPercent);
+    }
+    if (message.slowStartMs !== 0) {
+      writer.uint32(40).uint32(message.slowStartMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OutlierDetection {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOutlierDetection();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.consecutiveFailures = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.baseEjectionMs = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxEjectionMs = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxEjectedPercent = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.slowStartMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<OutlierDetection>, I>>(base?: I): OutlierDetection {
+    return OutlierDetection.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OutlierDetection>, I>>(object: I): OutlierDetection {
+    const message = createBaseOutlierDetection();
+    message.consecutiveFailures = object.consecutiveFailures ?? 0;
+    message.baseEjectionMs = object.baseEjectionMs ?? 0;
+    message.maxEjectionMs = object.maxEjectionMs ?? 0;
+    message.maxEjectedPercent = object.maxEjectedPercent ?? 0;
+    message.slowStartMs = object.slowStartMs ?? 0;
     return message;
   },
 };

@@ -105,6 +105,14 @@ export interface Upstream {
   targets: string[];
   connectTimeoutMs: number;
   createdAt: string;
+  /** per target, in order; empty = all equal */
+  weights: number[];
+  /** unset = no active checks */
+  healthCheck:
+    | UpstreamHealthCheck
+    | undefined;
+  /** always set in answers */
+  outlier: UpstreamOutlier | undefined;
 }
 
 export interface ApiKey {
@@ -233,7 +241,17 @@ export interface CreateUpstreamRequest {
   /** http://host:port base URLs or host:port */
   targets: string[];
   /** default 5000 */
-  connectTimeoutMs?: number | undefined;
+  connectTimeoutMs?:
+    | number
+    | undefined;
+  /** one per target (1-100), in order; empty = all equal */
+  weights: number[];
+  /** unset = no active checks */
+  healthCheck:
+    | UpstreamHealthCheck
+    | undefined;
+  /** unset = the defaults */
+  outlier: UpstreamOutlier | undefined;
 }
 
 export interface CreateUpstreamResponse {
@@ -276,6 +294,54 @@ export interface RevokeKeyRequest {
 }
 
 export interface RevokeKeyResponse {
+}
+
+export interface UpstreamHealthCheck {
+  /** http | grpc (grpc.health.v1) */
+  protocol: string;
+  /** http: the path to GET, 2xx = healthy; default "/" */
+  path?:
+    | string
+    | undefined;
+  /** grpc: the service asked about; default "" (the server) */
+  service?:
+    | string
+    | undefined;
+  /** default 10000 */
+  intervalMs?:
+    | number
+    | undefined;
+  /** default 2000 */
+  timeoutMs?:
+    | number
+    | undefined;
+  /** passes in a row that bring a target back; default 2 */
+  healthyThreshold?:
+    | number
+    | undefined;
+  /** failures in a row that take it out; default 3 */
+  unhealthyThreshold?: number | undefined;
+}
+
+export interface UpstreamOutlier {
+  /** 5xx / UNAVAILABLE in a row that eject; default 5 */
+  consecutiveFailures?:
+    | number
+    | undefined;
+  /** the n-th ejection lasts n x this; default 5000 */
+  baseEjectionMs?:
+    | number
+    | undefined;
+  /** default 60000 */
+  maxEjectionMs?:
+    | number
+    | undefined;
+  /** of the targets ejected for 5xx at once (at least one); default 50 */
+  maxEjectedPercent?:
+    | number
+    | undefined;
+  /** ramp-up of a target that comes back; default 10000, 0 = off */
+  slowStartMs?: number | undefined;
 }
 
 function createBaseTenantLimits(): TenantLimits {
@@ -1062,7 +1128,16 @@ export const Route: MessageFns<Route> = {
 };
 
 function createBaseUpstream(): Upstream {
-  return { id: "", name: "", targets: [], connectTimeoutMs: 0, createdAt: "" };
+  return {
+    id: "",
+    name: "",
+    targets: [],
+    connectTimeoutMs: 0,
+    createdAt: "",
+    weights: [],
+    healthCheck: undefined,
+    outlier: undefined,
+  };
 }
 
 export const Upstream: MessageFns<Upstream> = {
@@ -1081,6 +1156,19 @@ export const Upstream: MessageFns<Upstream> = {
     }
     if (message.createdAt !== "") {
       writer.uint32(42).string(message.createdAt);
+    }
+    if (message.weights.length !== 0) {
+      writer.uint32(242).fork();
+      for (const v of message.weights) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.healthCheck !== undefined) {
+      UpstreamHealthCheck.encode(message.healthCheck, writer.uint32(250).fork()).join();
+    }
+    if (message.outlier !== undefined) {
+      UpstreamOutlier.encode(message.outlier, writer.uint32(258).fork()).join();
     }
     return writer;
   },
@@ -1138,6 +1226,40 @@ export const Upstream: MessageFns<Upstream> = {
             message.createdAt = reader.string();
             continue;
           }
+          case 30: {
+            if (tag === 240) {
+              message.weights.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 242) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.weights.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.healthCheck = UpstreamHealthCheck.decode(reader, reader.uint32());
+            continue;
+          }
+          case 32: {
+            if (tag !== 258) {
+              break;
+            }
+
+            message.outlier = UpstreamOutlier.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1160,6 +1282,13 @@ export const Upstream: MessageFns<Upstream> = {
     message.targets = object.targets?.map((e) => e) || [];
     message.connectTimeoutMs = object.connectTimeoutMs ?? 0;
     message.createdAt = object.createdAt ?? "";
+    message.weights = object.weights?.map((e) => e) || [];
+    message.healthCheck = (object.healthCheck !== undefined && object.healthCheck !== null)
+      ? UpstreamHealthCheck.fromPartial(object.healthCheck)
+      : undefined;
+    message.outlier = (object.outlier !== undefined && object.outlier !== null)
+      ? UpstreamOutlier.fromPartial(object.outlier)
+      : undefined;
     return message;
   },
 };
@@ -2320,7 +2449,15 @@ export const GetUpstreamResponse: MessageFns<GetUpstreamResponse> = {
 };
 
 function createBaseCreateUpstreamRequest(): CreateUpstreamRequest {
-  return { clientToken: "", name: "", targets: [], connectTimeoutMs: undefined };
+  return {
+    clientToken: "",
+    name: "",
+    targets: [],
+    connectTimeoutMs: undefined,
+    weights: [],
+    healthCheck: undefined,
+    outlier: undefined,
+  };
 }
 
 export const CreateUpstreamRequest: MessageFns<CreateUpstreamRequest> = {
@@ -2336,6 +2473,19 @@ export const CreateUpstreamRequest: MessageFns<CreateUpstreamRequest> = {
     }
     if (message.connectTimeoutMs !== undefined) {
       writer.uint32(32).uint32(message.connectTimeoutMs);
+    }
+    if (message.weights.length !== 0) {
+      writer.uint32(242).fork();
+      for (const v of message.weights) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.healthCheck !== undefined) {
+      UpstreamHealthCheck.encode(message.healthCheck, writer.uint32(250).fork()).join();
+    }
+    if (message.outlier !== undefined) {
+      UpstreamOutlier.encode(message.outlier, writer.uint32(258).fork()).join();
     }
     return writer;
   },
@@ -2385,6 +2535,40 @@ export const CreateUpstreamRequest: MessageFns<CreateUpstreamRequest> = {
             message.connectTimeoutMs = reader.uint32();
             continue;
           }
+          case 30: {
+            if (tag === 240) {
+              message.weights.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 242) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.weights.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.healthCheck = UpstreamHealthCheck.decode(reader, reader.uint32());
+            continue;
+          }
+          case 32: {
+            if (tag !== 258) {
+              break;
+            }
+
+            message.outlier = UpstreamOutlier.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2406,6 +2590,13 @@ export const CreateUpstreamRequest: MessageFns<CreateUpstreamRequest> = {
     message.name = object.name ?? "";
     message.targets = object.targets?.map((e) => e) || [];
     message.connectTimeoutMs = object.connectTimeoutMs ?? undefined;
+    message.weights = object.weights?.map((e) => e) || [];
+    message.healthCheck = (object.healthCheck !== undefined && object.healthCheck !== null)
+      ? UpstreamHealthCheck.fromPartial(object.healthCheck)
+      : undefined;
+    message.outlier = (object.outlier !== undefined && object.outlier !== null)
+      ? UpstreamOutlier.fromPartial(object.outlier)
+      : undefined;
     return message;
   },
 };
@@ -2927,6 +3118,250 @@ export const RevokeKeyResponse: MessageFns<RevokeKeyResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<RevokeKeyResponse>, I>>(_: I): RevokeKeyResponse {
     const message = createBaseRevokeKeyResponse();
+    return message;
+  },
+};
+
+function createBaseUpstreamHealthCheck(): UpstreamHealthCheck {
+  return {
+    protocol: "",
+    path: undefined,
+    service: undefined,
+    intervalMs: undefined,
+    timeoutMs: undefined,
+    healthyThreshold: undefined,
+    unhealthyThreshold: undefined,
+  };
+}
+
+export const UpstreamHealthCheck: MessageFns<UpstreamHealthCheck> = {
+  encode(message: UpstreamHealthCheck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.protocol !== "") {
+      writer.uint32(10).string(message.protocol);
+    }
+    if (message.path !== undefined) {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.service !== undefined) {
+      writer.uint32(26).string(message.service);
+    }
+    if (message.intervalMs !== undefined) {
+      writer.uint32(32).uint32(message.intervalMs);
+    }
+    if (message.timeoutMs !== undefined) {
+      writer.uint32(40).uint32(message.timeoutMs);
+    }
+    if (message.healthyThreshold !== undefined) {
+      writer.uint32(48).uint32(message.healthyThreshold);
+    }
+    if (message.unhealthyThreshold !== undefined) {
+      writer.uint32(56).uint32(message.unhealthyThreshold);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpstreamHealthCheck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpstreamHealthCheck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.protocol = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.intervalMs = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.timeoutMs = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.healthyThreshold = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.unhealthyThreshold = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UpstreamHealthCheck>, I>>(base?: I): UpstreamHealthCheck {
+    return UpstreamHealthCheck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpstreamHealthCheck>, I>>(object: I): UpstreamHealthCheck {
+    const message = createBaseUpstreamHealthCheck();
+    message.protocol = object.protocol ?? "";
+    message.path = object.path ?? undefined;
+    message.service = object.service ?? undefined;
+    message.intervalMs = object.intervalMs ?? undefined;
+    message.timeoutMs = object.timeoutMs ?? undefined;
+    message.healthyThreshold = object.healthyThreshold ?? undefined;
+    message.unhealthyThreshold = object.unhealthyThreshold ?? undefined;
+    return message;
+  },
+};
+
+function createBaseUpstreamOutlier(): UpstreamOutlier {
+  return {
+    consecutiveFailures: undefined,
+    baseEjectionMs: undefined,
+    maxEjectionMs: undefined,
+    maxEjectedPercent: undefined,
+    slowStartMs: undefined,
+  };
+}
+
+export const UpstreamOutlier: MessageFns<UpstreamOutlier> = {
+  encode(message: UpstreamOutlier, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consecutiveFailures !== undefined) {
+      writer.uint32(8).uint32(message.consecutiveFailures);
+    }
+    if (message.baseEjectionMs !== undefined) {
+      writer.uint32(16).uint32(message.baseEjectionMs);
+    }
+    if (message.maxEjectionMs !== undefined) {
+      writer.uint32(24).uint32(message.maxEjectionMs);
+    }
+    if (message.maxEjectedPercent !== undefined) {
+      writer.uint32(32).uint32(message.maxEjectedPercent);
+    }
+    if (message.slowStartMs !== undefined) {
+      writer.uint32(40).uint32(message.slowStartMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpstreamOutlier {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpstreamOutlier();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.consecutiveFailures = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.baseEjectionMs = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxEjectionMs = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxEjectedPercent = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.slowStartMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UpstreamOutlier>, I>>(base?: I): UpstreamOutlier {
+    return UpstreamOutlier.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpstreamOutlier>, I>>(object: I): UpstreamOutlier {
+    const message = createBaseUpstreamOutlier();
+    message.consecutiveFailures = object.consecutiveFailures ?? undefined;
+    message.baseEjectionMs = object.baseEjectionMs ?? undefined;
+    message.maxEjectionMs = object.maxEjectionMs ?? undefined;
+    message.maxEjectedPercent = object.maxEjectedPercent ?? undefined;
+    message.slowStartMs = object.slowStartMs ?? undefined;
     return message;
   },
 };
