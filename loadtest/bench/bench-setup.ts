@@ -1,6 +1,6 @@
 import type { ProcessSampler } from "../sampler/process-sampler.ts";
 import type { Params, ScenarioContext, Threshold } from "../scenario/types.ts";
-import { nodeScript, startChild } from "./child-process.ts";
+import { nodeScript, startChild } from "../process/child-process.ts";
 import {
   type Contender,
   bareNodeProxy,

@@ -3,7 +3,7 @@ import {
   NO_FAILED_REQUEST,
   NODES_ON_NEWEST,
   openFleet,
-} from "../scenario/platform-scenario.ts";
+} from "../platform/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**

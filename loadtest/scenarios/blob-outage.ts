@@ -5,7 +5,7 @@ import { runningNodes, waitServed } from "../platform/load-tenants.ts";
 import { fetchStatus } from "../platform/node-watch.ts";
 import { resolveShard } from "../platform/placement.ts";
 import { createTenant } from "../platform/tenants.ts";
-import { FLEET_PARAMS, NODES_ON_NEWEST_AT_END, openFleet } from "../scenario/platform-scenario.ts";
+import { FLEET_PARAMS, NODES_ON_NEWEST_AT_END, openFleet } from "../platform/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**

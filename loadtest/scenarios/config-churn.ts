@@ -4,7 +4,7 @@ import {
   NO_FAILED_REQUEST,
   NODES_ON_NEWEST_AT_END,
   openFleet,
-} from "../scenario/platform-scenario.ts";
+} from "../platform/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**

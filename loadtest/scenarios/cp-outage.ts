@@ -2,7 +2,7 @@ import { killAndWait } from "../faults/signals.ts";
 import { waitServed } from "../platform/load-tenants.ts";
 import { fetchStatus, type NodeStatus } from "../platform/node-watch.ts";
 import type { PlatformSession } from "../platform/session.ts";
-import { FLEET_PARAMS, openFleet } from "../scenario/platform-scenario.ts";
+import { FLEET_PARAMS, openFleet } from "../platform/platform-scenario.ts";
 import { defineScenario, type Params, type ScenarioContext } from "../scenario/types.ts";
 
 /**

@@ -1,6 +1,6 @@
 import { killAndWait } from "../faults/signals.ts";
 import { fetchStatus } from "../platform/node-watch.ts";
-import { FLEET_PARAMS, openFleet } from "../scenario/platform-scenario.ts";
+import { FLEET_PARAMS, openFleet } from "../platform/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**

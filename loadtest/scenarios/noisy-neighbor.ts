@@ -1,6 +1,6 @@
 import type { LoadResult } from "../generator/merge.ts";
 import { tenantLoads } from "../platform/load-tenants.ts";
-import { FLEET_PARAMS, NODES_ON_NEWEST, openFleet } from "../scenario/platform-scenario.ts";
+import { FLEET_PARAMS, NODES_ON_NEWEST, openFleet } from "../platform/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**

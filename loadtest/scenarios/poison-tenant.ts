@@ -4,7 +4,7 @@ import { runningNodes, tenantLoads } from "../platform/load-tenants.ts";
 import { adminShard } from "../platform/placement.ts";
 import { POISON_HEADER } from "../platform/poison-upstream.ts";
 import { startUpstream } from "../platform/rig.ts";
-import { FLEET_PARAMS, openFleet } from "../scenario/platform-scenario.ts";
+import { FLEET_PARAMS, openFleet } from "../platform/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**

@@ -3,7 +3,7 @@ import { startRedis } from "../../test/support/redis.ts";
 import { startToxiproxy } from "../faults/toxiproxy.ts";
 import { runningNodes, tenantLoads } from "../platform/load-tenants.ts";
 import { adminShard } from "../platform/placement.ts";
-import { openFleet } from "../scenario/platform-scenario.ts";
+import { openFleet } from "../platform/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**

@@ -1,4 +1,4 @@
-import { nodeScript, startChild } from "../bench/child-process.ts";
+import { nodeScript, startChild } from "../process/child-process.ts";
 import { loopbackRoundTripP50, upstreamHoldStats } from "../bench/known-latency.ts";
 import { freezeFor } from "../faults/signals.ts";
 import type { SeriesPoint } from "../generator/merge.ts";

@@ -1,4 +1,4 @@
-import { NO_FAILED_REQUEST, NODES_ON_NEWEST, openFleet } from "../scenario/platform-scenario.ts";
+import { NO_FAILED_REQUEST, NODES_ON_NEWEST, openFleet } from "../platform/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**

@@ -1,5 +1,5 @@
 import { parseDurationSec } from "../platform/duration.ts";
-import { NO_FAILED_REQUEST, openFleet } from "../scenario/platform-scenario.ts";
+import { NO_FAILED_REQUEST, openFleet } from "../platform/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
