@@ -22,7 +22,7 @@ import { decodeSnapshot, encodeSnapshot, HEADER_SIZE, sha256Hex } from "../../pr
 import {
   type ChaosPlatform,
   configVersions,
-  createTenant,
+  chaosTenant,
   fleet,
   nodeStatus,
   type ProbeFailure,
@@ -30,6 +30,7 @@ import {
   startChaosPlatform,
   startProbe,
 } from "./static-stability-support.ts";
+import { createTenant } from "../support/tenants.ts";
 import { poll } from "../support/poll.ts";
 
 const CAPACITY = 256 * 1024;
@@ -209,7 +210,7 @@ describe("bad blobs in the blob store", { timeout: 90_000 }, () => {
       code: "CORRAL_DP_CONFIG_VERSION_REGRESSION",
       make: (s) => {
         const version = s.version - 1;
-        const fewer = { ...s, tenants: s.tenants.filter((t) => t.id !== c.tenants[0]!.tenant) };
+        const fewer = { ...s, tenants: s.tenants.filter((t) => t.id !== c.tenants[0]!.id) };
         return { version, blob: sign(fewer, version) };
       },
     },
@@ -243,7 +244,7 @@ describe("bad blobs in the blob store", { timeout: 90_000 }, () => {
 
   it("no request failed, and the next real version is applied by every node", async () => {
     const upstream = c.platform.upstreams!.http;
-    const late = await createTenant(c.platform.admin(), "after-bad-blobs", upstream);
+    const late = await createTenant(c.platform.admin(), chaosTenant("after-bad-blobs", upstream));
     for (const dp of c.platform.dps) {
       await poll(
         `${dp.slot} serves the new tenant`,

@@ -115,7 +115,7 @@ describe("a data plane restarted with the control plane, Postgres and the blob s
     );
     assert.equal(status.version, version);
     assert.ok(status.ready);
-    for (const t of c.tenants) assert.equal(await request(dp, t.key), "200", t.tenant);
+    for (const t of c.tenants) assert.equal(await request(dp, t.key), "200", t.id);
     const later = await poll(
       "config age grows",
       async () => {

@@ -3,7 +3,6 @@
  * private Postgres (and Redis when asked), tenants created through the admin API, their shards
  * read from the nodes' placement endpoint, and small HTTP helpers.
  */
-import { egressAllowFor } from "../support/egress.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -69,38 +68,6 @@ export async function isolationPlatform(spec: PlatformSpec): Promise<IsolationPl
     await stop();
     throw err;
   }
-}
-
-export interface TenantSpec {
-  id: string;
-  upstream: string;
-  limits?: { rate?: number; burst?: number; concurrency?: number; shardSize?: number; priority?: string };
-  routes?: { pathPrefix: string; timeoutMs?: number; protocol?: "http" | "grpc" }[];
-}
-
-/** Creates a tenant with an upstream, its routes and an invoke key; returns the key. */
-export async function createTenant(admin: AdminClient, spec: TenantSpec): Promise<string> {
-  const base = `/admin/v1/tenants/${spec.id}`;
-  await admin.post("/admin/v1/tenants", {
-    id: spec.id,
-    name: spec.id,
-    limits: spec.limits ?? {},
-    egressAllow: egressAllowFor(spec.upstream),
-  });
-  const upstream = await admin.post<{ id: string }>(`${base}/upstreams`, {
-    name: "api",
-    targets: [spec.upstream],
-  });
-  for (const r of spec.routes ?? [{ pathPrefix: "/" }]) {
-    await admin.post(`${base}/routes`, {
-      pathPrefix: r.pathPrefix,
-      upstreamId: upstream.id,
-      timeoutMs: r.timeoutMs,
-      protocol: r.protocol,
-    });
-  }
-  const key = await admin.post<{ key: string }>(`${base}/keys`, { name: "test" });
-  return key.key;
 }
 
 export interface Member {
