@@ -12,6 +12,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  type FastifySchema,
   LogController,
 } from "fastify";
 import type { Socket } from "node:net";
@@ -64,6 +65,13 @@ export function sendProblem(reply: FastifyReply, err: CorralError): FastifyReply
   const { retryAfterSeconds } = err.extensions;
   if (typeof retryAfterSeconds === "number") reply.header("retry-after", String(retryAfterSeconds));
   return reply.code(err.status).type("application/problem+json").send(toProblem(err));
+}
+
+/** Route options documenting a route of `tag`: its summary and its schemas (params, body, response...). */
+export function documented(tag: string) {
+  return (summary: string, schema: Omit<FastifySchema, "summary" | "tags"> = {}) => ({
+    schema: { summary, tags: [tag], ...schema },
+  });
 }
 
 /**
