@@ -5,7 +5,6 @@
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "undici";
@@ -14,6 +13,7 @@ import { type Platform, startPlatform } from "../../bin/dev/platform.ts";
 import { startPostgres, type TestPostgres } from "../support/postgres.ts";
 import { type RedisServer, startRedis } from "../support/redis.ts";
 import { poll } from "../support/poll.ts";
+import { listenOnLoopback } from "../support/http-server.ts";
 
 export interface IsolationPlatform {
   platform: Platform;
@@ -126,17 +126,7 @@ export async function testUpstream(
     res.writeHead(200, { "content-type": "text/plain" }).end("ok");
   });
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenOnLoopback(server)), seen };
 }
 
 /** Status and corral-reason of one request. */
