@@ -2,7 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { documented } from "../http/server.ts";
 import type { NewKey } from "../service/admin-tenant-config.ts";
-import { type AdminContext, mutate } from "./context.ts";
+import { type AdminContext, mutateTenant } from "./context.ts";
 import { createKeyBody, issuedKey, keyList, keyParams, tenantParams } from "./schemas.ts";
 
 const doc = documented("keys");
@@ -18,10 +18,7 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: AdminContext): void
       response: { 201: issuedKey },
     }),
     (req, reply) =>
-      mutate(ctx, req, reply, ctx.tenants.issueKey(req.params.tenantId, req.body), {
-        grows: true,
-        tenantId: req.params.tenantId,
-      }),
+      mutateTenant(ctx, req, reply, (tenantId) => ctx.tenants.issueKey(tenantId, req.body), { grows: true }),
   );
 
   app.get<{ Params: TenantParams }>(
@@ -34,8 +31,6 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: AdminContext): void
     "/tenants/:tenantId/keys/:keyId",
     doc("Revoke an API key", { params: keyParams }),
     (req, reply) =>
-      mutate(ctx, req, reply, ctx.tenants.revokeKey(req.params.tenantId, req.params.keyId), {
-        tenantId: req.params.tenantId,
-      }),
+      mutateTenant(ctx, req, reply, (tenantId) => ctx.tenants.revokeKey(tenantId, req.params.keyId)),
   );
 }

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { documented } from "../http/server.ts";
 import type { NewTenant, TenantPatch } from "../service/admin-tenant-config.ts";
-import { type AdminContext, mutate } from "./context.ts";
+import { type AdminContext, mutate, mutateTenant } from "./context.ts";
 import {
   createTenantBody,
   listTenantsQuery,
@@ -64,18 +64,12 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
       body: patchTenantBody,
       response: { 200: tenant },
     }),
-    (req, reply) =>
-      mutate(ctx, req, reply, ctx.tenants.updateTenant(req.params.tenantId, req.body), {
-        tenantId: req.params.tenantId,
-      }),
+    (req, reply) => mutateTenant(ctx, req, reply, (tenantId) => ctx.tenants.updateTenant(tenantId, req.body)),
   );
 
   app.delete<{ Params: TenantParams }>(
     "/tenants/:tenantId",
     doc("Delete a tenant with its keys, routes and upstreams", { params: tenantParams }),
-    (req, reply) =>
-      mutate(ctx, req, reply, ctx.tenants.deleteTenant(req.params.tenantId), {
-        tenantId: req.params.tenantId,
-      }),
+    (req, reply) => mutateTenant(ctx, req, reply, (tenantId) => ctx.tenants.deleteTenant(tenantId)),
   );
 }
