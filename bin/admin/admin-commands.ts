@@ -118,6 +118,16 @@ function upstreamBody(o: Options): Record<string, unknown> {
   });
 }
 
+/** `<resource> delete|revoke <tenant> <id>`: deletes one of a tenant's resources. */
+function tenantResourceDelete(collection: string, idArg: string): AdminCommand {
+  return {
+    args: ["tenant", idArg],
+    options: [],
+    mutates: true,
+    run: (c, [t, id]) => c.delete(`${tenantPath(t!)}/${collection}/${seg(id!)}`),
+  };
+}
+
 export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
   "tenants list": {
     args: [],
@@ -170,12 +180,7 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
     run: (c, [t], o) =>
       c.post(`${tenantPath(t!)}/keys`, body({ name: text(o, "name"), scopes: list(o, "scope") })),
   },
-  "keys revoke": {
-    args: ["tenant", "keyId"],
-    options: [],
-    mutates: true,
-    run: (c, [t, k]) => c.delete(`${tenantPath(t!)}/keys/${seg(k!)}`),
-  },
+  "keys revoke": tenantResourceDelete("keys", "keyId"),
   "upstreams list": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/upstreams`) },
   "upstreams create": {
     args: ["tenant"],
@@ -183,12 +188,7 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
     mutates: true,
     run: (c, [t], o) => c.post(`${tenantPath(t!)}/upstreams`, upstreamBody(o)),
   },
-  "upstreams delete": {
-    args: ["tenant", "upstreamId"],
-    options: [],
-    mutates: true,
-    run: (c, [t, u]) => c.delete(`${tenantPath(t!)}/upstreams/${seg(u!)}`),
-  },
+  "upstreams delete": tenantResourceDelete("upstreams", "upstreamId"),
   "routes list": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/routes`) },
   "routes create": {
     args: ["tenant"],
@@ -213,12 +213,7 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
     mutates: true,
     run: (c, [t], o) => c.post(`${tenantPath(t!)}/routes`, routeBody(o)),
   },
-  "routes delete": {
-    args: ["tenant", "routeId"],
-    options: [],
-    mutates: true,
-    run: (c, [t, r]) => c.delete(`${tenantPath(t!)}/routes/${seg(r!)}`),
-  },
+  "routes delete": tenantResourceDelete("routes", "routeId"),
   "tokens list": { args: [], options: [], run: (c) => c.get("/admin/v1/operator-tokens") },
   "tokens create": {
     args: ["name"],

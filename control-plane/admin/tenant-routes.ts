@@ -1,7 +1,8 @@
 /** /admin/v1/tenants: create, list (keyset cursor), get, patch, delete. */
 import type { FastifyInstance } from "fastify";
+import { documented } from "../http/server.ts";
 import type { NewTenant, TenantPatch } from "../service/admin-tenant-config.ts";
-import { type AdminContext, mutate } from "./context.ts";
+import { type AdminContext, mutate, mutateTenant } from "./context.ts";
 import {
   createTenantBody,
   listTenantsQuery,
@@ -14,34 +15,25 @@ import {
 } from "./schemas.ts";
 import { decodeCursor, encodeCursor, pageLimit } from "./validate.ts";
 
+const doc = documented("tenants");
+
 type TenantParams = { tenantId: string };
 const SLUG_RE = new RegExp(SLUG_PATTERN);
 
 export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.post<{ Body: NewTenant }>(
     "/tenants",
-    {
-      schema: {
-        summary: "Create a tenant",
-        tags: ["tenants"],
-        body: createTenantBody,
-        response: { 201: tenant },
-      },
-    },
+    doc("Create a tenant", { body: createTenantBody, response: { 201: tenant } }),
     (req, reply) =>
       mutate(ctx, req, reply, ctx.tenants.createTenant(req.body), { grows: true, tenantId: req.body.id }),
   );
 
   app.get<{ Querystring: { limit?: string; cursor?: string } }>(
     "/tenants",
-    {
-      schema: {
-        summary: "List tenants by id, a page at a time",
-        tags: ["tenants"],
-        querystring: listTenantsQuery,
-        response: { 200: tenantPage },
-      },
-    },
+    doc("List tenants by id, a page at a time", {
+      querystring: listTenantsQuery,
+      response: { 200: tenantPage },
+    }),
     async (req) => {
       const limit = pageLimit(req.query.limit);
       const after = req.query.cursor === undefined ? undefined : decodeCursor(req.query.cursor, SLUG_RE);
@@ -52,56 +44,32 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
 
   app.get<{ Params: TenantParams }>(
     "/tenants/:tenantId",
-    {
-      schema: { summary: "Get a tenant", tags: ["tenants"], params: tenantParams, response: { 200: tenant } },
-    },
+    doc("Get a tenant", { params: tenantParams, response: { 200: tenant } }),
     (req) => ctx.tenants.getTenant(req.params.tenantId),
   );
 
   app.get<{ Params: TenantParams }>(
     "/tenants/:tenantId/usage",
-    {
-      schema: {
-        summary:
-          "What the tenant holds against its quotas (routes, upstreams, live keys, targets, config bytes)",
-        tags: ["tenants"],
-        params: tenantParams,
-        response: { 200: tenantUsage },
-      },
-    },
+    doc("What the tenant holds against its quotas (routes, upstreams, live keys, targets, config bytes)", {
+      params: tenantParams,
+      response: { 200: tenantUsage },
+    }),
     (req) => ctx.tenants.tenantUsage(req.params.tenantId),
   );
 
   app.patch<{ Params: TenantParams; Body: TenantPatch }>(
     "/tenants/:tenantId",
-    {
-      schema: {
-        summary:
-          "Change a tenant's name, plan, status, limit overrides, quota overrides or egress exceptions",
-        tags: ["tenants"],
-        params: tenantParams,
-        body: patchTenantBody,
-        response: { 200: tenant },
-      },
-    },
-    (req, reply) =>
-      mutate(ctx, req, reply, ctx.tenants.updateTenant(req.params.tenantId, req.body), {
-        tenantId: req.params.tenantId,
-      }),
+    doc("Change a tenant's name, plan, status, limit overrides, quota overrides or egress exceptions", {
+      params: tenantParams,
+      body: patchTenantBody,
+      response: { 200: tenant },
+    }),
+    (req, reply) => mutateTenant(ctx, req, reply, (tenantId) => ctx.tenants.updateTenant(tenantId, req.body)),
   );
 
   app.delete<{ Params: TenantParams }>(
     "/tenants/:tenantId",
-    {
-      schema: {
-        summary: "Delete a tenant with its keys, routes and upstreams",
-        tags: ["tenants"],
-        params: tenantParams,
-      },
-    },
-    (req, reply) =>
-      mutate(ctx, req, reply, ctx.tenants.deleteTenant(req.params.tenantId), {
-        tenantId: req.params.tenantId,
-      }),
+    doc("Delete a tenant with its keys, routes and upstreams", { params: tenantParams }),
+    (req, reply) => mutateTenant(ctx, req, reply, (tenantId) => ctx.tenants.deleteTenant(tenantId)),
   );
 }

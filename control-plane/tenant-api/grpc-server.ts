@@ -6,7 +6,8 @@
  * counted. Messages are bounded; close() drains calls in flight before it gives up on them.
  */
 import { Metadata, type ServerUnaryCall, Server, ServerCredentials, type sendUnaryData } from "@grpc/grpc-js";
-import { Counter, Histogram, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { metricMakers, REQUEST_SECONDS_BUCKETS } from "../../runtime/metric-makers.ts";
 import { TenantServiceService } from "../../proto/gen/corral/tenant/v1/tenant.ts";
 import { presentedKey } from "../../proto/presented-key.ts";
 import { type CorralError, GrpcStatus } from "../errors.ts";
@@ -80,19 +81,18 @@ function drain(server: Server, timeoutMs: number): Promise<void> {
 }
 
 function unaryWrapper(opts: TenantGrpcOptions): Unary {
-  const calls = new Counter({
-    name: "corral_grpc_calls_total",
-    help: "Tenant API gRPC calls served, by method and status code",
-    labelNames: ["method", "code"] as const,
-    registers: [opts.registry],
-  });
-  const duration = new Histogram({
-    name: "corral_grpc_call_duration_seconds",
-    help: "Tenant API gRPC call duration by method",
-    labelNames: ["method"] as const,
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [opts.registry],
-  });
+  const m = metricMakers(opts.registry);
+  const calls = m.counter(
+    "corral_grpc_calls_total",
+    "Tenant API gRPC calls served, by method and status code",
+    ["method", "code"],
+  );
+  const duration = m.histogram(
+    "corral_grpc_call_duration_seconds",
+    "Tenant API gRPC call duration by method",
+    REQUEST_SECONDS_BUCKETS,
+    ["method"],
+  );
   return (method, handler) => (call, callback) => {
     const started = performance.now();
     const finish = (code: number, caller?: Caller) => {

@@ -6,15 +6,9 @@
  */
 import { presentedKey } from "../../proto/presented-key.ts";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import {
-  type ApiDocumentInfo,
-  buildOpenApi,
-  type CollectedRoute,
-  type RouteSchema,
-} from "../http/openapi.ts";
+import type { ApiDocumentInfo } from "../http/openapi.ts";
 import { CorralError } from "../errors.ts";
-import { toCorralError } from "../http/problems.ts";
-import { sendProblem } from "../http/server.ts";
+import { answerProblems, serveOpenApi } from "../http/server.ts";
 import { sourceOf } from "../service/failed-auth-throttle.ts";
 import { checkIdempotencyKey, invalid } from "../service/input-validation.ts";
 import {
@@ -75,19 +69,9 @@ const idParams = (pattern: RegExp) =>
 
 export function tenantRestPlugin(service: TenantService) {
   return async function tenantRest(app: FastifyInstance): Promise<void> {
-    const routes = collectRoutes(app);
+    serveOpenApi(app, TENANT_API_INFO, () => "manage");
     app.decorateRequest("tenantCaller", null);
-    app.setErrorHandler((err, req, reply) => {
-      const problem = asTenantError(toCorralError(err));
-      if (problem.status >= 500) req.log.error({ err, code: problem.code }, "request failed");
-      return sendProblem(reply, problem);
-    });
-    app.setNotFoundHandler((req, reply) =>
-      sendProblem(
-        reply,
-        new CorralError("CORRAL_TENANT_NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`),
-      ),
-    );
+    answerProblems(app, "CORRAL_TENANT_NOT_FOUND", asTenantError);
     app.addHook("onRequest", async (req) => {
       if (req.routeOptions.config?.access === "public") return;
       const caller = await service.authenticate(
@@ -101,24 +85,7 @@ export function tenantRestPlugin(service: TenantService) {
     registerRouteRoutes(app, service);
     registerUpstreamRoutes(app, service);
     registerKeyRoutes(app, service);
-    let document: object | undefined;
-    app.get("/openapi.json", { config: { access: "public" } }, async () => {
-      document ??= buildOpenApi(routes, TENANT_API_INFO);
-      return document;
-    });
   };
-}
-
-function collectRoutes(app: FastifyInstance): CollectedRoute[] {
-  const routes: CollectedRoute[] = [];
-  app.addHook("onRoute", (r) => {
-    const methods = Array.isArray(r.method) ? r.method : [r.method];
-    for (const method of methods) {
-      if (method === "HEAD" || r.config?.access === "public") continue;
-      routes.push({ method, url: r.url, access: "manage", schema: r.schema as RouteSchema | undefined });
-    }
-  });
-  return routes;
 }
 
 function caller(req: FastifyRequest): Caller {
