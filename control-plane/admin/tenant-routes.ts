@@ -1,6 +1,6 @@
 /** /admin/v1/tenants: create, list (keyset cursor), get, patch, delete. */
 import type { FastifyInstance } from "fastify";
-import type { NewTenant, TenantPatch } from "../service/admin-tenant-config.ts";
+import type { NewTenantBody, TenantPatchBody } from "../service/admin-tenant-config.ts";
 import { type AdminContext, mutate } from "./context.ts";
 import {
   createTenantBody,
@@ -18,7 +18,7 @@ type TenantParams = { tenantId: string };
 const SLUG_RE = new RegExp(SLUG_PATTERN);
 
 export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): void {
-  app.post<{ Body: NewTenant }>(
+  app.post<{ Body: NewTenantBody }>(
     "/tenants",
     {
       schema: {
@@ -72,7 +72,7 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
     (req) => ctx.tenants.tenantUsage(req.params.tenantId),
   );
 
-  app.patch<{ Params: TenantParams; Body: TenantPatch }>(
+  app.patch<{ Params: TenantParams; Body: TenantPatchBody }>(
     "/tenants/:tenantId",
     {
       schema: {

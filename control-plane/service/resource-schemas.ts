@@ -7,6 +7,7 @@
  */
 
 import { MAX_ALLOW_ENTRIES, MAX_ALLOW_ENTRY_LENGTH } from "../../proto/egress-policy.ts";
+import { periodQuota } from "./quota-schemas.ts";
 
 export const SLUG_PATTERN = "^[a-z0-9][a-z0-9-]{0,62}$";
 export const slug = { type: "string", pattern: SLUG_PATTERN, maxLength: 63 } as const;
@@ -29,6 +30,7 @@ const limitOverrides = {
     shardSize: { type: "integer" },
     shadow: { type: "boolean" },
     disabled: { type: "boolean" },
+    quota: { ...periodQuota, description: "the tenant's own period quota (null: none); absent: the plan's" },
   },
 } as const;
 
@@ -145,6 +147,7 @@ export const keyInfo = {
     scopes,
     createdAt: timestamp,
     revokedAt: nullableTimestamp,
+    quota: { ...periodQuota, description: "the key's own period quota, set by operators (null: none)" },
   },
   required: ["id", "tenantId", "name", "scopes", "createdAt", "revokedAt"],
 } as const;

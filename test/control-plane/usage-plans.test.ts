@@ -1,0 +1,115 @@
+/**
+ * Usage plans on a real control plane and Postgres: a plan's period quota, the tenant's override
+ * (a quota, "none" or back to the plan's) and a key's own quota go into the published snapshot
+ * (Limits.quota, ApiKey.quota); offsets are ISO 8601 durations, checked against the period;
+ * bad input is 400 and changes nothing; a plan's quota change publishes like any change.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { LATEST_KEY, parsePointer } from "../../proto/blob-keys.ts";
+import { decodeSnapshot } from "../../proto/snapshot-codec.ts";
+import { poll } from "../support/poll.ts";
+import { type Harness, startHarness } from "./harness.ts";
+
+let h: Harness;
+before(async () => {
+  h = await startHarness();
+});
+after(() => h.close());
+
+const capacity = () => Number(h.env.CORRAL_SNAPSHOT_CAPACITY);
+async function latest() {
+  const pointer = parsePointer(await h.blobs.get(LATEST_KEY, 4096));
+  return decodeSnapshot(await h.blobs.get(pointer.key, capacity()), h.publicKey, capacity());
+}
+/** The snapshot once its tenant `id` passes `ok`. */
+const published = (id: string, ok: (t: NonNullable<ReturnType<typeof find>>) => boolean) =>
+  poll(`tenant ${id} as expected in the snapshot`, async () => {
+    const t = find(await latest(), id);
+    return t && ok(t) ? t : undefined;
+  });
+const find = (s: Awaited<ReturnType<typeof latest>>, id: string) => s.tenants.find((t) => t.id === id);
+
+const PLAN = { rate: 100, burst: 200, concurrency: 0, priority: "standard", shardSize: 1 };
+
+test("a plan's quota, a tenant's override and a key's quota reach the snapshot", async () => {
+  const put = await h.api("PUT", "/admin/v1/plans/metered", {
+    ...PLAN,
+    quota: { limit: 1000, period: "month", offset: "P1DT2H" },
+  });
+  assert.equal(put.status, 201);
+  assert.deepEqual(put.body.quota, { limit: 1000, period: "month", offset: "P1DT2H" });
+  assert.equal(
+    (await h.api("POST", "/admin/v1/tenants", { id: "m1", name: "m1", plan: "metered" })).status,
+    201,
+  );
+  const key = await h.api("POST", "/admin/v1/tenants/m1/keys", { scopes: ["invoke"] });
+  let t = await published("m1", (t) => t.limits?.quota !== undefined);
+  assert.deepEqual(t.limits!.quota, { limit: 1000, period: "month", offsetMs: 26 * 3_600_000 });
+
+  const patched = await h.api("PATCH", "/admin/v1/tenants/m1", {
+    limits: { quota: { limit: 50, period: "minute" } },
+  });
+  assert.equal(patched.status, 200);
+  assert.deepEqual(patched.body.limits.quota, { limit: 50, period: "minute", offset: "PT0S" });
+  t = await published("m1", (t) => t.limits?.quota?.limit === 50);
+  assert.equal(t.limits!.quota!.period, "minute");
+
+  const keyQuota = await h.api("PATCH", `/admin/v1/tenants/m1/keys/${key.body.id}`, {
+    quota: { limit: 7, period: "hour", offset: "PT30M" },
+  });
+  assert.equal(keyQuota.status, 200);
+  assert.deepEqual(keyQuota.body.quota, { limit: 7, period: "hour", offset: "PT30M" });
+  t = await published("m1", (t) => t.keys[0]?.quota !== undefined);
+  assert.deepEqual(t.keys[0]!.quota, { limit: 7, period: "hour", offsetMs: 1_800_000 });
+
+  assert.equal((await h.api("PATCH", "/admin/v1/tenants/m1", { limits: { quota: null } })).status, 200);
+  t = await published("m1", (t) => t.limits?.quota === undefined);
+  assert.equal((await h.api("GET", "/admin/v1/tenants/m1")).body.limits.quota, null, "explicitly none");
+
+  assert.equal((await h.api("PATCH", "/admin/v1/tenants/m1", { limits: { quota: "plan" } })).status, 200);
+  t = await published("m1", (t) => t.limits?.quota?.limit === 1000);
+  assert.equal((await h.api("GET", "/admin/v1/tenants/m1")).body.limits.quota, undefined, "the plan's again");
+});
+
+test("changing a plan's quota publishes to its tenants; a PUT without quota keeps it", async () => {
+  assert.equal(
+    (await h.api("PUT", "/admin/v1/plans/metered", { ...PLAN, quota: { limit: 5000, period: "day" } }))
+      .status,
+    200,
+  );
+  await published("m1", (t) => t.limits?.quota?.limit === 5000);
+  const kept = await h.api("PUT", "/admin/v1/plans/metered", { ...PLAN, rate: 90 });
+  assert.deepEqual(kept.body.quota, { limit: 5000, period: "day", offset: "PT0S" });
+  const none = await h.api("PUT", "/admin/v1/plans/metered", { ...PLAN, quota: null });
+  assert.equal(none.body.quota, null);
+  await published("m1", (t) => t.limits?.quota === undefined);
+});
+
+test("bad quotas are 400 naming the field and change nothing", async () => {
+  const before = (await h.api("GET", "/admin/v1/plans/metered")).body;
+  const bad: [string, string, unknown][] = [
+    ["PUT", "/admin/v1/plans/metered", { ...PLAN, quota: { limit: 10, period: "hour", offset: "PT1H" } }],
+    ["PUT", "/admin/v1/plans/metered", { ...PLAN, quota: { limit: 10, period: "month", offset: "P28D" } }],
+    ["PUT", "/admin/v1/plans/metered", { ...PLAN, quota: { limit: 10, period: "day", offset: "P1M" } }],
+    ["PUT", "/admin/v1/plans/metered", { ...PLAN, quota: { limit: 10, period: "day", offset: "-PT1H" } }],
+    ["PUT", "/admin/v1/plans/metered", { ...PLAN, quota: { limit: 0, period: "day" } }],
+    ["PUT", "/admin/v1/plans/metered", { ...PLAN, quota: { limit: 1e13, period: "day" } }],
+    ["PUT", "/admin/v1/plans/metered", { ...PLAN, quota: { limit: 10, period: "year" } }],
+    ["PUT", "/admin/v1/plans/metered", { ...PLAN, quota: { limit: 10, period: "day", extra: 1 } }],
+    ["PATCH", "/admin/v1/tenants/m1", { limits: { quota: { limit: 10, period: "week", offset: "P7D" } } }],
+    ["PATCH", "/admin/v1/tenants/m1", { limits: { quota: "planx" } }],
+    [
+      "PATCH",
+      "/admin/v1/tenants/m1/keys/000000000000",
+      { quota: { limit: 1, period: "day", offset: "x".repeat(33) } },
+    ],
+  ];
+  for (const [method, path, body] of bad) {
+    const res = await h.api(method, path, body);
+    assert.deepEqual([res.status, res.body.code], [400, "CORRAL_ADMIN_VALIDATION"], JSON.stringify(body));
+  }
+  assert.deepEqual((await h.api("GET", "/admin/v1/plans/metered")).body, before);
+  const unknownKey = await h.api("PATCH", "/admin/v1/tenants/m1/keys/000000000000", { quota: null });
+  assert.equal(unknownKey.status, 404);
+});
