@@ -28,6 +28,7 @@ import { MutationRunner } from "./service/mutations.ts";
 import { FailedAuthThrottle } from "./service/failed-auth-throttle.ts";
 import { createPool, type Pool, withTransaction } from "./store/db.ts";
 import { purgeExpired } from "./store/idempotency.ts";
+import { pruneUsageBefore } from "./store/usage.ts";
 import { migrate } from "./store/migrate.ts";
 import { releaseConnections } from "./store/nodes.ts";
 import { ensureBootstrapToken } from "./store/operator-tokens.ts";
@@ -164,7 +165,7 @@ async function start(
   await publishing.start();
   const { url, port } = await listen(app, config, tls);
   logger.info({ http: url, grpc: grpc.address, blob: blobStore.location }, "listening");
-  const purge = startPurging(pool, logger);
+  const purge = startPurging(pool, logger, config.CORRAL_USAGE_RETENTION_DAYS);
   placement.watcher.start();
 
   const close = async () => {
@@ -296,6 +297,7 @@ function createSyncServer(parts: Parts, placement: PlacementWiring): SyncServer 
     maxFramesPerSec: config.CORRAL_SYNC_MAX_FRAMES_PER_SEC,
     helloTimeoutMs: options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
     onFleetChange: () => placement.watcher.nudge(),
+    shardMembers: (slot, tenantIds) => placement.service.shardMembers(slot, tenantIds),
   });
 }
 
@@ -359,12 +361,18 @@ async function notReadyReason(pool: Pool, feed: VersionFeed): Promise<string | u
   return feed.latest() ? undefined : "no config version has been published yet";
 }
 
-function startPurging(pool: Pool, logger: Logger): NodeJS.Timeout {
-  const purge = () =>
-    purgeExpired(pool).then(
+/** Hourly (and at start): expired idempotency keys, and usage rows past the retention. */
+function startPurging(pool: Pool, logger: Logger, usageRetentionDays: number): NodeJS.Timeout {
+  const purge = () => {
+    void purgeExpired(pool).then(
       (n) => n && logger.info({ purged: n }, "purged expired idempotency keys"),
       (err) => logger.warn({ err }, "could not purge idempotency keys"),
     );
+    void pruneUsageBefore(pool, Date.now() - usageRetentionDays * 86_400_000).then(
+      (n) => n && logger.info({ pruned: n }, "pruned usage rows past the retention"),
+      (err) => logger.warn({ err }, "could not prune usage rows"),
+    );
+  };
   void purge();
   const timer = setInterval(purge, PURGE_INTERVAL_MS);
   timer.unref();

@@ -117,6 +117,14 @@ export class ControlPlaneMetrics {
     labelNames: ["kind"] as const,
     registers: [this.registry],
   });
+  readonly usageEntries = new Counter({
+    name: "corral_usage_entries_total",
+    help:
+      "Usage entries nodes reported, by result: written, or refused (bad_id, bad_outcome, bad_hour, " +
+      "bad_count, not_member: the node does not serve the tenant, dropped: rollup full or write failed)",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
   readonly nodeReports = new Counter({
     name: "corral_node_reports_total",
     help: "Acks and Nacks received from nodes",

@@ -25,6 +25,8 @@ import { NodeState } from "./node-state.ts";
 import type { EgressDenialListener } from "./egress/egress-connect.ts";
 import { createMetrics, type DataPlaneMetrics } from "./ops/metrics.ts";
 import { type OpsServer, startOps } from "./ops/ops-server.ts";
+import { registerUsageGauges, UsageMeter } from "./ops/usage-meter.ts";
+import { requestMeter } from "./pipeline/usage-metering.ts";
 import type { BackoffPolicy } from "./sync/backoff.ts";
 import { ResultFrames } from "./sync/result-frames.ts";
 import { SyncClient } from "./sync/sync-client.ts";
@@ -81,6 +83,8 @@ interface Parts {
   pools: UpstreamPools;
   isolation: Isolation;
   sessions: UpstreamSessions;
+  /** requests per tenant, key, route and outcome, reported in Status frames */
+  usage: UsageMeter;
 }
 
 function logOutcome(log: Logger, o: ApplyOutcome): void {
@@ -141,7 +145,9 @@ function createSync(
         inflight: state.inflight,
         shed: state.shed,
         fetchError: state.fetchError ?? "",
+        usage: p.usage.take(),
       }),
+      statusBacklog: () => p.usage.pending > 0,
       onWelcome: ({ latest }) => {
         state.cpVersion = latest?.version ?? 0;
         if (latest && latest.version > 0) applier.request({ kind: "welcome", ...latest });
@@ -192,6 +198,7 @@ async function startServers(p: Parts): Promise<Servers> {
     },
     logSampleRate: p.s.logSampleRate,
     random: p.random,
+    usage: requestMeter(p.usage, p.s.slot),
   };
   const ingress = await startIngress({
     ...shared,
@@ -242,7 +249,10 @@ async function createParts(s: DataPlaneSettings, options: DataPlaneOptions): Pro
   const metrics = createMetrics(state);
   const random = options.random ?? Math.random;
   const store = await openBlobStore(s.blobUrl, { endpoint: s.s3Endpoint });
+  const usage = new UsageMeter({ now: () => timers.now() });
+  registerUsageGauges(metrics.registry, usage);
   return {
+    usage,
     s,
     log,
     timers,
@@ -334,9 +344,10 @@ function closer(
     await Promise.all([
       servers.ingress.close(drainMs),
       servers.grpc.close(drainMs),
-      flow.sync.close(),
       p.loader.close().then(() => flow.applier.close()),
     ]);
+    flow.sync.sendStatus(); // the last usage counts
+    await flow.sync.close();
     await Promise.all([
       p.pools.close(),
       p.sessions.close(),
