@@ -94,14 +94,7 @@ export class PlacementService {
 
   /** The tenant's shard over the current fleet; undefined when there is no such tenant. */
   async tenantPlacement(tenantId: string): Promise<TenantPlacement | undefined> {
-    const read = await withTransaction(
-      this.#pool,
-      async (tx) => ({
-        tenants: await configuredShardSizes(tx, tenantId),
-        slots: await this.currentSlots(tx),
-      }),
-      "repeatable read",
-    );
+    const read = await this.#readFleet(tenantId);
     const tenant = read.tenants[0];
     if (!tenant) return undefined;
     const k = effectiveShardSize(tenant.k, read.slots.length);
@@ -127,14 +120,7 @@ export class PlacementService {
    */
   async shardMembers(slot: string, tenantIds: readonly string[]): Promise<ReadonlySet<string>> {
     if (tenantIds.length === 0) return new Set();
-    const read = await withTransaction(
-      this.#pool,
-      async (tx) => ({
-        tenants: await configuredShardSizes(tx, tenantIds),
-        slots: await this.currentSlots(tx),
-      }),
-      "repeatable read",
-    );
+    const read = await this.#readFleet(tenantIds);
     const members = read.tenants.filter((t) =>
       this.#shards.lookup({ id: t.id, shardSize: clampShardSize(t.k) }, read.slots).includes(slot),
     );
@@ -157,11 +143,7 @@ export class PlacementService {
   }
 
   async #analyze(failed: readonly string[]): Promise<FleetAnalysis> {
-    const read = await withTransaction(
-      this.#pool,
-      async (tx) => ({ tenants: await configuredShardSizes(tx), slots: await this.currentSlots(tx) }),
-      "repeatable read",
-    );
+    const read = await this.#readFleet();
     const known = new Set(read.slots.map((s) => s.name));
     const unknown = failed.filter((name) => !known.has(name));
     if (unknown.length > 0) {
@@ -192,6 +174,18 @@ export class PlacementService {
       if (i + PLACEMENT_CHUNK < tenants.length) await yieldToEventLoop();
     }
     return placed;
+  }
+
+  /** The tenants' configured shard sizes (all tenants when undefined) and the current slots, of one moment. */
+  #readFleet(tenantIds?: string | readonly string[]) {
+    return withTransaction(
+      this.#pool,
+      async (tx) => ({
+        tenants: await configuredShardSizes(tx, tenantIds),
+        slots: await this.currentSlots(tx),
+      }),
+      "repeatable read",
+    );
   }
 
   #policy(nowMs: number): SlotPolicy {
