@@ -29,6 +29,8 @@ import { FailedAuthThrottle } from "./service/failed-auth-throttle.ts";
 import { createPool, type Pool, withTransaction } from "./store/db.ts";
 import { purgeExpired } from "./store/idempotency.ts";
 import { pruneUsageBefore } from "./store/usage.ts";
+import { openQuotaCounters, type QuotaCounterStore } from "./store/quota-counters.ts";
+import { UsageReader } from "./service/usage-reader.ts";
 import { migrate } from "./store/migrate.ts";
 import { releaseConnections } from "./store/nodes.ts";
 import { ensureBootstrapToken } from "./store/operator-tokens.ts";
@@ -123,6 +125,8 @@ interface Parts {
   feed: VersionFeed;
   lease: PublisherLease;
   pingIntervalMs: number;
+  /** the nodes' period-quota counters (CORRAL_REDIS_URL), when set */
+  quotaCounters: QuotaCounterStore | undefined;
 }
 
 /**
@@ -142,6 +146,9 @@ async function start(
     feed: options.feed ?? new LocalVersionFeed(),
     lease: options.lease ?? createPublisherLease(config, logger),
     pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+    quotaCounters: config.CORRAL_REDIS_URL
+      ? openQuotaCounters(config.CORRAL_REDIS_URL, (err) => logger.debug({ err }, "quota counters"))
+      : undefined,
   };
   const placement = createPlacement({
     config,
@@ -173,6 +180,7 @@ async function start(
     await placement.watcher.close();
     await Promise.all([sync.close(), app.close(), grpc.close()]);
     await publishing.close();
+    await parts.quotaCounters?.close();
     await blobStore.close?.();
     await pool.end();
     logger.info("closed");
@@ -259,7 +267,13 @@ async function createHttpApis(
     limits: httpLimits(config),
     notReadyReason: () => notReadyReason(pool, feed),
   });
+  const usage = new UsageReader({
+    pool,
+    counters: parts.quotaCounters,
+    onCounterError: (err) => logger.warn({ err }, "quota counters unreadable: usage answered from metering"),
+  });
   const admin = new AdminService({
+    usage,
     pool,
     mutations: deps.mutations,
     fleetStaleMs: 4 * parts.pingIntervalMs,
@@ -270,6 +284,7 @@ async function createHttpApis(
   });
   await app.register(adminPlugin(admin), { prefix: ADMIN_PREFIX });
   const tenantApi = new TenantService({
+    usage,
     pool,
     mutations: deps.mutations,
     mutationRate: new MutationRateLimiter({

@@ -17,6 +17,7 @@ import { registerPlacementAdmin } from "./placement-admin.ts";
 import { registerRouteRoutes } from "./route-routes.ts";
 import { registerTenantRoutes } from "./tenant-routes.ts";
 import { registerUpstreamRoutes } from "./upstream-routes.ts";
+import { registerUsageRoutes } from "./usage-routes.ts";
 
 export const ADMIN_API_INFO: ApiDocumentInfo = {
   title: "Corral admin API",
@@ -50,6 +51,7 @@ export function adminPlugin(ctx: AdminContext) {
     registerConfigRoutes(app, ctx);
     registerPlacementAdmin(app, ctx);
     registerOperatorTokenRoutes(app, ctx);
+    registerUsageRoutes(app, ctx);
     let document: object | undefined;
     app.get("/openapi.json", { config: { access: "public" } }, async () => {
       document ??= buildOpenApi(routes, ADMIN_API_INFO);

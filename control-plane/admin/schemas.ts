@@ -5,7 +5,7 @@
  * The schemas of tenants' own configuration (keys, upstreams, routes, the tenant) live in
  * service/resource-schemas.ts: the tenant API serves them too.
  */
-import { periodQuotaOverrideInput } from "../service/quota-schemas.ts";
+import { periodQuotaOverrideInput, usageReportProperties } from "../service/quota-schemas.ts";
 import { QUOTA_MAX } from "../service/quotas.ts";
 import {
   egressAllowInput,
@@ -193,7 +193,6 @@ export const quotas = {
 export const tenantUsage = {
   type: "object",
   properties: {
-    tenantId: slug,
     usage: {
       type: "object",
       properties: {
@@ -206,8 +205,10 @@ export const tenantUsage = {
       required: ["routes", "upstreams", "keys", "targets", "configBytes"],
     },
     quotas: { ...quotas, description: "effective quotas: the tenant's overrides, else its plan's" },
+    ...usageReportProperties,
+    tenantId: slug,
   },
-  required: ["tenantId", "usage", "quotas"],
+  required: ["tenantId", "usage", "quotas", "from", "to", "granularity", "quota", "history"],
 } as const;
 
 export const snapshotUsage = {

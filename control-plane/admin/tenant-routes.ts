@@ -13,6 +13,11 @@ import {
   tenantUsage,
 } from "./schemas.ts";
 import { decodeCursor, encodeCursor, pageLimit } from "./validate.ts";
+import { CorralError } from "../errors.ts";
+import { usageQuery } from "../service/quota-schemas.ts";
+import type { UsageQuery } from "../service/usage-reader.ts";
+
+const notFound = (id: string) => new CorralError("CORRAL_ADMIN_NOT_FOUND", `tenant ${id} not found`);
 
 type TenantParams = { tenantId: string };
 const SLUG_RE = new RegExp(SLUG_PATTERN);
@@ -58,18 +63,26 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
     (req) => ctx.tenants.getTenant(req.params.tenantId),
   );
 
-  app.get<{ Params: TenantParams }>(
+  app.get<{ Params: TenantParams; Querystring: UsageQuery }>(
     "/tenants/:tenantId/usage",
     {
       schema: {
         summary:
-          "What the tenant holds against its quotas (routes, upstreams, live keys, targets, config bytes)",
+          "The tenant's requests (quota period: used, remaining, resets-at; hourly or daily history, " +
+          "as GET /v1/usage answers the tenant) and what it holds against its resource quotas",
         tags: ["tenants"],
         params: tenantParams,
+        querystring: usageQuery,
         response: { 200: tenantUsage },
       },
     },
-    (req) => ctx.tenants.tenantUsage(req.params.tenantId),
+    async (req) => {
+      const held = await ctx.tenants.tenantUsage(req.params.tenantId);
+      const requests = await ctx.usage.report(req.params.tenantId, req.query, () =>
+        notFound(req.params.tenantId),
+      );
+      return { ...held, ...requests };
+    },
   );
 
   app.patch<{ Params: TenantParams; Body: TenantPatchBody }>(

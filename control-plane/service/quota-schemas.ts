@@ -45,3 +45,76 @@ export const periodQuota = {
   },
   required: ["limit", "period", "offset"],
 } as const;
+
+// ---- usage reports --------------------------------------------------------------
+
+/** checked by service/usage-reader.ts (the shared Ajv has no formats) */
+const dateTime = { type: "string", minLength: 1, maxLength: 40 } as const;
+
+/** ?from&to&granularity of a usage report. */
+export const usageQuery = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    from: {
+      ...dateTime,
+      description:
+        "start (RFC 3339), rounded down to the granularity; default: 1 day (hour) or 30 days (day) before to",
+    },
+    to: { ...dateTime, description: "end, exclusive (RFC 3339), rounded up to the granularity; default now" },
+    granularity: {
+      enum: ["hour", "day"],
+      description: "bucket size (UTC); default hour. At most 31 days of hours, 400 of days",
+    },
+  },
+} as const;
+
+const quotaUsage = {
+  type: ["object", "null"],
+  description: "the current period of the tenant's quota; null when it has none",
+  properties: {
+    limit: { type: "integer" },
+    used: { type: "integer", description: "admitted requests in the period so far" },
+    remaining: { type: "integer" },
+    period: { enum: ["minute", "hour", "day", "week", "month"] },
+    offset: { type: "string" },
+    periodStart: { type: "string", format: "date-time" },
+    resetsAt: { type: "string", format: "date-time", description: "when the period ends" },
+    source: {
+      enum: ["counters", "metering"],
+      description:
+        "counters: the nodes' shared counters (exact); metering: hourly rows, which count whole hours a period starts inside and trail by a status interval",
+    },
+  },
+  required: ["limit", "used", "remaining", "period", "offset", "periodStart", "resetsAt", "source"],
+} as const;
+
+export const usageBucket = {
+  type: "object",
+  properties: {
+    start: { type: "string", format: "date-time" },
+    admitted: { type: "integer" },
+    refused: {
+      type: "object",
+      additionalProperties: { type: "integer" },
+      description: "refusals by corral-reason",
+    },
+  },
+  required: ["start", "admitted", "refused"],
+} as const;
+
+/** The usage report's own members (the admin API adds them to its resource usage). */
+export const usageReportProperties = {
+  tenantId: { type: "string" },
+  from: { type: "string", format: "date-time" },
+  to: { type: "string", format: "date-time" },
+  granularity: { enum: ["hour", "day"] },
+  quota: quotaUsage,
+  history: { type: "array", items: usageBucket, description: "buckets with requests, oldest first" },
+} as const;
+
+export const usageReport = {
+  type: "object",
+  properties: usageReportProperties,
+  required: ["tenantId", "from", "to", "granularity", "quota", "history"],
+} as const;

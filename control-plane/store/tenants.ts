@@ -264,3 +264,15 @@ export async function listPlans(q: Queryable): Promise<PlanRow[]> {
   const { rows } = await q.query<PlanRow>(`SELECT ${PLAN_COLUMNS} FROM plans ORDER BY name`);
   return rows;
 }
+
+/** The tenant's row and its plan's (undefined: no such tenant). */
+export async function getTenantAndPlan(
+  q: Queryable,
+  id: string,
+): Promise<{ tenant: TenantRow; plan: PlanRow | undefined } | undefined> {
+  const { rows } = await q.query<TenantRow>(`SELECT ${TENANT_COLUMNS} FROM tenants WHERE id = $1`, [id]);
+  const tenant = rows[0];
+  if (!tenant) return undefined;
+  const plans = await q.query<PlanRow>(`SELECT ${PLAN_COLUMNS} FROM plans WHERE name = $1`, [tenant.plan]);
+  return { tenant, plan: plans.rows[0] };
+}
