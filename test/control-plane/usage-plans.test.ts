@@ -5,7 +5,9 @@
  * bad input is 400 and changes nothing; a plan's quota change publishes like any change.
  */
 import assert from "node:assert/strict";
+import { tmpdir } from "node:os";
 import { after, before, test } from "node:test";
+import { runAdmin } from "../../bin/admin/admin-cli.ts";
 import { LATEST_KEY, parsePointer } from "../../proto/blob-keys.ts";
 import { decodeSnapshot } from "../../proto/snapshot-codec.ts";
 import { poll } from "../support/poll.ts";
@@ -112,4 +114,56 @@ test("bad quotas are 400 naming the field and change nothing", async () => {
   assert.deepEqual((await h.api("GET", "/admin/v1/plans/metered")).body, before);
   const unknownKey = await h.api("PATCH", "/admin/v1/tenants/m1/keys/000000000000", { quota: null });
   assert.equal(unknownKey.status, 404);
+});
+
+test("corral admin puts a tenant on a plan with a monthly quota and reads its usage", async () => {
+  const run = async (...argv: string[]) => {
+    let out = "";
+    let err = "";
+    const io = {
+      out: (t: string) => {
+        out += t;
+      },
+      err: (t: string) => {
+        err += t;
+      },
+      env: { CORRAL_ADMIN_URL: h.cp.url, CORRAL_ADMIN_TOKEN: h.adminToken },
+      cwd: tmpdir(),
+    };
+    const code = await runAdmin(argv, io);
+    return { code, out: out ? JSON.parse(out) : undefined, err };
+  };
+  const created = await run(
+    "plans",
+    "set",
+    "monthly",
+    "--rate",
+    "50",
+    "--burst",
+    "100",
+    "--concurrency",
+    "0",
+    "--priority",
+    "standard",
+    "--shard-size",
+    "1",
+    "--quota",
+    "1000/month@PT2H",
+  );
+  assert.equal(created.code, 0, created.err);
+  assert.deepEqual(created.out.quota, { limit: 1000, period: "month", offset: "PT2H" });
+  const raised = await run("plans", "set", "monthly", "--quota", "2000/month");
+  assert.deepEqual([raised.out.rate, raised.out.quota.limit], [50, 2000], "other limits kept");
+  assert.equal((await run("tenants", "create", "cli-co", "--plan", "monthly")).code, 0);
+  const usage = await run("tenants", "usage", "cli-co", "--granularity", "day");
+  assert.equal(usage.code, 0, usage.err);
+  assert.deepEqual([usage.out.quota.limit, usage.out.quota.used, usage.out.granularity], [2000, 0, "day"]);
+  const own = await run("tenants", "quota", "cli-co", "--quota", "none");
+  assert.equal(own.out.limits.quota, null);
+  assert.equal((await run("tenants", "quota", "cli-co", "--quota", "plan")).out.limits.quota, undefined);
+  const bad = await run("plans", "set", "monthly", "--quota", "lots/month");
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /LIMIT\/PERIOD/);
+  const top = await run("usage", "top", "--period", "month");
+  assert.deepEqual([top.code, top.out.period], [0, "month"]);
 });
