@@ -118,6 +118,27 @@ test("a tenant reads only its own usage, over REST and gRPC", async () => {
   assert.equal(noKey.code, status.UNAUTHENTICATED);
 });
 
+test("operators see the heaviest tenants of the period; tenants cannot give themselves quotas", async () => {
+  const top = (await w.h.api("GET", "/admin/v1/usage/top?period=day&limit=5")).body;
+  assert.equal(top.period, "day");
+  assert.deepEqual(
+    top.items.map((t: { tenantId: string; admitted: number }) => [t.tenantId, t.admitted]),
+    [
+      ["alpha", await admitted("alpha")],
+      ["beta", 7],
+    ],
+  );
+  assert.equal((await w.h.api("GET", "/admin/v1/usage/top?period=minute")).status, 400);
+  assert.equal((await w.h.api("GET", "/admin/v1/usage/top?limit=5000")).status, 400);
+  const ownQuota = await w.rest(w.alpha.manage, "POST", "/v1/keys", {
+    scopes: ["invoke"],
+    quota: { limit: 1, period: "day" },
+  });
+  assert.deepEqual([ownQuota.status, ownQuota.body.code], [400, "CORRAL_TENANT_VALIDATION"]);
+  for (const path of ["/v1/tenant", "/v1/keys/000000000000"])
+    assert.equal((await w.rest(w.alpha.manage, "PATCH", path, { limits: { quota: null } })).status, 404);
+});
+
 test("bad queries are 400 / INVALID_ARGUMENT naming the field", async () => {
   const day = 86_400_000;
   const iso = (ms: number) => new Date(ms).toISOString();
