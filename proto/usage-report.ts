@@ -1,5 +1,5 @@
 /**
- * Usage metering over the sync connection (docs/design.md §5.6): what a node may put in the
+ * Usage metering over the sync connection (docs/design.md §3.5): what a node may put in the
  * `usage` entries of its Status frames, shared by the node that counts and the control plane
  * that checks and rolls them up. Outcomes are a fixed list (a refusal's corral-reason, or
  * "admitted"); a reason not on it travels as "other", so the rows per tenant stay bounded.

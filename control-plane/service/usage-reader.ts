@@ -1,5 +1,5 @@
 /**
- * Usage as tenants and operators read it (docs/design.md §5.6): the current period of the
+ * Usage as tenants and operators read it (docs/design.md §3.5): the current period of the
  * tenant's quota (limit, used, remaining, resets-at) and its hourly or daily history, from the
  * metering rows in Postgres; "used" from the nodes' quota counters in Redis when the CP has
  * CORRAL_REDIS_URL (exact, what the nodes enforce), else — or when Redis fails — from the rows

@@ -1,5 +1,5 @@
 /**
- * Period quotas of usage plans (docs/design.md §5.6), as stored and as the APIs show them.
+ * Period quotas of usage plans (docs/design.md §3.5), as stored and as the APIs show them.
  * Stored (migration 0013) in the same three columns on plans, tenants and api_keys:
  * quota_limit (NULL = none), quota_period, quota_offset_ms; tenants add quota_override (false =
  * the plan's quota). The APIs speak `{limit, period, offset}` with the offset an ISO 8601

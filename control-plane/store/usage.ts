@@ -1,5 +1,5 @@
 /**
- * Hourly usage rows (migration 0013, docs/design.md §5.6): requests per tenant, key, route,
+ * Hourly usage rows (migration 0013, docs/design.md §3.5): requests per tenant, key, route,
  * outcome and UTC hour, added to by the replica a node reports to, read by the usage APIs,
  * pruned past the retention. Every read is scoped by tenant id, but the operators' top list.
  */

@@ -1,5 +1,5 @@
 /**
- * The usage a node reports in its Status frames (docs/design.md §5.6), checked and rolled up
+ * The usage a node reports in its Status frames (docs/design.md §3.5), checked and rolled up
  * before it reaches Postgres. Pure. A frame with more than USAGE_ENTRIES_PER_FRAME entries is a
  * protocol violation; an entry that is not well formed (ids, outcome, an hour outside the
  * window, a count out of bounds) is refused on its own and counted, so a buggy or hostile node

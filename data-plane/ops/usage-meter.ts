@@ -1,5 +1,5 @@
 /**
- * Usage metering on the node (docs/design.md §5.6): requests per (tenant, key, route, outcome),
+ * Usage metering on the node (docs/design.md §3.5): requests per (tenant, key, route, outcome),
  * counted where the tenant is served, reported to the control plane in the `usage` entries of
  * the sync Status frames (at most USAGE_ENTRIES_PER_FRAME each; the rest wait for the next).
  *

@@ -1,5 +1,5 @@
 /**
- * Which answers the usage meter counts (docs/design.md §5.6): a request of an identified tenant
+ * Which answers the usage meter counts (docs/design.md §3.5): a request of an identified tenant
  * answered by a member of its shard (or by any node when the tenant has no shard), as
  * "admitted" when every stage let it through, else as its refusal's reason. A request this node
  * forwards is counted by the member that serves it; one refused here before placement while
