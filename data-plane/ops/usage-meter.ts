@@ -3,7 +3,7 @@
  * counted where the tenant is served, reported to the control plane in the `usage` entries of
  * the sync Status frames (at most USAGE_ENTRIES_PER_FRAME each; the rest wait for the next).
  *
- * The request path pays one map lookup and an increment. The clock is read only when the
+ * The request path pays three map lookups (tenant, key, route: no string is built) and an increment. The clock is read only when the
  * counts are taken: what was counted since the last take is stamped with the UTC hour the
  * counting began in, so a count lands at most one Status interval (5 s) past an hour's end in
  * that hour. Memory is bounded: at most `maxCells` live cells and `maxPending` entries waiting
@@ -11,7 +11,12 @@
  */
 import { Gauge, type Registry } from "prom-client";
 import type { UsageCount } from "../../proto/gen/corral/sync/v1/sync.ts";
-import { hourStart, USAGE_ENTRIES_PER_FRAME, type UsageOutcome } from "../../proto/usage-report.ts";
+import {
+  hourStart,
+  USAGE_ENTRIES_PER_FRAME,
+  USAGE_OUTCOMES,
+  type UsageOutcome,
+} from "../../proto/usage-report.ts";
 
 export interface UsageMeterOptions {
   /** wall clock, ms */
@@ -20,16 +25,17 @@ export interface UsageMeterOptions {
   maxPending?: number;
 }
 
-interface Cell {
-  tenantId: string;
-  keyId: string;
-  routeId: string;
-  outcome: UsageOutcome;
-  n: number;
-}
+/** Counts per outcome (indexed as USAGE_OUTCOMES) of one (tenant, key, route). */
+type Counts = number[];
+/** tenant -> key -> route -> counts: no string is built to count a request */
+type Cells = Map<string, Map<string, Map<string, Counts>>>;
+
+const OUTCOME_INDEX: ReadonlyMap<string, number> = new Map(USAGE_OUTCOMES.map((o, i) => [o, i]));
 
 export class UsageMeter {
-  #cells = new Map<string, Cell>();
+  #cells: Cells = new Map();
+  /** (tenant, key, route) triples in #cells */
+  #triples = 0;
   #since: number;
   readonly #pending = new Map<string, UsageCount>();
   readonly #now: () => number;
@@ -47,12 +53,20 @@ export class UsageMeter {
 
   /** One request of the tenant (key and route '' when unknown) with this outcome. */
   count(tenantId: string, keyId: string, routeId: string, outcome: UsageOutcome): void {
-    const id = `${tenantId}\n${keyId}\n${routeId}\n${outcome}`;
-    const cell = this.#cells.get(id);
-    if (cell) cell.n++;
-    else if (this.#cells.size < this.#maxCells)
-      this.#cells.set(id, { tenantId, keyId, routeId, outcome, n: 1 });
-    else this.dropped++;
+    let byKey = this.#cells.get(tenantId);
+    if (!byKey) this.#cells.set(tenantId, (byKey = new Map()));
+    let byRoute = byKey.get(keyId);
+    if (!byRoute) byKey.set(keyId, (byRoute = new Map()));
+    let counts = byRoute.get(routeId);
+    if (!counts) {
+      if (this.#triples >= this.#maxCells) {
+        this.dropped++;
+        return;
+      }
+      byRoute.set(routeId, (counts = new Array<number>(USAGE_OUTCOMES.length).fill(0)));
+      this.#triples++;
+    }
+    counts[OUTCOME_INDEX.get(outcome)!]!++;
   }
 
   /** Up to `max` entries to report (oldest hours first); they leave the meter. */
@@ -72,27 +86,35 @@ export class UsageMeter {
     return this.#pending.size;
   }
 
-  /** Moves the live cells into the pending entries, stamped with the hour counting began in. */
+  /** Moves the live counts into the pending entries, stamped with the hour counting began in. */
   #seal(): void {
-    const hour = this.#since;
+    const hourStartMs = this.#since;
     const cells = this.#cells;
     this.#cells = new Map();
+    this.#triples = 0;
     this.#since = hourStart(this.#now());
-    for (const [id, c] of cells) {
-      const key = `${hour}\n${id}`;
-      const entry = this.#pending.get(key);
-      if (entry) entry.count += c.n;
-      else if (this.#pending.size < this.#maxPending)
-        this.#pending.set(key, {
-          tenantId: c.tenantId,
-          keyId: c.keyId,
-          routeId: c.routeId,
-          outcome: c.outcome,
-          hourStartMs: hour,
-          count: c.n,
-        });
-      else this.dropped += c.n;
-    }
+    for (const [tenantId, byKey] of cells)
+      for (const [keyId, byRoute] of byKey)
+        for (const [routeId, counts] of byRoute)
+          counts.forEach((n, i) => {
+            if (n > 0)
+              this.#addPending({
+                tenantId,
+                keyId,
+                routeId,
+                outcome: USAGE_OUTCOMES[i]!,
+                hourStartMs,
+                count: n,
+              });
+          });
+  }
+
+  #addPending(e: UsageCount): void {
+    const id = `${e.hourStartMs}\n${e.tenantId}\n${e.keyId}\n${e.routeId}\n${e.outcome}`;
+    const have = this.#pending.get(id);
+    if (have) have.count += e.count;
+    else if (this.#pending.size < this.#maxPending) this.#pending.set(id, e);
+    else this.dropped += e.count;
   }
 }
 
