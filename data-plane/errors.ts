@@ -85,7 +85,7 @@ export const REQUEST_ERRORS = {
     status: 429,
     grpc: GRPC_STATUS.RESOURCE_EXHAUSTED,
     reason: "quota",
-    title: "The tenant's rate or concurrency limit is exhausted",
+    title: "The tenant's rate, concurrency or period quota is exhausted",
   },
   CORRAL_DP_MISDIRECTED: {
     status: 421,

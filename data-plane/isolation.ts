@@ -1,9 +1,9 @@
 /**
  * Tenant isolation on a node (docs/design.md §4, §5), wired for runDataPlane: the admission state and
  * its stages, placement and the peer forwarder, the event-loop delay the shedder sees, route
- * latencies fed by upstream answers, the demand rebalancer when Redis is configured, and the
- * test-only crash hook. Everything here lives as long as the node; close() stops its timers
- * and its Redis connection.
+ * latencies fed by upstream answers, the demand rebalancer and the period-quota flusher when
+ * Redis is configured, and the test-only crash hook. Everything here lives as long as the node;
+ * close() stops its timers and its Redis connections.
  */
 import type { Logger } from "pino";
 import type { Random, Timers } from "./clock.ts";
@@ -13,6 +13,9 @@ import type { GrpcProxy } from "./grpc/grpc-proxy.ts";
 import type { UpstreamSessions } from "./grpc/upstream-sessions.ts";
 import { RedisDemandStore } from "./demand/demand-store.ts";
 import { ShareRebalancer } from "./demand/share-rebalancer.ts";
+import { QuotaFlusher } from "./quota/quota-flusher.ts";
+import { RedisQuotaStore } from "./quota/quota-store.ts";
+import { quotaRate } from "./quota/quota-rate.ts";
 import type { HttpProxy } from "./http/http-proxy.ts";
 import { NodeAdmission } from "./pipeline/node-admission.ts";
 import { PeerForwarder } from "./http/peer-forwarder.ts";
@@ -87,13 +90,7 @@ function startRebalancer(
   am: AdmissionMetrics,
 ) {
   if (!o.redisUrl) return undefined;
-  let lastLogged = 0;
-  const logError = (err: unknown) => {
-    const now = o.timers.now();
-    if (now - lastLogged < 10_000) return;
-    lastLogged = now;
-    o.log.warn({ error: (err as Error).message }, "demand exchange with Redis failed; shares kept");
-  };
+  const logError = throttledWarning(o, "demand exchange with Redis failed; shares kept");
   const onError = (err: unknown) => {
     am.demandSyncError();
     logError(err);
@@ -107,7 +104,8 @@ function startRebalancer(
     target: {
       tenantOf: (tenant) => {
         const t = o.state.config()?.tenant(tenant);
-        return t && { shard: t.shard, rate: t.limits?.rate ?? 0 };
+        // a tenant with only a period quota is split by demand too, at the quota's mean rate
+        return t && { shard: t.shard, rate: t.limits?.rate || quotaRate(t.limits?.quota) };
       },
       setShare: (tenant, share) => admission.setShare(tenant, share),
       clearShare: (tenant) => admission.clearShare(tenant),
@@ -117,6 +115,35 @@ function startRebalancer(
   });
   rebalancer.start();
   return rebalancer;
+}
+
+/** Warns at most every 10 s (a Redis outage would otherwise log on every attempt). */
+function throttledWarning(o: IsolationOptions, message: string): (err: unknown) => void {
+  let lastLogged = 0;
+  return (err) => {
+    const now = o.timers.now();
+    if (now - lastLogged < 10_000) return;
+    lastLogged = now;
+    o.log.warn({ error: (err as Error).message }, message);
+  };
+}
+
+function startQuotaFlusher(o: IsolationOptions, admission: NodeAdmission, am: AdmissionMetrics) {
+  if (!o.redisUrl) return undefined;
+  const logError = throttledWarning(o, "quota flush to Redis failed; each member enforces its share");
+  const flusher = new QuotaFlusher({
+    ledger: admission.quotas,
+    store: new RedisQuotaStore({ url: o.redisUrl, onError: logError }),
+    timers: o.timers,
+    random: o.random,
+    onError: (err) => {
+      am.quotaSyncError();
+      logError(err);
+    },
+    onFlush: (counters) => am.quotaSync(counters),
+  });
+  flusher.start();
+  return flusher;
 }
 
 export function startIsolation(o: IsolationOptions): Isolation {
@@ -136,6 +163,7 @@ export function startIsolation(o: IsolationOptions): Isolation {
     metrics: am,
   });
   const rebalancer = startRebalancer(o, admission, demand, am);
+  const quotaFlusher = startQuotaFlusher(o, admission, am);
   const sweep = setInterval(() => admission.sweep(), SWEEP_EVERY_MS);
   sweep.unref();
   const crash = crashHook(o.crashOnHeader, o.log);
@@ -177,7 +205,7 @@ export function startIsolation(o: IsolationOptions): Isolation {
     async close() {
       clearInterval(sweep);
       loop.close();
-      await rebalancer?.close();
+      await Promise.all([rebalancer?.close(), quotaFlusher?.close()]);
     },
   };
 }

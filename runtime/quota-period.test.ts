@@ -3,6 +3,7 @@ import { test } from "node:test";
 import fc from "fast-check";
 import {
   checkQuotaOffset,
+  isQuotaPeriod,
   QUOTA_PERIODS,
   type QuotaPeriod,
   quotaWindow,
@@ -111,6 +112,7 @@ test("offsets outside [0, shortest period) are refused", () => {
   assert.throws(() => quotaWindow(0, "month", 28 * DAY), /\[0, 2419200000\)/);
   assert.throws(() => quotaWindow(Number.NaN, "day", 0), RangeError);
   assert.throws(() => quotaWindow(0, "year" as QuotaPeriod, 0), /unknown quota period/);
+  assert.deepEqual(["week", "year", "", "toString"].map(isQuotaPeriod), [true, false, false, false]);
 });
 
 test("property: every instant lies in its window, and the next window starts where it ends", () => {

@@ -21,6 +21,10 @@ export interface QuotaWindow {
 
 export const QUOTA_PERIODS: readonly QuotaPeriod[] = ["minute", "hour", "day", "week", "month"];
 
+export function isQuotaPeriod(s: string): s is QuotaPeriod {
+  return (QUOTA_PERIODS as readonly string[]).includes(s);
+}
+
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;

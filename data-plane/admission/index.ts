@@ -17,6 +17,8 @@
  *   4. tenant       TenantLimiter.admit(tenant, {rate, burst, shardSize, shadow, disabled}, now)
  *                   -> 429 RESOURCE_EXHAUSTED, `quota`, Retry-After + RateLimit + RateLimit-Policy
  *   5. route        RouteLimiter.admit(route, route limits, now) -> same as tenant
+ *   6. quota        QuotaLedger.admit([tenant's quota, key's quota], now) (period-quota.ts) -> 429,
+ *                   `quota`, Retry-After until the period ends, the quota as a second RateLimit policy
  * Record each proxied request's upstream latency with RouteLatency.record for step 1.
  * Node share of a tenant limit: 1/k by default; with Redis, computeDemandShares (demand-share.ts)
  * gives each member's share from the members' demand reports -> TenantLimiter.setShare.

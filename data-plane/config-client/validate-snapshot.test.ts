@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Snapshot, type Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import { Limits, Snapshot, type Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { ConfigApplyError } from "../errors.ts";
 import { normalizePathPrefix, parseTarget, plainTenant, validateSnapshot } from "./validate-snapshot.ts";
 
@@ -102,6 +102,22 @@ test("bad values are refused with where they are", () => {
     snap([tenant({ upstreams: [{ id: "u1", name: "", targets: ["ftp://x"], connectTimeoutMs: 0 }] })]),
     /scheme/,
   );
+});
+
+test("period quotas: a known period, an offset within it, a whole limit; keys keep theirs", () => {
+  const quota = { limit: 1000, period: "day", offsetMs: 6 * 3_600_000 };
+  const key = (q: typeof quota) => ({ id: "k1", hash: Buffer.alloc(32, 1), scopes: ["invoke"], quota: q });
+  const limits = (q: typeof quota) => Limits.fromPartial({ quota: q });
+  validateSnapshot(snap([tenant({ limits: limits(quota), keys: [key(quota)] })]));
+  assert.deepEqual(plainTenant(tenant({ keys: [key(quota)] })).keys, [{ id: "k1", invoke: true, quota }]);
+  invalid(
+    snap([tenant({ limits: limits({ ...quota, period: "year" }) })]),
+    /tenant "acme": unknown quota period "year"/,
+  );
+  invalid(snap([tenant({ limits: limits({ ...quota, offsetMs: 86_400_000 }) })]), /offset for a day period/);
+  invalid(snap([tenant({ keys: [key({ ...quota, offsetMs: -1 })] })]), /key "k1": quota offset/);
+  invalid(snap([tenant({ keys: [key({ ...quota, limit: 0.5 })] })]), /quota limit 0.5 is not a count/);
+  assert.throws(() => plainTenant(tenant({ keys: [key({ ...quota, period: "" })] })), /unknown quota period/);
 });
 
 test("targets and prefixes normalise", () => {

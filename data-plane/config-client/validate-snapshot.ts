@@ -5,6 +5,7 @@
  */
 import type {
   ApiKey,
+  Quota,
   Route,
   Snapshot,
   Tenant,
@@ -15,6 +16,7 @@ import {
   snapshotProblems,
   tenantProblems,
 } from "../../proto/snapshot-consistency.ts";
+import { checkQuotaOffset, isQuotaPeriod } from "../../runtime/quota-period.ts";
 import { ConfigApplyError } from "../errors.ts";
 import type {
   PlainKey,
@@ -76,13 +78,39 @@ function plainRoute(r: Route): PlainRoute {
 
 /** Hashes are checked for uniqueness when the key table is built (snapshot-index.ts). */
 function plainKey(k: ApiKey): PlainKey {
-  return { id: k.id, invoke: k.scopes.includes("invoke") };
+  const key: PlainKey = { id: k.id, invoke: k.scopes.includes("invoke") };
+  if (k.quota) key.quota = k.quota;
+  return key;
+}
+
+/** A period quota the node can enforce: a known period, an offset within it, a whole limit. */
+export function quotaProblems(where: string, q: Quota | undefined): string[] {
+  if (!q) return [];
+  if (!isQuotaPeriod(q.period))
+    return [`${where}: unknown quota period ${JSON.stringify(q.period.slice(0, 20))}`];
+  const problems: string[] = [];
+  if (!(Number.isSafeInteger(q.limit) && q.limit >= 0))
+    problems.push(`${where}: quota limit ${q.limit} is not a count`);
+  try {
+    checkQuotaOffset(q.period, q.offsetMs);
+  } catch (err) {
+    problems.push(`${where}: ${(err as Error).message}`);
+  }
+  return problems;
+}
+
+function tenantQuotaProblems(where: string, t: Tenant): string[] {
+  return [
+    ...quotaProblems(where, t.limits?.quota),
+    ...t.keys.flatMap((k) => quotaProblems(`${where} key ${JSON.stringify(k.id.slice(0, 80))}`, k.quota)),
+  ];
 }
 
 /** Checks one tenant alone and returns it normalised (the main thread re-reads tenants with it). */
 export function plainTenant(t: Tenant): PlainTenant {
   refuse(tenantProblems(t));
   const where = `tenant ${JSON.stringify(t.id.slice(0, 80))}`;
+  refuse(tenantQuotaProblems(where, t));
   return {
     id: t.id,
     name: t.name,
@@ -100,4 +128,6 @@ export function plainTenant(t: Tenant): PlainTenant {
 /** Validates the whole snapshot: every tenant, and uniqueness across tenants. */
 export function validateSnapshot(snapshot: Snapshot): void {
   refuse(snapshotProblems(snapshot));
+  for (const t of snapshot.tenants)
+    refuse(tenantQuotaProblems(`tenant ${JSON.stringify(t.id.slice(0, 80))}`, t));
 }

@@ -2,7 +2,13 @@
  * A tenant of a snapshot, validated and normalised (config-client/validate-snapshot.ts): what the main thread
  * decodes from the tenant's bytes on first use.
  */
-import type { FleetSettings, Limits, Slot, Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import type {
+  FleetSettings,
+  Limits,
+  Quota,
+  Slot,
+  Tenant,
+} from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 
 export interface PlainTarget {
   /** as configured, e.g. http://10.0.0.1:8080/base or 10.0.0.1:9000 (gRPC) */
@@ -45,6 +51,8 @@ export interface PlainKey {
   id: string;
   /** the key may call the tenant's routes (scope invoke) */
   invoke: boolean;
+  /** the key's own period quota, checked beside the tenant's (absent: only the tenant's) */
+  quota?: Quota;
 }
 
 export type TenantStatus = "active" | "suspended";

@@ -6,7 +6,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import type { Priority } from "../admission/decision.ts";
 import { BatchedCounter, type CountCell } from "./batched-counter.ts";
 
-const STAGES = ["deadline", "shed", "concurrency", "tenant_rate", "route_rate"] as const;
+const STAGES = ["deadline", "shed", "concurrency", "tenant_rate", "route_rate", "quota"] as const;
 const OUTCOMES = ["admit", "reject", "shadow_reject"] as const;
 const PLACEMENTS = ["local", "forward", "misdirected", "unavailable"] as const;
 export type AdmissionStageName = (typeof STAGES)[number];
@@ -22,6 +22,9 @@ export interface AdmissionMetrics {
   forward(result: ForwardResult): void;
   demandSyncError(): void;
   demandSync(tenants: number): void;
+  /** a period-quota flush to Redis failed (the node enforces its share meanwhile) */
+  quotaSyncError(): void;
+  quotaSync(counters: number): void;
 }
 
 export interface LoadGauges {
@@ -101,6 +104,18 @@ export function createAdmissionMetrics(registry: Registry, load: LoadGauges): Ad
     "demand exchanges with Redis that worked",
     [],
   );
+  const quotaErrors = counter(
+    registry,
+    "corral_dp_quota_sync_errors_total",
+    "period-quota flushes to Redis that failed (each member enforces its share meanwhile)",
+    [],
+  );
+  const quotaSyncs = counter(
+    registry,
+    "corral_dp_quota_sync_total",
+    "period-quota flushes to Redis that worked",
+    [],
+  );
   loadGauges(registry, load);
   return {
     decision: (stage, outcome) => {
@@ -113,5 +128,7 @@ export function createAdmissionMetrics(registry: Registry, load: LoadGauges): Ad
     forward: (result) => forward.inc({ result }),
     demandSyncError: () => syncErrors.inc(),
     demandSync: () => syncs.inc(),
+    quotaSyncError: () => quotaErrors.inc(),
+    quotaSync: () => quotaSyncs.inc(),
   };
 }

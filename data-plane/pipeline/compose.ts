@@ -19,6 +19,7 @@ import { deadlineStage } from "./deadline.ts";
 import { grpcDeadline } from "./grpc-deadline.ts";
 import { identifyTenant } from "./identify.ts";
 import type { NodeAdmission } from "./node-admission.ts";
+import { quotaStage } from "./quota.ts";
 import { matchRoute } from "./route.ts";
 import { routeRateStage } from "./route-rate.ts";
 import { shedStage } from "./shed.ts";
@@ -36,6 +37,7 @@ export const HTTP_PIPELINE = [
   "concurrency", // where served: 429 quota
   "tenant_rate", // where served: 429 quota
   "route_rate", // where served: 429 quota
+  "quota", // where served: 429 quota (period quota, usage plans)
 ] as const;
 
 /** gRPC calls: HTTP's stages, then the call's own deadline if no stage set one. */
@@ -44,7 +46,7 @@ export const GRPC_PIPELINE = [...HTTP_PIPELINE, "grpc_deadline"] as const;
 export type StageName = (typeof GRPC_PIPELINE)[number];
 
 /** Stages that run only where the tenant is served (not when placement forwards the request). */
-const SERVED_HERE: ReadonlySet<StageName> = new Set(["concurrency", "tenant_rate", "route_rate"]);
+const SERVED_HERE: ReadonlySet<StageName> = new Set(["concurrency", "tenant_rate", "route_rate", "quota"]);
 
 /** Every stage by name, built for one ingress. */
 export type StageSet = Readonly<Record<StageName, Stage>>;
@@ -71,6 +73,7 @@ export function nodeStages(d: NodeStageDeps): StageSet {
     concurrency: concurrencyStage(d.admission),
     tenant_rate: tenantRateStage(d.admission),
     route_rate: routeRateStage(d.admission),
+    quota: quotaStage(d.admission),
     grpc_deadline: grpcDeadline(),
   };
 }

@@ -7,11 +7,12 @@
  * thresholds, kill switches, shadow modes) are re-read whenever the served config changes.
  *
  * The stages over this state are one file each (deadline.ts, shed.ts, concurrency.ts,
- * tenant-rate.ts, route-rate.ts); their order is compose.ts's.
+ * tenant-rate.ts, route-rate.ts, quota.ts); their order is compose.ts's.
  */
 import {
   type AdmissionDecision,
   ConcurrencyLimiter,
+  type LimiterMode,
   LoadShedder,
   type NodeLoad,
   type RateLimits,
@@ -19,6 +20,7 @@ import {
   RouteLimiter,
   TenantLimiter,
 } from "../admission/index.ts";
+import { QuotaLedger } from "../admission/period-quota.ts";
 import type { AdmissionSettings, Limits } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import type { DemandCounter } from "../demand/demand-counter.ts";
 import type { AdmissionMetrics, AdmissionStageName } from "../ops/admission-metrics.ts";
@@ -66,6 +68,10 @@ export class NodeAdmission {
   readonly concurrency = new ConcurrencyLimiter();
   readonly tenants = new TenantLimiter();
   readonly routes = new RouteLimiter();
+  /** period quotas (counted with the shard through Redis by quota/quota-flusher.ts, when configured) */
+  readonly quotas = new QuotaLedger();
+  /** fleet switches of the period quotas (settings.admission quota_shadow / quota_disabled) */
+  quotaMode: LimiterMode = {};
   readonly options: NodeAdmissionOptions;
   #shedder: LoadShedder;
   #shedderKey = "";
@@ -96,6 +102,7 @@ export class NodeAdmission {
     this.tenants.setMode(rateMode);
     this.routes.setMode(rateMode);
     this.concurrency.setMode(rateMode);
+    this.quotaMode = { shadow: a?.quotaShadow, disabled: a?.quotaDisabled };
   }
 
   #newShedder(a: AdmissionSettings | undefined): LoadShedder {
@@ -126,6 +133,7 @@ export class NodeAdmission {
     const now = this.options.monotonic();
     this.tenants.sweep(now);
     this.routes.sweep(now);
+    this.quotas.sweep(this.options.now());
   }
 
   /**
