@@ -30,6 +30,20 @@ type Counts = number[];
 /** tenant -> key -> route -> counts: no string is built to count a request */
 type Cells = Map<string, Map<string, Map<string, Counts>>>;
 
+function newMap<K, V>(): Map<K, V> {
+  return new Map();
+}
+
+/** The map's value under `key`, made (and kept) when it has none. */
+function childOf<V>(map: Map<string, V>, key: string, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
 const OUTCOME_INDEX: ReadonlyMap<string, number> = new Map(USAGE_OUTCOMES.map((o, i) => [o, i]));
 
 export class UsageMeter {
@@ -53,17 +67,16 @@ export class UsageMeter {
 
   /** One request of the tenant (key and route '' when unknown) with this outcome. */
   count(tenantId: string, keyId: string, routeId: string, outcome: UsageOutcome): void {
-    let byKey = this.#cells.get(tenantId);
-    if (!byKey) this.#cells.set(tenantId, (byKey = new Map()));
-    let byRoute = byKey.get(keyId);
-    if (!byRoute) byKey.set(keyId, (byRoute = new Map()));
+    const byKey = childOf(this.#cells, tenantId, newMap<string, Map<string, Counts>>);
+    const byRoute = childOf(byKey, keyId, newMap<string, Counts>);
     let counts = byRoute.get(routeId);
     if (!counts) {
       if (this.#triples >= this.#maxCells) {
         this.dropped++;
         return;
       }
-      byRoute.set(routeId, (counts = new Array<number>(USAGE_OUTCOMES.length).fill(0)));
+      counts = new Array<number>(USAGE_OUTCOMES.length).fill(0);
+      byRoute.set(routeId, counts);
       this.#triples++;
     }
     counts[OUTCOME_INDEX.get(outcome)!]!++;
