@@ -215,6 +215,15 @@ test("a quota's used part: from the hourly rows, then from the Redis counters, b
     limits: { quota: { limit: 100, period: "day" } },
   });
   assert.equal(put.status, 200);
+  const grpcTenant = await call(w.grpc, (c) => c.getTenant, {}, { key: w.alpha.manage });
+  assert.deepEqual(grpcTenant.response.tenant?.limits?.quota, { limit: 100, period: "day", offset: "PT0S" });
+  await w.h.api("PATCH", `/admin/v1/tenants/alpha/keys/${alphaKey}`, { quota: { limit: 9, period: "hour" } });
+  const grpcKeys = await call(w.grpc, (c) => c.listKeys, {}, { key: w.alpha.manage });
+  assert.deepEqual(grpcKeys.response.keys.find((k) => k.id === alphaKey)?.quota, {
+    limit: 9,
+    period: "hour",
+    offset: "PT0S",
+  });
   const metered = (await w.rest(w.alpha.manage, "GET", "/v1/usage")).body.quota;
   const dayStart = HOUR - (HOUR % 86_400_000);
   assert.deepEqual(metered, {
