@@ -62,6 +62,7 @@ export const usageQuery = {
         "start (RFC 3339), rounded down to the granularity; default: 1 day (hour) or 30 days (day) before to",
     },
     to: { ...dateTime, description: "end, exclusive (RFC 3339), rounded up to the granularity; default now" },
+    by: { enum: ["key", "route"], description: "split each bucket per API key or per route ('' = none)" },
     granularity: {
       enum: ["hour", "day"],
       description: "bucket size (UTC); default hour. At most 31 days of hours, 400 of days",
@@ -93,6 +94,8 @@ export const usageBucket = {
   type: "object",
   properties: {
     start: { type: "string", format: "date-time" },
+    keyId: { type: "string", description: "with by=key: the key ('' = refused before a key was known)" },
+    routeId: { type: "string", description: "with by=route: the route ('' = none matched)" },
     admitted: { type: "integer" },
     refused: {
       type: "object",

@@ -19,6 +19,7 @@ import {
   type Granularity,
   heaviestTenants,
   type UsageBucket,
+  type UsageSplit,
   usageHistory,
 } from "../store/usage.ts";
 import { invalid } from "./input-validation.ts";
@@ -43,6 +44,8 @@ export interface UsageQuery {
   from?: string;
   to?: string;
   granularity?: Granularity;
+  /** split each bucket by key or by route */
+  by?: UsageSplit;
 }
 
 export interface QuotaUsage {
@@ -63,7 +66,13 @@ export interface UsageReport {
   to: string;
   granularity: Granularity;
   quota: QuotaUsage | null;
-  history: { start: string; admitted: number; refused: Record<string, number> }[];
+  history: {
+    start: string;
+    keyId?: string;
+    routeId?: string;
+    admitted: number;
+    refused: Record<string, number>;
+  }[];
 }
 
 export interface UsageReaderDeps {
@@ -114,20 +123,14 @@ export class UsageReader {
     const rows = await getTenantAndPlan(this.#deps.pool, tenantId);
     if (!rows) throw notFound();
     const quota = resolveQuota(rows.tenant, rows.plan);
-    const history = await usageHistory(
-      this.#deps.pool,
-      tenantId,
-      window.fromMs,
-      window.toMs,
-      window.granularity,
-    );
+    const history = await usageHistory(this.#deps.pool, tenantId, { ...window, split: query.by });
     return {
       tenantId,
       from: new Date(window.fromMs).toISOString(),
       to: new Date(window.toMs).toISOString(),
       granularity: window.granularity,
       quota: quota ? await this.#quotaUsage(tenantId, quota, nowMs) : null,
-      history: history.map(bucketView),
+      history: history.map((b) => bucketView(b, query.by)),
     };
   }
 
@@ -171,6 +174,7 @@ export class UsageReader {
   }
 }
 
-function bucketView(b: UsageBucket) {
-  return { start: new Date(b.startMs).toISOString(), admitted: b.admitted, refused: b.refused };
+function bucketView(b: UsageBucket, by: UsageSplit | undefined) {
+  const part = by === "key" ? { keyId: b.part } : by === "route" ? { routeId: b.part } : {};
+  return { start: new Date(b.startMs).toISOString(), ...part, admitted: b.admitted, refused: b.refused };
 }

@@ -58,36 +58,44 @@ export async function pruneUsageBefore(q: Queryable, beforeMs: number, batch = 1
 }
 
 export type Granularity = "hour" | "day";
+/** split each bucket by key or by route ('' = none) */
+export type UsageSplit = "key" | "route";
+
+const SPLIT_COLUMN: Record<UsageSplit, string> = { key: "key_id", route: "route_id" };
 
 export interface UsageBucket {
   /** start of the hour or UTC day, ms */
   startMs: number;
+  /** the key or route of this part of the bucket, when split */
+  part?: string;
   admitted: number;
   /** refusals by reason */
   refused: Record<string, number>;
 }
 
-/** The tenant's requests in [fromMs, toMs) per hour or UTC day, oldest first (empty buckets left out). */
+/**
+ * The tenant's requests in [fromMs, toMs) per hour or UTC day (and per key or route when
+ * split), oldest first; empty buckets left out.
+ */
 export async function usageHistory(
   q: Queryable,
   tenantId: string,
-  fromMs: number,
-  toMs: number,
-  granularity: Granularity,
+  window: { fromMs: number; toMs: number; granularity: Granularity; split?: UsageSplit },
 ): Promise<UsageBucket[]> {
-  const { rows } = await q.query<{ start_ms: number; outcome: string; n: number }>(
+  const part = window.split ? SPLIT_COLUMN[window.split] : "''";
+  const { rows } = await q.query<{ start_ms: number; part: string; outcome: string; n: number }>(
     `SELECT (extract(epoch FROM date_trunc($4, hour AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') * 1000)::bigint AS start_ms,
-            outcome, sum(count)::bigint AS n
+            ${part} AS part, outcome, sum(count)::bigint AS n
      FROM usage_hourly
      WHERE tenant_id = $1 AND hour >= to_timestamp($2 / 1000.0) AND hour < to_timestamp($3 / 1000.0)
-     GROUP BY 1, 2 ORDER BY 1, 2`,
-    [tenantId, fromMs, toMs, granularity],
+     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+    [tenantId, window.fromMs, window.toMs, window.granularity],
   );
   const buckets: UsageBucket[] = [];
   for (const r of rows) {
     let b = buckets.at(-1);
-    if (b?.startMs !== r.start_ms) {
-      b = { startMs: r.start_ms, admitted: 0, refused: {} };
+    if (b?.startMs !== r.start_ms || (window.split && b.part !== r.part)) {
+      b = { startMs: r.start_ms, ...(window.split ? { part: r.part } : {}), admitted: 0, refused: {} };
       buckets.push(b);
     }
     if (r.outcome === "admitted") b.admitted += r.n;

@@ -103,6 +103,7 @@ export function usageInput(req: pb.GetUsageRequest): Record<string, unknown> {
     from: req.from || undefined,
     to: req.to || undefined,
     granularity: req.granularity || undefined,
+    by: req.by || undefined,
   });
 }
 

@@ -77,15 +77,30 @@ test("a node's reported counts appear in the tenant's history, the same through 
   const { response } = await call(
     w.grpc,
     (c) => c.getUsage,
-    { from: "", to: "", granularity: "" },
+    { from: "", to: "", granularity: "", by: "" },
     { key: w.alpha.manage },
   );
-  assert.deepEqual(response.history, rest.body.history);
+  assert.deepEqual(JSON.parse(JSON.stringify(response.history)), rest.body.history);
   const admin = await adminUsage("alpha");
   for (const field of ["tenantId", "from", "to", "granularity", "quota", "history"])
     assert.deepEqual(admin[field], rest.body[field], field);
   assert.equal(admin.usage.keys, 2, "and what it holds against its resource quotas");
 
+  const byKey = await w.rest(w.alpha.manage, "GET", "/v1/usage?by=key");
+  assert.deepEqual(byKey.body.history, [
+    { start: new Date(HOUR).toISOString(), keyId: alphaKey, admitted: 42, refused: { quota: 5 } },
+  ]);
+  const byRoute = await call(
+    w.grpc,
+    (c) => c.getUsage,
+    { from: "", to: "", granularity: "", by: "route" },
+    { key: w.alpha.manage },
+  );
+  assert.deepEqual(
+    byRoute.response.history.map((b) => [b.routeId, b.keyId, b.admitted]),
+    [["", undefined, 42]],
+  );
+  assert.equal((await w.rest(w.alpha.manage, "GET", "/v1/usage?by=tenant")).status, 400);
   const daily = await w.rest(w.alpha.manage, "GET", "/v1/usage?granularity=day");
   assert.equal(daily.body.history[0].admitted, 42);
   assert.equal(daily.body.history[0].start, new Date(HOUR - (HOUR % 86_400_000)).toISOString());
@@ -105,7 +120,7 @@ test("a tenant reads only its own usage, over REST and gRPC", async () => {
   const grpc = await call(
     w.grpc,
     (c) => c.getUsage,
-    { from: "", to: "", granularity: "" },
+    { from: "", to: "", granularity: "", by: "" },
     { key: w.beta.manage },
   );
   assert.deepEqual(
@@ -114,7 +129,9 @@ test("a tenant reads only its own usage, over REST and gRPC", async () => {
   );
   assert.equal((await w.rest(w.beta.invoke, "GET", "/v1/usage")).status, 403, "invoke keys cannot read it");
   assert.equal((await w.rest(undefined, "GET", "/v1/usage")).status, 401);
-  const noKey = await callError(call(w.grpc, (c) => c.getUsage, { from: "", to: "", granularity: "" }, {}));
+  const noKey = await callError(
+    call(w.grpc, (c) => c.getUsage, { from: "", to: "", granularity: "", by: "" }, {}),
+  );
   assert.equal(noKey.code, status.UNAUTHENTICATED);
 });
 
@@ -160,7 +177,7 @@ test("bad queries are 400 / INVALID_ARGUMENT naming the field", async () => {
     call(
       w.grpc,
       (c) => c.getUsage,
-      { from: iso(HOUR), to: iso(HOUR - day), granularity: "" },
+      { from: iso(HOUR), to: iso(HOUR - day), granularity: "", by: "" },
       { key: w.alpha.manage },
     ),
   );

@@ -169,7 +169,7 @@ for (const withRedis of [false, true])
         const { response } = await call(
           grpc,
           (c) => c.getUsage,
-          { from: "", to: "", granularity: "day" },
+          { from: "", to: "", granularity: "day", by: "" },
           { key: keys.meter!.manage },
         );
         assert.equal(

@@ -265,6 +265,8 @@ export interface GetUsageRequest {
   to: string;
   /** hour | day */
   granularity: string;
+  /** key | route: split each bucket per API key or per route; empty = no split */
+  by: string;
 }
 
 export interface QuotaUsage {
@@ -286,6 +288,12 @@ export interface UsageBucket {
   admitted: number;
   /** by corral-reason */
   refused: { [key: string]: number };
+  /** by = key: the key ("" = refused before a key was known) */
+  keyId?:
+    | string
+    | undefined;
+  /** by = route: the route ("" = none matched) */
+  routeId?: string | undefined;
 }
 
 export interface UsageBucket_RefusedEntry {
@@ -2852,7 +2860,7 @@ export const PeriodQuota: MessageFns<PeriodQuota> = {
 };
 
 function createBaseGetUsageRequest(): GetUsageRequest {
-  return { from: "", to: "", granularity: "" };
+  return { from: "", to: "", granularity: "", by: "" };
 }
 
 export const GetUsageRequest: MessageFns<GetUsageRequest> = {
@@ -2865,6 +2873,9 @@ export const GetUsageRequest: MessageFns<GetUsageRequest> = {
     }
     if (message.granularity !== "") {
       writer.uint32(26).string(message.granularity);
+    }
+    if (message.by !== "") {
+      writer.uint32(34).string(message.by);
     }
     return writer;
   },
@@ -2906,6 +2917,14 @@ export const GetUsageRequest: MessageFns<GetUsageRequest> = {
             message.granularity = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.by = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2926,6 +2945,7 @@ export const GetUsageRequest: MessageFns<GetUsageRequest> = {
     message.from = object.from ?? "";
     message.to = object.to ?? "";
     message.granularity = object.granularity ?? "";
+    message.by = object.by ?? "";
     return message;
   },
 };
@@ -3070,7 +3090,7 @@ export const QuotaUsage: MessageFns<QuotaUsage> = {
 };
 
 function createBaseUsageBucket(): UsageBucket {
-  return { start: "", admitted: 0, refused: {} };
+  return { start: "", admitted: 0, refused: {}, keyId: undefined, routeId: undefined };
 }
 
 export const UsageBucket: MessageFns<UsageBucket> = {
@@ -3084,6 +3104,12 @@ export const UsageBucket: MessageFns<UsageBucket> = {
     globalThis.Object.entries(message.refused).forEach(([key, value]: [string, number]) => {
       UsageBucket_RefusedEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
     });
+    if (message.keyId !== undefined) {
+      writer.uint32(34).string(message.keyId);
+    }
+    if (message.routeId !== undefined) {
+      writer.uint32(42).string(message.routeId);
+    }
     return writer;
   },
 
@@ -3127,6 +3153,22 @@ export const UsageBucket: MessageFns<UsageBucket> = {
             }
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.routeId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3155,6 +3197,8 @@ export const UsageBucket: MessageFns<UsageBucket> = {
       },
       {},
     );
+    message.keyId = object.keyId ?? undefined;
+    message.routeId = object.routeId ?? undefined;
     return message;
   },
 };
