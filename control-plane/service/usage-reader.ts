@@ -18,6 +18,7 @@ import {
   admittedBetween,
   type Granularity,
   heaviestTenants,
+  MAX_HISTORY_ROWS,
   type UsageBucket,
   type UsageSplit,
   usageHistory,
@@ -124,6 +125,11 @@ export class UsageReader {
     if (!rows) throw notFound();
     const quota = resolveQuota(rows.tenant, rows.plan);
     const history = await usageHistory(this.#deps.pool, tenantId, { ...window, split: query.by });
+    if (!history)
+      throw invalid(
+        "querystring/from",
+        `the window holds more than ${MAX_HISTORY_ROWS} rows of history: ask for a shorter one, or without by`,
+      );
     return {
       tenantId,
       from: new Date(window.fromMs).toISOString(),

@@ -73,24 +73,29 @@ export interface UsageBucket {
   refused: Record<string, number>;
 }
 
+/** Rows (bucket, part, outcome) a history reads at most; undefined is answered past it. */
+export const MAX_HISTORY_ROWS = 20_000;
+
 /**
  * The tenant's requests in [fromMs, toMs) per hour or UTC day (and per key or route when
- * split), oldest first; empty buckets left out.
+ * split), oldest first; empty buckets left out. Undefined when the window holds more than
+ * MAX_HISTORY_ROWS rows (the caller asks for a narrower one).
  */
 export async function usageHistory(
   q: Queryable,
   tenantId: string,
   window: { fromMs: number; toMs: number; granularity: Granularity; split?: UsageSplit },
-): Promise<UsageBucket[]> {
+): Promise<UsageBucket[] | undefined> {
   const part = window.split ? SPLIT_COLUMN[window.split] : "''";
   const { rows } = await q.query<{ start_ms: number; part: string; outcome: string; n: number }>(
     `SELECT (extract(epoch FROM date_trunc($4, hour AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') * 1000)::bigint AS start_ms,
             ${part} AS part, outcome, sum(count)::bigint AS n
      FROM usage_hourly
      WHERE tenant_id = $1 AND hour >= to_timestamp($2 / 1000.0) AND hour < to_timestamp($3 / 1000.0)
-     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-    [tenantId, window.fromMs, window.toMs, window.granularity],
+     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 LIMIT $5`,
+    [tenantId, window.fromMs, window.toMs, window.granularity, MAX_HISTORY_ROWS + 1],
   );
+  if (rows.length > MAX_HISTORY_ROWS) return undefined;
   const buckets: UsageBucket[] = [];
   for (const r of rows) {
     let b = buckets.at(-1);

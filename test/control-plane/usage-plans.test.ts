@@ -167,3 +167,13 @@ test("corral admin puts a tenant on a plan with a monthly quota and reads its us
   const top = await run("usage", "top", "--period", "month");
   assert.deepEqual([top.code, top.out.period], [0, "month"]);
 });
+
+test("the fleet's quota shadow mode and kill switch travel in the snapshot's admission settings", async () => {
+  const put = await h.api("PUT", "/admin/v1/settings/admission", { quotaShadow: true, quotaDisabled: true });
+  assert.deepEqual([put.status, put.body.quotaShadow, put.body.quotaDisabled], [200, true, true]);
+  await poll("the switches in the snapshot", async () => {
+    const a = (await latest()).settings?.admission;
+    return a?.quotaShadow === true && a.quotaDisabled === true;
+  });
+  assert.equal((await h.api("PUT", "/admin/v1/settings/admission", {})).body.quotaShadow, false);
+});

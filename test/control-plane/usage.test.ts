@@ -286,3 +286,23 @@ test("retention prunes rows older than CORRAL_USAGE_RETENTION_DAYS", async () =>
   await poll("the 3-day-old row pruned at start", async () => (await rows()) === 1);
   assert.equal(await admitted("beta"), 7, "the recent row stays");
 });
+
+test("a history is bounded: a window with too many rows is 400, a narrower one answers", async () => {
+  await w.h.cp.pool.query(
+    `INSERT INTO usage_hourly (tenant_id, hour, key_id, outcome, count)
+     SELECT 'beta', to_timestamp($1 / 1000.0) - h * interval '1 hour', lpad(to_hex(k), 12, '0'), 'admitted', 1
+     FROM generate_series(1, 720) h, generate_series(1, 30) k`,
+    [HOUR],
+  );
+  try {
+    const from = new Date(HOUR - 30 * 86_400_000).toISOString();
+    const split = await w.rest(w.beta.manage, "GET", `/v1/usage?by=key&from=${from}`);
+    assert.deepEqual([split.status, split.body.code], [400, "CORRAL_TENANT_VALIDATION"]);
+    assert.match(split.body.detail, /more than 20000 rows/);
+    const whole = await w.rest(w.beta.manage, "GET", `/v1/usage?from=${from}`);
+    assert.equal(whole.status, 200);
+    assert.equal(whole.body.history.length, 721);
+  } finally {
+    await w.h.cp.pool.query("DELETE FROM usage_hourly WHERE tenant_id = 'beta' AND key_id <> ''");
+  }
+});
