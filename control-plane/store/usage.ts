@@ -18,17 +18,23 @@ export interface UsageRow {
 }
 
 /**
- * Adds the rows' counts (one row per primary key: merge before). Rows of tenants that no longer
- * exist are skipped; the tenant's rows go with it when it is deleted.
+ * Adds the rows' counts. Rows of tenants that no longer exist are skipped (the tenant's rows go
+ * with it when it is deleted). A key or route that is not the tenant's counts as '' (none), so
+ * a node cannot make up ids to grow a tenant's rows: per tenant and hour there are at most
+ * (keys + 1) x (routes + 1) x outcomes rows.
  */
 export async function addUsage(q: Queryable, rows: readonly UsageRow[]): Promise<number> {
   if (rows.length === 0) return 0;
   const { rowCount } = await q.query(
     `INSERT INTO usage_hourly (tenant_id, hour, key_id, route_id, outcome, count)
-     SELECT u.tenant_id, to_timestamp(u.hour_ms / 1000.0), u.key_id, u.route_id, u.outcome, u.count
+     SELECT u.tenant_id, to_timestamp(u.hour_ms / 1000.0), COALESCE(k.id, ''), COALESCE(r.id, ''),
+            u.outcome, sum(u.count)
      FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[])
        AS u(tenant_id, hour_ms, key_id, route_id, outcome, count)
      JOIN tenants t ON t.id = u.tenant_id
+     LEFT JOIN api_keys k ON k.id = u.key_id AND k.tenant_id = u.tenant_id
+     LEFT JOIN routes r ON r.id = u.route_id AND r.tenant_id = u.tenant_id
+     GROUP BY 1, 2, 3, 4, 5
      ON CONFLICT (tenant_id, hour, key_id, route_id, outcome)
        DO UPDATE SET count = usage_hourly.count + EXCLUDED.count`,
     [

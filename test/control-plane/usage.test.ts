@@ -206,8 +206,15 @@ test("a node's bad or foreign entries are refused one by one; an oversized repor
     entry({ count: 3_000_000_000 }),
     entry({ tenantId: "no-such-tenant", count: 1000 }),
     entry({ count: 1 }),
+    entry({ keyId: "ffffffffffff", routeId: `rt_${"f".repeat(16)}`, count: 2 }), // not alpha's: counted as none
   ]);
-  await poll("the one good entry counted", async () => (await admitted("alpha")) === before + 1);
+  await poll("the good entries counted", async () => (await admitted("alpha")) === before + 3);
+  const parts = (await w.rest(w.alpha.manage, "GET", "/v1/usage?by=key")).body.history;
+  assert.deepEqual(
+    parts.map((b: { keyId: string }) => b.keyId),
+    ["", alphaKey],
+    "a made-up key id does not become a row",
+  );
   const results = ["bad_hour", "bad_outcome", "bad_id", "bad_count", "not_member"];
   await poll("every refusal counted", async () => {
     const metrics = await (await fetch(`${w.h.cp.url}/metrics`)).text();
@@ -224,7 +231,7 @@ test("a node's bad or foreign entries are refused one by one; an oversized repor
   const closed = await flood.closed;
   assert.equal(closed.reason, "CORRAL_SYNC_BAD_FRAME");
   other.ws.close();
-  assert.equal(await admitted("alpha"), before + 1, "nothing of the oversized report was counted");
+  assert.equal(await admitted("alpha"), before + 3, "nothing of the oversized report was counted");
 });
 
 test("a quota's used part: from the hourly rows, then from the Redis counters, back to the rows when Redis fails", async () => {
