@@ -20,7 +20,8 @@ import type { HttpProxy } from "./http/http-proxy.ts";
 import { NodeAdmission } from "./pipeline/node-admission.ts";
 import { PeerForwarder } from "./http/peer-forwarder.ts";
 import type { RouteProtocol } from "./model/plain-config.ts";
-import { requestPipeline } from "./pipeline/compose.ts";
+import { requestPipeline, websocketPipeline } from "./pipeline/compose.ts";
+import { OpenSockets, type OpenSocketsOptions } from "./pipeline/open-sockets.ts";
 import { placementStage } from "./pipeline/placement.ts";
 import type { Stage, UpstreamObserver } from "./pipeline/stage.ts";
 import type { LiveConfig } from "./router/live-config.ts";
@@ -42,10 +43,14 @@ export interface IsolationOptions {
   random: Random;
   log: Logger;
   redisUrl: string | undefined;
+  /** per-client limits of public routes (CORRAL_PUBLIC_CLIENT_*) */
+  publicClients?: { slots: number; ipv6Prefix: number };
   /** fault injection (tests only): crash when an upstream answer carries this header */
   crashOnHeader: string | undefined;
   /** signs the hops of forwarded requests (pipeline/client-origin.ts) */
   hopKey: () => Buffer | undefined;
+  /** the node's WebSocket cap and the grace before an orphaned socket closes */
+  websockets: OpenSocketsOptions;
 }
 
 export interface Isolation {
@@ -55,6 +60,10 @@ export interface Isolation {
    * state; placement forwards HTTP requests to members' HTTP ingress, gRPC calls to their gRPC one.
    */
   stages(protocol: RouteProtocol, currentConfig: () => LiveConfig | undefined): Stage[];
+  /** The pipeline of WebSocket upgrades on the HTTP ingress (compose.ts WEBSOCKET_PIPELINE). */
+  websocketStages(currentConfig: () => LiveConfig | undefined): Stage[];
+  /** the WebSockets open on this node */
+  readonly sockets: OpenSockets;
   readonly upstreamObserver: UpstreamObserver;
   peerForwarder(proxy: HttpProxy, pools: UpstreamPools): PeerForwarder;
   grpcPeerForwarder(proxy: GrpcProxy, sessions: UpstreamSessions): GrpcPeerForwarder;
@@ -153,6 +162,7 @@ export function startIsolation(o: IsolationOptions): Isolation {
   const am = createAdmissionMetrics(o.metrics.registry, {
     eventLoopDelayMs: () => loop.delayMs,
     shedPressure: () => admission?.shedPressure ?? 0,
+    publicClients: () => admission?.clients.size.clients ?? 0,
   });
   admission = new NodeAdmission({
     monotonic: () => performance.now(),
@@ -161,6 +171,7 @@ export function startIsolation(o: IsolationOptions): Isolation {
     load: () => ({ inFlight: o.state.inflight, eventLoopDelayMs: loop.delayMs }),
     demand,
     metrics: am,
+    clients: o.publicClients,
   });
   const rebalancer = startRebalancer(o, admission, demand, am);
   const quotaFlusher = startQuotaFlusher(o, admission, am);
@@ -168,14 +179,25 @@ export function startIsolation(o: IsolationOptions): Isolation {
   sweep.unref();
   const crash = crashHook(o.crashOnHeader, o.log);
   const onPlacement = (d: PlacementOutcome) => am.placement(d);
+  const sockets = new OpenSockets(o.websockets, o.timers);
   return {
     admission,
+    sockets,
     stages: (protocol, currentConfig) =>
       requestPipeline({
         currentConfig,
         protocol,
         admission,
         placement: placementStage(o.slot, protocol, onPlacement),
+        sockets,
+      }),
+    websocketStages: (currentConfig) =>
+      websocketPipeline({
+        currentConfig,
+        protocol: "http",
+        admission,
+        placement: placementStage(o.slot, "http", onPlacement),
+        sockets,
       }),
     upstreamObserver: {
       onUpstreamResponse(ctx, status, headers, ms) {

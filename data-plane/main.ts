@@ -17,8 +17,17 @@ import { GrpcProxy } from "./grpc/grpc-proxy.ts";
 import { type GrpcIngress, startGrpcIngress } from "./grpc/grpc-ingress.ts";
 import { UpstreamSessions } from "./grpc/upstream-sessions.ts";
 import { HttpProxy } from "./http/http-proxy.ts";
+import { WebSocketProxy } from "./http/websocket-proxy.ts";
+import { createWebSocketMetrics } from "./ops/websocket-metrics.ts";
+import { servedBy } from "./pipeline/open-sockets.ts";
 import { type Ingress, startIngress } from "./http/http-ingress.ts";
 import { UpstreamPools } from "./http/upstream-pools.ts";
+import { IdempotentProxy } from "./idempotency/idempotent-proxy.ts";
+import {
+  type IdempotencyStore,
+  NoIdempotencyStore,
+  RedisIdempotencyStore,
+} from "./idempotency/idempotency-store.ts";
 import { type Isolation, startIsolation } from "./isolation.ts";
 import { missingV8Flags } from "./node-flags.ts";
 import { NodeState } from "./node-state.ts";
@@ -85,6 +94,8 @@ interface Parts {
   sessions: UpstreamSessions;
   /** requests per tenant, key, route and outcome, reported in Status frames */
   usage: UsageMeter;
+  /** records of gateway idempotency keys (Redis; without it keyed requests are refused) */
+  idempotency: IdempotencyStore;
 }
 
 function logOutcome(log: Logger, o: ApplyOutcome): void {
@@ -107,6 +118,8 @@ function createApplier(p: Parts, onOutcome: (o: ApplyOutcome) => void): ConfigAp
     },
     onOutcome: (o) => {
       p.state.recordOutcome(o);
+      const config = p.state.config();
+      if (o.ok && o.changed && config) p.isolation.sockets.reconcile(servedBy(config));
       if (o.ok) p.metrics.applySeconds.observe({ result: o.changed ? "changed" : "same" }, o.applyMs / 1000);
       else p.metrics.applyFailures.inc({ code: o.error.code });
       logOutcome(p.log, o);
@@ -184,6 +197,13 @@ interface Servers {
 async function startServers(p: Parts): Promise<Servers> {
   const currentConfig = () => p.state.config();
   const proxy = new HttpProxy(p.pools, INGRESS_LIMITS.bodyLimitBytes, p.isolation.upstreamObserver);
+  const idempotentProxy = new IdempotentProxy({
+    proxy,
+    store: p.idempotency,
+    settings: p.s.idempotency,
+    onOutcome: (outcome) => p.metrics.idempotency.inc({ outcome }),
+    onStoreError: (err) => p.log.warn({ err: (err as Error).message }, "idempotency store failed"),
+  });
   const shared = {
     host: p.s.host,
     logger: p.log,
@@ -204,8 +224,23 @@ async function startServers(p: Parts): Promise<Servers> {
     ...shared,
     port: p.s.httpPort,
     stages: p.isolation.stages("http", currentConfig),
-    proxy,
+    proxy: idempotentProxy,
     forwarder: p.isolation.peerForwarder(proxy, p.pools),
+    websockets: new WebSocketProxy({
+      stages: p.isolation.websocketStages(currentConfig),
+      origin: shared.origin,
+      pools: p.pools,
+      sockets: p.isolation.sockets,
+      metrics: p.metrics,
+      socketMetrics: createWebSocketMetrics(p.metrics.registry),
+      logger: p.log,
+      onEgressDenied: egressDenialLog(p.log, p.metrics, "http"),
+      self: p.s.slot,
+      hopKey: shared.origin.hopKey,
+      now: shared.origin.now,
+      usage: shared.usage,
+    }),
+    sockets: p.isolation.sockets,
   });
   let grpc: GrpcIngress | undefined;
   const grpcProxy = new GrpcProxy(p.sessions, {
@@ -280,11 +315,21 @@ async function createParts(s: DataPlaneSettings, options: DataPlaneOptions): Pro
       random,
       log,
       redisUrl: s.redisUrl,
+      publicClients: s.publicClients,
       crashOnHeader: s.faultCrashOnHeader,
       hopKey: () => state.config()?.hopKey,
+      websockets: s.websockets,
     }),
     sessions: new UpstreamSessions(timers, { onEgressDenied: egressDenialLog(log, metrics, "grpc") }),
+    idempotency: idempotencyStore(s, log),
   };
+}
+
+function idempotencyStore(s: DataPlaneSettings, log: Logger): IdempotencyStore {
+  if (!s.redisUrl) return new NoIdempotencyStore();
+  const { leaseMs, ttlS } = s.idempotency;
+  const onError = (err: Error) => log.debug({ err: err.message }, "idempotency store connection error");
+  return new RedisIdempotencyStore({ url: s.redisUrl, leaseMs, ttlS, onError });
 }
 
 /** How config reaches the node: the applier, the sync connection and the periodic pull. */
@@ -354,6 +399,7 @@ function closer(
       servers.ops.close(),
       p.store.close?.(),
       p.isolation.close(),
+      p.idempotency.close(),
     ]);
     p.log.info("closed");
   };
@@ -370,7 +416,13 @@ export async function runDataPlane(
 ): Promise<DataPlaneProcess> {
   const p = await createParts(loadDataPlaneSettings(env), options);
   const servers = await startServers(p).catch(async (err: unknown) => {
-    await Promise.all([p.pools.close(), p.sessions.close(0), p.store.close?.(), p.isolation.close()]);
+    await Promise.all([
+      p.pools.close(),
+      p.sessions.close(0),
+      p.store.close?.(),
+      p.isolation.close(),
+      p.idempotency.close(),
+    ]);
     throw err;
   });
   const flow = startConfigFlow(p, servers, options);

@@ -36,6 +36,24 @@ export function integer(opts: Options, name: string): number | undefined {
   return Number(raw);
 }
 
+function decimal(opts: Options, name: string): number | undefined {
+  const raw = text(opts, name);
+  if (raw === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(raw))
+    throw new UsageError(`--${name} expects a number, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+/** --client-rate and --client-burst: both or neither. */
+function clientLimits(opts: Options): { rate: number; burst: number } | undefined {
+  const rate = decimal(opts, "client-rate");
+  const burst = decimal(opts, "client-burst");
+  if (rate === undefined && burst === undefined) return undefined;
+  if (rate === undefined || burst === undefined)
+    throw new UsageError("--client-rate and --client-burst go together");
+  return { rate, burst };
+}
+
 function required(opts: Options, name: string): string {
   const value = text(opts, name);
   if (value === undefined) throw new UsageError(`--${name} is required`);
@@ -132,7 +150,24 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
   "routes list": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/routes`) },
   "routes create": {
     args: ["tenant"],
-    options: ["path", "upstream", "host", "method", "timeout-ms", "protocol", "strip-prefix"],
+    options: [
+      "path",
+      "upstream",
+      "host",
+      "method",
+      "timeout-ms",
+      "protocol",
+      "strip-prefix",
+      "websocket",
+      "ws-idle-timeout-ms",
+      "ws-max-connections",
+      "ws-max-message-bytes",
+      "stream-idle-timeout-ms",
+      "public",
+      "idempotency",
+      "client-rate",
+      "client-burst",
+    ],
     mutates: true,
     run: (c, [t], o) => c.post(`${tenantPath(t!)}/routes`, routeBody(o)),
   },
@@ -195,5 +230,13 @@ function routeBody(o: Options): Record<string, unknown> {
     timeoutMs: integer(o, "timeout-ms"),
     protocol: text(o, "protocol"),
     stripPrefix: o["strip-prefix"] === true ? true : undefined,
+    websocket: o.websocket === true ? true : undefined,
+    websocketIdleTimeoutMs: integer(o, "ws-idle-timeout-ms"),
+    websocketMaxConnections: integer(o, "ws-max-connections"),
+    websocketMaxMessageBytes: integer(o, "ws-max-message-bytes"),
+    streamIdleTimeoutMs: integer(o, "stream-idle-timeout-ms"),
+    public: o.public === true ? true : undefined,
+    idempotency: o.idempotency === true ? true : undefined,
+    clientLimits: clientLimits(o),
   });
 }

@@ -11,6 +11,8 @@ Commands:
   data-plane      run a data-plane node
   migrate         run the control plane's database migrations, then exit
   admin           operator CLI over the admin REST API. See \`corral admin --help\`.
+  ws <url> [--key KEY] [message...]
+                  a tiny WebSocket client: sends each message, prints the answers (try it on corral dev)
   keygen          print a fresh Ed25519 key pair as CORRAL_SIGNING_KEY= / CORRAL_VERIFY_KEY= lines
   node-credential <slot>
                   print the slot's node credential as a CORRAL_NODE_TOKEN= line, derived from the
@@ -92,7 +94,9 @@ Commands (output is JSON; errors print the problem and exit 1):
   upstreams delete <tenant> <upstreamId>
   routes list <tenant>
   routes create <tenant> --path PREFIX --upstream ID [--host H]... [--method M]... [--timeout-ms N]
-                [--protocol http|grpc] [--strip-prefix]
+                [--protocol http|grpc] [--strip-prefix] [--idempotency] [--stream-idle-timeout-ms N]
+                [--websocket [--ws-idle-timeout-ms N] [--ws-max-connections N] [--ws-max-message-bytes N]]
+                [--public --host H... [--client-rate R --client-burst B]]
   routes delete <tenant> <routeId>
   tokens list                           operator tokens (role admin only; never their secrets)
   tokens create <name> --role admin|viewer [--expires-at ISO-8601]   prints the token (shown once)

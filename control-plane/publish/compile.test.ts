@@ -68,8 +68,17 @@ function fleet(): FleetRows {
         timeout_ms: 1500,
         protocol: "http",
         strip_prefix: true,
+        websocket: true,
+        websocket_idle_timeout_ms: 30_000,
+        websocket_max_connections: null,
+        stream_idle_timeout_ms: null,
+        websocket_max_message_bytes: 4096,
         rate: null,
         burst: null,
+        public: false,
+        idempotency: false,
+        client_rate: null,
+        client_burst: null,
         created_at: T0,
       },
     ],
@@ -117,6 +126,11 @@ test("routes and upstreams are copied with their settings", () => {
   assert.deepEqual(acme.routes[0]!.hosts, ["api.acme.test"]);
   assert.equal(acme.routes[0]!.timeoutMs, 1500);
   assert.equal(acme.routes[0]!.stripPrefix, true);
+  // streaming settings: set ones travel, unset ones are 0 (the node's default)
+  assert.equal(acme.routes[0]!.websocket, true);
+  assert.equal(acme.routes[0]!.websocketIdleTimeoutMs, 30_000);
+  assert.equal(acme.routes[0]!.websocketMaxConnections, 0);
+  assert.equal(acme.routes[0]!.websocketMaxMessageBytes, 4096);
   assert.deepEqual(acme.upstreams[0], {
     id: "up1",
     name: "api",

@@ -201,11 +201,18 @@ function toRoute(r: RouteRow): Route {
     upstreamId: r.upstream_id,
     timeoutMs: r.timeout_ms,
     protocol: r.protocol,
-    public: false,
+    public: r.public,
     limits: routeLimits(r),
-    idempotency: false,
+    idempotency: r.idempotency,
     retries: 0,
     stripPrefix: r.strip_prefix,
+    websocket: r.websocket,
+    websocketIdleTimeoutMs: r.websocket_idle_timeout_ms ?? 0,
+    websocketMaxConnections: r.websocket_max_connections ?? 0,
+    streamIdleTimeoutMs: r.stream_idle_timeout_ms ?? 0,
+    websocketMaxMessageBytes: r.websocket_max_message_bytes ?? 0,
+    clientRate: r.client_rate ?? 0,
+    clientBurst: r.client_burst ?? 0,
   };
 }
 

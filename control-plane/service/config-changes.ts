@@ -9,6 +9,7 @@ import { CorralError } from "../errors.ts";
 import { issueApiKey, revokeApiKey, type Scope } from "../store/api-keys.ts";
 import type { Queryable, TxClient } from "../store/db.ts";
 import { deleteRoute, getRoute, insertRoute, type NewRoute, type Route } from "../store/routes.ts";
+import { claimRouteHosts } from "../store/route-hosts.ts";
 import { egressAllowOf } from "../store/settings.ts";
 import { assertTenantExists } from "../store/tenants.ts";
 import {
@@ -59,9 +60,27 @@ export function removeUpstream(tenantId: string, upstreamId: string): Change {
   };
 }
 
+/** What the schema cannot say about a route: how public, idempotency and client limits combine. */
+export function routeShapeProblems(r: NewRoute): { path: string; message: string }[] {
+  const problems: { path: string; message: string }[] = [];
+  if (r.public && r.hosts.length === 0)
+    problems.push({ path: "body/hosts", message: "a public route must name its hosts" });
+  if (r.clientLimits && !r.public)
+    problems.push({ path: "body/clientLimits", message: "client limits apply to public routes only" });
+  if (r.idempotency && r.protocol !== "http")
+    problems.push({ path: "body/idempotency", message: "idempotency keys apply to http routes only" });
+  return problems;
+}
+
 export function createRoute(tenantId: string, input: NewRoute): Change {
   return async (tx) => {
+    const problems = routeShapeProblems(input);
+    if (problems.length > 0) {
+      const detail = problems.map((p) => `${p.path} ${p.message}`).join("; ");
+      throw new CorralError("CORRAL_ADMIN_VALIDATION", detail, { errors: problems });
+    }
     await assertTenantExists(tx, tenantId);
+    await claimRouteHosts(tx, tenantId, input.hosts, input.public);
     return { status: 201, body: await insertRoute(tx, tenantId, input) };
   };
 }

@@ -4,6 +4,7 @@
  * stripping of unknown members), the checks a schema cannot express, and the one shape of a
  * validation error: CORRAL_ADMIN_VALIDATION naming each offending field. Pure.
  */
+import { isIdempotencyKey } from "../../proto/idempotency-key.ts";
 import { Ajv } from "ajv";
 import { normalizeAllowList } from "../../proto/egress-policy.ts";
 import { CorralError } from "../errors.ts";
@@ -108,7 +109,7 @@ export function normalizeEgressAllow(entries: readonly string[], path: string): 
 
 /** An idempotency key (Idempotency-Key header, gRPC client_token): 1-255 visible ASCII characters. */
 export function checkIdempotencyKey(key: string, path: string): string {
-  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+  if (!isIdempotencyKey(key)) {
     throw invalid(path, "must be 1-255 visible ASCII characters");
   }
   return key;

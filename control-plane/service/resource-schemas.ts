@@ -7,6 +7,7 @@
  */
 
 import { MAX_ALLOW_ENTRIES, MAX_ALLOW_ENTRY_LENGTH } from "../../proto/egress-policy.ts";
+import { STREAMING_BOUNDS, STREAMING_SETTINGS, type StreamingSetting } from "../../proto/route-streaming.ts";
 import { periodQuota } from "./quota-schemas.ts";
 
 export const SLUG_PATTERN = "^[a-z0-9][a-z0-9-]{0,62}$";
@@ -191,8 +192,33 @@ export const upstreamList = itemsOf(upstream);
 
 // ---- routes ---------------------------------------------------------------------
 
-const HOST_PATTERN =
-  "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$";
+/**
+ * A route host: lower case, no port. Nodes match the request's host without its port, and the
+ * snapshot check refuses a host with one, so a port here would stop every publish; a public host
+ * is also compared exactly across tenants.
+ */
+const HOST_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$";
+
+/** A route's streaming settings as API input: omitted means the node's default (stored as 0). */
+const streamingInputs = {
+  websocketIdleTimeoutMs: { type: "integer", ...range("websocketIdleTimeoutMs") },
+  websocketMaxConnections: { type: "integer", ...range("websocketMaxConnections") },
+  streamIdleTimeoutMs: { type: "integer", ...range("streamIdleTimeoutMs") },
+  websocketMaxMessageBytes: { type: "integer", ...range("websocketMaxMessageBytes") },
+} as const;
+
+/** As answered: 0 means the node applies the default. */
+const streamingOutputs = {
+  websocketIdleTimeoutMs: { type: "integer" },
+  websocketMaxConnections: { type: "integer" },
+  streamIdleTimeoutMs: { type: "integer" },
+  websocketMaxMessageBytes: { type: "integer" },
+} as const;
+
+function range(name: StreamingSetting) {
+  const b = STREAMING_BOUNDS[name];
+  return { minimum: b.min, maximum: b.max, description: `default ${b.default}` } as const;
+}
 
 export const createRouteBody = {
   type: "object",
@@ -213,6 +239,24 @@ export const createRouteBody = {
     protocol: { enum: ["http", "grpc"], default: "http" },
     stripPrefix: { type: "boolean", default: false },
     limits: routeLimitsInput,
+    websocket: { type: "boolean", default: false },
+    ...streamingInputs,
+    public: {
+      type: "boolean",
+      default: false,
+      description: "keyless: reached by host without an API key; names its hosts, each public for one tenant",
+    },
+    idempotency: {
+      type: "boolean",
+      default: false,
+      description:
+        "POST/PATCH with an Idempotency-Key header run once; retries get the first answer (http routes)",
+    },
+    clientLimits: {
+      ...routeLimitsInput,
+      description:
+        "public routes: each client address (IPv6: its /64) gets this bucket on each node, requests per second and burst",
+    },
   },
 } as const;
 
@@ -229,7 +273,12 @@ export const route = {
     protocol: { enum: ["http", "grpc"] },
     stripPrefix: { type: "boolean" },
     limits: routeLimits,
+    public: { type: "boolean" },
+    idempotency: { type: "boolean" },
+    clientLimits: routeLimits,
     createdAt: timestamp,
+    websocket: { type: "boolean" },
+    ...streamingOutputs,
   },
   required: [
     "id",
@@ -242,7 +291,12 @@ export const route = {
     "protocol",
     "stripPrefix",
     "limits",
+    "public",
+    "idempotency",
+    "clientLimits",
     "createdAt",
+    "websocket",
+    ...STREAMING_SETTINGS,
   ],
 } as const;
 

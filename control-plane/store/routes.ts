@@ -1,5 +1,6 @@
 /** A tenant's routes. Every query is scoped by tenant_id; the upstream must be the tenant's own. */
 import { randomBytes } from "node:crypto";
+import type { StreamingSetting } from "../../proto/route-streaming.ts";
 import { CorralError } from "../errors.ts";
 import { type Queryable, SQLSTATE, sqlState } from "./db.ts";
 
@@ -23,10 +24,31 @@ export interface Route {
   stripPrefix: boolean;
   /** null: no route bucket */
   limits: RouteLimits | null;
+  /** keyless: reached by host without an API key (names its hosts) */
+  public: boolean;
+  /** POST/PATCH with Idempotency-Key run once, the first answer replayed (http routes) */
+  idempotency: boolean;
+  /** the per-client-address bucket of a public route; null: none */
+  clientLimits: RouteLimits | null;
   createdAt: string;
+  /** accepts WebSocket upgrades */
+  websocket: boolean;
+  /** the streaming settings; 0: the node's default (proto/route-streaming.ts) */
+  websocketIdleTimeoutMs: number;
+  websocketMaxConnections: number;
+  streamIdleTimeoutMs: number;
+  websocketMaxMessageBytes: number;
 }
 
-export type NewRoute = Omit<Route, "id" | "tenantId" | "createdAt" | "limits"> & { limits?: RouteLimits };
+type StreamingInput = Partial<Pick<Route, StreamingSetting | "websocket">>;
+
+export type NewRoute = Omit<
+  Route,
+  "id" | "tenantId" | "createdAt" | "limits" | "clientLimits" | StreamingSetting | "websocket"
+> & {
+  limits?: RouteLimits;
+  clientLimits?: RouteLimits;
+} & StreamingInput;
 
 export interface RouteRow {
   id: string;
@@ -40,11 +62,26 @@ export interface RouteRow {
   strip_prefix: boolean;
   rate: number | null;
   burst: number | null;
+  public: boolean;
+  idempotency: boolean;
+  client_rate: number | null;
+  client_burst: number | null;
   created_at: Date;
+  websocket: boolean;
+  websocket_idle_timeout_ms: number | null;
+  websocket_max_connections: number | null;
+  stream_idle_timeout_ms: number | null;
+  websocket_max_message_bytes: number | null;
 }
 
 const COLUMNS =
-  "id, tenant_id, path_prefix, hosts, methods, upstream_id, timeout_ms, protocol, strip_prefix, rate, burst, created_at";
+  "id, tenant_id, path_prefix, hosts, methods, upstream_id, timeout_ms, protocol, strip_prefix, rate, burst, " +
+  "public, idempotency, client_rate, client_burst, created_at, " +
+  "websocket, websocket_idle_timeout_ms, websocket_max_connections, stream_idle_timeout_ms, websocket_max_message_bytes";
+
+function bucket(rate: number | null, burst: number | null): RouteLimits | null {
+  return rate === null || burst === null ? null : { rate, burst };
+}
 
 function toRoute(r: RouteRow): Route {
   return {
@@ -57,8 +94,16 @@ function toRoute(r: RouteRow): Route {
     timeoutMs: r.timeout_ms,
     protocol: r.protocol,
     stripPrefix: r.strip_prefix,
-    limits: r.rate === null || r.burst === null ? null : { rate: r.rate, burst: r.burst },
+    limits: bucket(r.rate, r.burst),
+    public: r.public,
+    idempotency: r.idempotency,
+    clientLimits: bucket(r.client_rate, r.client_burst),
     createdAt: r.created_at.toISOString(),
+    websocket: r.websocket,
+    websocketIdleTimeoutMs: r.websocket_idle_timeout_ms ?? 0,
+    websocketMaxConnections: r.websocket_max_connections ?? 0,
+    streamIdleTimeoutMs: r.stream_idle_timeout_ms ?? 0,
+    websocketMaxMessageBytes: r.websocket_max_message_bytes ?? 0,
   };
 }
 
@@ -71,8 +116,11 @@ export async function insertRoute(q: Queryable, tenantId: string, r: NewRoute): 
   try {
     const { rows } = await q.query<RouteRow>(
       `INSERT INTO routes (id, tenant_id, path_prefix, hosts, methods, upstream_id, timeout_ms, protocol,
-                           strip_prefix, rate, burst)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`,
+                           strip_prefix, rate, burst, public, idempotency, client_rate, client_burst,
+                           websocket, websocket_idle_timeout_ms, websocket_max_connections,
+                           stream_idle_timeout_ms, websocket_max_message_bytes)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+       RETURNING ${COLUMNS}`,
       [
         newRouteId(),
         tenantId,
@@ -85,6 +133,15 @@ export async function insertRoute(q: Queryable, tenantId: string, r: NewRoute): 
         r.stripPrefix,
         r.limits?.rate ?? null,
         r.limits?.burst ?? null,
+        r.public,
+        r.idempotency,
+        r.clientLimits?.rate ?? null,
+        r.clientLimits?.burst ?? null,
+        r.websocket ?? false,
+        r.websocketIdleTimeoutMs ?? null,
+        r.websocketMaxConnections ?? null,
+        r.streamIdleTimeoutMs ?? null,
+        r.websocketMaxMessageBytes ?? null,
       ],
     );
     return toRoute(rows[0]!);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CorralError, GrpcStatus } from "../errors.ts";
+import { STREAMING_UNSET } from "../../proto/route-streaming.ts";
 import { compileInput } from "../service/input-validation.ts";
 import { hashRequest } from "../service/mutations.ts";
 import { createRouteBody } from "../service/resource-schemas.ts";
@@ -21,6 +22,7 @@ const bareRoute = {
   methods: [],
   upstreamId: "up_0123456789abcdef",
   limits: undefined,
+  clientLimits: undefined,
 };
 
 test("a gRPC request with absent optional fields validates to the same input (and hash) as the REST body", () => {
@@ -36,6 +38,9 @@ test("a gRPC request with absent optional fields validates to the same input (an
     timeoutMs: 15_000,
     protocol: "http",
     stripPrefix: false,
+    websocket: false,
+    public: false,
+    idempotency: false,
   });
 });
 
@@ -60,6 +65,25 @@ test("fields set explicitly are kept, even when they equal a proto default", () 
     targets: ["a:1"],
   });
   assert.deepEqual(keyInput({ clientToken: "", name: "", scopes: [] }), { name: "" });
+});
+
+test("a route's streaming fields travel from the gRPC request to the input and back to the message", () => {
+  const input = routeInput({
+    ...bareRoute,
+    websocket: true,
+    websocketIdleTimeoutMs: 60_000,
+    websocketMaxConnections: 5,
+    streamIdleTimeoutMs: 30_000,
+    websocketMaxMessageBytes: 4096,
+  });
+  assert.deepEqual(checkRoute(input), {
+    ...checkRoute(routeInput(bareRoute)),
+    websocket: true,
+    websocketIdleTimeoutMs: 60_000,
+    websocketMaxConnections: 5,
+    streamIdleTimeoutMs: 30_000,
+    websocketMaxMessageBytes: 4096,
+  });
 });
 
 test("JSON field paths become proto field paths", () => {
@@ -95,7 +119,11 @@ test("a route without a bucket has no limits message", () => {
     protocol: "http" as const,
     stripPrefix: true,
     limits: null,
+    public: false,
+    idempotency: false,
+    clientLimits: null,
     createdAt: "2024-01-01T00:00:00.000Z",
+    ...STREAMING_UNSET,
   };
   const message = routeMessage(route);
   assert.equal(message.limits, undefined);

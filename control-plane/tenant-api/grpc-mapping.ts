@@ -32,6 +32,14 @@ export function routeInput(req: pb.CreateRouteRequest): Record<string, unknown> 
     protocol: req.protocol,
     stripPrefix: req.stripPrefix,
     limits: req.limits && { rate: req.limits.rate, burst: req.limits.burst },
+    websocket: req.websocket,
+    websocketIdleTimeoutMs: req.websocketIdleTimeoutMs,
+    websocketMaxConnections: req.websocketMaxConnections,
+    streamIdleTimeoutMs: req.streamIdleTimeoutMs,
+    websocketMaxMessageBytes: req.websocketMaxMessageBytes,
+    public: req.public,
+    idempotency: req.idempotency,
+    clientLimits: req.clientLimits && { rate: req.clientLimits.rate, burst: req.clientLimits.burst },
   });
 }
 
@@ -78,6 +86,14 @@ export function routeMessage(r: Route): pb.Route {
     stripPrefix: r.stripPrefix,
     limits: r.limits ? { rate: r.limits.rate, burst: r.limits.burst } : undefined,
     createdAt: r.createdAt,
+    websocket: r.websocket,
+    websocketIdleTimeoutMs: r.websocketIdleTimeoutMs,
+    websocketMaxConnections: r.websocketMaxConnections,
+    streamIdleTimeoutMs: r.streamIdleTimeoutMs,
+    websocketMaxMessageBytes: r.websocketMaxMessageBytes,
+    public: r.public,
+    idempotency: r.idempotency,
+    clientLimits: r.clientLimits ? { rate: r.clientLimits.rate, burst: r.clientLimits.burst } : undefined,
   };
 }
 

@@ -22,6 +22,7 @@ import { FsBlobStore } from "../../runtime/blob-store/fs-blob-store.ts";
 import { Snapshot, type Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { generateSigningKeyPair, parsePrivateKey, parsePublicKey } from "../../proto/signing-keys.ts";
 import { compressSnapshot, frameSnapshot, HEADER_SIZE } from "../../proto/snapshot-codec.ts";
+import { STREAMING_UNSET } from "../../proto/route-streaming.ts";
 import { systemTimers } from "../clock.ts";
 import { type ApplyOutcome, ConfigApplier } from "../config-client/config-applier.ts";
 import { WorkerSnapshotLoader } from "../config-client/snapshot-loader.ts";
@@ -68,6 +69,9 @@ function syntheticTenant(i: number): Tenant {
       idempotency: false,
       retries: 0,
       stripPrefix: false,
+      ...STREAMING_UNSET,
+      clientRate: 0,
+      clientBurst: 0,
     })),
     upstreams: [
       { id: "u1", name: "api", targets: [`http://10.0.${i % 250}.${i % 200}:8080`], connectTimeoutMs: 0 },

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Limits, Snapshot, type Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import { STREAMING_UNSET } from "../../proto/route-streaming.ts";
 import { ConfigApplyError } from "../errors.ts";
 import { normalizePathPrefix, parseTarget, plainTenant, validateSnapshot } from "./validate-snapshot.ts";
 
@@ -28,6 +29,9 @@ function tenant(over: Partial<Tenant> = {}): Tenant {
         idempotency: false,
         retries: 0,
         stripPrefix: false,
+        ...STREAMING_UNSET,
+        clientRate: 0,
+        clientBurst: 0,
       },
     ],
     upstreams: [
@@ -126,4 +130,25 @@ test("targets and prefixes normalise", () => {
   assert.equal(normalizePathPrefix("/a/b/"), "/a/b");
   assert.throws(() => parseTarget("u", "http://user:pw@h:1"), /credentials/);
   assert.throws(() => parseTarget("u", "http://[bad"), /not a URL/);
+});
+
+test("public routes name hosts, a public host belongs to one tenant, client buckets are bounded", () => {
+  const base = tenant().routes[0]!;
+  const publicRoute = { ...base, public: true, hosts: ["shop.example.com"] };
+  validateSnapshot(snap([tenant({ routes: [publicRoute, { ...publicRoute, id: "r2" }] })]));
+  invalid(snap([tenant({ routes: [{ ...publicRoute, hosts: [] }] })]), /a public route must name its hosts/);
+  invalid(
+    snap([tenant({ routes: [publicRoute] }), tenant({ id: "other", keys: [], routes: [publicRoute] })]),
+    /public host "shop.example.com" is public for tenant "acme" too/,
+  );
+  for (const [clientRate, clientBurst] of [
+    [-1, 1],
+    [1, Number.NaN],
+    [2e6, 1],
+    [1, 2e7],
+  ])
+    invalid(
+      snap([tenant({ routes: [{ ...publicRoute, clientRate: clientRate!, clientBurst: clientBurst! }] })]),
+      /client bucket/,
+    );
 });

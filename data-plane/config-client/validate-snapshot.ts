@@ -16,6 +16,7 @@ import {
   snapshotProblems,
   tenantProblems,
 } from "../../proto/snapshot-consistency.ts";
+import { streamingSetting } from "../../proto/route-streaming.ts";
 import { checkQuotaOffset, isQuotaPeriod } from "../../runtime/quota-period.ts";
 import { ConfigApplyError } from "../errors.ts";
 import type {
@@ -73,6 +74,13 @@ function plainRoute(r: Route): PlainRoute {
     idempotency: r.idempotency,
     retries: r.retries,
     stripPrefix: r.stripPrefix,
+    websocket: r.websocket,
+    websocketIdleTimeoutMs: streamingSetting(r, "websocketIdleTimeoutMs"),
+    websocketMaxConnections: streamingSetting(r, "websocketMaxConnections"),
+    websocketMaxMessageBytes: streamingSetting(r, "websocketMaxMessageBytes"),
+    streamIdleTimeoutMs: streamingSetting(r, "streamIdleTimeoutMs"),
+    clientRate: r.clientRate,
+    clientBurst: r.clientBurst,
   };
 }
 

@@ -9,7 +9,7 @@
  * numbers only): Redis is external input.
  */
 import type { Redis } from "ioredis";
-import { admissionRedis } from "./admission-redis.ts";
+import { failFastRedis } from "../../runtime/fail-fast-redis.ts";
 import type { DemandReport } from "../admission/demand-share.ts";
 
 export interface OwnDemand {
@@ -56,14 +56,17 @@ export interface RedisDemandStoreOptions {
   onError?: (err: Error) => void;
 }
 
-/** Over admissionRedis: when Redis fails, the rebalancer keeps its last shares. */
+/**
+ * A fail-fast client (runtime/fail-fast-redis.ts): the request path never waits for Redis, and
+ * the rebalancer keeps its last shares.
+ */
 export class RedisDemandStore implements DemandStore {
   readonly #redis: Redis;
   readonly #ttlMs: number;
 
   constructor(options: RedisDemandStoreOptions) {
     this.#ttlMs = options.ttlMs ?? 5000;
-    this.#redis = admissionRedis(options.url, options.commandTimeoutMs ?? 300, options.onError);
+    this.#redis = failFastRedis(options.url, options.commandTimeoutMs ?? 300, options.onError);
   }
 
   async exchange(

@@ -16,7 +16,7 @@ import { type Rejection, reject } from "../errors.ts";
 import { upstreamPath } from "../router/route-table.ts";
 import { type HeaderMap, upstreamRequestHeaders } from "../pipeline/forward-headers.ts";
 import type { RequestContext, UpstreamObserver } from "../pipeline/stage.ts";
-import { ExchangeAborted, type RelayOutcome, UpstreamRelay } from "./upstream-relay.ts";
+import { ExchangeAborted, type RelayOutcome, type ResponseTap, UpstreamRelay } from "./upstream-relay.ts";
 import type { PickedTarget, UpstreamPools } from "./upstream-pools.ts";
 
 /** The answer's head, already written to the client (its body follows on its own). */
@@ -25,7 +25,11 @@ export interface RelayedResponse {
   headers: HeaderMap;
 }
 
-export type ProxyResult = { response: RelayedResponse } | { rejection: Rejection } | { clientGone: true };
+/** notSent: the request never left the node (no target, egress refused, connection never opened) */
+export type ProxyResult =
+  | { response: RelayedResponse }
+  | { rejection: Rejection; notSent?: true }
+  | { clientGone: true };
 /**
  * connectFailed: the target is unreachable. maybeSent false: the connection never opened, so
  * the request was not sent (safe to send elsewhere); true: the connection was reset, perhaps
@@ -41,11 +45,21 @@ export interface SendSpec {
   timeoutMs: number;
   /** the timeout is the request's deadline (504 deadline), not the route's (504 upstream_timeout) */
   deadlineBound: boolean;
+  /** after the head, the longest pause in the body (the route's stream idle timeout) */
+  bodyIdleMs?: number;
   /** the answer comes from a shard member: its corral-* headers are relayed (an upstream's never) */
   fromNode?: boolean;
   /** sees the upstream's status and headers before they are relayed */
   onHead?: (statusCode: number, headers: HeaderMap) => void;
+  /** the body already read (idempotent requests), sent instead of the client's stream */
+  body?: Buffer;
+  /** sees the answer as it is relayed; see upstream-relay.ts for outliveClient */
+  tap?: ResponseTap;
+  outliveClient?: boolean;
 }
+
+/** What a caller of forward() may add to the exchange (gateway idempotency keys). */
+export type ForwardExtras = Pick<SendSpec, "body" | "tap" | "outliveClient">;
 
 class BodyTooLargeError extends Error {}
 /** The connection never opened: the request was not sent. */
@@ -102,10 +116,16 @@ export class HttpProxy {
   }
 
   /** Proxies the request to its route's upstream. */
-  async forward(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<ProxyResult> {
+  async forward(
+    ctx: RequestContext,
+    req: IncomingMessage,
+    res: ServerResponse,
+    extras: ForwardExtras = {},
+  ): Promise<ProxyResult> {
     const route = ctx.route!;
     const picked = this.pools.pick(route.upstream, route.egress);
-    if (!picked) return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets") };
+    if (!picked)
+      return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets"), notSent: true };
     const remaining = remainingMs(ctx);
     const headers = upstreamRequestHeaders(req.headers, {
       tenantId: ctx.tenant!.id,
@@ -119,7 +139,9 @@ export class HttpProxy {
       headers: deadlineHeaders(headers, remaining, route.protocol === "grpc"),
       timeoutMs: Math.min(route.timeoutMs, remaining ?? Number.POSITIVE_INFINITY),
       deadlineBound: remaining !== undefined && remaining < route.timeoutMs,
+      ...extras,
     };
+    spec.bodyIdleMs = streamIdleMs(route, spec);
     const observer = this.observer;
     if (observer) {
       const sentAt = performance.now();
@@ -129,7 +151,8 @@ export class HttpProxy {
     const result = await this.send(ctx, req, res, spec);
     if (!("connectFailed" in result)) return result;
     this.pools.markDead(picked.target.origin);
-    return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream could not be reached") };
+    const rejection = reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream could not be reached");
+    return result.maybeSent ? { rejection } : { rejection, notSent: true };
   }
 
   /** One exchange with spec.picked: streams the body there and relays the answer into res. */
@@ -149,16 +172,19 @@ export class HttpProxy {
         res,
         extraHeaders: ctx.responseHeaders,
         timeoutMs: spec.timeoutMs,
+        bodyIdleMs: spec.bodyIdleMs,
         fromNode: spec.fromNode === true,
         settle,
         onHead: spec.onHead,
+        tap: spec.tap,
+        outliveClient: spec.outliveClient,
       });
       spec.picked.pool.dispatch(
         {
           path: spec.path,
           method: ctx.method as "GET",
           headers: spec.headers,
-          body: hasBody(req) ? Readable.from(limitedBody(req, this.bodyLimit)) : null,
+          body: spec.body ?? (hasBody(req) ? Readable.from(limitedBody(req, this.bodyLimit)) : null),
           // the relay's own timer bounds the head and each body pause (see upstream-relay.ts)
           bodyTimeout: 0,
           headersTimeout: 0,
@@ -167,6 +193,14 @@ export class HttpProxy {
       );
     });
   }
+}
+
+/** The pause bound after the head: the route's stream idle timeout, unless the deadline is nearer. */
+export function streamIdleMs(
+  route: { streamIdleTimeoutMs: number },
+  spec: Pick<SendSpec, "timeoutMs" | "deadlineBound">,
+): number {
+  return spec.deadlineBound ? spec.timeoutMs : route.streamIdleTimeoutMs;
 }
 
 function failure(err: unknown, deadlineBound: boolean): SendResult {
@@ -180,7 +214,7 @@ function failure(err: unknown, deadlineBound: boolean): SendResult {
   if (err instanceof undiciErrors.RequestContentLengthMismatchError)
     return { rejection: reject("CORRAL_DP_BAD_REQUEST", "body length differs from content-length") };
   if (errorCodes(err).includes(EGRESS_DENIED))
-    return { rejection: reject("CORRAL_DP_EGRESS_DENIED", (err as Error).message) };
+    return { rejection: reject("CORRAL_DP_EGRESS_DENIED", (err as Error).message), notSent: true };
   if (isConnectFailure(err)) return { connectFailed: true, maybeSent: false };
   if (errorCodes(err).includes("ECONNRESET")) return { connectFailed: true, maybeSent: true };
   return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream could not be reached") };

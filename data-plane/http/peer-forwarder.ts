@@ -18,7 +18,15 @@ import { memberTimeoutMs, type ShardMember } from "../placement/forwarding.ts";
 import { RecentFailures } from "../upstream/recent-failures.ts";
 import { signHop } from "../pipeline/client-origin.ts";
 import { peerRequestHeaders } from "../pipeline/forward-headers.ts";
-import { deadlineHeaders, hasBody, type HttpProxy, type ProxyResult, remainingMs } from "./http-proxy.ts";
+import {
+  deadlineHeaders,
+  hasBody,
+  type HttpProxy,
+  type ProxyResult,
+  remainingMs,
+  type SendSpec,
+  streamIdleMs,
+} from "./http-proxy.ts";
 import type { RequestContext } from "../pipeline/stage.ts";
 import type { UpstreamPools } from "./upstream-pools.ts";
 
@@ -96,14 +104,16 @@ export class PeerForwarder {
     const remaining = remainingMs(ctx);
     const hop = signHop(key, this.#o.self, ctx.remoteAddress, this.#o.now());
     const headers = peerRequestHeaders(req.headers, this.#o.self, hop);
-    const result = await this.#o.proxy.send(ctx, req, res, {
+    const spec: SendSpec = {
       picked,
       path: ctx.url,
       headers: deadlineHeaders(headers, remaining, false),
       timeoutMs: memberTimeoutMs(route.timeoutMs, remaining),
       deadlineBound: remaining !== undefined && remaining < route.timeoutMs,
       fromNode: true,
-    });
+    };
+    spec.bodyIdleMs = streamIdleMs(route, spec);
+    const result = await this.#o.proxy.send(ctx, req, res, spec);
     if ("response" in result) this.#o.onResult?.("ok");
     else if ("rejection" in result)
       this.#o.onResult?.(TIMEOUTS.has(result.rejection.code) ? "timeout" : "error");

@@ -44,6 +44,17 @@ export interface PlainRoute {
   idempotency: boolean;
   retries: number;
   stripPrefix: boolean;
+  /** the route accepts WebSocket upgrades; the settings below are the node's defaults for 0 */
+  websocket: boolean;
+  websocketIdleTimeoutMs: number;
+  /** open sockets of this route on this node */
+  websocketMaxConnections: number;
+  websocketMaxMessageBytes: number;
+  /** after the response head, the longest pause in its body (the route timeout no longer applies) */
+  streamIdleTimeoutMs: number;
+  /** public routes: each client address's bucket (per node), requests per second; 0 = none */
+  clientRate: number;
+  clientBurst: number;
 }
 
 /** A key's hash lives only in the key table (router/binary-tables.ts). */

@@ -6,7 +6,15 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import type { Priority } from "../admission/decision.ts";
 import { BatchedCounter, type CountCell } from "./batched-counter.ts";
 
-const STAGES = ["deadline", "shed", "concurrency", "tenant_rate", "route_rate", "quota"] as const;
+const STAGES = [
+  "deadline",
+  "shed",
+  "concurrency",
+  "tenant_rate",
+  "route_rate",
+  "quota",
+  "client_rate",
+] as const;
 const OUTCOMES = ["admit", "reject", "shadow_reject"] as const;
 const PLACEMENTS = ["local", "forward", "misdirected", "unavailable"] as const;
 export type AdmissionStageName = (typeof STAGES)[number];
@@ -30,6 +38,8 @@ export interface AdmissionMetrics {
 export interface LoadGauges {
   eventLoopDelayMs(): number;
   shedPressure(): number;
+  /** client addresses the per-client limiter of public routes holds (bounded by routes x slots) */
+  publicClients?(): number;
 }
 
 function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: L[]) {
@@ -51,6 +61,14 @@ function loadGauges(registry: Registry, load: LoadGauges): void {
     registers: [registry],
     collect() {
       this.set(load.shedPressure());
+    },
+  });
+  new Gauge({
+    name: "corral_dp_public_clients_tracked",
+    help: "client addresses held by the per-client limits of public routes (fixed memory: at most 256 routes x CORRAL_PUBLIC_CLIENT_SLOTS)",
+    registers: [registry],
+    collect() {
+      this.set(load.publicClients?.() ?? 0);
     },
   });
 }

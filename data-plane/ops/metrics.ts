@@ -18,6 +18,8 @@ export interface DataPlaneMetrics {
   readonly syncConnections: Counter<"event">;
   /** upstream connections the egress policy refused, by protocol (http, grpc) */
   readonly egressDenied: Counter<"protocol">;
+  /** keyed requests on idempotent routes, by outcome (idempotency/idempotent-proxy.ts) */
+  readonly idempotency: Counter<"outcome">;
   /**
    * One answered request in `requests` and `requestSeconds`, the cheap way (the request path
    * calls this; the counts reach `requests` when it is collected).
@@ -163,6 +165,12 @@ export function createMetrics(state: NodeState): DataPlaneMetrics {
       name: "corral_dp_egress_denied_total",
       help: "upstream connections the egress policy refused (an internal address or name), by protocol",
       labelNames: ["protocol"],
+      registers: [registry],
+    }),
+    idempotency: new Counter({
+      name: "corral_dp_idempotency_total",
+      help: "requests with an Idempotency-Key on routes that opt in, by outcome (executed, replayed, in_flight, mismatch, spent, unavailable, invalid, too_large)",
+      labelNames: ["outcome"],
       registers: [registry],
     }),
   };

@@ -7,7 +7,7 @@
  * a flush whose every command failed fails as a whole.
  */
 import type { Redis } from "ioredis";
-import { admissionRedis } from "../demand/admission-redis.ts";
+import { failFastRedis } from "../../runtime/fail-fast-redis.ts";
 import type { FlushItem } from "../admission/period-quota.ts";
 
 export interface QuotaStore {
@@ -35,12 +35,12 @@ export interface RedisQuotaStoreOptions {
   onError?: (err: Error) => void;
 }
 
-/** Over admissionRedis: a flush while Redis is unreachable fails at once (the ledger goes local). */
+/** Over failFastRedis: a flush while Redis is unreachable fails at once (the ledger goes local). */
 export class RedisQuotaStore implements QuotaStore {
   readonly #redis: Redis;
 
   constructor(options: RedisQuotaStoreOptions) {
-    this.#redis = admissionRedis(options.url, options.commandTimeoutMs ?? 500, options.onError);
+    this.#redis = failFastRedis(options.url, options.commandTimeoutMs ?? 500, options.onError);
   }
 
   async add(items: readonly FlushItem[]): Promise<(number | undefined)[]> {

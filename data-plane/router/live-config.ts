@@ -15,7 +15,7 @@ import {
 } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import type { PlainKey, ReadTenant, TenantStatus } from "../model/plain-config.ts";
 import type { SnapshotIndex } from "../model/snapshot-index.ts";
-import { findKey, findTenant } from "./binary-tables.ts";
+import { findKey, findTenant, hashHost } from "./binary-tables.ts";
 import { type CompiledRoute, TenantRoutes } from "./route-table.ts";
 
 export interface TenantEntry {
@@ -33,6 +33,8 @@ export interface Identity {
   keyId: string;
 }
 
+/** Longest host name (RFC 1035), with room for a bracketed IPv6 literal. */
+const MAX_HOST_LENGTH = 255;
 /** Decoded tenants carried over per event-loop turn by adopt(). */
 const ADOPT_BATCH = 2_000;
 /** Verified keys remembered per config (the oldest goes first when full). */
@@ -144,6 +146,16 @@ export class LiveConfig {
     if (this.verified.size >= IDENTITY_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
     this.verified.set(presented, identity);
     return identity;
+  }
+
+  /**
+   * The tenant a host is public for (keyless public routes, docs/design.md §5.1): `host`
+   * normalised (normalizeHost). A host is public for one tenant at most.
+   */
+  publicTenant(host: string): TenantEntry | undefined {
+    if (host === "" || host.length > MAX_HOST_LENGTH) return undefined;
+    const slot = findKey(this.index.publicHosts, hashHost(host));
+    return slot && this.tenantAt(slot.tenantIndex);
   }
 
   /** Takes over the previous config's decoded tenants whose bytes are unchanged, in batches. */

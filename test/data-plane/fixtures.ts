@@ -1,6 +1,7 @@
 /** Signed snapshots, tenants and keys for data-plane tests. */
 import type { KeyObject } from "node:crypto";
 import { generateApiKey } from "../../proto/api-key.ts";
+import { STREAMING_UNSET } from "../../proto/route-streaming.ts";
 import { encodePointer, LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts";
 import type { BlobStore } from "../../runtime/blob-store/blob-store.ts";
 import { Snapshot, type Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
@@ -39,10 +40,31 @@ export interface TenantSpec {
     methods?: string[];
     timeoutMs?: number;
     stripPrefix?: boolean;
+    /** the route's WebSocket and streaming settings (default: none, the defaults) */
+    streaming?: Partial<typeof STREAMING_UNSET>;
+    /** keyless, by host (names hosts) */
+    public?: boolean;
+    idempotency?: boolean;
+    /** route bucket */
+    limits?: { rate: number; burst: number };
+    /** per-client-address bucket of a public route */
+    client?: { rate: number; burst: number };
   }[];
   keys?: { id: string; hash: Buffer; scopes?: string[] }[];
   /** the tenant's egress exceptions; default all of loopback, where test upstreams listen */
   egressAllow?: string[];
+}
+
+function routeBucket(l: { rate: number; burst: number }) {
+  const off = {
+    concurrency: 0,
+    priority: "",
+    shardSize: 0,
+    shadow: false,
+    disabled: false,
+    quota: undefined,
+  };
+  return { ...off, rate: l.rate, burst: l.burst };
 }
 
 export function tenant(spec: TenantSpec): Tenant {
@@ -68,11 +90,15 @@ export function tenant(spec: TenantSpec): Tenant {
       upstreamId: "u1",
       timeoutMs: r.timeoutMs ?? 2000,
       protocol: "http",
-      public: false,
-      limits: undefined,
-      idempotency: false,
+      public: r.public ?? false,
+      limits: r.limits && routeBucket(r.limits),
+      idempotency: r.idempotency ?? false,
       retries: 0,
       stripPrefix: r.stripPrefix ?? false,
+      ...STREAMING_UNSET,
+      ...r.streaming,
+      clientRate: r.client?.rate ?? 0,
+      clientBurst: r.client?.burst ?? 0,
     })),
     upstreams: [{ id: "u1", name: "api", targets, connectTimeoutMs: 1000 }],
     // the test upstreams listen on loopback, which the egress policy refuses unless allowed

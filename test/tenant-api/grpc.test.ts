@@ -38,7 +38,15 @@ async function createUpstream(key: string, name: string) {
 }
 
 async function createRoute(key: string, upstreamId: string, pathPrefix: string, clientToken = "") {
-  const req = { clientToken, pathPrefix, hosts: [], methods: [], upstreamId, limits: undefined };
+  const req = {
+    clientToken,
+    pathPrefix,
+    hosts: [],
+    methods: [],
+    upstreamId,
+    limits: undefined,
+    clientLimits: undefined,
+  };
   return (await call(w.grpc, (x) => c(x).createRoute, req, { key })).response.route!;
 }
 
@@ -255,6 +263,7 @@ describe("bad input", () => {
               methods: ["BREW"],
               upstreamId: up.id,
               limits: undefined,
+              clientLimits: undefined,
             },
             { key },
           ),
@@ -273,6 +282,7 @@ describe("bad input", () => {
               upstreamId: up.id,
               timeoutMs: 0,
               limits: undefined,
+              clientLimits: undefined,
             },
             { key },
           ),
@@ -291,6 +301,7 @@ describe("bad input", () => {
               upstreamId: up.id,
               protocol: "ftp",
               limits: undefined,
+              clientLimits: undefined,
             },
             { key },
           ),

@@ -146,6 +146,22 @@ export interface Route {
   idempotency: boolean;
   retries: number;
   stripPrefix: boolean;
+  /** WebSocket and streaming (fields 20-24); zero values mean the defaults the node applies */
+  websocket: boolean;
+  /** a socket with no frame either way this long is closed (1001) */
+  websocketIdleTimeoutMs: number;
+  /** open sockets of this route per node (429 past it) */
+  websocketMaxConnections: number;
+  /** after the response head: longest pause in its body */
+  streamIdleTimeoutMs: number;
+  /** largest message either way (close 1009 past it) */
+  websocketMaxMessageBytes: number;
+  /**
+   * per-client-address bucket of a public route (keyless callers), per node: requests per
+   * second and burst per client address (IPv6 per prefix); 0 = none (DP data-plane/README.md)
+   */
+  clientRate: number;
+  clientBurst: number;
 }
 
 export interface Upstream {
@@ -1137,6 +1153,13 @@ function createBaseRoute(): Route {
     idempotency: false,
     retries: 0,
     stripPrefix: false,
+    websocket: false,
+    websocketIdleTimeoutMs: 0,
+    websocketMaxConnections: 0,
+    streamIdleTimeoutMs: 0,
+    websocketMaxMessageBytes: 0,
+    clientRate: 0,
+    clientBurst: 0,
   };
 }
 
@@ -1177,6 +1200,27 @@ export const Route: MessageFns<Route> = {
     }
     if (message.stripPrefix !== false) {
       writer.uint32(96).bool(message.stripPrefix);
+    }
+    if (message.websocket !== false) {
+      writer.uint32(160).bool(message.websocket);
+    }
+    if (message.websocketIdleTimeoutMs !== 0) {
+      writer.uint32(168).uint32(message.websocketIdleTimeoutMs);
+    }
+    if (message.websocketMaxConnections !== 0) {
+      writer.uint32(176).uint32(message.websocketMaxConnections);
+    }
+    if (message.streamIdleTimeoutMs !== 0) {
+      writer.uint32(184).uint32(message.streamIdleTimeoutMs);
+    }
+    if (message.websocketMaxMessageBytes !== 0) {
+      writer.uint32(192).uint32(message.websocketMaxMessageBytes);
+    }
+    if (message.clientRate !== 0) {
+      writer.uint32(129).double(message.clientRate);
+    }
+    if (message.clientBurst !== 0) {
+      writer.uint32(137).double(message.clientBurst);
     }
     return writer;
   },
@@ -1290,6 +1334,62 @@ export const Route: MessageFns<Route> = {
             message.stripPrefix = reader.bool();
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.websocket = reader.bool();
+            continue;
+          }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.websocketIdleTimeoutMs = reader.uint32();
+            continue;
+          }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.websocketMaxConnections = reader.uint32();
+            continue;
+          }
+          case 23: {
+            if (tag !== 184) {
+              break;
+            }
+
+            message.streamIdleTimeoutMs = reader.uint32();
+            continue;
+          }
+          case 24: {
+            if (tag !== 192) {
+              break;
+            }
+
+            message.websocketMaxMessageBytes = reader.uint32();
+            continue;
+          }
+          case 16: {
+            if (tag !== 129) {
+              break;
+            }
+
+            message.clientRate = reader.double();
+            continue;
+          }
+          case 17: {
+            if (tag !== 137) {
+              break;
+            }
+
+            message.clientBurst = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1321,6 +1421,13 @@ export const Route: MessageFns<Route> = {
     message.idempotency = object.idempotency ?? false;
     message.retries = object.retries ?? 0;
     message.stripPrefix = object.stripPrefix ?? false;
+    message.websocket = object.websocket ?? false;
+    message.websocketIdleTimeoutMs = object.websocketIdleTimeoutMs ?? 0;
+    message.websocketMaxConnections = object.websocketMaxConnections ?? 0;
+    message.streamIdleTimeoutMs = object.streamIdleTimeoutMs ?? 0;
+    message.websocketMaxMessageBytes = object.websocketMaxMessageBytes ?? 0;
+    message.clientRate = object.clientRate ?? 0;
+    message.clientBurst = object.clientBurst ?? 0;
     return message;
   },
 };

@@ -91,6 +91,19 @@ export interface Route {
   /** absent: no route bucket */
   limits: RouteLimits | undefined;
   createdAt: string;
+  /** accepts WebSocket upgrades */
+  websocket: boolean;
+  websocketIdleTimeoutMs: number;
+  /** open sockets per node */
+  websocketMaxConnections: number;
+  streamIdleTimeoutMs: number;
+  websocketMaxMessageBytes: number;
+  /** keyless: matched by host, no API key */
+  public: boolean;
+  /** Idempotency-Key on POST/PATCH: the first response is replayed */
+  idempotency: boolean;
+  /** per client address (public routes); absent: none */
+  clientLimits: RouteLimits | undefined;
 }
 
 export interface Upstream {
@@ -163,7 +176,39 @@ export interface CreateRouteRequest {
     | undefined;
   /** default false */
   stripPrefix?: boolean | undefined;
-  limits: RouteLimits | undefined;
+  limits:
+    | RouteLimits
+    | undefined;
+  /** default false */
+  websocket?:
+    | boolean
+    | undefined;
+  /** default 300000 */
+  websocketIdleTimeoutMs?:
+    | number
+    | undefined;
+  /** default 1000, per node */
+  websocketMaxConnections?:
+    | number
+    | undefined;
+  /** default 60000 */
+  streamIdleTimeoutMs?:
+    | number
+    | undefined;
+  /** default 1048576 */
+  websocketMaxMessageBytes?:
+    | number
+    | undefined;
+  /** default false; a public route names its hosts */
+  public?:
+    | boolean
+    | undefined;
+  /** default false; http routes only */
+  idempotency?:
+    | boolean
+    | undefined;
+  /** per client address, public routes only */
+  clientLimits: RouteLimits | undefined;
 }
 
 export interface CreateRouteResponse {
@@ -838,6 +883,14 @@ function createBaseRoute(): Route {
     stripPrefix: false,
     limits: undefined,
     createdAt: "",
+    websocket: false,
+    websocketIdleTimeoutMs: 0,
+    websocketMaxConnections: 0,
+    streamIdleTimeoutMs: 0,
+    websocketMaxMessageBytes: 0,
+    public: false,
+    idempotency: false,
+    clientLimits: undefined,
   };
 }
 
@@ -872,6 +925,30 @@ export const Route: MessageFns<Route> = {
     }
     if (message.createdAt !== "") {
       writer.uint32(82).string(message.createdAt);
+    }
+    if (message.websocket !== false) {
+      writer.uint32(400).bool(message.websocket);
+    }
+    if (message.websocketIdleTimeoutMs !== 0) {
+      writer.uint32(408).uint32(message.websocketIdleTimeoutMs);
+    }
+    if (message.websocketMaxConnections !== 0) {
+      writer.uint32(416).uint32(message.websocketMaxConnections);
+    }
+    if (message.streamIdleTimeoutMs !== 0) {
+      writer.uint32(424).uint32(message.streamIdleTimeoutMs);
+    }
+    if (message.websocketMaxMessageBytes !== 0) {
+      writer.uint32(432).uint32(message.websocketMaxMessageBytes);
+    }
+    if (message.public !== false) {
+      writer.uint32(320).bool(message.public);
+    }
+    if (message.idempotency !== false) {
+      writer.uint32(328).bool(message.idempotency);
+    }
+    if (message.clientLimits !== undefined) {
+      RouteLimits.encode(message.clientLimits, writer.uint32(338).fork()).join();
     }
     return writer;
   },
@@ -969,6 +1046,70 @@ export const Route: MessageFns<Route> = {
             message.createdAt = reader.string();
             continue;
           }
+          case 50: {
+            if (tag !== 400) {
+              break;
+            }
+
+            message.websocket = reader.bool();
+            continue;
+          }
+          case 51: {
+            if (tag !== 408) {
+              break;
+            }
+
+            message.websocketIdleTimeoutMs = reader.uint32();
+            continue;
+          }
+          case 52: {
+            if (tag !== 416) {
+              break;
+            }
+
+            message.websocketMaxConnections = reader.uint32();
+            continue;
+          }
+          case 53: {
+            if (tag !== 424) {
+              break;
+            }
+
+            message.streamIdleTimeoutMs = reader.uint32();
+            continue;
+          }
+          case 54: {
+            if (tag !== 432) {
+              break;
+            }
+
+            message.websocketMaxMessageBytes = reader.uint32();
+            continue;
+          }
+          case 40: {
+            if (tag !== 320) {
+              break;
+            }
+
+            message.public = reader.bool();
+            continue;
+          }
+          case 41: {
+            if (tag !== 328) {
+              break;
+            }
+
+            message.idempotency = reader.bool();
+            continue;
+          }
+          case 42: {
+            if (tag !== 338) {
+              break;
+            }
+
+            message.clientLimits = RouteLimits.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -998,6 +1139,16 @@ export const Route: MessageFns<Route> = {
       ? RouteLimits.fromPartial(object.limits)
       : undefined;
     message.createdAt = object.createdAt ?? "";
+    message.websocket = object.websocket ?? false;
+    message.websocketIdleTimeoutMs = object.websocketIdleTimeoutMs ?? 0;
+    message.websocketMaxConnections = object.websocketMaxConnections ?? 0;
+    message.streamIdleTimeoutMs = object.streamIdleTimeoutMs ?? 0;
+    message.websocketMaxMessageBytes = object.websocketMaxMessageBytes ?? 0;
+    message.public = object.public ?? false;
+    message.idempotency = object.idempotency ?? false;
+    message.clientLimits = (object.clientLimits !== undefined && object.clientLimits !== null)
+      ? RouteLimits.fromPartial(object.clientLimits)
+      : undefined;
     return message;
   },
 };
@@ -1641,6 +1792,14 @@ function createBaseCreateRouteRequest(): CreateRouteRequest {
     protocol: undefined,
     stripPrefix: undefined,
     limits: undefined,
+    websocket: undefined,
+    websocketIdleTimeoutMs: undefined,
+    websocketMaxConnections: undefined,
+    streamIdleTimeoutMs: undefined,
+    websocketMaxMessageBytes: undefined,
+    public: undefined,
+    idempotency: undefined,
+    clientLimits: undefined,
   };
 }
 
@@ -1672,6 +1831,30 @@ export const CreateRouteRequest: MessageFns<CreateRouteRequest> = {
     }
     if (message.limits !== undefined) {
       RouteLimits.encode(message.limits, writer.uint32(74).fork()).join();
+    }
+    if (message.websocket !== undefined) {
+      writer.uint32(400).bool(message.websocket);
+    }
+    if (message.websocketIdleTimeoutMs !== undefined) {
+      writer.uint32(408).uint32(message.websocketIdleTimeoutMs);
+    }
+    if (message.websocketMaxConnections !== undefined) {
+      writer.uint32(416).uint32(message.websocketMaxConnections);
+    }
+    if (message.streamIdleTimeoutMs !== undefined) {
+      writer.uint32(424).uint32(message.streamIdleTimeoutMs);
+    }
+    if (message.websocketMaxMessageBytes !== undefined) {
+      writer.uint32(432).uint32(message.websocketMaxMessageBytes);
+    }
+    if (message.public !== undefined) {
+      writer.uint32(320).bool(message.public);
+    }
+    if (message.idempotency !== undefined) {
+      writer.uint32(328).bool(message.idempotency);
+    }
+    if (message.clientLimits !== undefined) {
+      RouteLimits.encode(message.clientLimits, writer.uint32(338).fork()).join();
     }
     return writer;
   },
@@ -1761,6 +1944,70 @@ export const CreateRouteRequest: MessageFns<CreateRouteRequest> = {
             message.limits = RouteLimits.decode(reader, reader.uint32());
             continue;
           }
+          case 50: {
+            if (tag !== 400) {
+              break;
+            }
+
+            message.websocket = reader.bool();
+            continue;
+          }
+          case 51: {
+            if (tag !== 408) {
+              break;
+            }
+
+            message.websocketIdleTimeoutMs = reader.uint32();
+            continue;
+          }
+          case 52: {
+            if (tag !== 416) {
+              break;
+            }
+
+            message.websocketMaxConnections = reader.uint32();
+            continue;
+          }
+          case 53: {
+            if (tag !== 424) {
+              break;
+            }
+
+            message.streamIdleTimeoutMs = reader.uint32();
+            continue;
+          }
+          case 54: {
+            if (tag !== 432) {
+              break;
+            }
+
+            message.websocketMaxMessageBytes = reader.uint32();
+            continue;
+          }
+          case 40: {
+            if (tag !== 320) {
+              break;
+            }
+
+            message.public = reader.bool();
+            continue;
+          }
+          case 41: {
+            if (tag !== 328) {
+              break;
+            }
+
+            message.idempotency = reader.bool();
+            continue;
+          }
+          case 42: {
+            if (tag !== 338) {
+              break;
+            }
+
+            message.clientLimits = RouteLimits.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1788,6 +2035,16 @@ export const CreateRouteRequest: MessageFns<CreateRouteRequest> = {
     message.stripPrefix = object.stripPrefix ?? undefined;
     message.limits = (object.limits !== undefined && object.limits !== null)
       ? RouteLimits.fromPartial(object.limits)
+      : undefined;
+    message.websocket = object.websocket ?? undefined;
+    message.websocketIdleTimeoutMs = object.websocketIdleTimeoutMs ?? undefined;
+    message.websocketMaxConnections = object.websocketMaxConnections ?? undefined;
+    message.streamIdleTimeoutMs = object.streamIdleTimeoutMs ?? undefined;
+    message.websocketMaxMessageBytes = object.websocketMaxMessageBytes ?? undefined;
+    message.public = object.public ?? undefined;
+    message.idempotency = object.idempotency ?? undefined;
+    message.clientLimits = (object.clientLimits !== undefined && object.clientLimits !== null)
+      ? RouteLimits.fromPartial(object.clientLimits)
       : undefined;
     return message;
   },
