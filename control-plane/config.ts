@@ -107,6 +107,17 @@ export function controlPlaneSchema(cwd = process.cwd()) {
       default: 100,
       doc: "newest snapshot versions kept in the blob store (plus any a node serves); older blobs are deleted",
     },
+    CORRAL_REDIS_URL: {
+      parse: url(["redis:", "rediss:"]),
+      default: "",
+      doc: "Redis holding the nodes' period-quota counters: GET usage reads 'used' there (else from metering rows)",
+      secret: true,
+    },
+    CORRAL_USAGE_RETENTION_DAYS: {
+      parse: int(1, 3650),
+      default: 90,
+      doc: "days of hourly usage rows kept (per tenant, key, route, outcome); older rows are pruned hourly",
+    },
     CORRAL_TENANT_MUTATIONS_PER_MINUTE: {
       parse: int(1, 600_000),
       default: 60,

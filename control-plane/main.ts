@@ -28,6 +28,9 @@ import { MutationRunner } from "./service/mutations.ts";
 import { FailedAuthThrottle } from "./service/failed-auth-throttle.ts";
 import { createPool, type Pool, withTransaction } from "./store/db.ts";
 import { purgeExpired } from "./store/idempotency.ts";
+import { pruneUsageBefore } from "./store/usage.ts";
+import { openQuotaCounters, type QuotaCounterStore } from "./store/quota-counters.ts";
+import { UsageReader } from "./service/usage-reader.ts";
 import { migrate } from "./store/migrate.ts";
 import { releaseConnections } from "./store/nodes.ts";
 import { ensureBootstrapToken } from "./store/operator-tokens.ts";
@@ -122,6 +125,8 @@ interface Parts {
   feed: VersionFeed;
   lease: PublisherLease;
   pingIntervalMs: number;
+  /** the nodes' period-quota counters (CORRAL_REDIS_URL), when set */
+  quotaCounters: QuotaCounterStore | undefined;
 }
 
 /**
@@ -141,6 +146,9 @@ async function start(
     feed: options.feed ?? new LocalVersionFeed(),
     lease: options.lease ?? createPublisherLease(config, logger),
     pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+    quotaCounters: config.CORRAL_REDIS_URL
+      ? openQuotaCounters(config.CORRAL_REDIS_URL, (err) => logger.debug({ err }, "quota counters"))
+      : undefined,
   };
   const placement = createPlacement({
     config,
@@ -164,7 +172,7 @@ async function start(
   await publishing.start();
   const { url, port } = await listen(app, config, tls);
   logger.info({ http: url, grpc: grpc.address, blob: blobStore.location }, "listening");
-  const purge = startPurging(pool, logger);
+  const purge = startPurging(pool, logger, config.CORRAL_USAGE_RETENTION_DAYS);
   placement.watcher.start();
 
   const close = async () => {
@@ -172,6 +180,7 @@ async function start(
     await placement.watcher.close();
     await Promise.all([sync.close(), app.close(), grpc.close()]);
     await publishing.close();
+    await parts.quotaCounters?.close();
     await blobStore.close?.();
     await pool.end();
     logger.info("closed");
@@ -258,7 +267,13 @@ async function createHttpApis(
     limits: httpLimits(config),
     notReadyReason: () => notReadyReason(pool, feed),
   });
+  const usage = new UsageReader({
+    pool,
+    counters: parts.quotaCounters,
+    onCounterError: (err) => logger.warn({ err }, "quota counters unreadable: usage answered from metering"),
+  });
   const admin = new AdminService({
+    usage,
     pool,
     mutations: deps.mutations,
     fleetStaleMs: 4 * parts.pingIntervalMs,
@@ -269,6 +284,7 @@ async function createHttpApis(
   });
   await app.register(adminPlugin(admin), { prefix: ADMIN_PREFIX });
   const tenantApi = new TenantService({
+    usage,
     pool,
     mutations: deps.mutations,
     mutationRate: new MutationRateLimiter({
@@ -296,6 +312,7 @@ function createSyncServer(parts: Parts, placement: PlacementWiring): SyncServer 
     maxFramesPerSec: config.CORRAL_SYNC_MAX_FRAMES_PER_SEC,
     helloTimeoutMs: options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
     onFleetChange: () => placement.watcher.nudge(),
+    shardMembers: (slot, tenantIds) => placement.service.shardMembers(slot, tenantIds),
   });
 }
 
@@ -359,12 +376,18 @@ async function notReadyReason(pool: Pool, feed: VersionFeed): Promise<string | u
   return feed.latest() ? undefined : "no config version has been published yet";
 }
 
-function startPurging(pool: Pool, logger: Logger): NodeJS.Timeout {
-  const purge = () =>
-    purgeExpired(pool).then(
+/** Hourly (and at start): expired idempotency keys, and usage rows past the retention. */
+function startPurging(pool: Pool, logger: Logger, usageRetentionDays: number): NodeJS.Timeout {
+  const purge = () => {
+    void purgeExpired(pool).then(
       (n) => n && logger.info({ purged: n }, "purged expired idempotency keys"),
       (err) => logger.warn({ err }, "could not purge idempotency keys"),
     );
+    void pruneUsageBefore(pool, Date.now() - usageRetentionDays * 86_400_000).then(
+      (n) => n && logger.info({ pruned: n }, "pruned usage rows past the retention"),
+      (err) => logger.warn({ err }, "could not prune usage rows"),
+    );
+  };
   void purge();
   const timer = setInterval(purge, PURGE_INTERVAL_MS);
   timer.unref();

@@ -30,6 +30,7 @@ export class ControlPlaneMetrics {
   readonly syncWrites = this.#m.counter("corral_sync_node_writes_total", "Database writes of node state from sync frames, by kind (after coalescing)", ["kind"]);
   readonly syncCoalesced = this.#m.counter("corral_sync_coalesced_total", "Node frames whose database write a newer frame of the same kind replaced before it ran", ["kind"]);
   readonly nodeReports = this.#m.counter("corral_node_reports_total", "Acks and Nacks received from nodes", ["result"]);
+  readonly usageEntries = this.#m.counter("corral_usage_entries_total", "Usage entries nodes reported, by result: written, or refused (bad_id, bad_outcome, bad_hour, bad_count, not_member: the node does not serve the tenant, dropped: rollup full or write failed)", ["result"]);
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) {

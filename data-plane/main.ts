@@ -39,6 +39,8 @@ import { NodeState } from "./node-state.ts";
 import type { EgressDenialListener } from "./egress/egress-connect.ts";
 import { createMetrics, type DataPlaneMetrics } from "./ops/metrics.ts";
 import { type OpsServer, startOps } from "./ops/ops-server.ts";
+import { registerUsageGauges, UsageMeter } from "./ops/usage-meter.ts";
+import { requestMeter } from "./pipeline/usage-metering.ts";
 import type { BackoffPolicy } from "./sync/backoff.ts";
 import { ResultFrames } from "./sync/result-frames.ts";
 import { SyncClient } from "./sync/sync-client.ts";
@@ -95,6 +97,8 @@ interface Parts {
   pools: UpstreamPools;
   isolation: Isolation;
   sessions: UpstreamSessions;
+  /** requests per tenant, key, route and outcome, reported in Status frames */
+  usage: UsageMeter;
   /** records of gateway idempotency keys (Redis; without it keyed requests are refused) */
   idempotency: IdempotencyStore;
   health: HealthChecker;
@@ -160,7 +164,9 @@ function createSync(
         inflight: state.inflight,
         shed: state.shed,
         fetchError: state.fetchError ?? "",
+        usage: p.usage.take(),
       }),
+      statusBacklog: () => p.usage.pending > 0,
       onWelcome: ({ latest }) => {
         state.cpVersion = latest?.version ?? 0;
         if (latest && latest.version > 0) applier.request({ kind: "welcome", ...latest });
@@ -218,6 +224,7 @@ async function startServers(p: Parts): Promise<Servers> {
     },
     logSampleRate: p.s.logSampleRate,
     random: p.random,
+    usage: requestMeter(p.usage, p.s.slot),
   };
   const ingress = await startIngress({
     ...shared,
@@ -237,6 +244,7 @@ async function startServers(p: Parts): Promise<Servers> {
       self: p.s.slot,
       hopKey: shared.origin.hopKey,
       now: shared.origin.now,
+      usage: shared.usage,
     }),
     sockets: p.isolation.sockets,
   });
@@ -282,7 +290,10 @@ async function createParts(s: DataPlaneSettings, options: DataPlaneOptions): Pro
   const metrics = createMetrics(state);
   const random = options.random ?? Math.random;
   const store = await openBlobStore(s.blobUrl, { endpoint: s.s3Endpoint });
+  const usage = new UsageMeter({ now: () => timers.now() });
+  registerUsageGauges(metrics.registry, usage);
   return {
+    usage,
     s,
     log,
     timers,
@@ -422,9 +433,10 @@ function closer(
     await Promise.all([
       servers.ingress.close(drainMs),
       servers.grpc.close(drainMs),
-      flow.sync.close(),
       p.loader.close().then(() => flow.applier.close()),
     ]);
+    flow.sync.sendStatus(); // the last usage counts
+    await flow.sync.close();
     await Promise.all([
       p.pools.close(),
       p.sessions.close(),

@@ -15,10 +15,10 @@ export interface AdminCommand {
 
 export class UsageError extends Error {}
 
-const tenantPath = (id: string) => `/admin/v1/tenants/${seg(id)}`;
+export const tenantPath = (id: string) => `/admin/v1/tenants/${seg(id)}`;
 const EGRESS_PATH = "/admin/v1/settings/egress";
 
-function text(opts: Options, name: string): string | undefined {
+export function text(opts: Options, name: string): string | undefined {
   const value = opts[name];
   return typeof value === "string" ? value : undefined;
 }
@@ -28,7 +28,7 @@ function list(opts: Options, name: string): string[] | undefined {
   return Array.isArray(value) ? value : undefined;
 }
 
-function integer(opts: Options, name: string): number | undefined {
+export function integer(opts: Options, name: string): number | undefined {
   const raw = text(opts, name);
   if (raw === undefined) return undefined;
   if (!/^\d+$/.test(raw))
@@ -61,7 +61,7 @@ function required(opts: Options, name: string): string {
 }
 
 /** Drops undefined fields, so the API applies its defaults. */
-function body(fields: Record<string, unknown>): Record<string, unknown> {
+export function body(fields: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
 }
 
@@ -141,7 +141,6 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
     },
   },
   "tenants get": { args: ["tenant"], options: [], run: (c, [t]) => c.get(tenantPath(t!)) },
-  "tenants usage": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/usage`) },
   "tenants create": {
     args: ["tenant"],
     options: ["name", "plan", "status"],

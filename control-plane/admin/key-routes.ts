@@ -1,9 +1,18 @@
-/** /admin/v1/tenants/:tenantId/keys: issue (shown once), list, revoke. */
+/** /admin/v1/tenants/:tenantId/keys: issue (shown once), list, set a key's period quota, revoke. */
 import type { FastifyInstance } from "fastify";
 import { documented } from "../http/server.ts";
 import type { NewKey } from "../service/admin-tenant-config.ts";
-import { type AdminContext, mutateTenant } from "./context.ts";
-import { createKeyBody, issuedKey, keyList, keyParams, tenantParams } from "./schemas.ts";
+import type { PeriodQuotaInput } from "../service/period-quota.ts";
+import { nullablePeriodQuotaInput } from "../service/quota-schemas.ts";
+import { type AdminContext, mutate, mutateTenant } from "./context.ts";
+import { createKeyBody, issuedKey, keyInfo, keyList, keyParams, tenantParams } from "./schemas.ts";
+
+const patchKeyBody = {
+  type: "object",
+  additionalProperties: false,
+  required: ["quota"],
+  properties: { quota: nullablePeriodQuotaInput },
+} as const;
 
 const doc = documented("keys");
 
@@ -25,6 +34,29 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: AdminContext): void
     "/tenants/:tenantId/keys",
     doc("List a tenant's API keys", { params: tenantParams, response: { 200: keyList } }),
     async (req) => ({ items: await ctx.tenants.listKeys(req.params.tenantId) }),
+  );
+
+  app.patch<{ Params: TenantParams & { keyId: string }; Body: { quota: PeriodQuotaInput | null } }>(
+    "/tenants/:tenantId/keys/:keyId",
+    {
+      schema: {
+        summary: "Set a key's own period quota (null removes it); counted beside the tenant's",
+        tags: ["keys"],
+        params: keyParams,
+        body: patchKeyBody,
+        response: { 200: keyInfo },
+      },
+    },
+    (req, reply) =>
+      mutate(
+        ctx,
+        req,
+        reply,
+        ctx.tenants.setKeyQuota(req.params.tenantId, req.params.keyId, req.body.quota),
+        {
+          tenantId: req.params.tenantId,
+        },
+      ),
   );
 
   app.delete<{ Params: TenantParams & { keyId: string } }>(

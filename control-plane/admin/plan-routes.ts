@@ -1,7 +1,7 @@
 /** /admin/v1/plans: the default limits of the tenants on each plan. */
 import type { FastifyInstance } from "fastify";
 import { documented } from "../http/server.ts";
-import type { PlanLimits } from "../service/admin-tenant-config.ts";
+import type { PlanBody } from "../service/admin-tenant-config.ts";
 import { type AdminContext, mutate } from "./context.ts";
 import { plan, planBody, planList, planParams } from "./placement-schemas.ts";
 
@@ -22,7 +22,7 @@ export function registerPlanRoutes(app: FastifyInstance, ctx: AdminContext): voi
     (req) => ctx.tenants.getPlan(req.params.name),
   );
 
-  app.put<{ Params: PlanParams; Body: PlanLimits }>(
+  app.put<{ Params: PlanParams; Body: PlanBody }>(
     "/plans/:name",
     doc("Create or replace a plan; its tenants get the new limits in the next version", {
       params: planParams,

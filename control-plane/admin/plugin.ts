@@ -12,6 +12,7 @@ import { registerPlacementAdmin } from "./placement-admin.ts";
 import { registerRouteRoutes } from "./route-routes.ts";
 import { registerTenantRoutes } from "./tenant-routes.ts";
 import { registerUpstreamRoutes } from "./upstream-routes.ts";
+import { registerUsageRoutes } from "./usage-routes.ts";
 
 export const ADMIN_API_INFO: ApiDocumentInfo = {
   title: "Corral admin API",
@@ -41,5 +42,6 @@ export function adminPlugin(ctx: AdminContext) {
     registerConfigRoutes(app, ctx);
     registerPlacementAdmin(app, ctx);
     registerOperatorTokenRoutes(app, ctx);
+    registerUsageRoutes(app, ctx);
   };
 }

@@ -5,6 +5,7 @@
  * The schemas of tenants' own configuration (keys, upstreams, routes, the tenant) live in
  * service/resource-schemas.ts: the tenant API serves them too.
  */
+import { periodQuotaOverrideInput, usageReportProperties } from "../service/quota-schemas.ts";
 import { QUOTA_MAX } from "../service/quotas.ts";
 import {
   egressAllowInput,
@@ -98,6 +99,7 @@ const limitOverridesInput = {
     shardSize: orNull(LIMIT_BOUNDS.shardSize),
     shadow: { type: ["boolean", "null"], description: "the tenant's limiters count but do not reject" },
     disabled: { type: ["boolean", "null"], description: "kill switch: the tenant's limiters are off" },
+    quota: periodQuotaOverrideInput,
   },
 } as const;
 
@@ -191,7 +193,6 @@ export const quotas = {
 export const tenantUsage = {
   type: "object",
   properties: {
-    tenantId: slug,
     usage: {
       type: "object",
       properties: {
@@ -204,8 +205,10 @@ export const tenantUsage = {
       required: ["routes", "upstreams", "keys", "targets", "configBytes"],
     },
     quotas: { ...quotas, description: "effective quotas: the tenant's overrides, else its plan's" },
+    ...usageReportProperties,
+    tenantId: slug,
   },
-  required: ["tenantId", "usage", "quotas"],
+  required: ["tenantId", "usage", "quotas", "from", "to", "granularity", "quota", "history"],
 } as const;
 
 export const snapshotUsage = {

@@ -1,7 +1,7 @@
 /** /admin/v1/tenants: create, list (keyset cursor), get, patch, delete. */
 import type { FastifyInstance } from "fastify";
 import { documented } from "../http/server.ts";
-import type { NewTenant, TenantPatch } from "../service/admin-tenant-config.ts";
+import type { NewTenantBody, TenantPatchBody } from "../service/admin-tenant-config.ts";
 import { type AdminContext, mutate, mutateTenant } from "./context.ts";
 import {
   createTenantBody,
@@ -14,6 +14,11 @@ import {
   tenantUsage,
 } from "./schemas.ts";
 import { decodeCursor, encodeCursor, pageLimit } from "./validate.ts";
+import { CorralError } from "../errors.ts";
+import { usageQuery } from "../service/quota-schemas.ts";
+import type { UsageQuery } from "../service/usage-reader.ts";
+
+const notFound = (id: string) => new CorralError("CORRAL_ADMIN_NOT_FOUND", `tenant ${id} not found`);
 
 const doc = documented("tenants");
 
@@ -21,7 +26,7 @@ type TenantParams = { tenantId: string };
 const SLUG_RE = new RegExp(SLUG_PATTERN);
 
 export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): void {
-  app.post<{ Body: NewTenant }>(
+  app.post<{ Body: NewTenantBody }>(
     "/tenants",
     doc("Create a tenant", { body: createTenantBody, response: { 201: tenant } }),
     (req, reply) =>
@@ -48,16 +53,29 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
     (req) => ctx.tenants.getTenant(req.params.tenantId),
   );
 
-  app.get<{ Params: TenantParams }>(
+  app.get<{ Params: TenantParams; Querystring: UsageQuery }>(
     "/tenants/:tenantId/usage",
-    doc("What the tenant holds against its quotas (routes, upstreams, live keys, targets, config bytes)", {
-      params: tenantParams,
-      response: { 200: tenantUsage },
-    }),
-    (req) => ctx.tenants.tenantUsage(req.params.tenantId),
+    {
+      schema: {
+        summary:
+          "The tenant's requests (quota period: used, remaining, resets-at; hourly or daily history, " +
+          "as GET /v1/usage answers the tenant) and what it holds against its resource quotas",
+        tags: ["tenants"],
+        params: tenantParams,
+        querystring: usageQuery,
+        response: { 200: tenantUsage },
+      },
+    },
+    async (req) => {
+      const held = await ctx.tenants.tenantUsage(req.params.tenantId);
+      const requests = await ctx.usage.report(req.params.tenantId, req.query, () =>
+        notFound(req.params.tenantId),
+      );
+      return { ...held, ...requests };
+    },
   );
 
-  app.patch<{ Params: TenantParams; Body: TenantPatch }>(
+  app.patch<{ Params: TenantParams; Body: TenantPatchBody }>(
     "/tenants/:tenantId",
     doc("Change a tenant's name, plan, status, limit overrides, quota overrides or egress exceptions", {
       params: tenantParams,

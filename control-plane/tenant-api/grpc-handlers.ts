@@ -75,5 +75,8 @@ export function tenantHandlers(service: TenantService, unary: Unary): TenantServ
     revokeKey: unary<pb.RevokeKeyRequest, pb.RevokeKeyResponse>("RevokeKey", async (ctx, req) =>
       done(await s.revokeKey(ctx.caller, req.id, mutation(ctx, req)), {}),
     ),
+    getUsage: unary<pb.GetUsageRequest, pb.GetUsageResponse>("GetUsage", async (ctx, req) => ({
+      response: map.usageMessage(await s.getUsage(ctx.caller, map.usageInput(req))),
+    })),
   };
 }

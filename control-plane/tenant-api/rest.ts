@@ -32,6 +32,7 @@ import {
   type TenantService,
 } from "./service.ts";
 import { asTenantError } from "./tenant-errors.ts";
+import { usageQuery, usageReport } from "../service/quota-schemas.ts";
 
 export const TENANT_API_PREFIX = "/v1";
 
@@ -45,7 +46,7 @@ declare module "fastify" {
 const TENANT_API_INFO: ApiDocumentInfo = {
   title: "Corral tenant API",
   description:
-    "Self-service configuration of one tenant: its routes, upstreams and API keys, and its placement. " +
+    "Self-service configuration of one tenant: its routes, upstreams and API keys, its placement and usage. " +
     "Every call needs a tenant API key with scope manage (x-api-key header or Authorization: Bearer) and " +
     "acts on that key's tenant. The same operations are served over gRPC as corral.tenant.v1.TenantService. " +
     "Errors are RFC 9457 problem+json with a stable code.",
@@ -122,6 +123,20 @@ function registerTenantRoutes(app: FastifyInstance, service: TenantService): voi
       },
     },
     (req) => service.getPlacement(caller(req)),
+  );
+  app.get(
+    "/usage",
+    {
+      schema: {
+        summary:
+          "The tenant's requests: the current quota period (limit, used, remaining, resetsAt) and the " +
+          "hourly or daily history of admitted and refused requests",
+        tags: ["tenant"],
+        querystring: usageQuery,
+        response: { 200: usageReport },
+      },
+    },
+    (req) => service.getUsage(caller(req), req.query),
   );
 }
 

@@ -31,6 +31,7 @@ import { compileInput, normalizeUpstream } from "../service/input-validation.ts"
 import type { FailedAuthThrottle } from "../service/failed-auth-throttle.ts";
 import { hashRequest, type MutationRunner } from "../service/mutations.ts";
 import { createKeyBody, createRouteBody, createUpstreamBody } from "../service/resource-schemas.ts";
+import { usageQuery } from "../service/quota-schemas.ts";
 import {
   type ApiKeyInfo,
   findKeyCredentials,
@@ -45,6 +46,7 @@ import { listUpstreams, type NewUpstream, type Upstream } from "../store/upstrea
 import { CallDeadline, type CallLimits } from "./call-limits.ts";
 import type { MutationRateLimiter } from "./mutation-rate.ts";
 import { inTenantTerms } from "./tenant-errors.ts";
+import type { UsageQuery, UsageReader, UsageReport } from "../service/usage-reader.ts";
 
 /** Who is calling: established by authenticate(), never taken from a request. */
 export interface Caller {
@@ -79,6 +81,8 @@ export interface TenantServiceDeps {
   placement: { tenantPlacement(tenantId: string): Promise<TenantPlacement | undefined> };
   /** failed tenant-key authentications per source address (REST and gRPC share it) */
   authThrottle: FailedAuthThrottle;
+  /** usage reports (metering rows, quota counters) */
+  usage: UsageReader;
 }
 
 export const ID_PATTERNS = {
@@ -90,6 +94,7 @@ export const ID_PATTERNS = {
 const routeInput = compileInput<NewRoute>(createRouteBody);
 const upstreamInput = compileInput<NewUpstream>(createUpstreamBody);
 const keyInput = compileInput<NewKey>(createKeyBody);
+const usageInput = compileInput<UsageQuery>(usageQuery);
 /** compared against when no key has the presented id, so both paths hash and compare */
 const NO_KEY_HASH = hashApiKey("no such key");
 
@@ -141,6 +146,17 @@ export class TenantService {
       if (!placed) throw new CorralError("CORRAL_TENANT_NOT_FOUND", `tenant ${caller.tenantId} not found`);
       return { k: placed.k, configuredK: placed.configuredK, n: placed.n, shard: placed.shard };
     });
+  }
+
+  /** The caller's own usage: its quota period and history (never another tenant's: the id is the caller's). */
+  getUsage(caller: Caller, query: unknown): Promise<UsageReport> {
+    return inTenantTerms(() =>
+      this.#deps.usage.report(
+        caller.tenantId,
+        usageInput(query),
+        () => new CorralError("CORRAL_TENANT_NOT_FOUND", `tenant ${caller.tenantId} not found`),
+      ),
+    );
   }
 
   listRoutes(caller: Caller): Promise<Route[]> {

@@ -118,6 +118,7 @@ class CallHandler {
     rejection: Rejection | undefined,
   ): void {
     if (rejection) {
+      this.o.usage?.answered(ctx, rejection);
       if (rejection.code === "CORRAL_DP_SHED") this.o.state.shed++;
       respondRejection(stream, record, rejection, ctx.responseHeaders);
       return;
@@ -126,6 +127,7 @@ class CallHandler {
       record.reason = "client_gone";
       return;
     }
+    this.o.usage?.answered(ctx, undefined);
     const forwarder = ctx.forward !== undefined ? this.o.forwarder : undefined;
     const pending = forwarder
       ? forwarder.forward(ctx, stream, record)

@@ -159,6 +159,7 @@ class RequestHandler {
     outcome: Outcome,
     rejection: Rejection | undefined,
   ): void {
+    this.o.usage?.answered(ctx, rejection);
     if (rejection) {
       outcome.reason = REQUEST_ERRORS[rejection.code].reason;
       if (rejection.code === "CORRAL_DP_SHED") this.o.state.shed++;

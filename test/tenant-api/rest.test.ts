@@ -272,6 +272,7 @@ describe("publication and documents", () => {
       "get /v1/tenant",
       "get /v1/upstreams",
       "get /v1/upstreams/{id}",
+      "get /v1/usage",
       "post /v1/keys",
       "post /v1/routes",
       "post /v1/upstreams",

@@ -77,6 +77,20 @@ app.kubernetes.io/component: {{ .component }}
       {{- end }}
 {{- end -}}
 
+{{/* CORRAL_REDIS_URL for both roles (nodes: shared admission; control plane: quota counters read by GET usage), when set. */}}
+{{- define "corral.redisEnv" -}}
+{{- if .Values.redis.existingSecret }}
+- name: CORRAL_REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.redis.existingSecret }}
+      key: {{ .Values.redis.urlKey }}
+{{- else if .Values.redis.url }}
+- name: CORRAL_REDIS_URL
+  value: {{ .Values.redis.url | quote }}
+{{- end }}
+{{- end }}
+
 {{/* Blob store settings shared by both roles. */}}
 {{- define "corral.blobEnv" -}}
 {{- $url := .Values.blobStore.url -}}
