@@ -38,6 +38,7 @@ async function show(name) {
     b.setAttribute("aria-current", b.dataset.page === name ? "page" : "false");
   $("page").replaceChildren(current.element);
   $("page").dataset.page = name;
+  $("page").dataset.loaded = "false";
   clearTimeout(timer);
   await tick();
 }

@@ -53,7 +53,7 @@ export function tenantsPage({ notice, showProblem }) {
     nextCursor = page.nextCursor;
     list.replaceChildren(
       table(
-        `Tenants, page ${pageIndex + 1}`,
+        `Tenants${text ? ` matching "${text}"` : ""}, page ${pageIndex + 1}`,
         ["Id", "Name", "Status", "Plan", ""],
         page.items.map((t) =>
           h(
