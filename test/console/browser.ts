@@ -77,14 +77,26 @@ export interface PrefixProxy {
   close(): Promise<void>;
 }
 
-/** http://127.0.0.1:port<prefix>/… to `target`/… (the prefix removed), as an ingress in front of the CP would. */
-export async function startPrefixProxy(target: string, prefix: string): Promise<PrefixProxy> {
+/**
+ * http://127.0.0.1:port<prefix>/… to `target`/… (the prefix removed), as an ingress in front of the
+ * CP would; paths matching `missing` get a problem+json 404, as from a CP without that endpoint.
+ */
+export async function startPrefixProxy(
+  target: string,
+  prefix: string,
+  missing?: RegExp,
+): Promise<PrefixProxy> {
   const paths: string[] = [];
   const upstream = new URL(target);
   const server: Server = createServer((req, res) => {
     paths.push(req.url ?? "");
     if (!req.url?.startsWith(`${prefix}/`)) {
       res.writeHead(404).end("outside the prefix");
+      return;
+    }
+    if (missing?.test(req.url)) {
+      res.writeHead(404, { "content-type": "application/problem+json" });
+      res.end(JSON.stringify({ title: "Not found", status: 404, code: "CORRAL_ADMIN_NOT_FOUND" }));
       return;
     }
     const out = httpRequest(

@@ -429,8 +429,8 @@ describe("the operator console", { timeout: 300_000 }, () => {
     }
   });
 
-  it("works behind a path prefix: every request stays under it", async () => {
-    const proxy = await startPrefixProxy(dev.controlPlane.url, "/ops/corral");
+  it("works behind a path prefix: every request stays under it; no usage endpoint, no usage panel", async () => {
+    const proxy = await startPrefixProxy(dev.controlPlane.url, "/ops/corral", /\/tenants\/[^/]+\/usage$/);
     const context = await browser.createBrowserContext();
     const prefixed = await context.newPage();
     try {
@@ -446,6 +446,18 @@ describe("the operator console", { timeout: 300_000 }, () => {
         prefixed,
       );
       assert.equal(prefixed.url(), `${proxy.url}/console/`);
+      await step(
+        "prefix-tenant",
+        async () => {
+          await openPage("tenants", prefixed);
+          await prefixed.click('button[data-open="demo"]');
+          await prefixed.waitForSelector("#tenant-detail #keys-table", WAIT);
+        },
+        prefixed,
+      );
+      assert.ok(proxy.paths.includes("/ops/corral/admin/v1/tenants/demo/usage"));
+      assert.equal(await prefixed.$("#usage-table"), null, "404: the panel is hidden");
+      assert.equal(await prefixed.$eval("#problem", (e) => e.textContent), "", "and it is no error");
       assert.ok(
         proxy.paths.some((p) => p.startsWith("/ops/corral/admin/v1/fleet")),
         proxy.paths.join(" "),
