@@ -1,6 +1,6 @@
 /**
  * Fleet and rollout: every slot by zone (live or dead, applied version, config age, last Nack),
- * the newest versions with Ack/Nack counts, progress against the live nodes and the time to the
+ * the newest versions with Ack/Nack counts, progress across the fleet's nodes and the time to the
  * last Ack, and rollback behind a confirmation. Refreshed by the console's poll.
  */
 import { api } from "./api.js";
@@ -34,7 +34,8 @@ function slotRows(nodes) {
   );
 }
 
-function versionRow(v, live, newest, confirmRollback) {
+/** Progress of a version: the nodes that acknowledged it out of every slot in the fleet, live or dead. */
+function versionRow(v, slots, newest, confirmRollback) {
   const toLastAck = v.lastAckAt ? Date.parse(v.lastAckAt) - Date.parse(v.createdAt) : null;
   return h(
     "tr",
@@ -48,11 +49,11 @@ function versionRow(v, live, newest, confirmRollback) {
       "td",
       {},
       h("progress", {
-        max: Math.max(live, 1),
-        value: Math.min(v.acks, Math.max(live, 1)),
-        "aria-label": `version ${v.version}: ${v.acks} of ${live} live nodes acknowledged`,
+        max: Math.max(slots, 1),
+        value: Math.min(v.acks, Math.max(slots, 1)),
+        "aria-label": `version ${v.version}: ${v.acks} of ${slots} nodes acknowledged`,
       }),
-      ` ${v.acks}/${live}`,
+      ` ${v.acks}/${slots}`,
     ),
     h("td", {}, duration(toLastAck)),
     h(
@@ -127,11 +128,11 @@ export function fleetPage({ notice, showProblem }) {
         { id: "slots-table" },
       ),
     );
-    renderIfChanged(rollout, JSON.stringify([versions.items, live]), () =>
+    renderIfChanged(rollout, JSON.stringify([versions.items, nodes.length]), () =>
       table(
         "Newest versions",
         ["Version", "Source", "Published", "Acks", "Nacks", "Progress", "Time to last Ack", "Action"],
-        versions.items.map((v) => versionRow(v, live, newest, confirmRollback)),
+        versions.items.map((v) => versionRow(v, nodes.length, newest, confirmRollback)),
         { id: "versions-table" },
       ),
     );
