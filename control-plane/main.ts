@@ -10,6 +10,7 @@ import type { BlobStore } from "../runtime/blob-store/blob-store.ts";
 import { openBlobStore } from "../runtime/blob-store/open-blob-store.ts";
 import { ADMIN_PREFIX, adminPlugin } from "./admin/plugin.ts";
 import { type ControlPlaneConfig, loadControlPlaneConfig, loadMigrateConfig } from "./config.ts";
+import { consolePlugin, loadConsoleAssets } from "./console/serve.ts";
 import { CorralError } from "./errors.ts";
 import { createPlacement, type PlacementWiring } from "./fleet/placement-wiring.ts";
 import { httpLimits } from "../runtime/http-limits.ts";
@@ -295,6 +296,7 @@ async function createHttpApis(
     authThrottle: authThrottle(config),
   });
   await app.register(tenantRestPlugin(tenantApi), { prefix: TENANT_API_PREFIX });
+  await app.register(consolePlugin(await loadConsoleAssets()));
   return Object.assign(app, { tenantApi });
 }
 

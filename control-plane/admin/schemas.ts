@@ -138,6 +138,12 @@ export const listTenantsQuery = {
       pattern: "^[A-Za-z0-9_-]{1,200}$",
       description: "nextCursor of the previous page",
     },
+    q: {
+      type: "string",
+      minLength: 1,
+      maxLength: 64,
+      description: "only tenants whose id or name contains this text (case-insensitive)",
+    },
   },
 } as const;
 
@@ -274,6 +280,7 @@ export const configVersion = {
     publisher: { type: "string" },
     acks: { type: "integer" },
     nacks: { type: "integer" },
+    lastAckAt: { ...nullableTimestamp, description: "when the last node acknowledged it; null: none yet" },
   },
   required: ["version", "epoch", "createdAt", "sha256", "blobKey", "sizeBytes", "tenants", "acks", "nacks"],
 } as const;
@@ -334,3 +341,9 @@ export const issuedOperatorToken = {
 } as const;
 
 export const operatorTokenList = itemsOf(operatorTokenInfo);
+
+export const currentOperator = {
+  type: "object",
+  properties: { id: { type: "string" }, name: { type: "string" }, role: { enum: OPERATOR_ROLES } },
+  required: ["id", "name", "role"],
+} as const;

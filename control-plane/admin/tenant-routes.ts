@@ -33,16 +33,16 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
       mutate(ctx, req, reply, ctx.tenants.createTenant(req.body), { grows: true, tenantId: req.body.id }),
   );
 
-  app.get<{ Querystring: { limit?: string; cursor?: string } }>(
+  app.get<{ Querystring: { limit?: string; cursor?: string; q?: string } }>(
     "/tenants",
-    doc("List tenants by id, a page at a time", {
+    doc("List tenants by id, a page at a time; q: only ids or names containing it", {
       querystring: listTenantsQuery,
       response: { 200: tenantPage },
     }),
     async (req) => {
       const limit = pageLimit(req.query.limit);
       const after = req.query.cursor === undefined ? undefined : decodeCursor(req.query.cursor, SLUG_RE);
-      const page = await ctx.tenants.listTenants(limit, after);
+      const page = await ctx.tenants.listTenants(limit, after, req.query.q);
       return { items: page.items, nextCursor: page.lastId === undefined ? null : encodeCursor(page.lastId) };
     },
   );

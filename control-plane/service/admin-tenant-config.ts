@@ -88,8 +88,8 @@ export class AdminTenantConfig {
     };
   }
 
-  listTenants(limit: number, afterId: string | undefined) {
-    return listTenants(this.#pool, limit, afterId);
+  listTenants(limit: number, afterId: string | undefined, search?: string) {
+    return listTenants(this.#pool, limit, afterId, search);
   }
 
   async getTenant(id: string) {

@@ -211,10 +211,19 @@ export interface TenantPage {
   lastId: string | undefined;
 }
 
-export async function listTenants(q: Queryable, limit: number, afterId?: string): Promise<TenantPage> {
+/** A page of tenants by id after `afterId`; `search`: only those whose id or name contains it, any case. */
+export async function listTenants(
+  q: Queryable,
+  limit: number,
+  afterId?: string,
+  search?: string,
+): Promise<TenantPage> {
   const { rows } = await q.query<TenantRow>(
-    `SELECT ${TENANT_COLUMNS} FROM tenants WHERE ($1::text IS NULL OR id > $1) ORDER BY id LIMIT $2`,
-    [afterId ?? null, limit + 1],
+    `SELECT ${TENANT_COLUMNS} FROM tenants
+     WHERE ($1::text IS NULL OR id > $1)
+       AND ($3::text IS NULL OR strpos(lower(id), lower($3)) > 0 OR strpos(lower(name), lower($3)) > 0)
+     ORDER BY id LIMIT $2`,
+    [afterId ?? null, limit + 1, search ?? null],
   );
   const more = rows.length > limit;
   const items = rows.slice(0, limit).map(toTenant);

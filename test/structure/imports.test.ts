@@ -49,6 +49,7 @@ const TOP_ALLOWED: Record<string, readonly string[]> = {
 const CP_ALLOWED: Record<string, readonly string[]> = {
   "control-plane/main.ts": ["*"],
   "control-plane/admin": ["http", "service", "placement", "errors.ts"],
+  "control-plane/console": ["errors.ts"],
   "control-plane/tenant-api": ["http", "service", "fleet", "store", "errors.ts", "logger.ts"],
   "control-plane/sync": ["publish", "store", "errors.ts", "logger.ts", "metrics.ts"],
   "control-plane/http": ["service", "store", "errors.ts", "logger.ts", "metrics.ts"],
