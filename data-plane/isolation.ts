@@ -5,6 +5,7 @@
  * Redis is configured, and the test-only crash hook. Everything here lives as long as the node;
  * close() stops its timers and its Redis connections.
  */
+import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import type { Random, Timers } from "./clock.ts";
 import { DemandCounter } from "./demand/demand-counter.ts";
@@ -46,6 +47,8 @@ export interface IsolationOptions {
   crashOnHeader: string | undefined;
   /** signs the hops of forwarded requests (pipeline/client-origin.ts) */
   hopKey: () => Buffer | undefined;
+  /** exports one span per request (runtime/tracing.ts); undefined: trace ids propagated only */
+  tracer?: Tracer;
 }
 
 export interface Isolation {
@@ -176,6 +179,7 @@ export function startIsolation(o: IsolationOptions): Isolation {
         protocol,
         admission,
         placement: placementStage(o.slot, protocol, onPlacement),
+        tracer: o.tracer,
       }),
     upstreamObserver: {
       onUpstreamResponse(ctx, status, headers, ms) {

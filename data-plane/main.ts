@@ -28,6 +28,7 @@ import { type OpsServer, startOps } from "./ops/ops-server.ts";
 import type { BackoffPolicy } from "./sync/backoff.ts";
 import { ResultFrames } from "./sync/result-frames.ts";
 import { SyncClient } from "./sync/sync-client.ts";
+import { startTracing, type Tracing } from "../runtime/tracing.ts";
 
 export interface RunningProcess {
   close(): Promise<void>;
@@ -81,6 +82,8 @@ interface Parts {
   pools: UpstreamPools;
   isolation: Isolation;
   sessions: UpstreamSessions;
+  /** span export, when an OTLP endpoint is set */
+  tracing: Tracing | undefined;
 }
 
 function logOutcome(log: Logger, o: ApplyOutcome): void {
@@ -242,6 +245,7 @@ async function createParts(s: DataPlaneSettings, options: DataPlaneOptions): Pro
   const metrics = createMetrics(state);
   const random = options.random ?? Math.random;
   const store = await openBlobStore(s.blobUrl, { endpoint: s.s3Endpoint });
+  const tracing = startTracing(s.tracing, { name: "corral-dp", instance: s.slot });
   return {
     s,
     log,
@@ -272,7 +276,9 @@ async function createParts(s: DataPlaneSettings, options: DataPlaneOptions): Pro
       redisUrl: s.redisUrl,
       crashOnHeader: s.faultCrashOnHeader,
       hopKey: () => state.config()?.hopKey,
+      tracer: tracing?.tracer,
     }),
+    tracing,
     sessions: new UpstreamSessions(timers, { onEgressDenied: egressDenialLog(log, metrics, "grpc") }),
   };
 }
@@ -343,6 +349,7 @@ function closer(
       servers.ops.close(),
       p.store.close?.(),
       p.isolation.close(),
+      p.tracing?.close(),
     ]);
     p.log.info("closed");
   };
@@ -359,7 +366,13 @@ export async function runDataPlane(
 ): Promise<DataPlaneProcess> {
   const p = await createParts(loadDataPlaneSettings(env), options);
   const servers = await startServers(p).catch(async (err: unknown) => {
-    await Promise.all([p.pools.close(), p.sessions.close(0), p.store.close?.(), p.isolation.close()]);
+    await Promise.all([
+      p.pools.close(),
+      p.sessions.close(0),
+      p.store.close?.(),
+      p.isolation.close(),
+      p.tracing?.close(),
+    ]);
     throw err;
   });
   const flow = startConfigFlow(p, servers, options);

@@ -95,7 +95,7 @@ export class PeerForwarder {
     )!;
     const remaining = remainingMs(ctx);
     const hop = signHop(key, this.#o.self, ctx.remoteAddress, this.#o.now());
-    const headers = peerRequestHeaders(req.headers, this.#o.self, hop);
+    const headers = peerRequestHeaders(req.headers, this.#o.self, hop, ctx.trace);
     const result = await this.#o.proxy.send(ctx, req, res, {
       picked,
       path: ctx.url,

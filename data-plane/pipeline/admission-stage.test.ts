@@ -29,7 +29,7 @@ test("an admit keeps its headers for the response and its release for the end", 
   const c = ctx();
   assert.equal(admissionStage("limit", () => decision).run(c), undefined);
   assert.deepEqual(c.responseHeaders, { ratelimit: "limit=10" });
-  for (const fn of c.onFinish) fn(200);
+  for (const fn of c.onFinish) fn(200, "upstream");
   assert.equal(released, 1);
 });
 

@@ -1,0 +1,105 @@
+/**
+ * The first stage: the request's W3C trace context. A valid `traceparent` from the client (or from
+ * the shard member that forwarded the request) continues its trace; an absent or malformed one
+ * starts a new trace. The node's own span id becomes the parent the proxies send upstream
+ * (runtime/trace-context.ts outgoingTraceHeaders), the trace id goes into the log line and the
+ * `corral-trace-id` response header of every answer, rejections included.
+ *
+ * Export off (no tracer): only ids, no span objects. Export on: one OpenTelemetry server span per
+ * request, parent-based sampled (runtime/tracing.ts); a recorded span ends when the response does,
+ * with the tenant, route, status and, when the node answered itself, its corral-reason. Nothing
+ * the client sends becomes an attribute: its tracestate travels on, never into the span's fields.
+ */
+import {
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  type Tracer,
+  trace as otelTrace,
+} from "@opentelemetry/api";
+import { TraceState } from "@opentelemetry/core";
+import {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+} from "@opentelemetry/semantic-conventions";
+import {
+  parseTraceparent,
+  type RequestTrace,
+  type TraceIds,
+  type TraceParent,
+  validTracestate,
+} from "../../runtime/trace-context.ts";
+import type { RequestContext, Stage } from "./stage.ts";
+
+/** The response header with the trace id (docs/design.md: why this name). */
+export const TRACE_ID_HEADER = "corral-trace-id";
+
+/** Span attributes: Corral's own, and the semantic conventions' for method and status. */
+export const SPAN_ATTRIBUTES = {
+  tenant: "corral.tenant.id",
+  route: "corral.route.id",
+  reason: "corral.reason",
+} as const;
+
+/** Reasons that are not the node's own answer: the upstream's, or a member's via forwarding. */
+const RELAYED = new Set(["upstream", "forwarded"]);
+
+function remoteParent(parent: TraceParent, tracestate: string | undefined) {
+  return otelTrace.setSpanContext(ROOT_CONTEXT, {
+    traceId: parent.traceId,
+    spanId: parent.parentId,
+    traceFlags: parent.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
+    isRemote: true,
+    traceState: tracestate === undefined ? undefined : new TraceState(tracestate),
+  });
+}
+
+function endSpan(span: Span, ctx: RequestContext, status: number, reason: string): void {
+  if (ctx.tenant) span.setAttribute(SPAN_ATTRIBUTES.tenant, ctx.tenant.id);
+  if (ctx.route) {
+    span.setAttribute(SPAN_ATTRIBUTES.route, ctx.route.id);
+    span.updateName(`${ctx.method} ${ctx.route.id}`);
+  }
+  span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+  if (!RELAYED.has(reason)) span.setAttribute(SPAN_ATTRIBUTES.reason, reason);
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
+}
+
+/** The trace stage; `tracer` undefined: export off, ids only (`ids` draws them). */
+export function traceStage(tracer: Tracer | undefined, ids: TraceIds): Stage {
+  return {
+    name: "trace",
+    run(ctx) {
+      const parent = parseTraceparent(ctx.headers.traceparent);
+      const tracestate = parent ? validTracestate(ctx.headers.tracestate) : undefined;
+      if (!tracer) {
+        ctx.trace = {
+          traceId: parent?.traceId ?? ids.traceId(),
+          spanId: ids.spanId(),
+          sampled: parent?.sampled ?? false,
+          tracestate,
+        };
+      } else {
+        const span = tracer.startSpan(
+          ctx.method,
+          { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: ctx.method } },
+          parent ? remoteParent(parent, tracestate) : ROOT_CONTEXT,
+        );
+        const sc = span.spanContext();
+        const trace: RequestTrace = {
+          traceId: sc.traceId,
+          spanId: sc.spanId,
+          sampled: (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED,
+          tracestate,
+        };
+        ctx.trace = trace;
+        if (span.isRecording()) ctx.onFinish.push((status, reason) => endSpan(span, ctx, status, reason));
+      }
+      ctx.responseHeaders[TRACE_ID_HEADER] = ctx.trace.traceId;
+      return undefined;
+    },
+  };
+}
