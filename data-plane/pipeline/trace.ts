@@ -7,7 +7,8 @@
  *
  * Export off (no tracer): only ids, no span objects. Export on: one OpenTelemetry server span per
  * request, parent-based sampled (runtime/tracing.ts); a recorded span ends when the response does,
- * with the tenant, route, status and, when the node answered itself, its corral-reason. Nothing
+ * with the tenant, route, status and, unless the upstream answered, the corral-reason (or
+ * "forwarded" when a shard member served it). Nothing
  * the client sends becomes an attribute: its tracestate travels on, never into the span's fields.
  */
 import {
@@ -43,8 +44,8 @@ export const SPAN_ATTRIBUTES = {
   reason: "corral.reason",
 } as const;
 
-/** Reasons that are not the node's own answer: the upstream's, or a member's via forwarding. */
-const RELAYED = new Set(["upstream", "forwarded"]);
+/** The reason of an answer relayed from the upstream (not the node's own). */
+const RELAYED = "upstream";
 
 function remoteParent(parent: TraceParent, tracestate: string | undefined) {
   return otelTrace.setSpanContext(ROOT_CONTEXT, {
@@ -63,7 +64,7 @@ function endSpan(span: Span, ctx: RequestContext, status: number, reason: string
     span.updateName(`${ctx.method} ${ctx.route.id}`);
   }
   span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
-  if (!RELAYED.has(reason)) span.setAttribute(SPAN_ATTRIBUTES.reason, reason);
+  if (reason !== RELAYED) span.setAttribute(SPAN_ATTRIBUTES.reason, reason);
   if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
   span.end();
 }
