@@ -13,6 +13,7 @@ import { type ControlPlaneConfig, loadControlPlaneConfig, loadMigrateConfig } fr
 import { CorralError } from "./errors.ts";
 import { createPlacement, type PlacementWiring } from "./fleet/placement-wiring.ts";
 import { httpLimits } from "../runtime/http-limits.ts";
+import { startTracing, type Tracing, tracingSettings } from "../runtime/tracing.ts";
 import { buildHttpServer } from "./http/server.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { ControlPlaneMetrics } from "./metrics.ts";
@@ -122,6 +123,8 @@ interface Parts {
   feed: VersionFeed;
   lease: PublisherLease;
   pingIntervalMs: number;
+  /** span export, when an OTLP endpoint is set (runtime/tracing.ts) */
+  tracing: Tracing | undefined;
 }
 
 /**
@@ -141,6 +144,7 @@ async function start(
     feed: options.feed ?? new LocalVersionFeed(),
     lease: options.lease ?? createPublisherLease(config, logger),
     pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+    tracing: startTracing(tracingSettings(config), { name: "corral-cp", instance: config.CORRAL_CP_ID }),
   };
   const placement = createPlacement({
     config,
@@ -157,7 +161,7 @@ async function start(
   const sync = createSyncServer(parts, placement);
   sync.attach(app.server);
   const grpc = await startTenantGrpc(parts, app.tenantApi).catch(async (err) => {
-    await Promise.all([sync.close(), app.close()]);
+    await Promise.all([sync.close(), app.close(), parts.tracing?.close()]);
     throw err;
   });
   const publishing = createPublishing({ ...parts, publisher });
@@ -172,7 +176,7 @@ async function start(
     await placement.watcher.close();
     await Promise.all([sync.close(), app.close(), grpc.close()]);
     await publishing.close();
-    await blobStore.close?.();
+    await Promise.all([blobStore.close?.(), parts.tracing?.close()]);
     await pool.end();
     logger.info("closed");
   };
@@ -214,6 +218,7 @@ function createPublisher(parts: Parts, placement: PlacementWiring): Publisher {
     debounceMs: options.debounceMs,
     maxDelayMs: options.maxDelayMs,
     compileOptions: () => ({ ...placement.compileOptions(), ...options.compileOptions?.() }),
+    tracer: parts.tracing?.tracer,
   });
 }
 
@@ -257,6 +262,7 @@ async function createHttpApis(
     tls: deps.tls,
     limits: httpLimits(config),
     notReadyReason: () => notReadyReason(pool, feed),
+    tracer: parts.tracing?.tracer,
   });
   const admin = new AdminService({
     pool,
@@ -341,6 +347,7 @@ function startTenantGrpc(parts: Parts, service: TenantService): Promise<TenantGr
     port: parts.config.CORRAL_GRPC_PORT,
     logger: parts.logger,
     registry: parts.metrics.registry,
+    tracer: parts.tracing?.tracer,
   });
 }
 

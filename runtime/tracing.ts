@@ -6,7 +6,17 @@
  * dropped, never waited for) and sent over OTLP/HTTP (protobuf) in the background, each export
  * bounded by a timeout; an unreachable collector costs dropped spans, never a slower request.
  */
-import type { Tracer } from "@opentelemetry/api";
+import {
+  type Attributes,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  type Tracer,
+  trace,
+} from "@opentelemetry/api";
+import { TraceState } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
@@ -17,6 +27,7 @@ import {
 } from "@opentelemetry/sdk-trace";
 import { ATTR_SERVICE_INSTANCE_ID, ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import { type ConfigOf, fraction, int, url } from "./env-config.ts";
+import { parseTraceparent, type TraceParent, validTracestate } from "./trace-context.ts";
 
 export const TRACING_SCHEMA = {
   CORRAL_OTEL_EXPORTER_OTLP_ENDPOINT: {
@@ -102,4 +113,69 @@ export function startTracing(
     // a collector that is down costs the last spans, never a failed or hung shutdown
     close: () => provider.shutdown().catch(() => undefined),
   };
+}
+
+/** Corral's own span attributes (the semantic conventions' where they have one). */
+export const SPAN_ATTRIBUTES = {
+  tenant: "corral.tenant.id",
+  route: "corral.route.id",
+  reason: "corral.reason",
+  operator: "corral.operator",
+} as const;
+
+/**
+ * A server span for one incoming request or call: the child of the caller's span when its
+ * traceparent was valid (parent-based sampling follows the caller's flag), else a new trace.
+ */
+export function startServerSpan(
+  tracer: Tracer,
+  name: string,
+  parent: TraceParent | undefined,
+  tracestate: string | undefined,
+  attributes?: Attributes,
+): Span {
+  const ctx = parent
+    ? trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: parent.traceId,
+        spanId: parent.parentId,
+        traceFlags: parent.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
+        isRemote: true,
+        traceState: tracestate === undefined ? undefined : new TraceState(tracestate),
+      })
+    : ROOT_CONTEXT;
+  return tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, ctx);
+}
+
+/** startServerSpan from a request's headers or metadata (traceparent and tracestate as received). */
+export function startSpanFromHeaders(
+  tracer: Tracer,
+  name: string,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  attributes?: Attributes,
+): Span {
+  const parent = parseTraceparent(headers.traceparent);
+  return startServerSpan(
+    tracer,
+    name,
+    parent,
+    parent ? validTracestate(headers.tracestate) : undefined,
+    attributes,
+  );
+}
+
+/** Ends a span with its final attributes (undefined ones left out); `failed` marks it an error. */
+export function finishSpan(
+  span: Span,
+  attributes: Record<string, string | number | undefined>,
+  failed: boolean,
+  name?: string,
+): void {
+  if (!span.isRecording()) return;
+  for (const key in attributes) {
+    const value = attributes[key];
+    if (value !== undefined) span.setAttribute(key, value);
+  }
+  if (name) span.updateName(name);
+  if (failed) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
 }

@@ -14,6 +14,7 @@ import {
 } from "../http/openapi.ts";
 import { CorralError } from "../errors.ts";
 import { toCorralError } from "../http/problems.ts";
+import { tagRequestTenant } from "../http/request-spans.ts";
 import { sendProblem } from "../http/server.ts";
 import { sourceOf } from "../service/failed-auth-throttle.ts";
 import { checkIdempotencyKey, invalid } from "../service/input-validation.ts";
@@ -95,6 +96,7 @@ export function tenantRestPlugin(service: TenantService) {
         sourceOf(req.socket.remoteAddress),
       );
       req.tenantCaller = caller;
+      tagRequestTenant(req, caller.tenantId);
       req.log = req.log.child({ tenant: caller.tenantId, key: caller.keyId });
     });
     registerTenantRoutes(app, service);

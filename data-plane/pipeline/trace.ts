@@ -8,65 +8,36 @@
  * Export off (no tracer): only ids, no span objects. Export on: one OpenTelemetry server span per
  * request, parent-based sampled (runtime/tracing.ts); a recorded span ends when the response does,
  * with the tenant, route, status and, unless the upstream answered, the corral-reason (or
- * "forwarded" when a shard member served it). Nothing
- * the client sends becomes an attribute: its tracestate travels on, never into the span's fields.
+ * "forwarded" when a shard member served it). Nothing the client sends becomes an attribute: its
+ * tracestate travels on, never into the span's fields.
  */
-import {
-  ROOT_CONTEXT,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  TraceFlags,
-  type Tracer,
-  trace as otelTrace,
-} from "@opentelemetry/api";
-import { TraceState } from "@opentelemetry/core";
+import { type Span, TraceFlags, type Tracer } from "@opentelemetry/api";
 import {
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
 } from "@opentelemetry/semantic-conventions";
-import {
-  parseTraceparent,
-  type RequestTrace,
-  type TraceIds,
-  type TraceParent,
-  validTracestate,
-} from "../../runtime/trace-context.ts";
+import { parseTraceparent, type TraceIds, validTracestate } from "../../runtime/trace-context.ts";
+import { finishSpan, SPAN_ATTRIBUTES, startServerSpan } from "../../runtime/tracing.ts";
 import type { RequestContext, Stage } from "./stage.ts";
 
 /** The response header with the trace id (docs/design.md: why this name). */
 export const TRACE_ID_HEADER = "corral-trace-id";
 
-/** Span attributes: Corral's own, and the semantic conventions' for method and status. */
-export const SPAN_ATTRIBUTES = {
-  tenant: "corral.tenant.id",
-  route: "corral.route.id",
-  reason: "corral.reason",
-} as const;
-
 /** The reason of an answer relayed from the upstream (not the node's own). */
 const RELAYED = "upstream";
 
-function remoteParent(parent: TraceParent, tracestate: string | undefined) {
-  return otelTrace.setSpanContext(ROOT_CONTEXT, {
-    traceId: parent.traceId,
-    spanId: parent.parentId,
-    traceFlags: parent.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
-    isRemote: true,
-    traceState: tracestate === undefined ? undefined : new TraceState(tracestate),
-  });
-}
-
 function endSpan(span: Span, ctx: RequestContext, status: number, reason: string): void {
-  if (ctx.tenant) span.setAttribute(SPAN_ATTRIBUTES.tenant, ctx.tenant.id);
-  if (ctx.route) {
-    span.setAttribute(SPAN_ATTRIBUTES.route, ctx.route.id);
-    span.updateName(`${ctx.method} ${ctx.route.id}`);
-  }
-  span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
-  if (reason !== RELAYED) span.setAttribute(SPAN_ATTRIBUTES.reason, reason);
-  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-  span.end();
+  finishSpan(
+    span,
+    {
+      [SPAN_ATTRIBUTES.tenant]: ctx.tenant?.id,
+      [SPAN_ATTRIBUTES.route]: ctx.route?.id,
+      [ATTR_HTTP_RESPONSE_STATUS_CODE]: status,
+      [SPAN_ATTRIBUTES.reason]: reason === RELAYED ? undefined : reason,
+    },
+    status >= 500,
+    ctx.route ? `${ctx.method} ${ctx.route.id}` : undefined,
+  );
 }
 
 /** The trace stage; `tracer` undefined: export off, ids only (`ids` draws them). */
@@ -84,19 +55,16 @@ export function traceStage(tracer: Tracer | undefined, ids: TraceIds): Stage {
           tracestate,
         };
       } else {
-        const span = tracer.startSpan(
-          ctx.method,
-          { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: ctx.method } },
-          parent ? remoteParent(parent, tracestate) : ROOT_CONTEXT,
-        );
+        const span = startServerSpan(tracer, ctx.method, parent, tracestate, {
+          [ATTR_HTTP_REQUEST_METHOD]: ctx.method,
+        });
         const sc = span.spanContext();
-        const trace: RequestTrace = {
+        ctx.trace = {
           traceId: sc.traceId,
           spanId: sc.spanId,
           sampled: (sc.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED,
           tracestate,
         };
-        ctx.trace = trace;
         if (span.isRecording()) ctx.onFinish.push((status, reason) => endSpan(span, ctx, status, reason));
       }
       ctx.responseHeaders[TRACE_ID_HEADER] = ctx.trace.traceId;
