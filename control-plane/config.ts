@@ -17,6 +17,7 @@ import {
 import { MIN_NODE_SECRET_LENGTH } from "../proto/node-credential.ts";
 import { DEFAULT_CAPACITY, HEADER_SIZE, MAX_DECODED_BYTES, maxPayloadFor } from "../proto/snapshot-codec.ts";
 import { HTTP_LIMITS_SCHEMA } from "../runtime/http-limits.ts";
+import { TRACING_SCHEMA } from "../runtime/tracing.ts";
 import { parsePrivateKey } from "../proto/signing-keys.ts";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -168,6 +169,7 @@ export function controlPlaneSchema(cwd = process.cwd()) {
       doc: "period (ms) at which the publisher rewrites snapshots/LATEST",
     },
     ...HTTP_LIMITS_SCHEMA,
+    ...TRACING_SCHEMA,
     CORRAL_VERSION_POLL_MS: {
       parse: int(100, 600_000),
       default: 2_000,

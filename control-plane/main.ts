@@ -14,6 +14,7 @@ import { consolePlugin, loadConsoleAssets } from "./console/serve.ts";
 import { CorralError } from "./errors.ts";
 import { createPlacement, type PlacementWiring } from "./fleet/placement-wiring.ts";
 import { httpLimits } from "../runtime/http-limits.ts";
+import { startTracing, type Tracing, tracingSettings } from "../runtime/tracing.ts";
 import { buildHttpServer } from "./http/server.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { ControlPlaneMetrics } from "./metrics.ts";
@@ -128,6 +129,8 @@ interface Parts {
   pingIntervalMs: number;
   /** the nodes' period-quota counters (CORRAL_REDIS_URL), when set */
   quotaCounters: QuotaCounterStore | undefined;
+  /** span export, when an OTLP endpoint is set (runtime/tracing.ts) */
+  tracing: Tracing | undefined;
 }
 
 /**
@@ -150,6 +153,7 @@ async function start(
     quotaCounters: config.CORRAL_REDIS_URL
       ? openQuotaCounters(config.CORRAL_REDIS_URL, (err) => logger.debug({ err }, "quota counters"))
       : undefined,
+    tracing: startTracing(tracingSettings(config), { name: "corral-cp", instance: config.CORRAL_CP_ID }),
   };
   const placement = createPlacement({
     config,
@@ -166,7 +170,7 @@ async function start(
   const sync = createSyncServer(parts, placement);
   sync.attach(app.server);
   const grpc = await startTenantGrpc(parts, app.tenantApi).catch(async (err) => {
-    await Promise.all([sync.close(), app.close()]);
+    await Promise.all([sync.close(), app.close(), parts.tracing?.close()]);
     throw err;
   });
   const publishing = createPublishing({ ...parts, publisher });
@@ -182,7 +186,7 @@ async function start(
     await Promise.all([sync.close(), app.close(), grpc.close()]);
     await publishing.close();
     await parts.quotaCounters?.close();
-    await blobStore.close?.();
+    await Promise.all([blobStore.close?.(), parts.tracing?.close()]);
     await pool.end();
     logger.info("closed");
   };
@@ -224,6 +228,7 @@ function createPublisher(parts: Parts, placement: PlacementWiring): Publisher {
     debounceMs: options.debounceMs,
     maxDelayMs: options.maxDelayMs,
     compileOptions: () => ({ ...placement.compileOptions(), ...options.compileOptions?.() }),
+    tracer: parts.tracing?.tracer,
   });
 }
 
@@ -267,6 +272,7 @@ async function createHttpApis(
     tls: deps.tls,
     limits: httpLimits(config),
     notReadyReason: () => notReadyReason(pool, feed),
+    tracer: parts.tracing?.tracer,
   });
   const usage = new UsageReader({
     pool,
@@ -360,6 +366,7 @@ function startTenantGrpc(parts: Parts, service: TenantService): Promise<TenantGr
     port: parts.config.CORRAL_GRPC_PORT,
     logger: parts.logger,
     registry: parts.metrics.registry,
+    tracer: parts.tracing?.tracer,
   });
 }
 

@@ -44,6 +44,7 @@ import { requestMeter } from "./pipeline/usage-metering.ts";
 import type { BackoffPolicy } from "./sync/backoff.ts";
 import { ResultFrames } from "./sync/result-frames.ts";
 import { SyncClient } from "./sync/sync-client.ts";
+import { startTracing, type Tracing } from "../runtime/tracing.ts";
 
 export interface RunningProcess {
   close(): Promise<void>;
@@ -102,6 +103,8 @@ interface Parts {
   /** records of gateway idempotency keys (Redis; without it keyed requests are refused) */
   idempotency: IdempotencyStore;
   health: HealthChecker;
+  /** span export, when an OTLP endpoint is set */
+  tracing: Tracing | undefined;
 }
 
 function logOutcome(log: Logger, o: ApplyOutcome): void {
@@ -292,6 +295,7 @@ async function createParts(s: DataPlaneSettings, options: DataPlaneOptions): Pro
   const store = await openBlobStore(s.blobUrl, { endpoint: s.s3Endpoint });
   const usage = new UsageMeter({ now: () => timers.now() });
   registerUsageGauges(metrics.registry, usage);
+  const tracing = startTracing(s.tracing, { name: "corral-dp", instance: s.slot });
   return {
     usage,
     s,
@@ -325,8 +329,10 @@ async function createParts(s: DataPlaneSettings, options: DataPlaneOptions): Pro
       crashOnHeader: s.faultCrashOnHeader,
       hopKey: () => state.config()?.hopKey,
       websockets: s.websockets,
+      tracer: tracing?.tracer,
     }),
     idempotency: idempotencyStore(s, log),
+    tracing,
   };
 }
 
@@ -444,6 +450,7 @@ function closer(
       p.store.close?.(),
       p.isolation.close(),
       p.idempotency.close(),
+      p.tracing?.close(),
     ]);
     p.log.info("closed");
   };
@@ -467,6 +474,7 @@ export async function runDataPlane(
       p.store.close?.(),
       p.isolation.close(),
       p.idempotency.close(),
+      p.tracing?.close(),
     ]);
     throw err;
   });

@@ -16,6 +16,7 @@ import Fastify, {
   LogController,
 } from "fastify";
 import type { Socket } from "node:net";
+import type { Tracer } from "@opentelemetry/api";
 import {
   answerOnSocket,
   capConnections,
@@ -28,6 +29,7 @@ import type { ControlPlaneMetrics } from "../metrics.ts";
 import type { Operator } from "../store/operator-tokens.ts";
 import { type ApiDocumentInfo, buildOpenApi, type CollectedRoute, type RouteSchema } from "./openapi.ts";
 import { toCorralError } from "./problems.ts";
+import { traceRequests } from "./request-spans.ts";
 
 /** Who may call a route: nobody needs a token, any operator, or admins only. */
 export type Access = "public" | "viewer" | "admin";
@@ -58,6 +60,8 @@ export interface HttpServerDeps {
   notReadyReason: () => Promise<string | undefined>;
   /** PEM certificate chain and key: serve HTTPS */
   tls?: { cert: Buffer; key: Buffer };
+  /** exports one span per request (runtime/tracing.ts); undefined: export off, no hooks */
+  tracer?: Tracer;
 }
 
 /** The problem document; an error that says when to come back also sets Retry-After. */
@@ -144,6 +148,7 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
   app.removeContentTypeParser("text/plain"); // bodies are JSON only: anything else is 415
   answerProblems(app, "CORRAL_ADMIN_NOT_FOUND");
   app.addHook("onResponse", async (req, reply) => logRequest(deps, req, reply));
+  if (deps.tracer) traceRequests(app, deps.tracer);
   registerOpsRoutes(app, deps);
   return app;
 }

@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ApiDocumentInfo } from "../http/openapi.ts";
 import { CorralError } from "../errors.ts";
 import { answerProblems, serveOpenApi } from "../http/server.ts";
+import { tagRequestTenant } from "../http/request-spans.ts";
 import { sourceOf } from "../service/failed-auth-throttle.ts";
 import { checkIdempotencyKey, invalid } from "../service/input-validation.ts";
 import {
@@ -80,6 +81,7 @@ export function tenantRestPlugin(service: TenantService) {
         sourceOf(req.socket.remoteAddress),
       );
       req.tenantCaller = caller;
+      tagRequestTenant(req, caller.tenantId);
       req.log = req.log.child({ tenant: caller.tenantId, key: caller.keyId });
     });
     registerTenantRoutes(app, service);

@@ -156,7 +156,7 @@ class CallHandler {
       const status = code === undefined ? 415 : httpEquivalent(code);
       metrics.recordRequest(record.reason, status, seconds);
       metrics.recordGrpcCall(code === undefined ? "none" : grpcCodeName(code), record.reason);
-      for (const fn of ctx.onFinish) fn(status);
+      for (const fn of ctx.onFinish) fn(status, record.reason);
       if (this.logged(status, record.reason)) this.log(ctx, record, code, seconds);
     });
   }
@@ -170,6 +170,7 @@ class CallHandler {
         reason: record.reason,
         tenant: ctx.tenant?.id,
         route: ctx.route?.id,
+        traceId: ctx.trace?.traceId,
         messagesIn: record.messagesIn,
         ms: Math.round(seconds * 1000),
       },

@@ -212,7 +212,7 @@ class RequestHandler {
       const reason = gone ? "client_gone" : outcome.reason;
       const seconds = (performance.now() - ctx.receivedAt) / 1000;
       this.o.metrics.recordRequest(reason, status, seconds);
-      for (const fn of ctx.onFinish) fn(status);
+      for (const fn of ctx.onFinish) fn(status, reason);
       if (this.logged(status, reason)) this.log(ctx, status, reason, seconds);
     });
   }
@@ -226,6 +226,7 @@ class RequestHandler {
         reason,
         tenant: ctx.tenant?.id,
         route: ctx.route?.id,
+        traceId: ctx.trace?.traceId,
         ms: Math.round(seconds * 1000),
       },
       "request",

@@ -164,7 +164,7 @@ export class WebSocketProxy {
 
   /** The handshake is answered: the request's admission releases, the metrics and the log line. */
   #answered(ctx: RequestContext, status: number, reason: string): void {
-    for (const fn of ctx.onFinish) fn(status);
+    for (const fn of ctx.onFinish) fn(status, reason);
     const seconds = (performance.now() - ctx.receivedAt) / 1000;
     this.#o.metrics.recordRequest(reason, status, seconds);
     if (status !== 101)

@@ -41,7 +41,7 @@ test("an admit keeps its headers for the response and its release for the end", 
   const c = ctx();
   assert.equal(node.stage("shed", () => decision).run(c), undefined);
   assert.deepEqual(c.responseHeaders, { ratelimit: "limit=10" });
-  for (const fn of c.onFinish) fn(200);
+  for (const fn of c.onFinish) fn(200, "ok");
   assert.equal(released, 1);
   assert.equal(await counted("admit"), 1);
 });

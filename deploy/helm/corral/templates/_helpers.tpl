@@ -156,3 +156,20 @@ annotations:
 {{- end -}}
 {{- $s -}}
 {{- end -}}
+
+{{/*
+OpenTelemetry span export (runtime/tracing.ts), the same for the control plane and the nodes:
+nothing unless tracing.otlpEndpoint is set (export off).
+*/}}
+{{- define "corral.tracingEnv" -}}
+{{- with .Values.tracing -}}
+{{- if .otlpEndpoint -}}
+- name: CORRAL_OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ .otlpEndpoint | quote }}
+- name: CORRAL_TRACE_SAMPLE_RATIO
+  value: {{ .sampleRatio | quote }}
+- name: CORRAL_TRACE_QUEUE_SIZE
+  value: {{ .queueSize | int64 | quote }}
+{{- end -}}
+{{- end -}}
+{{- end }}
