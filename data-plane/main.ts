@@ -22,7 +22,9 @@ import { createWebSocketMetrics } from "./ops/websocket-metrics.ts";
 import { servedBy } from "./pipeline/open-sockets.ts";
 import { type Ingress, startIngress } from "./http/http-ingress.ts";
 import { UpstreamPools } from "./http/upstream-pools.ts";
+import { IdempotentGrpcProxy } from "./idempotency/idempotent-grpc.ts";
 import { IdempotentProxy } from "./idempotency/idempotent-proxy.ts";
+import type { IdempotencyOutcome } from "./idempotency/key-claim.ts";
 import {
   type IdempotencyStore,
   NoIdempotencyStore,
@@ -206,13 +208,13 @@ interface Servers {
 async function startServers(p: Parts): Promise<Servers> {
   const currentConfig = () => p.state.config();
   const proxy = new HttpProxy(p.pools, INGRESS_LIMITS.bodyLimitBytes, p.isolation.upstreamObserver);
-  const idempotentProxy = new IdempotentProxy({
-    proxy,
+  const idempotency = {
     store: p.idempotency,
     settings: p.s.idempotency,
-    onOutcome: (outcome) => p.metrics.idempotency.inc({ outcome }),
-    onStoreError: (err) => p.log.warn({ err: (err as Error).message }, "idempotency store failed"),
-  });
+    onOutcome: (outcome: IdempotencyOutcome) => p.metrics.idempotency.inc({ outcome }),
+    onStoreError: (err: unknown) => p.log.warn({ err: (err as Error).message }, "idempotency store failed"),
+  };
+  const idempotentProxy = new IdempotentProxy({ ...idempotency, proxy });
   const shared = {
     host: p.s.host,
     logger: p.log,
@@ -256,12 +258,13 @@ async function startServers(p: Parts): Promise<Servers> {
     maxMessageBytes: INGRESS_LIMITS.bodyLimitBytes,
     observer: p.isolation.upstreamObserver,
   });
+  const idempotentGrpc = new IdempotentGrpcProxy({ ...idempotency, proxy: grpcProxy });
   try {
     grpc = await startGrpcIngress({
       ...shared,
       port: p.s.grpcPort,
       stages: p.isolation.stages("grpc", currentConfig),
-      proxy: grpcProxy,
+      proxy: idempotentGrpc,
       forwarder: p.isolation.grpcPeerForwarder(grpcProxy, p.sessions),
       maxConcurrentStreams: GRPC_MAX_CONCURRENT_STREAMS,
     });

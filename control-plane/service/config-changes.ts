@@ -60,15 +60,13 @@ export function removeUpstream(tenantId: string, upstreamId: string): Change {
   };
 }
 
-/** What the schema cannot say about a route: how public, idempotency and client limits combine. */
+/** What the schema cannot say about a route: how public routes and client limits combine. */
 export function routeShapeProblems(r: NewRoute): { path: string; message: string }[] {
   const problems: { path: string; message: string }[] = [];
   if (r.public && r.hosts.length === 0)
     problems.push({ path: "body/hosts", message: "a public route must name its hosts" });
   if (r.clientLimits && !r.public)
     problems.push({ path: "body/clientLimits", message: "client limits apply to public routes only" });
-  if (r.idempotency && r.protocol !== "http")
-    problems.push({ path: "body/idempotency", message: "idempotency keys apply to http routes only" });
   return problems;
 }
 

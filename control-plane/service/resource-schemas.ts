@@ -347,7 +347,7 @@ export const createRouteBody = {
       type: "boolean",
       default: false,
       description:
-        "POST/PATCH with an Idempotency-Key header run once; retries get the first answer (http routes)",
+        "POST/PATCH with an Idempotency-Key header (gRPC: unary calls with idempotency-key metadata) run once; retries get the first answer",
     },
     clientLimits: {
       ...routeLimitsInput,

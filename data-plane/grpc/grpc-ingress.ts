@@ -29,7 +29,8 @@ import { FLOW_WINDOWS } from "./upstream-sessions.ts";
 import { grpcCodeForReset, grpcCodeName, httpEquivalent, isGrpcContentType } from "./grpc-wire.ts";
 
 export interface GrpcIngressOptions extends IngressBaseOptions {
-  proxy: GrpcProxy;
+  /** the gRPC proxy, or a front around it (idempotency/idempotent-grpc.ts) */
+  proxy: Pick<GrpcProxy, "forward">;
   /** relays calls placement forwards to shard members; without it, every call is proxied here */
   forwarder?: GrpcPeerForwarder;
   /** SETTINGS_MAX_CONCURRENT_STREAMS: calls in flight per client connection */

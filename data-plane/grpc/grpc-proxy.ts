@@ -70,6 +70,22 @@ export function respondRejection(
   if (!client.readableEnded) client.close(constants.NGHTTP2_NO_ERROR);
 }
 
+/** Sees the answer the client gets from the far end (not the node's own statuses). */
+export interface CallTap {
+  /** the request went to the far end: from here on the call may have run */
+  sent(): void;
+  /** response metadata as relayed, without the node's own headers; `trailersOnly` ends the answer */
+  head(headers: Record<string, string | string[]>, trailersOnly: boolean): void;
+  data(chunk: Buffer): void;
+  trailers(trailers: Record<string, string | string[]>): void;
+}
+
+/** A call whose request was read whole before it was sent (idempotent-grpc.ts), and its tap. */
+export interface CallExchange {
+  body: Buffer;
+  tap: CallTap;
+}
+
 /** The far end of a relayed call: a route's upstream, or a member of the tenant's shard. */
 export interface CallLeg {
   session: ClientHttp2Session;
@@ -95,7 +111,12 @@ export class GrpcProxy {
    * Sync when the upstream's session is ready (the usual case); a promise while it connects (the
    * egress policy is checked on connect: a refusal answers CORRAL_DP_EGRESS_DENIED).
    */
-  forward(ctx: RequestContext, client: ServerHttp2Stream, record: CallRecord): Promise<void> | undefined {
+  forward(
+    ctx: RequestContext,
+    client: ServerHttp2Stream,
+    record: CallRecord,
+    exchange?: CallExchange,
+  ): Promise<void> | undefined {
     const route = ctx.route!;
     const picked = this.sessions.pick(route.upstream, route.egress);
     if (!picked || picked === CIRCUIT_OPEN) {
@@ -106,11 +127,11 @@ export class GrpcProxy {
       return undefined;
     }
     if (!picked.ready) {
-      this.open(ctx, client, record, picked);
+      this.open(ctx, client, record, picked, exchange);
       return undefined;
     }
     return this.sessions.whenReady(picked).then((failed) => {
-      if (!failed) return this.open(ctx, client, record, picked);
+      if (!failed) return this.open(ctx, client, record, picked, exchange);
       // a refusal by the egress policy says nothing about the target's health
       picked.lease.end(failed.code === EGRESS_DENIED ? "neutral" : "connect_failure");
       const rejection =
@@ -126,22 +147,29 @@ export class GrpcProxy {
     client: ServerHttp2Stream,
     record: CallRecord,
     picked: BalancedSession,
+    exchange: CallExchange | undefined,
   ): void {
     const route = ctx.route!;
-    const opened = this.relay(ctx, client, record, (remainingMs) => ({
-      session: picked.session,
-      headers: upstreamGrpcHeaders(ctx.headers, {
-        tenantId: ctx.tenant!.id,
-        clientIp: ctx.remoteAddress,
-        origin: picked.target.origin,
-        path: upstreamPath(route, picked.target.basePath, ctx.url),
-        remainingMs,
-        trace: ctx.trace,
+    const opened = this.relay(
+      ctx,
+      client,
+      record,
+      (remainingMs) => ({
+        session: picked.session,
+        headers: upstreamGrpcHeaders(ctx.headers, {
+          tenantId: ctx.tenant!.id,
+          clientIp: ctx.remoteAddress,
+          origin: picked.target.origin,
+          path: upstreamPath(route, picked.target.basePath, ctx.url),
+          remainingMs,
+          trace: ctx.trace,
+        }),
+        headersTimeoutMs: route.timeoutMs,
+        answeredBy: "upstream",
+        onEnd: picked.lease.end,
       }),
-      headersTimeoutMs: route.timeoutMs,
-      answeredBy: "upstream",
-      onEnd: picked.lease.end,
-    }));
+      exchange,
+    );
     if (opened) return;
     // the session is closing (GOAWAY) or gone: nothing was sent; the next call dials a new one
     picked.lease.end("neutral");
@@ -162,6 +190,7 @@ export class GrpcProxy {
     client: ServerHttp2Stream,
     record: CallRecord,
     leg: (remainingMs: number | undefined) => CallLeg,
+    exchange?: CallExchange,
   ): boolean {
     if (client.destroyed) {
       record.reason = "client_gone";
@@ -180,9 +209,8 @@ export class GrpcProxy {
     } catch {
       return false;
     }
-    new ProxiedCall(ctx, client, { stream, session: to.session }, record, this.options, to).start(
-      to.headersTimeoutMs,
-    );
+    const upstream = { stream, session: to.session };
+    new ProxiedCall(ctx, client, upstream, record, this.options, to, exchange).start(to.headersTimeoutMs);
     return true;
   }
 }
@@ -217,6 +245,7 @@ class ProxiedCall {
   /** one timer at a time: the wait for response headers (while armedForHeaders), then the deadline */
   private timer: NodeJS.Timeout | undefined;
   private armedForHeaders = false;
+  private readonly exchange: CallExchange | undefined;
 
   constructor(
     ctx: RequestContext,
@@ -225,7 +254,9 @@ class ProxiedCall {
     record: CallRecord,
     options: GrpcProxyOptions,
     leg: Pick<CallLeg, "answeredBy" | "onEnd">,
+    exchange?: CallExchange,
   ) {
+    this.exchange = exchange;
     this.answeredBy = leg.answeredBy;
     this.onEnd = leg.onEnd;
     this.ctx = ctx;
@@ -247,10 +278,15 @@ class ProxiedCall {
         headersTimeoutMs,
       );
     } else this.armDeadline();
-    client.on("data", (chunk: Buffer) => this.relayRequest(chunk));
-    client.on("end", () => {
-      if (!upstream.destroyed) upstream.end();
-    });
+    if (this.exchange) {
+      this.exchange.tap.sent();
+      upstream.end(this.exchange.body);
+    } else {
+      client.on("data", (chunk: Buffer) => this.relayRequest(chunk));
+      client.on("end", () => {
+        if (!upstream.destroyed) upstream.end();
+      });
+    }
     client.once("close", () => this.onClientClose());
     // the client's 'error' already has a listener (the ingress's); 'drain' listeners only while paused
     client.once("wantTrailers", () => this.sendTrailers());
@@ -314,6 +350,7 @@ class ProxiedCall {
       return;
     }
     if (this.client.destroyed) return;
+    this.exchange?.tap.head({ ...answer }, headers["grpc-status"] !== undefined);
     // the answer is this call's own copy (the observer has read it): the node's headers go on it
     const out: Record<string, string | string[] | number> = answer;
     const own = this.ctx.responseHeaders;
@@ -337,6 +374,7 @@ class ProxiedCall {
 
   private relayResponse(chunk: Buffer): void {
     if (this.done || this.client.destroyed) return;
+    this.exchange?.tap.data(chunk);
     if (!this.client.write(chunk)) {
       this.upstream.pause();
       this.client.once("drain", () => this.upstream.resume());
@@ -351,11 +389,14 @@ class ProxiedCall {
         statusTrailers(GRPC_STATUS.INTERNAL, "the upstream ended the call without a status"),
       );
     } else {
-      if (!this.ownTrailers) this.noteStatus(trailers);
-      this.client.sendTrailers(
-        this.ownTrailers ??
-          clientGrpcHeaders(trailers as IncomingHttpHeaders, this.answeredBy === "forwarded"),
-      );
+      const theirs = this.ownTrailers
+        ? undefined
+        : clientGrpcHeaders(trailers as IncomingHttpHeaders, this.answeredBy === "forwarded");
+      if (theirs) {
+        this.noteStatus(trailers);
+        this.exchange?.tap.trailers(theirs as Record<string, string | string[]>);
+      }
+      this.client.sendTrailers(this.ownTrailers ?? theirs!);
     }
     if (!this.client.readableEnded && !this.client.destroyed) this.client.close(constants.NGHTTP2_NO_ERROR);
   }

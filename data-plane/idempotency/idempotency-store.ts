@@ -3,7 +3,7 @@
  * that lands on another node finds the first attempt. Each step is one Lua script, atomic on
  * the server, over two keys in one hash slot (idempotency-key.ts recordKeys):
  *
- *   record  hash {state, fp, owner[, status, headers, body]}, expires CORRAL_IDEMPOTENCY_TTL_S
+ *   record  hash {state, fp, owner[, status, headers, body, trailers]}, expires CORRAL_IDEMPOTENCY_TTL_S
  *           after the first attempt; state running | done | too_large | unknown
  *   lease   string = owner token, expires CORRAL_IDEMPOTENCY_LEASE_MS after its last renewal
  *
@@ -36,7 +36,7 @@ export type ClaimResult =
 
 /** How an attempt ended: its complete answer, or why there is none to replay. */
 export type Finish =
-  | { state: "done"; status: number; headers: HeaderMap; body: Buffer }
+  | { state: "done"; status: number; headers: HeaderMap; body: Buffer; trailers?: HeaderMap }
   | { state: SpentWhy };
 
 export interface IdempotencyStore {
@@ -63,8 +63,8 @@ if state == 'running' then
   return {'spent', 'unknown'}
 end
 if state == 'done' then
-  local a = redis.call('HMGET', KEYS[1], 'status', 'headers', 'body')
-  return {'replay', a[1], a[2], a[3]}
+  local a = redis.call('HMGET', KEYS[1], 'status', 'headers', 'body', 'trailers')
+  return {'replay', a[1], a[2], a[3], a[4] or ''}
 end
 return {'spent', state}`;
 
@@ -72,7 +72,7 @@ const OWNED = `redis.call('HGET', KEYS[1], 'owner') == ARGV[1] and redis.call('H
 
 const FINISH = `
 if not (${OWNED}) then return 0 end
-redis.call('HSET', KEYS[1], 'state', ARGV[2], 'status', ARGV[3], 'headers', ARGV[4], 'body', ARGV[5])
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'status', ARGV[3], 'headers', ARGV[4], 'body', ARGV[5], 'trailers', ARGV[6])
 redis.call('DEL', KEYS[2])
 return 1`;
 
@@ -107,14 +107,14 @@ export interface RedisIdempotencyStoreOptions {
 const text = (b: unknown) => (Buffer.isBuffer(b) ? b.toString("utf8") : String(b ?? ""));
 
 function claimResult(reply: unknown): ClaimResult {
-  const [kind, a, b, c] = Array.isArray(reply) ? reply : [];
+  const [kind, a, b, c, d] = Array.isArray(reply) ? reply : [];
   switch (text(kind)) {
     case "claimed":
     case "mismatch":
     case "in_flight":
       return { kind: text(kind) as "claimed" };
     case "replay": {
-      const answer = Buffer.isBuffer(c) ? decodeAnswer(text(a), text(b), c) : undefined;
+      const answer = Buffer.isBuffer(c) ? decodeAnswer(text(a), text(b), c, text(d)) : undefined;
       return answer ? { kind: "replay", answer } : { kind: "spent", why: "unknown" };
     }
     default:
@@ -155,7 +155,9 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 
   async finish(names: RecordNames, owner: string, finish: Finish): Promise<boolean> {
     const answer =
-      finish.state === "done" ? [finish.status, encodeHeaders(finish.headers), finish.body] : [0, "{}", ""];
+      finish.state === "done"
+        ? [finish.status, encodeHeaders(finish.headers), finish.body, encodeHeaders(finish.trailers ?? {})]
+        : [0, "{}", "", "{}"];
     return (await this.#scripts.idemFinish(names.record, names.lease, owner, finish.state, ...answer)) === 1;
   }
 

@@ -17,38 +17,26 @@
  * Any doubt resolves towards "not again": a finish that cannot be written leaves the record
  * running, and once its lease lapses the key is spent (409), never run a second time.
  */
-import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { IdempotencySettings } from "../config.ts";
-import { type Rejection, type RequestErrorCode, reject } from "../errors.ts";
+import { type Rejection, reject } from "../errors.ts";
 import type { HttpProxy, ProxyResult } from "../http/http-proxy.ts";
 import type { ResponseTap } from "../http/upstream-relay.ts";
 import type { HeaderMap } from "../pipeline/forward-headers.ts";
 import type { RequestContext } from "../pipeline/stage.ts";
 import { fingerprint, idempotencyAsk, recordKeys } from "./idempotency-key.ts";
-import type { ClaimResult, Finish, IdempotencyStore, RecordNames } from "./idempotency-store.ts";
+import type { Finish, RecordNames } from "./idempotency-store.ts";
+import {
+  claimKey,
+  type FrontOptions,
+  type IdempotencyOutcome,
+  keepLease,
+  REPLAY_HEADER,
+} from "./key-claim.ts";
 import type { StoredAnswer } from "./stored-answer.ts";
 
-export const REPLAY_HEADER = "corral-idempotent-replay";
+export { type IdempotencyOutcome, REPLAY_HEADER } from "./key-claim.ts";
 
-/** How a keyed request went, for metrics and logs (a bounded label set). */
-export type IdempotencyOutcome =
-  | "executed"
-  | "replayed"
-  | "in_flight"
-  | "mismatch"
-  | "spent"
-  | "unavailable"
-  | "invalid"
-  | "too_large";
-
-export interface IdempotentProxyOptions {
-  proxy: HttpProxy;
-  store: IdempotencyStore;
-  settings: IdempotencySettings;
-  onOutcome?: (outcome: IdempotencyOutcome) => void;
-  onStoreError?: (err: unknown) => void;
-}
+export type IdempotentProxyOptions = FrontOptions<HttpProxy>;
 
 class BodyOverLimit extends Error {}
 
@@ -106,24 +94,6 @@ class AnswerCapture implements ResponseTap {
   }
 }
 
-const CLAIM_REFUSALS: Record<
-  Exclude<ClaimResult["kind"], "claimed" | "replay">,
-  [RequestErrorCode, string]
-> = {
-  mismatch: [
-    "CORRAL_DP_IDEMPOTENCY_MISMATCH",
-    "the key was first used with a different method, path or body",
-  ],
-  in_flight: ["CORRAL_DP_IDEMPOTENCY_IN_FLIGHT", "the first request with this key is still running"],
-  spent: ["CORRAL_DP_IDEMPOTENCY_SPENT", ""],
-};
-
-const SPENT_DETAIL = {
-  too_large: "the first answer was larger than the node keeps for replay; the request is not run again",
-  unknown:
-    "the first attempt ended without a complete answer (it may have run); the request is not run again",
-};
-
 /** The stored answer on the client's response, marked as a replay. */
 function writeReplay(ctx: RequestContext, res: ServerResponse, answer: StoredAnswer): ProxyResult {
   const headers: HeaderMap = { ...answer.headers };
@@ -176,21 +146,12 @@ export class IdempotentProxy {
       return this.#refuse("too_large", reject("CORRAL_DP_PAYLOAD_TOO_LARGE", detail));
     }
     const names = recordKeys(ctx.tenant!.id, ctx.keyless ? ctx.remoteAddress : "", key);
-    const owner = randomUUID();
-    let claim: ClaimResult;
-    try {
-      claim = await this.#o.store.claim(names, fingerprint(ctx.method, ctx.url, body), owner);
-    } catch (err) {
-      this.#o.onStoreError?.(err);
-      return this.#refuse("unavailable", reject("CORRAL_DP_IDEMPOTENCY_UNAVAILABLE", "try again later"));
-    }
-    if (claim.kind === "claimed") return this.#execute(ctx, req, res, body, names, owner);
-    if (claim.kind === "replay") {
-      this.#o.onOutcome?.("replayed");
-      return writeReplay(ctx, res, claim.answer);
-    }
-    const [code, detail] = CLAIM_REFUSALS[claim.kind];
-    return this.#refuse(claim.kind, reject(code, claim.kind === "spent" ? SPENT_DETAIL[claim.why] : detail));
+    const fp = fingerprint(ctx.method, ctx.url, body);
+    const claim = await claimKey(this.#o.store, names, fp, this.#o.onStoreError);
+    if (claim.kind === "claimed") return this.#execute(ctx, req, res, body, names, claim.owner);
+    if (claim.kind === "refused") return this.#refuse(claim.outcome, claim.rejection);
+    this.#o.onOutcome?.("replayed");
+    return writeReplay(ctx, res, claim.answer);
   }
 
   async #execute(
@@ -203,18 +164,14 @@ export class IdempotentProxy {
   ): Promise<ProxyResult> {
     const { store, settings } = this.#o;
     const quiet = (err: unknown) => this.#o.onStoreError?.(err);
-    const renewal = setInterval(
-      () => store.renew(names, owner).catch(quiet),
-      Math.floor(settings.leaseMs / 3),
-    );
-    renewal.unref();
+    const stopRenewal = keepLease(store, names, owner, settings.leaseMs, quiet);
     const capture = new AnswerCapture(settings.maxResponseBytes);
     this.#o.onOutcome?.("executed");
     let result: ProxyResult;
     try {
       result = await this.#o.proxy.forward(ctx, req, res, { body, tap: capture, outliveClient: true });
     } catch (err) {
-      clearInterval(renewal);
+      stopRenewal();
       await store.finish(names, owner, { state: "unknown" }).catch(quiet);
       throw err;
     }
@@ -222,10 +179,10 @@ export class IdempotentProxy {
       void capture.finished
         .then((finish) => store.finish(names, owner, finish))
         .catch(quiet)
-        .finally(() => clearInterval(renewal));
+        .finally(stopRenewal);
       return result;
     }
-    clearInterval(renewal);
+    stopRenewal();
     const notSent = "rejection" in result && result.notSent === true;
     await (notSent ? store.release(names, owner) : store.finish(names, owner, { state: "unknown" })).catch(
       quiet,

@@ -5,7 +5,14 @@ import { decodeAnswer, encodeHeaders } from "./stored-answer.ts";
 test("an answer round-trips through its stored form", () => {
   const headers = { "content-type": "text/plain", "set-cookie": ["a=1", "b=2"] };
   const body = Buffer.from([0, 1, 2, 255]);
-  assert.deepEqual(decodeAnswer("201", encodeHeaders(headers), body), { status: 201, headers, body });
+  assert.deepEqual(decodeAnswer("201", encodeHeaders(headers), body), {
+    status: 201,
+    headers,
+    body,
+    trailers: {},
+  });
+  const trailers = { "grpc-status": "0", "x-total-bin": "AAE=" };
+  assert.deepEqual(decodeAnswer("200", "{}", body, encodeHeaders(trailers))?.trailers, trailers);
 });
 
 test("anything malformed read back from Redis is no answer", () => {
@@ -14,6 +21,8 @@ test("anything malformed read back from Redis is no answer", () => {
     assert.equal(decodeAnswer(status, "{}", body), undefined, status);
   for (const headers of ["", "[]", "null", "{", '{"a":1}', '{"Bad Name":"x"}', '{"a":["x",1]}'])
     assert.equal(decodeAnswer("200", headers, body), undefined, headers);
+  for (const trailers of ["[]", "null", "{", '{"a":1}'])
+    assert.equal(decodeAnswer("200", "{}", body, trailers), undefined, trailers);
   const many = Object.fromEntries(Array.from({ length: 201 }, (_, i) => [`h${i}`, "x"]));
   assert.equal(decodeAnswer("200", JSON.stringify(many), body), undefined);
 });

@@ -1,7 +1,10 @@
 /**
- * The first answer to an idempotent request as the record keeps it (pure): status, the headers
- * the client saw from the upstream (already without hop-by-hop and corral-* headers) and the
- * body. Read back defensively: Redis is external input, so anything malformed is no answer.
+ * The first answer to an idempotent request as the record keeps it (pure), one format for HTTP
+ * and gRPC: status, the headers the client saw from the upstream (already without hop-by-hop
+ * and corral-* headers), the body and, for a gRPC call, its trailers (grpc-status and the
+ * trailing metadata; none for HTTP). A gRPC answer is status 200 and its length-prefixed
+ * messages as the body. Read back defensively: Redis is external input, so anything malformed
+ * is no answer.
  */
 import type { HeaderMap } from "../pipeline/forward-headers.ts";
 
@@ -9,6 +12,8 @@ export interface StoredAnswer {
   status: number;
   headers: HeaderMap;
   body: Buffer;
+  /** a gRPC call's trailers; empty for HTTP */
+  trailers: HeaderMap;
 }
 
 const MAX_HEADERS = 200;
@@ -24,12 +29,10 @@ function headerValue(v: unknown): string | string[] | undefined {
   return undefined;
 }
 
-export function decodeAnswer(status: string, headers: string, body: Buffer): StoredAnswer | undefined {
-  const code = Number(status);
-  if (!(Number.isInteger(code) && code >= 200 && code <= 599)) return undefined;
+function decodeHeaders(encoded: string): HeaderMap | undefined {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(headers);
+    parsed = JSON.parse(encoded);
   } catch {
     return undefined;
   }
@@ -42,5 +45,20 @@ export function decodeAnswer(status: string, headers: string, body: Buffer): Sto
     if (!HEADER_NAME.test(name) || value === undefined) return undefined;
     out[name] = value;
   }
-  return { status: code, headers: out, body };
+  return out;
+}
+
+/** `trailers` "" (a record without them) is none. */
+export function decodeAnswer(
+  status: string,
+  headers: string,
+  body: Buffer,
+  trailers = "",
+): StoredAnswer | undefined {
+  const code = Number(status);
+  if (!(Number.isInteger(code) && code >= 200 && code <= 599)) return undefined;
+  const head = decodeHeaders(headers);
+  const tail = trailers === "" ? {} : decodeHeaders(trailers);
+  if (!head || !tail) return undefined;
+  return { status: code, headers: head, body, trailers: tail };
 }

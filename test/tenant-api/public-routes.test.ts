@@ -79,14 +79,50 @@ test("gRPC CreateRoute takes the same fields", async () => {
   assert.equal(bad.code, status.INVALID_ARGUMENT);
 });
 
+test("gRPC routes take idempotency keys through REST, gRPC and the admin API", async () => {
+  const rest = await routeOf("alpha", { pathPrefix: "/pay.v1", protocol: "grpc", idempotency: true });
+  assert.equal(rest.status, 201, JSON.stringify(rest.body));
+  assert.deepEqual([rest.body.protocol, rest.body.idempotency], ["grpc", true]);
+  const viaGrpc = await call(
+    w.grpc,
+    (c) => c.createRoute,
+    {
+      clientToken: "",
+      pathPrefix: "/ship.v1",
+      hosts: [],
+      methods: [],
+      upstreamId: upstreams.alpha!,
+      limits: undefined,
+      clientLimits: undefined,
+      protocol: "grpc",
+      idempotency: true,
+    },
+    { key: w.alpha.manage },
+  );
+  const made = viaGrpc.response.route!;
+  assert.deepEqual([made.protocol, made.idempotency], ["grpc", true]);
+  const viaAdmin = await w.h.api("POST", "/admin/v1/tenants/beta/routes", {
+    pathPrefix: "/bill.v1",
+    protocol: "grpc",
+    idempotency: true,
+    upstreamId: upstreams.beta,
+  });
+  assert.equal(viaAdmin.status, 201, JSON.stringify(viaAdmin.body));
+  assert.equal(viaAdmin.body.idempotency, true);
+  const snapshot = await poll("the gRPC route to be published", async () => {
+    const alpha = (await publishedSnapshot(w.h)).tenants.find((t) => t.id === "alpha");
+    return alpha?.routes.some((r) => r.id === made.id) && alpha;
+  });
+  const compiled = snapshot.routes.find((r) => r.id === rest.body.id)!;
+  assert.deepEqual([compiled.protocol, compiled.idempotency], ["grpc", true]);
+});
+
 test("what the schema cannot say is refused clearly and changes nothing", async () => {
   const noHosts = await routeOf("alpha", { pathPrefix: "/p1", public: true });
   assert.equal(noHosts.status, 400);
   assert.match(noHosts.body.detail, /a public route must name its hosts/);
   const clientOnPrivate = await routeOf("alpha", { pathPrefix: "/p2", clientLimits: { rate: 1, burst: 1 } });
   assert.match(clientOnPrivate.body.detail, /client limits apply to public routes only/);
-  const grpcIdem = await routeOf("alpha", { pathPrefix: "/p3", protocol: "grpc", idempotency: true });
-  assert.match(grpcIdem.body.detail, /idempotency keys apply to http routes only/);
   const badBucket = await routeOf("alpha", {
     pathPrefix: "/p4",
     hosts: ["p4.alpha.test"],

@@ -100,7 +100,7 @@ export interface Route {
   websocketMaxMessageBytes: number;
   /** keyless: matched by host, no API key */
   public: boolean;
-  /** Idempotency-Key on POST/PATCH: the first response is replayed */
+  /** Idempotency-Key on POST/PATCH (gRPC: idempotency-key metadata on unary calls): the first response is replayed */
   idempotency: boolean;
   /** per client address (public routes); absent: none */
   clientLimits: RouteLimits | undefined;
@@ -211,7 +211,7 @@ export interface CreateRouteRequest {
   public?:
     | boolean
     | undefined;
-  /** default false; http routes only */
+  /** default false; gRPC: unary calls with idempotency-key metadata */
   idempotency?:
     | boolean
     | undefined;
