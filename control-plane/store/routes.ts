@@ -26,7 +26,7 @@ export interface Route {
   limits: RouteLimits | null;
   /** keyless: reached by host without an API key (names its hosts) */
   public: boolean;
-  /** POST/PATCH with Idempotency-Key run once, the first answer replayed (http routes) */
+  /** POST/PATCH with Idempotency-Key (gRPC: unary calls with idempotency-key metadata) run once, the first answer replayed */
   idempotency: boolean;
   /** the per-client-address bucket of a public route; null: none */
   clientLimits: RouteLimits | null;

@@ -11,12 +11,14 @@ import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js"
 import type { EchoResponse } from "../../proto/gen/corral/demo/v1/echo.ts";
 import * as fx from "../data-plane/fixtures.ts";
 import { poll } from "../support/poll.ts";
+import { closedPort } from "../support/ports.ts";
 import { type RedisServer, startRedis } from "../support/redis.ts";
 import { type GrpcNode, grpcTenant, startGrpcNode } from "./grpc-node.ts";
 import { GrpcUpstream, StreamsClient } from "./grpc-upstream.ts";
 
 const acmeKey = fx.newKey();
 const betaKey = fx.newKey();
+const gammaKey = fx.newKey();
 let redis: RedisServer;
 let upstream: GrpcUpstream;
 let node: GrpcNode;
@@ -26,13 +28,15 @@ const MAX_ANSWER = 600;
 before(async () => {
   redis = await startRedis();
   upstream = await GrpcUpstream.start();
+  const nowhere = `127.0.0.1:${await closedPort()}`;
   const routes = [
     { id: "echo", pathPrefix: "/corral.demo.v1.Echo/", idempotency: true },
     { id: "streams", pathPrefix: "/corral.test.v1.Streams/", idempotency: true },
   ];
-  const tenant = (id: string, key: { id: string; hash: Buffer }) =>
-    grpcTenant({ id, upstream: upstream.address, keys: [{ id: key.id, hash: key.hash }], routes });
-  node = await startGrpcNode([tenant("acme", acmeKey), tenant("beta", betaKey)], {
+  const tenant = (id: string, key: { id: string; hash: Buffer }, to = upstream.address) =>
+    grpcTenant({ id, upstream: to, keys: [{ id: key.id, hash: key.hash }], routes });
+  const tenants = [tenant("acme", acmeKey), tenant("beta", betaKey), tenant("gamma", gammaKey, nowhere)];
+  node = await startGrpcNode(tenants, {
     env: {
       CORRAL_REDIS_URL: redis.url,
       CORRAL_IDEMPOTENCY_MAX_RESPONSE_BYTES: String(MAX_ANSWER),
@@ -54,7 +58,12 @@ interface Answer {
   trailers?: Metadata;
 }
 
-function echo(message: string, idemKey: string | undefined, apiKey = acmeKey.key): Promise<Answer> {
+function echo(
+  message: string,
+  idemKey: string | undefined,
+  apiKey = acmeKey.key,
+  deadlineMs = 10_000,
+): Promise<Answer> {
   const md = new Metadata();
   md.set("x-api-key", apiKey);
   if (idemKey !== undefined) md.set("idempotency-key", idemKey);
@@ -64,7 +73,7 @@ function echo(message: string, idemKey: string | undefined, apiKey = acmeKey.key
     const call = node.echo.echo(
       { message },
       md,
-      { deadline: Date.now() + 10_000 },
+      { deadline: Date.now() + deadlineMs },
       (err: ServiceError | null, res?: EchoResponse) =>
         // the callback can come before 'status': let the status event land first
         setImmediate(() => resolve({ err, message: res?.message, headers, trailers })),
@@ -137,6 +146,29 @@ test("an answer larger than the record keeps runs once; its retry is FAILED_PREC
   assert.equal(again.err?.code, status.FAILED_PRECONDITION);
   assert.equal(reasonOf(again), "idempotency_spent");
   assert.equal(executions("order-big"), 1);
+});
+
+test("a call that reached the upstream but got no status (deadline) spends its key: never run again", async () => {
+  const first = await echo("hang", "order-hang", acmeKey.key, 500);
+  assert.equal(first.err?.code, status.DEADLINE_EXCEEDED);
+  const again = await poll("the first attempt's record to be finished", async () => {
+    const a = await echo("hang", "order-hang");
+    return reasonOf(a) !== "idempotency_in_flight" && a;
+  });
+  assert.equal(again.err?.code, status.FAILED_PRECONDITION);
+  assert.equal(reasonOf(again), "idempotency_spent");
+  assert.equal(executions("order-hang"), 1);
+});
+
+test("a call that never reached an upstream frees its key: the retry is tried, not refused", async () => {
+  const first = await echo("hi", "order-nowhere", gammaKey.key);
+  assert.equal(first.err?.code, status.UNAVAILABLE, first.err?.message);
+  assert.ok(["upstream_error", "circuit_open"].includes(reasonOf(first) as string), reasonOf(first));
+  const retry = await poll("the key to be freed", async () => {
+    const a = await echo("hi", "order-nowhere", gammaKey.key);
+    return reasonOf(a) !== "idempotency_in_flight" && a;
+  });
+  assert.ok(["upstream_error", "circuit_open"].includes(reasonOf(retry) as string), reasonOf(retry));
 });
 
 test("attack: tenant B's call with tenant A's key is its own, never A's answer", async () => {
