@@ -160,7 +160,10 @@ async function measureRounds(ctx: Ctx, platform: Platform, fleet: SimFleet): Pro
       `round ${r}: version ${result.version} published at ${round(result.publishedMs)} ms ` +
         `(CP compile ${round(result.cpCompileMs)} ms, publish ${round(result.cpPublishMs)} ms); ` +
         `ack p50 ${round(result.ack.p50)} p99 ${round(result.ack.p99)} last ${round(result.ack.max)} ms; ` +
-        `versions ${result.published.map((v) => `${v.version} (${v.source})`).join(", ")}`,
+        `versions ${result.published.map((v) => `${v.version} (${v.source})`).join(", ")}; ` +
+        `CP phases ${Object.entries(result.cpPhasesMs)
+          .map(([phase, ms]) => `${phase} ${round(ms)}`)
+          .join(", ")} ms`,
     );
   }
   return results;
