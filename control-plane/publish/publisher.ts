@@ -4,8 +4,8 @@
  * transaction (snapshot-content.ts: next version, the change counter it covers, compiled
  * rows or a rolled-back version's content), encodes the constant-size signed blob, stores
  * `snapshots/<version>.snap`, and records the version under the lease's fence (a replica
- * whose epoch is no longer current records nothing: CORRAL_PUBLISH_FENCED). Then it points
- * LATEST at it and offers it to the version feed (the sync server announces it). Last, while
+ * whose epoch is no longer current records nothing: CORRAL_PUBLISH_FENCED). Then it offers it
+ * to the version feed (the sync server announces it) and points LATEST at it. Last, while
  * it still holds the lease, it removes the snapshots that left the retention window
  * (snapshot-retention.ts); a fenced publish deletes the blob it wrote and could not record.
  *
@@ -90,6 +90,8 @@ export class Publisher {
   private exceeded = false;
   /** when the first change not yet picked up by a publish was requested (performance.now) */
   private requestedAt: number | undefined;
+  /** the highest change counter a publish of this replica has read (its content covers it) */
+  private readCounter = 0;
 
   constructor(deps: PublisherDeps) {
     this.deps = deps;
@@ -100,6 +102,7 @@ export class Publisher {
       quietMs: deps.debounceMs ?? 100,
       maxDelayMs: deps.maxDelayMs ?? 1000,
       timers: this.timers,
+      leading: true,
     });
   }
 
@@ -113,6 +116,18 @@ export class Publisher {
     if (this.closed) return;
     this.requestedAt ??= performance.now();
     this.debouncer.trigger();
+  }
+
+  /**
+   * A change counter seen committed (the coordinator's NOTIFY or poll, for changes committed on
+   * any replica): publishes unless a publish here has read that counter already. A publish
+   * running now is waited for first, so the notification of a change this replica is already
+   * publishing does not cost a second version.
+   */
+  requestPublishFor(counter: number): void {
+    void this.chain.then(() => {
+      if (counter > this.readCounter) this.requestPublish();
+    });
   }
 
   /** The content of a published version, verified with this CP's public key (rollback checks). */
@@ -238,12 +253,14 @@ export class Publisher {
     trace.mark("wait");
     try {
       const result = await this.writeVersion(epoch, source, trace);
-      await this.pointLatest(result, epoch);
-      trace.mark("latest");
+      // announced as soon as it is recorded (other replicas announce on the row's NOTIFY too);
+      // LATEST, for nodes that start or lost their connection, follows right after
       result.publishedAtMs = this.now();
       this.exceeded = false;
       this.deps.feed.offer(result);
       trace.mark("announce");
+      await this.pointLatest(result, epoch);
+      trace.mark("latest");
       this.deps.metrics.configVersion.set(result.version);
       this.deps.metrics.publishes.inc({ result: "ok" });
       const ms = Math.round(performance.now() - started);
@@ -329,6 +346,7 @@ export class Publisher {
     const sources = { pool, blobStore, publicKey: this.publicKey, compiler: this.compiler, compileOptions };
     const createdAtMs = this.now();
     const content = await readSnapshotContent(sources, epoch, createdAtMs, trace);
+    this.readCounter = Math.max(this.readCounter, content.changeCounter);
     trace.mark("transaction");
     this.deps.metrics.compileDuration.observe((performance.now() - started) / 1000);
     return { ...content, createdAtMs };

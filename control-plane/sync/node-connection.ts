@@ -12,7 +12,7 @@ import type { Ack, Nack, Status } from "../../proto/gen/corral/sync/v1/sync.ts";
 import { CorralError, ERROR_CATALOGUE, type ErrorCode, type ErrorSpec } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { ControlPlaneMetrics } from "../metrics.ts";
-import type { PublishedVersion, VersionFeed } from "../publish/version-feed.ts";
+import type { VersionFeed } from "../publish/version-feed.ts";
 import { recordReport } from "../store/config-versions.ts";
 import type { Pool } from "../store/db.ts";
 import {
@@ -95,8 +95,11 @@ export class NodeConnection {
     return this.node !== undefined;
   }
 
-  announce(v: PublishedVersion): void {
-    if (this.ready) this.send({ announce: { version: v.version, key: v.key, sha256: v.sha256 } });
+  /** Sends an already encoded frame (the Announce shared by every node) if the node is ready. */
+  sendEncoded(frame: Uint8Array): boolean {
+    if (!this.ready || this.closing) return false;
+    this.ws.send(frame);
+    return true;
   }
 
   /** Called every ping interval: terminates after two missed pongs. */
