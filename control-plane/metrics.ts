@@ -85,9 +85,9 @@ export class ControlPlaneMetrics {
   readonly publishPhase = new Histogram({
     name: "corral_publish_phase_seconds",
     help: "Time of each phase of a publish (publish-trace.ts: wait, parts, revisions, compile, compress, sign, blob, record, announce, latest)",
-    labelNames: ["phase"] as const,
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
+    labelNames: ["phase"] as const,
   });
   readonly propagation = new Histogram({
     name: "corral_config_propagation_seconds",
