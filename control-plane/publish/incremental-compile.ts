@@ -55,6 +55,7 @@ interface Fragment {
   keys: readonly KeyIdentity[];
   /** its public routes' hosts (each public for one tenant only) */
   publicHosts: readonly string[];
+  /** after a compile, a view into its payload (so the next one copies unchanged runs at once) */
   entry: Uint8Array;
 }
 
@@ -97,6 +98,7 @@ export class IncrementalCompiler {
     const check = new ConsistencyCheck(slots, frame.settings?.egressAllow ?? []);
     const next = new Map<string, Fragment>();
     const entries: Uint8Array[] = [];
+    const placed: Fragment[] = [];
     for (const r of revisions) {
       if (!plans.has(r.plan)) problems.push(missingPlan(r));
       const made = encoded.get(r.id);
@@ -109,12 +111,15 @@ export class IncrementalCompiler {
       else check.reused(r.id, fragment.shard, fragment.keys, fragment.publicHosts);
       next.set(r.id, fragment);
       entries.push(fragment.entry);
+      placed.push(fragment);
     }
     problems.push(...check.problems);
     assertConsistent(problems);
     this.#fragments = next;
     opts.onSlots?.(slots);
-    const payload = assemblePayload(frame, entries);
+    const payload = assemblePayload(frame, entries, (i, view) => {
+      placed[i]!.entry = view;
+    });
     return { payload, tenants: revisions.length, encoded: encoded.size };
   }
 
