@@ -2,7 +2,8 @@
  * One data-plane node's /sync/v1 connection, bound to the slot its credential names: waits
  * for Hello (answers Welcome; a Hello for another slot closes it), then takes Ack / Nack /
  * Status and sends Announce. Database writes for the node are coalesced per kind (the latest
- * wins, one runs at a time: CoalescingWriter); a database failure is logged, never fatal to
+ * wins, one runs at a time: CoalescingWriter), its Acks written with every other node's
+ * (AckBatch); a database failure is logged, never fatal to
  * the connection (nodes keep getting announcements). A bad frame, a node over the frame rate
  * or a slot beyond the fleet's slot limit closes this connection only.
  */
@@ -14,11 +15,11 @@ import type { Logger } from "../logger.ts";
 import type { ControlPlaneMetrics } from "../metrics.ts";
 import type { VersionFeed } from "../publish/version-feed.ts";
 import { recordReport } from "../store/config-versions.ts";
+import type { AckBatch } from "./ack-batch.ts";
 import type { Pool } from "../store/db.ts";
 import {
   markDisconnected,
   type NodeHello,
-  recordApplied,
   recordError,
   recordStatus,
   registerConnection,
@@ -30,7 +31,7 @@ import { boundedText, type DecodedFrame, decodeFrame, encodeFrame, helloToNode }
 /** how long a refused node has to complete the close handshake before its socket is cut */
 const CLOSE_GRACE_MS = 1000;
 
-type WriteKind = "hello" | "ack" | "nack" | "status" | "close";
+type WriteKind = "hello" | "nack" | "status" | "close";
 
 export interface ConnectionContext {
   pool: Pool;
@@ -44,6 +45,8 @@ export interface ConnectionContext {
   maxFramesPerSec: number;
   helloTimeoutMs: number;
   now: () => number;
+  /** the replica's Acks, written together */
+  acks: AckBatch;
   /** after a node's connection was recorded or cleared: the fleet (slots, liveness) may have changed */
   onFleetChange?: () => void;
 }
@@ -200,10 +203,7 @@ export class NodeConnection {
     const latencyMs = this.propagationMs(ack.version);
     if (latencyMs !== undefined) this.ctx.metrics.propagation.observe(latencyMs / 1000);
     this.highestAcked = Math.max(this.highestAcked, ack.version);
-    this.write("ack", async (pool) => {
-      await recordApplied(pool, node.slot, ack.version);
-      await recordReport(pool, { version: ack.version, slot: node.slot, ok: true, latencyMs });
-    });
+    this.ctx.acks.add({ slot: node.slot, version: ack.version, latencyMs });
   }
 
   private onNack(node: NodeHello, nack: Nack): void {

@@ -14,7 +14,9 @@ import type { Logger } from "../logger.ts";
 import type { ControlPlaneMetrics } from "../metrics.ts";
 import type { PublishedVersion, VersionFeed } from "../publish/version-feed.ts";
 import type { Pool } from "../store/db.ts";
-import { releaseConnections, slotAdmissible, touchConnected } from "../store/nodes.ts";
+import { recordAckReports } from "../store/config-versions.ts";
+import { recordAppliedMany, releaseConnections, slotAdmissible, touchConnected } from "../store/nodes.ts";
+import { AckBatch } from "./ack-batch.ts";
 import { encodeFrame } from "./frames.ts";
 import { NodeConnection } from "./node-connection.ts";
 
@@ -24,6 +26,8 @@ export const DEFAULT_HELLO_TIMEOUT_MS = 5_000;
 export const DEFAULT_MAX_PAYLOAD = 64 * 1024;
 export const DEFAULT_MAX_SLOTS = 256;
 export const DEFAULT_MAX_FRAMES_PER_SEC = 50;
+/** how long an Ack waits for others to be written with it */
+export const ACK_FLUSH_MS = 50;
 
 export interface SyncServerOptions {
   pool: Pool;
@@ -52,6 +56,7 @@ export class SyncServer {
   private readonly connections = new Set<NodeConnection>();
   private readonly pingTimer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
+  private readonly acks: AckBatch;
   private closing = false;
 
   constructor(opts: SyncServerOptions) {
@@ -65,6 +70,15 @@ export class SyncServer {
     this.pingTimer = setInterval(() => this.heartbeat(), opts.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS);
     this.pingTimer.unref();
     this.unsubscribe = opts.feed.subscribe((v) => this.announce(v));
+    this.acks = new AckBatch({
+      flushMs: ACK_FLUSH_MS,
+      write: async (acks) => {
+        opts.metrics.syncWrites.inc({ kind: "ack" });
+        await recordAppliedMany(opts.pool, acks);
+        await recordAckReports(opts.pool, acks);
+      },
+      onError: (err, count) => opts.logger.warn({ err, count }, "could not record node acks"),
+    });
   }
 
   /**
@@ -113,6 +127,7 @@ export class SyncServer {
         maxFramesPerSec: this.opts.maxFramesPerSec ?? DEFAULT_MAX_FRAMES_PER_SEC,
         helloTimeoutMs: this.opts.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
         now: this.opts.now ?? Date.now,
+        acks: this.acks,
         onFleetChange: this.opts.onFleetChange,
       });
       this.connections.add(conn);
@@ -137,6 +152,7 @@ export class SyncServer {
     await Promise.all(all.map((c) => c.closed));
     clearTimeout(timer);
     this.wss.close();
+    await this.acks.idle();
     await releaseConnections(this.opts.pool, this.opts.cpId).catch((err) =>
       this.opts.logger.warn({ err }, "could not release node connections"),
     );
