@@ -28,6 +28,7 @@ import {
 } from "./compile.ts";
 import { publicHosts } from "../../proto/snapshot-consistency.ts";
 import { ConsistencyCheck, type KeyIdentity, keyIdentities } from "./consistency.ts";
+import { FleetIndex, slotsKey } from "./fleet-index.ts";
 import { assemblePayload, tenantEntry } from "./snapshot-payload.ts";
 
 /** Where a compile reads from: in the publisher, one repeatable-read transaction. */
@@ -64,6 +65,8 @@ const LOAD_ALL_RATIO = 0.25;
 
 export class IncrementalCompiler {
   #fragments = new Map<string, Fragment>();
+  /** key and host owners of #fragments, while they passed their checks (fleet-index.ts) */
+  #index: FleetIndex | undefined;
 
   /** how many tenant entries are kept */
   get size(): number {
@@ -96,6 +99,9 @@ export class IncrementalCompiler {
 
     const frame = snapshotFrame(parts, slots, opts);
     const check = new ConsistencyCheck(slots, frame.settings?.egressAllow ?? []);
+    // over the same slots, kept tenants passed their checks: only the re-encoded ones are checked
+    const key = slotsKey(slots);
+    const index = this.#index?.slotsKey === key ? this.#index : undefined;
     const next = new Map<string, Fragment>();
     const entries: Uint8Array[] = [];
     const placed: Fragment[] = [];
@@ -108,13 +114,22 @@ export class IncrementalCompiler {
         continue;
       }
       if (made) check.tenant(made.tenant);
-      else check.reused(r.id, fragment.shard, fragment.keys, fragment.publicHosts);
+      else if (!index) check.reused(r.id, fragment.shard, fragment.keys, fragment.publicHosts);
       next.set(r.id, fragment);
       entries.push(fragment.entry);
       placed.push(fragment);
     }
     problems.push(...check.problems);
+    const changed = new Map([...encoded].map(([id, m]) => [id, m.fragment]));
+    const removed = new Set<string>();
+    if (index) {
+      for (const id of this.#fragments.keys()) if (!next.has(id)) removed.add(id);
+      problems.push(...index.clashes(changed, removed));
+    }
+    this.#index = undefined;
     assertConsistent(problems);
+    if (index) index.update(this.#fragments, changed, removed);
+    this.#index = index ?? new FleetIndex(key, next);
     this.#fragments = next;
     opts.onSlots?.(slots);
     const payload = assemblePayload(frame, entries, (i, view) => {
