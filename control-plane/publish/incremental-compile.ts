@@ -30,6 +30,7 @@ import { publicHosts } from "../../proto/snapshot-consistency.ts";
 import { ConsistencyCheck, type KeyIdentity, keyIdentities } from "./consistency.ts";
 import { FleetIndex, slotsKey } from "./fleet-index.ts";
 import { assemblePayload, tenantEntry } from "./snapshot-payload.ts";
+import { TurnBudget } from "./turn-budget.ts";
 
 /** Where a compile reads from: in the publisher, one repeatable-read transaction. */
 export interface CompileSource {
@@ -82,9 +83,12 @@ export class IncrementalCompiler {
     const shardOf = (id: string, shardSize: number) =>
       opts.shardOf ? opts.shardOf({ id, shardSize }, slots) : [];
     const problems: string[] = [];
+    // a compile after a slot-set change is long: the event loop gets its turn every ~20 ms
+    const turns = new TurnBudget();
 
     const stale: string[] = [];
     for (const r of revisions) {
+      if (turns.due()) await turns.yield();
       const kept = this.#fragments.get(r.id);
       const fresh =
         kept !== undefined &&
@@ -94,7 +98,7 @@ export class IncrementalCompiler {
       if (!fresh) stale.push(r.id);
     }
     const revOf = new Map(revisions.map((r) => [r.id, r.rev]));
-    const ctx = { plans, planValues, revOf, shardOf, problems };
+    const ctx = { plans, planValues, revOf, shardOf, problems, turns };
     const encoded = await this.#encode(source, stale, revisions.length, ctx);
 
     const frame = snapshotFrame(parts, slots, opts);
@@ -106,6 +110,7 @@ export class IncrementalCompiler {
     const entries: Uint8Array[] = [];
     const placed: Fragment[] = [];
     for (const r of revisions) {
+      if (turns.due()) await turns.yield();
       if (!plans.has(r.plan)) problems.push(missingPlan(r));
       const made = encoded.get(r.id);
       const fragment = made?.fragment ?? this.#fragments.get(r.id);
@@ -149,6 +154,7 @@ export class IncrementalCompiler {
       revOf: Map<string, string>;
       shardOf: (id: string, shardSize: number) => string[];
       problems: string[];
+      turns: TurnBudget;
     },
   ) {
     const made = new Map<string, { fragment: Fragment; tenant: ReturnType<typeof compileTenant> }>();
@@ -158,6 +164,7 @@ export class IncrementalCompiler {
     const children = groupChildren(rows, ctx.problems);
     for (const row of rows.tenants) {
       if (!wanted.has(row.id)) continue;
+      if (ctx.turns.due()) await ctx.turns.yield();
       let shardSize = 0;
       const tenant = compileTenant(row, ctx.plans.get(row.plan), children.get(row.id), (limits) => {
         shardSize = limits.shardSize;
