@@ -4,6 +4,7 @@
  * node fetches, checks and Acks it. Measured per node from just before the admin call: when the
  * Announce arrived and when the Ack was sent; and when the version row was written.
  */
+import pg from "pg";
 import type { AdminClient } from "../../bin/admin/admin-client.ts";
 import { promValue } from "../sampler/proc-stats.ts";
 import { seedTenantId } from "./seed-tenants.ts";
@@ -145,6 +146,40 @@ export interface RoundDeps {
   fleet: SimFleet;
   admin: AdminClient;
   cpUrl: string;
+  /** the control plane's database: which version first carries the round's change */
+  pgUrl: string;
+}
+
+/**
+ * The first version whose content covers the change counter the admin call left: a publish
+ * already running when the call came (at 100k tenants one takes seconds) is published after
+ * the call but without its change, and must not count as the round's version.
+ */
+async function versionCarrying(pgUrl: string, since: number, timeoutMs: number): Promise<number> {
+  const client = new pg.Client({ connectionString: pgUrl });
+  await client.connect();
+  try {
+    const counter = Number(
+      (await client.query("SELECT counter FROM config_changes WHERE name = 'config'")).rows[0].counter,
+    );
+    let version = 0;
+    await waitFor(
+      `a version covering change ${counter}`,
+      async () => {
+        const { rows } = await client.query(
+          "SELECT min(version) AS v FROM config_versions WHERE change_counter >= $1 AND version > $2",
+          [counter, since],
+        );
+        version = Number(rows[0].v ?? 0);
+        return version > 0;
+      },
+      timeoutMs,
+      20,
+    );
+    return version;
+  } finally {
+    await client.end();
+  }
 }
 
 export async function runRound(deps: RoundDeps, round: number, timeoutMs: number): Promise<RoundResult> {
@@ -153,15 +188,15 @@ export async function runRound(deps: RoundDeps, round: number, timeoutMs: number
   const timingsBefore = await cpTimings(deps.cpUrl);
   const t0 = epochMs();
   await admin.patch(`/admin/v1/tenants/${seedTenantId(1)}`, { name: `Propagation round ${round}` });
+  const version = await versionCarrying(deps.pgUrl, before, timeoutMs);
   await waitFor(
-    `round ${round}: every node acks a version above ${before}`,
-    () => fleet.firstAbove(fleet.acks, before).every((m) => m !== undefined),
+    `round ${round}: every node acks version ${version} or later`,
+    () => fleet.firstAbove(fleet.acks, version - 1).every((m) => m !== undefined),
     timeoutMs,
   );
   if (fleet.failures.length > 0) throw new Error(fleet.failures.join("; "));
-  const acks = fleet.firstAbove(fleet.acks, before);
-  const announces = fleet.firstAbove(fleet.announces, before);
-  const version = Math.min(...acks.map((m) => m!.version));
+  const acks = fleet.firstAbove(fleet.acks, version - 1);
+  const announces = fleet.firstAbove(fleet.announces, version - 1);
   const timingsAfter = await publishCounted(deps.cpUrl, timingsBefore);
   const rows = await admin.get<{ items: VersionRow[] }>("/admin/v1/config/versions?limit=20");
   const row = rows.items.find((r) => r.version === version);

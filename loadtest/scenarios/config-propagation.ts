@@ -154,7 +154,7 @@ async function startFleet(ctx: Ctx, platform: Platform, mode: VerifyMode): Promi
   });
   ctx.onCleanup(() => fleet.close());
   ctx.log(`${p.nodes} simulated nodes connected in ${Math.round(performance.now() - started)} ms`);
-  const version = await settle(fleet, adminOf(platform), 1_800_000, 3000);
+  const version = await settle(fleet, adminOf(platform), 1_800_000, 6000);
   ctx.log(`every node acked version ${version}; fleet settled`);
   return fleet;
 }
@@ -163,7 +163,7 @@ async function measureRounds(ctx: Ctx, platform: Platform, fleet: SimFleet): Pro
   const results: RoundResult[] = [];
   const chart = ctx.chart("admin call -> Ack per round", "ms");
   for (let r = 1; r <= ctx.params.rounds && !ctx.signal.aborted; r++) {
-    const deps = { fleet, admin: adminOf(platform), cpUrl: platform.cpUrl };
+    const deps = { fleet, admin: adminOf(platform), cpUrl: platform.cpUrl, pgUrl: platform.pgUrl };
     const result = await runRound(deps, r, ctx.params.roundTimeoutSec * 1000);
     results.push(result);
     for (const [series, value] of [
