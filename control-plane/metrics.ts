@@ -23,6 +23,7 @@ export class ControlPlaneMetrics {
   readonly publishes = this.#m.counter("corral_publish_total", "Publish attempts by result", ["result"]);
   readonly snapshotDeletes = this.#m.counter("corral_snapshot_deletes_total", "Snapshot blobs outside the retention window deleted from the blob store, by result", ["result"]);
   readonly publishDuration = this.#m.histogram("corral_publish_duration_seconds", "Time to load, compile, encode, store and point LATEST at a version", [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
+  readonly publishPhase = this.#m.histogram("corral_publish_phase_seconds", "Time of each phase of a publish (publish-trace.ts: wait, parts, revisions, compile, compress, sign, blob, record, announce, latest)", [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], ["phase"]);
   readonly propagation = this.#m.histogram("corral_config_propagation_seconds", "Time from publishing a version to a node's Ack of it", [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60]);
   readonly syncConnections = this.#m.gauge("corral_sync_connections", "Open /sync/v1 connections from data-plane nodes");
   readonly syncFrames = this.#m.counter("corral_sync_frames_total", "Sync frames by direction and type", ["direction", "type"]);

@@ -88,18 +88,19 @@ export class SnapshotCheck {
 
   /** A tenant checked before (an unchanged fragment): only how it fits the rest. */
   placed(id: string, shard: readonly string[], hosts: readonly string[] = []): void {
-    const where = `tenant ${quote(id)}`;
-    if (this.#tenantIds.has(id)) this.problems.push(`${where}: appears twice`);
+    // named only when there is a problem: this runs for every tenant of every version
+    const where = () => `tenant ${quote(id)}`;
+    if (this.#tenantIds.has(id)) this.problems.push(`${where()}: appears twice`);
     this.#tenantIds.add(id);
     for (const host of hosts) {
       const owner = this.#publicHosts.get(host);
       if (owner !== undefined && owner !== id)
-        this.problems.push(`${where}: public host ${quote(host)} is public for tenant ${quote(owner)} too`);
+        this.problems.push(`${where()}: public host ${quote(host)} is public for tenant ${quote(owner)} too`);
       this.#publicHosts.set(host, id);
     }
     if (this.#slotNames.size === 0) return;
     for (const s of shard)
-      if (!this.#slotNames.has(s)) this.problems.push(`${where}: shard names unknown slot ${s}`);
+      if (!this.#slotNames.has(s)) this.problems.push(`${where()}: shard names unknown slot ${s}`);
   }
 }
 

@@ -125,7 +125,8 @@ export class PublishCoordinator {
 
   private async publishIfBehind(): Promise<void> {
     if (this.deps.lease.currentEpoch() === undefined) return;
-    if (hasUnpublishedChange(await readPendingChange(this.deps.pool))) this.deps.publisher.requestPublish();
+    const pending = await readPendingChange(this.deps.pool);
+    if (hasUnpublishedChange(pending)) this.deps.publisher.requestPublishFor(pending.counter);
   }
 }
 

@@ -64,3 +64,31 @@ test("cancel drops a pending fire", () => {
   advance(5000);
   assert.deepEqual(fired, []);
 });
+
+test("leading: a lone trigger fires at once; triggers within quietMs after it are debounced", () => {
+  const { timers, advance } = fakeTimers();
+  const fired: number[] = [];
+  const d = new Debouncer(() => fired.push(timers.now()), {
+    quietMs: 100,
+    maxDelayMs: 1000,
+    timers,
+    leading: true,
+  });
+  d.trigger();
+  assert.deepEqual(fired, [0]);
+  assert.equal(d.pending, false);
+  advance(30);
+  d.trigger();
+  advance(30);
+  d.trigger();
+  assert.deepEqual(fired, [0]);
+  advance(100);
+  assert.deepEqual(fired, [0, 160]);
+  advance(50);
+  d.trigger(); // 50 ms after the last fire: still debounced
+  advance(100);
+  assert.deepEqual(fired, [0, 160, 310]);
+  advance(500);
+  d.trigger(); // after a quiet window: at once again
+  assert.deepEqual(fired, [0, 160, 310, 810]);
+});

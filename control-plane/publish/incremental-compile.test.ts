@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { test } from "node:test";
 import { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { ShardCache } from "../fleet/shard-cache.ts";
-import type { FleetRows } from "../store/fleet-rows.ts";
+import type { ActiveKeyRow, FleetRows } from "../store/fleet-rows.ts";
 import type { TenantRows } from "../store/tenant-revisions.ts";
 import { type CompileOptions, compileSnapshot } from "./compile.ts";
 import { type CompileSource, IncrementalCompiler } from "./incremental-compile.ts";
@@ -184,6 +184,26 @@ test("a snapshot payload assembled from tenant entries is Snapshot.encode of the
   assert.deepEqual(assemblePayload(empty, []), Buffer.from(Snapshot.encode(empty).finish()));
 });
 
+test("entries handed back as views of the last payload are copied in runs, whatever lies between them", () => {
+  const f = new MemoryFleet();
+  for (let i = 0; i < 8; i++) randomChange(f, prng(i), i);
+  const full = compileSnapshot(f.data, options(0, new ShardCache(SEED)));
+  const frame = { ...full, tenants: [] };
+  const views: Uint8Array[] = [];
+  const first = assemblePayload(frame, full.tenants.map(tenantEntry), (i, view) => {
+    views[i] = view;
+  });
+  assert.deepEqual(first, Buffer.from(Snapshot.encode(full).finish()));
+  assert.ok(views.every((v) => v.buffer === first.buffer));
+  // the second version: one tenant re-encoded in the middle, one dropped, the frame changed
+  const changed = { ...full.tenants[1]!, status: "suspended" };
+  const tenants = [full.tenants[0]!, changed, ...full.tenants.slice(3)];
+  const entries = [views[0]!, tenantEntry(changed), ...views.slice(3)];
+  const next = { ...full, version: full.version + 1, tenants };
+  const second = assemblePayload({ ...next, tenants: [] }, entries);
+  assert.deepEqual(second, Buffer.from(Snapshot.encode(next).finish()));
+});
+
 test("after random changes the incremental payload is byte-identical to a full compile", async () => {
   for (const seed of [1, 2, 3]) {
     const rnd = prng(seed);
@@ -256,4 +276,46 @@ test("an inconsistent compile throws and keeps nothing; the next one is whole ag
   f.bump("acme");
   const { payload } = await compiler.compile(f, options(2, cache));
   assert.ok(payload.equals(fullPayload(f, 2)));
+});
+
+test("over an unchanged slot set, a changed tenant's clash with a kept one is still refused", async () => {
+  const f = new MemoryFleet();
+  f.data.nodes = [nodeRow("dp-a"), nodeRow("dp-b")];
+  for (const id of ["acme", "beta", "gamma"]) {
+    f.data.tenants.push(tenantRow(id, { plan: "free" }));
+    f.bump(id);
+  }
+  const key = (id: string, tenant: string, seed: string): ActiveKeyRow => ({
+    id,
+    tenant_id: tenant,
+    hash: createHash("sha256").update(seed).digest(),
+    scopes: ["invoke"],
+    revoked_at: null,
+  });
+  f.data.keys.push(key("k-acme", "acme", "acme"));
+  const compiler = new IncrementalCompiler();
+  const cache = new ShardCache(SEED);
+  await compiler.compile(f, options(0, cache));
+  // beta (changed) takes acme's (kept) key id, then its hash
+  f.data.keys.push(key("k-acme", "beta", "other"));
+  f.bump("beta");
+  await assert.rejects(compiler.compile(f, options(1, cache)), /key k-acme appears twice/);
+  f.data.keys[1] = key("k-beta", "beta", "acme");
+  f.bump("beta");
+  await assert.rejects(compiler.compile(f, options(2, cache)), /duplicate hash/);
+  f.data.keys[1] = key("k-beta", "beta", "beta");
+  f.bump("beta");
+  let { encoded } = await compiler.compile(f, options(3, cache));
+  assert.equal(encoded, 1, "only beta is encoded again; every kept tenant is checked again");
+  // acme is deleted: gamma may take its key id in the same version
+  f.data.tenants = f.data.tenants.filter((t) => t.id !== "acme");
+  f.data.keys = f.data.keys.filter((k) => k.tenant_id !== "acme");
+  f.data.keys.push(key("k-acme", "gamma", "gamma"));
+  f.bump("gamma");
+  ({ encoded } = await compiler.compile(f, options(4, cache)));
+  assert.equal(encoded, 1);
+  // and now beta may not take gamma's
+  f.data.keys.push(key("k-acme", "beta", "beta-2"));
+  f.bump("beta");
+  await assert.rejects(compiler.compile(f, options(5, cache)), /key k-acme appears twice/);
 });

@@ -28,7 +28,9 @@ import {
 } from "./compile.ts";
 import { publicHosts } from "../../proto/snapshot-consistency.ts";
 import { ConsistencyCheck, type KeyIdentity, keyIdentities } from "./consistency.ts";
+import { FleetIndex, slotsKey } from "./fleet-index.ts";
 import { assemblePayload, tenantEntry } from "./snapshot-payload.ts";
+import { TurnBudget } from "./turn-budget.ts";
 
 /** Where a compile reads from: in the publisher, one repeatable-read transaction. */
 export interface CompileSource {
@@ -55,6 +57,7 @@ interface Fragment {
   keys: readonly KeyIdentity[];
   /** its public routes' hosts (each public for one tenant only) */
   publicHosts: readonly string[];
+  /** after a compile, a view into its payload (so the next one copies unchanged runs at once) */
   entry: Uint8Array;
 }
 
@@ -63,6 +66,8 @@ const LOAD_ALL_RATIO = 0.25;
 
 export class IncrementalCompiler {
   #fragments = new Map<string, Fragment>();
+  /** key and host owners of #fragments, while they passed their checks (fleet-index.ts) */
+  #index: FleetIndex | undefined;
 
   /** how many tenant entries are kept */
   get size(): number {
@@ -78,9 +83,12 @@ export class IncrementalCompiler {
     const shardOf = (id: string, shardSize: number) =>
       opts.shardOf ? opts.shardOf({ id, shardSize }, slots) : [];
     const problems: string[] = [];
+    // a compile after a slot-set change is long: the event loop gets its turn every ~20 ms
+    const turns = new TurnBudget();
 
     const stale: string[] = [];
     for (const r of revisions) {
+      if (turns.due()) await turns.yield();
       const kept = this.#fragments.get(r.id);
       const fresh =
         kept !== undefined &&
@@ -90,14 +98,19 @@ export class IncrementalCompiler {
       if (!fresh) stale.push(r.id);
     }
     const revOf = new Map(revisions.map((r) => [r.id, r.rev]));
-    const ctx = { plans, planValues, revOf, shardOf, problems };
+    const ctx = { plans, planValues, revOf, shardOf, problems, turns };
     const encoded = await this.#encode(source, stale, revisions.length, ctx);
 
     const frame = snapshotFrame(parts, slots, opts);
     const check = new ConsistencyCheck(slots, frame.settings?.egressAllow ?? []);
+    // over the same slots, kept tenants passed their checks: only the re-encoded ones are checked
+    const key = slotsKey(slots);
+    const index = this.#index?.slotsKey === key ? this.#index : undefined;
     const next = new Map<string, Fragment>();
     const entries: Uint8Array[] = [];
+    const placed: Fragment[] = [];
     for (const r of revisions) {
+      if (turns.due()) await turns.yield();
       if (!plans.has(r.plan)) problems.push(missingPlan(r));
       const made = encoded.get(r.id);
       const fragment = made?.fragment ?? this.#fragments.get(r.id);
@@ -106,15 +119,27 @@ export class IncrementalCompiler {
         continue;
       }
       if (made) check.tenant(made.tenant);
-      else check.reused(r.id, fragment.shard, fragment.keys, fragment.publicHosts);
+      else if (!index) check.reused(r.id, fragment.shard, fragment.keys, fragment.publicHosts);
       next.set(r.id, fragment);
       entries.push(fragment.entry);
+      placed.push(fragment);
     }
     problems.push(...check.problems);
+    const changed = new Map([...encoded].map(([id, m]) => [id, m.fragment]));
+    const removed = new Set<string>();
+    if (index) {
+      for (const id of this.#fragments.keys()) if (!next.has(id)) removed.add(id);
+      problems.push(...index.clashes(changed, removed));
+    }
+    this.#index = undefined;
     assertConsistent(problems);
+    if (index) index.update(this.#fragments, changed, removed);
+    this.#index = index ?? new FleetIndex(key, next);
     this.#fragments = next;
     opts.onSlots?.(slots);
-    const payload = assemblePayload(frame, entries);
+    const payload = assemblePayload(frame, entries, (i, view) => {
+      placed[i]!.entry = view;
+    });
     return { payload, tenants: revisions.length, encoded: encoded.size };
   }
 
@@ -129,6 +154,7 @@ export class IncrementalCompiler {
       revOf: Map<string, string>;
       shardOf: (id: string, shardSize: number) => string[];
       problems: string[];
+      turns: TurnBudget;
     },
   ) {
     const made = new Map<string, { fragment: Fragment; tenant: ReturnType<typeof compileTenant> }>();
@@ -138,6 +164,7 @@ export class IncrementalCompiler {
     const children = groupChildren(rows, ctx.problems);
     for (const row of rows.tenants) {
       if (!wanted.has(row.id)) continue;
+      if (ctx.turns.due()) await ctx.turns.yield();
       let shardSize = 0;
       const tenant = compileTenant(row, ctx.plans.get(row.plan), children.get(row.id), (limits) => {
         shardSize = limits.shardSize;

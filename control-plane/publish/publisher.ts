@@ -4,8 +4,8 @@
  * transaction (snapshot-content.ts: next version, the change counter it covers, compiled
  * rows or a rolled-back version's content), encodes the constant-size signed blob, stores
  * `snapshots/<version>.snap`, and records the version under the lease's fence (a replica
- * whose epoch is no longer current records nothing: CORRAL_PUBLISH_FENCED). Then it points
- * LATEST at it and offers it to the version feed (the sync server announces it). Last, while
+ * whose epoch is no longer current records nothing: CORRAL_PUBLISH_FENCED). Then it offers it
+ * to the version feed (the sync server announces it) and points LATEST at it. Last, while
  * it still holds the lease, it removes the snapshots that left the retention window
  * (snapshot-retention.ts); a fenced publish deletes the blob it wrote and could not record.
  *
@@ -36,6 +36,7 @@ import type { CompileOptions } from "./compile.ts";
 import { Debouncer, realTimers, type Timers } from "./debounce.ts";
 import type { PublisherLease } from "./lease.ts";
 import { IncrementalCompiler } from "./incremental-compile.ts";
+import { PUBLISH_PHASES, PublishTrace } from "./publish-trace.ts";
 import { loadPublishedSnapshot, rollbackSource, type Stamp } from "./rollback.ts";
 import { readSnapshotContent, type SnapshotContent } from "./snapshot-content.ts";
 import type { SnapshotRetention } from "./snapshot-retention.ts";
@@ -91,6 +92,10 @@ export class Publisher {
   private retryDelayMs = 0;
   private closed = false;
   private exceeded = false;
+  /** when the first change not yet picked up by a publish was requested (performance.now) */
+  private requestedAt: number | undefined;
+  /** the highest change counter a publish of this replica has read (its content covers it) */
+  private readCounter = 0;
 
   constructor(deps: PublisherDeps) {
     this.deps = deps;
@@ -101,6 +106,7 @@ export class Publisher {
       quietMs: deps.debounceMs ?? 100,
       maxDelayMs: deps.maxDelayMs ?? 1000,
       timers: this.timers,
+      leading: true,
     });
   }
 
@@ -111,7 +117,21 @@ export class Publisher {
 
   /** Called after every committed change: publishes soon, coalescing bursts into one version. */
   requestPublish(): void {
-    if (!this.closed) this.debouncer.trigger();
+    if (this.closed) return;
+    this.requestedAt ??= performance.now();
+    this.debouncer.trigger();
+  }
+
+  /**
+   * A change counter seen committed (the coordinator's NOTIFY or poll, for changes committed on
+   * any replica): publishes unless a publish here has read that counter already. A publish
+   * running now is waited for first, so the notification of a change this replica is already
+   * publishing does not cost a second version.
+   */
+  requestPublishFor(counter: number): void {
+    void this.chain.then(() => {
+      if (counter > this.readCounter) this.requestPublish();
+    });
   }
 
   /** The content of a published version, verified with this CP's public key (rollback checks). */
@@ -233,16 +253,24 @@ export class Publisher {
     if (epoch === undefined) return undefined;
     const started = performance.now();
     const span = this.deps.tracer?.startSpan("publish", { attributes: { "corral.publish.source": source } });
+    const trace = new PublishTrace(undefined, this.requestedAt);
+    this.requestedAt = undefined;
+    trace.mark("wait");
     try {
-      const result = await this.writeVersion(epoch, source);
-      await this.pointLatest(result, epoch);
+      const result = await this.writeVersion(epoch, source, trace);
+      // announced as soon as it is recorded (other replicas announce on the row's NOTIFY too);
+      // LATEST, for nodes that start or lost their connection, follows right after
       result.publishedAtMs = this.now();
       this.exceeded = false;
       this.deps.feed.offer(result);
+      trace.mark("announce");
+      await this.pointLatest(result, epoch);
+      trace.mark("latest");
       this.deps.metrics.configVersion.set(result.version);
       this.deps.metrics.publishes.inc({ result: "ok" });
       const ms = Math.round(performance.now() - started);
       this.deps.metrics.publishDuration.observe(ms / 1000);
+      this.observePhases(trace);
       this.deps.logger.info(
         {
           version: result.version,
@@ -251,6 +279,7 @@ export class Publisher {
           bytes: result.usedBytes,
           ms,
           source: result.source,
+          phases: trace.summary(),
         },
         "published",
       );
@@ -265,13 +294,22 @@ export class Publisher {
     }
   }
 
-  private async writeVersion(epoch: number, source: string): Promise<PublishResult> {
+  private observePhases(trace: PublishTrace): void {
+    for (const phase of PUBLISH_PHASES) {
+      const ms = trace.phases[phase];
+      if (ms !== undefined) this.deps.metrics.publishPhase.observe({ phase }, ms / 1000);
+    }
+  }
+
+  private async writeVersion(epoch: number, source: string, trace: PublishTrace): Promise<PublishResult> {
     const { blobStore, capacity, cpId } = this.deps;
-    const content = await this.readContent(epoch);
+    const content = await this.readContent(epoch, trace);
     const { version } = content;
-    const encoded = await this.encode(content, { version, epoch, createdAtMs: content.createdAtMs });
+    const stamp = { version, epoch, createdAtMs: content.createdAtMs };
+    const encoded = await this.encode(content, stamp, trace);
     const key = snapshotKey(version);
     await blobStore.put(key, encoded.blob);
+    trace.mark("blob");
     const usedBytes = HEADER_SIZE + encoded.payloadLength;
     const { tenants } = content;
     const why = content.rollbackOf === undefined ? source : rollbackSource(content.rollbackOf);
@@ -295,6 +333,7 @@ export class Publisher {
       },
       this.deps.lease.fence(epoch),
     );
+    trace.mark("record");
     if (!recorded) {
       // the sequence gave this version to nobody else and LATEST never named it: garbage
       await blobStore.delete(key).catch(() => {});
@@ -306,12 +345,17 @@ export class Publisher {
     return { version, key, sha256: encoded.sha256, publishedAtMs: 0, epoch, tenants, usedBytes, source: why };
   }
 
-  private async readContent(epoch: number): Promise<SnapshotContent & { createdAtMs: number }> {
+  private async readContent(
+    epoch: number,
+    trace: PublishTrace,
+  ): Promise<SnapshotContent & { createdAtMs: number }> {
     const started = performance.now();
     const { pool, blobStore, compileOptions } = this.deps;
     const sources = { pool, blobStore, publicKey: this.publicKey, compiler: this.compiler, compileOptions };
     const createdAtMs = this.now();
-    const content = await readSnapshotContent(sources, epoch, createdAtMs);
+    const content = await readSnapshotContent(sources, epoch, createdAtMs, trace);
+    this.readCounter = Math.max(this.readCounter, content.changeCounter);
+    trace.mark("transaction");
     this.deps.metrics.compileDuration.observe((performance.now() - started) / 1000);
     return { ...content, createdAtMs };
   }
@@ -337,7 +381,11 @@ export class Publisher {
    * Compression and the blob's hashing run on libuv's threadpool, not on the event loop that
    * serves the admin API and the nodes' sync connections.
    */
-  private async encode(content: SnapshotContent, stamp: Stamp): Promise<EncodedSnapshot> {
+  private async encode(
+    content: SnapshotContent,
+    stamp: Stamp,
+    trace: PublishTrace,
+  ): Promise<EncodedSnapshot> {
     const { capacity, metrics, logger } = this.deps;
     const raw = content.payload;
     if (raw.length > MAX_DECODED_BYTES) {
@@ -348,6 +396,7 @@ export class Publisher {
       );
     }
     const payload = await compressPayload(raw);
+    trace.mark("compress");
     const used = HEADER_SIZE + payload.length;
     const ratio = used / capacity;
     metrics.snapshotUsage.set(ratio);
@@ -363,7 +412,9 @@ export class Publisher {
     if (ratio >= USAGE_WARN_RATIO) {
       logger.warn({ version: stamp.version, used, capacity, ratio }, "snapshot is above 80% of its capacity");
     }
-    return frameSnapshotOffLoop(stamp, payload, capacity, this.deps.signingKey);
+    const framed = await frameSnapshotOffLoop(stamp, payload, capacity, this.deps.signingKey);
+    trace.mark("sign");
+    return framed;
   }
 
   private recordFailure(err: unknown, source: string): void {

@@ -15,6 +15,7 @@ import { loadFleetParts } from "../store/fleet-rows.ts";
 import { listTenantRevisions, loadTenantRows } from "../store/tenant-revisions.ts";
 import type { CompileOptions } from "./compile.ts";
 import type { CompileSource, IncrementalCompiler } from "./incremental-compile.ts";
+import type { PublishTrace } from "./publish-trace.ts";
 import { loadPublishedSnapshot, restamp } from "./rollback.ts";
 
 export interface SnapshotContent {
@@ -41,6 +42,7 @@ export function readSnapshotContent(
   src: ContentSources,
   epoch: number,
   createdAtMs: number,
+  trace?: PublishTrace,
 ): Promise<SnapshotContent> {
   return withTransaction(
     src.pool,
@@ -49,9 +51,11 @@ export function readSnapshotContent(
       const change = await readChangeState(tx);
       const stamp = { version, epoch, createdAtMs };
       const common = { version, changeCounter: change.counter, rollbackOf: change.rollbackOf };
+      trace?.mark("transaction");
       if (change.rollbackOf === undefined) {
         const opts = { ...(src.compileOptions?.() ?? {}), ...stamp, nowMs: createdAtMs };
-        const { payload, tenants } = await src.compiler.compile(compileSource(tx), opts);
+        const { payload, tenants } = await src.compiler.compile(compileSource(tx, trace), opts);
+        trace?.mark("compile");
         return { ...common, payload, tenants };
       }
       const earlier = await loadPublishedSnapshot(tx, src.blobStore, src.publicKey, change.rollbackOf);
@@ -67,10 +71,16 @@ export function readSnapshotContent(
 }
 
 /** The incremental compiler's reads, all inside one transaction. */
-export function compileSource(tx: TxClient): CompileSource {
+export function compileSource(tx: TxClient, trace?: PublishTrace): CompileSource {
   return {
-    parts: () => loadFleetParts(tx),
-    revisions: () => listTenantRevisions(tx),
+    parts: () => marked(loadFleetParts(tx), "parts", trace),
+    revisions: () => marked(listTenantRevisions(tx), "revisions", trace),
     rows: (ids) => loadTenantRows(tx, ids),
   };
+}
+
+async function marked<T>(read: Promise<T>, phase: "parts" | "revisions", trace?: PublishTrace): Promise<T> {
+  const value = await read;
+  trace?.mark(phase);
+  return value;
 }

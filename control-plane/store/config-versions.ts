@@ -174,6 +174,27 @@ export async function recordReport(q: Queryable, r: VersionReport): Promise<void
   );
 }
 
+/** Many nodes' successful reports in one statement; one per (version, slot) in `reports`. */
+export async function recordAckReports(
+  q: Queryable,
+  reports: ReadonlyArray<{ version: number; slot: string; latencyMs: number | undefined }>,
+): Promise<void> {
+  if (reports.length === 0) return;
+  await q.query(
+    `INSERT INTO version_reports (version, slot, ok, error, latency_ms)
+     SELECT u.version, u.slot, true, NULL, u.latency
+     FROM unnest($1::bigint[], $2::text[], $3::integer[]) AS u(version, slot, latency)
+     WHERE EXISTS (SELECT 1 FROM config_versions c WHERE c.version = u.version)
+     ON CONFLICT (version, slot) DO UPDATE SET ok = EXCLUDED.ok, error = EXCLUDED.error,
+       latency_ms = COALESCE(version_reports.latency_ms, EXCLUDED.latency_ms), reported_at = now()`,
+    [
+      reports.map((r) => r.version),
+      reports.map((r) => r.slot),
+      reports.map((r) => (r.latencyMs === undefined ? null : Math.round(r.latencyMs))),
+    ],
+  );
+}
+
 /** Keeps the reports of the newest `keep` versions only. */
 export async function pruneReports(q: Queryable, keep: number): Promise<void> {
   await q.query(

@@ -90,10 +90,18 @@ export async function registerConnection(
   return (rowCount ?? 0) > 0;
 }
 
-export async function recordApplied(q: Queryable, slot: string, version: number): Promise<void> {
+/** Many nodes' Acks in one statement: each slot's newest acked version (sync/ack-batch.ts). */
+export async function recordAppliedMany(
+  q: Queryable,
+  acks: ReadonlyArray<{ slot: string; version: number }>,
+): Promise<void> {
+  if (acks.length === 0) return;
   await q.query(
-    "UPDATE nodes SET applied_version = $2, last_error = NULL, last_seen = now() WHERE slot = $1",
-    [slot, version],
+    `UPDATE nodes n SET applied_version = a.version, last_error = NULL, last_seen = now()
+     FROM (SELECT slot, max(version) AS version FROM unnest($1::text[], $2::bigint[]) AS u(slot, version)
+           GROUP BY slot) a
+     WHERE n.slot = a.slot`,
+    [acks.map((a) => a.slot), acks.map((a) => a.version)],
   );
 }
 

@@ -2,7 +2,8 @@
  * One data-plane node's /sync/v1 connection, bound to the slot its credential names: waits
  * for Hello (answers Welcome; a Hello for another slot closes it), then takes Ack / Nack /
  * Status and sends Announce. Database writes for the node are coalesced per kind (the latest
- * wins, one runs at a time: CoalescingWriter); a database failure is logged, never fatal to
+ * wins, one runs at a time: CoalescingWriter), its Acks written with every other node's
+ * (AckBatch); a database failure is logged, never fatal to
  * the connection (nodes keep getting announcements). A bad frame, a node over the frame rate
  * or a slot beyond the fleet's slot limit closes this connection only. Usage counts in Status
  * frames are checked entry by entry and rolled up (usage-report.ts); the "usage" write adds the
@@ -14,13 +15,13 @@ import type { Ack, Nack, Status } from "../../proto/gen/corral/sync/v1/sync.ts";
 import { CorralError, ERROR_CATALOGUE, type ErrorCode, type ErrorSpec } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { ControlPlaneMetrics } from "../metrics.ts";
-import type { PublishedVersion, VersionFeed } from "../publish/version-feed.ts";
+import type { VersionFeed } from "../publish/version-feed.ts";
 import { recordReport } from "../store/config-versions.ts";
+import type { AckBatch } from "./ack-batch.ts";
 import type { Pool } from "../store/db.ts";
 import {
   markDisconnected,
   type NodeHello,
-  recordApplied,
   recordError,
   recordStatus,
   registerConnection,
@@ -34,7 +35,7 @@ import { addUsage, type UsageRow } from "../store/usage.ts";
 /** how long a refused node has to complete the close handshake before its socket is cut */
 const CLOSE_GRACE_MS = 1000;
 
-type WriteKind = "hello" | "ack" | "nack" | "status" | "usage" | "close";
+type WriteKind = "hello" | "nack" | "status" | "usage" | "close";
 
 export interface ConnectionContext {
   pool: Pool;
@@ -48,6 +49,8 @@ export interface ConnectionContext {
   maxFramesPerSec: number;
   helloTimeoutMs: number;
   now: () => number;
+  /** the replica's Acks, written together */
+  acks: AckBatch;
   /** after a node's connection was recorded or cleared: the fleet (slots, liveness) may have changed */
   onFleetChange?: () => void;
   /** which of these tenants have `slot` in their shard (usage is taken only from members) */
@@ -102,8 +105,11 @@ export class NodeConnection {
     return this.node !== undefined;
   }
 
-  announce(v: PublishedVersion): void {
-    if (this.ready) this.send({ announce: { version: v.version, key: v.key, sha256: v.sha256 } });
+  /** Sends an already encoded frame (the Announce shared by every node) if the node is ready. */
+  sendEncoded(frame: Uint8Array): boolean {
+    if (!this.ready || this.closing) return false;
+    this.ws.send(frame);
+    return true;
   }
 
   /** Called every ping interval: terminates after two missed pongs. */
@@ -204,10 +210,7 @@ export class NodeConnection {
     const latencyMs = this.propagationMs(ack.version);
     if (latencyMs !== undefined) this.ctx.metrics.propagation.observe(latencyMs / 1000);
     this.highestAcked = Math.max(this.highestAcked, ack.version);
-    this.write("ack", async (pool) => {
-      await recordApplied(pool, node.slot, ack.version);
-      await recordReport(pool, { version: ack.version, slot: node.slot, ok: true, latencyMs });
-    });
+    this.ctx.acks.add({ slot: node.slot, version: ack.version, latencyMs });
   }
 
   private onNack(node: NodeHello, nack: Nack): void {

@@ -26,6 +26,7 @@ function roundOf(n: number, ackMs: number[]): RoundResult {
     checkMsMedian: 5,
     cpCompileMs: 40,
     cpPublishMs: 60,
+    cpPhasesMs: { compile: 40 },
     published: [{ version: 10 + n, source: "change" }],
   };
 }

@@ -4,6 +4,7 @@
  * node fetches, checks and Acks it. Measured per node from just before the admin call: when the
  * Announce arrived and when the Ack was sent; and when the version row was written.
  */
+import pg from "pg";
 import type { AdminClient } from "../../bin/admin/admin-client.ts";
 import { promValue } from "../sampler/proc-stats.ts";
 import { seedTenantId } from "./seed-tenants.ts";
@@ -27,6 +28,8 @@ export interface RoundResult {
   /** the control plane's own timing of the round's publishes (its histograms' mean) */
   cpCompileMs: number;
   cpPublishMs: number;
+  /** the control plane's mean time per publish phase in the round (corral_publish_phase_seconds) */
+  cpPhasesMs: Record<string, number>;
   /** every version published during the round, with why ("change", "fleet ...") */
   published: Array<{ version: number; source: string }>;
 }
@@ -39,10 +42,41 @@ interface VersionRow {
 
 const HISTOGRAMS = ["corral_snapshot_compile_seconds", "corral_publish_duration_seconds"] as const;
 
-/** sum and count of the control plane's compile and publish histograms */
-async function cpTimings(cpUrl: string): Promise<number[]> {
+interface CpTimings {
+  /** sum and count of the compile and publish histograms */
+  totals: number[];
+  /** per publish phase: [sum, count] */
+  phases: Map<string, [number, number]>;
+}
+
+const PHASE_LINE = /^corral_publish_phase_seconds_(sum|count)\{phase="([a-z]+)"\}\s+(\S+)/;
+
+/** the control plane's compile, publish and publish-phase histograms */
+async function cpTimings(cpUrl: string): Promise<CpTimings> {
   const text = await (await fetch(`${cpUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
-  return HISTOGRAMS.flatMap((h) => [promValue(text, `${h}_sum`) ?? 0, promValue(text, `${h}_count`) ?? 0]);
+  const phases = new Map<string, [number, number]>();
+  for (const line of text.split("\n")) {
+    const m = PHASE_LINE.exec(line);
+    if (!m) continue;
+    const entry = phases.get(m[2]!) ?? [0, 0];
+    entry[m[1] === "sum" ? 0 : 1] = Number(m[3]);
+    phases.set(m[2]!, entry);
+  }
+  const totals = HISTOGRAMS.flatMap((h) => [
+    promValue(text, `${h}_sum`) ?? 0,
+    promValue(text, `${h}_count`) ?? 0,
+  ]);
+  return { totals, phases };
+}
+
+/** mean ms of each publish phase between two readings */
+function phaseMeansMs(before: CpTimings, after: CpTimings): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [phase, [sum, count]] of after.phases) {
+    const [sum0, count0] = before.phases.get(phase) ?? [0, 0];
+    if (count > count0) out[phase] = ((sum - sum0) / (count - count0)) * 1000;
+  }
+  return out;
 }
 
 /**
@@ -50,19 +84,19 @@ async function cpTimings(cpUrl: string): Promise<number[]> {
  * row is written (NOTIFY), so nodes may Ack before the publisher has pointed LATEST at it and
  * observed its duration. Gives up after 5 s (the mean is then NaN).
  */
-async function publishCounted(cpUrl: string, before: number[]): Promise<number[]> {
+async function publishCounted(cpUrl: string, before: CpTimings): Promise<CpTimings> {
   const deadline = Date.now() + 5000;
   for (;;) {
     const now = await cpTimings(cpUrl);
-    if (now[3]! > before[3]! || Date.now() > deadline) return now;
+    if (now.totals[3]! > before.totals[3]! || Date.now() > deadline) return now;
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 
 /** mean ms of each histogram between two readings */
-function meanMs(before: number[], after: number[], i: number): number {
-  const count = after[2 * i + 1]! - before[2 * i + 1]!;
-  return count > 0 ? ((after[2 * i]! - before[2 * i]!) / count) * 1000 : Number.NaN;
+function meanMs(before: CpTimings, after: CpTimings, i: number): number {
+  const count = after.totals[2 * i + 1]! - before.totals[2 * i + 1]!;
+  return count > 0 ? ((after.totals[2 * i]! - before.totals[2 * i]!) / count) * 1000 : Number.NaN;
 }
 
 async function newestVersion(admin: AdminClient): Promise<VersionRow | undefined> {
@@ -112,6 +146,40 @@ export interface RoundDeps {
   fleet: SimFleet;
   admin: AdminClient;
   cpUrl: string;
+  /** the control plane's database: which version first carries the round's change */
+  pgUrl: string;
+}
+
+/**
+ * The first version whose content covers the change counter the admin call left: a publish
+ * already running when the call came (at 100k tenants one takes seconds) is published after
+ * the call but without its change, and must not count as the round's version.
+ */
+async function versionCarrying(pgUrl: string, since: number, timeoutMs: number): Promise<number> {
+  const client = new pg.Client({ connectionString: pgUrl });
+  await client.connect();
+  try {
+    const counter = Number(
+      (await client.query("SELECT counter FROM config_changes WHERE name = 'config'")).rows[0].counter,
+    );
+    let version = 0;
+    await waitFor(
+      `a version covering change ${counter}`,
+      async () => {
+        const { rows } = await client.query(
+          "SELECT min(version) AS v FROM config_versions WHERE change_counter >= $1 AND version > $2",
+          [counter, since],
+        );
+        version = Number(rows[0].v ?? 0);
+        return version > 0;
+      },
+      timeoutMs,
+      20,
+    );
+    return version;
+  } finally {
+    await client.end();
+  }
 }
 
 export async function runRound(deps: RoundDeps, round: number, timeoutMs: number): Promise<RoundResult> {
@@ -120,15 +188,15 @@ export async function runRound(deps: RoundDeps, round: number, timeoutMs: number
   const timingsBefore = await cpTimings(deps.cpUrl);
   const t0 = epochMs();
   await admin.patch(`/admin/v1/tenants/${seedTenantId(1)}`, { name: `Propagation round ${round}` });
+  const version = await versionCarrying(deps.pgUrl, before, timeoutMs);
   await waitFor(
-    `round ${round}: every node acks a version above ${before}`,
-    () => fleet.firstAbove(fleet.acks, before).every((m) => m !== undefined),
+    `round ${round}: every node acks version ${version} or later`,
+    () => fleet.firstAbove(fleet.acks, version - 1).every((m) => m !== undefined),
     timeoutMs,
   );
   if (fleet.failures.length > 0) throw new Error(fleet.failures.join("; "));
-  const acks = fleet.firstAbove(fleet.acks, before);
-  const announces = fleet.firstAbove(fleet.announces, before);
-  const version = Math.min(...acks.map((m) => m!.version));
+  const acks = fleet.firstAbove(fleet.acks, version - 1);
+  const announces = fleet.firstAbove(fleet.announces, version - 1);
   const timingsAfter = await publishCounted(deps.cpUrl, timingsBefore);
   const rows = await admin.get<{ items: VersionRow[] }>("/admin/v1/config/versions?limit=20");
   const row = rows.items.find((r) => r.version === version);
@@ -136,6 +204,7 @@ export async function runRound(deps: RoundDeps, round: number, timeoutMs: number
   return {
     cpCompileMs: meanMs(timingsBefore, timingsAfter, 0),
     cpPublishMs: meanMs(timingsBefore, timingsAfter, 1),
+    cpPhasesMs: phaseMeansMs(timingsBefore, timingsAfter),
     published: rows.items
       .filter((r) => r.version > before)
       .map((r) => ({ version: r.version, source: r.source }))

@@ -70,7 +70,7 @@ describe("simulated nodes against a real control plane", { timeout: 60_000 }, ()
   });
 
   it("a round times every node from the admin call to its Ack", async () => {
-    const result = await runRound({ fleet, admin, cpUrl: h.cp.url }, 1, 20_000);
+    const result = await runRound({ fleet, admin, cpUrl: h.cp.url, pgUrl: h.env.CORRAL_PG_URL }, 1, 20_000);
     assert.equal(result.ackMs.length, NODES);
     assert.ok(result.ackMs.every((ms) => ms > 0 && ms < 20_000));
     assert.ok(result.publishedMs > 0 && result.publishedMs <= result.ack.max + 1000);

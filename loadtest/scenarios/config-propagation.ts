@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { AdminClient } from "../../bin/admin/admin-client.ts";
 import { type Platform, startPlatform } from "../../bin/dev/platform.ts";
 import { startPostgres } from "../../test/support/postgres.ts";
 import { LoadtestError } from "../errors.ts";
@@ -51,6 +52,8 @@ const params = {
   sizeTenants: "10000,100000",
   applyTenants: 100_000,
   applyPerTenant: 1,
+  /** when set, the control plane writes a V8 CPU profile (--cpu-prof) into this folder as it exits */
+  cpProfileDir: "",
 };
 type Params = typeof params;
 type Ctx = ScenarioContext<Params>;
@@ -74,6 +77,14 @@ function checkParams(p: Params): VerifyMode {
   return p.verify as VerifyMode;
 }
 
+/**
+ * The admin client of the run: a compile after a membership change at 100,000 tenants keeps the
+ * control plane busy for many seconds, longer than the client's default timeout.
+ */
+function adminOf(platform: Platform): AdminClient {
+  return new AdminClient({ url: platform.cpUrl, token: platform.operatorToken, timeoutMs: 300_000 });
+}
+
 async function rssOf(pid: number | undefined): Promise<number> {
   return (pid === undefined ? undefined : await readProcStats(pid))?.rssBytes ?? Number.NaN;
 }
@@ -92,7 +103,12 @@ async function startControlPlane(ctx: Ctx): Promise<Platform> {
     pg: { url: postgres.url },
     extraEnv: { CORRAL_SNAPSHOT_CAPACITY: String(Math.round(ctx.params.capacityMiB * MIB)) },
     // every simulated node registers its own slot
-    cpEnv: { CORRAL_MAX_SLOTS: String(ctx.params.nodes + 16) },
+    cpEnv: {
+      CORRAL_MAX_SLOTS: String(ctx.params.nodes + 16),
+      ...(ctx.params.cpProfileDir
+        ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${ctx.params.cpProfileDir}` }
+        : {}),
+    },
     stopGraceMs: 5000,
   });
   ctx.onCleanup(() => platform.stop());
@@ -105,7 +121,7 @@ async function startControlPlane(ctx: Ctx): Promise<Platform> {
 async function seedAndPublish(ctx: Ctx, platform: Platform): Promise<void> {
   const seedMs = await seedTenants(platform.pgUrl, ctx.params.tenants);
   ctx.log(`seeded ${ctx.params.tenants} tenants with SQL in ${Math.round(seedMs)} ms`);
-  const admin = platform.admin();
+  const admin = adminOf(platform);
   await admin.patch(`/admin/v1/tenants/${seedTenantId(1)}`, { name: "Propagation seed" });
   await waitFor(
     "the seeded tenants published",
@@ -115,7 +131,7 @@ async function seedAndPublish(ctx: Ctx, platform: Platform): Promise<void> {
       );
       return (items[0]?.tenants ?? 0) >= ctx.params.tenants;
     },
-    120_000,
+    600_000,
     100,
   );
 }
@@ -138,7 +154,7 @@ async function startFleet(ctx: Ctx, platform: Platform, mode: VerifyMode): Promi
   });
   ctx.onCleanup(() => fleet.close());
   ctx.log(`${p.nodes} simulated nodes connected in ${Math.round(performance.now() - started)} ms`);
-  const version = await settle(fleet, platform.admin(), 600_000, 3000);
+  const version = await settle(fleet, adminOf(platform), 1_800_000, 6000);
   ctx.log(`every node acked version ${version}; fleet settled`);
   return fleet;
 }
@@ -147,7 +163,7 @@ async function measureRounds(ctx: Ctx, platform: Platform, fleet: SimFleet): Pro
   const results: RoundResult[] = [];
   const chart = ctx.chart("admin call -> Ack per round", "ms");
   for (let r = 1; r <= ctx.params.rounds && !ctx.signal.aborted; r++) {
-    const deps = { fleet, admin: platform.admin(), cpUrl: platform.cpUrl };
+    const deps = { fleet, admin: adminOf(platform), cpUrl: platform.cpUrl, pgUrl: platform.pgUrl };
     const result = await runRound(deps, r, ctx.params.roundTimeoutSec * 1000);
     results.push(result);
     for (const [series, value] of [
@@ -160,7 +176,10 @@ async function measureRounds(ctx: Ctx, platform: Platform, fleet: SimFleet): Pro
       `round ${r}: version ${result.version} published at ${round(result.publishedMs)} ms ` +
         `(CP compile ${round(result.cpCompileMs)} ms, publish ${round(result.cpPublishMs)} ms); ` +
         `ack p50 ${round(result.ack.p50)} p99 ${round(result.ack.p99)} last ${round(result.ack.max)} ms; ` +
-        `versions ${result.published.map((v) => `${v.version} (${v.source})`).join(", ")}`,
+        `versions ${result.published.map((v) => `${v.version} (${v.source})`).join(", ")}; ` +
+        `CP phases ${Object.entries(result.cpPhasesMs)
+          .map(([phase, ms]) => `${phase} ${round(ms)}`)
+          .join(", ")} ms`,
     );
   }
   return results;
