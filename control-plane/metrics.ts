@@ -1,6 +1,6 @@
 /** The control plane's Prometheus metrics: one registry per CP, `corral_` prefix, bounded labels. */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { registerArrayBuffersGauge } from "../runtime/memory-metrics.ts";
+import { registerArrayBuffersGauge, registerLiveHeapGauge } from "../runtime/memory-metrics.ts";
 
 export class ControlPlaneMetrics {
   readonly registry = new Registry();
@@ -128,6 +128,7 @@ export class ControlPlaneMetrics {
     if (opts.defaultMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry, prefix: "corral_" });
       registerArrayBuffersGauge(this.registry, "corral_");
+      registerLiveHeapGauge(this.registry, "corral_");
     }
   }
 }
