@@ -1,7 +1,7 @@
 /** The control plane's Prometheus metrics: one registry per CP, `corral_` prefix, bounded labels. */
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { metricMakers, REQUEST_SECONDS_BUCKETS } from "../runtime/metric-makers.ts";
-import { registerArrayBuffersGauge } from "../runtime/memory-metrics.ts";
+import { registerArrayBuffersGauge, registerLiveHeapGauge } from "../runtime/memory-metrics.ts";
 
 // biome-ignore format: one metric a line (name, help, labels or buckets)
 export class ControlPlaneMetrics {
@@ -37,6 +37,7 @@ export class ControlPlaneMetrics {
     if (opts.defaultMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry, prefix: "corral_" });
       registerArrayBuffersGauge(this.registry, "corral_");
+      registerLiveHeapGauge(this.registry, "corral_");
     }
   }
 }

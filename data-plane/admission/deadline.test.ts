@@ -96,3 +96,17 @@ test("route latency: expected time is the recent median, never below the floor",
   routes.record("c", 1, 0);
   assert.equal(routes.expectedMs("slow", 10), 2, "the oldest route is forgotten past maxRoutes");
 });
+
+test("route latency keeps windows for the routes in use, not every route id ever seen", () => {
+  const routes = new RouteLatency({ maxAgeMs: 60_000 });
+  // routes come and go with config changes: 40 new route ids a minute for 3 hours
+  for (let minute = 0; minute < 180; minute++) {
+    for (let i = 0; i < 40; i++) routes.record(`r-${minute}-${i}`, 5, minute * 60_000 + i);
+    assert.ok(routes.size <= 3 * 40, `minute ${minute}: ${routes.size} windows`);
+  }
+  // a route that keeps its traffic keeps its window through every sweep
+  for (let minute = 180; minute < 190; minute++)
+    for (let i = 0; i < 5; i++) routes.record("hot", 9, minute * 60_000 + i);
+  assert.equal(routes.expectedMs("hot", 190 * 60_000 - 1), 9);
+  assert.ok(routes.size <= 3 * 40 + 1);
+});

@@ -10,6 +10,9 @@ export type LatencyWindowOptions = {
   quantile?: number;
 };
 
+/** How old a sample may be and still count, by default. */
+const DEFAULT_MAX_AGE_MS = 60_000;
+
 export class LatencyWindow {
   readonly #size: number;
   readonly #maxAgeMs: number;
@@ -20,10 +23,12 @@ export class LatencyWindow {
   /** where estimate() sorts the recent samples: asked on every request with a deadline, so no allocation */
   readonly #scratch: Float64Array;
   #next = 0;
+  /** time of the newest sample */
+  #lastAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(options: LatencyWindowOptions = {}) {
     this.#size = options.size ?? 64;
-    this.#maxAgeMs = options.maxAgeMs ?? 60_000;
+    this.#maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
     this.#minSamples = options.minSamples ?? 5;
     this.#quantile = options.quantile ?? 0.5;
     if (!(Number.isInteger(this.#size) && this.#size >= 1))
@@ -37,6 +42,12 @@ export class LatencyWindow {
     this.#values[this.#next] = latencyMs;
     this.#times[this.#next] = nowMs;
     this.#next = (this.#next + 1) % this.#size;
+    this.#lastAtMs = Math.max(this.#lastAtMs, nowMs);
+  }
+
+  /** No sample is young enough to count: the window answers as a fresh one would. */
+  isStale(nowMs: number): boolean {
+    return nowMs - this.#lastAtMs > this.#maxAgeMs;
   }
 
   /** The quantile of recent samples, or undefined when there are too few. */
@@ -52,20 +63,35 @@ export class LatencyWindow {
 
 export type RouteLatencyOptions = LatencyWindowOptions & { floorMs?: number; maxRoutes?: number };
 
-/** One LatencyWindow per route, bounded in number (the oldest route is forgotten first). */
+/**
+ * One LatencyWindow per route, for routes that carried traffic within the samples' maximum
+ * age: a window with no sample that young answers as an absent one, so record() drops such
+ * windows once per that age (routes the config dropped, routes gone quiet), and the number of
+ * windows follows the routes in use, not every route id ever seen. Past `maxRoutes` windows in
+ * use at once, the oldest route is forgotten first.
+ */
 export class RouteLatency {
   readonly #windows = new Map<string, LatencyWindow>();
   readonly #options: LatencyWindowOptions;
   readonly #floorMs: number;
   readonly #maxRoutes: number;
+  readonly #maxAgeMs: number;
+  #nextSweepAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(options: RouteLatencyOptions = {}) {
     this.#options = options;
     this.#floorMs = options.floorMs ?? 1;
     this.#maxRoutes = options.maxRoutes ?? 10_000;
+    this.#maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+  }
+
+  /** Routes with a window. */
+  get size(): number {
+    return this.#windows.size;
   }
 
   record(routeId: string, latencyMs: number, nowMs: number): void {
+    if (nowMs >= this.#nextSweepAtMs) this.sweep(nowMs);
     let window = this.#windows.get(routeId);
     if (!window) {
       if (this.#windows.size >= this.#maxRoutes) this.#windows.delete(this.#windows.keys().next().value!);
@@ -73,6 +99,18 @@ export class RouteLatency {
       this.#windows.set(routeId, window);
     }
     window.record(latencyMs, nowMs);
+  }
+
+  /** Drops the windows without a sample young enough to count (record() calls it once per maximum age). */
+  sweep(nowMs: number): number {
+    this.#nextSweepAtMs = nowMs + this.#maxAgeMs;
+    let dropped = 0;
+    for (const [routeId, window] of this.#windows) {
+      if (!window.isStale(nowMs)) continue;
+      this.#windows.delete(routeId);
+      dropped++;
+    }
+    return dropped;
   }
 
   /** Expected time for a request on this route: max(floor, recent median). */

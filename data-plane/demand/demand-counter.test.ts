@@ -34,7 +34,8 @@ test("a tenant seen only just now is measured since its first request", () => {
 });
 
 test("a long pause zeroes everything, however long", () => {
-  const c = new DemandCounter();
+  // a tenant kept however long it idles (an activeMs without end), so its slices are what counts
+  const c = new DemandCounter({ activeMs: Number.POSITIVE_INFINITY });
   send(c, "acme", T0, T0 + 1000, 20);
   c.note("acme", T0 + 1_000_000);
   assert.equal(c.rate("acme", T0 + 1_000_250), 1 / 0.75); // only the new request, over 750 ms
@@ -63,4 +64,16 @@ test("bounded: the least recently seen tenant goes first", () => {
   c.note("a", T0 + 1);
   c.note("c", T0 + 2);
   assert.deepEqual(c.active(T0 + 3).sort(), ["a", "c"]);
+});
+
+test("a node that never asks for active tenants still forgets idle ones, once per activeMs", () => {
+  const c = new DemandCounter({ activeMs: 5000 });
+  // 1,000 tenants come and go, 20 at a time, every 10 s (deleted, or their traffic moved away)
+  for (let round = 0; round < 50; round++) {
+    for (let i = 0; i < 20; i++) c.note(`t-${round}-${i}`, T0 + round * 10_000 + i);
+    assert.ok(c.size <= 40, `round ${round}: ${c.size} tenants tracked`);
+  }
+  // a tenant back after a pause beyond activeMs starts over as a new one
+  c.note("t-49-0", T0 + 600_000);
+  assert.equal(c.rate("t-49-0", T0 + 600_250), 1 / 0.25);
 });

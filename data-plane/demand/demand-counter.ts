@@ -8,7 +8,9 @@
  * that has just started to get a tenant's traffic reports it at once, instead of a demand of 0
  * that would shrink its share while the other members report theirs.
  * A tenant stays "active" for `activeMs` after its last request, so it keeps reporting (a
- * falling demand, down to 0) for a while after its traffic moves elsewhere.
+ * falling demand, down to 0) for a while after its traffic moves elsewhere; after that it is
+ * forgotten, by active() or, on a node that never asks (no demand exchange), by note() once
+ * per `activeMs`: the entries follow the tenants in use, not every tenant id ever seen.
  */
 export interface DemandCounterOptions {
   /** default 250 ms */
@@ -38,6 +40,7 @@ export class DemandCounter {
   readonly #activeMs: number;
   readonly #maxTenants: number;
   readonly #entries = new Map<string, Entry>();
+  #nextForgetAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(options: DemandCounterOptions = {}) {
     this.#sliceMs = options.sliceMs ?? 250;
@@ -54,6 +57,7 @@ export class DemandCounter {
 
   /** One request of this tenant reached the limiter. */
   note(tenant: string, nowMs: number): void {
+    if (nowMs >= this.#nextForgetAtMs) this.active(nowMs);
     let entry = this.#entries.get(tenant);
     if (entry) this.#entries.delete(tenant);
     else {
@@ -86,6 +90,7 @@ export class DemandCounter {
 
   /** Tenants seen within activeMs; forgets the others. */
   active(nowMs: number): string[] {
+    this.#nextForgetAtMs = nowMs + this.#activeMs;
     const out: string[] = [];
     for (const [tenant, entry] of this.#entries) {
       if (nowMs - entry.lastAtMs <= this.#activeMs) out.push(tenant);

@@ -3,7 +3,7 @@
  * Label values are bounded: reasons and error codes come from errors.ts, status is a class.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import { registerArrayBuffersGauge } from "../../runtime/memory-metrics.ts";
+import { registerArrayBuffersGauge, registerLiveHeapGauge } from "../../runtime/memory-metrics.ts";
 import type { NodeState } from "../node-state.ts";
 import { BatchedCounter, type CountCell } from "./batched-counter.ts";
 
@@ -115,6 +115,7 @@ export function createMetrics(state: NodeState): DataPlaneMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "corral_dp_" });
   registerArrayBuffersGauge(registry, "corral_dp_");
+  registerLiveHeapGauge(registry, "corral_dp_");
   stateGauges(registry, state);
   const requests = new BatchedCounter<"reason" | "status_class">({
     name: "corral_dp_requests_total",

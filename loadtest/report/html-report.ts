@@ -164,6 +164,9 @@ function processCharts(samples: ProcessSample[], sec: (ms: number) => number, ma
     chart("Heap used per process", "MiB", (s) =>
       s.heapUsedBytes === undefined ? undefined : s.heapUsedBytes / MB,
     ),
+    chart("Live heap (after the last full GC) per process", "MiB", (s) =>
+      s.heapLiveBytes === undefined ? undefined : s.heapLiveBytes / MB,
+    ),
     chart("External memory per process", "MiB", (s) =>
       s.externalBytes === undefined ? undefined : s.externalBytes / MB,
     ),
@@ -203,6 +206,7 @@ function soakSection(report: Report): string {
     withInterval(m.slopePctPerHour, m.lowPctPerHour, m.highPctPerHour, 2),
     trendCell(m.rss),
     trendCell(m.components.heapUsed),
+    trendCell(m.components.heapLive),
     trendCell(m.components.external),
     trendCell(m.components.arrayBuffers),
     formatNumber(m.effectiveSamples),
@@ -232,6 +236,7 @@ function soakSection(report: Report): string {
         "RSS %/h",
         "RSS MiB/h",
         "heap used MiB/h",
+        "live heap MiB/h",
         "external MiB/h",
         "array buffers MiB/h",
         "effective n",

@@ -154,3 +154,16 @@ test("too few steady samples is insufficient data, not a pass", () => {
   assert.equal(verdict.verdict, "insufficient-data");
   assert.deepEqual(verdict.insufficient, ["dp-0 (pid 10): 10 samples"]);
 });
+
+test("the live heap gets its slope and its line: flat under a heap total that follows the GC", () => {
+  const samples = series("dp-1", 11, 2 * HOUR, (t) => ({
+    rssBytes: 200 * MB + (20 * MB * t) / HOUR + sawtooth(8)(t),
+    heapTotalBytes: 60 * MB + (30 * MB * t) / HOUR,
+    heapLiveBytes: 25 * MB + sawtooth(1)(t),
+  }));
+  const verdict = soakVerdict(samples, twoHours);
+  const { heapLive, heapTotal } = byProcess(verdict)["dp-1"]!.components;
+  assert.ok(heapLive!.lowPerHour < 0 && heapLive!.highPerHour > 0, "the live heap is flat");
+  assert.ok(heapTotal!.lowPerHour > 20 * MB, "heap total grows");
+  assert.match(memoryLines(verdict)[0]!, /; live heap [+−]0\.\d\d \[−\d+\.\d\d, \+\d+\.\d\d\] MiB\/h$/);
+});

@@ -47,7 +47,7 @@ export type SoakOptions = {
 /** A slope with its interval, in bytes per hour. */
 export type Trend = { slopePerHour: number; lowPerHour: number; highPerHour: number };
 
-export type MemoryComponent = "heapUsed" | "heapTotal" | "external" | "arrayBuffers";
+export type MemoryComponent = "heapUsed" | "heapTotal" | "heapLive" | "external" | "arrayBuffers";
 
 export type MemoryTrend = {
   process: string;
@@ -133,6 +133,7 @@ function trendOf(
 const COMPONENTS: Array<[MemoryComponent, (s: ProcessSample) => number | undefined]> = [
   ["heapUsed", (s) => s.heapUsedBytes],
   ["heapTotal", (s) => s.heapTotalBytes],
+  ["heapLive", (s) => s.heapLiveBytes],
   ["external", (s) => s.externalBytes],
   ["arrayBuffers", (s) => s.arrayBuffersBytes],
 ];
@@ -179,8 +180,15 @@ export function withInterval(slope: number, low: number, high: number, digits: n
 export function memoryLines(verdict: SoakVerdict): string[] {
   return verdict.memory.map(
     (m) =>
-      `  ${m.process} (pid ${m.pid}): RSS ${withInterval(m.slopePctPerHour, m.lowPctPerHour, m.highPctPerHour, 2)} %/h of ${(m.meanRssBytes / 2 ** 20).toFixed(0)} MiB over ${Math.round(m.spanSec)} s — ${m.judged ? (m.flagged ? "GROWTH" : "flat") : "not judged (expected growth)"}`,
+      `  ${m.process} (pid ${m.pid}): RSS ${withInterval(m.slopePctPerHour, m.lowPctPerHour, m.highPctPerHour, 2)} %/h of ${(m.meanRssBytes / 2 ** 20).toFixed(0)} MiB over ${Math.round(m.spanSec)} s — ${m.judged ? (m.flagged ? "GROWTH" : "flat") : "not judged (expected growth)"}${liveHeapNote(m.components.heapLive)}`,
   );
+}
+
+/** "; live heap +0.12 [−0.30, +0.54] MiB/h" when the process reports its heap after full GCs. Pure. */
+function liveHeapNote(t: Trend | undefined): string {
+  if (!t) return "";
+  const mib = (x: number) => x / 2 ** 20;
+  return `; live heap ${withInterval(mib(t.slopePerHour), mib(t.lowPerHour), mib(t.highPerHour), 2)} MiB/h`;
 }
 
 /** Growing: the interval lies above 0 and reaches the limit (same unit). Pure. */

@@ -6,7 +6,8 @@ import { assertLoopbackUrl } from "../generator/loopback.ts";
  * Reading one process's vital signs: resident memory and open descriptors from
  * /proc (Linux), and heap (used, total), external memory, array buffers and event-loop
  * lag from a Node process's Prometheus /metrics (prom-client default metrics, with or
- * without a prefix; array buffers from Corral's own `nodejs_array_buffers_bytes`).
+ * without a prefix; array buffers from Corral's own `nodejs_array_buffers_bytes`, the heap
+ * left by the last full GC from its `nodejs_heap_live_bytes`).
  */
 export type ProcStats = { rssBytes: number; fds: number };
 export type NodeMetrics = {
@@ -14,6 +15,7 @@ export type NodeMetrics = {
   heapTotalBytes?: number;
   externalBytes?: number;
   arrayBuffersBytes?: number;
+  heapLiveBytes?: number;
   rssBytes?: number;
   eventLoopLagP99Ms?: number;
 };
@@ -47,6 +49,7 @@ export function parseNodeMetrics(text: string): NodeMetrics {
     heapTotalBytes: promValue(text, "nodejs_heap_size_total_bytes"),
     externalBytes: promValue(text, "nodejs_external_memory_bytes"),
     arrayBuffersBytes: promValue(text, "nodejs_array_buffers_bytes"),
+    heapLiveBytes: promValue(text, "nodejs_heap_live_bytes") || undefined,
     rssBytes: promValue(text, "process_resident_memory_bytes"),
     eventLoopLagP99Ms: lag === undefined ? undefined : lag * 1000,
   };

@@ -12,6 +12,7 @@ corral_nodejs_heap_size_used_bytes 12345678
 corral_nodejs_heap_size_total_bytes 23456789
 corral_nodejs_external_memory_bytes 3456789
 corral_nodejs_array_buffers_bytes 2345678
+corral_nodejs_heap_live_bytes 11223344
 corral_process_resident_memory_bytes 98765432
 corral_nodejs_eventloop_lag_p99_seconds 0.0125
 corral_http_requests_total{route="/x"} 5
@@ -25,9 +26,12 @@ test("metrics and /proc parsing", () => {
     heapTotalBytes: 23456789,
     externalBytes: 3456789,
     arrayBuffersBytes: 2345678,
+    heapLiveBytes: 11223344,
     rssBytes: 98765432,
     eventLoopLagP99Ms: 12.5,
   });
+  // 0 (no full GC yet) is no reading
+  assert.equal(parseNodeMetrics("corral_nodejs_heap_live_bytes 0\n").heapLiveBytes, undefined);
   assert.equal(promValue(METRICS, "http_requests_total"), 5);
   assert.equal(promValue(METRICS, "missing"), undefined);
 });

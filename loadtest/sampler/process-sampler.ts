@@ -23,6 +23,8 @@ export type ProcessSample = {
   externalBytes?: number;
   /** ArrayBuffers and SharedArrayBuffers (Buffers among them); part of external */
   arrayBuffersBytes?: number;
+  /** old generation after the process's last full GC (retained heap); from its /metrics */
+  heapLiveBytes?: number;
   fds?: number;
   eventLoopDelayP99Ms?: number;
 };
@@ -130,6 +132,7 @@ async function sampleTarget(target: ProcessTarget): Promise<ProcessSample> {
     heapTotalBytes: metrics?.heapTotalBytes,
     externalBytes: metrics?.externalBytes,
     arrayBuffersBytes: metrics?.arrayBuffersBytes,
+    heapLiveBytes: metrics?.heapLiveBytes,
     fds: stats?.fds,
     eventLoopDelayP99Ms: metrics?.eventLoopLagP99Ms,
   };
