@@ -21,7 +21,7 @@ import { problemBody, type Rejection, REQUEST_ERRORS, reject } from "../errors.t
 import { type OriginRules, trustsPeer } from "../pipeline/client-origin.ts";
 import type { IngressBaseOptions } from "../pipeline/ingress-options.ts";
 import { newRequestContext } from "../pipeline/request-context.ts";
-import { RequestLedger } from "../pipeline/request-ledger.ts";
+import { RequestShell } from "../pipeline/request-shell.ts";
 import { type RequestContext, whenStagesRun } from "../pipeline/stage.ts";
 import type { GrpcPeerForwarder } from "./grpc-peer-forwarder.ts";
 import { type CallRecord, type GrpcProxy, respondRejection } from "./grpc-proxy.ts";
@@ -79,15 +79,7 @@ function respondNotGrpc(stream: ServerHttp2Stream, record: CallRecord, detail: s
 
 function ignore(): void {}
 
-class CallHandler {
-  private readonly o: GrpcIngressOptions;
-  private readonly ledger: RequestLedger;
-
-  constructor(o: GrpcIngressOptions) {
-    this.o = o;
-    this.ledger = new RequestLedger(o);
-  }
-
+class CallHandler extends RequestShell<GrpcIngressOptions> {
   /** Sync stages and the proxy's stream open run in this same turn (no promise while stages are sync). */
   handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     const ctx = newContext(stream, headers, this.o.origin);
@@ -118,7 +110,7 @@ class CallHandler {
     rejection: Rejection | undefined,
   ): void {
     if (rejection) {
-      this.ledger.verdict(ctx, rejection);
+      this.verdict(ctx, rejection);
       respondRejection(stream, record, rejection, ctx.responseHeaders);
       return;
     }
@@ -126,7 +118,7 @@ class CallHandler {
       record.reason = "client_gone";
       return;
     }
-    this.ledger.verdict(ctx, undefined);
+    this.verdict(ctx, undefined);
     const forwarder = ctx.forward !== undefined ? this.o.forwarder : undefined;
     const pending = forwarder
       ? forwarder.forward(ctx, stream, record)
@@ -145,14 +137,14 @@ class CallHandler {
    * and error and a sample of the rest (CORRAL_LOG_SAMPLE_RATE), one log line.
    */
   private track(ctx: RequestContext, stream: ServerHttp2Stream, record: CallRecord): void {
-    this.ledger.started();
+    this.started();
     stream.once("close", () => {
       const reset = stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR;
       const code = record.grpcStatus ?? (reset ? grpcCodeForReset(stream.rstCode) : undefined);
       this.o.metrics.recordGrpcCall(code === undefined ? "none" : grpcCodeName(code), record.reason);
       const status = code === undefined ? 415 : httpEquivalent(code);
       const fields = { protocol: "grpc", grpcStatus: code, messagesIn: record.messagesIn };
-      this.ledger.finished(ctx, status, record.reason, fields);
+      this.finished(ctx, status, record.reason, fields);
     });
   }
 }

@@ -25,7 +25,7 @@ import { fastifyLogger, quietLogController, sharedRequestLogger } from "../ops/f
 import { type OriginRules, trustsPeer } from "../pipeline/client-origin.ts";
 import type { IngressBaseOptions } from "../pipeline/ingress-options.ts";
 import { newRequestContext } from "../pipeline/request-context.ts";
-import { RequestLedger } from "../pipeline/request-ledger.ts";
+import { RequestShell } from "../pipeline/request-shell.ts";
 import type { HttpProxy } from "./http-proxy.ts";
 import type { PeerForwarder } from "./peer-forwarder.ts";
 import { type RequestContext, whenStagesRun } from "../pipeline/stage.ts";
@@ -123,15 +123,7 @@ interface Outcome {
   reason: string;
 }
 
-class RequestHandler {
-  private readonly o: IngressOptions;
-  private readonly ledger: RequestLedger;
-
-  constructor(o: IngressOptions) {
-    this.o = o;
-    this.ledger = new RequestLedger(o);
-  }
-
+class RequestHandler extends RequestShell<IngressOptions> {
   /**
    * The tenant request path. Fastify routes it; the answer is written on the raw response
    * (hijacked): the upstream's answer is relayed into it as it arrives, without fastify's
@@ -159,7 +151,7 @@ class RequestHandler {
     outcome: Outcome,
     rejection: Rejection | undefined,
   ): void {
-    this.ledger.verdict(ctx, rejection);
+    this.verdict(ctx, rejection);
     if (rejection) {
       outcome.reason = REQUEST_ERRORS[rejection.code].reason;
       writeRejection(res, rejection, ctx.responseHeaders);
@@ -202,11 +194,11 @@ class RequestHandler {
    * anything was written means the client went away: 499 client_gone.
    */
   private track(ctx: RequestContext, res: ServerResponse, outcome: Outcome): void {
-    this.ledger.started();
+    this.started();
     res.once("close", () => {
       const gone = !res.headersSent;
       const status = gone ? 499 : res.statusCode;
-      this.ledger.finished(ctx, status, gone ? "client_gone" : outcome.reason, {
+      this.finished(ctx, status, gone ? "client_gone" : outcome.reason, {
         method: ctx.method,
         status,
       });
