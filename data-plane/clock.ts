@@ -99,32 +99,41 @@ export function withTimeout<T>(timers: Timers, work: Promise<T>, ms: number, err
   return Promise.race([work, timeout]).finally(() => timers.clearTimeout(timer));
 }
 
+/** What a JitteredLoop runs on: the clocks, its randomness and its period (default 250 ms). */
+export interface LoopOptions {
+  timers: Timers;
+  random: Random;
+  intervalMs?: number;
+}
+
 /**
- * Runs `work` every `intervalMs` (jittered by ±10 %), one run at a time: tick() runs it now or
- * joins the run under way; the next run is scheduled when one ends. `work` must not throw.
+ * A background job (the quota flusher, the share rebalancer extend it): runs `work` every
+ * `intervalMs` (jittered by ±10 %), one run at a time: tick() runs it now or joins the run
+ * under way; the next run is scheduled when one ends. `work` must not throw.
  */
-export class JitteredLoop {
+export abstract class JitteredLoop {
   readonly #timers: Timers;
   readonly #random: Random;
   readonly #intervalMs: number;
-  readonly #work: () => Promise<void>;
   #timer: TimerHandle | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
 
-  constructor(timers: Timers, random: Random, intervalMs: number, work: () => Promise<void>) {
-    this.#timers = timers;
-    this.#random = random;
-    this.#intervalMs = intervalMs;
-    this.#work = work;
+  constructor(o: LoopOptions) {
+    this.#timers = o.timers;
+    this.#random = o.random;
+    this.#intervalMs = o.intervalMs ?? 250;
   }
+
+  /** One run of the job; reports its errors itself. */
+  protected abstract work(): Promise<void>;
 
   start(): void {
     this.#schedule();
   }
 
   tick(): Promise<void> {
-    this.#running ??= this.#work().finally(() => {
+    this.#running ??= this.work().finally(() => {
       this.#running = undefined;
     });
     return this.#running;

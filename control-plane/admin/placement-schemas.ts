@@ -3,15 +3,19 @@
  * settings, tenant placement and blast-radius analysis. Same rules as schemas.ts: closed
  * request bodies, every string and number bounded; response schemas list every field.
  */
-import { egressAllowInput, shardProperties } from "../service/resource-schemas.ts";
+import {
+  egressAllowInput,
+  itemsOf,
+  nullableTimestamp,
+  PRIORITIES,
+  shardProperties,
+} from "../service/resource-schemas.ts";
 import { nullablePeriodQuotaInput, periodQuota } from "../service/quota-schemas.ts";
 import { LIMIT_BOUNDS, QUOTA_BOUNDS, quotas, SLUG_PATTERN } from "./schemas.ts";
 
 /** Slot and zone names: the rule a node's Hello follows (sync/frames.ts). */
 export const SLOT_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$";
 const slotName = { type: "string", pattern: SLOT_NAME_PATTERN, maxLength: 63 } as const;
-const nullableTimestamp = { type: ["string", "null"], format: "date-time" } as const;
-const PRIORITIES = ["batch", "standard", "critical"] as const;
 const number = { type: "number" } as const;
 const integer = { type: "integer" } as const;
 
@@ -74,11 +78,7 @@ export const slotView = {
   ],
 } as const;
 
-export const slotList = {
-  type: "object",
-  properties: { items: { type: "array", items: slotView } },
-  required: ["items"],
-} as const;
+export const slotList = itemsOf(slotView);
 
 // ---- plans ----------------------------------------------------------------------
 
@@ -132,11 +132,7 @@ export const plan = {
   required: ["name", "rate", "burst", "concurrency", "priority", "shardSize", "quotas", "tenants"],
 } as const;
 
-export const planList = {
-  type: "object",
-  properties: { items: { type: "array", items: plan } },
-  required: ["items"],
-} as const;
+export const planList = itemsOf(plan);
 
 // ---- admission settings ---------------------------------------------------------
 

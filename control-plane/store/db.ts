@@ -70,6 +70,12 @@ export async function withTransaction<T>(
   }
 }
 
+/** Runs a statement that changes rows (DELETE, UPDATE); true if it changed any. */
+export async function changedRow(q: Queryable, sql: string, params: readonly unknown[]): Promise<boolean> {
+  const { rowCount } = await q.query(sql, params as unknown[]);
+  return (rowCount ?? 0) > 0;
+}
+
 /** SQLSTATE of a Postgres error, if it is one. */
 export function sqlState(err: unknown): string | undefined {
   const code = (err as { code?: unknown })?.code;

@@ -1,6 +1,6 @@
 /** Slots operators declare (PUT /admin/v1/slots/{name}): in the fleet even before a node connects. */
 import type { DeclaredSlotRow } from "../placement/fleet-slots.ts";
-import type { Queryable } from "./db.ts";
+import { changedRow, type Queryable } from "./db.ts";
 
 export interface SlotDeclaration {
   zone: string;
@@ -28,8 +28,7 @@ export async function declareSlot(
 }
 
 export async function undeclareSlot(q: Queryable, name: string): Promise<boolean> {
-  const { rowCount } = await q.query("DELETE FROM slots WHERE name = $1", [name]);
-  return (rowCount ?? 0) > 0;
+  return changedRow(q, "DELETE FROM slots WHERE name = $1", [name]);
 }
 
 export async function listDeclaredSlots(q: Queryable): Promise<DeclaredSlotRow[]> {

@@ -1,7 +1,7 @@
 /** Tenants and plans. Ids are slugs; listing is keyset-paginated by id. */
 import { CorralError } from "../errors.ts";
 import { QUOTA_COLUMNS, QUOTA_NAMES, type QuotaOverrides } from "./quota-columns.ts";
-import { type Queryable, SQLSTATE, sqlState } from "./db.ts";
+import { changedRow, type Queryable, SQLSTATE, sqlState } from "./db.ts";
 import {
   PERIOD_QUOTA_COLUMNS,
   type PeriodQuota,
@@ -265,8 +265,7 @@ export async function updateTenant(
 
 /** Deletes the tenant with its keys, routes and upstreams. */
 export async function deleteTenant(q: Queryable, id: string): Promise<boolean> {
-  const { rowCount } = await q.query("DELETE FROM tenants WHERE id = $1", [id]);
-  return (rowCount ?? 0) > 0;
+  return changedRow(q, "DELETE FROM tenants WHERE id = $1", [id]);
 }
 
 export async function listPlans(q: Queryable): Promise<PlanRow[]> {

@@ -11,7 +11,7 @@
  * default share back.
  */
 import { computeDemandShares, type DemandReport } from "../admission/demand-share.ts";
-import { JitteredLoop, type Timers, withTimeout } from "../clock.ts";
+import { JitteredLoop, type LoopOptions, withTimeout } from "../clock.ts";
 import type { DemandCounter } from "./demand-counter.ts";
 import type { DemandStore, OwnDemand } from "./demand-store.ts";
 
@@ -23,14 +23,11 @@ export interface ShareTarget {
   clearShare(tenant: string): void;
 }
 
-export interface ShareRebalancerOptions {
+export interface ShareRebalancerOptions extends LoopOptions {
   slot: string;
   store: DemandStore;
   counter: DemandCounter;
   target: ShareTarget;
-  timers: Timers;
-  random: () => number;
-  intervalMs?: number;
   /** an exchange taking longer counts as failed; default 1000 ms */
   timeoutMs?: number;
   /** fraction of an equal share every member keeps; default 0.05 */
@@ -47,20 +44,13 @@ const TIMED_OUT = new Error("demand exchange timed out");
 
 type SharedTenant = { shard: readonly string[]; rate: number };
 
-export class ShareRebalancer {
+export class ShareRebalancer extends JitteredLoop {
   readonly #o: ShareRebalancerOptions;
   readonly #shares = new Map<string, ReadonlyMap<string, number>>();
-  readonly #loop: JitteredLoop;
 
   constructor(options: ShareRebalancerOptions) {
+    super(options);
     this.#o = options;
-    this.#loop = new JitteredLoop(options.timers, options.random, options.intervalMs ?? 250, () =>
-      this.#exchange(),
-    );
-  }
-
-  start(): void {
-    this.#loop.start();
   }
 
   /** Last shares computed for a tenant (by member), for status and tests. */
@@ -68,14 +58,9 @@ export class ShareRebalancer {
     return this.#shares.get(tenant);
   }
 
-  /** One exchange; resolves when done (errors are reported, never thrown). */
-  tick(): Promise<void> {
-    return this.#loop.tick();
-  }
-
   /** Stops the loop and closes the store. */
   async close(): Promise<void> {
-    await this.#loop.stop();
+    await this.stop();
     await this.#o.store.close();
   }
 
@@ -101,7 +86,8 @@ export class ShareRebalancer {
     return { own: own.slice(0, this.#o.maxTenants ?? 5000), tenants };
   }
 
-  async #exchange(): Promise<void> {
+  /** One exchange (tick() runs one now); errors are reported, never thrown. */
+  protected async work(): Promise<void> {
     const nowMs = this.#o.timers.now();
     const { own, tenants } = this.#ownDemand(nowMs);
     if (own.length === 0) return;

@@ -21,8 +21,8 @@ import { problemBody, type Rejection, REQUEST_ERRORS, reject } from "../errors.t
 import { type OriginRules, trustsPeer } from "../pipeline/client-origin.ts";
 import type { IngressBaseOptions } from "../pipeline/ingress-options.ts";
 import { newRequestContext } from "../pipeline/request-context.ts";
+import { RequestShell } from "../pipeline/request-shell.ts";
 import { type RequestContext, whenStagesRun } from "../pipeline/stage.ts";
-import { type LogSampler, logSampler } from "../ops/log-sampler.ts";
 import type { GrpcPeerForwarder } from "./grpc-peer-forwarder.ts";
 import { type CallRecord, type GrpcProxy, respondRejection } from "./grpc-proxy.ts";
 import { FLOW_WINDOWS } from "./upstream-sessions.ts";
@@ -80,15 +80,7 @@ function respondNotGrpc(stream: ServerHttp2Stream, record: CallRecord, detail: s
 
 function ignore(): void {}
 
-class CallHandler {
-  private readonly o: GrpcIngressOptions;
-  private readonly logged: LogSampler;
-
-  constructor(o: GrpcIngressOptions) {
-    this.o = o;
-    this.logged = logSampler(o.logSampleRate ?? 1, o.random ?? Math.random);
-  }
-
+class CallHandler extends RequestShell<GrpcIngressOptions> {
   /** Sync stages and the proxy's stream open run in this same turn (no promise while stages are sync). */
   handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     const ctx = newContext(stream, headers, this.o.origin);
@@ -119,8 +111,7 @@ class CallHandler {
     rejection: Rejection | undefined,
   ): void {
     if (rejection) {
-      this.o.usage?.answered(ctx, rejection);
-      if (rejection.code === "CORRAL_DP_SHED") this.o.state.shed++;
+      this.verdict(ctx, rejection);
       respondRejection(stream, record, rejection, ctx.responseHeaders);
       return;
     }
@@ -128,7 +119,7 @@ class CallHandler {
       record.reason = "client_gone";
       return;
     }
-    this.o.usage?.answered(ctx, undefined);
+    this.verdict(ctx, undefined);
     const forwarder = ctx.forward !== undefined ? this.o.forwarder : undefined;
     const pending = forwarder
       ? forwarder.forward(ctx, stream, record)
@@ -147,36 +138,15 @@ class CallHandler {
    * and error and a sample of the rest (CORRAL_LOG_SAMPLE_RATE), one log line.
    */
   private track(ctx: RequestContext, stream: ServerHttp2Stream, record: CallRecord): void {
-    const { state, metrics } = this.o;
-    state.inflight++;
+    this.started();
     stream.once("close", () => {
-      state.inflight--;
       const reset = stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR;
       const code = record.grpcStatus ?? (reset ? grpcCodeForReset(stream.rstCode) : undefined);
-      const seconds = (performance.now() - ctx.receivedAt) / 1000;
+      this.o.metrics.recordGrpcCall(code === undefined ? "none" : grpcCodeName(code), record.reason);
       const status = code === undefined ? 415 : httpEquivalent(code);
-      metrics.recordRequest(record.reason, status, seconds);
-      metrics.recordGrpcCall(code === undefined ? "none" : grpcCodeName(code), record.reason);
-      for (const fn of ctx.onFinish) fn(status, record.reason);
-      if (this.logged(status, record.reason)) this.log(ctx, record, code, seconds);
+      const fields = { protocol: "grpc", grpcStatus: code, messagesIn: record.messagesIn };
+      this.finished(ctx, status, record.reason, fields);
     });
-  }
-
-  private log(ctx: RequestContext, record: CallRecord, code: number | undefined, seconds: number): void {
-    this.o.logger.info(
-      {
-        protocol: "grpc",
-        path: ctx.path,
-        grpcStatus: code,
-        reason: record.reason,
-        tenant: ctx.tenant?.id,
-        route: ctx.route?.id,
-        traceId: ctx.trace?.traceId,
-        messagesIn: record.messagesIn,
-        ms: Math.round(seconds * 1000),
-      },
-      "request",
-    );
   }
 }
 

@@ -22,10 +22,10 @@ import {
 } from "../../runtime/http-limits.ts";
 import { problemBody, type Rejection, REQUEST_ERRORS, type RequestErrorCode } from "../errors.ts";
 import { fastifyLogger, quietLogController, sharedRequestLogger } from "../ops/fastify-logger.ts";
-import { logSampler, type LogSampler } from "../ops/log-sampler.ts";
 import { type OriginRules, trustsPeer } from "../pipeline/client-origin.ts";
 import type { IngressBaseOptions } from "../pipeline/ingress-options.ts";
 import { newRequestContext } from "../pipeline/request-context.ts";
+import { RequestShell } from "../pipeline/request-shell.ts";
 import type { HttpProxy } from "./http-proxy.ts";
 import type { PeerForwarder } from "./peer-forwarder.ts";
 import { type RequestContext, whenStagesRun } from "../pipeline/stage.ts";
@@ -123,15 +123,7 @@ interface Outcome {
   reason: string;
 }
 
-class RequestHandler {
-  private readonly o: IngressOptions;
-  private readonly logged: LogSampler;
-
-  constructor(o: IngressOptions) {
-    this.o = o;
-    this.logged = logSampler(o.logSampleRate ?? 1, o.random ?? Math.random);
-  }
-
+class RequestHandler extends RequestShell<IngressOptions> {
   /**
    * The tenant request path. Fastify routes it; the answer is written on the raw response
    * (hijacked): the upstream's answer is relayed into it as it arrives, without fastify's
@@ -159,10 +151,9 @@ class RequestHandler {
     outcome: Outcome,
     rejection: Rejection | undefined,
   ): void {
-    this.o.usage?.answered(ctx, rejection);
+    this.verdict(ctx, rejection);
     if (rejection) {
       outcome.reason = REQUEST_ERRORS[rejection.code].reason;
-      if (rejection.code === "CORRAL_DP_SHED") this.o.state.shed++;
       writeRejection(res, rejection, ctx.responseHeaders);
       return;
     }
@@ -203,34 +194,15 @@ class RequestHandler {
    * anything was written means the client went away: 499 client_gone.
    */
   private track(ctx: RequestContext, res: ServerResponse, outcome: Outcome): void {
-    const { state } = this.o;
-    state.inflight++;
+    this.started();
     res.once("close", () => {
-      state.inflight--;
       const gone = !res.headersSent;
       const status = gone ? 499 : res.statusCode;
-      const reason = gone ? "client_gone" : outcome.reason;
-      const seconds = (performance.now() - ctx.receivedAt) / 1000;
-      this.o.metrics.recordRequest(reason, status, seconds);
-      for (const fn of ctx.onFinish) fn(status, reason);
-      if (this.logged(status, reason)) this.log(ctx, status, reason, seconds);
-    });
-  }
-
-  private log(ctx: RequestContext, status: number, reason: string, seconds: number): void {
-    this.o.logger.info(
-      {
+      this.finished(ctx, status, gone ? "client_gone" : outcome.reason, {
         method: ctx.method,
-        path: ctx.path,
         status,
-        reason,
-        tenant: ctx.tenant?.id,
-        route: ctx.route?.id,
-        traceId: ctx.trace?.traceId,
-        ms: Math.round(seconds * 1000),
-      },
-      "request",
-    );
+      });
+    });
   }
 }
 

@@ -2,7 +2,8 @@
  * Metrics of admission and placement (registered in the node's registry). Labels are bounded:
  * stages, outcomes and placement decisions are fixed lists, priorities are the three classes.
  */
-import { Counter, Gauge, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { type MetricMakers, metricMakers } from "../../runtime/metric-makers.ts";
 import type { Priority } from "../admission/decision.ts";
 import { BatchedCounter, type CountCell } from "./batched-counter.ts";
 
@@ -42,35 +43,13 @@ export interface LoadGauges {
   publicClients?(): number;
 }
 
-function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: L[]) {
-  return new Counter<L>({ name, help, labelNames, registers: [registry] });
-}
-
-function loadGauges(registry: Registry, load: LoadGauges): void {
-  new Gauge({
-    name: "corral_dp_event_loop_delay_seconds",
-    help: "mean event-loop delay over the last window, as the load shedder sees it",
-    registers: [registry],
-    collect() {
-      this.set(load.eventLoopDelayMs() / 1000);
-    },
-  });
-  new Gauge({
-    name: "corral_dp_shed_pressure",
-    help: "load shedder pressure: max(in flight / max, loop delay / max); classes shed from 0.6 up",
-    registers: [registry],
-    collect() {
-      this.set(load.shedPressure());
-    },
-  });
-  new Gauge({
-    name: "corral_dp_public_clients_tracked",
-    help: "client addresses held by the per-client limits of public routes (fixed memory: at most 256 routes x CORRAL_PUBLIC_CLIENT_SLOTS)",
-    registers: [registry],
-    collect() {
-      this.set(load.publicClients?.() ?? 0);
-    },
-  });
+function loadGauges(make: MetricMakers, load: LoadGauges): void {
+  // biome-ignore format: one metric a line
+  make.gauge("corral_dp_event_loop_delay_seconds", "mean event-loop delay over the last window, as the load shedder sees it", (g) => g.set(load.eventLoopDelayMs() / 1000));
+  // biome-ignore format: one metric a line
+  make.gauge("corral_dp_shed_pressure", "load shedder pressure: max(in flight / max, loop delay / max); classes shed from 0.6 up", (g) => g.set(load.shedPressure()));
+  // biome-ignore format: one metric a line
+  make.gauge("corral_dp_public_clients_tracked", "client addresses held by the per-client limits of public routes (fixed memory: at most 256 routes x CORRAL_PUBLIC_CLIENT_SLOTS)", (g) => g.set(load.publicClients?.() ?? 0));
 }
 
 /** Cells per (stage, outcome) and per placement decision: counted on every request. */
@@ -106,35 +85,17 @@ function requestPathCounters(registry: Registry) {
 
 export function createAdmissionMetrics(registry: Registry, load: LoadGauges): AdmissionMetrics {
   const cells = requestPathCounters(registry);
-  const shed = counter(registry, "corral_dp_shed_total", "requests shed, by priority class", ["priority"]);
-  const forward = counter(registry, "corral_dp_forwards_total", "forwards to shard members, by result", [
-    "result",
-  ]);
-  const syncErrors = counter(
-    registry,
-    "corral_dp_demand_sync_errors_total",
-    "demand exchanges with Redis that failed (shares kept)",
-    [],
-  );
-  const syncs = counter(
-    registry,
-    "corral_dp_demand_sync_total",
-    "demand exchanges with Redis that worked",
-    [],
-  );
-  const quotaErrors = counter(
-    registry,
-    "corral_dp_quota_sync_errors_total",
-    "period-quota flushes to Redis that failed (each member enforces its share meanwhile)",
-    [],
-  );
-  const quotaSyncs = counter(
-    registry,
-    "corral_dp_quota_sync_total",
-    "period-quota flushes to Redis that worked",
-    [],
-  );
-  loadGauges(registry, load);
+  const make = metricMakers(registry);
+  const shed = make.counter("corral_dp_shed_total", "requests shed, by priority class", ["priority"]);
+  // biome-ignore format: one metric a line
+  const forward = make.counter("corral_dp_forwards_total", "forwards to shard members, by result", ["result"]);
+  // biome-ignore format: one metric a line
+  const syncErrors = make.counter("corral_dp_demand_sync_errors_total", "demand exchanges with Redis that failed (shares kept)");
+  const syncs = make.counter("corral_dp_demand_sync_total", "demand exchanges with Redis that worked");
+  // biome-ignore format: one metric a line
+  const quotaErrors = make.counter("corral_dp_quota_sync_errors_total", "period-quota flushes to Redis that failed (each member enforces its share meanwhile)");
+  const quotaSyncs = make.counter("corral_dp_quota_sync_total", "period-quota flushes to Redis that worked");
+  loadGauges(make, load);
   return {
     decision: (stage, outcome) => {
       cells.decisions[stage][outcome].n++;

@@ -2,8 +2,9 @@
  * Prometheus metrics of one node (own registry: several nodes may share a process in tests).
  * Label values are bounded: reasons and error codes come from errors.ts, status is a class.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, type Counter, type Histogram, Registry } from "prom-client";
 import { registerArrayBuffersGauge, registerLiveHeapGauge } from "../../runtime/memory-metrics.ts";
+import { type MetricMakers, metricMakers, REQUEST_SECONDS_BUCKETS } from "../../runtime/metric-makers.ts";
 import type { NodeState } from "../node-state.ts";
 import { BatchedCounter, type CountCell } from "./batched-counter.ts";
 
@@ -76,16 +77,9 @@ function grpcCallRecorder(calls: BatchedCounter<"code" | "reason">): DataPlaneMe
   };
 }
 
-function stateGauges(registry: Registry, state: NodeState): void {
+function stateGauges(make: MetricMakers, state: NodeState): void {
   const gauge = (name: string, help: string, read: () => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read());
-      },
-    });
+    make.gauge(name, help, (g) => g.set(read()));
   gauge("corral_dp_config_version", "snapshot version this node serves (0 = none)", () => state.version);
   gauge(
     "corral_dp_config_age_seconds",
@@ -116,26 +110,32 @@ export function createMetrics(state: NodeState): DataPlaneMetrics {
   collectDefaultMetrics({ register: registry, prefix: "corral_dp_" });
   registerArrayBuffersGauge(registry, "corral_dp_");
   registerLiveHeapGauge(registry, "corral_dp_");
-  stateGauges(registry, state);
+  const make = metricMakers(registry);
+  stateGauges(make, state);
   const requests = new BatchedCounter<"reason" | "status_class">({
     name: "corral_dp_requests_total",
     help: "tenant requests (HTTP and gRPC) answered, by corral-reason (upstream = proxied) and status class (gRPC: of the status's HTTP equivalent)",
     labelNames: ["reason", "status_class"],
     registers: [registry],
   });
-  const requestSeconds = new Histogram({
-    name: "corral_dp_request_duration_seconds",
-    help: "time from request to the end of the response (HTTP and gRPC)",
-    labelNames: ["status_class"],
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [registry],
-  });
+  // biome-ignore format: one metric a line
+  const requestSeconds = make.histogram("corral_dp_request_duration_seconds", "time from request to the end of the response (HTTP and gRPC)", [...REQUEST_SECONDS_BUCKETS, 10, 30], ["status_class"]);
   const grpcCalls = new BatchedCounter<"code" | "reason">({
     name: "corral_dp_grpc_calls_total",
     help: "gRPC calls answered, by the grpc-status the client got (lower-case code name) and corral-reason (upstream = the upstream's own status, forwarded = a shard member's answer)",
     labelNames: ["code", "reason"],
     registers: [registry],
   });
+  // biome-ignore format: one metric a line
+  const applySeconds = make.histogram("corral_dp_apply_seconds", "duration of successful applies (result: changed = new version swapped in, same = re-verified)", [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], ["result"]);
+  // biome-ignore format: one metric a line
+  const applyFailures = make.counter("corral_dp_apply_failures_total", "applies that failed, by error code", ["code"]);
+  // biome-ignore format: one metric a line
+  const syncConnections = make.counter("corral_dp_sync_connections_total", "sync connection events (open, close)", ["event"]);
+  // biome-ignore format: one metric a line
+  const egressDenied = make.counter("corral_dp_egress_denied_total", "upstream connections the egress policy refused (an internal address or name), by protocol", ["protocol"]);
+  // biome-ignore format: one metric a line
+  const idempotency = make.counter("corral_dp_idempotency_total", "requests with an Idempotency-Key on routes that opt in, by outcome (executed, replayed, in_flight, mismatch, spent, unavailable, invalid, too_large)", ["outcome"]);
   return {
     registry,
     requests: requests.counter,
@@ -143,36 +143,10 @@ export function createMetrics(state: NodeState): DataPlaneMetrics {
     recordRequest: requestRecorder(requests, requestSeconds),
     grpcCalls: grpcCalls.counter,
     recordGrpcCall: grpcCallRecorder(grpcCalls),
-    applySeconds: new Histogram({
-      name: "corral_dp_apply_seconds",
-      help: "duration of successful applies (result: changed = new version swapped in, same = re-verified)",
-      labelNames: ["result"],
-      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers: [registry],
-    }),
-    applyFailures: new Counter({
-      name: "corral_dp_apply_failures_total",
-      help: "applies that failed, by error code",
-      labelNames: ["code"],
-      registers: [registry],
-    }),
-    syncConnections: new Counter({
-      name: "corral_dp_sync_connections_total",
-      help: "sync connection events (open, close)",
-      labelNames: ["event"],
-      registers: [registry],
-    }),
-    egressDenied: new Counter({
-      name: "corral_dp_egress_denied_total",
-      help: "upstream connections the egress policy refused (an internal address or name), by protocol",
-      labelNames: ["protocol"],
-      registers: [registry],
-    }),
-    idempotency: new Counter({
-      name: "corral_dp_idempotency_total",
-      help: "requests with an Idempotency-Key on routes that opt in, by outcome (executed, replayed, in_flight, mismatch, spent, unavailable, invalid, too_large)",
-      labelNames: ["outcome"],
-      registers: [registry],
-    }),
+    applySeconds,
+    applyFailures,
+    syncConnections,
+    egressDenied,
+    idempotency,
   };
 }

@@ -5,7 +5,8 @@
  * first MAX_PICK_SERIES targets this node picks; later ones count under "other" (the total stays
  * right, and a node serves a bounded set of tenants anyway).
  */
-import { Counter, Gauge, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { metricMakers } from "../../runtime/metric-makers.ts";
 import type { PlainTarget, PlainUpstream } from "../model/plain-config.ts";
 import type { DownList, EjectionCause } from "../upstream/down-list.ts";
 import { BatchedCounter, type CountCell } from "./batched-counter.ts";
@@ -27,26 +28,13 @@ export function createUpstreamMetrics(registry: Registry, down: DownList): Upstr
     labelNames: ["upstream", "target"],
     registers: [registry],
   });
-  const ejections = new Counter({
-    name: "corral_dp_upstream_ejections_total",
-    help: "targets taken out of rotation by passive ejection, by cause (connect, 5xx, probe = a failed half-open probe)",
-    labelNames: ["cause"],
-    registers: [registry],
-  });
-  new Gauge({
-    name: "corral_dp_upstream_ejected_targets",
-    help: "upstream targets and shard members out of rotation now (ejected, or failing their active check)",
-    registers: [registry],
-    collect() {
-      this.set(down.downCount());
-    },
-  });
-  const checks = new Counter({
-    name: "corral_dp_health_checks_total",
-    help: "active health checks of upstream targets, by protocol and result (pass, fail)",
-    labelNames: ["protocol", "result"],
-    registers: [registry],
-  });
+  const make = metricMakers(registry);
+  // biome-ignore format: one metric a line
+  const ejections = make.counter("corral_dp_upstream_ejections_total", "targets taken out of rotation by passive ejection, by cause (connect, 5xx, probe = a failed half-open probe)", ["cause"]);
+  // biome-ignore format: one metric a line
+  make.gauge("corral_dp_upstream_ejected_targets", "upstream targets and shard members out of rotation now (ejected, or failing their active check)", (g) => g.set(down.downCount()));
+  // biome-ignore format: one metric a line
+  const checks = make.counter("corral_dp_health_checks_total", "active health checks of upstream targets, by protocol and result (pass, fail)", ["protocol", "result"]);
   const cells = new Map<string, CountCell>();
   const other = picks.cell({ upstream: "other", target: "other" });
   return {

@@ -9,7 +9,8 @@
  * that hour. Memory is bounded: at most `maxCells` live cells and `maxPending` entries waiting
  * to be sent; counts past either bound are dropped and counted in `dropped` (a metric).
  */
-import { Gauge, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { metricMakers } from "../../runtime/metric-makers.ts";
 import type { UsageCount } from "../../proto/gen/corral/sync/v1/sync.ts";
 import {
   hourStart,
@@ -133,20 +134,9 @@ export class UsageMeter {
 
 /** corral_dp_usage_pending and corral_dp_usage_dropped_total, read from the meter when scraped. */
 export function registerUsageGauges(registry: Registry, meter: UsageMeter): void {
-  new Gauge({
-    name: "corral_dp_usage_pending",
-    help: "usage entries waiting for a Status frame to the control plane",
-    registers: [registry],
-    collect() {
-      this.set(meter.pending);
-    },
-  });
-  new Gauge({
-    name: "corral_dp_usage_dropped_total",
-    help: "requests not metered because the usage meter's memory bound was reached",
-    registers: [registry],
-    collect() {
-      this.set(meter.dropped);
-    },
-  });
+  const make = metricMakers(registry);
+  // biome-ignore format: one metric a line
+  make.gauge("corral_dp_usage_pending", "usage entries waiting for a Status frame to the control plane", (g) => g.set(meter.pending));
+  // biome-ignore format: one metric a line
+  make.gauge("corral_dp_usage_dropped_total", "requests not metered because the usage meter's memory bound was reached", (g) => g.set(meter.dropped));
 }

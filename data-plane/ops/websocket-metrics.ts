@@ -3,7 +3,8 @@
  * critical), messages and bytes relayed by direction, closes by why. Every label is from a
  * fixed list; counters per message are bound children (no label lookup per frame).
  */
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Gauge, type Registry } from "prom-client";
+import { metricMakers } from "../../runtime/metric-makers.ts";
 
 export type SocketDirection = "to_upstream" | "to_client";
 const DIRECTIONS: readonly SocketDirection[] = ["to_upstream", "to_client"];
@@ -32,24 +33,13 @@ export function createWebSocketMetrics(registry: Registry): WebSocketMetrics {
     labelNames: ["class"],
     registers: [registry],
   });
-  const frames = new Counter({
-    name: "corral_dp_websocket_messages_total",
-    help: "WebSocket messages relayed, by direction (to_upstream, to_client)",
-    labelNames: ["direction"],
-    registers: [registry],
-  });
-  const bytes = new Counter({
-    name: "corral_dp_websocket_bytes_total",
-    help: "WebSocket message payload bytes relayed, by direction",
-    labelNames: ["direction"],
-    registers: [registry],
-  });
-  const closes = new Counter({
-    name: "corral_dp_websocket_closes_total",
-    help: "WebSockets ended, by why: client or upstream closed, either failed, idle timeout, going_away (route removed, tenant suspended, node draining)",
-    labelNames: ["why"],
-    registers: [registry],
-  });
+  const make = metricMakers(registry);
+  // biome-ignore format: one metric a line
+  const frames = make.counter("corral_dp_websocket_messages_total", "WebSocket messages relayed, by direction (to_upstream, to_client)", ["direction"]);
+  // biome-ignore format: one metric a line
+  const bytes = make.counter("corral_dp_websocket_bytes_total", "WebSocket message payload bytes relayed, by direction", ["direction"]);
+  // biome-ignore format: one metric a line
+  const closes = make.counter("corral_dp_websocket_closes_total", "WebSockets ended, by why: client or upstream closed, either failed, idle timeout, going_away (route removed, tenant suspended, node draining)", ["why"]);
   for (const c of CLASSES) open.set({ class: c }, 0);
   const frameCells = new Map(DIRECTIONS.map((d) => [d, frames.labels(d)]));
   const byteCells = new Map(DIRECTIONS.map((d) => [d, bytes.labels(d)]));

@@ -37,13 +37,15 @@ import { tenantRateStage } from "./tenant-rate.ts";
 import { socketsStage, websocketStage } from "./websocket.ts";
 import { traceStage } from "./trace.ts";
 
-/** HTTP requests: the stages in order. */
-export const HTTP_PIPELINE = [
-  "trace", // never rejects: W3C trace context, corral-trace-id, the span when exported
+/** Every protocol first finds whose request it is and where it goes. */
+const IDENTIFY_AND_ROUTE = [
   "config", // 503 not_ready
   "identify", // 401 unauthorized, 403 suspended
   "route", // 400 bad_path, 404 no_route
-  "deadline", // 400 bad_request, 504 deadline
+] as const;
+
+/** Then the node's load, the tenant's shard and, where served, the tenant's limits. */
+const ADMISSION = [
   "shed", // 503 shed
   "placement", // serve here | forward to a shard member | 421 misdirected | 503 shard_unavailable
   "client_rate", // where served, keyless callers of public routes: 429 client_rate
@@ -51,6 +53,14 @@ export const HTTP_PIPELINE = [
   "tenant_rate", // where served: 429 quota
   "route_rate", // where served: 429 quota
   "quota", // where served: 429 quota (period quota, usage plans)
+] as const;
+
+/** HTTP requests: the stages in order. */
+export const HTTP_PIPELINE = [
+  "trace", // never rejects: W3C trace context, corral-trace-id, the span when exported
+  ...IDENTIFY_AND_ROUTE,
+  "deadline", // 400 bad_request, 504 deadline
+  ...ADMISSION,
 ] as const;
 
 /** gRPC calls: HTTP's stages, then the call's own deadline if no stage set one. */
@@ -62,17 +72,9 @@ export const GRPC_PIPELINE = [...HTTP_PIPELINE, "grpc_deadline"] as const;
  * period quota count the handshake; the concurrency slot is held until the handshake is answered.
  */
 export const WEBSOCKET_PIPELINE = [
-  "config", // 503 not_ready
-  "identify", // 401 unauthorized, 403 suspended
-  "route", // 400 bad_path, 404 no_route
+  ...IDENTIFY_AND_ROUTE,
   "websocket", // 400 not_websocket
-  "shed", // 503 shed
-  "placement", // serve here | forward to a shard member | 421 misdirected | 503 shard_unavailable
-  "client_rate", // where served, keyless callers of public routes: 429 client_rate
-  "concurrency", // where served: 429 quota
-  "tenant_rate", // where served: 429 quota
-  "route_rate", // where served: 429 quota
-  "quota", // where served: 429 quota (period quota, usage plans)
+  ...ADMISSION,
   "sockets", // where served: 429 quota (the route's sockets), 503 websocket_capacity (the node's)
 ] as const;
 

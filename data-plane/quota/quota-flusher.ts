@@ -7,16 +7,12 @@
  * overlap; the request path never waits for one. close() tries one last flush.
  */
 import type { QuotaLedger } from "../admission/period-quota.ts";
-import { JitteredLoop, type Random, type Timers, withTimeout } from "../clock.ts";
+import { JitteredLoop, type LoopOptions, withTimeout } from "../clock.ts";
 import type { QuotaStore } from "./quota-store.ts";
 
-export interface QuotaFlusherOptions {
+export interface QuotaFlusherOptions extends LoopOptions {
   ledger: QuotaLedger;
   store: QuotaStore;
-  timers: Timers;
-  random: Random;
-  /** default 250 ms */
-  intervalMs?: number;
   /** a flush taking longer counts as failed; default 1000 ms */
   timeoutMs?: number;
   onError?: (err: unknown) => void;
@@ -25,34 +21,23 @@ export interface QuotaFlusherOptions {
 
 const TIMED_OUT = new Error("quota flush timed out");
 
-export class QuotaFlusher {
+export class QuotaFlusher extends JitteredLoop {
   readonly #o: QuotaFlusherOptions;
-  readonly #loop: JitteredLoop;
 
   constructor(options: QuotaFlusherOptions) {
+    super(options);
     this.#o = options;
-    this.#loop = new JitteredLoop(options.timers, options.random, options.intervalMs ?? 250, () =>
-      this.#flush(),
-    );
-  }
-
-  start(): void {
-    this.#loop.start();
-  }
-
-  /** One flush; resolves when done (errors are reported, never thrown). */
-  tick(): Promise<void> {
-    return this.#loop.tick();
   }
 
   /** Stops the loop, flushes once more and closes the store. */
   async close(): Promise<void> {
-    await this.#loop.stop();
+    await this.stop();
     await this.tick();
     await this.#o.store.close();
   }
 
-  async #flush(): Promise<void> {
+  /** One flush (tick() runs one now); errors are reported, never thrown. */
+  protected async work(): Promise<void> {
     const { ledger, store, timers } = this.#o;
     const items = ledger.beginFlush(timers.now());
     if (!items || items.length === 0) return;
