@@ -54,6 +54,9 @@ function fleet(): FleetRows {
         name: "api",
         targets: ["http://127.0.0.1:9"],
         connect_timeout_ms: 500,
+        retry_budget_percent: 10,
+        retry_budget_min_per_second: 3,
+        retry_budget_window_ms: 10_000,
         created_at: T0,
       },
     ],
@@ -70,6 +73,8 @@ function fleet(): FleetRows {
         strip_prefix: true,
         rate: null,
         burst: null,
+        retry_attempts: 2,
+        retry_statuses: [503],
         created_at: T0,
       },
     ],
@@ -117,11 +122,15 @@ test("routes and upstreams are copied with their settings", () => {
   assert.deepEqual(acme.routes[0]!.hosts, ["api.acme.test"]);
   assert.equal(acme.routes[0]!.timeoutMs, 1500);
   assert.equal(acme.routes[0]!.stripPrefix, true);
+  assert.deepEqual([acme.routes[0]!.retries, acme.routes[0]!.retryStatuses], [2, [503]]);
   assert.deepEqual(acme.upstreams[0], {
     id: "up1",
     name: "api",
     targets: ["http://127.0.0.1:9"],
     connectTimeoutMs: 500,
+    retryBudgetPercent: 10,
+    retryBudgetMinPerSecond: 3,
+    retryBudgetWindowMs: 10_000,
   });
 });
 

@@ -191,8 +191,9 @@ function toRoute(r: RouteRow): Route {
     public: false,
     limits: routeLimits(r),
     idempotency: false,
-    retries: 0,
+    retries: r.retry_attempts,
     stripPrefix: r.strip_prefix,
+    retryStatuses: [...r.retry_statuses],
   };
 }
 
@@ -212,7 +213,15 @@ function routeLimits(r: RouteRow): Limits | undefined {
 }
 
 function toUpstream(u: UpstreamRow): Upstream {
-  return { id: u.id, name: u.name, targets: [...u.targets], connectTimeoutMs: u.connect_timeout_ms };
+  return {
+    id: u.id,
+    name: u.name,
+    targets: [...u.targets],
+    connectTimeoutMs: u.connect_timeout_ms,
+    retryBudgetPercent: u.retry_budget_percent,
+    retryBudgetMinPerSecond: u.retry_budget_min_per_second,
+    retryBudgetWindowMs: u.retry_budget_window_ms,
+  };
 }
 
 /** Code-unit order: the order tenants (and their children) have in the snapshot. */

@@ -118,7 +118,14 @@ function randomChange(f: MemoryFleet, rnd: (n: number) => number, step: number):
     }
     case 7: {
       const up = { id: `u${step}`, tenant_id: t!.id, name: `u${step}`, targets: ["http://a.test"] };
-      r.upstreams.push({ ...up, connect_timeout_ms: 500, created_at: T0 });
+      r.upstreams.push({
+        ...up,
+        connect_timeout_ms: 500,
+        retry_budget_percent: 10,
+        retry_budget_min_per_second: 3,
+        retry_budget_window_ms: 10_000,
+        created_at: T0,
+      });
       r.routes.push({
         id: `r${step}`,
         tenant_id: t!.id,
@@ -131,6 +138,8 @@ function randomChange(f: MemoryFleet, rnd: (n: number) => number, step: number):
         strip_prefix: false,
         rate: rnd(2) ? 5 : null,
         burst: 10,
+        retry_attempts: 0,
+        retry_statuses: [],
         created_at: T0,
       });
       break;
@@ -231,6 +240,8 @@ test("an inconsistent compile throws and keeps nothing; the next one is whole ag
     strip_prefix: false,
     rate: null,
     burst: null,
+    retry_attempts: 0,
+    retry_statuses: [],
     created_at: T0,
   });
   f.bump("acme");

@@ -23,7 +23,17 @@ function tenant(id: string, shardSize: number, targets: string[]): Tenant {
     shard: [],
     keys: [{ id: "k1", hash: Buffer.alloc(32, 7), scopes: ["invoke"], quota: undefined }],
     routes: [],
-    upstreams: [{ id: "up_1", name: "api", targets, connectTimeoutMs: 5000 }],
+    upstreams: [
+      {
+        id: "up_1",
+        name: "api",
+        targets,
+        connectTimeoutMs: 5000,
+        retryBudgetPercent: 0,
+        retryBudgetMinPerSecond: 0,
+        retryBudgetWindowMs: 0,
+      },
+    ],
     egressAllow: ["10.0.0.0/8"],
   };
 }

@@ -3,12 +3,26 @@ import { randomBytes } from "node:crypto";
 import { CorralError } from "../errors.ts";
 import { type Queryable, SQLSTATE, sqlState } from "./db.ts";
 
+/** Each node's retry budget for the upstream: retries <= percent of requests over the window + a floor. */
+export interface RetryBudget {
+  percent: number;
+  minPerSecond: number;
+  windowMs: number;
+}
+
+export const DEFAULT_RETRY_BUDGET: Readonly<RetryBudget> = Object.freeze({
+  percent: 10,
+  minPerSecond: 3,
+  windowMs: 10_000,
+});
+
 export interface Upstream {
   id: string;
   tenantId: string;
   name: string;
   targets: string[];
   connectTimeoutMs: number;
+  retryBudget: RetryBudget;
   createdAt: string;
 }
 
@@ -16,7 +30,11 @@ export interface NewUpstream {
   name: string;
   targets: string[];
   connectTimeoutMs: number;
+  retryBudget?: RetryBudget;
 }
+
+/** What a PATCH may change: any field of a new upstream. */
+export type UpstreamPatch = Partial<NewUpstream>;
 
 export interface UpstreamRow {
   id: string;
@@ -24,10 +42,15 @@ export interface UpstreamRow {
   name: string;
   targets: string[];
   connect_timeout_ms: number;
+  retry_budget_percent: number;
+  retry_budget_min_per_second: number;
+  retry_budget_window_ms: number;
   created_at: Date;
 }
 
-const COLUMNS = "id, tenant_id, name, targets, connect_timeout_ms, created_at";
+const COLUMNS =
+  "id, tenant_id, name, targets, connect_timeout_ms, retry_budget_percent, retry_budget_min_per_second, " +
+  "retry_budget_window_ms, created_at";
 
 function toUpstream(r: UpstreamRow): Upstream {
   return {
@@ -36,6 +59,11 @@ function toUpstream(r: UpstreamRow): Upstream {
     name: r.name,
     targets: r.targets,
     connectTimeoutMs: r.connect_timeout_ms,
+    retryBudget: {
+      percent: r.retry_budget_percent,
+      minPerSecond: r.retry_budget_min_per_second,
+      windowMs: r.retry_budget_window_ms,
+    },
     createdAt: r.created_at.toISOString(),
   };
 }
@@ -44,20 +72,42 @@ export function newUpstreamId(): string {
   return `up_${randomBytes(8).toString("hex")}`;
 }
 
-/** Caller has checked the tenant exists (assertTenantExists) in the same transaction. */
-export async function insertUpstream(q: Queryable, tenantId: string, u: NewUpstream): Promise<Upstream> {
+function upstreamValues(u: NewUpstream): unknown[] {
+  const budget = u.retryBudget ?? DEFAULT_RETRY_BUDGET;
+  return [u.name, u.targets, u.connectTimeoutMs, budget.percent, budget.minPerSecond, budget.windowMs];
+}
+
+/** Runs an INSERT or UPDATE ... RETURNING; taking a name the tenant already uses is a conflict. */
+async function writeUpstream(q: Queryable, sql: string, values: unknown[], name: string) {
   try {
-    const { rows } = await q.query<UpstreamRow>(
-      `INSERT INTO upstreams (id, tenant_id, name, targets, connect_timeout_ms)
-       VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
-      [newUpstreamId(), tenantId, u.name, u.targets, u.connectTimeoutMs],
-    );
-    return toUpstream(rows[0]!);
+    const { rows } = await q.query<UpstreamRow>(sql, values);
+    return rows[0] && toUpstream(rows[0]);
   } catch (err) {
     if (sqlState(err) === SQLSTATE.uniqueViolation)
-      throw new CorralError("CORRAL_ADMIN_CONFLICT", `upstream ${JSON.stringify(u.name)} already exists`);
+      throw new CorralError("CORRAL_ADMIN_CONFLICT", `upstream ${JSON.stringify(name)} already exists`);
     throw err;
   }
+}
+
+/** Caller has checked the tenant exists (assertTenantExists) in the same transaction. */
+export async function insertUpstream(q: Queryable, tenantId: string, u: NewUpstream): Promise<Upstream> {
+  const sql = `INSERT INTO upstreams (id, tenant_id, name, targets, connect_timeout_ms, retry_budget_percent,
+                                      retry_budget_min_per_second, retry_budget_window_ms)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`;
+  return (await writeUpstream(q, sql, [newUpstreamId(), tenantId, ...upstreamValues(u)], u.name))!;
+}
+
+/** Replaces the upstream's fields with `u` (the caller merged the patch); undefined: no such upstream in this tenant. */
+export function replaceUpstream(
+  q: Queryable,
+  tenantId: string,
+  id: string,
+  u: NewUpstream,
+): Promise<Upstream | undefined> {
+  const sql = `UPDATE upstreams SET name = $3, targets = $4, connect_timeout_ms = $5, retry_budget_percent = $6,
+                      retry_budget_min_per_second = $7, retry_budget_window_ms = $8
+                WHERE tenant_id = $2 AND id = $1 RETURNING ${COLUMNS}`;
+  return writeUpstream(q, sql, [id, tenantId, ...upstreamValues(u)], u.name);
 }
 
 export async function listUpstreams(q: Queryable, tenantId: string): Promise<Upstream[]> {

@@ -95,6 +95,7 @@ test("a route without a bucket has no limits message", () => {
     protocol: "http" as const,
     stripPrefix: true,
     limits: null,
+    retries: { attempts: 0, statuses: [] },
     createdAt: "2024-01-01T00:00:00.000Z",
   };
   const message = routeMessage(route);

@@ -68,9 +68,18 @@ function syntheticTenant(i: number): Tenant {
       idempotency: false,
       retries: 0,
       stripPrefix: false,
+      retryStatuses: [],
     })),
     upstreams: [
-      { id: "u1", name: "api", targets: [`http://10.0.${i % 250}.${i % 200}:8080`], connectTimeoutMs: 0 },
+      {
+        id: "u1",
+        name: "api",
+        targets: [`http://10.0.${i % 250}.${i % 200}:8080`],
+        connectTimeoutMs: 0,
+        retryBudgetPercent: 0,
+        retryBudgetMinPerSecond: 0,
+        retryBudgetWindowMs: 0,
+      },
     ],
   };
 }

@@ -16,6 +16,8 @@ import {
   tenantProblems,
 } from "../../proto/snapshot-consistency.ts";
 import { ConfigApplyError } from "../errors.ts";
+import { DEFAULT_BUDGET } from "../retry/retry-budget.ts";
+import { DEFAULT_GRPC_RETRY_CODES, DEFAULT_HTTP_RETRY_STATUSES } from "../retry/retry-policy.ts";
 import type {
   PlainKey,
   PlainRoute,
@@ -54,10 +56,21 @@ function plainUpstream(where: string, u: Upstream): PlainUpstream {
     name: u.name,
     targets: u.targets.map((t) => parseTarget(where, t)),
     connectTimeoutMs: orDefault(u.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS),
+    retryBudget: {
+      ratio: u.retryBudgetPercent === 0 ? DEFAULT_BUDGET.ratio : u.retryBudgetPercent / 100,
+      floorPerSecond: u.retryBudgetPercent === 0 ? DEFAULT_BUDGET.floorPerSecond : u.retryBudgetMinPerSecond,
+      windowMs: orDefault(u.retryBudgetWindowMs, DEFAULT_BUDGET.windowMs),
+    },
   };
 }
 
+function retryStatuses(r: Route, protocol: RouteProtocol): readonly number[] {
+  if (r.retryStatuses.length > 0) return [...r.retryStatuses];
+  return protocol === "grpc" ? DEFAULT_GRPC_RETRY_CODES : DEFAULT_HTTP_RETRY_STATUSES;
+}
+
 function plainRoute(r: Route): PlainRoute {
+  const protocol: RouteProtocol = r.protocol === "grpc" ? "grpc" : "http";
   return {
     id: r.id,
     hosts: r.hosts.map((h) => h.toLowerCase()),
@@ -65,11 +78,12 @@ function plainRoute(r: Route): PlainRoute {
     methods: r.methods.map((m) => m.toUpperCase()),
     upstreamId: r.upstreamId,
     timeoutMs: orDefault(r.timeoutMs, DEFAULT_ROUTE_TIMEOUT_MS),
-    protocol: r.protocol === "grpc" ? "grpc" : ("http" satisfies RouteProtocol),
+    protocol,
     public: r.public,
     limits: r.limits,
     idempotency: r.idempotency,
     retries: r.retries,
+    retryStatuses: retryStatuses(r, protocol),
     stripPrefix: r.stripPrefix,
   };
 }

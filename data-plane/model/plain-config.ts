@@ -18,6 +18,11 @@ export interface PlainUpstream {
   name: string;
   targets: PlainTarget[];
   connectTimeoutMs: number;
+  /**
+   * each node's retry budget for the upstream (retry/retry-budget.ts), defaults applied; absent
+   * on the upstreams made for shard members (peer forwarding never retries)
+   */
+  retryBudget?: { ratio: number; floorPerSecond: number; windowMs: number };
 }
 
 export type RouteProtocol = "http" | "grpc";
@@ -36,7 +41,10 @@ export interface PlainRoute {
   public: boolean;
   limits: Limits | undefined;
   idempotency: boolean;
+  /** retries after the first attempt (retry/retry-policy.ts) */
   retries: number;
+  /** HTTP statuses (http routes) or gRPC codes (grpc routes) retried, defaults applied */
+  retryStatuses: readonly number[];
   stripPrefix: boolean;
 }
 

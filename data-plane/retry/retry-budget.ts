@@ -132,8 +132,7 @@ export class RetryBudgets {
     if (now - this.#sweptAt < 60_000) return;
     this.#sweptAt = now;
     for (const [tenantId, byUpstream] of this.#byTenant) {
-      for (const [id, budget] of byUpstream)
-        if (now - budget.lastUsed > 60_000) byUpstream.delete(id);
+      for (const [id, budget] of byUpstream) if (now - budget.lastUsed > 60_000) byUpstream.delete(id);
       if (byUpstream.size === 0) this.#byTenant.delete(tenantId);
     }
   }

@@ -19,6 +19,7 @@ function route(id: string, pathPrefix: string, more: Partial<PlainRoute> = {}): 
     limits: undefined,
     idempotency: false,
     retries: 0,
+    retryStatuses: [],
     stripPrefix: false,
     ...more,
     tenantId: "t",

@@ -61,6 +61,8 @@ export function syntheticRows(tenants: number, slots: number, nowMs: number): Fl
       strip_prefix: false,
       rate: null,
       burst: null,
+      retry_attempts: 0,
+      retry_statuses: [],
       created_at: t0,
     })),
     upstreams: ids.map((id) => ({
@@ -69,6 +71,9 @@ export function syntheticRows(tenants: number, slots: number, nowMs: number): Fl
       name: "main",
       targets: ["http://127.0.0.1:9"],
       connect_timeout_ms: 5000,
+      retry_budget_percent: 10,
+      retry_budget_min_per_second: 3,
+      retry_budget_window_ms: 10_000,
       created_at: t0,
     })),
     nodes: [],

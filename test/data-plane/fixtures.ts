@@ -39,7 +39,13 @@ export interface TenantSpec {
     methods?: string[];
     timeoutMs?: number;
     stripPrefix?: boolean;
+    protocol?: "http" | "grpc";
+    /** retries after the first attempt, and the statuses retried (empty: the default) */
+    retries?: number;
+    retryStatuses?: number[];
   }[];
+  /** the upstream's retry budget (0: the default) */
+  retryBudget?: { percent: number; minPerSecond: number; windowMs: number };
   keys?: { id: string; hash: Buffer; scopes?: string[] }[];
   /** the tenant's egress exceptions; default all of loopback, where test upstreams listen */
   egressAllow?: string[];
@@ -67,14 +73,25 @@ export function tenant(spec: TenantSpec): Tenant {
       methods: r.methods ?? [],
       upstreamId: "u1",
       timeoutMs: r.timeoutMs ?? 2000,
-      protocol: "http",
+      protocol: r.protocol ?? "http",
       public: false,
       limits: undefined,
       idempotency: false,
-      retries: 0,
+      retries: r.retries ?? 0,
       stripPrefix: r.stripPrefix ?? false,
+      retryStatuses: r.retryStatuses ?? [],
     })),
-    upstreams: [{ id: "u1", name: "api", targets, connectTimeoutMs: 1000 }],
+    upstreams: [
+      {
+        id: "u1",
+        name: "api",
+        targets,
+        connectTimeoutMs: 1000,
+        retryBudgetPercent: spec.retryBudget?.percent ?? 0,
+        retryBudgetMinPerSecond: spec.retryBudget?.minPerSecond ?? 0,
+        retryBudgetWindowMs: spec.retryBudget?.windowMs ?? 0,
+      },
+    ],
     // the test upstreams listen on loopback, which the egress policy refuses unless allowed
     egressAllow: spec.egressAllow ?? ["127.0.0.0/8"],
   };

@@ -144,8 +144,14 @@ export interface Route {
     | undefined;
   /** DP idempotency-key replay */
   idempotency: boolean;
+  /** retries after the first attempt (0 = none) */
   retries: number;
   stripPrefix: boolean;
+  /**
+   * statuses that are retried: HTTP statuses (http routes), gRPC codes (grpc routes);
+   * empty = the default (502, 503, 504 | UNAVAILABLE)
+   */
+  retryStatuses: number[];
 }
 
 export interface Upstream {
@@ -154,6 +160,13 @@ export interface Upstream {
   /** base URLs (http://host:port) or host:port for grpc */
   targets: string[];
   connectTimeoutMs: number;
+  /**
+   * retry budget on each node: retries <= percent of requests over the window + a floor per
+   * second; 0 = the default (10 %, 3 per second, 10 s)
+   */
+  retryBudgetPercent: number;
+  retryBudgetMinPerSecond: number;
+  retryBudgetWindowMs: number;
 }
 
 function createBaseSnapshot(): Snapshot {
@@ -1137,6 +1150,7 @@ function createBaseRoute(): Route {
     idempotency: false,
     retries: 0,
     stripPrefix: false,
+    retryStatuses: [],
   };
 }
 
@@ -1177,6 +1191,13 @@ export const Route: MessageFns<Route> = {
     }
     if (message.stripPrefix !== false) {
       writer.uint32(96).bool(message.stripPrefix);
+    }
+    if (message.retryStatuses.length !== 0) {
+      writer.uint32(106).fork();
+      for (const v of message.retryStatuses) {
+        writer.uint32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -1290,6 +1311,24 @@ export const Route: MessageFns<Route> = {
             message.stripPrefix = reader.bool();
             continue;
           }
+          case 13: {
+            if (tag === 104) {
+              message.retryStatuses.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 106) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.retryStatuses.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1321,12 +1360,21 @@ export const Route: MessageFns<Route> = {
     message.idempotency = object.idempotency ?? false;
     message.retries = object.retries ?? 0;
     message.stripPrefix = object.stripPrefix ?? false;
+    message.retryStatuses = object.retryStatuses?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseUpstream(): Upstream {
-  return { id: "", name: "", targets: [], connectTimeoutMs: 0 };
+  return {
+    id: "",
+    name: "",
+    targets: [],
+    connectTimeoutMs: 0,
+    retryBudgetPercent: 0,
+    retryBudgetMinPerSecond: 0,
+    retryBudgetWindowMs: 0,
+  };
 }
 
 export const Upstream: MessageFns<Upstream> = {
@@ -1342,6 +1390,15 @@ export const Upstream: MessageFns<Upstream> = {
     }
     if (message.connectTimeoutMs !== 0) {
       writer.uint32(32).uint32(message.connectTimeoutMs);
+    }
+    if (message.retryBudgetPercent !== 0) {
+      writer.uint32(80).uint32(message.retryBudgetPercent);
+    }
+    if (message.retryBudgetMinPerSecond !== 0) {
+      writer.uint32(88).uint32(message.retryBudgetMinPerSecond);
+    }
+    if (message.retryBudgetWindowMs !== 0) {
+      writer.uint32(96).uint32(message.retryBudgetWindowMs);
     }
     return writer;
   },
@@ -1391,6 +1448,30 @@ export const Upstream: MessageFns<Upstream> = {
             message.connectTimeoutMs = reader.uint32();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.retryBudgetPercent = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.retryBudgetMinPerSecond = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.retryBudgetWindowMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1412,6 +1493,9 @@ export const Upstream: MessageFns<Upstream> = {
     message.name = object.name ?? "";
     message.targets = object.targets?.map((e) => e) || [];
     message.connectTimeoutMs = object.connectTimeoutMs ?? 0;
+    message.retryBudgetPercent = object.retryBudgetPercent ?? 0;
+    message.retryBudgetMinPerSecond = object.retryBudgetMinPerSecond ?? 0;
+    message.retryBudgetWindowMs = object.retryBudgetWindowMs ?? 0;
     return message;
   },
 };
