@@ -23,6 +23,7 @@ import { type Isolation, startIsolation } from "./isolation.ts";
 import { missingV8Flags } from "./node-flags.ts";
 import { NodeState } from "./node-state.ts";
 import type { EgressDenialListener } from "./egress/egress-connect.ts";
+import { Retrier } from "./retry/retrier.ts";
 import { createMetrics, type DataPlaneMetrics } from "./ops/metrics.ts";
 import { type OpsServer, startOps } from "./ops/ops-server.ts";
 import type { BackoffPolicy } from "./sync/backoff.ts";
@@ -177,7 +178,13 @@ interface Servers {
 
 async function startServers(p: Parts): Promise<Servers> {
   const currentConfig = () => p.state.config();
-  const proxy = new HttpProxy(p.pools, INGRESS_LIMITS.bodyLimitBytes, p.isolation.upstreamObserver);
+  // one set of retry budgets per node, shared by HTTP and gRPC routes to the same upstream
+  const retrier = new Retrier({
+    clock: () => p.timers.monotonic(),
+    random: p.random,
+    metrics: p.metrics.retries,
+  });
+  const proxy = new HttpProxy(p.pools, INGRESS_LIMITS.bodyLimitBytes, p.isolation.upstreamObserver, retrier);
   const shared = {
     host: p.s.host,
     logger: p.log,
@@ -204,6 +211,7 @@ async function startServers(p: Parts): Promise<Servers> {
   const grpcProxy = new GrpcProxy(p.sessions, {
     maxMessageBytes: INGRESS_LIMITS.bodyLimitBytes,
     observer: p.isolation.upstreamObserver,
+    retrier,
   });
   try {
     grpc = await startGrpcIngress({

@@ -29,6 +29,7 @@ import {
 import { GRPC_STATUS } from "../../proto/grpc-status.ts";
 import { grpcCodeForHttpStatus, grpcCodeForReset, isGrpcContentType } from "./grpc-wire.ts";
 import { MessageMeter } from "./message-meter.ts";
+import type { Retrier } from "../retry/retrier.ts";
 import type { PickedSession, UpstreamSessions } from "./upstream-sessions.ts";
 
 /** What happened to a call, filled in as it goes; logged and counted when its stream closes. */
@@ -46,6 +47,8 @@ export interface GrpcProxyOptions {
   maxMessageBytes: number;
   /** told when the upstream's response headers arrive (route latency for the deadline check) */
   observer?: UpstreamObserver;
+  /** the node's retry budgets and metrics (default: budgets of this proxy's own, no metrics) */
+  retrier?: Retrier;
 }
 
 /** Answers a call with a rejection as a trailers-only response. */

@@ -67,10 +67,14 @@ export class UpstreamSessions {
 
   /**
    * The first live target's session (dialled if needed, connecting only where `egress` allows);
-   * undefined when there are no targets.
+   * undefined when there are no targets. `exclude`: origins to avoid while another target remains.
    */
-  pick(upstream: PlainUpstream, egress: EgressPolicy): PickedSession | undefined {
-    const target = this.upkeep.firstLive(upstream);
+  pick(
+    upstream: PlainUpstream,
+    egress: EgressPolicy,
+    exclude?: ReadonlySet<string>,
+  ): PickedSession | undefined {
+    const target = this.upkeep.firstLive(upstream, exclude);
     if (!target) return undefined;
     const now = this.upkeep.timers.monotonic();
     const key = `${target.origin} ${egress.key}`;

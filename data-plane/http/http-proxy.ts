@@ -7,13 +7,28 @@
  * routes). Failures before the response starts become rejections (502/504/413/400) for the
  * caller to answer; after that the response is cut. send() is the same exchange towards any
  * origin: the peer forwarder (peer-forwarder.ts) uses it to reach shard members.
+ *
+ * Retries (retry/retry-policy.ts): a request the route may retry (idempotent method or an
+ * Idempotency-Key, and a body of at most RETRY_BODY_LIMIT bytes with a content-length, read
+ * whole before the first attempt) that fails before its answer's head is written (connect
+ * failure, reset, or a retry status, which is then held back instead of relayed) is sent
+ * again, to another target when there is one, after the backoff, within the deadline and the
+ * upstream's retry budget. Any other body streams straight through and is never retried.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { errors as undiciErrors } from "undici";
 import { EGRESS_DENIED } from "../egress/egress-connect.ts";
 import { type Rejection, reject } from "../errors.ts";
-import { upstreamPath } from "../router/route-table.ts";
+import { Retrier, type RetryAttempts } from "../retry/retrier.ts";
+import {
+  type AttemptFailure,
+  RETRY_BODY_LIMIT,
+  type RetryVerdict,
+  retryableRequest,
+} from "../retry/retry-policy.ts";
+import { type CompiledRoute, upstreamPath } from "../router/route-table.ts";
 import { type HeaderMap, upstreamRequestHeaders } from "../pipeline/forward-headers.ts";
 import type { RequestContext, UpstreamObserver } from "../pipeline/stage.ts";
 import { ExchangeAborted, type RelayOutcome, UpstreamRelay } from "./upstream-relay.ts";
@@ -31,7 +46,7 @@ export type ProxyResult = { response: RelayedResponse } | { rejection: Rejection
  * the request was not sent (safe to send elsewhere); true: the connection was reset, perhaps
  * while the target handled it.
  */
-export type SendResult = ProxyResult | { connectFailed: true; maybeSent: boolean };
+export type SendResult = ProxyResult | { connectFailed: true; maybeSent: boolean } | { held: number };
 
 /** One exchange: where to, with which headers, how long to wait. */
 export interface SendSpec {
@@ -45,9 +60,15 @@ export interface SendSpec {
   fromNode?: boolean;
   /** sees the upstream's status and headers before they are relayed */
   onHead?: (statusCode: number, headers: HeaderMap) => void;
+  /** the request's body, read whole so that it can be sent again; absent: the client's body streams */
+  body?: Buffer;
+  /** true: the answer with this status is retried: held back, not relayed (the result is { held }) */
+  hold?: (statusCode: number) => boolean;
 }
 
 class BodyTooLargeError extends Error {}
+/** The connection broke after it opened: the request may have reached the target. */
+const RESETS = new Set(["ECONNRESET", "UND_ERR_SOCKET", "EPIPE"]);
 /** The connection never opened: the request was not sent. */
 const CONNECT_FAILURES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
 
@@ -90,22 +111,110 @@ export function deadlineHeaders(headers: HeaderMap, remaining: number | undefine
   return headers;
 }
 
+/** A body read whole for retries, or why it could not be. */
+type ReplayBody = { body: Buffer | undefined } | ProxyResult;
+
+/** Reads the whole body (at most RETRY_BODY_LIMIT bytes, announced by content-length) within timeoutMs. */
+function readWhole(req: IncomingMessage, timeoutMs: number): Promise<ReplayBody> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let seen = 0;
+    const finish = (result: ReplayBody) => {
+      clearTimeout(timer);
+      req.off("data", onData).off("end", onEnd).off("error", onGone).off("close", onGone);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > RETRY_BODY_LIMIT)
+        finish({ rejection: reject("CORRAL_DP_BAD_REQUEST", "body longer than its content-length") });
+      else chunks.push(chunk);
+    };
+    const onEnd = () => finish({ body: Buffer.concat(chunks) });
+    const onGone = () => finish({ clientGone: true });
+    const timer = setTimeout(
+      () =>
+        finish({ rejection: reject("CORRAL_DP_REQUEST_TIMEOUT", "the request body did not arrive in time") }),
+      timeoutMs,
+    );
+    req.on("data", onData).once("end", onEnd).once("error", onGone).once("close", onGone);
+  });
+}
+
+/** How an attempt failed in a way a retry may mend; undefined: it did not (answer, or a final rejection). */
+function attemptFailure(result: SendResult): AttemptFailure | undefined {
+  if ("held" in result) return { kind: "status", status: result.held };
+  if ("connectFailed" in result) return result.maybeSent ? { kind: "reset" } : { kind: "connect" };
+  return undefined;
+}
+
 export class HttpProxy {
   private readonly pools: UpstreamPools;
   private readonly bodyLimit: number;
   private readonly observer: UpstreamObserver | undefined;
+  private readonly retrier: Retrier;
 
-  constructor(pools: UpstreamPools, bodyLimit: number, observer?: UpstreamObserver) {
+  constructor(pools: UpstreamPools, bodyLimit: number, observer?: UpstreamObserver, retrier?: Retrier) {
     this.pools = pools;
     this.bodyLimit = bodyLimit;
     this.observer = observer;
+    this.retrier = retrier ?? new Retrier({ clock: () => performance.now(), random: Math.random });
   }
 
-  /** Proxies the request to its route's upstream. */
+  /** Proxies the request to its route's upstream, retrying what the retry policy allows. */
   async forward(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<ProxyResult> {
     const route = ctx.route!;
-    const picked = this.pools.pick(route.upstream, route.egress);
-    if (!picked) return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets") };
+    const read = await this.replayBody(ctx, req, route);
+    if (!("body" in read)) return read;
+    const resendable = retryableRequest(ctx.method, req.headers["idempotency-key"] !== undefined);
+    const attempts = this.retrier.begin(route, resendable && (read.body !== undefined || !hasBody(req)));
+    for (;;) {
+      const picked = this.pools.pick(route.upstream, route.egress, attempts.tried);
+      if (!picked) return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets") };
+      attempts.attempt(picked.target.origin);
+      let held: RetryVerdict | undefined;
+      const spec = this.upstreamSpec(ctx, req, picked, read.body);
+      spec.hold = (status) => {
+        held = attempts.possible ? attempts.decide({ kind: "status", status }, remainingMs(ctx)) : undefined;
+        return held?.retry === true;
+      };
+      const result = await this.send(ctx, req, res, spec);
+      const failure = attemptFailure(result);
+      if (!failure) return result as ProxyResult;
+      if ("connectFailed" in result) this.pools.markDead(picked.target.origin);
+      const verdict = held ?? attempts.decide(failure, remainingMs(ctx));
+      if (!verdict.retry)
+        return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream could not be reached") };
+      if (verdict.delayMs > 0) await sleep(verdict.delayMs);
+      if (res.destroyed) return { clientGone: true };
+    }
+  }
+
+  /**
+   * The body to send again on a retry: read whole when the route retries, the request may be
+   * sent twice and its content-length is at most RETRY_BODY_LIMIT; else undefined (it streams).
+   */
+  private replayBody(
+    ctx: RequestContext,
+    req: IncomingMessage,
+    route: CompiledRoute,
+  ): Promise<ReplayBody> | ReplayBody {
+    const none = { body: undefined };
+    if (!hasBody(req) || route.retries === 0) return none;
+    if (!retryableRequest(ctx.method, req.headers["idempotency-key"] !== undefined)) return none;
+    const length = Number(req.headers["content-length"]);
+    if (req.headers["transfer-encoding"] !== undefined || !(length <= RETRY_BODY_LIMIT)) return none;
+    return readWhole(req, Math.min(route.timeoutMs, remainingMs(ctx) ?? Number.POSITIVE_INFINITY));
+  }
+
+  /** One attempt at `picked`: its path, headers (with the time left) and timeout. */
+  private upstreamSpec(
+    ctx: RequestContext,
+    req: IncomingMessage,
+    picked: PickedTarget,
+    body: Buffer | undefined,
+  ): SendSpec {
+    const route = ctx.route!;
     const remaining = remainingMs(ctx);
     const headers = upstreamRequestHeaders(req.headers, {
       tenantId: ctx.tenant!.id,
@@ -119,6 +228,7 @@ export class HttpProxy {
       headers: deadlineHeaders(headers, remaining, route.protocol === "grpc"),
       timeoutMs: Math.min(route.timeoutMs, remaining ?? Number.POSITIVE_INFINITY),
       deadlineBound: remaining !== undefined && remaining < route.timeoutMs,
+      body,
     };
     const observer = this.observer;
     if (observer) {
@@ -126,10 +236,7 @@ export class HttpProxy {
       spec.onHead = (status, answer) =>
         observer.onUpstreamResponse(ctx, status, answer, performance.now() - sentAt);
     }
-    const result = await this.send(ctx, req, res, spec);
-    if (!("connectFailed" in result)) return result;
-    this.pools.markDead(picked.target.origin);
-    return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream could not be reached") };
+    return spec;
   }
 
   /** One exchange with spec.picked: streams the body there and relays the answer into res. */
@@ -143,7 +250,9 @@ export class HttpProxy {
         resolve(
           outcome.kind === "head"
             ? { response: { statusCode: outcome.statusCode, headers: outcome.headers } }
-            : failure(outcome.error, spec.deadlineBound),
+            : outcome.kind === "held"
+              ? { held: outcome.statusCode }
+              : failure(outcome.error, spec.deadlineBound),
         );
       const relay = new UpstreamRelay({
         res,
@@ -152,13 +261,14 @@ export class HttpProxy {
         fromNode: spec.fromNode === true,
         settle,
         onHead: spec.onHead,
+        hold: spec.hold,
       });
       spec.picked.pool.dispatch(
         {
           path: spec.path,
           method: ctx.method as "GET",
           headers: spec.headers,
-          body: hasBody(req) ? Readable.from(limitedBody(req, this.bodyLimit)) : null,
+          body: spec.body ?? (hasBody(req) ? Readable.from(limitedBody(req, this.bodyLimit)) : null),
           // the relay's own timer bounds the head and each body pause (see upstream-relay.ts)
           bodyTimeout: 0,
           headersTimeout: 0,
@@ -182,6 +292,7 @@ function failure(err: unknown, deadlineBound: boolean): SendResult {
   if (errorCodes(err).includes(EGRESS_DENIED))
     return { rejection: reject("CORRAL_DP_EGRESS_DENIED", (err as Error).message) };
   if (isConnectFailure(err)) return { connectFailed: true, maybeSent: false };
-  if (errorCodes(err).includes("ECONNRESET")) return { connectFailed: true, maybeSent: true };
+  // reset, or closed by the other side, before the answer's head
+  if (errorCodes(err).some((c) => RESETS.has(c))) return { connectFailed: true, maybeSent: true };
   return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream could not be reached") };
 }

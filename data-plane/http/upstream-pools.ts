@@ -47,10 +47,14 @@ export class UpstreamPools {
 
   /**
    * First live target; when every target is marked dead, the first (it may be back). Its pool
-   * connects only where `egress` allows.
+   * connects only where `egress` allows. `exclude`: origins to avoid while another target remains.
    */
-  pick(upstream: PlainUpstream, egress: EgressPolicy): PickedTarget | undefined {
-    const target = this.upkeep.firstLive(upstream);
+  pick(
+    upstream: PlainUpstream,
+    egress: EgressPolicy,
+    exclude?: ReadonlySet<string>,
+  ): PickedTarget | undefined {
+    const target = this.upkeep.firstLive(upstream, exclude);
     if (!target) return undefined;
     const now = this.upkeep.timers.monotonic();
     return { target, pool: this.pool(target.origin, egress, upstream.connectTimeoutMs, now) };

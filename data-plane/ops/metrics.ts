@@ -5,6 +5,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { registerArrayBuffersGauge } from "../../runtime/memory-metrics.ts";
 import type { NodeState } from "../node-state.ts";
+import type { RetryMetrics } from "../retry/retrier.ts";
 import { BatchedCounter, type CountCell } from "./batched-counter.ts";
 
 export interface DataPlaneMetrics {
@@ -18,6 +19,8 @@ export interface DataPlaneMetrics {
   readonly syncConnections: Counter<"event">;
   /** upstream connections the egress policy refused, by protocol (http, grpc) */
   readonly egressDenied: Counter<"protocol">;
+  /** attempts at upstreams, retries (by cause) and retries the budget refused, by protocol (http, grpc) */
+  readonly retries: RetryMetrics;
   /**
    * One answered request in `requests` and `requestSeconds`, the cheap way (the request path
    * calls this; the counts reach `requests` when it is collected).
@@ -109,6 +112,44 @@ function stateGauges(registry: Registry, state: NodeState): void {
   );
 }
 
+/** Attempts, retries and budget refusals, batched: cells bound once per protocol (and cause). */
+function retryMetrics(registry: Registry): RetryMetrics {
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
+    new BatchedCounter<L>({ name, help, labelNames, registers: [registry] });
+  const attempts = counter("corral_dp_upstream_attempts_total", "attempts at upstream targets, by protocol", [
+    "protocol",
+  ]);
+  const retries = counter(
+    "corral_dp_upstream_retries_total",
+    "retried attempts, by protocol and cause (connect, reset, status)",
+    ["protocol", "cause"],
+  );
+  const exhausted = counter(
+    "corral_dp_retry_budget_exhausted_total",
+    "retries the policy allowed but the upstream's retry budget refused, by protocol",
+    ["protocol"],
+  );
+  /** one cell per label set, found without building JSON (BatchedCounter.cell's key) per count */
+  const cellsOf = (c: BatchedCounter<string>) => {
+    const cells = new Map<string, CountCell>();
+    return (protocol: string, cause?: string) => {
+      const key = cause === undefined ? protocol : `${protocol} ${cause}`;
+      let cell = cells.get(key);
+      if (!cell) {
+        cell = c.cell(cause === undefined ? { protocol } : { protocol, cause });
+        cells.set(key, cell);
+      }
+      return cell;
+    };
+  };
+  const [attemptCell, retryCell, exhaustedCell] = [cellsOf(attempts), cellsOf(retries), cellsOf(exhausted)];
+  return {
+    attempt: (protocol) => attemptCell(protocol).n++,
+    retry: (protocol, cause) => retryCell(protocol, cause).n++,
+    budgetExhausted: (protocol) => exhaustedCell(protocol).n++,
+  };
+}
+
 export function createMetrics(state: NodeState): DataPlaneMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "corral_dp_" });
@@ -159,6 +200,7 @@ export function createMetrics(state: NodeState): DataPlaneMetrics {
       labelNames: ["event"],
       registers: [registry],
     }),
+    retries: retryMetrics(registry),
     egressDenied: new Counter({
       name: "corral_dp_egress_denied_total",
       help: "upstream connections the egress policy refused (an internal address or name), by protocol",

@@ -36,9 +36,13 @@ export class UpstreamUpkeep {
     this.#scheduleSweep();
   }
 
-  /** The first target not marked dead; when every one is, the first (it may be back). */
-  firstLive(upstream: PlainUpstream): PlainTarget | undefined {
-    return this.#dead.firstLive(upstream.targets, (t) => t.origin);
+  /**
+   * The first target not marked dead; when every one is, the first (it may be back). Targets
+   * whose origin is in `exclude` (a retry's tried ones) are passed over while another remains.
+   */
+  firstLive(upstream: PlainUpstream, exclude?: ReadonlySet<string>): PlainTarget | undefined {
+    const others = exclude?.size ? upstream.targets.filter((t) => !exclude.has(t.origin)) : upstream.targets;
+    return this.#dead.firstLive(others.length > 0 ? others : upstream.targets, (t) => t.origin);
   }
 
   markDead(origin: string): void {
