@@ -13,7 +13,7 @@ import type { EgressPolicy } from "../../proto/egress-policy.ts";
 import type { Timers } from "../clock.ts";
 import { EGRESS_DENIED, egressSessionOptions } from "../egress/egress-connect.ts";
 import type { PlainTarget, PlainUpstream } from "../model/plain-config.ts";
-import { type UpkeepOptions, UpstreamUpkeep } from "../upstream/upstream-upkeep.ts";
+import { type Origins, type UpkeepOptions, UpstreamUpkeep } from "../upstream/upstream-upkeep.ts";
 
 /**
  * HTTP/2 flow-control windows for a proxy: the defaults (64 KiB per stream and per connection)
@@ -69,11 +69,7 @@ export class UpstreamSessions {
    * The first live target's session (dialled if needed, connecting only where `egress` allows);
    * undefined when there are no targets. `exclude`: origins to avoid while another target remains.
    */
-  pick(
-    upstream: PlainUpstream,
-    egress: EgressPolicy,
-    exclude?: ReadonlySet<string>,
-  ): PickedSession | undefined {
+  pick(upstream: PlainUpstream, egress: EgressPolicy, exclude?: Origins): PickedSession | undefined {
     const target = this.upkeep.firstLive(upstream, exclude);
     if (!target) return undefined;
     const now = this.upkeep.timers.monotonic();

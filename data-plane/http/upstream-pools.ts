@@ -10,7 +10,7 @@ import type { EgressPolicy } from "../../proto/egress-policy.ts";
 import type { Timers } from "../clock.ts";
 import { egressConnector } from "../egress/egress-connect.ts";
 import type { PlainTarget, PlainUpstream } from "../model/plain-config.ts";
-import { type UpkeepOptions, UpstreamUpkeep } from "../upstream/upstream-upkeep.ts";
+import { type Origins, type UpkeepOptions, UpstreamUpkeep } from "../upstream/upstream-upkeep.ts";
 
 export interface PoolOptions extends UpkeepOptions {
   /** most connections per origin */
@@ -49,11 +49,7 @@ export class UpstreamPools {
    * First live target; when every target is marked dead, the first (it may be back). Its pool
    * connects only where `egress` allows. `exclude`: origins to avoid while another target remains.
    */
-  pick(
-    upstream: PlainUpstream,
-    egress: EgressPolicy,
-    exclude?: ReadonlySet<string>,
-  ): PickedTarget | undefined {
+  pick(upstream: PlainUpstream, egress: EgressPolicy, exclude?: Origins): PickedTarget | undefined {
     const target = this.upkeep.firstLive(upstream, exclude);
     if (!target) return undefined;
     const now = this.upkeep.timers.monotonic();

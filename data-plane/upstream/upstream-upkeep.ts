@@ -9,6 +9,9 @@ import type { EgressDenialListener } from "../egress/egress-connect.ts";
 import type { PlainTarget, PlainUpstream } from "../model/plain-config.ts";
 import { RecentFailures } from "./recent-failures.ts";
 
+/** Target origins (e.g. the ones a request's retries already tried). */
+export type Origins = ReadonlySet<string>;
+
 export interface UpkeepOptions {
   /** how long a target that failed to connect is skipped */
   deadForMs?: number;
@@ -40,7 +43,7 @@ export class UpstreamUpkeep {
    * The first target not marked dead; when every one is, the first (it may be back). Targets
    * whose origin is in `exclude` (a retry's tried ones) are passed over while another remains.
    */
-  firstLive(upstream: PlainUpstream, exclude?: ReadonlySet<string>): PlainTarget | undefined {
+  firstLive(upstream: PlainUpstream, exclude?: Origins): PlainTarget | undefined {
     const others = exclude?.size ? upstream.targets.filter((t) => !exclude.has(t.origin)) : upstream.targets;
     return this.#dead.firstLive(others.length > 0 ? others : upstream.targets, (t) => t.origin);
   }
