@@ -22,6 +22,8 @@ export {
   createRouteBody,
   createUpstreamBody,
   issuedKey,
+  patchRouteBody,
+  patchUpstreamBody,
   keyInfo,
   keyList,
   METHODS,

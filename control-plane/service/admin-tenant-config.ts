@@ -9,7 +9,7 @@ import { CorralError } from "../errors.ts";
 import { listApiKeys } from "../store/api-keys.ts";
 import type { Pool } from "../store/db.ts";
 import { deletePlan, getPlan, listPlanViews, type PlanLimits, putPlan } from "../store/plans.ts";
-import { listRoutes, type NewRoute } from "../store/routes.ts";
+import { listRoutes, type NewRoute, type RoutePatch } from "../store/routes.ts";
 import {
   getAdmission,
   getEgress,
@@ -28,14 +28,14 @@ import {
   type TenantPatch,
   updateTenant,
 } from "../store/tenants.ts";
-import { listUpstreams, type NewUpstream } from "../store/upstreams.ts";
+import { listUpstreams, type NewUpstream, type UpstreamPatch } from "../store/upstreams.ts";
 import type { Change, NewKey } from "./config-changes.ts";
 import * as changes from "./config-changes.ts";
 import { measureTenant } from "./config-growth.ts";
 import { normalizeEgressAllow, normalizeTargets } from "./input-validation.ts";
 import { assertPlanRateCovered, assertTenantRateCovered } from "./limit-rules.ts";
 
-export type { NewKey, NewRoute, NewTenant, NewUpstream, PlanLimits, TenantPatch };
+export type { NewKey, NewRoute, NewTenant, NewUpstream, PlanLimits, RoutePatch, TenantPatch, UpstreamPatch };
 
 const notFound = (kind: string, id: string) =>
   new CorralError("CORRAL_ADMIN_NOT_FOUND", `${kind} ${id} not found`);
@@ -103,11 +103,17 @@ export class AdminTenantConfig {
   readonly issueKey = changes.issueKey;
   readonly revokeKey = changes.revokeKey;
   readonly createRoute = changes.createRoute;
+  readonly updateRoute = changes.updateRoute;
   readonly removeRoute = changes.removeRoute;
   readonly removeUpstream = changes.removeUpstream;
 
   createUpstream(tenantId: string, body: NewUpstream): Change {
     return changes.createUpstream(tenantId, { ...body, targets: normalizeTargets(body.targets) });
+  }
+
+  updateUpstream(tenantId: string, upstreamId: string, patch: UpstreamPatch): Change {
+    const targets = patch.targets && normalizeTargets(patch.targets);
+    return changes.updateUpstream(tenantId, upstreamId, targets ? { ...patch, targets } : patch);
   }
 
   async listKeys(tenantId: string) {

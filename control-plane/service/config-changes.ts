@@ -8,7 +8,15 @@ import { checkTarget, egressPolicy } from "../../proto/egress-policy.ts";
 import { CorralError } from "../errors.ts";
 import { issueApiKey, revokeApiKey, type Scope } from "../store/api-keys.ts";
 import type { Queryable, TxClient } from "../store/db.ts";
-import { deleteRoute, getRoute, insertRoute, type NewRoute, type Route } from "../store/routes.ts";
+import {
+  deleteRoute,
+  getRoute,
+  insertRoute,
+  type NewRoute,
+  type Route,
+  type RoutePatch,
+  replaceRoute,
+} from "../store/routes.ts";
 import { egressAllowOf } from "../store/settings.ts";
 import { assertTenantExists } from "../store/tenants.ts";
 import {
@@ -16,7 +24,9 @@ import {
   getUpstream,
   insertUpstream,
   type NewUpstream,
+  replaceUpstream,
   type Upstream,
+  type UpstreamPatch,
 } from "../store/upstreams.ts";
 import type { MutationResult } from "./mutations.ts";
 
@@ -37,17 +47,37 @@ const notFound = (kind: string, id: string, tenantId: string) =>
 export function createUpstream(tenantId: string, input: NewUpstream): Change {
   return async (tx) => {
     await assertTenantExists(tx, tenantId);
-    const policy = egressPolicy(...(await egressAllowOf(tx, tenantId)));
-    for (const [i, target] of input.targets.entries()) {
-      const denial = checkTarget(policy, target);
-      if (denial === undefined) continue;
-      const path = `body/targets/${i}`;
-      const message = `is refused by the egress policy: ${denial} (an operator may allow it)`;
-      throw new CorralError("CORRAL_ADMIN_EGRESS_DENIED", `${path} ${message}`, {
-        errors: [{ path, message }],
-      });
-    }
+    await assertEgressAllows(tx, tenantId, input.targets);
     return { status: 201, body: await insertUpstream(tx, tenantId, input) };
+  };
+}
+
+/** Every target must pass the egress policy of the fleet's and the tenant's allow lists, read in `tx`. */
+async function assertEgressAllows(tx: TxClient, tenantId: string, targets: readonly string[]): Promise<void> {
+  const policy = egressPolicy(...(await egressAllowOf(tx, tenantId)));
+  for (const [i, target] of targets.entries()) {
+    const denial = checkTarget(policy, target);
+    if (denial === undefined) continue;
+    const path = `body/targets/${i}`;
+    const message = `is refused by the egress policy: ${denial} (an operator may allow it)`;
+    throw new CorralError("CORRAL_ADMIN_EGRESS_DENIED", `${path} ${message}`, {
+      errors: [{ path, message }],
+    });
+  }
+}
+
+/**
+ * `patch.targets` already normalised. The merged upstream is checked as a new one would be:
+ * new targets against the egress policy (a patch is no way around it), the name unique.
+ */
+export function updateUpstream(tenantId: string, upstreamId: string, patch: UpstreamPatch): Change {
+  return async (tx) => {
+    const current = await findUpstream(tx, tenantId, upstreamId);
+    if (patch.targets) await assertEgressAllows(tx, tenantId, patch.targets);
+    const merged = { ...current, ...patch };
+    const updated = await replaceUpstream(tx, tenantId, upstreamId, merged);
+    if (!updated) throw notFound("upstream", upstreamId, tenantId);
+    return { status: 200, body: updated };
   };
 }
 
@@ -62,8 +92,32 @@ export function removeUpstream(tenantId: string, upstreamId: string): Change {
 export function createRoute(tenantId: string, input: NewRoute): Change {
   return async (tx) => {
     await assertTenantExists(tx, tenantId);
+    assertRetryStatuses(input);
     return { status: 201, body: await insertRoute(tx, tenantId, input) };
   };
+}
+
+/** The merged route is checked as a new one would be (the upstream the tenant's own, retry statuses). */
+export function updateRoute(tenantId: string, routeId: string, patch: RoutePatch): Change {
+  return async (tx) => {
+    const current = await findRoute(tx, tenantId, routeId);
+    const { limits, ...rest } = { ...current, ...patch };
+    const merged: NewRoute = { ...rest, ...(limits ? { limits } : {}) };
+    assertRetryStatuses(merged);
+    const updated = await replaceRoute(tx, tenantId, routeId, merged);
+    if (!updated) throw notFound("route", routeId, tenantId);
+    return { status: 200, body: updated };
+  };
+}
+
+/** Retry statuses are HTTP statuses 400-599 on http routes, gRPC codes 1-16 on grpc routes. */
+function assertRetryStatuses(route: NewRoute): void {
+  const [low, high] = route.protocol === "grpc" ? [1, 16] : [400, 599];
+  const bad = (route.retries?.statuses ?? []).findIndex((s) => s < low || s > high);
+  if (bad < 0) return;
+  const path = `body/retries/statuses/${bad}`;
+  const message = `must be ${route.protocol === "grpc" ? "a gRPC code" : "an HTTP status"} from ${low} to ${high}`;
+  throw new CorralError("CORRAL_ADMIN_VALIDATION", `${path} ${message}`, { errors: [{ path, message }] });
 }
 
 export function removeRoute(tenantId: string, routeId: string): Change {

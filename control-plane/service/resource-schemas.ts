@@ -153,22 +153,61 @@ export const keyList = itemsOf(keyInfo);
 
 // ---- upstreams ------------------------------------------------------------------
 
+/** Each node's retry budget for the upstream (the migration and the snapshot check hold the same bounds). */
+const retryBudgetInput = {
+  type: "object",
+  additionalProperties: false,
+  required: ["percent", "minPerSecond", "windowMs"],
+  description:
+    "each node's retry budget for this upstream: retries at most `percent` of the requests over the " +
+    "last `windowMs`, plus `minPerSecond` per second of the window (default 10 %, 3/s, 10 s)",
+  properties: {
+    percent: { type: "integer", minimum: 1, maximum: 100 },
+    minPerSecond: { type: "integer", minimum: 0, maximum: 1000 },
+    windowMs: { type: "integer", minimum: 1000, maximum: 60_000 },
+  },
+} as const;
+
+const retryBudget = {
+  type: "object",
+  properties: {
+    percent: { type: "integer" },
+    minPerSecond: { type: "integer" },
+    windowMs: { type: "integer" },
+  },
+  required: ["percent", "minPerSecond", "windowMs"],
+} as const;
+
+const upstreamInputs = {
+  name: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$" },
+  targets: {
+    type: "array",
+    minItems: 1,
+    maxItems: 32,
+    uniqueItems: true,
+    items: { type: "string", minLength: 1, maxLength: 2048 },
+    description: "base URLs (http://host:port) or host:port",
+  },
+  connectTimeoutMs: { type: "integer", minimum: 1, maximum: 60_000 },
+  retryBudget: retryBudgetInput,
+} as const;
+
 export const createUpstreamBody = {
   type: "object",
   additionalProperties: false,
   required: ["name", "targets"],
   properties: {
-    name: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$" },
-    targets: {
-      type: "array",
-      minItems: 1,
-      maxItems: 32,
-      uniqueItems: true,
-      items: { type: "string", minLength: 1, maxLength: 2048 },
-      description: "base URLs (http://host:port) or host:port",
-    },
-    connectTimeoutMs: { type: "integer", minimum: 1, maximum: 60_000, default: 5_000 },
+    ...upstreamInputs,
+    connectTimeoutMs: { ...upstreamInputs.connectTimeoutMs, default: 5_000 },
   },
+} as const;
+
+/** PATCH: any of the fields of a new upstream; the rest stay as they are. */
+export const patchUpstreamBody = {
+  type: "object",
+  additionalProperties: false,
+  minProperties: 1,
+  properties: upstreamInputs,
 } as const;
 
 export const upstream = {
@@ -179,9 +218,10 @@ export const upstream = {
     name: { type: "string" },
     targets: { type: "array", items: { type: "string" } },
     connectTimeoutMs: { type: "integer" },
+    retryBudget,
     createdAt: timestamp,
   },
-  required: ["id", "tenantId", "name", "targets", "connectTimeoutMs", "createdAt"],
+  required: ["id", "tenantId", "name", "targets", "connectTimeoutMs", "retryBudget", "createdAt"],
 } as const;
 
 export const upstreamList = itemsOf(upstream);
@@ -191,25 +231,72 @@ export const upstreamList = itemsOf(upstream);
 const HOST_PATTERN =
   "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$";
 
+/** How the DP retries a failed attempt (data-plane/retry/retry-policy.ts). */
+const routeRetriesInput = {
+  type: "object",
+  additionalProperties: false,
+  required: ["attempts"],
+  description:
+    "retries after a failed first attempt (connect failure, reset, or one of `statuses` before the answer " +
+    "started), for idempotent methods or requests with an Idempotency-Key; `statuses` are HTTP statuses " +
+    "400-599 on http routes (default 502, 503, 504) and gRPC codes 1-16 on grpc routes (default 14, UNAVAILABLE)",
+  properties: {
+    attempts: { type: "integer", minimum: 0, maximum: 10 },
+    statuses: {
+      type: "array",
+      maxItems: 16,
+      uniqueItems: true,
+      items: { type: "integer", minimum: 1, maximum: 599 },
+      default: [],
+    },
+  },
+} as const;
+
+const routeRetries = {
+  type: "object",
+  properties: { attempts: { type: "integer" }, statuses: { type: "array", items: { type: "integer" } } },
+  required: ["attempts", "statuses"],
+} as const;
+
+const routeInputs = {
+  pathPrefix: { type: "string", pattern: "^/[^\\s?#]*$", maxLength: 1024 },
+  hosts: {
+    type: "array",
+    maxItems: 32,
+    uniqueItems: true,
+    items: { type: "string", pattern: HOST_PATTERN, maxLength: 260 },
+  },
+  methods: { type: "array", uniqueItems: true, items: { enum: METHODS } },
+  upstreamId: { type: "string", pattern: "^up_[0-9a-f]{16}$" },
+  timeoutMs: { type: "integer", minimum: 1, maximum: 300_000 },
+  protocol: { enum: ["http", "grpc"] },
+  stripPrefix: { type: "boolean" },
+  limits: routeLimitsInput,
+  retries: routeRetriesInput,
+} as const;
+
 export const createRouteBody = {
   type: "object",
   additionalProperties: false,
   required: ["pathPrefix", "upstreamId"],
   properties: {
-    pathPrefix: { type: "string", pattern: "^/[^\\s?#]*$", maxLength: 1024 },
-    hosts: {
-      type: "array",
-      maxItems: 32,
-      uniqueItems: true,
-      items: { type: "string", pattern: HOST_PATTERN, maxLength: 260 },
-      default: [],
-    },
-    methods: { type: "array", uniqueItems: true, items: { enum: METHODS }, default: [] },
-    upstreamId: { type: "string", pattern: "^up_[0-9a-f]{16}$" },
-    timeoutMs: { type: "integer", minimum: 1, maximum: 300_000, default: 15_000 },
-    protocol: { enum: ["http", "grpc"], default: "http" },
-    stripPrefix: { type: "boolean", default: false },
-    limits: routeLimitsInput,
+    ...routeInputs,
+    hosts: { ...routeInputs.hosts, default: [] },
+    methods: { ...routeInputs.methods, default: [] },
+    timeoutMs: { ...routeInputs.timeoutMs, default: 15_000 },
+    protocol: { ...routeInputs.protocol, default: "http" },
+    stripPrefix: { ...routeInputs.stripPrefix, default: false },
+  },
+} as const;
+
+/** PATCH: any of the fields of a new route; `limits: null` removes the route's bucket. */
+export const patchRouteBody = {
+  type: "object",
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    ...routeInputs,
+    limits: { ...routeLimitsInput, type: ["object", "null"] },
   },
 } as const;
 
@@ -226,6 +313,7 @@ export const route = {
     protocol: { enum: ["http", "grpc"] },
     stripPrefix: { type: "boolean" },
     limits: routeLimits,
+    retries: routeRetries,
     createdAt: timestamp,
   },
   required: [
@@ -239,6 +327,7 @@ export const route = {
     "protocol",
     "stripPrefix",
     "limits",
+    "retries",
     "createdAt",
   ],
 } as const;

@@ -1,0 +1,172 @@
+/**
+ * PATCH of routes and upstreams on the admin API: the merged resource passes the same checks as
+ * a new one (schema, egress policy, the upstream the tenant's own, retry statuses, quotas),
+ * scoped by the tenant in the path, idempotent with an Idempotency-Key, and published with its
+ * retries and retry budget.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { LATEST_KEY, parsePointer } from "../../proto/blob-keys.ts";
+import { decodeSnapshot } from "../../proto/snapshot-codec.ts";
+import { egressAllowFor } from "../support/egress.ts";
+import { type Harness, startHarness } from "./harness.ts";
+
+let h: Harness;
+let upId: string;
+let otherUpId: string;
+let routeId: string;
+before(async () => {
+  h = await startHarness();
+  for (const id of ["shop", "rival"])
+    await h.api("POST", "/admin/v1/tenants", {
+      id,
+      name: id,
+      egressAllow: egressAllowFor("127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:9003"),
+    });
+  const up = await h.api("POST", "/admin/v1/tenants/shop/upstreams", {
+    name: "api",
+    targets: ["127.0.0.1:9001"],
+  });
+  upId = up.body.id;
+  assert.deepEqual(up.body.retryBudget, { percent: 10, minPerSecond: 3, windowMs: 10_000 });
+  const rival = await h.api("POST", "/admin/v1/tenants/rival/upstreams", {
+    name: "api",
+    targets: ["127.0.0.1:9001"],
+  });
+  otherUpId = rival.body.id;
+  const route = await h.api("POST", "/admin/v1/tenants/shop/routes", {
+    pathPrefix: "/api",
+    upstreamId: upId,
+    retries: { attempts: 2 },
+    limits: { rate: 5, burst: 10 },
+  });
+  assert.equal(route.status, 201);
+  assert.deepEqual(route.body.retries, { attempts: 2, statuses: [] });
+  routeId = route.body.id;
+});
+after(() => h.close());
+
+const routePath = () => `/admin/v1/tenants/shop/routes/${routeId}`;
+const upstreamPath = () => `/admin/v1/tenants/shop/upstreams/${upId}`;
+
+test("a route patch changes only what it names; limits null removes the bucket", async () => {
+  const before = (await h.api("GET", routePath())).body;
+  const patched = await h.api("PATCH", routePath(), {
+    timeoutMs: 900,
+    retries: { attempts: 3, statuses: [503, 429] },
+  });
+  assert.equal(patched.status, 200);
+  assert.deepEqual(patched.body, {
+    ...before,
+    timeoutMs: 900,
+    retries: { attempts: 3, statuses: [503, 429] },
+  });
+  const unbucketed = await h.api("PATCH", routePath(), { limits: null });
+  assert.equal(unbucketed.body.limits, null);
+  assert.deepEqual((await h.api("GET", routePath())).body, unbucketed.body);
+});
+
+test("a route patch is checked like a new route, and a refused one changes nothing", async () => {
+  const before = (await h.api("GET", routePath())).body;
+  const refusals: [unknown, number, RegExp][] = [
+    [{}, 400, /fewer than 1 properties/],
+    [{ owner: "x" }, 400, /additional properties/],
+    [{ pathPrefix: "no-slash" }, 400, /pattern/],
+    [{ retries: { attempts: 11 } }, 400, /<= 10/],
+    [
+      { retries: { attempts: 1, statuses: [14] } },
+      400,
+      /body\/retries\/statuses\/0 must be an HTTP status from 400 to 599/,
+    ],
+    [{ protocol: "grpc" }, 400, /must be a gRPC code from 1 to 16/],
+    [{ upstreamId: otherUpId }, 400, /does not exist in tenant shop/],
+  ];
+  for (const [body, status, detail] of refusals) {
+    const res = await h.api("PATCH", routePath(), body);
+    assert.equal(res.status, status, JSON.stringify(body));
+    assert.match(res.body.detail, detail);
+  }
+  assert.deepEqual((await h.api("GET", routePath())).body, before);
+});
+
+test("an upstream patch: new targets pass the egress policy, the name stays unique, the budget is set", async () => {
+  const patched = await h.api("PATCH", upstreamPath(), {
+    targets: ["http://127.0.0.1:9002/", "127.0.0.1:9003"],
+    retryBudget: { percent: 20, minPerSecond: 0, windowMs: 5000 },
+  });
+  assert.equal(patched.status, 200);
+  assert.deepEqual(patched.body.targets, ["http://127.0.0.1:9002", "127.0.0.1:9003"]);
+  assert.deepEqual(patched.body.retryBudget, { percent: 20, minPerSecond: 0, windowMs: 5000 });
+  assert.equal(patched.body.name, "api");
+
+  const internal = await h.api("PATCH", upstreamPath(), { targets: ["http://10.0.0.7:80"] });
+  assert.equal(internal.status, 400);
+  assert.equal(internal.body.code, "CORRAL_ADMIN_EGRESS_DENIED");
+  await h.api("POST", "/admin/v1/tenants/shop/upstreams", { name: "other", targets: ["127.0.0.1:9001"] });
+  const taken = await h.api("PATCH", upstreamPath(), { name: "other" });
+  assert.equal(taken.status, 409);
+  const budget = await h.api("PATCH", upstreamPath(), {
+    retryBudget: { percent: 0, minPerSecond: 0, windowMs: 5000 },
+  });
+  assert.equal(budget.status, 400);
+  assert.deepEqual((await h.api("GET", upstreamPath())).body, patched.body);
+});
+
+test("another tenant's route or upstream is not found through this tenant's path", async () => {
+  const rivalRoute = await h.api("POST", "/admin/v1/tenants/rival/routes", {
+    pathPrefix: "/",
+    upstreamId: otherUpId,
+  });
+  const viaShop = await h.api("PATCH", `/admin/v1/tenants/shop/routes/${rivalRoute.body.id}`, {
+    timeoutMs: 5,
+  });
+  assert.equal(viaShop.status, 404);
+  const upViaShop = await h.api("PATCH", `/admin/v1/tenants/shop/upstreams/${otherUpId}`, { name: "mine" });
+  assert.equal(upViaShop.status, 404);
+  assert.equal(
+    (await h.api("GET", `/admin/v1/tenants/rival/routes/${rivalRoute.body.id}`)).body.timeoutMs,
+    15_000,
+  );
+  assert.equal((await h.api("GET", `/admin/v1/tenants/rival/upstreams/${otherUpId}`)).body.name, "api");
+});
+
+test("a patch cannot grow a tenant past its quotas", async () => {
+  await h.api("PATCH", "/admin/v1/tenants/rival", { quotas: { maxTargets: 2 } });
+  const grown = await h.api("PATCH", `/admin/v1/tenants/rival/upstreams/${otherUpId}`, {
+    targets: ["127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:9003"],
+  });
+  assert.equal(grown.status, 507);
+  assert.equal(grown.body.code, "CORRAL_QUOTA_EXCEEDED");
+  assert.deepEqual((await h.api("GET", `/admin/v1/tenants/rival/upstreams/${otherUpId}`)).body.targets, [
+    "127.0.0.1:9001",
+  ]);
+});
+
+test("Idempotency-Key: the same patch replays its first answer, a different one is refused", async () => {
+  const key = { "idempotency-key": "patch-route-1" };
+  const first = await h.api("PATCH", routePath(), { timeoutMs: 1234 }, key);
+  assert.equal(first.status, 200);
+  await h.api("PATCH", routePath(), { timeoutMs: 4321 });
+  const replay = await h.api("PATCH", routePath(), { timeoutMs: 1234 }, key);
+  assert.equal(replay.headers.get("idempotent-replayed"), "true");
+  assert.deepEqual(replay.body, first.body);
+  assert.equal((await h.api("GET", routePath())).body.timeoutMs, 4321, "the replay changed nothing");
+  const other = await h.api("PATCH", routePath(), { timeoutMs: 99 }, key);
+  assert.equal(other.status, 422);
+});
+
+test("the published snapshot carries the route's retries and the upstream's budget", async () => {
+  await h.api("PATCH", routePath(), { retries: { attempts: 4, statuses: [502] } });
+  await h.cp.publisher.idle();
+  const capacity = Number(h.env.CORRAL_SNAPSHOT_CAPACITY);
+  const pointer = parsePointer(await h.blobs.get(LATEST_KEY, 4096));
+  const snapshot = decodeSnapshot(await h.blobs.get(pointer.key, capacity), h.publicKey, capacity);
+  const shop = snapshot.tenants.find((t) => t.id === "shop")!;
+  const route = shop.routes.find((r) => r.id === routeId)!;
+  assert.deepEqual([route.retries, route.retryStatuses], [4, [502]]);
+  const up = shop.upstreams.find((u) => u.id === upId)!;
+  assert.deepEqual(
+    [up.retryBudgetPercent, up.retryBudgetMinPerSecond, up.retryBudgetWindowMs, up.targets],
+    [20, 0, 5000, ["http://127.0.0.1:9002", "127.0.0.1:9003"]],
+  );
+});
