@@ -49,6 +49,14 @@ const routeLimits = {
   properties: { rate: { type: "number" }, burst: { type: "number" } },
 } as const;
 
+/** A closed request body: these properties only, `required` among them. */
+const closedBody = <P extends object>(required: string[], properties: P) => ({
+  type: "object" as const,
+  additionalProperties: false as const,
+  required,
+  properties,
+});
+
 export const itemsOf = (item: object) =>
   ({ type: "object", properties: { items: { type: "array", items: item } }, required: ["items"] }) as const;
 
@@ -170,13 +178,9 @@ const retryBudgetInput = {
 
 const retryBudget = {
   type: "object",
-  properties: {
-    percent: { type: "integer" },
-    minPerSecond: { type: "integer" },
-    windowMs: { type: "integer" },
-  },
-  required: ["percent", "minPerSecond", "windowMs"],
-} as const;
+  properties: retryBudgetInput.properties,
+  required: retryBudgetInput.required,
+};
 
 const upstreamInputs = {
   name: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$" },
@@ -192,23 +196,13 @@ const upstreamInputs = {
   retryBudget: retryBudgetInput,
 } as const;
 
-export const createUpstreamBody = {
-  type: "object",
-  additionalProperties: false,
-  required: ["name", "targets"],
-  properties: {
-    ...upstreamInputs,
-    connectTimeoutMs: { ...upstreamInputs.connectTimeoutMs, default: 5_000 },
-  },
-} as const;
+export const createUpstreamBody = closedBody(["name", "targets"], {
+  ...upstreamInputs,
+  connectTimeoutMs: { ...upstreamInputs.connectTimeoutMs, default: 5_000 },
+});
 
 /** PATCH: any of the fields of a new upstream; the rest stay as they are. */
-export const patchUpstreamBody = {
-  type: "object",
-  additionalProperties: false,
-  minProperties: 1,
-  properties: upstreamInputs,
-} as const;
+export const patchUpstreamBody = { ...closedBody([], upstreamInputs), minProperties: 1 };
 
 export const upstream = {
   type: "object",
@@ -275,30 +269,20 @@ const routeInputs = {
   retries: routeRetriesInput,
 } as const;
 
-export const createRouteBody = {
-  type: "object",
-  additionalProperties: false,
-  required: ["pathPrefix", "upstreamId"],
-  properties: {
-    ...routeInputs,
-    hosts: { ...routeInputs.hosts, default: [] },
-    methods: { ...routeInputs.methods, default: [] },
-    timeoutMs: { ...routeInputs.timeoutMs, default: 15_000 },
-    protocol: { ...routeInputs.protocol, default: "http" },
-    stripPrefix: { ...routeInputs.stripPrefix, default: false },
-  },
-} as const;
+export const createRouteBody = closedBody(["pathPrefix", "upstreamId"], {
+  ...routeInputs,
+  hosts: { ...routeInputs.hosts, default: [] },
+  methods: { ...routeInputs.methods, default: [] },
+  timeoutMs: { ...routeInputs.timeoutMs, default: 15_000 },
+  protocol: { ...routeInputs.protocol, default: "http" },
+  stripPrefix: { ...routeInputs.stripPrefix, default: false },
+});
 
 /** PATCH: any of the fields of a new route; `limits: null` removes the route's bucket. */
 export const patchRouteBody = {
-  type: "object",
-  additionalProperties: false,
+  ...closedBody([], { ...routeInputs, limits: { ...routeLimitsInput, type: ["object", "null"] } }),
   minProperties: 1,
-  properties: {
-    ...routeInputs,
-    limits: { ...routeLimitsInput, type: ["object", "null"] },
-  },
-} as const;
+};
 
 export const route = {
   type: "object",
