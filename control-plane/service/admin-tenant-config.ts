@@ -111,10 +111,7 @@ export class AdminTenantConfig {
     return changes.createUpstream(tenantId, { ...body, targets: normalizeTargets(body.targets) });
   }
 
-  updateUpstream(tenantId: string, upstreamId: string, patch: UpstreamPatch): Change {
-    const targets = patch.targets && normalizeTargets(patch.targets);
-    return changes.updateUpstream(tenantId, upstreamId, targets ? { ...patch, targets } : patch);
-  }
+  readonly updateUpstream = changes.updateUpstream;
 
   async listKeys(tenantId: string) {
     await assertTenantExists(this.#pool, tenantId);

@@ -28,6 +28,7 @@ import {
   type Upstream,
   type UpstreamPatch,
 } from "../store/upstreams.ts";
+import { normalizeTargets } from "./input-validation.ts";
 import type { MutationResult } from "./mutations.ts";
 
 export type Change = (tx: TxClient) => Promise<MutationResult>;
@@ -67,14 +68,15 @@ async function assertEgressAllows(tx: TxClient, tenantId: string, targets: reado
 }
 
 /**
- * `patch.targets` already normalised. The merged upstream is checked as a new one would be:
- * new targets against the egress policy (a patch is no way around it), the name unique.
+ * The merged upstream is checked as a new one would be: new targets normalised and checked
+ * against the egress policy (a patch is no way around it), the name unique.
  */
 export function updateUpstream(tenantId: string, upstreamId: string, patch: UpstreamPatch): Change {
   return async (tx) => {
     const current = await findUpstream(tx, tenantId, upstreamId);
-    if (patch.targets) await assertEgressAllows(tx, tenantId, patch.targets);
-    const merged = { ...current, ...patch };
+    const targets = patch.targets && normalizeTargets(patch.targets);
+    if (targets) await assertEgressAllows(tx, tenantId, targets);
+    const merged = { ...current, ...patch, targets: targets ?? current.targets };
     const updated = await replaceUpstream(tx, tenantId, upstreamId, merged);
     if (!updated) throw notFound("upstream", upstreamId, tenantId);
     return { status: 200, body: updated };

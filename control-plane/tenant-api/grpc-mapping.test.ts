@@ -21,6 +21,7 @@ const bareRoute = {
   methods: [],
   upstreamId: "up_0123456789abcdef",
   limits: undefined,
+  retries: undefined,
 };
 
 test("a gRPC request with absent optional fields validates to the same input (and hash) as the REST body", () => {
@@ -55,7 +56,7 @@ test("fields set explicitly are kept, even when they equal a proto default", () 
     protocol: "grpc",
     limits: { rate: 1, burst: 2 },
   });
-  assert.deepEqual(upstreamInput({ clientToken: "", name: "n", targets: ["a:1"] }), {
+  assert.deepEqual(upstreamInput({ clientToken: "", name: "n", targets: ["a:1"], retryBudget: undefined }), {
     name: "n",
     targets: ["a:1"],
   });

@@ -88,7 +88,7 @@ test("targets and compiled bytes are quotas too; gRPC answers RESOURCE_EXHAUSTED
     call(
       w.grpc,
       (x) => x.createUpstream,
-      { clientToken: "", name: "wide", targets: four },
+      { clientToken: "", name: "wide", targets: four, retryBudget: undefined },
       {
         key: w.beta.manage,
       },

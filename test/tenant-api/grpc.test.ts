@@ -31,6 +31,7 @@ const upstreamReq = (name: string, clientToken = "") => ({
   clientToken,
   name,
   targets: ["http://127.0.0.1:9"],
+  retryBudget: undefined,
 });
 
 async function createUpstream(key: string, name: string) {
@@ -38,7 +39,15 @@ async function createUpstream(key: string, name: string) {
 }
 
 async function createRoute(key: string, upstreamId: string, pathPrefix: string, clientToken = "") {
-  const req = { clientToken, pathPrefix, hosts: [], methods: [], upstreamId, limits: undefined };
+  const req = {
+    clientToken,
+    pathPrefix,
+    hosts: [],
+    methods: [],
+    upstreamId,
+    limits: undefined,
+    retries: undefined,
+  };
   return (await call(w.grpc, (x) => c(x).createRoute, req, { key })).response.route!;
 }
 
@@ -255,6 +264,7 @@ describe("bad input", () => {
               methods: ["BREW"],
               upstreamId: up.id,
               limits: undefined,
+              retries: undefined,
             },
             { key },
           ),
@@ -273,6 +283,7 @@ describe("bad input", () => {
               upstreamId: up.id,
               timeoutMs: 0,
               limits: undefined,
+              retries: undefined,
             },
             { key },
           ),
@@ -291,6 +302,7 @@ describe("bad input", () => {
               upstreamId: up.id,
               protocol: "ftp",
               limits: undefined,
+              retries: undefined,
             },
             { key },
           ),
@@ -301,14 +313,19 @@ describe("bad input", () => {
           call(
             w.grpc,
             (x) => c(x).createUpstream,
-            { clientToken: "", name: "bad", targets: ["ftp://x:1"] },
+            { clientToken: "", name: "bad", targets: ["ftp://x:1"], retryBudget: undefined },
             { key },
           ),
         "targets[0]",
       ],
       [
         () =>
-          call(w.grpc, (x) => c(x).createUpstream, { clientToken: "", name: "bad", targets: [] }, { key }),
+          call(
+            w.grpc,
+            (x) => c(x).createUpstream,
+            { clientToken: "", name: "bad", targets: [], retryBudget: undefined },
+            { key },
+          ),
         "targets",
       ],
       [
@@ -316,7 +333,7 @@ describe("bad input", () => {
           call(
             w.grpc,
             (x) => c(x).createUpstream,
-            { clientToken: "", name: "x".repeat(100), targets: ["a:1"] },
+            { clientToken: "", name: "x".repeat(100), targets: ["a:1"], retryBudget: undefined },
             { key },
           ),
         "name",
@@ -330,7 +347,7 @@ describe("bad input", () => {
           call(
             w.grpc,
             (x) => c(x).createUpstream,
-            { clientToken: "has space", name: "tok", targets: ["a:1"] },
+            { clientToken: "has space", name: "tok", targets: ["a:1"], retryBudget: undefined },
             { key },
           ),
         "client_token",
@@ -360,7 +377,7 @@ describe("bad input", () => {
       call(
         w.grpc,
         (x) => c(x).createUpstream,
-        { clientToken: "", name: "huge", targets },
+        { clientToken: "", name: "huge", targets, retryBudget: undefined },
         { key: w.alpha.manage },
       ),
     );

@@ -136,7 +136,12 @@ describe("idempotency", () => {
     assert.equal(retry.headers.get("idempotent-replayed"), "true");
     assert.deepEqual(retry.body, first.body);
     // the same request over gRPC with the same token is the same call
-    const viaGrpc = await call(w.grpc, (x) => x.createUpstream, { clientToken: "rest-1", ...body }, { key });
+    const viaGrpc = await call(
+      w.grpc,
+      (x) => x.createUpstream,
+      { clientToken: "rest-1", ...body, retryBudget: undefined },
+      { key },
+    );
     assert.equal(viaGrpc.response.upstream!.id, first.body.id);
     assert.deepEqual(viaGrpc.headers.get("idempotent-replayed"), ["true"]);
     assert.equal(await changeCounter(w.h), counter);
@@ -267,6 +272,8 @@ describe("publication and documents", () => {
       "get /v1/tenant",
       "get /v1/upstreams",
       "get /v1/upstreams/{id}",
+      "patch /v1/routes/{id}",
+      "patch /v1/upstreams/{id}",
       "post /v1/keys",
       "post /v1/routes",
       "post /v1/upstreams",
