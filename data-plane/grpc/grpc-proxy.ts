@@ -5,6 +5,13 @@
  * grpc-timeout = the time left, and the node ends the call with DEADLINE_EXCEEDED when it runs
  * out. The route's timeout bounds the wait for the upstream's response headers. A client that
  * cancels cancels the upstream stream, and an upstream reset resets the client's stream.
+ *
+ * Retries (retry/retry-policy.ts): a call carrying `idempotency-key` metadata on a route with
+ * retries is retried on another target when it fails before any response reached the client:
+ * the connection failed, the stream was reset before the response headers, or the answer is
+ * trailers-only (no message) with one of the route's retry codes (default UNAVAILABLE). Its
+ * request bytes so far (at most RETRY_BODY_LIMIT) are kept and sent again on the new stream;
+ * a call that sent more is not retried. Within the deadline and the upstream's retry budget.
  */
 import {
   type ClientHttp2Session,
@@ -29,7 +36,9 @@ import {
 import { GRPC_STATUS } from "../../proto/grpc-status.ts";
 import { grpcCodeForHttpStatus, grpcCodeForReset, isGrpcContentType } from "./grpc-wire.ts";
 import { MessageMeter } from "./message-meter.ts";
-import type { Retrier } from "../retry/retrier.ts";
+import { Retrier, type RetryAttempts } from "../retry/retrier.ts";
+import { ReplayBuffer } from "../retry/replay-buffer.ts";
+import { type AttemptFailure, RETRY_BODY_LIMIT, retryableRequest } from "../retry/retry-policy.ts";
 import type { PickedSession, UpstreamSessions } from "./upstream-sessions.ts";
 
 /** What happened to a call, filled in as it goes; logged and counted when its stream closes. */
@@ -67,6 +76,22 @@ export function respondRejection(
   if (!client.readableEnded) client.close(constants.NGHTTP2_NO_ERROR);
 }
 
+/**
+ * What the attempts at one call share: the message meter (its framing state runs across the
+ * attempts) and, when the call may be retried, the replay of its request bytes and the retry
+ * decision.
+ */
+export interface CallState {
+  meter: MessageMeter;
+  retry?: { attempts: RetryAttempts; replay: ReplayBuffer };
+}
+
+/** One attempt at a call: the shared state, and who is asked to retry a failure that sent the client nothing. */
+interface Attempt extends CallState {
+  /** true: the failure is retried (elsewhere, later); this attempt stands down */
+  retried?: (failure: AttemptFailure) => boolean;
+}
+
 /** The far end of a relayed call: a route's upstream, or a member of the tenant's shard. */
 export interface CallLeg {
   session: ClientHttp2Session;
@@ -80,10 +105,12 @@ export interface CallLeg {
 export class GrpcProxy {
   private readonly sessions: UpstreamSessions;
   private readonly options: GrpcProxyOptions;
+  private readonly retrier: Retrier;
 
   constructor(sessions: UpstreamSessions, options: GrpcProxyOptions) {
     this.sessions = sessions;
     this.options = options;
+    this.retrier = options.retrier ?? new Retrier({ clock: () => performance.now(), random: Math.random });
   }
 
   /**
@@ -92,7 +119,23 @@ export class GrpcProxy {
    */
   forward(ctx: RequestContext, client: ServerHttp2Stream, record: CallRecord): Promise<void> | undefined {
     const route = ctx.route!;
-    const picked = this.sessions.pick(route.upstream, route.egress);
+    const attempts = this.retrier.begin(
+      route,
+      retryableRequest("POST", ctx.headers["idempotency-key"] !== undefined),
+    );
+    const state: CallState = { meter: new MessageMeter(this.options.maxMessageBytes) };
+    if (attempts.possible) state.retry = { attempts, replay: new ReplayBuffer(RETRY_BODY_LIMIT) };
+    return this.attempt(ctx, client, record, state);
+  }
+
+  private attempt(
+    ctx: RequestContext,
+    client: ServerHttp2Stream,
+    record: CallRecord,
+    state: CallState,
+  ): Promise<void> | undefined {
+    const route = ctx.route!;
+    const picked = this.sessions.pick(route.upstream, route.egress, state.retry?.attempts.tried);
     if (!picked) {
       respondRejection(
         client,
@@ -102,12 +145,15 @@ export class GrpcProxy {
       );
       return undefined;
     }
+    state.retry?.attempts.attempt(picked.target.origin);
     if (!picked.ready) {
-      this.open(ctx, client, record, picked);
+      this.open(ctx, client, record, picked, state);
       return undefined;
     }
     return this.sessions.whenReady(picked).then((failed) => {
-      if (!failed) return this.open(ctx, client, record, picked);
+      if (!failed) return this.open(ctx, client, record, picked, state);
+      if (failed.code !== EGRESS_DENIED && this.retryLater(ctx, client, record, state, { kind: "connect" }))
+        return;
       const rejection =
         failed.code === EGRESS_DENIED
           ? reject("CORRAL_DP_EGRESS_DENIED", failed.message)
@@ -116,14 +162,43 @@ export class GrpcProxy {
     });
   }
 
+  /**
+   * After a failed attempt that sent the client nothing: true when the retry policy allows
+   * another, which then starts after the backoff (on another target when there is one).
+   */
+  private retryLater(
+    ctx: RequestContext,
+    client: ServerHttp2Stream,
+    record: CallRecord,
+    state: CallState,
+    failure: AttemptFailure,
+  ): boolean {
+    const retry = state.retry;
+    if (!retry || retry.replay.overflowed) return false;
+    const remaining = ctx.deadlineAt === undefined ? undefined : ctx.deadlineAt - performance.now();
+    const verdict = retry.attempts.decide(failure, remaining);
+    if (!verdict.retry) return false;
+    setTimeout(() => {
+      if (client.destroyed) {
+        record.reason = "client_gone";
+        return;
+      }
+      this.attempt(ctx, client, record, state)?.catch(() =>
+        respondRejection(client, record, reject("CORRAL_DP_INTERNAL"), ctx.responseHeaders),
+      );
+    }, verdict.delayMs);
+    return true;
+  }
+
   private open(
     ctx: RequestContext,
     client: ServerHttp2Stream,
     record: CallRecord,
     picked: PickedSession,
+    state: CallState,
   ): void {
     const route = ctx.route!;
-    const opened = this.relay(ctx, client, record, (remainingMs) => ({
+    const leg = (remainingMs: number | undefined): CallLeg => ({
       session: picked.session,
       headers: upstreamGrpcHeaders(ctx.headers, {
         tenantId: ctx.tenant!.id,
@@ -134,15 +209,16 @@ export class GrpcProxy {
       }),
       headersTimeoutMs: route.timeoutMs,
       answeredBy: "upstream",
-    }));
-    // the session is closing (GOAWAY) or gone: the next call dials a new one
-    if (!opened)
-      respondRejection(
-        client,
-        record,
-        reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream connection is closing"),
-        ctx.responseHeaders,
-      );
+    });
+    const retried = (failure: AttemptFailure) => this.retryLater(ctx, client, record, state, failure);
+    // the session is closing (GOAWAY) or gone: nothing was sent, the next call dials a new one
+    if (this.relay(ctx, client, record, leg, { ...state, retried }) || retried({ kind: "connect" })) return;
+    respondRejection(
+      client,
+      record,
+      reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream connection is closing"),
+      ctx.responseHeaders,
+    );
   }
 
   /**
@@ -154,6 +230,7 @@ export class GrpcProxy {
     client: ServerHttp2Stream,
     record: CallRecord,
     leg: (remainingMs: number | undefined) => CallLeg,
+    attempt: Attempt = { meter: new MessageMeter(this.options.maxMessageBytes) },
   ): boolean {
     if (client.destroyed) {
       record.reason = "client_gone";
@@ -172,7 +249,8 @@ export class GrpcProxy {
     } catch {
       return false;
     }
-    new ProxiedCall(ctx, client, { stream, session: to.session }, record, this.options, to.answeredBy).start(
+    const upstream = { stream, session: to.session };
+    new ProxiedCall(ctx, client, upstream, record, this.options, to.answeredBy, attempt).start(
       to.headersTimeoutMs,
     );
     return true;
@@ -191,8 +269,11 @@ class ProxiedCall {
   private readonly options: GrpcProxyOptions;
   private readonly meter: MessageMeter;
   private readonly answeredBy: CallLeg["answeredBy"];
+  private readonly attempt: Attempt;
   private readonly sentAt = performance.now();
   private responded = false;
+  /** a retry took over the call: this attempt no longer touches the client */
+  private stoodDown = false;
   /** the node has decided the call's end (its own status, or the upstream's reset passed on) */
   private done = false;
   private upstreamTrailers: IncomingHttpHeaders | undefined;
@@ -209,15 +290,50 @@ class ProxiedCall {
     record: CallRecord,
     options: GrpcProxyOptions,
     answeredBy: CallLeg["answeredBy"],
+    attempt: Attempt,
   ) {
     this.answeredBy = answeredBy;
+    this.attempt = attempt;
     this.ctx = ctx;
     this.client = client;
     this.upstream = upstream.stream;
     this.session = upstream.session;
     this.record = record;
     this.options = options;
-    this.meter = new MessageMeter(options.maxMessageBytes);
+    this.meter = attempt.meter;
+  }
+
+  #onData = (chunk: Buffer) => this.relayRequest(chunk);
+  #onEnd = () => {
+    if (this.attempt.retry) this.attempt.retry.replay.ended = true;
+    if (!this.upstream.destroyed) this.upstream.end();
+  };
+  #onClose = () => this.onClientClose();
+  #onWantTrailers = () => this.sendTrailers();
+
+  /** A retry's attempt: what the client sent so far goes again, and its stream flows again. */
+  private replay(): void {
+    const replay = this.attempt.retry?.replay;
+    if (!replay) return;
+    for (const chunk of replay.chunks) this.upstream.write(chunk);
+    if (replay.ended) this.upstream.end();
+    if (this.client.isPaused()) this.client.resume();
+  }
+
+  /**
+   * The attempt failed before anything reached the client: true when a retry takes the call
+   * over (this attempt then lets go of the client's stream, which waits paused for the retry).
+   */
+  private retried(failure: AttemptFailure): boolean {
+    if (this.responded || this.done || !this.attempt.retried?.(failure)) return false;
+    this.done = true;
+    this.stoodDown = true;
+    this.clearTimers();
+    this.client.pause();
+    this.client.off("data", this.#onData).off("end", this.#onEnd).off("close", this.#onClose);
+    this.client.off("wantTrailers", this.#onWantTrailers);
+    this.cancelUpstream();
+    return true;
   }
 
   start(headersTimeoutMs: number): void {
@@ -230,19 +346,18 @@ class ProxiedCall {
         headersTimeoutMs,
       );
     } else this.armDeadline();
-    client.on("data", (chunk: Buffer) => this.relayRequest(chunk));
-    client.on("end", () => {
-      if (!upstream.destroyed) upstream.end();
-    });
-    client.once("close", () => this.onClientClose());
+    client.on("data", this.#onData);
+    client.on("end", this.#onEnd);
+    client.once("close", this.#onClose);
     // the client's 'error' already has a listener (the ingress's); 'drain' listeners only while paused
-    client.once("wantTrailers", () => this.sendTrailers());
+    client.once("wantTrailers", this.#onWantTrailers);
     upstream.once("response", (headers) => this.onResponse(headers));
     upstream.on("trailers", (trailers) => {
       this.upstreamTrailers = trailers;
     });
     upstream.once("close", () => this.onUpstreamClose());
     upstream.on("error", ignore);
+    this.replay();
   }
 
   /** The call's deadline, if it has one, ends the call when it passes. */
@@ -258,6 +373,7 @@ class ProxiedCall {
     if (this.done) return;
     const metered = this.meter.feed(chunk);
     this.record.messagesIn = this.meter.messages;
+    this.attempt.retry?.replay.add(chunk);
     if (!metered.ok) {
       const limit = this.meter.maxMessageBytes;
       this.fail(
@@ -287,19 +403,23 @@ class ProxiedCall {
       this.options.observer?.onUpstreamResponse(this.ctx, status, answer, performance.now() - this.sentAt);
     if (status !== 200 || !isGrpcContentType(headers["content-type"])) {
       const code = status === 200 ? GRPC_STATUS.UNKNOWN : grpcCodeForHttpStatus(status);
+      if (this.retried({ kind: "status", status: code })) return;
       const detail = `the upstream answered HTTP ${status} ${headers["content-type"] ?? ""}`.trim();
       this.respondStatus(code, detail, this.answeredBy);
       return;
     }
     if (this.client.destroyed) return;
+    // trailers-only (no message): a retry code is retried before anything reaches the client
+    const trailersOnly = headers["grpc-status"] !== undefined;
+    if (trailersOnly && this.retried({ kind: "status", status: Number(headers["grpc-status"]) })) return;
     // the answer is this call's own copy (the observer has read it): the node's headers go on it
     const out: Record<string, string | string[] | number> = answer;
     const own = this.ctx.responseHeaders;
     for (const name in own) out[name.toLowerCase()] = own[name]!;
     out[":status"] = 200;
     this.responded = true;
-    if (headers["grpc-status"] !== undefined) {
-      // trailers-only: the upstream's status is in its headers, there is no body
+    if (trailersOnly) {
+      // the upstream's status is in its headers, there is no body
       this.noteStatus(headers);
       this.client.respond(out, { endStream: true });
       if (!this.client.readableEnded) this.client.close(constants.NGHTTP2_NO_ERROR);
@@ -377,8 +497,10 @@ class ProxiedCall {
 
   private onUpstreamClose(): void {
     this.clearTimers();
-    if (this.client.destroyed || this.record.grpcStatus !== undefined) return;
+    if (this.stoodDown || this.client.destroyed || this.record.grpcStatus !== undefined) return;
     const rst = this.upstream.rstCode ?? constants.NGHTTP2_NO_ERROR;
+    // nothing reached the client yet: the stream's reset may be retried elsewhere
+    if (!this.responded && this.retried({ kind: "reset" })) return;
     if (this.session.destroyed && rst !== constants.NGHTTP2_NO_ERROR) {
       // the connection died (upstream crashed, network): like a transport failure in gRPC
       this.respondStatus(

@@ -21,7 +21,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { errors as undiciErrors } from "undici";
 import { EGRESS_DENIED } from "../egress/egress-connect.ts";
 import { type Rejection, reject } from "../errors.ts";
-import { Retrier, type RetryAttempts } from "../retry/retrier.ts";
+import { Retrier } from "../retry/retrier.ts";
 import {
   type AttemptFailure,
   RETRY_BODY_LIMIT,
