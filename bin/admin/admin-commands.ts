@@ -30,10 +30,49 @@ function list(opts: Options, name: string): string[] | undefined {
 
 function integer(opts: Options, name: string): number | undefined {
   const raw = text(opts, name);
-  if (raw === undefined) return undefined;
+  return raw === undefined ? undefined : wholeNumber(name, raw);
+}
+
+function wholeNumber(name: string, raw: string): number {
   if (!/^\d+$/.test(raw))
     throw new UsageError(`--${name} expects a whole number, got ${JSON.stringify(raw)}`);
   return Number(raw);
+}
+
+const UPSTREAM_OPTIONS = [
+  "name",
+  "target",
+  "connect-timeout-ms",
+  "budget-percent",
+  "budget-min-per-second",
+  "budget-window-ms",
+];
+const ROUTE_OPTIONS = [
+  "path",
+  "upstream",
+  "host",
+  "method",
+  "timeout-ms",
+  "protocol",
+  "strip-prefix",
+  "retries",
+  "retry-status",
+];
+
+/** The upstream fields the options name; any budget option sets the whole budget (defaults 10 %, 3/s, 10 s). */
+function upstreamFields(o: Options): Record<string, unknown> {
+  const budget = [
+    integer(o, "budget-percent"),
+    integer(o, "budget-min-per-second"),
+    integer(o, "budget-window-ms"),
+  ];
+  const [percent = 10, minPerSecond = 3, windowMs = 10_000] = budget;
+  return body({
+    name: text(o, "name"),
+    targets: list(o, "target"),
+    connectTimeoutMs: integer(o, "connect-timeout-ms"),
+    retryBudget: budget.some((v) => v !== undefined) ? { percent, minPerSecond, windowMs } : undefined,
+  });
 }
 
 function required(opts: Options, name: string): string {
@@ -112,17 +151,20 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
   "upstreams list": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/upstreams`) },
   "upstreams create": {
     args: ["tenant"],
-    options: ["name", "target", "connect-timeout-ms"],
+    options: UPSTREAM_OPTIONS,
     mutates: true,
     run: (c, [t], o) =>
-      c.post(
-        `${tenantPath(t!)}/upstreams`,
-        body({
-          name: required(o, "name"),
-          targets: list(o, "target") ?? [],
-          connectTimeoutMs: integer(o, "connect-timeout-ms"),
-        }),
-      ),
+      c.post(`${tenantPath(t!)}/upstreams`, {
+        ...upstreamFields(o),
+        name: required(o, "name"),
+        targets: list(o, "target") ?? [],
+      }),
+  },
+  "upstreams update": {
+    args: ["tenant", "upstreamId"],
+    options: UPSTREAM_OPTIONS,
+    mutates: true,
+    run: (c, [t, u], o) => c.patch(`${tenantPath(t!)}/upstreams/${seg(u!)}`, upstreamFields(o)),
   },
   "upstreams delete": {
     args: ["tenant", "upstreamId"],
@@ -133,9 +175,20 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
   "routes list": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/routes`) },
   "routes create": {
     args: ["tenant"],
-    options: ["path", "upstream", "host", "method", "timeout-ms", "protocol", "strip-prefix"],
+    options: ROUTE_OPTIONS,
     mutates: true,
-    run: (c, [t], o) => c.post(`${tenantPath(t!)}/routes`, routeBody(o)),
+    run: (c, [t], o) =>
+      c.post(`${tenantPath(t!)}/routes`, {
+        ...routeFields(o),
+        pathPrefix: required(o, "path"),
+        upstreamId: required(o, "upstream"),
+      }),
+  },
+  "routes update": {
+    args: ["tenant", "routeId"],
+    options: ROUTE_OPTIONS,
+    mutates: true,
+    run: (c, [t, r], o) => c.patch(`${tenantPath(t!)}/routes/${seg(r!)}`, routeFields(o)),
   },
   "routes delete": {
     args: ["tenant", "routeId"],
@@ -187,10 +240,15 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
   openapi: { args: [], options: [], run: (c) => c.get("/admin/v1/openapi.json") },
 };
 
-function routeBody(o: Options): Record<string, unknown> {
+/** The route fields the options name (create adds the required path and upstream). */
+function routeFields(o: Options): Record<string, unknown> {
+  const statuses = list(o, "retry-status")?.map((s) => wholeNumber("retry-status", s));
+  const attempts = integer(o, "retries");
+  if (statuses && attempts === undefined) throw new UsageError("--retry-status needs --retries N");
   return body({
-    pathPrefix: required(o, "path"),
-    upstreamId: required(o, "upstream"),
+    pathPrefix: text(o, "path"),
+    upstreamId: text(o, "upstream"),
+    retries: attempts === undefined ? undefined : body({ attempts, statuses }),
     hosts: list(o, "host"),
     methods: list(o, "method")?.map((m) => m.toUpperCase()),
     timeoutMs: integer(o, "timeout-ms"),

@@ -5,7 +5,9 @@
  * retries and retry budget.
  */
 import assert from "node:assert/strict";
+import { tmpdir } from "node:os";
 import { after, before, test } from "node:test";
+import { runAdmin } from "../../bin/admin/admin-cli.ts";
 import { LATEST_KEY, parsePointer } from "../../proto/blob-keys.ts";
 import { decodeSnapshot } from "../../proto/snapshot-codec.ts";
 import { egressAllowFor } from "../support/egress.ts";
@@ -169,4 +171,21 @@ test("the published snapshot carries the route's retries and the upstream's budg
     [up.retryBudgetPercent, up.retryBudgetMinPerSecond, up.retryBudgetWindowMs, up.targets],
     [20, 0, 5000, ["http://127.0.0.1:9002", "127.0.0.1:9003"]],
   );
+});
+
+test("corral admin routes update / upstreams update change only the options given", async () => {
+  const out: string[] = [];
+  const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t), env: {}, cwd: tmpdir() };
+  const admin = (...argv: string[]) => runAdmin([...argv, "--url", h.cp.url, "--token", h.adminToken], io);
+  assert.equal(
+    await admin("routes", "update", "shop", routeId, "--retries", "5", "--retry-status", "503"),
+    0,
+  );
+  assert.deepEqual(JSON.parse(out.at(-1)!).retries, { attempts: 5, statuses: [503] });
+  assert.equal(await admin("upstreams", "update", "shop", upId, "--budget-percent", "30"), 0);
+  const up = JSON.parse(out.at(-1)!);
+  assert.deepEqual(up.retryBudget, { percent: 30, minPerSecond: 3, windowMs: 10_000 });
+  assert.deepEqual(up.targets, ["http://127.0.0.1:9002", "127.0.0.1:9003"], "targets untouched");
+  assert.equal(await admin("routes", "update", "shop", routeId, "--retry-status", "503"), 2);
+  assert.equal(await admin("routes", "update", "shop", routeId, "--retries", "11"), 1);
 });
