@@ -153,12 +153,7 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
     args: ["tenant"],
     options: UPSTREAM_OPTIONS,
     mutates: true,
-    run: (c, [t], o) =>
-      c.post(`${tenantPath(t!)}/upstreams`, {
-        ...upstreamFields(o),
-        name: required(o, "name"),
-        targets: list(o, "target") ?? [],
-      }),
+    run: (c, [t], o) => c.post(`${tenantPath(t!)}/upstreams`, newUpstream(o)),
   },
   "upstreams update": {
     args: ["tenant", "upstreamId"],
@@ -177,12 +172,7 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
     args: ["tenant"],
     options: ROUTE_OPTIONS,
     mutates: true,
-    run: (c, [t], o) =>
-      c.post(`${tenantPath(t!)}/routes`, {
-        ...routeFields(o),
-        pathPrefix: required(o, "path"),
-        upstreamId: required(o, "upstream"),
-      }),
+    run: (c, [t], o) => c.post(`${tenantPath(t!)}/routes`, newRoute(o)),
   },
   "routes update": {
     args: ["tenant", "routeId"],
@@ -239,6 +229,14 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
   versions: { args: [], options: [], run: (c) => c.get("/admin/v1/config/versions") },
   openapi: { args: [], options: [], run: (c) => c.get("/admin/v1/openapi.json") },
 };
+
+function newRoute(o: Options): Record<string, unknown> {
+  return { ...routeFields(o), pathPrefix: required(o, "path"), upstreamId: required(o, "upstream") };
+}
+
+function newUpstream(o: Options): Record<string, unknown> {
+  return { ...upstreamFields(o), name: required(o, "name"), targets: list(o, "target") ?? [] };
+}
 
 /** The route fields the options name (create adds the required path and upstream). */
 function routeFields(o: Options): Record<string, unknown> {
