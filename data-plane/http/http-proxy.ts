@@ -164,7 +164,8 @@ export class HttpProxy {
   /** Proxies the request to its route's upstream, retrying what the retry policy allows. */
   async forward(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<ProxyResult> {
     const route = ctx.route!;
-    const read = await this.replayBody(ctx, req, route);
+    const body = this.replayBody(ctx, req, route);
+    const read = body instanceof Promise ? await body : body;
     if (!("body" in read)) return read;
     const resendable = retryableRequest(ctx.method, req.headers["idempotency-key"] !== undefined);
     const attempts = this.retrier.begin(route, resendable && (read.body !== undefined || !hasBody(req)));
@@ -174,10 +175,11 @@ export class HttpProxy {
       attempts.attempt(picked.target.origin);
       let held: RetryVerdict | undefined;
       const spec = this.upstreamSpec(ctx, req, picked, read.body);
-      spec.hold = (status) => {
-        held = attempts.possible ? attempts.decide({ kind: "status", status }, remainingMs(ctx)) : undefined;
-        return held?.retry === true;
-      };
+      if (attempts.possible)
+        spec.hold = (status) => {
+          held = attempts.decide({ kind: "status", status }, remainingMs(ctx));
+          return held.retry;
+        };
       const result = await this.send(ctx, req, res, spec);
       const failure = attemptFailure(result);
       if (!failure) return result as ProxyResult;

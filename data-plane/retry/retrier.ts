@@ -47,8 +47,8 @@ export class Retrier {
 }
 
 export class RetryAttempts {
-  /** targets (origins) already tried */
-  readonly tried = new Set<string>();
+  /** targets (origins) already tried; kept only while a retry is possible */
+  tried: Set<string> | undefined;
   retries = 0;
   readonly #route: PlainRoute;
   readonly #replayable: boolean;
@@ -77,7 +77,7 @@ export class RetryAttempts {
 
   /** An attempt at `origin` starts. */
   attempt(origin: string): void {
-    this.tried.add(origin);
+    if (this.possible) (this.tried ??= new Set()).add(origin);
     this.#o.metrics?.attempt(this.#route.protocol);
   }
 
