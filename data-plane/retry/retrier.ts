@@ -77,7 +77,10 @@ export class RetryAttempts {
 
   /** An attempt at `origin` starts. */
   attempt(origin: string): void {
-    if (this.possible) (this.tried ??= new Set()).add(origin);
+    if (this.possible) {
+      this.tried ??= new Set();
+      this.tried.add(origin);
+    }
     this.#o.metrics?.attempt(this.#route.protocol);
   }
 
