@@ -274,6 +274,8 @@ class ProxiedCall {
   private responded = false;
   /** a retry took over the call: this attempt no longer touches the client */
   private stoodDown = false;
+  /** the response head, until it is written (sendHead) */
+  private heldHead: Record<string, string | string[] | number> | undefined;
   /** the node has decided the call's end (its own status, or the upstream's reset passed on) */
   private done = false;
   private upstreamTrailers: IncomingHttpHeaders | undefined;
@@ -417,20 +419,38 @@ class ProxiedCall {
     const own = this.ctx.responseHeaders;
     for (const name in own) out[name.toLowerCase()] = own[name]!;
     out[":status"] = 200;
-    this.responded = true;
     if (trailersOnly) {
       // the upstream's status is in its headers, there is no body
+      this.responded = true;
       this.noteStatus(headers);
       this.client.respond(out, { endStream: true });
       if (!this.client.readableEnded) this.client.close(constants.NGHTTP2_NO_ERROR);
       return;
     }
-    this.client.respond(out, { waitForTrailers: true });
+    // a call that may still be retried keeps the head until the first message: an answer of
+    // headers and a retry code with no message is then retried like a trailers-only one
+    this.heldHead = out;
+    if (!this.attempt.retry?.attempts.possible) this.sendHead();
     // the body, message by message as it comes (no pipe: its listeners and state cost per call)
-    this.upstream.on("data", (chunk: Buffer) => this.relayResponse(chunk));
+    this.upstream.on("data", (chunk: Buffer) => {
+      this.sendHead();
+      this.relayResponse(chunk);
+    });
     this.upstream.on("end", () => {
+      const code = Number(this.upstreamTrailers?.["grpc-status"]);
+      if (this.heldHead && this.retried({ kind: "status", status: code })) return;
+      this.sendHead();
       if (!this.done && !this.client.writableEnded) this.client.end();
     });
+  }
+
+  /** Writes the held response head (once): from here on the call is the client's. */
+  private sendHead(): void {
+    const head = this.heldHead;
+    if (!head || this.done || this.client.destroyed) return;
+    this.heldHead = undefined;
+    this.responded = true;
+    this.client.respond(head, { waitForTrailers: true });
   }
 
   private relayResponse(chunk: Buffer): void {

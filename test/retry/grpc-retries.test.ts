@@ -37,7 +37,9 @@ interface Upstream {
 }
 
 /** A grpc-js upstream: "good" answers, "unavailable" fails every call with UNAVAILABLE before any message. */
-async function grpcUpstream(mode: "good" | "unavailable" | "streamThenFail"): Promise<Upstream> {
+async function grpcUpstream(
+  mode: "good" | "unavailable" | "headersThenFail" | "streamThenFail",
+): Promise<Upstream> {
   const server = new Server();
   const up: Upstream = {
     address: "",
@@ -49,7 +51,10 @@ async function grpcUpstream(mode: "good" | "unavailable" | "streamThenFail"): Pr
     echo: (call: ServerUnaryCall<EchoRequest, EchoResponse>, cb: sendUnaryData<EchoResponse>) => {
       up.calls++;
       if (mode === "good") cb(null, { message: `good:${call.request.message}` });
-      else cb(fail);
+      else if (mode === "headersThenFail") {
+        call.sendMetadata(new Metadata());
+        setImmediate(() => cb(fail));
+      } else cb(fail);
     },
     echoStream: (call: ServerWritableStream<EchoRequest, EchoResponse>) => {
       up.calls++;
@@ -117,10 +122,13 @@ before(async () => {
   ups.good2 = await grpcUpstream("good");
   ups.midway = await grpcUpstream("streamThenFail");
   ups.good3 = await grpcUpstream("good");
+  ups.headers = await grpcUpstream("headersThenFail");
+  ups.good4 = await grpcUpstream("good");
   g = await startGrpcNode([
     tenant("unavailable", [ups.unavailable.address, ups.good.address]),
     tenant("resetting", [ups.reset.address, ups.good2.address]),
     tenant("midway", [ups.midway.address, ups.good3.address]),
+    tenant("headers", [ups.headers.address, ups.good4.address]),
   ]);
 });
 
@@ -154,6 +162,15 @@ test("without an idempotency key the call is not retried: the client gets the UN
   const err = (await echo(g.echo, "hello", md("unavailable")).catch((e) => e)) as ServiceError;
   assert.equal(err.code, status.UNAVAILABLE);
   assert.deepEqual([ups.unavailable!.calls, ups.good!.calls], [2, 1]);
+});
+
+test("response headers then UNAVAILABLE with no message: retried, the headers never reached the client", async () => {
+  const res = await echo(g.echo, "hdr", md("headers", "call-5"));
+  assert.equal(res.message, "good:hdr");
+  assert.deepEqual([ups.headers!.calls, ups.good4!.calls], [1, 1]);
+  // without the key the same answer is relayed as it came
+  const err = (await echo(g.echo, "hdr", md("headers")).catch((e) => e)) as ServiceError;
+  assert.equal(err.code, status.UNAVAILABLE);
 });
 
 test("a stream reset before the response headers is retried", async () => {
