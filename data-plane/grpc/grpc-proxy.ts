@@ -8,8 +8,9 @@
  *
  * Retries (retry/retry-policy.ts): a call carrying `idempotency-key` metadata on a route with
  * retries is retried on another target when it fails before any response reached the client:
- * the connection failed, the stream was reset before the response headers, or the answer is
- * trailers-only (no message) with one of the route's retry codes (default UNAVAILABLE). Its
+ * the connection failed, the stream was reset, or the answer carries one of the route's retry
+ * codes (default UNAVAILABLE) before any message (such a call's response head waits for its
+ * first message, so headers then a retry code are retried too). Its
  * request bytes so far (at most RETRY_BODY_LIMIT) are kept and sent again on the new stream;
  * a call that sent more is not retried. Within the deadline and the upstream's retry budget.
  */
