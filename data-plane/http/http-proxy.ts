@@ -183,7 +183,9 @@ export class HttpProxy {
       const result = await this.send(ctx, req, res, spec);
       const failure = attemptFailure(result);
       if (!failure) return result as ProxyResult;
-      if ("connectFailed" in result) this.pools.markDead(picked.target.origin);
+      // a target that refused the connection is skipped for a while; a reset (perhaps a keep-alive
+      // race) says too little about it
+      if ("connectFailed" in result && !result.maybeSent) this.pools.markDead(picked.target.origin);
       const verdict = held ?? attempts.decide(failure, remainingMs(ctx));
       if (!verdict.retry)
         return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream could not be reached") };
