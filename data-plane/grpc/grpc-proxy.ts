@@ -84,7 +84,10 @@ export function respondRejection(
  */
 export interface CallState {
   meter: MessageMeter;
-  retry?: { attempts: RetryAttempts; replay: ReplayBuffer };
+  /** the call's attempts at the route's upstream (absent towards shard members: never retried) */
+  attempts?: RetryAttempts;
+  /** the request bytes so far, kept while a retry is possible */
+  replay?: ReplayBuffer;
 }
 
 /** One attempt at a call: the shared state, and who is asked to retry a failure that sent the client nothing. */
@@ -124,8 +127,9 @@ export class GrpcProxy {
       route,
       retryableRequest("POST", ctx.headers["idempotency-key"] !== undefined),
     );
-    const state: CallState = { meter: new MessageMeter(this.options.maxMessageBytes) };
-    if (attempts.possible) state.retry = { attempts, replay: new ReplayBuffer(RETRY_BODY_LIMIT) };
+    const meter = new MessageMeter(this.options.maxMessageBytes);
+    const replay = attempts.possible ? new ReplayBuffer(RETRY_BODY_LIMIT) : undefined;
+    const state: CallState = { meter, attempts, replay };
     return this.attempt(ctx, client, record, state);
   }
 
@@ -136,7 +140,7 @@ export class GrpcProxy {
     state: CallState,
   ): Promise<void> | undefined {
     const route = ctx.route!;
-    const picked = this.sessions.pick(route.upstream, route.egress, state.retry?.attempts.tried);
+    const picked = this.sessions.pick(route.upstream, route.egress, state.attempts?.tried);
     if (!picked) {
       respondRejection(
         client,
@@ -146,7 +150,7 @@ export class GrpcProxy {
       );
       return undefined;
     }
-    state.retry?.attempts.attempt(picked.target.origin);
+    state.attempts?.attempt(picked.target.origin);
     if (!picked.ready) {
       this.open(ctx, client, record, picked, state);
       return undefined;
@@ -174,10 +178,9 @@ export class GrpcProxy {
     state: CallState,
     failure: AttemptFailure,
   ): boolean {
-    const retry = state.retry;
-    if (!retry || retry.replay.overflowed) return false;
+    if (!state.attempts || !state.replay || state.replay.overflowed) return false;
     const remaining = ctx.deadlineAt === undefined ? undefined : ctx.deadlineAt - performance.now();
-    const verdict = retry.attempts.decide(failure, remaining);
+    const verdict = state.attempts.decide(failure, remaining);
     if (!verdict.retry) return false;
     setTimeout(() => {
       if (client.destroyed) {
@@ -308,7 +311,7 @@ class ProxiedCall {
 
   #onData = (chunk: Buffer) => this.relayRequest(chunk);
   #onEnd = () => {
-    if (this.attempt.retry) this.attempt.retry.replay.ended = true;
+    if (this.attempt.replay) this.attempt.replay.ended = true;
     if (!this.upstream.destroyed) this.upstream.end();
   };
   #onClose = () => this.onClientClose();
@@ -316,7 +319,7 @@ class ProxiedCall {
 
   /** A retry's attempt: what the client sent so far goes again, and its stream flows again. */
   private replay(): void {
-    const replay = this.attempt.retry?.replay;
+    const replay = this.attempt.replay;
     if (!replay) return;
     for (const chunk of replay.chunks) this.upstream.write(chunk);
     if (replay.ended) this.upstream.end();
@@ -376,7 +379,7 @@ class ProxiedCall {
     if (this.done) return;
     const metered = this.meter.feed(chunk);
     this.record.messagesIn = this.meter.messages;
-    this.attempt.retry?.replay.add(chunk);
+    this.attempt.replay?.add(chunk);
     if (!metered.ok) {
       const limit = this.meter.maxMessageBytes;
       this.fail(
@@ -431,7 +434,7 @@ class ProxiedCall {
     // a call that may still be retried keeps the head until the first message: an answer of
     // headers and a retry code with no message is then retried like a trailers-only one
     this.heldHead = out;
-    if (!this.attempt.retry?.attempts.possible) this.sendHead();
+    if (!this.attempt.attempts?.possible) this.sendHead();
     // the body, message by message as it comes (no pipe: its listeners and state cost per call)
     this.upstream.on("data", (chunk: Buffer) => {
       this.sendHead();
