@@ -198,3 +198,28 @@ describe("gRPC Update", () => {
     assert.equal(other.code, status.INVALID_ARGUMENT);
   });
 });
+
+test("attack: a tenant cannot grow past its quotas by patching", async () => {
+  await w.h.api("PATCH", "/admin/v1/tenants/beta", { quotas: { maxTargets: 2 } });
+  const targets = ["127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:9003"];
+  const grown = await w.rest(w.beta.manage, "PATCH", `/v1/upstreams/${betaUp}`, { targets });
+  assert.equal(grown.status, 507);
+  assert.equal(grown.body.code, "CORRAL_QUOTA_EXCEEDED");
+  const viaGrpc = await callError(
+    call(
+      w.grpc,
+      (x) => x.updateUpstream,
+      {
+        clientToken: "",
+        id: betaUp,
+        upstream: { id: "", name: "", targets, connectTimeoutMs: 0, createdAt: "", retryBudget: undefined },
+        updateMask: ["targets"],
+      },
+      { key: w.beta.manage },
+    ),
+  );
+  assert.equal(viaGrpc.code, status.RESOURCE_EXHAUSTED);
+  assert.deepEqual((await w.rest(w.beta.manage, "GET", `/v1/upstreams/${betaUp}`)).body.targets, [
+    "127.0.0.1:9001",
+  ]);
+});
