@@ -88,3 +88,60 @@ export class ManualTimers implements Timers {
     this.time = until;
   }
 }
+
+/** `work`, or a rejection with `error` once `ms` have passed on `timers` (a late failure of `work` is not unhandled). */
+export function withTimeout<T>(timers: Timers, work: Promise<T>, ms: number, error: Error): Promise<T> {
+  let timer: TimerHandle | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = timers.setTimeout(() => reject(error), ms);
+  });
+  work.catch(() => {});
+  return Promise.race([work, timeout]).finally(() => timers.clearTimeout(timer));
+}
+
+/**
+ * Runs `work` every `intervalMs` (jittered by ±10 %), one run at a time: tick() runs it now or
+ * joins the run under way; the next run is scheduled when one ends. `work` must not throw.
+ */
+export class JitteredLoop {
+  readonly #timers: Timers;
+  readonly #random: Random;
+  readonly #intervalMs: number;
+  readonly #work: () => Promise<void>;
+  #timer: TimerHandle | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(timers: Timers, random: Random, intervalMs: number, work: () => Promise<void>) {
+    this.#timers = timers;
+    this.#random = random;
+    this.#intervalMs = intervalMs;
+    this.#work = work;
+  }
+
+  start(): void {
+    this.#schedule();
+  }
+
+  tick(): Promise<void> {
+    this.#running ??= this.#work().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  /** Stops scheduling and waits for the run under way. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#timers.clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    const delay = this.#intervalMs * (0.9 + 0.2 * this.#random());
+    this.#timer = this.#timers.setTimeout(() => {
+      void this.tick().then(() => this.#schedule());
+    }, delay);
+  }
+}

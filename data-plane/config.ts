@@ -120,6 +120,36 @@ export function dataPlaneSchema(cwd: string) {
       default: "",
       doc: "Redis for shared admission state",
     },
+    CORRAL_PUBLIC_CLIENT_SLOTS: {
+      parse: int(16, 65_536),
+      default: 1024,
+      doc: "client addresses tracked per public route with a client limit (Space-Saving heavy hitters; exact for any client above 1/slots of the route's traffic)",
+    },
+    CORRAL_PUBLIC_CLIENT_IPV6_PREFIX: {
+      parse: int(32, 128),
+      default: 64,
+      doc: "IPv6 clients of public routes are limited per prefix of this length",
+    },
+    CORRAL_IDEMPOTENCY_TTL_S: {
+      parse: int(60, 7 * 86_400),
+      default: 86_400,
+      doc: "how long an idempotency key's first answer is kept (seconds); the key cannot be reused before",
+    },
+    CORRAL_IDEMPOTENCY_LEASE_MS: {
+      parse: int(1_000, 600_000),
+      default: 10_000,
+      doc: "lease of an in-flight idempotency key, renewed every third of it while the request runs",
+    },
+    CORRAL_IDEMPOTENCY_MAX_BODY_BYTES: {
+      parse: int(1, 16 * 1024 * 1024),
+      default: 1024 * 1024,
+      doc: "largest request body of an idempotent request (it is held to be hashed); larger: 413",
+    },
+    CORRAL_IDEMPOTENCY_MAX_RESPONSE_BYTES: {
+      parse: int(0, 16 * 1024 * 1024),
+      default: 64 * 1024,
+      doc: "largest first answer body kept for replay; a larger one is relayed and the key is spent (409 on retry)",
+    },
     CORRAL_LOG_LEVEL: { parse: oneOf(LOG_LEVELS), default: "info" as LogLevel, doc: "pino log level" },
     CORRAL_LOG_SAMPLE_RATE: {
       parse: fraction,
@@ -134,6 +164,16 @@ export function dataPlaneSchema(cwd: string) {
       },
       default: "",
       doc: "addresses and CIDR blocks of front load balancers whose X-Forwarded-For and X-Forwarded-Proto are believed (comma-separated; default none)",
+    },
+    CORRAL_WS_MAX_SOCKETS: {
+      parse: int(0, 1_000_000),
+      default: 10_000,
+      doc: "WebSockets open on this node at most, every tenant together (0 = none accepted); past it a handshake is 503 websocket_capacity",
+    },
+    CORRAL_WS_CLOSE_GRACE_MS: {
+      parse: int(0, 3_600_000),
+      default: 10_000,
+      doc: "after a config removes a socket's route or suspends its tenant, how long the socket stays open before it is closed with 1001",
     },
     CORRAL_FAULT_CRASH_ON_HEADER: {
       parse: headerName,
@@ -181,6 +221,19 @@ export interface DataPlaneSettings {
   limits: HttpLimits;
   /** front load balancers whose X-Forwarded-For/-Proto the node believes */
   trustedProxies: BlockList;
+  /** WebSockets: the node's cap and the grace before a removed route's sockets close */
+  websockets: { maxSockets: number; closeGraceMs: number };
+  /** per-client limits of public routes (admission/client-limiter.ts) */
+  publicClients: { slots: number; ipv6Prefix: number };
+  /** gateway idempotency keys (idempotency/) */
+  idempotency: IdempotencySettings;
+}
+
+export interface IdempotencySettings {
+  ttlS: number;
+  leaseMs: number;
+  maxBodyBytes: number;
+  maxResponseBytes: number;
 }
 
 /** The CA file's PEM, read once at start; a CA needs an https control-plane URL to mean anything. */
@@ -232,5 +285,13 @@ export function loadDataPlaneSettings(
     faultCrashOnHeader: c.CORRAL_FAULT_CRASH_ON_HEADER || undefined,
     limits: httpLimits(c),
     trustedProxies: parseTrustedProxies(c.CORRAL_TRUSTED_PROXIES),
+    websockets: { maxSockets: c.CORRAL_WS_MAX_SOCKETS, closeGraceMs: c.CORRAL_WS_CLOSE_GRACE_MS },
+    publicClients: { slots: c.CORRAL_PUBLIC_CLIENT_SLOTS, ipv6Prefix: c.CORRAL_PUBLIC_CLIENT_IPV6_PREFIX },
+    idempotency: {
+      ttlS: c.CORRAL_IDEMPOTENCY_TTL_S,
+      leaseMs: c.CORRAL_IDEMPOTENCY_LEASE_MS,
+      maxBodyBytes: c.CORRAL_IDEMPOTENCY_MAX_BODY_BYTES,
+      maxResponseBytes: c.CORRAL_IDEMPOTENCY_MAX_RESPONSE_BYTES,
+    },
   });
 }

@@ -85,7 +85,43 @@ export const REQUEST_ERRORS = {
     status: 429,
     grpc: GRPC_STATUS.RESOURCE_EXHAUSTED,
     reason: "quota",
-    title: "The tenant's rate or concurrency limit is exhausted",
+    title: "The tenant's rate, concurrency or period quota is exhausted",
+  },
+  CORRAL_DP_CLIENT_RATE: {
+    status: 429,
+    grpc: GRPC_STATUS.RESOURCE_EXHAUSTED,
+    reason: "client_rate",
+    title: "This client address is over the public route's per-client limit",
+  },
+  CORRAL_DP_IDEMPOTENCY_KEY_INVALID: {
+    status: 400,
+    grpc: GRPC_STATUS.INVALID_ARGUMENT,
+    reason: "bad_idempotency_key",
+    title: "The Idempotency-Key header is repeated, empty, too long or not visible ASCII",
+  },
+  CORRAL_DP_IDEMPOTENCY_IN_FLIGHT: {
+    status: 409,
+    grpc: GRPC_STATUS.ABORTED,
+    reason: "idempotency_in_flight",
+    title: "A request with this Idempotency-Key is still running; retry later",
+  },
+  CORRAL_DP_IDEMPOTENCY_MISMATCH: {
+    status: 422,
+    grpc: GRPC_STATUS.INVALID_ARGUMENT,
+    reason: "idempotency_mismatch",
+    title: "This Idempotency-Key was first used with a different method, path or body",
+  },
+  CORRAL_DP_IDEMPOTENCY_SPENT: {
+    status: 409,
+    grpc: GRPC_STATUS.FAILED_PRECONDITION,
+    reason: "idempotency_spent",
+    title: "This Idempotency-Key was used but its answer cannot be replayed; it is not run again",
+  },
+  CORRAL_DP_IDEMPOTENCY_UNAVAILABLE: {
+    status: 503,
+    grpc: GRPC_STATUS.UNAVAILABLE,
+    reason: "idempotency_unavailable",
+    title: "The idempotency store is unreachable; the request was not run",
   },
   CORRAL_DP_MISDIRECTED: {
     status: 421,
@@ -111,6 +147,12 @@ export const REQUEST_ERRORS = {
     reason: "upstream_error",
     title: "The upstream could not be reached",
   },
+  CORRAL_DP_CIRCUIT_OPEN: {
+    status: 503,
+    grpc: GRPC_STATUS.UNAVAILABLE,
+    reason: "circuit_open",
+    title: "Every target of the upstream is ejected as unhealthy; retry later",
+  },
   CORRAL_DP_EGRESS_DENIED: {
     status: 502,
     grpc: GRPC_STATUS.PERMISSION_DENIED,
@@ -122,6 +164,18 @@ export const REQUEST_ERRORS = {
     grpc: GRPC_STATUS.DEADLINE_EXCEEDED,
     reason: "upstream_timeout",
     title: "The upstream did not answer within the route's timeout",
+  },
+  CORRAL_DP_NOT_WEBSOCKET: {
+    status: 400,
+    grpc: GRPC_STATUS.INVALID_ARGUMENT,
+    reason: "not_websocket",
+    title: "The route does not accept WebSocket upgrades (or the handshake is malformed)",
+  },
+  CORRAL_DP_WEBSOCKET_CAPACITY: {
+    status: 503,
+    grpc: GRPC_STATUS.UNAVAILABLE,
+    reason: "websocket_capacity",
+    title: "This node holds as many WebSockets as it accepts; retry later",
   },
   CORRAL_DP_INTERNAL: {
     status: 500,

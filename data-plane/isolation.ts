@@ -1,9 +1,9 @@
 /**
  * Tenant isolation on a node (docs/design.md §4, §5), wired for runDataPlane: the admission state and
  * its stages, placement and the peer forwarder, the event-loop delay the shedder sees, route
- * latencies fed by upstream answers, the demand rebalancer when Redis is configured, and the
- * test-only crash hook. Everything here lives as long as the node; close() stops its timers
- * and its Redis connection.
+ * latencies fed by upstream answers, the demand rebalancer and the period-quota flusher when
+ * Redis is configured, and the test-only crash hook. Everything here lives as long as the node;
+ * close() stops its timers and its Redis connections.
  */
 import type { Logger } from "pino";
 import type { Random, Timers } from "./clock.ts";
@@ -13,11 +13,15 @@ import type { GrpcProxy } from "./grpc/grpc-proxy.ts";
 import type { UpstreamSessions } from "./grpc/upstream-sessions.ts";
 import { RedisDemandStore } from "./demand/demand-store.ts";
 import { ShareRebalancer } from "./demand/share-rebalancer.ts";
+import { QuotaFlusher } from "./quota/quota-flusher.ts";
+import { RedisQuotaStore } from "./quota/quota-store.ts";
+import { quotaRate } from "./quota/quota-rate.ts";
 import type { HttpProxy } from "./http/http-proxy.ts";
 import { NodeAdmission } from "./pipeline/node-admission.ts";
 import { PeerForwarder } from "./http/peer-forwarder.ts";
 import type { RouteProtocol } from "./model/plain-config.ts";
-import { requestPipeline } from "./pipeline/compose.ts";
+import { requestPipeline, websocketPipeline } from "./pipeline/compose.ts";
+import { OpenSockets, type OpenSocketsOptions } from "./pipeline/open-sockets.ts";
 import { placementStage } from "./pipeline/placement.ts";
 import type { Stage, UpstreamObserver } from "./pipeline/stage.ts";
 import type { LiveConfig } from "./router/live-config.ts";
@@ -39,10 +43,14 @@ export interface IsolationOptions {
   random: Random;
   log: Logger;
   redisUrl: string | undefined;
+  /** per-client limits of public routes (CORRAL_PUBLIC_CLIENT_*) */
+  publicClients?: { slots: number; ipv6Prefix: number };
   /** fault injection (tests only): crash when an upstream answer carries this header */
   crashOnHeader: string | undefined;
   /** signs the hops of forwarded requests (pipeline/client-origin.ts) */
   hopKey: () => Buffer | undefined;
+  /** the node's WebSocket cap and the grace before an orphaned socket closes */
+  websockets: OpenSocketsOptions;
 }
 
 export interface Isolation {
@@ -52,6 +60,10 @@ export interface Isolation {
    * state; placement forwards HTTP requests to members' HTTP ingress, gRPC calls to their gRPC one.
    */
   stages(protocol: RouteProtocol, currentConfig: () => LiveConfig | undefined): Stage[];
+  /** The pipeline of WebSocket upgrades on the HTTP ingress (compose.ts WEBSOCKET_PIPELINE). */
+  websocketStages(currentConfig: () => LiveConfig | undefined): Stage[];
+  /** the WebSockets open on this node */
+  readonly sockets: OpenSockets;
   readonly upstreamObserver: UpstreamObserver;
   peerForwarder(proxy: HttpProxy, pools: UpstreamPools): PeerForwarder;
   grpcPeerForwarder(proxy: GrpcProxy, sessions: UpstreamSessions): GrpcPeerForwarder;
@@ -87,13 +99,7 @@ function startRebalancer(
   am: AdmissionMetrics,
 ) {
   if (!o.redisUrl) return undefined;
-  let lastLogged = 0;
-  const logError = (err: unknown) => {
-    const now = o.timers.now();
-    if (now - lastLogged < 10_000) return;
-    lastLogged = now;
-    o.log.warn({ error: (err as Error).message }, "demand exchange with Redis failed; shares kept");
-  };
+  const logError = throttledWarning(o, "demand exchange with Redis failed; shares kept");
   const onError = (err: unknown) => {
     am.demandSyncError();
     logError(err);
@@ -107,7 +113,8 @@ function startRebalancer(
     target: {
       tenantOf: (tenant) => {
         const t = o.state.config()?.tenant(tenant);
-        return t && { shard: t.shard, rate: t.limits?.rate ?? 0 };
+        // a tenant with only a period quota is split by demand too, at the quota's mean rate
+        return t && { shard: t.shard, rate: t.limits?.rate || quotaRate(t.limits?.quota) };
       },
       setShare: (tenant, share) => admission.setShare(tenant, share),
       clearShare: (tenant) => admission.clearShare(tenant),
@@ -119,6 +126,35 @@ function startRebalancer(
   return rebalancer;
 }
 
+/** Warns at most every 10 s (a Redis outage would otherwise log on every attempt). */
+function throttledWarning(o: IsolationOptions, message: string): (err: unknown) => void {
+  let lastLogged = 0;
+  return (err) => {
+    const now = o.timers.now();
+    if (now - lastLogged < 10_000) return;
+    lastLogged = now;
+    o.log.warn({ error: (err as Error).message }, message);
+  };
+}
+
+function startQuotaFlusher(o: IsolationOptions, admission: NodeAdmission, am: AdmissionMetrics) {
+  if (!o.redisUrl) return undefined;
+  const logError = throttledWarning(o, "quota flush to Redis failed; each member enforces its share");
+  const flusher = new QuotaFlusher({
+    ledger: admission.quotas,
+    store: new RedisQuotaStore({ url: o.redisUrl, onError: logError }),
+    timers: o.timers,
+    random: o.random,
+    onError: (err) => {
+      am.quotaSyncError();
+      logError(err);
+    },
+    onFlush: (counters) => am.quotaSync(counters),
+  });
+  flusher.start();
+  return flusher;
+}
+
 export function startIsolation(o: IsolationOptions): Isolation {
   const loop = new EventLoopDelaySampler();
   const demand = new DemandCounter();
@@ -126,6 +162,7 @@ export function startIsolation(o: IsolationOptions): Isolation {
   const am = createAdmissionMetrics(o.metrics.registry, {
     eventLoopDelayMs: () => loop.delayMs,
     shedPressure: () => admission?.shedPressure ?? 0,
+    publicClients: () => admission?.clients.size.clients ?? 0,
   });
   admission = new NodeAdmission({
     monotonic: () => performance.now(),
@@ -134,20 +171,33 @@ export function startIsolation(o: IsolationOptions): Isolation {
     load: () => ({ inFlight: o.state.inflight, eventLoopDelayMs: loop.delayMs }),
     demand,
     metrics: am,
+    clients: o.publicClients,
   });
   const rebalancer = startRebalancer(o, admission, demand, am);
+  const quotaFlusher = startQuotaFlusher(o, admission, am);
   const sweep = setInterval(() => admission.sweep(), SWEEP_EVERY_MS);
   sweep.unref();
   const crash = crashHook(o.crashOnHeader, o.log);
   const onPlacement = (d: PlacementOutcome) => am.placement(d);
+  const sockets = new OpenSockets(o.websockets, o.timers);
   return {
     admission,
+    sockets,
     stages: (protocol, currentConfig) =>
       requestPipeline({
         currentConfig,
         protocol,
         admission,
         placement: placementStage(o.slot, protocol, onPlacement),
+        sockets,
+      }),
+    websocketStages: (currentConfig) =>
+      websocketPipeline({
+        currentConfig,
+        protocol: "http",
+        admission,
+        placement: placementStage(o.slot, "http", onPlacement),
+        sockets,
       }),
     upstreamObserver: {
       onUpstreamResponse(ctx, status, headers, ms) {
@@ -160,7 +210,6 @@ export function startIsolation(o: IsolationOptions): Isolation {
         self: o.slot,
         proxy,
         pools,
-        monotonic: () => performance.now(),
         hopKey: o.hopKey,
         now: () => o.timers.now(),
         onResult: (r) => am.forward(r),
@@ -177,7 +226,7 @@ export function startIsolation(o: IsolationOptions): Isolation {
     async close() {
       clearInterval(sweep);
       loop.close();
-      await rebalancer?.close();
+      await Promise.all([rebalancer?.close(), quotaFlusher?.close()]);
     },
   };
 }

@@ -17,8 +17,22 @@ import { GrpcProxy } from "./grpc/grpc-proxy.ts";
 import { type GrpcIngress, startGrpcIngress } from "./grpc/grpc-ingress.ts";
 import { UpstreamSessions } from "./grpc/upstream-sessions.ts";
 import { HttpProxy } from "./http/http-proxy.ts";
+import { WebSocketProxy } from "./http/websocket-proxy.ts";
+import { createWebSocketMetrics } from "./ops/websocket-metrics.ts";
+import { servedBy } from "./pipeline/open-sockets.ts";
 import { type Ingress, startIngress } from "./http/http-ingress.ts";
 import { UpstreamPools } from "./http/upstream-pools.ts";
+import { IdempotentProxy } from "./idempotency/idempotent-proxy.ts";
+import {
+  type IdempotencyStore,
+  NoIdempotencyStore,
+  RedisIdempotencyStore,
+} from "./idempotency/idempotency-store.ts";
+import { httpHealthProbe } from "./http/health-probe.ts";
+import { grpcHealthProbe } from "./grpc/health-probe.ts";
+import { DownList } from "./upstream/down-list.ts";
+import { type CheckedUpstream, HealthChecker } from "./upstream/health-checker.ts";
+import { createUpstreamMetrics } from "./ops/upstream-metrics.ts";
 import { type Isolation, startIsolation } from "./isolation.ts";
 import { missingV8Flags } from "./node-flags.ts";
 import { NodeState } from "./node-state.ts";
@@ -82,6 +96,9 @@ interface Parts {
   pools: UpstreamPools;
   isolation: Isolation;
   sessions: UpstreamSessions;
+  /** records of gateway idempotency keys (Redis; without it keyed requests are refused) */
+  idempotency: IdempotencyStore;
+  health: HealthChecker;
 }
 
 function logOutcome(log: Logger, o: ApplyOutcome): void {
@@ -104,6 +121,8 @@ function createApplier(p: Parts, onOutcome: (o: ApplyOutcome) => void): ConfigAp
     },
     onOutcome: (o) => {
       p.state.recordOutcome(o);
+      const config = p.state.config();
+      if (o.ok && o.changed && config) p.isolation.sockets.reconcile(servedBy(config));
       if (o.ok) p.metrics.applySeconds.observe({ result: o.changed ? "changed" : "same" }, o.applyMs / 1000);
       else p.metrics.applyFailures.inc({ code: o.error.code });
       logOutcome(p.log, o);
@@ -185,6 +204,13 @@ async function startServers(p: Parts): Promise<Servers> {
     metrics: p.metrics.retries,
   });
   const proxy = new HttpProxy(p.pools, INGRESS_LIMITS.bodyLimitBytes, p.isolation.upstreamObserver, retrier);
+  const idempotentProxy = new IdempotentProxy({
+    proxy,
+    store: p.idempotency,
+    settings: p.s.idempotency,
+    onOutcome: (outcome) => p.metrics.idempotency.inc({ outcome }),
+    onStoreError: (err) => p.log.warn({ err: (err as Error).message }, "idempotency store failed"),
+  });
   const shared = {
     host: p.s.host,
     logger: p.log,
@@ -204,8 +230,22 @@ async function startServers(p: Parts): Promise<Servers> {
     ...shared,
     port: p.s.httpPort,
     stages: p.isolation.stages("http", currentConfig),
-    proxy,
+    proxy: idempotentProxy,
     forwarder: p.isolation.peerForwarder(proxy, p.pools),
+    websockets: new WebSocketProxy({
+      stages: p.isolation.websocketStages(currentConfig),
+      origin: shared.origin,
+      pools: p.pools,
+      sockets: p.isolation.sockets,
+      metrics: p.metrics,
+      socketMetrics: createWebSocketMetrics(p.metrics.registry),
+      logger: p.log,
+      onEgressDenied: egressDenialLog(p.log, p.metrics, "http"),
+      self: p.s.slot,
+      hopKey: shared.origin.hopKey,
+      now: shared.origin.now,
+    }),
+    sockets: p.isolation.sockets,
   });
   let grpc: GrpcIngress | undefined;
   const grpcProxy = new GrpcProxy(p.sessions, {
@@ -269,7 +309,7 @@ async function createParts(s: DataPlaneSettings, options: DataPlaneOptions): Pro
       store,
       () => state.config() !== undefined,
     ),
-    pools: new UpstreamPools(timers, { onEgressDenied: egressDenialLog(log, metrics, "http") }),
+    ...upstreamLayer(s.slot, { log, timers, random, state, metrics }),
     isolation: startIsolation({
       slot: s.slot,
       state,
@@ -278,11 +318,58 @@ async function createParts(s: DataPlaneSettings, options: DataPlaneOptions): Pro
       random,
       log,
       redisUrl: s.redisUrl,
+      publicClients: s.publicClients,
       crashOnHeader: s.faultCrashOnHeader,
       hopKey: () => state.config()?.hopKey,
+      websockets: s.websockets,
     }),
-    sessions: new UpstreamSessions(timers, { onEgressDenied: egressDenialLog(log, metrics, "grpc") }),
+    idempotency: idempotencyStore(s, log),
   };
+}
+
+function idempotencyStore(s: DataPlaneSettings, log: Logger): IdempotencyStore {
+  if (!s.redisUrl) return new NoIdempotencyStore();
+  const { leaseMs, ttlS } = s.idempotency;
+  const onError = (err: Error) => log.debug({ err: err.message }, "idempotency store connection error");
+  return new RedisIdempotencyStore({ url: s.redisUrl, leaseMs, ttlS, onError });
+}
+
+/**
+ * The upstream-traffic layer: HTTP pools and gRPC sessions over the node's one down list, and
+ * the active health checks of the upstreams of the tenants whose shard holds this node.
+ */
+function upstreamLayer(
+  slot: string,
+  o: { log: Logger; timers: Timers; random: Random; state: NodeState; metrics: DataPlaneMetrics },
+): Pick<Parts, "pools" | "sessions" | "health"> {
+  const down = new DownList(() => o.timers.monotonic());
+  const m = createUpstreamMetrics(o.metrics.registry, down);
+  down.onEject = m.onEject;
+  const shared = { downList: down, random: o.random, onPick: m.onPick };
+  const pools = new UpstreamPools(o.timers, {
+    ...shared,
+    onEgressDenied: egressDenialLog(o.log, o.metrics, "http"),
+  });
+  const sessions = new UpstreamSessions(o.timers, {
+    ...shared,
+    onEgressDenied: egressDenialLog(o.log, o.metrics, "grpc"),
+  });
+  const health = new HealthChecker({
+    timers: o.timers,
+    random: o.random,
+    down,
+    upstreams: () => shardUpstreams(o.state, slot),
+    probes: { http: httpHealthProbe(pools), grpc: grpcHealthProbe(sessions) },
+    onResult: m.onHealthCheck,
+  });
+  return { pools, sessions, health };
+}
+
+/** The health-checked upstreams of the decoded tenants this node is a shard member of. */
+function* shardUpstreams(state: NodeState, slot: string): Generator<CheckedUpstream> {
+  for (const tenant of state.config()?.healthChecked() ?? []) {
+    if (tenant.shard.length === 0 || tenant.shard.includes(slot)) yield* tenant.checkedUpstreams;
+  }
 }
 
 /** How config reaches the node: the applier, the sync connection and the periodic pull. */
@@ -338,6 +425,7 @@ function closer(
   const close = async () => {
     p.state.draining = true;
     flow.pull.stop();
+    p.health.stop();
     const drainMs = options.drainTimeoutMs ?? INGRESS_LIMITS.drainTimeoutMs;
     await Promise.all([
       servers.ingress.close(drainMs),
@@ -351,6 +439,7 @@ function closer(
       servers.ops.close(),
       p.store.close?.(),
       p.isolation.close(),
+      p.idempotency.close(),
     ]);
     p.log.info("closed");
   };
@@ -367,7 +456,14 @@ export async function runDataPlane(
 ): Promise<DataPlaneProcess> {
   const p = await createParts(loadDataPlaneSettings(env), options);
   const servers = await startServers(p).catch(async (err: unknown) => {
-    await Promise.all([p.pools.close(), p.sessions.close(0), p.store.close?.(), p.isolation.close()]);
+    p.health.stop();
+    await Promise.all([
+      p.pools.close(),
+      p.sessions.close(0),
+      p.store.close?.(),
+      p.isolation.close(),
+      p.idempotency.close(),
+    ]);
     throw err;
   });
   const flow = startConfigFlow(p, servers, options);

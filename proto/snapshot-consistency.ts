@@ -6,14 +6,19 @@
  * nothing (each side raises its own error code).
  *
  * Across the snapshot: slot names present and unique; tenant ids unique; a shard names only
- * known slots (when the snapshot has slots); the fleet's egress entries parse.
+ * known slots (when the snapshot has slots); the fleet's egress entries parse; a public host
+ * belongs to one tenant (a keyless request is identified by its host alone).
  * In a tenant: its id, status, egress entries; upstream, route and key ids well formed and
  * unique in the tenant; every route's upstream exists; path prefix, hosts, methods, protocol,
- * retries, retry statuses, retry budgets and timeouts in range; targets parse (http/https, no credentials, query or
- * fragment; at most 64); key hashes are 32 bytes.
+ * retries, retry statuses, retry budgets, timeouts, streaming settings and client buckets in
+ * range; a public route names hosts; targets parse (http/https, no credentials, query or fragment;
+ * at most 64); weights, health checks and outlier settings within their bounds
+ * (upstream-policy.ts); key hashes are 32 bytes.
  */
 import { MAX_ALLOW_ENTRIES, parseAllowEntry } from "./egress-policy.ts";
 import type { Route, Slot, Snapshot, Tenant, Upstream } from "./gen/corral/snapshot/v1/snapshot.ts";
+import { streamingProblems } from "./route-streaming.ts";
+import { upstreamPolicyProblems } from "./upstream-policy.ts";
 
 export const MAX_TIMEOUT_MS = 3_600_000;
 export const MAX_TARGETS = 64;
@@ -22,6 +27,9 @@ export const MAX_RETRY_STATUSES = 16;
 export const MAX_RETRY_BUDGET_PER_SECOND = 1000;
 export const MIN_RETRY_BUDGET_WINDOW_MS = 1000;
 export const MAX_RETRY_BUDGET_WINDOW_MS = 60_000;
+/** a public route's per-client bucket: requests per second and burst (the CP's input bounds) */
+export const MAX_CLIENT_RATE = 1e6;
+export const MAX_CLIENT_BURST = 1e7;
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const TENANT_ID_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const METHOD_RE = /^[A-Z]{1,20}$/;
@@ -65,6 +73,8 @@ export class SnapshotCheck {
   readonly problems: string[] = [];
   readonly #slotNames = new Set<string>();
   readonly #tenantIds = new Set<string>();
+  /** public host -> the tenant that has it */
+  readonly #publicHosts = new Map<string, string>();
 
   constructor(slots: readonly Slot[], fleetEgressAllow: readonly string[] = []) {
     for (const s of slots) {
@@ -78,18 +88,31 @@ export class SnapshotCheck {
   /** A whole tenant: its own content and how it fits the rest. */
   tenant(t: Tenant): void {
     this.problems.push(...tenantProblems(t));
-    this.placed(t.id, t.shard);
+    this.placed(t.id, t.shard, publicHosts(t));
   }
 
   /** A tenant checked before (an unchanged fragment): only how it fits the rest. */
-  placed(id: string, shard: readonly string[]): void {
+  placed(id: string, shard: readonly string[], hosts: readonly string[] = []): void {
     const where = `tenant ${quote(id)}`;
     if (this.#tenantIds.has(id)) this.problems.push(`${where}: appears twice`);
     this.#tenantIds.add(id);
+    for (const host of hosts) {
+      const owner = this.#publicHosts.get(host);
+      if (owner !== undefined && owner !== id)
+        this.problems.push(`${where}: public host ${quote(host)} is public for tenant ${quote(owner)} too`);
+      this.#publicHosts.set(host, id);
+    }
     if (this.#slotNames.size === 0) return;
     for (const s of shard)
       if (!this.#slotNames.has(s)) this.problems.push(`${where}: shard names unknown slot ${s}`);
   }
+}
+
+/** The hosts a tenant's public routes name, lower case, each once. */
+export function publicHosts(t: Tenant): string[] {
+  const hosts = new Set<string>();
+  for (const r of t.routes) if (r.public) for (const h of r.hosts) hosts.add(h.toLowerCase());
+  return [...hosts];
 }
 
 export function snapshotProblems(snapshot: Snapshot): string[] {
@@ -139,6 +162,10 @@ function timeoutProblem(where: string, ms: number): string | undefined {
     : `${where}: timeout ${ms} ms out of range`;
 }
 
+function inRange(x: number, max: number): boolean {
+  return Number.isFinite(x) && x >= 0 && x <= max;
+}
+
 function routeProblems(where: string, r: Route, upstreamIds: ReadonlySet<string>): string[] {
   const problems: string[] = [];
   if (!ID_RE.test(r.id)) problems.push(`${where}: bad id ${quote(r.id)}`);
@@ -158,6 +185,10 @@ function routeProblems(where: string, r: Route, upstreamIds: ReadonlySet<string>
   if (timeout) problems.push(timeout);
   if (r.protocol !== "" && r.protocol !== "http" && r.protocol !== "grpc")
     problems.push(`${where}: unknown protocol ${JSON.stringify(r.protocol)}`);
+  problems.push(...streamingProblems(where, r));
+  if (r.public && r.hosts.length === 0) problems.push(`${where}: a public route must name its hosts`);
+  if (!inRange(r.clientRate, MAX_CLIENT_RATE) || !inRange(r.clientBurst, MAX_CLIENT_BURST))
+    problems.push(`${where}: client bucket ${r.clientRate}/s burst ${r.clientBurst} out of range`);
   return problems;
 }
 
@@ -195,5 +226,6 @@ function upstreamProblems(where: string, u: Upstream): string[] {
   }
   const timeout = timeoutProblem(where, u.connectTimeoutMs);
   if (timeout) problems.push(timeout);
+  problems.push(...upstreamPolicyProblems(where, u));
   return problems;
 }

@@ -39,40 +39,22 @@ function wholeNumber(name: string, raw: string): number {
   return Number(raw);
 }
 
-const UPSTREAM_OPTIONS = [
-  "name",
-  "target",
-  "connect-timeout-ms",
-  "budget-percent",
-  "budget-min-per-second",
-  "budget-window-ms",
-];
-const ROUTE_OPTIONS = [
-  "path",
-  "upstream",
-  "host",
-  "method",
-  "timeout-ms",
-  "protocol",
-  "strip-prefix",
-  "retries",
-  "retry-status",
-];
+function decimal(opts: Options, name: string): number | undefined {
+  const raw = text(opts, name);
+  if (raw === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(raw))
+    throw new UsageError(`--${name} expects a number, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
 
-/** The upstream fields the options name; any budget option sets the whole budget (defaults 10 %, 3/s, 10 s). */
-function upstreamFields(o: Options): Record<string, unknown> {
-  const budget = [
-    integer(o, "budget-percent"),
-    integer(o, "budget-min-per-second"),
-    integer(o, "budget-window-ms"),
-  ];
-  const [percent = 10, minPerSecond = 3, windowMs = 10_000] = budget;
-  return body({
-    name: text(o, "name"),
-    targets: list(o, "target"),
-    connectTimeoutMs: integer(o, "connect-timeout-ms"),
-    retryBudget: budget.some((v) => v !== undefined) ? { percent, minPerSecond, windowMs } : undefined,
-  });
+/** --client-rate and --client-burst: both or neither. */
+function clientLimits(opts: Options): { rate: number; burst: number } | undefined {
+  const rate = decimal(opts, "client-rate");
+  const burst = decimal(opts, "client-burst");
+  if (rate === undefined && burst === undefined) return undefined;
+  if (rate === undefined || burst === undefined)
+    throw new UsageError("--client-rate and --client-burst go together");
+  return { rate, burst };
 }
 
 function required(opts: Options, name: string): string {
@@ -88,6 +70,98 @@ function body(fields: Record<string, unknown>): Record<string, unknown> {
 
 function tenantFields(opts: Options): Record<string, unknown> {
   return body({ name: text(opts, "name"), plan: text(opts, "plan"), status: text(opts, "status") });
+}
+
+/** --option -> field of the upstream's healthCheck / outlier object (integers but the first two). */
+const HEALTH_FIELDS = {
+  "health-path": "path",
+  "health-service": "service",
+  "health-interval-ms": "intervalMs",
+  "health-timeout-ms": "timeoutMs",
+  "healthy-threshold": "healthyThreshold",
+  "unhealthy-threshold": "unhealthyThreshold",
+} as const;
+const OUTLIER_FIELDS = {
+  "eject-after": "consecutiveFailures",
+  "base-ejection-ms": "baseEjectionMs",
+  "max-ejection-ms": "maxEjectionMs",
+  "max-ejected-percent": "maxEjectedPercent",
+  "slow-start-ms": "slowStartMs",
+} as const;
+const HEALTH_OPTIONS = ["health-check", ...Object.keys(HEALTH_FIELDS)];
+const OUTLIER_OPTIONS = Object.keys(OUTLIER_FIELDS);
+const TEXT_OPTIONS = new Set(["health-path", "health-service"]);
+
+/** The options present in `fields`, as the API's object (undefined when none is given). */
+function optionObject(o: Options, fields: Record<string, string>): Record<string, unknown> | undefined {
+  const out = body(
+    Object.fromEntries(
+      Object.entries(fields).map(([option, field]) => [
+        field,
+        TEXT_OPTIONS.has(option) ? text(o, option) : integer(o, option),
+      ]),
+    ),
+  );
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+const UPSTREAM_OPTIONS = [
+  "name",
+  "target",
+  "connect-timeout-ms",
+  "weight",
+  ...HEALTH_OPTIONS,
+  ...OUTLIER_OPTIONS,
+  "budget-percent",
+  "budget-min-per-second",
+  "budget-window-ms",
+];
+const ROUTE_OPTIONS = [
+  "path",
+  "upstream",
+  "host",
+  "method",
+  "timeout-ms",
+  "protocol",
+  "strip-prefix",
+  "retries",
+  "retry-status",
+  "websocket",
+  "ws-idle-timeout-ms",
+  "ws-max-connections",
+  "ws-max-message-bytes",
+  "stream-idle-timeout-ms",
+  "public",
+  "idempotency",
+  "client-rate",
+  "client-burst",
+];
+
+/**
+ * The upstream fields the options name; any budget option sets the whole budget (defaults 10 %,
+ * 3/s, 10 s), any outlier option the whole outlier setting (the others take their defaults).
+ */
+function upstreamFields(o: Options): Record<string, unknown> {
+  const weights = list(o, "weight")?.map((w) => wholeNumber("weight", w));
+  const health = optionObject(o, HEALTH_FIELDS);
+  const protocol = text(o, "health-check");
+  if (health && !protocol)
+    throw new UsageError("--health-check http|grpc is required with the other --health-* options");
+  const budget = [
+    integer(o, "budget-percent"),
+    integer(o, "budget-min-per-second"),
+    integer(o, "budget-window-ms"),
+  ];
+  const [percent = 10, minPerSecond = 3, windowMs = 10_000] = budget;
+  return body({
+    name: text(o, "name"),
+    targets: list(o, "target"),
+    connectTimeoutMs: integer(o, "connect-timeout-ms"),
+    weights,
+    healthCheck: protocol ? { protocol, ...health } : undefined,
+    outlier: optionObject(o, OUTLIER_FIELDS),
+    retryBudget: budget.some((v) => v !== undefined) ? { percent, minPerSecond, windowMs } : undefined,
+  });
 }
 
 export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
@@ -252,5 +326,13 @@ function routeFields(o: Options): Record<string, unknown> {
     timeoutMs: integer(o, "timeout-ms"),
     protocol: text(o, "protocol"),
     stripPrefix: o["strip-prefix"] === true ? true : undefined,
+    websocket: o.websocket === true ? true : undefined,
+    websocketIdleTimeoutMs: integer(o, "ws-idle-timeout-ms"),
+    websocketMaxConnections: integer(o, "ws-max-connections"),
+    websocketMaxMessageBytes: integer(o, "ws-max-message-bytes"),
+    streamIdleTimeoutMs: integer(o, "stream-idle-timeout-ms"),
+    public: o.public === true ? true : undefined,
+    idempotency: o.idempotency === true ? true : undefined,
+    clientLimits: clientLimits(o),
   });
 }

@@ -30,6 +30,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number | undefi
       return (await import("../dev/dev-command.ts")).runDevCommand(rest, io);
     case "admin":
       return (await import("../admin/admin-cli.ts")).runAdmin(rest, io);
+    case "ws":
+      return (await import("./ws-client.ts")).runWsClient(rest, io);
     default:
       return usageError(`unknown command ${JSON.stringify(command)}`, io);
   }

@@ -11,6 +11,8 @@ Commands:
   data-plane      run a data-plane node
   migrate         run the control plane's database migrations, then exit
   admin           operator CLI over the admin REST API. See \`corral admin --help\`.
+  ws <url> [--key KEY] [message...]
+                  a tiny WebSocket client: sends each message, prints the answers (try it on corral dev)
   keygen          print a fresh Ed25519 key pair as CORRAL_SIGNING_KEY= / CORRAL_VERIFY_KEY= lines
   node-credential <slot>
                   print the slot's node credential as a CORRAL_NODE_TOKEN= line, derived from the
@@ -78,14 +80,22 @@ Commands (output is JSON; errors print the problem and exit 1):
   keys revoke <tenant> <keyId>
   upstreams list <tenant>
   upstreams create <tenant> --name NAME --target URL [--target URL]... [--connect-timeout-ms N]
-                [--budget-percent N] [--budget-min-per-second N] [--budget-window-ms N]
+      [--weight N]...                  one per --target, in order (1-100; default all equal)
+      [--health-check http|grpc] [--health-path P] [--health-service S] [--health-interval-ms N]
+      [--health-timeout-ms N] [--healthy-threshold N] [--unhealthy-threshold N]
+      [--eject-after N] [--base-ejection-ms N] [--max-ejection-ms N] [--max-ejected-percent N]
+      [--slow-start-ms N]
+      [--budget-percent N] [--budget-min-per-second N] [--budget-window-ms N]
                                         retry budget: retries <= N % of requests over the window
                                         + a floor per second (default 10 %, 3/s, 10000 ms)
   upstreams update <tenant> <upstreamId> [any option of create]   changes only what is given
   upstreams delete <tenant> <upstreamId>
   routes list <tenant>
   routes create <tenant> --path PREFIX --upstream ID [--host H]... [--method M]... [--timeout-ms N]
-                [--protocol http|grpc] [--strip-prefix] [--retries N [--retry-status S]...]
+                [--protocol http|grpc] [--strip-prefix] [--idempotency] [--stream-idle-timeout-ms N]
+                [--websocket [--ws-idle-timeout-ms N] [--ws-max-connections N] [--ws-max-message-bytes N]]
+                [--public --host H... [--client-rate R --client-burst B]]
+                [--retries N [--retry-status S]...]
                                         retries after a failed attempt (0-10) on statuses S (HTTP;
                                         gRPC codes on grpc routes; default 502 503 504 | 14)
   routes update <tenant> <routeId> [any option of create]         changes only what is given

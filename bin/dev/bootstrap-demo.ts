@@ -7,6 +7,8 @@ import { AdminApiError, type AdminClient, seg } from "../admin/admin-client.ts";
 
 export const DEMO_TENANT = "demo";
 export const DEMO_HTTP_PATH = "/hello";
+/** the demo WebSocket route (websocket: true) to the demo HTTP upstream's echo */
+export const DEMO_WS_PATH = "/ws";
 export const DEMO_GRPC_SERVICE = "corral.demo.v1.Echo";
 
 export interface DemoTargets {
@@ -41,6 +43,7 @@ interface Route {
   pathPrefix: string;
   upstreamId: string;
   protocol?: string;
+  websocket?: boolean;
 }
 
 interface KeyInfo {
@@ -58,6 +61,12 @@ export async function bootstrapDemo(
   const base = `/admin/v1/tenants/${DEMO_TENANT}`;
   const httpUpstream = await ensureUpstream(client, base, "demo-http", [targets.http]);
   await ensureRoute(client, base, { pathPrefix: DEMO_HTTP_PATH, upstreamId: httpUpstream, protocol: "http" });
+  await ensureRoute(client, base, {
+    pathPrefix: DEMO_WS_PATH,
+    upstreamId: httpUpstream,
+    protocol: "http",
+    websocket: true,
+  });
   const grpcUpstream = await ensureUpstream(client, base, "demo-grpc", [targets.grpc]);
   const grpcPath = `/${DEMO_GRPC_SERVICE}/`;
   await ensureRoute(client, base, { pathPrefix: grpcPath, upstreamId: grpcUpstream, protocol: "grpc" });
@@ -117,12 +126,15 @@ async function ensureUpstream(
 async function ensureRoute(
   client: AdminClient,
   base: string,
-  want: { pathPrefix: string; upstreamId: string; protocol: string },
+  want: { pathPrefix: string; upstreamId: string; protocol: string; websocket?: boolean },
 ): Promise<void> {
   const routes = await client.listAll<Route>(`${base}/routes`);
   const same = routes.filter((r) => r.pathPrefix === want.pathPrefix);
   const match = same.find(
-    (r) => r.upstreamId === want.upstreamId && (r.protocol ?? "http") === want.protocol,
+    (r) =>
+      r.upstreamId === want.upstreamId &&
+      (r.protocol ?? "http") === want.protocol &&
+      (r.websocket ?? false) === (want.websocket ?? false),
   );
   for (const route of same) if (route !== match) await client.delete(`${base}/routes/${seg(route.id)}`);
   if (!match) await client.post(`${base}/routes`, want);

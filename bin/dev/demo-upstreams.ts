@@ -1,6 +1,8 @@
 /**
  * The demo upstreams of `corral dev`: an HTTP server that answers every request with JSON
- * describing what it received, and a gRPC server implementing corral.demo.v1.Echo.
+ * describing what it received — but a path ending in `/events` gets server-sent events (five,
+ * 200 ms apart; `?n=` and `?gap=` change that) and a WebSocket upgrade gets an echo (every
+ * message back as it came) — and a gRPC server implementing corral.demo.v1.Echo.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import {
@@ -10,12 +12,15 @@ import {
   type ServerUnaryCall,
   type ServerWritableStream,
 } from "@grpc/grpc-js";
+import { WebSocketServer } from "ws";
 import { boundPort } from "../../proto/bound-url.ts";
 import { type EchoRequest, type EchoResponse, EchoService } from "../../proto/gen/corral/demo/v1/echo.ts";
 
 export const DEMO_MESSAGE = "hello from the demo upstream";
 export const ECHO_STREAM_COUNT = 3;
 const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_EVENTS = 1000;
+const MAX_EVENT_GAP_MS = 10_000;
 
 export interface DemoUpstreamOptions {
   host?: string;
@@ -60,7 +65,34 @@ export function describeRequest(req: IncomingMessage, body: Buffer): Record<stri
   };
 }
 
+/** Server-sent events: `data: {"n":i,...}` every gap ms, n of them, then the end. */
+function sendEvents(req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? "/", "http://upstream");
+  const bounded = (name: string, fallback: number, max: number) => {
+    const v = Number(url.searchParams.get(name) ?? fallback);
+    return Number.isInteger(v) && v >= 0 ? Math.min(v, max) : fallback;
+  };
+  const n = bounded("n", 5, MAX_EVENTS);
+  const gap = bounded("gap", 200, MAX_EVENT_GAP_MS);
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  res.flushHeaders();
+  let i = 0;
+  const timer = setInterval(() => {
+    if (i >= n) {
+      clearInterval(timer);
+      res.end();
+      return;
+    }
+    res.write(`data: ${JSON.stringify({ n: i++, message: DEMO_MESSAGE })}\n\n`);
+  }, gap);
+  res.on("close", () => clearInterval(timer));
+}
+
 function handleHttp(req: IncomingMessage, res: ServerResponse): void {
+  if (req.method === "GET" && new URL(req.url ?? "/", "http://upstream").pathname.endsWith("/events")) {
+    sendEvents(req, res);
+    return;
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   req.on("error", () => res.destroy());
@@ -83,6 +115,10 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
 async function startHttp(host: string, port: number): Promise<{ server: Server; port: number }> {
   const server = createServer(handleHttp);
   server.keepAliveTimeout = 65_000;
+  const echo = new WebSocketServer({ server, maxPayload: MAX_BODY_BYTES });
+  echo.on("connection", (socket) =>
+    socket.on("message", (data, isBinary) => socket.send(data, { binary: isBinary })),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve());

@@ -103,6 +103,8 @@ export function readyBanner(b: BannerInput): string {
     `Try the demo tenant "${dev.demo.tenant}" through each data plane:`,
     ...curlCommands(dev).map((c) => `  ${c}`),
     `  curl -i ${dev.dataPlane[0]!.url}${dev.demo.httpPath}    # no key: 401`,
+    `  curl -N -H ${shellQuote(`x-api-key: ${dev.demo.apiKey}`)} ${dev.dataPlane[0]!.url}${dev.demo.httpPath}/events    # server-sent events`,
+    `  npx corral ws ${dev.dataPlane[0]!.url.replace(/^http/, "ws")}/ws --key ${shellQuote(dev.demo.apiKey)} hello    # WebSocket echo`,
     `  ${grpcurlCommand(grpcTarget, b.grpcThroughGateway ? dev.demo.apiKey : undefined, dev.demo.grpcService)}`,
     `    ${grpcNote}`,
     "Operate it:",

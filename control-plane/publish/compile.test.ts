@@ -57,6 +57,17 @@ function fleet(): FleetRows {
         retry_budget_percent: 10,
         retry_budget_min_per_second: 3,
         retry_budget_window_ms: 10_000,
+        weights: [3],
+        health_check: {
+          protocol: "http",
+          path: "/health",
+          service: "",
+          intervalMs: 5_000,
+          timeoutMs: 1_000,
+          healthyThreshold: 2,
+          unhealthyThreshold: 3,
+        },
+        outlier: null,
         created_at: T0,
       },
     ],
@@ -71,10 +82,19 @@ function fleet(): FleetRows {
         timeout_ms: 1500,
         protocol: "http",
         strip_prefix: true,
+        websocket: true,
+        websocket_idle_timeout_ms: 30_000,
+        websocket_max_connections: null,
+        stream_idle_timeout_ms: null,
+        websocket_max_message_bytes: 4096,
         rate: null,
         burst: null,
         retry_attempts: 2,
         retry_statuses: [503],
+        public: false,
+        idempotency: false,
+        client_rate: null,
+        client_burst: null,
         created_at: T0,
       },
     ],
@@ -123,6 +143,11 @@ test("routes and upstreams are copied with their settings", () => {
   assert.equal(acme.routes[0]!.timeoutMs, 1500);
   assert.equal(acme.routes[0]!.stripPrefix, true);
   assert.deepEqual([acme.routes[0]!.retries, acme.routes[0]!.retryStatuses], [2, [503]]);
+  // streaming settings: set ones travel, unset ones are 0 (the node's default)
+  assert.equal(acme.routes[0]!.websocket, true);
+  assert.equal(acme.routes[0]!.websocketIdleTimeoutMs, 30_000);
+  assert.equal(acme.routes[0]!.websocketMaxConnections, 0);
+  assert.equal(acme.routes[0]!.websocketMaxMessageBytes, 4096);
   assert.deepEqual(acme.upstreams[0], {
     id: "up1",
     name: "api",
@@ -131,6 +156,17 @@ test("routes and upstreams are copied with their settings", () => {
     retryBudgetPercent: 10,
     retryBudgetMinPerSecond: 3,
     retryBudgetWindowMs: 10_000,
+    weights: [3],
+    healthCheck: {
+      path: "/health",
+      grpc: false,
+      grpcService: "",
+      intervalMs: 5_000,
+      timeoutMs: 1_000,
+      healthyThreshold: 2,
+      unhealthyThreshold: 3,
+    },
+    outlier: undefined,
   });
 });
 

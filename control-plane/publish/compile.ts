@@ -10,6 +10,7 @@
 import type {
   AdmissionSettings,
   ApiKey,
+  HealthCheck,
   Limits,
   Route,
   Slot,
@@ -25,7 +26,7 @@ import type { RouteRow } from "../store/routes.ts";
 import type { TenantRows } from "../store/tenant-revisions.ts";
 import { DEFAULT_ADMISSION } from "../store/settings.ts";
 import type { PlanRow, TenantRow } from "../store/tenants.ts";
-import type { UpstreamRow } from "../store/upstreams.ts";
+import type { HealthCheckSettings, UpstreamRow } from "../store/upstreams.ts";
 import { snapshotProblems } from "./consistency.ts";
 
 export interface CompileOptions {
@@ -188,11 +189,18 @@ function toRoute(r: RouteRow): Route {
     upstreamId: r.upstream_id,
     timeoutMs: r.timeout_ms,
     protocol: r.protocol,
-    public: false,
+    public: r.public,
     limits: routeLimits(r),
-    idempotency: false,
+    idempotency: r.idempotency,
     retries: r.retry_attempts,
     stripPrefix: r.strip_prefix,
+    websocket: r.websocket,
+    websocketIdleTimeoutMs: r.websocket_idle_timeout_ms ?? 0,
+    websocketMaxConnections: r.websocket_max_connections ?? 0,
+    streamIdleTimeoutMs: r.stream_idle_timeout_ms ?? 0,
+    websocketMaxMessageBytes: r.websocket_max_message_bytes ?? 0,
+    clientRate: r.client_rate ?? 0,
+    clientBurst: r.client_burst ?? 0,
     retryStatuses: [...r.retry_statuses],
   };
 }
@@ -221,6 +229,21 @@ function toUpstream(u: UpstreamRow): Upstream {
     retryBudgetPercent: u.retry_budget_percent,
     retryBudgetMinPerSecond: u.retry_budget_min_per_second,
     retryBudgetWindowMs: u.retry_budget_window_ms,
+    weights: u.weights ? [...u.weights] : [],
+    healthCheck: u.health_check ? healthCheck(u.health_check) : undefined,
+    outlier: u.outlier ? { ...u.outlier } : undefined,
+  };
+}
+
+function healthCheck(h: HealthCheckSettings): HealthCheck {
+  return {
+    path: h.protocol === "http" ? h.path : "",
+    grpc: h.protocol === "grpc",
+    grpcService: h.protocol === "grpc" ? h.service : "",
+    intervalMs: h.intervalMs,
+    timeoutMs: h.timeoutMs,
+    healthyThreshold: h.healthyThreshold,
+    unhealthyThreshold: h.unhealthyThreshold,
   };
 }
 

@@ -52,8 +52,13 @@ export class ConsistencyCheck {
     this.#fleetWide(tenant.id, tenant.shard, keyIdentities(tenant));
   }
 
-  reused(id: string, shard: readonly string[], keys: readonly KeyIdentity[]): void {
-    this.#shared.placed(id, shard);
+  reused(
+    id: string,
+    shard: readonly string[],
+    keys: readonly KeyIdentity[],
+    hosts: readonly string[] = [],
+  ): void {
+    this.#shared.placed(id, shard, hosts);
     this.#fleetWide(id, shard, keys);
   }
 

@@ -8,7 +8,7 @@ import type { TenantRows } from "../store/tenant-revisions.ts";
 import { type CompileOptions, compileSnapshot } from "./compile.ts";
 import { type CompileSource, IncrementalCompiler } from "./incremental-compile.ts";
 import { assemblePayload, tenantEntry } from "./snapshot-payload.ts";
-import { ROWS_T0, tenantRow } from "./test-rows.ts";
+import { NO_STREAMING_ROW, ROWS_T0, tenantRow } from "./test-rows.ts";
 
 const T0 = ROWS_T0;
 const NOW = T0.getTime() + 60_000;
@@ -124,6 +124,9 @@ function randomChange(f: MemoryFleet, rnd: (n: number) => number, step: number):
         retry_budget_percent: 10,
         retry_budget_min_per_second: 3,
         retry_budget_window_ms: 10_000,
+        weights: null,
+        health_check: null,
+        outlier: null,
         created_at: T0,
       });
       r.routes.push({
@@ -136,10 +139,15 @@ function randomChange(f: MemoryFleet, rnd: (n: number) => number, step: number):
         timeout_ms: 1000,
         protocol: "http",
         strip_prefix: false,
+        ...NO_STREAMING_ROW,
         rate: rnd(2) ? 5 : null,
         burst: 10,
         retry_attempts: 0,
         retry_statuses: [],
+        public: false,
+        idempotency: false,
+        client_rate: null,
+        client_burst: null,
         created_at: T0,
       });
       break;
@@ -238,10 +246,15 @@ test("an inconsistent compile throws and keeps nothing; the next one is whole ag
     timeout_ms: 1,
     protocol: "http",
     strip_prefix: false,
+    ...NO_STREAMING_ROW,
     rate: null,
     burst: null,
     retry_attempts: 0,
     retry_statuses: [],
+    public: false,
+    idempotency: false,
+    client_rate: null,
+    client_burst: null,
     created_at: T0,
   });
   f.bump("acme");

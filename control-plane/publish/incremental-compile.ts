@@ -26,6 +26,7 @@ import {
   missingPlan,
   snapshotFrame,
 } from "./compile.ts";
+import { publicHosts } from "../../proto/snapshot-consistency.ts";
 import { ConsistencyCheck, type KeyIdentity, keyIdentities } from "./consistency.ts";
 import { assemblePayload, tenantEntry } from "./snapshot-payload.ts";
 
@@ -52,6 +53,8 @@ interface Fragment {
   shardSize: number;
   shard: readonly string[];
   keys: readonly KeyIdentity[];
+  /** its public routes' hosts (each public for one tenant only) */
+  publicHosts: readonly string[];
   entry: Uint8Array;
 }
 
@@ -103,7 +106,7 @@ export class IncrementalCompiler {
         continue;
       }
       if (made) check.tenant(made.tenant);
-      else check.reused(r.id, fragment.shard, fragment.keys);
+      else check.reused(r.id, fragment.shard, fragment.keys, fragment.publicHosts);
       next.set(r.id, fragment);
       entries.push(fragment.entry);
     }
@@ -146,6 +149,7 @@ export class IncrementalCompiler {
         shardSize,
         shard: tenant.shard,
         keys: keyIdentities(tenant),
+        publicHosts: publicHosts(tenant),
         entry: tenantEntry(tenant),
       };
       made.set(row.id, { fragment, tenant });

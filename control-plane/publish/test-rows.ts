@@ -23,3 +23,12 @@ export function tenantRow(id: string, over: Partial<TenantRow> = {}): TenantRow 
     ...over,
   };
 }
+
+/** A route row's streaming columns when nothing is set (NULL: the node's defaults). */
+export const NO_STREAMING_ROW = {
+  websocket: false,
+  websocket_idle_timeout_ms: null,
+  websocket_max_connections: null,
+  stream_idle_timeout_ms: null,
+  websocket_max_message_bytes: null,
+} as const;

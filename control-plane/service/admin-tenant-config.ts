@@ -32,7 +32,7 @@ import { listUpstreams, type NewUpstream, type UpstreamPatch } from "../store/up
 import type { Change, NewKey } from "./config-changes.ts";
 import * as changes from "./config-changes.ts";
 import { measureTenant } from "./config-growth.ts";
-import { normalizeEgressAllow, normalizeTargets } from "./input-validation.ts";
+import { normalizeEgressAllow, normalizeUpstream } from "./input-validation.ts";
 import { assertPlanRateCovered, assertTenantRateCovered } from "./limit-rules.ts";
 
 export type { NewKey, NewRoute, NewTenant, NewUpstream, PlanLimits, RoutePatch, TenantPatch, UpstreamPatch };
@@ -108,7 +108,7 @@ export class AdminTenantConfig {
   readonly removeUpstream = changes.removeUpstream;
 
   createUpstream(tenantId: string, body: NewUpstream): Change {
-    return changes.createUpstream(tenantId, { ...body, targets: normalizeTargets(body.targets) });
+    return changes.createUpstream(tenantId, normalizeUpstream(body));
   }
 
   readonly updateUpstream = changes.updateUpstream;

@@ -17,6 +17,7 @@ import {
   type RoutePatch,
   replaceRoute,
 } from "../store/routes.ts";
+import { claimRouteHosts } from "../store/route-hosts.ts";
 import { egressAllowOf } from "../store/settings.ts";
 import { assertTenantExists } from "../store/tenants.ts";
 import {
@@ -28,7 +29,7 @@ import {
   type Upstream,
   type UpstreamPatch,
 } from "../store/upstreams.ts";
-import { normalizeTargets } from "./input-validation.ts";
+import { normalizeUpstream } from "./input-validation.ts";
 import type { MutationResult } from "./mutations.ts";
 
 export type Change = (tx: TxClient) => Promise<MutationResult>;
@@ -68,15 +69,21 @@ async function assertEgressAllows(tx: TxClient, tenantId: string, targets: reado
 }
 
 /**
- * The merged upstream is checked as a new one would be: new targets normalised and checked
- * against the egress policy (a patch is no way around it), the name unique.
+ * The merged upstream is checked as a new one would be: targets normalised, new ones checked
+ * against the egress policy (a patch is no way around it), one weight per target, a check's
+ * timeout within its interval, the longest ejection not below the first (normalizeUpstream),
+ * the name unique.
  */
 export function updateUpstream(tenantId: string, upstreamId: string, patch: UpstreamPatch): Change {
   return async (tx) => {
     const current = await findUpstream(tx, tenantId, upstreamId);
-    const targets = patch.targets && normalizeTargets(patch.targets);
-    if (targets) await assertEgressAllows(tx, tenantId, targets);
-    const merged = { ...current, ...patch, targets: targets ?? current.targets };
+    const { weights, healthCheck, ...rest } = { ...current, ...patch };
+    const merged = normalizeUpstream({
+      ...rest,
+      ...(weights && weights.length > 0 ? { weights } : {}), // [] or null: all equal
+      ...(healthCheck ? { healthCheck } : {}),
+    });
+    if (patch.targets) await assertEgressAllows(tx, tenantId, merged.targets);
     const updated = await replaceUpstream(tx, tenantId, upstreamId, merged);
     if (!updated) throw notFound("upstream", upstreamId, tenantId);
     return { status: 200, body: updated };
@@ -91,21 +98,52 @@ export function removeUpstream(tenantId: string, upstreamId: string): Change {
   };
 }
 
+/** What the schema cannot say about a route: how public, idempotency and client limits combine. */
+export function routeShapeProblems(r: NewRoute): { path: string; message: string }[] {
+  const problems: { path: string; message: string }[] = [];
+  if (r.public && r.hosts.length === 0)
+    problems.push({ path: "body/hosts", message: "a public route must name its hosts" });
+  if (r.clientLimits && !r.public)
+    problems.push({ path: "body/clientLimits", message: "client limits apply to public routes only" });
+  if (r.idempotency && r.protocol !== "http")
+    problems.push({ path: "body/idempotency", message: "idempotency keys apply to http routes only" });
+  return problems;
+}
+
+function assertRouteShape(r: NewRoute): void {
+  const problems = routeShapeProblems(r);
+  if (problems.length === 0) return;
+  const detail = problems.map((p) => `${p.path} ${p.message}`).join("; ");
+  throw new CorralError("CORRAL_ADMIN_VALIDATION", detail, { errors: problems });
+}
+
 export function createRoute(tenantId: string, input: NewRoute): Change {
   return async (tx) => {
+    assertRouteShape(input);
     await assertTenantExists(tx, tenantId);
     assertRetryStatuses(input);
+    await claimRouteHosts(tx, tenantId, input.hosts, input.public);
     return { status: 201, body: await insertRoute(tx, tenantId, input) };
   };
 }
 
-/** The merged route is checked as a new one would be (the upstream the tenant's own, retry statuses). */
+/**
+ * The merged route is checked as a new one would be: its shape (public, idempotency, client
+ * limits), retry statuses, its hosts claimed against other tenants' public hosts, the upstream
+ * the tenant's own.
+ */
 export function updateRoute(tenantId: string, routeId: string, patch: RoutePatch): Change {
   return async (tx) => {
     const current = await findRoute(tx, tenantId, routeId);
-    const { limits, ...rest } = { ...current, ...patch };
-    const merged: NewRoute = { ...rest, ...(limits ? { limits } : {}) };
+    const { limits, clientLimits, ...rest } = { ...current, ...patch };
+    const merged: NewRoute = {
+      ...rest,
+      ...(limits ? { limits } : {}),
+      ...(clientLimits ? { clientLimits } : {}),
+    };
+    assertRouteShape(merged);
     assertRetryStatuses(merged);
+    await claimRouteHosts(tx, tenantId, merged.hosts, merged.public);
     const updated = await replaceRoute(tx, tenantId, routeId, merged);
     if (!updated) throw notFound("route", routeId, tenantId);
     return { status: 200, body: updated };

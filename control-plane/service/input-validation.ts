@@ -4,9 +4,11 @@
  * stripping of unknown members), the checks a schema cannot express, and the one shape of a
  * validation error: CORRAL_ADMIN_VALIDATION naming each offending field. Pure.
  */
+import { isIdempotencyKey } from "../../proto/idempotency-key.ts";
 import { Ajv } from "ajv";
 import { normalizeAllowList } from "../../proto/egress-policy.ts";
 import { CorralError } from "../errors.ts";
+import type { NewUpstream } from "../store/upstreams.ts";
 
 export interface ValidationIssue {
   instancePath?: string;
@@ -99,6 +101,22 @@ export function normalizeTargets(targets: readonly string[]): string[] {
   return out;
 }
 
+/**
+ * An upstream's body after the schema: targets in canonical form, and what the schema cannot
+ * say — one weight per target, a check's timeout within its interval, the longest ejection
+ * not below the first.
+ */
+export function normalizeUpstream<U extends NewUpstream>(body: U): U {
+  const targets = normalizeTargets(body.targets);
+  if (body.weights && body.weights.length !== targets.length)
+    throw invalid("body/weights", `has ${body.weights.length} weights for ${targets.length} targets`);
+  const hc = body.healthCheck;
+  if (hc && hc.timeoutMs > hc.intervalMs) throw invalid("body/healthCheck/timeoutMs", "exceeds intervalMs");
+  if (body.outlier.maxEjectionMs < body.outlier.baseEjectionMs)
+    throw invalid("body/outlier/maxEjectionMs", "is below baseEjectionMs");
+  return { ...body, targets };
+}
+
 /** Egress allow entries in canonical form (repeats dropped); a bad one is named by `path/<i>`. */
 export function normalizeEgressAllow(entries: readonly string[], path: string): string[] {
   const out = normalizeAllowList(entries);
@@ -108,7 +126,7 @@ export function normalizeEgressAllow(entries: readonly string[], path: string): 
 
 /** An idempotency key (Idempotency-Key header, gRPC client_token): 1-255 visible ASCII characters. */
 export function checkIdempotencyKey(key: string, path: string): string {
-  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+  if (!isIdempotencyKey(key)) {
     throw invalid(path, "must be 1-255 visible ASCII characters");
   }
   return key;

@@ -7,6 +7,15 @@
  */
 
 import { MAX_ALLOW_ENTRIES, MAX_ALLOW_ENTRY_LENGTH } from "../../proto/egress-policy.ts";
+import { STREAMING_BOUNDS, STREAMING_SETTINGS, type StreamingSetting } from "../../proto/route-streaming.ts";
+import {
+  DEFAULT_HEALTH_CHECK,
+  DEFAULT_OUTLIER,
+  GRPC_SERVICE_RE,
+  HEALTH_PATH_RE,
+  type PolicyBound,
+  UPSTREAM_POLICY_BOUNDS,
+} from "../../proto/upstream-policy.ts";
 
 export const SLUG_PATTERN = "^[a-z0-9][a-z0-9-]{0,62}$";
 export const slug = { type: "string", pattern: SLUG_PATTERN, maxLength: 63 } as const;
@@ -161,6 +170,78 @@ export const keyList = itemsOf(keyInfo);
 
 // ---- upstreams ------------------------------------------------------------------
 
+/** An integer within its bound of proto/upstream-policy.ts, with its default. */
+function bounded(name: PolicyBound, dflt: number, description: string) {
+  const [minimum, maximum] = UPSTREAM_POLICY_BOUNDS[name];
+  return { type: "integer", minimum, maximum, default: dflt, description } as const;
+}
+
+export const upstreamWeights = {
+  type: "array",
+  maxItems: 32,
+  items: { type: "integer", minimum: 1, maximum: 100 },
+  description: "one weight (1-100) per target, in the targets' order: each target's share of the traffic",
+} as const;
+
+const h = DEFAULT_HEALTH_CHECK;
+export const healthCheckInput = {
+  type: "object",
+  additionalProperties: false,
+  required: ["protocol"],
+  description:
+    "active health checks by the tenant's shard members (opt-in); they combine with passive ejection",
+  properties: {
+    protocol: { enum: ["http", "grpc"], description: "http: GET path, 2xx = healthy; grpc: grpc.health.v1" },
+    path: { type: "string", pattern: HEALTH_PATH_RE.source, default: h.path },
+    service: { type: "string", pattern: GRPC_SERVICE_RE.source, default: h.grpcService },
+    intervalMs: bounded("healthIntervalMs", h.intervalMs, "time between two checks of a target"),
+    timeoutMs: bounded("healthTimeoutMs", h.timeoutMs, "a check without an answer this long fails"),
+    healthyThreshold: bounded(
+      "healthThreshold",
+      h.healthyThreshold,
+      "passes in a row that bring a target back",
+    ),
+    unhealthyThreshold: bounded(
+      "healthThreshold",
+      h.unhealthyThreshold,
+      "failures in a row that take it out",
+    ),
+  },
+} as const;
+
+const o = DEFAULT_OUTLIER;
+export const outlierInput = {
+  type: "object",
+  additionalProperties: false,
+  description: "passive outlier ejection and slow start (a field left out takes its default)",
+  properties: {
+    consecutiveFailures: bounded(
+      "consecutiveFailures",
+      o.consecutiveFailures,
+      "5xx / UNAVAILABLE in a row that eject",
+    ),
+    baseEjectionMs: bounded("baseEjectionMs", o.baseEjectionMs, "the n-th ejection lasts n x this"),
+    maxEjectionMs: bounded("maxEjectionMs", o.maxEjectionMs, "the longest ejection"),
+    maxEjectedPercent: bounded(
+      "maxEjectedPercent",
+      o.maxEjectedPercent,
+      "most targets ejected for 5xx at once (at least one)",
+    ),
+    slowStartMs: bounded(
+      "slowStartMs",
+      o.slowStartMs,
+      "a target that comes back ramps up over this long; 0 = off",
+    ),
+  },
+} as const;
+
+const healthCheckOutput = {
+  type: ["object", "null"],
+  properties: healthCheckInput.properties,
+} as const;
+
+const outlierOutput = { type: "object", properties: outlierInput.properties } as const;
+
 /** Each node's retry budget for the upstream (the migration and the snapshot check hold the same bounds). */
 const retryBudgetInput = {
   type: "object",
@@ -193,16 +274,27 @@ const upstreamInputs = {
     description: "base URLs (http://host:port) or host:port",
   },
   connectTimeoutMs: { type: "integer", minimum: 1, maximum: 60_000 },
+  weights: upstreamWeights,
+  healthCheck: healthCheckInput,
+  outlier: outlierInput,
   retryBudget: retryBudgetInput,
 } as const;
 
 export const createUpstreamBody = closedBody(["name", "targets"], {
   ...upstreamInputs,
   connectTimeoutMs: { ...upstreamInputs.connectTimeoutMs, default: 5_000 },
+  outlier: { ...outlierInput, default: {} },
 });
 
-/** PATCH: any of the fields of a new upstream; the rest stay as they are. */
-export const patchUpstreamBody = { ...closedBody([], upstreamInputs), minProperties: 1 };
+/**
+ * PATCH: any of the fields of a new upstream; the rest stay as they are. `healthCheck: null` turns
+ * the active checks off; an `outlier` given replaces the whole setting (its omitted fields take
+ * their defaults).
+ */
+export const patchUpstreamBody = {
+  ...closedBody([], { ...upstreamInputs, healthCheck: { ...healthCheckInput, type: ["object", "null"] } }),
+  minProperties: 1,
+};
 
 export const upstream = {
   type: "object",
@@ -212,18 +304,57 @@ export const upstream = {
     name: { type: "string" },
     targets: { type: "array", items: { type: "string" } },
     connectTimeoutMs: { type: "integer" },
+    weights: { type: ["array", "null"], items: { type: "integer" } },
+    healthCheck: healthCheckOutput,
+    outlier: outlierOutput,
     retryBudget,
     createdAt: timestamp,
   },
-  required: ["id", "tenantId", "name", "targets", "connectTimeoutMs", "retryBudget", "createdAt"],
+  required: [
+    "id",
+    "tenantId",
+    "name",
+    "targets",
+    "connectTimeoutMs",
+    "weights",
+    "healthCheck",
+    "outlier",
+    "retryBudget",
+    "createdAt",
+  ],
 } as const;
 
 export const upstreamList = itemsOf(upstream);
 
 // ---- routes ---------------------------------------------------------------------
 
-const HOST_PATTERN =
-  "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$";
+/**
+ * A route host: lower case, no port. Nodes match the request's host without its port, and the
+ * snapshot check refuses a host with one, so a port here would stop every publish; a public host
+ * is also compared exactly across tenants.
+ */
+const HOST_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$";
+
+/** A route's streaming settings as API input: omitted means the node's default (stored as 0). */
+const streamingInputs = {
+  websocketIdleTimeoutMs: { type: "integer", ...range("websocketIdleTimeoutMs") },
+  websocketMaxConnections: { type: "integer", ...range("websocketMaxConnections") },
+  streamIdleTimeoutMs: { type: "integer", ...range("streamIdleTimeoutMs") },
+  websocketMaxMessageBytes: { type: "integer", ...range("websocketMaxMessageBytes") },
+} as const;
+
+/** As answered: 0 means the node applies the default. */
+const streamingOutputs = {
+  websocketIdleTimeoutMs: { type: "integer" },
+  websocketMaxConnections: { type: "integer" },
+  streamIdleTimeoutMs: { type: "integer" },
+  websocketMaxMessageBytes: { type: "integer" },
+} as const;
+
+function range(name: StreamingSetting) {
+  const b = STREAMING_BOUNDS[name];
+  return { minimum: b.min, maximum: b.max, description: `default ${b.default}` } as const;
+}
 
 /** How the DP retries a failed attempt (data-plane/retry/retry-policy.ts). */
 const routeRetriesInput = {
@@ -267,6 +398,22 @@ const routeInputs = {
   stripPrefix: { type: "boolean" },
   limits: routeLimitsInput,
   retries: routeRetriesInput,
+  websocket: { type: "boolean" },
+  ...streamingInputs,
+  public: {
+    type: "boolean",
+    description: "keyless: reached by host without an API key; names its hosts, each public for one tenant",
+  },
+  idempotency: {
+    type: "boolean",
+    description:
+      "POST/PATCH with an Idempotency-Key header run once; retries get the first answer (http routes)",
+  },
+  clientLimits: {
+    ...routeLimitsInput,
+    description:
+      "public routes: each client address (IPv6: its /64) gets this bucket on each node, requests per second and burst",
+  },
 } as const;
 
 export const createRouteBody = closedBody(["pathPrefix", "upstreamId"], {
@@ -276,11 +423,21 @@ export const createRouteBody = closedBody(["pathPrefix", "upstreamId"], {
   timeoutMs: { ...routeInputs.timeoutMs, default: 15_000 },
   protocol: { ...routeInputs.protocol, default: "http" },
   stripPrefix: { ...routeInputs.stripPrefix, default: false },
+  websocket: { ...routeInputs.websocket, default: false },
+  public: { ...routeInputs.public, default: false },
+  idempotency: { ...routeInputs.idempotency, default: false },
 });
 
-/** PATCH: any of the fields of a new route; `limits: null` removes the route's bucket. */
+/**
+ * PATCH: any of the fields of a new route; `limits: null` / `clientLimits: null` remove a bucket,
+ * a streaming setting of 0 goes back to the node's default.
+ */
 export const patchRouteBody = {
-  ...closedBody([], { ...routeInputs, limits: { ...routeLimitsInput, type: ["object", "null"] } }),
+  ...closedBody([], {
+    ...routeInputs,
+    limits: { ...routeLimitsInput, type: ["object", "null"] },
+    clientLimits: { ...routeInputs.clientLimits, type: ["object", "null"] },
+  }),
   minProperties: 1,
 };
 
@@ -298,7 +455,12 @@ export const route = {
     stripPrefix: { type: "boolean" },
     limits: routeLimits,
     retries: routeRetries,
+    public: { type: "boolean" },
+    idempotency: { type: "boolean" },
+    clientLimits: routeLimits,
     createdAt: timestamp,
+    websocket: { type: "boolean" },
+    ...streamingOutputs,
   },
   required: [
     "id",
@@ -312,7 +474,12 @@ export const route = {
     "stripPrefix",
     "limits",
     "retries",
+    "public",
+    "idempotency",
+    "clientLimits",
     "createdAt",
+    "websocket",
+    ...STREAMING_SETTINGS,
   ],
 } as const;
 

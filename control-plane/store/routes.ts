@@ -1,5 +1,6 @@
 /** A tenant's routes. Every query is scoped by tenant_id; the upstream must be the tenant's own. */
 import { randomBytes } from "node:crypto";
+import type { StreamingSetting } from "../../proto/route-streaming.ts";
 import { CorralError } from "../errors.ts";
 import { type Queryable, SQLSTATE, sqlState } from "./db.ts";
 
@@ -34,16 +35,41 @@ export interface Route {
   /** null: no route bucket */
   limits: RouteLimits | null;
   retries: RouteRetries;
+  /** keyless: reached by host without an API key (names its hosts) */
+  public: boolean;
+  /** POST/PATCH with Idempotency-Key run once, the first answer replayed (http routes) */
+  idempotency: boolean;
+  /** the per-client-address bucket of a public route; null: none */
+  clientLimits: RouteLimits | null;
   createdAt: string;
+  /** accepts WebSocket upgrades */
+  websocket: boolean;
+  /** the streaming settings; 0: the node's default (proto/route-streaming.ts) */
+  websocketIdleTimeoutMs: number;
+  websocketMaxConnections: number;
+  streamIdleTimeoutMs: number;
+  websocketMaxMessageBytes: number;
 }
 
-export type NewRoute = Omit<Route, "id" | "tenantId" | "createdAt" | "limits" | "retries"> & {
-  limits?: RouteLimits;
-  retries?: RouteRetries;
-};
+type StreamingInput = Partial<Pick<Route, StreamingSetting | "websocket">>;
 
-/** What a PATCH may change: any field of a new route; `limits: null` removes the route bucket. */
-export type RoutePatch = Partial<Omit<NewRoute, "limits">> & { limits?: RouteLimits | null };
+export type NewRoute = Omit<
+  Route,
+  "id" | "tenantId" | "createdAt" | "limits" | "clientLimits" | "retries" | StreamingSetting | "websocket"
+> & {
+  limits?: RouteLimits;
+  clientLimits?: RouteLimits;
+  retries?: RouteRetries;
+} & StreamingInput;
+
+/**
+ * What a PATCH may change: any field of a new route; `limits: null` / `clientLimits: null` remove
+ * a bucket.
+ */
+export type RoutePatch = Partial<Omit<NewRoute, "limits" | "clientLimits">> & {
+  limits?: RouteLimits | null;
+  clientLimits?: RouteLimits | null;
+};
 
 export interface RouteRow {
   id: string;
@@ -59,12 +85,26 @@ export interface RouteRow {
   burst: number | null;
   retry_attempts: number;
   retry_statuses: number[];
+  public: boolean;
+  idempotency: boolean;
+  client_rate: number | null;
+  client_burst: number | null;
   created_at: Date;
+  websocket: boolean;
+  websocket_idle_timeout_ms: number | null;
+  websocket_max_connections: number | null;
+  stream_idle_timeout_ms: number | null;
+  websocket_max_message_bytes: number | null;
 }
 
 const COLUMNS =
   "id, tenant_id, path_prefix, hosts, methods, upstream_id, timeout_ms, protocol, strip_prefix, rate, burst, " +
-  "retry_attempts, retry_statuses, created_at";
+  "retry_attempts, retry_statuses, public, idempotency, client_rate, client_burst, created_at, " +
+  "websocket, websocket_idle_timeout_ms, websocket_max_connections, stream_idle_timeout_ms, websocket_max_message_bytes";
+
+function bucket(rate: number | null, burst: number | null): RouteLimits | null {
+  return rate === null || burst === null ? null : { rate, burst };
+}
 
 function toRoute(r: RouteRow): Route {
   return {
@@ -77,9 +117,17 @@ function toRoute(r: RouteRow): Route {
     timeoutMs: r.timeout_ms,
     protocol: r.protocol,
     stripPrefix: r.strip_prefix,
-    limits: r.rate === null || r.burst === null ? null : { rate: r.rate, burst: r.burst },
+    limits: bucket(r.rate, r.burst),
     retries: { attempts: r.retry_attempts, statuses: r.retry_statuses },
+    public: r.public,
+    idempotency: r.idempotency,
+    clientLimits: bucket(r.client_rate, r.client_burst),
     createdAt: r.created_at.toISOString(),
+    websocket: r.websocket,
+    websocketIdleTimeoutMs: r.websocket_idle_timeout_ms ?? 0,
+    websocketMaxConnections: r.websocket_max_connections ?? 0,
+    streamIdleTimeoutMs: r.stream_idle_timeout_ms ?? 0,
+    websocketMaxMessageBytes: r.websocket_max_message_bytes ?? 0,
   };
 }
 
@@ -102,6 +150,16 @@ function routeValues(r: NewRoute): unknown[] {
     r.limits?.burst ?? null,
     retries.attempts,
     retries.statuses,
+    r.public,
+    r.idempotency,
+    r.clientLimits?.rate ?? null,
+    r.clientLimits?.burst ?? null,
+    r.websocket ?? false,
+    // 0 (or absent): the node's default, stored as NULL
+    r.websocketIdleTimeoutMs || null,
+    r.websocketMaxConnections || null,
+    r.streamIdleTimeoutMs || null,
+    r.websocketMaxMessageBytes || null,
   ];
 }
 
@@ -130,8 +188,11 @@ async function writeRoute(
 /** Caller has checked the tenant exists (assertTenantExists) in the same transaction. */
 export async function insertRoute(q: Queryable, tenantId: string, r: NewRoute): Promise<Route> {
   const sql = `INSERT INTO routes (id, tenant_id, path_prefix, hosts, methods, upstream_id, timeout_ms, protocol,
-                                   strip_prefix, rate, burst, retry_attempts, retry_statuses)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${COLUMNS}`;
+                                   strip_prefix, rate, burst, retry_attempts, retry_statuses, public,
+                                   idempotency, client_rate, client_burst, websocket, websocket_idle_timeout_ms,
+                                   websocket_max_connections, stream_idle_timeout_ms, websocket_max_message_bytes)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+                       $20, $21, $22) RETURNING ${COLUMNS}`;
   return (await writeRoute(q, sql, [newRouteId(), tenantId, ...routeValues(r)], tenantId, r.upstreamId))!;
 }
 
@@ -144,7 +205,10 @@ export function replaceRoute(
 ): Promise<Route | undefined> {
   const sql = `UPDATE routes SET path_prefix = $3, hosts = $4, methods = $5, upstream_id = $6, timeout_ms = $7,
                       protocol = $8, strip_prefix = $9, rate = $10, burst = $11, retry_attempts = $12,
-                      retry_statuses = $13
+                      retry_statuses = $13, public = $14, idempotency = $15, client_rate = $16,
+                      client_burst = $17, websocket = $18, websocket_idle_timeout_ms = $19,
+                      websocket_max_connections = $20, stream_idle_timeout_ms = $21,
+                      websocket_max_message_bytes = $22
                 WHERE tenant_id = $2 AND id = $1 RETURNING ${COLUMNS}`;
   return writeRoute(q, sql, [id, tenantId, ...routeValues(r)], tenantId, r.upstreamId);
 }

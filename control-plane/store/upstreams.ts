@@ -1,5 +1,6 @@
 /** A tenant's upstream services. Every query is scoped by tenant_id. */
 import { randomBytes } from "node:crypto";
+import { DEFAULT_OUTLIER } from "../../proto/upstream-policy.ts";
 import { CorralError } from "../errors.ts";
 import { type Queryable, SQLSTATE, sqlState } from "./db.ts";
 
@@ -16,12 +17,38 @@ export const DEFAULT_RETRY_BUDGET: Readonly<RetryBudget> = Object.freeze({
   windowMs: 10_000,
 });
 
+/** Active health checks of the targets (the APIs fill every field). */
+export interface HealthCheckSettings {
+  protocol: "http" | "grpc";
+  /** HTTP: the path to GET (2xx = healthy) */
+  path: string;
+  /** gRPC: the service asked about with grpc.health.v1 ("" = the whole server) */
+  service: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
+
+/** Passive outlier ejection and slow start (the APIs fill every field). */
+export interface OutlierSettings {
+  consecutiveFailures: number;
+  baseEjectionMs: number;
+  maxEjectionMs: number;
+  maxEjectedPercent: number;
+  slowStartMs: number;
+}
+
 export interface Upstream {
   id: string;
   tenantId: string;
   name: string;
   targets: string[];
   connectTimeoutMs: number;
+  /** per target, in order; null = all equal */
+  weights: number[] | null;
+  healthCheck: HealthCheckSettings | null;
+  outlier: OutlierSettings;
   retryBudget: RetryBudget;
   createdAt: string;
 }
@@ -30,11 +57,16 @@ export interface NewUpstream {
   name: string;
   targets: string[];
   connectTimeoutMs: number;
+  weights?: number[];
+  healthCheck?: HealthCheckSettings;
+  outlier: OutlierSettings;
   retryBudget?: RetryBudget;
 }
 
-/** What a PATCH may change: any field of a new upstream. */
-export type UpstreamPatch = Partial<NewUpstream>;
+/** What a PATCH may change: any field of a new upstream; `healthCheck: null` turns the checks off. */
+export type UpstreamPatch = Partial<Omit<NewUpstream, "healthCheck">> & {
+  healthCheck?: HealthCheckSettings | null;
+};
 
 export interface UpstreamRow {
   id: string;
@@ -42,6 +74,10 @@ export interface UpstreamRow {
   name: string;
   targets: string[];
   connect_timeout_ms: number;
+  weights: number[] | null;
+  health_check: HealthCheckSettings | null;
+  /** null for upstreams made before the column: the defaults */
+  outlier: OutlierSettings | null;
   retry_budget_percent: number;
   retry_budget_min_per_second: number;
   retry_budget_window_ms: number;
@@ -49,8 +85,8 @@ export interface UpstreamRow {
 }
 
 const COLUMNS =
-  "id, tenant_id, name, targets, connect_timeout_ms, retry_budget_percent, retry_budget_min_per_second, " +
-  "retry_budget_window_ms, created_at";
+  "id, tenant_id, name, targets, connect_timeout_ms, weights, health_check, outlier, retry_budget_percent, " +
+  "retry_budget_min_per_second, retry_budget_window_ms, created_at";
 
 function toUpstream(r: UpstreamRow): Upstream {
   return {
@@ -59,6 +95,9 @@ function toUpstream(r: UpstreamRow): Upstream {
     name: r.name,
     targets: r.targets,
     connectTimeoutMs: r.connect_timeout_ms,
+    weights: r.weights,
+    healthCheck: r.health_check,
+    outlier: r.outlier ?? { ...DEFAULT_OUTLIER },
     retryBudget: {
       percent: r.retry_budget_percent,
       minPerSecond: r.retry_budget_min_per_second,
@@ -74,7 +113,17 @@ export function newUpstreamId(): string {
 
 function upstreamValues(u: NewUpstream): unknown[] {
   const budget = u.retryBudget ?? DEFAULT_RETRY_BUDGET;
-  return [u.name, u.targets, u.connectTimeoutMs, budget.percent, budget.minPerSecond, budget.windowMs];
+  return [
+    u.name,
+    u.targets,
+    u.connectTimeoutMs,
+    u.weights ?? null,
+    u.healthCheck ? JSON.stringify(u.healthCheck) : null,
+    JSON.stringify(u.outlier),
+    budget.percent,
+    budget.minPerSecond,
+    budget.windowMs,
+  ];
 }
 
 /** Runs an INSERT or UPDATE ... RETURNING; taking a name the tenant already uses is a conflict. */
@@ -91,9 +140,9 @@ async function writeUpstream(q: Queryable, sql: string, values: unknown[], name:
 
 /** Caller has checked the tenant exists (assertTenantExists) in the same transaction. */
 export async function insertUpstream(q: Queryable, tenantId: string, u: NewUpstream): Promise<Upstream> {
-  const sql = `INSERT INTO upstreams (id, tenant_id, name, targets, connect_timeout_ms, retry_budget_percent,
-                                      retry_budget_min_per_second, retry_budget_window_ms)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`;
+  const sql = `INSERT INTO upstreams (id, tenant_id, name, targets, connect_timeout_ms, weights, health_check, outlier,
+                                      retry_budget_percent, retry_budget_min_per_second, retry_budget_window_ms)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`;
   return (await writeUpstream(q, sql, [newUpstreamId(), tenantId, ...upstreamValues(u)], u.name))!;
 }
 
@@ -104,8 +153,9 @@ export function replaceUpstream(
   id: string,
   u: NewUpstream,
 ): Promise<Upstream | undefined> {
-  const sql = `UPDATE upstreams SET name = $3, targets = $4, connect_timeout_ms = $5, retry_budget_percent = $6,
-                      retry_budget_min_per_second = $7, retry_budget_window_ms = $8
+  const sql = `UPDATE upstreams SET name = $3, targets = $4, connect_timeout_ms = $5, weights = $6,
+                      health_check = $7, outlier = $8, retry_budget_percent = $9,
+                      retry_budget_min_per_second = $10, retry_budget_window_ms = $11
                 WHERE tenant_id = $2 AND id = $1 RETURNING ${COLUMNS}`;
   return writeUpstream(q, sql, [id, tenantId, ...upstreamValues(u)], u.name);
 }

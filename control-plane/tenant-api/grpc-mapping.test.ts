@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CorralError, GrpcStatus } from "../errors.ts";
+import { STREAMING_UNSET } from "../../proto/route-streaming.ts";
 import { compileInput } from "../service/input-validation.ts";
 import { hashRequest } from "../service/mutations.ts";
 import { createRouteBody } from "../service/resource-schemas.ts";
@@ -22,6 +23,7 @@ const bareRoute = {
   upstreamId: "up_0123456789abcdef",
   limits: undefined,
   retries: undefined,
+  clientLimits: undefined,
 };
 
 test("a gRPC request with absent optional fields validates to the same input (and hash) as the REST body", () => {
@@ -37,6 +39,9 @@ test("a gRPC request with absent optional fields validates to the same input (an
     timeoutMs: 15_000,
     protocol: "http",
     stripPrefix: false,
+    websocket: false,
+    public: false,
+    idempotency: false,
   });
 });
 
@@ -56,11 +61,41 @@ test("fields set explicitly are kept, even when they equal a proto default", () 
     protocol: "grpc",
     limits: { rate: 1, burst: 2 },
   });
-  assert.deepEqual(upstreamInput({ clientToken: "", name: "n", targets: ["a:1"], retryBudget: undefined }), {
-    name: "n",
-    targets: ["a:1"],
-  });
+  assert.deepEqual(
+    upstreamInput({
+      clientToken: "",
+      name: "n",
+      targets: ["a:1"],
+      weights: [],
+      healthCheck: undefined,
+      outlier: undefined,
+      retryBudget: undefined,
+    }),
+    {
+      name: "n",
+      targets: ["a:1"],
+    },
+  );
   assert.deepEqual(keyInput({ clientToken: "", name: "", scopes: [] }), { name: "" });
+});
+
+test("a route's streaming fields travel from the gRPC request to the input and back to the message", () => {
+  const input = routeInput({
+    ...bareRoute,
+    websocket: true,
+    websocketIdleTimeoutMs: 60_000,
+    websocketMaxConnections: 5,
+    streamIdleTimeoutMs: 30_000,
+    websocketMaxMessageBytes: 4096,
+  });
+  assert.deepEqual(checkRoute(input), {
+    ...checkRoute(routeInput(bareRoute)),
+    websocket: true,
+    websocketIdleTimeoutMs: 60_000,
+    websocketMaxConnections: 5,
+    streamIdleTimeoutMs: 30_000,
+    websocketMaxMessageBytes: 4096,
+  });
 });
 
 test("JSON field paths become proto field paths", () => {
@@ -97,7 +132,11 @@ test("a route without a bucket has no limits message", () => {
     stripPrefix: true,
     limits: null,
     retries: { attempts: 0, statuses: [] },
+    public: false,
+    idempotency: false,
+    clientLimits: null,
     createdAt: "2024-01-01T00:00:00.000Z",
+    ...STREAMING_UNSET,
   };
   const message = routeMessage(route);
   assert.equal(message.limits, undefined);
@@ -116,4 +155,27 @@ test("a rate-limited change carries RESOURCE_EXHAUSTED and when to retry as meta
     serviceError(new CorralError("CORRAL_TENANT_VALIDATION")).metadata!.get("retry-after"),
     [],
   );
+});
+
+test("an upstream's policy: absent optional fields stay absent (the schema fills them), given ones pass", () => {
+  assert.deepEqual(
+    upstreamInput({
+      clientToken: "",
+      name: "n",
+      targets: ["a:1", "b:1"],
+      weights: [3, 1],
+      healthCheck: { protocol: "grpc", service: "shop.Cart", intervalMs: 2_000 },
+      outlier: { consecutiveFailures: 2, slowStartMs: 0 },
+      retryBudget: undefined,
+    }),
+    {
+      name: "n",
+      targets: ["a:1", "b:1"],
+      weights: [3, 1],
+      healthCheck: { protocol: "grpc", service: "shop.Cart", intervalMs: 2_000 },
+      outlier: { consecutiveFailures: 2, slowStartMs: 0 },
+    },
+  );
+  assert.equal(protoFieldPath("body/healthCheck/timeoutMs"), "health_check.timeout_ms");
+  assert.equal(protoFieldPath("body/weights/1"), "weights[1]");
 });

@@ -35,6 +35,14 @@ export function routeInput(req: pb.CreateRouteRequest): Record<string, unknown> 
     stripPrefix: req.stripPrefix,
     limits: req.limits && { rate: req.limits.rate, burst: req.limits.burst },
     retries: retriesInput(req.retries),
+    websocket: req.websocket,
+    websocketIdleTimeoutMs: req.websocketIdleTimeoutMs,
+    websocketMaxConnections: req.websocketMaxConnections,
+    streamIdleTimeoutMs: req.streamIdleTimeoutMs,
+    websocketMaxMessageBytes: req.websocketMaxMessageBytes,
+    public: req.public,
+    idempotency: req.idempotency,
+    clientLimits: req.clientLimits && { rate: req.clientLimits.rate, burst: req.clientLimits.burst },
   });
 }
 
@@ -44,6 +52,9 @@ export function upstreamInput(req: pb.CreateUpstreamRequest): Record<string, unk
     targets: req.targets,
     connectTimeoutMs: req.connectTimeoutMs,
     retryBudget: budgetInput(req.retryBudget),
+    weights: req.weights.length > 0 ? req.weights : undefined,
+    healthCheck: req.healthCheck && present({ ...req.healthCheck }),
+    outlier: req.outlier && present({ ...req.outlier }),
   });
 }
 
@@ -66,13 +77,20 @@ export function routePatch(req: pb.UpdateRouteRequest): Record<string, unknown> 
   return maskedPatch(req.updateMask, {
     ...r,
     limits: r?.limits ? { rate: r.limits.rate, burst: r.limits.burst } : null,
+    clientLimits: r?.clientLimits ? { rate: r.clientLimits.rate, burst: r.clientLimits.burst } : null,
     retries: retriesInput(r?.retries),
   });
 }
 
 export function upstreamPatch(req: pb.UpdateUpstreamRequest): Record<string, unknown> {
   const u = req.upstream;
-  return maskedPatch(req.updateMask, { ...u, retryBudget: budgetInput(u?.retryBudget) });
+  return maskedPatch(req.updateMask, {
+    ...u,
+    // an absent health check turns the checks off; absent outlier settings are the defaults
+    healthCheck: u?.healthCheck ? present({ ...u.healthCheck }) : null,
+    outlier: present({ ...u?.outlier }),
+    retryBudget: budgetInput(u?.retryBudget),
+  });
 }
 
 export function keyInput(req: pb.CreateKeyRequest): Record<string, unknown> {
@@ -109,6 +127,14 @@ export function routeMessage(r: Route): pb.Route {
     limits: r.limits ? { rate: r.limits.rate, burst: r.limits.burst } : undefined,
     createdAt: r.createdAt,
     retries: { attempts: r.retries.attempts, statuses: r.retries.statuses },
+    websocket: r.websocket,
+    websocketIdleTimeoutMs: r.websocketIdleTimeoutMs,
+    websocketMaxConnections: r.websocketMaxConnections,
+    streamIdleTimeoutMs: r.streamIdleTimeoutMs,
+    websocketMaxMessageBytes: r.websocketMaxMessageBytes,
+    public: r.public,
+    idempotency: r.idempotency,
+    clientLimits: r.clientLimits ? { rate: r.clientLimits.rate, burst: r.clientLimits.burst } : undefined,
   };
 }
 
@@ -120,6 +146,9 @@ export function upstreamMessage(u: Upstream): pb.Upstream {
     connectTimeoutMs: u.connectTimeoutMs,
     createdAt: u.createdAt,
     retryBudget: { ...u.retryBudget },
+    weights: u.weights ?? [],
+    healthCheck: u.healthCheck ? { ...u.healthCheck } : undefined,
+    outlier: { ...u.outlier },
   };
 }
 

@@ -29,7 +29,7 @@ import {
   updateRoute,
   updateUpstream,
 } from "../service/config-changes.ts";
-import { compileInput, normalizeTargets } from "../service/input-validation.ts";
+import { compileInput, normalizeUpstream } from "../service/input-validation.ts";
 import type { FailedAuthThrottle } from "../service/failed-auth-throttle.ts";
 import { hashRequest, type MutationRunner } from "../service/mutations.ts";
 import {
@@ -192,8 +192,7 @@ export class TenantService {
 
   createUpstream(caller: Caller, input: unknown, opts: MutationOptions = {}): Promise<Outcome<Upstream>> {
     return this.#mutate(caller, "CreateUpstream", opts, () => {
-      const checked = upstreamInput(input);
-      const upstream = { ...checked, targets: normalizeTargets(checked.targets) };
+      const upstream = normalizeUpstream(upstreamInput(input));
       return { input: upstream, change: createUpstream(caller.tenantId, upstream), grows: true };
     });
   }

@@ -4,7 +4,7 @@
  */
 import { type Rejection, REQUEST_ERRORS, type RequestErrorCode } from "../errors.ts";
 
-export type AdmissionReason = "quota" | "shed" | "deadline" | "concurrency" | "bad_timeout";
+export type AdmissionReason = "quota" | "shed" | "deadline" | "concurrency" | "bad_timeout" | "client_rate";
 export type Priority = "batch" | "standard" | "critical";
 
 export type Admit = {
@@ -38,6 +38,7 @@ export const ADMISSION_CODES = Object.freeze({
   shed: "CORRAL_DP_SHED",
   deadline: "CORRAL_DP_DEADLINE_EXCEEDED",
   bad_timeout: "CORRAL_DP_BAD_REQUEST",
+  client_rate: "CORRAL_DP_CLIENT_RATE",
 } as const satisfies Record<AdmissionReason, RequestErrorCode>);
 
 /**

@@ -17,12 +17,17 @@
  *   4. tenant       TenantLimiter.admit(tenant, {rate, burst, shardSize, shadow, disabled}, now)
  *                   -> 429 RESOURCE_EXHAUSTED, `quota`, Retry-After + RateLimit + RateLimit-Policy
  *   5. route        RouteLimiter.admit(route, route limits, now) -> same as tenant
+ *   6. quota        QuotaLedger.admit([tenant's quota, key's quota], now) (period-quota.ts) -> 429,
+ *                   `quota`, Retry-After until the period ends, the quota as a second RateLimit policy
+ *   6. client       ClientLimiter.admit(route, client address, client limits, now): public
+ *                   routes, per client address in fixed memory -> 429, `client_rate`, Retry-After
  * Record each proxied request's upstream latency with RouteLatency.record for step 1.
  * Node share of a tenant limit: 1/k by default; with Redis, computeDemandShares (demand-share.ts)
  * gives each member's share from the members' demand reports -> TenantLimiter.setShare.
  * Shadow mode and kill switch: setMode({shadow, disabled}) fleet-wide on each limiter, or per
  * tenant/route in the limits passed with each call.
  */
+export { ClientLimiter, type ClientLimiterOptions, type ClientLimits } from "./client-limiter.ts";
 export { ConcurrencyLimiter, type ConcurrencyLimit } from "./concurrency-limiter.ts";
 export { badTimeout, checkDeadline, parseTimeoutHeaders, type TimeoutHeaders } from "./deadline.ts";
 export {

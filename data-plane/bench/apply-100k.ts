@@ -22,6 +22,7 @@ import { FsBlobStore } from "../../runtime/blob-store/fs-blob-store.ts";
 import { Snapshot, type Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { generateSigningKeyPair, parsePrivateKey, parsePublicKey } from "../../proto/signing-keys.ts";
 import { compressSnapshot, frameSnapshot, HEADER_SIZE } from "../../proto/snapshot-codec.ts";
+import { STREAMING_UNSET } from "../../proto/route-streaming.ts";
 import { systemTimers } from "../clock.ts";
 import { type ApplyOutcome, ConfigApplier } from "../config-client/config-applier.ts";
 import { WorkerSnapshotLoader } from "../config-client/snapshot-loader.ts";
@@ -69,6 +70,9 @@ function syntheticTenant(i: number): Tenant {
       retries: 0,
       stripPrefix: false,
       retryStatuses: [],
+      ...STREAMING_UNSET,
+      clientRate: 0,
+      clientBurst: 0,
     })),
     upstreams: [
       {
@@ -79,6 +83,9 @@ function syntheticTenant(i: number): Tenant {
         retryBudgetPercent: 0,
         retryBudgetMinPerSecond: 0,
         retryBudgetWindowMs: 0,
+        weights: [],
+        healthCheck: undefined,
+        outlier: undefined,
       },
     ],
   };

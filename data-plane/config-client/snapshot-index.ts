@@ -5,8 +5,15 @@
  * thread only when a request first needs them. Pure.
  */
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import { publicHosts } from "../../proto/snapshot-consistency.ts";
 import type { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
-import { buildKeyTable, buildTenantTables, DuplicateKeyError, type KeyRef } from "../router/binary-tables.ts";
+import {
+  buildKeyTable,
+  buildTenantTables,
+  DuplicateKeyError,
+  hashHost,
+  type KeyRef,
+} from "../router/binary-tables.ts";
 import { ConfigApplyError } from "../errors.ts";
 import type { PlainConfigMeta } from "../model/plain-config.ts";
 import type { SnapshotIndex } from "../model/snapshot-index.ts";
@@ -55,6 +62,27 @@ function keyTable(snapshot: Snapshot): Uint8Array {
   }
 }
 
+/**
+ * Public host -> tenant, in the key table's layout. The consistency check already refused a host
+ * public for two tenants; a duplicate here is refused again rather than resolved by order.
+ */
+function publicHostTable(snapshot: Snapshot): Uint8Array {
+  const hosts: KeyRef[] = [];
+  snapshot.tenants.forEach((t, tenantIndex) => {
+    for (const host of publicHosts(t)) hosts.push({ hash: hashHost(host), tenantIndex, ordinal: 0 });
+  });
+  try {
+    return buildKeyTable(hosts);
+  } catch (err) {
+    if (!(err instanceof DuplicateKeyError)) throw err;
+    const t = snapshot.tenants[err.key.tenantIndex]!;
+    throw new ConfigApplyError(
+      "CORRAL_DP_CONFIG_INVALID",
+      `tenant ${JSON.stringify(t.id)}: public host taken`,
+    );
+  }
+}
+
 /** Builds the index of a snapshot that has already been validated. */
 export function buildSnapshotIndex(
   meta: PlainConfigMeta,
@@ -69,17 +97,19 @@ export function buildSnapshotIndex(
     payload,
     tenantRanges,
     keyTable: keyTable(snapshot),
+    publicHosts: publicHostTable(snapshot),
     tenants: buildTenantTables(snapshot.tenants.map((t) => t.id)),
   };
 }
 
 /** The typed arrays of an index, for a transfer list. */
 export function indexArrays(index: SnapshotIndex): Uint8Array[] {
-  const { payload, tenantRanges, keyTable, tenants } = index;
+  const { payload, tenantRanges, keyTable, publicHosts, tenants } = index;
   return [
     payload,
     new Uint8Array(tenantRanges.buffer),
     keyTable,
+    publicHosts,
     tenants.slots,
     tenants.ids,
     new Uint8Array(tenants.idOffsets.buffer),

@@ -61,6 +61,7 @@ test("the worker reads the store itself; its index serves exactly what the inlin
       (i: typeof inline.index) => i.payload,
       (i: typeof inline.index) => i.tenantRanges,
       (i: typeof inline.index) => i.keyTable,
+      (i: typeof inline.index) => i.publicHosts,
       (i: typeof inline.index) => i.tenants.slots,
       (i: typeof inline.index) => i.tenants.ids,
       (i: typeof inline.index) => i.tenants.idOffsets,

@@ -37,6 +37,7 @@ function transferable(index: SnapshotIndex): SnapshotIndex {
     payload: ownBuffer(index.payload),
     tenantRanges: ownBuffer(index.tenantRanges),
     keyTable: ownBuffer(index.keyTable),
+    publicHosts: ownBuffer(index.publicHosts),
     tenants: {
       slots: ownBuffer(index.tenants.slots),
       ids: ownBuffer(index.tenants.ids),

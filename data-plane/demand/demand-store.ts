@@ -8,7 +8,8 @@
  * nobody reports any more leaves nothing behind. Values are parsed defensively (bounded count,
  * numbers only): Redis is external input.
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
+import { failFastRedis } from "../../runtime/fail-fast-redis.ts";
 import type { DemandReport } from "../admission/demand-share.ts";
 
 export interface OwnDemand {
@@ -56,9 +57,8 @@ export interface RedisDemandStoreOptions {
 }
 
 /**
- * ioredis with no offline queue (a command while disconnected fails at once), short connect and
- * command timeouts, no per-command retries, and reconnection in the background with a capped
- * backoff: the request path never waits for Redis, and the rebalancer keeps its last shares.
+ * A fail-fast client (runtime/fail-fast-redis.ts): the request path never waits for Redis, and
+ * the rebalancer keeps its last shares.
  */
 export class RedisDemandStore implements DemandStore {
   readonly #redis: Redis;
@@ -66,16 +66,7 @@ export class RedisDemandStore implements DemandStore {
 
   constructor(options: RedisDemandStoreOptions) {
     this.#ttlMs = options.ttlMs ?? 5000;
-    this.#redis = new Redis(options.url, {
-      enableOfflineQueue: false,
-      connectTimeout: 1000,
-      commandTimeout: options.commandTimeoutMs ?? 300,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
-      lazyConnect: false,
-    });
-    this.#redis.on("error", (err: Error) => options.onError?.(err));
+    this.#redis = failFastRedis(options.url, options.commandTimeoutMs ?? 300, options.onError);
   }
 
   async exchange(

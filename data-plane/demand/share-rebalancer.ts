@@ -11,7 +11,7 @@
  * default share back.
  */
 import { computeDemandShares, type DemandReport } from "../admission/demand-share.ts";
-import type { TimerHandle, Timers } from "../clock.ts";
+import { JitteredLoop, type Timers, withTimeout } from "../clock.ts";
 import type { DemandCounter } from "./demand-counter.ts";
 import type { DemandStore, OwnDemand } from "./demand-store.ts";
 
@@ -50,16 +50,17 @@ type SharedTenant = { shard: readonly string[]; rate: number };
 export class ShareRebalancer {
   readonly #o: ShareRebalancerOptions;
   readonly #shares = new Map<string, ReadonlyMap<string, number>>();
-  #timer: TimerHandle | undefined;
-  #running: Promise<void> | undefined;
-  #stopped = false;
+  readonly #loop: JitteredLoop;
 
   constructor(options: ShareRebalancerOptions) {
     this.#o = options;
+    this.#loop = new JitteredLoop(options.timers, options.random, options.intervalMs ?? 250, () =>
+      this.#exchange(),
+    );
   }
 
   start(): void {
-    this.#schedule();
+    this.#loop.start();
   }
 
   /** Last shares computed for a tenant (by member), for status and tests. */
@@ -69,27 +70,13 @@ export class ShareRebalancer {
 
   /** One exchange; resolves when done (errors are reported, never thrown). */
   tick(): Promise<void> {
-    this.#running ??= this.#exchange().finally(() => {
-      this.#running = undefined;
-    });
-    return this.#running;
+    return this.#loop.tick();
   }
 
   /** Stops the loop and closes the store. */
   async close(): Promise<void> {
-    this.#stopped = true;
-    this.#o.timers.clearTimeout(this.#timer);
-    await this.#running;
+    await this.#loop.stop();
     await this.#o.store.close();
-  }
-
-  #schedule(): void {
-    if (this.#stopped) return;
-    const base = this.#o.intervalMs ?? 250;
-    const delay = base * (0.9 + 0.2 * this.#o.random());
-    this.#timer = this.#o.timers.setTimeout(() => {
-      void this.tick().then(() => this.#schedule());
-    }, delay);
   }
 
   /** Active tenants shared with other members, busiest first; the others get their default share. */
@@ -120,7 +107,12 @@ export class ShareRebalancer {
     if (own.length === 0) return;
     let reports: Map<string, DemandReport[]>;
     try {
-      reports = await this.#withTimeout(this.#o.store.exchange(this.#o.slot, own, nowMs));
+      reports = await withTimeout(
+        this.#o.timers,
+        this.#o.store.exchange(this.#o.slot, own, nowMs),
+        this.#o.timeoutMs ?? 1000,
+        TIMED_OUT,
+      );
     } catch (err) {
       this.#o.onError?.(err);
       return;
@@ -146,15 +138,5 @@ export class ShareRebalancer {
   #forget(tenant: string): void {
     this.#shares.delete(tenant);
     this.#o.target.clearShare(tenant);
-  }
-
-  #withTimeout<T>(work: Promise<T>): Promise<T> {
-    const { timers } = this.#o;
-    let timer: TimerHandle | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = timers.setTimeout(() => reject(TIMED_OUT), this.#o.timeoutMs ?? 1000);
-    });
-    work.catch(() => {}); // a late failure after the timeout is not unhandled
-    return Promise.race([work, timeout]).finally(() => timers.clearTimeout(timer));
   }
 }

@@ -2,8 +2,8 @@
  * Forwards a gRPC call to a live member of its tenant's shard (docs/design.md §4), as peer-forwarder.ts
  * does for HTTP: the placement stage put the candidate members on the context, in the order to
  * try them. The call goes over h2c to the member's gRPC ingress on a pooled session (the same
- * UpstreamSessions as upstreams: one session per member, dialled once, dead members skipped for
- * a while), as it came plus `corral-forwarded-by` (the member never forwards it again) and
+ * UpstreamSessions as upstreams: one session per member, dialled once; members that refused a
+ * connection are on the node's down list, shared with the HTTP forwarder), as it came plus `corral-forwarded-by` (the member never forwards it again) and
  * grpc-timeout = the time left. The member identifies, admits and limits it; its answer —
  * headers, messages, trailers, rejections included — goes back to the client unchanged.
  *
@@ -14,7 +14,8 @@
  */
 import type { ServerHttp2Stream } from "node:http2";
 import { FLEET_INTERNAL } from "../../proto/egress-policy.ts";
-import type { PlainUpstream } from "../model/plain-config.ts";
+import type { PlainTarget } from "../model/plain-config.ts";
+import { targetKey } from "../upstream/down-list.ts";
 import { reject } from "../errors.ts";
 import { signHop } from "../pipeline/client-origin.ts";
 import type { RequestContext } from "../pipeline/stage.ts";
@@ -38,14 +39,10 @@ export interface GrpcPeerForwarderOptions {
   now: () => number;
 }
 
-/** The members' gRPC ingresses as one upstream whose targets are tried in the given order. */
-function membersAsUpstream(peers: readonly ShardMember[], connectTimeoutMs: number): PlainUpstream {
-  return {
-    id: "shard",
-    name: "shard",
-    targets: peers.map((p) => ({ url: p.grpcAddress, origin: `http://${p.grpcAddress}`, basePath: "" })),
-    connectTimeoutMs,
-  };
+/** A member's gRPC ingress as a target; its key on the down list is its gRPC origin. */
+function memberTarget(peer: ShardMember): PlainTarget {
+  const origin = `http://${peer.grpcAddress}`;
+  return { url: peer.grpcAddress, origin, basePath: "", weight: 1, key: targetKey("peer", origin) };
 }
 
 export class GrpcPeerForwarder {
@@ -64,11 +61,11 @@ export class GrpcPeerForwarder {
     if (!key) return fail("the snapshot carries no hop key");
     const hop = signHop(key, this.#o.self, ctx.remoteAddress, this.#o.now());
     record.reason = "forwarded";
-    const members = membersAsUpstream(ctx.forward!.peers, this.#o.connectTimeoutMs ?? 1000);
-    const tried = new Set<string>();
-    // pick() takes the first member not recently dead (the rotation placement chose), else the first
-    for (let picked = sessions.pick(members, FLEET_INTERNAL); picked && !tried.has(picked.target.origin); ) {
-      tried.add(picked.target.origin);
+    const timeoutMs = this.#o.connectTimeoutMs ?? 1000;
+    const members = ctx.forward!.peers.map(memberTarget);
+    // members not down, in the rotation placement chose (all of them if every one is)
+    for (const target of sessions.down.live(members, (t) => t.key)) {
+      const picked = sessions.sessionTo(target, FLEET_INTERNAL, timeoutMs);
       const failed = await sessions.whenReady(picked);
       const session = picked.session;
       const opened =
@@ -87,9 +84,8 @@ export class GrpcPeerForwarder {
         this.#o.onResult?.("ok");
         return;
       }
-      sessions.markDead(picked.target.origin);
+      sessions.down.markDown(target.key);
       this.#o.onResult?.("connect_error");
-      picked = sessions.pick(members, FLEET_INTERNAL);
     }
     fail(`no member of tenant ${ctx.tenant!.id}'s shard answered`);
   }

@@ -3,17 +3,24 @@
  * over the one connection). A session counts as ready once the upstream's SETTINGS arrived, so
  * its stream limit is known (nghttp2 then queues streams beyond it instead of having them
  * refused). A session that gets GOAWAY, fails or closes is forgotten and the next call dials a
- * new one; calls already on it finish. Targets that refused connections are skipped for a while
- * (first live target wins); sessions unused for a while are closed. A session connects only
+ * new one; calls already on it finish. Each call's target is the balancer's over the node's down
+ * list (upstream/upstream-upkeep.ts); sessions unused for a while are closed. A session connects only
  * where the egress policy it was dialled for allows (egress/egress-connect.ts); tenants with
  * different policies never share one.
  */
 import { type ClientHttp2Session, connect } from "node:http2";
 import type { EgressPolicy } from "../../proto/egress-policy.ts";
 import type { Timers } from "../clock.ts";
-import { EGRESS_DENIED, egressSessionOptions } from "../egress/egress-connect.ts";
+import { egressSessionOptions } from "../egress/egress-connect.ts";
 import type { PlainTarget, PlainUpstream } from "../model/plain-config.ts";
-import { type Origins, type UpkeepOptions, UpstreamUpkeep } from "../upstream/upstream-upkeep.ts";
+import type { DownList } from "../upstream/down-list.ts";
+import {
+  CIRCUIT_OPEN,
+  type Origins,
+  type TargetLease,
+  type UpkeepOptions,
+  UpstreamUpkeep,
+} from "../upstream/upstream-upkeep.ts";
 
 /**
  * HTTP/2 flow-control windows for a proxy: the defaults (64 KiB per stream and per connection)
@@ -50,6 +57,11 @@ export interface PickedSession {
   ready: Promise<void> | undefined;
 }
 
+/** A session to the target the balancer chose: its lease says how the call went. */
+export interface BalancedSession extends PickedSession {
+  lease: TargetLease;
+}
+
 export class UpstreamSessions {
   /** origin + " " + egress policy key -> session */
   private readonly entries = new Map<string, SessionEntry>();
@@ -65,41 +77,48 @@ export class UpstreamSessions {
     return this.entries.size;
   }
 
+  /** The node's down list (shared with the HTTP pools and the peer forwarders). */
+  get down(): DownList {
+    return this.upkeep.down;
+  }
+
   /**
-   * The first live target's session (dialled if needed, connecting only where `egress` allows);
-   * undefined when there are no targets. `exclude`: origins to avoid while another target remains.
+   * The session to the balancer's target for the next call (dialled if needed, connecting only
+   * where `egress` allows); CIRCUIT_OPEN when every target is ejected; undefined when there
+   * are no targets. `exclude`: origins to avoid while another target is available (a retry's
+   * tried ones).
    */
-  pick(upstream: PlainUpstream, egress: EgressPolicy, exclude?: Origins): PickedSession | undefined {
-    const target = this.upkeep.firstLive(upstream, exclude);
-    if (!target) return undefined;
+  pick(
+    upstream: PlainUpstream,
+    egress: EgressPolicy,
+    exclude?: Origins,
+  ): BalancedSession | typeof CIRCUIT_OPEN | undefined {
+    const lease = this.upkeep.choose(upstream, exclude);
+    if (lease === undefined || lease === CIRCUIT_OPEN) return lease;
+    return { ...this.sessionTo(lease.target, egress, upstream.connectTimeoutMs), lease };
+  }
+
+  /** The session to one given target (a shard member): no balancing. */
+  sessionTo(target: PlainTarget, egress: EgressPolicy, connectTimeoutMs: number): PickedSession {
     const now = this.upkeep.timers.monotonic();
     const key = `${target.origin} ${egress.key}`;
     let entry = this.entries.get(key);
     if (!entry || entry.session.closed || entry.session.destroyed) {
-      entry = this.dial(key, target.origin, egress, upstream.connectTimeoutMs, now);
+      entry = this.dial(key, target.origin, egress, connectTimeoutMs, now);
     }
     entry.lastUsed = now;
     return { target, session: entry.session, ready: entry.isReady ? undefined : entry.ready };
   }
 
-  /**
-   * Waits until a picked session is ready. On failure the target is marked dead (skipped for
-   * deadForMs) and the connect error returned; undefined when the session can carry calls.
-   */
+  /** Waits until a picked session is ready: undefined when it can carry calls, else the connect error. */
   async whenReady(picked: PickedSession): Promise<ConnectError | undefined> {
     if (!picked.ready) return undefined;
     try {
       await picked.ready;
       return undefined;
     } catch (err) {
-      // a refusal by the egress policy says nothing about the target's health
-      if ((err as ConnectError).code !== EGRESS_DENIED) this.markDead(picked.target.origin);
       return err as ConnectError;
     }
-  }
-
-  markDead(origin: string): void {
-    this.upkeep.markDead(origin);
   }
 
   private dial(

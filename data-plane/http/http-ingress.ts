@@ -6,9 +6,12 @@
  * successes too unless log sampling (CORRAL_LOG_SAMPLE_RATE) says otherwise. Rejections are
  * problem+json with a corral-reason header.
  * `GET /.well-known/corral/placement/<tenant>` answers the tenant's shard (placement-stage.ts).
+ * WebSocket upgrades (the server's `upgrade` event) go to websocket-proxy.ts; close() sends
+ * every open socket 1001 before it drains the requests.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import { boundPort, hostPort } from "../../proto/bound-url.ts";
 import {
@@ -27,15 +30,22 @@ import type { HttpProxy } from "./http-proxy.ts";
 import type { PeerForwarder } from "./peer-forwarder.ts";
 import { type RequestContext, whenStagesRun } from "../pipeline/stage.ts";
 import { placementAnswer } from "../pipeline/placement.ts";
+import type { OpenSockets } from "../pipeline/open-sockets.ts";
+import type { WebSocketProxy } from "./websocket-proxy.ts";
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 export interface IngressOptions extends IngressBaseOptions {
-  proxy: HttpProxy;
+  /** the proxy (through the gateway idempotency front, idempotency/idempotent-proxy.ts) */
+  proxy: Pick<HttpProxy, "forward">;
   /** sends requests placement forwards to shard members; without it, every request is proxied here */
   forwarder?: PeerForwarder;
   /** request and idle timeouts, connection caps (CORRAL_*_TIMEOUT_MS, CORRAL_MAX_*) */
   limits: HttpLimits;
+  /** WebSocket upgrades (websocket-proxy.ts) */
+  websockets: WebSocketProxy;
+  /** the node's open WebSockets: drained with 1001 on close */
+  sockets: OpenSockets;
 }
 
 export interface Ingress {
@@ -240,6 +250,13 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
   app.get<{ Params: { tenant: string } }>("/.well-known/corral/placement/:tenant", (request, reply) =>
     handler.placement(request, reply),
   );
+  // only WebSocket upgrades leave the request path; any other Upgrade (h2c...) is an ordinary request
+  // (node >= 24.9; the installed @types/node predates the option)
+  const upgrades = app.server as { shouldUpgradeCallback?: (req: IncomingMessage) => boolean };
+  upgrades.shouldUpgradeCallback = (req) => req.headers.upgrade?.toLowerCase() === "websocket";
+  app.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    o.websockets.handle(req, socket, head),
+  );
   app.setNotFoundHandler((_request, reply) => sendRejection(reply, { code: "CORRAL_DP_NO_ROUTE" }));
   app.setErrorHandler((err, _request, reply) => {
     o.logger.error({ err }, "request failed");
@@ -251,6 +268,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
     url: `http://${hostPort(o.host, port)}`,
     port,
     async close(drainMs) {
+      o.sockets.closeAll("node draining");
       // keep-alive connections turn idle as their last response ends: close them as they do
       const idle = setInterval(() => app.server.closeIdleConnections(), 50);
       const cut = setTimeout(() => app.server.closeAllConnections(), drainMs);

@@ -5,7 +5,10 @@
  * shorter, bounds the wait for the upstream's response headers (504) and each pause in its
  * body (the relay's timer); the remaining time travels upstream as `corral-timeout-ms` (and `grpc-timeout` on gRPC
  * routes). Failures before the response starts become rejections (502/504/413/400) for the
- * caller to answer; after that the response is cut. send() is the same exchange towards any
+ * caller to answer; after that the response is cut. The target is the balancer's
+ * (upstream-pools.ts), and how the exchange went feeds the down list: a 5xx, a reset or a
+ * timeout counts against the target, a refused connection ejects it, and when every target is
+ * ejected the answer is 503 circuit_open at once. send() is the same exchange towards any
  * origin: the peer forwarder (peer-forwarder.ts) uses it to reach shard members.
  *
  * Retries (retry/retry-policy.ts): a request the route may retry (idempotent method or an
@@ -31,7 +34,9 @@ import {
 import { type CompiledRoute, upstreamPath } from "../router/route-table.ts";
 import { type HeaderMap, upstreamRequestHeaders } from "../pipeline/forward-headers.ts";
 import type { RequestContext, UpstreamObserver } from "../pipeline/stage.ts";
-import { ExchangeAborted, type RelayOutcome, UpstreamRelay } from "./upstream-relay.ts";
+import { ExchangeAborted, type RelayOutcome, type ResponseTap, UpstreamRelay } from "./upstream-relay.ts";
+import type { Outcome } from "../upstream/down-list.ts";
+import { CIRCUIT_OPEN } from "../upstream/upstream-upkeep.ts";
 import type { PickedTarget, UpstreamPools } from "./upstream-pools.ts";
 
 /** The answer's head, already written to the client (its body follows on its own). */
@@ -40,7 +45,11 @@ export interface RelayedResponse {
   headers: HeaderMap;
 }
 
-export type ProxyResult = { response: RelayedResponse } | { rejection: Rejection } | { clientGone: true };
+/** notSent: the request never left the node (no target, egress refused, connection never opened) */
+export type ProxyResult =
+  | { response: RelayedResponse }
+  | { rejection: Rejection; notSent?: true }
+  | { clientGone: true };
 /**
  * connectFailed: the target is unreachable. maybeSent false: the connection never opened, so
  * the request was not sent (safe to send elsewhere); true: the connection was reset, perhaps
@@ -56,15 +65,23 @@ export interface SendSpec {
   timeoutMs: number;
   /** the timeout is the request's deadline (504 deadline), not the route's (504 upstream_timeout) */
   deadlineBound: boolean;
+  /** after the head, the longest pause in the body (the route's stream idle timeout) */
+  bodyIdleMs?: number;
   /** the answer comes from a shard member: its corral-* headers are relayed (an upstream's never) */
   fromNode?: boolean;
   /** sees the upstream's status and headers before they are relayed */
   onHead?: (statusCode: number, headers: HeaderMap) => void;
-  /** the request's body, read whole so that it can be sent again; absent: the client's body streams */
+  /** the request's body, read whole (for retries, or by the idempotency front); absent: the client's body streams */
   body?: Buffer;
   /** true: the answer with this status is retried: held back, not relayed (the result is { held }) */
   hold?: (statusCode: number) => boolean;
+  /** sees the answer as it is relayed; see upstream-relay.ts for outliveClient */
+  tap?: ResponseTap;
+  outliveClient?: boolean;
 }
+
+/** What a caller of forward() may add to the exchange (gateway idempotency keys). */
+export type ForwardExtras = Pick<SendSpec, "body" | "tap" | "outliveClient">;
 
 class BodyTooLargeError extends Error {}
 /** The connection broke after it opened: the request may have reached the target. */
@@ -141,6 +158,14 @@ function readWhole(req: IncomingMessage, timeoutMs: number): Promise<ReplayBody>
   });
 }
 
+/**
+ * A final rejection: notSent only while no attempt may have reached a target (what the
+ * idempotency front needs to know to release its key).
+ */
+function unsent(sent: boolean, rejection: Rejection, notSent: boolean): ProxyResult {
+  return notSent && !sent ? { rejection, notSent: true } : { rejection };
+}
+
 /** How an attempt failed in a way a retry may mend; undefined: it did not (answer, or a final rejection). */
 function attemptFailure(result: SendResult): AttemptFailure | undefined {
   if ("held" in result) return { kind: "status", status: result.held };
@@ -161,36 +186,54 @@ export class HttpProxy {
     this.retrier = retrier ?? new Retrier({ clock: () => performance.now(), random: Math.random });
   }
 
-  /** Proxies the request to its route's upstream, retrying what the retry policy allows. */
-  async forward(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<ProxyResult> {
+  /**
+   * Proxies the request to its route's upstream, retrying what the retry policy allows. Each
+   * attempt takes the balancer's target (another than the ones tried while one is available)
+   * and ends its lease with its own outcome; an open circuit ends the attempts.
+   */
+  async forward(
+    ctx: RequestContext,
+    req: IncomingMessage,
+    res: ServerResponse,
+    extras: ForwardExtras = {},
+  ): Promise<ProxyResult> {
     const route = ctx.route!;
-    const body = this.replayBody(ctx, req, route);
-    const read = body instanceof Promise ? await body : body;
+    const read = extras.body !== undefined ? { body: extras.body } : await this.replayBody(ctx, req, route);
     if (!("body" in read)) return read;
     const resendable = retryableRequest(ctx.method, req.headers["idempotency-key"] !== undefined);
     const attempts = this.retrier.begin(route, resendable && (read.body !== undefined || !hasBody(req)));
+    let sent = false; // an attempt may have reached a target
     for (;;) {
       const picked = this.pools.pick(route.upstream, route.egress, attempts.tried);
-      if (!picked) return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets") };
+      if (!picked)
+        return unsent(sent, reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets"), true);
+      if (picked === CIRCUIT_OPEN)
+        return unsent(
+          sent,
+          reject("CORRAL_DP_CIRCUIT_OPEN", "every target of the upstream is ejected"),
+          true,
+        );
       attempts.attempt(picked.target.origin);
       let held: RetryVerdict | undefined;
-      const spec = this.upstreamSpec(ctx, req, picked, read.body);
+      const spec = this.upstreamSpec(ctx, req, picked, { ...extras, body: read.body });
       if (attempts.possible)
         spec.hold = (status) => {
           held = attempts.decide({ kind: "status", status }, remainingMs(ctx));
           return held.retry;
         };
       const result = await this.send(ctx, req, res, spec);
+      picked.lease.end(outcomeOf(result));
       const failure = attemptFailure(result);
-      if (!failure) return result as ProxyResult;
-      // a target that refused the connection is skipped for a while; a reset (perhaps a keep-alive
-      // race) says too little about it
-      if ("connectFailed" in result && !result.maybeSent) this.pools.markDead(picked.target.origin);
+      if (!failure)
+        return "rejection" in result
+          ? unsent(sent, result.rejection, result.notSent === true)
+          : (result as ProxyResult);
+      sent ||= failure.kind !== "connect";
       const verdict = held ?? attempts.decide(failure, remainingMs(ctx));
       if (!verdict.retry)
-        return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream could not be reached") };
+        return unsent(sent, reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream could not be reached"), true);
       if (verdict.delayMs > 0) await sleep(verdict.delayMs);
-      if (res.destroyed) return { clientGone: true };
+      if (res.destroyed && extras.outliveClient !== true) return { clientGone: true };
     }
   }
 
@@ -211,12 +254,12 @@ export class HttpProxy {
     return readWhole(req, Math.min(route.timeoutMs, remainingMs(ctx) ?? Number.POSITIVE_INFINITY));
   }
 
-  /** One attempt at `picked`: its path, headers (with the time left) and timeout. */
+  /** One attempt at `picked`: its path, headers (with the time left), timeout and the caller's extras. */
   private upstreamSpec(
     ctx: RequestContext,
     req: IncomingMessage,
     picked: PickedTarget,
-    body: Buffer | undefined,
+    extras: ForwardExtras,
   ): SendSpec {
     const route = ctx.route!;
     const remaining = remainingMs(ctx);
@@ -232,8 +275,9 @@ export class HttpProxy {
       headers: deadlineHeaders(headers, remaining, route.protocol === "grpc"),
       timeoutMs: Math.min(route.timeoutMs, remaining ?? Number.POSITIVE_INFINITY),
       deadlineBound: remaining !== undefined && remaining < route.timeoutMs,
-      body,
+      ...extras,
     };
+    spec.bodyIdleMs = streamIdleMs(route, spec);
     const observer = this.observer;
     if (observer) {
       const sentAt = performance.now();
@@ -262,10 +306,13 @@ export class HttpProxy {
         res,
         extraHeaders: ctx.responseHeaders,
         timeoutMs: spec.timeoutMs,
+        bodyIdleMs: spec.bodyIdleMs,
         fromNode: spec.fromNode === true,
         settle,
         onHead: spec.onHead,
         hold: spec.hold,
+        tap: spec.tap,
+        outliveClient: spec.outliveClient,
       });
       spec.picked.pool.dispatch(
         {
@@ -283,6 +330,26 @@ export class HttpProxy {
   }
 }
 
+/** The pause bound after the head: the route's stream idle timeout, unless the deadline is nearer. */
+export function streamIdleMs(
+  route: { streamIdleTimeoutMs: number },
+  spec: Pick<SendSpec, "timeoutMs" | "deadlineBound">,
+): number {
+  return spec.deadlineBound ? spec.timeoutMs : route.streamIdleTimeoutMs;
+}
+
+/** Rejections that speak of the target's health (the rest speak of the request or the client). */
+const TARGET_FAILURES = new Set<string>(["CORRAL_DP_UPSTREAM_ERROR", "CORRAL_DP_UPSTREAM_TIMEOUT"]);
+
+/** How an exchange went, for the target's health (down-list.ts): 5xx and resets count against it. */
+export function outcomeOf(result: SendResult): Outcome {
+  if ("held" in result) return result.held >= 500 ? "failure" : "ok";
+  if ("response" in result) return result.response.statusCode >= 500 ? "failure" : "ok";
+  if ("connectFailed" in result) return result.maybeSent ? "failure" : "connect_failure";
+  if ("rejection" in result) return TARGET_FAILURES.has(result.rejection.code) ? "failure" : "neutral";
+  return "neutral";
+}
+
 function failure(err: unknown, deadlineBound: boolean): SendResult {
   if (err instanceof ExchangeAborted && err.why === "client_gone") return { clientGone: true };
   if (err instanceof ExchangeAborted && deadlineBound)
@@ -294,7 +361,7 @@ function failure(err: unknown, deadlineBound: boolean): SendResult {
   if (err instanceof undiciErrors.RequestContentLengthMismatchError)
     return { rejection: reject("CORRAL_DP_BAD_REQUEST", "body length differs from content-length") };
   if (errorCodes(err).includes(EGRESS_DENIED))
-    return { rejection: reject("CORRAL_DP_EGRESS_DENIED", (err as Error).message) };
+    return { rejection: reject("CORRAL_DP_EGRESS_DENIED", (err as Error).message), notSent: true };
   if (isConnectFailure(err)) return { connectFailed: true, maybeSent: false };
   // reset, or closed by the other side, before the answer's head
   if (errorCodes(err).some((c) => RESETS.has(c))) return { connectFailed: true, maybeSent: true };

@@ -1,7 +1,7 @@
 /**
  * Keep-alive connection pools to upstream targets (one undici Pool per origin, egress policy
- * and connect timeout), created on first use and closed once unused for a while; and a short
- * memory of targets that refused connections, so requests go to the first live target. Every
+ * and connect timeout), created on first use and closed once unused for a while; each request's
+ * target is chosen by the balancer over the node's down list (upstream/upstream-upkeep.ts). Every
  * connection a pool opens passes the egress policy it was made for (egress/egress-connect.ts);
  * tenants with different policies never share a pool.
  */
@@ -10,7 +10,14 @@ import type { EgressPolicy } from "../../proto/egress-policy.ts";
 import type { Timers } from "../clock.ts";
 import { egressConnector } from "../egress/egress-connect.ts";
 import type { PlainTarget, PlainUpstream } from "../model/plain-config.ts";
-import { type Origins, type UpkeepOptions, UpstreamUpkeep } from "../upstream/upstream-upkeep.ts";
+import type { DownList } from "../upstream/down-list.ts";
+import {
+  CIRCUIT_OPEN,
+  type Origins,
+  type TargetLease,
+  type UpkeepOptions,
+  UpstreamUpkeep,
+} from "../upstream/upstream-upkeep.ts";
 
 export interface PoolOptions extends UpkeepOptions {
   /** most connections per origin */
@@ -20,6 +27,11 @@ export interface PoolOptions extends UpkeepOptions {
 export interface PickedTarget {
   target: PlainTarget;
   pool: Pool;
+}
+
+/** A target the balancer chose: its lease says how the exchange went. */
+export interface BalancedTarget extends PickedTarget {
+  lease: TargetLease;
 }
 
 interface PoolEntry {
@@ -45,19 +57,30 @@ export class UpstreamPools {
     return n;
   }
 
-  /**
-   * First live target; when every target is marked dead, the first (it may be back). Its pool
-   * connects only where `egress` allows. `exclude`: origins to avoid while another target remains.
-   */
-  pick(upstream: PlainUpstream, egress: EgressPolicy, exclude?: Origins): PickedTarget | undefined {
-    const target = this.upkeep.firstLive(upstream, exclude);
-    if (!target) return undefined;
-    const now = this.upkeep.timers.monotonic();
-    return { target, pool: this.pool(target.origin, egress, upstream.connectTimeoutMs, now) };
+  /** The node's down list (shared with the gRPC sessions and the peer forwarders). */
+  get down(): DownList {
+    return this.upkeep.down;
   }
 
-  markDead(origin: string): void {
-    this.upkeep.markDead(origin);
+  /**
+   * The balancer's target for the next request and its pool (which connects only where
+   * `egress` allows); CIRCUIT_OPEN when every target is ejected; undefined when there are none.
+   * `exclude`: origins to avoid while another target is available (a retry's tried ones).
+   */
+  pick(
+    upstream: PlainUpstream,
+    egress: EgressPolicy,
+    exclude?: Origins,
+  ): BalancedTarget | typeof CIRCUIT_OPEN | undefined {
+    const lease = this.upkeep.choose(upstream, exclude);
+    if (lease === undefined || lease === CIRCUIT_OPEN) return lease;
+    const { target } = lease;
+    return { target, lease, pool: this.poolTo(target, egress, upstream.connectTimeoutMs) };
+  }
+
+  /** The pool to one given target (a shard member): no balancing. */
+  poolTo(target: PlainTarget, egress: EgressPolicy, connectTimeoutMs: number): Pool {
+    return this.pool(target.origin, egress, connectTimeoutMs, this.upkeep.timers.monotonic());
   }
 
   private pool(origin: string, egress: EgressPolicy, connectTimeoutMs: number, now: number): Pool {

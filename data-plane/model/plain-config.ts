@@ -2,7 +2,15 @@
  * A tenant of a snapshot, validated and normalised (config-client/validate-snapshot.ts): what the main thread
  * decodes from the tenant's bytes on first use.
  */
-import type { FleetSettings, Limits, Slot, Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import type {
+  FleetSettings,
+  HealthCheck,
+  Limits,
+  OutlierDetection,
+  Quota,
+  Slot,
+  Tenant,
+} from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 
 export interface PlainTarget {
   /** as configured, e.g. http://10.0.0.1:8080/base or 10.0.0.1:9000 (gRPC) */
@@ -11,6 +19,10 @@ export interface PlainTarget {
   origin: string;
   /** path the target was configured with, without a trailing slash ("" for none) */
   basePath: string;
+  /** its share of the upstream's traffic relative to the others' (1-100) */
+  weight: number;
+  /** what the node's down list knows it by: tenant id/upstream id and the origin */
+  key: string;
 }
 
 export interface PlainUpstream {
@@ -23,6 +35,12 @@ export interface PlainUpstream {
    * on the upstreams made for shard members (peer forwarding never retries)
    */
   retryBudget?: { ratio: number; floorPerSecond: number; windowMs: number };
+  /** the down list keys of its targets, in order (the group the ejected share counts over) */
+  targetKeys: string[];
+  /** passive ejection and slow start (the snapshot's, else the defaults) */
+  outlier: OutlierDetection;
+  /** active checks by the shard's members; undefined: none */
+  healthCheck: HealthCheck | undefined;
 }
 
 export type RouteProtocol = "http" | "grpc";
@@ -46,6 +64,17 @@ export interface PlainRoute {
   /** HTTP statuses (http routes) or gRPC codes (grpc routes) retried, defaults applied */
   retryStatuses: readonly number[];
   stripPrefix: boolean;
+  /** the route accepts WebSocket upgrades; the settings below are the node's defaults for 0 */
+  websocket: boolean;
+  websocketIdleTimeoutMs: number;
+  /** open sockets of this route on this node */
+  websocketMaxConnections: number;
+  websocketMaxMessageBytes: number;
+  /** after the response head, the longest pause in its body (the route timeout no longer applies) */
+  streamIdleTimeoutMs: number;
+  /** public routes: each client address's bucket (per node), requests per second; 0 = none */
+  clientRate: number;
+  clientBurst: number;
 }
 
 /** A key's hash lives only in the key table (router/binary-tables.ts). */
@@ -53,6 +82,8 @@ export interface PlainKey {
   id: string;
   /** the key may call the tenant's routes (scope invoke) */
   invoke: boolean;
+  /** the key's own period quota, checked beside the tenant's (absent: only the tenant's) */
+  quota?: Quota;
 }
 
 export type TenantStatus = "active" | "suspended";

@@ -23,5 +23,7 @@ export interface SnapshotIndex {
   tenantRanges: Uint32Array;
   /** SHA-256 of every invoke-scoped key -> (tenant index, ordinal of the key) */
   keyTable: Uint8Array;
+  /** SHA-256 of every public host -> (tenant index, 0): the key table's layout */
+  publicHosts: Uint8Array;
   tenants: TenantTables;
 }

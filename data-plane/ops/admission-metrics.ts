@@ -6,7 +6,15 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import type { Priority } from "../admission/decision.ts";
 import { BatchedCounter, type CountCell } from "./batched-counter.ts";
 
-const STAGES = ["deadline", "shed", "concurrency", "tenant_rate", "route_rate"] as const;
+const STAGES = [
+  "deadline",
+  "shed",
+  "concurrency",
+  "tenant_rate",
+  "route_rate",
+  "quota",
+  "client_rate",
+] as const;
 const OUTCOMES = ["admit", "reject", "shadow_reject"] as const;
 const PLACEMENTS = ["local", "forward", "misdirected", "unavailable"] as const;
 export type AdmissionStageName = (typeof STAGES)[number];
@@ -22,11 +30,16 @@ export interface AdmissionMetrics {
   forward(result: ForwardResult): void;
   demandSyncError(): void;
   demandSync(tenants: number): void;
+  /** a period-quota flush to Redis failed (the node enforces its share meanwhile) */
+  quotaSyncError(): void;
+  quotaSync(counters: number): void;
 }
 
 export interface LoadGauges {
   eventLoopDelayMs(): number;
   shedPressure(): number;
+  /** client addresses the per-client limiter of public routes holds (bounded by routes x slots) */
+  publicClients?(): number;
 }
 
 function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: L[]) {
@@ -48,6 +61,14 @@ function loadGauges(registry: Registry, load: LoadGauges): void {
     registers: [registry],
     collect() {
       this.set(load.shedPressure());
+    },
+  });
+  new Gauge({
+    name: "corral_dp_public_clients_tracked",
+    help: "client addresses held by the per-client limits of public routes (fixed memory: at most 256 routes x CORRAL_PUBLIC_CLIENT_SLOTS)",
+    registers: [registry],
+    collect() {
+      this.set(load.publicClients?.() ?? 0);
     },
   });
 }
@@ -101,6 +122,18 @@ export function createAdmissionMetrics(registry: Registry, load: LoadGauges): Ad
     "demand exchanges with Redis that worked",
     [],
   );
+  const quotaErrors = counter(
+    registry,
+    "corral_dp_quota_sync_errors_total",
+    "period-quota flushes to Redis that failed (each member enforces its share meanwhile)",
+    [],
+  );
+  const quotaSyncs = counter(
+    registry,
+    "corral_dp_quota_sync_total",
+    "period-quota flushes to Redis that worked",
+    [],
+  );
   loadGauges(registry, load);
   return {
     decision: (stage, outcome) => {
@@ -113,5 +146,7 @@ export function createAdmissionMetrics(registry: Registry, load: LoadGauges): Ad
     forward: (result) => forward.inc({ result }),
     demandSyncError: () => syncErrors.inc(),
     demandSync: () => syncs.inc(),
+    quotaSyncError: () => quotaErrors.inc(),
+    quotaSync: () => quotaSyncs.inc(),
   };
 }

@@ -21,6 +21,8 @@ export interface DataPlaneMetrics {
   readonly egressDenied: Counter<"protocol">;
   /** attempts at upstreams, retries (by cause) and retries the budget refused, by protocol (http, grpc) */
   readonly retries: RetryMetrics;
+  /** keyed requests on idempotent routes, by outcome (idempotency/idempotent-proxy.ts) */
+  readonly idempotency: Counter<"outcome">;
   /**
    * One answered request in `requests` and `requestSeconds`, the cheap way (the request path
    * calls this; the counts reach `requests` when it is collected).
@@ -205,6 +207,12 @@ export function createMetrics(state: NodeState): DataPlaneMetrics {
       name: "corral_dp_egress_denied_total",
       help: "upstream connections the egress policy refused (an internal address or name), by protocol",
       labelNames: ["protocol"],
+      registers: [registry],
+    }),
+    idempotency: new Counter({
+      name: "corral_dp_idempotency_total",
+      help: "requests with an Idempotency-Key on routes that opt in, by outcome (executed, replayed, in_flight, mismatch, spent, unavailable, invalid, too_large)",
+      labelNames: ["outcome"],
       registers: [registry],
     }),
   };

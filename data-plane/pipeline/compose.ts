@@ -7,23 +7,28 @@
  * latency and the route buckets need the route (docs/design.md §5.1 counts "no route 404" as
  * identification). Placement comes after shedding, so an overloaded node refuses work before
  * forwarding it, and before the limits, which only the shard members enforce (each its share of
- * the tenant's limit): a forwarded request skips them here and meets them at the member. The
- * proxy (to the upstream, or to the member placement chose) is not a stage: it runs when every
+ * the tenant's limit): a forwarded request skips them here and meets them at the member. A
+ * public route's per-client limit comes first of the limits, so what it refuses never spends
+ * the tenant's tokens. The proxy (to the upstream, or to the member placement chose) is not a stage: it runs when every
  * stage has let the request through.
  */
 import type { RouteProtocol } from "../model/plain-config.ts";
 import type { LiveConfig } from "../router/live-config.ts";
+import { clientRateStage } from "./client-rate.ts";
 import { concurrencyStage } from "./concurrency.ts";
 import { requireConfig } from "./config.ts";
 import { deadlineStage } from "./deadline.ts";
 import { grpcDeadline } from "./grpc-deadline.ts";
 import { identifyTenant } from "./identify.ts";
 import type { NodeAdmission } from "./node-admission.ts";
+import type { OpenSockets } from "./open-sockets.ts";
+import { quotaStage } from "./quota.ts";
 import { matchRoute } from "./route.ts";
 import { routeRateStage } from "./route-rate.ts";
 import { shedStage } from "./shed.ts";
 import type { Stage } from "./stage.ts";
 import { tenantRateStage } from "./tenant-rate.ts";
+import { socketsStage, websocketStage } from "./websocket.ts";
 
 /** HTTP requests: the stages in order. */
 export const HTTP_PIPELINE = [
@@ -33,18 +38,47 @@ export const HTTP_PIPELINE = [
   "deadline", // 400 bad_request, 504 deadline
   "shed", // 503 shed
   "placement", // serve here | forward to a shard member | 421 misdirected | 503 shard_unavailable
+  "client_rate", // where served, keyless callers of public routes: 429 client_rate
   "concurrency", // where served: 429 quota
   "tenant_rate", // where served: 429 quota
   "route_rate", // where served: 429 quota
+  "quota", // where served: 429 quota (period quota, usage plans)
 ] as const;
 
 /** gRPC calls: HTTP's stages, then the call's own deadline if no stage set one. */
 export const GRPC_PIPELINE = [...HTTP_PIPELINE, "grpc_deadline"] as const;
 
-export type StageName = (typeof GRPC_PIPELINE)[number];
+/**
+ * WebSocket upgrades: HTTP's stages without the deadline (a socket lives as long as it is used),
+ * the route's opt-in, and a slot among the route's and the node's sockets. The buckets and the
+ * period quota count the handshake; the concurrency slot is held until the handshake is answered.
+ */
+export const WEBSOCKET_PIPELINE = [
+  "config", // 503 not_ready
+  "identify", // 401 unauthorized, 403 suspended
+  "route", // 400 bad_path, 404 no_route
+  "websocket", // 400 not_websocket
+  "shed", // 503 shed
+  "placement", // serve here | forward to a shard member | 421 misdirected | 503 shard_unavailable
+  "client_rate", // where served, keyless callers of public routes: 429 client_rate
+  "concurrency", // where served: 429 quota
+  "tenant_rate", // where served: 429 quota
+  "route_rate", // where served: 429 quota
+  "quota", // where served: 429 quota (period quota, usage plans)
+  "sockets", // where served: 429 quota (the route's sockets), 503 websocket_capacity (the node's)
+] as const;
+
+export type StageName = (typeof GRPC_PIPELINE)[number] | (typeof WEBSOCKET_PIPELINE)[number];
 
 /** Stages that run only where the tenant is served (not when placement forwards the request). */
-const SERVED_HERE: ReadonlySet<StageName> = new Set(["concurrency", "tenant_rate", "route_rate"]);
+const SERVED_HERE: ReadonlySet<StageName> = new Set([
+  "client_rate",
+  "concurrency",
+  "tenant_rate",
+  "route_rate",
+  "quota",
+  "sockets",
+]);
 
 /** Every stage by name, built for one ingress. */
 export type StageSet = Readonly<Record<StageName, Stage>>;
@@ -57,6 +91,8 @@ export interface NodeStageDeps {
   admission: NodeAdmission;
   /** placement for this protocol (placement.ts placementStage) */
   placement: Stage;
+  /** the node's WebSockets (the sockets stage) */
+  sockets: OpenSockets;
 }
 
 /** The stages of one ingress of a node. */
@@ -68,10 +104,14 @@ export function nodeStages(d: NodeStageDeps): StageSet {
     deadline: deadlineStage(d.admission),
     shed: shedStage(d.admission),
     placement: d.placement,
+    client_rate: clientRateStage(d.admission),
     concurrency: concurrencyStage(d.admission),
     tenant_rate: tenantRateStage(d.admission),
     route_rate: routeRateStage(d.admission),
+    quota: quotaStage(d.admission),
     grpc_deadline: grpcDeadline(),
+    websocket: websocketStage(),
+    sockets: socketsStage(d.sockets),
   };
 }
 
@@ -88,4 +128,9 @@ export function composePipeline(names: readonly StageName[], set: StageSet): Sta
 /** The pipeline of one ingress of a node: HTTP_PIPELINE or GRPC_PIPELINE over nodeStages. */
 export function requestPipeline(d: NodeStageDeps): Stage[] {
   return composePipeline(d.protocol === "grpc" ? GRPC_PIPELINE : HTTP_PIPELINE, nodeStages(d));
+}
+
+/** The pipeline of the HTTP ingress's WebSocket upgrades: WEBSOCKET_PIPELINE over nodeStages. */
+export function websocketPipeline(d: NodeStageDeps): Stage[] {
+  return composePipeline(WEBSOCKET_PIPELINE, nodeStages(d));
 }

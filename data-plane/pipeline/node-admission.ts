@@ -7,11 +7,14 @@
  * thresholds, kill switches, shadow modes) are re-read whenever the served config changes.
  *
  * The stages over this state are one file each (deadline.ts, shed.ts, concurrency.ts,
- * tenant-rate.ts, route-rate.ts); their order is compose.ts's.
+ * tenant-rate.ts, route-rate.ts, quota.ts, client-rate.ts); their order is compose.ts's.
  */
 import {
   type AdmissionDecision,
+  ClientLimiter,
+  type ClientLimiterOptions,
   ConcurrencyLimiter,
+  type LimiterMode,
   LoadShedder,
   type NodeLoad,
   type RateLimits,
@@ -19,6 +22,7 @@ import {
   RouteLimiter,
   TenantLimiter,
 } from "../admission/index.ts";
+import { QuotaLedger } from "../admission/period-quota.ts";
 import type { AdmissionSettings, Limits } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import type { DemandCounter } from "../demand/demand-counter.ts";
 import type { AdmissionMetrics, AdmissionStageName } from "../ops/admission-metrics.ts";
@@ -36,7 +40,12 @@ export interface NodeAdmissionOptions {
   load: () => NodeLoad;
   demand: DemandCounter;
   metrics: AdmissionMetrics;
+  /** per-client limits of public routes; default 1024 slots per route, 256 routes, IPv6 per /64 */
+  clients?: Partial<ClientLimiterOptions>;
 }
+
+/** Public routes tracked at once by the per-client limiter (the least recently used goes). */
+const CLIENT_ROUTES = 256;
 
 /** A request header as one string (repeated ones joined). */
 export function header(ctx: RequestContext, name: string): string | undefined {
@@ -66,6 +75,11 @@ export class NodeAdmission {
   readonly concurrency = new ConcurrencyLimiter();
   readonly tenants = new TenantLimiter();
   readonly routes = new RouteLimiter();
+  /** period quotas (counted with the shard through Redis by quota/quota-flusher.ts, when configured) */
+  readonly quotas = new QuotaLedger();
+  /** fleet switches of the period quotas (settings.admission quota_shadow / quota_disabled) */
+  quotaMode: LimiterMode = {};
+  readonly clients: ClientLimiter;
   readonly options: NodeAdmissionOptions;
   #shedder: LoadShedder;
   #shedderKey = "";
@@ -73,6 +87,12 @@ export class NodeAdmission {
 
   constructor(options: NodeAdmissionOptions) {
     this.options = options;
+    this.clients = new ClientLimiter({
+      slots: 1024,
+      maxRoutes: CLIENT_ROUTES,
+      ipv6Prefix: 64,
+      ...options.clients,
+    });
     this.#shedder = this.#newShedder(undefined);
   }
 
@@ -95,7 +115,9 @@ export class NodeAdmission {
     const rateMode = { shadow: a?.rateShadow, disabled: a?.rateDisabled };
     this.tenants.setMode(rateMode);
     this.routes.setMode(rateMode);
+    this.clients.setMode(rateMode);
     this.concurrency.setMode(rateMode);
+    this.quotaMode = { shadow: a?.quotaShadow, disabled: a?.quotaDisabled };
   }
 
   #newShedder(a: AdmissionSettings | undefined): LoadShedder {
@@ -126,6 +148,7 @@ export class NodeAdmission {
     const now = this.options.monotonic();
     this.tenants.sweep(now);
     this.routes.sweep(now);
+    this.quotas.sweep(this.options.now());
   }
 
   /**

@@ -7,6 +7,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { HeaderMap } from "./forward-headers.ts";
 import type { Rejection } from "../errors.ts";
+import type { SocketSlot } from "./open-sockets.ts";
 import type { ShardMember } from "../placement/forwarding.ts";
 import type { CompiledRoute } from "../router/route-table.ts";
 import type { LiveConfig, TenantEntry } from "../router/live-config.ts";
@@ -34,11 +35,15 @@ export interface RequestContext {
   config?: LiveConfig;
   tenant?: TenantEntry;
   keyId?: string;
+  /** identified by host for a public route, without an API key (identify.ts) */
+  keyless?: boolean;
   route?: CompiledRoute;
   /** monotonic ms by which the request must be answered (set by a deadline stage) */
   deadlineAt?: number;
   /** set by the placement stage: another node serves this tenant; try these members in order */
   forward?: { peers: ShardMember[] };
+  /** set by the sockets stage of a WebSocket upgrade: its slot among the node's sockets */
+  socketSlot?: SocketSlot;
   /** headers every answer to this request carries (e.g. RateLimit from an admission stage) */
   readonly responseHeaders: Record<string, string>;
   /** callbacks run once when the response is finished or the client went away */

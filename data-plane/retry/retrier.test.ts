@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { DENY_ALL_EXCEPTIONS } from "../../proto/egress-policy.ts";
+import { DEFAULT_OUTLIER } from "../../proto/upstream-policy.ts";
 import type { CompiledRoute } from "../router/route-table.ts";
 import { Retrier, type RetryMetrics } from "./retrier.ts";
 
@@ -19,8 +20,24 @@ function route(retries: number, budget = { ratio: 0, floorPerSecond: 1, windowMs
     retries,
     retryStatuses: [503],
     stripPrefix: false,
+    websocket: false,
+    websocketIdleTimeoutMs: 300_000,
+    websocketMaxConnections: 1000,
+    websocketMaxMessageBytes: 1 << 20,
+    streamIdleTimeoutMs: 60_000,
+    clientRate: 0,
+    clientBurst: 0,
     tenantId: "t",
-    upstream: { id: "u", name: "u", targets: [], connectTimeoutMs: 1, retryBudget: budget },
+    upstream: {
+      id: "u",
+      name: "u",
+      targets: [],
+      connectTimeoutMs: 1,
+      retryBudget: budget,
+      targetKeys: [],
+      outlier: DEFAULT_OUTLIER,
+      healthCheck: undefined,
+    },
     egress: DENY_ALL_EXCEPTIONS,
   };
 }

@@ -9,7 +9,7 @@
  * Tenant table: slots of 8 bytes: [0, 4) FNV-1a of the tenant id, [4, 8) tenant index; the id
  * itself is checked against `ids` (UTF-8, delimited by idOffsets).
  */
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { TenantTables } from "../model/snapshot-index.ts";
 
 const KEY_SLOT = 40;
@@ -63,6 +63,11 @@ export function buildKeyTable(keys: readonly KeyRef[]): Uint8Array {
     dv.setUint32(s * KEY_SLOT + 36, k.ordinal, true);
   }
   return table;
+}
+
+/** SHA-256 of a public host (lower case, no port): its key in the public host table. */
+export function hashHost(host: string): Buffer {
+  return createHash("sha256").update(host).digest();
 }
 
 /** The slot of a key hash; the final comparison is constant time. */

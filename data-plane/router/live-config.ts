@@ -3,19 +3,21 @@
  * by the snapshot worker). A tenant is decoded from its bytes the first time a request needs
  * it and kept for the life of this config; adopt() carries decoded tenants whose bytes did not
  * change over from the previous config, so a new version does not make every tenant cold.
+ * Tenants with health-checked upstreams are listed apart (healthChecked()) and stay decoded
+ * across versions even when their bytes change, so their checks do not pause.
  */
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { hashApiKey, MAX_KEY_LENGTH } from "../../proto/api-key.ts";
-import { egressPolicy } from "../../proto/egress-policy.ts";
+import { type EgressPolicy, egressPolicy } from "../../proto/egress-policy.ts";
 import {
   type FleetSettings,
   type Limits,
   type Slot,
   Tenant,
 } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
-import type { PlainKey, ReadTenant, TenantStatus } from "../model/plain-config.ts";
+import type { PlainKey, PlainUpstream, ReadTenant, TenantStatus } from "../model/plain-config.ts";
 import type { SnapshotIndex } from "../model/snapshot-index.ts";
-import { findKey, findTenant } from "./binary-tables.ts";
+import { findKey, findTenant, hashHost } from "./binary-tables.ts";
 import { type CompiledRoute, TenantRoutes } from "./route-table.ts";
 
 export interface TenantEntry {
@@ -26,6 +28,8 @@ export interface TenantEntry {
   readonly shard: readonly string[];
   readonly keys: readonly PlainKey[];
   readonly routes: TenantRoutes;
+  /** the tenant's upstreams that have an active health check, with the tenant's egress policy */
+  readonly checkedUpstreams: readonly { upstream: PlainUpstream; egress: EgressPolicy }[];
 }
 
 export interface Identity {
@@ -33,6 +37,8 @@ export interface Identity {
   keyId: string;
 }
 
+/** Longest host name (RFC 1035), with room for a bracketed IPv6 literal. */
+const MAX_HOST_LENGTH = 255;
 /** Decoded tenants carried over per event-loop turn by adopt(). */
 const ADOPT_BATCH = 2_000;
 /** Verified keys remembered per config (the oldest goes first when full). */
@@ -57,6 +63,7 @@ function decodeTenant(bytes: Uint8Array, fleetEgress: readonly string[], read: R
     shard: t.shard,
     keys: t.keys,
     routes: new TenantRoutes(routes),
+    checkedUpstreams: t.upstreams.filter((u) => u.healthCheck).map((upstream) => ({ upstream, egress })),
   };
 }
 
@@ -80,6 +87,8 @@ export class LiveConfig {
   readonly tenantCount: number;
   private readonly index: SnapshotIndex;
   private readonly decoded = new Map<number, TenantEntry>();
+  /** the decoded tenants that have upstreams with active health checks */
+  private readonly checked = new Set<TenantEntry>();
   /** presented key (exact string) -> its identity, for keys this config already verified */
   private readonly verified = new Map<string, Identity>();
 
@@ -115,9 +124,19 @@ export class LiveConfig {
     let entry = this.decoded.get(i);
     if (!entry) {
       entry = decodeTenant(this.bytesOf(i), this.settings?.egressAllow ?? [], this.readTenant);
-      this.decoded.set(i, entry);
+      this.keep(i, entry);
     }
     return entry;
+  }
+
+  private keep(i: number, entry: TenantEntry): void {
+    this.decoded.set(i, entry);
+    if (entry.checkedUpstreams.length > 0) this.checked.add(entry);
+  }
+
+  /** Decoded tenants with health-checked upstreams (the node checks those of its shard's tenants). */
+  healthChecked(): Iterable<TenantEntry> {
+    return this.checked;
   }
 
   tenant(id: string): TenantEntry | undefined {
@@ -146,6 +165,16 @@ export class LiveConfig {
     return identity;
   }
 
+  /**
+   * The tenant a host is public for (keyless public routes, docs/design.md §5.1): `host`
+   * normalised (normalizeHost). A host is public for one tenant at most.
+   */
+  publicTenant(host: string): TenantEntry | undefined {
+    if (host === "" || host.length > MAX_HOST_LENGTH) return undefined;
+    const slot = findKey(this.index.publicHosts, hashHost(host));
+    return slot && this.tenantAt(slot.tenantIndex);
+  }
+
   /** Takes over the previous config's decoded tenants whose bytes are unchanged, in batches. */
   async adopt(previous: LiveConfig | undefined): Promise<number> {
     // a decoded tenant holds the fleet's egress exceptions too: it stays only while they do
@@ -155,8 +184,11 @@ export class LiveConfig {
     for (const [oldIndex, entry] of previous.decoded) {
       const i = findTenant(this.index.tenants, entry.id);
       if (i !== undefined && !this.decoded.has(i) && sameBytes(previous.bytesOf(oldIndex), this.bytesOf(i))) {
-        this.decoded.set(i, entry);
+        this.keep(i, entry);
         adopted++;
+      } else if (i !== undefined && previous.checked.has(entry)) {
+        // its health checks go on without waiting for the tenant's next request
+        this.tenantAt(i);
       }
       if (++batch % ADOPT_BATCH === 0) await nextTurn();
     }

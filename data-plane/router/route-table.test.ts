@@ -2,9 +2,18 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { DENY_ALL_EXCEPTIONS } from "../../proto/egress-policy.ts";
 import type { PlainRoute, PlainUpstream } from "../model/plain-config.ts";
+import { DEFAULT_OUTLIER } from "../../proto/upstream-policy.ts";
 import { type CompiledRoute, normalizeHost, TenantRoutes, upstreamPath } from "./route-table.ts";
 
-const upstream: PlainUpstream = { id: "u1", name: "api", targets: [], connectTimeoutMs: 1000 };
+const upstream: PlainUpstream = {
+  id: "u1",
+  name: "api",
+  targets: [],
+  connectTimeoutMs: 1000,
+  targetKeys: [],
+  outlier: DEFAULT_OUTLIER,
+  healthCheck: undefined,
+};
 
 function route(id: string, pathPrefix: string, more: Partial<PlainRoute> = {}): CompiledRoute {
   return {
@@ -21,6 +30,13 @@ function route(id: string, pathPrefix: string, more: Partial<PlainRoute> = {}): 
     retries: 0,
     retryStatuses: [],
     stripPrefix: false,
+    websocket: false,
+    websocketIdleTimeoutMs: 300_000,
+    websocketMaxConnections: 1000,
+    websocketMaxMessageBytes: 1 << 20,
+    streamIdleTimeoutMs: 60_000,
+    clientRate: 0,
+    clientBurst: 0,
     ...more,
     tenantId: "t",
     upstream,

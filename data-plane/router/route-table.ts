@@ -57,6 +57,12 @@ export class TenantRoutes {
     return n;
   }
 
+  /** The route with this id (a config change asks whether an open WebSocket's route is still there). */
+  byId(id: string): CompiledRoute | undefined {
+    for (const list of this.byPrefix.values()) for (const r of list) if (r.id === id) return r;
+    return undefined;
+  }
+
   /**
    * @param host normalised host (normalizeHost)
    * @param path request path without the query, starting with "/"

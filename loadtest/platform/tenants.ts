@@ -25,6 +25,8 @@ export type TenantSpec = {
   limits?: LimitOverrides;
   /** route timeout (default 15000) */
   timeoutMs?: number;
+  /** the upstream's targets and policy (weights, healthCheck, outlier) instead of upstreamUrl alone */
+  upstream?: { targets: string[] } & Record<string, unknown>;
 };
 
 export type CreatedTenant = {
@@ -48,12 +50,13 @@ export async function createTenant(admin: AdminClient, spec: TenantSpec): Promis
     id: spec.id,
     name: `load ${spec.id}`,
     plan: spec.plan,
-    egressAllow: egressAllowFor(spec.upstreamUrl),
+    egressAllow: egressAllowFor(...(spec.upstream?.targets ?? [spec.upstreamUrl])),
     ...(spec.limits ? { limits: spec.limits } : {}),
   });
   const upstream = await admin.post<{ id: string }>(`${base}/upstreams`, {
     name: "api",
     targets: [spec.upstreamUrl],
+    ...spec.upstream,
   });
   const route = await admin.post<{ id: string }>(`${base}/routes`, {
     pathPrefix: ROUTE_PREFIX,

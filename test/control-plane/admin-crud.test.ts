@@ -174,6 +174,38 @@ test("upstreams and routes: create, list, get, delete; an upstream in use cannot
   assert.equal(route.body.timeoutMs, 15000);
   assert.equal(route.body.protocol, "http");
   assert.equal(route.body.stripPrefix, true);
+  // streaming settings: unset ones are 0 (the node's default), set ones kept, bounds enforced
+  assert.equal(route.body.websocket, false);
+  assert.equal(route.body.websocketMaxConnections, 0);
+  const live = await h.api("POST", "/admin/v1/tenants/shop/routes", {
+    pathPrefix: "/live",
+    upstreamId: up.body.id,
+    websocket: true,
+    websocketIdleTimeoutMs: 60_000,
+    websocketMaxConnections: 50,
+    websocketMaxMessageBytes: 65_536,
+    streamIdleTimeoutMs: 120_000,
+  });
+  assert.equal(live.status, 201);
+  assert.deepEqual(
+    [live.body.websocket, live.body.websocketIdleTimeoutMs, live.body.websocketMaxConnections],
+    [true, 60_000, 50],
+  );
+  assert.deepEqual([live.body.websocketMaxMessageBytes, live.body.streamIdleTimeoutMs], [65_536, 120_000]);
+  for (const bad of [
+    { websocketMaxMessageBytes: 64 * 1024 * 1024 },
+    { websocketMaxConnections: 0 },
+    { websocketIdleTimeoutMs: 10 },
+    { streamIdleTimeoutMs: 7_200_000 },
+  ]) {
+    const refused = await h.api("POST", "/admin/v1/tenants/shop/routes", {
+      pathPrefix: "/bad",
+      upstreamId: up.body.id,
+      ...bad,
+    });
+    assert.equal(refused.status, 400, JSON.stringify(bad));
+  }
+  assert.equal((await h.api("DELETE", `/admin/v1/tenants/shop/routes/${live.body.id}`)).status, 204);
   assert.deepEqual((await h.api("GET", `/admin/v1/tenants/shop/routes/${route.body.id}`)).body, route.body);
   assert.deepEqual((await h.api("GET", "/admin/v1/tenants/shop/routes")).body.items, [route.body]);
   assert.deepEqual((await h.api("GET", "/admin/v1/tenants/shop/upstreams")).body.items, [up.body]);

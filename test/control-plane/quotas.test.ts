@@ -88,7 +88,15 @@ test("targets and compiled bytes are quotas too; gRPC answers RESOURCE_EXHAUSTED
     call(
       w.grpc,
       (x) => x.createUpstream,
-      { clientToken: "", name: "wide", targets: four, retryBudget: undefined },
+      {
+        clientToken: "",
+        name: "wide",
+        targets: four,
+        weights: [],
+        healthCheck: undefined,
+        outlier: undefined,
+        retryBudget: undefined,
+      },
       {
         key: w.beta.manage,
       },

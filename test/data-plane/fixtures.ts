@@ -1,14 +1,18 @@
 /** Signed snapshots, tenants and keys for data-plane tests. */
 import type { KeyObject } from "node:crypto";
 import { generateApiKey } from "../../proto/api-key.ts";
+import { STREAMING_UNSET } from "../../proto/route-streaming.ts";
 import { encodePointer, LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts";
 import type { BlobStore } from "../../runtime/blob-store/blob-store.ts";
-import { Snapshot, type Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import { Snapshot, type Tenant, type Upstream } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { generateSigningKeyPair, parsePrivateKey, parsePublicKey } from "../../proto/signing-keys.ts";
 import { encodeSnapshot } from "../../proto/snapshot-codec.ts";
 import { loadBlob } from "../../data-plane/config-client/load-blob.ts";
 import { LiveConfig } from "../../data-plane/router/live-config.ts";
 import { plainTenant } from "../../data-plane/config-client/validate-snapshot.ts";
+import type { PlainUpstream } from "../../data-plane/model/plain-config.ts";
+import { targetKey } from "../../data-plane/upstream/down-list.ts";
+import { DEFAULT_OUTLIER } from "../../proto/upstream-policy.ts";
 
 export const CAPACITY = 256 * 1024;
 
@@ -43,12 +47,35 @@ export interface TenantSpec {
     /** retries after the first attempt, and the statuses retried (empty: the default) */
     retries?: number;
     retryStatuses?: number[];
+    /** the route's WebSocket and streaming settings (default: none, the defaults) */
+    streaming?: Partial<typeof STREAMING_UNSET>;
+    /** keyless, by host (names hosts) */
+    public?: boolean;
+    idempotency?: boolean;
+    /** route bucket */
+    limits?: { rate: number; burst: number };
+    /** per-client-address bucket of a public route */
+    client?: { rate: number; burst: number };
   }[];
   /** the upstream's retry budget (0: the default) */
   retryBudget?: { percent: number; minPerSecond: number; windowMs: number };
   keys?: { id: string; hash: Buffer; scopes?: string[] }[];
   /** the tenant's egress exceptions; default all of loopback, where test upstreams listen */
   egressAllow?: string[];
+  /** the upstream's traffic policy (proto/upstream-policy.ts); default none: the node's defaults */
+  policy?: Pick<Upstream, "weights" | "healthCheck" | "outlier">;
+}
+
+function routeBucket(l: { rate: number; burst: number }) {
+  const off = {
+    concurrency: 0,
+    priority: "",
+    shardSize: 0,
+    shadow: false,
+    disabled: false,
+    quota: undefined,
+  };
+  return { ...off, rate: l.rate, burst: l.burst };
 }
 
 export function tenant(spec: TenantSpec): Tenant {
@@ -74,12 +101,16 @@ export function tenant(spec: TenantSpec): Tenant {
       upstreamId: "u1",
       timeoutMs: r.timeoutMs ?? 2000,
       protocol: r.protocol ?? "http",
-      public: false,
-      limits: undefined,
-      idempotency: false,
+      public: r.public ?? false,
+      limits: r.limits && routeBucket(r.limits),
+      idempotency: r.idempotency ?? false,
       retries: r.retries ?? 0,
-      stripPrefix: r.stripPrefix ?? false,
       retryStatuses: r.retryStatuses ?? [],
+      stripPrefix: r.stripPrefix ?? false,
+      ...STREAMING_UNSET,
+      ...r.streaming,
+      clientRate: r.client?.rate ?? 0,
+      clientBurst: r.client?.burst ?? 0,
     })),
     upstreams: [
       {
@@ -90,6 +121,10 @@ export function tenant(spec: TenantSpec): Tenant {
         retryBudgetPercent: spec.retryBudget?.percent ?? 0,
         retryBudgetMinPerSecond: spec.retryBudget?.minPerSecond ?? 0,
         retryBudgetWindowMs: spec.retryBudget?.windowMs ?? 0,
+        weights: [],
+        healthCheck: undefined,
+        outlier: undefined,
+        ...spec.policy,
       },
     ],
     // the test upstreams listen on loopback, which the egress policy refuses unless allowed
@@ -130,4 +165,29 @@ export function liveConfig(snap: Snapshot, pair: SigningPair, capacity = CAPACIT
   const result = loadBlob({ blob, maxCapacity: capacity }, pair.publicKey);
   if (result.outcome !== "new") throw new Error("expected a new version");
   return new LiveConfig(result.index, plainTenant);
+}
+
+/** An upstream as the node holds it, over the given origins (weights 1, default outlier policy). */
+export function plainUpstream(
+  origins: readonly string[],
+  more: Partial<Omit<PlainUpstream, "targets" | "targetKeys">> = {},
+): PlainUpstream {
+  const id = more.id ?? "u1";
+  const targets = origins.map((origin) => ({
+    url: origin,
+    origin,
+    basePath: "",
+    weight: 1,
+    key: targetKey(id, origin),
+  }));
+  return {
+    id,
+    name: id,
+    connectTimeoutMs: 1000,
+    outlier: DEFAULT_OUTLIER,
+    healthCheck: undefined,
+    ...more,
+    targets,
+    targetKeys: targets.map((t) => t.key),
+  };
 }

@@ -2,18 +2,21 @@
  * gRPC calls through a real node's admission (the stages and the upstream observer
  * runDataPlane gives the gRPC ingress): a deadline shorter than the route usually
  * takes is refused before the upstream sees it, and a tenant over its rate gets
- * RESOURCE_EXHAUSTED with Retry-After, as HTTP requests do.
+ * RESOURCE_EXHAUSTED with Retry-After, as HTTP requests do; so does a tenant whose period
+ * quota is used up, with the quota in the RateLimit metadata.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import type { EchoClient } from "../../proto/gen/corral/demo/v1/echo.ts";
+import { Limits } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import * as fx from "../data-plane/fixtures.ts";
 import { type GrpcNode, grpcTenant, startGrpcNode } from "./grpc-node.ts";
 import { GrpcUpstream } from "./grpc-upstream.ts";
 
 const key = fx.newKey();
 const limitedKey = fx.newKey();
+const quotaKey = fx.newKey();
 let upstream: GrpcUpstream;
 let node: GrpcNode;
 let client: EchoClient;
@@ -26,6 +29,14 @@ before(async () => {
       { id: "small", upstream: upstream.address, keys: [{ id: limitedKey.id, hash: limitedKey.hash }] },
       { rate: 1, burst: 2 },
     ),
+    {
+      ...grpcTenant({
+        id: "metered",
+        upstream: upstream.address,
+        keys: [{ id: quotaKey.id, hash: quotaKey.hash }],
+      }),
+      limits: Limits.fromPartial({ quota: { limit: 2, period: "day", offsetMs: 0 } }),
+    },
   ]);
   client = node.echo;
 });
@@ -60,4 +71,17 @@ test("a tenant over its rate gets RESOURCE_EXHAUSTED with corral-reason quota an
   assert.ok(refused.length >= 1, `codes ${results.map((e) => e?.code ?? 0)}`);
   assert.deepEqual(refused[0]!.metadata.get("corral-reason"), ["quota"]);
   assert.ok(Number(refused[0]!.metadata.get("retry-after")[0]) >= 1);
+});
+
+test("a tenant over its period quota gets RESOURCE_EXHAUSTED with quota, Retry-After and RateLimit metadata", async () => {
+  assert.equal(await echo("x", quotaKey.key), null);
+  assert.equal(await echo("x", quotaKey.key), null);
+  const before = upstream.seen.length;
+  const refused = await echo("x", quotaKey.key);
+  assert.equal(refused?.code, status.RESOURCE_EXHAUSTED);
+  assert.deepEqual(refused.metadata.get("corral-reason"), ["quota"]);
+  assert.ok(Number(refused.metadata.get("retry-after")[0]) >= 1);
+  assert.match(String(refused.metadata.get("ratelimit")[0]), /^"quota";r=0;t=\d+$/);
+  assert.deepEqual(refused.metadata.get("ratelimit-policy"), ['"quota";q=2;w=86400']);
+  assert.equal(upstream.seen.length, before, "the upstream never saw the refused call");
 });

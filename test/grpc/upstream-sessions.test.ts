@@ -16,7 +16,13 @@ import { afterEach, test } from "node:test";
 import { egressPolicy } from "../../proto/egress-policy.ts";
 import { ManualTimers, systemTimers } from "../../data-plane/clock.ts";
 import type { PlainUpstream } from "../../data-plane/model/plain-config.ts";
-import { ConnectError, UpstreamSessions } from "../../data-plane/grpc/upstream-sessions.ts";
+import {
+  type BalancedSession,
+  ConnectError,
+  UpstreamSessions,
+} from "../../data-plane/grpc/upstream-sessions.ts";
+import { CIRCUIT_OPEN } from "../../data-plane/upstream/upstream-upkeep.ts";
+import { plainUpstream } from "../data-plane/fixtures.ts";
 import { poll } from "../support/poll.ts";
 import { closedPort } from "../support/ports.ts";
 
@@ -65,22 +71,24 @@ async function h2Server(opts: { delayMs?: number; maxConcurrentStreams?: number 
 }
 
 function upstream(origins: string[], connectTimeoutMs = 1000): PlainUpstream {
-  return {
-    id: "u1",
-    name: "grpc",
-    targets: origins.map((origin) => ({ url: origin, origin, basePath: "" })),
-    connectTimeoutMs,
-  };
+  return plainUpstream(origins, { name: "grpc", connectTimeoutMs });
 }
 
+/** The balancer draws 0 every time: the first target not down wins. */
 function sessions(timers = systemTimers()): UpstreamSessions {
-  const s = new UpstreamSessions(timers, { deadForMs: 60_000, idleCloseMs: 1_000 });
+  const s = new UpstreamSessions(timers, { idleCloseMs: 1_000, random: () => 0 });
   cleanups.push(() => s.close(100));
   return s;
 }
 
+function pickOf(pool: UpstreamSessions, u: PlainUpstream): BalancedSession {
+  const picked = pool.pick(u, LOOPBACK);
+  assert.ok(picked && picked !== CIRCUIT_OPEN);
+  return picked;
+}
+
 async function ready(pool: UpstreamSessions, u: PlainUpstream): Promise<ClientHttp2Session> {
-  const picked = pool.pick(u, LOOPBACK)!;
+  const picked = pickOf(pool, u);
   await picked.ready;
   return picked.session;
 }
@@ -143,19 +151,18 @@ test("a session that closed is replaced on the next call", async () => {
   assert.equal(await get(await ready(pool, u)), "ok");
 });
 
-test("a refused connection fails fast with a ConnectError; a target marked dead is skipped", async () => {
+test("a refused connection fails fast with a ConnectError; the target it ejects is skipped", async () => {
   const server = await h2Server();
   const dead = `http://127.0.0.1:${await closedPort()}`;
   const pool = sessions();
   const u = upstream([dead, server.origin]);
-  const picked = pool.pick(u, LOOPBACK)!;
+  const picked = pickOf(pool, u);
   assert.equal(picked.target.origin, dead);
-  await assert.rejects(
-    picked.ready!,
-    (err: unknown) => err instanceof ConnectError && err.code === "ECONNREFUSED",
-  );
-  pool.markDead(dead);
-  const next = pool.pick(u, LOOPBACK)!;
+  const failed = await pool.whenReady(picked);
+  assert.ok(failed instanceof ConnectError && failed.code === "ECONNREFUSED");
+  picked.lease.end("connect_failure");
+  assert.equal(pool.down.down(picked.target.key), true);
+  const next = pickOf(pool, u);
   assert.equal(next.target.origin, server.origin);
   await next.ready;
   assert.equal(await get(next.session), "ok");
@@ -174,10 +181,7 @@ test("a target that accepts TCP but never speaks HTTP/2 fails at the connect tim
   );
   const pool = sessions();
   const started = performance.now();
-  const picked = pool.pick(
-    upstream([`http://127.0.0.1:${(silent.address() as AddressInfo).port}`], 150),
-    LOOPBACK,
-  )!;
+  const picked = pickOf(pool, upstream([`http://127.0.0.1:${(silent.address() as AddressInfo).port}`], 150));
   await assert.rejects(
     picked.ready!,
     (err: unknown) => err instanceof ConnectError && err.code === "ETIMEDOUT",

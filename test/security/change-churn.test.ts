@@ -197,7 +197,15 @@ test("a tenant hammering changes gets 429 with Retry-After; another tenant's cha
     md.set("x-api-key", noisy);
     const err = await new Promise<ServiceError>((resolve, reject) =>
       grpc.createUpstream(
-        { name: "g", ...TARGET, clientToken: "noisy-grpc", retryBudget: undefined },
+        {
+          name: "g",
+          ...TARGET,
+          clientToken: "noisy-grpc",
+          weights: [],
+          healthCheck: undefined,
+          outlier: undefined,
+          retryBudget: undefined,
+        },
         md,
         (e) => (e ? resolve(e) : reject(new Error("the gRPC change passed"))),
       ),

@@ -18,7 +18,12 @@ export interface RedisServer {
   destroy(): Promise<void>;
 }
 
-export async function startRedis(): Promise<RedisServer> {
+export interface RedisOptions {
+  /** append-only file, fsync on every write: what a store that must survive restarts needs */
+  persistent?: boolean;
+}
+
+export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
   const given = process.env.CORRAL_TEST_REDIS_URL;
   if (given) {
     const noop = async () => {};
@@ -40,7 +45,9 @@ export async function startRedis(): Promise<RedisServer> {
         "--save",
         "",
         "--appendonly",
-        "no",
+        options.persistent ? "yes" : "no",
+        "--appendfsync",
+        "always",
         "--dir",
         dir,
       ]);

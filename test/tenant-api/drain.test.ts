@@ -23,7 +23,15 @@ test("close() lets a call in flight finish, then refuses calls", async () => {
     // the change waits for this row lock, so the call is in flight while close() begins
     await holder.query("BEGIN");
     await holder.query("SELECT 1 FROM tenants WHERE id = 'alpha' FOR UPDATE");
-    const request = { clientToken: "", name: "during-close", targets: ["a:1"], retryBudget: undefined };
+    const request = {
+      clientToken: "",
+      name: "during-close",
+      targets: ["a:1"],
+      weights: [],
+      healthCheck: undefined,
+      outlier: undefined,
+      retryBudget: undefined,
+    };
     const inFlight = call(w.grpc, (x) => x.createUpstream, request, { key });
     await poll("the change waiting on the row lock", async () => {
       const { rows } = await holder.query(

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { status } from "@grpc/grpc-js";
-import type { TenantServiceClient } from "../../proto/gen/corral/tenant/v1/tenant.ts";
+import type { CreateUpstreamRequest, TenantServiceClient } from "../../proto/gen/corral/tenant/v1/tenant.ts";
 
 import {
   call,
@@ -27,11 +27,14 @@ before(async () => {
 after(() => w.close());
 
 const c = (client: TenantServiceClient) => client;
+/** No weights, health check or outlier settings: the defaults. */
+const NO_POLICY = { weights: [], healthCheck: undefined, outlier: undefined, retryBudget: undefined };
+
 const upstreamReq = (name: string, clientToken = "") => ({
   clientToken,
   name,
   targets: ["http://127.0.0.1:9"],
-  retryBudget: undefined,
+  ...NO_POLICY,
 });
 
 async function createUpstream(key: string, name: string) {
@@ -47,6 +50,7 @@ async function createRoute(key: string, upstreamId: string, pathPrefix: string, 
     upstreamId,
     limits: undefined,
     retries: undefined,
+    clientLimits: undefined,
   };
   return (await call(w.grpc, (x) => c(x).createRoute, req, { key })).response.route!;
 }
@@ -265,6 +269,7 @@ describe("bad input", () => {
               upstreamId: up.id,
               limits: undefined,
               retries: undefined,
+              clientLimits: undefined,
             },
             { key },
           ),
@@ -284,6 +289,7 @@ describe("bad input", () => {
               timeoutMs: 0,
               limits: undefined,
               retries: undefined,
+              clientLimits: undefined,
             },
             { key },
           ),
@@ -303,6 +309,7 @@ describe("bad input", () => {
               protocol: "ftp",
               limits: undefined,
               retries: undefined,
+              clientLimits: undefined,
             },
             { key },
           ),
@@ -313,7 +320,7 @@ describe("bad input", () => {
           call(
             w.grpc,
             (x) => c(x).createUpstream,
-            { clientToken: "", name: "bad", targets: ["ftp://x:1"], retryBudget: undefined },
+            { clientToken: "", name: "bad", targets: ["ftp://x:1"], ...NO_POLICY },
             { key },
           ),
         "targets[0]",
@@ -323,7 +330,7 @@ describe("bad input", () => {
           call(
             w.grpc,
             (x) => c(x).createUpstream,
-            { clientToken: "", name: "bad", targets: [], retryBudget: undefined },
+            { clientToken: "", name: "bad", targets: [], ...NO_POLICY },
             { key },
           ),
         "targets",
@@ -333,7 +340,7 @@ describe("bad input", () => {
           call(
             w.grpc,
             (x) => c(x).createUpstream,
-            { clientToken: "", name: "x".repeat(100), targets: ["a:1"], retryBudget: undefined },
+            { clientToken: "", name: "x".repeat(100), targets: ["a:1"], ...NO_POLICY },
             { key },
           ),
         "name",
@@ -347,7 +354,7 @@ describe("bad input", () => {
           call(
             w.grpc,
             (x) => c(x).createUpstream,
-            { clientToken: "has space", name: "tok", targets: ["a:1"], retryBudget: undefined },
+            { clientToken: "has space", name: "tok", targets: ["a:1"], ...NO_POLICY },
             { key },
           ),
         "client_token",
@@ -377,7 +384,7 @@ describe("bad input", () => {
       call(
         w.grpc,
         (x) => c(x).createUpstream,
-        { clientToken: "", name: "huge", targets, retryBudget: undefined },
+        { clientToken: "", name: "huge", targets, ...NO_POLICY },
         { key: w.alpha.manage },
       ),
     );
@@ -453,4 +460,55 @@ describe("publication", () => {
     assert.equal(placement.configuredK, 3);
     assert.deepEqual(placement.shard, []);
   });
+});
+
+test("an upstream's weights, health check and outlier settings over gRPC: defaults filled, bounds enforced", async () => {
+  const key = w.alpha.manage;
+  const targets = ["http://127.0.0.1:9", "127.0.0.1:9"];
+  const created = await call(
+    w.grpc,
+    (x) => c(x).createUpstream,
+    {
+      clientToken: "",
+      name: "with-policy",
+      targets,
+      weights: [4, 1],
+      healthCheck: { protocol: "grpc", service: "shop.Cart" },
+      outlier: { consecutiveFailures: 2 },
+      retryBudget: undefined,
+    },
+    { key },
+  );
+  const up = created.response.upstream!;
+  assert.deepEqual(up.weights, [4, 1]);
+  assert.equal(up.healthCheck?.protocol, "grpc");
+  assert.equal(up.healthCheck?.service, "shop.Cart");
+  assert.equal(up.healthCheck?.intervalMs, 10_000);
+  assert.equal(up.outlier?.consecutiveFailures, 2);
+  assert.equal(up.outlier?.maxEjectedPercent, 50);
+  const before = await configRows(w.h, "alpha");
+  const cases: Array<[Pick<CreateUpstreamRequest, "weights" | "healthCheck" | "outlier">, string]> = [
+    [{ weights: [1], healthCheck: undefined, outlier: undefined }, "weights"],
+    [
+      { weights: [], healthCheck: { protocol: "http", intervalMs: 5 }, outlier: undefined },
+      "health_check.interval_ms",
+    ],
+    [
+      { weights: [], healthCheck: undefined, outlier: { maxEjectedPercent: 500 } },
+      "outlier.max_ejected_percent",
+    ],
+  ];
+  for (const [policy, field] of cases) {
+    const err = await callError(
+      call(
+        w.grpc,
+        (x) => c(x).createUpstream,
+        { clientToken: "", name: "bad-policy", targets, retryBudget: undefined, ...policy },
+        { key },
+      ),
+    );
+    assert.equal(err.code, status.INVALID_ARGUMENT, field);
+    assert.ok(err.details.includes(field), `${field}: ${err.details}`);
+  }
+  assert.deepEqual(await configRows(w.h, "alpha"), before);
 });

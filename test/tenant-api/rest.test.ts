@@ -139,7 +139,14 @@ describe("idempotency", () => {
     const viaGrpc = await call(
       w.grpc,
       (x) => x.createUpstream,
-      { clientToken: "rest-1", ...body, retryBudget: undefined },
+      {
+        clientToken: "rest-1",
+        ...body,
+        weights: [],
+        healthCheck: undefined,
+        outlier: undefined,
+        retryBudget: undefined,
+      },
       { key },
     );
     assert.equal(viaGrpc.response.upstream!.id, first.body.id);

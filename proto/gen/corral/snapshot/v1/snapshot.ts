@@ -152,6 +152,22 @@ export interface Route {
    * empty = the default (502, 503, 504 | UNAVAILABLE)
    */
   retryStatuses: number[];
+  /** WebSocket and streaming (fields 20-24); zero values mean the defaults the node applies */
+  websocket: boolean;
+  /** a socket with no frame either way this long is closed (1001) */
+  websocketIdleTimeoutMs: number;
+  /** open sockets of this route per node (429 past it) */
+  websocketMaxConnections: number;
+  /** after the response head: longest pause in its body */
+  streamIdleTimeoutMs: number;
+  /** largest message either way (close 1009 past it) */
+  websocketMaxMessageBytes: number;
+  /**
+   * per-client-address bucket of a public route (keyless callers), per node: requests per
+   * second and burst per client address (IPv6 per prefix); 0 = none (DP data-plane/README.md)
+   */
+  clientRate: number;
+  clientBurst: number;
 }
 
 export interface Upstream {
@@ -167,6 +183,43 @@ export interface Upstream {
   retryBudgetPercent: number;
   retryBudgetMinPerSecond: number;
   retryBudgetWindowMs: number;
+  /** per target, in the targets' order, 1..100; empty = all equal */
+  weights: number[];
+  /** active checks by the tenant's shard members; unset = none */
+  healthCheck:
+    | HealthCheck
+    | undefined;
+  /** passive ejection and slow start; unset = the node's defaults */
+  outlier: OutlierDetection | undefined;
+}
+
+/** Active health checks of an upstream's targets (every field set by the CP, within its bounds). */
+export interface HealthCheck {
+  /** HTTP: GET this path, 2xx = healthy; gRPC: unused */
+  path: string;
+  /** check with grpc.health.v1.Health/Check instead of HTTP */
+  grpc: boolean;
+  /** the service name asked about ("" = the server as a whole) */
+  grpcService: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** passes in a row that bring a target back */
+  healthyThreshold: number;
+  /** failures in a row that take it out */
+  unhealthyThreshold: number;
+}
+
+/** Passive outlier ejection of an upstream's targets (every field set by the CP). */
+export interface OutlierDetection {
+  /** 5xx / UNAVAILABLE answers in a row that eject a target */
+  consecutiveFailures: number;
+  /** the n-th ejection lasts n x this, capped at max_ejection_ms */
+  baseEjectionMs: number;
+  maxEjectionMs: number;
+  /** of the upstream's targets ejected for 5xx at once (at least one) */
+  maxEjectedPercent: number;
+  /** a target that comes back ramps up over this long; 0 = off */
+  slowStartMs: number;
 }
 
 function createBaseSnapshot(): Snapshot {
@@ -1151,6 +1204,13 @@ function createBaseRoute(): Route {
     retries: 0,
     stripPrefix: false,
     retryStatuses: [],
+    websocket: false,
+    websocketIdleTimeoutMs: 0,
+    websocketMaxConnections: 0,
+    streamIdleTimeoutMs: 0,
+    websocketMaxMessageBytes: 0,
+    clientRate: 0,
+    clientBurst: 0,
   };
 }
 
@@ -1198,6 +1258,27 @@ export const Route: MessageFns<Route> = {
         writer.uint32(v);
       }
       writer.join();
+    }
+    if (message.websocket !== false) {
+      writer.uint32(160).bool(message.websocket);
+    }
+    if (message.websocketIdleTimeoutMs !== 0) {
+      writer.uint32(168).uint32(message.websocketIdleTimeoutMs);
+    }
+    if (message.websocketMaxConnections !== 0) {
+      writer.uint32(176).uint32(message.websocketMaxConnections);
+    }
+    if (message.streamIdleTimeoutMs !== 0) {
+      writer.uint32(184).uint32(message.streamIdleTimeoutMs);
+    }
+    if (message.websocketMaxMessageBytes !== 0) {
+      writer.uint32(192).uint32(message.websocketMaxMessageBytes);
+    }
+    if (message.clientRate !== 0) {
+      writer.uint32(129).double(message.clientRate);
+    }
+    if (message.clientBurst !== 0) {
+      writer.uint32(137).double(message.clientBurst);
     }
     return writer;
   },
@@ -1329,6 +1410,62 @@ export const Route: MessageFns<Route> = {
 
             break;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.websocket = reader.bool();
+            continue;
+          }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.websocketIdleTimeoutMs = reader.uint32();
+            continue;
+          }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.websocketMaxConnections = reader.uint32();
+            continue;
+          }
+          case 23: {
+            if (tag !== 184) {
+              break;
+            }
+
+            message.streamIdleTimeoutMs = reader.uint32();
+            continue;
+          }
+          case 24: {
+            if (tag !== 192) {
+              break;
+            }
+
+            message.websocketMaxMessageBytes = reader.uint32();
+            continue;
+          }
+          case 16: {
+            if (tag !== 129) {
+              break;
+            }
+
+            message.clientRate = reader.double();
+            continue;
+          }
+          case 17: {
+            if (tag !== 137) {
+              break;
+            }
+
+            message.clientBurst = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1361,6 +1498,13 @@ export const Route: MessageFns<Route> = {
     message.retries = object.retries ?? 0;
     message.stripPrefix = object.stripPrefix ?? false;
     message.retryStatuses = object.retryStatuses?.map((e) => e) || [];
+    message.websocket = object.websocket ?? false;
+    message.websocketIdleTimeoutMs = object.websocketIdleTimeoutMs ?? 0;
+    message.websocketMaxConnections = object.websocketMaxConnections ?? 0;
+    message.streamIdleTimeoutMs = object.streamIdleTimeoutMs ?? 0;
+    message.websocketMaxMessageBytes = object.websocketMaxMessageBytes ?? 0;
+    message.clientRate = object.clientRate ?? 0;
+    message.clientBurst = object.clientBurst ?? 0;
     return message;
   },
 };
@@ -1374,6 +1518,9 @@ function createBaseUpstream(): Upstream {
     retryBudgetPercent: 0,
     retryBudgetMinPerSecond: 0,
     retryBudgetWindowMs: 0,
+    weights: [],
+    healthCheck: undefined,
+    outlier: undefined,
   };
 }
 
@@ -1399,6 +1546,19 @@ export const Upstream: MessageFns<Upstream> = {
     }
     if (message.retryBudgetWindowMs !== 0) {
       writer.uint32(96).uint32(message.retryBudgetWindowMs);
+    }
+    if (message.weights.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.weights) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.healthCheck !== undefined) {
+      HealthCheck.encode(message.healthCheck, writer.uint32(50).fork()).join();
+    }
+    if (message.outlier !== undefined) {
+      OutlierDetection.encode(message.outlier, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1472,6 +1632,40 @@ export const Upstream: MessageFns<Upstream> = {
             message.retryBudgetWindowMs = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag === 40) {
+              message.weights.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.weights.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.healthCheck = HealthCheck.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.outlier = OutlierDetection.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1496,6 +1690,251 @@ export const Upstream: MessageFns<Upstream> = {
     message.retryBudgetPercent = object.retryBudgetPercent ?? 0;
     message.retryBudgetMinPerSecond = object.retryBudgetMinPerSecond ?? 0;
     message.retryBudgetWindowMs = object.retryBudgetWindowMs ?? 0;
+    message.weights = object.weights?.map((e) => e) || [];
+    message.healthCheck = (object.healthCheck !== undefined && object.healthCheck !== null)
+      ? HealthCheck.fromPartial(object.healthCheck)
+      : undefined;
+    message.outlier = (object.outlier !== undefined && object.outlier !== null)
+      ? OutlierDetection.fromPartial(object.outlier)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseHealthCheck(): HealthCheck {
+  return {
+    path: "",
+    grpc: false,
+    grpcService: "",
+    intervalMs: 0,
+    timeoutMs: 0,
+    healthyThreshold: 0,
+    unhealthyThreshold: 0,
+  };
+}
+
+export const HealthCheck: MessageFns<HealthCheck> = {
+  encode(message: HealthCheck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.grpc !== false) {
+      writer.uint32(16).bool(message.grpc);
+    }
+    if (message.grpcService !== "") {
+      writer.uint32(26).string(message.grpcService);
+    }
+    if (message.intervalMs !== 0) {
+      writer.uint32(32).uint32(message.intervalMs);
+    }
+    if (message.timeoutMs !== 0) {
+      writer.uint32(40).uint32(message.timeoutMs);
+    }
+    if (message.healthyThreshold !== 0) {
+      writer.uint32(48).uint32(message.healthyThreshold);
+    }
+    if (message.unhealthyThreshold !== 0) {
+      writer.uint32(56).uint32(message.unhealthyThreshold);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HealthCheck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHealthCheck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.grpc = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.grpcService = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.intervalMs = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.timeoutMs = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.healthyThreshold = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.unhealthyThreshold = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<HealthCheck>, I>>(base?: I): HealthCheck {
+    return HealthCheck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HealthCheck>, I>>(object: I): HealthCheck {
+    const message = createBaseHealthCheck();
+    message.path = object.path ?? "";
+    message.grpc = object.grpc ?? false;
+    message.grpcService = object.grpcService ?? "";
+    message.intervalMs = object.intervalMs ?? 0;
+    message.timeoutMs = object.timeoutMs ?? 0;
+    message.healthyThreshold = object.healthyThreshold ?? 0;
+    message.unhealthyThreshold = object.unhealthyThreshold ?? 0;
+    return message;
+  },
+};
+
+function createBaseOutlierDetection(): OutlierDetection {
+  return { consecutiveFailures: 0, baseEjectionMs: 0, maxEjectionMs: 0, maxEjectedPercent: 0, slowStartMs: 0 };
+}
+
+export const OutlierDetection: MessageFns<OutlierDetection> = {
+  encode(message: OutlierDetection, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consecutiveFailures !== 0) {
+      writer.uint32(8).uint32(message.consecutiveFailures);
+    }
+    if (message.baseEjectionMs !== 0) {
+      writer.uint32(16).uint32(message.baseEjectionMs);
+    }
+    if (message.maxEjectionMs !== 0) {
+      writer.uint32(24).uint32(message.maxEjectionMs);
+    }
+    if (message.maxEjectedPercent !== 0) {
+      writer.uint32(32).uint32(message.maxEjectedPercent);
+    }
+    if (message.slowStartMs !== 0) {
+      writer.uint32(40).uint32(message.slowStartMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OutlierDetection {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOutlierDetection();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.consecutiveFailures = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.baseEjectionMs = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxEjectionMs = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxEjectedPercent = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.slowStartMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<OutlierDetection>, I>>(base?: I): OutlierDetection {
+    return OutlierDetection.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OutlierDetection>, I>>(object: I): OutlierDetection {
+    const message = createBaseOutlierDetection();
+    message.consecutiveFailures = object.consecutiveFailures ?? 0;
+    message.baseEjectionMs = object.baseEjectionMs ?? 0;
+    message.maxEjectionMs = object.maxEjectionMs ?? 0;
+    message.maxEjectedPercent = object.maxEjectedPercent ?? 0;
+    message.slowStartMs = object.slowStartMs ?? 0;
     return message;
   },
 };

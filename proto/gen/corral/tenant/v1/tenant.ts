@@ -84,7 +84,22 @@ export interface Route {
   /** absent: no route bucket */
   limits: RouteLimits | undefined;
   createdAt: string;
-  retries: RouteRetries | undefined;
+  retries:
+    | RouteRetries
+    | undefined;
+  /** accepts WebSocket upgrades */
+  websocket: boolean;
+  websocketIdleTimeoutMs: number;
+  /** open sockets per node */
+  websocketMaxConnections: number;
+  streamIdleTimeoutMs: number;
+  websocketMaxMessageBytes: number;
+  /** keyless: matched by host, no API key */
+  public: boolean;
+  /** Idempotency-Key on POST/PATCH: the first response is replayed */
+  idempotency: boolean;
+  /** per client address (public routes); absent: none */
+  clientLimits: RouteLimits | undefined;
 }
 
 export interface Upstream {
@@ -93,7 +108,17 @@ export interface Upstream {
   targets: string[];
   connectTimeoutMs: number;
   createdAt: string;
-  retryBudget: RetryBudget | undefined;
+  retryBudget:
+    | RetryBudget
+    | undefined;
+  /** per target, in order; empty = all equal */
+  weights: number[];
+  /** unset = no active checks */
+  healthCheck:
+    | UpstreamHealthCheck
+    | undefined;
+  /** always set in answers */
+  outlier: UpstreamOutlier | undefined;
 }
 
 export interface ApiKey {
@@ -158,7 +183,39 @@ export interface CreateRouteRequest {
     | RouteLimits
     | undefined;
   /** absent: no retries */
-  retries: RouteRetries | undefined;
+  retries:
+    | RouteRetries
+    | undefined;
+  /** default false */
+  websocket?:
+    | boolean
+    | undefined;
+  /** default 300000 */
+  websocketIdleTimeoutMs?:
+    | number
+    | undefined;
+  /** default 1000, per node */
+  websocketMaxConnections?:
+    | number
+    | undefined;
+  /** default 60000 */
+  streamIdleTimeoutMs?:
+    | number
+    | undefined;
+  /** default 1048576 */
+  websocketMaxMessageBytes?:
+    | number
+    | undefined;
+  /** default false; a public route names its hosts */
+  public?:
+    | boolean
+    | undefined;
+  /** default false; http routes only */
+  idempotency?:
+    | boolean
+    | undefined;
+  /** per client address, public routes only */
+  clientLimits: RouteLimits | undefined;
 }
 
 export interface CreateRouteResponse {
@@ -198,7 +255,17 @@ export interface CreateUpstreamRequest {
     | number
     | undefined;
   /** absent: 10 %, 3 per second, 10 s */
-  retryBudget: RetryBudget | undefined;
+  retryBudget:
+    | RetryBudget
+    | undefined;
+  /** one per target (1-100), in order; empty = all equal */
+  weights: number[];
+  /** unset = no active checks */
+  healthCheck:
+    | UpstreamHealthCheck
+    | undefined;
+  /** unset = the defaults */
+  outlier: UpstreamOutlier | undefined;
 }
 
 export interface CreateUpstreamResponse {
@@ -279,7 +346,9 @@ export interface UpdateRouteRequest {
     | undefined;
   /**
    * field names of Route: path_prefix, hosts, methods, upstream_id, timeout_ms, protocol,
-   * strip_prefix, limits (absent in route: the bucket is removed), retries; at least one
+   * strip_prefix, limits (absent in route: the bucket is removed), retries, websocket,
+   * websocket_idle_timeout_ms, websocket_max_connections, stream_idle_timeout_ms,
+   * websocket_max_message_bytes, public, idempotency, client_limits (absent: removed); at least one
    */
   updateMask: string[];
 }
@@ -295,12 +364,63 @@ export interface UpdateUpstreamRequest {
   upstream:
     | Upstream
     | undefined;
-  /** field names of Upstream: name, targets, connect_timeout_ms, retry_budget; at least one */
+  /**
+   * field names of Upstream: name, targets, connect_timeout_ms, retry_budget, weights,
+   * health_check (absent in upstream: checks are turned off), outlier; at least one
+   */
   updateMask: string[];
 }
 
 export interface UpdateUpstreamResponse {
   upstream: Upstream | undefined;
+}
+
+export interface UpstreamHealthCheck {
+  /** http | grpc (grpc.health.v1) */
+  protocol: string;
+  /** http: the path to GET, 2xx = healthy; default "/" */
+  path?:
+    | string
+    | undefined;
+  /** grpc: the service asked about; default "" (the server) */
+  service?:
+    | string
+    | undefined;
+  /** default 10000 */
+  intervalMs?:
+    | number
+    | undefined;
+  /** default 2000 */
+  timeoutMs?:
+    | number
+    | undefined;
+  /** passes in a row that bring a target back; default 2 */
+  healthyThreshold?:
+    | number
+    | undefined;
+  /** failures in a row that take it out; default 3 */
+  unhealthyThreshold?: number | undefined;
+}
+
+export interface UpstreamOutlier {
+  /** 5xx / UNAVAILABLE in a row that eject; default 5 */
+  consecutiveFailures?:
+    | number
+    | undefined;
+  /** the n-th ejection lasts n x this; default 5000 */
+  baseEjectionMs?:
+    | number
+    | undefined;
+  /** default 60000 */
+  maxEjectionMs?:
+    | number
+    | undefined;
+  /** of the targets ejected for 5xx at once (at least one); default 50 */
+  maxEjectedPercent?:
+    | number
+    | undefined;
+  /** ramp-up of a target that comes back; default 10000, 0 = off */
+  slowStartMs?: number | undefined;
 }
 
 function createBaseTenantLimits(): TenantLimits {
@@ -817,6 +937,14 @@ function createBaseRoute(): Route {
     limits: undefined,
     createdAt: "",
     retries: undefined,
+    websocket: false,
+    websocketIdleTimeoutMs: 0,
+    websocketMaxConnections: 0,
+    streamIdleTimeoutMs: 0,
+    websocketMaxMessageBytes: 0,
+    public: false,
+    idempotency: false,
+    clientLimits: undefined,
   };
 }
 
@@ -854,6 +982,30 @@ export const Route: MessageFns<Route> = {
     }
     if (message.retries !== undefined) {
       RouteRetries.encode(message.retries, writer.uint32(162).fork()).join();
+    }
+    if (message.websocket !== false) {
+      writer.uint32(400).bool(message.websocket);
+    }
+    if (message.websocketIdleTimeoutMs !== 0) {
+      writer.uint32(408).uint32(message.websocketIdleTimeoutMs);
+    }
+    if (message.websocketMaxConnections !== 0) {
+      writer.uint32(416).uint32(message.websocketMaxConnections);
+    }
+    if (message.streamIdleTimeoutMs !== 0) {
+      writer.uint32(424).uint32(message.streamIdleTimeoutMs);
+    }
+    if (message.websocketMaxMessageBytes !== 0) {
+      writer.uint32(432).uint32(message.websocketMaxMessageBytes);
+    }
+    if (message.public !== false) {
+      writer.uint32(320).bool(message.public);
+    }
+    if (message.idempotency !== false) {
+      writer.uint32(328).bool(message.idempotency);
+    }
+    if (message.clientLimits !== undefined) {
+      RouteLimits.encode(message.clientLimits, writer.uint32(338).fork()).join();
     }
     return writer;
   },
@@ -959,6 +1111,70 @@ export const Route: MessageFns<Route> = {
             message.retries = RouteRetries.decode(reader, reader.uint32());
             continue;
           }
+          case 50: {
+            if (tag !== 400) {
+              break;
+            }
+
+            message.websocket = reader.bool();
+            continue;
+          }
+          case 51: {
+            if (tag !== 408) {
+              break;
+            }
+
+            message.websocketIdleTimeoutMs = reader.uint32();
+            continue;
+          }
+          case 52: {
+            if (tag !== 416) {
+              break;
+            }
+
+            message.websocketMaxConnections = reader.uint32();
+            continue;
+          }
+          case 53: {
+            if (tag !== 424) {
+              break;
+            }
+
+            message.streamIdleTimeoutMs = reader.uint32();
+            continue;
+          }
+          case 54: {
+            if (tag !== 432) {
+              break;
+            }
+
+            message.websocketMaxMessageBytes = reader.uint32();
+            continue;
+          }
+          case 40: {
+            if (tag !== 320) {
+              break;
+            }
+
+            message.public = reader.bool();
+            continue;
+          }
+          case 41: {
+            if (tag !== 328) {
+              break;
+            }
+
+            message.idempotency = reader.bool();
+            continue;
+          }
+          case 42: {
+            if (tag !== 338) {
+              break;
+            }
+
+            message.clientLimits = RouteLimits.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -991,12 +1207,32 @@ export const Route: MessageFns<Route> = {
     message.retries = (object.retries !== undefined && object.retries !== null)
       ? RouteRetries.fromPartial(object.retries)
       : undefined;
+    message.websocket = object.websocket ?? false;
+    message.websocketIdleTimeoutMs = object.websocketIdleTimeoutMs ?? 0;
+    message.websocketMaxConnections = object.websocketMaxConnections ?? 0;
+    message.streamIdleTimeoutMs = object.streamIdleTimeoutMs ?? 0;
+    message.websocketMaxMessageBytes = object.websocketMaxMessageBytes ?? 0;
+    message.public = object.public ?? false;
+    message.idempotency = object.idempotency ?? false;
+    message.clientLimits = (object.clientLimits !== undefined && object.clientLimits !== null)
+      ? RouteLimits.fromPartial(object.clientLimits)
+      : undefined;
     return message;
   },
 };
 
 function createBaseUpstream(): Upstream {
-  return { id: "", name: "", targets: [], connectTimeoutMs: 0, createdAt: "", retryBudget: undefined };
+  return {
+    id: "",
+    name: "",
+    targets: [],
+    connectTimeoutMs: 0,
+    createdAt: "",
+    retryBudget: undefined,
+    weights: [],
+    healthCheck: undefined,
+    outlier: undefined,
+  };
 }
 
 export const Upstream: MessageFns<Upstream> = {
@@ -1018,6 +1254,19 @@ export const Upstream: MessageFns<Upstream> = {
     }
     if (message.retryBudget !== undefined) {
       RetryBudget.encode(message.retryBudget, writer.uint32(162).fork()).join();
+    }
+    if (message.weights.length !== 0) {
+      writer.uint32(242).fork();
+      for (const v of message.weights) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.healthCheck !== undefined) {
+      UpstreamHealthCheck.encode(message.healthCheck, writer.uint32(250).fork()).join();
+    }
+    if (message.outlier !== undefined) {
+      UpstreamOutlier.encode(message.outlier, writer.uint32(258).fork()).join();
     }
     return writer;
   },
@@ -1083,6 +1332,40 @@ export const Upstream: MessageFns<Upstream> = {
             message.retryBudget = RetryBudget.decode(reader, reader.uint32());
             continue;
           }
+          case 30: {
+            if (tag === 240) {
+              message.weights.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 242) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.weights.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.healthCheck = UpstreamHealthCheck.decode(reader, reader.uint32());
+            continue;
+          }
+          case 32: {
+            if (tag !== 258) {
+              break;
+            }
+
+            message.outlier = UpstreamOutlier.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1107,6 +1390,13 @@ export const Upstream: MessageFns<Upstream> = {
     message.createdAt = object.createdAt ?? "";
     message.retryBudget = (object.retryBudget !== undefined && object.retryBudget !== null)
       ? RetryBudget.fromPartial(object.retryBudget)
+      : undefined;
+    message.weights = object.weights?.map((e) => e) || [];
+    message.healthCheck = (object.healthCheck !== undefined && object.healthCheck !== null)
+      ? UpstreamHealthCheck.fromPartial(object.healthCheck)
+      : undefined;
+    message.outlier = (object.outlier !== undefined && object.outlier !== null)
+      ? UpstreamOutlier.fromPartial(object.outlier)
       : undefined;
     return message;
   },
@@ -1635,6 +1925,14 @@ function createBaseCreateRouteRequest(): CreateRouteRequest {
     stripPrefix: undefined,
     limits: undefined,
     retries: undefined,
+    websocket: undefined,
+    websocketIdleTimeoutMs: undefined,
+    websocketMaxConnections: undefined,
+    streamIdleTimeoutMs: undefined,
+    websocketMaxMessageBytes: undefined,
+    public: undefined,
+    idempotency: undefined,
+    clientLimits: undefined,
   };
 }
 
@@ -1669,6 +1967,30 @@ export const CreateRouteRequest: MessageFns<CreateRouteRequest> = {
     }
     if (message.retries !== undefined) {
       RouteRetries.encode(message.retries, writer.uint32(162).fork()).join();
+    }
+    if (message.websocket !== undefined) {
+      writer.uint32(400).bool(message.websocket);
+    }
+    if (message.websocketIdleTimeoutMs !== undefined) {
+      writer.uint32(408).uint32(message.websocketIdleTimeoutMs);
+    }
+    if (message.websocketMaxConnections !== undefined) {
+      writer.uint32(416).uint32(message.websocketMaxConnections);
+    }
+    if (message.streamIdleTimeoutMs !== undefined) {
+      writer.uint32(424).uint32(message.streamIdleTimeoutMs);
+    }
+    if (message.websocketMaxMessageBytes !== undefined) {
+      writer.uint32(432).uint32(message.websocketMaxMessageBytes);
+    }
+    if (message.public !== undefined) {
+      writer.uint32(320).bool(message.public);
+    }
+    if (message.idempotency !== undefined) {
+      writer.uint32(328).bool(message.idempotency);
+    }
+    if (message.clientLimits !== undefined) {
+      RouteLimits.encode(message.clientLimits, writer.uint32(338).fork()).join();
     }
     return writer;
   },
@@ -1766,6 +2088,70 @@ export const CreateRouteRequest: MessageFns<CreateRouteRequest> = {
             message.retries = RouteRetries.decode(reader, reader.uint32());
             continue;
           }
+          case 50: {
+            if (tag !== 400) {
+              break;
+            }
+
+            message.websocket = reader.bool();
+            continue;
+          }
+          case 51: {
+            if (tag !== 408) {
+              break;
+            }
+
+            message.websocketIdleTimeoutMs = reader.uint32();
+            continue;
+          }
+          case 52: {
+            if (tag !== 416) {
+              break;
+            }
+
+            message.websocketMaxConnections = reader.uint32();
+            continue;
+          }
+          case 53: {
+            if (tag !== 424) {
+              break;
+            }
+
+            message.streamIdleTimeoutMs = reader.uint32();
+            continue;
+          }
+          case 54: {
+            if (tag !== 432) {
+              break;
+            }
+
+            message.websocketMaxMessageBytes = reader.uint32();
+            continue;
+          }
+          case 40: {
+            if (tag !== 320) {
+              break;
+            }
+
+            message.public = reader.bool();
+            continue;
+          }
+          case 41: {
+            if (tag !== 328) {
+              break;
+            }
+
+            message.idempotency = reader.bool();
+            continue;
+          }
+          case 42: {
+            if (tag !== 338) {
+              break;
+            }
+
+            message.clientLimits = RouteLimits.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1796,6 +2182,16 @@ export const CreateRouteRequest: MessageFns<CreateRouteRequest> = {
       : undefined;
     message.retries = (object.retries !== undefined && object.retries !== null)
       ? RouteRetries.fromPartial(object.retries)
+      : undefined;
+    message.websocket = object.websocket ?? undefined;
+    message.websocketIdleTimeoutMs = object.websocketIdleTimeoutMs ?? undefined;
+    message.websocketMaxConnections = object.websocketMaxConnections ?? undefined;
+    message.streamIdleTimeoutMs = object.streamIdleTimeoutMs ?? undefined;
+    message.websocketMaxMessageBytes = object.websocketMaxMessageBytes ?? undefined;
+    message.public = object.public ?? undefined;
+    message.idempotency = object.idempotency ?? undefined;
+    message.clientLimits = (object.clientLimits !== undefined && object.clientLimits !== null)
+      ? RouteLimits.fromPartial(object.clientLimits)
       : undefined;
     return message;
   },
@@ -2177,7 +2573,16 @@ export const GetUpstreamResponse: MessageFns<GetUpstreamResponse> = {
 };
 
 function createBaseCreateUpstreamRequest(): CreateUpstreamRequest {
-  return { clientToken: "", name: "", targets: [], connectTimeoutMs: undefined, retryBudget: undefined };
+  return {
+    clientToken: "",
+    name: "",
+    targets: [],
+    connectTimeoutMs: undefined,
+    retryBudget: undefined,
+    weights: [],
+    healthCheck: undefined,
+    outlier: undefined,
+  };
 }
 
 export const CreateUpstreamRequest: MessageFns<CreateUpstreamRequest> = {
@@ -2196,6 +2601,19 @@ export const CreateUpstreamRequest: MessageFns<CreateUpstreamRequest> = {
     }
     if (message.retryBudget !== undefined) {
       RetryBudget.encode(message.retryBudget, writer.uint32(162).fork()).join();
+    }
+    if (message.weights.length !== 0) {
+      writer.uint32(242).fork();
+      for (const v of message.weights) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.healthCheck !== undefined) {
+      UpstreamHealthCheck.encode(message.healthCheck, writer.uint32(250).fork()).join();
+    }
+    if (message.outlier !== undefined) {
+      UpstreamOutlier.encode(message.outlier, writer.uint32(258).fork()).join();
     }
     return writer;
   },
@@ -2253,6 +2671,40 @@ export const CreateUpstreamRequest: MessageFns<CreateUpstreamRequest> = {
             message.retryBudget = RetryBudget.decode(reader, reader.uint32());
             continue;
           }
+          case 30: {
+            if (tag === 240) {
+              message.weights.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 242) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.weights.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.healthCheck = UpstreamHealthCheck.decode(reader, reader.uint32());
+            continue;
+          }
+          case 32: {
+            if (tag !== 258) {
+              break;
+            }
+
+            message.outlier = UpstreamOutlier.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2276,6 +2728,13 @@ export const CreateUpstreamRequest: MessageFns<CreateUpstreamRequest> = {
     message.connectTimeoutMs = object.connectTimeoutMs ?? undefined;
     message.retryBudget = (object.retryBudget !== undefined && object.retryBudget !== null)
       ? RetryBudget.fromPartial(object.retryBudget)
+      : undefined;
+    message.weights = object.weights?.map((e) => e) || [];
+    message.healthCheck = (object.healthCheck !== undefined && object.healthCheck !== null)
+      ? UpstreamHealthCheck.fromPartial(object.healthCheck)
+      : undefined;
+    message.outlier = (object.outlier !== undefined && object.outlier !== null)
+      ? UpstreamOutlier.fromPartial(object.outlier)
       : undefined;
     return message;
   },
@@ -3254,6 +3713,250 @@ export const UpdateUpstreamResponse: MessageFns<UpdateUpstreamResponse> = {
     message.upstream = (object.upstream !== undefined && object.upstream !== null)
       ? Upstream.fromPartial(object.upstream)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseUpstreamHealthCheck(): UpstreamHealthCheck {
+  return {
+    protocol: "",
+    path: undefined,
+    service: undefined,
+    intervalMs: undefined,
+    timeoutMs: undefined,
+    healthyThreshold: undefined,
+    unhealthyThreshold: undefined,
+  };
+}
+
+export const UpstreamHealthCheck: MessageFns<UpstreamHealthCheck> = {
+  encode(message: UpstreamHealthCheck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.protocol !== "") {
+      writer.uint32(10).string(message.protocol);
+    }
+    if (message.path !== undefined) {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.service !== undefined) {
+      writer.uint32(26).string(message.service);
+    }
+    if (message.intervalMs !== undefined) {
+      writer.uint32(32).uint32(message.intervalMs);
+    }
+    if (message.timeoutMs !== undefined) {
+      writer.uint32(40).uint32(message.timeoutMs);
+    }
+    if (message.healthyThreshold !== undefined) {
+      writer.uint32(48).uint32(message.healthyThreshold);
+    }
+    if (message.unhealthyThreshold !== undefined) {
+      writer.uint32(56).uint32(message.unhealthyThreshold);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpstreamHealthCheck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpstreamHealthCheck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.protocol = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.intervalMs = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.timeoutMs = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.healthyThreshold = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.unhealthyThreshold = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UpstreamHealthCheck>, I>>(base?: I): UpstreamHealthCheck {
+    return UpstreamHealthCheck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpstreamHealthCheck>, I>>(object: I): UpstreamHealthCheck {
+    const message = createBaseUpstreamHealthCheck();
+    message.protocol = object.protocol ?? "";
+    message.path = object.path ?? undefined;
+    message.service = object.service ?? undefined;
+    message.intervalMs = object.intervalMs ?? undefined;
+    message.timeoutMs = object.timeoutMs ?? undefined;
+    message.healthyThreshold = object.healthyThreshold ?? undefined;
+    message.unhealthyThreshold = object.unhealthyThreshold ?? undefined;
+    return message;
+  },
+};
+
+function createBaseUpstreamOutlier(): UpstreamOutlier {
+  return {
+    consecutiveFailures: undefined,
+    baseEjectionMs: undefined,
+    maxEjectionMs: undefined,
+    maxEjectedPercent: undefined,
+    slowStartMs: undefined,
+  };
+}
+
+export const UpstreamOutlier: MessageFns<UpstreamOutlier> = {
+  encode(message: UpstreamOutlier, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.consecutiveFailures !== undefined) {
+      writer.uint32(8).uint32(message.consecutiveFailures);
+    }
+    if (message.baseEjectionMs !== undefined) {
+      writer.uint32(16).uint32(message.baseEjectionMs);
+    }
+    if (message.maxEjectionMs !== undefined) {
+      writer.uint32(24).uint32(message.maxEjectionMs);
+    }
+    if (message.maxEjectedPercent !== undefined) {
+      writer.uint32(32).uint32(message.maxEjectedPercent);
+    }
+    if (message.slowStartMs !== undefined) {
+      writer.uint32(40).uint32(message.slowStartMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpstreamOutlier {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpstreamOutlier();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.consecutiveFailures = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.baseEjectionMs = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxEjectionMs = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxEjectedPercent = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.slowStartMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UpstreamOutlier>, I>>(base?: I): UpstreamOutlier {
+    return UpstreamOutlier.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpstreamOutlier>, I>>(object: I): UpstreamOutlier {
+    const message = createBaseUpstreamOutlier();
+    message.consecutiveFailures = object.consecutiveFailures ?? undefined;
+    message.baseEjectionMs = object.baseEjectionMs ?? undefined;
+    message.maxEjectionMs = object.maxEjectionMs ?? undefined;
+    message.maxEjectedPercent = object.maxEjectedPercent ?? undefined;
+    message.slowStartMs = object.slowStartMs ?? undefined;
     return message;
   },
 };
