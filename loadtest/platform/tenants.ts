@@ -27,6 +27,8 @@ export type TenantSpec = {
   timeoutMs?: number;
   /** the upstream's targets and policy (weights, healthCheck, outlier) instead of upstreamUrl alone */
   upstream?: { targets: string[] } & Record<string, unknown>;
+  /** more fields of the route (e.g. retries) */
+  route?: Record<string, unknown>;
 };
 
 export type CreatedTenant = {
@@ -62,6 +64,7 @@ export async function createTenant(admin: AdminClient, spec: TenantSpec): Promis
     pathPrefix: ROUTE_PREFIX,
     upstreamId: upstream.id,
     timeoutMs: spec.timeoutMs ?? 15_000,
+    ...spec.route,
   });
   const key = await admin.post<{ id: string; key: string }>(`${base}/keys`, {
     name: "load",
