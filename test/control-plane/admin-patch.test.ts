@@ -189,3 +189,108 @@ test("corral admin routes update / upstreams update change only the options give
   assert.equal(await admin("routes", "update", "shop", routeId, "--retry-status", "503"), 2);
   assert.equal(await admin("routes", "update", "shop", routeId, "--retries", "11"), 1);
 });
+
+test("a route patch carries streaming, public, idempotency and client limits, with create's checks", async () => {
+  const made = await h.api("POST", "/admin/v1/tenants/shop/routes", {
+    pathPrefix: "/more",
+    upstreamId: upId,
+  });
+  const path = `/admin/v1/tenants/shop/routes/${made.body.id}`;
+  const ws = await h.api("PATCH", path, {
+    websocket: true,
+    websocketIdleTimeoutMs: 5_000,
+    streamIdleTimeoutMs: 2_000,
+  });
+  assert.equal(ws.status, 200);
+  assert.deepEqual(
+    [
+      ws.body.websocket,
+      ws.body.websocketIdleTimeoutMs,
+      ws.body.streamIdleTimeoutMs,
+      ws.body.websocketMaxConnections,
+    ],
+    [true, 5_000, 2_000, 0],
+  );
+  const rivalPublic = await h.api("POST", "/admin/v1/tenants/rival/routes", {
+    pathPrefix: "/",
+    upstreamId: otherUpId,
+    hosts: ["rival.example"],
+    public: true,
+  });
+  assert.equal(rivalPublic.status, 201);
+  const refusals: [unknown, number, RegExp][] = [
+    [{ websocketIdleTimeoutMs: 10 }, 400, />= 1000/],
+    [{ public: true }, 400, /a public route must name its hosts/],
+    [{ clientLimits: { rate: 1, burst: 2 } }, 400, /client limits apply to public routes only/],
+    [{ hosts: ["rival.example"] }, 409, /is public for another tenant/],
+    [{ idempotency: true, protocol: "grpc" }, 400, /idempotency keys apply to http routes only/],
+  ];
+  for (const [body, status, detail] of refusals) {
+    const res = await h.api("PATCH", path, body);
+    assert.equal(res.status, status, JSON.stringify(body));
+    assert.match(JSON.stringify(res.body), detail);
+  }
+  assert.deepEqual((await h.api("GET", path)).body, ws.body, "a refused patch changes nothing");
+  const open = await h.api("PATCH", path, {
+    public: true,
+    hosts: ["shop.example"],
+    clientLimits: { rate: 1, burst: 2 },
+    idempotency: true,
+  });
+  assert.equal(open.status, 200);
+  assert.deepEqual(
+    [open.body.public, open.body.idempotency, open.body.clientLimits],
+    [true, true, { rate: 1, burst: 2 }],
+  );
+  // the other way round: the rival cannot take the host shop now has public
+  const rivalRoute = rivalPublic.body.id as string;
+  const taken = await h.api("PATCH", `/admin/v1/tenants/rival/routes/${rivalRoute}`, {
+    hosts: ["shop.example"],
+  });
+  assert.equal(taken.status, 409);
+  const closed = await h.api("PATCH", path, { clientLimits: null });
+  assert.equal(closed.body.clientLimits, null);
+});
+
+test("an upstream patch carries weights, health check and outlier settings, with create's cross-field checks", async () => {
+  const made = await h.api("POST", "/admin/v1/tenants/shop/upstreams", {
+    name: "policy",
+    targets: ["127.0.0.1:9001", "127.0.0.1:9002"],
+  });
+  const path = `/admin/v1/tenants/shop/upstreams/${made.body.id}`;
+  const weighted = await h.api("PATCH", path, {
+    weights: [3, 1],
+    healthCheck: { protocol: "http", path: "/health" },
+    outlier: { consecutiveFailures: 2 },
+  });
+  assert.equal(weighted.status, 200);
+  assert.deepEqual(weighted.body.weights, [3, 1]);
+  assert.deepEqual(weighted.body.healthCheck, {
+    protocol: "http",
+    path: "/health",
+    service: "",
+    intervalMs: 10_000,
+    timeoutMs: 2_000,
+    healthyThreshold: 2,
+    unhealthyThreshold: 3,
+  });
+  assert.equal(weighted.body.outlier.consecutiveFailures, 2);
+  assert.equal(weighted.body.outlier.baseEjectionMs, 5_000, "the omitted fields take their defaults");
+  const refusals: [unknown, RegExp][] = [
+    [{ targets: ["127.0.0.1:9001"] }, /2 weights for 1 targets/],
+    [{ weights: [1, 1, 1] }, /3 weights for 2 targets/],
+    [{ healthCheck: { protocol: "http", intervalMs: 1_000, timeoutMs: 2_000 } }, /exceeds intervalMs/],
+    [{ outlier: { baseEjectionMs: 20_000, maxEjectionMs: 10_000 } }, /below baseEjectionMs/],
+    [{ weights: [0, 1] }, />= 1/],
+  ];
+  for (const [body, detail] of refusals) {
+    const res = await h.api("PATCH", path, body);
+    assert.equal(res.status, 400, JSON.stringify(body));
+    assert.match(JSON.stringify(res.body), detail);
+  }
+  assert.deepEqual((await h.api("GET", path)).body, weighted.body, "a refused patch changes nothing");
+  const plain = await h.api("PATCH", path, { targets: ["127.0.0.1:9003"], weights: [], healthCheck: null });
+  assert.equal(plain.status, 200);
+  assert.deepEqual([plain.body.weights, plain.body.healthCheck], [null, null]);
+  assert.equal(plain.body.outlier.consecutiveFailures, 2, "what the patch does not name stays");
+});

@@ -126,6 +126,85 @@ describe("gRPC Update", () => {
     assert.deepEqual(retried.response.route!.retries, { attempts: 2, statuses: [] });
   });
 
+  test("update_mask knows every route field: streaming, public, idempotency, client limits", async () => {
+    const route = (await call(w.grpc, (x) => x.getRoute, { id: alphaRoute }, { key: w.alpha.manage }))
+      .response.route!;
+    const { response } = await updateRoute(w.alpha.manage, {
+      route: {
+        ...route,
+        websocket: true,
+        websocketMaxConnections: 7,
+        streamIdleTimeoutMs: 2_000,
+        public: true,
+        hosts: ["alpha-update.test"],
+        idempotency: true,
+        clientLimits: { rate: 1, burst: 2 },
+      },
+      updateMask: [
+        "websocket",
+        "websocket_max_connections",
+        "stream_idle_timeout_ms",
+        "public",
+        "hosts",
+        "idempotency",
+        "client_limits",
+      ],
+    });
+    const r = response.route!;
+    assert.deepEqual(
+      [
+        r.websocket,
+        r.websocketMaxConnections,
+        r.streamIdleTimeoutMs,
+        r.public,
+        r.idempotency,
+        r.clientLimits,
+      ],
+      [true, 7, 2_000, true, true, { rate: 1, burst: 2 }],
+    );
+    // attack: the same checks as create: client limits only on public routes
+    const err = await callError(
+      updateRoute(w.alpha.manage, { route: { ...r, public: false }, updateMask: ["public"] }),
+    );
+    assert.equal(err.code, status.INVALID_ARGUMENT);
+    const back = await updateRoute(w.alpha.manage, {
+      route: { ...r, public: false, hosts: [], clientLimits: undefined, websocket: false },
+      updateMask: ["public", "hosts", "client_limits", "websocket"],
+    });
+    assert.deepEqual([back.response.route!.public, back.response.route!.clientLimits], [false, undefined]);
+  });
+
+  test("update_mask knows every upstream field: weights, health_check (absent: off), outlier", async () => {
+    const up = (await call(w.grpc, (x) => x.getUpstream, { id: alphaUp }, { key: w.alpha.manage })).response
+      .upstream!;
+    const n = up.targets.length;
+    const { response } = await updateUpstream(w.alpha.manage, {
+      upstream: {
+        ...up,
+        weights: Array(n).fill(2),
+        healthCheck: { protocol: "http", path: "/up" },
+        outlier: { consecutiveFailures: 3 },
+      },
+      updateMask: ["weights", "health_check", "outlier"],
+    });
+    const u = response.upstream!;
+    assert.deepEqual(u.weights, Array(n).fill(2));
+    assert.deepEqual([u.healthCheck?.path, u.healthCheck?.intervalMs], ["/up", 10_000]);
+    assert.equal(u.outlier?.consecutiveFailures, 3);
+    const bad = await callError(
+      updateUpstream(w.alpha.manage, {
+        upstream: { ...u, weights: Array(n + 1).fill(1) },
+        updateMask: ["weights"],
+      }),
+    );
+    assert.equal(bad.code, status.INVALID_ARGUMENT);
+    const off = await updateUpstream(w.alpha.manage, {
+      upstream: { ...u, healthCheck: undefined, weights: [] },
+      updateMask: ["health_check", "weights"],
+    });
+    assert.deepEqual([off.response.upstream!.healthCheck, off.response.upstream!.weights], [undefined, []]);
+  });
+
   test("UpdateUpstream: new targets pass the egress policy; another tenant's upstream is NOT_FOUND", async () => {
     const ok = await updateUpstream(w.alpha.manage, {
       upstream: {
