@@ -42,6 +42,7 @@ import type { BalancedSession, UpstreamSessions } from "./upstream-sessions.ts";
 
 export type { CallLeg, CallRecord, CallState, GrpcProxyOptions } from "./proxied-call.ts";
 
+/** Answers a call with a rejection as a trailers-only response. */
 export function respondRejection(
   client: ServerHttp2Stream,
   record: CallRecord,
