@@ -5,7 +5,7 @@
  */
 import { enableCompileCache } from "node:module";
 import { processIo } from "./cli/io.ts";
-import { runCli } from "./cli/main.ts";
+import { runCli } from "./commands.ts";
 
 // Cache compiled (and type-stripped) modules on disk: a restarted node is ready sooner.
 // Best effort: an unwritable cache directory only costs the speed-up.

@@ -17,6 +17,7 @@ import {
 import { MIN_NODE_SECRET_LENGTH } from "../proto/node-credential.ts";
 import { DEFAULT_CAPACITY, HEADER_SIZE, MAX_DECODED_BYTES, maxPayloadFor } from "../proto/snapshot-codec.ts";
 import { HTTP_LIMITS_SCHEMA } from "../runtime/http-limits.ts";
+import { TRACING_SCHEMA } from "../runtime/tracing.ts";
 import { parsePrivateKey } from "../proto/signing-keys.ts";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -107,6 +108,17 @@ export function controlPlaneSchema(cwd = process.cwd()) {
       default: 100,
       doc: "newest snapshot versions kept in the blob store (plus any a node serves); older blobs are deleted",
     },
+    CORRAL_REDIS_URL: {
+      parse: url(["redis:", "rediss:"]),
+      default: "",
+      doc: "Redis holding the nodes' period-quota counters: GET usage reads 'used' there (else from metering rows)",
+      secret: true,
+    },
+    CORRAL_USAGE_RETENTION_DAYS: {
+      parse: int(1, 3650),
+      default: 90,
+      doc: "days of hourly usage rows kept (per tenant, key, route, outcome); older rows are pruned hourly",
+    },
     CORRAL_TENANT_MUTATIONS_PER_MINUTE: {
       parse: int(1, 600_000),
       default: 60,
@@ -157,6 +169,7 @@ export function controlPlaneSchema(cwd = process.cwd()) {
       doc: "period (ms) at which the publisher rewrites snapshots/LATEST",
     },
     ...HTTP_LIMITS_SCHEMA,
+    ...TRACING_SCHEMA,
     CORRAL_VERSION_POLL_MS: {
       parse: int(100, 600_000),
       default: 2_000,

@@ -10,9 +10,11 @@ import type { BlobStore } from "../runtime/blob-store/blob-store.ts";
 import { openBlobStore } from "../runtime/blob-store/open-blob-store.ts";
 import { ADMIN_PREFIX, adminPlugin } from "./admin/plugin.ts";
 import { type ControlPlaneConfig, loadControlPlaneConfig, loadMigrateConfig } from "./config.ts";
+import { consolePlugin, loadConsoleAssets } from "./console/serve.ts";
 import { CorralError } from "./errors.ts";
 import { createPlacement, type PlacementWiring } from "./fleet/placement-wiring.ts";
 import { httpLimits } from "../runtime/http-limits.ts";
+import { startTracing, type Tracing, tracingSettings } from "../runtime/tracing.ts";
 import { buildHttpServer } from "./http/server.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { ControlPlaneMetrics } from "./metrics.ts";
@@ -28,6 +30,9 @@ import { MutationRunner } from "./service/mutations.ts";
 import { FailedAuthThrottle } from "./service/failed-auth-throttle.ts";
 import { createPool, type Pool, withTransaction } from "./store/db.ts";
 import { purgeExpired } from "./store/idempotency.ts";
+import { pruneUsageBefore } from "./store/usage.ts";
+import { openQuotaCounters, type QuotaCounterStore } from "./store/quota-counters.ts";
+import { UsageReader } from "./service/usage-reader.ts";
 import { migrate } from "./store/migrate.ts";
 import { releaseConnections } from "./store/nodes.ts";
 import { ensureBootstrapToken } from "./store/operator-tokens.ts";
@@ -122,6 +127,10 @@ interface Parts {
   feed: VersionFeed;
   lease: PublisherLease;
   pingIntervalMs: number;
+  /** the nodes' period-quota counters (CORRAL_REDIS_URL), when set */
+  quotaCounters: QuotaCounterStore | undefined;
+  /** span export, when an OTLP endpoint is set (runtime/tracing.ts) */
+  tracing: Tracing | undefined;
 }
 
 /**
@@ -141,6 +150,10 @@ async function start(
     feed: options.feed ?? new LocalVersionFeed(),
     lease: options.lease ?? createPublisherLease(config, logger),
     pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+    quotaCounters: config.CORRAL_REDIS_URL
+      ? openQuotaCounters(config.CORRAL_REDIS_URL, (err) => logger.debug({ err }, "quota counters"))
+      : undefined,
+    tracing: startTracing(tracingSettings(config), { name: "corral-cp", instance: config.CORRAL_CP_ID }),
   };
   const placement = createPlacement({
     config,
@@ -157,14 +170,14 @@ async function start(
   const sync = createSyncServer(parts, placement);
   sync.attach(app.server);
   const grpc = await startTenantGrpc(parts, app.tenantApi).catch(async (err) => {
-    await Promise.all([sync.close(), app.close()]);
+    await Promise.all([sync.close(), app.close(), parts.tracing?.close()]);
     throw err;
   });
   const publishing = createPublishing({ ...parts, publisher });
   await publishing.start();
   const { url, port } = await listen(app, config, tls);
   logger.info({ http: url, grpc: grpc.address, blob: blobStore.location }, "listening");
-  const purge = startPurging(pool, logger);
+  const purge = startPurging(pool, logger, config.CORRAL_USAGE_RETENTION_DAYS);
   placement.watcher.start();
 
   const close = async () => {
@@ -172,7 +185,8 @@ async function start(
     await placement.watcher.close();
     await Promise.all([sync.close(), app.close(), grpc.close()]);
     await publishing.close();
-    await blobStore.close?.();
+    await parts.quotaCounters?.close();
+    await Promise.all([blobStore.close?.(), parts.tracing?.close()]);
     await pool.end();
     logger.info("closed");
   };
@@ -214,6 +228,7 @@ function createPublisher(parts: Parts, placement: PlacementWiring): Publisher {
     debounceMs: options.debounceMs,
     maxDelayMs: options.maxDelayMs,
     compileOptions: () => ({ ...placement.compileOptions(), ...options.compileOptions?.() }),
+    tracer: parts.tracing?.tracer,
   });
 }
 
@@ -257,8 +272,15 @@ async function createHttpApis(
     tls: deps.tls,
     limits: httpLimits(config),
     notReadyReason: () => notReadyReason(pool, feed),
+    tracer: parts.tracing?.tracer,
+  });
+  const usage = new UsageReader({
+    pool,
+    counters: parts.quotaCounters,
+    onCounterError: (err) => logger.warn({ err }, "quota counters unreadable: usage answered from metering"),
   });
   const admin = new AdminService({
+    usage,
     pool,
     mutations: deps.mutations,
     fleetStaleMs: 4 * parts.pingIntervalMs,
@@ -269,6 +291,7 @@ async function createHttpApis(
   });
   await app.register(adminPlugin(admin), { prefix: ADMIN_PREFIX });
   const tenantApi = new TenantService({
+    usage,
     pool,
     mutations: deps.mutations,
     mutationRate: new MutationRateLimiter({
@@ -279,6 +302,7 @@ async function createHttpApis(
     authThrottle: authThrottle(config),
   });
   await app.register(tenantRestPlugin(tenantApi), { prefix: TENANT_API_PREFIX });
+  await app.register(consolePlugin(await loadConsoleAssets()));
   return Object.assign(app, { tenantApi });
 }
 
@@ -296,6 +320,7 @@ function createSyncServer(parts: Parts, placement: PlacementWiring): SyncServer 
     maxFramesPerSec: config.CORRAL_SYNC_MAX_FRAMES_PER_SEC,
     helloTimeoutMs: options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
     onFleetChange: () => placement.watcher.nudge(),
+    shardMembers: (slot, tenantIds) => placement.service.shardMembers(slot, tenantIds),
   });
 }
 
@@ -341,6 +366,7 @@ function startTenantGrpc(parts: Parts, service: TenantService): Promise<TenantGr
     port: parts.config.CORRAL_GRPC_PORT,
     logger: parts.logger,
     registry: parts.metrics.registry,
+    tracer: parts.tracing?.tracer,
   });
 }
 
@@ -359,12 +385,18 @@ async function notReadyReason(pool: Pool, feed: VersionFeed): Promise<string | u
   return feed.latest() ? undefined : "no config version has been published yet";
 }
 
-function startPurging(pool: Pool, logger: Logger): NodeJS.Timeout {
-  const purge = () =>
-    purgeExpired(pool).then(
+/** Hourly (and at start): expired idempotency keys, and usage rows past the retention. */
+function startPurging(pool: Pool, logger: Logger, usageRetentionDays: number): NodeJS.Timeout {
+  const purge = () => {
+    void purgeExpired(pool).then(
       (n) => n && logger.info({ purged: n }, "purged expired idempotency keys"),
       (err) => logger.warn({ err }, "could not purge idempotency keys"),
     );
+    void pruneUsageBefore(pool, Date.now() - usageRetentionDays * 86_400_000).then(
+      (n) => n && logger.info({ pruned: n }, "pruned usage rows past the retention"),
+      (err) => logger.warn({ err }, "could not prune usage rows"),
+    );
+  };
   void purge();
   const timer = setInterval(purge, PURGE_INTERVAL_MS);
   timer.unref();

@@ -7,11 +7,22 @@ import { readFileSync } from "node:fs";
 import type { BlockList } from "node:net";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { ConfigError, int, loadConfig, oneOf, port, type Schema, str, url } from "../runtime/env-config.ts";
+import {
+  ConfigError,
+  fraction,
+  int,
+  loadConfig,
+  oneOf,
+  port,
+  type Schema,
+  str,
+  url,
+} from "../runtime/env-config.ts";
 import { credentialSlot } from "../proto/node-credential.ts";
 import { parsePublicKey } from "../proto/signing-keys.ts";
 import { parseTrustedProxies } from "./pipeline/client-origin.ts";
 import { HTTP_LIMITS_SCHEMA, type HttpLimits, httpLimits } from "../runtime/http-limits.ts";
+import { TRACING_SCHEMA, type TracingSettings, tracingSettings } from "../runtime/tracing.ts";
 import { DEFAULT_CAPACITY, HEADER_SIZE } from "../proto/snapshot-codec.ts";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -44,14 +55,6 @@ function headerName(raw: string): string {
   if (!/^[a-z0-9-]{1,64}$/.test(raw))
     throw new Error("expected a lower-case header name ([a-z0-9-], at most 64)");
   return raw;
-}
-
-/** A fraction from 0 to 1, as a decimal number (0, 1, 0.01, .5, 1e-3). */
-function fraction(raw: string): number {
-  const n = Number(raw);
-  if (!/^(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(raw) || !(n >= 0 && n <= 1))
-    throw new Error(`expected a fraction from 0 to 1 (e.g. 0.01), got ${JSON.stringify(raw)}`);
-  return n;
 }
 
 function verifyKey(raw: string): KeyObject {
@@ -157,6 +160,7 @@ export function dataPlaneSchema(cwd: string) {
       doc: "share of successful requests and gRPC calls logged (0..1, 1 = every one); rejections and errors are always logged",
     },
     ...HTTP_LIMITS_SCHEMA,
+    ...TRACING_SCHEMA,
     CORRAL_TRUSTED_PROXIES: {
       parse: (raw: string) => {
         parseTrustedProxies(raw); // validated here, built once in loadDataPlaneSettings
@@ -227,6 +231,8 @@ export interface DataPlaneSettings {
   publicClients: { slots: number; ipv6Prefix: number };
   /** gateway idempotency keys (idempotency/) */
   idempotency: IdempotencySettings;
+  /** OpenTelemetry span export (off without an endpoint) */
+  tracing: TracingSettings;
 }
 
 export interface IdempotencySettings {
@@ -293,5 +299,6 @@ export function loadDataPlaneSettings(
       maxBodyBytes: c.CORRAL_IDEMPOTENCY_MAX_BODY_BYTES,
       maxResponseBytes: c.CORRAL_IDEMPOTENCY_MAX_RESPONSE_BYTES,
     },
+    tracing: tracingSettings(c),
   });
 }

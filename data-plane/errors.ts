@@ -3,6 +3,7 @@
  * `corral-reason` header (and, for gRPC, the matching status); config errors travel in Nacks,
  * /status and the apply-failure metric. Codes are stable: never rename one, add a new one.
  */
+import { CodedError } from "../proto/coded-error.ts";
 import { GRPC_STATUS } from "../proto/grpc-status.ts";
 import type { SnapshotErrorCode } from "../proto/snapshot-errors.ts";
 
@@ -242,14 +243,7 @@ export const CONFIG_ERRORS = {
 
 export type ConfigErrorCode = keyof typeof CONFIG_ERRORS | SnapshotErrorCode;
 
-export class ConfigApplyError extends Error {
-  readonly code: ConfigErrorCode;
-  constructor(code: ConfigErrorCode, message: string) {
-    super(message);
-    this.name = "ConfigApplyError";
-    this.code = code;
-  }
-}
+export class ConfigApplyError extends CodedError<ConfigErrorCode> {}
 
 export interface ErrorInfo {
   code: string;

@@ -5,6 +5,7 @@
  * Redis is configured, and the test-only crash hook. Everything here lives as long as the node;
  * close() stops its timers and its Redis connections.
  */
+import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import type { Random, Timers } from "./clock.ts";
 import { DemandCounter } from "./demand/demand-counter.ts";
@@ -51,6 +52,8 @@ export interface IsolationOptions {
   hopKey: () => Buffer | undefined;
   /** the node's WebSocket cap and the grace before an orphaned socket closes */
   websockets: OpenSocketsOptions;
+  /** exports one span per request (runtime/tracing.ts); undefined: trace ids propagated only */
+  tracer?: Tracer;
 }
 
 export interface Isolation {
@@ -190,6 +193,7 @@ export function startIsolation(o: IsolationOptions): Isolation {
         admission,
         placement: placementStage(o.slot, protocol, onPlacement),
         sockets,
+        tracer: o.tracer,
       }),
     websocketStages: (currentConfig) =>
       websocketPipeline({
@@ -198,6 +202,7 @@ export function startIsolation(o: IsolationOptions): Isolation {
         admission,
         placement: placementStage(o.slot, "http", onPlacement),
         sockets,
+        tracer: o.tracer,
       }),
     upstreamObserver: {
       onUpstreamResponse(ctx, status, headers, ms) {

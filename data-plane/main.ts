@@ -40,9 +40,12 @@ import type { EgressDenialListener } from "./egress/egress-connect.ts";
 import { Retrier } from "./retry/retrier.ts";
 import { createMetrics, type DataPlaneMetrics } from "./ops/metrics.ts";
 import { type OpsServer, startOps } from "./ops/ops-server.ts";
+import { registerUsageGauges, UsageMeter } from "./ops/usage-meter.ts";
+import { requestMeter } from "./pipeline/usage-metering.ts";
 import type { BackoffPolicy } from "./sync/backoff.ts";
 import { ResultFrames } from "./sync/result-frames.ts";
 import { SyncClient } from "./sync/sync-client.ts";
+import { startTracing, type Tracing } from "../runtime/tracing.ts";
 
 export interface RunningProcess {
   close(): Promise<void>;
@@ -96,9 +99,13 @@ interface Parts {
   pools: UpstreamPools;
   isolation: Isolation;
   sessions: UpstreamSessions;
+  /** requests per tenant, key, route and outcome, reported in Status frames */
+  usage: UsageMeter;
   /** records of gateway idempotency keys (Redis; without it keyed requests are refused) */
   idempotency: IdempotencyStore;
   health: HealthChecker;
+  /** span export, when an OTLP endpoint is set */
+  tracing: Tracing | undefined;
 }
 
 function logOutcome(log: Logger, o: ApplyOutcome): void {
@@ -161,7 +168,9 @@ function createSync(
         inflight: state.inflight,
         shed: state.shed,
         fetchError: state.fetchError ?? "",
+        usage: p.usage.take(),
       }),
+      statusBacklog: () => p.usage.pending > 0,
       onWelcome: ({ latest }) => {
         state.cpVersion = latest?.version ?? 0;
         if (latest && latest.version > 0) applier.request({ kind: "welcome", ...latest });
@@ -225,6 +234,7 @@ async function startServers(p: Parts): Promise<Servers> {
     },
     logSampleRate: p.s.logSampleRate,
     random: p.random,
+    usage: requestMeter(p.usage, p.s.slot),
   };
   const ingress = await startIngress({
     ...shared,
@@ -244,6 +254,7 @@ async function startServers(p: Parts): Promise<Servers> {
       self: p.s.slot,
       hopKey: shared.origin.hopKey,
       now: shared.origin.now,
+      usage: shared.usage,
     }),
     sockets: p.isolation.sockets,
   });
@@ -290,7 +301,11 @@ async function createParts(s: DataPlaneSettings, options: DataPlaneOptions): Pro
   const metrics = createMetrics(state);
   const random = options.random ?? Math.random;
   const store = await openBlobStore(s.blobUrl, { endpoint: s.s3Endpoint });
+  const usage = new UsageMeter({ now: () => timers.now() });
+  registerUsageGauges(metrics.registry, usage);
+  const tracing = startTracing(s.tracing, { name: "corral-dp", instance: s.slot });
   return {
+    usage,
     s,
     log,
     timers,
@@ -322,8 +337,10 @@ async function createParts(s: DataPlaneSettings, options: DataPlaneOptions): Pro
       crashOnHeader: s.faultCrashOnHeader,
       hopKey: () => state.config()?.hopKey,
       websockets: s.websockets,
+      tracer: tracing?.tracer,
     }),
     idempotency: idempotencyStore(s, log),
+    tracing,
   };
 }
 
@@ -430,9 +447,10 @@ function closer(
     await Promise.all([
       servers.ingress.close(drainMs),
       servers.grpc.close(drainMs),
-      flow.sync.close(),
       p.loader.close().then(() => flow.applier.close()),
     ]);
+    flow.sync.sendStatus(); // the last usage counts
+    await flow.sync.close();
     await Promise.all([
       p.pools.close(),
       p.sessions.close(),
@@ -440,6 +458,7 @@ function closer(
       p.store.close?.(),
       p.isolation.close(),
       p.idempotency.close(),
+      p.tracing?.close(),
     ]);
     p.log.info("closed");
   };
@@ -463,6 +482,7 @@ export async function runDataPlane(
       p.store.close?.(),
       p.isolation.close(),
       p.idempotency.close(),
+      p.tracing?.close(),
     ]);
     throw err;
   });

@@ -20,22 +20,26 @@ function isPem(text: string): boolean {
   return text.trimStart().startsWith("-----BEGIN");
 }
 
-/** Accepts PEM or base64 DER (PKCS#8). Throws on anything else or a non-Ed25519 key. */
-export function parsePrivateKey(text: string): KeyObject {
-  const key = isPem(text)
-    ? createPrivateKey(text)
-    : createPrivateKey({ key: Buffer.from(text, "base64"), format: "der", type: "pkcs8" });
+/** An Ed25519 key from PEM or base64 DER; throws on anything else. */
+function parseEd25519(
+  text: string,
+  create: (input: string) => KeyObject,
+  fromDer: (der: Buffer) => KeyObject,
+) {
+  const key = isPem(text) ? create(text) : fromDer(Buffer.from(text, "base64"));
   if (key.asymmetricKeyType !== "ed25519")
     throw new Error(`expected an ed25519 key, got ${key.asymmetricKeyType}`);
   return key;
 }
 
+/** Accepts PEM or base64 DER (PKCS#8). Throws on anything else or a non-Ed25519 key. */
+export function parsePrivateKey(text: string): KeyObject {
+  return parseEd25519(text, createPrivateKey, (key) =>
+    createPrivateKey({ key, format: "der", type: "pkcs8" }),
+  );
+}
+
 /** Accepts PEM or base64 DER (SPKI). Throws on anything else or a non-Ed25519 key. */
 export function parsePublicKey(text: string): KeyObject {
-  const key = isPem(text)
-    ? createPublicKey(text)
-    : createPublicKey({ key: Buffer.from(text, "base64"), format: "der", type: "spki" });
-  if (key.asymmetricKeyType !== "ed25519")
-    throw new Error(`expected an ed25519 key, got ${key.asymmetricKeyType}`);
-  return key;
+  return parseEd25519(text, createPublicKey, (key) => createPublicKey({ key, format: "der", type: "spki" }));
 }

@@ -1,3 +1,5 @@
+import { CodedError } from "./coded-error.ts";
+
 /** Why a snapshot blob was refused. `code` is stable: it travels in Nacks and metrics. */
 export type SnapshotErrorCode =
   | "CORRAL_SNAPSHOT_TRUNCATED"
@@ -12,11 +14,4 @@ export type SnapshotErrorCode =
   | "CORRAL_SNAPSHOT_HEADER_MISMATCH"
   | "CORRAL_SNAPSHOT_BAD_PADDING";
 
-export class SnapshotError extends Error {
-  readonly code: SnapshotErrorCode;
-  constructor(code: SnapshotErrorCode, message: string) {
-    super(message);
-    this.name = "SnapshotError";
-    this.code = code;
-  }
-}
+export class SnapshotError extends CodedError<SnapshotErrorCode> {}

@@ -81,6 +81,14 @@ export function bool(raw: string): boolean {
   throw new Error(`expected true or false, got ${JSON.stringify(raw)}`);
 }
 
+/** A fraction from 0 to 1, as a decimal number (0, 1, 0.01, .5, 1e-3). */
+export function fraction(raw: string): number {
+  const n = Number(raw);
+  if (!/^(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(raw) || !(n >= 0 && n <= 1))
+    throw new Error(`expected a fraction from 0 to 1 (e.g. 0.01), got ${JSON.stringify(raw)}`);
+  return n;
+}
+
 export function str(raw: string): string {
   if (raw.length > 4096) throw new Error("value is longer than 4096 characters");
   return raw;

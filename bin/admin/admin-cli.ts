@@ -7,7 +7,10 @@ import type { CliIo } from "../cli/io.ts";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, reportStartError } from "../cli/run-role.ts";
 import { ADMIN_USAGE } from "../cli/usage.ts";
 import { AdminApiError, AdminClient } from "./admin-client.ts";
-import { COMMANDS, type Options, UsageError } from "./admin-commands.ts";
+import { COMMANDS as CONFIG_COMMANDS, type Options, UsageError } from "./admin-commands.ts";
+import { USAGE_PLAN_COMMANDS } from "./usage-plan-commands.ts";
+
+const COMMANDS = { ...CONFIG_COMMANDS, ...USAGE_PLAN_COMMANDS };
 
 const OPTIONS = {
   url: { type: "string" },
@@ -60,6 +63,16 @@ const OPTIONS = {
   role: { type: "string" },
   "expires-at": { type: "string" },
   allow: { type: "string", multiple: true },
+  rate: { type: "string" },
+  burst: { type: "string" },
+  concurrency: { type: "string" },
+  priority: { type: "string" },
+  "shard-size": { type: "string" },
+  quota: { type: "string" },
+  from: { type: "string" },
+  to: { type: "string" },
+  granularity: { type: "string" },
+  period: { type: "string" },
 } as const;
 
 const CONNECTION_OPTIONS = new Set(["url", "token", "help", "idempotency-key"]);

@@ -15,10 +15,10 @@ export interface AdminCommand {
 
 export class UsageError extends Error {}
 
-const tenantPath = (id: string) => `/admin/v1/tenants/${seg(id)}`;
+export const tenantPath = (id: string) => `/admin/v1/tenants/${seg(id)}`;
 const EGRESS_PATH = "/admin/v1/settings/egress";
 
-function text(opts: Options, name: string): string | undefined {
+export function text(opts: Options, name: string): string | undefined {
   const value = opts[name];
   return typeof value === "string" ? value : undefined;
 }
@@ -28,7 +28,7 @@ function list(opts: Options, name: string): string[] | undefined {
   return Array.isArray(value) ? value : undefined;
 }
 
-function integer(opts: Options, name: string): number | undefined {
+export function integer(opts: Options, name: string): number | undefined {
   const raw = text(opts, name);
   return raw === undefined ? undefined : wholeNumber(name, raw);
 }
@@ -64,7 +64,7 @@ function required(opts: Options, name: string): string {
 }
 
 /** Drops undefined fields, so the API applies its defaults. */
-function body(fields: Record<string, unknown>): Record<string, unknown> {
+export function body(fields: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
 }
 
@@ -164,6 +164,16 @@ function upstreamFields(o: Options): Record<string, unknown> {
   });
 }
 
+/** `<resource> delete|revoke <tenant> <id>`: deletes one of a tenant's resources. */
+function tenantResourceDelete(collection: string, idArg: string): AdminCommand {
+  return {
+    args: ["tenant", idArg],
+    options: [],
+    mutates: true,
+    run: (c, [t, id]) => c.delete(`${tenantPath(t!)}/${collection}/${seg(id!)}`),
+  };
+}
+
 export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
   "tenants list": {
     args: [],
@@ -177,7 +187,6 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
     },
   },
   "tenants get": { args: ["tenant"], options: [], run: (c, [t]) => c.get(tenantPath(t!)) },
-  "tenants usage": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/usage`) },
   "tenants create": {
     args: ["tenant"],
     options: ["name", "plan", "status"],
@@ -216,12 +225,7 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
     run: (c, [t], o) =>
       c.post(`${tenantPath(t!)}/keys`, body({ name: text(o, "name"), scopes: list(o, "scope") })),
   },
-  "keys revoke": {
-    args: ["tenant", "keyId"],
-    options: [],
-    mutates: true,
-    run: (c, [t, k]) => c.delete(`${tenantPath(t!)}/keys/${seg(k!)}`),
-  },
+  "keys revoke": tenantResourceDelete("keys", "keyId"),
   "upstreams list": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/upstreams`) },
   "upstreams create": {
     args: ["tenant"],
@@ -235,12 +239,7 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
     mutates: true,
     run: (c, [t, u], o) => c.patch(`${tenantPath(t!)}/upstreams/${seg(u!)}`, upstreamFields(o)),
   },
-  "upstreams delete": {
-    args: ["tenant", "upstreamId"],
-    options: [],
-    mutates: true,
-    run: (c, [t, u]) => c.delete(`${tenantPath(t!)}/upstreams/${seg(u!)}`),
-  },
+  "upstreams delete": tenantResourceDelete("upstreams", "upstreamId"),
   "routes list": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/routes`) },
   "routes create": {
     args: ["tenant"],
@@ -254,12 +253,7 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
     mutates: true,
     run: (c, [t, r], o) => c.patch(`${tenantPath(t!)}/routes/${seg(r!)}`, routeFields(o)),
   },
-  "routes delete": {
-    args: ["tenant", "routeId"],
-    options: [],
-    mutates: true,
-    run: (c, [t, r]) => c.delete(`${tenantPath(t!)}/routes/${seg(r!)}`),
-  },
+  "routes delete": tenantResourceDelete("routes", "routeId"),
   "tokens list": { args: [], options: [], run: (c) => c.get("/admin/v1/operator-tokens") },
   "tokens create": {
     args: ["name"],

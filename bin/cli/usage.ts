@@ -65,7 +65,10 @@ Connection (flags win over environment, environment over .corral/dev.json of \`c
 Commands (output is JSON; errors print the problem and exit 1):
   tenants list [--limit N] [--cursor C] [--all]
   tenants get <tenant>
-  tenants usage <tenant>            routes, upstreams, keys, targets, config bytes vs quotas
+  tenants usage <tenant> [--from ISO-8601] [--to ISO-8601] [--granularity hour|day]
+                                    requests: quota period (used, remaining, resets-at) and history;
+                                    routes, upstreams, keys, targets, config bytes vs quotas
+  tenants quota <tenant> --quota LIMIT/PERIOD[@OFFSET]|none|plan     the tenant's period quota
   tenants create <tenant> [--name NAME] [--plan PLAN] [--status active|suspended]
   tenants update <tenant> [--name NAME] [--plan PLAN] [--status active|suspended]
   tenants suspend|resume <tenant>
@@ -78,6 +81,14 @@ Commands (output is JSON; errors print the problem and exit 1):
   keys list <tenant>
   keys create <tenant> [--name NAME] [--scope invoke|manage]...       prints the key (shown once)
   keys revoke <tenant> <keyId>
+  keys quota <tenant> <keyId> --quota LIMIT/PERIOD[@OFFSET]|none      a key's own period quota
+  plans list
+  plans get <plan>
+  plans set <plan> [--rate N] [--burst N] [--concurrency N] [--priority batch|standard|critical]
+                [--shard-size N] [--quota LIMIT/PERIOD[@OFFSET]|none]
+                                    e.g. --quota 1000/month@PT2H: PERIOD minute|hour|day|week|month
+                                    (UTC), OFFSET an ISO 8601 duration shifting the period's start
+  usage top [--period hour|day|week|month] [--limit N]   heaviest tenants this period
   upstreams list <tenant>
   upstreams create <tenant> --name NAME --target URL [--target URL]... [--connect-timeout-ms N]
       [--weight N]...                  one per --target, in order (1-100; default all equal)

@@ -73,6 +73,14 @@ export function grpcurlCommand(target: string, apiKey: string | undefined, servi
   return `grpcurl -plaintext ${proto}${header} -d '{"message":"hi"}' ${target} ${service}/Echo`;
 }
 
+/**
+ * The console's sign-in link: the operator token rides in the fragment, which browsers never send
+ * (so no server or proxy logs it); the page moves it into session storage and out of the address bar.
+ */
+export function consoleSignInUrl(dev: DevJson): string {
+  return `${dev.controlPlane.url}/console/#token=${encodeURIComponent(dev.controlPlane.operatorToken)}`;
+}
+
 export interface BannerInput {
   dev: DevJson;
   seconds: number;
@@ -108,6 +116,7 @@ export function readyBanner(b: BannerInput): string {
     `  ${grpcurlCommand(grpcTarget, b.grpcThroughGateway ? dev.demo.apiKey : undefined, dev.demo.grpcService)}`,
     `    ${grpcNote}`,
     "Operate it:",
+    `  ${consoleSignInUrl(dev)}    # the console in a browser, signed in`,
     "  npx corral admin tenants list          # token and URL come from .corral/dev.json",
     "  npx corral admin fleet",
     `Static stability: kill ${dev.controlPlane.pid} (the control plane) and the data planes keep serving.`,

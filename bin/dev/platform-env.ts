@@ -5,6 +5,8 @@ export interface SharedSettings {
   host: string;
   blobUrl: string;
   logLevel?: string;
+  httpPort: number;
+  grpcPort: number;
 }
 
 export interface ControlPlaneSettings extends SharedSettings {
@@ -12,8 +14,6 @@ export interface ControlPlaneSettings extends SharedSettings {
   pgUrl: string;
   /** CORRAL_NODE_SECRET: derives every slot's node credential */
   nodeSecret: string;
-  httpPort: number;
-  grpcPort: number;
   signingKey: string;
   operatorToken: string;
 }
@@ -25,8 +25,6 @@ export interface DataPlaneSettings extends SharedSettings {
   zone: string;
   cpUrl: string;
   verifyKey: string;
-  httpPort: number;
-  grpcPort: number;
   opsPort: number;
   dataDir: string;
 }
@@ -44,7 +42,12 @@ export function inheritedEnv(parent: NodeJS.ProcessEnv): Env {
 }
 
 function shared(s: SharedSettings): Env {
-  const env: Env = { CORRAL_HOST: s.host, CORRAL_BLOB_URL: s.blobUrl };
+  const env: Env = {
+    CORRAL_HOST: s.host,
+    CORRAL_BLOB_URL: s.blobUrl,
+    CORRAL_HTTP_PORT: String(s.httpPort),
+    CORRAL_GRPC_PORT: String(s.grpcPort),
+  };
   if (s.logLevel) env.CORRAL_LOG_LEVEL = s.logLevel;
   return env;
 }
@@ -55,8 +58,6 @@ export function controlPlaneEnv(s: ControlPlaneSettings): Env {
     CORRAL_CP_ID: s.id,
     CORRAL_PG_URL: s.pgUrl,
     CORRAL_NODE_SECRET: s.nodeSecret,
-    CORRAL_HTTP_PORT: String(s.httpPort),
-    CORRAL_GRPC_PORT: String(s.grpcPort),
     CORRAL_SIGNING_KEY: s.signingKey,
     CORRAL_OPERATOR_TOKEN: s.operatorToken,
   };
@@ -70,8 +71,6 @@ export function dataPlaneEnv(s: DataPlaneSettings): Env {
     CORRAL_ZONE: s.zone,
     CORRAL_CP_URL: s.cpUrl,
     CORRAL_VERIFY_KEY: s.verifyKey,
-    CORRAL_HTTP_PORT: String(s.httpPort),
-    CORRAL_GRPC_PORT: String(s.grpcPort),
     CORRAL_OPS_PORT: String(s.opsPort),
     CORRAL_DATA_DIR: s.dataDir,
   };

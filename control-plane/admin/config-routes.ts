@@ -13,7 +13,10 @@
  * content, and the next configuration change compiles from the tables again.
  */
 import type { FastifyInstance } from "fastify";
+import { documented } from "../http/server.ts";
 import { type AdminContext, mutate } from "./context.ts";
+
+const doc = documented("fleet");
 
 const versionParams = {
   type: "object",
@@ -35,15 +38,10 @@ const rollbackAccepted = {
 export function registerConfigRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.post<{ Params: { version: string } }>(
     "/config/versions/:version/rollback",
-    {
-      schema: {
-        summary:
-          "Republish an earlier version's content as a new version (tables unchanged; the next change compiles from them again)",
-        tags: ["fleet"],
-        params: versionParams,
-        response: { 202: rollbackAccepted },
-      },
-    },
+    doc(
+      "Republish an earlier version's content as a new version (tables unchanged; the next change compiles from them again)",
+      { params: versionParams, response: { 202: rollbackAccepted } },
+    ),
     (req, reply) => mutate(ctx, req, reply, ctx.fleet.rollback(req.params.version)),
   );
 }

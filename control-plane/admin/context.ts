@@ -11,6 +11,18 @@ export type AdminContext = AdminService;
  * response; `tenantId` names the tenant whose config it alters (quotas and size,
  * service/config-growth.ts); a replay carries `Idempotent-Replayed: true`.
  */
+/** mutate() for a change of the tenant the path names (it is told which tenant changes). */
+export function mutateTenant(
+  ctx: AdminContext,
+  req: FastifyRequest<{ Params: { tenantId: string } }>,
+  reply: FastifyReply,
+  change: (tenantId: string) => Change,
+  opts: { grows?: boolean } = {},
+): Promise<FastifyReply> {
+  const { tenantId } = req.params;
+  return mutate(ctx, req, reply, change(tenantId), { ...opts, tenantId });
+}
+
 export async function mutate(
   ctx: AdminContext,
   req: FastifyRequest,

@@ -1,6 +1,7 @@
 /**
- * /admin/v1/operator-tokens: create (the token is in that response only), list, revoke. Only role
- * admin may call them, listing included. They change no tenant configuration, so they publish
+ * /admin/v1/whoami: the calling operator's id, name and role (any role; the console greys out
+ * what a viewer may not do). /admin/v1/operator-tokens: create (the token is in that response
+ * only), list, revoke. Only role admin may call them, listing included. They change no tenant configuration, so they publish
  * nothing, but run through the MutationRunner for Idempotency-Key like every admin change.
  */
 import type { FastifyInstance } from "fastify";
@@ -8,6 +9,7 @@ import type { NewOperatorToken } from "../service/admin-fleet.ts";
 import { type AdminContext, mutate } from "./context.ts";
 import {
   createOperatorTokenBody,
+  currentOperator,
   issuedOperatorToken,
   operatorTokenList,
   operatorTokenParams,
@@ -16,6 +18,21 @@ import {
 const admin = { access: "admin" } as const;
 
 export function registerOperatorTokenRoutes(app: FastifyInstance, ctx: AdminContext): void {
+  app.get(
+    "/whoami",
+    {
+      schema: {
+        summary: "The operator token in use: its id, name and role",
+        tags: ["operator tokens"],
+        response: { 200: currentOperator },
+      },
+    },
+    async (req) => {
+      const { id, name, role } = req.operator!;
+      return { id, name, role };
+    },
+  );
+
   app.post<{ Body: NewOperatorToken }>(
     "/operator-tokens",
     {

@@ -5,6 +5,7 @@
  * a change, the one about to be published).
  */
 import type { FastifyInstance } from "fastify";
+import { documented } from "../http/server.ts";
 import { CorralError } from "../errors.ts";
 import { PlacementInputError } from "../placement/index.ts";
 import type { AdminContext } from "./context.ts";
@@ -12,19 +13,17 @@ import { analysisQuery, placementAnalysis, tenantPlacement } from "./placement-s
 import { tenantParams } from "./schemas.ts";
 import { invalid } from "./validate.ts";
 
+const doc = documented("placement");
+
 type TenantParams = { tenantId: string };
 
 export function registerPlacementRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.get<{ Params: TenantParams }>(
     "/tenants/:tenantId/placement",
-    {
-      schema: {
-        summary: "A tenant's shard: k, and each member's slot, zone and liveness in preference order",
-        tags: ["placement"],
-        params: tenantParams,
-        response: { 200: tenantPlacement },
-      },
-    },
+    doc("A tenant's shard: k, and each member's slot, zone and liveness in preference order", {
+      params: tenantParams,
+      response: { 200: tenantPlacement },
+    }),
     async (req) =>
       (await ctx.placement.tenantPlacement(req.params.tenantId)) ??
       Promise.reject(new CorralError("CORRAL_ADMIN_NOT_FOUND", `tenant ${req.params.tenantId} not found`)),
@@ -32,16 +31,11 @@ export function registerPlacementRoutes(app: FastifyInstance, ctx: AdminContext)
 
   app.get<{ Querystring: { failed?: string } }>(
     "/placement/analysis",
-    {
-      schema: {
-        summary:
-          "Blast radius: N, k distribution, slot loads, shard overlap against theory, and the tenants " +
-          "that lose their whole shard if the `failed` slots die",
-        tags: ["placement"],
-        querystring: analysisQuery,
-        response: { 200: placementAnalysis },
-      },
-    },
+    doc(
+      "Blast radius: N, k distribution, slot loads, shard overlap against theory, and the tenants " +
+        "that lose their whole shard if the `failed` slots die",
+      { querystring: analysisQuery, response: { 200: placementAnalysis } },
+    ),
     async (req) => {
       const failed = req.query.failed ? [...new Set(req.query.failed.split(","))] : [];
       try {

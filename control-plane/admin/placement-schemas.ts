@@ -4,6 +4,7 @@
  * request bodies, every string and number bounded; response schemas list every field.
  */
 import { egressAllowInput, shardProperties } from "../service/resource-schemas.ts";
+import { nullablePeriodQuotaInput, periodQuota } from "../service/quota-schemas.ts";
 import { LIMIT_BOUNDS, QUOTA_BOUNDS, quotas, SLUG_PATTERN } from "./schemas.ts";
 
 /** Slot and zone names: the rule a node's Hello follows (sync/frames.ts). */
@@ -104,6 +105,11 @@ export const planBody = {
         "what each tenant on the plan may hold; absent members keep their value (new plan: the defaults)",
       properties: QUOTA_BOUNDS,
     },
+    quota: {
+      ...nullablePeriodQuotaInput,
+      description:
+        "period quota of the plan's tenants (usage plans); null = none; absent: a new plan has none, a replaced plan keeps its own",
+    },
   },
   if: { properties: { rate: { type: "number", exclusiveMinimum: 0 } } },
   // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, never awaited
@@ -120,6 +126,7 @@ export const plan = {
     priority: { enum: PRIORITIES },
     shardSize: integer,
     quotas,
+    quota: periodQuota,
     tenants: { type: "integer", description: "tenants on this plan" },
   },
   required: ["name", "rate", "burst", "concurrency", "priority", "shardSize", "quotas", "tenants"],

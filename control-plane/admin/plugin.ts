@@ -1,22 +1,18 @@
 /** The admin API as one fastify plugin, mounted at /admin/v1. */
 import type { FastifyInstance } from "fastify";
-import type { Access } from "../http/server.ts";
+import { serveOpenApi } from "../http/server.ts";
 import { registerOperatorAuth } from "./auth.ts";
 import type { AdminContext } from "./context.ts";
 import { registerConfigRoutes } from "./config-routes.ts";
 import { registerFleetRoutes } from "./fleet-routes.ts";
 import { registerKeyRoutes } from "./key-routes.ts";
-import {
-  type ApiDocumentInfo,
-  buildOpenApi,
-  type CollectedRoute,
-  type RouteSchema,
-} from "../http/openapi.ts";
+import type { ApiDocumentInfo } from "../http/openapi.ts";
 import { registerOperatorTokenRoutes } from "./operator-token-routes.ts";
 import { registerPlacementAdmin } from "./placement-admin.ts";
 import { registerRouteRoutes } from "./route-routes.ts";
 import { registerTenantRoutes } from "./tenant-routes.ts";
 import { registerUpstreamRoutes } from "./upstream-routes.ts";
+import { registerUsageRoutes } from "./usage-routes.ts";
 
 export const ADMIN_API_INFO: ApiDocumentInfo = {
   title: "Corral admin API",
@@ -32,15 +28,11 @@ export const ADMIN_PREFIX = "/admin/v1";
 
 export function adminPlugin(ctx: AdminContext) {
   return async function admin(app: FastifyInstance): Promise<void> {
-    const routes: CollectedRoute[] = [];
-    app.addHook("onRoute", (r) => {
-      const methods = Array.isArray(r.method) ? r.method : [r.method];
-      for (const method of methods) {
-        if (method === "HEAD" || r.config?.access === "public") continue;
-        const access: Access = r.config?.access ?? (method === "GET" ? "viewer" : "admin");
-        routes.push({ method, url: r.url, access, schema: r.schema as RouteSchema | undefined });
-      }
-    });
+    serveOpenApi(
+      app,
+      ADMIN_API_INFO,
+      (method, configured) => configured ?? (method === "GET" ? "viewer" : "admin"),
+    );
     registerOperatorAuth(app, ctx);
     registerTenantRoutes(app, ctx);
     registerKeyRoutes(app, ctx);
@@ -50,10 +42,6 @@ export function adminPlugin(ctx: AdminContext) {
     registerConfigRoutes(app, ctx);
     registerPlacementAdmin(app, ctx);
     registerOperatorTokenRoutes(app, ctx);
-    let document: object | undefined;
-    app.get("/openapi.json", { config: { access: "public" } }, async () => {
-      document ??= buildOpenApi(routes, ADMIN_API_INFO);
-      return document;
-    });
+    registerUsageRoutes(app, ctx);
   };
 }

@@ -5,6 +5,7 @@
  * The schemas of tenants' own configuration (keys, upstreams, routes, the tenant) live in
  * service/resource-schemas.ts: the tenant API serves them too.
  */
+import { periodQuotaOverrideInput, usageReportProperties } from "../service/quota-schemas.ts";
 import { QUOTA_MAX } from "../service/quotas.ts";
 import {
   egressAllowInput,
@@ -100,6 +101,7 @@ const limitOverridesInput = {
     shardSize: orNull(LIMIT_BOUNDS.shardSize),
     shadow: { type: ["boolean", "null"], description: "the tenant's limiters count but do not reject" },
     disabled: { type: ["boolean", "null"], description: "kill switch: the tenant's limiters are off" },
+    quota: periodQuotaOverrideInput,
   },
 } as const;
 
@@ -137,6 +139,12 @@ export const listTenantsQuery = {
       type: "string",
       pattern: "^[A-Za-z0-9_-]{1,200}$",
       description: "nextCursor of the previous page",
+    },
+    q: {
+      type: "string",
+      minLength: 1,
+      maxLength: 64,
+      description: "only tenants whose id or name contains this text (case-insensitive)",
     },
   },
 } as const;
@@ -193,7 +201,6 @@ export const quotas = {
 export const tenantUsage = {
   type: "object",
   properties: {
-    tenantId: slug,
     usage: {
       type: "object",
       properties: {
@@ -206,8 +213,10 @@ export const tenantUsage = {
       required: ["routes", "upstreams", "keys", "targets", "configBytes"],
     },
     quotas: { ...quotas, description: "effective quotas: the tenant's overrides, else its plan's" },
+    ...usageReportProperties,
+    tenantId: slug,
   },
-  required: ["tenantId", "usage", "quotas"],
+  required: ["tenantId", "usage", "quotas", "from", "to", "granularity", "quota", "history"],
 } as const;
 
 export const snapshotUsage = {
@@ -273,6 +282,7 @@ export const configVersion = {
     publisher: { type: "string" },
     acks: { type: "integer" },
     nacks: { type: "integer" },
+    lastAckAt: { ...nullableTimestamp, description: "when the last node acknowledged it; null: none yet" },
   },
   required: ["version", "epoch", "createdAt", "sha256", "blobKey", "sizeBytes", "tenants", "acks", "nacks"],
 } as const;
@@ -333,3 +343,9 @@ export const issuedOperatorToken = {
 } as const;
 
 export const operatorTokenList = itemsOf(operatorTokenInfo);
+
+export const currentOperator = {
+  type: "object",
+  properties: { id: { type: "string" }, name: { type: "string" }, role: { enum: OPERATOR_ROLES } },
+  required: ["id", "name", "role"],
+} as const;

@@ -4,57 +4,46 @@
  * declaration leaves a registered slot to the forget delay.
  */
 import type { FastifyInstance } from "fastify";
+import { documented } from "../http/server.ts";
 import type { SlotDeclaration } from "../service/admin-fleet.ts";
 import { type AdminContext, mutate } from "./context.ts";
 import { declareSlotBody, slotList, slotParams, slotView } from "./placement-schemas.ts";
+
+const doc = documented("placement");
 
 type SlotParams = { name: string };
 
 export function registerSlotRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.get(
     "/slots",
-    {
-      schema: {
-        summary: "Every slot declared or registered, with liveness and whether placements use it",
-        tags: ["placement"],
-        response: { 200: slotList },
-      },
-    },
+    doc("Every slot declared or registered, with liveness and whether placements use it", {
+      response: { 200: slotList },
+    }),
     async () => ({ items: await ctx.fleet.listSlots() }),
   );
 
   app.get<{ Params: SlotParams }>(
     "/slots/:name",
-    {
-      schema: { summary: "Get a slot", tags: ["placement"], params: slotParams, response: { 200: slotView } },
-    },
+    doc("Get a slot", { params: slotParams, response: { 200: slotView } }),
     (req) => ctx.fleet.getSlot(req.params.name),
   );
 
   app.put<{ Params: SlotParams; Body: SlotDeclaration }>(
     "/slots/:name",
-    {
-      schema: {
-        summary: "Declare a slot (or replace its declaration): in the fleet even before its node connects",
-        tags: ["placement"],
-        params: slotParams,
-        body: declareSlotBody,
-        response: { 200: slotView, 201: slotView },
-      },
-    },
+    doc("Declare a slot (or replace its declaration): in the fleet even before its node connects", {
+      params: slotParams,
+      body: declareSlotBody,
+      response: { 200: slotView, 201: slotView },
+    }),
     (req, reply) =>
       mutate(ctx, req, reply, ctx.fleet.declareSlot(req.params.name, req.body), { grows: true }),
   );
 
   app.delete<{ Params: SlotParams }>(
     "/slots/:name",
-    {
-      schema: {
-        summary: "Remove a slot's declaration (a registered slot then leaves after the forget delay)",
-        tags: ["placement"],
-        params: slotParams,
-      },
-    },
+    doc("Remove a slot's declaration (a registered slot then leaves after the forget delay)", {
+      params: slotParams,
+    }),
     (req, reply) => mutate(ctx, req, reply, ctx.fleet.undeclareSlot(req.params.name)),
   );
 }

@@ -94,14 +94,7 @@ export class PlacementService {
 
   /** The tenant's shard over the current fleet; undefined when there is no such tenant. */
   async tenantPlacement(tenantId: string): Promise<TenantPlacement | undefined> {
-    const read = await withTransaction(
-      this.#pool,
-      async (tx) => ({
-        tenants: await configuredShardSizes(tx, tenantId),
-        slots: await this.currentSlots(tx),
-      }),
-      "repeatable read",
-    );
+    const read = await this.#readFleet(tenantId);
     const tenant = read.tenants[0];
     if (!tenant) return undefined;
     const k = effectiveShardSize(tenant.k, read.slots.length);
@@ -122,6 +115,19 @@ export class PlacementService {
   }
 
   /**
+   * Which of the tenants have `slot` in their shard over the current fleet (the shard the
+   * snapshot gives them, or is about to): usage metering takes counts from those members only.
+   */
+  async shardMembers(slot: string, tenantIds: readonly string[]): Promise<ReadonlySet<string>> {
+    if (tenantIds.length === 0) return new Set();
+    const read = await this.#readFleet(tenantIds);
+    const members = read.tenants.filter((t) =>
+      this.#shards.lookup({ id: t.id, shardSize: clampShardSize(t.k) }, read.slots).includes(slot),
+    );
+    return new Set(members.map((t) => t.id));
+  }
+
+  /**
    * Blast radius over every tenant: k distribution, slot loads, overlap measured against theory,
    * and the tenants losing their whole shard if `failed` slots die. Shards are computed in chunks
    * so a large fleet does not stall the event loop; concurrent calls for the same slots share one run.
@@ -137,11 +143,7 @@ export class PlacementService {
   }
 
   async #analyze(failed: readonly string[]): Promise<FleetAnalysis> {
-    const read = await withTransaction(
-      this.#pool,
-      async (tx) => ({ tenants: await configuredShardSizes(tx), slots: await this.currentSlots(tx) }),
-      "repeatable read",
-    );
+    const read = await this.#readFleet();
     const known = new Set(read.slots.map((s) => s.name));
     const unknown = failed.filter((name) => !known.has(name));
     if (unknown.length > 0) {
@@ -174,6 +176,18 @@ export class PlacementService {
     return placed;
   }
 
+  /** The tenants' configured shard sizes (all tenants when undefined) and the current slots, of one moment. */
+  #readFleet(tenantIds?: string | readonly string[]) {
+    return withTransaction(
+      this.#pool,
+      async (tx) => ({
+        tenants: await configuredShardSizes(tx, tenantIds),
+        slots: await this.currentSlots(tx),
+      }),
+      "repeatable read",
+    );
+  }
+
   #policy(nowMs: number): SlotPolicy {
     return { nowMs, liveWindowMs: this.config.liveWindowMs, forgetDelayMs: this.config.forgetDelayMs };
   }
@@ -184,13 +198,17 @@ export class PlacementService {
   }
 }
 
-/** Each tenant's configured shard size (its override, else its plan's), by id; one tenant or all. */
-async function configuredShardSizes(q: Queryable, tenantId?: string): Promise<{ id: string; k: number }[]> {
+/** Each tenant's configured shard size (its override, else its plan's), by id; of the given tenants or all. */
+async function configuredShardSizes(
+  q: Queryable,
+  tenantIds?: string | readonly string[],
+): Promise<{ id: string; k: number }[]> {
+  const ids = typeof tenantIds === "string" ? [tenantIds] : tenantIds;
   const { rows } = await q.query<{ id: string; k: number }>(
     `SELECT t.id, COALESCE(t.shard_size, p.shard_size, 1) AS k
      FROM tenants t LEFT JOIN plans p ON p.name = t.plan
-     WHERE ($1::text IS NULL OR t.id = $1) ORDER BY t.id`,
-    [tenantId ?? null],
+     WHERE ($1::text[] IS NULL OR t.id = ANY($1)) ORDER BY t.id`,
+    [ids ?? null],
   );
   return rows;
 }

@@ -12,9 +12,11 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  type FastifySchema,
   LogController,
 } from "fastify";
 import type { Socket } from "node:net";
+import type { Tracer } from "@opentelemetry/api";
 import {
   answerOnSocket,
   capConnections,
@@ -25,7 +27,9 @@ import { CorralError, type ErrorCode, toProblem } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { ControlPlaneMetrics } from "../metrics.ts";
 import type { Operator } from "../store/operator-tokens.ts";
+import { type ApiDocumentInfo, buildOpenApi, type CollectedRoute, type RouteSchema } from "./openapi.ts";
 import { toCorralError } from "./problems.ts";
+import { traceRequests } from "./request-spans.ts";
 
 /** Who may call a route: nobody needs a token, any operator, or admins only. */
 export type Access = "public" | "viewer" | "admin";
@@ -56,6 +60,8 @@ export interface HttpServerDeps {
   notReadyReason: () => Promise<string | undefined>;
   /** PEM certificate chain and key: serve HTTPS */
   tls?: { cert: Buffer; key: Buffer };
+  /** exports one span per request (runtime/tracing.ts); undefined: export off, no hooks */
+  tracer?: Tracer;
 }
 
 /** The problem document; an error that says when to come back also sets Retry-After. */
@@ -63,6 +69,62 @@ export function sendProblem(reply: FastifyReply, err: CorralError): FastifyReply
   const { retryAfterSeconds } = err.extensions;
   if (typeof retryAfterSeconds === "number") reply.header("retry-after", String(retryAfterSeconds));
   return reply.code(err.status).type("application/problem+json").send(toProblem(err));
+}
+
+/** Route options documenting a route of `tag`: its summary and its schemas (params, body, response...). */
+export function documented(tag: string) {
+  return (summary: string, schema: Omit<FastifySchema, "summary" | "tags"> = {}) => ({
+    schema: { summary, tags: [tag], ...schema },
+  });
+}
+
+/**
+ * How an API answers what goes wrong: anything thrown becomes its catalogued problem (`map`
+ * adjusts it, e.g. to the tenant API's codes), logged when it is a 5xx; a path no route matches
+ * is `notFound`.
+ */
+export function answerProblems(
+  app: FastifyInstance,
+  notFound: ErrorCode,
+  map: (err: CorralError) => CorralError = (err) => err,
+): void {
+  app.setErrorHandler((err, req, reply) => {
+    const problem = map(toCorralError(err));
+    if (problem.status >= 500) req.log.error({ err, code: problem.code }, "request failed");
+    return sendProblem(reply, problem);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, new CorralError(notFound, `no route ${req.method} ${req.url.split("?")[0]}`)),
+  );
+}
+
+/**
+ * Documents every route registered on `app` after this call (not HEAD, not public ones), each
+ * with the access `accessOf` gives it, and serves them as a public /openapi.json, built once.
+ */
+export function serveOpenApi(
+  app: FastifyInstance,
+  info: ApiDocumentInfo,
+  accessOf: (method: string, configured: Access | undefined) => CollectedRoute["access"],
+): void {
+  const routes: CollectedRoute[] = [];
+  app.addHook("onRoute", (r) => {
+    const methods = Array.isArray(r.method) ? r.method : [r.method];
+    for (const method of methods) {
+      if (method === "HEAD" || r.config?.access === "public") continue;
+      routes.push({
+        method,
+        url: r.url,
+        access: accessOf(method, r.config?.access),
+        schema: r.schema as RouteSchema,
+      });
+    }
+  });
+  let document: object | undefined;
+  app.get("/openapi.json", { config: { access: "public" } }, async () => {
+    document ??= buildOpenApi(routes, info);
+    return document;
+  });
 }
 
 export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
@@ -84,18 +146,9 @@ export function buildHttpServer(deps: HttpServerDeps): FastifyInstance {
   capConnections(app.server, deps.limits);
   app.decorateRequest("operator", null);
   app.removeContentTypeParser("text/plain"); // bodies are JSON only: anything else is 415
-  app.setErrorHandler((err, req, reply) => {
-    const problem = toCorralError(err);
-    if (problem.status >= 500) req.log.error({ err, code: problem.code }, "request failed");
-    return sendProblem(reply, problem);
-  });
-  app.setNotFoundHandler((req, reply) =>
-    sendProblem(
-      reply,
-      new CorralError("CORRAL_ADMIN_NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`),
-    ),
-  );
+  answerProblems(app, "CORRAL_ADMIN_NOT_FOUND");
   app.addHook("onResponse", async (req, reply) => logRequest(deps, req, reply));
+  if (deps.tracer) traceRequests(app, deps.tracer);
   registerOpsRoutes(app, deps);
   return app;
 }

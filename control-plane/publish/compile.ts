@@ -12,6 +12,7 @@ import type {
   ApiKey,
   HealthCheck,
   Limits,
+  Quota,
   Route,
   Slot,
   Snapshot,
@@ -25,7 +26,8 @@ import type { ActiveKeyRow, FleetParts, FleetRows } from "../store/fleet-rows.ts
 import type { RouteRow } from "../store/routes.ts";
 import type { TenantRows } from "../store/tenant-revisions.ts";
 import { DEFAULT_ADMISSION } from "../store/settings.ts";
-import type { PlanRow, TenantRow } from "../store/tenants.ts";
+import { type PeriodQuota, rowQuota } from "../store/period-quota.ts";
+import { type PlanRow, type TenantRow, tenantQuotaOverride } from "../store/tenants.ts";
 import type { HealthCheckSettings, UpstreamRow } from "../store/upstreams.ts";
 import { snapshotProblems } from "./consistency.ts";
 
@@ -114,7 +116,8 @@ export function assertConsistent(problems: readonly string[]): void {
 
 /**
  * A tenant's limits: each of its overrides, else its plan's value. rate 0 means no rate limit
- * and concurrency 0 no concurrency limit; shadow and disabled default to false.
+ * and concurrency 0 no concurrency limit; shadow and disabled default to false. The period
+ * quota: the tenant's override (which may be "none"), else the plan's.
  */
 export function resolveLimits(t: TenantRow, plan: PlanRow | undefined): Limits {
   return {
@@ -125,8 +128,18 @@ export function resolveLimits(t: TenantRow, plan: PlanRow | undefined): Limits {
     shardSize: clampShardSize(t.shard_size ?? plan?.shard_size ?? 1),
     shadow: t.limits_shadow ?? false,
     disabled: t.limits_disabled ?? false,
-    quota: undefined,
+    quota: toQuota(resolveQuota(t, plan)),
   };
+}
+
+/** The tenant's period quota: its override (undefined = the plan's, null = none), else the plan's. */
+export function resolveQuota(t: TenantRow, plan: PlanRow | undefined): PeriodQuota | undefined {
+  const override = tenantQuotaOverride(t);
+  return override === undefined ? plan && rowQuota(plan) : (override ?? undefined);
+}
+
+function toQuota(q: PeriodQuota | undefined): Quota | undefined {
+  return q && { limit: q.limit, period: q.period, offsetMs: q.offsetMs };
 }
 
 /**
@@ -177,7 +190,7 @@ export function groupChildren(rows: TenantRows, problems: string[]): Map<string,
 }
 
 function toApiKey(k: ActiveKeyRow): ApiKey {
-  return { id: k.id, hash: Buffer.from(k.hash), scopes: [...k.scopes], quota: undefined };
+  return { id: k.id, hash: Buffer.from(k.hash), scopes: [...k.scopes], quota: toQuota(rowQuota(k)) };
 }
 
 function toRoute(r: RouteRow): Route {

@@ -159,7 +159,16 @@ export class IncrementalCompiler {
 }
 
 function planFingerprint(p: PlanRow): string {
-  return JSON.stringify([p.rate, p.burst, p.concurrency, p.priority, p.shard_size]);
+  return JSON.stringify([
+    p.rate,
+    p.burst,
+    p.concurrency,
+    p.priority,
+    p.shard_size,
+    p.quota_limit,
+    p.quota_period,
+    p.quota_offset_ms,
+  ]);
 }
 
 function sameShard(a: readonly string[], b: readonly string[]): boolean {

@@ -15,8 +15,10 @@
  * meanwhile, see capacityExceeded).
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
+import type { Tracer } from "@opentelemetry/api";
 import { encodePointer, LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts";
 import type { BlobStore } from "../../runtime/blob-store/blob-store.ts";
+import { finishSpan } from "../../runtime/tracing.ts";
 import type { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import {
   compressPayload,
@@ -62,6 +64,8 @@ export interface PublisherDeps {
   now?: () => number;
   /** extra compile options (e.g. the placement hook) */
   compileOptions?: () => Partial<CompileOptions>;
+  /** exports one span per publish (runtime/tracing.ts); undefined: export off */
+  tracer?: Tracer;
 }
 
 export interface PublishResult extends PublishedVersion {
@@ -228,6 +232,7 @@ export class Publisher {
     const epoch = this.deps.lease.currentEpoch();
     if (epoch === undefined) return undefined;
     const started = performance.now();
+    const span = this.deps.tracer?.startSpan("publish", { attributes: { "corral.publish.source": source } });
     try {
       const result = await this.writeVersion(epoch, source);
       await this.pointLatest(result, epoch);
@@ -249,10 +254,13 @@ export class Publisher {
         },
         "published",
       );
+      if (span) finishSpan(span, publishedAttributes(result, epoch), false);
       if (this.deps.lease.currentEpoch() === epoch) await this.deps.retention.collect(result.version);
       return result;
     } catch (err) {
       this.recordFailure(err, source);
+      if (span)
+        finishSpan(span, { "corral.publish.epoch": epoch, "corral.error.code": errorCode(err) }, true);
       throw err;
     }
   }
@@ -359,9 +367,23 @@ export class Publisher {
   }
 
   private recordFailure(err: unknown, source: string): void {
-    const code = err instanceof CorralError ? err.code : "CORRAL_CP_INTERNAL";
+    const code = errorCode(err);
     this.deps.metrics.publishes.inc({ result: code === "CORRAL_CP_INTERNAL" ? "error" : code });
     if (code === "CORRAL_PUBLISH_FENCED") this.deps.logger.warn({ err, code, source }, "publish fenced off");
     else this.deps.logger.error({ err, code, source }, "publish failed");
   }
+}
+
+function errorCode(err: unknown): string {
+  return err instanceof CorralError ? err.code : "CORRAL_CP_INTERNAL";
+}
+
+/** What a publish span names: the version it wrote, of which epoch, how many tenants and bytes. */
+function publishedAttributes(result: PublishResult, epoch: number) {
+  return {
+    "corral.publish.version": result.version,
+    "corral.publish.epoch": epoch,
+    "corral.publish.tenants": result.tenants,
+    "corral.publish.bytes": result.usedBytes,
+  };
 }

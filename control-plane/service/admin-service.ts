@@ -11,6 +11,7 @@ import { AdminTenantConfig } from "./admin-tenant-config.ts";
 import type { Change } from "./config-changes.ts";
 import { type FailedAuthThrottle, sourceOf } from "./failed-auth-throttle.ts";
 import { hashRequest, type MutationRunner } from "./mutations.ts";
+import type { UsageReader } from "./usage-reader.ts";
 
 export { MAX_TOKEN_LENGTH } from "../store/operator-tokens.ts";
 export type { Operator };
@@ -19,6 +20,8 @@ export interface AdminServiceDeps extends AdminFleetDeps {
   mutations: MutationRunner;
   /** failed operator authentications per source address */
   authThrottle: FailedAuthThrottle;
+  /** usage reports (metering rows, quota counters) */
+  usage: UsageReader;
 }
 
 /** One admin change as the transport received it. */
@@ -38,6 +41,7 @@ export class AdminService {
   readonly tenants: AdminTenantConfig;
   readonly fleet: AdminFleet;
   readonly placement: AdminFleetDeps["placement"];
+  readonly usage: UsageReader;
   readonly #deps: AdminServiceDeps;
 
   constructor(deps: AdminServiceDeps) {
@@ -45,6 +49,7 @@ export class AdminService {
     this.tenants = new AdminTenantConfig(deps.pool);
     this.fleet = new AdminFleet(deps);
     this.placement = deps.placement;
+    this.usage = deps.usage;
   }
 
   /** Runs `change` in a transaction under the request's Idempotency-Key (a replay is marked). */

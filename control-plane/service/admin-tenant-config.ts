@@ -6,7 +6,7 @@
  */
 import type { AdmissionSettings } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { CorralError } from "../errors.ts";
-import { listApiKeys } from "../store/api-keys.ts";
+import { listApiKeys, setKeyQuota } from "../store/api-keys.ts";
 import type { Pool } from "../store/db.ts";
 import { deletePlan, getPlan, listPlanViews, type PlanLimits, putPlan } from "../store/plans.ts";
 import { listRoutes, type NewRoute, type RoutePatch } from "../store/routes.ts";
@@ -34,8 +34,18 @@ import * as changes from "./config-changes.ts";
 import { measureTenant } from "./config-growth.ts";
 import { normalizeEgressAllow, normalizeUpstream } from "./input-validation.ts";
 import { assertPlanRateCovered, assertTenantRateCovered } from "./limit-rules.ts";
+import { type PeriodQuotaInput, parseOptionalQuota, parsePeriodQuota } from "./period-quota.ts";
 
-export type { NewKey, NewRoute, NewTenant, NewUpstream, PlanLimits, RoutePatch, TenantPatch, UpstreamPatch };
+export type { NewKey, NewRoute, NewUpstream, RoutePatch, UpstreamPatch };
+
+/** Bodies as the admin API takes them: period quotas with ISO 8601 offsets. */
+export type PlanBody = Omit<PlanLimits, "quota"> & { quota?: PeriodQuotaInput | null };
+type QuotaOverrideInput = PeriodQuotaInput | null | "plan";
+type WithQuotaInput<T extends { limits?: object }> = Omit<T, "limits"> & {
+  limits?: Omit<NonNullable<T["limits"]>, "quota"> & { quota?: QuotaOverrideInput };
+};
+export type NewTenantBody = WithQuotaInput<NewTenant>;
+export type TenantPatchBody = WithQuotaInput<TenantPatch>;
 
 const notFound = (kind: string, id: string) =>
   new CorralError("CORRAL_ADMIN_NOT_FOUND", `${kind} ${id} not found`);
@@ -45,10 +55,19 @@ const admissionView = (s: StoredAdmission) => ({
 });
 const egressView = (s: StoredEgress) => ({ allow: s.allow, updatedAt: s.updatedAt?.toISOString() ?? null });
 
-/** The body with its egress allow entries in canonical form (400 naming a bad one). */
-function withEgressAllow<T extends { egressAllow?: string[] }>(body: T): T {
-  if (body.egressAllow === undefined) return body;
-  return { ...body, egressAllow: normalizeEgressAllow(body.egressAllow, "body/egressAllow") };
+/**
+ * The body as the store takes it: egress allow entries in canonical form, limits.quota parsed
+ * into quotaOverride (400 naming a bad field).
+ */
+function tenantInput<T extends NewTenantBody | TenantPatchBody>(body: T): NewTenant | TenantPatch {
+  const { limits, ...rest } = body;
+  const { quota, ...otherLimits } = limits ?? {};
+  const out: TenantPatch = { ...rest, ...(limits ? { limits: otherLimits } : {}) };
+  if (body.egressAllow !== undefined)
+    out.egressAllow = normalizeEgressAllow(body.egressAllow, "body/egressAllow");
+  if (quota !== undefined)
+    out.quotaOverride = quota === "plan" ? "plan" : parseOptionalQuota(quota, "body/limits/quota");
+  return out;
 }
 
 export class AdminTenantConfig {
@@ -60,16 +79,17 @@ export class AdminTenantConfig {
 
   // ---- tenants ----------------------------------------------------------------------
 
-  createTenant(body: NewTenant): Change {
+  createTenant(body: NewTenantBody): Change {
+    const input = { ...tenantInput(body), id: body.id } as NewTenant;
     return async (tx) => {
-      const created = await insertTenant(tx, withEgressAllow(body));
+      const created = await insertTenant(tx, input);
       await assertTenantRateCovered(tx, created.id);
       return { status: 201, body: created };
     };
   }
 
-  listTenants(limit: number, afterId: string | undefined) {
-    return listTenants(this.#pool, limit, afterId);
+  listTenants(limit: number, afterId: string | undefined, search?: string) {
+    return listTenants(this.#pool, limit, afterId, search);
   }
 
   async getTenant(id: string) {
@@ -82,9 +102,10 @@ export class AdminTenantConfig {
     return { tenantId: id, ...measured };
   }
 
-  updateTenant(id: string, patch: TenantPatch): Change {
+  updateTenant(id: string, patch: TenantPatchBody): Change {
+    const input = tenantInput(patch);
     return async (tx) => {
-      const updated = await updateTenant(tx, id, withEgressAllow(patch));
+      const updated = await updateTenant(tx, id, input);
       if (!updated) throw notFound("tenant", id);
       await assertTenantRateCovered(tx, updated.id);
       return { status: 200, body: updated };
@@ -106,6 +127,16 @@ export class AdminTenantConfig {
   readonly updateRoute = changes.updateRoute;
   readonly removeRoute = changes.removeRoute;
   readonly removeUpstream = changes.removeUpstream;
+
+  /** Sets (null: removes) a key's own period quota; operators only. */
+  setKeyQuota(tenantId: string, keyId: string, quota: PeriodQuotaInput | null): Change {
+    const parsed = quota === null ? null : parsePeriodQuota(quota, "body/quota");
+    return async (tx) => {
+      const key = await setKeyQuota(tx, tenantId, keyId, parsed);
+      if (!key) throw notFound("key", `${tenantId}/${keyId}`);
+      return { status: 200, body: key };
+    };
+  }
 
   createUpstream(tenantId: string, body: NewUpstream): Change {
     return changes.createUpstream(tenantId, normalizeUpstream(body));
@@ -146,7 +177,8 @@ export class AdminTenantConfig {
     return (await getPlan(this.#pool, name)) ?? Promise.reject(notFound("plan", name));
   }
 
-  putPlan(name: string, limits: PlanLimits): Change {
+  putPlan(name: string, body: PlanBody): Change {
+    const limits: PlanLimits = { ...body, quota: parseOptionalQuota(body.quota, "body/quota") };
     return async (tx) => {
       const { plan, created } = await putPlan(tx, name, limits);
       await assertPlanRateCovered(tx, name);

@@ -16,6 +16,7 @@ import {
   type PolicyBound,
   UPSTREAM_POLICY_BOUNDS,
 } from "../../proto/upstream-policy.ts";
+import { periodQuota } from "./quota-schemas.ts";
 
 export const SLUG_PATTERN = "^[a-z0-9][a-z0-9-]{0,62}$";
 export const slug = { type: "string", pattern: SLUG_PATTERN, maxLength: 63 } as const;
@@ -38,6 +39,7 @@ const limitOverrides = {
     shardSize: { type: "integer" },
     shadow: { type: "boolean" },
     disabled: { type: "boolean" },
+    quota: { ...periodQuota, description: "the tenant's own period quota (null: none); absent: the plan's" },
   },
 } as const;
 
@@ -162,6 +164,7 @@ export const keyInfo = {
     scopes,
     createdAt: timestamp,
     revokedAt: nullableTimestamp,
+    quota: { ...periodQuota, description: "the key's own period quota, set by operators (null: none)" },
   },
   required: ["id", "tenantId", "name", "scopes", "createdAt", "revokedAt"],
 } as const;

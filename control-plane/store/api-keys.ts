@@ -1,6 +1,8 @@
 /** Tenant API keys: only SHA-256 hashes are stored; the key is returned once, at creation. */
 import { generateApiKey } from "../../proto/api-key.ts";
 import type { Queryable } from "./db.ts";
+import type { PeriodQuota, PeriodQuotaColumns, PeriodQuotaView } from "./period-quota.ts";
+import { PERIOD_QUOTA_COLUMNS, quotaValues, quotaView, rowQuota } from "./period-quota.ts";
 import { rowJson } from "./row-json.ts";
 import type { TenantStatus } from "./tenants.ts";
 
@@ -13,6 +15,8 @@ export interface ApiKeyInfo {
   scopes: Scope[];
   createdAt: string;
   revokedAt: string | null;
+  /** the key's own period quota (operators set it); null: none */
+  quota: PeriodQuotaView | null;
 }
 
 export interface IssuedApiKey {
@@ -49,13 +53,35 @@ export async function issueApiKey(
   return { id, tenantId, key, name: input.name, scopes, createdAt: rows[0]!.created_at.toISOString() };
 }
 
+type KeyInfoRow = Omit<ApiKeyRow, "hash"> & PeriodQuotaColumns;
+const KEY_INFO_COLUMNS = `id, tenant_id, name, scopes, created_at, revoked_at, ${PERIOD_QUOTA_COLUMNS}`;
+
+function toKeyInfo(r: KeyInfoRow): ApiKeyInfo {
+  const { quota_limit, quota_period, quota_offset_ms, ...rest } = r;
+  return { ...rowJson(rest), quota: quotaView(rowQuota({ quota_limit, quota_period, quota_offset_ms })) };
+}
+
 export async function listApiKeys(q: Queryable, tenantId: string): Promise<ApiKeyInfo[]> {
-  const { rows } = await q.query<Omit<ApiKeyRow, "hash">>(
-    `SELECT id, tenant_id, name, scopes, created_at, revoked_at FROM api_keys
-     WHERE tenant_id = $1 ORDER BY created_at, id`,
+  const { rows } = await q.query<KeyInfoRow>(
+    `SELECT ${KEY_INFO_COLUMNS} FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id`,
     [tenantId],
   );
-  return rows.map((r): ApiKeyInfo => rowJson(r));
+  return rows.map(toKeyInfo);
+}
+
+/** Sets (null: removes) the key's own period quota; undefined when the tenant has no such key. */
+export async function setKeyQuota(
+  q: Queryable,
+  tenantId: string,
+  keyId: string,
+  quota: PeriodQuota | null,
+): Promise<ApiKeyInfo | undefined> {
+  const { rows } = await q.query<KeyInfoRow>(
+    `UPDATE api_keys SET (${PERIOD_QUOTA_COLUMNS}) = ($3, $4, $5) WHERE tenant_id = $1 AND id = $2
+     RETURNING ${KEY_INFO_COLUMNS}`,
+    [tenantId, keyId, ...quotaValues(quota)],
+  );
+  return rows[0] && toKeyInfo(rows[0]);
 }
 
 export type RevokeResult = "revoked" | "already-revoked" | "not-found";

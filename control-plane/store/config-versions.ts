@@ -30,6 +30,8 @@ export interface VersionView extends NewVersion {
   createdAt: string;
   acks: number;
   nacks: number;
+  /** when the last node acknowledged it (the rollout's duration is this minus createdAt) */
+  lastAckAt: string | null;
 }
 
 export interface LatestVersion {
@@ -128,9 +130,10 @@ export async function latestVersion(q: Queryable): Promise<LatestVersion | undef
 
 export async function listVersions(q: Queryable, limit: number): Promise<VersionView[]> {
   const { rows } = await q.query(
-    `SELECT v.*, COALESCE(r.acks, 0)::int AS acks, COALESCE(r.nacks, 0)::int AS nacks
+    `SELECT v.*, COALESCE(r.acks, 0)::int AS acks, COALESCE(r.nacks, 0)::int AS nacks, r.last_ack_at
      FROM (SELECT * FROM config_versions ORDER BY version DESC LIMIT $1) v
-     LEFT JOIN (SELECT version, count(*) FILTER (WHERE ok) AS acks, count(*) FILTER (WHERE NOT ok) AS nacks
+     LEFT JOIN (SELECT version, count(*) FILTER (WHERE ok) AS acks, count(*) FILTER (WHERE NOT ok) AS nacks,
+                       max(reported_at) FILTER (WHERE ok) AS last_ack_at
                 FROM version_reports GROUP BY version) r ON r.version = v.version
      ORDER BY v.version DESC`,
     [limit],
@@ -148,6 +151,7 @@ export async function listVersions(q: Queryable, limit: number): Promise<Version
     createdAt: (r.created_at as Date).toISOString(),
     acks: r.acks,
     nacks: r.nacks,
+    lastAckAt: r.last_ack_at ? (r.last_ack_at as Date).toISOString() : null,
   }));
 }
 

@@ -4,6 +4,7 @@ import type { DeclaredSlotRow } from "../placement/fleet-slots.ts";
 import type { ApiKeyRow } from "./api-keys.ts";
 import type { Queryable } from "./db.ts";
 import { listNodeRows, type NodeRow } from "./nodes.ts";
+import { PERIOD_QUOTA_COLUMNS, type PeriodQuotaColumns } from "./period-quota.ts";
 import type { RouteRow } from "./routes.ts";
 import { getAdmission, getEgress } from "./settings.ts";
 import { databaseNowMs, listDeclaredSlots } from "./slots.ts";
@@ -11,7 +12,11 @@ import { loadTenantRows, type TenantRows } from "./tenant-revisions.ts";
 import { listPlans, type PlanRow, type TenantRow } from "./tenants.ts";
 import type { UpstreamRow } from "./upstreams.ts";
 
-export type ActiveKeyRow = Pick<ApiKeyRow, "id" | "tenant_id" | "hash" | "scopes" | "revoked_at">;
+export type ActiveKeyRow = Pick<ApiKeyRow, "id" | "tenant_id" | "hash" | "scopes" | "revoked_at"> &
+  PeriodQuotaColumns;
+
+/** What a live key compiles from: its hash, scopes and its own period quota. */
+export const ACTIVE_KEY_COLUMNS = `id, tenant_id, hash, scopes, revoked_at, ${PERIOD_QUOTA_COLUMNS}`;
 
 export interface FleetRows {
   plans: PlanRow[];

@@ -6,6 +6,14 @@
 import { CorralError } from "../errors.ts";
 import { QUOTA_COLUMNS, QUOTA_NAMES, type Quotas } from "./quota-columns.ts";
 import type { Queryable } from "./db.ts";
+import {
+  PERIOD_QUOTA_COLUMNS,
+  type PeriodQuota,
+  type PeriodQuotaView,
+  quotaValues,
+  quotaView,
+  rowQuota,
+} from "./period-quota.ts";
 import type { PlanRow, Priority } from "./tenants.ts";
 
 export interface PlanLimits {
@@ -16,11 +24,14 @@ export interface PlanLimits {
   shardSize: number;
   /** absent members: a new plan gets the schema's defaults, a replaced plan keeps its values */
   quotas?: Partial<Quotas>;
+  /** the period quota of usage plans: null = none; absent: a new plan has none, a replaced one keeps it */
+  quota?: PeriodQuota | null;
 }
 
-export interface Plan extends PlanLimits {
+export interface Plan extends Omit<PlanLimits, "quota"> {
   name: string;
   quotas: Quotas;
+  quota: PeriodQuotaView | null;
   /** how many tenants are on the plan */
   tenants: number;
 }
@@ -28,6 +39,7 @@ export interface Plan extends PlanLimits {
 type PlanCountRow = PlanRow & { tenants: number; quotas: Quotas };
 
 const SELECT_PLANS = `SELECT p.name, p.rate, p.burst, p.concurrency, p.priority, p.shard_size,
+    p.quota_limit, p.quota_period, p.quota_offset_ms,
     json_build_object(${QUOTA_NAMES.map((n) => `'${n}', p.${QUOTA_COLUMNS[n]}`).join(", ")}) AS quotas,
     (SELECT count(*)::int FROM tenants t WHERE t.plan = p.name) AS tenants
   FROM plans p`;
@@ -41,6 +53,7 @@ function toPlan(r: PlanCountRow): Plan {
     priority: r.priority,
     shardSize: r.shard_size,
     quotas: r.quotas,
+    quota: quotaView(rowQuota(r)),
     tenants: r.tenants,
   };
 }
@@ -76,6 +89,11 @@ export async function putPlan(
       ...quotas.map((n) => p.quotas![n]),
     ]);
   }
+  if (p.quota !== undefined)
+    await q.query(`UPDATE plans SET (${PERIOD_QUOTA_COLUMNS}) = ($2, $3, $4) WHERE name = $1`, [
+      name,
+      ...quotaValues(p.quota),
+    ]);
   return { plan: (await getPlan(q, name))!, created: rows[0]!.created };
 }
 

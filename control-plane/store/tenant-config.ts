@@ -8,9 +8,9 @@
  */
 import { QUOTA_COLUMNS, QUOTA_NAMES, type QuotaOverrides, type Quotas } from "./quota-columns.ts";
 import type { Queryable } from "./db.ts";
-import type { ActiveKeyRow } from "./fleet-rows.ts";
+import { ACTIVE_KEY_COLUMNS, type ActiveKeyRow } from "./fleet-rows.ts";
 import type { RouteRow } from "./routes.ts";
-import { type PlanRow, TENANT_COLUMNS, type TenantRow } from "./tenants.ts";
+import { PLAN_COLUMNS, type PlanRow, TENANT_COLUMNS, type TenantRow } from "./tenants.ts";
 import type { UpstreamRow } from "./upstreams.ts";
 
 export interface TenantConfig {
@@ -40,13 +40,12 @@ export async function loadTenantConfig(q: Queryable, tenantId: string): Promise<
   ).rows[0];
   if (!tenant) return undefined;
   const planRow = (
-    await q.query<PlanRow & Quotas>(
-      `SELECT name, rate, burst, concurrency, priority, shard_size, ${QUOTA_SELECT} FROM plans WHERE name = $1`,
-      [tenant.plan],
-    )
+    await q.query<PlanRow & Quotas>(`SELECT ${PLAN_COLUMNS}, ${QUOTA_SELECT} FROM plans WHERE name = $1`, [
+      tenant.plan,
+    ])
   ).rows[0];
   const keys = await q.query<ActiveKeyRow>(
-    "SELECT id, tenant_id, hash, scopes, revoked_at FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL",
+    `SELECT ${ACTIVE_KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL`,
     [tenantId],
   );
   const routes = await q.query<RouteRow>("SELECT * FROM routes WHERE tenant_id = $1", [tenantId]);

@@ -5,7 +5,7 @@
  * revisions and the rows are of one moment. Child queries are scoped by tenant id.
  */
 import type { Queryable } from "./db.ts";
-import type { ActiveKeyRow } from "./fleet-rows.ts";
+import { ACTIVE_KEY_COLUMNS, type ActiveKeyRow } from "./fleet-rows.ts";
 import type { RouteRow } from "./routes.ts";
 import { TENANT_COLUMNS, type TenantRow } from "./tenants.ts";
 import type { UpstreamRow } from "./upstreams.ts";
@@ -38,8 +38,7 @@ export async function loadTenantRows(q: Queryable, ids?: readonly string[]): Pro
   ).rows;
   const keys = (
     await q.query<ActiveKeyRow>(
-      `SELECT id, tenant_id, hash, scopes, revoked_at FROM api_keys
-       WHERE revoked_at IS NULL AND ${where("tenant_id")}`,
+      `SELECT ${ACTIVE_KEY_COLUMNS} FROM api_keys WHERE revoked_at IS NULL AND ${where("tenant_id")}`,
       params,
     )
   ).rows;

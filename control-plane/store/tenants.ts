@@ -2,6 +2,15 @@
 import { CorralError } from "../errors.ts";
 import { QUOTA_COLUMNS, QUOTA_NAMES, type QuotaOverrides } from "./quota-columns.ts";
 import { type Queryable, SQLSTATE, sqlState } from "./db.ts";
+import {
+  PERIOD_QUOTA_COLUMNS,
+  type PeriodQuota,
+  type PeriodQuotaColumns,
+  type PeriodQuotaView,
+  quotaValues,
+  quotaView,
+  rowQuota,
+} from "./period-quota.ts";
 
 export type Priority = "batch" | "standard" | "critical";
 export type TenantStatus = "active" | "suspended";
@@ -17,7 +26,12 @@ export interface LimitOverrides {
   shadow?: boolean;
   /** kill switch: the tenant's limiters are off */
   disabled?: boolean;
+  /** the tenant's own period quota (null: none, whatever the plan says); absent: the plan's */
+  quota?: PeriodQuotaView | null;
 }
+
+/** A change of the tenant's period quota override: a quota, null (none) or "plan" (the plan's). */
+export type QuotaOverride = PeriodQuota | null | "plan";
 
 export interface Tenant {
   id: string;
@@ -41,11 +55,13 @@ export interface NewTenant {
   egressAllow?: string[];
   /** overrides of the plan's quotas (admin API only; read back through GET .../usage) */
   quotas?: QuotaOverrides;
+  /** the period quota override (admin API only), parsed from limits.quota */
+  quotaOverride?: QuotaOverride;
 }
 
 export type TenantPatch = Partial<Omit<NewTenant, "id">>;
 
-export interface TenantRow {
+export interface TenantRow extends PeriodQuotaColumns {
   id: string;
   name: string;
   plan: string;
@@ -58,11 +74,13 @@ export interface TenantRow {
   limits_shadow: boolean | null;
   limits_disabled: boolean | null;
   egress_allow: string[];
+  /** false: the plan's period quota; true: the row's quota columns (limit NULL = none) */
+  quota_override?: boolean;
   created_at: Date;
   updated_at: Date;
 }
 
-export interface PlanRow {
+export interface PlanRow extends PeriodQuotaColumns {
   name: string;
   rate: number;
   burst: number;
@@ -71,8 +89,16 @@ export interface PlanRow {
   shard_size: number;
 }
 
-export const TENANT_COLUMNS =
-  "id, name, plan, status, rate, burst, concurrency, priority, shard_size, limits_shadow, limits_disabled, egress_allow, created_at, updated_at";
+export const TENANT_COLUMNS = `id, name, plan, status, rate, burst, concurrency, priority, shard_size, limits_shadow,
+  limits_disabled, egress_allow, quota_override, ${PERIOD_QUOTA_COLUMNS}, created_at, updated_at`;
+
+/** The columns a plan is compiled from. */
+export const PLAN_COLUMNS = `name, rate, burst, concurrency, priority, shard_size, ${PERIOD_QUOTA_COLUMNS}`;
+
+/** The tenant's period quota override: undefined = the plan's, null = none. */
+export function tenantQuotaOverride(r: TenantRow): PeriodQuota | null | undefined {
+  return r.quota_override ? (rowQuota(r) ?? null) : undefined;
+}
 
 /** API field -> column of each limit override */
 const LIMIT_COLUMNS = {
@@ -94,6 +120,7 @@ export function toTenant(r: TenantRow): Tenant {
   if (r.shard_size !== null) limits.shardSize = r.shard_size;
   if (r.limits_shadow !== null) limits.shadow = r.limits_shadow;
   if (r.limits_disabled !== null) limits.disabled = r.limits_disabled;
+  if (r.quota_override) limits.quota = quotaView(rowQuota(r));
   return {
     id: r.id,
     name: r.name,
@@ -138,6 +165,7 @@ export async function insertTenant(q: Queryable, t: NewTenant): Promise<Tenant> 
       ],
     );
     if (t.quotas) await setQuotaOverrides(q, t.id, t.quotas);
+    if (t.quotaOverride !== undefined) return (await setPeriodQuotaOverride(q, t.id, t.quotaOverride))!;
     return toTenant(rows[0]!);
   } catch (err) {
     throw integrityError(err, t.id, t.plan);
@@ -150,6 +178,20 @@ async function setQuotaOverrides(q: Queryable, id: string, quotas: QuotaOverride
   if (names.length === 0) return;
   const sets = names.map((n, i) => `${QUOTA_COLUMNS[n]} = $${i + 2}`);
   await q.query(`UPDATE tenants SET ${sets.join(", ")} WHERE id = $1`, [id, ...names.map((n) => quotas[n])]);
+}
+
+/** Sets (or, with "plan", clears) the tenant's period quota override; the tenant after it. */
+async function setPeriodQuotaOverride(
+  q: Queryable,
+  id: string,
+  quota: QuotaOverride,
+): Promise<Tenant | undefined> {
+  const { rows } = await q.query<TenantRow>(
+    `UPDATE tenants SET quota_override = $2, (${PERIOD_QUOTA_COLUMNS}) = ($3, $4, $5), updated_at = now()
+     WHERE id = $1 RETURNING ${TENANT_COLUMNS}`,
+    [id, quota !== "plan", ...quotaValues(quota === "plan" ? null : quota)],
+  );
+  return rows[0] && toTenant(rows[0]);
 }
 
 export async function getTenant(q: Queryable, id: string): Promise<Tenant | undefined> {
@@ -169,10 +211,19 @@ export interface TenantPage {
   lastId: string | undefined;
 }
 
-export async function listTenants(q: Queryable, limit: number, afterId?: string): Promise<TenantPage> {
+/** A page of tenants by id after `afterId`; `search`: only those whose id or name contains it, any case. */
+export async function listTenants(
+  q: Queryable,
+  limit: number,
+  afterId?: string,
+  search?: string,
+): Promise<TenantPage> {
   const { rows } = await q.query<TenantRow>(
-    `SELECT ${TENANT_COLUMNS} FROM tenants WHERE ($1::text IS NULL OR id > $1) ORDER BY id LIMIT $2`,
-    [afterId ?? null, limit + 1],
+    `SELECT ${TENANT_COLUMNS} FROM tenants
+     WHERE ($1::text IS NULL OR id > $1)
+       AND ($3::text IS NULL OR strpos(lower(id), lower($3)) > 0 OR strpos(lower(name), lower($3)) > 0)
+     ORDER BY id LIMIT $2`,
+    [afterId ?? null, limit + 1, search ?? null],
   );
   const more = rows.length > limit;
   const items = rows.slice(0, limit).map(toTenant);
@@ -199,6 +250,7 @@ export async function updateTenant(
     if (value !== undefined) set(column, value);
   }
   if (patch.quotas) await setQuotaOverrides(q, id, patch.quotas);
+  if (patch.quotaOverride !== undefined) await setPeriodQuotaOverride(q, id, patch.quotaOverride);
   if (sets.length === 0) return getTenant(q, id);
   try {
     const { rows } = await q.query<TenantRow>(
@@ -218,8 +270,18 @@ export async function deleteTenant(q: Queryable, id: string): Promise<boolean> {
 }
 
 export async function listPlans(q: Queryable): Promise<PlanRow[]> {
-  const { rows } = await q.query<PlanRow>(
-    "SELECT name, rate, burst, concurrency, priority, shard_size FROM plans ORDER BY name",
-  );
+  const { rows } = await q.query<PlanRow>(`SELECT ${PLAN_COLUMNS} FROM plans ORDER BY name`);
   return rows;
+}
+
+/** The tenant's row and its plan's (undefined: no such tenant). */
+export async function getTenantAndPlan(
+  q: Queryable,
+  id: string,
+): Promise<{ tenant: TenantRow; plan: PlanRow | undefined } | undefined> {
+  const { rows } = await q.query<TenantRow>(`SELECT ${TENANT_COLUMNS} FROM tenants WHERE id = $1`, [id]);
+  const tenant = rows[0];
+  if (!tenant) return undefined;
+  const plans = await q.query<PlanRow>(`SELECT ${PLAN_COLUMNS} FROM plans WHERE name = $1`, [tenant.plan]);
+  return { tenant, plan: plans.rows[0] };
 }

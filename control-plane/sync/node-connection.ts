@@ -4,7 +4,9 @@
  * Status and sends Announce. Database writes for the node are coalesced per kind (the latest
  * wins, one runs at a time: CoalescingWriter); a database failure is logged, never fatal to
  * the connection (nodes keep getting announcements). A bad frame, a node over the frame rate
- * or a slot beyond the fleet's slot limit closes this connection only.
+ * or a slot beyond the fleet's slot limit closes this connection only. Usage counts in Status
+ * frames are checked entry by entry and rolled up (usage-report.ts); the "usage" write adds the
+ * rollup to Postgres, keeping only tenants whose shard has this node's slot.
  */
 import { randomUUID } from "node:crypto";
 import type { WebSocket } from "ws";
@@ -26,11 +28,13 @@ import {
 import { CoalescingWriter } from "./coalescing-writer.ts";
 import { FrameRate } from "./frame-rate.ts";
 import { boundedText, type DecodedFrame, decodeFrame, encodeFrame, helloToNode } from "./frames.ts";
+import { assertUsageBounded, UsageRollup, usageEntryProblem, usageRow } from "./usage-report.ts";
+import { addUsage, type UsageRow } from "../store/usage.ts";
 
 /** how long a refused node has to complete the close handshake before its socket is cut */
 const CLOSE_GRACE_MS = 1000;
 
-type WriteKind = "hello" | "ack" | "nack" | "status" | "close";
+type WriteKind = "hello" | "ack" | "nack" | "status" | "usage" | "close";
 
 export interface ConnectionContext {
   pool: Pool;
@@ -46,6 +50,8 @@ export interface ConnectionContext {
   now: () => number;
   /** after a node's connection was recorded or cleared: the fleet (slots, liveness) may have changed */
   onFleetChange?: () => void;
+  /** which of these tenants have `slot` in their shard (usage is taken only from members) */
+  shardMembers(slot: string, tenantIds: readonly string[]): Promise<ReadonlySet<string>>;
 }
 
 export class NodeConnection {
@@ -61,6 +67,7 @@ export class NodeConnection {
   private readonly writes: CoalescingWriter<WriteKind>;
   private readonly frameRate: FrameRate;
   private highestAcked = 0;
+  private readonly usage = new UsageRollup();
   /** a refusal closed (is closing) the connection: later frames are ignored */
   private closing = false;
 
@@ -214,6 +221,8 @@ export class NodeConnection {
   }
 
   private onStatus(node: NodeHello, s: Status): void {
+    assertUsageBounded(s.usage);
+    if (s.usage.length > 0) this.onUsage(node, s);
     const status = {
       version: s.version,
       configAgeMs: s.configAgeMs,
@@ -222,6 +231,35 @@ export class NodeConnection {
       fetchError: boundedText(s.fetchError),
     };
     this.write("status", (pool) => recordStatus(pool, node.slot, status));
+  }
+
+  private onUsage(node: NodeHello, s: Status): void {
+    const counted = this.ctx.metrics.usageEntries;
+    const nowMs = this.ctx.now();
+    for (const entry of s.usage) {
+      const problem = usageEntryProblem(entry, nowMs);
+      if (problem) counted.inc({ result: problem });
+      else if (!this.usage.add(usageRow(entry))) counted.inc({ result: "dropped" });
+    }
+    this.write("usage", (pool) => this.writeUsage(pool, node.slot));
+  }
+
+  /** Adds the rollup to Postgres (members' tenants only); on failure it is merged back for the next write. */
+  private async writeUsage(pool: Pool, slot: string): Promise<void> {
+    const rows = this.usage.take();
+    if (rows.length === 0) return;
+    const counted = this.ctx.metrics.usageEntries;
+    try {
+      const members = await this.ctx.shardMembers(slot, [...new Set(rows.map((r) => r.tenantId))]);
+      const served = rows.filter((r) => members.has(r.tenantId));
+      counted.inc({ result: "not_member" }, rows.length - served.length);
+      await addUsage(pool, served);
+      counted.inc({ result: "written" }, served.length);
+    } catch (err) {
+      const lost = rows.filter((r: UsageRow) => !this.usage.add(r)).length;
+      if (lost > 0) counted.inc({ result: "dropped" }, lost);
+      throw err;
+    }
   }
 
   /** publish -> Ack time of the newest version, once per node, if it was published while connected */

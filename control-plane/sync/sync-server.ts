@@ -15,7 +15,7 @@ import type { ControlPlaneMetrics } from "../metrics.ts";
 import type { VersionFeed } from "../publish/version-feed.ts";
 import type { Pool } from "../store/db.ts";
 import { releaseConnections, slotAdmissible, touchConnected } from "../store/nodes.ts";
-import { NodeConnection } from "./node-connection.ts";
+import { type ConnectionContext, NodeConnection } from "./node-connection.ts";
 
 export const SYNC_PATH = "/sync/v1";
 export const DEFAULT_PING_INTERVAL_MS = 15_000;
@@ -41,6 +41,8 @@ export interface SyncServerOptions {
   now?: () => number;
   /** a node connected or disconnected (its row is written): see NodeConnection */
   onFleetChange?: () => void;
+  /** which of these tenants have the slot in their shard: usage is taken only from members */
+  shardMembers: ConnectionContext["shardMembers"];
 }
 
 type Refusal = [number, ErrorCode, string?];
@@ -104,6 +106,7 @@ export class SyncServer {
         helloTimeoutMs: this.opts.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
         now: this.opts.now ?? Date.now,
         onFleetChange: this.opts.onFleetChange,
+        shardMembers: this.opts.shardMembers,
       });
       this.connections.add(conn);
       this.opts.metrics.syncConnections.set(this.connections.size);

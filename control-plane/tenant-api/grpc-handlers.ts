@@ -86,5 +86,8 @@ export function tenantHandlers(service: TenantService, unary: Unary): TenantServ
         return done(out, { upstream: map.upstreamMessage(out.value) });
       },
     ),
+    getUsage: unary<pb.GetUsageRequest, pb.GetUsageResponse>("GetUsage", async (ctx, req) => ({
+      response: map.usageMessage(await s.getUsage(ctx.caller, map.usageInput(req))),
+    })),
   };
 }

@@ -7,7 +7,9 @@
 import { Metadata, type ServiceError } from "@grpc/grpc-js";
 import type * as pb from "../../proto/gen/corral/tenant/v1/tenant.ts";
 import { type CorralError, toProblem } from "../errors.ts";
+import type { UsageReport } from "../service/usage-reader.ts";
 import type { ApiKeyInfo } from "../store/api-keys.ts";
+import type { PeriodQuotaView } from "../store/period-quota.ts";
 import type { Route } from "../store/routes.ts";
 import type { Tenant } from "../store/tenants.ts";
 import type { Upstream } from "../store/upstreams.ts";
@@ -97,14 +99,20 @@ export function keyInput(req: pb.CreateKeyRequest): Record<string, unknown> {
   return present({ name: req.name, scopes: nonEmpty(req.scopes) });
 }
 
+/** null (the tenant's quota: none) travels as limit 0; undefined (the plan's) as absent. */
+function quotaMessage(q: PeriodQuotaView | null | undefined): pb.PeriodQuota | undefined {
+  if (q === undefined) return undefined;
+  return q === null ? { limit: 0, period: "", offset: "" } : { ...q };
+}
+
 export function tenantMessage(t: Tenant): pb.Tenant {
-  const { priority, ...limits } = t.limits;
+  const { priority, quota, ...limits } = t.limits;
   return {
     id: t.id,
     name: t.name,
     plan: t.plan,
     status: t.status,
-    limits: { ...limits, priority },
+    limits: { ...limits, priority, quota: quotaMessage(quota) },
     createdAt: t.createdAt,
     updatedAt: t.updatedAt,
   };
@@ -154,7 +162,28 @@ export function upstreamMessage(u: Upstream): pb.Upstream {
 
 export function keyMessage(k: ApiKeyInfo | CreatedKey): pb.ApiKey {
   const revokedAt = "revokedAt" in k ? (k.revokedAt ?? undefined) : undefined;
-  return { id: k.id, name: k.name, scopes: k.scopes, createdAt: k.createdAt, revokedAt };
+  const quota = "quota" in k ? (k.quota ?? undefined) : undefined;
+  return { id: k.id, name: k.name, scopes: k.scopes, createdAt: k.createdAt, revokedAt, quota };
+}
+
+/** GetUsageRequest -> the usage query (empty strings: the defaults). */
+export function usageInput(req: pb.GetUsageRequest): Record<string, unknown> {
+  return present({
+    from: req.from || undefined,
+    to: req.to || undefined,
+    granularity: req.granularity || undefined,
+    by: req.by || undefined,
+  });
+}
+
+export function usageMessage(u: UsageReport): pb.GetUsageResponse {
+  return {
+    quota: u.quota ?? undefined,
+    history: u.history.map((b) => ({ ...b })),
+    from: u.from,
+    to: u.to,
+    granularity: u.granularity,
+  };
 }
 
 /** "body/targets/0" -> "targets[0]", "body/pathPrefix" -> "path_prefix", "body" -> "request". */

@@ -5,10 +5,14 @@
  * message or a status carrying `corral-code` and `corral-problem-bin`, is logged on one line and
  * counted. Messages are bounded; close() drains calls in flight before it gives up on them.
  */
+import type { Tracer } from "@opentelemetry/api";
+import { ATTR_RPC_METHOD, ATTR_RPC_STATUS_CODE } from "@opentelemetry/semantic-conventions";
 import { Metadata, type ServerUnaryCall, Server, ServerCredentials, type sendUnaryData } from "@grpc/grpc-js";
-import { Counter, Histogram, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { metricMakers, REQUEST_SECONDS_BUCKETS } from "../../runtime/metric-makers.ts";
 import { TenantServiceService } from "../../proto/gen/corral/tenant/v1/tenant.ts";
 import { presentedKey } from "../../proto/presented-key.ts";
+import { finishSpan, SPAN_ATTRIBUTES, startSpanFromHeaders } from "../../runtime/tracing.ts";
 import { type CorralError, GrpcStatus } from "../errors.ts";
 import { toCorralError } from "../http/problems.ts";
 import type { Logger } from "../logger.ts";
@@ -32,6 +36,8 @@ export interface TenantGrpcOptions {
   port: number;
   logger: Logger;
   registry: Registry;
+  /** exports one span per call (runtime/tracing.ts); undefined: export off */
+  tracer?: Tracer;
   /** how long close() waits for calls in flight (default 5 s) */
   drainTimeoutMs?: number;
 }
@@ -80,22 +86,37 @@ function drain(server: Server, timeoutMs: number): Promise<void> {
 }
 
 function unaryWrapper(opts: TenantGrpcOptions): Unary {
-  const calls = new Counter({
-    name: "corral_grpc_calls_total",
-    help: "Tenant API gRPC calls served, by method and status code",
-    labelNames: ["method", "code"] as const,
-    registers: [opts.registry],
-  });
-  const duration = new Histogram({
-    name: "corral_grpc_call_duration_seconds",
-    help: "Tenant API gRPC call duration by method",
-    labelNames: ["method"] as const,
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [opts.registry],
-  });
+  const m = metricMakers(opts.registry);
+  const calls = m.counter(
+    "corral_grpc_calls_total",
+    "Tenant API gRPC calls served, by method and status code",
+    ["method", "code"],
+  );
+  const duration = m.histogram(
+    "corral_grpc_call_duration_seconds",
+    "Tenant API gRPC call duration by method",
+    REQUEST_SECONDS_BUCKETS,
+    ["method"],
+  );
   return (method, handler) => (call, callback) => {
     const started = performance.now();
+    const span =
+      opts.tracer &&
+      startSpanFromHeaders(opts.tracer, method, {
+        traceparent: metadataText(call.metadata, "traceparent"),
+        tracestate: metadataText(call.metadata, "tracestate"),
+      });
     const finish = (code: number, caller?: Caller) => {
+      if (span)
+        finishSpan(
+          span,
+          {
+            [ATTR_RPC_METHOD]: method,
+            [ATTR_RPC_STATUS_CODE]: codeName(code),
+            [SPAN_ATTRIBUTES.tenant]: caller?.tenantId,
+          },
+          code === GrpcStatus.INTERNAL || code === GrpcStatus.UNAVAILABLE,
+        );
       const seconds = (performance.now() - started) / 1000;
       calls.inc({ method, code: codeName(code) });
       duration.observe({ method }, seconds);

@@ -6,15 +6,10 @@
  */
 import { presentedKey } from "../../proto/presented-key.ts";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import {
-  type ApiDocumentInfo,
-  buildOpenApi,
-  type CollectedRoute,
-  type RouteSchema,
-} from "../http/openapi.ts";
+import type { ApiDocumentInfo } from "../http/openapi.ts";
 import { CorralError } from "../errors.ts";
-import { toCorralError } from "../http/problems.ts";
-import { sendProblem } from "../http/server.ts";
+import { answerProblems, serveOpenApi } from "../http/server.ts";
+import { tagRequestTenant } from "../http/request-spans.ts";
 import { sourceOf } from "../service/failed-auth-throttle.ts";
 import { checkIdempotencyKey, invalid } from "../service/input-validation.ts";
 import {
@@ -40,6 +35,7 @@ import {
   type TenantService,
 } from "./service.ts";
 import { asTenantError } from "./tenant-errors.ts";
+import { usageQuery, usageReport } from "../service/quota-schemas.ts";
 
 export const TENANT_API_PREFIX = "/v1";
 
@@ -53,7 +49,7 @@ declare module "fastify" {
 const TENANT_API_INFO: ApiDocumentInfo = {
   title: "Corral tenant API",
   description:
-    "Self-service configuration of one tenant: its routes, upstreams and API keys, and its placement. " +
+    "Self-service configuration of one tenant: its routes, upstreams and API keys, its placement and usage. " +
     "Every call needs a tenant API key with scope manage (x-api-key header or Authorization: Bearer) and " +
     "acts on that key's tenant. The same operations are served over gRPC as corral.tenant.v1.TenantService. " +
     "Errors are RFC 9457 problem+json with a stable code.",
@@ -77,19 +73,9 @@ const idParams = (pattern: RegExp) =>
 
 export function tenantRestPlugin(service: TenantService) {
   return async function tenantRest(app: FastifyInstance): Promise<void> {
-    const routes = collectRoutes(app);
+    serveOpenApi(app, TENANT_API_INFO, () => "manage");
     app.decorateRequest("tenantCaller", null);
-    app.setErrorHandler((err, req, reply) => {
-      const problem = asTenantError(toCorralError(err));
-      if (problem.status >= 500) req.log.error({ err, code: problem.code }, "request failed");
-      return sendProblem(reply, problem);
-    });
-    app.setNotFoundHandler((req, reply) =>
-      sendProblem(
-        reply,
-        new CorralError("CORRAL_TENANT_NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`),
-      ),
-    );
+    answerProblems(app, "CORRAL_TENANT_NOT_FOUND", asTenantError);
     app.addHook("onRequest", async (req) => {
       if (req.routeOptions.config?.access === "public") return;
       const caller = await service.authenticate(
@@ -97,6 +83,7 @@ export function tenantRestPlugin(service: TenantService) {
         sourceOf(req.socket.remoteAddress),
       );
       req.tenantCaller = caller;
+      tagRequestTenant(req, caller.tenantId);
       req.log = req.log.child({ tenant: caller.tenantId, key: caller.keyId });
     });
     registerTenantRoutes(app, service);
@@ -104,24 +91,7 @@ export function tenantRestPlugin(service: TenantService) {
     registerUpstreamRoutes(app, service);
     registerPatches(app, service);
     registerKeyRoutes(app, service);
-    let document: object | undefined;
-    app.get("/openapi.json", { config: { access: "public" } }, async () => {
-      document ??= buildOpenApi(routes, TENANT_API_INFO);
-      return document;
-    });
   };
-}
-
-function collectRoutes(app: FastifyInstance): CollectedRoute[] {
-  const routes: CollectedRoute[] = [];
-  app.addHook("onRoute", (r) => {
-    const methods = Array.isArray(r.method) ? r.method : [r.method];
-    for (const method of methods) {
-      if (method === "HEAD" || r.config?.access === "public") continue;
-      routes.push({ method, url: r.url, access: "manage", schema: r.schema as RouteSchema | undefined });
-    }
-  });
-  return routes;
 }
 
 function caller(req: FastifyRequest): Caller {
@@ -158,6 +128,20 @@ function registerTenantRoutes(app: FastifyInstance, service: TenantService): voi
       },
     },
     (req) => service.getPlacement(caller(req)),
+  );
+  app.get(
+    "/usage",
+    {
+      schema: {
+        summary:
+          "The tenant's requests: the current quota period (limit, used, remaining, resetsAt) and the " +
+          "hourly or daily history of admitted and refused requests",
+        tags: ["tenant"],
+        querystring: usageQuery,
+        response: { 200: usageReport },
+      },
+    },
+    (req) => service.getUsage(caller(req), req.query),
   );
 }
 

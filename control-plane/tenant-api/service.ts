@@ -39,6 +39,7 @@ import {
   patchRouteBody,
   patchUpstreamBody,
 } from "../service/resource-schemas.ts";
+import { usageQuery } from "../service/quota-schemas.ts";
 import {
   type ApiKeyInfo,
   findKeyCredentials,
@@ -53,6 +54,7 @@ import { listUpstreams, type NewUpstream, type Upstream, type UpstreamPatch } fr
 import { CallDeadline, type CallLimits } from "./call-limits.ts";
 import type { MutationRateLimiter } from "./mutation-rate.ts";
 import { inTenantTerms } from "./tenant-errors.ts";
+import type { UsageQuery, UsageReader, UsageReport } from "../service/usage-reader.ts";
 
 /** Who is calling: established by authenticate(), never taken from a request. */
 export interface Caller {
@@ -87,6 +89,8 @@ export interface TenantServiceDeps {
   placement: { tenantPlacement(tenantId: string): Promise<TenantPlacement | undefined> };
   /** failed tenant-key authentications per source address (REST and gRPC share it) */
   authThrottle: FailedAuthThrottle;
+  /** usage reports (metering rows, quota counters) */
+  usage: UsageReader;
 }
 
 /** A change of the fields `input` names in one of the caller's resources. */
@@ -103,6 +107,7 @@ const upstreamInput = compileInput<NewUpstream>(createUpstreamBody);
 const routePatchInput = compileInput<RoutePatch>(patchRouteBody);
 const upstreamPatchInput = compileInput<UpstreamPatch>(patchUpstreamBody);
 const keyInput = compileInput<NewKey>(createKeyBody);
+const usageInput = compileInput<UsageQuery>(usageQuery);
 /** compared against when no key has the presented id, so both paths hash and compare */
 const NO_KEY_HASH = hashApiKey("no such key");
 
@@ -154,6 +159,17 @@ export class TenantService {
       if (!placed) throw new CorralError("CORRAL_TENANT_NOT_FOUND", `tenant ${caller.tenantId} not found`);
       return { k: placed.k, configuredK: placed.configuredK, n: placed.n, shard: placed.shard };
     });
+  }
+
+  /** The caller's own usage: its quota period and history (never another tenant's: the id is the caller's). */
+  getUsage(caller: Caller, query: unknown): Promise<UsageReport> {
+    return inTenantTerms(() =>
+      this.#deps.usage.report(
+        caller.tenantId,
+        usageInput(query),
+        () => new CorralError("CORRAL_TENANT_NOT_FOUND", `tenant ${caller.tenantId} not found`),
+      ),
+    );
   }
 
   listRoutes(caller: Caller): Promise<Route[]> {

@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { ConcurrencyLimiter } from "./concurrency-limiter.ts";
-import type { AdmissionDecision } from "./decision.ts";
+import { REQUEST_ERRORS } from "../errors.ts";
+import { type AdmissionDecision, isAdmit } from "./decision.ts";
 
 const releaseOf = (d: AdmissionDecision) =>
-  d.admit && d.release ? d.release : assert.fail("expected a release");
+  isAdmit(d) && d.release ? d.release : assert.fail("expected a release");
 
 test("admits up to the cap, refuses the next, admits again after a release", () => {
   const limiter = new ConcurrencyLimiter();
@@ -13,19 +14,19 @@ test("admits up to the cap, refuses the next, admits again after a release", () 
   const a = releaseOf(limiter.acquire("acme", limit));
   releaseOf(limiter.acquire("acme", limit));
   const denied = limiter.acquire("acme", limit);
-  assert.equal(denied.admit, false);
-  if (!denied.admit) {
-    assert.equal(denied.status, 429);
-    assert.equal(denied.reason, "concurrency");
-    assert.equal(denied.headers["retry-after"], "1");
+  assert.equal(isAdmit(denied), false);
+  if (!isAdmit(denied)) {
     assert.equal(denied.code, "CORRAL_DP_QUOTA");
-    assert.equal(denied.headers["corral-reason"], "quota", "the catalogue's reason for CORRAL_DP_QUOTA");
+    assert.equal(REQUEST_ERRORS[denied.code].status, 429);
+    assert.equal(REQUEST_ERRORS[denied.code].reason, "quota", "corral-reason is the catalogue's");
+    assert.match(denied.detail ?? "", /in flight, its limit is 2/);
+    assert.equal(denied.headers?.["retry-after"], "1");
   }
-  assert.equal(limiter.acquire("other", limit).admit, true, "tenants are independent");
+  assert.equal(isAdmit(limiter.acquire("other", limit)), true, "tenants are independent");
   a();
   a();
   assert.equal(limiter.inFlight("acme"), 1, "a double release counts once");
-  assert.equal(limiter.acquire("acme", limit).admit, true);
+  assert.equal(isAdmit(limiter.acquire("acme", limit)), true);
 });
 
 test("limit 0 is unlimited; the kill switch turns the cap off", () => {
@@ -33,7 +34,7 @@ test("limit 0 is unlimited; the kill switch turns the cap off", () => {
   for (let i = 0; i < 100; i++)
     assert.deepEqual(limiter.acquire("acme", { concurrency: 0 }), { admit: true });
   releaseOf(limiter.acquire("acme", { concurrency: 1 }));
-  assert.equal(limiter.acquire("acme", { concurrency: 1 }).admit, false);
+  assert.equal(isAdmit(limiter.acquire("acme", { concurrency: 1 })), false);
   assert.deepEqual(limiter.acquire("acme", { concurrency: 1, disabled: true }), { admit: true });
   limiter.setMode({ disabled: true });
   assert.deepEqual(limiter.acquire("acme", { concurrency: 1 }), { admit: true });
@@ -43,8 +44,8 @@ test("shadow mode admits over the cap, counts it, and still tracks in-flight", (
   const limiter = new ConcurrencyLimiter({ mode: { shadow: true } });
   releaseOf(limiter.acquire("acme", { concurrency: 1 }));
   const over = limiter.acquire("acme", { concurrency: 1 });
-  assert.equal(over.admit, true);
-  assert.deepEqual(over.admit && over.shadowed, ["concurrency"]);
+  assert.equal(isAdmit(over), true);
+  assert.deepEqual(isAdmit(over) && over.shadowed, ["concurrency"]);
   assert.equal(limiter.inFlight("acme"), 2);
   releaseOf(over)();
   assert.equal(limiter.inFlight("acme"), 1);
@@ -64,7 +65,7 @@ test("property: in-flight never exceeds the cap and returns to zero", () => {
       for (const acquire of ops) {
         if (acquire) {
           const d = limiter.acquire("t", { concurrency: cap });
-          if (d.admit) held.push(d.release!);
+          if (isAdmit(d)) held.push(d.release!);
           else assert.equal(held.length, cap);
         } else {
           held.shift()?.();

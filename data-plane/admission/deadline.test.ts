@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { REQUEST_ERRORS } from "../errors.ts";
+import { isAdmit } from "./decision.ts";
 import { badTimeout, checkDeadline, parseGrpcTimeout, parseTimeoutHeaders } from "./deadline.ts";
 import { LatencyWindow, RouteLatency } from "./latency-tracker.ts";
 
@@ -50,24 +52,23 @@ test("corral-timeout-ms, both headers, clamping and errors", () => {
   const bad = parseTimeoutHeaders({ grpcTimeout: "soon", corralTimeoutMs: "100" });
   assert.ok(!bad.ok);
   const decision = badTimeout(bad);
-  assert.ok(!decision.admit);
-  assert.equal(decision.status, 400);
-  assert.equal(decision.grpcStatus, 3);
+  assert.ok(!isAdmit(decision));
   assert.equal(decision.code, "CORRAL_DP_BAD_REQUEST");
-  assert.match(decision.message, /grpc-timeout/);
+  assert.deepEqual([REQUEST_ERRORS[decision.code].status, REQUEST_ERRORS[decision.code].grpc], [400, 3]);
+  assert.match(decision.detail ?? "", /grpc-timeout/);
 });
 
 test("a request that cannot finish in its remaining time is rejected at once", () => {
   const denied = checkDeadline(5, 50);
-  assert.ok(!denied.admit);
-  assert.equal(denied.status, 504);
-  assert.equal(denied.grpcStatus, 4);
-  assert.equal(denied.headers["corral-reason"], "deadline");
-  assert.equal(denied.headers["retry-after"], undefined);
-  assert.equal(checkDeadline(0, 0).admit, false, "an expired deadline is refused even with no estimate");
-  assert.equal(checkDeadline(-3, 1).admit, false);
-  assert.equal(checkDeadline(50, 50).admit, true);
-  assert.equal(checkDeadline(51, 50).admit, true);
+  assert.ok(!isAdmit(denied));
+  assert.equal(denied.code, "CORRAL_DP_DEADLINE_EXCEEDED");
+  const spec = REQUEST_ERRORS[denied.code];
+  assert.deepEqual([spec.status, spec.grpc, spec.reason], [504, 4, "deadline"]);
+  assert.equal(denied.headers?.["retry-after"], undefined);
+  assert.equal(isAdmit(checkDeadline(0, 0)), false, "an expired deadline is refused even with no estimate");
+  assert.equal(isAdmit(checkDeadline(-3, 1)), false);
+  assert.equal(isAdmit(checkDeadline(50, 50)), true);
+  assert.equal(isAdmit(checkDeadline(51, 50)), true);
 });
 
 test("latency window: median of recent samples, after enough samples, ignoring old ones", () => {
@@ -90,7 +91,7 @@ test("route latency: expected time is the recent median, never below the floor",
   assert.equal(routes.expectedMs("slow", 0), 2);
   for (let i = 0; i < 5; i++) routes.record("slow", 50, i);
   assert.equal(routes.expectedMs("slow", 10), 50);
-  assert.equal(checkDeadline(5, routes.expectedMs("slow", 10)).admit, false);
+  assert.equal(isAdmit(checkDeadline(5, routes.expectedMs("slow", 10))), false);
   routes.record("b", 1, 0);
   routes.record("c", 1, 0);
   assert.equal(routes.expectedMs("slow", 10), 2, "the oldest route is forgotten past maxRoutes");

@@ -37,32 +37,30 @@ export function parseCorralTimeoutMs(value: string): number | undefined {
   return MILLIS.test(value) ? Number(value) : undefined;
 }
 
+export const GRPC_TIMEOUT_FORMAT = "grpc-timeout must be 1-8 digits and a unit (H M S m u n)";
+
+/** Each timeout header: where TimeoutHeaders holds it, its parser, and what a bad value hears. */
+const TIMEOUT_HEADER_RULES = [
+  { field: "grpcTimeout", header: "grpc-timeout", parse: parseGrpcTimeout, message: GRPC_TIMEOUT_FORMAT },
+  {
+    field: "corralTimeoutMs",
+    header: "corral-timeout-ms",
+    parse: parseCorralTimeoutMs,
+    message: "corral-timeout-ms must be 1-8 digits (milliseconds)",
+  },
+] as const;
+
 /** The request's timeout from its headers (undefined: none given), or which header is bad. */
 export function parseTimeoutHeaders(
   headers: TimeoutHeaders,
   maxTimeoutMs = DEFAULT_MAX_TIMEOUT_MS,
 ): TimeoutParse {
   const found: number[] = [];
-  if (headers.grpcTimeout !== undefined) {
-    const ms = parseGrpcTimeout(headers.grpcTimeout);
-    if (ms === undefined) {
-      return {
-        ok: false,
-        header: "grpc-timeout",
-        message: "grpc-timeout must be 1-8 digits and a unit (H M S m u n)",
-      };
-    }
-    found.push(ms);
-  }
-  if (headers.corralTimeoutMs !== undefined) {
-    const ms = parseCorralTimeoutMs(headers.corralTimeoutMs);
-    if (ms === undefined) {
-      return {
-        ok: false,
-        header: "corral-timeout-ms",
-        message: "corral-timeout-ms must be 1-8 digits (milliseconds)",
-      };
-    }
+  for (const h of TIMEOUT_HEADER_RULES) {
+    const value = headers[h.field];
+    if (value === undefined) continue;
+    const ms = h.parse(value);
+    if (ms === undefined) return { ok: false, header: h.header, message: h.message };
     found.push(ms);
   }
   return { ok: true, timeoutMs: found.length ? Math.min(maxTimeoutMs, ...found) : undefined };

@@ -1,8 +1,10 @@
 /**
- * What every admission stage returns. A rejection carries everything the transport needs to
- * answer: HTTP status, gRPC status code, `corral-reason`, a stable error code, and headers.
+ * What every admission stage returns: an Admit, or the data plane's one Rejection (../errors.ts),
+ * the same type every pipeline stage stops a request with. A rejection carries its catalogue
+ * code (status, gRPC status and `corral-reason` come from the catalogue entry), the detail and
+ * the extra headers (Retry-After, RateLimit...).
  */
-import { type Rejection, REQUEST_ERRORS, type RequestErrorCode } from "../errors.ts";
+import { type Rejection, type RequestErrorCode, reject as catalogueRejection } from "../errors.ts";
 
 export type AdmissionReason = "quota" | "shed" | "deadline" | "concurrency" | "bad_timeout" | "client_rate";
 export type Priority = "batch" | "standard" | "critical";
@@ -17,19 +19,11 @@ export type Admit = {
   shadowed?: AdmissionReason[];
 };
 
-export type Reject = {
-  admit: false;
-  status: number;
-  grpcStatus: number;
-  reason: AdmissionReason;
-  code: RequestErrorCode;
-  message: string;
-  retryAfterS?: number;
-  /** includes corral-reason and, where set, retry-after */
-  headers: Record<string, string>;
-};
+export type AdmissionDecision = Admit | Rejection;
 
-export type AdmissionDecision = Admit | Reject;
+export function isAdmit(decision: AdmissionDecision): decision is Admit {
+  return "admit" in decision;
+}
 
 /** Each admission reason's entry in the data plane's error catalogue (../errors.ts). */
 export const ADMISSION_CODES = Object.freeze({
@@ -42,27 +36,17 @@ export const ADMISSION_CODES = Object.freeze({
 } as const satisfies Record<AdmissionReason, RequestErrorCode>);
 
 /**
- * A rejection for `reason`: status, gRPC status and corral-reason come from the catalogue entry
- * (concurrency shares CORRAL_DP_QUOTA, corral-reason `quota`); `reason` keeps the finer cause.
+ * The catalogue rejection for `reason` (concurrency shares CORRAL_DP_QUOTA, corral-reason
+ * `quota`; the detail says which limit), with Retry-After when `retryAfterS` is set.
  */
 export function reject(
   reason: AdmissionReason,
   message: string,
   extra: { retryAfterS?: number; headers?: Record<string, string> } = {},
-): Reject {
-  const code = ADMISSION_CODES[reason];
-  const { status, grpc } = REQUEST_ERRORS[code];
-  const headers: Record<string, string> = { ...extra.headers, "corral-reason": REQUEST_ERRORS[code].reason };
+): Rejection {
+  const headers: Record<string, string> = { ...extra.headers };
   if (extra.retryAfterS !== undefined) headers["retry-after"] = String(extra.retryAfterS);
-  const decision: Reject = { admit: false, status, grpcStatus: grpc, reason, code, message, headers };
-  if (extra.retryAfterS !== undefined) decision.retryAfterS = extra.retryAfterS;
-  return decision;
-}
-
-/** The same rejection in the ingress pipeline's terms (catalogue code, detail, extra headers). */
-export function toRejection(decision: Reject): Rejection {
-  const { "corral-reason": _reason, ...headers } = decision.headers;
-  return { code: decision.code, detail: decision.message, headers };
+  return catalogueRejection(ADMISSION_CODES[reason], message, headers);
 }
 
 export const ADMIT: Admit = Object.freeze({ admit: true }) as Admit;

@@ -2,11 +2,12 @@
  * Admission control (docs/design.md §5): pure stages with injected clock and randomness, no I/O.
  *
  * Every stage returns an AdmissionDecision (decision.ts):
- *   { admit: true, headers?, release?, shadowed? }
- *   { admit: false, status, grpcStatus, reason, code, message, retryAfterS?, headers }
- * A rejection's code is an entry of the data plane's error catalogue (../errors.ts) and its
- * headers hold `corral-reason` and, where it applies, `retry-after` and RateLimit headers;
- * toRejection() turns it into the request pipeline's Rejection. An admission's `release` must be called once when the request ends.
+ *   { admit: true, headers?, release?, shadowed? }    an Admit
+ *   { code, detail, headers }                         the data plane's one Rejection (../errors.ts)
+ * A rejection's code is an entry of the data plane's error catalogue, which gives its status,
+ * gRPC status and `corral-reason`; its headers hold, where it applies, `retry-after` and the
+ * RateLimit headers. The pipeline stops a request with it as it is. An admission's `release`
+ * must be called once when the request ends.
  *
  * The request pipeline runs them in this order, one stage file each (../pipeline/compose.ts):
  *   1. deadline     parseTimeoutHeaders -> badTimeout (400) | checkDeadline(remaining,
@@ -36,9 +37,8 @@ export {
   type AdmissionReason,
   type Admit,
   type LimiterMode,
+  isAdmit,
   type Priority,
-  type Reject,
-  toRejection,
 } from "./decision.ts";
 export { computeDemandShares, type DemandReport, type DemandShares } from "./demand-share.ts";
 export { dualBucketSpecs } from "./dual-bucket.ts";

@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import type { Priority } from "./decision.ts";
+import { REQUEST_ERRORS } from "../errors.ts";
+import { isAdmit, type Priority } from "./decision.ts";
 import { DEFAULT_MARKS, effectivePriority, LoadShedder, PRIORITIES } from "./load-shedder.ts";
 
 const shedder = (extra: Partial<ConstructorParameters<typeof LoadShedder>[0]> = {}) =>
   new LoadShedder({ maxInflight: 100, maxEventLoopDelayMs: 100, random: () => 0, ...extra });
 const at = (inFlight: number, eventLoopDelayMs = 0) => ({ inFlight, eventLoopDelayMs });
-const admits = (s: LoadShedder, p: Priority) => s.admit(p).admit;
+const admits = (s: LoadShedder, p: Priority) => isAdmit(s.admit(p));
 
 test("priority order: batch is shed first, then standard, critical last", () => {
   const s = shedder();
@@ -62,15 +63,15 @@ test("a shed request gets 503, corral-reason shed and a jittered Retry-After", (
   const s = shedder({ random: () => draws.shift()!, retryAfterS: { min: 2, max: 6 } });
   const seen = [0, 1, 2].map(() => s.admit("batch", at(99)));
   assert.deepEqual(
-    seen.map((d) => (d.admit ? undefined : d.retryAfterS)),
+    seen.map((d) => (isAdmit(d) ? undefined : Number(d.headers?.["retry-after"]))),
     [2, 6, 4],
   );
   const first = seen[0]!;
-  assert.ok(!first.admit);
-  assert.equal(first.status, 503);
-  assert.equal(first.grpcStatus, 14);
-  assert.equal(first.headers["corral-reason"], "shed");
-  assert.equal(first.headers["retry-after"], "2");
+  assert.ok(!isAdmit(first));
+  assert.equal(first.code, "CORRAL_DP_SHED");
+  const spec = REQUEST_ERRORS[first.code];
+  assert.deepEqual([spec.status, spec.grpc, spec.reason], [503, 14, "shed"]);
+  assert.equal(first.headers?.["retry-after"], "2");
 });
 
 test("shadow mode counts would-be sheds and admits; the kill switch admits everything", () => {
@@ -80,7 +81,7 @@ test("shadow mode counts would-be sheds and admits; the kill switch admits every
   s.setMode({ disabled: true });
   assert.deepEqual(s.admit("critical", at(1000)), { admit: true });
   s.setMode({});
-  assert.equal(s.admit("critical", at(1000)).admit, false);
+  assert.equal(isAdmit(s.admit("critical", at(1000))), false);
   assert.deepEqual(s.stats().critical, { shed: 1, shadowShed: 0 });
 });
 

@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import type { AdmissionDecision } from "./decision.ts";
+import { REQUEST_ERRORS } from "../errors.ts";
+import { type AdmissionDecision, isAdmit } from "./decision.ts";
 import { dualBucketSpecs } from "./dual-bucket.ts";
 import { RouteLimiter } from "./route-limiter.ts";
 import { TenantLimiter } from "./tenant-limiter.ts";
 
 const T0 = 1_700_000_000_000;
-const admitted = (d: AdmissionDecision) => d.admit;
+const admitted = (d: AdmissionDecision) => isAdmit(d);
 
 function countAdmitted(
   limiter: TenantLimiter,
@@ -57,17 +58,14 @@ test("a rejection is a 429 with Retry-After, RateLimit and RateLimit-Policy", ()
   });
   for (let i = 0; i < 3; i++) limiter.admit("acme", limits, T0);
   const denied = limiter.admit("acme", limits, T0);
-  assert.equal(denied.admit, false);
-  if (denied.admit) return;
-  assert.equal(denied.status, 429);
-  assert.equal(denied.grpcStatus, 8);
-  assert.equal(denied.reason, "quota");
+  assert.equal(isAdmit(denied), false);
+  if (isAdmit(denied)) return;
   assert.equal(denied.code, "CORRAL_DP_QUOTA");
-  assert.equal(denied.retryAfterS, 1);
+  const spec = REQUEST_ERRORS[denied.code];
+  assert.deepEqual([spec.status, spec.grpc, spec.reason], [429, 8, "quota"]);
   assert.deepEqual(denied.headers, {
     ratelimit: '"default";r=0;t=2',
     "ratelimit-policy": '"default";q=4;w=2',
-    "corral-reason": "quota",
     "retry-after": "1",
   });
 });
@@ -94,12 +92,12 @@ test("the kill switch (fleet-wide or per tenant) turns the limiter off; rate 0 m
   const limiter = new TenantLimiter();
   const limits = { rate: 1, burst: 1 };
   limiter.admit("acme", limits, T0);
-  assert.equal(limiter.admit("acme", limits, T0).admit, false);
+  assert.equal(isAdmit(limiter.admit("acme", limits, T0)), false);
   assert.deepEqual(limiter.admit("acme", { ...limits, disabled: true }, T0), { admit: true });
   limiter.setMode({ disabled: true });
   assert.deepEqual(limiter.admit("acme", limits, T0), { admit: true });
   limiter.setMode({});
-  assert.equal(limiter.admit("acme", limits, T0).admit, false);
+  assert.equal(isAdmit(limiter.admit("acme", limits, T0)), false);
   assert.equal(countAdmitted(limiter, { rate: 0, burst: 0 }, Array(1000).fill(T0)), 1000);
 });
 
@@ -117,9 +115,9 @@ test("limit changes apply on the next request without minting tokens", () => {
 test("tenants are limited independently; idle full buckets are swept", () => {
   const limiter = new TenantLimiter();
   const limits = { rate: 1, burst: 1 };
-  assert.equal(limiter.admit("a", limits, T0).admit, true);
-  assert.equal(limiter.admit("b", limits, T0).admit, true);
-  assert.equal(limiter.admit("a", limits, T0).admit, false);
+  assert.equal(isAdmit(limiter.admit("a", limits, T0)), true);
+  assert.equal(isAdmit(limiter.admit("b", limits, T0)), true);
+  assert.equal(isAdmit(limiter.admit("a", limits, T0)), false);
   assert.equal(limiter.sweep(T0 + 500), 0);
   assert.equal(limiter.sweep(T0 + 1000), 2);
   assert.equal(limiter.size, 0);
@@ -135,12 +133,12 @@ test("nonsense limits are refused", () => {
 test("routes are limited by the same buckets, keyed by route", () => {
   const limiter = new RouteLimiter();
   const limits = { rate: 5, burst: 2 };
-  assert.equal(limiter.admit("r1", limits, T0).admit, true);
-  assert.equal(limiter.admit("r1", limits, T0).admit, true);
+  assert.equal(isAdmit(limiter.admit("r1", limits, T0)), true);
+  assert.equal(isAdmit(limiter.admit("r1", limits, T0)), true);
   const denied = limiter.admit("r1", limits, T0);
-  assert.equal(denied.admit, false);
-  assert.match(denied.admit ? "" : denied.message, /route r1/);
-  assert.equal(limiter.admit("r2", limits, T0).admit, true);
+  assert.equal(isAdmit(denied), false);
+  assert.match(isAdmit(denied) ? "" : (denied.detail ?? ""), /route r1/);
+  assert.equal(isAdmit(limiter.admit("r2", limits, T0)), true);
 });
 
 test("property: admitted requests never exceed sustained capacity + share * rate * elapsed", () => {
@@ -157,7 +155,7 @@ test("property: admitted requests never exceed sustained capacity + share * rate
         let count = 0;
         for (const gap of gaps) {
           now += gap;
-          if (limiter.admit("t", limits, now).admit) count++;
+          if (isAdmit(limiter.admit("t", limits, now))) count++;
         }
         const { sustained } = dualBucketSpecs(rate, burst, 1 / k);
         const bound = sustained.capacity + ((rate / k) * (now - T0)) / 1000;

@@ -15,7 +15,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { nodeScript, startChild } from "../../loadtest/bench/child-process.ts";
+import { nodeScript, startChild } from "../../loadtest/process/child-process.ts";
 import { runLoad } from "../../loadtest/generator/run-load.ts";
 import { freePort, waitUntil } from "../../loadtest/net/free-port.ts";
 import { parsePromText, sumByLabel } from "../../loadtest/platform/prom-text.ts";

@@ -11,6 +11,7 @@ import {
   peerRequestHeaders,
   upstreamRequestHeaders,
 } from "../pipeline/forward-headers.ts";
+import type { RequestTrace } from "../../runtime/trace-context.ts";
 import { encodeGrpcMessage, encodeGrpcTimeout } from "./grpc-wire.ts";
 
 export interface UpstreamCall {
@@ -22,6 +23,8 @@ export interface UpstreamCall {
   path: string;
   /** ms left before the call's deadline; undefined: the client set none */
   remainingMs: number | undefined;
+  /** the call's trace: sent on with the node's span as the parent */
+  trace?: RequestTrace;
 }
 
 function withoutPseudo(headers: IncomingHttpHeaders): IncomingHttpHeaders {
@@ -53,6 +56,7 @@ export function upstreamGrpcHeaders(incoming: IncomingHttpHeaders, call: Upstrea
     clientIp: call.clientIp,
     host: incoming[":authority"],
     proto: "http",
+    trace: call.trace,
   });
   return grpcRequest(out, {
     scheme: call.origin.slice(0, sep),
@@ -69,6 +73,8 @@ export interface PeerCall {
   hop: string;
   /** ms left before the call's deadline; undefined: the client set none */
   remainingMs: number | undefined;
+  /** the call's trace: the member's span becomes a child of this node's */
+  trace?: RequestTrace;
 }
 
 /**
@@ -78,7 +84,12 @@ export interface PeerCall {
  * and the client's address in the signed corral-hop) and grpc-timeout = the time left.
  */
 export function peerGrpcHeaders(incoming: IncomingHttpHeaders, call: PeerCall): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = peerRequestHeaders(withoutPseudo(incoming), call.selfSlot, call.hop);
+  const out: OutgoingHttpHeaders = peerRequestHeaders(
+    withoutPseudo(incoming),
+    call.selfSlot,
+    call.hop,
+    call.trace,
+  );
   delete out["corral-timeout-ms"];
   return grpcRequest(out, {
     scheme: "http",

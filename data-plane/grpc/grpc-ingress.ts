@@ -118,6 +118,7 @@ class CallHandler {
     rejection: Rejection | undefined,
   ): void {
     if (rejection) {
+      this.o.usage?.answered(ctx, rejection);
       if (rejection.code === "CORRAL_DP_SHED") this.o.state.shed++;
       respondRejection(stream, record, rejection, ctx.responseHeaders);
       return;
@@ -126,6 +127,7 @@ class CallHandler {
       record.reason = "client_gone";
       return;
     }
+    this.o.usage?.answered(ctx, undefined);
     const forwarder = ctx.forward !== undefined ? this.o.forwarder : undefined;
     const pending = forwarder
       ? forwarder.forward(ctx, stream, record)
@@ -154,7 +156,7 @@ class CallHandler {
       const status = code === undefined ? 415 : httpEquivalent(code);
       metrics.recordRequest(record.reason, status, seconds);
       metrics.recordGrpcCall(code === undefined ? "none" : grpcCodeName(code), record.reason);
-      for (const fn of ctx.onFinish) fn(status);
+      for (const fn of ctx.onFinish) fn(status, record.reason);
       if (this.logged(status, record.reason)) this.log(ctx, record, code, seconds);
     });
   }
@@ -168,6 +170,7 @@ class CallHandler {
         reason: record.reason,
         tenant: ctx.tenant?.id,
         route: ctx.route?.id,
+        traceId: ctx.trace?.traceId,
         messagesIn: record.messagesIn,
         ms: Math.round(seconds * 1000),
       },

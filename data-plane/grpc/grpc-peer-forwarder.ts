@@ -76,6 +76,7 @@ export class GrpcPeerForwarder {
             selfSlot: this.#o.self,
             hop,
             remainingMs,
+            trace: ctx.trace,
           }),
           headersTimeoutMs: memberTimeoutMs(ctx.route!.timeoutMs, remainingMs),
           answeredBy: "forwarded",

@@ -162,6 +162,7 @@ export class GrpcProxy {
         origin: picked.target.origin,
         path: upstreamPath(route, picked.target.basePath, ctx.url),
         remainingMs,
+        trace: ctx.trace,
       }),
       headersTimeoutMs: route.timeoutMs,
       answeredBy: "upstream",

@@ -9,6 +9,7 @@
  * different policies never share one.
  */
 import { type ClientHttp2Session, connect } from "node:http2";
+import { CodedError } from "../../proto/coded-error.ts";
 import type { EgressPolicy } from "../../proto/egress-policy.ts";
 import type { Timers } from "../clock.ts";
 import { egressSessionOptions } from "../egress/egress-connect.ts";
@@ -34,14 +35,7 @@ export interface SessionOptions extends UpkeepOptions {
   maxSessionMemoryMb?: number;
 }
 
-export class ConnectError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = "ConnectError";
-    this.code = code;
-  }
-}
+export class ConnectError extends CodedError {}
 
 interface SessionEntry {
   readonly session: ClientHttp2Session;

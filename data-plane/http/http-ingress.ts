@@ -159,6 +159,7 @@ class RequestHandler {
     outcome: Outcome,
     rejection: Rejection | undefined,
   ): void {
+    this.o.usage?.answered(ctx, rejection);
     if (rejection) {
       outcome.reason = REQUEST_ERRORS[rejection.code].reason;
       if (rejection.code === "CORRAL_DP_SHED") this.o.state.shed++;
@@ -211,7 +212,7 @@ class RequestHandler {
       const reason = gone ? "client_gone" : outcome.reason;
       const seconds = (performance.now() - ctx.receivedAt) / 1000;
       this.o.metrics.recordRequest(reason, status, seconds);
-      for (const fn of ctx.onFinish) fn(status);
+      for (const fn of ctx.onFinish) fn(status, reason);
       if (this.logged(status, reason)) this.log(ctx, status, reason, seconds);
     });
   }
@@ -225,6 +226,7 @@ class RequestHandler {
         reason,
         tenant: ctx.tenant?.id,
         route: ctx.route?.id,
+        traceId: ctx.trace?.traceId,
         ms: Math.round(seconds * 1000),
       },
       "request",

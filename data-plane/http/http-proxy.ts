@@ -268,6 +268,7 @@ export class HttpProxy {
       clientIp: ctx.remoteAddress,
       host: req.headers.host,
       proto: ctx.proto,
+      trace: ctx.trace,
     });
     const spec: SendSpec = {
       picked,

@@ -98,7 +98,7 @@ export class PeerForwarder {
     const pool = this.#o.pools.poolTo(target, FLEET_INTERNAL, this.#o.connectTimeoutMs ?? 1000);
     const remaining = remainingMs(ctx);
     const hop = signHop(key, this.#o.self, ctx.remoteAddress, this.#o.now());
-    const headers = peerRequestHeaders(req.headers, this.#o.self, hop);
+    const headers = peerRequestHeaders(req.headers, this.#o.self, hop, ctx.trace);
     const spec: SendSpec = {
       picked: { target, pool },
       path: ctx.url,

@@ -43,6 +43,7 @@ import {
 import type { OpenSockets } from "../pipeline/open-sockets.ts";
 import { newRequestContext } from "../pipeline/request-context.ts";
 import { type RequestContext, type Stage, whenStagesRun } from "../pipeline/stage.ts";
+import type { RequestMeter } from "../pipeline/usage-metering.ts";
 import { upstreamPath } from "../router/route-table.ts";
 import type { UpstreamPools } from "./upstream-pools.ts";
 import { WebSocketRelay } from "./websocket-relay.ts";
@@ -68,6 +69,8 @@ export interface WebSocketProxyOptions {
   now: () => number;
   /** connect bound towards shard members */
   peerConnectTimeoutMs?: number;
+  /** counts each upgrade's verdict for usage metering */
+  usage?: RequestMeter;
 }
 
 /** Where the upgrade goes: the upstream, or one member of the shard. */
@@ -147,7 +150,11 @@ export class WebSocketProxy {
     whenStagesRun(
       this.#o.stages,
       ctx,
-      (rejection) => (rejection ? this.#refuse(ctx, socket, rejection) : this.#dial(ctx, req, socket, head)),
+      (rejection) => {
+        this.#o.usage?.answered(ctx, rejection);
+        if (rejection) this.#refuse(ctx, socket, rejection);
+        else this.#dial(ctx, req, socket, head);
+      },
       (err) => {
         this.#o.logger.error({ err }, "upgrade failed");
         this.#refuse(ctx, socket, reject("CORRAL_DP_INTERNAL"));
@@ -157,7 +164,7 @@ export class WebSocketProxy {
 
   /** The handshake is answered: the request's admission releases, the metrics and the log line. */
   #answered(ctx: RequestContext, status: number, reason: string): void {
-    for (const fn of ctx.onFinish) fn(status);
+    for (const fn of ctx.onFinish) fn(status, reason);
     const seconds = (performance.now() - ctx.receivedAt) / 1000;
     this.#o.metrics.recordRequest(reason, status, seconds);
     if (status !== 101)

@@ -19,6 +19,7 @@ export class EventLoopDelaySampler {
   readonly #timer: NodeJS.Timeout;
   readonly #resolutionMs: number;
   #delayMs = 0;
+  #samples = 0;
 
   constructor(options: EventLoopDelayOptions = {}) {
     this.#resolutionMs = options.resolutionMs ?? 10;
@@ -26,6 +27,11 @@ export class EventLoopDelaySampler {
     this.#histogram.enable();
     this.#timer = setInterval(() => this.#sample(), options.windowMs ?? 500);
     this.#timer.unref();
+  }
+
+  /** Windows sampled so far (a test waits for the next one). */
+  get samples(): number {
+    return this.#samples;
   }
 
   /** Mean event-loop delay of the last window, in ms. */
@@ -38,6 +44,7 @@ export class EventLoopDelaySampler {
     const ok = Number.isFinite(mean) && this.#histogram.count > 0;
     this.#delayMs = ok ? Math.max(0, mean / 1e6 - this.#resolutionMs) : 0;
     this.#histogram.reset();
+    this.#samples++;
   }
 
   close(): void {

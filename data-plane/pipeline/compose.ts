@@ -3,6 +3,9 @@
  * stage is one file of this folder; a stage looks at the request context, may add to it, and
  * lets the request go on or stops it with a rejection from the catalogue (stage.ts).
  *
+ * The trace stage is first, so every answer, rejections included, carries the trace id and the
+ * span (when exported) covers the whole request; it runs for both ingresses like every stage.
+ *
  * The route is matched before admission because the deadline check needs the route's usual
  * latency and the route buckets need the route (docs/design.md §5.1 counts "no route 404" as
  * identification). Placement comes after shedding, so an overloaded node refuses work before
@@ -12,6 +15,9 @@
  * the tenant's tokens. The proxy (to the upstream, or to the member placement chose) is not a stage: it runs when every
  * stage has let the request through.
  */
+import { randomFillSync } from "node:crypto";
+import type { Tracer } from "@opentelemetry/api";
+import { TraceIds } from "../../runtime/trace-context.ts";
 import type { RouteProtocol } from "../model/plain-config.ts";
 import type { LiveConfig } from "../router/live-config.ts";
 import { clientRateStage } from "./client-rate.ts";
@@ -29,9 +35,11 @@ import { shedStage } from "./shed.ts";
 import type { Stage } from "./stage.ts";
 import { tenantRateStage } from "./tenant-rate.ts";
 import { socketsStage, websocketStage } from "./websocket.ts";
+import { traceStage } from "./trace.ts";
 
 /** HTTP requests: the stages in order. */
 export const HTTP_PIPELINE = [
+  "trace", // never rejects: W3C trace context, corral-trace-id, the span when exported
   "config", // 503 not_ready
   "identify", // 401 unauthorized, 403 suspended
   "route", // 400 bad_path, 404 no_route
@@ -93,11 +101,18 @@ export interface NodeStageDeps {
   placement: Stage;
   /** the node's WebSockets (the sockets stage) */
   sockets: OpenSockets;
+  /** exports one span per request; undefined: export off, trace ids propagated only */
+  tracer?: Tracer;
+  /** draws trace and span ids when export is off (default: crypto random) */
+  traceIds?: TraceIds;
 }
+
+const CRYPTO_TRACE_IDS = new TraceIds((buf) => randomFillSync(buf));
 
 /** The stages of one ingress of a node. */
 export function nodeStages(d: NodeStageDeps): StageSet {
   return {
+    trace: traceStage(d.tracer, d.traceIds ?? CRYPTO_TRACE_IDS),
     config: requireConfig(d.currentConfig),
     identify: identifyTenant(),
     route: matchRoute(d.protocol),

@@ -97,3 +97,20 @@ test("responses lose hop-by-hop headers only", () => {
   });
   assert.deepEqual(out, { "content-type": "text/plain", "set-cookie": ["a=1", "b=2"], "x-upstream": "yes" });
 });
+
+test("the client's trace headers are replaced by the node's trace (its span the parent), or dropped", () => {
+  const incoming = {
+    traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    tracestate: "forged=1",
+  };
+  const trace = { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "1111111111111111", sampled: true };
+  const up = upstreamRequestHeaders(incoming, { ...info, trace: { ...trace, tracestate: "vendor=abc" } });
+  assert.equal(up.traceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-1111111111111111-01");
+  assert.equal(up.tracestate, "vendor=abc");
+  const peer = peerRequestHeaders(incoming, "dp-0", "hop", trace);
+  assert.equal(peer.traceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-1111111111111111-01");
+  assert.equal(peer.tracestate, undefined, "no valid tracestate: none sent");
+  const none = upstreamRequestHeaders(incoming, info);
+  assert.equal(none.traceparent, undefined);
+  assert.equal(none.tracestate, undefined);
+});

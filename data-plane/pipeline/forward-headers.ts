@@ -6,8 +6,11 @@
  * corral-timeout-ms and corral-priority — and the node sets its own Forwarded, X-Forwarded-For
  * (the client as client-origin.ts decided), -Proto, -Host and corral-tenant. An upstream's
  * corral-* response headers never reach the client; a shard member's (its own answer) do.
+ * The trace context is the node's too: the client's traceparent and tracestate are replaced by the
+ * request's trace (trace.ts), the node's span as the parent, or dropped when there is none.
  */
 import type { IncomingHttpHeaders } from "node:http";
+import { outgoingTraceHeaders, type RequestTrace } from "../../runtime/trace-context.ts";
 
 const HOP_BY_HOP = new Set([
   "connection",
@@ -21,8 +24,10 @@ const HOP_BY_HOP = new Set([
   "upgrade",
 ]);
 
-/** What only the node may say about where a request comes from. */
+/** What only the node may say about where a request comes from, and in which trace. */
 const ORIGIN_HEADERS = [
+  "traceparent",
+  "tracestate",
   "forwarded",
   "x-real-ip",
   "x-forwarded-for",
@@ -86,6 +91,13 @@ export interface ForwardInfo {
   /** the Host header the client sent */
   host: string | undefined;
   proto: "http" | "https";
+  /** the request's trace: sent on with the node's span as the parent */
+  trace?: RequestTrace;
+}
+
+function setTrace(out: HeaderMap, trace: RequestTrace | undefined): HeaderMap {
+  if (trace) Object.assign(out, outgoingTraceHeaders(trace));
+  return out;
 }
 
 /** RFC 7239 node: IPv6 in brackets and quotes. */
@@ -106,20 +118,26 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, info: Forw
   if (info.host) out["x-forwarded-host"] = info.host;
   out.forwarded = `for=${forwardedNode(info.clientIp)};proto=${info.proto}${host ? `;host=${host}` : ""}`;
   out["corral-tenant"] = info.tenantId;
-  return out;
+  return setTrace(out, info.trace);
 }
 
 /**
  * Headers of a request forwarded to another node of the tenant's shard: the client's request as
  * it came (Host and API key included: the member routes and identifies it again) without what
  * only nodes may say, `corral-forwarded-by: <this slot>` so the member never forwards it again,
- * and `corral-hop` (client-origin.ts: the original client's address, signed).
+ * and `corral-hop` (client-origin.ts: the original client's address, signed); the traceparent names
+ * this node's span, so the member's span is its child.
  */
-export function peerRequestHeaders(incoming: IncomingHttpHeaders, selfSlot: string, hop: string): HeaderMap {
+export function peerRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  selfSlot: string,
+  hop: string,
+  trace?: RequestTrace,
+): HeaderMap {
   const out = copyWithout(incoming, PEER_DROP, connectionTokens(incoming.connection), foreignCorral);
   out["corral-forwarded-by"] = selfSlot;
   out["corral-hop"] = hop;
-  return out;
+  return setTrace(out, trace);
 }
 
 /**

@@ -2,7 +2,7 @@
  * Stage `grpc_deadline` (gRPC only, last): the call's deadline from grpc-timeout when no earlier
  * stage has set one (the deadline stage normally has); 400 for a malformed value, 504 for 0.
  */
-import { parseGrpcTimeout } from "../admission/deadline.ts";
+import { GRPC_TIMEOUT_FORMAT, parseGrpcTimeout } from "../admission/deadline.ts";
 import { reject } from "../errors.ts";
 import type { Stage } from "./stage.ts";
 
@@ -13,8 +13,7 @@ export function grpcDeadline(): Stage {
       const value = ctx.headers["grpc-timeout"];
       if (ctx.deadlineAt !== undefined || typeof value !== "string") return undefined;
       const ms = parseGrpcTimeout(value);
-      if (ms === undefined)
-        return reject("CORRAL_DP_BAD_REQUEST", "grpc-timeout must be 1-8 digits and a unit (H M S m u n)");
+      if (ms === undefined) return reject("CORRAL_DP_BAD_REQUEST", GRPC_TIMEOUT_FORMAT);
       ctx.deadlineAt = ctx.receivedAt + ms;
       return ms > 0 ? undefined : reject("CORRAL_DP_DEADLINE_EXCEEDED", "grpc-timeout is 0");
     },

@@ -7,6 +7,7 @@ import type { NodeState } from "../node-state.ts";
 import type { DataPlaneMetrics } from "../ops/metrics.ts";
 import type { OriginRules } from "./client-origin.ts";
 import type { Stage } from "./stage.ts";
+import type { RequestMeter } from "./usage-metering.ts";
 
 export interface IngressBaseOptions {
   host: string;
@@ -23,4 +24,6 @@ export interface IngressBaseOptions {
   logSampleRate?: number;
   /** the sampler's randomness (default Math.random) */
   random?: () => number;
+  /** counts each request's verdict for usage metering (reported in Status frames) */
+  usage?: RequestMeter;
 }

@@ -14,6 +14,7 @@ import {
   ClientLimiter,
   type ClientLimiterOptions,
   ConcurrencyLimiter,
+  isAdmit,
   type LimiterMode,
   LoadShedder,
   type NodeLoad,
@@ -27,7 +28,6 @@ import type { AdmissionSettings, Limits } from "../../proto/gen/corral/snapshot/
 import type { DemandCounter } from "../demand/demand-counter.ts";
 import type { AdmissionMetrics, AdmissionStageName } from "../ops/admission-metrics.ts";
 import type { LiveConfig, TenantEntry } from "../router/live-config.ts";
-import { admissionStage } from "./admission-stage.ts";
 import type { RequestContext, Stage } from "./stage.ts";
 
 export interface NodeAdmissionOptions {
@@ -153,15 +153,25 @@ export class NodeAdmission {
 
   /**
    * A stage over this state: applies the served config's fleet settings, counts the decision
-   * (corral_dp_admission_decisions_total) and turns it into the pipeline's terms.
+   * (corral_dp_admission_decisions_total); a rejection stops the request as it is, an admit
+   * keeps its headers for the response and its release for the end of the request.
    */
   stage(name: AdmissionStageName, decide: (ctx: RequestContext) => AdmissionDecision): Stage {
     const { metrics } = this.options;
-    return admissionStage(name, (ctx) => {
-      this.configure(ctx.config);
-      const decision = decide(ctx);
-      metrics.decision(name, !decision.admit ? "reject" : decision.shadowed ? "shadow_reject" : "admit");
-      return decision;
-    });
+    return {
+      name,
+      run: (ctx) => {
+        this.configure(ctx.config);
+        const decision = decide(ctx);
+        if (!isAdmit(decision)) {
+          metrics.decision(name, "reject");
+          return decision;
+        }
+        metrics.decision(name, decision.shadowed ? "shadow_reject" : "admit");
+        if (decision.headers) Object.assign(ctx.responseHeaders, decision.headers);
+        if (decision.release) ctx.onFinish.push(decision.release);
+        return undefined;
+      },
+    };
   }
 }

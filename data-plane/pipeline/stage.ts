@@ -5,6 +5,7 @@
  * The composition lives in compose.ts; the proxy is the end of the line.
  */
 import type { IncomingHttpHeaders } from "node:http";
+import type { RequestTrace } from "../../runtime/trace-context.ts";
 import type { HeaderMap } from "./forward-headers.ts";
 import type { Rejection } from "../errors.ts";
 import type { SocketSlot } from "./open-sockets.ts";
@@ -31,6 +32,8 @@ export interface RequestContext {
   readonly forwardedBy?: string;
   /** monotonic ms when the request arrived */
   readonly receivedAt: number;
+  /** its W3C trace context (set by the trace stage, first): passed to the upstream, logged, answered */
+  trace?: RequestTrace;
   /** the config this request is served with, fixed for its whole life */
   config?: LiveConfig;
   tenant?: TenantEntry;
@@ -46,8 +49,8 @@ export interface RequestContext {
   socketSlot?: SocketSlot;
   /** headers every answer to this request carries (e.g. RateLimit from an admission stage) */
   readonly responseHeaders: Record<string, string>;
-  /** callbacks run once when the response is finished or the client went away */
-  readonly onFinish: Array<(statusCode: number) => void>;
+  /** callbacks run once when the response is finished or the client went away (reason: corral-reason or "upstream") */
+  readonly onFinish: Array<(statusCode: number, reason: string) => void>;
 }
 
 export type StageResult = Rejection | undefined;

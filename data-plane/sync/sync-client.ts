@@ -19,10 +19,14 @@ import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from "./backoff.ts"
 
 export const SYNC_PATH = "/sync/v1";
 export const MAX_FRAME_BYTES = 64 * 1024;
+/** Status frames per status interval at most while usage counts wait (far below the CP's frame cap) */
+export const MAX_STATUS_BURST = 4;
 
 export interface SyncHandlers {
   hello(): Hello;
   status(): Status;
+  /** more usage counts wait than the last Status carried */
+  statusBacklog?(): boolean;
   onWelcome(welcome: Welcome): void;
   onAnnounce(announce: Announce): void;
   /** every frame, ping or pong from the control plane */
@@ -100,8 +104,9 @@ export class SyncClient {
     return true;
   }
 
+  /** Builds the Status only when it can go out (building it takes the usage counts). */
   sendStatus(): void {
-    this.send({ status: this.handlers.status() });
+    if (this.connected) this.send({ status: this.handlers.status() });
   }
 
   private connect(): void {
@@ -154,6 +159,7 @@ export class SyncClient {
     this.statusTimer = this.opts.timers.setTimeout(() => {
       if (ws !== this.ws) return;
       this.sendStatus();
+      for (let i = 1; i < MAX_STATUS_BURST && this.handlers.statusBacklog?.(); i++) this.sendStatus();
       this.scheduleStatus(ws);
     }, this.opts.statusIntervalMs);
   }

@@ -1,6 +1,6 @@
 import type { ProcessSampler } from "../sampler/process-sampler.ts";
 import type { Params, ScenarioContext, Threshold } from "../scenario/types.ts";
-import { nodeScript, startChild } from "./child-process.ts";
+import { nodeScript, startChild } from "../process/child-process.ts";
 import {
   type Contender,
   bareNodeProxy,
@@ -31,28 +31,30 @@ export function pickContenders(list: string, all: Contender[] = HTTP_CONTENDERS)
   return contenders;
 }
 
-/** Starts the fixed-latency upstream, sampled and stopped with the run; returns its URL. */
-export async function startBenchUpstream<P extends { upstreamDelayMs: number }>(
-  ctx: ScenarioContext<P>,
-): Promise<string> {
-  const upstream = await startChild<{ url: string }>(
-    nodeScript(UPSTREAM, [`--delay-ms=${ctx.params.upstreamDelayMs}`]),
-  );
+type DelayParams = { upstreamDelayMs: number };
+
+/** Starts an upstream script with the run's delay, sampled as `name` and stopped with the run. */
+async function startSampledUpstream<R>(
+  ctx: ScenarioContext<DelayParams>,
+  script: URL,
+  name: string,
+): Promise<R> {
+  const upstream = await startChild<R>(nodeScript(script, [`--delay-ms=${ctx.params.upstreamDelayMs}`]));
   ctx.onCleanup(() => upstream.stop());
-  ctx.sampler.add({ name: "upstream", pid: upstream.pid });
-  return upstream.ready.url;
+  ctx.sampler.add({ name, pid: upstream.pid });
+  return upstream.ready;
+}
+
+/** Starts the fixed-latency upstream, sampled and stopped with the run; returns its URL. */
+export async function startBenchUpstream<P extends DelayParams>(ctx: ScenarioContext<P>): Promise<string> {
+  return (await startSampledUpstream<{ url: string }>(ctx, UPSTREAM, "upstream")).url;
 }
 
 /** Starts the gRPC Echo upstream, sampled and stopped with the run; returns its host:port. */
-export async function startGrpcBenchUpstream<P extends { upstreamDelayMs: number }>(
+export async function startGrpcBenchUpstream<P extends DelayParams>(
   ctx: ScenarioContext<P>,
 ): Promise<string> {
-  const upstream = await startChild<{ address: string }>(
-    nodeScript(GRPC_UPSTREAM, [`--delay-ms=${ctx.params.upstreamDelayMs}`]),
-  );
-  ctx.onCleanup(() => upstream.stop());
-  ctx.sampler.add({ name: "echo-upstream", pid: upstream.pid });
-  return upstream.ready.address;
+  return (await startSampledUpstream<{ address: string }>(ctx, GRPC_UPSTREAM, "echo-upstream")).address;
 }
 
 /** An onStarted hook that samples a started contender's processes. */

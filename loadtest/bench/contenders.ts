@@ -1,4 +1,4 @@
-import { nodeScript, startChild } from "./child-process.ts";
+import { nodeScript, startChild } from "../process/child-process.ts";
 import { startNginxProxy } from "./nginx-proxy.ts";
 
 /**

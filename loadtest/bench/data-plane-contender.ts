@@ -12,7 +12,7 @@ import { startPostgres, type TestPostgres } from "../../test/support/postgres.ts
 import { GrpcSender } from "../generator/senders.ts";
 import { freePort, waitUntil } from "../net/free-port.ts";
 import { createTenant, putPlan } from "../platform/tenants.ts";
-import { stopChild } from "./child-process.ts";
+import { stopChild } from "../process/child-process.ts";
 import type { BenchUpstream, Contender, RunningContender } from "./contenders.ts";
 
 /**

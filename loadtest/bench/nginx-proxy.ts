@@ -7,7 +7,7 @@ import { LoadtestError } from "../errors.ts";
 import { assertLoopbackUrl } from "../generator/loopback.ts";
 import { findBinary } from "../net/find-binary.ts";
 import { freePort, waitUntil } from "../net/free-port.ts";
-import { stopChild } from "./child-process.ts";
+import { stopChild } from "../process/child-process.ts";
 
 /**
  * nginx as the peer reverse proxy: a private instance from a generated config in a

@@ -5,7 +5,7 @@
  * count what each target served (served()).
  */
 import { request } from "undici";
-import { nodeScript, type StartedChild, startChild } from "../bench/child-process.ts";
+import { nodeScript, type StartedChild, startChild } from "../process/child-process.ts";
 import { freePort } from "../net/free-port.ts";
 import type { BrownoutMode } from "./brownout-upstream.ts";
 import { startToxiproxy, type Toxiproxy } from "./toxiproxy.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import { request } from "undici";
-import { nodeScript, startChild } from "../bench/child-process.ts";
+import { nodeScript, startChild } from "../process/child-process.ts";
 import { type FixedLatencyServer, startFixedLatencyServer } from "../bench/fixed-latency-server.ts";
 import { findBinary, goBinDirs } from "../net/find-binary.ts";
 import { freezeFor, isAlive, killAndWait } from "./signals.ts";

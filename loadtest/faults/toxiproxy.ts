@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { request } from "undici";
-import { stopChild } from "../bench/child-process.ts";
+import { stopChild } from "../process/child-process.ts";
 import { LoadtestError } from "../errors.ts";
 import { assertLoopbackAddress } from "../generator/loopback.ts";
 import { findBinary, goBinDirs } from "../net/find-binary.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { nodeScript, type StartedChild, startChild } from "../bench/child-process.ts";
+import { nodeScript, type StartedChild, startChild } from "../process/child-process.ts";
 import { startEchoGrpcServer } from "../bench/echo-grpc-server.ts";
 import { startFixedLatencyServer } from "../bench/fixed-latency-server.ts";
 import { upstreamHoldStats } from "../bench/known-latency.ts";

@@ -17,6 +17,16 @@ const CONNECT_FAILURES = new Set(["ECONNREFUSED", "UND_ERR_CONNECT_TIMEOUT", "EH
 /** How long an origin that refused a connection is skipped. */
 const ORIGIN_DOWN_MS = 1000;
 
+/** The value for `key`, made and kept on first use. */
+function kept<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
 /**
  * HTTP over undici: one keep-alive Pool per origin, `connections` sockets each, no
  * pipelining. A target with `origins` is spread over them round-robin, failing over on
@@ -33,19 +43,11 @@ export class HttpSender {
   }
 
   #pool(origin: string): Pool {
-    let pool = this.#pools.get(origin);
-    if (!pool) {
-      pool = new Pool(origin, {
-        connections: this.#options.connections,
-        pipelining: 1,
-        keepAliveTimeout: 30_000,
-        headersTimeout: this.#options.timeoutMs,
-        bodyTimeout: this.#options.timeoutMs,
-        connectTimeout: this.#options.timeoutMs,
-      });
-      this.#pools.set(origin, pool);
-    }
-    return pool;
+    const { connections, timeoutMs } = this.#options;
+    return kept(this.#pools, origin, () => {
+      const timeouts = { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connectTimeout: timeoutMs };
+      return new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 30_000, ...timeouts });
+    });
   }
 
   async send(target: HttpTarget): Promise<string> {
@@ -104,15 +106,13 @@ export class GrpcSender {
   }
 
   #client(address: string): Client {
-    let entry = this.#clients.get(address);
-    if (!entry) {
-      const clients = Array.from(
+    const entry = kept(this.#clients, address, () => ({
+      clients: Array.from(
         { length: this.#options.connections },
         () => new Client(address, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 }),
-      );
-      entry = { clients, next: 0 };
-      this.#clients.set(address, entry);
-    }
+      ),
+      next: 0,
+    }));
     entry.next = (entry.next + 1) % entry.clients.length;
     return entry.clients[entry.next]!;
   }

@@ -1,22 +1,9 @@
-import { createServer } from "node:net";
-
 /**
- * A loopback TCP port that was free a moment ago, for servers that cannot listen on
- * port 0 and report back (nginx, toxiproxy's API). Another process may take it in
- * between; callers start their server at once and fail clearly if the bind fails.
+ * A loopback TCP port that was free a moment ago, for servers that cannot listen on port 0 and
+ * report back (nginx, toxiproxy's API): the dev platform's (bin/dev/ports.ts). Another process
+ * may take it in between; callers start their server at once and fail clearly if the bind fails.
  */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../../bin/dev/ports.ts";
 
 /** Polls `probe` every 25 ms until it resolves true or `timeoutMs` passes. */
 export async function waitUntil(probe: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {

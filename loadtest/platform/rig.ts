@@ -12,7 +12,7 @@ import type { AdminClient } from "../../bin/admin/admin-client.ts";
 import type { Env } from "../../bin/dev/managed-child.ts";
 import { type DataPlaneHandle, type Platform, startPlatform } from "../../bin/dev/platform.ts";
 import { startPostgres, type TestPostgres } from "../../test/support/postgres.ts";
-import { nodeScript, type StartedChild, startChild } from "../bench/child-process.ts";
+import { nodeScript, type StartedChild, startChild } from "../process/child-process.ts";
 import type { Params, ScenarioContext } from "../scenario/types.ts";
 
 export type RigOptions = {

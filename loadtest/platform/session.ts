@@ -4,7 +4,7 @@
  * Last: check every node applied the newest version, and report placement and convergence
  * metrics. Scenarios add their own faults and loads in between.
  */
-import type { StartedChild } from "../bench/child-process.ts";
+import type { StartedChild } from "../process/child-process.ts";
 import { zipfRates } from "../generator/zipf.ts";
 import type { TenantLoad } from "../generator/plan.ts";
 import type { Params, ScenarioContext } from "../scenario/types.ts";

@@ -3,7 +3,7 @@
  * control plane. Each gets a plan (or per-tenant limit overrides), an upstream, one route
  * `/lt` to it and an invoke key.
  */
-import { egressAllowFor } from "../../test/support/egress.ts";
+import { createTenant as createTenantVia } from "../../test/support/tenants.ts";
 import type { AdminClient } from "../../bin/admin/admin-client.ts";
 
 export const ROUTE_PREFIX = "/lt";
@@ -47,35 +47,21 @@ export async function putPlan(admin: AdminClient, name: string, limits: PlanLimi
 }
 
 export async function createTenant(admin: AdminClient, spec: TenantSpec): Promise<CreatedTenant> {
-  const base = `/admin/v1/tenants/${spec.id}`;
-  await admin.post("/admin/v1/tenants", {
+  const created = await createTenantVia(admin, {
     id: spec.id,
     name: `load ${spec.id}`,
     plan: spec.plan,
-    egressAllow: egressAllowFor(...(spec.upstream?.targets ?? [spec.upstreamUrl])),
-    ...(spec.limits ? { limits: spec.limits } : {}),
-  });
-  const upstream = await admin.post<{ id: string }>(`${base}/upstreams`, {
-    name: "api",
-    targets: [spec.upstreamUrl],
-    ...spec.upstream,
-  });
-  const route = await admin.post<{ id: string }>(`${base}/routes`, {
-    pathPrefix: ROUTE_PREFIX,
-    upstreamId: upstream.id,
-    timeoutMs: spec.timeoutMs ?? 15_000,
-    ...spec.route,
-  });
-  const key = await admin.post<{ id: string; key: string }>(`${base}/keys`, {
-    name: "load",
-    scopes: ["invoke"],
+    limits: spec.limits,
+    upstream: spec.upstream ?? spec.upstreamUrl,
+    routes: [{ pathPrefix: ROUTE_PREFIX, timeoutMs: spec.timeoutMs ?? 15_000, ...spec.route }],
+    keys: { load: ["invoke"] },
   });
   return {
     id: spec.id,
-    key: key.key,
-    keyId: key.id,
-    upstreamId: upstream.id,
-    routeId: route.id,
+    key: created.key,
+    keyId: created.keys.load!.id,
+    upstreamId: created.upstreamId!,
+    routeId: created.routeIds[0]!,
     path: `${ROUTE_PREFIX}/${spec.id}`,
   };
 }

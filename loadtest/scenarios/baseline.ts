@@ -3,7 +3,7 @@ import {
   NO_FAILED_REQUEST,
   NODES_ON_NEWEST,
   openFleet,
-} from "../scenario/platform-scenario.ts";
+} from "../platform/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
@@ -14,27 +14,13 @@ import { defineScenario } from "../scenario/types.ts";
 export default defineScenario({
   name: "baseline",
   description: "Steady Zipf load over many tenants, placement-aware, no faults",
-  params: {
-    ...FLEET_PARAMS,
-    tenants: 50,
-    rate: 400,
-    warmupSec: 5,
-    durationSec: 60,
-    workers: 0,
-  },
+  params: { ...FLEET_PARAMS, tenants: 50, rate: 400, warmupSec: 5, durationSec: 60, workers: 0 },
+  // biome-ignore format: one threshold a line
   thresholds: [
     NO_FAILED_REQUEST,
     { metric: "main.p99_ms", description: "p99 latency, ms", max: 50 },
-    {
-      metric: "main.sent_rps",
-      description: "the generator kept the offered rate",
-      min: (p) => 0.97 * p.rate,
-    },
-    {
-      metric: "main.send_lag_p99_ms",
-      description: "generator lateness p99 (machine not saturated)",
-      max: 20,
-    },
+    { metric: "main.sent_rps", description: "the generator kept the offered rate", min: (p) => 0.97 * p.rate },
+    { metric: "main.send_lag_p99_ms", description: "generator lateness p99 (machine not saturated)", max: 20 },
     NODES_ON_NEWEST,
   ],
   async run(ctx) {

@@ -103,18 +103,11 @@ export default defineScenario({
     maxSec: 3,
     upstreamDelayMs: 0,
   },
+  // biome-ignore format: one threshold a line
   thresholds: [
     { metric: "bench.errors", description: "no errors in any window", max: 0 },
-    {
-      metric: "latency.50.data-plane.p99_vs_nginx",
-      description: "DP p99 / nginx p99 at 50 % load, same run (target 3)",
-      max: 3,
-    },
-    {
-      metric: "latency.50.data-plane.stall_cluster_ms",
-      description: "DP longest stall cluster at 50 % load with pulls and config changes, ms (target 20)",
-      max: 20,
-    },
+    { metric: "latency.50.data-plane.p99_vs_nginx", description: "DP p99 / nginx p99 at 50 % load, same run (target 3)", max: 3 },
+    { metric: "latency.50.data-plane.stall_cluster_ms", description: "DP longest stall cluster at 50 % load with pulls and config changes, ms (target 20)", max: 20 },
   ],
   async run(ctx) {
     const p = ctx.params;

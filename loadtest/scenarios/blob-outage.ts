@@ -5,7 +5,7 @@ import { runningNodes, waitServed } from "../platform/load-tenants.ts";
 import { fetchStatus } from "../platform/node-watch.ts";
 import { resolveShard } from "../platform/placement.ts";
 import { createTenant } from "../platform/tenants.ts";
-import { FLEET_PARAMS, NODES_ON_NEWEST_AT_END, openFleet } from "../scenario/platform-scenario.ts";
+import { FLEET_PARAMS, NODES_ON_NEWEST_AT_END, openFleet } from "../platform/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
@@ -28,23 +28,12 @@ export default defineScenario({
     pollIntervalMs: 1000,
     maxRecoverySec: 10,
   },
+  // biome-ignore format: one threshold a line
   thresholds: [
     { metric: "main.error_rate", description: "no failed request for existing tenants", max: 0 },
-    {
-      metric: "blob.nodes_reporting_fetch_error",
-      description: "nodes ready and reporting the failed fetch in /status at the end of the outage",
-      min: (p) => p.dataPlanes,
-    },
-    {
-      metric: "blob.recovery_s",
-      description: "heal to every node on the newest version, s",
-      max: (p) => p.maxRecoverySec,
-    },
-    {
-      metric: "blob.new_tenant_served",
-      description: "the tenant added during the outage is served after it",
-      min: 1,
-    },
+    { metric: "blob.nodes_reporting_fetch_error", description: "nodes ready and reporting the failed fetch in /status at the end of the outage", min: (p) => p.dataPlanes },
+    { metric: "blob.recovery_s", description: "heal to every node on the newest version, s", max: (p) => p.maxRecoverySec },
+    { metric: "blob.new_tenant_served", description: "the tenant added during the outage is served after it", min: 1 },
     NODES_ON_NEWEST_AT_END,
   ],
   async run(ctx) {

@@ -4,7 +4,7 @@ import {
   NO_FAILED_REQUEST,
   NODES_ON_NEWEST_AT_END,
   openFleet,
-} from "../scenario/platform-scenario.ts";
+} from "../platform/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
@@ -18,26 +18,13 @@ export default defineScenario({
   name: "config-churn",
   description:
     "Admin changes every 100 ms under load: no errors, config versions keep advancing on every node",
-  params: {
-    ...FLEET_PARAMS,
-    durationSec: 20,
-    churnMs: 100,
-    loadedEvery: 5,
-    maxVersionGapSec: 3,
-  },
+  params: { ...FLEET_PARAMS, durationSec: 20, churnMs: 100, loadedEvery: 5, maxVersionGapSec: 3 },
+  // biome-ignore format: one threshold a line
   thresholds: [
     NO_FAILED_REQUEST,
     { metric: "churn.admin_errors", description: "admin calls that failed", max: 0 },
-    {
-      metric: "churn.max_version_gap_s",
-      description: "longest time a node served one version while changes flowed, s",
-      max: (p) => p.maxVersionGapSec,
-    },
-    {
-      metric: "config.min_versions_per_node",
-      description: "versions each node went through (at least one per 2 s of churn)",
-      min: (p) => p.durationSec / 2,
-    },
+    { metric: "churn.max_version_gap_s", description: "longest time a node served one version while changes flowed, s", max: (p) => p.maxVersionGapSec },
+    { metric: "config.min_versions_per_node", description: "versions each node went through (at least one per 2 s of churn)", min: (p) => p.durationSec / 2 },
     NODES_ON_NEWEST_AT_END,
   ],
   async run(ctx) {

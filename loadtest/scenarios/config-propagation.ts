@@ -171,12 +171,9 @@ export default defineScenario({
   description:
     "One CP, 1,000 simulated DP sync connections, 10,000 tenants: admin call -> last Ack over rounds; CP RSS; compile time and blob size; DP apply of 100k tenants",
   params,
+  // biome-ignore format: one threshold a line
   thresholds: [
-    {
-      metric: "propagation.p99_ms",
-      description: "admin call -> Ack, p99 over every node and round",
-      max: 1000,
-    },
+    { metric: "propagation.p99_ms", description: "admin call -> Ack, p99 over every node and round", max: 1000 },
     { metric: "propagation.disconnects", description: "sync connections lost during the run", max: 0 },
     { metric: "propagation.nacks", description: "versions a simulated node refused", max: 0 },
   ],

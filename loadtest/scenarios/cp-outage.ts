@@ -2,7 +2,7 @@ import { killAndWait } from "../faults/signals.ts";
 import { waitServed } from "../platform/load-tenants.ts";
 import { fetchStatus, type NodeStatus } from "../platform/node-watch.ts";
 import type { PlatformSession } from "../platform/session.ts";
-import { FLEET_PARAMS, openFleet } from "../scenario/platform-scenario.ts";
+import { FLEET_PARAMS, openFleet } from "../platform/platform-scenario.ts";
 import { defineScenario, type Params, type ScenarioContext } from "../scenario/types.ts";
 
 /**
@@ -46,31 +46,14 @@ async function restartFromCache<P extends Params>(
 export default defineScenario({
   name: "cp-outage",
   description: "Kill every CP replica and Postgres mid-run: zero failed requests, nodes keep their config",
-  params: {
-    ...FLEET_PARAMS,
-    controlPlanes: 2,
-    beforeSec: 5,
-    outageSec: 15,
-    restartNode: true,
-  },
+  params: { ...FLEET_PARAMS, controlPlanes: 2, beforeSec: 5, outageSec: 15, restartNode: true },
+  // biome-ignore format: one threshold a line
   thresholds: [
     { metric: "main.error_rate", description: "no failed request, before or during the outage", max: 0 },
     { metric: "outage.nodes_not_ready", description: "nodes that stopped being ready", max: 0 },
-    {
-      metric: "outage.nodes_changed_version",
-      description: "nodes whose version moved during the outage",
-      max: 0,
-    },
-    {
-      metric: "outage.min_config_age_s",
-      description: "staleness reported: every node's config age covers most of the outage",
-      min: (p) => 0.5 * p.outageSec,
-    },
-    {
-      metric: "outage.restarted_node_tenants_served",
-      description: "tenants the node restarted during the outage serves from its disk cache",
-      min: (p) => (p.restartNode ? p.tenants : 0),
-    },
+    { metric: "outage.nodes_changed_version", description: "nodes whose version moved during the outage", max: 0 },
+    { metric: "outage.min_config_age_s", description: "staleness reported: every node's config age covers most of the outage", min: (p) => 0.5 * p.outageSec },
+    { metric: "outage.restarted_node_tenants_served", description: "tenants the node restarted during the outage serves from its disk cache", min: (p) => (p.restartNode ? p.tenants : 0) },
   ],
   async run(ctx) {
     const p = ctx.params;

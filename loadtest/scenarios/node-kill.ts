@@ -1,6 +1,6 @@
 import { killAndWait } from "../faults/signals.ts";
 import { fetchStatus } from "../platform/node-watch.ts";
-import { FLEET_PARAMS, openFleet } from "../scenario/platform-scenario.ts";
+import { FLEET_PARAMS, openFleet } from "../platform/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
@@ -20,36 +20,14 @@ const TRANSPORT = /^(econn|epipe|und_err|ehostunreach|enetunreach|timeout$|error
 export default defineScenario({
   name: "node-kill",
   description: "SIGKILL a DP node under load: only its in-flight requests may fail, clients route around it",
-  params: {
-    ...FLEET_PARAMS,
-    durationSec: 20,
-    killAtSec: 8,
-    victim: "dp-1",
-    raceMs: 20,
-    connections: 32,
-  },
+  params: { ...FLEET_PARAMS, durationSec: 20, killAtSec: 8, victim: "dp-1", raceMs: 20, connections: 32 },
+  // biome-ignore format: one threshold a line
   thresholds: [
-    {
-      metric: "kill.transport_errors",
-      description: "requests lost on connections to the victim (at most one per connection)",
-      max: (p) => p.connections,
-    },
-    {
-      metric: "kill.forwarded_errors_over_allowance",
-      description: "failures answered by surviving nodes beyond the victim's in-flight requests",
-      max: 0,
-    },
-    {
-      metric: "kill.errors_after_1s",
-      description: "failed requests completed 1 s or more after the kill",
-      max: 0,
-    },
+    { metric: "kill.transport_errors", description: "requests lost on connections to the victim (at most one per connection)", max: (p) => p.connections },
+    { metric: "kill.forwarded_errors_over_allowance", description: "failures answered by surviving nodes beyond the victim's in-flight requests", max: 0 },
+    { metric: "kill.errors_after_1s", description: "failed requests completed 1 s or more after the kill", max: 0 },
     { metric: "main.p99_ms", description: "p99 latency, ms (failover must be quick)", max: 100 },
-    {
-      metric: "config.nodes_behind",
-      description: "surviving nodes not on the newest config version",
-      max: 0,
-    },
+    { metric: "config.nodes_behind", description: "surviving nodes not on the newest config version", max: 0 },
   ],
   async run(ctx) {
     const p = ctx.params;

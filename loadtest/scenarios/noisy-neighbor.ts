@@ -1,6 +1,6 @@
 import type { LoadResult } from "../generator/merge.ts";
 import { tenantLoads } from "../platform/load-tenants.ts";
-import { FLEET_PARAMS, NODES_ON_NEWEST, openFleet } from "../scenario/platform-scenario.ts";
+import { FLEET_PARAMS, NODES_ON_NEWEST, openFleet } from "../platform/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
@@ -19,40 +19,15 @@ const sustainedRps = (r: LoadResult, burst: number) =>
 export default defineScenario({
   name: "noisy-neighbor",
   description: "A tenant at 20x its rate limit next to well-behaved ones: their errors and p99 must not move",
-  params: {
-    ...FLEET_PARAMS,
-    noisyLimit: 25,
-    noisyFactor: 20,
-    durationSec: 10,
-    p99Ratio: 1.5,
-  },
+  params: { ...FLEET_PARAMS, noisyLimit: 25, noisyFactor: 20, durationSec: 10, p99Ratio: 1.5 },
+  // biome-ignore format: one threshold a line
   thresholds: [
     { metric: "quiet.error_rate", description: "well-behaved tenants alone: no errors", max: 0 },
-    {
-      metric: "with-noisy.error_rate",
-      description: "well-behaved tenants next to the flood: no errors",
-      max: 0,
-    },
-    {
-      metric: "isolation.p99_ratio",
-      description: "their p99 with the flood / mean p99 of the quiet runs",
-      max: (p) => p.p99Ratio,
-    },
-    {
-      metric: "noisy.admitted_ratio",
-      description: "noisy tenant's ok rate less its burst / its limit",
-      max: 1.1,
-    },
-    {
-      metric: "noisy.admitted_ratio",
-      description: "noisy tenant's ok rate less its burst / its limit",
-      min: 0.9,
-    },
-    {
-      metric: "noisy.quota_share",
-      description: "share of the noisy tenant's rejections that are quota",
-      min: 0.95,
-    },
+    { metric: "with-noisy.error_rate", description: "well-behaved tenants next to the flood: no errors", max: 0 },
+    { metric: "isolation.p99_ratio", description: "their p99 with the flood / mean p99 of the quiet runs", max: (p) => p.p99Ratio },
+    { metric: "noisy.admitted_ratio", description: "noisy tenant's ok rate less its burst / its limit", max: 1.1 },
+    { metric: "noisy.admitted_ratio", description: "noisy tenant's ok rate less its burst / its limit", min: 0.9 },
+    { metric: "noisy.quota_share", description: "share of the noisy tenant's rejections that are quota", min: 0.95 },
     NODES_ON_NEWEST,
   ],
   async run(ctx) {

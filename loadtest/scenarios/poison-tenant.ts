@@ -4,7 +4,7 @@ import { runningNodes, tenantLoads } from "../platform/load-tenants.ts";
 import { adminShard } from "../platform/placement.ts";
 import { POISON_HEADER } from "../platform/poison-upstream.ts";
 import { startUpstream } from "../platform/rig.ts";
-import { FLEET_PARAMS, openFleet } from "../scenario/platform-scenario.ts";
+import { FLEET_PARAMS, openFleet } from "../platform/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
@@ -38,25 +38,14 @@ export default defineScenario({
     phaseSec: 8,
     p99Ratio: 1.5,
   },
+  // biome-ignore format: one threshold a line
   thresholds: [
     { metric: "others-calm.error_rate", description: "no errors before the poison", max: 0 },
     { metric: "others-hang.error_rate", description: "others: no errors while its upstream hangs", max: 0 },
-    {
-      metric: "hang.p99_ratio",
-      description: "others' p99 while it hangs / calm p99",
-      max: (p) => p.p99Ratio,
-    },
-    {
-      metric: "crash.poison_shard_dead",
-      description: "nodes of its shard its requests crashed",
-      min: (p) => p.shardSize,
-    },
+    { metric: "hang.p99_ratio", description: "others' p99 while it hangs / calm p99", max: (p) => p.p99Ratio },
+    { metric: "crash.poison_shard_dead", description: "nodes of its shard its requests crashed", min: (p) => p.shardSize },
     { metric: "crash.dead_outside_shard", description: "nodes outside its shard that died", max: 0 },
-    {
-      metric: "crash.unexpected_failing_tenants",
-      description: "tenants failing after the crash although a member of their shard lives",
-      max: 0,
-    },
+    { metric: "crash.unexpected_failing_tenants", description: "tenants failing after the crash although a member of their shard lives", max: 0 },
   ],
   async run(ctx) {
     const p = ctx.params;

@@ -3,7 +3,7 @@ import { startRedis } from "../../test/support/redis.ts";
 import { startToxiproxy } from "../faults/toxiproxy.ts";
 import { runningNodes, tenantLoads } from "../platform/load-tenants.ts";
 import { adminShard } from "../platform/placement.ts";
-import { openFleet } from "../scenario/platform-scenario.ts";
+import { openFleet } from "../platform/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
@@ -46,29 +46,14 @@ export default defineScenario({
     phaseSec: 8,
     upstreamDelayMs: 1,
   },
+  // biome-ignore format: one threshold a line
   thresholds: [
-    {
-      metric: "redis.dp_clients",
-      description: "connections the data planes hold to Redis",
-      min: (p) => p.dataPlanes,
-    },
-    {
-      metric: "before.error_rate",
-      description: "no errors with Redis up (skewed tenant rebalanced)",
-      max: 0,
-    },
+    { metric: "redis.dp_clients", description: "connections the data planes hold to Redis", min: (p) => p.dataPlanes },
+    { metric: "before.error_rate", description: "no errors with Redis up (skewed tenant rebalanced)", max: 0 },
     { metric: "outage.error_rate", description: "no errors with Redis gone (last shares kept)", max: 0 },
     { metric: "after.error_rate", description: "no errors once Redis is back", max: 0 },
-    {
-      metric: "control.admitted_ratio",
-      description: "3x the limit over the shard: admitted (less the burst) / limit",
-      min: 0.8,
-    },
-    {
-      metric: "control.admitted_ratio",
-      description: "3x the limit over the shard: admitted (less the burst) / limit",
-      max: 1.2,
-    },
+    { metric: "control.admitted_ratio", description: "3x the limit over the shard: admitted (less the burst) / limit", min: 0.8 },
+    { metric: "control.admitted_ratio", description: "3x the limit over the shard: admitted (less the burst) / limit", max: 1.2 },
   ],
   async run(ctx) {
     const p = ctx.params;

@@ -1,4 +1,4 @@
-import { nodeScript, startChild } from "../bench/child-process.ts";
+import { nodeScript, startChild } from "../process/child-process.ts";
 import { loopbackRoundTripP50, upstreamHoldStats } from "../bench/known-latency.ts";
 import { freezeFor } from "../faults/signals.ts";
 import type { SeriesPoint } from "../generator/merge.ts";
@@ -24,18 +24,11 @@ export default defineScenario({
   name: "self-check",
   description: "Generator accuracy and coordinated-omission check against a local fixed-latency upstream",
   params: { rate: 300, tenants: 10, zipf: 1, delayMs: 20, durationSec: 5, stallMs: 2000, workers: 0 },
+  // biome-ignore format: one threshold a line
   thresholds: [
     { metric: "steady.rate_error_pct", description: "sent rate vs offered, %", max: 2 },
-    {
-      metric: "steady.worst_second_error_pct",
-      description: "completions per inner second vs offered, %",
-      max: 5,
-    },
-    {
-      metric: "steady.p50_error_ms",
-      description: "p50 minus the known latency (upstream's measured hold + loopback round trip), |ms|",
-      max: 1,
-    },
+    { metric: "steady.worst_second_error_pct", description: "completions per inner second vs offered, %", max: 5 },
+    { metric: "steady.p50_error_ms", description: "p50 minus the known latency (upstream's measured hold + loopback round trip), |ms|", max: 1 },
     { metric: "steady.error_rate", description: "errors in the steady phase", max: 0 },
     { metric: "stall.p999_ms", description: "p99.9 shows the stall", min: (p) => 0.9 * p.stallMs },
     { metric: "stall.p99_ms", description: "p99 shows the stall", min: (p) => 0.8 * p.stallMs },

@@ -1,5 +1,5 @@
 import { parseDurationSec } from "../platform/duration.ts";
-import { NO_FAILED_REQUEST, openFleet } from "../scenario/platform-scenario.ts";
+import { NO_FAILED_REQUEST, openFleet } from "../platform/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**
@@ -31,25 +31,14 @@ export default defineScenario({
     upstreamDelayMs: 1,
     workers: 0,
   },
+  // biome-ignore format: one threshold a line
   thresholds: [
     NO_FAILED_REQUEST,
     { metric: "main.p99_ms", description: "p99 latency over the whole soak, ms", max: 100 },
-    {
-      metric: "soak.memory_growth",
-      description: "a process's RSS slope after warm-up: 95 % interval above 0 and reaching 1 %/h",
-      max: 0,
-    },
+    { metric: "soak.memory_growth", description: "a process's RSS slope after warm-up: 95 % interval above 0 and reaching 1 %/h", max: 0 },
     { metric: "soak.fd_growth", description: "a process grew its open fds over the steady phase", max: 0 },
-    {
-      metric: "soak.judged_processes",
-      description: "processes with enough samples to judge",
-      min: (p) => p.dataPlanes + 2,
-    },
-    {
-      metric: "config.nodes_behind",
-      description: "nodes not on the newest config version at the end",
-      max: 0,
-    },
+    { metric: "soak.judged_processes", description: "processes with enough samples to judge", min: (p) => p.dataPlanes + 2 },
+    { metric: "config.nodes_behind", description: "nodes not on the newest config version at the end", max: 0 },
   ],
   async run(ctx) {
     const runStart = Date.now();

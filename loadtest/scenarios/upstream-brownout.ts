@@ -1,6 +1,6 @@
 import { type BrownoutRig, startBrownoutRig } from "../faults/brownout-rig.ts";
 import { tenantLoads } from "../platform/load-tenants.ts";
-import { FLEET_PARAMS, openFleet } from "../scenario/platform-scenario.ts";
+import { FLEET_PARAMS, openFleet } from "../platform/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 
 /**

@@ -2,8 +2,8 @@ import { Agent, request } from "node:http";
 import type { AdminClient } from "../../bin/admin/admin-client.ts";
 import { WebSocket } from "ws";
 import { newLatencyHistogram, recordMs, summarize } from "../generator/histogram.ts";
-import { nodeScript, startChild } from "../bench/child-process.ts";
-import { FLEET_PARAMS, NODES_ON_NEWEST_AT_END, openFleet } from "../scenario/platform-scenario.ts";
+import { nodeScript, startChild } from "../process/child-process.ts";
+import { FLEET_PARAMS, NODES_ON_NEWEST_AT_END, openFleet } from "../platform/platform-scenario.ts";
 import { defineScenario } from "../scenario/types.ts";
 import type { LoadTenant } from "../platform/load-tenants.ts";
 

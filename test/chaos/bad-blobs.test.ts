@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { encodePointer, LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts";
+import { encodePointer, LATEST_KEY, parsePointer, snapshotKey } from "../../proto/blob-keys.ts";
 import { FsBlobStore } from "../../runtime/blob-store/fs-blob-store.ts";
 import type { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { generateSigningKeyPair, parsePrivateKey, parsePublicKey } from "../../proto/signing-keys.ts";
@@ -22,7 +22,7 @@ import { decodeSnapshot, encodeSnapshot, HEADER_SIZE, sha256Hex } from "../../pr
 import {
   type ChaosPlatform,
   configVersions,
-  createTenant,
+  chaosTenant,
   fleet,
   nodeStatus,
   type ProbeFailure,
@@ -30,6 +30,7 @@ import {
   startChaosPlatform,
   startProbe,
 } from "./static-stability-support.ts";
+import { createTenant } from "../support/tenants.ts";
 import { poll } from "../support/poll.ts";
 
 const CAPACITY = 256 * 1024;
@@ -97,21 +98,25 @@ describe("bad blobs in the blob store", { timeout: 90_000 }, () => {
   });
 
   /**
-   * The version every node serves once the control plane stops publishing: the nodes joining
-   * change the fleet, and the CP republishes for that (its fleet watcher looks every 5 s), so
-   * wait until no new version has come for longer than that.
+   * The version every node serves once the control plane has no more reason to publish: the
+   * nodes joining change the fleet, and the CP republishes for that (its fleet watcher compares
+   * the fleet with the last snapshot's slot table). So wait for the positive marker: LATEST's
+   * snapshot lists every node as live, and every node serves that version.
    */
   async function settledVersion(): Promise<number> {
-    const deadline = Date.now() + 45_000;
-    let seen = -1;
-    for (;;) {
-      const versions = await Promise.all(c.platform.dps.map(async (dp) => (await nodeStatus(dp)).version));
-      const same = versions.every((v) => v === versions[0]);
-      if (same && versions[0] === seen) return seen;
-      if (Date.now() > deadline) throw new Error(`the fleet did not settle: ${versions.join(", ")}`);
-      seen = same ? versions[0]! : -1;
-      await new Promise((r) => setTimeout(r, 6_000));
-    }
+    const verifyKey = parsePublicKey(c.platform.verifyKey);
+    return poll(
+      "LATEST lists every node live and every node serves it",
+      async () => {
+        const pointer = parsePointer(await store.get(LATEST_KEY, 4096));
+        const latest = decodeSnapshot(await store.get(pointer.key, CAPACITY), verifyKey, CAPACITY);
+        const live = new Set(latest.slots.filter((s) => s.live).map((s) => s.name));
+        if (!c.platform.dps.every((dp) => live.has(dp.slot))) return false;
+        const versions = await Promise.all(c.platform.dps.map(async (dp) => (await nodeStatus(dp)).version));
+        return versions.every((v) => v === latest.version) && latest.version;
+      },
+      45_000,
+    );
   }
 
   async function put(version: number, blob: Buffer): Promise<void> {
@@ -209,7 +214,7 @@ describe("bad blobs in the blob store", { timeout: 90_000 }, () => {
       code: "CORRAL_DP_CONFIG_VERSION_REGRESSION",
       make: (s) => {
         const version = s.version - 1;
-        const fewer = { ...s, tenants: s.tenants.filter((t) => t.id !== c.tenants[0]!.tenant) };
+        const fewer = { ...s, tenants: s.tenants.filter((t) => t.id !== c.tenants[0]!.id) };
         return { version, blob: sign(fewer, version) };
       },
     },
@@ -243,7 +248,7 @@ describe("bad blobs in the blob store", { timeout: 90_000 }, () => {
 
   it("no request failed, and the next real version is applied by every node", async () => {
     const upstream = c.platform.upstreams!.http;
-    const late = await createTenant(c.platform.admin(), "after-bad-blobs", upstream);
+    const late = await createTenant(c.platform.admin(), chaosTenant("after-bad-blobs", upstream));
     for (const dp of c.platform.dps) {
       await poll(
         `${dp.slot} serves the new tenant`,

@@ -21,13 +21,14 @@ import { freePort } from "../support/ports.ts";
 import {
   type ChaosPlatform,
   configVersions,
-  createTenant,
+  chaosTenant,
   fleet,
   nodeStatus,
   request,
   startChaosPlatform,
   startProbe,
 } from "./static-stability-support.ts";
+import { createTenant } from "../support/tenants.ts";
 import { poll } from "../support/poll.ts";
 
 const POLL_INTERVAL_MS = 1000;
@@ -123,7 +124,10 @@ describe("blob store outage while the control plane is up", { timeout: 90_000 },
     await fetchErrorsReported();
     assert.deepEqual(await versions(), before, "nothing changed on the nodes");
 
-    const late = await createTenant(c.platform.admin(), "during-node-outage", c.platform.upstreams!.http);
+    const late = await createTenant(
+      c.platform.admin(),
+      chaosTenant("during-node-outage", c.platform.upstreams!.http),
+    );
     const published = await poll(
       "a version published and Nacked by every node (announced, not fetched)",
       async () =>
@@ -155,7 +159,10 @@ describe("blob store outage while the control plane is up", { timeout: 90_000 },
     const heals = [await toxiproxy.partition("blobs-dp"), await toxiproxy.partition("blobs-cp")];
     await fetchErrorsReported();
 
-    const late = await createTenant(c.platform.admin(), "during-full-outage", c.platform.upstreams!.http);
+    const late = await createTenant(
+      c.platform.admin(),
+      chaosTenant("during-full-outage", c.platform.upstreams!.http),
+    );
     await poll(
       "the fleet view still shows the fetch errors",
       async () => {

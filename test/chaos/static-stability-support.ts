@@ -5,21 +5,18 @@
  * /metrics, the control plane's fleet and version views, and a probe that keeps sending
  * requests to every tenant on every node and records each one that fails.
  */
-import { egressAllowFor } from "../support/egress.ts";
+import { type CreatedTenant, createTenant, type TenantSpec } from "../support/tenants.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AdminClient } from "../../bin/admin/admin-client.ts";
 import { type Platform, type PlatformOptions, startPlatform } from "../../bin/dev/platform.ts";
 import type { NodeStatusView } from "../../data-plane/node-state.ts";
 import { startPostgres, type TestPostgres } from "../support/postgres.ts";
 
 export const PATH = "/hello";
 
-export interface TenantKey {
-  tenant: string;
-  key: string;
-}
+/** A tenant of the chaos tests: its id and invoke key. */
+export type TenantKey = Pick<CreatedTenant, "id" | "key">;
 
 export interface FleetNode {
   slot: string;
@@ -67,7 +64,7 @@ export async function startChaosPlatform(opts: ChaosOptions): Promise<ChaosPlatf
     if (!upstream) throw new Error("the chaos tests need the demo upstreams");
     const tenants: TenantKey[] = [];
     for (let i = 0; i < (opts.tenants ?? 2); i++) {
-      tenants.push(await createTenant(platform.admin(), `stable-${i}`, upstream));
+      tenants.push(await createTenant(platform.admin(), chaosTenant(`stable-${i}`, upstream)));
     }
     for (const t of tenants) await platform.waitUntilServing(PATH, t.key, 30_000);
     return { platform, postgres, tenants, stop };
@@ -78,13 +75,15 @@ export async function startChaosPlatform(opts: ChaosOptions): Promise<ChaosPlatf
 }
 
 /** A tenant with an upstream (the demo HTTP upstream), a route for PATH and an invoke key. */
-export async function createTenant(admin: AdminClient, id: string, upstream: string): Promise<TenantKey> {
-  await admin.post("/admin/v1/tenants", { id, name: `Tenant ${id}`, egressAllow: egressAllowFor(upstream) });
-  const base = `/admin/v1/tenants/${id}`;
-  const up = await admin.post<{ id: string }>(`${base}/upstreams`, { name: "demo", targets: [upstream] });
-  await admin.post(`${base}/routes`, { pathPrefix: PATH, upstreamId: up.id });
-  const { key } = await admin.post<{ key: string }>(`${base}/keys`, { name: "probe" });
-  return { tenant: id, key };
+export function chaosTenant(id: string, upstream: string): TenantSpec {
+  return {
+    id,
+    name: `Tenant ${id}`,
+    upstream,
+    upstreamName: "demo",
+    routes: [{ pathPrefix: PATH }],
+    keys: { probe: ["invoke"] },
+  };
 }
 
 async function getJson<T>(url: string, init: RequestInit = {}): Promise<T> {
@@ -145,7 +144,7 @@ export function startProbe(
       const t = tenants[i % tenants.length]!;
       const answer = await request(dp, t.key);
       sent++;
-      if (answer !== "200") failures.push({ slot: dp.slot, tenant: t.tenant, answer, atMs: Date.now() });
+      if (answer !== "200") failures.push({ slot: dp.slot, tenant: t.id, answer, atMs: Date.now() });
       await new Promise((r) => setTimeout(r, intervalMs));
     }
   });

@@ -80,7 +80,7 @@ describe("static stability: every control plane and Postgres killed under load",
   it("serves every request of the existing tenants for 60 s and reports growing config age", async (t) => {
     const tenants = c.platform.dps.flatMap((dp) =>
       c.tenants.map((tk) => ({
-        tenant: `${tk.tenant}@${dp.slot}`,
+        tenant: `${tk.id}@${dp.slot}`,
         rate: RATE_PER_TENANT_AND_NODE,
         target: { kind: "http" as const, url: `${dp.url}${PATH}`, headers: { "x-api-key": tk.key } },
       })),

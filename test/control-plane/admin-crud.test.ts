@@ -106,6 +106,31 @@ test("tenants: keyset pagination walks every tenant once, in id order", async ()
   }
 });
 
+test("tenants: q finds ids and names containing it, any case, and pages like the full list", async () => {
+  for (const [id, name] of [
+    ["find-alpha", "Alpha Co"],
+    ["find-beta", "Beta ALPHAworks"],
+    ["find-gamma", "Gamma"],
+  ])
+    assert.equal((await h.api("POST", "/admin/v1/tenants", { id, name })).status, 201);
+  const ids = async (query: string) =>
+    (await h.api("GET", `/admin/v1/tenants?${query}`)).body.items.map((t: { id: string }) => t.id);
+  assert.deepEqual(await ids("q=alpha"), ["find-alpha", "find-beta"]);
+  assert.deepEqual(await ids("q=GAMM"), ["find-gamma"]);
+  assert.deepEqual(await ids("q=%25"), [], "% is text, not a pattern");
+  const first = await h.api("GET", "/admin/v1/tenants?q=alpha&limit=1");
+  assert.deepEqual(
+    first.body.items.map((t: { id: string }) => t.id),
+    ["find-alpha"],
+  );
+  assert.deepEqual(await ids(`q=alpha&limit=1&cursor=${first.body.nextCursor}`), ["find-beta"]);
+  for (const bad of ["q=", `q=${"x".repeat(65)}`]) {
+    const res = await h.api("GET", `/admin/v1/tenants?${bad}`);
+    assert.equal(res.status, 400, bad);
+    assert.equal(res.body.code, "CORRAL_ADMIN_VALIDATION", bad);
+  }
+});
+
 test("keys: issued once in clear, listed without secrets, revoked idempotently", async () => {
   await h.api("POST", "/admin/v1/tenants", { id: "keys-co", name: "Keys" });
   const issued = await h.api("POST", "/admin/v1/tenants/keys-co/keys", {
@@ -126,6 +151,7 @@ test("keys: issued once in clear, listed without secrets, revoked idempotently",
     "createdAt",
     "id",
     "name",
+    "quota",
     "revokedAt",
     "scopes",
     "tenantId",

@@ -13,6 +13,7 @@ import { deriveNodeCredential } from "../../proto/node-credential.ts";
 import { generateSigningKeyPair, parsePublicKey } from "../../proto/signing-keys.ts";
 import { type ControlPlane, type ControlPlaneOptions, runControlPlane } from "../../control-plane/main.ts";
 import { startPostgres, type TestPostgres } from "../support/postgres.ts";
+import type { AdminPoster } from "../support/tenants.ts";
 
 export interface ApiResponse {
   status: number;
@@ -107,4 +108,15 @@ export async function startHarness(
     await rm(blobDir, { recursive: true, force: true });
   };
   return h;
+}
+
+/** The harness's admin API as a client that resolves with a created resource or throws. */
+export function adminOf(h: Pick<Harness, "api">): AdminPoster {
+  return {
+    async post<T>(path: string, body: unknown): Promise<T> {
+      const res = await h.api("POST", path, body);
+      if (res.status >= 300) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body as T;
+    },
+  };
 }

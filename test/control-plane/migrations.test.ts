@@ -25,6 +25,7 @@ const TABLES = [
   "slots",
   "tenants",
   "upstreams",
+  "usage_hourly",
   "version_reports",
 ];
 

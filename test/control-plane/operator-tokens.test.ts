@@ -26,6 +26,17 @@ async function activeCount(): Promise<number> {
   return items.filter(active).length;
 }
 
+test("whoami names the token in use and its role, for viewers too; no token: 401", async () => {
+  const admin = await h.api("GET", "/admin/v1/whoami");
+  assert.equal(admin.status, 200);
+  assert.equal(admin.body.role, "admin");
+  const issued = await h.api("POST", TOKENS, { name: "who-viewer", role: "viewer" });
+  const viewer = await h.api("GET", "/admin/v1/whoami", undefined, bearer(issued.body.token));
+  assert.deepEqual(viewer.body, { id: issued.body.id, name: "who-viewer", role: "viewer" });
+  const anonymous = await fetch(`${h.cp.url}/admin/v1/whoami`);
+  assert.equal(anonymous.status, 401);
+});
+
 test("bad requests get 400 and change nothing; an active name cannot be taken twice", async () => {
   const before = await activeCount();
   const inPast = new Date(Date.now() - 60_000).toISOString();

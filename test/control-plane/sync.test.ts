@@ -31,8 +31,10 @@ async function fleetNode(slot: string) {
 
 interface VersionRow {
   version: number;
+  createdAt: string;
   acks: number;
   nacks: number;
+  lastAckAt: string | null;
 }
 
 async function versionRow(
@@ -80,6 +82,7 @@ test("Hello gets Welcome with the latest version; a change is Announced; the Ack
     versionRow(announce.version, (v) => v.acks > 0),
   );
   assert.deepEqual([row.acks, row.nacks], [1, 0]);
+  assert.ok(Date.parse(row.lastAckAt!) >= Date.parse(row.createdAt), "the Ack is timed after the publish");
   const metrics = await (await fetch(`${h.cp.url}/metrics`)).text();
   assert.match(metrics, /^corral_config_propagation_seconds_count 1$/m);
   assert.match(metrics, /^corral_sync_connections 1$/m);
@@ -107,6 +110,7 @@ test("Nack and Status are recorded per node", async () => {
     versionRow(announce.version, (v) => v.nacks > 0),
   );
   assert.deepEqual([row.acks, row.nacks], [0, 1]);
+  assert.equal(row.lastAckAt, null, "a Nack is no Ack");
 });
 
 test("a missing or wrong node credential gets 401 at the upgrade; another path gets 404", async () => {

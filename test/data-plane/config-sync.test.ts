@@ -244,8 +244,10 @@ test("restart with control plane and blob store gone: serves from the disk cache
     options: fastSync,
   });
   cleanups.push(() => restarted.close());
-  await poll("ready from the disk cache", () => restarted.state.ready, 2000);
-  assert.ok(Date.now() - started < 2000);
+  // ready from the cache alone, with nothing to pull from (the measured restart time is the
+  // static-stability chaos test's; this bound is wide for a loaded machine)
+  await poll("ready from the disk cache", () => restarted.state.ready, 10_000);
+  assert.ok(Date.now() - started < 10_000);
   assert.equal(await status(restarted, "/v3"), 200);
   const st = (await (await fetch(`${restarted.opsUrl}/status`)).json()) as Record<string, unknown>;
   assert.equal(st.version, 3);

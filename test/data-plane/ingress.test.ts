@@ -154,12 +154,12 @@ test("an unreachable upstream is 502, a slow one 504", async () => {
   await rejected(await call("/x", { key: deadKey.key }), 502, "upstream_error", "CORRAL_DP_UPSTREAM_ERROR");
   const started = Date.now();
   await rejected(
-    await call("/slow/2000", { key: invokeKey.key }),
+    await call("/slow/5000", { key: invokeKey.key }),
     504,
     "upstream_timeout",
     "CORRAL_DP_UPSTREAM_TIMEOUT",
   );
-  assert.ok(Date.now() - started < 1500, "the route's 300 ms timeout applies");
+  assert.ok(Date.now() - started < 4000, "the route's 300 ms timeout applies, not the upstream's 5 s");
 });
 
 test("dot segments, oversized bodies and oversized headers are refused", async () => {

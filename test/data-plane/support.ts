@@ -2,13 +2,13 @@
 import { deriveNodeCredential } from "../../proto/node-credential.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { FsBlobStore } from "../../runtime/blob-store/fs-blob-store.ts";
 import { type DataPlaneOptions, type DataPlaneProcess, runDataPlane } from "../../data-plane/main.ts";
 import { CAPACITY, type SigningPair } from "./fixtures.ts";
+import { listenOnLoopback } from "../support/http-server.ts";
 
 export interface Workspace {
   dir: string;
@@ -63,17 +63,7 @@ export async function recordingUpstream(answerHeaders: Record<string, string> = 
     });
     res.end(`echo ${req.method} ${req.url} ${body}`);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenOnLoopback(server)), seen };
 }
 
 /** The fleet secret of data-plane tests that need no real control plane. */

@@ -120,6 +120,13 @@ describe("the rendered environment is accepted by the processes' settings loader
     };
     const { docs } = render(["values-3-zones.yaml"]);
     assert.equal(assertAccepted(docs, secrets), 8);
+    const set = ofKind(docs, "StatefulSet")[0];
+    const { tracing } = loadDataPlaneSettings(resolveEnv(set, set.spec.template.spec.containers[0], secrets));
+    assert.deepEqual(tracing, {
+      endpoint: "http://otel-collector.observability:4318/v1/traces",
+      sampleRatio: 0.05,
+      queueSize: 2048,
+    });
   });
 
   test("a variable the process does not know is refused, so the check above can fail", () => {

@@ -48,6 +48,15 @@ function definedMetrics(): Map<string, string[]> {
       );
     }
     for (const m of source.matchAll(gaugeHelper)) metrics.set(m[1], []);
+    // runtime/metric-makers.ts: counter|histogram("corral_...", help, ..., ["label", ...])
+    for (const m of source.matchAll(/\.(?:counter|histogram)\(\s*"(corral_[a-z0-9_]+)"([^;]*)\);/g)) {
+      const lists = [...m[2]!.matchAll(/\[([^\]]*)\]/g)].map((l) => l[1]!);
+      const labels = lists.find((l) => /^\s*"/.test(l)) ?? "";
+      metrics.set(
+        m[1]!,
+        [...labels.matchAll(/"([a-z_]+)"/g)].map((l) => l[1]!),
+      );
+    }
   }
   return metrics;
 }

@@ -5,55 +5,18 @@
  * stops every process, and a second run on the same directory reuses tenant and key.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { DEMO_MESSAGE } from "../../bin/dev/demo-upstreams.ts";
 import type { DevJson } from "../../bin/dev/dev-report.ts";
 import { echoOnce, echoStream } from "../../bin/dev/echo-client.ts";
+import { CORRAL_BIN, cleanEnv, type DevRun, startDev } from "../support/corral-dev.ts";
 import { poll } from "../support/poll.ts";
 
-const BIN = fileURLToPath(new URL("../../bin/corral.ts", import.meta.url));
-const READY_TIMEOUT_MS = 45_000;
-
-interface DevRun {
-  proc: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
-
-function cleanEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (v !== undefined && !k.startsWith("CORRAL_")) env[k] = v;
-  return env;
-}
-
-async function startDev(cwd: string): Promise<DevRun> {
-  const proc = spawn(process.execPath, [BIN, "dev", "--free-ports"], { cwd, env: cleanEnv() });
-  let out = "";
-  proc.stdout!.on("data", (c) => (out += c));
-  proc.stderr!.on("data", (c) => (out += c));
-  const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
-  const run = { proc, output: () => out, exited };
-  const ready = () => out.includes("corral dev is ready");
-  try {
-    await poll(
-      "corral dev ready (or exited)",
-      () => ready() || proc.exitCode !== null,
-      READY_TIMEOUT_MS,
-      100,
-    );
-  } catch (err) {
-    proc.kill("SIGINT");
-    throw new Error(`${(err as Error).message}:\n${out}`);
-  }
-  if (!ready()) throw new Error(`corral dev exited ${proc.exitCode}:\n${out}`);
-  return run;
-}
+const BIN = CORRAL_BIN;
 
 /** pids of the direct children of a process (Linux /proc). */
 async function childPids(parent: number): Promise<number[]> {

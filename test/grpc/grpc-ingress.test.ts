@@ -128,7 +128,7 @@ test("a unary call reaches the upstream with the key stripped, corral-tenant set
   const r = await unary(
     "hello",
     { "x-api-key": key.key, "corral-tenant": "someone-else", "x-custom": "kept" },
-    3000,
+    30_000,
   );
   assert.equal(r.error, undefined);
   assert.equal(r.response?.message, "hello");
@@ -139,7 +139,8 @@ test("a unary call reaches the upstream with the key stripped, corral-tenant set
   assert.equal(seen.metadata["corral-tenant"], "acme");
   assert.equal(seen.metadata["x-custom"], "kept");
   assert.equal(seen.metadata["x-forwarded-for"], "127.0.0.1");
-  assert.ok(seen.deadlineMs <= 3000 && seen.deadlineMs > 2000, `upstream deadline ${seen.deadlineMs} ms`);
+  // the time left, not the whole deadline nor nothing (wide: the machine may be loaded)
+  assert.ok(seen.deadlineMs <= 30_000 && seen.deadlineMs > 15_000, `upstream deadline ${seen.deadlineMs} ms`);
 });
 
 test("Authorization: Bearer identifies the tenant too", async () => {

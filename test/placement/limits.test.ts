@@ -41,7 +41,7 @@ test("plans: list with tenant counts, create, replace, and their tenants follow"
     maxTargets: 500,
     maxConfigBytes: 262144,
   };
-  assert.deepEqual(created.body, { name: "gold", ...body, quotas: defaultQuotas, tenants: 0 });
+  assert.deepEqual(created.body, { name: "gold", ...body, quotas: defaultQuotas, quota: null, tenants: 0 });
   await h.api("POST", "/admin/v1/tenants", { id: "on-gold", name: "On gold", plan: "gold" });
   let limits = (await tenantIn("on-gold")).limits!;
   assert.deepEqual(

@@ -22,6 +22,7 @@ import { TenantServiceClient } from "../../proto/gen/corral/tenant/v1/tenant.ts"
 
 import { startPostgres, type TestPostgres } from "../support/postgres.ts";
 import { poll } from "../support/poll.ts";
+import { createTenant } from "../support/tenants.ts";
 
 const RETAIN = 10;
 const CYCLES = 1000;
@@ -99,10 +100,7 @@ async function snapshotBlobs(): Promise<number[]> {
 }
 
 async function makeTenant(id: string): Promise<string> {
-  assert.equal((await admin("POST", "/tenants", { id, name: id })).status, 201);
-  const key = await admin("POST", `/tenants/${id}/keys`, { scopes: ["invoke", "manage"] });
-  assert.equal(key.status, 201);
-  return key.body.key;
+  return (await createTenant(platform.admin(), { id, keys: { manager: ["invoke", "manage"] } })).key;
 }
 
 async function cycle(i: number): Promise<void> {

@@ -11,7 +11,8 @@ import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { request } from "undici";
-import { call, createTenant, type IsolationPlatform, isolationPlatform } from "../isolation/support.ts";
+import { call, type IsolationPlatform, isolationPlatform } from "../isolation/support.ts";
+import { createTenant } from "../support/tenants.ts";
 import { poll } from "../support/poll.ts";
 
 const RESOLVER = pathToFileURL(new URL("./rebind-resolver.ts", import.meta.url).pathname).href;

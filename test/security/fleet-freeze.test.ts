@@ -15,12 +15,12 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import {
   call,
-  createTenant,
   type IsolationPlatform,
   isolationPlatform,
   type TestUpstream,
   testUpstream,
 } from "../isolation/support.ts";
+import { createTenant } from "../support/tenants.ts";
 import { poll } from "../support/poll.ts";
 
 const REVOCATION_LIMIT_MS = 2000;
@@ -55,11 +55,13 @@ describe("fleet freeze: one tenant filling the snapshot cannot stop other tenant
 
   it("refuses A past capacity without committing, and B's revocation reaches every node within 2 s", async (t) => {
     const { platform, admin } = fleet;
-    const keyB = await createTenant(admin, {
-      id: "tenant-b",
-      upstream: upstream.url,
-      routes: [{ pathPrefix: "/b" }],
-    });
+    const keyB = (
+      await createTenant(admin, {
+        id: "tenant-b",
+        upstream: upstream.url,
+        routes: [{ pathPrefix: "/b" }],
+      })
+    ).key;
     await platform.waitUntilServing("/b/x", keyB, 30_000);
 
     // A: a manage key on the largest plan (its quotas are far above this small capacity)

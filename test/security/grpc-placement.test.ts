@@ -23,12 +23,8 @@ import { deriveHopKey } from "../../proto/node-credential.ts";
 import { GrpcUpstream, StreamsClient } from "../grpc/grpc-upstream.ts";
 import { grpcEchoSender } from "../grpc/paced-grpc-sender.ts";
 import { pacedLoad, type Sample } from "../isolation/paced-load.ts";
-import {
-  createTenant,
-  type IsolationPlatform,
-  isolationPlatform,
-  waitForShard,
-} from "../isolation/support.ts";
+import { type IsolationPlatform, isolationPlatform, waitForShard } from "../isolation/support.ts";
+import { createTenant } from "../support/tenants.ts";
 import { poll } from "../support/poll.ts";
 
 const R = 100;
@@ -106,12 +102,14 @@ describe("gRPC obeys placement", { timeout: 240_000 }, () => {
   before(async () => {
     upstream = await GrpcUpstream.start();
     env = await isolationPlatform({ dataPlanes: 4 });
-    key = await createTenant(env.admin, {
-      id: TENANT,
-      upstream: upstream.address,
-      limits: { rate: R, burst: 10, shardSize: 2, concurrency: 0 },
-      routes: ROUTES,
-    });
+    key = (
+      await createTenant(env.admin, {
+        id: TENANT,
+        upstream: upstream.address,
+        limits: { rate: R, burst: 10, shardSize: 2, concurrency: 0 },
+        routes: ROUTES,
+      })
+    ).key;
     const shard = await waitForShard(env.platform, TENANT, key, 2);
     const inShard = new Set(shard.map((m) => m.slot));
     members = nodesOf(env).filter((n) => inShard.has(n.slot));
@@ -279,12 +277,14 @@ describe("gRPC strict placement", { timeout: 120_000 }, () => {
   before(async () => {
     upstream = await GrpcUpstream.start();
     env = await isolationPlatform({ dataPlanes: 2, cpEnv: { CORRAL_PLACEMENT_STRICT: "true" } });
-    key = await createTenant(env.admin, {
-      id: TENANT,
-      upstream: upstream.address,
-      limits: { shardSize: 1 },
-      routes: ROUTES,
-    });
+    key = (
+      await createTenant(env.admin, {
+        id: TENANT,
+        upstream: upstream.address,
+        limits: { shardSize: 1 },
+        routes: ROUTES,
+      })
+    ).key;
     await waitForShard(env.platform, TENANT, key, 1);
   });
 

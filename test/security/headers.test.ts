@@ -13,12 +13,12 @@ import { recordingUpstream } from "../data-plane/support.ts";
 import { startRawUpstream } from "../grpc/raw-h2-upstream.ts";
 import { egressAllowFor } from "../support/egress.ts";
 import {
-  createTenant,
   type IsolationPlatform,
   isolationPlatform,
   type Member,
   waitForShard,
 } from "../isolation/support.ts";
+import { createTenant } from "../support/tenants.ts";
 import { rawRequest, unaryCall } from "./support.ts";
 import { poll } from "../support/poll.ts";
 
@@ -39,8 +39,9 @@ before(async () => {
   });
   grpc = await startRawUpstream((h) => grpcSeen.push(h));
   p = await isolationPlatform({ dataPlanes: 2 });
-  key = await createTenant(p.admin, { id: "liars", upstream: upstream.url });
-  hopsKey = await createTenant(p.admin, { id: "hops", upstream: upstream.url, limits: { shardSize: 1 } });
+  key = (await createTenant(p.admin, { id: "liars", upstream: upstream.url })).key;
+  hopsKey = (await createTenant(p.admin, { id: "hops", upstream: upstream.url, limits: { shardSize: 1 } }))
+    .key;
   // the tenant's own egress exceptions: its HTTP upstream (createTenant) and its gRPC one
   await p.admin.patch("/admin/v1/tenants/liars", {
     egressAllow: egressAllowFor(upstream.url, `http://${grpc.address}`),

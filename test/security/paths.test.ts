@@ -11,7 +11,8 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { recordingUpstream } from "../data-plane/support.ts";
 import { startRawUpstream } from "../grpc/raw-h2-upstream.ts";
-import { createTenant, type IsolationPlatform, isolationPlatform } from "../isolation/support.ts";
+import { type IsolationPlatform, isolationPlatform } from "../isolation/support.ts";
+import { createTenant } from "../support/tenants.ts";
 import { egressAllowFor } from "../support/egress.ts";
 import { rawRequest, unaryCall } from "./support.ts";
 
@@ -94,7 +95,8 @@ before(async () => {
     startRawUpstream((h) => grpcSeen.push(String(h[":path"]))),
   ]);
   p = await isolationPlatform({ dataPlanes: 1 });
-  key = await createTenant(p.admin, { id: "paths", upstream: api.url, routes: [{ pathPrefix: "/api" }] });
+  key = (await createTenant(p.admin, { id: "paths", upstream: api.url, routes: [{ pathPrefix: "/api" }] }))
+    .key;
   const base = "/admin/v1/tenants/paths";
   // the tenant's own egress exceptions: its three loopback upstreams (createTenant allows one)
   await p.admin.patch(base, { egressAllow: egressAllowFor(api.url, admin.url, `http://${grpc.address}`) });

@@ -14,12 +14,12 @@ import { after, before, test } from "node:test";
 import { request } from "undici";
 import {
   call,
-  createTenant,
   type IsolationPlatform,
   isolationPlatform,
   type TestUpstream,
   testUpstream,
 } from "../isolation/support.ts";
+import { createTenant } from "../support/tenants.ts";
 import { slowSockets } from "./support.ts";
 import { poll } from "../support/poll.ts";
 
@@ -46,8 +46,8 @@ before(async () => {
     CORRAL_MAX_CONNECTIONS_PER_SOURCE: String(PER_SOURCE),
   };
   p = await isolationPlatform({ dataPlanes: 1, dpEnv: limits, cpEnv: limits });
-  calmKey = await createTenant(p.admin, { id: "calm", upstream: upstream.url });
-  slowKey = await createTenant(p.admin, { id: "slow", upstream: upstream.url });
+  calmKey = (await createTenant(p.admin, { id: "calm", upstream: upstream.url })).key;
+  slowKey = (await createTenant(p.admin, { id: "slow", upstream: upstream.url })).key;
   await p.platform.waitUntilServing("/ready", calmKey, 30_000);
   await p.platform.waitUntilServing("/ready", slowKey, 30_000);
 });

@@ -12,8 +12,10 @@
  *     other, bin or the harnesses; only bin and the harnesses import both planes.
  *  2. Control plane: each unit imports only the units its row lists (transports → services →
  *     store → placement; nothing but main.ts imports admin/ or tenant-api/).
- *  3. No cycles between units of proto, runtime and the planes: computed, not listed, so it
- *     holds whatever folders the data plane has.
+ *  3. No cycles between units of any top folder (proto, runtime, the planes, bin, loadtest):
+ *     computed, not listed, so it holds whatever folders they have. In bin/, commands.ts
+ *     dispatches to the commands (admin/, dev/), which share cli/; in loadtest/, process/ and
+ *     faults/ are below report/, scenario/ and platform/, and the scenarios sit on top.
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
@@ -47,6 +49,7 @@ const TOP_ALLOWED: Record<string, readonly string[]> = {
 const CP_ALLOWED: Record<string, readonly string[]> = {
   "control-plane/main.ts": ["*"],
   "control-plane/admin": ["http", "service", "placement", "errors.ts"],
+  "control-plane/console": ["errors.ts"],
   "control-plane/tenant-api": ["http", "service", "fleet", "store", "errors.ts", "logger.ts"],
   "control-plane/sync": ["publish", "store", "errors.ts", "logger.ts", "metrics.ts"],
   "control-plane/http": ["service", "store", "errors.ts", "logger.ts", "metrics.ts"],
@@ -112,7 +115,7 @@ test("the reader sees the imports it must judge", () => {
   assert.ok(EDGES.length > 500, `only ${EDGES.length} imports found`);
   assert.ok(has("control-plane/main.ts", "control-plane/admin/plugin.ts"));
   assert.ok(
-    EDGES.some((e) => e.file.startsWith("bin/cli/") && e.target === "control-plane/main.ts"),
+    EDGES.some((e) => e.file === "bin/commands.ts" && e.target === "control-plane/main.ts"),
     "import()",
   );
 });
@@ -203,8 +206,8 @@ test("cycles() finds every loop of units, and only loops", () => {
   assert.deepEqual(cycles(g(["a>b", "b>c", "c>a", "c>d"])), [["a", "b", "c"]]);
 });
 
-test("no folder of proto, runtime or the planes imports a folder that imports it back", () => {
-  const checked = new Set(["proto", "runtime", "control-plane", "data-plane"]);
+test("no folder imports a folder that imports it back", () => {
+  const checked = new Set<string>(TOPS);
   const graph = new Map<string, Set<string>>();
   for (const e of EDGES) {
     const from = unitOf(e.file);

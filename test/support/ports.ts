@@ -1,18 +1,9 @@
 /** Loopback TCP ports for the servers the tests start: a free one, and a wait until one listens. */
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
+import { freePort } from "../../bin/dev/ports.ts";
 import { poll } from "./poll.ts";
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** A loopback port nothing listens on (a free port, released): connections to it are refused. */
 export const closedPort = freePort;

@@ -279,6 +279,7 @@ describe("publication and documents", () => {
       "get /v1/tenant",
       "get /v1/upstreams",
       "get /v1/upstreams/{id}",
+      "get /v1/usage",
       "patch /v1/routes/{id}",
       "patch /v1/upstreams/{id}",
       "post /v1/keys",

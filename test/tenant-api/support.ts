@@ -6,7 +6,8 @@
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { readChangeState } from "../../control-plane/store/changes.ts";
 import { TenantServiceClient } from "../../proto/gen/corral/tenant/v1/tenant.ts";
-import { type ApiResponse, type Harness, startHarness } from "../control-plane/harness.ts";
+import { type ApiResponse, adminOf, type Harness, startHarness } from "../control-plane/harness.ts";
+import { createTenant } from "../support/tenants.ts";
 
 export interface TenantKeys {
   manage: string;
@@ -60,20 +61,13 @@ export async function startWorld(): Promise<World> {
 }
 
 export async function makeTenant(h: Harness, id: string): Promise<TenantKeys> {
-  const created = await h.api("POST", "/admin/v1/tenants", {
+  const { keys } = await createTenant(adminOf(h), {
     id,
-    name: id,
     // the targets the tenant-API tests use (loopback, and dotless names only for refusals elsewhere)
     egressAllow: ["127.0.0.1/32", "a", "x"],
+    keys: { "invoke+manage": ["invoke", "manage"], invoke: ["invoke"] },
   });
-  if (created.status !== 201)
-    throw new Error(`tenant ${id}: ${created.status} ${JSON.stringify(created.body)}`);
-  const issue = async (scopes: string[]) => {
-    const res = await h.api("POST", `/admin/v1/tenants/${id}/keys`, { name: scopes.join("+"), scopes });
-    if (res.status !== 201) throw new Error(`key: ${res.status}`);
-    return res.body.key as string;
-  };
-  return { manage: await issue(["invoke", "manage"]), invoke: await issue(["invoke"]) };
+  return { manage: keys["invoke+manage"]!.key, invoke: keys.invoke!.key };
 }
 
 export interface CallOptions {

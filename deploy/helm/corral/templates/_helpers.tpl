@@ -77,6 +77,20 @@ app.kubernetes.io/component: {{ .component }}
       {{- end }}
 {{- end -}}
 
+{{/* CORRAL_REDIS_URL for both roles (nodes: shared admission; control plane: quota counters read by GET usage), when set. */}}
+{{- define "corral.redisEnv" -}}
+{{- if .Values.redis.existingSecret }}
+- name: CORRAL_REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.redis.existingSecret }}
+      key: {{ .Values.redis.urlKey }}
+{{- else if .Values.redis.url }}
+- name: CORRAL_REDIS_URL
+  value: {{ .Values.redis.url | quote }}
+{{- end }}
+{{- end }}
+
 {{/* Blob store settings shared by both roles. */}}
 {{- define "corral.blobEnv" -}}
 {{- $url := .Values.blobStore.url -}}
@@ -142,3 +156,20 @@ annotations:
 {{- end -}}
 {{- $s -}}
 {{- end -}}
+
+{{/*
+OpenTelemetry span export (runtime/tracing.ts), the same for the control plane and the nodes:
+nothing unless tracing.otlpEndpoint is set (export off).
+*/}}
+{{- define "corral.tracingEnv" -}}
+{{- with .Values.tracing -}}
+{{- if .otlpEndpoint -}}
+- name: CORRAL_OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ .otlpEndpoint | quote }}
+- name: CORRAL_TRACE_SAMPLE_RATIO
+  value: {{ .sampleRatio | quote }}
+- name: CORRAL_TRACE_QUEUE_SIZE
+  value: {{ .queueSize | int64 | quote }}
+{{- end -}}
+{{- end -}}
+{{- end }}

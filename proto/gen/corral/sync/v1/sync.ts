@@ -63,10 +63,31 @@ export interface Status {
   inflight: number;
   shed: number;
   fetchError: string;
+  /**
+   * requests the node answered since its last Status, per tenant, key, route, outcome and hour
+   * (usage metering); at most 256 entries per frame, the rest follow in later frames
+   */
+  usage: UsageCount[];
 }
 
 export interface Drain {
   deadlineMs: number;
+}
+
+/**
+ * Requests of one tenant, key and route with one outcome in one UTC hour, counted by a node
+ * that serves the tenant. Ids are '' when not known (a request refused before its key or
+ * route was found).
+ */
+export interface UsageCount {
+  tenantId: string;
+  keyId: string;
+  routeId: string;
+  /** admitted, or the refusal's corral-reason */
+  outcome: string;
+  /** a multiple of 3,600,000 */
+  hourStartMs: number;
+  count: number;
 }
 
 function createBaseSyncFrame(): SyncFrame {
@@ -620,7 +641,7 @@ export const Nack: MessageFns<Nack> = {
 };
 
 function createBaseStatus(): Status {
-  return { version: 0, configAgeMs: 0, inflight: 0, shed: 0, fetchError: "" };
+  return { version: 0, configAgeMs: 0, inflight: 0, shed: 0, fetchError: "", usage: [] };
 }
 
 export const Status: MessageFns<Status> = {
@@ -639,6 +660,9 @@ export const Status: MessageFns<Status> = {
     }
     if (message.fetchError !== "") {
       writer.uint32(42).string(message.fetchError);
+    }
+    for (const v of message.usage) {
+      UsageCount.encode(v!, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -696,6 +720,14 @@ export const Status: MessageFns<Status> = {
             message.fetchError = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.usage.push(UsageCount.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -718,6 +750,7 @@ export const Status: MessageFns<Status> = {
     message.inflight = object.inflight ?? 0;
     message.shed = object.shed ?? 0;
     message.fetchError = object.fetchError ?? "";
+    message.usage = object.usage?.map((e) => UsageCount.fromPartial(e)) || [];
     return message;
   },
 };
@@ -773,6 +806,121 @@ export const Drain: MessageFns<Drain> = {
   fromPartial<I extends Exact<DeepPartial<Drain>, I>>(object: I): Drain {
     const message = createBaseDrain();
     message.deadlineMs = object.deadlineMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseUsageCount(): UsageCount {
+  return { tenantId: "", keyId: "", routeId: "", outcome: "", hourStartMs: 0, count: 0 };
+}
+
+export const UsageCount: MessageFns<UsageCount> = {
+  encode(message: UsageCount, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.keyId !== "") {
+      writer.uint32(18).string(message.keyId);
+    }
+    if (message.routeId !== "") {
+      writer.uint32(26).string(message.routeId);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(34).string(message.outcome);
+    }
+    if (message.hourStartMs !== 0) {
+      writer.uint32(40).int64(message.hourStartMs);
+    }
+    if (message.count !== 0) {
+      writer.uint32(48).uint64(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UsageCount {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUsageCount();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.routeId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.hourStartMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.count = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UsageCount>, I>>(base?: I): UsageCount {
+    return UsageCount.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UsageCount>, I>>(object: I): UsageCount {
+    const message = createBaseUsageCount();
+    message.tenantId = object.tenantId ?? "";
+    message.keyId = object.keyId ?? "";
+    message.routeId = object.routeId ?? "";
+    message.outcome = object.outcome ?? "";
+    message.hourStartMs = object.hourStartMs ?? 0;
+    message.count = object.count ?? 0;
     return message;
   },
 };

@@ -34,7 +34,14 @@ export interface TenantLimits {
   priority?: string | undefined;
   shardSize?: number | undefined;
   shadow?: boolean | undefined;
-  disabled?: boolean | undefined;
+  disabled?:
+    | boolean
+    | undefined;
+  /**
+   * The tenant's own period quota (usage plans); limit 0 = none whatever the plan says;
+   * absent = the plan's.
+   */
+  quota?: PeriodQuota | undefined;
 }
 
 export interface Tenant {
@@ -127,7 +134,11 @@ export interface ApiKey {
   /** invoke | manage */
   scopes: string[];
   createdAt: string;
-  revokedAt?: string | undefined;
+  revokedAt?:
+    | string
+    | undefined;
+  /** the key's own period quota (set by operators); absent = none */
+  quota?: PeriodQuota | undefined;
 }
 
 export interface GetTenantRequest {
@@ -423,6 +434,72 @@ export interface UpstreamOutlier {
   slowStartMs?: number | undefined;
 }
 
+/**
+ * `limit` requests per calendar period in UTC (minute | hour | day | week | month; weeks start
+ * on Monday), the period's start shifted by `offset`, an ISO 8601 duration (e.g. PT2H).
+ */
+export interface PeriodQuota {
+  limit: number;
+  period: string;
+  offset: string;
+}
+
+/**
+ * Empty strings take the defaults: to = now, from = 1 day (hour) or 30 days (day) before to,
+ * granularity = hour. At most 31 days of hours or 400 days of days.
+ */
+export interface GetUsageRequest {
+  /** RFC 3339, rounded down to the granularity */
+  from: string;
+  /** RFC 3339, exclusive, rounded up to the granularity */
+  to: string;
+  /** hour | day */
+  granularity: string;
+  /** key | route: split each bucket per API key or per route; empty = no split */
+  by: string;
+}
+
+export interface QuotaUsage {
+  limit: number;
+  /** admitted requests in the period so far */
+  used: number;
+  remaining: number;
+  period: string;
+  offset: string;
+  periodStart: string;
+  /** when the period ends */
+  resetsAt: string;
+  /** counters (the nodes' shared counters) | metering (hourly rows) */
+  source: string;
+}
+
+export interface UsageBucket {
+  start: string;
+  admitted: number;
+  /** by corral-reason */
+  refused: { [key: string]: number };
+  /** by = key: the key ("" = refused before a key was known) */
+  keyId?:
+    | string
+    | undefined;
+  /** by = route: the route ("" = none matched) */
+  routeId?: string | undefined;
+}
+
+export interface UsageBucket_RefusedEntry {
+  key: string;
+  value: number;
+}
+
+export interface GetUsageResponse {
+  /** absent: the tenant has no quota */
+  quota: QuotaUsage | undefined;
+  history: UsageBucket[];
+  from: string;
+  to: string;
+  granularity: string;
+}
+
 function createBaseTenantLimits(): TenantLimits {
   return {
     rate: undefined,
@@ -432,6 +509,7 @@ function createBaseTenantLimits(): TenantLimits {
     shardSize: undefined,
     shadow: undefined,
     disabled: undefined,
+    quota: undefined,
   };
 }
 
@@ -457,6 +535,9 @@ export const TenantLimits: MessageFns<TenantLimits> = {
     }
     if (message.disabled !== undefined) {
       writer.uint32(56).bool(message.disabled);
+    }
+    if (message.quota !== undefined) {
+      PeriodQuota.encode(message.quota, writer.uint32(482).fork()).join();
     }
     return writer;
   },
@@ -530,6 +611,14 @@ export const TenantLimits: MessageFns<TenantLimits> = {
             message.disabled = reader.bool();
             continue;
           }
+          case 60: {
+            if (tag !== 482) {
+              break;
+            }
+
+            message.quota = PeriodQuota.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -554,6 +643,9 @@ export const TenantLimits: MessageFns<TenantLimits> = {
     message.shardSize = object.shardSize ?? undefined;
     message.shadow = object.shadow ?? undefined;
     message.disabled = object.disabled ?? undefined;
+    message.quota = (object.quota !== undefined && object.quota !== null)
+      ? PeriodQuota.fromPartial(object.quota)
+      : undefined;
     return message;
   },
 };
@@ -1403,7 +1495,7 @@ export const Upstream: MessageFns<Upstream> = {
 };
 
 function createBaseApiKey(): ApiKey {
-  return { id: "", name: "", scopes: [], createdAt: "", revokedAt: undefined };
+  return { id: "", name: "", scopes: [], createdAt: "", revokedAt: undefined, quota: undefined };
 }
 
 export const ApiKey: MessageFns<ApiKey> = {
@@ -1422,6 +1514,9 @@ export const ApiKey: MessageFns<ApiKey> = {
     }
     if (message.revokedAt !== undefined) {
       writer.uint32(42).string(message.revokedAt);
+    }
+    if (message.quota !== undefined) {
+      PeriodQuota.encode(message.quota, writer.uint32(482).fork()).join();
     }
     return writer;
   },
@@ -1479,6 +1574,14 @@ export const ApiKey: MessageFns<ApiKey> = {
             message.revokedAt = reader.string();
             continue;
           }
+          case 60: {
+            if (tag !== 482) {
+              break;
+            }
+
+            message.quota = PeriodQuota.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1501,6 +1604,9 @@ export const ApiKey: MessageFns<ApiKey> = {
     message.scopes = object.scopes?.map((e) => e) || [];
     message.createdAt = object.createdAt ?? "";
     message.revokedAt = object.revokedAt ?? undefined;
+    message.quota = (object.quota !== undefined && object.quota !== null)
+      ? PeriodQuota.fromPartial(object.quota)
+      : undefined;
     return message;
   },
 };
@@ -3961,6 +4067,601 @@ export const UpstreamOutlier: MessageFns<UpstreamOutlier> = {
   },
 };
 
+function createBasePeriodQuota(): PeriodQuota {
+  return { limit: 0, period: "", offset: "" };
+}
+
+export const PeriodQuota: MessageFns<PeriodQuota> = {
+  encode(message: PeriodQuota, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.limit !== 0) {
+      writer.uint32(8).uint64(message.limit);
+    }
+    if (message.period !== "") {
+      writer.uint32(18).string(message.period);
+    }
+    if (message.offset !== "") {
+      writer.uint32(26).string(message.offset);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PeriodQuota {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePeriodQuota();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.limit = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.period = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.offset = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<PeriodQuota>, I>>(base?: I): PeriodQuota {
+    return PeriodQuota.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PeriodQuota>, I>>(object: I): PeriodQuota {
+    const message = createBasePeriodQuota();
+    message.limit = object.limit ?? 0;
+    message.period = object.period ?? "";
+    message.offset = object.offset ?? "";
+    return message;
+  },
+};
+
+function createBaseGetUsageRequest(): GetUsageRequest {
+  return { from: "", to: "", granularity: "", by: "" };
+}
+
+export const GetUsageRequest: MessageFns<GetUsageRequest> = {
+  encode(message: GetUsageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.from !== "") {
+      writer.uint32(10).string(message.from);
+    }
+    if (message.to !== "") {
+      writer.uint32(18).string(message.to);
+    }
+    if (message.granularity !== "") {
+      writer.uint32(26).string(message.granularity);
+    }
+    if (message.by !== "") {
+      writer.uint32(34).string(message.by);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetUsageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetUsageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.from = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.to = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.granularity = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.by = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GetUsageRequest>, I>>(base?: I): GetUsageRequest {
+    return GetUsageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetUsageRequest>, I>>(object: I): GetUsageRequest {
+    const message = createBaseGetUsageRequest();
+    message.from = object.from ?? "";
+    message.to = object.to ?? "";
+    message.granularity = object.granularity ?? "";
+    message.by = object.by ?? "";
+    return message;
+  },
+};
+
+function createBaseQuotaUsage(): QuotaUsage {
+  return { limit: 0, used: 0, remaining: 0, period: "", offset: "", periodStart: "", resetsAt: "", source: "" };
+}
+
+export const QuotaUsage: MessageFns<QuotaUsage> = {
+  encode(message: QuotaUsage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.limit !== 0) {
+      writer.uint32(8).uint64(message.limit);
+    }
+    if (message.used !== 0) {
+      writer.uint32(16).uint64(message.used);
+    }
+    if (message.remaining !== 0) {
+      writer.uint32(24).uint64(message.remaining);
+    }
+    if (message.period !== "") {
+      writer.uint32(34).string(message.period);
+    }
+    if (message.offset !== "") {
+      writer.uint32(42).string(message.offset);
+    }
+    if (message.periodStart !== "") {
+      writer.uint32(50).string(message.periodStart);
+    }
+    if (message.resetsAt !== "") {
+      writer.uint32(58).string(message.resetsAt);
+    }
+    if (message.source !== "") {
+      writer.uint32(66).string(message.source);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QuotaUsage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQuotaUsage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.limit = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.used = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.remaining = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.period = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.offset = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.periodStart = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.resetsAt = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<QuotaUsage>, I>>(base?: I): QuotaUsage {
+    return QuotaUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QuotaUsage>, I>>(object: I): QuotaUsage {
+    const message = createBaseQuotaUsage();
+    message.limit = object.limit ?? 0;
+    message.used = object.used ?? 0;
+    message.remaining = object.remaining ?? 0;
+    message.period = object.period ?? "";
+    message.offset = object.offset ?? "";
+    message.periodStart = object.periodStart ?? "";
+    message.resetsAt = object.resetsAt ?? "";
+    message.source = object.source ?? "";
+    return message;
+  },
+};
+
+function createBaseUsageBucket(): UsageBucket {
+  return { start: "", admitted: 0, refused: {}, keyId: undefined, routeId: undefined };
+}
+
+export const UsageBucket: MessageFns<UsageBucket> = {
+  encode(message: UsageBucket, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.start !== "") {
+      writer.uint32(10).string(message.start);
+    }
+    if (message.admitted !== 0) {
+      writer.uint32(16).uint64(message.admitted);
+    }
+    globalThis.Object.entries(message.refused).forEach(([key, value]: [string, number]) => {
+      UsageBucket_RefusedEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    if (message.keyId !== undefined) {
+      writer.uint32(34).string(message.keyId);
+    }
+    if (message.routeId !== undefined) {
+      writer.uint32(42).string(message.routeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UsageBucket {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUsageBucket();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.start = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.admitted = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = UsageBucket_RefusedEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.refused[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.routeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UsageBucket>, I>>(base?: I): UsageBucket {
+    return UsageBucket.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UsageBucket>, I>>(object: I): UsageBucket {
+    const message = createBaseUsageBucket();
+    message.start = object.start ?? "";
+    message.admitted = object.admitted ?? 0;
+    message.refused = (globalThis.Object.entries(object.refused ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.keyId = object.keyId ?? undefined;
+    message.routeId = object.routeId ?? undefined;
+    return message;
+  },
+};
+
+function createBaseUsageBucket_RefusedEntry(): UsageBucket_RefusedEntry {
+  return { key: "", value: 0 };
+}
+
+export const UsageBucket_RefusedEntry: MessageFns<UsageBucket_RefusedEntry> = {
+  encode(message: UsageBucket_RefusedEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UsageBucket_RefusedEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUsageBucket_RefusedEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UsageBucket_RefusedEntry>, I>>(base?: I): UsageBucket_RefusedEntry {
+    return UsageBucket_RefusedEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UsageBucket_RefusedEntry>, I>>(object: I): UsageBucket_RefusedEntry {
+    const message = createBaseUsageBucket_RefusedEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetUsageResponse(): GetUsageResponse {
+  return { quota: undefined, history: [], from: "", to: "", granularity: "" };
+}
+
+export const GetUsageResponse: MessageFns<GetUsageResponse> = {
+  encode(message: GetUsageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.quota !== undefined) {
+      QuotaUsage.encode(message.quota, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.history) {
+      UsageBucket.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.from !== "") {
+      writer.uint32(26).string(message.from);
+    }
+    if (message.to !== "") {
+      writer.uint32(34).string(message.to);
+    }
+    if (message.granularity !== "") {
+      writer.uint32(42).string(message.granularity);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetUsageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetUsageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.quota = QuotaUsage.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.history.push(UsageBucket.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.from = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.to = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.granularity = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GetUsageResponse>, I>>(base?: I): GetUsageResponse {
+    return GetUsageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetUsageResponse>, I>>(object: I): GetUsageResponse {
+    const message = createBaseGetUsageResponse();
+    message.quota = (object.quota !== undefined && object.quota !== null)
+      ? QuotaUsage.fromPartial(object.quota)
+      : undefined;
+    message.history = object.history?.map((e) => UsageBucket.fromPartial(e)) || [];
+    message.from = object.from ?? "";
+    message.to = object.to ?? "";
+    message.granularity = object.granularity ?? "";
+    return message;
+  },
+};
+
 export type TenantServiceService = typeof TenantServiceService;
 export const TenantServiceService = {
   getTenant: {
@@ -4112,6 +4813,16 @@ export const TenantServiceService = {
       Buffer.from(UpdateUpstreamResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdateUpstreamResponse => UpdateUpstreamResponse.decode(value),
   },
+  /** The caller's own requests: the current period of its quota and the hourly or daily history. */
+  getUsage: {
+    path: "/corral.tenant.v1.TenantService/GetUsage" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetUsageRequest): Buffer => Buffer.from(GetUsageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetUsageRequest => GetUsageRequest.decode(value),
+    responseSerialize: (value: GetUsageResponse): Buffer => Buffer.from(GetUsageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetUsageResponse => GetUsageResponse.decode(value),
+  },
 } as const;
 
 export interface TenantServiceServer extends UntypedServiceImplementation {
@@ -4136,6 +4847,8 @@ export interface TenantServiceServer extends UntypedServiceImplementation {
    */
   updateRoute: handleUnaryCall<UpdateRouteRequest, UpdateRouteResponse>;
   updateUpstream: handleUnaryCall<UpdateUpstreamRequest, UpdateUpstreamResponse>;
+  /** The caller's own requests: the current period of its quota and the hourly or daily history. */
+  getUsage: handleUnaryCall<GetUsageRequest, GetUsageResponse>;
 }
 
 export interface TenantServiceClient extends Client {
@@ -4370,6 +5083,22 @@ export interface TenantServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateUpstreamResponse) => void,
   ): ClientUnaryCall;
+  /** The caller's own requests: the current period of its quota and the hourly or daily history. */
+  getUsage(
+    request: GetUsageRequest,
+    callback: (error: ServiceError | null, response: GetUsageResponse) => void,
+  ): ClientUnaryCall;
+  getUsage(
+    request: GetUsageRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetUsageResponse) => void,
+  ): ClientUnaryCall;
+  getUsage(
+    request: GetUsageRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetUsageResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const TenantServiceClient = makeGenericClientConstructor(
@@ -4392,6 +5121,17 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;

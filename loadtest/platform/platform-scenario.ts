@@ -4,8 +4,8 @@
  * them judge, and opening the session from those parameters. A scenario spreads
  * FLEET_PARAMS into its own params (overriding what differs) and calls openFleet.
  */
-import { PlatformSession, type SessionOptions } from "../platform/session.ts";
-import type { Params, ScenarioContext } from "./types.ts";
+import { PlatformSession, type SessionOptions } from "./session.ts";
+import type { Params, ScenarioContext } from "../scenario/types.ts";
 
 /** The usual fleet: three data planes, twenty tenants on shards of two, Zipf load. */
 export const FLEET_PARAMS = {

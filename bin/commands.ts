@@ -1,10 +1,13 @@
-/** Command dispatch of the `corral` binary. Resolves with an exit code, or undefined while a role runs. */
-import type { Schema } from "../../runtime/env-config.ts";
-import { deriveNodeCredential } from "../../proto/node-credential.ts";
-import { generateSigningKeyPair } from "../../proto/signing-keys.ts";
-import type { CliIo } from "./io.ts";
-import { EXIT_OK, EXIT_USAGE, reportStartError, runRole } from "./run-role.ts";
-import { USAGE } from "./usage.ts";
+/**
+ * Command dispatch of the `corral` binary. Resolves with an exit code, or undefined while a role
+ * runs. The commands (admin/, dev/) and this file share cli/ (io, exit codes, usage).
+ */
+import type { Schema } from "../runtime/env-config.ts";
+import { deriveNodeCredential } from "../proto/node-credential.ts";
+import { generateSigningKeyPair } from "../proto/signing-keys.ts";
+import type { CliIo } from "./cli/io.ts";
+import { EXIT_OK, EXIT_USAGE, reportStartError, runRole } from "./cli/run-role.ts";
+import { USAGE } from "./cli/usage.ts";
 
 const HELP_FLAGS = new Set(["--help", "-h", "help"]);
 
@@ -27,11 +30,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number | undefi
     case "migrate":
       return migrateCommand(rest, io);
     case "dev":
-      return (await import("../dev/dev-command.ts")).runDevCommand(rest, io);
+      return (await import("./dev/dev-command.ts")).runDevCommand(rest, io);
     case "admin":
-      return (await import("../admin/admin-cli.ts")).runAdmin(rest, io);
+      return (await import("./admin/admin-cli.ts")).runAdmin(rest, io);
     case "ws":
-      return (await import("./ws-client.ts")).runWsClient(rest, io);
+      return (await import("./cli/ws-client.ts")).runWsClient(rest, io);
     default:
       return usageError(`unknown command ${JSON.stringify(command)}`, io);
   }
@@ -71,10 +74,10 @@ async function roleCommand(
   if (rest.length > 0)
     return usageError(`${command} takes no arguments (settings are CORRAL_* variables)`, io);
   if (command === "control-plane") {
-    const { runControlPlane } = await import("../../control-plane/main.ts");
+    const { runControlPlane } = await import("../control-plane/main.ts");
     return runRole(command, () => runControlPlane(io.env), io);
   }
-  const { runDataPlane } = await import("../../data-plane/main.ts");
+  const { runDataPlane } = await import("../data-plane/main.ts");
   return runRole(command, () => runDataPlane(io.env), io);
 }
 
@@ -87,7 +90,7 @@ async function migrateCommand(rest: string[], io: CliIo): Promise<number> {
   }
   if (rest.length > 0) return usageError("migrate takes no arguments", io);
   try {
-    const { runMigrations } = await import("../../control-plane/main.ts");
+    const { runMigrations } = await import("../control-plane/main.ts");
     await runMigrations(io.env);
     return EXIT_OK;
   } catch (err) {
@@ -99,8 +102,8 @@ async function migrateCommand(rest: string[], io: CliIo): Promise<number> {
 async function settingsHelp(command: "control-plane" | "data-plane", io: CliIo): Promise<number> {
   const schema: Schema =
     command === "control-plane"
-      ? (await import("../../control-plane/config.ts")).controlPlaneSchema(io.cwd)
-      : (await import("../../data-plane/config.ts")).dataPlaneSchema(io.cwd);
+      ? (await import("../control-plane/config.ts")).controlPlaneSchema(io.cwd)
+      : (await import("../data-plane/config.ts")).dataPlaneSchema(io.cwd);
   const lines = Object.entries(schema).map(([name, s]) => {
     const shown =
       s.default === undefined
