@@ -39,6 +39,7 @@ import { type Isolation, startIsolation } from "./isolation.ts";
 import { missingV8Flags } from "./node-flags.ts";
 import { NodeState } from "./node-state.ts";
 import type { EgressDenialListener } from "./egress/egress-connect.ts";
+import { Retrier } from "./retry/retrier.ts";
 import { createMetrics, type DataPlaneMetrics } from "./ops/metrics.ts";
 import { type OpsServer, startOps } from "./ops/ops-server.ts";
 import { registerUsageGauges, UsageMeter } from "./ops/usage-meter.ts";
@@ -207,7 +208,13 @@ interface Servers {
 
 async function startServers(p: Parts): Promise<Servers> {
   const currentConfig = () => p.state.config();
-  const proxy = new HttpProxy(p.pools, INGRESS_LIMITS.bodyLimitBytes, p.isolation.upstreamObserver);
+  // one set of retry budgets per node, shared by HTTP and gRPC routes to the same upstream
+  const retrier = new Retrier({
+    clock: () => p.timers.monotonic(),
+    random: p.random,
+    metrics: p.metrics.retries,
+  });
+  const proxy = new HttpProxy(p.pools, INGRESS_LIMITS.bodyLimitBytes, p.isolation.upstreamObserver, retrier);
   const idempotency = {
     store: p.idempotency,
     settings: p.s.idempotency,
@@ -257,6 +264,7 @@ async function startServers(p: Parts): Promise<Servers> {
   const grpcProxy = new GrpcProxy(p.sessions, {
     maxMessageBytes: INGRESS_LIMITS.bodyLimitBytes,
     observer: p.isolation.upstreamObserver,
+    retrier,
   });
   const idempotentGrpc = new IdempotentGrpcProxy({ ...idempotency, proxy: grpcProxy });
   try {

@@ -10,9 +10,10 @@
  * belongs to one tenant (a keyless request is identified by its host alone).
  * In a tenant: its id, status, egress entries; upstream, route and key ids well formed and
  * unique in the tenant; every route's upstream exists; path prefix, hosts, methods, protocol,
- * retries, timeouts, streaming settings and client buckets in range; a public route names hosts;
- * targets parse (http/https, no credentials, query or fragment; at most 64); weights, health
- * checks and outlier settings within their bounds (upstream-policy.ts); key hashes are 32 bytes.
+ * retries, retry statuses, retry budgets, timeouts, streaming settings and client buckets in
+ * range; a public route names hosts; targets parse (http/https, no credentials, query or fragment;
+ * at most 64); weights, health checks and outlier settings within their bounds
+ * (upstream-policy.ts); key hashes are 32 bytes.
  */
 import { MAX_ALLOW_ENTRIES, parseAllowEntry } from "./egress-policy.ts";
 import type { Route, Slot, Snapshot, Tenant, Upstream } from "./gen/corral/snapshot/v1/snapshot.ts";
@@ -22,6 +23,10 @@ import { upstreamPolicyProblems } from "./upstream-policy.ts";
 export const MAX_TIMEOUT_MS = 3_600_000;
 export const MAX_TARGETS = 64;
 export const MAX_RETRIES = 10;
+export const MAX_RETRY_STATUSES = 16;
+export const MAX_RETRY_BUDGET_PER_SECOND = 1000;
+export const MIN_RETRY_BUDGET_WINDOW_MS = 1000;
+export const MAX_RETRY_BUDGET_WINDOW_MS = 60_000;
 /** a public route's per-client bucket: requests per second and burst (the CP's input bounds) */
 export const MAX_CLIENT_RATE = 1e6;
 export const MAX_CLIENT_BURST = 1e7;
@@ -176,6 +181,7 @@ function routeProblems(where: string, r: Route, upstreamIds: ReadonlySet<string>
     if (!METHOD_RE.test(m.toUpperCase()))
       problems.push(`${where}: bad method ${JSON.stringify(m.toUpperCase())}`);
   if (r.retries > MAX_RETRIES) problems.push(`${where}: ${r.retries} retries (at most ${MAX_RETRIES})`);
+  problems.push(...retryStatusProblems(where, r));
   const timeout = timeoutProblem(where, r.timeoutMs);
   if (timeout) problems.push(timeout);
   if (r.protocol !== "" && r.protocol !== "http" && r.protocol !== "grpc")
@@ -187,8 +193,31 @@ function routeProblems(where: string, r: Route, upstreamIds: ReadonlySet<string>
   return problems;
 }
 
-function upstreamProblems(where: string, u: Upstream): string[] {
+/** Retry statuses: at most MAX_RETRY_STATUSES, HTTP 5xx/4xx statuses on http routes, gRPC codes 1-16 on grpc routes. */
+function retryStatusProblems(where: string, r: Route): string[] {
+  if (r.retryStatuses.length > MAX_RETRY_STATUSES)
+    return [`${where}: ${r.retryStatuses.length} retry statuses (at most ${MAX_RETRY_STATUSES})`];
+  const [low, high] = r.protocol === "grpc" ? [1, 16] : [400, 599];
+  const bad = r.retryStatuses.filter((s) => s < low || s > high);
+  return bad.length === 0 ? [] : [`${where}: retry statuses ${bad.join(", ")} outside ${low}-${high}`];
+}
+
+function retryBudgetProblems(where: string, u: Upstream): string[] {
   const problems: string[] = [];
+  if (u.retryBudgetPercent > 100)
+    problems.push(`${where}: retry budget ${u.retryBudgetPercent} % (at most 100)`);
+  if (u.retryBudgetMinPerSecond > MAX_RETRY_BUDGET_PER_SECOND)
+    problems.push(
+      `${where}: retry budget floor ${u.retryBudgetMinPerSecond}/s (at most ${MAX_RETRY_BUDGET_PER_SECOND})`,
+    );
+  const w = u.retryBudgetWindowMs;
+  if (w !== 0 && (w < MIN_RETRY_BUDGET_WINDOW_MS || w > MAX_RETRY_BUDGET_WINDOW_MS))
+    problems.push(`${where}: retry budget window ${w} ms out of range`);
+  return problems;
+}
+
+function upstreamProblems(where: string, u: Upstream): string[] {
+  const problems: string[] = retryBudgetProblems(where, u);
   if (!ID_RE.test(u.id)) problems.push(`${where}: bad id ${quote(u.id)}`);
   if (u.targets.length > MAX_TARGETS)
     problems.push(`${where}: ${u.targets.length} targets (at most ${MAX_TARGETS})`);

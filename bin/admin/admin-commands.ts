@@ -30,7 +30,10 @@ function list(opts: Options, name: string): string[] | undefined {
 
 export function integer(opts: Options, name: string): number | undefined {
   const raw = text(opts, name);
-  if (raw === undefined) return undefined;
+  return raw === undefined ? undefined : wholeNumber(name, raw);
+}
+
+function wholeNumber(name: string, raw: string): number {
   if (!/^\d+$/.test(raw))
     throw new UsageError(`--${name} expects a whole number, got ${JSON.stringify(raw)}`);
   return Number(raw);
@@ -102,19 +105,62 @@ function optionObject(o: Options, fields: Record<string, string>): Record<string
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-function upstreamBody(o: Options): Record<string, unknown> {
-  const weights = list(o, "weight")?.map((w) => integer({ weight: w }, "weight")!);
+const UPSTREAM_OPTIONS = [
+  "name",
+  "target",
+  "connect-timeout-ms",
+  "weight",
+  ...HEALTH_OPTIONS,
+  ...OUTLIER_OPTIONS,
+  "budget-percent",
+  "budget-min-per-second",
+  "budget-window-ms",
+];
+const ROUTE_OPTIONS = [
+  "path",
+  "upstream",
+  "host",
+  "method",
+  "timeout-ms",
+  "protocol",
+  "strip-prefix",
+  "retries",
+  "retry-status",
+  "websocket",
+  "ws-idle-timeout-ms",
+  "ws-max-connections",
+  "ws-max-message-bytes",
+  "stream-idle-timeout-ms",
+  "public",
+  "idempotency",
+  "client-rate",
+  "client-burst",
+];
+
+/**
+ * The upstream fields the options name; any budget option sets the whole budget (defaults 10 %,
+ * 3/s, 10 s), any outlier option the whole outlier setting (the others take their defaults).
+ */
+function upstreamFields(o: Options): Record<string, unknown> {
+  const weights = list(o, "weight")?.map((w) => wholeNumber("weight", w));
   const health = optionObject(o, HEALTH_FIELDS);
   const protocol = text(o, "health-check");
   if (health && !protocol)
     throw new UsageError("--health-check http|grpc is required with the other --health-* options");
+  const budget = [
+    integer(o, "budget-percent"),
+    integer(o, "budget-min-per-second"),
+    integer(o, "budget-window-ms"),
+  ];
+  const [percent = 10, minPerSecond = 3, windowMs = 10_000] = budget;
   return body({
-    name: required(o, "name"),
-    targets: list(o, "target") ?? [],
+    name: text(o, "name"),
+    targets: list(o, "target"),
     connectTimeoutMs: integer(o, "connect-timeout-ms"),
     weights,
     healthCheck: protocol ? { protocol, ...health } : undefined,
     outlier: optionObject(o, OUTLIER_FIELDS),
+    retryBudget: budget.some((v) => v !== undefined) ? { percent, minPerSecond, windowMs } : undefined,
   });
 }
 
@@ -183,34 +229,29 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
   "upstreams list": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/upstreams`) },
   "upstreams create": {
     args: ["tenant"],
-    options: ["name", "target", "connect-timeout-ms", "weight", ...HEALTH_OPTIONS, ...OUTLIER_OPTIONS],
+    options: UPSTREAM_OPTIONS,
     mutates: true,
-    run: (c, [t], o) => c.post(`${tenantPath(t!)}/upstreams`, upstreamBody(o)),
+    run: (c, [t], o) => c.post(`${tenantPath(t!)}/upstreams`, newUpstream(o)),
+  },
+  "upstreams update": {
+    args: ["tenant", "upstreamId"],
+    options: UPSTREAM_OPTIONS,
+    mutates: true,
+    run: (c, [t, u], o) => c.patch(`${tenantPath(t!)}/upstreams/${seg(u!)}`, upstreamFields(o)),
   },
   "upstreams delete": tenantResourceDelete("upstreams", "upstreamId"),
   "routes list": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/routes`) },
   "routes create": {
     args: ["tenant"],
-    options: [
-      "path",
-      "upstream",
-      "host",
-      "method",
-      "timeout-ms",
-      "protocol",
-      "strip-prefix",
-      "websocket",
-      "ws-idle-timeout-ms",
-      "ws-max-connections",
-      "ws-max-message-bytes",
-      "stream-idle-timeout-ms",
-      "public",
-      "idempotency",
-      "client-rate",
-      "client-burst",
-    ],
+    options: ROUTE_OPTIONS,
     mutates: true,
-    run: (c, [t], o) => c.post(`${tenantPath(t!)}/routes`, routeBody(o)),
+    run: (c, [t], o) => c.post(`${tenantPath(t!)}/routes`, newRoute(o)),
+  },
+  "routes update": {
+    args: ["tenant", "routeId"],
+    options: ROUTE_OPTIONS,
+    mutates: true,
+    run: (c, [t, r], o) => c.patch(`${tenantPath(t!)}/routes/${seg(r!)}`, routeFields(o)),
   },
   "routes delete": tenantResourceDelete("routes", "routeId"),
   "tokens list": { args: [], options: [], run: (c) => c.get("/admin/v1/operator-tokens") },
@@ -257,10 +298,23 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
   openapi: { args: [], options: [], run: (c) => c.get("/admin/v1/openapi.json") },
 };
 
-function routeBody(o: Options): Record<string, unknown> {
+function newRoute(o: Options): Record<string, unknown> {
+  return { ...routeFields(o), pathPrefix: required(o, "path"), upstreamId: required(o, "upstream") };
+}
+
+function newUpstream(o: Options): Record<string, unknown> {
+  return { ...upstreamFields(o), name: required(o, "name"), targets: list(o, "target") ?? [] };
+}
+
+/** The route fields the options name (create adds the required path and upstream). */
+function routeFields(o: Options): Record<string, unknown> {
+  const statuses = list(o, "retry-status")?.map((s) => wholeNumber("retry-status", s));
+  const attempts = integer(o, "retries");
+  if (statuses && attempts === undefined) throw new UsageError("--retry-status needs --retries N");
   return body({
-    pathPrefix: required(o, "path"),
-    upstreamId: required(o, "upstream"),
+    pathPrefix: text(o, "path"),
+    upstreamId: text(o, "upstream"),
+    retries: attempts === undefined ? undefined : body({ attempts, statuses }),
     hosts: list(o, "host"),
     methods: list(o, "method")?.map((m) => m.toUpperCase()),
     timeoutMs: integer(o, "timeout-ms"),

@@ -96,12 +96,20 @@ Commands (output is JSON; errors print the problem and exit 1):
       [--health-timeout-ms N] [--healthy-threshold N] [--unhealthy-threshold N]
       [--eject-after N] [--base-ejection-ms N] [--max-ejection-ms N] [--max-ejected-percent N]
       [--slow-start-ms N]
+      [--budget-percent N] [--budget-min-per-second N] [--budget-window-ms N]
+                                        retry budget: retries <= N % of requests over the window
+                                        + a floor per second (default 10 %, 3/s, 10000 ms)
+  upstreams update <tenant> <upstreamId> [any option of create]   changes only what is given
   upstreams delete <tenant> <upstreamId>
   routes list <tenant>
   routes create <tenant> --path PREFIX --upstream ID [--host H]... [--method M]... [--timeout-ms N]
                 [--protocol http|grpc] [--strip-prefix] [--idempotency] [--stream-idle-timeout-ms N]
                 [--websocket [--ws-idle-timeout-ms N] [--ws-max-connections N] [--ws-max-message-bytes N]]
                 [--public --host H... [--client-rate R --client-burst B]]
+                [--retries N [--retry-status S]...]
+                                        retries after a failed attempt (0-10) on statuses S (HTTP;
+                                        gRPC codes on grpc routes; default 502 503 504 | 14)
+  routes update <tenant> <routeId> [any option of create]         changes only what is given
   routes delete <tenant> <routeId>
   tokens list                           operator tokens (role admin only; never their secrets)
   tokens create <name> --role admin|viewer [--expires-at ISO-8601]   prints the token (shown once)

@@ -1,8 +1,8 @@
-/** /admin/v1/tenants/:tenantId/routes: create, list, get, delete. */
+/** /admin/v1/tenants/:tenantId/routes: create, list, get, patch, delete. */
 import type { FastifyInstance } from "fastify";
-import type { NewRoute } from "../service/admin-tenant-config.ts";
+import type { NewRoute, RoutePatch } from "../service/admin-tenant-config.ts";
 import { type AdminContext, mutate } from "./context.ts";
-import { createRouteBody, route, routeList, routeParams, tenantParams } from "./schemas.ts";
+import { createRouteBody, patchRouteBody, route, routeList, routeParams, tenantParams } from "./schemas.ts";
 
 type TenantParams = { tenantId: string };
 type RouteParams = TenantParams & { routeId: string };
@@ -43,6 +43,24 @@ export function registerRouteRoutes(app: FastifyInstance, ctx: AdminContext): vo
     "/tenants/:tenantId/routes/:routeId",
     { schema: { summary: "Get a route", tags: ["routes"], params: routeParams, response: { 200: route } } },
     (req) => ctx.tenants.getRoute(req.params.tenantId, req.params.routeId),
+  );
+
+  app.patch<{ Params: RouteParams; Body: RoutePatch }>(
+    "/tenants/:tenantId/routes/:routeId",
+    {
+      schema: {
+        summary: "Change a route in place (any field of a new route; limits null removes its bucket)",
+        tags: ["routes"],
+        params: routeParams,
+        body: patchRouteBody,
+        response: { 200: route },
+      },
+    },
+    (req, reply) =>
+      mutate(ctx, req, reply, ctx.tenants.updateRoute(req.params.tenantId, req.params.routeId, req.body), {
+        grows: true,
+        tenantId: req.params.tenantId,
+      }),
   );
 
   app.delete<{ Params: RouteParams }>(

@@ -23,6 +23,8 @@ export {
   createRouteBody,
   createUpstreamBody,
   issuedKey,
+  patchRouteBody,
+  patchUpstreamBody,
   keyInfo,
   keyList,
   METHODS,

@@ -1,8 +1,15 @@
-/** /admin/v1/tenants/:tenantId/upstreams: create, list, get, delete (409 while a route uses it). */
+/** /admin/v1/tenants/:tenantId/upstreams: create, list, get, patch, delete (409 while a route uses it). */
 import type { FastifyInstance } from "fastify";
-import type { NewUpstream } from "../service/admin-tenant-config.ts";
+import type { NewUpstream, UpstreamPatch } from "../service/admin-tenant-config.ts";
 import { type AdminContext, mutate } from "./context.ts";
-import { createUpstreamBody, tenantParams, upstream, upstreamList, upstreamParams } from "./schemas.ts";
+import {
+  createUpstreamBody,
+  patchUpstreamBody,
+  tenantParams,
+  upstream,
+  upstreamList,
+  upstreamParams,
+} from "./schemas.ts";
 
 type TenantParams = { tenantId: string };
 type UpstreamParams = TenantParams & { upstreamId: string };
@@ -50,6 +57,27 @@ export function registerUpstreamRoutes(app: FastifyInstance, ctx: AdminContext):
       },
     },
     (req) => ctx.tenants.getUpstream(req.params.tenantId, req.params.upstreamId),
+  );
+
+  app.patch<{ Params: UpstreamParams; Body: UpstreamPatch }>(
+    "/tenants/:tenantId/upstreams/:upstreamId",
+    {
+      schema: {
+        summary: "Change an upstream in place (new targets pass the egress policy as on create)",
+        tags: ["upstreams"],
+        params: upstreamParams,
+        body: patchUpstreamBody,
+        response: { 200: upstream },
+      },
+    },
+    (req, reply) =>
+      mutate(
+        ctx,
+        req,
+        reply,
+        ctx.tenants.updateUpstream(req.params.tenantId, req.params.upstreamId, req.body),
+        { grows: true, tenantId: req.params.tenantId },
+      ),
   );
 
   app.delete<{ Params: UpstreamParams }>(

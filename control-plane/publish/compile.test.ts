@@ -54,6 +54,9 @@ function fleet(): FleetRows {
         name: "api",
         targets: ["http://127.0.0.1:9"],
         connect_timeout_ms: 500,
+        retry_budget_percent: 10,
+        retry_budget_min_per_second: 3,
+        retry_budget_window_ms: 10_000,
         weights: [3],
         health_check: {
           protocol: "http",
@@ -86,6 +89,8 @@ function fleet(): FleetRows {
         websocket_max_message_bytes: 4096,
         rate: null,
         burst: null,
+        retry_attempts: 2,
+        retry_statuses: [503],
         public: false,
         idempotency: false,
         client_rate: null,
@@ -137,6 +142,7 @@ test("routes and upstreams are copied with their settings", () => {
   assert.deepEqual(acme.routes[0]!.hosts, ["api.acme.test"]);
   assert.equal(acme.routes[0]!.timeoutMs, 1500);
   assert.equal(acme.routes[0]!.stripPrefix, true);
+  assert.deepEqual([acme.routes[0]!.retries, acme.routes[0]!.retryStatuses], [2, [503]]);
   // streaming settings: set ones travel, unset ones are 0 (the node's default)
   assert.equal(acme.routes[0]!.websocket, true);
   assert.equal(acme.routes[0]!.websocketIdleTimeoutMs, 30_000);
@@ -147,6 +153,9 @@ test("routes and upstreams are copied with their settings", () => {
     name: "api",
     targets: ["http://127.0.0.1:9"],
     connectTimeoutMs: 500,
+    retryBudgetPercent: 10,
+    retryBudgetMinPerSecond: 3,
+    retryBudgetWindowMs: 10_000,
     weights: [3],
     healthCheck: {
       path: "/health",

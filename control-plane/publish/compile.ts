@@ -205,7 +205,7 @@ function toRoute(r: RouteRow): Route {
     public: r.public,
     limits: routeLimits(r),
     idempotency: r.idempotency,
-    retries: 0,
+    retries: r.retry_attempts,
     stripPrefix: r.strip_prefix,
     websocket: r.websocket,
     websocketIdleTimeoutMs: r.websocket_idle_timeout_ms ?? 0,
@@ -214,6 +214,7 @@ function toRoute(r: RouteRow): Route {
     websocketMaxMessageBytes: r.websocket_max_message_bytes ?? 0,
     clientRate: r.client_rate ?? 0,
     clientBurst: r.client_burst ?? 0,
+    retryStatuses: [...r.retry_statuses],
   };
 }
 
@@ -238,6 +239,9 @@ function toUpstream(u: UpstreamRow): Upstream {
     name: u.name,
     targets: [...u.targets],
     connectTimeoutMs: u.connect_timeout_ms,
+    retryBudgetPercent: u.retry_budget_percent,
+    retryBudgetMinPerSecond: u.retry_budget_min_per_second,
+    retryBudgetWindowMs: u.retry_budget_window_ms,
     weights: u.weights ? [...u.weights] : [],
     healthCheck: u.health_check ? healthCheck(u.health_check) : undefined,
     outlier: u.outlier ? { ...u.outlier } : undefined,

@@ -9,7 +9,7 @@ import { CorralError } from "../errors.ts";
 import { listApiKeys, setKeyQuota } from "../store/api-keys.ts";
 import type { Pool } from "../store/db.ts";
 import { deletePlan, getPlan, listPlanViews, type PlanLimits, putPlan } from "../store/plans.ts";
-import { listRoutes, type NewRoute } from "../store/routes.ts";
+import { listRoutes, type NewRoute, type RoutePatch } from "../store/routes.ts";
 import {
   getAdmission,
   getEgress,
@@ -28,7 +28,7 @@ import {
   type TenantPatch,
   updateTenant,
 } from "../store/tenants.ts";
-import { listUpstreams, type NewUpstream } from "../store/upstreams.ts";
+import { listUpstreams, type NewUpstream, type UpstreamPatch } from "../store/upstreams.ts";
 import type { Change, NewKey } from "./config-changes.ts";
 import * as changes from "./config-changes.ts";
 import { measureTenant } from "./config-growth.ts";
@@ -36,7 +36,7 @@ import { normalizeEgressAllow, normalizeUpstream } from "./input-validation.ts";
 import { assertPlanRateCovered, assertTenantRateCovered } from "./limit-rules.ts";
 import { type PeriodQuotaInput, parseOptionalQuota, parsePeriodQuota } from "./period-quota.ts";
 
-export type { NewKey, NewRoute, NewUpstream };
+export type { NewKey, NewRoute, NewUpstream, RoutePatch, UpstreamPatch };
 
 /** Bodies as the admin API takes them: period quotas with ISO 8601 offsets. */
 export type PlanBody = Omit<PlanLimits, "quota"> & { quota?: PeriodQuotaInput | null };
@@ -124,6 +124,7 @@ export class AdminTenantConfig {
   readonly issueKey = changes.issueKey;
   readonly revokeKey = changes.revokeKey;
   readonly createRoute = changes.createRoute;
+  readonly updateRoute = changes.updateRoute;
   readonly removeRoute = changes.removeRoute;
   readonly removeUpstream = changes.removeUpstream;
 
@@ -140,6 +141,8 @@ export class AdminTenantConfig {
   createUpstream(tenantId: string, body: NewUpstream): Change {
     return changes.createUpstream(tenantId, normalizeUpstream(body));
   }
+
+  readonly updateUpstream = changes.updateUpstream;
 
   async listKeys(tenantId: string) {
     await assertTenantExists(this.#pool, tenantId);

@@ -8,7 +8,15 @@ import { checkTarget, egressPolicy } from "../../proto/egress-policy.ts";
 import { CorralError } from "../errors.ts";
 import { issueApiKey, revokeApiKey, type Scope } from "../store/api-keys.ts";
 import type { Queryable, TxClient } from "../store/db.ts";
-import { deleteRoute, getRoute, insertRoute, type NewRoute, type Route } from "../store/routes.ts";
+import {
+  deleteRoute,
+  getRoute,
+  insertRoute,
+  type NewRoute,
+  type Route,
+  type RoutePatch,
+  replaceRoute,
+} from "../store/routes.ts";
 import { claimRouteHosts } from "../store/route-hosts.ts";
 import { egressAllowOf } from "../store/settings.ts";
 import { assertTenantExists } from "../store/tenants.ts";
@@ -17,8 +25,11 @@ import {
   getUpstream,
   insertUpstream,
   type NewUpstream,
+  replaceUpstream,
   type Upstream,
+  type UpstreamPatch,
 } from "../store/upstreams.ts";
+import { normalizeUpstream } from "./input-validation.ts";
 import type { MutationResult } from "./mutations.ts";
 
 export type Change = (tx: TxClient) => Promise<MutationResult>;
@@ -38,17 +49,44 @@ const notFound = (kind: string, id: string, tenantId: string) =>
 export function createUpstream(tenantId: string, input: NewUpstream): Change {
   return async (tx) => {
     await assertTenantExists(tx, tenantId);
-    const policy = egressPolicy(...(await egressAllowOf(tx, tenantId)));
-    for (const [i, target] of input.targets.entries()) {
-      const denial = checkTarget(policy, target);
-      if (denial === undefined) continue;
-      const path = `body/targets/${i}`;
-      const message = `is refused by the egress policy: ${denial} (an operator may allow it)`;
-      throw new CorralError("CORRAL_ADMIN_EGRESS_DENIED", `${path} ${message}`, {
-        errors: [{ path, message }],
-      });
-    }
+    await assertEgressAllows(tx, tenantId, input.targets);
     return { status: 201, body: await insertUpstream(tx, tenantId, input) };
+  };
+}
+
+/** Every target must pass the egress policy of the fleet's and the tenant's allow lists, read in `tx`. */
+async function assertEgressAllows(tx: TxClient, tenantId: string, targets: readonly string[]): Promise<void> {
+  const policy = egressPolicy(...(await egressAllowOf(tx, tenantId)));
+  for (const [i, target] of targets.entries()) {
+    const denial = checkTarget(policy, target);
+    if (denial === undefined) continue;
+    const path = `body/targets/${i}`;
+    const message = `is refused by the egress policy: ${denial} (an operator may allow it)`;
+    throw new CorralError("CORRAL_ADMIN_EGRESS_DENIED", `${path} ${message}`, {
+      errors: [{ path, message }],
+    });
+  }
+}
+
+/**
+ * The merged upstream is checked as a new one would be: targets normalised, new ones checked
+ * against the egress policy (a patch is no way around it), one weight per target, a check's
+ * timeout within its interval, the longest ejection not below the first (normalizeUpstream),
+ * the name unique.
+ */
+export function updateUpstream(tenantId: string, upstreamId: string, patch: UpstreamPatch): Change {
+  return async (tx) => {
+    const current = await findUpstream(tx, tenantId, upstreamId);
+    const { weights, healthCheck, ...rest } = { ...current, ...patch };
+    const merged = normalizeUpstream({
+      ...rest,
+      ...(weights && weights.length > 0 ? { weights } : {}), // [] or null: all equal
+      ...(healthCheck ? { healthCheck } : {}),
+    });
+    if (patch.targets) await assertEgressAllows(tx, tenantId, merged.targets);
+    const updated = await replaceUpstream(tx, tenantId, upstreamId, merged);
+    if (!updated) throw notFound("upstream", upstreamId, tenantId);
+    return { status: 200, body: updated };
   };
 }
 
@@ -70,17 +108,54 @@ export function routeShapeProblems(r: NewRoute): { path: string; message: string
   return problems;
 }
 
+function assertRouteShape(r: NewRoute): void {
+  const problems = routeShapeProblems(r);
+  if (problems.length === 0) return;
+  const detail = problems.map((p) => `${p.path} ${p.message}`).join("; ");
+  throw new CorralError("CORRAL_ADMIN_VALIDATION", detail, { errors: problems });
+}
+
 export function createRoute(tenantId: string, input: NewRoute): Change {
   return async (tx) => {
-    const problems = routeShapeProblems(input);
-    if (problems.length > 0) {
-      const detail = problems.map((p) => `${p.path} ${p.message}`).join("; ");
-      throw new CorralError("CORRAL_ADMIN_VALIDATION", detail, { errors: problems });
-    }
+    assertRouteShape(input);
     await assertTenantExists(tx, tenantId);
+    assertRetryStatuses(input);
     await claimRouteHosts(tx, tenantId, input.hosts, input.public);
     return { status: 201, body: await insertRoute(tx, tenantId, input) };
   };
+}
+
+/**
+ * The merged route is checked as a new one would be: its shape (public, idempotency, client
+ * limits), retry statuses, its hosts claimed against other tenants' public hosts, the upstream
+ * the tenant's own.
+ */
+export function updateRoute(tenantId: string, routeId: string, patch: RoutePatch): Change {
+  return async (tx) => {
+    const current = await findRoute(tx, tenantId, routeId);
+    const { limits, clientLimits, ...rest } = { ...current, ...patch };
+    const merged: NewRoute = {
+      ...rest,
+      ...(limits ? { limits } : {}),
+      ...(clientLimits ? { clientLimits } : {}),
+    };
+    assertRouteShape(merged);
+    assertRetryStatuses(merged);
+    await claimRouteHosts(tx, tenantId, merged.hosts, merged.public);
+    const updated = await replaceRoute(tx, tenantId, routeId, merged);
+    if (!updated) throw notFound("route", routeId, tenantId);
+    return { status: 200, body: updated };
+  };
+}
+
+/** Retry statuses are HTTP statuses 400-599 on http routes, gRPC codes 1-16 on grpc routes. */
+function assertRetryStatuses(route: NewRoute): void {
+  const [low, high] = route.protocol === "grpc" ? [1, 16] : [400, 599];
+  const bad = (route.retries?.statuses ?? []).findIndex((s) => s < low || s > high);
+  if (bad < 0) return;
+  const path = `body/retries/statuses/${bad}`;
+  const message = `must be ${route.protocol === "grpc" ? "a gRPC code" : "an HTTP status"} from ${low} to ${high}`;
+  throw new CorralError("CORRAL_ADMIN_VALIDATION", `${path} ${message}`, { errors: [{ path, message }] });
 }
 
 export function removeRoute(tenantId: string, routeId: string): Change {

@@ -60,6 +60,14 @@ const routeLimits = {
   properties: { rate: { type: "number" }, burst: { type: "number" } },
 } as const;
 
+/** A closed request body: these properties only, `required` among them. */
+const closedBody = <P extends object>(required: string[], properties: P) => ({
+  type: "object" as const,
+  additionalProperties: false as const,
+  required,
+  properties,
+});
+
 export const itemsOf = (item: object) =>
   ({ type: "object", properties: { items: { type: "array", items: item } }, required: ["items"] }) as const;
 
@@ -208,8 +216,7 @@ const o = DEFAULT_OUTLIER;
 export const outlierInput = {
   type: "object",
   additionalProperties: false,
-  default: {},
-  description: "passive outlier ejection and slow start",
+  description: "passive outlier ejection and slow start (a field left out takes its default)",
   properties: {
     consecutiveFailures: bounded(
       "consecutiveFailures",
@@ -238,26 +245,59 @@ const healthCheckOutput = {
 
 const outlierOutput = { type: "object", properties: outlierInput.properties } as const;
 
-export const createUpstreamBody = {
+/** Each node's retry budget for the upstream (the migration and the snapshot check hold the same bounds). */
+const retryBudgetInput = {
   type: "object",
   additionalProperties: false,
-  required: ["name", "targets"],
+  required: ["percent", "minPerSecond", "windowMs"],
+  description:
+    "each node's retry budget for this upstream: retries at most `percent` of the requests over the " +
+    "last `windowMs`, plus `minPerSecond` per second of the window (default 10 %, 3/s, 10 s)",
   properties: {
-    name: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$" },
-    targets: {
-      type: "array",
-      minItems: 1,
-      maxItems: 32,
-      uniqueItems: true,
-      items: { type: "string", minLength: 1, maxLength: 2048 },
-      description: "base URLs (http://host:port) or host:port",
-    },
-    connectTimeoutMs: { type: "integer", minimum: 1, maximum: 60_000, default: 5_000 },
-    weights: upstreamWeights,
-    healthCheck: healthCheckInput,
-    outlier: outlierInput,
+    percent: { type: "integer", minimum: 1, maximum: 100 },
+    minPerSecond: { type: "integer", minimum: 0, maximum: 1000 },
+    windowMs: { type: "integer", minimum: 1000, maximum: 60_000 },
   },
 } as const;
+
+const retryBudget = {
+  type: "object",
+  properties: retryBudgetInput.properties,
+  required: retryBudgetInput.required,
+};
+
+const upstreamInputs = {
+  name: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$" },
+  targets: {
+    type: "array",
+    minItems: 1,
+    maxItems: 32,
+    uniqueItems: true,
+    items: { type: "string", minLength: 1, maxLength: 2048 },
+    description: "base URLs (http://host:port) or host:port",
+  },
+  connectTimeoutMs: { type: "integer", minimum: 1, maximum: 60_000 },
+  weights: upstreamWeights,
+  healthCheck: healthCheckInput,
+  outlier: outlierInput,
+  retryBudget: retryBudgetInput,
+} as const;
+
+export const createUpstreamBody = closedBody(["name", "targets"], {
+  ...upstreamInputs,
+  connectTimeoutMs: { ...upstreamInputs.connectTimeoutMs, default: 5_000 },
+  outlier: { ...outlierInput, default: {} },
+});
+
+/**
+ * PATCH: any of the fields of a new upstream; the rest stay as they are. `healthCheck: null` turns
+ * the active checks off; an `outlier` given replaces the whole setting (its omitted fields take
+ * their defaults).
+ */
+export const patchUpstreamBody = {
+  ...closedBody([], { ...upstreamInputs, healthCheck: { ...healthCheckInput, type: ["object", "null"] } }),
+  minProperties: 1,
+};
 
 export const upstream = {
   type: "object",
@@ -270,6 +310,7 @@ export const upstream = {
     weights: { type: ["array", "null"], items: { type: "integer" } },
     healthCheck: healthCheckOutput,
     outlier: outlierOutput,
+    retryBudget,
     createdAt: timestamp,
   },
   required: [
@@ -281,6 +322,7 @@ export const upstream = {
     "weights",
     "healthCheck",
     "outlier",
+    "retryBudget",
     "createdAt",
   ],
 } as const;
@@ -317,45 +359,90 @@ function range(name: StreamingSetting) {
   return { minimum: b.min, maximum: b.max, description: `default ${b.default}` } as const;
 }
 
-export const createRouteBody = {
+/** How the DP retries a failed attempt (data-plane/retry/retry-policy.ts). */
+const routeRetriesInput = {
   type: "object",
   additionalProperties: false,
-  required: ["pathPrefix", "upstreamId"],
+  required: ["attempts"],
+  description:
+    "retries after a failed first attempt (connect failure, reset, or one of `statuses` before the answer " +
+    "started), for idempotent methods or requests with an Idempotency-Key; `statuses` are HTTP statuses " +
+    "400-599 on http routes (default 502, 503, 504) and gRPC codes 1-16 on grpc routes (default 14, UNAVAILABLE)",
   properties: {
-    pathPrefix: { type: "string", pattern: "^/[^\\s?#]*$", maxLength: 1024 },
-    hosts: {
+    attempts: { type: "integer", minimum: 0, maximum: 10 },
+    statuses: {
       type: "array",
-      maxItems: 32,
+      maxItems: 16,
       uniqueItems: true,
-      items: { type: "string", pattern: HOST_PATTERN, maxLength: 260 },
+      items: { type: "integer", minimum: 1, maximum: 599 },
       default: [],
-    },
-    methods: { type: "array", uniqueItems: true, items: { enum: METHODS }, default: [] },
-    upstreamId: { type: "string", pattern: "^up_[0-9a-f]{16}$" },
-    timeoutMs: { type: "integer", minimum: 1, maximum: 300_000, default: 15_000 },
-    protocol: { enum: ["http", "grpc"], default: "http" },
-    stripPrefix: { type: "boolean", default: false },
-    limits: routeLimitsInput,
-    websocket: { type: "boolean", default: false },
-    ...streamingInputs,
-    public: {
-      type: "boolean",
-      default: false,
-      description: "keyless: reached by host without an API key; names its hosts, each public for one tenant",
-    },
-    idempotency: {
-      type: "boolean",
-      default: false,
-      description:
-        "POST/PATCH with an Idempotency-Key header (gRPC: unary calls with idempotency-key metadata) run once; retries get the first answer",
-    },
-    clientLimits: {
-      ...routeLimitsInput,
-      description:
-        "public routes: each client address (IPv6: its /64) gets this bucket on each node, requests per second and burst",
     },
   },
 } as const;
+
+const routeRetries = {
+  type: "object",
+  properties: { attempts: { type: "integer" }, statuses: { type: "array", items: { type: "integer" } } },
+  required: ["attempts", "statuses"],
+} as const;
+
+const routeInputs = {
+  pathPrefix: { type: "string", pattern: "^/[^\\s?#]*$", maxLength: 1024 },
+  hosts: {
+    type: "array",
+    maxItems: 32,
+    uniqueItems: true,
+    items: { type: "string", pattern: HOST_PATTERN, maxLength: 260 },
+  },
+  methods: { type: "array", uniqueItems: true, items: { enum: METHODS } },
+  upstreamId: { type: "string", pattern: "^up_[0-9a-f]{16}$" },
+  timeoutMs: { type: "integer", minimum: 1, maximum: 300_000 },
+  protocol: { enum: ["http", "grpc"] },
+  stripPrefix: { type: "boolean" },
+  limits: routeLimitsInput,
+  retries: routeRetriesInput,
+  websocket: { type: "boolean" },
+  ...streamingInputs,
+  public: {
+    type: "boolean",
+    description: "keyless: reached by host without an API key; names its hosts, each public for one tenant",
+  },
+  idempotency: {
+    type: "boolean",
+    description:
+      "POST/PATCH with an Idempotency-Key header (gRPC: unary calls with idempotency-key metadata) run once; retries get the first answer",
+  },
+  clientLimits: {
+    ...routeLimitsInput,
+    description:
+      "public routes: each client address (IPv6: its /64) gets this bucket on each node, requests per second and burst",
+  },
+} as const;
+
+export const createRouteBody = closedBody(["pathPrefix", "upstreamId"], {
+  ...routeInputs,
+  hosts: { ...routeInputs.hosts, default: [] },
+  methods: { ...routeInputs.methods, default: [] },
+  timeoutMs: { ...routeInputs.timeoutMs, default: 15_000 },
+  protocol: { ...routeInputs.protocol, default: "http" },
+  stripPrefix: { ...routeInputs.stripPrefix, default: false },
+  websocket: { ...routeInputs.websocket, default: false },
+  public: { ...routeInputs.public, default: false },
+  idempotency: { ...routeInputs.idempotency, default: false },
+});
+
+/**
+ * PATCH: any of the fields of a new route; `limits: null` / `clientLimits: null` remove a bucket,
+ * a streaming setting of 0 goes back to the node's default.
+ */
+export const patchRouteBody = {
+  ...closedBody([], {
+    ...routeInputs,
+    limits: { ...routeLimitsInput, type: ["object", "null"] },
+    clientLimits: { ...routeInputs.clientLimits, type: ["object", "null"] },
+  }),
+  minProperties: 1,
+};
 
 export const route = {
   type: "object",
@@ -370,6 +457,7 @@ export const route = {
     protocol: { enum: ["http", "grpc"] },
     stripPrefix: { type: "boolean" },
     limits: routeLimits,
+    retries: routeRetries,
     public: { type: "boolean" },
     idempotency: { type: "boolean" },
     clientLimits: routeLimits,
@@ -388,6 +476,7 @@ export const route = {
     "protocol",
     "stripPrefix",
     "limits",
+    "retries",
     "public",
     "idempotency",
     "clientLimits",

@@ -4,6 +4,19 @@ import { DEFAULT_OUTLIER } from "../../proto/upstream-policy.ts";
 import { CorralError } from "../errors.ts";
 import { type Queryable, SQLSTATE, sqlState } from "./db.ts";
 
+/** Each node's retry budget for the upstream: retries <= percent of requests over the window + a floor. */
+export interface RetryBudget {
+  percent: number;
+  minPerSecond: number;
+  windowMs: number;
+}
+
+export const DEFAULT_RETRY_BUDGET: Readonly<RetryBudget> = Object.freeze({
+  percent: 10,
+  minPerSecond: 3,
+  windowMs: 10_000,
+});
+
 /** Active health checks of the targets (the APIs fill every field). */
 export interface HealthCheckSettings {
   protocol: "http" | "grpc";
@@ -36,6 +49,7 @@ export interface Upstream {
   weights: number[] | null;
   healthCheck: HealthCheckSettings | null;
   outlier: OutlierSettings;
+  retryBudget: RetryBudget;
   createdAt: string;
 }
 
@@ -46,7 +60,13 @@ export interface NewUpstream {
   weights?: number[];
   healthCheck?: HealthCheckSettings;
   outlier: OutlierSettings;
+  retryBudget?: RetryBudget;
 }
+
+/** What a PATCH may change: any field of a new upstream; `healthCheck: null` turns the checks off. */
+export type UpstreamPatch = Partial<Omit<NewUpstream, "healthCheck">> & {
+  healthCheck?: HealthCheckSettings | null;
+};
 
 export interface UpstreamRow {
   id: string;
@@ -58,11 +78,15 @@ export interface UpstreamRow {
   health_check: HealthCheckSettings | null;
   /** null for upstreams made before the column: the defaults */
   outlier: OutlierSettings | null;
+  retry_budget_percent: number;
+  retry_budget_min_per_second: number;
+  retry_budget_window_ms: number;
   created_at: Date;
 }
 
 const COLUMNS =
-  "id, tenant_id, name, targets, connect_timeout_ms, weights, health_check, outlier, created_at";
+  "id, tenant_id, name, targets, connect_timeout_ms, weights, health_check, outlier, retry_budget_percent, " +
+  "retry_budget_min_per_second, retry_budget_window_ms, created_at";
 
 function toUpstream(r: UpstreamRow): Upstream {
   return {
@@ -74,6 +98,11 @@ function toUpstream(r: UpstreamRow): Upstream {
     weights: r.weights,
     healthCheck: r.health_check,
     outlier: r.outlier ?? { ...DEFAULT_OUTLIER },
+    retryBudget: {
+      percent: r.retry_budget_percent,
+      minPerSecond: r.retry_budget_min_per_second,
+      windowMs: r.retry_budget_window_ms,
+    },
     createdAt: r.created_at.toISOString(),
   };
 }
@@ -82,29 +111,53 @@ export function newUpstreamId(): string {
   return `up_${randomBytes(8).toString("hex")}`;
 }
 
-/** Caller has checked the tenant exists (assertTenantExists) in the same transaction. */
-export async function insertUpstream(q: Queryable, tenantId: string, u: NewUpstream): Promise<Upstream> {
+function upstreamValues(u: NewUpstream): unknown[] {
+  const budget = u.retryBudget ?? DEFAULT_RETRY_BUDGET;
+  return [
+    u.name,
+    u.targets,
+    u.connectTimeoutMs,
+    u.weights ?? null,
+    u.healthCheck ? JSON.stringify(u.healthCheck) : null,
+    JSON.stringify(u.outlier),
+    budget.percent,
+    budget.minPerSecond,
+    budget.windowMs,
+  ];
+}
+
+/** Runs an INSERT or UPDATE ... RETURNING; taking a name the tenant already uses is a conflict. */
+async function writeUpstream(q: Queryable, sql: string, values: unknown[], name: string) {
   try {
-    const { rows } = await q.query<UpstreamRow>(
-      `INSERT INTO upstreams (id, tenant_id, name, targets, connect_timeout_ms, weights, health_check, outlier)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
-      [
-        newUpstreamId(),
-        tenantId,
-        u.name,
-        u.targets,
-        u.connectTimeoutMs,
-        u.weights ?? null,
-        u.healthCheck ? JSON.stringify(u.healthCheck) : null,
-        JSON.stringify(u.outlier),
-      ],
-    );
-    return toUpstream(rows[0]!);
+    const { rows } = await q.query<UpstreamRow>(sql, values);
+    return rows[0] && toUpstream(rows[0]);
   } catch (err) {
     if (sqlState(err) === SQLSTATE.uniqueViolation)
-      throw new CorralError("CORRAL_ADMIN_CONFLICT", `upstream ${JSON.stringify(u.name)} already exists`);
+      throw new CorralError("CORRAL_ADMIN_CONFLICT", `upstream ${JSON.stringify(name)} already exists`);
     throw err;
   }
+}
+
+/** Caller has checked the tenant exists (assertTenantExists) in the same transaction. */
+export async function insertUpstream(q: Queryable, tenantId: string, u: NewUpstream): Promise<Upstream> {
+  const sql = `INSERT INTO upstreams (id, tenant_id, name, targets, connect_timeout_ms, weights, health_check, outlier,
+                                      retry_budget_percent, retry_budget_min_per_second, retry_budget_window_ms)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`;
+  return (await writeUpstream(q, sql, [newUpstreamId(), tenantId, ...upstreamValues(u)], u.name))!;
+}
+
+/** Replaces the upstream's fields with `u` (the caller merged the patch); undefined: no such upstream in this tenant. */
+export function replaceUpstream(
+  q: Queryable,
+  tenantId: string,
+  id: string,
+  u: NewUpstream,
+): Promise<Upstream | undefined> {
+  const sql = `UPDATE upstreams SET name = $3, targets = $4, connect_timeout_ms = $5, weights = $6,
+                      health_check = $7, outlier = $8, retry_budget_percent = $9,
+                      retry_budget_min_per_second = $10, retry_budget_window_ms = $11
+                WHERE tenant_id = $2 AND id = $1 RETURNING ${COLUMNS}`;
+  return writeUpstream(q, sql, [id, tenantId, ...upstreamValues(u)], u.name);
 }
 
 export async function listUpstreams(q: Queryable, tenantId: string): Promise<Upstream[]> {

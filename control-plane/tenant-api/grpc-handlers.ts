@@ -75,6 +75,17 @@ export function tenantHandlers(service: TenantService, unary: Unary): TenantServ
     revokeKey: unary<pb.RevokeKeyRequest, pb.RevokeKeyResponse>("RevokeKey", async (ctx, req) =>
       done(await s.revokeKey(ctx.caller, req.id, mutation(ctx, req)), {}),
     ),
+    updateRoute: unary<pb.UpdateRouteRequest, pb.UpdateRouteResponse>("UpdateRoute", async (ctx, req) => {
+      const out = await s.updateRoute(ctx.caller, req.id, map.routePatch(req), mutation(ctx, req));
+      return done(out, { route: map.routeMessage(out.value) });
+    }),
+    updateUpstream: unary<pb.UpdateUpstreamRequest, pb.UpdateUpstreamResponse>(
+      "UpdateUpstream",
+      async (ctx, req) => {
+        const out = await s.updateUpstream(ctx.caller, req.id, map.upstreamPatch(req), mutation(ctx, req));
+        return done(out, { upstream: map.upstreamMessage(out.value) });
+      },
+    ),
     getUsage: unary<pb.GetUsageRequest, pb.GetUsageResponse>("GetUsage", async (ctx, req) => ({
       response: map.usageMessage(await s.getUsage(ctx.caller, map.usageInput(req))),
     })),

@@ -22,6 +22,7 @@ const bareRoute = {
   methods: [],
   upstreamId: "up_0123456789abcdef",
   limits: undefined,
+  retries: undefined,
   clientLimits: undefined,
 };
 
@@ -68,6 +69,7 @@ test("fields set explicitly are kept, even when they equal a proto default", () 
       weights: [],
       healthCheck: undefined,
       outlier: undefined,
+      retryBudget: undefined,
     }),
     {
       name: "n",
@@ -129,6 +131,7 @@ test("a route without a bucket has no limits message", () => {
     protocol: "http" as const,
     stripPrefix: true,
     limits: null,
+    retries: { attempts: 0, statuses: [] },
     public: false,
     idempotency: false,
     clientLimits: null,
@@ -163,6 +166,7 @@ test("an upstream's policy: absent optional fields stay absent (the schema fills
       weights: [3, 1],
       healthCheck: { protocol: "grpc", service: "shop.Cart", intervalMs: 2_000 },
       outlier: { consecutiveFailures: 2, slowStartMs: 0 },
+      retryBudget: undefined,
     }),
     {
       name: "n",

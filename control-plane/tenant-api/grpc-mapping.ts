@@ -22,6 +22,10 @@ function present(fields: Record<string, unknown>): Record<string, unknown> {
 
 const nonEmpty = (list: string[]) => (list.length > 0 ? list : undefined);
 
+const retriesInput = (r: pb.RouteRetries | undefined) => r && { attempts: r.attempts, statuses: r.statuses };
+const budgetInput = (b: pb.RetryBudget | undefined) =>
+  b && { percent: b.percent, minPerSecond: b.minPerSecond, windowMs: b.windowMs };
+
 export function routeInput(req: pb.CreateRouteRequest): Record<string, unknown> {
   return present({
     pathPrefix: req.pathPrefix,
@@ -32,6 +36,7 @@ export function routeInput(req: pb.CreateRouteRequest): Record<string, unknown> 
     protocol: req.protocol,
     stripPrefix: req.stripPrefix,
     limits: req.limits && { rate: req.limits.rate, burst: req.limits.burst },
+    retries: retriesInput(req.retries),
     websocket: req.websocket,
     websocketIdleTimeoutMs: req.websocketIdleTimeoutMs,
     websocketMaxConnections: req.websocketMaxConnections,
@@ -48,9 +53,45 @@ export function upstreamInput(req: pb.CreateUpstreamRequest): Record<string, unk
     name: req.name,
     targets: req.targets,
     connectTimeoutMs: req.connectTimeoutMs,
+    retryBudget: budgetInput(req.retryBudget),
     weights: req.weights.length > 0 ? req.weights : undefined,
     healthCheck: req.healthCheck && present({ ...req.healthCheck }),
     outlier: req.outlier && present({ ...req.outlier }),
+  });
+}
+
+/** "timeout_ms" -> "timeoutMs": the REST field an update_mask entry names. */
+const restField = (name: string) => name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * The REST patch of an update: the fields in `mask` with the values `from` gives (undefined for
+ * a field the message cannot carry: the schema then names it). An unknown name stays in the
+ * patch, so the patch schema refuses it by name.
+ */
+function maskedPatch(mask: string[], from: Record<string, unknown>): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  for (const name of mask) patch[restField(name)] = from[restField(name)];
+  return patch;
+}
+
+export function routePatch(req: pb.UpdateRouteRequest): Record<string, unknown> {
+  const r = req.route;
+  return maskedPatch(req.updateMask, {
+    ...r,
+    limits: r?.limits ? { rate: r.limits.rate, burst: r.limits.burst } : null,
+    clientLimits: r?.clientLimits ? { rate: r.clientLimits.rate, burst: r.clientLimits.burst } : null,
+    retries: retriesInput(r?.retries),
+  });
+}
+
+export function upstreamPatch(req: pb.UpdateUpstreamRequest): Record<string, unknown> {
+  const u = req.upstream;
+  return maskedPatch(req.updateMask, {
+    ...u,
+    // an absent health check turns the checks off; absent outlier settings are the defaults
+    healthCheck: u?.healthCheck ? present({ ...u.healthCheck }) : null,
+    outlier: present({ ...u?.outlier }),
+    retryBudget: budgetInput(u?.retryBudget),
   });
 }
 
@@ -93,6 +134,7 @@ export function routeMessage(r: Route): pb.Route {
     stripPrefix: r.stripPrefix,
     limits: r.limits ? { rate: r.limits.rate, burst: r.limits.burst } : undefined,
     createdAt: r.createdAt,
+    retries: { attempts: r.retries.attempts, statuses: r.retries.statuses },
     websocket: r.websocket,
     websocketIdleTimeoutMs: r.websocketIdleTimeoutMs,
     websocketMaxConnections: r.websocketMaxConnections,
@@ -111,6 +153,7 @@ export function upstreamMessage(u: Upstream): pb.Upstream {
     targets: u.targets,
     connectTimeoutMs: u.connectTimeoutMs,
     createdAt: u.createdAt,
+    retryBudget: { ...u.retryBudget },
     weights: u.weights ?? [],
     healthCheck: u.healthCheck ? { ...u.healthCheck } : undefined,
     outlier: { ...u.outlier },

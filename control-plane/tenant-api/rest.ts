@@ -17,6 +17,8 @@ import {
   createRouteBody,
   createUpstreamBody,
   issuedKey,
+  patchRouteBody,
+  patchUpstreamBody,
   keyList,
   route,
   routeList,
@@ -87,6 +89,7 @@ export function tenantRestPlugin(service: TenantService) {
     registerTenantRoutes(app, service);
     registerRouteRoutes(app, service);
     registerUpstreamRoutes(app, service);
+    registerPatches(app, service);
     registerKeyRoutes(app, service);
   };
 }
@@ -140,6 +143,28 @@ function registerTenantRoutes(app: FastifyInstance, service: TenantService): voi
     },
     (req) => service.getUsage(caller(req), req.query),
   );
+}
+
+/** PATCH /routes/:id and /upstreams/:id: the service's update of one of the caller's resources. */
+function registerPatches(app: FastifyInstance, service: TenantService): void {
+  const patches = [
+    [
+      "routes",
+      patchRouteBody,
+      route,
+      "a route in place (any field of a new route; limits null removes its bucket)",
+    ],
+    ["upstreams", patchUpstreamBody, upstream, "an upstream in place (new targets pass the egress policy)"],
+  ] as const;
+  for (const [kind, body, response, what] of patches) {
+    const params = idParams(kind === "routes" ? ID_PATTERNS.route : ID_PATTERNS.upstream);
+    const update: (...args: Parameters<TenantService["updateRoute"]>) => Promise<Outcome<unknown>> =
+      kind === "routes" ? service.updateRoute : service.updateUpstream;
+    const schema = { summary: `Change ${what}`, tags: [kind], params, body, response: { 200: response } };
+    app.patch<{ Params: IdParams }>(`/${kind}/:id`, { schema }, async (req, reply) =>
+      send(reply, await update(caller(req), req.params.id, req.body, mutationOptions(req))),
+    );
+  }
 }
 
 function registerRouteRoutes(app: FastifyInstance, service: TenantService): void {

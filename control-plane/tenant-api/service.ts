@@ -26,11 +26,19 @@ import {
   removeRoute,
   removeUpstream,
   revokeKey,
+  updateRoute,
+  updateUpstream,
 } from "../service/config-changes.ts";
 import { compileInput, normalizeUpstream } from "../service/input-validation.ts";
 import type { FailedAuthThrottle } from "../service/failed-auth-throttle.ts";
 import { hashRequest, type MutationRunner } from "../service/mutations.ts";
-import { createKeyBody, createRouteBody, createUpstreamBody } from "../service/resource-schemas.ts";
+import {
+  createKeyBody,
+  createRouteBody,
+  createUpstreamBody,
+  patchRouteBody,
+  patchUpstreamBody,
+} from "../service/resource-schemas.ts";
 import { usageQuery } from "../service/quota-schemas.ts";
 import {
   type ApiKeyInfo,
@@ -40,9 +48,9 @@ import {
   listApiKeys,
 } from "../store/api-keys.ts";
 import type { Pool } from "../store/db.ts";
-import { listRoutes, type NewRoute, type Route } from "../store/routes.ts";
+import { listRoutes, type NewRoute, type Route, type RoutePatch } from "../store/routes.ts";
 import { getTenant, type Tenant } from "../store/tenants.ts";
-import { listUpstreams, type NewUpstream, type Upstream } from "../store/upstreams.ts";
+import { listUpstreams, type NewUpstream, type Upstream, type UpstreamPatch } from "../store/upstreams.ts";
 import { CallDeadline, type CallLimits } from "./call-limits.ts";
 import type { MutationRateLimiter } from "./mutation-rate.ts";
 import { inTenantTerms } from "./tenant-errors.ts";
@@ -85,6 +93,9 @@ export interface TenantServiceDeps {
   usage: UsageReader;
 }
 
+/** A change of the fields `input` names in one of the caller's resources. */
+type Update<T> = (caller: Caller, id: string, input: unknown, opts?: MutationOptions) => Promise<Outcome<T>>;
+
 export const ID_PATTERNS = {
   route: /^rt_[0-9a-f]{16}$/,
   upstream: /^up_[0-9a-f]{16}$/,
@@ -93,6 +104,8 @@ export const ID_PATTERNS = {
 
 const routeInput = compileInput<NewRoute>(createRouteBody);
 const upstreamInput = compileInput<NewUpstream>(createUpstreamBody);
+const routePatchInput = compileInput<RoutePatch>(patchRouteBody);
+const upstreamPatchInput = compileInput<UpstreamPatch>(patchUpstreamBody);
 const keyInput = compileInput<NewKey>(createKeyBody);
 const usageInput = compileInput<UsageQuery>(usageQuery);
 /** compared against when no key has the presented id, so both paths hash and compare */
@@ -174,6 +187,10 @@ export class TenantService {
     });
   }
 
+  /** Changes the fields `input` names; checked as a new route would be (config-changes.ts updateRoute). */
+  readonly updateRoute: Update<Route> = (caller, id, input, opts = {}) =>
+    this.#update(caller, "route", id, opts, () => routePatchInput(input), updateRoute);
+
   deleteRoute(caller: Caller, id: string, opts: MutationOptions = {}): Promise<Outcome<null>> {
     return this.#mutate(caller, "DeleteRoute", opts, () => ({
       input: { id: checkId("route", id) },
@@ -195,6 +212,10 @@ export class TenantService {
       return { input: upstream, change: createUpstream(caller.tenantId, upstream), grows: true };
     });
   }
+
+  /** Changes the fields `input` names; new targets pass the egress policy (config-changes.ts updateUpstream). */
+  readonly updateUpstream: Update<Upstream> = (caller, id, input, opts = {}) =>
+    this.#update(caller, "upstream", id, opts, () => upstreamPatchInput(input), updateUpstream);
 
   deleteUpstream(caller: Caller, id: string, opts: MutationOptions = {}): Promise<Outcome<null>> {
     return this.#mutate(caller, "DeleteUpstream", opts, () => ({
@@ -219,6 +240,26 @@ export class TenantService {
       input: { id: checkId("key", id) },
       change: revokeKey(caller.tenantId, id),
     }));
+  }
+
+  /** An update of one of the caller's routes or upstreams: the id and the validated patch are hashed. */
+  #update<P, T>(
+    caller: Caller,
+    kind: "route" | "upstream",
+    id: string,
+    opts: MutationOptions,
+    patchOf: () => P,
+    change: (tenantId: string, id: string, patch: P) => Change,
+  ): Promise<Outcome<T>> {
+    return this.#mutate(caller, kind === "route" ? "UpdateRoute" : "UpdateUpstream", opts, () => {
+      const patch = patchOf();
+      const checkedId = checkId(kind, id);
+      return {
+        input: { id: checkedId, patch },
+        change: change(caller.tenantId, checkedId, patch),
+        grows: true,
+      };
+    });
   }
 
   /**

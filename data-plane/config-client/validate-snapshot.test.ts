@@ -30,6 +30,7 @@ function tenant(over: Partial<Tenant> = {}): Tenant {
         idempotency: false,
         retries: 0,
         stripPrefix: false,
+        retryStatuses: [],
         ...STREAMING_UNSET,
         clientRate: 0,
         clientBurst: 0,
@@ -41,6 +42,9 @@ function tenant(over: Partial<Tenant> = {}): Tenant {
         name: "api",
         targets: ["http://10.0.0.1:8080/base/", "10.0.0.2:9000"],
         connectTimeoutMs: 0,
+        retryBudgetPercent: 0,
+        retryBudgetMinPerSecond: 0,
+        retryBudgetWindowMs: 0,
         weights: [],
         healthCheck: undefined,
         outlier: undefined,
@@ -93,6 +97,23 @@ test("a valid snapshot comes out normalised with defaults applied", () => {
   ]);
   assert.deepEqual(t.upstreams[0]!.outlier, DEFAULT_OUTLIER, "no outlier settings: the defaults");
   assert.equal(t.upstreams[0]!.connectTimeoutMs, 5000);
+  assert.deepEqual(r.retryStatuses, [502, 503, 504]);
+  assert.deepEqual(t.upstreams[0]!.retryBudget, { ratio: 0.1, floorPerSecond: 3, windowMs: 10_000 });
+  const set = plainTenant(
+    tenant({
+      routes: [{ ...tenant().routes[0]!, protocol: "grpc", retries: 2 }],
+      upstreams: [
+        {
+          ...tenant().upstreams[0]!,
+          retryBudgetPercent: 20,
+          retryBudgetMinPerSecond: 0,
+          retryBudgetWindowMs: 5000,
+        },
+      ],
+    }),
+  );
+  assert.deepEqual([set.routes[0]!.retries, set.routes[0]!.retryStatuses], [2, [14]]);
+  assert.deepEqual(set.upstreams[0]!.retryBudget, { ratio: 0.2, floorPerSecond: 0, windowMs: 5000 });
 });
 
 test("every reference must resolve and nothing may repeat", () => {
@@ -123,6 +144,14 @@ test("bad values are refused with where they are", () => {
   invalid(snap([tenant({ routes: [{ ...r, methods: ["G E T"] }] })]), /bad method/);
   invalid(snap([tenant({ routes: [{ ...r, protocol: "ftp" }] })]), /unknown protocol/);
   invalid(snap([tenant({ routes: [{ ...r, timeoutMs: 99_999_999 }] })]), /out of range/);
+  invalid(snap([tenant({ routes: [{ ...r, retries: 11 }] })]), /11 retries/);
+  invalid(snap([tenant({ routes: [{ ...r, retryStatuses: [200] }] })]), /retry statuses 200 outside 400-599/);
+  invalid(snap([tenant({ routes: [{ ...r, protocol: "grpc", retryStatuses: [503] }] })]), /outside 1-16/);
+  invalid(snap([tenant({ routes: [{ ...r, retryStatuses: Array(17).fill(503) }] })]), /17 retry statuses/);
+  const u = tenant().upstreams[0]!;
+  invalid(snap([tenant({ upstreams: [{ ...u, retryBudgetPercent: 101 }] })]), /retry budget 101 %/);
+  invalid(snap([tenant({ upstreams: [{ ...u, retryBudgetMinPerSecond: 1001 }] })]), /floor 1001/);
+  invalid(snap([tenant({ upstreams: [{ ...u, retryBudgetWindowMs: 500 }] })]), /window 500 ms/);
   invalid(snap([tenant({ upstreams: [{ ...tenant().upstreams[0]!, targets: ["ftp://x"] }] })]), /scheme/);
 });
 

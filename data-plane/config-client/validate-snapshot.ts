@@ -21,6 +21,8 @@ import { streamingSetting } from "../../proto/route-streaming.ts";
 import { checkQuotaOffset, isQuotaPeriod } from "../../runtime/quota-period.ts";
 import { DEFAULT_OUTLIER } from "../../proto/upstream-policy.ts";
 import { ConfigApplyError } from "../errors.ts";
+import { DEFAULT_BUDGET } from "../retry/retry-budget.ts";
+import { DEFAULT_GRPC_RETRY_CODES, DEFAULT_HTTP_RETRY_STATUSES } from "../retry/retry-policy.ts";
 import { targetKey } from "../upstream/down-list.ts";
 import type {
   PlainKey,
@@ -67,13 +69,24 @@ function plainUpstream(where: string, tenantId: string, u: Upstream): PlainUpstr
     name: u.name,
     targets,
     connectTimeoutMs: orDefault(u.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS),
+    retryBudget: {
+      ratio: u.retryBudgetPercent === 0 ? DEFAULT_BUDGET.ratio : u.retryBudgetPercent / 100,
+      floorPerSecond: u.retryBudgetPercent === 0 ? DEFAULT_BUDGET.floorPerSecond : u.retryBudgetMinPerSecond,
+      windowMs: orDefault(u.retryBudgetWindowMs, DEFAULT_BUDGET.windowMs),
+    },
     targetKeys: targets.map((t) => t.key),
     outlier: u.outlier ?? DEFAULT_OUTLIER,
     healthCheck: u.healthCheck,
   };
 }
 
+function retryStatuses(r: Route, protocol: RouteProtocol): readonly number[] {
+  if (r.retryStatuses.length > 0) return [...r.retryStatuses];
+  return protocol === "grpc" ? DEFAULT_GRPC_RETRY_CODES : DEFAULT_HTTP_RETRY_STATUSES;
+}
+
 function plainRoute(r: Route): PlainRoute {
+  const protocol: RouteProtocol = r.protocol === "grpc" ? "grpc" : "http";
   return {
     id: r.id,
     hosts: r.hosts.map((h) => h.toLowerCase()),
@@ -81,11 +94,12 @@ function plainRoute(r: Route): PlainRoute {
     methods: r.methods.map((m) => m.toUpperCase()),
     upstreamId: r.upstreamId,
     timeoutMs: orDefault(r.timeoutMs, DEFAULT_ROUTE_TIMEOUT_MS),
-    protocol: r.protocol === "grpc" ? "grpc" : ("http" satisfies RouteProtocol),
+    protocol,
     public: r.public,
     limits: r.limits,
     idempotency: r.idempotency,
     retries: r.retries,
+    retryStatuses: retryStatuses(r, protocol),
     stripPrefix: r.stripPrefix,
     websocket: r.websocket,
     websocketIdleTimeoutMs: streamingSetting(r, "websocketIdleTimeoutMs"),

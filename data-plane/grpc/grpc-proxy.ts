@@ -5,54 +5,50 @@
  * grpc-timeout = the time left, and the node ends the call with DEADLINE_EXCEEDED when it runs
  * out. The route's timeout bounds the wait for the upstream's response headers. A client that
  * cancels cancels the upstream stream, and an upstream reset resets the client's stream.
- * The target is the balancer's (upstream-sessions.ts); how the call went feeds the down list
- * (UNAVAILABLE, a 5xx, a reset or a timeout count against the target, a refused connection
- * ejects it), and when every target is ejected the call ends at once with UNAVAILABLE
- * circuit_open.
+ *
+ * Retries (retry/retry-policy.ts): a call carrying `idempotency-key` metadata on a route with
+ * retries is retried on another target when it fails before any response reached the client:
+ * the connection failed, the stream was reset, or the answer carries one of the route's retry
+ * codes (default UNAVAILABLE) before any message (such a call's response head waits for its
+ * first message, so headers then a retry code are retried too). Its
+ * request bytes so far (at most RETRY_BODY_LIMIT) are kept and sent again on the new stream;
+ * a call that sent more is not retried. Within the deadline and the upstream's retry budget.
+ *
+ * The target is the balancer's (upstream-sessions.ts), another than the ones tried while one is
+ * available; how each attempt went feeds the down list (UNAVAILABLE, a 5xx, a reset or a timeout
+ * count against the target, a refused connection ejects it), and when every target is ejected
+ * the call ends at once with UNAVAILABLE circuit_open (a retry is then not attempted).
  */
-import {
-  type ClientHttp2Session,
-  type ClientHttp2Stream,
-  constants,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-  type ServerHttp2Stream,
-} from "node:http2";
+import { type ClientHttp2Stream, constants, type ServerHttp2Stream } from "node:http2";
 import { EGRESS_DENIED } from "../egress/egress-connect.ts";
 import { type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
-import type { UpstreamObserver } from "../pipeline/stage.ts";
 import type { RequestContext } from "../pipeline/stage.ts";
+import { Retrier } from "../retry/retrier.ts";
+import { ReplayBuffer } from "../retry/replay-buffer.ts";
+import { type AttemptFailure, RETRY_BODY_LIMIT, retryableRequest } from "../retry/retry-policy.ts";
 import { upstreamPath } from "../router/route-table.ts";
-import {
-  clientGrpcHeaders,
-  lowerCaseNames,
-  rejectionTrailers,
-  statusTrailers,
-  upstreamGrpcHeaders,
-} from "./grpc-headers.ts";
-import { GRPC_STATUS } from "../../proto/grpc-status.ts";
-import { grpcCodeForHttpStatus, grpcCodeForReset, isGrpcContentType } from "./grpc-wire.ts";
-import { MessageMeter } from "./message-meter.ts";
-import type { Outcome } from "../upstream/down-list.ts";
 import { CIRCUIT_OPEN } from "../upstream/upstream-upkeep.ts";
+import { rejectionTrailers, upstreamGrpcHeaders } from "./grpc-headers.ts";
+import { MessageMeter } from "./message-meter.ts";
+import {
+  type Attempt,
+  type CallExchange,
+  type CallLeg,
+  type CallRecord,
+  type CallState,
+  type GrpcProxyOptions,
+  ProxiedCall,
+} from "./proxied-call.ts";
 import type { BalancedSession, UpstreamSessions } from "./upstream-sessions.ts";
 
-/** What happened to a call, filled in as it goes; logged and counted when its stream closes. */
-export interface CallRecord {
-  /** the status the client got; undefined while unknown (or the stream was reset) */
-  grpcStatus: number | undefined;
-  /** corral-reason of a rejection, "upstream" / "forwarded" for an upstream's / shard member's own answer, "client_gone" */
-  reason: string;
-  /** request messages the client sent */
-  messagesIn: number;
-}
-
-export interface GrpcProxyOptions {
-  /** largest request message (declared length) relayed; larger ones end the call */
-  maxMessageBytes: number;
-  /** told when the upstream's response headers arrive (route latency for the deadline check) */
-  observer?: UpstreamObserver;
-}
+export type {
+  CallExchange,
+  CallLeg,
+  CallRecord,
+  CallState,
+  CallTap,
+  GrpcProxyOptions,
+} from "./proxied-call.ts";
 
 /** Answers a call with a rejection as a trailers-only response. */
 export function respondRejection(
@@ -70,41 +66,15 @@ export function respondRejection(
   if (!client.readableEnded) client.close(constants.NGHTTP2_NO_ERROR);
 }
 
-/** Sees the answer the client gets from the far end (not the node's own statuses). */
-export interface CallTap {
-  /** the request went to the far end: from here on the call may have run */
-  sent(): void;
-  /** response metadata as relayed, without the node's own headers; `trailersOnly` ends the answer */
-  head(headers: Record<string, string | string[]>, trailersOnly: boolean): void;
-  data(chunk: Buffer): void;
-  trailers(trailers: Record<string, string | string[]>): void;
-}
-
-/** A call whose request was read whole before it was sent (idempotent-grpc.ts), and its tap. */
-export interface CallExchange {
-  body: Buffer;
-  tap: CallTap;
-}
-
-/** The far end of a relayed call: a route's upstream, or a member of the tenant's shard. */
-export interface CallLeg {
-  session: ClientHttp2Session;
-  headers: OutgoingHttpHeaders;
-  /** bounds the wait for the far end's response headers */
-  headersTimeoutMs: number;
-  /** the record's reason for the far end's own answer; only upstream answers reach the observer */
-  answeredBy: "upstream" | "forwarded";
-  /** told once, when the far end's stream closes, how the call went for the far end's health */
-  onEnd?: (outcome: Outcome) => void;
-}
-
 export class GrpcProxy {
   private readonly sessions: UpstreamSessions;
   private readonly options: GrpcProxyOptions;
+  private readonly retrier: Retrier;
 
   constructor(sessions: UpstreamSessions, options: GrpcProxyOptions) {
     this.sessions = sessions;
     this.options = options;
+    this.retrier = options.retrier ?? new Retrier({ clock: () => performance.now(), random: Math.random });
   }
 
   /**
@@ -118,7 +88,29 @@ export class GrpcProxy {
     exchange?: CallExchange,
   ): Promise<void> | undefined {
     const route = ctx.route!;
-    const picked = this.sessions.pick(route.upstream, route.egress);
+    const attempts = this.retrier.begin(
+      route,
+      retryableRequest("POST", ctx.headers["idempotency-key"] !== undefined),
+    );
+    const meter = new MessageMeter(this.options.maxMessageBytes);
+    const replay = attempts.possible ? new ReplayBuffer(RETRY_BODY_LIMIT) : undefined;
+    if (replay && exchange) {
+      // read whole beforehand: a retry sends the same bytes
+      replay.add(exchange.body);
+      replay.ended = true;
+    }
+    const state: CallState = { meter, attempts, replay, exchange };
+    return this.attempt(ctx, client, record, state);
+  }
+
+  private attempt(
+    ctx: RequestContext,
+    client: ServerHttp2Stream,
+    record: CallRecord,
+    state: CallState,
+  ): Promise<void> | undefined {
+    const route = ctx.route!;
+    const picked = this.sessions.pick(route.upstream, route.egress, state.attempts?.tried);
     if (!picked || picked === CIRCUIT_OPEN) {
       const rejection = picked
         ? reject("CORRAL_DP_CIRCUIT_OPEN", "every target of the upstream is ejected")
@@ -126,14 +118,17 @@ export class GrpcProxy {
       respondRejection(client, record, rejection, ctx.responseHeaders);
       return undefined;
     }
+    state.attempts?.attempt(picked.target.origin);
     if (!picked.ready) {
-      this.open(ctx, client, record, picked, exchange);
+      this.open(ctx, client, record, picked, state);
       return undefined;
     }
     return this.sessions.whenReady(picked).then((failed) => {
-      if (!failed) return this.open(ctx, client, record, picked, exchange);
+      if (!failed) return this.open(ctx, client, record, picked, state);
       // a refusal by the egress policy says nothing about the target's health
       picked.lease.end(failed.code === EGRESS_DENIED ? "neutral" : "connect_failure");
+      if (failed.code !== EGRESS_DENIED && this.retryLater(ctx, client, record, state, { kind: "connect" }))
+        return;
       const rejection =
         failed.code === EGRESS_DENIED
           ? reject("CORRAL_DP_EGRESS_DENIED", failed.message)
@@ -142,37 +137,60 @@ export class GrpcProxy {
     });
   }
 
+  /**
+   * After a failed attempt that sent the client nothing: true when the retry policy allows
+   * another, which then starts after the backoff (on another target when there is one).
+   */
+  private retryLater(
+    ctx: RequestContext,
+    client: ServerHttp2Stream,
+    record: CallRecord,
+    state: CallState,
+    failure: AttemptFailure,
+  ): boolean {
+    if (!state.attempts || !state.replay || state.replay.overflowed) return false;
+    const remaining = ctx.deadlineAt === undefined ? undefined : ctx.deadlineAt - performance.now();
+    const verdict = state.attempts.decide(failure, remaining);
+    if (!verdict.retry) return false;
+    setTimeout(() => {
+      if (client.destroyed) {
+        record.reason = "client_gone";
+        return;
+      }
+      this.attempt(ctx, client, record, state)?.catch(() =>
+        respondRejection(client, record, reject("CORRAL_DP_INTERNAL"), ctx.responseHeaders),
+      );
+    }, verdict.delayMs);
+    return true;
+  }
+
   private open(
     ctx: RequestContext,
     client: ServerHttp2Stream,
     record: CallRecord,
     picked: BalancedSession,
-    exchange: CallExchange | undefined,
+    state: CallState,
   ): void {
     const route = ctx.route!;
-    const opened = this.relay(
-      ctx,
-      client,
-      record,
-      (remainingMs) => ({
-        session: picked.session,
-        headers: upstreamGrpcHeaders(ctx.headers, {
-          tenantId: ctx.tenant!.id,
-          clientIp: ctx.remoteAddress,
-          origin: picked.target.origin,
-          path: upstreamPath(route, picked.target.basePath, ctx.url),
-          remainingMs,
-          trace: ctx.trace,
-        }),
-        headersTimeoutMs: route.timeoutMs,
-        answeredBy: "upstream",
-        onEnd: picked.lease.end,
+    const leg = (remainingMs: number | undefined): CallLeg => ({
+      session: picked.session,
+      headers: upstreamGrpcHeaders(ctx.headers, {
+        tenantId: ctx.tenant!.id,
+        clientIp: ctx.remoteAddress,
+        origin: picked.target.origin,
+        path: upstreamPath(route, picked.target.basePath, ctx.url),
+        remainingMs,
+        trace: ctx.trace,
       }),
-      exchange,
-    );
-    if (opened) return;
-    // the session is closing (GOAWAY) or gone: nothing was sent; the next call dials a new one
+      headersTimeoutMs: route.timeoutMs,
+      answeredBy: "upstream",
+      onEnd: picked.lease.end,
+    });
+    const retried = (failure: AttemptFailure) => this.retryLater(ctx, client, record, state, failure);
+    if (this.relay(ctx, client, record, leg, { ...state, retried })) return;
+    // the session is closing (GOAWAY) or gone: nothing was sent, the next call dials a new one
     picked.lease.end("neutral");
+    if (retried({ kind: "connect" })) return;
     respondRejection(
       client,
       record,
@@ -190,7 +208,7 @@ export class GrpcProxy {
     client: ServerHttp2Stream,
     record: CallRecord,
     leg: (remainingMs: number | undefined) => CallLeg,
-    exchange?: CallExchange,
+    attempt: Attempt = { meter: new MessageMeter(this.options.maxMessageBytes) },
   ): boolean {
     if (client.destroyed) {
       record.reason = "client_gone";
@@ -210,285 +228,7 @@ export class GrpcProxy {
       return false;
     }
     const upstream = { stream, session: to.session };
-    new ProxiedCall(ctx, client, upstream, record, this.options, to, exchange).start(to.headersTimeoutMs);
+    new ProxiedCall(ctx, client, upstream, record, this.options, to, attempt).start(to.headersTimeoutMs);
     return true;
-  }
-}
-
-function ignore(): void {}
-
-/** Ends the node itself chose that say nothing about the far end's health. */
-const NEUTRAL_ENDS = new Set(["client_gone", "deadline", "payload_too_large"]);
-
-/** One call relayed between the client's stream and the upstream's. */
-class ProxiedCall {
-  private readonly ctx: RequestContext;
-  private readonly client: ServerHttp2Stream;
-  private readonly upstream: ClientHttp2Stream;
-  private readonly session: ClientHttp2Session;
-  private readonly record: CallRecord;
-  private readonly options: GrpcProxyOptions;
-  private readonly meter: MessageMeter;
-  private readonly answeredBy: CallLeg["answeredBy"];
-  private readonly onEnd: CallLeg["onEnd"];
-  /** the far end's HTTP status, once its response headers came */
-  private upstreamHttpStatus: number | undefined;
-  /** grpc-status of a trailers-only answer */
-  private headersGrpcStatus: string | undefined;
-  private readonly sentAt = performance.now();
-  private responded = false;
-  /** the node has decided the call's end (its own status, or the upstream's reset passed on) */
-  private done = false;
-  private upstreamTrailers: IncomingHttpHeaders | undefined;
-  /** trailers of a call the node ends itself after the response started */
-  private ownTrailers: Record<string, string> | undefined;
-  /** one timer at a time: the wait for response headers (while armedForHeaders), then the deadline */
-  private timer: NodeJS.Timeout | undefined;
-  private armedForHeaders = false;
-  private readonly exchange: CallExchange | undefined;
-
-  constructor(
-    ctx: RequestContext,
-    client: ServerHttp2Stream,
-    upstream: { stream: ClientHttp2Stream; session: ClientHttp2Session },
-    record: CallRecord,
-    options: GrpcProxyOptions,
-    leg: Pick<CallLeg, "answeredBy" | "onEnd">,
-    exchange?: CallExchange,
-  ) {
-    this.exchange = exchange;
-    this.answeredBy = leg.answeredBy;
-    this.onEnd = leg.onEnd;
-    this.ctx = ctx;
-    this.client = client;
-    this.upstream = upstream.stream;
-    this.session = upstream.session;
-    this.record = record;
-    this.options = options;
-    this.meter = new MessageMeter(options.maxMessageBytes);
-  }
-
-  start(headersTimeoutMs: number): void {
-    const { client, upstream } = this;
-    const left = this.ctx.deadlineAt === undefined ? Infinity : this.ctx.deadlineAt - performance.now();
-    if (headersTimeoutMs < left) {
-      this.armedForHeaders = true;
-      this.timer = setTimeout(
-        () => this.fail(reject("CORRAL_DP_UPSTREAM_TIMEOUT", `no answer within ${headersTimeoutMs} ms`)),
-        headersTimeoutMs,
-      );
-    } else this.armDeadline();
-    if (this.exchange) {
-      this.exchange.tap.sent();
-      upstream.end(this.exchange.body);
-    } else {
-      client.on("data", (chunk: Buffer) => this.relayRequest(chunk));
-      client.on("end", () => {
-        if (!upstream.destroyed) upstream.end();
-      });
-    }
-    client.once("close", () => this.onClientClose());
-    // the client's 'error' already has a listener (the ingress's); 'drain' listeners only while paused
-    client.once("wantTrailers", () => this.sendTrailers());
-    upstream.once("response", (headers) => this.onResponse(headers));
-    upstream.on("trailers", (trailers) => {
-      this.upstreamTrailers = trailers;
-    });
-    upstream.once("close", () => {
-      this.onUpstreamClose();
-      this.onEnd?.(this.outcome());
-    });
-    upstream.on("error", ignore);
-  }
-
-  /** The call's deadline, if it has one, ends the call when it passes. */
-  private armDeadline(): void {
-    if (this.ctx.deadlineAt === undefined) return;
-    this.timer = setTimeout(
-      () => this.fail(reject("CORRAL_DP_DEADLINE_EXCEEDED", "the call's deadline passed")),
-      this.ctx.deadlineAt - performance.now(),
-    );
-  }
-
-  private relayRequest(chunk: Buffer): void {
-    if (this.done) return;
-    const metered = this.meter.feed(chunk);
-    this.record.messagesIn = this.meter.messages;
-    if (!metered.ok) {
-      const limit = this.meter.maxMessageBytes;
-      this.fail(
-        reject("CORRAL_DP_PAYLOAD_TOO_LARGE", `a message of ${metered.declaredBytes} bytes exceeds ${limit}`),
-      );
-      return;
-    }
-    if (this.upstream.destroyed || this.upstream.writableEnded) return;
-    if (!this.upstream.write(chunk)) {
-      this.client.pause();
-      this.upstream.once("drain", () => this.client.resume());
-    }
-  }
-
-  private onResponse(headers: IncomingHttpHeaders): void {
-    if (this.armedForHeaders) {
-      this.armedForHeaders = false;
-      clearTimeout(this.timer);
-      this.armDeadline();
-    }
-    const status = Number(headers[":status"]);
-    this.upstreamHttpStatus = status;
-    this.headersGrpcStatus = headers["grpc-status"] as string | undefined;
-    const answer = clientGrpcHeaders(headers, this.answeredBy === "forwarded") as Record<
-      string,
-      string | string[]
-    >;
-    if (this.answeredBy === "upstream")
-      this.options.observer?.onUpstreamResponse(this.ctx, status, answer, performance.now() - this.sentAt);
-    if (status !== 200 || !isGrpcContentType(headers["content-type"])) {
-      const code = status === 200 ? GRPC_STATUS.UNKNOWN : grpcCodeForHttpStatus(status);
-      const detail = `the upstream answered HTTP ${status} ${headers["content-type"] ?? ""}`.trim();
-      this.respondStatus(code, detail, this.answeredBy);
-      return;
-    }
-    if (this.client.destroyed) return;
-    this.exchange?.tap.head({ ...answer }, headers["grpc-status"] !== undefined);
-    // the answer is this call's own copy (the observer has read it): the node's headers go on it
-    const out: Record<string, string | string[] | number> = answer;
-    const own = this.ctx.responseHeaders;
-    for (const name in own) out[name.toLowerCase()] = own[name]!;
-    out[":status"] = 200;
-    this.responded = true;
-    if (headers["grpc-status"] !== undefined) {
-      // trailers-only: the upstream's status is in its headers, there is no body
-      this.noteStatus(headers);
-      this.client.respond(out, { endStream: true });
-      if (!this.client.readableEnded) this.client.close(constants.NGHTTP2_NO_ERROR);
-      return;
-    }
-    this.client.respond(out, { waitForTrailers: true });
-    // the body, message by message as it comes (no pipe: its listeners and state cost per call)
-    this.upstream.on("data", (chunk: Buffer) => this.relayResponse(chunk));
-    this.upstream.on("end", () => {
-      if (!this.done && !this.client.writableEnded) this.client.end();
-    });
-  }
-
-  private relayResponse(chunk: Buffer): void {
-    if (this.done || this.client.destroyed) return;
-    this.exchange?.tap.data(chunk);
-    if (!this.client.write(chunk)) {
-      this.upstream.pause();
-      this.client.once("drain", () => this.upstream.resume());
-    }
-  }
-
-  private sendTrailers(): void {
-    const trailers = this.ownTrailers ?? this.upstreamTrailers;
-    if (!trailers || trailers["grpc-status"] === undefined) {
-      this.record.grpcStatus = GRPC_STATUS.INTERNAL;
-      this.client.sendTrailers(
-        statusTrailers(GRPC_STATUS.INTERNAL, "the upstream ended the call without a status"),
-      );
-    } else {
-      const theirs = this.ownTrailers
-        ? undefined
-        : clientGrpcHeaders(trailers as IncomingHttpHeaders, this.answeredBy === "forwarded");
-      if (theirs) {
-        this.noteStatus(trailers);
-        this.exchange?.tap.trailers(theirs as Record<string, string | string[]>);
-      }
-      this.client.sendTrailers(this.ownTrailers ?? theirs!);
-    }
-    if (!this.client.readableEnded && !this.client.destroyed) this.client.close(constants.NGHTTP2_NO_ERROR);
-  }
-
-  private noteStatus(headers: IncomingHttpHeaders): void {
-    const code = Number(headers["grpc-status"]);
-    this.record.grpcStatus = Number.isInteger(code) ? code : GRPC_STATUS.UNKNOWN;
-    this.record.reason = this.answeredBy;
-  }
-
-  /** Ends the call with a status of the node's own (timeout, deadline, oversized message). */
-  private fail(rejection: Rejection): void {
-    const spec = REQUEST_ERRORS[rejection.code];
-    this.respondStatus(spec.grpc, `${rejection.code}: ${rejection.detail ?? spec.title}`, spec.reason);
-  }
-
-  private respondStatus(code: number, message: string, reason: string): void {
-    if (this.done) return;
-    this.done = true;
-    this.clearTimers();
-    this.cancelUpstream();
-    this.record.grpcStatus = code;
-    this.record.reason = reason;
-    if (this.client.destroyed) return;
-    const own = reason !== "upstream" && reason !== "forwarded";
-    const trailers = statusTrailers(code, message, own ? reason : undefined) as Record<string, string>;
-    if (!this.client.headersSent) {
-      const out = {
-        ...lowerCaseNames(this.ctx.responseHeaders),
-        ":status": 200,
-        "content-type": "application/grpc",
-      };
-      this.client.respond({ ...out, ...trailers }, { endStream: true });
-      if (!this.client.readableEnded) this.client.close(constants.NGHTTP2_NO_ERROR);
-      return;
-    }
-    // the response has started: end its body (relayResponse stops at done), then 'wantTrailers' sends these
-    this.ownTrailers = trailers;
-    if (!this.client.writableEnded) this.client.end();
-  }
-
-  private onUpstreamClose(): void {
-    this.clearTimers();
-    if (this.client.destroyed || this.record.grpcStatus !== undefined) return;
-    const rst = this.upstream.rstCode ?? constants.NGHTTP2_NO_ERROR;
-    if (this.session.destroyed && rst !== constants.NGHTTP2_NO_ERROR) {
-      // the connection died (upstream crashed, network): like a transport failure in gRPC
-      this.respondStatus(
-        GRPC_STATUS.UNAVAILABLE,
-        "the connection to the upstream was lost",
-        "upstream_error",
-      );
-      return;
-    }
-    if (!this.responded) {
-      const code = rst === constants.NGHTTP2_NO_ERROR ? GRPC_STATUS.UNAVAILABLE : grpcCodeForReset(rst);
-      this.respondStatus(code, `the upstream closed the call (HTTP/2 code ${rst})`, "upstream_error");
-      return;
-    }
-    // mid-response: pass the reset on as it came (a cleanly closed body ended at the upstream's 'end')
-    if (rst !== constants.NGHTTP2_NO_ERROR) {
-      this.record.grpcStatus = grpcCodeForReset(rst);
-      this.record.reason = this.answeredBy;
-      this.client.close(rst);
-    }
-  }
-
-  /** How the call went for the far end's health (down-list.ts), once its stream closed. */
-  private outcome(): Outcome {
-    const reason = this.record.reason;
-    if (reason === "upstream_timeout") return "failure";
-    if (NEUTRAL_ENDS.has(reason)) return "neutral";
-    const status = this.upstreamHttpStatus;
-    if (status === undefined || status >= 500) return "failure";
-    const grpcStatus = this.upstreamTrailers?.["grpc-status"] ?? this.headersGrpcStatus;
-    return Number(grpcStatus) === GRPC_STATUS.UNAVAILABLE ? "failure" : "ok";
-  }
-
-  private onClientClose(): void {
-    this.clearTimers();
-    if (this.record.grpcStatus === undefined) {
-      this.record.grpcStatus = GRPC_STATUS.CANCELLED;
-      this.record.reason = "client_gone";
-    }
-    this.cancelUpstream();
-  }
-
-  private cancelUpstream(): void {
-    if (!this.upstream.destroyed && !this.upstream.closed) this.upstream.close(constants.NGHTTP2_CANCEL);
-  }
-
-  private clearTimers(): void {
-    clearTimeout(this.timer);
   }
 }

@@ -17,6 +17,7 @@ import type { PlainTarget, PlainUpstream } from "../model/plain-config.ts";
 import type { DownList } from "../upstream/down-list.ts";
 import {
   CIRCUIT_OPEN,
+  type Origins,
   type TargetLease,
   type UpkeepOptions,
   UpstreamUpkeep,
@@ -78,10 +79,15 @@ export class UpstreamSessions {
   /**
    * The session to the balancer's target for the next call (dialled if needed, connecting only
    * where `egress` allows); CIRCUIT_OPEN when every target is ejected; undefined when there
-   * are no targets.
+   * are no targets. `exclude`: origins to avoid while another target is available (a retry's
+   * tried ones).
    */
-  pick(upstream: PlainUpstream, egress: EgressPolicy): BalancedSession | typeof CIRCUIT_OPEN | undefined {
-    const lease = this.upkeep.choose(upstream);
+  pick(
+    upstream: PlainUpstream,
+    egress: EgressPolicy,
+    exclude?: Origins,
+  ): BalancedSession | typeof CIRCUIT_OPEN | undefined {
+    const lease = this.upkeep.choose(upstream, exclude);
     if (lease === undefined || lease === CIRCUIT_OPEN) return lease;
     return { ...this.sessionTo(lease.target, egress, upstream.connectTimeoutMs), lease };
   }

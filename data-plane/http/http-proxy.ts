@@ -10,13 +10,28 @@
  * timeout counts against the target, a refused connection ejects it, and when every target is
  * ejected the answer is 503 circuit_open at once. send() is the same exchange towards any
  * origin: the peer forwarder (peer-forwarder.ts) uses it to reach shard members.
+ *
+ * Retries (retry/retry-policy.ts): a request the route may retry (idempotent method or an
+ * Idempotency-Key, and a body of at most RETRY_BODY_LIMIT bytes with a content-length, read
+ * whole before the first attempt) that fails before its answer's head is written (connect
+ * failure, reset, or a retry status, which is then held back instead of relayed) is sent
+ * again, to another target when there is one, after the backoff, within the deadline and the
+ * upstream's retry budget. Any other body streams straight through and is never retried.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { errors as undiciErrors } from "undici";
 import { EGRESS_DENIED } from "../egress/egress-connect.ts";
 import { type Rejection, reject } from "../errors.ts";
-import { upstreamPath } from "../router/route-table.ts";
+import { Retrier } from "../retry/retrier.ts";
+import {
+  type AttemptFailure,
+  RETRY_BODY_LIMIT,
+  type RetryVerdict,
+  retryableRequest,
+} from "../retry/retry-policy.ts";
+import { type CompiledRoute, upstreamPath } from "../router/route-table.ts";
 import { type HeaderMap, upstreamRequestHeaders } from "../pipeline/forward-headers.ts";
 import type { RequestContext, UpstreamObserver } from "../pipeline/stage.ts";
 import { ExchangeAborted, type RelayOutcome, type ResponseTap, UpstreamRelay } from "./upstream-relay.ts";
@@ -40,7 +55,7 @@ export type ProxyResult =
  * the request was not sent (safe to send elsewhere); true: the connection was reset, perhaps
  * while the target handled it.
  */
-export type SendResult = ProxyResult | { connectFailed: true; maybeSent: boolean };
+export type SendResult = ProxyResult | { connectFailed: true; maybeSent: boolean } | { held: number };
 
 /** One exchange: where to, with which headers, how long to wait. */
 export interface SendSpec {
@@ -56,8 +71,10 @@ export interface SendSpec {
   fromNode?: boolean;
   /** sees the upstream's status and headers before they are relayed */
   onHead?: (statusCode: number, headers: HeaderMap) => void;
-  /** the body already read (idempotent requests), sent instead of the client's stream */
+  /** the request's body, read whole (for retries, or by the idempotency front); absent: the client's body streams */
   body?: Buffer;
+  /** true: the answer with this status is retried: held back, not relayed (the result is { held }) */
+  hold?: (statusCode: number) => boolean;
   /** sees the answer as it is relayed; see upstream-relay.ts for outliveClient */
   tap?: ResponseTap;
   outliveClient?: boolean;
@@ -67,6 +84,8 @@ export interface SendSpec {
 export type ForwardExtras = Pick<SendSpec, "body" | "tap" | "outliveClient">;
 
 class BodyTooLargeError extends Error {}
+/** The connection broke after it opened: the request may have reached the target. */
+const RESETS = new Set(["ECONNRESET", "UND_ERR_SOCKET", "EPIPE"]);
 /** The connection never opened: the request was not sent. */
 const CONNECT_FAILURES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
 
@@ -109,18 +128,69 @@ export function deadlineHeaders(headers: HeaderMap, remaining: number | undefine
   return headers;
 }
 
+/** A body read whole for retries, or why it could not be. */
+type ReplayBody = { body: Buffer | undefined } | ProxyResult;
+
+/** Reads the whole body (at most RETRY_BODY_LIMIT bytes, announced by content-length) within timeoutMs. */
+function readWhole(req: IncomingMessage, timeoutMs: number): Promise<ReplayBody> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let seen = 0;
+    const finish = (result: ReplayBody) => {
+      clearTimeout(timer);
+      req.off("data", onData).off("end", onEnd).off("error", onGone).off("close", onGone);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > RETRY_BODY_LIMIT)
+        finish({ rejection: reject("CORRAL_DP_BAD_REQUEST", "body longer than its content-length") });
+      else chunks.push(chunk);
+    };
+    const onEnd = () => finish({ body: Buffer.concat(chunks) });
+    const onGone = () => finish({ clientGone: true });
+    const timer = setTimeout(
+      () =>
+        finish({ rejection: reject("CORRAL_DP_REQUEST_TIMEOUT", "the request body did not arrive in time") }),
+      timeoutMs,
+    );
+    req.on("data", onData).once("end", onEnd).once("error", onGone).once("close", onGone);
+  });
+}
+
+/**
+ * A final rejection: notSent only while no attempt may have reached a target (what the
+ * idempotency front needs to know to release its key).
+ */
+function unsent(sent: boolean, rejection: Rejection, notSent: boolean): ProxyResult {
+  return notSent && !sent ? { rejection, notSent: true } : { rejection };
+}
+
+/** How an attempt failed in a way a retry may mend; undefined: it did not (answer, or a final rejection). */
+function attemptFailure(result: SendResult): AttemptFailure | undefined {
+  if ("held" in result) return { kind: "status", status: result.held };
+  if ("connectFailed" in result) return result.maybeSent ? { kind: "reset" } : { kind: "connect" };
+  return undefined;
+}
+
 export class HttpProxy {
   private readonly pools: UpstreamPools;
   private readonly bodyLimit: number;
   private readonly observer: UpstreamObserver | undefined;
+  private readonly retrier: Retrier;
 
-  constructor(pools: UpstreamPools, bodyLimit: number, observer?: UpstreamObserver) {
+  constructor(pools: UpstreamPools, bodyLimit: number, observer?: UpstreamObserver, retrier?: Retrier) {
     this.pools = pools;
     this.bodyLimit = bodyLimit;
     this.observer = observer;
+    this.retrier = retrier ?? new Retrier({ clock: () => performance.now(), random: Math.random });
   }
 
-  /** Proxies the request to its route's upstream. */
+  /**
+   * Proxies the request to its route's upstream, retrying what the retry policy allows. Each
+   * attempt takes the balancer's target (another than the ones tried while one is available)
+   * and ends its lease with its own outcome; an open circuit ends the attempts.
+   */
   async forward(
     ctx: RequestContext,
     req: IncomingMessage,
@@ -128,14 +198,70 @@ export class HttpProxy {
     extras: ForwardExtras = {},
   ): Promise<ProxyResult> {
     const route = ctx.route!;
-    const picked = this.pools.pick(route.upstream, route.egress);
-    if (!picked)
-      return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets"), notSent: true };
-    if (picked === CIRCUIT_OPEN)
-      return {
-        rejection: reject("CORRAL_DP_CIRCUIT_OPEN", "every target of the upstream is ejected"),
-        notSent: true,
-      };
+    const read = extras.body !== undefined ? { body: extras.body } : await this.replayBody(ctx, req, route);
+    if (!("body" in read)) return read;
+    const resendable = retryableRequest(ctx.method, req.headers["idempotency-key"] !== undefined);
+    const attempts = this.retrier.begin(route, resendable && (read.body !== undefined || !hasBody(req)));
+    let sent = false; // an attempt may have reached a target
+    for (;;) {
+      const picked = this.pools.pick(route.upstream, route.egress, attempts.tried);
+      if (!picked)
+        return unsent(sent, reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream has no targets"), true);
+      if (picked === CIRCUIT_OPEN)
+        return unsent(
+          sent,
+          reject("CORRAL_DP_CIRCUIT_OPEN", "every target of the upstream is ejected"),
+          true,
+        );
+      attempts.attempt(picked.target.origin);
+      let held: RetryVerdict | undefined;
+      const spec = this.upstreamSpec(ctx, req, picked, { ...extras, body: read.body });
+      if (attempts.possible)
+        spec.hold = (status) => {
+          held = attempts.decide({ kind: "status", status }, remainingMs(ctx));
+          return held.retry;
+        };
+      const result = await this.send(ctx, req, res, spec);
+      picked.lease.end(outcomeOf(result));
+      const failure = attemptFailure(result);
+      if (!failure)
+        return "rejection" in result
+          ? unsent(sent, result.rejection, result.notSent === true)
+          : (result as ProxyResult);
+      sent ||= failure.kind !== "connect";
+      const verdict = held ?? attempts.decide(failure, remainingMs(ctx));
+      if (!verdict.retry)
+        return unsent(sent, reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream could not be reached"), true);
+      if (verdict.delayMs > 0) await sleep(verdict.delayMs);
+      if (res.destroyed && extras.outliveClient !== true) return { clientGone: true };
+    }
+  }
+
+  /**
+   * The body to send again on a retry: read whole when the route retries, the request may be
+   * sent twice and its content-length is at most RETRY_BODY_LIMIT; else undefined (it streams).
+   */
+  private replayBody(
+    ctx: RequestContext,
+    req: IncomingMessage,
+    route: CompiledRoute,
+  ): Promise<ReplayBody> | ReplayBody {
+    const none = { body: undefined };
+    if (!hasBody(req) || route.retries === 0) return none;
+    if (!retryableRequest(ctx.method, req.headers["idempotency-key"] !== undefined)) return none;
+    const length = Number(req.headers["content-length"]);
+    if (req.headers["transfer-encoding"] !== undefined || !(length <= RETRY_BODY_LIMIT)) return none;
+    return readWhole(req, Math.min(route.timeoutMs, remainingMs(ctx) ?? Number.POSITIVE_INFINITY));
+  }
+
+  /** One attempt at `picked`: its path, headers (with the time left), timeout and the caller's extras. */
+  private upstreamSpec(
+    ctx: RequestContext,
+    req: IncomingMessage,
+    picked: PickedTarget,
+    extras: ForwardExtras,
+  ): SendSpec {
+    const route = ctx.route!;
     const remaining = remainingMs(ctx);
     const headers = upstreamRequestHeaders(req.headers, {
       tenantId: ctx.tenant!.id,
@@ -159,11 +285,7 @@ export class HttpProxy {
       spec.onHead = (status, answer) =>
         observer.onUpstreamResponse(ctx, status, answer, performance.now() - sentAt);
     }
-    const result = await this.send(ctx, req, res, spec);
-    picked.lease.end(outcomeOf(result));
-    if (!("connectFailed" in result)) return result;
-    const rejection = reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream could not be reached");
-    return result.maybeSent ? { rejection } : { rejection, notSent: true };
+    return spec;
   }
 
   /** One exchange with spec.picked: streams the body there and relays the answer into res. */
@@ -177,7 +299,9 @@ export class HttpProxy {
         resolve(
           outcome.kind === "head"
             ? { response: { statusCode: outcome.statusCode, headers: outcome.headers } }
-            : failure(outcome.error, spec.deadlineBound),
+            : outcome.kind === "held"
+              ? { held: outcome.statusCode }
+              : failure(outcome.error, spec.deadlineBound),
         );
       const relay = new UpstreamRelay({
         res,
@@ -187,6 +311,7 @@ export class HttpProxy {
         fromNode: spec.fromNode === true,
         settle,
         onHead: spec.onHead,
+        hold: spec.hold,
         tap: spec.tap,
         outliveClient: spec.outliveClient,
       });
@@ -219,6 +344,7 @@ const TARGET_FAILURES = new Set<string>(["CORRAL_DP_UPSTREAM_ERROR", "CORRAL_DP_
 
 /** How an exchange went, for the target's health (down-list.ts): 5xx and resets count against it. */
 export function outcomeOf(result: SendResult): Outcome {
+  if ("held" in result) return result.held >= 500 ? "failure" : "ok";
   if ("response" in result) return result.response.statusCode >= 500 ? "failure" : "ok";
   if ("connectFailed" in result) return result.maybeSent ? "failure" : "connect_failure";
   if ("rejection" in result) return TARGET_FAILURES.has(result.rejection.code) ? "failure" : "neutral";
@@ -238,6 +364,7 @@ function failure(err: unknown, deadlineBound: boolean): SendResult {
   if (errorCodes(err).includes(EGRESS_DENIED))
     return { rejection: reject("CORRAL_DP_EGRESS_DENIED", (err as Error).message), notSent: true };
   if (isConnectFailure(err)) return { connectFailed: true, maybeSent: false };
-  if (errorCodes(err).includes("ECONNRESET")) return { connectFailed: true, maybeSent: true };
+  // reset, or closed by the other side, before the answer's head
+  if (errorCodes(err).some((c) => RESETS.has(c))) return { connectFailed: true, maybeSent: true };
   return { rejection: reject("CORRAL_DP_UPSTREAM_ERROR", "the upstream could not be reached") };
 }

@@ -68,6 +68,7 @@ export class PeerForwarder {
     const retryable = !hasBody(req);
     for (const [i, peer] of candidates.entries()) {
       const result = await this.#sendTo(peer, key, ctx, req, res);
+      if ("held" in result) continue; // never: a member's answer is not held (#sendTo sets no hold)
       if (!("connectFailed" in result)) return result;
       down.markDown(memberKey(peer));
       this.#o.onResult?.(result.maybeSent ? "error" : "connect_error");

@@ -13,6 +13,7 @@ import type { PlainTarget, PlainUpstream } from "../model/plain-config.ts";
 import type { DownList } from "../upstream/down-list.ts";
 import {
   CIRCUIT_OPEN,
+  type Origins,
   type TargetLease,
   type UpkeepOptions,
   UpstreamUpkeep,
@@ -64,9 +65,14 @@ export class UpstreamPools {
   /**
    * The balancer's target for the next request and its pool (which connects only where
    * `egress` allows); CIRCUIT_OPEN when every target is ejected; undefined when there are none.
+   * `exclude`: origins to avoid while another target is available (a retry's tried ones).
    */
-  pick(upstream: PlainUpstream, egress: EgressPolicy): BalancedTarget | typeof CIRCUIT_OPEN | undefined {
-    const lease = this.upkeep.choose(upstream);
+  pick(
+    upstream: PlainUpstream,
+    egress: EgressPolicy,
+    exclude?: Origins,
+  ): BalancedTarget | typeof CIRCUIT_OPEN | undefined {
+    const lease = this.upkeep.choose(upstream, exclude);
     if (lease === undefined || lease === CIRCUIT_OPEN) return lease;
     const { target } = lease;
     return { target, lease, pool: this.poolTo(target, egress, upstream.connectTimeoutMs) };

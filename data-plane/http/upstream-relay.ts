@@ -6,7 +6,8 @@
  *
  * Until the answer's head arrives the exchange can still end in a rejection (the caller
  * answers 502/504/...): settle() reports it exactly once. After the head, a failure can only
- * cut the client's response (res.destroy).
+ * cut the client's response (res.destroy). An answer the caller will retry (`hold`) is never
+ * written: the exchange ends there and settles "held", so no byte of it reaches the client.
  *
  * One native timer per exchange bounds the wait for the head and then every pause in the body
  * (refreshed by each chunk and each drain of the client's socket); once the head is written, a
@@ -24,11 +25,17 @@ import type { ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
 import { clientResponseHeaders, type HeaderMap } from "../pipeline/forward-headers.ts";
 
+const ABORT_MESSAGES = {
+  timeout: "the upstream did not answer in time",
+  client_gone: "the client went away",
+  held: "the answer is retried, not relayed",
+} as const;
+
 /** Why the node itself ended an exchange. */
 export class ExchangeAborted extends Error {
-  readonly why: "timeout" | "client_gone";
-  constructor(why: "timeout" | "client_gone") {
-    super(why === "timeout" ? "the upstream did not answer in time" : "the client went away");
+  readonly why: "timeout" | "client_gone" | "held";
+  constructor(why: "timeout" | "client_gone" | "held") {
+    super(ABORT_MESSAGES[why]);
     this.why = why;
   }
 }
@@ -46,6 +53,8 @@ export interface ResponseTap {
 /** How an exchange went up to the answer's head. */
 export type RelayOutcome =
   | { kind: "head"; statusCode: number; headers: HeaderMap }
+  /** the answer's status was one `hold` kept back: nothing was written */
+  | { kind: "held"; statusCode: number }
   | { kind: "failed"; error: unknown };
 
 export interface RelayOptions {
@@ -65,6 +74,8 @@ export interface RelayOptions {
   settle: (outcome: RelayOutcome) => void;
   /** sees the upstream's own status and headers (without extraHeaders) before they are written */
   onHead?: (statusCode: number, headers: HeaderMap) => void;
+  /** true: this status is retried, so the answer is dropped instead of relayed */
+  hold?: (statusCode: number) => boolean;
   tap?: ResponseTap;
   /** the client going away does not end the exchange (see above) */
   outliveClient?: boolean;
@@ -128,11 +139,17 @@ export class UpstreamRelay implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(
-    _controller: Dispatcher.DispatchController,
+    controller: Dispatcher.DispatchController,
     statusCode: number,
     upstreamHeaders: Record<string, string | string[] | undefined>,
   ): void {
     if (statusCode < 200 || this.#settled) return; // 1xx: the final answer follows
+    if (this.#o.hold?.(statusCode)) {
+      this.#done();
+      this.#settle({ kind: "held", statusCode });
+      controller.abort(new ExchangeAborted("held"));
+      return;
+    }
     if (this.#o.bodyIdleMs !== undefined && this.#o.bodyIdleMs !== this.#o.timeoutMs) {
       clearTimeout(this.#timer);
       this.#timer = setTimeout(this.#onTimeout, this.#o.bodyIdleMs);

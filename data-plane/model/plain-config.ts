@@ -30,6 +30,11 @@ export interface PlainUpstream {
   name: string;
   targets: PlainTarget[];
   connectTimeoutMs: number;
+  /**
+   * each node's retry budget for the upstream (retry/retry-budget.ts), defaults applied; absent
+   * on the upstreams made for shard members (peer forwarding never retries)
+   */
+  retryBudget?: { ratio: number; floorPerSecond: number; windowMs: number };
   /** the down list keys of its targets, in order (the group the ejected share counts over) */
   targetKeys: string[];
   /** passive ejection and slow start (the snapshot's, else the defaults) */
@@ -54,7 +59,10 @@ export interface PlainRoute {
   public: boolean;
   limits: Limits | undefined;
   idempotency: boolean;
+  /** retries after the first attempt (retry/retry-policy.ts) */
   retries: number;
+  /** HTTP statuses (http routes) or gRPC codes (grpc routes) retried, defaults applied */
+  retryStatuses: readonly number[];
   stripPrefix: boolean;
   /** the route accepts WebSocket upgrades; the settings below are the node's defaults for 0 */
   websocket: boolean;

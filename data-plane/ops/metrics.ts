@@ -6,6 +6,7 @@ import { collectDefaultMetrics, type Counter, type Histogram, Registry } from "p
 import { registerArrayBuffersGauge, registerLiveHeapGauge } from "../../runtime/memory-metrics.ts";
 import { type MetricMakers, metricMakers, REQUEST_SECONDS_BUCKETS } from "../../runtime/metric-makers.ts";
 import type { NodeState } from "../node-state.ts";
+import type { RetryMetrics } from "../retry/retrier.ts";
 import { BatchedCounter, type CountCell } from "./batched-counter.ts";
 
 export interface DataPlaneMetrics {
@@ -19,6 +20,8 @@ export interface DataPlaneMetrics {
   readonly syncConnections: Counter<"event">;
   /** upstream connections the egress policy refused, by protocol (http, grpc) */
   readonly egressDenied: Counter<"protocol">;
+  /** attempts at upstreams, retries (by cause) and retries the budget refused, by protocol (http, grpc) */
+  readonly retries: RetryMetrics;
   /** keyed requests on idempotent routes, by outcome (idempotency/idempotent-proxy.ts) */
   readonly idempotency: Counter<"outcome">;
   /**
@@ -105,6 +108,44 @@ function stateGauges(make: MetricMakers, state: NodeState): void {
   );
 }
 
+/** Attempts, retries and budget refusals, batched: cells bound once per protocol (and cause). */
+function retryMetrics(registry: Registry): RetryMetrics {
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
+    new BatchedCounter<L>({ name, help, labelNames, registers: [registry] });
+  const attempts = counter("corral_dp_upstream_attempts_total", "attempts at upstream targets, by protocol", [
+    "protocol",
+  ]);
+  const retries = counter(
+    "corral_dp_upstream_retries_total",
+    "retried attempts, by protocol and cause (connect, reset, status)",
+    ["protocol", "cause"],
+  );
+  const exhausted = counter(
+    "corral_dp_retry_budget_exhausted_total",
+    "retries the policy allowed but the upstream's retry budget refused, by protocol",
+    ["protocol"],
+  );
+  /** one cell per label set, found without building JSON (BatchedCounter.cell's key) per count */
+  const cellsOf = (c: BatchedCounter<string>) => {
+    const cells = new Map<string, CountCell>();
+    return (protocol: string, cause?: string) => {
+      const key = cause === undefined ? protocol : `${protocol} ${cause}`;
+      let cell = cells.get(key);
+      if (!cell) {
+        cell = c.cell(cause === undefined ? { protocol } : { protocol, cause });
+        cells.set(key, cell);
+      }
+      return cell;
+    };
+  };
+  const [attemptCell, retryCell, exhaustedCell] = [cellsOf(attempts), cellsOf(retries), cellsOf(exhausted)];
+  return {
+    attempt: (protocol) => attemptCell(protocol).n++,
+    retry: (protocol, cause) => retryCell(protocol, cause).n++,
+    budgetExhausted: (protocol) => exhaustedCell(protocol).n++,
+  };
+}
+
 export function createMetrics(state: NodeState): DataPlaneMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "corral_dp_" });
@@ -146,6 +187,7 @@ export function createMetrics(state: NodeState): DataPlaneMetrics {
     applySeconds,
     applyFailures,
     syncConnections,
+    retries: retryMetrics(registry),
     egressDenied,
     idempotency,
   };

@@ -28,6 +28,7 @@ function route(id: string, pathPrefix: string, more: Partial<PlainRoute> = {}): 
     limits: undefined,
     idempotency: false,
     retries: 0,
+    retryStatuses: [],
     stripPrefix: false,
     websocket: false,
     websocketIdleTimeoutMs: 300_000,

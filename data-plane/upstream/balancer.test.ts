@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { pickTarget, type Candidate } from "./balancer.ts";
+import { type Candidate, excluding, pickTarget } from "./balancer.ts";
 import type { Availability } from "./down-list.ts";
 
 /** A seeded generator (mulberry32), so a failing property replays. */
@@ -121,4 +121,24 @@ test("slow start: a target that just came back gets a small share, rising with i
   const later = share(0.5);
   assert.ok(early > 0.06 && early < 0.12, `at 10 %: ${early}`);
   assert.ok(later > 0.3 && later < 0.37, `at 50 %: ${later}`);
+});
+
+test("property: a retry's exclusion skips the tried targets while another is available, else changes nothing", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(candidate, fc.boolean()), { minLength: 1, maxLength: 12 }),
+      fc.integer(),
+      (rows, seed) => {
+        const cands = rows.map(([c]) => c);
+        const tried = (i: number) => rows[i]![1];
+        const another = cands.some((c, i) => !tried(i) && c.view.availability !== "down");
+        const random = seeded(seed);
+        for (let i = 0; i < 20; i++) {
+          const picked = pickTarget(excluding(cands, tried), random);
+          if (another) assert.ok(picked >= 0 && !tried(picked), "an untried target");
+        }
+        if (!another) assert.equal(excluding(cands, tried), cands, "nothing else available: unchanged");
+      },
+    ),
+  );
 });

@@ -65,3 +65,19 @@ function nth(candidates: readonly Candidate[], n: number, availability: TargetVi
   for (const [i, c] of candidates.entries()) if (c.view.availability === availability && n-- === 0) return i;
   return -1;
 }
+
+/**
+ * The candidates with the `excluded` ones (the targets a retry already tried) out of rotation,
+ * as long as another one is up or half-open; otherwise the candidates as they are (a retry may
+ * then go back to a tried target rather than nowhere).
+ */
+export function excluding(
+  candidates: readonly Candidate[],
+  excluded: (index: number) => boolean,
+): readonly Candidate[] {
+  const another = candidates.some((c, i) => !excluded(i) && c.view.availability !== "down");
+  if (!another) return candidates;
+  return candidates.map((c, i) =>
+    excluded(i) ? { weight: c.weight, view: { ...c.view, availability: "down" as const } } : c,
+  );
+}

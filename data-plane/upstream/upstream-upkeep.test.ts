@@ -112,3 +112,28 @@ test("every target out: circuit_open, and a probe once per base ejection time br
   assert.ok(back >= 0 && back <= 1_000, `back after ${back} ms`);
   upkeep.stop();
 });
+
+test("choose with exclude: a retry gets a target it has not tried while one is available", () => {
+  const timers = new ManualTimers();
+  const down = new DownList(() => timers.monotonic());
+  const upkeep = new UpstreamUpkeep(timers, { downList: down, random: () => 0 }, () => {});
+  const u = plainUpstream(["http://a:1", "http://b:1", "http://c:1"]);
+  const origin = (exclude: string[]) => {
+    const lease = upkeep.choose(u, new Set(exclude));
+    assert.ok(lease && lease !== CIRCUIT_OPEN);
+    lease.end("ok");
+    return lease.target.origin;
+  };
+  assert.equal(origin([]), "http://a:1");
+  assert.equal(origin(["http://a:1"]), "http://b:1");
+  assert.equal(origin(["http://a:1", "http://b:1"]), "http://c:1");
+  // every target tried: the balancer's choice as if nothing were excluded
+  assert.equal(origin(["http://a:1", "http://b:1", "http://c:1"]), "http://a:1");
+  // the untried one is ejected: back to a tried one rather than nowhere
+  const c = upkeep.choose(u, new Set(["http://a:1", "http://b:1"]));
+  assert.ok(c && c !== CIRCUIT_OPEN);
+  c.end("connect_failure");
+  assert.equal(origin(["http://a:1"]), "http://b:1");
+  assert.equal(origin(["http://a:1", "http://b:1"]), "http://a:1");
+  upkeep.stop();
+});

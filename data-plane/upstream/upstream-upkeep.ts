@@ -9,8 +9,11 @@
 import type { TimerHandle, Timers } from "../clock.ts";
 import type { EgressDenialListener } from "../egress/egress-connect.ts";
 import type { PlainTarget, PlainUpstream } from "../model/plain-config.ts";
-import { type Candidate, pickTarget } from "./balancer.ts";
+import { type Candidate, excluding, pickTarget } from "./balancer.ts";
 import { DownList, type Outcome } from "./down-list.ts";
+
+/** Target origins (e.g. the ones a request's retries already tried). */
+export type Origins = ReadonlySet<string>;
 
 export interface UpkeepOptions {
   /** the node's one down list; default: a list of its own (tests) */
@@ -58,17 +61,19 @@ export class UpstreamUpkeep {
 
   /**
    * The target for the next exchange with `upstream` (balancer.ts); CIRCUIT_OPEN when every one
-   * is ejected; undefined when it has none.
+   * is ejected; undefined when it has none. Targets whose origin is in `exclude` (the ones a
+   * retry already tried) are passed over while another target is available.
    */
-  choose(upstream: PlainUpstream): TargetLease | typeof CIRCUIT_OPEN | undefined {
+  choose(upstream: PlainUpstream, exclude?: Origins): TargetLease | typeof CIRCUIT_OPEN | undefined {
     const { targets } = upstream;
     if (targets.length === 0) return undefined;
     const now = this.timers.monotonic();
     const slowStartMs = upstream.outlier.slowStartMs;
-    const candidates: Candidate[] = targets.map((t) => ({
+    const all: Candidate[] = targets.map((t) => ({
       weight: t.weight,
       view: this.down.view(t.key, slowStartMs, now),
     }));
+    const candidates = exclude?.size ? excluding(all, (i) => exclude.has(targets[i]!.origin)) : all;
     const picked = targets[pickTarget(candidates, this.#random)] ?? this.#circuitProbe(upstream, now);
     if (!picked) return CIRCUIT_OPEN;
     this.down.begin(picked.key, now);

@@ -27,6 +27,8 @@ export type TenantSpec = {
   timeoutMs?: number;
   /** the upstream's targets and policy (weights, healthCheck, outlier) instead of upstreamUrl alone */
   upstream?: { targets: string[] } & Record<string, unknown>;
+  /** more fields of the route (e.g. retries) */
+  route?: Record<string, unknown>;
 };
 
 export type CreatedTenant = {
@@ -51,7 +53,7 @@ export async function createTenant(admin: AdminClient, spec: TenantSpec): Promis
     plan: spec.plan,
     limits: spec.limits,
     upstream: spec.upstream ?? spec.upstreamUrl,
-    routes: [{ pathPrefix: ROUTE_PREFIX, timeoutMs: spec.timeoutMs ?? 15_000 }],
+    routes: [{ pathPrefix: ROUTE_PREFIX, timeoutMs: spec.timeoutMs ?? 15_000, ...spec.route }],
     keys: { load: ["invoke"] },
   });
   return {

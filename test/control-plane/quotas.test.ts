@@ -95,6 +95,7 @@ test("targets and compiled bytes are quotas too; gRPC answers RESOURCE_EXHAUSTED
         weights: [],
         healthCheck: undefined,
         outlier: undefined,
+        retryBudget: undefined,
       },
       {
         key: w.beta.manage,

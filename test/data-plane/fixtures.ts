@@ -43,6 +43,10 @@ export interface TenantSpec {
     methods?: string[];
     timeoutMs?: number;
     stripPrefix?: boolean;
+    protocol?: "http" | "grpc";
+    /** retries after the first attempt, and the statuses retried (empty: the default) */
+    retries?: number;
+    retryStatuses?: number[];
     /** the route's WebSocket and streaming settings (default: none, the defaults) */
     streaming?: Partial<typeof STREAMING_UNSET>;
     /** keyless, by host (names hosts) */
@@ -53,6 +57,8 @@ export interface TenantSpec {
     /** per-client-address bucket of a public route */
     client?: { rate: number; burst: number };
   }[];
+  /** the upstream's retry budget (0: the default) */
+  retryBudget?: { percent: number; minPerSecond: number; windowMs: number };
   keys?: { id: string; hash: Buffer; scopes?: string[] }[];
   /** the tenant's egress exceptions; default all of loopback, where test upstreams listen */
   egressAllow?: string[];
@@ -94,11 +100,12 @@ export function tenant(spec: TenantSpec): Tenant {
       methods: r.methods ?? [],
       upstreamId: "u1",
       timeoutMs: r.timeoutMs ?? 2000,
-      protocol: "http",
+      protocol: r.protocol ?? "http",
       public: r.public ?? false,
       limits: r.limits && routeBucket(r.limits),
       idempotency: r.idempotency ?? false,
-      retries: 0,
+      retries: r.retries ?? 0,
+      retryStatuses: r.retryStatuses ?? [],
       stripPrefix: r.stripPrefix ?? false,
       ...STREAMING_UNSET,
       ...r.streaming,
@@ -111,6 +118,9 @@ export function tenant(spec: TenantSpec): Tenant {
         name: "api",
         targets,
         connectTimeoutMs: 1000,
+        retryBudgetPercent: spec.retryBudget?.percent ?? 0,
+        retryBudgetMinPerSecond: spec.retryBudget?.minPerSecond ?? 0,
+        retryBudgetWindowMs: spec.retryBudget?.windowMs ?? 0,
         weights: [],
         healthCheck: undefined,
         outlier: undefined,

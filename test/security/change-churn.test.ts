@@ -202,6 +202,7 @@ test("a tenant hammering changes gets 429 with Retry-After; another tenant's cha
           weights: [],
           healthCheck: undefined,
           outlier: undefined,
+          retryBudget: undefined,
         },
         md,
         (e) => (e ? resolve(e) : reject(new Error("the gRPC change passed"))),

@@ -30,6 +30,7 @@ test("close() lets a call in flight finish, then refuses calls", async () => {
       weights: [],
       healthCheck: undefined,
       outlier: undefined,
+      retryBudget: undefined,
     };
     const inFlight = call(w.grpc, (x) => x.createUpstream, request, { key });
     await poll("the change waiting on the row lock", async () => {

@@ -28,7 +28,7 @@ after(() => w.close());
 
 const c = (client: TenantServiceClient) => client;
 /** No weights, health check or outlier settings: the defaults. */
-const NO_POLICY = { weights: [], healthCheck: undefined, outlier: undefined };
+const NO_POLICY = { weights: [], healthCheck: undefined, outlier: undefined, retryBudget: undefined };
 
 const upstreamReq = (name: string, clientToken = "") => ({
   clientToken,
@@ -49,6 +49,7 @@ async function createRoute(key: string, upstreamId: string, pathPrefix: string, 
     methods: [],
     upstreamId,
     limits: undefined,
+    retries: undefined,
     clientLimits: undefined,
   };
   return (await call(w.grpc, (x) => c(x).createRoute, req, { key })).response.route!;
@@ -267,6 +268,7 @@ describe("bad input", () => {
               methods: ["BREW"],
               upstreamId: up.id,
               limits: undefined,
+              retries: undefined,
               clientLimits: undefined,
             },
             { key },
@@ -286,6 +288,7 @@ describe("bad input", () => {
               upstreamId: up.id,
               timeoutMs: 0,
               limits: undefined,
+              retries: undefined,
               clientLimits: undefined,
             },
             { key },
@@ -305,6 +308,7 @@ describe("bad input", () => {
               upstreamId: up.id,
               protocol: "ftp",
               limits: undefined,
+              retries: undefined,
               clientLimits: undefined,
             },
             { key },
@@ -471,6 +475,7 @@ test("an upstream's weights, health check and outlier settings over gRPC: defaul
       weights: [4, 1],
       healthCheck: { protocol: "grpc", service: "shop.Cart" },
       outlier: { consecutiveFailures: 2 },
+      retryBudget: undefined,
     },
     { key },
   );
@@ -498,7 +503,7 @@ test("an upstream's weights, health check and outlier settings over gRPC: defaul
       call(
         w.grpc,
         (x) => c(x).createUpstream,
-        { clientToken: "", name: "bad-policy", targets, ...policy },
+        { clientToken: "", name: "bad-policy", targets, retryBudget: undefined, ...policy },
         { key },
       ),
     );

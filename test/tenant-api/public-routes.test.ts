@@ -65,6 +65,7 @@ test("gRPC CreateRoute takes the same fields", async () => {
     limits: undefined,
     public: true,
     clientLimits: { rate: 1, burst: 2 },
+    retries: undefined,
   };
   const made = (await call(w.grpc, (c) => c.createRoute, req, { key: w.alpha.manage })).response.route!;
   assert.deepEqual([made.public, made.clientLimits], [true, { rate: 1, burst: 2 }]);
@@ -94,6 +95,7 @@ test("gRPC routes take idempotency keys through REST, gRPC and the admin API", a
       upstreamId: upstreams.alpha!,
       limits: undefined,
       clientLimits: undefined,
+      retries: undefined,
       protocol: "grpc",
       idempotency: true,
     },
@@ -180,6 +182,7 @@ test("concurrent claims of one host by two tenants: exactly one wins", async () 
         limits: undefined,
         clientLimits: undefined,
         public: true,
+        retries: undefined,
       },
       { key: a.status === 201 ? w.beta.manage : w.alpha.manage },
     ),

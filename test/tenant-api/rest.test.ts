@@ -139,7 +139,14 @@ describe("idempotency", () => {
     const viaGrpc = await call(
       w.grpc,
       (x) => x.createUpstream,
-      { clientToken: "rest-1", ...body, weights: [], healthCheck: undefined, outlier: undefined },
+      {
+        clientToken: "rest-1",
+        ...body,
+        weights: [],
+        healthCheck: undefined,
+        outlier: undefined,
+        retryBudget: undefined,
+      },
       { key },
     );
     assert.equal(viaGrpc.response.upstream!.id, first.body.id);
@@ -273,6 +280,8 @@ describe("publication and documents", () => {
       "get /v1/upstreams",
       "get /v1/upstreams/{id}",
       "get /v1/usage",
+      "patch /v1/routes/{id}",
+      "patch /v1/upstreams/{id}",
       "post /v1/keys",
       "post /v1/routes",
       "post /v1/upstreams",

@@ -144,8 +144,14 @@ export interface Route {
     | undefined;
   /** DP idempotency-key replay */
   idempotency: boolean;
+  /** retries after the first attempt (0 = none) */
   retries: number;
   stripPrefix: boolean;
+  /**
+   * statuses that are retried: HTTP statuses (http routes), gRPC codes (grpc routes);
+   * empty = the default (502, 503, 504 | UNAVAILABLE)
+   */
+  retryStatuses: number[];
   /** WebSocket and streaming (fields 20-24); zero values mean the defaults the node applies */
   websocket: boolean;
   /** a socket with no frame either way this long is closed (1001) */
@@ -170,6 +176,13 @@ export interface Upstream {
   /** base URLs (http://host:port) or host:port for grpc */
   targets: string[];
   connectTimeoutMs: number;
+  /**
+   * retry budget on each node: retries <= percent of requests over the window + a floor per
+   * second; 0 = the default (10 %, 3 per second, 10 s)
+   */
+  retryBudgetPercent: number;
+  retryBudgetMinPerSecond: number;
+  retryBudgetWindowMs: number;
   /** per target, in the targets' order, 1..100; empty = all equal */
   weights: number[];
   /** active checks by the tenant's shard members; unset = none */
@@ -1190,6 +1203,7 @@ function createBaseRoute(): Route {
     idempotency: false,
     retries: 0,
     stripPrefix: false,
+    retryStatuses: [],
     websocket: false,
     websocketIdleTimeoutMs: 0,
     websocketMaxConnections: 0,
@@ -1237,6 +1251,13 @@ export const Route: MessageFns<Route> = {
     }
     if (message.stripPrefix !== false) {
       writer.uint32(96).bool(message.stripPrefix);
+    }
+    if (message.retryStatuses.length !== 0) {
+      writer.uint32(106).fork();
+      for (const v of message.retryStatuses) {
+        writer.uint32(v);
+      }
+      writer.join();
     }
     if (message.websocket !== false) {
       writer.uint32(160).bool(message.websocket);
@@ -1371,6 +1392,24 @@ export const Route: MessageFns<Route> = {
             message.stripPrefix = reader.bool();
             continue;
           }
+          case 13: {
+            if (tag === 104) {
+              message.retryStatuses.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 106) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.retryStatuses.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
           case 20: {
             if (tag !== 160) {
               break;
@@ -1458,6 +1497,7 @@ export const Route: MessageFns<Route> = {
     message.idempotency = object.idempotency ?? false;
     message.retries = object.retries ?? 0;
     message.stripPrefix = object.stripPrefix ?? false;
+    message.retryStatuses = object.retryStatuses?.map((e) => e) || [];
     message.websocket = object.websocket ?? false;
     message.websocketIdleTimeoutMs = object.websocketIdleTimeoutMs ?? 0;
     message.websocketMaxConnections = object.websocketMaxConnections ?? 0;
@@ -1475,6 +1515,9 @@ function createBaseUpstream(): Upstream {
     name: "",
     targets: [],
     connectTimeoutMs: 0,
+    retryBudgetPercent: 0,
+    retryBudgetMinPerSecond: 0,
+    retryBudgetWindowMs: 0,
     weights: [],
     healthCheck: undefined,
     outlier: undefined,
@@ -1494,6 +1537,15 @@ export const Upstream: MessageFns<Upstream> = {
     }
     if (message.connectTimeoutMs !== 0) {
       writer.uint32(32).uint32(message.connectTimeoutMs);
+    }
+    if (message.retryBudgetPercent !== 0) {
+      writer.uint32(80).uint32(message.retryBudgetPercent);
+    }
+    if (message.retryBudgetMinPerSecond !== 0) {
+      writer.uint32(88).uint32(message.retryBudgetMinPerSecond);
+    }
+    if (message.retryBudgetWindowMs !== 0) {
+      writer.uint32(96).uint32(message.retryBudgetWindowMs);
     }
     if (message.weights.length !== 0) {
       writer.uint32(42).fork();
@@ -1556,6 +1608,30 @@ export const Upstream: MessageFns<Upstream> = {
             message.connectTimeoutMs = reader.uint32();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.retryBudgetPercent = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.retryBudgetMinPerSecond = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.retryBudgetWindowMs = reader.uint32();
+            continue;
+          }
           case 5: {
             if (tag === 40) {
               message.weights.push(reader.uint32());
@@ -1611,6 +1687,9 @@ export const Upstream: MessageFns<Upstream> = {
     message.name = object.name ?? "";
     message.targets = object.targets?.map((e) => e) || [];
     message.connectTimeoutMs = object.connectTimeoutMs ?? 0;
+    message.retryBudgetPercent = object.retryBudgetPercent ?? 0;
+    message.retryBudgetMinPerSecond = object.retryBudgetMinPerSecond ?? 0;
+    message.retryBudgetWindowMs = object.retryBudgetWindowMs ?? 0;
     message.weights = object.weights?.map((e) => e) || [];
     message.healthCheck = (object.healthCheck !== undefined && object.healthCheck !== null)
       ? HealthCheck.fromPartial(object.healthCheck)

@@ -91,6 +91,9 @@ export interface Route {
   /** absent: no route bucket */
   limits: RouteLimits | undefined;
   createdAt: string;
+  retries:
+    | RouteRetries
+    | undefined;
   /** accepts WebSocket upgrades */
   websocket: boolean;
   websocketIdleTimeoutMs: number;
@@ -112,6 +115,9 @@ export interface Upstream {
   targets: string[];
   connectTimeoutMs: number;
   createdAt: string;
+  retryBudget:
+    | RetryBudget
+    | undefined;
   /** per target, in order; empty = all equal */
   weights: number[];
   /** unset = no active checks */
@@ -187,6 +193,10 @@ export interface CreateRouteRequest {
   limits:
     | RouteLimits
     | undefined;
+  /** absent: no retries */
+  retries:
+    | RouteRetries
+    | undefined;
   /** default false */
   websocket?:
     | boolean
@@ -255,6 +265,10 @@ export interface CreateUpstreamRequest {
   connectTimeoutMs?:
     | number
     | undefined;
+  /** absent: 10 %, 3 per second, 10 s */
+  retryBudget:
+    | RetryBudget
+    | undefined;
   /** one per target (1-100), in order; empty = all equal */
   weights: number[];
   /** unset = no active checks */
@@ -305,6 +319,71 @@ export interface RevokeKeyRequest {
 }
 
 export interface RevokeKeyResponse {
+}
+
+/**
+ * Retries of a failed attempt (connect failure, reset, or a status in `statuses` before the
+ * answer started) for idempotent methods or requests with an Idempotency-Key.
+ */
+export interface RouteRetries {
+  /** retries after the first attempt, 0-10 */
+  attempts: number;
+  /**
+   * HTTP statuses 400-599 (http routes; empty: 502, 503, 504) or gRPC codes 1-16 (grpc routes;
+   * empty: 14 UNAVAILABLE)
+   */
+  statuses: number[];
+}
+
+/**
+ * Each node's retry budget for an upstream: retries at most `percent` of the requests over the
+ * last `window_ms`, plus `min_per_second` per second of the window.
+ */
+export interface RetryBudget {
+  /** 1-100 */
+  percent: number;
+  /** 0-1000 */
+  minPerSecond: number;
+  /** 1000-60000 */
+  windowMs: number;
+}
+
+export interface UpdateRouteRequest {
+  clientToken: string;
+  id: string;
+  /** the new values of the fields in update_mask (its id and created_at are ignored) */
+  route:
+    | Route
+    | undefined;
+  /**
+   * field names of Route: path_prefix, hosts, methods, upstream_id, timeout_ms, protocol,
+   * strip_prefix, limits (absent in route: the bucket is removed), retries, websocket,
+   * websocket_idle_timeout_ms, websocket_max_connections, stream_idle_timeout_ms,
+   * websocket_max_message_bytes, public, idempotency, client_limits (absent: removed); at least one
+   */
+  updateMask: string[];
+}
+
+export interface UpdateRouteResponse {
+  route: Route | undefined;
+}
+
+export interface UpdateUpstreamRequest {
+  clientToken: string;
+  id: string;
+  /** the new values of the fields in update_mask */
+  upstream:
+    | Upstream
+    | undefined;
+  /**
+   * field names of Upstream: name, targets, connect_timeout_ms, retry_budget, weights,
+   * health_check (absent in upstream: checks are turned off), outlier; at least one
+   */
+  updateMask: string[];
+}
+
+export interface UpdateUpstreamResponse {
+  upstream: Upstream | undefined;
 }
 
 export interface UpstreamHealthCheck {
@@ -949,6 +1028,7 @@ function createBaseRoute(): Route {
     stripPrefix: false,
     limits: undefined,
     createdAt: "",
+    retries: undefined,
     websocket: false,
     websocketIdleTimeoutMs: 0,
     websocketMaxConnections: 0,
@@ -991,6 +1071,9 @@ export const Route: MessageFns<Route> = {
     }
     if (message.createdAt !== "") {
       writer.uint32(82).string(message.createdAt);
+    }
+    if (message.retries !== undefined) {
+      RouteRetries.encode(message.retries, writer.uint32(162).fork()).join();
     }
     if (message.websocket !== false) {
       writer.uint32(400).bool(message.websocket);
@@ -1112,6 +1195,14 @@ export const Route: MessageFns<Route> = {
             message.createdAt = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.retries = RouteRetries.decode(reader, reader.uint32());
+            continue;
+          }
           case 50: {
             if (tag !== 400) {
               break;
@@ -1205,6 +1296,9 @@ export const Route: MessageFns<Route> = {
       ? RouteLimits.fromPartial(object.limits)
       : undefined;
     message.createdAt = object.createdAt ?? "";
+    message.retries = (object.retries !== undefined && object.retries !== null)
+      ? RouteRetries.fromPartial(object.retries)
+      : undefined;
     message.websocket = object.websocket ?? false;
     message.websocketIdleTimeoutMs = object.websocketIdleTimeoutMs ?? 0;
     message.websocketMaxConnections = object.websocketMaxConnections ?? 0;
@@ -1226,6 +1320,7 @@ function createBaseUpstream(): Upstream {
     targets: [],
     connectTimeoutMs: 0,
     createdAt: "",
+    retryBudget: undefined,
     weights: [],
     healthCheck: undefined,
     outlier: undefined,
@@ -1248,6 +1343,9 @@ export const Upstream: MessageFns<Upstream> = {
     }
     if (message.createdAt !== "") {
       writer.uint32(42).string(message.createdAt);
+    }
+    if (message.retryBudget !== undefined) {
+      RetryBudget.encode(message.retryBudget, writer.uint32(162).fork()).join();
     }
     if (message.weights.length !== 0) {
       writer.uint32(242).fork();
@@ -1318,6 +1416,14 @@ export const Upstream: MessageFns<Upstream> = {
             message.createdAt = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.retryBudget = RetryBudget.decode(reader, reader.uint32());
+            continue;
+          }
           case 30: {
             if (tag === 240) {
               message.weights.push(reader.uint32());
@@ -1374,6 +1480,9 @@ export const Upstream: MessageFns<Upstream> = {
     message.targets = object.targets?.map((e) => e) || [];
     message.connectTimeoutMs = object.connectTimeoutMs ?? 0;
     message.createdAt = object.createdAt ?? "";
+    message.retryBudget = (object.retryBudget !== undefined && object.retryBudget !== null)
+      ? RetryBudget.fromPartial(object.retryBudget)
+      : undefined;
     message.weights = object.weights?.map((e) => e) || [];
     message.healthCheck = (object.healthCheck !== undefined && object.healthCheck !== null)
       ? UpstreamHealthCheck.fromPartial(object.healthCheck)
@@ -1921,6 +2030,7 @@ function createBaseCreateRouteRequest(): CreateRouteRequest {
     protocol: undefined,
     stripPrefix: undefined,
     limits: undefined,
+    retries: undefined,
     websocket: undefined,
     websocketIdleTimeoutMs: undefined,
     websocketMaxConnections: undefined,
@@ -1960,6 +2070,9 @@ export const CreateRouteRequest: MessageFns<CreateRouteRequest> = {
     }
     if (message.limits !== undefined) {
       RouteLimits.encode(message.limits, writer.uint32(74).fork()).join();
+    }
+    if (message.retries !== undefined) {
+      RouteRetries.encode(message.retries, writer.uint32(162).fork()).join();
     }
     if (message.websocket !== undefined) {
       writer.uint32(400).bool(message.websocket);
@@ -2073,6 +2186,14 @@ export const CreateRouteRequest: MessageFns<CreateRouteRequest> = {
             message.limits = RouteLimits.decode(reader, reader.uint32());
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.retries = RouteRetries.decode(reader, reader.uint32());
+            continue;
+          }
           case 50: {
             if (tag !== 400) {
               break;
@@ -2164,6 +2285,9 @@ export const CreateRouteRequest: MessageFns<CreateRouteRequest> = {
     message.stripPrefix = object.stripPrefix ?? undefined;
     message.limits = (object.limits !== undefined && object.limits !== null)
       ? RouteLimits.fromPartial(object.limits)
+      : undefined;
+    message.retries = (object.retries !== undefined && object.retries !== null)
+      ? RouteRetries.fromPartial(object.retries)
       : undefined;
     message.websocket = object.websocket ?? undefined;
     message.websocketIdleTimeoutMs = object.websocketIdleTimeoutMs ?? undefined;
@@ -2560,6 +2684,7 @@ function createBaseCreateUpstreamRequest(): CreateUpstreamRequest {
     name: "",
     targets: [],
     connectTimeoutMs: undefined,
+    retryBudget: undefined,
     weights: [],
     healthCheck: undefined,
     outlier: undefined,
@@ -2579,6 +2704,9 @@ export const CreateUpstreamRequest: MessageFns<CreateUpstreamRequest> = {
     }
     if (message.connectTimeoutMs !== undefined) {
       writer.uint32(32).uint32(message.connectTimeoutMs);
+    }
+    if (message.retryBudget !== undefined) {
+      RetryBudget.encode(message.retryBudget, writer.uint32(162).fork()).join();
     }
     if (message.weights.length !== 0) {
       writer.uint32(242).fork();
@@ -2641,6 +2769,14 @@ export const CreateUpstreamRequest: MessageFns<CreateUpstreamRequest> = {
             message.connectTimeoutMs = reader.uint32();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.retryBudget = RetryBudget.decode(reader, reader.uint32());
+            continue;
+          }
           case 30: {
             if (tag === 240) {
               message.weights.push(reader.uint32());
@@ -2696,6 +2832,9 @@ export const CreateUpstreamRequest: MessageFns<CreateUpstreamRequest> = {
     message.name = object.name ?? "";
     message.targets = object.targets?.map((e) => e) || [];
     message.connectTimeoutMs = object.connectTimeoutMs ?? undefined;
+    message.retryBudget = (object.retryBudget !== undefined && object.retryBudget !== null)
+      ? RetryBudget.fromPartial(object.retryBudget)
+      : undefined;
     message.weights = object.weights?.map((e) => e) || [];
     message.healthCheck = (object.healthCheck !== undefined && object.healthCheck !== null)
       ? UpstreamHealthCheck.fromPartial(object.healthCheck)
@@ -3224,6 +3363,462 @@ export const RevokeKeyResponse: MessageFns<RevokeKeyResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<RevokeKeyResponse>, I>>(_: I): RevokeKeyResponse {
     const message = createBaseRevokeKeyResponse();
+    return message;
+  },
+};
+
+function createBaseRouteRetries(): RouteRetries {
+  return { attempts: 0, statuses: [] };
+}
+
+export const RouteRetries: MessageFns<RouteRetries> = {
+  encode(message: RouteRetries, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.attempts !== 0) {
+      writer.uint32(8).uint32(message.attempts);
+    }
+    if (message.statuses.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.statuses) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RouteRetries {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRouteRetries();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.statuses.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.statuses.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<RouteRetries>, I>>(base?: I): RouteRetries {
+    return RouteRetries.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RouteRetries>, I>>(object: I): RouteRetries {
+    const message = createBaseRouteRetries();
+    message.attempts = object.attempts ?? 0;
+    message.statuses = object.statuses?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseRetryBudget(): RetryBudget {
+  return { percent: 0, minPerSecond: 0, windowMs: 0 };
+}
+
+export const RetryBudget: MessageFns<RetryBudget> = {
+  encode(message: RetryBudget, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.percent !== 0) {
+      writer.uint32(8).uint32(message.percent);
+    }
+    if (message.minPerSecond !== 0) {
+      writer.uint32(16).uint32(message.minPerSecond);
+    }
+    if (message.windowMs !== 0) {
+      writer.uint32(24).uint32(message.windowMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetryBudget {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetryBudget();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.percent = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.minPerSecond = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.windowMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<RetryBudget>, I>>(base?: I): RetryBudget {
+    return RetryBudget.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RetryBudget>, I>>(object: I): RetryBudget {
+    const message = createBaseRetryBudget();
+    message.percent = object.percent ?? 0;
+    message.minPerSecond = object.minPerSecond ?? 0;
+    message.windowMs = object.windowMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseUpdateRouteRequest(): UpdateRouteRequest {
+  return { clientToken: "", id: "", route: undefined, updateMask: [] };
+}
+
+export const UpdateRouteRequest: MessageFns<UpdateRouteRequest> = {
+  encode(message: UpdateRouteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clientToken !== "") {
+      writer.uint32(10).string(message.clientToken);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.route !== undefined) {
+      Route.encode(message.route, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.updateMask) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateRouteRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateRouteRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientToken = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.route = Route.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.updateMask.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UpdateRouteRequest>, I>>(base?: I): UpdateRouteRequest {
+    return UpdateRouteRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateRouteRequest>, I>>(object: I): UpdateRouteRequest {
+    const message = createBaseUpdateRouteRequest();
+    message.clientToken = object.clientToken ?? "";
+    message.id = object.id ?? "";
+    message.route = (object.route !== undefined && object.route !== null) ? Route.fromPartial(object.route) : undefined;
+    message.updateMask = object.updateMask?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateRouteResponse(): UpdateRouteResponse {
+  return { route: undefined };
+}
+
+export const UpdateRouteResponse: MessageFns<UpdateRouteResponse> = {
+  encode(message: UpdateRouteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.route !== undefined) {
+      Route.encode(message.route, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateRouteResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateRouteResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.route = Route.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UpdateRouteResponse>, I>>(base?: I): UpdateRouteResponse {
+    return UpdateRouteResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateRouteResponse>, I>>(object: I): UpdateRouteResponse {
+    const message = createBaseUpdateRouteResponse();
+    message.route = (object.route !== undefined && object.route !== null) ? Route.fromPartial(object.route) : undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateUpstreamRequest(): UpdateUpstreamRequest {
+  return { clientToken: "", id: "", upstream: undefined, updateMask: [] };
+}
+
+export const UpdateUpstreamRequest: MessageFns<UpdateUpstreamRequest> = {
+  encode(message: UpdateUpstreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clientToken !== "") {
+      writer.uint32(10).string(message.clientToken);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.upstream !== undefined) {
+      Upstream.encode(message.upstream, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.updateMask) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateUpstreamRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateUpstreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientToken = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.upstream = Upstream.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.updateMask.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UpdateUpstreamRequest>, I>>(base?: I): UpdateUpstreamRequest {
+    return UpdateUpstreamRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateUpstreamRequest>, I>>(object: I): UpdateUpstreamRequest {
+    const message = createBaseUpdateUpstreamRequest();
+    message.clientToken = object.clientToken ?? "";
+    message.id = object.id ?? "";
+    message.upstream = (object.upstream !== undefined && object.upstream !== null)
+      ? Upstream.fromPartial(object.upstream)
+      : undefined;
+    message.updateMask = object.updateMask?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateUpstreamResponse(): UpdateUpstreamResponse {
+  return { upstream: undefined };
+}
+
+export const UpdateUpstreamResponse: MessageFns<UpdateUpstreamResponse> = {
+  encode(message: UpdateUpstreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.upstream !== undefined) {
+      Upstream.encode(message.upstream, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateUpstreamResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateUpstreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.upstream = Upstream.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UpdateUpstreamResponse>, I>>(base?: I): UpdateUpstreamResponse {
+    return UpdateUpstreamResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateUpstreamResponse>, I>>(object: I): UpdateUpstreamResponse {
+    const message = createBaseUpdateUpstreamResponse();
+    message.upstream = (object.upstream !== undefined && object.upstream !== null)
+      ? Upstream.fromPartial(object.upstream)
+      : undefined;
     return message;
   },
 };
@@ -4194,6 +4789,30 @@ export const TenantServiceService = {
     responseSerialize: (value: RevokeKeyResponse): Buffer => Buffer.from(RevokeKeyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RevokeKeyResponse => RevokeKeyResponse.decode(value),
   },
+  /**
+   * Change a route or an upstream in place: the fields named in update_mask take the values
+   * given; the result is checked as a new route or upstream would be.
+   */
+  updateRoute: {
+    path: "/corral.tenant.v1.TenantService/UpdateRoute" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateRouteRequest): Buffer => Buffer.from(UpdateRouteRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateRouteRequest => UpdateRouteRequest.decode(value),
+    responseSerialize: (value: UpdateRouteResponse): Buffer => Buffer.from(UpdateRouteResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateRouteResponse => UpdateRouteResponse.decode(value),
+  },
+  updateUpstream: {
+    path: "/corral.tenant.v1.TenantService/UpdateUpstream" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateUpstreamRequest): Buffer =>
+      Buffer.from(UpdateUpstreamRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateUpstreamRequest => UpdateUpstreamRequest.decode(value),
+    responseSerialize: (value: UpdateUpstreamResponse): Buffer =>
+      Buffer.from(UpdateUpstreamResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateUpstreamResponse => UpdateUpstreamResponse.decode(value),
+  },
   /** The caller's own requests: the current period of its quota and the hourly or daily history. */
   getUsage: {
     path: "/corral.tenant.v1.TenantService/GetUsage" as const,
@@ -4222,6 +4841,12 @@ export interface TenantServiceServer extends UntypedServiceImplementation {
   /** The key itself is in this response only (not in idempotent replays): store it. */
   createKey: handleUnaryCall<CreateKeyRequest, CreateKeyResponse>;
   revokeKey: handleUnaryCall<RevokeKeyRequest, RevokeKeyResponse>;
+  /**
+   * Change a route or an upstream in place: the fields named in update_mask take the values
+   * given; the result is checked as a new route or upstream would be.
+   */
+  updateRoute: handleUnaryCall<UpdateRouteRequest, UpdateRouteResponse>;
+  updateUpstream: handleUnaryCall<UpdateUpstreamRequest, UpdateUpstreamResponse>;
   /** The caller's own requests: the current period of its quota and the hourly or daily history. */
   getUsage: handleUnaryCall<GetUsageRequest, GetUsageResponse>;
 }
@@ -4423,6 +5048,40 @@ export interface TenantServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RevokeKeyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Change a route or an upstream in place: the fields named in update_mask take the values
+   * given; the result is checked as a new route or upstream would be.
+   */
+  updateRoute(
+    request: UpdateRouteRequest,
+    callback: (error: ServiceError | null, response: UpdateRouteResponse) => void,
+  ): ClientUnaryCall;
+  updateRoute(
+    request: UpdateRouteRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateRouteResponse) => void,
+  ): ClientUnaryCall;
+  updateRoute(
+    request: UpdateRouteRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateRouteResponse) => void,
+  ): ClientUnaryCall;
+  updateUpstream(
+    request: UpdateUpstreamRequest,
+    callback: (error: ServiceError | null, response: UpdateUpstreamResponse) => void,
+  ): ClientUnaryCall;
+  updateUpstream(
+    request: UpdateUpstreamRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateUpstreamResponse) => void,
+  ): ClientUnaryCall;
+  updateUpstream(
+    request: UpdateUpstreamRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateUpstreamResponse) => void,
   ): ClientUnaryCall;
   /** The caller's own requests: the current period of its quota and the hourly or daily history. */
   getUsage(
