@@ -36,15 +36,22 @@ test("the live-heap gauge follows what a full GC leaves, not the garbage before 
     const registry = new Registry();
     registerLiveHeapGauge(registry, "t_");
     const read = async () => Number(/^t_nodejs_heap_live_bytes (\\d+)$/m.exec(await registry.metrics())[1]);
-    const turn = () => new Promise((r) => setTimeout(r, 50));
-    globalThis.gc(); await turn();
-    const base = await read();
+    // the GC observer reports after the collection: wait for the reading to move, not for a time
+    const after = async (previous) => {
+      for (;;) {
+        await new Promise((r) => setImmediate(r));
+        const now = await read();
+        if (now !== previous) return now;
+      }
+    };
+    globalThis.gc();
+    const base = await after(0);
     globalThis.kept = Array.from({ length: 200_000 }, (_, i) => ({ i, s: "x" + i }));
-    globalThis.gc(); await turn();
-    const grown = await read();
+    globalThis.gc();
+    const grown = await after(base);
     globalThis.kept = undefined;
-    globalThis.gc(); await turn();
-    const freed = await read();
+    globalThis.gc();
+    const freed = await after(grown);
     console.log(JSON.stringify({ base, grown, freed }));
   `);
   const { base, grown, freed } = JSON.parse(run) as { base: number; grown: number; freed: number };
