@@ -40,7 +40,7 @@ import { missingV8Flags } from "./node-flags.ts";
 import { NodeState } from "./node-state.ts";
 import type { EgressDenialListener } from "./egress/egress-connect.ts";
 import { Retrier } from "./retry/retrier.ts";
-import { createMetrics, type DataPlaneMetrics } from "./ops/metrics.ts";
+import { createMetrics, type DataPlaneMetrics, registerConnectionCapMetrics } from "./ops/metrics.ts";
 import { type OpsServer, startOps } from "./ops/ops-server.ts";
 import { registerUsageGauges, UsageMeter } from "./ops/usage-meter.ts";
 import { requestMeter } from "./pipeline/usage-metering.ts";
@@ -275,6 +275,10 @@ async function startServers(p: Parts): Promise<Servers> {
       proxy: idempotentGrpc,
       forwarder: p.isolation.grpcPeerForwarder(grpcProxy, p.sessions),
       maxConcurrentStreams: GRPC_MAX_CONCURRENT_STREAMS,
+    });
+    registerConnectionCapMetrics(p.metrics.registry, {
+      http: ingress.connectionCaps,
+      grpc: grpc.connectionCaps,
     });
     const ops = await startOps(p.state, p.metrics, p.log, p.s.host, p.s.opsPort);
     return { ingress, grpc, ops };

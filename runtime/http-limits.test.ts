@@ -15,12 +15,14 @@ test("a source is admitted up to the cap, and again once one of its connections 
   assert.equal(counter.admit("a"), true);
   assert.equal(counter.admit("a"), false);
   assert.equal(counter.admit("b"), true, "other sources have their own count");
+  assert.deepEqual([counter.busiest(), counter.refused], [2, 1]);
   counter.release("a");
   assert.equal(counter.admit("a"), true);
   counter.release("a");
   counter.release("a");
   counter.release("b");
   assert.equal(counter.sources, 0, "sources without connections are forgotten");
+  assert.equal(counter.busiest(), 0);
 });
 
 test("fastify gets the timeouts, and node checks them at a tenth of the headers timeout (100 ms to 1 s)", () => {

@@ -95,10 +95,16 @@ export class SourceCounter {
     this.#max = max;
   }
 
+  /** connections refused because their source was at the cap */
+  refused = 0;
+
   /** Counts a new connection from source; false (not counted) when the source is at the cap. */
   admit(source: string): boolean {
     const n = this.#open.get(source) ?? 0;
-    if (n >= this.#max) return false;
+    if (n >= this.#max) {
+      this.refused++;
+      return false;
+    }
     this.#open.set(source, n + 1);
     return true;
   }
@@ -113,6 +119,23 @@ export class SourceCounter {
   get sources(): number {
     return this.#open.size;
   }
+
+  /** connections the busiest source holds now (a walk over the sources: for scrapes, not per request) */
+  busiest(): number {
+    let most = 0;
+    for (const n of this.#open.values()) if (n > most) most = n;
+    return most;
+  }
+}
+
+/** What a server's connection caps did, for its metrics. */
+export interface ConnectionCaps {
+  /** connections refused by the server-wide cap (CORRAL_MAX_CONNECTIONS) */
+  refusedByServerCap(): number;
+  /** connections refused by the per-source cap (0 when there is none) */
+  refusedBySourceCap(): number;
+  /** connections held now by the busiest counted source (0 when there is no per-source cap) */
+  busiestSource(): number;
 }
 
 /**
@@ -124,10 +147,15 @@ export function capConnections(
   server: Pick<NetServer, "maxConnections" | "on">,
   l: HttpLimits,
   exempt: (source: string) => boolean = () => false,
-): void {
+): ConnectionCaps {
   server.maxConnections = l.maxConnections;
-  if (l.maxConnectionsPerSource === 0) return;
+  let dropped = 0;
+  server.on("drop", () => dropped++);
+  const caps = { refusedByServerCap: () => dropped, refusedBySourceCap: () => 0, busiestSource: () => 0 };
+  if (l.maxConnectionsPerSource === 0) return caps;
   const counter = new SourceCounter(l.maxConnectionsPerSource);
+  caps.refusedBySourceCap = () => counter.refused;
+  caps.busiestSource = () => counter.busiest();
   server.on("connection", (socket: Socket) => {
     const source = socket.remoteAddress ?? "";
     if (exempt(source)) return;
@@ -137,6 +165,7 @@ export function capConnections(
     }
     socket.once("close", () => counter.release(source));
   });
+  return caps;
 }
 
 /**

@@ -16,7 +16,12 @@ import {
   type ServerHttp2Stream,
 } from "node:http2";
 import { boundPort, hostPort } from "../../proto/bound-url.ts";
-import { capConnections, DEFAULT_HTTP_LIMITS, type HttpLimits } from "../../runtime/http-limits.ts";
+import {
+  type ConnectionCaps,
+  capConnections,
+  DEFAULT_HTTP_LIMITS,
+  type HttpLimits,
+} from "../../runtime/http-limits.ts";
 import { problemBody, type Rejection, REQUEST_ERRORS, reject } from "../errors.ts";
 import { type OriginRules, trustsPeer } from "../pipeline/client-origin.ts";
 import type { IngressBaseOptions } from "../pipeline/ingress-options.ts";
@@ -45,6 +50,8 @@ export interface GrpcIngress {
   /** host:port, as gRPC clients dial it */
   readonly address: string;
   readonly port: number;
+  /** what the client connection caps refused (metrics) */
+  readonly connectionCaps: ConnectionCaps;
   /** Stops accepting, lets calls in flight finish up to drainMs (GOAWAY), then cuts the rest. */
   close(drainMs: number): Promise<void>;
 }
@@ -160,7 +167,9 @@ export async function startGrpcIngress(o: GrpcIngressOptions): Promise<GrpcIngre
     },
     maxSessionMemory: 32,
   });
-  capConnections(server, o.limits ?? DEFAULT_HTTP_LIMITS, (source) => trustsPeer(o.origin, source));
+  const connectionCaps = capConnections(server, o.limits ?? DEFAULT_HTTP_LIMITS, (source) =>
+    trustsPeer(o.origin, source),
+  );
   const sessions = new Set<Http2Session>();
   const handler = new CallHandler(o);
   server.on("session", (session) => {
@@ -182,6 +191,7 @@ export async function startGrpcIngress(o: GrpcIngressOptions): Promise<GrpcIngre
   return {
     address: hostPort(o.host, port),
     port,
+    connectionCaps,
     async close(drainMs) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const session of sessions) session.close();

@@ -16,6 +16,7 @@ import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import { boundPort, hostPort } from "../../proto/bound-url.ts";
 import {
   answerOnSocket,
+  type ConnectionCaps,
   capConnections,
   fastifyHttpLimits,
   type HttpLimits,
@@ -51,6 +52,8 @@ export interface IngressOptions extends IngressBaseOptions {
 export interface Ingress {
   readonly url: string;
   readonly port: number;
+  /** what the client connection caps refused (metrics) */
+  readonly connectionCaps: ConnectionCaps;
   /** Stops accepting, waits for in-flight requests up to drainMs, then cuts what is left. */
   close(drainMs: number): Promise<void>;
 }
@@ -216,7 +219,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
     clientErrorHandler: clientError,
     return503OnClosing: true,
   });
-  capConnections(app.server, o.limits, (source) => trustsPeer(o.origin, source));
+  const connectionCaps = capConnections(app.server, o.limits, (source) => trustsPeer(o.origin, source));
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_request, _payload, done) => done(null));
   const handler = new RequestHandler(o);
@@ -241,6 +244,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
   return {
     url: `http://${hostPort(o.host, port)}`,
     port,
+    connectionCaps,
     async close(drainMs) {
       o.sockets.closeAll("node draining");
       // keep-alive connections turn idle as their last response ends: close them as they do

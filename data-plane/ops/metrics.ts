@@ -2,7 +2,8 @@
  * Prometheus metrics of one node (own registry: several nodes may share a process in tests).
  * Label values are bounded: reasons and error codes come from errors.ts, status is a class.
  */
-import { collectDefaultMetrics, type Counter, type Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, type Histogram, Registry } from "prom-client";
+import type { ConnectionCaps } from "../../runtime/http-limits.ts";
 import { registerArrayBuffersGauge, registerLiveHeapGauge } from "../../runtime/memory-metrics.ts";
 import { type MetricMakers, metricMakers, REQUEST_SECONDS_BUCKETS } from "../../runtime/metric-makers.ts";
 import type { NodeState } from "../node-state.ts";
@@ -191,4 +192,31 @@ export function createMetrics(state: NodeState): DataPlaneMetrics {
     egressDenied,
     idempotency,
   };
+}
+
+/** The client connection caps of the node's ingresses (by protocol), read on each scrape. */
+export function registerConnectionCapMetrics(registry: Registry, caps: Record<string, ConnectionCaps>): void {
+  const protocols = Object.entries(caps);
+  new Gauge({
+    name: "corral_dp_client_connections_busiest_source",
+    help: "connections the busiest client address holds now, by protocol (per-source cap: CORRAL_MAX_CONNECTIONS_PER_SOURCE; 0 without one)",
+    labelNames: ["protocol"],
+    registers: [registry],
+    collect() {
+      for (const [protocol, c] of protocols) this.set({ protocol }, c.busiestSource());
+    },
+  });
+  new Counter({
+    name: "corral_dp_client_connections_refused_total",
+    help: "client connections closed as they arrived, by protocol and cap (server: CORRAL_MAX_CONNECTIONS, source: CORRAL_MAX_CONNECTIONS_PER_SOURCE)",
+    labelNames: ["protocol", "cap"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [protocol, c] of protocols) {
+        this.inc({ protocol, cap: "server" }, c.refusedByServerCap());
+        this.inc({ protocol, cap: "source" }, c.refusedBySourceCap());
+      }
+    },
+  });
 }

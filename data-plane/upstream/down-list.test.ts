@@ -269,3 +269,18 @@ test("an open circuit probes the target due back soonest once per interval, howe
   c.now += 10_000;
   assert.equal(checked.circuitProbe(["a"], 1_000), undefined);
 });
+
+test("a circuit that is not open sends no probe: one target still up keeps the others' ejections", () => {
+  const c = clock();
+  const list = new DownList(c.read);
+  const quick = { ...policy, consecutiveFailures: 1, baseEjectionMs: 100, maxEjectionMs: 2_000 };
+  list.markDown("c", quick);
+  c.now += 100;
+  exchange(list, "c", "connect_failure", quick, ["a", "b", "c"]);
+  c.now += 100;
+  assert.equal(list.circuitProbe(["a", "b", "c"], 100), undefined, "a and b are up");
+  assert.equal(list.view("c", 0).availability, "down");
+  list.markDown("a", quick);
+  list.markDown("b", quick);
+  assert.equal(list.circuitProbe(["a", "b", "c"], 100), "c", "all down now: c, ejected an interval ago");
+});

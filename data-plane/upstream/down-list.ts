@@ -158,7 +158,7 @@ export class DownList {
   }
 
   /**
-   * Every target of `group` is down (the circuit is open): at most once per `intervalMs`, the
+   * When every target of `group` is down (the circuit is open; otherwise undefined): at most once per `intervalMs`, the
    * target due back soonest among those ejected passively at least `intervalMs` ago becomes
    * half-open now and its key is returned for the probe; undefined otherwise (targets out by
    * their active check wait for the check).
@@ -171,8 +171,8 @@ export class DownList {
     let key: string | undefined;
     for (const k of group) {
       const s = this.#states.get(k);
-      if (!s || s.activeDown || s.probing || s.ejectedUntil <= now || now - s.ejectedAt < intervalMs)
-        continue;
+      if (!s || availability(s, now) !== "down") return undefined; // the circuit is not open
+      if (s.activeDown || s.probing || now - s.ejectedAt < intervalMs) continue;
       if (!soonest || s.ejectedUntil < soonest.ejectedUntil) [soonest, key] = [s, k];
     }
     if (!soonest) return undefined;
