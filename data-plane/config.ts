@@ -174,6 +174,11 @@ export function dataPlaneSchema(cwd: string) {
       default: 10_000,
       doc: "WebSockets open on this node at most, every tenant together (0 = none accepted); past it a handshake is 503 websocket_capacity",
     },
+    CORRAL_WS_MAX_SOCKETS_PER_TENANT: {
+      parse: int(1, 1_000_000),
+      default: 2_500,
+      doc: "WebSockets one tenant holds open on this node at most, all its routes together (each route also caps its own); past it a handshake is 429 quota",
+    },
     CORRAL_WS_CLOSE_GRACE_MS: {
       parse: int(0, 3_600_000),
       default: 10_000,
@@ -226,7 +231,7 @@ export interface DataPlaneSettings {
   /** front load balancers whose X-Forwarded-For/-Proto the node believes */
   trustedProxies: BlockList;
   /** WebSockets: the node's cap and the grace before a removed route's sockets close */
-  websockets: { maxSockets: number; closeGraceMs: number };
+  websockets: { maxSockets: number; maxSocketsPerTenant: number; closeGraceMs: number };
   /** per-client limits of public routes (admission/client-limiter.ts) */
   publicClients: { slots: number; ipv6Prefix: number };
   /** gateway idempotency keys (idempotency/) */
@@ -291,7 +296,11 @@ export function loadDataPlaneSettings(
     faultCrashOnHeader: c.CORRAL_FAULT_CRASH_ON_HEADER || undefined,
     limits: httpLimits(c),
     trustedProxies: parseTrustedProxies(c.CORRAL_TRUSTED_PROXIES),
-    websockets: { maxSockets: c.CORRAL_WS_MAX_SOCKETS, closeGraceMs: c.CORRAL_WS_CLOSE_GRACE_MS },
+    websockets: {
+      maxSockets: c.CORRAL_WS_MAX_SOCKETS,
+      maxSocketsPerTenant: c.CORRAL_WS_MAX_SOCKETS_PER_TENANT,
+      closeGraceMs: c.CORRAL_WS_CLOSE_GRACE_MS,
+    },
     publicClients: { slots: c.CORRAL_PUBLIC_CLIENT_SLOTS, ipv6Prefix: c.CORRAL_PUBLIC_CLIENT_IPV6_PREFIX },
     idempotency: {
       ttlS: c.CORRAL_IDEMPOTENCY_TTL_S,

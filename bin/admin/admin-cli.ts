@@ -7,10 +7,11 @@ import type { CliIo } from "../cli/io.ts";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, reportStartError } from "../cli/run-role.ts";
 import { ADMIN_USAGE } from "../cli/usage.ts";
 import { AdminApiError, AdminClient } from "./admin-client.ts";
+import { ADMISSION_COMMANDS } from "./admission-commands.ts";
 import { COMMANDS as CONFIG_COMMANDS, type Options, UsageError } from "./admin-commands.ts";
 import { USAGE_PLAN_COMMANDS } from "./usage-plan-commands.ts";
 
-const COMMANDS = { ...CONFIG_COMMANDS, ...USAGE_PLAN_COMMANDS };
+const COMMANDS = { ...CONFIG_COMMANDS, ...USAGE_PLAN_COMMANDS, ...ADMISSION_COMMANDS };
 
 const OPTIONS = {
   url: { type: "string" },
@@ -60,6 +61,7 @@ const OPTIONS = {
   idempotency: { type: "boolean" },
   "client-rate": { type: "string" },
   "client-burst": { type: "string" },
+  "client-limits": { type: "boolean" },
   role: { type: "string" },
   "expires-at": { type: "string" },
   allow: { type: "string", multiple: true },
@@ -73,6 +75,15 @@ const OPTIONS = {
   to: { type: "string" },
   granularity: { type: "string" },
   period: { type: "string" },
+  q: { type: "string" },
+  "max-inflight": { type: "string" },
+  "max-event-loop-delay-ms": { type: "string" },
+  "shed-shadow": { type: "boolean" },
+  "shed-disabled": { type: "boolean" },
+  "rate-shadow": { type: "boolean" },
+  "rate-disabled": { type: "boolean" },
+  "quota-shadow": { type: "boolean" },
+  "quota-disabled": { type: "boolean" },
 } as const;
 
 const CONNECTION_OPTIONS = new Set(["url", "token", "help", "idempotency-key"]);
@@ -90,7 +101,13 @@ export interface Connection {
 export async function runAdmin(argv: string[], io: CliIo): Promise<number> {
   let parsed: { values: Options; positionals: string[] };
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: argv,
+      options: OPTIONS,
+      allowPositionals: true,
+      allowNegative: true, // --no-public etc.: a boolean option switched off
+      strict: true,
+    });
   } catch (err) {
     return usage((err as Error).message, io);
   }

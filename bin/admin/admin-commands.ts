@@ -23,6 +23,12 @@ export function text(opts: Options, name: string): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
+/** A boolean option: true (`--public`), false (`--no-public`) or undefined (not given). */
+export function flag(opts: Options, name: string): boolean | undefined {
+  const value = opts[name];
+  return typeof value === "boolean" ? value : undefined;
+}
+
 function list(opts: Options, name: string): string[] | undefined {
   const value = opts[name];
   return Array.isArray(value) ? value : undefined;
@@ -47,10 +53,20 @@ function decimal(opts: Options, name: string): number | undefined {
   return Number(raw);
 }
 
-/** --client-rate and --client-burst: both or neither. */
-function clientLimits(opts: Options): { rate: number; burst: number } | undefined {
+/** --client-rate and --client-burst: both or neither; --no-client-limits removes them (null). */
+function clientLimits(opts: Options): { rate: number; burst: number } | null | undefined {
   const rate = decimal(opts, "client-rate");
   const burst = decimal(opts, "client-burst");
+  const off = flag(opts, "client-limits");
+  if (off === true)
+    throw new UsageError("--client-limits takes no value: give --client-rate and --client-burst");
+  if (off === false) {
+    if (rate !== undefined || burst !== undefined)
+      throw new UsageError(
+        "--no-client-limits removes the client limits: no --client-rate/--client-burst with it",
+      );
+    return null;
+  }
   if (rate === undefined && burst === undefined) return undefined;
   if (rate === undefined || burst === undefined)
     throw new UsageError("--client-rate and --client-burst go together");
@@ -88,6 +104,8 @@ const OUTLIER_FIELDS = {
   "max-ejected-percent": "maxEjectedPercent",
   "slow-start-ms": "slowStartMs",
 } as const;
+/** `--health-check none`: no active checks (an update turns them off). */
+const HEALTH_OFF = "none";
 const HEALTH_OPTIONS = ["health-check", ...Object.keys(HEALTH_FIELDS)];
 const OUTLIER_OPTIONS = Object.keys(OUTLIER_FIELDS);
 const TEXT_OPTIONS = new Set(["health-path", "health-service"]);
@@ -135,6 +153,7 @@ const ROUTE_OPTIONS = [
   "idempotency",
   "client-rate",
   "client-burst",
+  "client-limits",
 ];
 
 /**
@@ -145,7 +164,7 @@ function upstreamFields(o: Options): Record<string, unknown> {
   const weights = list(o, "weight")?.map((w) => wholeNumber("weight", w));
   const health = optionObject(o, HEALTH_FIELDS);
   const protocol = text(o, "health-check");
-  if (health && !protocol)
+  if (health && (!protocol || protocol === HEALTH_OFF))
     throw new UsageError("--health-check http|grpc is required with the other --health-* options");
   const budget = [
     integer(o, "budget-percent"),
@@ -158,7 +177,7 @@ function upstreamFields(o: Options): Record<string, unknown> {
     targets: list(o, "target"),
     connectTimeoutMs: integer(o, "connect-timeout-ms"),
     weights,
-    healthCheck: protocol ? { protocol, ...health } : undefined,
+    healthCheck: protocol === HEALTH_OFF ? null : protocol ? { protocol, ...health } : undefined,
     outlier: optionObject(o, OUTLIER_FIELDS),
     retryBudget: budget.some((v) => v !== undefined) ? { percent, minPerSecond, windowMs } : undefined,
   });
@@ -177,11 +196,15 @@ function tenantResourceDelete(collection: string, idArg: string): AdminCommand {
 export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
   "tenants list": {
     args: [],
-    options: ["limit", "cursor", "all"],
+    options: ["limit", "cursor", "all", "q"],
     run: async (c, _a, o) => {
-      if (o.all) return { items: await c.listAll("/admin/v1/tenants?limit=200"), nextCursor: null };
+      const search = body({ q: text(o, "q") }) as Record<string, string>;
+      if (o.all) {
+        const query = new URLSearchParams({ limit: "200", ...search });
+        return { items: await c.listAll(`/admin/v1/tenants?${query}`), nextCursor: null };
+      }
       const query = new URLSearchParams(
-        body({ limit: text(o, "limit"), cursor: text(o, "cursor") }) as Record<string, string>,
+        body({ limit: text(o, "limit"), cursor: text(o, "cursor"), ...search }) as Record<string, string>,
       );
       return c.get(`/admin/v1/tenants${query.size > 0 ? `?${query}` : ""}`);
     },
@@ -303,7 +326,9 @@ function newRoute(o: Options): Record<string, unknown> {
 }
 
 function newUpstream(o: Options): Record<string, unknown> {
-  return { ...upstreamFields(o), name: required(o, "name"), targets: list(o, "target") ?? [] };
+  const fields = upstreamFields(o);
+  if (fields.healthCheck === null) delete fields.healthCheck; // a new upstream has none unless asked
+  return { ...fields, name: required(o, "name"), targets: list(o, "target") ?? [] };
 }
 
 /** The route fields the options name (create adds the required path and upstream). */
@@ -319,14 +344,14 @@ function routeFields(o: Options): Record<string, unknown> {
     methods: list(o, "method")?.map((m) => m.toUpperCase()),
     timeoutMs: integer(o, "timeout-ms"),
     protocol: text(o, "protocol"),
-    stripPrefix: o["strip-prefix"] === true ? true : undefined,
-    websocket: o.websocket === true ? true : undefined,
+    stripPrefix: flag(o, "strip-prefix"),
+    websocket: flag(o, "websocket"),
     websocketIdleTimeoutMs: integer(o, "ws-idle-timeout-ms"),
     websocketMaxConnections: integer(o, "ws-max-connections"),
     websocketMaxMessageBytes: integer(o, "ws-max-message-bytes"),
     streamIdleTimeoutMs: integer(o, "stream-idle-timeout-ms"),
-    public: o.public === true ? true : undefined,
-    idempotency: o.idempotency === true ? true : undefined,
+    public: flag(o, "public"),
+    idempotency: flag(o, "idempotency"),
     clientLimits: clientLimits(o),
   });
 }

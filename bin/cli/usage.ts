@@ -63,7 +63,7 @@ Connection (flags win over environment, environment over .corral/dev.json of \`c
   --token TOKEN    CORRAL_ADMIN_TOKEN   operator token
 
 Commands (output is JSON; errors print the problem and exit 1):
-  tenants list [--limit N] [--cursor C] [--all]
+  tenants list [--limit N] [--cursor C] [--all] [--q TEXT]   --q: only ids or names containing TEXT
   tenants get <tenant>
   tenants usage <tenant> [--from ISO-8601] [--to ISO-8601] [--granularity hour|day]
                                     requests: quota period (used, remaining, resets-at) and history;
@@ -74,6 +74,12 @@ Commands (output is JSON; errors print the problem and exit 1):
   tenants suspend|resume <tenant>
   tenants delete <tenant>
   tenants egress <tenant> [--allow ENTRY]...     replace the tenant's own egress exceptions
+  admission get                         the fleet's admission settings (every node applies them)
+  admission set [--max-inflight N] [--max-event-loop-delay-ms N]     changes only what is given
+                [--[no-]shed-shadow] [--[no-]shed-disabled] [--[no-]rate-shadow]
+                [--[no-]rate-disabled] [--[no-]quota-shadow] [--[no-]quota-disabled]
+                                        shadow: the limiter counts but does not refuse;
+                                        disabled: its kill switch; thresholds 0 = the node's default
   egress get                            the fleet's egress exceptions (every tenant's)
   egress set [--allow ENTRY]...         replace them; ENTRY: CIDR 10.1.0.0/16, host api.internal
                                         or host:port 127.0.0.1:3000
@@ -92,14 +98,15 @@ Commands (output is JSON; errors print the problem and exit 1):
   upstreams list <tenant>
   upstreams create <tenant> --name NAME --target URL [--target URL]... [--connect-timeout-ms N]
       [--weight N]...                  one per --target, in order (1-100; default all equal)
-      [--health-check http|grpc] [--health-path P] [--health-service S] [--health-interval-ms N]
+      [--health-check http|grpc|none] [--health-path P] [--health-service S] [--health-interval-ms N]
       [--health-timeout-ms N] [--healthy-threshold N] [--unhealthy-threshold N]
       [--eject-after N] [--base-ejection-ms N] [--max-ejection-ms N] [--max-ejected-percent N]
       [--slow-start-ms N]
       [--budget-percent N] [--budget-min-per-second N] [--budget-window-ms N]
                                         retry budget: retries <= N % of requests over the window
                                         + a floor per second (default 10 %, 3/s, 10000 ms)
-  upstreams update <tenant> <upstreamId> [any option of create]   changes only what is given
+  upstreams update <tenant> <upstreamId> [any option of create]   changes only what is given;
+                                        --health-check none turns the active checks off
   upstreams delete <tenant> <upstreamId>
   routes list <tenant>
   routes create <tenant> --path PREFIX --upstream ID [--host H]... [--method M]... [--timeout-ms N]
@@ -109,7 +116,10 @@ Commands (output is JSON; errors print the problem and exit 1):
                 [--retries N [--retry-status S]...]
                                         retries after a failed attempt (0-10) on statuses S (HTTP;
                                         gRPC codes on grpc routes; default 502 503 504 | 14)
-  routes update <tenant> <routeId> [any option of create]         changes only what is given
+  routes update <tenant> <routeId> [any option of create]         changes only what is given;
+                                        --no-strip-prefix, --no-idempotency, --no-websocket,
+                                        --no-public (with --no-client-limits if it has them)
+                                        switch an option off
   routes delete <tenant> <routeId>
   tokens list                           operator tokens (role admin only; never their secrets)
   tokens create <name> --role admin|viewer [--expires-at ISO-8601]   prints the token (shown once)

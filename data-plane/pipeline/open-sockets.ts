@@ -1,6 +1,7 @@
 /**
  * The WebSockets a node holds: counted per route (each route caps its own sockets on a node,
- * `websocketMaxConnections`) and for the node (`CORRAL_WS_MAX_SOCKETS`). A handshake reserves
+ * `websocketMaxConnections`), per tenant (`CORRAL_WS_MAX_SOCKETS_PER_TENANT`: a tenant with
+ * many routes cannot fill the node) and for the node (`CORRAL_WS_MAX_SOCKETS`). A handshake reserves
  * its slot in the `sockets` stage, before the upstream is dialled, so concurrent handshakes
  * cannot race past a cap; the slot is released when the handshake fails or the socket closes.
  *
@@ -30,7 +31,7 @@ export interface SocketSlot {
   release(): void;
 }
 
-export type Reservation = SocketSlot | "route_full" | "node_full";
+export type Reservation = SocketSlot | "route_full" | "tenant_full" | "node_full";
 
 /** What the registry needs of a config: is this tenant's websocket route still there? */
 export type RouteStillServed = (tenantId: string, routeId: string) => boolean;
@@ -57,6 +58,8 @@ export function servedBy(config: LiveConfig): RouteStillServed {
 export interface OpenSocketsOptions {
   /** sockets on this node at most, all routes together */
   maxSockets: number;
+  /** sockets of one tenant on this node at most, all its routes together */
+  maxSocketsPerTenant: number;
   /** ms between a config orphaning a socket and its close */
   closeGraceMs: number;
 }
@@ -68,6 +71,7 @@ export class OpenSockets {
   readonly #o: OpenSocketsOptions;
   readonly #slots = new Set<SocketSlot>();
   readonly #perRoute = new Map<string, number>();
+  readonly #perTenant = new Map<string, number>();
   readonly #closing = new Set<TimerHandle>();
   readonly #timers: Timers;
 
@@ -86,13 +90,19 @@ export class OpenSockets {
     return this.#perRoute.get(`${tenantId}\0${routeId}`) ?? 0;
   }
 
+  /** sockets open or being opened for one tenant, all its routes */
+  tenantCount(tenantId: string): number {
+    return this.#perTenant.get(tenantId) ?? 0;
+  }
+
   /** A slot for a new socket, or which cap refuses it. */
   reserve(tenantId: string, routeId: string, routeMax: number): Reservation {
     if (this.#slots.size >= this.#o.maxSockets) return "node_full";
+    if (this.tenantCount(tenantId) >= this.#o.maxSocketsPerTenant) return "tenant_full";
     const key = `${tenantId}\0${routeId}`;
-    const n = this.#perRoute.get(key) ?? 0;
-    if (n >= routeMax) return "route_full";
-    this.#perRoute.set(key, n + 1);
+    if (this.count(tenantId, routeId) >= routeMax) return "route_full";
+    increment(this.#perRoute, key, 1);
+    increment(this.#perTenant, tenantId, 1);
     let released = false;
     let away: string | undefined;
     const slot: SocketSlot & { socket?: ClosableSocket } = {
@@ -110,9 +120,8 @@ export class OpenSockets {
         if (released) return;
         released = true;
         this.#slots.delete(slot);
-        const left = (this.#perRoute.get(key) ?? 1) - 1;
-        if (left <= 0) this.#perRoute.delete(key);
-        else this.#perRoute.set(key, left);
+        increment(this.#perRoute, key, -1);
+        increment(this.#perTenant, tenantId, -1);
       },
     };
     this.#slots.add(slot);
@@ -137,4 +146,11 @@ export class OpenSockets {
     this.#closing.clear();
     for (const slot of [...this.#slots]) slot.goAway(reason);
   }
+}
+
+/** Adds `by` to a count; a count that reaches 0 leaves the map (it stays as small as what is open). */
+function increment(counts: Map<string, number>, key: string, by: 1 | -1): void {
+  const n = (counts.get(key) ?? 0) + by;
+  if (n <= 0) counts.delete(key);
+  else counts.set(key, n);
 }

@@ -4,10 +4,9 @@
  * that metric's labels (or a scrape target label), and the panels fit the Grafana grid.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, test } from "node:test";
-import { REPO_ROOT, readRepoFile } from "./chart-tools.ts";
+import { readRepoFile } from "./chart-tools.ts";
+import { definedMetrics, metricsOf, queryProblems } from "./metric-names.ts";
 
 interface Panel {
   id: number;
@@ -25,47 +24,6 @@ const dashboard = JSON.parse(readRepoFile("deploy/dashboards/corral.json")) as {
 const exprs = dashboard.panels.flatMap((p) =>
   (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })),
 );
-/** Labels Prometheus adds to every scraped series, and the histogram bucket label. */
-const TARGET_LABELS = ["namespace", "pod", "job", "instance", "service", "le"];
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(join(REPO_ROOT, dir), { recursive: true, encoding: "utf8" })
-    .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))
-    .map((f) => join(REPO_ROOT, dir, f));
-}
-
-/** Metric name -> label names, from `name: "corral_..."` definitions in the code. */
-function definedMetrics(): Map<string, string[]> {
-  const metrics = new Map<string, string[]>();
-  const gaugeHelper = /gauge\(\s*"(corral_[a-z0-9_]+)"/g;
-  for (const file of [...sourceFiles("control-plane"), ...sourceFiles("data-plane")]) {
-    const source = readFileSync(file, "utf8");
-    for (const m of source.matchAll(/name:\s*"(corral_[a-z0-9_]+)"([^}]*)\}/g)) {
-      const labels = /labelNames:\s*\[([^\]]*)\]/.exec(m[2])?.[1] ?? "";
-      metrics.set(
-        m[1],
-        [...labels.matchAll(/"([a-z_]+)"/g)].map((l) => l[1]),
-      );
-    }
-    for (const m of source.matchAll(gaugeHelper)) metrics.set(m[1], []);
-    // runtime/metric-makers.ts: counter|histogram("corral_...", help, ..., ["label", ...])
-    for (const m of source.matchAll(/\.(?:counter|histogram)\(\s*"(corral_[a-z0-9_]+)"([^;]*)\);/g)) {
-      const lists = [...m[2]!.matchAll(/\[([^\]]*)\]/g)].map((l) => l[1]!);
-      const labels = lists.find((l) => /^\s*"/.test(l)) ?? "";
-      metrics.set(
-        m[1]!,
-        [...labels.matchAll(/"([a-z_]+)"/g)].map((l) => l[1]!),
-      );
-    }
-  }
-  return metrics;
-}
-
-function baseName(series: string, metrics: Map<string, string[]>): string {
-  if (metrics.has(series)) return series;
-  return series.replace(/_(bucket|sum|count)$/, "");
-}
-
 describe("Grafana dashboard", () => {
   const metrics = definedMetrics();
 
@@ -88,19 +46,42 @@ describe("Grafana dashboard", () => {
 
   test("every query uses defined metrics and only their labels", () => {
     assert.ok(exprs.length >= 20);
-    for (const { panel, expr } of exprs) {
-      const series = [...expr.matchAll(/\b(corral_[a-z0-9_]+)/g)].map((m) => baseName(m[1], metrics));
-      assert.ok(series.length > 0, `${panel}: no corral_ metric`);
-      const allowed = new Set(TARGET_LABELS);
-      for (const name of series) {
-        assert.ok(metrics.has(name), `${panel}: ${name} is not defined in the code`);
-        for (const label of metrics.get(name)!) allowed.add(label);
-      }
-      const grouped = [...expr.matchAll(/\bby \(([^)]*)\)/g)].flatMap((m) => m[1].split(/,\s*/));
-      const matched = [...expr.matchAll(/([a-z_]+)\s*(?:=~|!=|!~|=)\s*"/g)].map((m) => m[1]);
-      for (const label of [...grouped, ...matched]) {
-        assert.ok(allowed.has(label), `${panel}: label ${label} is not one of ${[...allowed]}`);
-      }
+    for (const { panel, expr } of exprs)
+      assert.deepEqual(queryProblems(expr, metrics), [], `${panel}: ${expr}`);
+  });
+
+  test("the check catches an unknown metric, an unknown label and a query without a corral_ metric", () => {
+    assert.deepEqual(queryProblems('sum by (reason) (rate(corral_dp_requests_total{x="1"}[5m]))', metrics), [
+      `label x is not one of ${["namespace", "pod", "job", "instance", "service", "le", "reason", "status_class"]}`,
+    ]);
+    assert.match(queryProblems("rate(corral_dp_no_such_total[5m])", metrics)[0]!, /not defined/);
+    assert.deepEqual(queryProblems("up", metrics), ["no corral_ metric"]);
+  });
+
+  test("the metrics of quotas, metering, retries, circuits, idempotency, WebSockets and connection caps have panels", () => {
+    const shown = new Set(exprs.flatMap((e) => metricsOf(e.expr, metrics)));
+    for (const name of [
+      "corral_dp_quota_sync_total",
+      "corral_dp_quota_sync_errors_total",
+      "corral_dp_usage_pending",
+      "corral_dp_usage_dropped_total",
+      "corral_usage_entries_total",
+      "corral_dp_upstream_retries_total",
+      "corral_dp_upstream_attempts_total",
+      "corral_dp_retry_budget_exhausted_total",
+      "corral_dp_upstream_ejected_targets",
+      "corral_dp_upstream_ejections_total",
+      "corral_dp_health_checks_total",
+      "corral_dp_idempotency_total",
+      "corral_dp_websockets_open",
+      "corral_dp_websocket_messages_total",
+      "corral_dp_websocket_bytes_total",
+      "corral_dp_websocket_closes_total",
+      "corral_dp_client_connections_refused_total",
+      "corral_dp_client_connections_busiest_source",
+    ]) {
+      assert.ok(metrics.has(name), `${name} is defined in the code`);
+      assert.ok(shown.has(name), `a panel shows ${name}`);
     }
   });
 
