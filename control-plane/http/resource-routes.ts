@@ -45,43 +45,34 @@ export function registerResourceRoutes(
 ): void {
   const { schemas, summaries } = kind;
   const tags = [kind.collection];
-  const params = mount.params ? { params: mount.params } : {};
-  const itemPath = `${mount.path}/:${mount.idParam}`;
+  const collection = { tags, ...(mount.params ? { params: mount.params } : {}) };
   const item = { tags, params: mount.itemParams };
+  const itemPath = `${mount.path}/:${mount.idParam}`;
   const idOf = (req: ResourceRequest) => req.params[mount.idParam]!;
-  const route = (
-    method: "GET" | "POST" | "PATCH" | "DELETE",
-    url: string,
-    schema: object,
-    handler: Handler,
-  ) => app.route<{ Params: Record<string, string>; Body: unknown }>({ method, url, schema, handler });
+  const on = (method: "GET" | "POST" | "PATCH" | "DELETE", url: string, schema: object, handler: Handler) =>
+    app.route<{ Params: Record<string, string>; Body: unknown }>({ method, url, schema, handler });
 
-  const created = { 201: schemas.item };
-  route(
+  const answer = { response: { 200: schemas.item } };
+  on(
     "POST",
     mount.path,
-    { summary: summaries.create, tags, ...params, body: schemas.create, response: created },
+    { ...collection, summary: summaries.create, body: schemas.create, response: { 201: schemas.item } },
     (req, reply) => handlers.create(req, reply),
   );
-  route(
+  on(
     "GET",
     mount.path,
-    { summary: summaries.list, tags, ...params, response: { 200: schemas.list } },
-    async (req) => ({
-      items: await handlers.list(req),
-    }),
+    { ...collection, summary: summaries.list, response: { 200: schemas.list } },
+    async (req) => ({ items: await handlers.list(req) }),
   );
-  route("GET", itemPath, { summary: summaries.get, ...item, response: { 200: schemas.item } }, (req) =>
-    handlers.get(req, idOf(req)),
-  );
-  const changed = { 200: schemas.item };
-  route(
+  on("GET", itemPath, { ...item, summary: summaries.get, ...answer }, (req) => handlers.get(req, idOf(req)));
+  on(
     "PATCH",
     itemPath,
-    { summary: summaries.update, ...item, body: schemas.patch, response: changed },
+    { ...item, summary: summaries.update, body: schemas.patch, ...answer },
     (req, reply) => handlers.update(req, reply, idOf(req)),
   );
-  route("DELETE", itemPath, { summary: summaries.remove, ...item }, (req, reply) =>
+  on("DELETE", itemPath, { ...item, summary: summaries.remove }, (req, reply) =>
     handlers.remove(req, reply, idOf(req)),
   );
 }
