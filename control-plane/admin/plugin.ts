@@ -9,9 +9,8 @@ import { registerKeyRoutes } from "./key-routes.ts";
 import type { ApiDocumentInfo } from "../http/openapi.ts";
 import { registerOperatorTokenRoutes } from "./operator-token-routes.ts";
 import { registerPlacementAdmin } from "./placement-admin.ts";
-import { registerRouteRoutes } from "./route-routes.ts";
+import { registerTenantResourceRoutes } from "./resource-routes.ts";
 import { registerTenantRoutes } from "./tenant-routes.ts";
-import { registerUpstreamRoutes } from "./upstream-routes.ts";
 import { registerUsageRoutes } from "./usage-routes.ts";
 
 export const ADMIN_API_INFO: ApiDocumentInfo = {
@@ -36,8 +35,7 @@ export function adminPlugin(ctx: AdminContext) {
     registerOperatorAuth(app, ctx);
     registerTenantRoutes(app, ctx);
     registerKeyRoutes(app, ctx);
-    registerUpstreamRoutes(app, ctx);
-    registerRouteRoutes(app, ctx);
+    registerTenantResourceRoutes(app, ctx);
     registerFleetRoutes(app, ctx);
     registerConfigRoutes(app, ctx);
     registerPlacementAdmin(app, ctx);

@@ -20,21 +20,13 @@ import {
 
 export {
   createKeyBody,
-  createRouteBody,
-  createUpstreamBody,
   issuedKey,
-  patchRouteBody,
-  patchUpstreamBody,
   keyInfo,
   keyList,
   METHODS,
-  route,
-  routeList,
   SCOPES,
   SLUG_PATTERN,
   tenant,
-  upstream,
-  upstreamList,
 } from "../service/resource-schemas.ts";
 
 // ---- shared pieces ---------------------------------------------------------------

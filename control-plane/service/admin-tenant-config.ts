@@ -9,7 +9,7 @@ import { CorralError } from "../errors.ts";
 import { listApiKeys, setKeyQuota } from "../store/api-keys.ts";
 import type { Pool } from "../store/db.ts";
 import { deletePlan, getPlan, listPlanViews, type PlanLimits, putPlan } from "../store/plans.ts";
-import { listRoutes, type NewRoute, type RoutePatch } from "../store/routes.ts";
+import type { NewRoute, RoutePatch } from "../store/routes.ts";
 import {
   getAdmission,
   getEgress,
@@ -28,13 +28,14 @@ import {
   type TenantPatch,
   updateTenant,
 } from "../store/tenants.ts";
-import { listUpstreams, type NewUpstream, type UpstreamPatch } from "../store/upstreams.ts";
+import type { NewUpstream, UpstreamPatch } from "../store/upstreams.ts";
 import type { Change, NewKey } from "./config-changes.ts";
 import * as changes from "./config-changes.ts";
 import { measureTenant } from "./config-growth.ts";
 import { normalizeEgressAllow, normalizeUpstream } from "./input-validation.ts";
 import { assertPlanRateCovered, assertTenantRateCovered } from "./limit-rules.ts";
 import { type PeriodQuotaInput, parseOptionalQuota, parsePeriodQuota } from "./period-quota.ts";
+import type { ResourceChanges } from "./tenant-resource.ts";
 
 export type { NewKey, NewRoute, NewUpstream, RoutePatch, UpstreamPatch };
 
@@ -68,6 +69,16 @@ function tenantInput<T extends NewTenantBody | TenantPatchBody>(body: T): NewTen
   if (quota !== undefined)
     out.quotaOverride = quota === "plan" ? "plan" : parseOptionalQuota(quota, "body/limits/quota");
   return out;
+}
+
+/** One kind of a tenant's resources (routes, upstreams) for the admin API: reads, and changes to run. */
+export interface AdminResource<Item, New, Patch> {
+  /** CORRAL_ADMIN_NOT_FOUND for a tenant that does not exist */
+  list(tenantId: string): Promise<Item[]>;
+  get(tenantId: string, id: string): Promise<Item>;
+  create(tenantId: string, body: New): Change;
+  update(tenantId: string, id: string, patch: Patch): Change;
+  remove(tenantId: string, id: string): Change;
 }
 
 export class AdminTenantConfig {
@@ -123,10 +134,8 @@ export class AdminTenantConfig {
 
   readonly issueKey = changes.issueKey;
   readonly revokeKey = changes.revokeKey;
-  readonly createRoute = changes.createRoute;
-  readonly updateRoute = changes.updateRoute;
-  readonly removeRoute = changes.removeRoute;
-  readonly removeUpstream = changes.removeUpstream;
+  readonly routes = this.#served(changes.routes);
+  readonly upstreams = this.#served(changes.upstreams, normalizeUpstream);
 
   /** Sets (null: removes) a key's own period quota; operators only. */
   setKeyQuota(tenantId: string, keyId: string, quota: PeriodQuotaInput | null): Change {
@@ -138,33 +147,26 @@ export class AdminTenantConfig {
     };
   }
 
-  createUpstream(tenantId: string, body: NewUpstream): Change {
-    return changes.createUpstream(tenantId, normalizeUpstream(body));
-  }
-
-  readonly updateUpstream = changes.updateUpstream;
-
   async listKeys(tenantId: string) {
     await assertTenantExists(this.#pool, tenantId);
     return listApiKeys(this.#pool, tenantId);
   }
 
-  async listRoutes(tenantId: string) {
-    await assertTenantExists(this.#pool, tenantId);
-    return listRoutes(this.#pool, tenantId);
-  }
-
-  async listUpstreams(tenantId: string) {
-    await assertTenantExists(this.#pool, tenantId);
-    return listUpstreams(this.#pool, tenantId);
-  }
-
-  getRoute(tenantId: string, routeId: string) {
-    return changes.findRoute(this.#pool, tenantId, routeId);
-  }
-
-  getUpstream(tenantId: string, upstreamId: string) {
-    return changes.findUpstream(this.#pool, tenantId, upstreamId);
+  /** A kind of tenant resource as the admin API serves it: the tenant is the path's, a list needs it to exist. */
+  #served<Item, New, Patch>(
+    kind: ResourceChanges<Item, New, Patch>,
+    normalize: (body: New) => New = (body) => body,
+  ): AdminResource<Item, New, Patch> {
+    return {
+      list: async (tenantId) => {
+        await assertTenantExists(this.#pool, tenantId);
+        return kind.list(this.#pool, tenantId);
+      },
+      get: (tenantId, id) => kind.find(this.#pool, tenantId, id),
+      create: (tenantId, body) => kind.create(tenantId, normalize(body)),
+      update: kind.update,
+      remove: kind.remove,
+    };
   }
 
   // ---- plans ------------------------------------------------------------------------

@@ -3,56 +3,51 @@
  * MutationRunner.run (one transaction, change counter, idempotency record), each read throws
  * CORRAL_ADMIN_NOT_FOUND for an id that is not the tenant's. The admin API (any tenant, from
  * the path) and the tenant API (the caller's own tenant, from its key) both go through here.
+ * Routes and upstreams are two kinds of tenant resource (tenant-resource.ts): this file says
+ * only how each merges a patch and what it checks.
  */
 import { checkTarget, egressPolicy } from "../../proto/egress-policy.ts";
 import { CorralError } from "../errors.ts";
 import { issueApiKey, revokeApiKey, type Scope } from "../store/api-keys.ts";
-import type { Queryable, TxClient } from "../store/db.ts";
-import {
-  deleteRoute,
-  getRoute,
-  insertRoute,
-  type NewRoute,
-  type Route,
-  type RoutePatch,
-  replaceRoute,
-} from "../store/routes.ts";
+import type { TxClient } from "../store/db.ts";
 import { claimRouteHosts } from "../store/route-hosts.ts";
+import { type NewRoute, type Route, type RoutePatch, routeTable } from "../store/routes.ts";
 import { egressAllowOf } from "../store/settings.ts";
 import { assertTenantExists } from "../store/tenants.ts";
-import {
-  deleteUpstream,
-  getUpstream,
-  insertUpstream,
-  type NewUpstream,
-  replaceUpstream,
-  type Upstream,
-  type UpstreamPatch,
-} from "../store/upstreams.ts";
+import { type NewUpstream, type Upstream, type UpstreamPatch, upstreamTable } from "../store/upstreams.ts";
 import { normalizeUpstream } from "./input-validation.ts";
-import type { MutationResult } from "./mutations.ts";
+import type { Change } from "./mutations.ts";
+import { notFound, resourceChanges } from "./tenant-resource.ts";
 
-export type Change = (tx: TxClient) => Promise<MutationResult>;
+export type { Change };
 
 export interface NewKey {
   name: string;
   scopes: Scope[];
 }
 
-const notFound = (kind: string, id: string, tenantId: string) =>
-  new CorralError("CORRAL_ADMIN_NOT_FOUND", `${kind} ${id} not found in tenant ${tenantId}`);
-
 /**
- * `targets` already normalised (normalizeTargets). Each must pass the egress policy of the
- * fleet's and the tenant's allow lists, read in the change's transaction.
+ * Upstreams: `targets` of a new one already normalised (normalizeTargets). A merged one is
+ * checked as a new one would be: targets normalised, one weight per target, a check's timeout
+ * within its interval, the longest ejection not below the first (normalizeUpstream), the name
+ * unique. New targets must pass the egress policy (a patch is no way around it); CORRAL_ADMIN_IN_USE
+ * on delete while a route uses it.
  */
-export function createUpstream(tenantId: string, input: NewUpstream): Change {
-  return async (tx) => {
-    await assertTenantExists(tx, tenantId);
-    await assertEgressAllows(tx, tenantId, input.targets);
-    return { status: 201, body: await insertUpstream(tx, tenantId, input) };
-  };
-}
+export const upstreams = resourceChanges<Upstream, NewUpstream, UpstreamPatch>({
+  kind: "upstream",
+  table: upstreamTable,
+  merge(current, patch) {
+    const { weights, healthCheck, ...rest } = { ...current, ...patch };
+    return normalizeUpstream({
+      ...rest,
+      ...(weights && weights.length > 0 ? { weights } : {}), // [] or null: all equal
+      ...(healthCheck ? { healthCheck } : {}),
+    });
+  },
+  admit: async (tx, tenantId, upstream, patch) => {
+    if (!patch || patch.targets) await assertEgressAllows(tx, tenantId, upstream.targets);
+  },
+});
 
 /** Every target must pass the egress policy of the fleet's and the tenant's allow lists, read in `tx`. */
 async function assertEgressAllows(tx: TxClient, tenantId: string, targets: readonly string[]): Promise<void> {
@@ -69,34 +64,23 @@ async function assertEgressAllows(tx: TxClient, tenantId: string, targets: reado
 }
 
 /**
- * The merged upstream is checked as a new one would be: targets normalised, new ones checked
- * against the egress policy (a patch is no way around it), one weight per target, a check's
- * timeout within its interval, the longest ejection not below the first (normalizeUpstream),
- * the name unique.
+ * Routes: a new or merged one is checked for its shape (public, client limits) and retry
+ * statuses, its hosts claimed against other tenants' public hosts; the upstream must be the
+ * tenant's own (the store's foreign key).
  */
-export function updateUpstream(tenantId: string, upstreamId: string, patch: UpstreamPatch): Change {
-  return async (tx) => {
-    const current = await findUpstream(tx, tenantId, upstreamId);
-    const { weights, healthCheck, ...rest } = { ...current, ...patch };
-    const merged = normalizeUpstream({
-      ...rest,
-      ...(weights && weights.length > 0 ? { weights } : {}), // [] or null: all equal
-      ...(healthCheck ? { healthCheck } : {}),
-    });
-    if (patch.targets) await assertEgressAllows(tx, tenantId, merged.targets);
-    const updated = await replaceUpstream(tx, tenantId, upstreamId, merged);
-    if (!updated) throw notFound("upstream", upstreamId, tenantId);
-    return { status: 200, body: updated };
-  };
-}
-
-/** CORRAL_ADMIN_IN_USE while a route uses the upstream. */
-export function removeUpstream(tenantId: string, upstreamId: string): Change {
-  return async (tx) => {
-    if (!(await deleteUpstream(tx, tenantId, upstreamId))) throw notFound("upstream", upstreamId, tenantId);
-    return { status: 204, body: null };
-  };
-}
+export const routes = resourceChanges<Route, NewRoute, RoutePatch>({
+  kind: "route",
+  table: routeTable,
+  merge(current, patch) {
+    const { limits, clientLimits, ...rest } = { ...current, ...patch };
+    return { ...rest, ...(limits ? { limits } : {}), ...(clientLimits ? { clientLimits } : {}) };
+  },
+  check(route) {
+    assertRouteShape(route);
+    assertRetryStatuses(route);
+  },
+  admit: (tx, tenantId, route) => claimRouteHosts(tx, tenantId, route.hosts, route.public),
+});
 
 /** What the schema cannot say about a route: how public routes and client limits combine. */
 export function routeShapeProblems(r: NewRoute): { path: string; message: string }[] {
@@ -115,39 +99,6 @@ function assertRouteShape(r: NewRoute): void {
   throw new CorralError("CORRAL_ADMIN_VALIDATION", detail, { errors: problems });
 }
 
-export function createRoute(tenantId: string, input: NewRoute): Change {
-  return async (tx) => {
-    assertRouteShape(input);
-    await assertTenantExists(tx, tenantId);
-    assertRetryStatuses(input);
-    await claimRouteHosts(tx, tenantId, input.hosts, input.public);
-    return { status: 201, body: await insertRoute(tx, tenantId, input) };
-  };
-}
-
-/**
- * The merged route is checked as a new one would be: its shape (public, idempotency, client
- * limits), retry statuses, its hosts claimed against other tenants' public hosts, the upstream
- * the tenant's own.
- */
-export function updateRoute(tenantId: string, routeId: string, patch: RoutePatch): Change {
-  return async (tx) => {
-    const current = await findRoute(tx, tenantId, routeId);
-    const { limits, clientLimits, ...rest } = { ...current, ...patch };
-    const merged: NewRoute = {
-      ...rest,
-      ...(limits ? { limits } : {}),
-      ...(clientLimits ? { clientLimits } : {}),
-    };
-    assertRouteShape(merged);
-    assertRetryStatuses(merged);
-    await claimRouteHosts(tx, tenantId, merged.hosts, merged.public);
-    const updated = await replaceRoute(tx, tenantId, routeId, merged);
-    if (!updated) throw notFound("route", routeId, tenantId);
-    return { status: 200, body: updated };
-  };
-}
-
 /** Retry statuses are HTTP statuses 400-599 on http routes, gRPC codes 1-16 on grpc routes. */
 function assertRetryStatuses(route: NewRoute): void {
   const [low, high] = route.protocol === "grpc" ? [1, 16] : [400, 599];
@@ -156,13 +107,6 @@ function assertRetryStatuses(route: NewRoute): void {
   const path = `body/retries/statuses/${bad}`;
   const message = `must be ${route.protocol === "grpc" ? "a gRPC code" : "an HTTP status"} from ${low} to ${high}`;
   throw new CorralError("CORRAL_ADMIN_VALIDATION", `${path} ${message}`, { errors: [{ path, message }] });
-}
-
-export function removeRoute(tenantId: string, routeId: string): Change {
-  return async (tx) => {
-    if (!(await deleteRoute(tx, tenantId, routeId))) throw notFound("route", routeId, tenantId);
-    return { status: 204, body: null };
-  };
 }
 
 /** The key is in the response only: a replay gets the same body without it (only the hash is stored). */
@@ -182,14 +126,4 @@ export function revokeKey(tenantId: string, keyId: string): Change {
     if (result === "not-found") throw notFound("key", keyId, tenantId);
     return { status: 204, body: null, changed: result === "revoked" };
   };
-}
-
-export async function findRoute(q: Queryable, tenantId: string, routeId: string): Promise<Route> {
-  return (await getRoute(q, tenantId, routeId)) ?? Promise.reject(notFound("route", routeId, tenantId));
-}
-
-export async function findUpstream(q: Queryable, tenantId: string, upstreamId: string): Promise<Upstream> {
-  return (
-    (await getUpstream(q, tenantId, upstreamId)) ?? Promise.reject(notFound("upstream", upstreamId, tenantId))
-  );
 }

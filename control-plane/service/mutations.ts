@@ -27,6 +27,9 @@ export interface MutationResult extends StoredResponse {
   rollbackOf?: number;
 }
 
+/** One change of configuration, run by MutationRunner.run in its transaction. */
+export type Change = (tx: TxClient) => Promise<MutationResult>;
+
 export interface MutationRequest {
   /** who the key belongs to, e.g. `admin:<operator id>` */
   scope: string;

@@ -7,7 +7,7 @@
  */
 
 import { MAX_ALLOW_ENTRIES, MAX_ALLOW_ENTRY_LENGTH } from "../../proto/egress-policy.ts";
-import { STREAMING_BOUNDS, STREAMING_SETTINGS, type StreamingSetting } from "../../proto/route-streaming.ts";
+import { STREAMING_BOUNDS, type StreamingSetting } from "../../proto/route-streaming.ts";
 import {
   DEFAULT_HEALTH_CHECK,
   DEFAULT_OUTLIER,
@@ -67,6 +67,18 @@ const closedBody = <P extends object>(required: string[], properties: P) => ({
   required,
   properties,
 });
+
+/** PATCH: any of `properties`, at least one. */
+const patchBody = <P extends object>(properties: P) => ({ ...closedBody([], properties), minProperties: 1 });
+
+/**
+ * A tenant-owned resource as answered: its id, tenant and creation time around the kind's own
+ * fields, every one of them present.
+ */
+const tenantOwned = <P extends object>(properties: P) => {
+  const all = { id: { type: "string" }, tenantId: slug, ...properties, createdAt: timestamp } as const;
+  return { type: "object", properties: all, required: Object.keys(all) } as const;
+};
 
 export const itemsOf = (item: object) =>
   ({ type: "object", properties: { items: { type: "array", items: item } }, required: ["items"] }) as const;
@@ -294,40 +306,20 @@ export const createUpstreamBody = closedBody(["name", "targets"], {
  * the active checks off; an `outlier` given replaces the whole setting (its omitted fields take
  * their defaults).
  */
-export const patchUpstreamBody = {
-  ...closedBody([], { ...upstreamInputs, healthCheck: { ...healthCheckInput, type: ["object", "null"] } }),
-  minProperties: 1,
-};
+export const patchUpstreamBody = patchBody({
+  ...upstreamInputs,
+  healthCheck: { ...healthCheckInput, type: ["object", "null"] },
+});
 
-export const upstream = {
-  type: "object",
-  properties: {
-    id: { type: "string" },
-    tenantId: slug,
-    name: { type: "string" },
-    targets: { type: "array", items: { type: "string" } },
-    connectTimeoutMs: { type: "integer" },
-    weights: { type: ["array", "null"], items: { type: "integer" } },
-    healthCheck: healthCheckOutput,
-    outlier: outlierOutput,
-    retryBudget,
-    createdAt: timestamp,
-  },
-  required: [
-    "id",
-    "tenantId",
-    "name",
-    "targets",
-    "connectTimeoutMs",
-    "weights",
-    "healthCheck",
-    "outlier",
-    "retryBudget",
-    "createdAt",
-  ],
-} as const;
-
-export const upstreamList = itemsOf(upstream);
+export const upstream = tenantOwned({
+  name: { type: "string" },
+  targets: { type: "array", items: { type: "string" } },
+  connectTimeoutMs: { type: "integer" },
+  weights: { type: ["array", "null"], items: { type: "integer" } },
+  healthCheck: healthCheckOutput,
+  outlier: outlierOutput,
+  retryBudget,
+});
 
 // ---- routes ---------------------------------------------------------------------
 
@@ -435,55 +427,59 @@ export const createRouteBody = closedBody(["pathPrefix", "upstreamId"], {
  * PATCH: any of the fields of a new route; `limits: null` / `clientLimits: null` remove a bucket,
  * a streaming setting of 0 goes back to the node's default.
  */
-export const patchRouteBody = {
-  ...closedBody([], {
-    ...routeInputs,
-    limits: { ...routeLimitsInput, type: ["object", "null"] },
-    clientLimits: { ...routeInputs.clientLimits, type: ["object", "null"] },
-  }),
-  minProperties: 1,
-};
+export const patchRouteBody = patchBody({
+  ...routeInputs,
+  limits: { ...routeLimitsInput, type: ["object", "null"] },
+  clientLimits: { ...routeInputs.clientLimits, type: ["object", "null"] },
+});
 
-export const route = {
-  type: "object",
-  properties: {
-    id: { type: "string" },
-    tenantId: slug,
-    pathPrefix: { type: "string" },
-    hosts: { type: "array", items: { type: "string" } },
-    methods: { type: "array", items: { type: "string" } },
-    upstreamId: { type: "string" },
-    timeoutMs: { type: "integer" },
-    protocol: { enum: ["http", "grpc"] },
-    stripPrefix: { type: "boolean" },
-    limits: routeLimits,
-    retries: routeRetries,
-    public: { type: "boolean" },
-    idempotency: { type: "boolean" },
-    clientLimits: routeLimits,
-    createdAt: timestamp,
-    websocket: { type: "boolean" },
-    ...streamingOutputs,
+export const route = tenantOwned({
+  pathPrefix: { type: "string" },
+  hosts: { type: "array", items: { type: "string" } },
+  methods: { type: "array", items: { type: "string" } },
+  upstreamId: { type: "string" },
+  timeoutMs: { type: "integer" },
+  protocol: { enum: ["http", "grpc"] },
+  stripPrefix: { type: "boolean" },
+  limits: routeLimits,
+  retries: routeRetries,
+  public: { type: "boolean" },
+  idempotency: { type: "boolean" },
+  clientLimits: routeLimits,
+  websocket: { type: "boolean" },
+  ...streamingOutputs,
+});
+
+// ---- the resource kinds as REST serves them (http/resource-routes.ts) -----------
+
+/** Each operation's OpenAPI summary, for each kind. */
+const SUMMARIES = {
+  create: {
+    upstreams: "Create an upstream service",
+    routes: "Create a route to one of the tenant's upstreams",
   },
-  required: [
-    "id",
-    "tenantId",
-    "pathPrefix",
-    "hosts",
-    "methods",
-    "upstreamId",
-    "timeoutMs",
-    "protocol",
-    "stripPrefix",
-    "limits",
-    "retries",
-    "public",
-    "idempotency",
-    "clientLimits",
-    "createdAt",
-    "websocket",
-    ...STREAMING_SETTINGS,
-  ],
+  get: { upstreams: "Get an upstream", routes: "Get a route" },
+  update: {
+    upstreams: "Change an upstream in place (new targets pass the egress policy as on create)",
+    routes: "Change a route in place (any field of a new route; limits null removes its bucket)",
+  },
+  remove: { upstreams: "Delete an upstream no route uses", routes: "Delete a route" },
 } as const;
 
-export const routeList = itemsOf(route);
+function restKind(collection: "upstreams" | "routes", item: object, create: object, patch: object) {
+  const summary = (op: keyof typeof SUMMARIES) => SUMMARIES[op][collection];
+  return {
+    collection,
+    schemas: { item, list: itemsOf(item), create, patch },
+    summaries: {
+      list: `List the tenant's ${collection}`,
+      create: summary("create"),
+      get: summary("get"),
+      update: summary("update"),
+      remove: summary("remove"),
+    },
+  };
+}
+
+export const upstreamResource = restKind("upstreams", upstream, createUpstreamBody, patchUpstreamBody);
+export const routeResource = restKind("routes", route, createRouteBody, patchRouteBody);

@@ -1,8 +1,8 @@
 /** A tenant's upstream services. Every query is scoped by tenant_id. */
-import { randomBytes } from "node:crypto";
 import { DEFAULT_OUTLIER } from "../../proto/upstream-policy.ts";
 import { CorralError } from "../errors.ts";
-import { type Queryable, SQLSTATE, sqlState } from "./db.ts";
+import { SQLSTATE } from "./db.ts";
+import { tenantTable } from "./tenant-resource.ts";
 
 /** Each node's retry budget for the upstream: retries <= percent of requests over the window + a floor. */
 export interface RetryBudget {
@@ -84,17 +84,25 @@ export interface UpstreamRow {
   created_at: Date;
 }
 
-const COLUMNS =
-  "id, tenant_id, name, targets, connect_timeout_ms, weights, health_check, outlier, retry_budget_percent, " +
-  "retry_budget_min_per_second, retry_budget_window_ms, created_at";
-
-function toUpstream(r: UpstreamRow): Upstream {
-  return {
-    id: r.id,
-    tenantId: r.tenant_id,
-    name: r.name,
-    targets: r.targets,
-    connectTimeoutMs: r.connect_timeout_ms,
+/** The statements of the upstreams table; a name the tenant already uses is a conflict. */
+export const upstreamTable = tenantTable<
+  UpstreamRow,
+  Upstream,
+  NewUpstream,
+  "name" | "targets" | "connectTimeoutMs"
+>({
+  table: "upstreams",
+  idPrefix: "up_",
+  plain: ["name", "targets", "connectTimeoutMs"],
+  columns: {
+    weights: (u) => u.weights ?? null,
+    health_check: (u) => (u.healthCheck ? JSON.stringify(u.healthCheck) : null),
+    outlier: (u) => JSON.stringify(u.outlier),
+    retry_budget_percent: (u) => (u.retryBudget ?? DEFAULT_RETRY_BUDGET).percent,
+    retry_budget_min_per_second: (u) => (u.retryBudget ?? DEFAULT_RETRY_BUDGET).minPerSecond,
+    retry_budget_window_ms: (u) => (u.retryBudget ?? DEFAULT_RETRY_BUDGET).windowMs,
+  },
+  fields: (r) => ({
     weights: r.weights,
     healthCheck: r.health_check,
     outlier: r.outlier ?? { ...DEFAULT_OUTLIER },
@@ -103,93 +111,13 @@ function toUpstream(r: UpstreamRow): Upstream {
       minPerSecond: r.retry_budget_min_per_second,
       windowMs: r.retry_budget_window_ms,
     },
-    createdAt: r.created_at.toISOString(),
-  };
-}
-
-export function newUpstreamId(): string {
-  return `up_${randomBytes(8).toString("hex")}`;
-}
-
-function upstreamValues(u: NewUpstream): unknown[] {
-  const budget = u.retryBudget ?? DEFAULT_RETRY_BUDGET;
-  return [
-    u.name,
-    u.targets,
-    u.connectTimeoutMs,
-    u.weights ?? null,
-    u.healthCheck ? JSON.stringify(u.healthCheck) : null,
-    JSON.stringify(u.outlier),
-    budget.percent,
-    budget.minPerSecond,
-    budget.windowMs,
-  ];
-}
-
-/** Runs an INSERT or UPDATE ... RETURNING; taking a name the tenant already uses is a conflict. */
-async function writeUpstream(q: Queryable, sql: string, values: unknown[], name: string) {
-  try {
-    const { rows } = await q.query<UpstreamRow>(sql, values);
-    return rows[0] && toUpstream(rows[0]);
-  } catch (err) {
-    if (sqlState(err) === SQLSTATE.uniqueViolation)
-      throw new CorralError("CORRAL_ADMIN_CONFLICT", `upstream ${JSON.stringify(name)} already exists`);
-    throw err;
-  }
-}
-
-/** Caller has checked the tenant exists (assertTenantExists) in the same transaction. */
-export async function insertUpstream(q: Queryable, tenantId: string, u: NewUpstream): Promise<Upstream> {
-  const sql = `INSERT INTO upstreams (id, tenant_id, name, targets, connect_timeout_ms, weights, health_check, outlier,
-                                      retry_budget_percent, retry_budget_min_per_second, retry_budget_window_ms)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`;
-  return (await writeUpstream(q, sql, [newUpstreamId(), tenantId, ...upstreamValues(u)], u.name))!;
-}
-
-/** Replaces the upstream's fields with `u` (the caller merged the patch); undefined: no such upstream in this tenant. */
-export function replaceUpstream(
-  q: Queryable,
-  tenantId: string,
-  id: string,
-  u: NewUpstream,
-): Promise<Upstream | undefined> {
-  const sql = `UPDATE upstreams SET name = $3, targets = $4, connect_timeout_ms = $5, weights = $6,
-                      health_check = $7, outlier = $8, retry_budget_percent = $9,
-                      retry_budget_min_per_second = $10, retry_budget_window_ms = $11
-                WHERE tenant_id = $2 AND id = $1 RETURNING ${COLUMNS}`;
-  return writeUpstream(q, sql, [id, tenantId, ...upstreamValues(u)], u.name);
-}
-
-export async function listUpstreams(q: Queryable, tenantId: string): Promise<Upstream[]> {
-  const { rows } = await q.query<UpstreamRow>(
-    `SELECT ${COLUMNS} FROM upstreams WHERE tenant_id = $1 ORDER BY created_at, id`,
-    [tenantId],
-  );
-  return rows.map(toUpstream);
-}
-
-export async function getUpstream(q: Queryable, tenantId: string, id: string): Promise<Upstream | undefined> {
-  const { rows } = await q.query<UpstreamRow>(
-    `SELECT ${COLUMNS} FROM upstreams WHERE tenant_id = $1 AND id = $2`,
-    [tenantId, id],
-  );
-  return rows[0] && toUpstream(rows[0]);
-}
-
-/** false when there is no such upstream in this tenant; CORRAL_ADMIN_IN_USE while a route uses it. */
-export async function deleteUpstream(q: Queryable, tenantId: string, id: string): Promise<boolean> {
-  try {
-    const { rowCount } = await q.query("DELETE FROM upstreams WHERE tenant_id = $1 AND id = $2", [
-      tenantId,
-      id,
-    ]);
-    return (rowCount ?? 0) > 0;
-  } catch (err) {
-    if (sqlState(err) === SQLSTATE.foreignKeyViolation)
-      throw new CorralError(
-        "CORRAL_ADMIN_IN_USE",
-        `upstream ${id} is used by a route; delete the route first`,
-      );
-    throw err;
-  }
-}
+  }),
+  writeRefusals: {
+    [SQLSTATE.uniqueViolation]: (u) =>
+      new CorralError("CORRAL_ADMIN_CONFLICT", `upstream ${JSON.stringify(u.name)} already exists`),
+  },
+  deleteRefusals: {
+    [SQLSTATE.foreignKeyViolation]: (id) =>
+      new CorralError("CORRAL_ADMIN_IN_USE", `upstream ${id} is used by a route; delete the route first`),
+  },
+});

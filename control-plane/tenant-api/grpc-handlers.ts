@@ -36,34 +36,34 @@ export function tenantHandlers(service: TenantService, unary: Unary): TenantServ
       response: { placement: map.placementMessage(await s.getPlacement(ctx.caller)) },
     })),
     listRoutes: unary<pb.ListRoutesRequest, pb.ListRoutesResponse>("ListRoutes", async (ctx) => ({
-      response: { routes: (await s.listRoutes(ctx.caller)).map(map.routeMessage) },
+      response: { routes: (await s.routes.list(ctx.caller)).map(map.routeMessage) },
     })),
     getRoute: unary<pb.GetRouteRequest, pb.GetRouteResponse>("GetRoute", async (ctx, req) => ({
-      response: { route: map.routeMessage(await s.getRoute(ctx.caller, req.id)) },
+      response: { route: map.routeMessage(await s.routes.get(ctx.caller, req.id)) },
     })),
     createRoute: unary<pb.CreateRouteRequest, pb.CreateRouteResponse>("CreateRoute", async (ctx, req) => {
-      const out = await s.createRoute(ctx.caller, map.routeInput(req), mutation(ctx, req));
+      const out = await s.routes.create(ctx.caller, map.routeInput(req), mutation(ctx, req));
       return done(out, { route: map.routeMessage(out.value) });
     }),
     deleteRoute: unary<pb.DeleteRouteRequest, pb.DeleteRouteResponse>("DeleteRoute", async (ctx, req) =>
-      done(await s.deleteRoute(ctx.caller, req.id, mutation(ctx, req)), {}),
+      done(await s.routes.delete(ctx.caller, req.id, mutation(ctx, req)), {}),
     ),
     listUpstreams: unary<pb.ListUpstreamsRequest, pb.ListUpstreamsResponse>("ListUpstreams", async (ctx) => ({
-      response: { upstreams: (await s.listUpstreams(ctx.caller)).map(map.upstreamMessage) },
+      response: { upstreams: (await s.upstreams.list(ctx.caller)).map(map.upstreamMessage) },
     })),
     getUpstream: unary<pb.GetUpstreamRequest, pb.GetUpstreamResponse>("GetUpstream", async (ctx, req) => ({
-      response: { upstream: map.upstreamMessage(await s.getUpstream(ctx.caller, req.id)) },
+      response: { upstream: map.upstreamMessage(await s.upstreams.get(ctx.caller, req.id)) },
     })),
     createUpstream: unary<pb.CreateUpstreamRequest, pb.CreateUpstreamResponse>(
       "CreateUpstream",
       async (ctx, req) => {
-        const out = await s.createUpstream(ctx.caller, map.upstreamInput(req), mutation(ctx, req));
+        const out = await s.upstreams.create(ctx.caller, map.upstreamInput(req), mutation(ctx, req));
         return done(out, { upstream: map.upstreamMessage(out.value) });
       },
     ),
     deleteUpstream: unary<pb.DeleteUpstreamRequest, pb.DeleteUpstreamResponse>(
       "DeleteUpstream",
-      async (ctx, req) => done(await s.deleteUpstream(ctx.caller, req.id, mutation(ctx, req)), {}),
+      async (ctx, req) => done(await s.upstreams.delete(ctx.caller, req.id, mutation(ctx, req)), {}),
     ),
     listKeys: unary<pb.ListKeysRequest, pb.ListKeysResponse>("ListKeys", async (ctx) => ({
       response: { keys: (await s.listKeys(ctx.caller)).map(map.keyMessage) },
@@ -76,13 +76,13 @@ export function tenantHandlers(service: TenantService, unary: Unary): TenantServ
       done(await s.revokeKey(ctx.caller, req.id, mutation(ctx, req)), {}),
     ),
     updateRoute: unary<pb.UpdateRouteRequest, pb.UpdateRouteResponse>("UpdateRoute", async (ctx, req) => {
-      const out = await s.updateRoute(ctx.caller, req.id, map.routePatch(req), mutation(ctx, req));
+      const out = await s.routes.update(ctx.caller, req.id, map.routePatch(req), mutation(ctx, req));
       return done(out, { route: map.routeMessage(out.value) });
     }),
     updateUpstream: unary<pb.UpdateUpstreamRequest, pb.UpdateUpstreamResponse>(
       "UpdateUpstream",
       async (ctx, req) => {
-        const out = await s.updateUpstream(ctx.caller, req.id, map.upstreamPatch(req), mutation(ctx, req));
+        const out = await s.upstreams.update(ctx.caller, req.id, map.upstreamPatch(req), mutation(ctx, req));
         return done(out, { upstream: map.upstreamMessage(out.value) });
       },
     ),

@@ -14,24 +14,20 @@ import { sourceOf } from "../service/failed-auth-throttle.ts";
 import { checkIdempotencyKey, invalid } from "../service/input-validation.ts";
 import {
   createKeyBody,
-  createRouteBody,
-  createUpstreamBody,
   issuedKey,
-  patchRouteBody,
-  patchUpstreamBody,
   keyList,
-  route,
-  routeList,
-  tenant,
-  upstream,
+  routeResource,
   shardProperties,
-  upstreamList,
+  tenant,
+  upstreamResource,
 } from "../service/resource-schemas.ts";
+import { type RestResourceKind, registerResourceRoutes } from "../http/resource-routes.ts";
 import {
   type Caller,
   ID_PATTERNS,
   type MutationOptions,
   type Outcome,
+  type TenantResourceApi,
   type TenantService,
 } from "./service.ts";
 import { asTenantError } from "./tenant-errors.ts";
@@ -87,9 +83,8 @@ export function tenantRestPlugin(service: TenantService) {
       req.log = req.log.child({ tenant: caller.tenantId, key: caller.keyId });
     });
     registerTenantRoutes(app, service);
-    registerRouteRoutes(app, service);
-    registerUpstreamRoutes(app, service);
-    registerPatches(app, service);
+    mountKind(app, routeResource, service.routes, ID_PATTERNS.route);
+    mountKind(app, upstreamResource, service.upstreams, ID_PATTERNS.upstream);
     registerKeyRoutes(app, service);
   };
 }
@@ -145,96 +140,27 @@ function registerTenantRoutes(app: FastifyInstance, service: TenantService): voi
   );
 }
 
-/** PATCH /routes/:id and /upstreams/:id: the service's update of one of the caller's resources. */
-function registerPatches(app: FastifyInstance, service: TenantService): void {
-  const patches = [
-    [
-      "routes",
-      patchRouteBody,
-      route,
-      "a route in place (any field of a new route; limits null removes its bucket)",
-    ],
-    ["upstreams", patchUpstreamBody, upstream, "an upstream in place (new targets pass the egress policy)"],
-  ] as const;
-  for (const [kind, body, response, what] of patches) {
-    const params = idParams(kind === "routes" ? ID_PATTERNS.route : ID_PATTERNS.upstream);
-    const update: (...args: Parameters<TenantService["updateRoute"]>) => Promise<Outcome<unknown>> =
-      kind === "routes" ? service.updateRoute : service.updateUpstream;
-    const schema = { summary: `Change ${what}`, tags: [kind], params, body, response: { 200: response } };
-    app.patch<{ Params: IdParams }>(`/${kind}/:id`, { schema }, async (req, reply) =>
-      send(reply, await update(caller(req), req.params.id, req.body, mutationOptions(req))),
-    );
-  }
-}
-
-function registerRouteRoutes(app: FastifyInstance, service: TenantService): void {
-  const params = idParams(ID_PATTERNS.route);
-  app.get(
-    "/routes",
-    { schema: { summary: "List the tenant's routes", tags: ["routes"], response: { 200: routeList } } },
-    async (req) => ({ items: await service.listRoutes(caller(req)) }),
-  );
-  app.get<{ Params: IdParams }>(
-    "/routes/:id",
-    { schema: { summary: "Get a route", tags: ["routes"], params, response: { 200: route } } },
-    (req) => service.getRoute(caller(req), req.params.id),
-  );
-  app.post(
-    "/routes",
+/** /routes, /upstreams and their /:id: the caller's own resources of one kind (http/resource-routes.ts). */
+function mountKind<T>(
+  app: FastifyInstance,
+  kind: RestResourceKind,
+  served: TenantResourceApi<T>,
+  id: RegExp,
+): void {
+  registerResourceRoutes(
+    app,
+    kind,
+    { path: `/${kind.collection}`, idParam: "id", itemParams: idParams(id) },
     {
-      schema: {
-        summary: "Create a route to one of the tenant's upstreams",
-        tags: ["routes"],
-        body: createRouteBody,
-        response: { 201: route },
-      },
+      list: (req) => served.list(caller(req)),
+      get: (req, id) => served.get(caller(req), id),
+      create: async (req, reply) =>
+        send(reply, await served.create(caller(req), req.body, mutationOptions(req))),
+      update: async (req, reply, id) =>
+        send(reply, await served.update(caller(req), id, req.body, mutationOptions(req))),
+      remove: async (req, reply, id) =>
+        send(reply, await served.delete(caller(req), id, mutationOptions(req))),
     },
-    async (req, reply) => send(reply, await service.createRoute(caller(req), req.body, mutationOptions(req))),
-  );
-  app.delete<{ Params: IdParams }>(
-    "/routes/:id",
-    { schema: { summary: "Delete a route", tags: ["routes"], params } },
-    async (req, reply) =>
-      send(reply, await service.deleteRoute(caller(req), req.params.id, mutationOptions(req))),
-  );
-}
-
-function registerUpstreamRoutes(app: FastifyInstance, service: TenantService): void {
-  const params = idParams(ID_PATTERNS.upstream);
-  app.get(
-    "/upstreams",
-    {
-      schema: {
-        summary: "List the tenant's upstreams",
-        tags: ["upstreams"],
-        response: { 200: upstreamList },
-      },
-    },
-    async (req) => ({ items: await service.listUpstreams(caller(req)) }),
-  );
-  app.get<{ Params: IdParams }>(
-    "/upstreams/:id",
-    { schema: { summary: "Get an upstream", tags: ["upstreams"], params, response: { 200: upstream } } },
-    (req) => service.getUpstream(caller(req), req.params.id),
-  );
-  app.post(
-    "/upstreams",
-    {
-      schema: {
-        summary: "Create an upstream service",
-        tags: ["upstreams"],
-        body: createUpstreamBody,
-        response: { 201: upstream },
-      },
-    },
-    async (req, reply) =>
-      send(reply, await service.createUpstream(caller(req), req.body, mutationOptions(req))),
-  );
-  app.delete<{ Params: IdParams }>(
-    "/upstreams/:id",
-    { schema: { summary: "Delete an upstream no route uses", tags: ["upstreams"], params } },
-    async (req, reply) =>
-      send(reply, await service.deleteUpstream(caller(req), req.params.id, mutationOptions(req))),
   );
 }
 

@@ -17,19 +17,14 @@ import { CorralError } from "../errors.ts";
 import type { TenantPlacement } from "../fleet/placement-service.ts";
 import {
   type Change,
-  createRoute,
-  createUpstream,
-  findRoute,
-  findUpstream,
   issueKey,
   type NewKey,
-  removeRoute,
-  removeUpstream,
   revokeKey,
-  updateRoute,
-  updateUpstream,
+  routes,
+  upstreams,
 } from "../service/config-changes.ts";
 import { compileInput, normalizeUpstream } from "../service/input-validation.ts";
+import type { ResourceChanges } from "../service/tenant-resource.ts";
 import type { FailedAuthThrottle } from "../service/failed-auth-throttle.ts";
 import { hashRequest, type MutationRunner } from "../service/mutations.ts";
 import {
@@ -48,9 +43,9 @@ import {
   listApiKeys,
 } from "../store/api-keys.ts";
 import type { Pool } from "../store/db.ts";
-import { listRoutes, type NewRoute, type Route, type RoutePatch } from "../store/routes.ts";
+import type { NewRoute, Route, RoutePatch } from "../store/routes.ts";
 import { getTenant, type Tenant } from "../store/tenants.ts";
-import { listUpstreams, type NewUpstream, type Upstream, type UpstreamPatch } from "../store/upstreams.ts";
+import type { NewUpstream, Upstream, UpstreamPatch } from "../store/upstreams.ts";
 import { CallDeadline, type CallLimits } from "./call-limits.ts";
 import type { MutationRateLimiter } from "./mutation-rate.ts";
 import { inTenantTerms } from "./tenant-errors.ts";
@@ -93,8 +88,24 @@ export interface TenantServiceDeps {
   usage: UsageReader;
 }
 
-/** A change of the fields `input` names in one of the caller's resources. */
-type Update<T> = (caller: Caller, id: string, input: unknown, opts?: MutationOptions) => Promise<Outcome<T>>;
+/** One kind of the caller's resources (routes, upstreams), as every transport calls it. */
+export interface TenantResourceApi<T> {
+  list(caller: Caller): Promise<T[]>;
+  get(caller: Caller, id: string): Promise<T>;
+  create(caller: Caller, input: unknown, opts?: MutationOptions): Promise<Outcome<T>>;
+  /** changes the fields `input` names; the result is checked as a new one would be (config-changes.ts) */
+  update(caller: Caller, id: string, input: unknown, opts?: MutationOptions): Promise<Outcome<T>>;
+  delete(caller: Caller, id: string, opts?: MutationOptions): Promise<Outcome<null>>;
+}
+
+/** What differs between the kinds: the changes, and how input is validated (and hashed). */
+interface ResourceKind<Item, New, Patch> {
+  /** "route": its ids are ID_PATTERNS.route, its operations CreateRoute, UpdateRoute, DeleteRoute */
+  kind: "route" | "upstream";
+  changes: ResourceChanges<Item, New, Patch>;
+  parseNew(input: unknown): New;
+  parsePatch(input: unknown): Patch;
+}
 
 export const ID_PATTERNS = {
   route: /^rt_[0-9a-f]{16}$/,
@@ -102,10 +113,7 @@ export const ID_PATTERNS = {
   key: /^[0-9a-f]{12}$/,
 } as const;
 
-const routeInput = compileInput<NewRoute>(createRouteBody);
 const upstreamInput = compileInput<NewUpstream>(createUpstreamBody);
-const routePatchInput = compileInput<RoutePatch>(patchRouteBody);
-const upstreamPatchInput = compileInput<UpstreamPatch>(patchUpstreamBody);
 const keyInput = compileInput<NewKey>(createKeyBody);
 const usageInput = compileInput<UsageQuery>(usageQuery);
 /** compared against when no key has the presented id, so both paths hash and compare */
@@ -172,57 +180,19 @@ export class TenantService {
     );
   }
 
-  listRoutes(caller: Caller): Promise<Route[]> {
-    return inTenantTerms(() => listRoutes(this.#deps.pool, caller.tenantId));
-  }
+  readonly routes = this.#resource<Route, NewRoute, RoutePatch>({
+    kind: "route",
+    changes: routes,
+    parseNew: compileInput(createRouteBody),
+    parsePatch: compileInput(patchRouteBody),
+  });
 
-  getRoute(caller: Caller, id: string): Promise<Route> {
-    return inTenantTerms(() => findRoute(this.#deps.pool, caller.tenantId, checkId("route", id)));
-  }
-
-  createRoute(caller: Caller, input: unknown, opts: MutationOptions = {}): Promise<Outcome<Route>> {
-    return this.#mutate(caller, "CreateRoute", opts, () => {
-      const route = routeInput(input);
-      return { input: route, change: createRoute(caller.tenantId, route), grows: true };
-    });
-  }
-
-  /** Changes the fields `input` names; checked as a new route would be (config-changes.ts updateRoute). */
-  readonly updateRoute: Update<Route> = (caller, id, input, opts = {}) =>
-    this.#update(caller, "route", id, opts, () => routePatchInput(input), updateRoute);
-
-  deleteRoute(caller: Caller, id: string, opts: MutationOptions = {}): Promise<Outcome<null>> {
-    return this.#mutate(caller, "DeleteRoute", opts, () => ({
-      input: { id: checkId("route", id) },
-      change: removeRoute(caller.tenantId, id),
-    }));
-  }
-
-  listUpstreams(caller: Caller): Promise<Upstream[]> {
-    return inTenantTerms(() => listUpstreams(this.#deps.pool, caller.tenantId));
-  }
-
-  getUpstream(caller: Caller, id: string): Promise<Upstream> {
-    return inTenantTerms(() => findUpstream(this.#deps.pool, caller.tenantId, checkId("upstream", id)));
-  }
-
-  createUpstream(caller: Caller, input: unknown, opts: MutationOptions = {}): Promise<Outcome<Upstream>> {
-    return this.#mutate(caller, "CreateUpstream", opts, () => {
-      const upstream = normalizeUpstream(upstreamInput(input));
-      return { input: upstream, change: createUpstream(caller.tenantId, upstream), grows: true };
-    });
-  }
-
-  /** Changes the fields `input` names; new targets pass the egress policy (config-changes.ts updateUpstream). */
-  readonly updateUpstream: Update<Upstream> = (caller, id, input, opts = {}) =>
-    this.#update(caller, "upstream", id, opts, () => upstreamPatchInput(input), updateUpstream);
-
-  deleteUpstream(caller: Caller, id: string, opts: MutationOptions = {}): Promise<Outcome<null>> {
-    return this.#mutate(caller, "DeleteUpstream", opts, () => ({
-      input: { id: checkId("upstream", id) },
-      change: removeUpstream(caller.tenantId, id),
-    }));
-  }
+  readonly upstreams = this.#resource<Upstream, NewUpstream, UpstreamPatch>({
+    kind: "upstream",
+    changes: upstreams,
+    parseNew: (input) => normalizeUpstream(upstreamInput(input)),
+    parsePatch: compileInput(patchUpstreamBody),
+  });
 
   listKeys(caller: Caller): Promise<ApiKeyInfo[]> {
     return inTenantTerms(() => listApiKeys(this.#deps.pool, caller.tenantId));
@@ -242,24 +212,38 @@ export class TenantService {
     }));
   }
 
-  /** An update of one of the caller's routes or upstreams: the id and the validated patch are hashed. */
-  #update<P, T>(
-    caller: Caller,
-    kind: "route" | "upstream",
-    id: string,
-    opts: MutationOptions,
-    patchOf: () => P,
-    change: (tenantId: string, id: string, patch: P) => Change,
-  ): Promise<Outcome<T>> {
-    return this.#mutate(caller, kind === "route" ? "UpdateRoute" : "UpdateUpstream", opts, () => {
-      const patch = patchOf();
-      const checkedId = checkId(kind, id);
-      return {
-        input: { id: checkedId, patch },
-        change: change(caller.tenantId, checkedId, patch),
-        grows: true,
-      };
-    });
+  /**
+   * One kind of the caller's resources: reads scoped by the caller's tenant, changes through
+   * #mutate with the validated input hashed (an update: the id and the validated patch).
+   */
+  #resource<Item, New, Patch>(r: ResourceKind<Item, New, Patch>): TenantResourceApi<Item> {
+    const { kind, changes } = r;
+    const name = kind === "route" ? "Route" : "Upstream";
+    const pool = () => this.#deps.pool;
+    return {
+      list: (caller) => inTenantTerms(() => changes.list(pool(), caller.tenantId)),
+      get: (caller, id) => inTenantTerms(() => changes.find(pool(), caller.tenantId, checkId(kind, id))),
+      create: (caller, input, opts = {}) =>
+        this.#mutate(caller, `Create${name}`, opts, () => {
+          const resource = r.parseNew(input);
+          return { input: resource, change: changes.create(caller.tenantId, resource), grows: true };
+        }),
+      update: (caller, id, input, opts = {}) =>
+        this.#mutate(caller, `Update${name}`, opts, () => {
+          const patch = r.parsePatch(input);
+          const checkedId = checkId(kind, id);
+          return {
+            input: { id: checkedId, patch },
+            change: changes.update(caller.tenantId, checkedId, patch),
+            grows: true,
+          };
+        }),
+      delete: (caller, id, opts = {}) =>
+        this.#mutate(caller, `Delete${name}`, opts, () => ({
+          input: { id: checkId(kind, id) },
+          change: changes.remove(caller.tenantId, id),
+        })),
+    };
   }
 
   /**
