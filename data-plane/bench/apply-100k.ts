@@ -19,7 +19,7 @@ import { pathToFileURL } from "node:url";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { encodePointer, LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts";
 import { FsBlobStore } from "../../runtime/blob-store/fs-blob-store.ts";
-import { Snapshot, type Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import { Snapshot, type Tenant, Upstream } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { generateSigningKeyPair, parsePrivateKey, parsePublicKey } from "../../proto/signing-keys.ts";
 import { compressSnapshot, frameSnapshot, HEADER_SIZE } from "../../proto/snapshot-codec.ts";
 import { STREAMING_UNSET } from "../../proto/route-streaming.ts";
@@ -75,18 +75,7 @@ function syntheticTenant(i: number): Tenant {
       clientBurst: 0,
     })),
     upstreams: [
-      {
-        id: "u1",
-        name: "api",
-        targets: [`http://10.0.${i % 250}.${i % 200}:8080`],
-        connectTimeoutMs: 0,
-        retryBudgetPercent: 0,
-        retryBudgetMinPerSecond: 0,
-        retryBudgetWindowMs: 0,
-        weights: [],
-        healthCheck: undefined,
-        outlier: undefined,
-      },
+      Upstream.fromPartial({ id: "u1", name: "api", targets: [`http://10.0.${i % 250}.${i % 200}:8080`] }),
     ],
   };
 }
