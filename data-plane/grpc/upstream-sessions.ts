@@ -15,7 +15,7 @@ import type { Timers } from "../clock.ts";
 import { egressSessionOptions } from "../egress/egress-connect.ts";
 import type { PlainTarget } from "../model/plain-config.ts";
 import { type Balanced, BalancedConnections } from "../upstream/balanced-connections.ts";
-import type { UpkeepOptions } from "../upstream/upstream-upkeep.ts";
+import type { TargetLease, UpkeepOptions } from "../upstream/upstream-upkeep.ts";
 
 /**
  * HTTP/2 flow-control windows for a proxy: the defaults (64 KiB per stream and per connection)
@@ -62,8 +62,8 @@ export class UpstreamSessions extends BalancedConnections<PickedSession> {
     return this.entries.size;
   }
 
-  protected connectTo(target: PlainTarget, egress: EgressPolicy, connectTimeoutMs: number): PickedSession {
-    return this.sessionTo(target, egress, connectTimeoutMs);
+  protected connectTo(lease: TargetLease, egress: EgressPolicy, connectTimeoutMs: number): BalancedSession {
+    return { ...this.sessionTo(lease.target, egress, connectTimeoutMs), lease };
   }
 
   /** The session to one given target (a shard member): no balancing. */

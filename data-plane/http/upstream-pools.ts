@@ -11,7 +11,7 @@ import type { Timers } from "../clock.ts";
 import { egressConnector } from "../egress/egress-connect.ts";
 import type { PlainTarget } from "../model/plain-config.ts";
 import { type Balanced, BalancedConnections } from "../upstream/balanced-connections.ts";
-import type { UpkeepOptions } from "../upstream/upstream-upkeep.ts";
+import type { TargetLease, UpkeepOptions } from "../upstream/upstream-upkeep.ts";
 
 export interface PoolOptions extends UpkeepOptions {
   /** most connections per origin */
@@ -48,8 +48,9 @@ export class UpstreamPools extends BalancedConnections<PickedTarget> {
     return n;
   }
 
-  protected connectTo(target: PlainTarget, egress: EgressPolicy, connectTimeoutMs: number): PickedTarget {
-    return { target, pool: this.poolTo(target, egress, connectTimeoutMs) };
+  protected connectTo(lease: TargetLease, egress: EgressPolicy, connectTimeoutMs: number): BalancedTarget {
+    const { target } = lease;
+    return { target, lease, pool: this.poolTo(target, egress, connectTimeoutMs) };
   }
 
   /** The pool to one given target (a shard member): no balancing. */

@@ -43,11 +43,15 @@ export abstract class BalancedConnections<Picked extends { target: PlainTarget }
   ): Balanced<Picked> | typeof CIRCUIT_OPEN | undefined {
     const lease = this.upkeep.choose(upstream, exclude);
     if (lease === undefined || lease === CIRCUIT_OPEN) return lease;
-    return { ...this.connectTo(lease.target, egress, upstream.connectTimeoutMs), lease };
+    return this.connectTo(lease, egress, upstream.connectTimeoutMs);
   }
 
-  /** The connection to one given target (a shard member, a health probe): no balancing. */
-  protected abstract connectTo(target: PlainTarget, egress: EgressPolicy, connectTimeoutMs: number): Picked;
+  /** The connection to the leased target (built as one object: this is on every request's path). */
+  protected abstract connectTo(
+    lease: TargetLease,
+    egress: EgressPolicy,
+    connectTimeoutMs: number,
+  ): Balanced<Picked>;
 
   /** Gracefully closes what went unused for idleCloseMs (exchanges in flight on it finish). */
   abstract closeIdle(): void;
