@@ -1,92 +1,40 @@
 /** `corral admin`: parses the command line, finds the control plane and token, runs one command. */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { type ParseArgsOptionDescriptor, parseArgs } from "node:util";
 import { loadConfig, str, url } from "../../runtime/env-config.ts";
 import type { CliIo } from "../cli/io.ts";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, reportStartError } from "../cli/run-role.ts";
 import { ADMIN_USAGE } from "../cli/usage.ts";
 import { AdminApiError, AdminClient } from "./admin-client.ts";
-import { ADMISSION_COMMANDS } from "./admission-commands.ts";
+import { ADMISSION_COMMANDS, SWITCHES as ADMISSION_SWITCHES } from "./admission-commands.ts";
 import { COMMANDS as CONFIG_COMMANDS, type Options, UsageError } from "./admin-commands.ts";
 import { USAGE_PLAN_COMMANDS } from "./usage-plan-commands.ts";
 
 const COMMANDS = { ...CONFIG_COMMANDS, ...USAGE_PLAN_COMMANDS, ...ADMISSION_COMMANDS };
 
-const OPTIONS = {
-  url: { type: "string" },
-  token: { type: "string" },
-  help: { type: "boolean", short: "h" },
-  "idempotency-key": { type: "string" },
-  limit: { type: "string" },
-  cursor: { type: "string" },
-  all: { type: "boolean" },
-  name: { type: "string" },
-  plan: { type: "string" },
-  status: { type: "string" },
-  scope: { type: "string", multiple: true },
-  target: { type: "string", multiple: true },
-  "connect-timeout-ms": { type: "string" },
-  weight: { type: "string", multiple: true },
-  "health-check": { type: "string" },
-  "health-path": { type: "string" },
-  "health-service": { type: "string" },
-  "health-interval-ms": { type: "string" },
-  "health-timeout-ms": { type: "string" },
-  "healthy-threshold": { type: "string" },
-  "unhealthy-threshold": { type: "string" },
-  "eject-after": { type: "string" },
-  "base-ejection-ms": { type: "string" },
-  "max-ejection-ms": { type: "string" },
-  "max-ejected-percent": { type: "string" },
-  "slow-start-ms": { type: "string" },
-  path: { type: "string" },
-  upstream: { type: "string" },
-  host: { type: "string", multiple: true },
-  method: { type: "string", multiple: true },
-  "timeout-ms": { type: "string" },
-  protocol: { type: "string" },
-  "strip-prefix": { type: "boolean" },
-  retries: { type: "string" },
-  "retry-status": { type: "string", multiple: true },
-  "budget-percent": { type: "string" },
-  "budget-min-per-second": { type: "string" },
-  "budget-window-ms": { type: "string" },
-  websocket: { type: "boolean" },
-  "ws-idle-timeout-ms": { type: "string" },
-  "ws-max-connections": { type: "string" },
-  "ws-max-message-bytes": { type: "string" },
-  "stream-idle-timeout-ms": { type: "string" },
-  public: { type: "boolean" },
-  idempotency: { type: "boolean" },
-  "client-rate": { type: "string" },
-  "client-burst": { type: "string" },
-  "client-limits": { type: "boolean" },
-  role: { type: "string" },
-  "expires-at": { type: "string" },
-  allow: { type: "string", multiple: true },
-  rate: { type: "string" },
-  burst: { type: "string" },
-  concurrency: { type: "string" },
-  priority: { type: "string" },
-  "shard-size": { type: "string" },
-  quota: { type: "string" },
-  from: { type: "string" },
-  to: { type: "string" },
-  granularity: { type: "string" },
-  period: { type: "string" },
-  q: { type: "string" },
-  "max-inflight": { type: "string" },
-  "max-event-loop-delay-ms": { type: "string" },
-  "shed-shadow": { type: "boolean" },
-  "shed-disabled": { type: "boolean" },
-  "rate-shadow": { type: "boolean" },
-  "rate-disabled": { type: "boolean" },
-  "quota-shadow": { type: "boolean" },
-  "quota-disabled": { type: "boolean" },
-} as const;
+/** Options that are switches (no value) and options that may repeat; every other one takes a value. */
+const FLAGS = new Set([
+  "all",
+  "strip-prefix",
+  "websocket",
+  "public",
+  "idempotency",
+  "client-limits",
+  ...Object.keys(ADMISSION_SWITCHES),
+]);
+const REPEATABLE = new Set(["scope", "target", "weight", "host", "method", "retry-status", "allow"]);
 
 const CONNECTION_OPTIONS = new Set(["url", "token", "help", "idempotency-key"]);
+
+/** What the parser accepts: the connection options and every option some command takes. */
+const OPTIONS: Record<string, ParseArgsOptionDescriptor> = Object.fromEntries(
+  [...CONNECTION_OPTIONS, ...Object.values(COMMANDS).flatMap((c) => c.options)].map((name) => [
+    name,
+    FLAGS.has(name) ? { type: "boolean" } : { type: "string", multiple: REPEATABLE.has(name) },
+  ]),
+);
+OPTIONS.help = { type: "boolean", short: "h" };
 
 const ADMIN_ENV_SCHEMA = {
   CORRAL_ADMIN_URL: { parse: url(["http:", "https:"]), default: "", doc: "control plane base URL" },
@@ -101,13 +49,14 @@ export interface Connection {
 export async function runAdmin(argv: string[], io: CliIo): Promise<number> {
   let parsed: { values: Options; positionals: string[] };
   try {
-    parsed = parseArgs({
+    const { values, positionals } = parseArgs({
       args: argv,
       options: OPTIONS,
       allowPositionals: true,
       allowNegative: true, // --no-public etc.: a boolean option switched off
       strict: true,
     });
+    parsed = { values: values as Options, positionals };
   } catch (err) {
     return usage((err as Error).message, io);
   }

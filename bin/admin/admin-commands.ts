@@ -193,6 +193,33 @@ function tenantResourceDelete(collection: string, idArg: string): AdminCommand {
   };
 }
 
+/** `<collection> list | create | update | delete` of a tenant's upstreams or routes. */
+function tenantResourceCommands(
+  collection: string,
+  idArg: string,
+  options: readonly string[],
+  created: (o: Options) => unknown,
+  changed: (o: Options) => unknown,
+): Record<string, AdminCommand> {
+  const path = (tenant: string) => `${tenantPath(tenant)}/${collection}`;
+  return {
+    [`${collection} list`]: { args: ["tenant"], options: [], run: (c, [t]) => c.get(path(t!)) },
+    [`${collection} create`]: {
+      args: ["tenant"],
+      options,
+      mutates: true,
+      run: (c, [t], o) => c.post(path(t!), created(o)),
+    },
+    [`${collection} update`]: {
+      args: ["tenant", idArg],
+      options,
+      mutates: true,
+      run: (c, [t, id], o) => c.patch(`${path(t!)}/${seg(id!)}`, changed(o)),
+    },
+    [`${collection} delete`]: tenantResourceDelete(collection, idArg),
+  };
+}
+
 export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
   "tenants list": {
     args: [],
@@ -249,34 +276,8 @@ export const COMMANDS: Readonly<Record<string, AdminCommand>> = {
       c.post(`${tenantPath(t!)}/keys`, body({ name: text(o, "name"), scopes: list(o, "scope") })),
   },
   "keys revoke": tenantResourceDelete("keys", "keyId"),
-  "upstreams list": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/upstreams`) },
-  "upstreams create": {
-    args: ["tenant"],
-    options: UPSTREAM_OPTIONS,
-    mutates: true,
-    run: (c, [t], o) => c.post(`${tenantPath(t!)}/upstreams`, newUpstream(o)),
-  },
-  "upstreams update": {
-    args: ["tenant", "upstreamId"],
-    options: UPSTREAM_OPTIONS,
-    mutates: true,
-    run: (c, [t, u], o) => c.patch(`${tenantPath(t!)}/upstreams/${seg(u!)}`, upstreamFields(o)),
-  },
-  "upstreams delete": tenantResourceDelete("upstreams", "upstreamId"),
-  "routes list": { args: ["tenant"], options: [], run: (c, [t]) => c.get(`${tenantPath(t!)}/routes`) },
-  "routes create": {
-    args: ["tenant"],
-    options: ROUTE_OPTIONS,
-    mutates: true,
-    run: (c, [t], o) => c.post(`${tenantPath(t!)}/routes`, newRoute(o)),
-  },
-  "routes update": {
-    args: ["tenant", "routeId"],
-    options: ROUTE_OPTIONS,
-    mutates: true,
-    run: (c, [t, r], o) => c.patch(`${tenantPath(t!)}/routes/${seg(r!)}`, routeFields(o)),
-  },
-  "routes delete": tenantResourceDelete("routes", "routeId"),
+  ...tenantResourceCommands("upstreams", "upstreamId", UPSTREAM_OPTIONS, newUpstream, upstreamFields),
+  ...tenantResourceCommands("routes", "routeId", ROUTE_OPTIONS, newRoute, routeFields),
   "tokens list": { args: [], options: [], run: (c) => c.get("/admin/v1/operator-tokens") },
   "tokens create": {
     args: ["name"],

@@ -14,7 +14,7 @@ const THRESHOLDS = {
   "max-inflight": "maxInflight",
   "max-event-loop-delay-ms": "maxEventLoopDelayMs",
 } as const;
-const SWITCHES = {
+export const SWITCHES = {
   "shed-shadow": "shedShadow",
   "shed-disabled": "shedDisabled",
   "rate-shadow": "rateShadow",

@@ -6,11 +6,6 @@ import { idempotencyKey } from "./validate.ts";
 
 export type AdminContext = AdminService;
 
-/**
- * Runs `change` with the request's Idempotency-Key (scoped to the operator) and sends its
- * response; `tenantId` names the tenant whose config it alters (quotas and size,
- * service/config-growth.ts); a replay carries `Idempotent-Replayed: true`.
- */
 /** mutate() for a change of the tenant the path names (it is told which tenant changes). */
 export function mutateTenant(
   ctx: AdminContext,
@@ -23,6 +18,11 @@ export function mutateTenant(
   return mutate(ctx, req, reply, change(tenantId), { ...opts, tenantId });
 }
 
+/**
+ * Runs `change` with the request's Idempotency-Key (scoped to the operator) and sends its
+ * response; `tenantId` names the tenant whose config it alters (quotas and size,
+ * service/config-growth.ts); a replay carries `Idempotent-Replayed: true`.
+ */
 export async function mutate(
   ctx: AdminContext,
   req: FastifyRequest,

@@ -4,15 +4,11 @@ import { documented } from "../http/server.ts";
 import type { NewKey } from "../service/admin-tenant-config.ts";
 import type { PeriodQuotaInput } from "../service/period-quota.ts";
 import { nullablePeriodQuotaInput } from "../service/quota-schemas.ts";
-import { type AdminContext, mutate, mutateTenant } from "./context.ts";
+import { closed } from "../service/schema-builders.ts";
+import { type AdminContext, mutateTenant } from "./context.ts";
 import { createKeyBody, issuedKey, keyInfo, keyList, keyParams, tenantParams } from "./schemas.ts";
 
-const patchKeyBody = {
-  type: "object",
-  additionalProperties: false,
-  required: ["quota"],
-  properties: { quota: nullablePeriodQuotaInput },
-} as const;
+const patchKeyBody = closed({ quota: nullablePeriodQuotaInput }, { required: ["quota"] });
 
 const doc = documented("keys");
 
@@ -38,24 +34,14 @@ export function registerKeyRoutes(app: FastifyInstance, ctx: AdminContext): void
 
   app.patch<{ Params: TenantParams & { keyId: string }; Body: { quota: PeriodQuotaInput | null } }>(
     "/tenants/:tenantId/keys/:keyId",
-    {
-      schema: {
-        summary: "Set a key's own period quota (null removes it); counted beside the tenant's",
-        tags: ["keys"],
-        params: keyParams,
-        body: patchKeyBody,
-        response: { 200: keyInfo },
-      },
-    },
+    doc("Set a key's own period quota (null removes it); counted beside the tenant's", {
+      params: keyParams,
+      body: patchKeyBody,
+      response: { 200: keyInfo },
+    }),
     (req, reply) =>
-      mutate(
-        ctx,
-        req,
-        reply,
-        ctx.tenants.setKeyQuota(req.params.tenantId, req.params.keyId, req.body.quota),
-        {
-          tenantId: req.params.tenantId,
-        },
+      mutateTenant(ctx, req, reply, (tenantId) =>
+        ctx.tenants.setKeyQuota(tenantId, req.params.keyId, req.body.quota),
       ),
   );
 

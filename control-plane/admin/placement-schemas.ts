@@ -11,27 +11,19 @@ import {
   shardProperties,
 } from "../service/resource-schemas.ts";
 import { nullablePeriodQuotaInput, periodQuota } from "../service/quota-schemas.ts";
+import { boolean, closed, integer, number, object, record, string } from "../service/schema-builders.ts";
 import { LIMIT_BOUNDS, QUOTA_BOUNDS, quotas, SLUG_PATTERN } from "./schemas.ts";
 
 /** Slot and zone names: the rule a node's Hello follows (sync/frames.ts). */
 export const SLOT_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$";
 const slotName = { type: "string", pattern: SLOT_NAME_PATTERN, maxLength: 63 } as const;
-const number = { type: "number" } as const;
-const integer = { type: "integer" } as const;
 
 // ---- slots ----------------------------------------------------------------------
 
-export const slotParams = {
-  type: "object",
-  properties: { name: slotName },
-  required: ["name"],
-} as const;
+export const slotParams = record({ name: slotName });
 
-export const declareSlotBody = {
-  type: "object",
-  additionalProperties: false,
-  required: ["zone"],
-  properties: {
+export const declareSlotBody = closed(
+  {
     zone: slotName,
     httpUrl: {
       type: "string",
@@ -46,80 +38,60 @@ export const declareSlotBody = {
       description: "host:port of the node's gRPC ingress (default: the one the node reports)",
     },
   },
-} as const;
+  { required: ["zone"] },
+);
 
-export const slotView = {
-  type: "object",
-  properties: {
-    name: { type: "string" },
-    zone: { type: "string" },
-    httpUrl: { type: "string" },
-    grpcAddress: { type: "string" },
-    declared: { type: "boolean", description: "an operator declared it" },
-    registered: { type: "boolean", description: "a node has said Hello for it" },
-    reportedZone: { type: ["string", "null"], description: "the zone its node reported" },
-    live: { type: "boolean", description: "a CP replica holds its node's connection and saw it recently" },
-    lastSeen: nullableTimestamp,
-    inFleet: { type: "boolean", description: "part of placements now" },
-    forgetAt: { ...nullableTimestamp, description: "when it leaves placements unless its node returns" },
-  },
-  required: [
-    "name",
-    "zone",
-    "httpUrl",
-    "grpcAddress",
-    "declared",
-    "registered",
-    "reportedZone",
-    "live",
-    "lastSeen",
-    "inFleet",
-    "forgetAt",
-  ],
-} as const;
+export const slotView = record({
+  name: string,
+  zone: string,
+  httpUrl: string,
+  grpcAddress: string,
+  declared: { ...boolean, description: "an operator declared it" },
+  registered: { ...boolean, description: "a node has said Hello for it" },
+  reportedZone: { type: ["string", "null"], description: "the zone its node reported" },
+  live: { ...boolean, description: "a CP replica holds its node's connection and saw it recently" },
+  lastSeen: nullableTimestamp,
+  inFleet: { ...boolean, description: "part of placements now" },
+  forgetAt: { ...nullableTimestamp, description: "when it leaves placements unless its node returns" },
+});
 
 export const slotList = itemsOf(slotView);
 
 // ---- plans ----------------------------------------------------------------------
 
-export const planParams = {
-  type: "object",
-  properties: { name: { type: "string", pattern: SLUG_PATTERN, maxLength: 63 } },
-  required: ["name"],
-} as const;
+export const planParams = record({ name: { type: "string", pattern: SLUG_PATTERN, maxLength: 63 } });
 
 export const planBody = {
-  type: "object",
-  additionalProperties: false,
-  required: ["rate", "burst", "concurrency", "priority", "shardSize"],
-  properties: {
-    rate: { ...LIMIT_BOUNDS.rate, description: "sustained requests per second, whole tenant (0 = no limit)" },
-    burst: { ...LIMIT_BOUNDS.burst, description: "burst bucket size; at least 1 when rate > 0" },
-    concurrency: { ...LIMIT_BOUNDS.concurrency, description: "in-flight requests per node (0 = no limit)" },
-    priority: { enum: PRIORITIES },
-    shardSize: { ...LIMIT_BOUNDS.shardSize, description: "k: slots serving each tenant" },
-    quotas: {
-      type: "object",
-      additionalProperties: false,
-      description:
-        "what each tenant on the plan may hold; absent members keep their value (new plan: the defaults)",
-      properties: QUOTA_BOUNDS,
+  ...closed(
+    {
+      rate: {
+        ...LIMIT_BOUNDS.rate,
+        description: "sustained requests per second, whole tenant (0 = no limit)",
+      },
+      burst: { ...LIMIT_BOUNDS.burst, description: "burst bucket size; at least 1 when rate > 0" },
+      concurrency: { ...LIMIT_BOUNDS.concurrency, description: "in-flight requests per node (0 = no limit)" },
+      priority: { enum: PRIORITIES },
+      shardSize: { ...LIMIT_BOUNDS.shardSize, description: "k: slots serving each tenant" },
+      quotas: closed(QUOTA_BOUNDS, {
+        description:
+          "what each tenant on the plan may hold; absent members keep their value (new plan: the defaults)",
+      }),
+      quota: {
+        ...nullablePeriodQuotaInput,
+        description:
+          "period quota of the plan's tenants (usage plans); null = none; absent: a new plan has none, a replaced plan keeps its own",
+      },
     },
-    quota: {
-      ...nullablePeriodQuotaInput,
-      description:
-        "period quota of the plan's tenants (usage plans); null = none; absent: a new plan has none, a replaced plan keeps its own",
-    },
-  },
+    { required: ["rate", "burst", "concurrency", "priority", "shardSize"] },
+  ),
   if: { properties: { rate: { type: "number", exclusiveMinimum: 0 } } },
   // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, never awaited
   then: { properties: { burst: { type: "number", minimum: 1 } } },
 } as const;
 
-export const plan = {
-  type: "object",
-  properties: {
-    name: { type: "string" },
+export const plan = object(
+  {
+    name: string,
     rate: number,
     burst: number,
     concurrency: integer,
@@ -127,10 +99,10 @@ export const plan = {
     shardSize: integer,
     quotas,
     quota: periodQuota,
-    tenants: { type: "integer", description: "tenants on this plan" },
+    tenants: { ...integer, description: "tenants on this plan" },
   },
-  required: ["name", "rate", "burst", "concurrency", "priority", "shardSize", "quotas", "tenants"],
-} as const;
+  ["name", "rate", "burst", "concurrency", "priority", "shardSize", "quotas", "tenants"],
+);
 
 export const planList = itemsOf(plan);
 
@@ -159,150 +131,86 @@ const admissionFields = {
   quotaDisabled: { type: "boolean", default: false, description: "kill switch: no period quotas" },
 } as const;
 
-export const admissionBody = {
-  type: "object",
-  additionalProperties: false,
+export const admissionBody = closed(admissionFields, {
   description: "the whole setting: fields left out take their defaults",
-  properties: admissionFields,
-} as const;
+});
 
-export const admission = {
-  type: "object",
-  properties: {
-    maxInflight: integer,
-    maxEventLoopDelayMs: integer,
-    shedShadow: { type: "boolean" },
-    shedDisabled: { type: "boolean" },
-    rateShadow: { type: "boolean" },
-    rateDisabled: { type: "boolean" },
-    quotaShadow: { type: "boolean" },
-    quotaDisabled: { type: "boolean" },
-    updatedAt: nullableTimestamp,
-  },
-  required: [...Object.keys(admissionFields), "updatedAt"],
-} as const;
+export const admission = record({
+  maxInflight: integer,
+  maxEventLoopDelayMs: integer,
+  shedShadow: boolean,
+  shedDisabled: boolean,
+  rateShadow: boolean,
+  rateDisabled: boolean,
+  quotaShadow: boolean,
+  quotaDisabled: boolean,
+  updatedAt: nullableTimestamp,
+});
 
 // ---- egress settings ------------------------------------------------------------
 
-export const egressBody = {
-  type: "object",
-  additionalProperties: false,
-  required: ["allow"],
-  description: "the fleet's egress exceptions, replacing the previous list",
-  properties: { allow: egressAllowInput },
-} as const;
+export const egressBody = closed(
+  { allow: egressAllowInput },
+  { required: ["allow"], description: "the fleet's egress exceptions, replacing the previous list" },
+);
 
-export const egress = {
-  type: "object",
-  properties: { allow: { type: "array", items: { type: "string" } }, updatedAt: nullableTimestamp },
-  required: ["allow", "updatedAt"],
-} as const;
+export const egress = record({ allow: { type: "array", items: string }, updatedAt: nullableTimestamp });
 
 // ---- placement ------------------------------------------------------------------
 
-export const tenantPlacement = {
-  type: "object",
-  properties: {
-    tenant: { type: "string" },
-    ...shardProperties,
-    seedFingerprint: { type: "string", description: "identifies the placement seed without revealing it" },
-  },
-  required: ["tenant", "k", "configuredK", "n", "shard", "seedFingerprint"],
-} as const;
+export const tenantPlacement = record({
+  tenant: string,
+  ...shardProperties,
+  seedFingerprint: { ...string, description: "identifies the placement seed without revealing it" },
+});
 
-export const analysisQuery = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    failed: {
-      type: "string",
-      pattern: "^([A-Za-z0-9][A-Za-z0-9._-]{0,62}(,[A-Za-z0-9][A-Za-z0-9._-]{0,62}){0,255})?$",
-      maxLength: 16_384,
-      description: "comma-separated slot names assumed dead (at most 256)",
-    },
+export const analysisQuery = closed({
+  failed: {
+    type: "string",
+    pattern: "^([A-Za-z0-9][A-Za-z0-9._-]{0,62}(,[A-Za-z0-9][A-Za-z0-9._-]{0,62}){0,255})?$",
+    maxLength: 16_384,
+    description: "comma-separated slot names assumed dead (at most 256)",
   },
-} as const;
+});
 
-const overlapRow = {
-  type: "object",
-  properties: {
+const overlapRow = object(
+  {
     overlap: integer,
     pairs: integer,
     fraction: number,
-    hypergeometric: { type: "number", description: "uniform k-subsets of N slots" },
-    zoneSpread: { type: "number", description: "what zone-spread placement promises" },
+    hypergeometric: { ...number, description: "uniform k-subsets of N slots" },
+    zoneSpread: { ...number, description: "what zone-spread placement promises" },
   },
-  required: ["pairs", "fraction", "hypergeometric", "zoneSpread"],
-} as const;
+  ["pairs", "fraction", "hypergeometric", "zoneSpread"],
+);
 
-export const placementAnalysis = {
-  type: "object",
-  properties: {
-    n: integer,
-    zones: {
-      type: "array",
-      items: {
-        type: "object",
-        properties: { zone: { type: "string" }, slots: integer },
-        required: ["zone", "slots"],
-      },
-    },
-    tenants: integer,
-    shardSizes: {
-      type: "array",
-      description: "k distribution (k as placed: capped by the fleet size)",
-      items: { type: "object", properties: { k: integer, tenants: integer }, required: ["k", "tenants"] },
-    },
-    slotLoad: {
-      type: "object",
-      properties: { min: integer, max: integer, mean: number },
-      required: ["min", "max", "mean"],
-    },
-    slots: {
-      type: "array",
-      items: {
-        type: "object",
-        properties: {
-          slot: { type: "string" },
-          zone: { type: "string" },
-          live: { type: "boolean" },
-          tenants: integer,
-        },
-        required: ["slot", "zone", "live", "tenants"],
-      },
-    },
-    overlap: {
-      type: "object",
-      description: "shard overlap of tenant pairs (all pairs, or a fixed-seed sample of 20000)",
-      properties: {
-        pairs: integer,
-        sampled: { type: "boolean" },
-        distribution: { type: "array", items: overlapRow },
-        fullOverlap: overlapRow,
-      },
-      required: ["pairs", "sampled", "distribution", "fullOverlap"],
-    },
-    failure: {
-      type: "object",
-      properties: {
-        failedSlots: { type: "array", items: { type: "string" } },
-        tenantsLosingWholeShard: { type: "array", items: { type: "string" } },
-        count: integer,
-        truncated: { type: "boolean" },
-      },
-      required: ["failedSlots", "tenantsLosingWholeShard", "count", "truncated"],
-    },
-    seedFingerprint: { type: "string" },
+const strings = { type: "array", items: string } as const;
+
+export const placementAnalysis = record({
+  n: integer,
+  zones: { type: "array", items: record({ zone: string, slots: integer }) },
+  tenants: integer,
+  shardSizes: {
+    type: "array",
+    description: "k distribution (k as placed: capped by the fleet size)",
+    items: record({ k: integer, tenants: integer }),
   },
-  required: [
-    "n",
-    "zones",
-    "tenants",
-    "shardSizes",
-    "slotLoad",
-    "slots",
-    "overlap",
-    "failure",
-    "seedFingerprint",
-  ],
-} as const;
+  slotLoad: record({ min: integer, max: integer, mean: number }),
+  slots: { type: "array", items: record({ slot: string, zone: string, live: boolean, tenants: integer }) },
+  overlap: record(
+    {
+      pairs: integer,
+      sampled: boolean,
+      distribution: { type: "array", items: overlapRow },
+      fullOverlap: overlapRow,
+    },
+    "shard overlap of tenant pairs (all pairs, or a fixed-seed sample of 20000)",
+  ),
+  failure: record({
+    failedSlots: strings,
+    tenantsLosingWholeShard: strings,
+    count: integer,
+    truncated: boolean,
+  }),
+  seedFingerprint: string,
+});

@@ -55,17 +55,11 @@ export function registerTenantRoutes(app: FastifyInstance, ctx: AdminContext): v
 
   app.get<{ Params: TenantParams; Querystring: UsageQuery }>(
     "/tenants/:tenantId/usage",
-    {
-      schema: {
-        summary:
-          "The tenant's requests (quota period: used, remaining, resets-at; hourly or daily history, " +
-          "as GET /v1/usage answers the tenant) and what it holds against its resource quotas",
-        tags: ["tenants"],
-        params: tenantParams,
-        querystring: usageQuery,
-        response: { 200: tenantUsage },
-      },
-    },
+    doc(
+      "The tenant's requests (quota period: used, remaining, resets-at; hourly or daily history, " +
+        "as GET /v1/usage answers the tenant) and what it holds against its resource quotas",
+      { params: tenantParams, querystring: usageQuery, response: { 200: tenantUsage } },
+    ),
     async (req) => {
       const held = await ctx.tenants.tenantUsage(req.params.tenantId);
       const requests = await ctx.usage.report(req.params.tenantId, req.query, () =>

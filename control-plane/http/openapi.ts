@@ -3,6 +3,7 @@
  * registered: the same JSON schemas fastify validates and serializes with. Pure.
  */
 import { STATUS_CODES } from "node:http";
+import { integer, record, string } from "../service/schema-builders.ts";
 import type { Access } from "./server.ts";
 
 export interface RouteSchema {
@@ -33,18 +34,16 @@ export interface ApiDocumentInfo {
 }
 
 /** The RFC 9457 problem body every error of both APIs has. */
-export const problemSchema = {
-  type: "object",
-  description: "RFC 9457 problem details with a stable Corral error code",
-  properties: {
-    type: { type: "string" },
-    title: { type: "string" },
-    status: { type: "integer" },
-    detail: { type: "string" },
-    code: { type: "string", pattern: "^CORRAL_[A-Z_]+$" },
+export const problemSchema = record(
+  {
+    type: string,
+    title: string,
+    status: integer,
+    detail: string,
+    code: { ...string, pattern: "^CORRAL_[A-Z_]+$" },
   },
-  required: ["type", "title", "status", "detail", "code"],
-} as const;
+  "RFC 9457 problem details with a stable Corral error code",
+);
 
 const problemRef = { $ref: "#/components/schemas/Problem" };
 const json = (schema: object) => ({ "application/json": { schema } });

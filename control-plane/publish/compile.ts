@@ -7,17 +7,17 @@
  * the configured k (capped by MAX_SHARD_SIZE); the shard has min(k, N) members, so a node
  * splitting the tenant's rate divides by the shard's length.
  */
-import type {
-  AdmissionSettings,
-  ApiKey,
-  HealthCheck,
+import {
+  type AdmissionSettings,
+  type ApiKey,
+  type HealthCheck,
   Limits,
-  Quota,
-  Route,
-  Slot,
-  Snapshot,
-  Tenant,
-  Upstream,
+  type Quota,
+  type Route,
+  type Slot,
+  type Snapshot,
+  type Tenant,
+  type Upstream,
 } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { CorralError } from "../errors.ts";
 import { DEFAULT_FORGET_DELAY_MS, DEFAULT_LIVE_WINDOW_MS, fleetSlots } from "../placement/fleet-slots.ts";
@@ -221,16 +221,7 @@ function toRoute(r: RouteRow): Route {
 /** A route bucket when the route has one: only rate and burst mean anything in it. */
 function routeLimits(r: RouteRow): Limits | undefined {
   if (r.rate === null || r.burst === null) return undefined;
-  return {
-    rate: r.rate,
-    burst: r.burst,
-    concurrency: 0,
-    priority: "",
-    shardSize: 0,
-    shadow: false,
-    disabled: false,
-    quota: undefined,
-  };
+  return Limits.fromPartial({ rate: r.rate, burst: r.burst });
 }
 
 function toUpstream(u: UpstreamRow): Upstream {

@@ -3,19 +3,11 @@
  * shedder's thresholds, shadow mode and kill switch of the shedder and the rate limiters) and
  * egress (docs/design.md §8.3: the fleet's egress exceptions, canonical allow entries).
  */
-import type { AdmissionSettings } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import { AdmissionSettings } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import type { Queryable } from "./db.ts";
 
-export const DEFAULT_ADMISSION: Readonly<AdmissionSettings> = Object.freeze({
-  maxInflight: 0,
-  maxEventLoopDelayMs: 0,
-  shedShadow: false,
-  shedDisabled: false,
-  rateShadow: false,
-  rateDisabled: false,
-  quotaShadow: false,
-  quotaDisabled: false,
-});
+/** Every field at its proto default: no shedding thresholds, nothing in shadow mode or disabled. */
+export const DEFAULT_ADMISSION: Readonly<AdmissionSettings> = Object.freeze(AdmissionSettings.create());
 
 export interface StoredAdmission {
   admission: AdmissionSettings;

@@ -19,10 +19,9 @@ import { pathToFileURL } from "node:url";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { encodePointer, LATEST_KEY, snapshotKey } from "../../proto/blob-keys.ts";
 import { FsBlobStore } from "../../runtime/blob-store/fs-blob-store.ts";
-import { Snapshot, type Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import { Route, Snapshot, type Tenant, Upstream } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { generateSigningKeyPair, parsePrivateKey, parsePublicKey } from "../../proto/signing-keys.ts";
 import { compressSnapshot, frameSnapshot, HEADER_SIZE } from "../../proto/snapshot-codec.ts";
-import { STREAMING_UNSET } from "../../proto/route-streaming.ts";
 import { systemTimers } from "../clock.ts";
 import { type ApplyOutcome, ConfigApplier } from "../config-client/config-applier.ts";
 import { WorkerSnapshotLoader } from "../config-client/snapshot-loader.ts";
@@ -56,37 +55,19 @@ function syntheticTenant(i: number): Tenant {
       scopes: ["invoke"],
       quota: undefined,
     })),
-    routes: Array.from({ length: perTenant }, (_, r) => ({
-      id: `r${r}`,
-      hosts: r === 0 ? [`${id}.example.com`] : [],
-      pathPrefix: `/svc${r}/v1`,
-      methods: r === 1 ? ["GET", "POST"] : [],
-      upstreamId: "u1",
-      timeoutMs: 15_000,
-      protocol: "http",
-      public: false,
-      limits: undefined,
-      idempotency: false,
-      retries: 0,
-      stripPrefix: false,
-      retryStatuses: [],
-      ...STREAMING_UNSET,
-      clientRate: 0,
-      clientBurst: 0,
-    })),
+    routes: Array.from({ length: perTenant }, (_, r) =>
+      Route.fromPartial({
+        id: `r${r}`,
+        hosts: r === 0 ? [`${id}.example.com`] : [],
+        pathPrefix: `/svc${r}/v1`,
+        methods: r === 1 ? ["GET", "POST"] : [],
+        upstreamId: "u1",
+        timeoutMs: 15_000,
+        protocol: "http",
+      }),
+    ),
     upstreams: [
-      {
-        id: "u1",
-        name: "api",
-        targets: [`http://10.0.${i % 250}.${i % 200}:8080`],
-        connectTimeoutMs: 0,
-        retryBudgetPercent: 0,
-        retryBudgetMinPerSecond: 0,
-        retryBudgetWindowMs: 0,
-        weights: [],
-        healthCheck: undefined,
-        outlier: undefined,
-      },
+      Upstream.fromPartial({ id: "u1", name: "api", targets: [`http://10.0.${i % 250}.${i % 200}:8080`] }),
     ],
   };
 }

@@ -13,15 +13,9 @@ import { CodedError } from "../../proto/coded-error.ts";
 import type { EgressPolicy } from "../../proto/egress-policy.ts";
 import type { Timers } from "../clock.ts";
 import { egressSessionOptions } from "../egress/egress-connect.ts";
-import type { PlainTarget, PlainUpstream } from "../model/plain-config.ts";
-import type { DownList } from "../upstream/down-list.ts";
-import {
-  CIRCUIT_OPEN,
-  type Origins,
-  type TargetLease,
-  type UpkeepOptions,
-  UpstreamUpkeep,
-} from "../upstream/upstream-upkeep.ts";
+import type { PlainTarget } from "../model/plain-config.ts";
+import { type Balanced, BalancedConnections } from "../upstream/balanced-connections.ts";
+import type { TargetLease, UpkeepOptions } from "../upstream/upstream-upkeep.ts";
 
 /**
  * HTTP/2 flow-control windows for a proxy: the defaults (64 KiB per stream and per connection)
@@ -51,19 +45,16 @@ export interface PickedSession {
   ready: Promise<void> | undefined;
 }
 
-/** A session to the target the balancer chose: its lease says how the call went. */
-export interface BalancedSession extends PickedSession {
-  lease: TargetLease;
-}
+/** A session to the target the balancer chose (`pick`, dialled if needed): its lease says how the call went. */
+export type BalancedSession = Balanced<PickedSession>;
 
-export class UpstreamSessions {
+export class UpstreamSessions extends BalancedConnections<PickedSession> {
   /** origin + " " + egress policy key -> session */
   private readonly entries = new Map<string, SessionEntry>();
-  private readonly upkeep: UpstreamUpkeep;
   private readonly maxSessionMemoryMb: number;
 
   constructor(timers: Timers, opts: SessionOptions = {}) {
-    this.upkeep = new UpstreamUpkeep(timers, opts, () => this.closeIdle());
+    super(timers, opts);
     this.maxSessionMemoryMb = opts.maxSessionMemoryMb ?? 32;
   }
 
@@ -71,25 +62,8 @@ export class UpstreamSessions {
     return this.entries.size;
   }
 
-  /** The node's down list (shared with the HTTP pools and the peer forwarders). */
-  get down(): DownList {
-    return this.upkeep.down;
-  }
-
-  /**
-   * The session to the balancer's target for the next call (dialled if needed, connecting only
-   * where `egress` allows); CIRCUIT_OPEN when every target is ejected; undefined when there
-   * are no targets. `exclude`: origins to avoid while another target is available (a retry's
-   * tried ones).
-   */
-  pick(
-    upstream: PlainUpstream,
-    egress: EgressPolicy,
-    exclude?: Origins,
-  ): BalancedSession | typeof CIRCUIT_OPEN | undefined {
-    const lease = this.upkeep.choose(upstream, exclude);
-    if (lease === undefined || lease === CIRCUIT_OPEN) return lease;
-    return { ...this.sessionTo(lease.target, egress, upstream.connectTimeoutMs), lease };
+  protected connectTo(lease: TargetLease, egress: EgressPolicy, connectTimeoutMs: number): BalancedSession {
+    return { ...this.sessionTo(lease.target, egress, connectTimeoutMs), lease };
   }
 
   /** The session to one given target (a shard member): no balancing. */

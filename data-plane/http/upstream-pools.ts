@@ -9,15 +9,9 @@ import { Pool } from "undici";
 import type { EgressPolicy } from "../../proto/egress-policy.ts";
 import type { Timers } from "../clock.ts";
 import { egressConnector } from "../egress/egress-connect.ts";
-import type { PlainTarget, PlainUpstream } from "../model/plain-config.ts";
-import type { DownList } from "../upstream/down-list.ts";
-import {
-  CIRCUIT_OPEN,
-  type Origins,
-  type TargetLease,
-  type UpkeepOptions,
-  UpstreamUpkeep,
-} from "../upstream/upstream-upkeep.ts";
+import type { PlainTarget } from "../model/plain-config.ts";
+import { type Balanced, BalancedConnections } from "../upstream/balanced-connections.ts";
+import type { TargetLease, UpkeepOptions } from "../upstream/upstream-upkeep.ts";
 
 export interface PoolOptions extends UpkeepOptions {
   /** most connections per origin */
@@ -29,24 +23,21 @@ export interface PickedTarget {
   pool: Pool;
 }
 
-/** A target the balancer chose: its lease says how the exchange went. */
-export interface BalancedTarget extends PickedTarget {
-  lease: TargetLease;
-}
+/** A target the balancer chose (`pick`) and its pool: its lease says how the exchange went. */
+export type BalancedTarget = Balanced<PickedTarget>;
 
 interface PoolEntry {
   pool: Pool;
   lastUsed: number;
 }
 
-export class UpstreamPools {
+export class UpstreamPools extends BalancedConnections<PickedTarget> {
   /** origin -> egress policy key -> connect timeout -> pool (no key string built per request) */
   private readonly pools = new Map<string, Map<string, Map<number, PoolEntry>>>();
-  private readonly upkeep: UpstreamUpkeep;
   private readonly connections: number;
 
   constructor(timers: Timers, opts: PoolOptions = {}) {
-    this.upkeep = new UpstreamUpkeep(timers, opts, () => this.closeIdle());
+    super(timers, opts);
     this.connections = opts.connections ?? 256;
   }
 
@@ -57,25 +48,9 @@ export class UpstreamPools {
     return n;
   }
 
-  /** The node's down list (shared with the gRPC sessions and the peer forwarders). */
-  get down(): DownList {
-    return this.upkeep.down;
-  }
-
-  /**
-   * The balancer's target for the next request and its pool (which connects only where
-   * `egress` allows); CIRCUIT_OPEN when every target is ejected; undefined when there are none.
-   * `exclude`: origins to avoid while another target is available (a retry's tried ones).
-   */
-  pick(
-    upstream: PlainUpstream,
-    egress: EgressPolicy,
-    exclude?: Origins,
-  ): BalancedTarget | typeof CIRCUIT_OPEN | undefined {
-    const lease = this.upkeep.choose(upstream, exclude);
-    if (lease === undefined || lease === CIRCUIT_OPEN) return lease;
+  protected connectTo(lease: TargetLease, egress: EgressPolicy, connectTimeoutMs: number): BalancedTarget {
     const { target } = lease;
-    return { target, lease, pool: this.poolTo(target, egress, upstream.connectTimeoutMs) };
+    return { target, lease, pool: this.poolTo(target, egress, connectTimeoutMs) };
   }
 
   /** The pool to one given target (a shard member): no balancing. */

@@ -8,6 +8,7 @@ import type {
   Limits,
   OutlierDetection,
   Quota,
+  Route,
   Slot,
   Tenant,
 } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
@@ -45,36 +46,17 @@ export interface PlainUpstream {
 
 export type RouteProtocol = "http" | "grpc";
 
-export interface PlainRoute {
-  id: string;
-  /** lower case, no port; empty = any host */
-  hosts: string[];
-  /** starts with "/", no trailing slash except the root "/" */
-  pathPrefix: string;
-  /** upper case; empty = any method */
-  methods: string[];
-  upstreamId: string;
-  timeoutMs: number;
+/**
+ * A snapshot route (snapshot.proto Route, the same fields), validated and normalised: hosts lower
+ * case without port (empty = any host), the path prefix starting with "/" with no trailing slash
+ * except the root, methods upper case (empty = any), the protocol one of two, the retry statuses
+ * with their defaults applied. Zero WebSocket and stream settings still mean the node's defaults;
+ * clientRate / clientBurst are a public route's bucket per client address (0 = none).
+ */
+export interface PlainRoute extends Omit<Route, "protocol" | "retryStatuses"> {
   protocol: RouteProtocol;
-  public: boolean;
-  limits: Limits | undefined;
-  idempotency: boolean;
-  /** retries after the first attempt (retry/retry-policy.ts) */
-  retries: number;
   /** HTTP statuses (http routes) or gRPC codes (grpc routes) retried, defaults applied */
   retryStatuses: readonly number[];
-  stripPrefix: boolean;
-  /** the route accepts WebSocket upgrades; the settings below are the node's defaults for 0 */
-  websocket: boolean;
-  websocketIdleTimeoutMs: number;
-  /** open sockets of this route on this node */
-  websocketMaxConnections: number;
-  websocketMaxMessageBytes: number;
-  /** after the response head, the longest pause in its body (the route timeout no longer applies) */
-  streamIdleTimeoutMs: number;
-  /** public routes: each client address's bucket (per node), requests per second; 0 = none */
-  clientRate: number;
-  clientBurst: number;
 }
 
 /** A key's hash lives only in the key table (router/binary-tables.ts). */
