@@ -32,6 +32,7 @@ import type { Logger } from "../logger.ts";
 import type { ControlPlaneMetrics } from "../metrics.ts";
 import { insertVersion, latestVersion } from "../store/config-versions.ts";
 import type { Pool, Queryable } from "../store/db.ts";
+import { pruneTenantChanges } from "../store/tenant-changes.ts";
 import type { CompileOptions } from "./compile.ts";
 import { Debouncer, realTimers, type Timers } from "./debounce.ts";
 import type { PublisherLease } from "./lease.ts";
@@ -284,13 +285,27 @@ export class Publisher {
         "published",
       );
       if (span) finishSpan(span, publishedAttributes(result, epoch), false);
-      if (this.deps.lease.currentEpoch() === epoch) await this.deps.retention.collect(result.version);
+      if (this.deps.lease.currentEpoch() === epoch) {
+        await this.deps.retention.collect(result.version);
+        await this.pruneChanges();
+      }
       return result;
     } catch (err) {
       this.recordFailure(err, source);
       if (span)
         finishSpan(span, { "corral.publish.epoch": epoch, "corral.error.code": errorCode(err) }, true);
       throw err;
+    }
+  }
+
+  /** Forgets the tenant changes the last compile has read (store/tenant-changes.ts); best effort. */
+  private async pruneChanges(): Promise<void> {
+    const position = this.compiler.position;
+    if (position === undefined) return;
+    try {
+      await pruneTenantChanges(this.deps.pool, position);
+    } catch (err) {
+      this.deps.logger.warn({ err }, "could not prune the tenant change log");
     }
   }
 
@@ -303,7 +318,7 @@ export class Publisher {
 
   private async writeVersion(epoch: number, source: string, trace: PublishTrace): Promise<PublishResult> {
     const { blobStore, capacity, cpId } = this.deps;
-    const content = await this.readContent(epoch, trace);
+    const content = await this.readContent(epoch, source, trace);
     const { version } = content;
     const stamp = { version, epoch, createdAtMs: content.createdAtMs };
     const encoded = await this.encode(content, stamp, trace);
@@ -347,13 +362,17 @@ export class Publisher {
 
   private async readContent(
     epoch: number,
+    source: string,
     trace: PublishTrace,
   ): Promise<SnapshotContent & { createdAtMs: number }> {
     const started = performance.now();
     const { pool, blobStore, compileOptions } = this.deps;
     const sources = { pool, blobStore, publicKey: this.publicKey, compiler: this.compiler, compileOptions };
     const createdAtMs = this.now();
-    const content = await readSnapshotContent(sources, epoch, createdAtMs, trace);
+    // a change reads what changed since the last compile; any other publish (startup, takeover,
+    // shutdown) scans every tenant's revision again
+    const run = { full: source !== "change" };
+    const content = await readSnapshotContent(sources, epoch, createdAtMs, trace, run);
     this.readCounter = Math.max(this.readCounter, content.changeCounter);
     trace.mark("transaction");
     this.deps.metrics.compileDuration.observe((performance.now() - started) / 1000);
