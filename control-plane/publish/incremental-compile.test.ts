@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
+import { gunzipSync } from "node:zlib";
 import { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { ShardCache } from "../fleet/shard-cache.ts";
 import type { ActiveKeyRow, FleetRows } from "../store/fleet-rows.ts";
 import type { TenantRows } from "../store/tenant-revisions.ts";
 import { type CompileOptions, compileSnapshot } from "./compile.ts";
 import { type CompileSource, FULL_SCAN_EVERY, IncrementalCompiler } from "./incremental-compile.ts";
+import { SegmentGzip } from "./segment-gzip.ts";
 import { assemblePayload, tenantEntry } from "./snapshot-payload.ts";
 import { NO_STREAMING_ROW, ROWS_T0, tenantRow } from "./test-rows.ts";
 
@@ -236,15 +238,18 @@ test("after random changes the incremental payload is byte-identical to a full c
     f.tracks = tracks;
     const compiler = new IncrementalCompiler();
     const cache = new ShardCache(SEED);
+    const gzip = new SegmentGzip();
     let scans = 0;
     for (let step = 0; step < 300; step++) {
       randomChange(f, rnd, step);
       if (rnd(4) === 0) continue; // changes that wait for the next compile
       const run = { full: rnd(20) === 0 };
-      const { payload, tenants, scanned } = await compiler.compile(f, options(step, cache), run);
+      const { payload, tenants, scanned, segments } = await compiler.compile(f, options(step, cache), run);
       if (scanned < tenants) scans++;
       assert.equal(tenants, f.data.tenants.length);
       assert.ok(payload.equals(fullPayload(f, step)), `seed ${seed} step ${step}: payloads differ`);
+      const gzipped = await gzip.gzip(payload, segments);
+      assert.ok(gunzipSync(gzipped).equals(payload), `seed ${seed} step ${step}: segment gzip differs`);
     }
     if (tracks) assert.ok(scans > 100, `${scans} compiles read only the changed tenants`);
     else assert.equal(scans, 0);

@@ -30,6 +30,7 @@ import { publicHosts } from "../../proto/snapshot-consistency.ts";
 import { ConsistencyCheck, type KeyIdentity, keyIdentities } from "./consistency.ts";
 import { FleetIndex, slotsKey } from "./fleet-index.ts";
 import { assemblePayload, tenantEntry } from "./snapshot-payload.ts";
+import { cutsAfter, type PayloadSegment, payloadSegments } from "./segment-gzip.ts";
 import { TurnBudget } from "./turn-budget.ts";
 import type { Slot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 
@@ -59,6 +60,8 @@ export interface CompiledPayload {
   encoded: number;
   /** tenants whose revision this compile read: every tenant on a full scan, else the changed ones */
   scanned: number;
+  /** the payload in segments (segment-gzip.ts): a kept run of tenants keeps its compressed bytes */
+  segments: PayloadSegment[];
 }
 
 interface Fragment {
@@ -74,6 +77,8 @@ interface Fragment {
   publicHosts: readonly string[];
   /** after a compile, a view into its payload (so the next one copies unchanged runs at once) */
   entry: Uint8Array;
+  /** a compressed segment may end after it (segment-gzip.ts) */
+  cut: boolean;
 }
 
 /** Past this share of tenants to encode, one scan of every row is cheaper than a list of ids. */
@@ -192,7 +197,8 @@ export class IncrementalCompiler {
         order[i]!.entry = view;
       },
     );
-    return { payload, tenants: order.length, encoded: encoded.size, scanned: revisions.length };
+    const segments = payloadSegments(payload, order);
+    return { payload, tenants: order.length, encoded: encoded.size, scanned: revisions.length, segments };
   }
 
   /**
@@ -257,6 +263,7 @@ export class IncrementalCompiler {
         keys: keyIdentities(tenant),
         publicHosts: publicHosts(tenant),
         entry: tenantEntry(tenant),
+        cut: cutsAfter(row.id),
       };
       made.set(row.id, { fragment, tenant });
     }

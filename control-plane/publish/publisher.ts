@@ -39,6 +39,7 @@ import type { PublisherLease } from "./lease.ts";
 import { IncrementalCompiler } from "./incremental-compile.ts";
 import { PUBLISH_PHASES, PublishTrace } from "./publish-trace.ts";
 import { loadPublishedSnapshot, rollbackSource, type Stamp } from "./rollback.ts";
+import { SegmentGzip } from "./segment-gzip.ts";
 import { readSnapshotContent, type SnapshotContent } from "./snapshot-content.ts";
 import type { SnapshotRetention } from "./snapshot-retention.ts";
 import type { PublishedVersion, VersionFeed } from "./version-feed.ts";
@@ -86,6 +87,8 @@ export class Publisher {
   private readonly publicKey: KeyObject;
   /** each tenant's encoded entry, kept between versions */
   private readonly compiler = new IncrementalCompiler();
+  /** each run of tenants' compressed bytes, kept between versions */
+  private readonly gzip = new SegmentGzip();
   private chain: Promise<unknown> = Promise.resolve();
   private queued = 0;
   private changeQueued = false;
@@ -397,7 +400,8 @@ export class Publisher {
    * checks the capacity (metric, warning at 80 %, refusal past 100 %), frames and signs. Changes
    * are kept within the tighter CORRAL_SNAPSHOT_MAX_PAYLOAD before they commit
    * (service/config-growth.ts); these checks are the last line if something slipped past.
-   * Compression and the blob's hashing run on libuv's threadpool, not on the event loop that
+   * Compression (in segments, reusing the compressed bytes of unchanged runs of tenants:
+   * segment-gzip.ts) and the blob's hashing run on libuv's threadpool, not on the event loop that
    * serves the admin API and the nodes' sync connections.
    */
   private async encode(
@@ -414,7 +418,9 @@ export class Publisher {
         `snapshot ${stamp.version} has ${raw.length} bytes of payload; nodes inflate at most ${MAX_DECODED_BYTES}`,
       );
     }
-    const payload = await compressPayload(raw);
+    const payload = content.segments
+      ? await this.gzip.gzip(raw, content.segments)
+      : await compressPayload(raw);
     trace.mark("compress");
     const used = HEADER_SIZE + payload.length;
     const ratio = used / capacity;

@@ -17,12 +17,15 @@ import { listTenantRevisions, loadTenantRows } from "../store/tenant-revisions.t
 import type { CompileOptions } from "./compile.ts";
 import type { CompileRun, CompileSource, IncrementalCompiler } from "./incremental-compile.ts";
 import type { PublishTrace } from "./publish-trace.ts";
+import type { PayloadSegment } from "./segment-gzip.ts";
 import { loadPublishedSnapshot, restamp } from "./rollback.ts";
 
 export interface SnapshotContent {
   version: number;
   /** the encoded Snapshot protobuf (before compression) */
   payload: Buffer;
+  /** the payload in segments when it was compiled (segment-gzip.ts); a rollback has none */
+  segments?: PayloadSegment[];
   tenants: number;
   /** every change counted up to here is in this content */
   changeCounter: number;
@@ -56,9 +59,13 @@ export function readSnapshotContent(
       trace?.mark("transaction");
       if (change.rollbackOf === undefined) {
         const opts = { ...(src.compileOptions?.() ?? {}), ...stamp, nowMs: createdAtMs };
-        const { payload, tenants } = await src.compiler.compile(compileSource(tx, trace), opts, run);
+        const { payload, tenants, segments } = await src.compiler.compile(
+          compileSource(tx, trace),
+          opts,
+          run,
+        );
         trace?.mark("compile");
-        return { ...common, payload, tenants };
+        return { ...common, payload, tenants, segments };
       }
       const earlier = await loadPublishedSnapshot(tx, src.blobStore, src.publicKey, change.rollbackOf);
       const snapshot = restamp(earlier, stamp);
