@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
 import { gunzipSync } from "node:zlib";
-import { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
+import { Snapshot, type Tenant } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { ShardCache } from "../fleet/shard-cache.ts";
 import type { ActiveKeyRow, FleetRows } from "../store/fleet-rows.ts";
 import type { TenantRows } from "../store/tenant-revisions.ts";
@@ -195,34 +195,40 @@ const fullPayload = (f: MemoryFleet, step: number) =>
     Snapshot.encode(compileSnapshot(structuredClone(f.data), options(step, new ShardCache(SEED)))).finish(),
   );
 
+const fresh = (t: Tenant) => ({ entry: tenantEntry(t), at: 0, len: 0 });
+
 test("a snapshot payload assembled from tenant entries is Snapshot.encode of the whole message", () => {
   const f = new MemoryFleet();
   for (let i = 0; i < 5; i++) randomChange(f, prng(i), i);
   const full = compileSnapshot(f.data, options(0, new ShardCache(SEED)));
-  const pieces = assemblePayload({ ...full, tenants: [] }, full.tenants.map(tenantEntry));
+  const pieces = assemblePayload({ ...full, tenants: [] }, full.tenants.map(fresh));
   assert.deepEqual(pieces, Buffer.from(Snapshot.encode(full).finish()));
   const empty = { ...full, tenants: [], slots: [], settings: undefined, version: 0 };
   assert.deepEqual(assemblePayload(empty, []), Buffer.from(Snapshot.encode(empty).finish()));
 });
 
-test("entries handed back as views of the last payload are copied in runs, whatever lies between them", () => {
+test("kept entries are copied from the last payload in runs, whatever lies between them", () => {
   const f = new MemoryFleet();
   for (let i = 0; i < 8; i++) randomChange(f, prng(i), i);
   const full = compileSnapshot(f.data, options(0, new ShardCache(SEED)));
   const frame = { ...full, tenants: [] };
-  const views: Uint8Array[] = [];
-  const first = assemblePayload(frame, full.tenants.map(tenantEntry), (i, view) => {
-    views[i] = view;
-  });
+  const placed = full.tenants.map(fresh);
+  const first = assemblePayload(frame, placed);
   assert.deepEqual(first, Buffer.from(Snapshot.encode(full).finish()));
-  assert.ok(views.every((v) => v.buffer === first.buffer));
+  placed.forEach((e, i) => {
+    assert.equal(e.entry, undefined, "the payload holds the bytes now");
+    assert.deepEqual(first.subarray(e.at, e.at + e.len), Buffer.from(tenantEntry(full.tenants[i]!)));
+  });
   // the second version: one tenant re-encoded in the middle, one dropped, the frame changed
   const changed = { ...full.tenants[1]!, status: "suspended" };
   const tenants = [full.tenants[0]!, changed, ...full.tenants.slice(3)];
-  const entries = [views[0]!, tenantEntry(changed), ...views.slice(3)];
-  const next = { ...full, version: full.version + 1, tenants };
-  const second = assemblePayload({ ...next, tenants: [] }, entries);
+  const entries = [placed[0]!, fresh(changed), ...placed.slice(3)];
+  const next = { ...full, version: full.version + 1, slots: full.slots.slice(1), tenants };
+  const second = assemblePayload({ ...next, tenants: [] }, entries, first);
   assert.deepEqual(second, Buffer.from(Snapshot.encode(next).finish()));
+  entries.forEach((e, i) => {
+    assert.deepEqual(second.subarray(e.at, e.at + e.len), Buffer.from(tenantEntry(tenants[i]!)));
+  });
 });
 
 test("after random changes the incremental payload is byte-identical to a full compile", async () => {

@@ -75,8 +75,10 @@ interface Fragment {
   keys: readonly KeyIdentity[];
   /** its public routes' hosts (each public for one tenant only) */
   publicHosts: readonly string[];
-  /** after a compile, a view into its payload (so the next one copies unchanged runs at once) */
-  entry: Uint8Array;
+  /** its encoded entry until a payload holds it; then where it lies in the last payload */
+  entry?: Uint8Array | undefined;
+  at: number;
+  len: number;
   /** a compressed segment may end after it (segment-gzip.ts) */
   cut: boolean;
 }
@@ -92,6 +94,8 @@ export class IncrementalCompiler {
   #fragments = new Map<string, Fragment>();
   /** #fragments in snapshot order (the last payload's) */
   #order: Fragment[] = [];
+  /** the last payload: kept fragments' entries are copied from it */
+  #payload: Buffer | undefined;
   /** key and host owners of #fragments, while they passed their checks (fleet-index.ts) */
   #index: FleetIndex | undefined;
   /** where the last compile that passed read, and what it compiled against */
@@ -162,7 +166,7 @@ export class IncrementalCompiler {
       else if (!index) check.reused(r.id, fragment.shard, fragment.keys, fragment.publicHosts);
       read.push(fragment);
     }
-    const order = touched ? merge(this.#order, touched, read) : read;
+    const order = touched ? nextOrder(this.#order, touched, read) : read;
     if (touched && !index) {
       // kept tenants the change log did not name: checked one by one (no index to trust)
       for (const f of order) if (!touched.has(f.id)) check.reused(f.id, f.shard, f.keys, f.publicHosts);
@@ -190,15 +194,25 @@ export class IncrementalCompiler {
     this.#planValues = planValues;
     this.#sinceFullScan = touched ? this.#sinceFullScan + 1 : 0;
     opts.onSlots?.(slots);
-    const payload = assemblePayload(
-      frame,
-      order.map((f) => f.entry),
-      (i, view) => {
-        order[i]!.entry = view;
-      },
-    );
+    let payload: Buffer;
+    try {
+      payload = assemblePayload(frame, order, this.#payload);
+    } catch (err) {
+      this.#forget();
+      throw err;
+    }
+    this.#payload = payload;
     const segments = payloadSegments(payload, order);
     return { payload, tenants: order.length, encoded: encoded.size, scanned: revisions.length, segments };
+  }
+
+  /** Keeps nothing: the next compile encodes every tenant. */
+  #forget(): void {
+    this.#fragments = new Map();
+    this.#order = [];
+    this.#payload = undefined;
+    this.#index = undefined;
+    this.#position = undefined;
   }
 
   /**
@@ -263,6 +277,8 @@ export class IncrementalCompiler {
         keys: keyIdentities(tenant),
         publicHosts: publicHosts(tenant),
         entry: tenantEntry(tenant),
+        at: 0,
+        len: 0,
         cut: cutsAfter(row.id),
       };
       made.set(row.id, { fragment, tenant });
@@ -271,8 +287,36 @@ export class IncrementalCompiler {
   }
 }
 
+/** Up to this many touched tenants are put in place one by one (binary search), past it merged. */
+const PATCH_LIMIT = 256;
+
 /**
- * The next snapshot order: the kept fragments (`before` without the `touched` ids) merged with
+ * The next snapshot order: the kept fragments (`before` without the `touched` ids) with the
+ * touched tenants' fragments as read now (`read`, sorted; a touched id not among them was
+ * deleted).
+ */
+function nextOrder(before: readonly Fragment[], touched: ReadonlySet<string>, read: readonly Fragment[]) {
+  if (touched.size > PATCH_LIMIT) return merge(before, touched, read);
+  const out = before.slice();
+  const now = new Map(read.map((f) => [f.id, f]));
+  for (const id of touched) {
+    let lo = 0;
+    let hi = out.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (out[mid]!.id < id) lo = mid + 1;
+      else hi = mid;
+    }
+    const present = lo < out.length && out[lo]!.id === id;
+    const fragment = now.get(id);
+    if (fragment) out.splice(lo, present ? 1 : 0, fragment);
+    else if (present) out.splice(lo, 1);
+  }
+  return out;
+}
+
+/**
+ * The same as nextOrder, in one pass: the kept fragments (`before` without the `touched` ids) merged with
  * the touched tenants' fragments as read now (`read`, sorted; a touched id not among them was
  * deleted).
  */

@@ -87,9 +87,10 @@ export function cutsAfter(id: string): boolean {
   return (h & 63) === 0;
 }
 
-export interface PlacedEntry {
-  /** the entry's view of the payload */
-  entry: Uint8Array;
+/** A tenant's entry where it lies in the payload (snapshot-payload.ts), and whether a run may end after it. */
+export interface SegmentEntry {
+  at: number;
+  len: number;
   cut: boolean;
 }
 
@@ -98,26 +99,24 @@ export interface PlacedEntry {
  * least SEGMENT_MIN_BYTES (the last run may be shorter) whose members are the tenants, the
  * frame after them. `tenants` are the payload's entries in order, each a view of `payload`.
  */
-export function payloadSegments(payload: Buffer, tenants: readonly PlacedEntry[]): PayloadSegment[] {
+export function payloadSegments(payload: Buffer, tenants: readonly SegmentEntry[]): PayloadSegment[] {
   if (tenants.length === 0) return [{ bytes: payload }];
-  const at = (view: Uint8Array) => view.byteOffset - payload.byteOffset;
-  const segments: PayloadSegment[] = [{ bytes: payload.subarray(0, at(tenants[0]!.entry)) }];
+  const segments: PayloadSegment[] = [{ bytes: payload.subarray(0, tenants[0]!.at) }];
   let from = 0;
   let bytes = 0;
   for (let i = 0; i < tenants.length; i++) {
     const t = tenants[i]!;
-    bytes += t.entry.byteLength;
+    bytes += t.len;
     const last = i === tenants.length - 1;
     if (!last && bytes < SEGMENT_MAX_BYTES && !(bytes >= SEGMENT_MIN_BYTES && t.cut)) continue;
-    const start = at(tenants[from]!.entry);
     segments.push({
-      bytes: payload.subarray(start, at(t.entry) + t.entry.byteLength),
+      bytes: payload.subarray(tenants[from]!.at, t.at + t.len),
       members: tenants.slice(from, i + 1),
     });
     from = i + 1;
     bytes = 0;
   }
-  const last = tenants[tenants.length - 1]!.entry;
-  segments.push({ bytes: payload.subarray(at(last) + last.byteLength) });
+  const last = tenants[tenants.length - 1]!;
+  segments.push({ bytes: payload.subarray(last.at + last.len) });
   return segments;
 }
