@@ -53,7 +53,10 @@ export interface CompileRun {
 }
 
 export interface CompiledPayload {
-  /** the encoded Snapshot */
+  /**
+   * The encoded Snapshot; its memory is written over by the second compile after this one (the
+   * publisher is done with it by then: publishes never overlap)
+   */
   payload: Buffer;
   tenants: number;
   /** tenants encoded by this compile (the others were reused) */
@@ -96,6 +99,8 @@ export class IncrementalCompiler {
   #order: Fragment[] = [];
   /** the last payload: kept fragments' entries are copied from it */
   #payload: Buffer | undefined;
+  /** the memory of the payload before it, written over by the next compile */
+  #spare: ArrayBuffer | undefined;
   /** key and host owners of #fragments, while they passed their checks (fleet-index.ts) */
   #index: FleetIndex | undefined;
   /** where the last compile that passed read, and what it compiled against */
@@ -196,11 +201,12 @@ export class IncrementalCompiler {
     opts.onSlots?.(slots);
     let payload: Buffer;
     try {
-      payload = assemblePayload(frame, order, this.#payload);
+      payload = assemblePayload(frame, order, this.#payload, this.#spare);
     } catch (err) {
       this.#forget();
       throw err;
     }
+    this.#spare = this.#payload?.buffer as ArrayBuffer | undefined;
     this.#payload = payload;
     const segments = payloadSegments(payload, order);
     return { payload, tenants: order.length, encoded: encoded.size, scanned: revisions.length, segments };
@@ -211,6 +217,7 @@ export class IncrementalCompiler {
     this.#fragments = new Map();
     this.#order = [];
     this.#payload = undefined;
+    this.#spare = undefined;
     this.#index = undefined;
     this.#position = undefined;
   }

@@ -42,7 +42,9 @@ export class SegmentGzip {
   async gzip(payload: Uint8Array, segments: readonly PayloadSegment[]): Promise<Buffer> {
     const next = new Map<object, Deflated>();
     let deflated = 0;
-    const parts = await Promise.all(
+    // settled, not all: no deflate may still read the payload once this returns or throws (the
+    // compiler writes a later payload into the same memory)
+    const settled = await Promise.allSettled(
       segments.map(async (s) => {
         const first = s.members?.[0];
         if (!s.members || first === undefined) {
@@ -57,6 +59,10 @@ export class SegmentGzip {
         return entry.bytes;
       }),
     );
+    const parts = settled.map((r) => {
+      if (r.status === "rejected") throw r.reason;
+      return r.value;
+    });
     this.#cache = next;
     this.deflated = deflated;
     const trailer = Buffer.alloc(8);

@@ -35,12 +35,14 @@ export interface PlacedEntry {
  * The encoded Snapshot of `frame` (its own tenants ignored) with these tenant entries in order.
  * Entries without their own bytes are copied from `previous`, back-to-back ones as one run (a
  * version that changes a few of 100,000 tenants copies a few long runs and writes one number per
- * tenant, without an object per tenant).
+ * tenant, without an object per tenant). With `spare`, the payload is written into that memory
+ * when it fits (it must not overlap `previous`).
  */
 export function assemblePayload(
   frame: Snapshot,
   entries: readonly PlacedEntry[],
   previous?: Uint8Array,
+  spare?: ArrayBuffer,
 ): Buffer {
   const head = Snapshot.encode({ ...frame, tenants: [], settings: undefined }).finish();
   const tail = Snapshot.encode({
@@ -53,7 +55,13 @@ export function assemblePayload(
   }).finish();
   let total = head.length + tail.length;
   for (const e of entries) total += e.entry ? e.entry.byteLength : e.len;
-  const out = Buffer.allocUnsafeSlow(total);
+  // the memory of a payload nothing uses any more when it is large enough, else new memory with
+  // room to grow (tens of MB a version otherwise: V8 answers such external allocation with
+  // full garbage collections, hundreds of ms of marking at 100,000 tenants)
+  const out =
+    spare && spare.byteLength >= total
+      ? Buffer.from(spare, 0, total)
+      : Buffer.from(new ArrayBuffer(total + (total >>> 4)), 0, total);
   out.set(head, 0);
   let at = head.length;
   for (let i = 0; i < entries.length; ) {
