@@ -1,15 +1,18 @@
 /**
  * Compiles the whole-fleet snapshot payload without recompiling the world (issue 14 item 5).
  * Every version still carries the whole state; what is kept between versions is each tenant's
- * encoded entry (snapshot-payload.ts), with what it was built from: the tenant's config
- * revision (store/tenant-revisions.ts: bumped by any change of its row, keys, routes or
- * upstreams), its plan's values and its shard. A compile reads every tenant's revision, asks
- * the placement hook for every shard (the shard cache answers from memory while the slot set
- * is unchanged), and loads and encodes only the tenants whose revision, plan or shard differs;
- * the rest are reused as they are. A plan change re-encodes the plan's tenants, a slot-set
- * change every tenant whose shard moved. The result is byte-identical to
- * Snapshot.encode(compileSnapshot(all rows)) (incremental-compile.test.ts) and it is checked the
- * same way (consistency.ts); on any problem nothing is kept.
+ * encoded entry (as its place in the last payload, snapshot-payload.ts), with what it was built
+ * from: the tenant's config revision (store/tenant-revisions.ts: bumped by any change of its
+ * row, keys, routes or upstreams), its plan's values and its shard.
+ *
+ * Which revisions a compile reads: those of the tenants the change log names since the last
+ * compile (store/tenant-changes.ts) and of every tenant of a plan whose values changed; every
+ * tenant's on a full scan: when asked (startup, takeover), every FULL_SCAN_EVERY compiles, when
+ * the log cannot answer, and when the slots' names or zones changed (then every kept shard is
+ * asked of the placement hook again). It loads and encodes only the tenants whose revision,
+ * plan or shard differs; the rest are copied from the last payload in runs. The result is
+ * byte-identical to Snapshot.encode(compileSnapshot(all rows)) (incremental-compile.test.ts) and
+ * it is checked the same way (consistency.ts); on any problem nothing is kept.
  *
  * One instance per publisher; compiles never overlap (the publisher runs them one at a time).
  */
