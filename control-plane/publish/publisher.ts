@@ -32,12 +32,14 @@ import type { Logger } from "../logger.ts";
 import type { ControlPlaneMetrics } from "../metrics.ts";
 import { insertVersion, latestVersion } from "../store/config-versions.ts";
 import type { Pool, Queryable } from "../store/db.ts";
+import { pruneTenantChanges } from "../store/tenant-changes.ts";
 import type { CompileOptions } from "./compile.ts";
 import { Debouncer, realTimers, type Timers } from "./debounce.ts";
 import type { PublisherLease } from "./lease.ts";
 import { IncrementalCompiler } from "./incremental-compile.ts";
 import { PUBLISH_PHASES, PublishTrace } from "./publish-trace.ts";
 import { loadPublishedSnapshot, rollbackSource, type Stamp } from "./rollback.ts";
+import { SegmentGzip } from "./segment-gzip.ts";
 import { readSnapshotContent, type SnapshotContent } from "./snapshot-content.ts";
 import type { SnapshotRetention } from "./snapshot-retention.ts";
 import type { PublishedVersion, VersionFeed } from "./version-feed.ts";
@@ -85,6 +87,8 @@ export class Publisher {
   private readonly publicKey: KeyObject;
   /** each tenant's encoded entry, kept between versions */
   private readonly compiler = new IncrementalCompiler();
+  /** each run of tenants' compressed bytes, kept between versions */
+  private readonly gzip = new SegmentGzip();
   private chain: Promise<unknown> = Promise.resolve();
   private queued = 0;
   private changeQueued = false;
@@ -284,13 +288,27 @@ export class Publisher {
         "published",
       );
       if (span) finishSpan(span, publishedAttributes(result, epoch), false);
-      if (this.deps.lease.currentEpoch() === epoch) await this.deps.retention.collect(result.version);
+      if (this.deps.lease.currentEpoch() === epoch) {
+        await this.deps.retention.collect(result.version);
+        await this.pruneChanges();
+      }
       return result;
     } catch (err) {
       this.recordFailure(err, source);
       if (span)
         finishSpan(span, { "corral.publish.epoch": epoch, "corral.error.code": errorCode(err) }, true);
       throw err;
+    }
+  }
+
+  /** Forgets the tenant changes the last compile has read (store/tenant-changes.ts); best effort. */
+  private async pruneChanges(): Promise<void> {
+    const position = this.compiler.position;
+    if (position === undefined) return;
+    try {
+      await pruneTenantChanges(this.deps.pool, position);
+    } catch (err) {
+      this.deps.logger.warn({ err }, "could not prune the tenant change log");
     }
   }
 
@@ -303,7 +321,7 @@ export class Publisher {
 
   private async writeVersion(epoch: number, source: string, trace: PublishTrace): Promise<PublishResult> {
     const { blobStore, capacity, cpId } = this.deps;
-    const content = await this.readContent(epoch, trace);
+    const content = await this.readContent(epoch, source, trace);
     const { version } = content;
     const stamp = { version, epoch, createdAtMs: content.createdAtMs };
     const encoded = await this.encode(content, stamp, trace);
@@ -347,13 +365,17 @@ export class Publisher {
 
   private async readContent(
     epoch: number,
+    source: string,
     trace: PublishTrace,
   ): Promise<SnapshotContent & { createdAtMs: number }> {
     const started = performance.now();
     const { pool, blobStore, compileOptions } = this.deps;
     const sources = { pool, blobStore, publicKey: this.publicKey, compiler: this.compiler, compileOptions };
     const createdAtMs = this.now();
-    const content = await readSnapshotContent(sources, epoch, createdAtMs, trace);
+    // a change reads what changed since the last compile; any other publish (startup, takeover,
+    // shutdown) scans every tenant's revision again
+    const run = { full: source !== "change" };
+    const content = await readSnapshotContent(sources, epoch, createdAtMs, trace, run);
     this.readCounter = Math.max(this.readCounter, content.changeCounter);
     trace.mark("transaction");
     this.deps.metrics.compileDuration.observe((performance.now() - started) / 1000);
@@ -378,7 +400,8 @@ export class Publisher {
    * checks the capacity (metric, warning at 80 %, refusal past 100 %), frames and signs. Changes
    * are kept within the tighter CORRAL_SNAPSHOT_MAX_PAYLOAD before they commit
    * (service/config-growth.ts); these checks are the last line if something slipped past.
-   * Compression and the blob's hashing run on libuv's threadpool, not on the event loop that
+   * Compression (in segments, reusing the compressed bytes of unchanged runs of tenants:
+   * segment-gzip.ts) and the blob's hashing run on libuv's threadpool, not on the event loop that
    * serves the admin API and the nodes' sync connections.
    */
   private async encode(
@@ -395,7 +418,9 @@ export class Publisher {
         `snapshot ${stamp.version} has ${raw.length} bytes of payload; nodes inflate at most ${MAX_DECODED_BYTES}`,
       );
     }
-    const payload = await compressPayload(raw);
+    const payload = content.segments
+      ? await this.gzip.gzip(raw, content.segments)
+      : await compressPayload(raw);
     trace.mark("compress");
     const used = HEADER_SIZE + payload.length;
     const ratio = used / capacity;

@@ -2,7 +2,7 @@
  * What the next version holds, read in one repeatable-read transaction: its number (from
  * the sequence), the change counter it covers, and its encoded payload: either the whole
  * fleet compiled from the tables (incrementally: incremental-compile.ts re-encodes only the
- * tenants that changed) or, while a rollback is recorded, the rolled-back version's content
+ * tenants that changed, named by the change log of store/tenant-changes.ts) or, while a rollback is recorded, the rolled-back version's content
  * re-stamped.
  */
 import type { KeyObject } from "node:crypto";
@@ -12,16 +12,20 @@ import { readChangeState } from "../store/changes.ts";
 import { nextVersion } from "../store/config-versions.ts";
 import { type Pool, type TxClient, withTransaction } from "../store/db.ts";
 import { loadFleetParts } from "../store/fleet-rows.ts";
+import { changePosition, tenantsChangedSince } from "../store/tenant-changes.ts";
 import { listTenantRevisions, loadTenantRows } from "../store/tenant-revisions.ts";
 import type { CompileOptions } from "./compile.ts";
-import type { CompileSource, IncrementalCompiler } from "./incremental-compile.ts";
+import type { CompileRun, CompileSource, IncrementalCompiler } from "./incremental-compile.ts";
 import type { PublishTrace } from "./publish-trace.ts";
+import type { PayloadSegment } from "./segment-gzip.ts";
 import { loadPublishedSnapshot, restamp } from "./rollback.ts";
 
 export interface SnapshotContent {
   version: number;
   /** the encoded Snapshot protobuf (before compression) */
   payload: Buffer;
+  /** the payload in segments when it was compiled (segment-gzip.ts); a rollback has none */
+  segments?: PayloadSegment[];
   tenants: number;
   /** every change counted up to here is in this content */
   changeCounter: number;
@@ -43,6 +47,7 @@ export function readSnapshotContent(
   epoch: number,
   createdAtMs: number,
   trace?: PublishTrace,
+  run: CompileRun = {},
 ): Promise<SnapshotContent> {
   return withTransaction(
     src.pool,
@@ -54,9 +59,13 @@ export function readSnapshotContent(
       trace?.mark("transaction");
       if (change.rollbackOf === undefined) {
         const opts = { ...(src.compileOptions?.() ?? {}), ...stamp, nowMs: createdAtMs };
-        const { payload, tenants } = await src.compiler.compile(compileSource(tx, trace), opts);
+        const { payload, tenants, segments } = await src.compiler.compile(
+          compileSource(tx, trace),
+          opts,
+          run,
+        );
         trace?.mark("compile");
-        return { ...common, payload, tenants };
+        return { ...common, payload, tenants, segments };
       }
       const earlier = await loadPublishedSnapshot(tx, src.blobStore, src.publicKey, change.rollbackOf);
       const snapshot = restamp(earlier, stamp);
@@ -74,8 +83,10 @@ export function readSnapshotContent(
 export function compileSource(tx: TxClient, trace?: PublishTrace): CompileSource {
   return {
     parts: () => marked(loadFleetParts(tx), "parts", trace),
-    revisions: () => marked(listTenantRevisions(tx), "revisions", trace),
+    revisions: (ids) => marked(listTenantRevisions(tx, ids), "revisions", trace),
     rows: (ids) => loadTenantRows(tx, ids),
+    position: () => changePosition(tx),
+    changedSince: (position) => tenantsChangedSince(tx, position),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * What an incremental compile reads (migration 0009): every tenant's id, plan and config
- * revision (cheap, one narrow scan), then the full rows of only the tenants whose fragment has
+ * revision (one narrow scan; or only the changed tenants', store/tenant-changes.ts), then the full rows of only the tenants whose fragment has
  * to be encoded again. Both inside the publisher's repeatable-read transaction, so the
  * revisions and the rows are of one moment. Child queries are scoped by tenant id.
  */
@@ -24,8 +24,13 @@ export interface TenantRows {
   upstreams: UpstreamRow[];
 }
 
-export async function listTenantRevisions(q: Queryable): Promise<TenantRevision[]> {
-  const { rows } = await q.query<TenantRevision>("SELECT id, plan, config_rev::text AS rev FROM tenants");
+/** Every tenant's revision, or those of the given tenants (ids of no tenant are left out). */
+export async function listTenantRevisions(q: Queryable, ids?: readonly string[]): Promise<TenantRevision[]> {
+  const columns = "SELECT id, plan, config_rev::text AS rev FROM tenants";
+  const { rows } =
+    ids === undefined
+      ? await q.query<TenantRevision>(columns)
+      : await q.query<TenantRevision>(`${columns} WHERE id = ANY($1::text[])`, [ids]);
   return rows;
 }
 

@@ -6,6 +6,8 @@
  */
 import pg from "pg";
 import type { AdminClient } from "../../bin/admin/admin-client.ts";
+import { readHeader } from "../../proto/snapshot-codec.ts";
+import type { BlobStore } from "../../runtime/blob-store/blob-store.ts";
 import { promValue } from "../sampler/proc-stats.ts";
 import { seedTenantId } from "./seed-tenants.ts";
 import { epochMs } from "./sim-node.ts";
@@ -135,6 +137,52 @@ export async function settle(
     );
     await new Promise((r) => setTimeout(r, quietMs));
     if (((await newestVersion(admin))?.version ?? 0) === newest) return newest;
+  }
+}
+
+/** How long a version compiled before the last node joined may wait for the one after it. */
+const WHOLE_FLEET_WAIT_MS = 300_000;
+
+/**
+ * Settled (see settle) on a version whose compile began after the last node registered, so its
+ * slot table holds every node's slot. While nodes join, each compile covers the slots
+ * registered when it began, and the fleet watcher asks for the next; at 100,000 tenants a compile
+ * after a slot-set change takes tens of seconds, so the fleet can look settled (every node on the
+ * newest version, nothing new for a while) while the compile with the whole fleet still runs, and
+ * a round must not start behind it. The compile's start is the blob header's createdAtMs.
+ */
+export async function settleWholeFleet(
+  fleet: SimFleet,
+  admin: AdminClient,
+  deps: { pgUrl: string; blobs: BlobStore; capacity: number },
+  timeoutMs: number,
+  quietMs: number,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  const client = new pg.Client({ connectionString: deps.pgUrl });
+  await client.connect();
+  try {
+    for (;;) {
+      const version = await settle(fleet, admin, Math.max(1, deadline - Date.now()), quietMs);
+      const { rows } = await client.query<{ blob_key: string; joined: Date | null }>(
+        "SELECT blob_key, (SELECT max(first_seen) FROM nodes) AS joined FROM config_versions WHERE version = $1",
+        [version],
+      );
+      const blob = await deps.blobs.get(rows[0]!.blob_key, deps.capacity);
+      if (readHeader(blob).createdAtMs > (rows[0]!.joined?.getTime() ?? 0)) return version;
+      try {
+        await waitFor(
+          `a version compiled after the last node joined (newer than ${version})`,
+          async () => ((await newestVersion(admin))?.version ?? 0) > version,
+          Math.min(WHOLE_FLEET_WAIT_MS, Math.max(1, deadline - Date.now())),
+          200,
+        );
+      } catch {
+        return version; // it began just before the last join and read it anyway: nothing followed
+      }
+    }
+  } finally {
+    await client.end();
   }
 }
 

@@ -1,3 +1,4 @@
+import { openBlobStore } from "../../runtime/blob-store/open-blob-store.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +19,7 @@ import {
   roundsTable,
   rssMetrics,
 } from "../propagation/propagation-report.ts";
-import { type RoundResult, runRound, settle, waitFor } from "../propagation/propagation-round.ts";
+import { type RoundResult, runRound, settleWholeFleet, waitFor } from "../propagation/propagation-round.ts";
 import { seedTenantId, seedTenants } from "../propagation/seed-tenants.ts";
 import { SimFleet } from "../propagation/sim-fleet.ts";
 import { round } from "../propagation/stats.ts";
@@ -154,8 +155,11 @@ async function startFleet(ctx: Ctx, platform: Platform, mode: VerifyMode): Promi
   });
   ctx.onCleanup(() => fleet.close());
   ctx.log(`${p.nodes} simulated nodes connected in ${Math.round(performance.now() - started)} ms`);
-  const version = await settle(fleet, adminOf(platform), 1_800_000, 6000);
-  ctx.log(`every node acked version ${version}; fleet settled`);
+  const blobs = await openBlobStore(platform.blobUrl, {});
+  const capacity = Math.round(p.capacityMiB * MIB);
+  const deps = { pgUrl: platform.pgUrl, blobs, capacity };
+  const version = await settleWholeFleet(fleet, adminOf(platform), deps, 1_800_000, 6000);
+  ctx.log(`every node acked version ${version}, compiled with every node's slot; fleet settled`);
   return fleet;
 }
 

@@ -8,11 +8,12 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, test } from "node:test";
 import { compileSnapshot } from "../../control-plane/publish/compile.ts";
-import { IncrementalCompiler } from "../../control-plane/publish/incremental-compile.ts";
+import { type CompileRun, IncrementalCompiler } from "../../control-plane/publish/incremental-compile.ts";
 import { compileSource } from "../../control-plane/publish/snapshot-content.ts";
 import { createPool, type Pool, withTransaction } from "../../control-plane/store/db.ts";
 import { loadFleetRows } from "../../control-plane/store/fleet-rows.ts";
 import { migrate } from "../../control-plane/store/migrate.ts";
+import { pruneTenantChanges } from "../../control-plane/store/tenant-changes.ts";
 import { Snapshot } from "../../proto/gen/corral/snapshot/v1/snapshot.ts";
 import { startPostgres, type TestPostgres } from "../support/postgres.ts";
 
@@ -33,11 +34,11 @@ after(async () => {
 const opts = (version: number) => ({ version, epoch: 1, createdAtMs: 1_000 + version, nowMs: 1_000 });
 
 /** Compiles both ways in one repeatable-read transaction; returns the incremental result. */
-async function compileBoth(compiler: IncrementalCompiler, version: number) {
+async function compileBoth(compiler: IncrementalCompiler, version: number, run: CompileRun = {}) {
   return withTransaction(
     pool,
     async (tx) => {
-      const incremental = await compiler.compile(compileSource(tx), opts(version));
+      const incremental = await compiler.compile(compileSource(tx), opts(version), run);
       const full = Buffer.from(
         Snapshot.encode(compileSnapshot(await loadFleetRows(tx), opts(version))).finish(),
       );
@@ -124,12 +125,18 @@ test("after random SQL changes the incremental payload equals Snapshot.encode of
   const compiler = new IncrementalCompiler();
   const rnd = prng(7);
   let version = 1;
+  let fromLog = 0;
   await compileBoth(compiler, version++);
   for (let step = 0; step < 150; step++) {
     await randomChange(rnd, step);
-    if (rnd(3) > 0) await compileBoth(compiler, version++);
+    if (rnd(3) === 0) continue;
+    const { scanned, tenants } = await compileBoth(compiler, version++);
+    if (scanned < tenants) fromLog++;
+    // now and then the log is pruned up to the last compile, as the publisher does
+    if (rnd(4) === 0) await pruneTenantChanges(pool, compiler.position!);
   }
   assert.ok((await tenantIds()).length > 5, "the sequence kept some tenants");
+  assert.ok(fromLog > 50, `${fromLog} compiles read the changed tenants from the change log`);
 });
 
 test("a change to one tenant's key, route or upstream re-encodes that tenant alone", async () => {
@@ -151,4 +158,61 @@ test("a change to one tenant's key, route or upstream re-encodes that tenant alo
   assert.equal((await compileBoth(compiler, 1004)).encoded, 1, "a revoked key");
   await sql("DELETE FROM upstreams WHERE id = 'bu'");
   assert.equal((await compileBoth(compiler, 1005)).encoded, 1, "a deleted upstream");
+});
+
+test("a change committed after a compile's snapshot but begun before it is in the next compile", async () => {
+  await sql("INSERT INTO tenants (id, name, plan) VALUES ('late-a', 'A', 'free'), ('late-b', 'B', 'free')");
+  const compiler = new IncrementalCompiler();
+  await compileBoth(compiler, 2000);
+  // a transaction takes its id (and writes) before the compile reads, and commits after it
+  const slow = await pool.connect();
+  try {
+    await slow.query("BEGIN");
+    await slow.query("UPDATE tenants SET name = 'slow' WHERE id = 'late-a'");
+    await sql("UPDATE tenants SET name = 'quick' WHERE id = 'late-b'");
+    const between = await compileBoth(compiler, 2001);
+    assert.deepEqual([between.scanned, between.encoded], [1, 1], "late-b only: late-a is not committed");
+    await slow.query("COMMIT");
+  } finally {
+    slow.release();
+  }
+  const next = await compileBoth(compiler, 2002);
+  assert.deepEqual(
+    [next.scanned, next.encoded],
+    [1, 1],
+    "late-a, committed after the last compile's snapshot",
+  );
+});
+
+test("a change missing from the log is found by a full scan; a log pruned past the last compile is not trusted", async () => {
+  await sql("INSERT INTO tenants (id, name, plan) VALUES ('miss-a', 'A', 'free'), ('miss-b', 'B', 'free')");
+  const compiler = new IncrementalCompiler();
+  await compileBoth(compiler, 3000);
+  // a write the log never saw (its row removed, as if written with the triggers off)
+  await withTransaction(pool, async (tx) => {
+    await tx.query("UPDATE tenants SET name = 'unlogged' WHERE id = 'miss-a'");
+    await tx.query("DELETE FROM tenant_changes WHERE tenant_id = 'miss-a' AND xid = pg_current_xact_id()");
+  });
+  const blind = await withTransaction(
+    pool,
+    (tx) => compiler.compile(compileSource(tx), opts(3001)),
+    "repeatable read",
+  );
+  assert.equal(blind.encoded, 0, "the log did not name it");
+  const scan = await compileBoth(compiler, 3002, { full: true });
+  assert.equal(scan.encoded, 1, "the full scan re-encoded it");
+  assert.equal(scan.scanned, scan.tenants);
+
+  // another replica pruned the log past this compiler's last position
+  const stale = compiler.position!;
+  await sql("UPDATE tenants SET name = 'moved' WHERE id = 'miss-b'");
+  await compileBoth(new IncrementalCompiler(), 3003);
+  await sql("UPDATE tenants SET name = 'moved again' WHERE id = 'miss-b'");
+  const other = new IncrementalCompiler();
+  await compileBoth(other, 3004);
+  await pruneTenantChanges(pool, other.position!);
+  assert.equal(compiler.position, stale);
+  const after = await compileBoth(compiler, 3005);
+  assert.equal(after.scanned, after.tenants, "a full scan");
+  assert.equal(after.encoded, 1);
 });

@@ -23,6 +23,8 @@ const TABLES = [
   "schema_migrations",
   "settings",
   "slots",
+  "tenant_changes",
+  "tenant_changes_horizon",
   "tenants",
   "upstreams",
   "usage_hourly",

@@ -92,6 +92,23 @@ test("revoking a key removes its hash from the next snapshot; suspension travels
   assert.equal(snapshot.tenants.find((t) => t.id === "pub")!.status, "suspended");
 });
 
+test("each publish prunes the tenant change log up to what its compile read", async () => {
+  const horizon = async () =>
+    BigInt((await h.cp.pool.query("SELECT horizon::text AS h FROM tenant_changes_horizon")).rows[0].h);
+  const logged = async () =>
+    (await h.cp.pool.query("SELECT count(*)::int AS n FROM tenant_changes WHERE tenant_id = 'logged'"))
+      .rows[0].n;
+  const start = await horizon();
+  await h.api("POST", "/admin/v1/tenants", { id: "logged", name: "Logged", plan: "free" });
+  await h.cp.publisher.idle();
+  await h.api("PATCH", "/admin/v1/tenants/logged", { name: "Logged again" });
+  await h.cp.publisher.idle();
+  const { snapshot } = await latest();
+  assert.equal(snapshot.tenants.find((t) => t.id === "logged")?.name, "Logged again");
+  assert.ok((await horizon()) > start, "the horizon moved with the publishes");
+  assert.ok((await logged()) <= 1, "the insert's entry is gone (the second compile read past it)");
+});
+
 test("a burst of changes is coalesced into fewer versions", async () => {
   const before = (await latest()).pointer.version;
   const ids = Array.from({ length: 8 }, (_, i) => `burst-${i}`);
