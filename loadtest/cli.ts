@@ -8,6 +8,7 @@
 import { fileURLToPath } from "node:url";
 import { LoadtestError } from "./errors.ts";
 import { formatNumber } from "./report/svg-chart.ts";
+import { errorKinds } from "./report/error-kinds.ts";
 import { memoryLines } from "./report/soak-verdict.ts";
 import { applyOverrides, parseArgs } from "./scenario/params.ts";
 import { listScenarioNames, loadScenario } from "./scenario/registry.ts";
@@ -47,7 +48,7 @@ function summarize({ report, jsonPath, htmlPath }: RunOutcome): void {
     const t = result.totals;
     out(
       `load ${label}: offered ${formatNumber(result.offeredRps)} rps, sent ${formatNumber(t.sentRps)} rps, ` +
-        `ok ${t.ok}, errors ${t.errors}; p50 ${t.latency.p50Ms} ms, p99 ${t.latency.p99Ms} ms, ` +
+        `ok ${t.ok}, errors ${t.errors}${t.errors > 0 ? ` (${errorKinds(t.outcomes)})` : ""}; p50 ${t.latency.p50Ms} ms, p99 ${t.latency.p99Ms} ms, ` +
         `p99.9 ${t.latency.p999Ms} ms, max ${t.latency.maxMs} ms`,
     );
   }

@@ -45,7 +45,7 @@ export interface LoadGauges {
 
 function loadGauges(make: MetricMakers, load: LoadGauges): void {
   // biome-ignore format: one metric a line
-  make.gauge("corral_dp_event_loop_delay_seconds", "mean event-loop delay over the last window, as the load shedder sees it", (g) => g.set(load.eventLoopDelayMs() / 1000));
+  make.gauge("corral_dp_event_loop_delay_seconds", "event-loop delay as the load shedder sees it: the smaller of the last two windows' mean delays", (g) => g.set(load.eventLoopDelayMs() / 1000));
   // biome-ignore format: one metric a line
   make.gauge("corral_dp_shed_pressure", "load shedder pressure: max(in flight / max, loop delay / max); classes shed from 0.6 up", (g) => g.set(load.shedPressure()));
   // biome-ignore format: one metric a line

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { setTimeout as yieldToTimers } from "node:timers/promises";
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { setTimeout as sleep, setTimeout as yieldToTimers } from "node:timers/promises";
 import { poll } from "../../test/support/poll.ts";
 import { EventLoopDelaySampler } from "./event-loop-delay.ts";
 
@@ -24,7 +26,8 @@ test("an idle loop shows little delay; a loop blocked over and over shows it", a
     const idle = sampler.delayMs;
     assert.ok(idle < 100, `idle: ${idle} ms`);
     const busyFrom = sampler.samples;
-    while (sampler.samples < busyFrom + 2) {
+    // the first busy window may have begun idle: the reading is the smaller of the last two
+    while (sampler.samples < busyFrom + 3) {
       block(200);
       await yieldToTimers(0);
     }
@@ -34,5 +37,52 @@ test("an idle loop shows little delay; a loop blocked over and over shows it", a
     );
   } finally {
     sampler.close();
+  }
+});
+
+/**
+ * A child process with a sampler reports every window's reading and the longest gap between its
+ * own 20 ms ticks (which shows that the pause reached its loop).
+ */
+const CHILD = `
+const { EventLoopDelaySampler } = await import(process.argv[1]);
+const sampler = new EventLoopDelaySampler({ windowMs: 300 });
+let seen = 0, last = performance.now(), gap = 0;
+setInterval(() => {
+  const now = performance.now();
+  gap = Math.max(gap, now - last);
+  last = now;
+  if (sampler.samples === seen) return;
+  seen = sampler.samples;
+  console.log(JSON.stringify({ windows: seen, delayMs: sampler.delayMs, gapMs: gap }));
+}, 20);
+`;
+
+type Reading = { windows: number; delayMs: number; gapMs: number };
+
+// Before: the window a 1.5 s stop ended in held a few ticks, one of them the whole stop, and
+// read ~300 ms or more: the node shed (pressure > 1) the requests that had queued meanwhile.
+test("one long pause of the whole process (SIGSTOP, the OS not running it) is not read as load", async () => {
+  const url = new URL("./event-loop-delay.ts", import.meta.url).href;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", CHILD, url], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const readings: Reading[] = [];
+  createInterface({ input: child.stdout! }).on("line", (line) => readings.push(JSON.parse(line)));
+  try {
+    await poll("3 windows before the pause", () => readings.length >= 3);
+    child.kill("SIGSTOP");
+    await sleep(1500); // the fault's length, not a wait for an event
+    child.kill("SIGCONT");
+    const from = readings.length;
+    await poll("4 windows after the pause", () => readings.length >= from + 4);
+    assert.ok(
+      readings.at(-1)!.gapMs >= 1400,
+      `the pause reached the child's loop: ${readings.at(-1)!.gapMs} ms`,
+    );
+    const worst = Math.max(...readings.slice(from).map((r) => r.delayMs));
+    assert.ok(worst < 100, `delay after the pause: ${worst} ms (${JSON.stringify(readings.slice(from))})`);
+  } finally {
+    child.kill("SIGKILL");
   }
 });

@@ -1,9 +1,14 @@
 /**
  * The event-loop delay the load shedder sees: perf_hooks' monitorEventLoopDelay, sampled every
- * `windowMs`, as the mean delay over the last window. The mean, not the max: one long pause
- * (a GC, the OS giving the core to another process) barely moves it, while a loop that is
- * really saturated delays every tick and shows at once. The histogram records the whole time
- * between its timer's ticks, so the timer's own period (the resolution) is taken off.
+ * `windowMs`, as the mean delay of a window — the smaller of the last two windows' means. The
+ * mean, not the max: a loop that is really saturated delays every tick and shows in every
+ * window. Two windows, not one: a pause longer than the window (the OS not running the process
+ * for a second on a loaded machine; a SIGSTOP) leaves the window it ends in with a handful of
+ * ticks, one of them the whole pause, so that window's mean is the pause itself (a 1 s stop read
+ * 250 ms); alone it would make the shedder refuse the requests that queued during the pause,
+ * at a loop that is idle again. A pause shows in one window only; saturation shows in every
+ * one, so it is shed one window later. The histogram records the whole time between its
+ * timer's ticks, so the timer's own period (the resolution) is taken off.
  */
 import { type ELDHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 
@@ -19,6 +24,8 @@ export class EventLoopDelaySampler {
   readonly #timer: NodeJS.Timeout;
   readonly #resolutionMs: number;
   #delayMs = 0;
+  /** mean of the last window alone */
+  #lastWindowMs = 0;
   #samples = 0;
 
   constructor(options: EventLoopDelayOptions = {}) {
@@ -34,7 +41,7 @@ export class EventLoopDelaySampler {
     return this.#samples;
   }
 
-  /** Mean event-loop delay of the last window, in ms. */
+  /** Event-loop delay in ms: the smaller of the last two windows' means. */
   get delayMs(): number {
     return this.#delayMs;
   }
@@ -42,7 +49,9 @@ export class EventLoopDelaySampler {
   #sample(): void {
     const mean = this.#histogram.mean;
     const ok = Number.isFinite(mean) && this.#histogram.count > 0;
-    this.#delayMs = ok ? Math.max(0, mean / 1e6 - this.#resolutionMs) : 0;
+    const windowMs = ok ? Math.max(0, mean / 1e6 - this.#resolutionMs) : 0;
+    this.#delayMs = Math.min(windowMs, this.#lastWindowMs);
+    this.#lastWindowMs = windowMs;
     this.#histogram.reset();
     this.#samples++;
   }

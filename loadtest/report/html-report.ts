@@ -1,7 +1,7 @@
 import type { LoadResult } from "../generator/merge.ts";
 import type { ProcessSample } from "../sampler/process-sampler.ts";
 import type { Report, Table } from "./model.ts";
-import { type Trend, withInterval } from "./soak-verdict.ts";
+import { halvesText, type Trend, withInterval } from "./soak-verdict.ts";
 import { escapeXml, formatNumber, lineChart, type Marker, type Point, type Series } from "./svg-chart.ts";
 
 /**
@@ -204,6 +204,7 @@ function soakSection(report: Report): string {
     formatNumber(m.spanSec),
     (m.meanRssBytes / MB).toFixed(1),
     withInterval(m.slopePctPerHour, m.lowPctPerHour, m.highPctPerHour, 2),
+    halvesText(m.halves),
     trendCell(m.rss),
     trendCell(m.components.heapUsed),
     trendCell(m.components.heapLive),
@@ -224,7 +225,7 @@ function soakSection(report: Report): string {
   const confidence = `${Math.round(v.confidence * 100)} %`;
   return [
     `<h2>Soak verdict: <span class="${v.verdict === "pass" ? "pass" : "fail"}">${escapeXml(v.verdict)}</span></h2>`,
-    `<p>RSS over the steady phase fitted by least squares; slope and its ${confidence} interval (Student's t, widened for autocorrelation). Flat when the interval includes 0 or its upper bound is below ${v.rssSlopeLimitPctPerHour} %/h.</p>`,
+    `<p>RSS over the steady phase: a least-squares line through the means of equal spans of it (batch means); slope and its ${confidence} interval (Student's t with the blocks' degrees of freedom, widened for their autocorrelation), over the whole phase and over each half. Growing only when the interval lies above 0 and reaches ${v.rssSlopeLimitPctPerHour} %/h in the whole phase and in both halves: a leak grows all the time, a step happens once. Open fds the same.</p>`,
     renderTable({
       title: `Memory slope per process (${confidence} interval)`,
       columns: [
@@ -234,6 +235,7 @@ function soakSection(report: Report): string {
         "span s",
         "mean RSS MiB",
         "RSS %/h",
+        "RSS %/h by half",
         "RSS MiB/h",
         "heap used MiB/h",
         "live heap MiB/h",

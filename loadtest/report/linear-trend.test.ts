@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { linearFit, logGamma, slopeInterval, studentTCdf, studentTQuantile } from "./linear-trend.ts";
+import {
+  blockMeans,
+  blockSlopeInterval,
+  linearFit,
+  logGamma,
+  slopeInterval,
+  studentTCdf,
+  studentTQuantile,
+} from "./linear-trend.ts";
 
 const close = (actual: number, expected: number, tolerance: number, what: string) =>
   assert.ok(
@@ -70,4 +78,50 @@ test("autocorrelated wobble widens the interval that independent noise would not
   );
   close(exact.low, 2, 1e-9, "exact low");
   close(exact.high, 2, 1e-9, "exact high");
+});
+
+test("block means: equal spans of x, empty ones left out", () => {
+  const xs = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  assert.deepEqual(
+    blockMeans(
+      xs,
+      xs.map((x) => 2 * x),
+      5,
+    ),
+    { bx: [0.5, 2.5, 4.5, 6.5, 8.5], by: [1, 5, 9, 13, 17] },
+  );
+  // a gap in x: the spans stay equal in x, the empty one is dropped
+  assert.deepEqual(blockMeans([0, 1, 8, 9], [0, 0, 1, 1], 3), { bx: [0.5, 8.5], by: [0, 1] });
+  assert.throws(() => blockMeans([1, 2], [1], 3), /2 x values but 1 y values/);
+  assert.throws(() => blockMeans([1, 2, 3], [1, 2, 3], 2), /integer ≥ 3/);
+  assert.throws(
+    () => blockSlopeInterval([0, 1, 8, 9], [0, 0, 1, 1], { blocks: 3 }),
+    /at least 3 non-empty blocks/,
+  );
+  const exact = blockSlopeInterval(
+    xs,
+    xs.map((x) => 3 + 2 * x),
+    { blocks: 5 },
+  );
+  close(exact.low, 2, 1e-9, "an exact line: low");
+  close(exact.high, 2, 1e-9, "an exact line: high");
+  assert.equal(exact.blocks, 5);
+});
+
+test("a step under noise: the per-sample fit is sure of a slope, the block means are not", () => {
+  // 6,000 samples, flat with ±0.25 of white noise, one step of 1.6 at 40 %: the lag-1
+  // correction sees the noise's short memory only and keeps nearly every point
+  let seed = 5;
+  const noise = () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return (seed / 2 ** 32 - 0.5) * 0.5;
+  };
+  const xs = Array.from({ length: 6000 }, (_, i) => i);
+  const ys = xs.map((x) => 96 + noise() + (x > 2400 ? 1.6 : 0));
+  const perSample = slopeInterval(linearFit(xs, ys));
+  const blocks = blockSlopeInterval(xs, ys);
+  assert.ok(perSample.effectiveN > 100, `per-sample effective n ${perSample.effectiveN}`);
+  const width = (ci: { low: number; high: number }) => ci.high - ci.low;
+  assert.ok(width(blocks) > 5 * width(perSample), `${width(blocks)} vs ${width(perSample)}`);
+  close(blocks.slope, perSample.slope, 0.1 * perSample.slope, "the same slope");
 });

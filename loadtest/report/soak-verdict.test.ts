@@ -75,6 +75,66 @@ test("a leak of 3 %/h is flagged with its slope; 0.3 %/h stays under the 1 %/h b
   assert.ok(ok!.highPctPerHour < 1, `under 1 %/h: [${ok!.lowPctPerHour}, ${ok!.highPctPerHour}]`);
 });
 
+/** ±0.25 MB of noise: the upstream fixture's RSS, flat between its steps. */
+function jitter(seed: number) {
+  const random = lcg(seed);
+  return () => (random() - 0.5) * 0.5 * MB;
+}
+
+test("flat series with steps pass: a step happens once, in one half of the steady phase", () => {
+  const steady = 2 * HOUR - 600;
+  const at = (share: number) => 600 + share * steady;
+  const noise = jitter(9);
+  // the upstream fixture of the 2-hour soak: 96 MB, one step of 1.6 MB that stays
+  const fixture = series("upstream", 20, 2 * HOUR, (t) => ({
+    rssBytes: 96 * MB + noise() + (t > at(0.4) ? 1.6 * MB : 0),
+  }));
+  // a node whose malloc arena grew by 16 MB once, under the GC's sawtooth
+  const arena = series("dp-0", 21, 2 * HOUR, (t) => ({
+    rssBytes: 280 * MB + sawtooth(10)(t) + (t > at(0.45) ? 16 * MB : 0),
+  }));
+  // a node whose young generation grew and shrank twice
+  const young = series("dp-1", 22, 2 * HOUR, (t) => ({
+    rssBytes: 280 * MB + sawtooth(11)(t) + ((t > at(0.2) && t < at(0.5)) || t > at(0.8) ? 16 * MB : 0),
+  }));
+  const verdict = soakVerdict([...fixture, ...arena, ...young], twoHours);
+  assert.equal(verdict.verdict, "pass", memoryLines(verdict).join("\n"));
+  // over the whole phase the fixture's single step reads as growth; the half without it is flat
+  for (const m of [byProcess(verdict).upstream!]) {
+    assert.ok(
+      m.lowPctPerHour > 0 && m.highPctPerHour >= 1,
+      `${m.process} whole: [${m.lowPctPerHour}, ${m.highPctPerHour}]`,
+    );
+    assert.ok(
+      m.halves.some((h) => h.lowPctPerHour <= 0 || h.highPctPerHour < 1),
+      `${m.process} has a flat half: ${JSON.stringify(m.halves)}`,
+    );
+  }
+  assert.match(memoryLines(verdict)[0]!, /— flat; halves [+−]\d+\.\d\d \[.*\] \/ [+−]\d+\.\d\d \[.*\] %\/h$/);
+});
+
+test("a leak of 3 %/h fails in any shape: a line, a staircase of 10-minute steps, a line with a step", () => {
+  const line = series("dp-0", 30, 2 * HOUR, (t) => ({
+    rssBytes: 280 * MB * (1 + (0.03 * t) / HOUR) + sawtooth(12)(t),
+  }));
+  const staircase = series("dp-1", 31, 2 * HOUR, (t) => ({
+    rssBytes: 100 * MB * (1 + 0.005 * Math.floor(t / 600)) + sawtooth(13)(t),
+  }));
+  const stepped = series("dp-2", 32, 2 * HOUR, (t) => ({
+    rssBytes: 100 * MB * (1 + (0.03 * t) / HOUR) + sawtooth(14)(t) + (t > HOUR ? 5 * MB : 0),
+  }));
+  const verdict = soakVerdict([...line, ...staircase, ...stepped], twoHours);
+  assert.equal(verdict.verdict, "memory-growth");
+  for (const m of verdict.memory) {
+    assert.equal(m.flagged, true, `${m.process}: ${memoryLines(verdict).join("\n")}`);
+    for (const h of m.halves)
+      assert.ok(h.lowPctPerHour > 0 && h.highPctPerHour >= 1, `${m.process}: ${JSON.stringify(h)}`);
+  }
+  const { "dp-0": dp0, "dp-1": dp1 } = byProcess(verdict);
+  assert.ok(Math.abs(dp0!.slopePctPerHour - 2.9) < 0.2, `line: ${dp0!.slopePctPerHour} %/h`);
+  assert.ok(Math.abs(dp1!.slopePctPerHour - 2.9) < 0.3, `staircase: ${dp1!.slopePctPerHour} %/h`);
+});
+
 test("the growth judgement: interval above 0 and reaching the limit", () => {
   assert.equal(isGrowing(-0.2, 3, 1), false, "includes 0");
   assert.equal(isGrowing(0.1, 0.9, 1), false, "below the limit");
