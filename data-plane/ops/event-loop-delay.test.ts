@@ -81,7 +81,8 @@ test("one long pause of the whole process (SIGSTOP, the OS not running it) is no
       `the pause reached the child's loop: ${readings.at(-1)!.gapMs} ms`,
     );
     const worst = Math.max(...readings.slice(from).map((r) => r.delayMs));
-    assert.ok(worst < 100, `delay after the pause: ${worst} ms (${JSON.stringify(readings.slice(from))})`);
+    // wide: a loaded machine delays an idle loop too; the bug read the pause itself (300 ms and more)
+    assert.ok(worst < 200, `delay after the pause: ${worst} ms (${JSON.stringify(readings.slice(from))})`);
   } finally {
     child.kill("SIGKILL");
   }
