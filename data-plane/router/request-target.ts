@@ -78,6 +78,11 @@ export function requestTarget(target: string): TargetVerdict {
   const query = q === -1 ? "" : target.slice(q);
   if (!RAW_PATH.test(path)) return { refused: "the path has a character that must be encoded, or ; or \\" };
   if (query.includes("#")) return { refused: "the target has a fragment (#)" };
+  // no escape: the path decodes to itself and every character of it is canonical already
+  if (!path.includes("%")) {
+    const segment = segmentRefusal(path);
+    return segment ? { refused: `the path has ${segment}` } : { path, url: target };
+  }
   const badEscape = escapeRefusal(path);
   if (badEscape) return { refused: `the path has ${badEscape}` };
   const decoded = decodeOnce(path);
