@@ -153,7 +153,7 @@ class CallHandler extends RequestShell<GrpcIngressOptions> {
    */
   private track(ctx: RequestContext, stream: ServerHttp2Stream, record: CallRecord): void {
     this.started();
-    stream.once("close", () => {
+    stream.on("close", () => {
       const reset = stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR;
       const code = record.grpcStatus ?? (reset ? grpcCodeForReset(stream.rstCode) : undefined);
       this.o.metrics.recordGrpcCall(code === undefined ? "none" : grpcCodeName(code), record.reason);
