@@ -222,9 +222,11 @@ export class ProxiedCall {
   /** The call's deadline, if it has one, ends the call when it passes. */
   private armDeadline(): void {
     if (this.ctx.deadlineAt === undefined) return;
+    // whole milliseconds, rounded up: Node keeps one timer list per distinct duration, and a
+    // fractional one (every call's time left is) would make a list, and a queue entry, per call
     this.timer = setTimeout(
       () => this.fail(reject("CORRAL_DP_DEADLINE_EXCEEDED", "the call's deadline passed")),
-      this.ctx.deadlineAt - performance.now(),
+      Math.ceil(this.ctx.deadlineAt - performance.now()),
     );
   }
 

@@ -130,3 +130,21 @@ test("a path without escapes is judged as the same path with every letter and di
     { numRuns: 2000 },
   );
 });
+
+test("dot and empty segments are found wherever they are (against a split-based reading)", () => {
+  const reference = (path: string): string | undefined => {
+    const segments = path.split("/");
+    for (let i = 1; i < segments.length; i++) {
+      if (segments[i] === "." || segments[i] === "..") return "the path has a . or .. segment";
+      if (segments[i] === "" && i < segments.length - 1) return "the path has an empty segment (//)";
+    }
+    return undefined;
+  };
+  fc.assert(
+    fc.property(fc.string({ unit: fc.constantFrom("a", ".", "/"), maxLength: 16 }), (tail) => {
+      const verdict = requestTarget(`/${tail}`);
+      assert.equal("refused" in verdict ? verdict.refused : undefined, reference(`/${tail}`), tail);
+    }),
+    { numRuns: 3000 },
+  );
+});

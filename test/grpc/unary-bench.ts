@@ -5,7 +5,7 @@
  * the passthrough and the node each in their own process. Prints calls/s, p50/p99, the CPU each
  * proxy used and its CPU per call (the steadier figure on a shared machine).
  *
- *   node test/grpc/unary-bench.ts [--concurrency=32] [--seconds=3] [--rounds=3] [--channels=1] [--profile=DIR]
+ *   node test/grpc/unary-bench.ts [--concurrency=32] [--seconds=3] [--rounds=3] [--channels=1] [--deadline-ms=5000] [--profile=DIR]
  *
  * --profile=DIR runs the node and the passthrough with --cpu-prof and writes their CPU profiles
  * there when they exit.
@@ -28,6 +28,8 @@ const { values: opts } = parseArgs({
     seconds: { type: "string", default: "3" },
     rounds: { type: "string", default: "3" },
     channels: { type: "string", default: "1" },
+    // as the harness's senders: every call carries a deadline (grpc-timeout); 0: none
+    "deadline-ms": { type: "string", default: "5000" },
     profile: { type: "string" },
   },
 });
@@ -35,6 +37,7 @@ const CONCURRENCY = Number(opts.concurrency);
 const SECONDS = Number(opts.seconds);
 const ROUNDS = Number(opts.rounds);
 const CHANNELS = Number(opts.channels);
+const DEADLINE_MS = Number(opts["deadline-ms"]);
 
 interface RoundResult {
   calls: number;
@@ -60,6 +63,7 @@ async function closedLoop(address: string, md: Metadata, seconds: number): Promi
         deserialize,
         { message: "ping" },
         md,
+        DEADLINE_MS > 0 ? { deadline: Date.now() + DEADLINE_MS } : {},
         (err: ServiceError | null) => {
           if (err) errors++;
           else latencies.push(performance.now() - started);
