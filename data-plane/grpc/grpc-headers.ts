@@ -1,8 +1,8 @@
 /**
  * Metadata rewriting for gRPC calls at the proxy boundary (pure). The same rules as HTTP
  * (forward-headers.ts): Corral's credentials and a client's own corral-tenant never reach the
- * upstream; corral-tenant and x-forwarded-* are set by the node. On top of that: pseudo-headers
- * are rebuilt for the upstream, `te: trailers` is kept, and grpc-timeout carries the time left.
+ * upstream; corral-tenant and x-forwarded-* are set by the node; pseudo-headers never cross (the
+ * copies there skip them). On top of that: pseudo-headers are rebuilt for the upstream, `te: trailers` is kept, and grpc-timeout carries the time left.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
 import { problemBody, type Rejection, REQUEST_ERRORS } from "../errors.ts";
@@ -27,19 +27,14 @@ export interface UpstreamCall {
   trace?: RequestTrace;
 }
 
-function withoutPseudo(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const out: IncomingHttpHeaders = {};
-  for (const name in headers) if (name[0] !== ":") out[name] = headers[name];
-  return out;
-}
-
 /** The gRPC request around rewritten metadata: pseudo-headers, te, grpc-timeout = the time left. */
 function grpcRequest(
   out: OutgoingHttpHeaders,
   to: { scheme: string; authority: string | undefined; path: string; remainingMs: number | undefined },
 ): OutgoingHttpHeaders {
-  delete out["grpc-timeout"];
+  // replaced in place: a delete would turn the object into a slow dictionary for what follows
   if (to.remainingMs !== undefined) out["grpc-timeout"] = encodeGrpcTimeout(to.remainingMs);
+  else if (out["grpc-timeout"] !== undefined) delete out["grpc-timeout"];
   out.te = "trailers";
   out[":method"] = "POST";
   out[":scheme"] = to.scheme;
@@ -51,7 +46,7 @@ function grpcRequest(
 export function upstreamGrpcHeaders(incoming: IncomingHttpHeaders, call: UpstreamCall): OutgoingHttpHeaders {
   // a URL's origin is scheme://authority: split it rather than parse a URL per call
   const sep = call.origin.indexOf("://");
-  const out: OutgoingHttpHeaders = upstreamRequestHeaders(withoutPseudo(incoming), {
+  const out: OutgoingHttpHeaders = upstreamRequestHeaders(incoming, {
     tenantId: call.tenantId,
     clientIp: call.clientIp,
     host: incoming[":authority"],
@@ -84,12 +79,7 @@ export interface PeerCall {
  * and the client's address in the signed corral-hop) and grpc-timeout = the time left.
  */
 export function peerGrpcHeaders(incoming: IncomingHttpHeaders, call: PeerCall): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = peerRequestHeaders(
-    withoutPseudo(incoming),
-    call.selfSlot,
-    call.hop,
-    call.trace,
-  );
+  const out: OutgoingHttpHeaders = peerRequestHeaders(incoming, call.selfSlot, call.hop, call.trace);
   delete out["corral-timeout-ms"];
   return grpcRequest(out, {
     scheme: "http",
@@ -104,7 +94,7 @@ export function peerGrpcHeaders(incoming: IncomingHttpHeaders, call: PeerCall): 
  * corral-* ones unless a shard member answered (`fromNode`: its corral-reason is its own).
  */
 export function clientGrpcHeaders(upstream: IncomingHttpHeaders, fromNode = false): OutgoingHttpHeaders {
-  return clientResponseHeaders(withoutPseudo(upstream), fromNode);
+  return clientResponseHeaders(upstream, fromNode);
 }
 
 /** HTTP/2 header names are lower case (Retry-After, RateLimit-Policy from admission stages). */

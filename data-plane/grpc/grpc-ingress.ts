@@ -56,18 +56,25 @@ export interface GrpcIngress {
   close(drainMs: number): Promise<void>;
 }
 
+/**
+ * Each client connection's peer address, read once when it opens (a session's `socket` is a
+ * Proxy: reading through it on every call costs more than the rest of the context).
+ */
+const peers = new WeakMap<Http2Session, string>();
+
 function newContext(
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
   rules: OriginRules,
 ): RequestContext {
+  const session = stream.session;
   return newRequestContext(
     {
       target: headers[":path"] ?? "/",
       method: headers[":method"] ?? "POST",
       authority: headers[":authority"],
       headers,
-      peer: stream.session?.socket?.remoteAddress ?? "",
+      peer: (session && peers.get(session)) ?? session?.socket?.remoteAddress ?? "",
     },
     rules,
   );
@@ -146,7 +153,7 @@ class CallHandler extends RequestShell<GrpcIngressOptions> {
    */
   private track(ctx: RequestContext, stream: ServerHttp2Stream, record: CallRecord): void {
     this.started();
-    stream.once("close", () => {
+    stream.on("close", () => {
       const reset = stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR;
       const code = record.grpcStatus ?? (reset ? grpcCodeForReset(stream.rstCode) : undefined);
       this.o.metrics.recordGrpcCall(code === undefined ? "none" : grpcCodeName(code), record.reason);
@@ -174,6 +181,7 @@ export async function startGrpcIngress(o: GrpcIngressOptions): Promise<GrpcIngre
   const handler = new CallHandler(o);
   server.on("session", (session) => {
     sessions.add(session);
+    peers.set(session, session.socket?.remoteAddress ?? "");
     session.on("close", () => sessions.delete(session));
     session.on("error", () => {});
     session.setLocalWindowSize(FLOW_WINDOWS.sessionBytes);

@@ -197,14 +197,16 @@ export class ProxiedCall {
       client.on("data", this.#onData);
       client.on("end", this.#onEnd);
     }
-    client.once("close", this.#onClose);
+    // on, not once, for the events a stream emits once (close, wantTrailers, response): once's
+    // wrapper and its removal when it fires cost per call, and the streams go with the call
+    client.on("close", this.#onClose);
     // the client's 'error' already has a listener (the ingress's); 'drain' listeners only while paused
-    client.once("wantTrailers", this.#onWantTrailers);
-    upstream.once("response", (headers) => this.onResponse(headers));
+    client.on("wantTrailers", this.#onWantTrailers);
+    upstream.on("response", (headers) => this.onResponse(headers));
     upstream.on("trailers", (trailers) => {
       this.upstreamTrailers = trailers;
     });
-    upstream.once("close", () => {
+    upstream.on("close", () => {
       this.onUpstreamClose();
       this.onEnd?.(this.outcome());
     });
@@ -220,9 +222,11 @@ export class ProxiedCall {
   /** The call's deadline, if it has one, ends the call when it passes. */
   private armDeadline(): void {
     if (this.ctx.deadlineAt === undefined) return;
+    // whole milliseconds, rounded up: Node keeps one timer list per distinct duration, and a
+    // fractional one (every call's time left is) would make a list, and a queue entry, per call
     this.timer = setTimeout(
       () => this.fail(reject("CORRAL_DP_DEADLINE_EXCEEDED", "the call's deadline passed")),
-      this.ctx.deadlineAt - performance.now(),
+      Math.ceil(this.ctx.deadlineAt - performance.now()),
     );
   }
 

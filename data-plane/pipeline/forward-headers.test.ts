@@ -114,3 +114,25 @@ test("the client's trace headers are replaced by the node's trace (its span the 
   assert.equal(none.traceparent, undefined);
   assert.equal(none.tracestate, undefined);
 });
+
+test("HTTP/2 pseudo-headers never cross, either way: each side builds its own", () => {
+  const pseudo = {
+    ":method": "POST",
+    ":path": "/x",
+    ":authority": "gw",
+    ":scheme": "http",
+    ":status": "200",
+  };
+  const up = upstreamRequestHeaders({ ...pseudo, "x-a": "1" } as Record<string, string>, info);
+  assert.deepEqual(
+    Object.keys(up).filter((n) => n.startsWith(":")),
+    [],
+  );
+  assert.equal(up["x-a"], "1");
+  const peer = peerRequestHeaders({ ...pseudo, "x-api-key": "k" } as Record<string, string>, "dp-1", "hop");
+  assert.deepEqual(
+    Object.keys(peer).filter((n) => n.startsWith(":")),
+    [],
+  );
+  assert.deepEqual(clientResponseHeaders({ ...pseudo, "grpc-status": "0" }), { "grpc-status": "0" });
+});

@@ -70,6 +70,11 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
   );
 }
 
+/**
+ * A copy of the headers without the dropped ones; HTTP/2 pseudo-headers (`:path`, `:status`, …)
+ * never cross either: each side builds its own. One pass over the incoming object (HTTP/2's are
+ * dictionary-mode objects, slow to walk, so the gRPC relay does not copy them twice).
+ */
 function copyWithout(
   headers: Record<string, string | string[] | undefined>,
   drop: ReadonlySet<string>,
@@ -79,7 +84,8 @@ function copyWithout(
   const out: HeaderMap = {};
   for (const name in headers) {
     const value = headers[name];
-    if (value === undefined || drop.has(name) || named?.has(name) || dropAlso?.(name)) continue;
+    if (value === undefined || name.charCodeAt(0) === 58 /* : */) continue;
+    if (drop.has(name) || named?.has(name) || dropAlso?.(name)) continue;
     out[name] = value;
   }
   return out;

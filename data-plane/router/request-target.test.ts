@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import fc from "fast-check";
 import { contextTarget, requestTarget } from "./request-target.ts";
 
 /** Refused targets: every way a path could mean one thing here and another upstream. */
@@ -112,4 +113,38 @@ test("the context gets the raw path and the reason for a refused target", () => 
     badPath: "the path has a . or .. segment",
   });
   assert.deepEqual(contextTarget("/%61pi?q"), { path: "/api", url: "/api?q" });
+});
+
+test("a path without escapes is judged as the same path with every letter and digit escaped", () => {
+  // the escape-free fast path must agree with the decoding path on every input
+  const raw = "abzAZ09-._~!$&'()*+,=:@/";
+  const escapeAlnum = (p: string) =>
+    p.replace(/[A-Za-z0-9]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  fc.assert(
+    fc.property(fc.string({ unit: fc.constantFrom(...raw), maxLength: 24 }), (tail) => {
+      const plain = requestTarget(`/${tail}`);
+      const escaped = requestTarget(`/${escapeAlnum(tail)}`);
+      if ("refused" in plain) assert.ok("refused" in escaped, tail);
+      else assert.deepEqual(escaped, plain, tail);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test("dot and empty segments are found wherever they are (against a split-based reading)", () => {
+  const reference = (path: string): string | undefined => {
+    const segments = path.split("/");
+    for (let i = 1; i < segments.length; i++) {
+      if (segments[i] === "." || segments[i] === "..") return "the path has a . or .. segment";
+      if (segments[i] === "" && i < segments.length - 1) return "the path has an empty segment (//)";
+    }
+    return undefined;
+  };
+  fc.assert(
+    fc.property(fc.string({ unit: fc.constantFrom("a", ".", "/"), maxLength: 16 }), (tail) => {
+      const verdict = requestTarget(`/${tail}`);
+      assert.equal("refused" in verdict ? verdict.refused : undefined, reference(`/${tail}`), tail);
+    }),
+    { numRuns: 3000 },
+  );
 });

@@ -43,14 +43,23 @@ function escapeRefusal(path: string): string | undefined {
   return undefined;
 }
 
+/** Scans the segments in place (no split: this runs for every request). */
 function segmentRefusal(decoded: string): string | undefined {
-  const segments = decoded.split("/");
-  for (let i = 1; i < segments.length; i++) {
-    const s = segments[i]!;
-    if (s === "." || s === "..") return "a . or .. segment";
-    if (s === "" && i < segments.length - 1) return "an empty segment (//)";
+  let start = 1;
+  for (;;) {
+    const slash = decoded.indexOf("/", start);
+    const end = slash === -1 ? decoded.length : slash;
+    const len = end - start;
+    if (
+      (len === 1 || len === 2) &&
+      decoded.charCodeAt(start) === 46 /* . */ &&
+      (len === 1 || decoded.charCodeAt(start + 1) === 46)
+    )
+      return "a . or .. segment";
+    if (slash === -1) return undefined;
+    if (len === 0) return "an empty segment (//)";
+    start = slash + 1;
   }
-  return undefined;
 }
 
 function canonical(decoded: string): string {
@@ -78,6 +87,11 @@ export function requestTarget(target: string): TargetVerdict {
   const query = q === -1 ? "" : target.slice(q);
   if (!RAW_PATH.test(path)) return { refused: "the path has a character that must be encoded, or ; or \\" };
   if (query.includes("#")) return { refused: "the target has a fragment (#)" };
+  // no escape: the path decodes to itself and every character of it is canonical already
+  if (!path.includes("%")) {
+    const segment = segmentRefusal(path);
+    return segment ? { refused: `the path has ${segment}` } : { path, url: target };
+  }
   const badEscape = escapeRefusal(path);
   if (badEscape) return { refused: `the path has ${badEscape}` };
   const decoded = decodeOnce(path);
