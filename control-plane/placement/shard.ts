@@ -41,6 +41,7 @@ export class PlacementInputError extends CorralError {
 
 type KeyedSlot = { name: string; key: PlacementKey };
 type KeyedZone = { name: string; key: PlacementKey; slots: KeyedSlot[] };
+type SlotIndex = Map<string, { key: PlacementKey; zone: KeyedZone }>;
 type Ranked = { name: string; weight: number };
 
 function checkName(what: string, value: unknown): string {
@@ -102,34 +103,102 @@ function topSlots(tenant: TenantLanes, slots: readonly KeyedSlot[], limit: numbe
   return top;
 }
 
+/** The round walk of the rule: per round, each zone's next slot in zone rank order, `target` picks. */
+function walkRounds(zones: readonly (readonly { name: string }[])[], target: number): string[] {
+  const picks: string[] = [];
+  for (let round = 0; picks.length < target; round++) {
+    for (const top of zones) {
+      if (round < top.length && picks.length < target) picks.push(top[round]!.name);
+    }
+  }
+  return picks;
+}
+
+/** `ranked` (best first) with `entry` inserted at its rank. */
+function insertRanked(ranked: Ranked[], entry: Ranked): Ranked[] {
+  const at = ranked.findIndex((other) => outranks(entry, other));
+  ranked.splice(at === -1 ? ranked.length : at, 0, entry);
+  return ranked;
+}
+
 /** A fleet with its slot and zone keys derived once, for computing many tenants' shards. */
 export class PlacementFleet {
   readonly size: number;
   readonly #seed: string | Buffer;
   readonly #zones: KeyedZone[];
+  readonly #slots: SlotIndex = new Map();
 
   constructor(slots: readonly PlacementSlot[], seed: string | Buffer) {
     checkSeed(seed);
     if (!Array.isArray(slots)) throw new PlacementInputError("slots must be an array");
     this.#seed = seed;
-    this.#zones = groupByZone(slots, seed);
+    this.#zones = groupByZone(slots, seed, this.#slots);
     this.size = slots.length;
   }
 
   /** The tenant's shard: min(k, N) slot names in preference order. */
   shardFor(tenantId: string, k: number): string[] {
+    const tenant = this.#lanes(tenantId, k);
+    const target = Math.min(k, this.size);
+    return walkRounds(
+      this.#rankZones(tenant).map((zone) => topSlots(tenant, zone.slots, target)),
+      target,
+    );
+  }
+
+  /**
+   * shardFor on this fleet, given `current` = the tenant's shard (same k) on this fleet minus
+   * slot `added`: by the header's argument only zone z of `added` can change (it gains `added`
+   * when all its old slots were members, else `added` replaces z's last member if it outranks
+   * it), so the other zones keep their members and z needs the weights of its members only.
+   */
+  shardAfterAdd(tenantId: string, k: number, current: readonly string[], added: string): string[] {
+    const tenant = this.#lanes(tenantId, k);
+    const slot = this.#slot(added);
+    const lists = new Map<KeyedZone, Ranked[]>();
+    for (const name of current) {
+      const { key, zone } = this.#slot(name);
+      if (name === added) throw new PlacementInputError(`slot ${added} is already a member`);
+      const list = lists.get(zone) ?? [];
+      list.push({ name, weight: zone === slot.zone ? laneWeight(tenant, key) : 0 });
+      lists.set(zone, list);
+    }
+    const inZone = lists.get(slot.zone) ?? [];
+    const entry = { name: added, weight: laneWeight(tenant, slot.key) };
+    if (inZone.length === slot.zone.slots.length - 1) insertRanked(inZone, entry);
+    else if (inZone.length > 0 && outranks(entry, inZone[inZone.length - 1]!)) {
+      inZone.pop();
+      insertRanked(inZone, entry);
+    }
+    lists.set(slot.zone, inZone);
+    const ranked = this.#rankZones(tenant).map((zone) => lists.get(zone) ?? []);
+    return walkRounds(ranked, Math.min(k, this.size));
+  }
+
+  /**
+   * shardFor on this fleet, given `current` = the tenant's shard (same k) on this fleet plus
+   * slot `removed`: a slot that was not a member changes nothing (and then the old fleet was
+   * larger than k, so this one is not smaller than k); otherwise the shard is computed again.
+   */
+  shardAfterRemove(tenantId: string, k: number, current: readonly string[], removed: string): string[] {
+    if (this.#slots.has(removed)) throw new PlacementInputError(`slot ${removed} is still in the fleet`);
+    if (current.includes(removed) || current.length !== Math.min(k, this.size)) {
+      return this.shardFor(tenantId, k);
+    }
+    this.#lanes(tenantId, k);
+    return [...current];
+  }
+
+  #lanes(tenantId: string, k: number): TenantLanes {
     checkName("tenant id", tenantId);
     checkShardSize(k);
-    const tenant = tenantLanes(placementKey(this.#seed, "tenant", tenantId));
-    const target = Math.min(k, this.size);
-    const zones = this.#rankZones(tenant).map((zone) => topSlots(tenant, zone.slots, target));
-    const picks: string[] = [];
-    for (let round = 0; picks.length < target; round++) {
-      for (const top of zones) {
-        if (round < top.length && picks.length < target) picks.push(top[round]!.name);
-      }
-    }
-    return picks;
+    return tenantLanes(placementKey(this.#seed, "tenant", tenantId));
+  }
+
+  #slot(name: string): { key: PlacementKey; zone: KeyedZone } {
+    const slot = this.#slots.get(name);
+    if (!slot) throw new PlacementInputError(`slot ${name} is not in the fleet`);
+    return slot;
   }
 
   #rankZones(tenant: TenantLanes): KeyedZone[] {
@@ -143,20 +212,20 @@ export class PlacementFleet {
   }
 }
 
-function groupByZone(slots: readonly PlacementSlot[], seed: string | Buffer): KeyedZone[] {
+function groupByZone(slots: readonly PlacementSlot[], seed: string | Buffer, index: SlotIndex): KeyedZone[] {
   const zones = new Map<string, KeyedZone>();
-  const seen = new Set<string>();
   for (const slot of slots) {
     const name = checkName("slot name", slot?.name);
     const zoneName = checkName(`zone of slot ${name}`, slot.zone);
-    if (seen.has(name)) throw new PlacementInputError(`duplicate slot name ${name}`);
-    seen.add(name);
+    if (index.has(name)) throw new PlacementInputError(`duplicate slot name ${name}`);
     let zone = zones.get(zoneName);
     if (!zone) {
       zone = { name: zoneName, key: placementKey(seed, "zone", zoneName), slots: [] };
       zones.set(zoneName, zone);
     }
-    zone.slots.push({ name, key: placementKey(seed, "slot", name) });
+    const key = placementKey(seed, "slot", name);
+    zone.slots.push({ name, key });
+    index.set(name, { key, zone });
   }
   return [...zones.values()];
 }
