@@ -51,6 +51,11 @@ function checkName(what: string, value: unknown): string {
   return value;
 }
 
+function checkTenant(tenantId: string, k: number): void {
+  checkName("tenant id", tenantId);
+  checkShardSize(k);
+}
+
 function checkSeed(seed: string | Buffer): void {
   if (!(typeof seed === "string" || Buffer.isBuffer(seed)) || seed.length === 0) {
     throw new PlacementInputError("placement seed must be a non-empty string or Buffer");
@@ -185,13 +190,12 @@ export class PlacementFleet {
     if (current.includes(removed) || current.length !== Math.min(k, this.size)) {
       return this.shardFor(tenantId, k);
     }
-    this.#lanes(tenantId, k);
+    checkTenant(tenantId, k);
     return [...current];
   }
 
   #lanes(tenantId: string, k: number): TenantLanes {
-    checkName("tenant id", tenantId);
-    checkShardSize(k);
+    checkTenant(tenantId, k);
     return tenantLanes(placementKey(this.#seed, "tenant", tenantId));
   }
 
