@@ -12,7 +12,7 @@
  * / shardAfterRemove: exact, and only the joined slot's zone is weighed), lazily on lookup. A
  * larger change starts from scratch.
  */
-import type { PlacementSlot } from "../placement/index.ts";
+import type { PlacementSlot, TenantLanes } from "../placement/index.ts";
 import { type PlacementFleet, prepareFleet } from "../placement/index.ts";
 
 /** More changed slots than this in one membership change: recompute every shard. */
@@ -20,7 +20,8 @@ export const MAX_INCREMENTAL_SLOTS = 8;
 /** Steps kept for shards not looked up for a while (reports between compiles). */
 const KEPT_STEPS = 64;
 
-type Entry = { k: number; shard: readonly string[]; epoch: number };
+/** a kept shard, the membership epoch it is for, and the tenant's lanes (no HMAC per update) */
+type Entry = { k: number; shard: readonly string[]; epoch: number; lanes: TenantLanes };
 type Step = { fleet: PlacementFleet; added?: string; removed?: string };
 export type ShardLookup = (
   tenant: { id: string; shardSize: number },
@@ -66,7 +67,8 @@ export class ShardCache {
       return entry.shard;
     }
     this.misses++;
-    const computed = { k, shard: this.#fleet!.shardFor(id, k), epoch: this.#epoch };
+    const lanes = kept?.lanes ?? this.#fleet!.lanesOf(id);
+    const computed = { k, shard: this.#fleet!.shardFor(id, k, lanes), epoch: this.#epoch, lanes };
     this.#current.set(id, computed);
     return computed.shard;
   }
@@ -79,11 +81,11 @@ export class ShardCache {
       const step = this.#steps.get(epoch);
       if (!step) return undefined;
       shard = step.added
-        ? step.fleet.shardAfterAdd(id, kept.k, shard, step.added)
-        : step.fleet.shardAfterRemove(id, kept.k, shard, step.removed!);
+        ? step.fleet.shardAfterAdd(id, kept.k, shard, step.added, kept.lanes)
+        : step.fleet.shardAfterRemove(id, kept.k, shard, step.removed!, kept.lanes);
     }
     this.updates++;
-    return { k: kept.k, shard, epoch: this.#epoch };
+    return { ...kept, shard, epoch: this.#epoch };
   }
 
   #useFleet(slots: readonly PlacementSlot[]): void {

@@ -12,6 +12,7 @@ export {
   type PlacementTenant,
 } from "./analysis.ts";
 export { DEFAULT_FORGET_DELAY_MS, effectiveSlots, type KnownSlot, liveMembers } from "./effective-slots.ts";
+export type { TenantLanes } from "./keyed-hash.ts";
 export { choose, hypergeometricOverlap, zoneSpreadOverlap } from "./overlap-law.ts";
 export {
   clampShardSize,

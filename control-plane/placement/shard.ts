@@ -141,9 +141,18 @@ export class PlacementFleet {
     this.size = slots.length;
   }
 
+  /**
+   * The tenant's hash lanes under this fleet's seed (one HMAC): callers that keep shards keep
+   * these too and pass them back, so that updating a shard costs no HMAC.
+   */
+  lanesOf(tenantId: string): TenantLanes {
+    checkName("tenant id", tenantId);
+    return tenantLanes(placementKey(this.#seed, "tenant", tenantId));
+  }
+
   /** The tenant's shard: min(k, N) slot names in preference order. */
-  shardFor(tenantId: string, k: number): string[] {
-    const tenant = this.#lanes(tenantId, k);
+  shardFor(tenantId: string, k: number, lanes?: TenantLanes): string[] {
+    const tenant = this.#lanes(tenantId, k, lanes);
     const target = Math.min(k, this.size);
     return walkRounds(
       this.#rankZones(tenant).map((zone) => topSlots(tenant, zone.slots, target)),
@@ -157,25 +166,52 @@ export class PlacementFleet {
    * when all its old slots were members, else `added` replaces z's last member if it outranks
    * it), so the other zones keep their members and z needs the weights of its members only.
    */
-  shardAfterAdd(tenantId: string, k: number, current: readonly string[], added: string): string[] {
-    const tenant = this.#lanes(tenantId, k);
+  shardAfterAdd(
+    tenantId: string,
+    k: number,
+    current: readonly string[],
+    added: string,
+    lanes?: TenantLanes,
+  ): string[] {
+    const tenant = this.#lanes(tenantId, k, lanes);
     const slot = this.#slot(added);
-    const lists = new Map<KeyedZone, Ranked[]>();
+    const entry = { name: added, weight: laneWeight(tenant, slot.key) };
+    let inZone = 0;
+    let last: Ranked | undefined;
+    for (const name of current) {
+      if (name === added) throw new PlacementInputError(`slot ${added} is already a member`);
+      const member = this.#slot(name);
+      if (member.zone === slot.zone) {
+        inZone++;
+        last = { name, weight: laneWeight(tenant, member.key) };
+      }
+    }
+    const saturated = inZone === slot.zone.slots.length - 1;
+    // the common case: z keeps its quota and `added` does not beat its weakest member
+    if (!saturated && (last === undefined || !outranks(entry, last))) return [...current];
+    return this.#regroup(tenant, k, current, slot.zone, entry);
+  }
+
+  /**
+   * The walk over each zone's current members with `entry` ranked into zone z's. When z was not
+   * saturated its list then holds one slot more than its quota; the walk never reaches that one
+   * (z's next pair ranked after every old member's, which is why it was not a member).
+   */
+  #regroup(
+    tenant: TenantLanes,
+    k: number,
+    current: readonly string[],
+    z: KeyedZone,
+    entry: Ranked,
+  ): string[] {
+    const lists = new Map<KeyedZone, Ranked[]>([[z, []]]);
     for (const name of current) {
       const { key, zone } = this.#slot(name);
-      if (name === added) throw new PlacementInputError(`slot ${added} is already a member`);
       const list = lists.get(zone) ?? [];
-      list.push({ name, weight: zone === slot.zone ? laneWeight(tenant, key) : 0 });
+      list.push({ name, weight: zone === z ? laneWeight(tenant, key) : 0 });
       lists.set(zone, list);
     }
-    const inZone = lists.get(slot.zone) ?? [];
-    const entry = { name: added, weight: laneWeight(tenant, slot.key) };
-    if (inZone.length === slot.zone.slots.length - 1) insertRanked(inZone, entry);
-    else if (inZone.length > 0 && outranks(entry, inZone[inZone.length - 1]!)) {
-      inZone.pop();
-      insertRanked(inZone, entry);
-    }
-    lists.set(slot.zone, inZone);
+    insertRanked(lists.get(z)!, entry);
     const ranked = this.#rankZones(tenant).map((zone) => lists.get(zone) ?? []);
     return walkRounds(ranked, Math.min(k, this.size));
   }
@@ -185,18 +221,27 @@ export class PlacementFleet {
    * slot `removed`: a slot that was not a member changes nothing (and then the old fleet was
    * larger than k, so this one is not smaller than k); otherwise the shard is computed again.
    */
-  shardAfterRemove(tenantId: string, k: number, current: readonly string[], removed: string): string[] {
+  shardAfterRemove(
+    tenantId: string,
+    k: number,
+    current: readonly string[],
+    removed: string,
+    lanes?: TenantLanes,
+  ): string[] {
     if (this.#slots.has(removed)) throw new PlacementInputError(`slot ${removed} is still in the fleet`);
     if (current.includes(removed) || current.length !== Math.min(k, this.size)) {
-      return this.shardFor(tenantId, k);
+      return this.shardFor(tenantId, k, lanes);
     }
     checkTenant(tenantId, k);
     return [...current];
   }
 
-  #lanes(tenantId: string, k: number): TenantLanes {
-    checkTenant(tenantId, k);
-    return tenantLanes(placementKey(this.#seed, "tenant", tenantId));
+  /** `lanes` must come from lanesOf(tenantId) under the same seed. */
+  #lanes(tenantId: string, k: number, lanes: TenantLanes | undefined): TenantLanes {
+    checkShardSize(k);
+    if (!lanes) return this.lanesOf(tenantId);
+    checkName("tenant id", tenantId);
+    return lanes;
   }
 
   #slot(name: string): { key: PlacementKey; zone: KeyedZone } {
