@@ -18,7 +18,7 @@ import { type PlacementFleet, prepareFleet } from "../placement/index.ts";
 /** More changed slots than this in one membership change: recompute every shard. */
 export const MAX_INCREMENTAL_SLOTS = 8;
 /** Steps kept for shards not looked up for a while (reports between compiles). */
-const KEPT_STEPS = 64;
+const KEPT_STEPS = 16;
 
 /** a kept shard, the membership epoch it is for, and the tenant's lanes (no HMAC per update) */
 type Entry = { k: number; shard: readonly string[]; epoch: number; lanes: TenantLanes };
