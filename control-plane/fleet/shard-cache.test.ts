@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import fc from "fast-check";
 import { type PlacementSlot, prepareFleet } from "../placement/index.ts";
 import { MAX_INCREMENTAL_SLOTS, ShardCache } from "./shard-cache.ts";
 
@@ -111,4 +112,59 @@ test("returned shards are copies: changing one does not change the cache", () =>
   const first = cache.generation()({ id: "t", shardSize: 3 }, slots);
   first.pop();
   assert.equal(cache.lookup({ id: "t", shardSize: 3 }, slots).length, 3);
+});
+
+test("a shard older than the kept steps is computed again", () => {
+  const cache = new ShardCache(SEED);
+  let slots = fleet(6);
+  cache.lookup({ id: "old", shardSize: 2 }, slots);
+  for (let i = 0; i < 20; i++) {
+    slots = [...slots, { name: `more-${i}`, zone: "zone-1" }];
+    cache.lookup({ id: "busy", shardSize: 2 }, slots);
+  }
+  const misses = cache.misses;
+  assert.deepEqual(
+    cache.lookup({ id: "old", shardSize: 2 }, slots),
+    prepareFleet(slots, SEED).shardFor("old", 2),
+  );
+  assert.equal(cache.misses, misses + 1);
+});
+
+test("random batches of joins, departures and zone moves: cached shards equal fresh ones", () => {
+  const batch = fc.array(
+    fc.oneof(
+      fc.record({ kind: fc.constant("join" as const), zone: fc.integer({ min: 0, max: 4 }) }),
+      fc.record({
+        kind: fc.constantFrom("leave" as const, "move" as const),
+        pick: fc.nat(),
+        zone: fc.nat(4),
+      }),
+    ),
+    { maxLength: MAX_INCREMENTAL_SLOTS + 2 },
+  );
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 30 }),
+      fc.array(batch, { minLength: 1, maxLength: 5 }),
+      (n, batches) => {
+        const cache = new ShardCache(SEED);
+        let slots = fleet(n);
+        let joined = 0;
+        compileAndCheck(cache, slots);
+        for (const changes of batches) {
+          for (const c of changes) {
+            if (c.kind === "join") {
+              slots = [...slots, { name: `j-${joined++}`, zone: `zone-${c.zone}`, live: true }];
+              continue;
+            }
+            const victim = slots[c.pick % Math.max(slots.length, 1)];
+            if (c.kind === "leave") slots = slots.filter((s) => s !== victim);
+            else slots = slots.map((s) => (s === victim ? { ...s, zone: `zone-${c.zone}` } : s));
+          }
+          compileAndCheck(cache, slots);
+        }
+      },
+    ),
+    { numRuns: 60 },
+  );
 });
