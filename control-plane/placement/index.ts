@@ -1,6 +1,7 @@
 /**
  * Placement: which slots serve which tenant (docs/design.md §4). Pure functions, no I/O.
- *  - selectShard / prepareFleet(...).shardFor: seeded, zone-spread rendezvous selection.
+ *  - selectShard / prepareFleet(...).shardFor: seeded, zone-spread rendezvous selection;
+ *    shardAfterAdd / shardAfterRemove: the same shard updated exactly after one slot change.
  *  - effectiveSlots / liveMembers: the forget delay, and whom to route to now.
  *  - analyzePlacement: blast radius (overlap vs theory, tenants lost with a set of slots).
  */
@@ -12,6 +13,7 @@ export {
   type PlacementTenant,
 } from "./analysis.ts";
 export { DEFAULT_FORGET_DELAY_MS, effectiveSlots, type KnownSlot, liveMembers } from "./effective-slots.ts";
+export type { TenantLanes } from "./keyed-hash.ts";
 export { choose, hypergeometricOverlap, zoneSpreadOverlap } from "./overlap-law.ts";
 export {
   clampShardSize,

@@ -41,6 +41,7 @@ export class PlacementInputError extends CorralError {
 
 type KeyedSlot = { name: string; key: PlacementKey };
 type KeyedZone = { name: string; key: PlacementKey; slots: KeyedSlot[] };
+type SlotIndex = Map<string, { key: PlacementKey; zone: KeyedZone }>;
 type Ranked = { name: string; weight: number };
 
 function checkName(what: string, value: unknown): string {
@@ -48,6 +49,11 @@ function checkName(what: string, value: unknown): string {
     throw new PlacementInputError(`${what} must be a non-empty string of at most ${MAX_NAME_LENGTH} chars`);
   }
   return value;
+}
+
+function checkTenant(tenantId: string, k: number): void {
+  checkName("tenant id", tenantId);
+  checkShardSize(k);
 }
 
 function checkSeed(seed: string | Buffer): void {
@@ -102,34 +108,146 @@ function topSlots(tenant: TenantLanes, slots: readonly KeyedSlot[], limit: numbe
   return top;
 }
 
+/** The round walk of the rule: per round, each zone's next slot in zone rank order, `target` picks. */
+function walkRounds(zones: readonly (readonly { name: string }[])[], target: number): string[] {
+  const picks: string[] = [];
+  for (let round = 0; picks.length < target; round++) {
+    for (const top of zones) {
+      if (round < top.length && picks.length < target) picks.push(top[round]!.name);
+    }
+  }
+  return picks;
+}
+
+/** `ranked` (best first) with `entry` inserted at its rank. */
+function insertRanked(ranked: Ranked[], entry: Ranked): Ranked[] {
+  const at = ranked.findIndex((other) => outranks(entry, other));
+  ranked.splice(at === -1 ? ranked.length : at, 0, entry);
+  return ranked;
+}
+
 /** A fleet with its slot and zone keys derived once, for computing many tenants' shards. */
 export class PlacementFleet {
   readonly size: number;
   readonly #seed: string | Buffer;
   readonly #zones: KeyedZone[];
+  readonly #slots: SlotIndex = new Map();
 
   constructor(slots: readonly PlacementSlot[], seed: string | Buffer) {
     checkSeed(seed);
     if (!Array.isArray(slots)) throw new PlacementInputError("slots must be an array");
     this.#seed = seed;
-    this.#zones = groupByZone(slots, seed);
+    this.#zones = groupByZone(slots, seed, this.#slots);
     this.size = slots.length;
   }
 
-  /** The tenant's shard: min(k, N) slot names in preference order. */
-  shardFor(tenantId: string, k: number): string[] {
+  /**
+   * The tenant's hash lanes under this fleet's seed (one HMAC): callers that keep shards keep
+   * these too and pass them back, so that updating a shard costs no HMAC.
+   */
+  lanesOf(tenantId: string): TenantLanes {
     checkName("tenant id", tenantId);
-    checkShardSize(k);
-    const tenant = tenantLanes(placementKey(this.#seed, "tenant", tenantId));
+    return tenantLanes(placementKey(this.#seed, "tenant", tenantId));
+  }
+
+  /** The tenant's shard: min(k, N) slot names in preference order. */
+  shardFor(tenantId: string, k: number, lanes?: TenantLanes): string[] {
+    const tenant = this.#lanes(tenantId, k, lanes);
     const target = Math.min(k, this.size);
-    const zones = this.#rankZones(tenant).map((zone) => topSlots(tenant, zone.slots, target));
-    const picks: string[] = [];
-    for (let round = 0; picks.length < target; round++) {
-      for (const top of zones) {
-        if (round < top.length && picks.length < target) picks.push(top[round]!.name);
+    return walkRounds(
+      this.#rankZones(tenant).map((zone) => topSlots(tenant, zone.slots, target)),
+      target,
+    );
+  }
+
+  /**
+   * shardFor on this fleet, given `current` = the tenant's shard (same k) on this fleet minus
+   * slot `added`: by the header's argument only zone z of `added` can change (it gains `added`
+   * when all its old slots were members, else `added` replaces z's last member if it outranks
+   * it), so the other zones keep their members and z needs the weights of its members only.
+   */
+  shardAfterAdd(
+    tenantId: string,
+    k: number,
+    current: readonly string[],
+    added: string,
+    lanes?: TenantLanes,
+  ): string[] {
+    const tenant = this.#lanes(tenantId, k, lanes);
+    const slot = this.#slot(added);
+    const entry = { name: added, weight: laneWeight(tenant, slot.key) };
+    let inZone = 0;
+    let last: Ranked | undefined;
+    for (const name of current) {
+      if (name === added) throw new PlacementInputError(`slot ${added} is already a member`);
+      const member = this.#slot(name);
+      if (member.zone === slot.zone) {
+        inZone++;
+        last = { name, weight: laneWeight(tenant, member.key) };
       }
     }
-    return picks;
+    const saturated = inZone === slot.zone.slots.length - 1;
+    // the common case: z keeps its quota and `added` does not beat its weakest member
+    if (!saturated && (last === undefined || !outranks(entry, last))) return [...current];
+    return this.#regroup(tenant, k, current, slot.zone, entry);
+  }
+
+  /**
+   * The walk over each zone's current members with `entry` ranked into zone z's. When z was not
+   * saturated its list then holds one slot more than its quota; the walk never reaches that one
+   * (z's next pair ranked after every old member's, which is why it was not a member).
+   */
+  #regroup(
+    tenant: TenantLanes,
+    k: number,
+    current: readonly string[],
+    z: KeyedZone,
+    entry: Ranked,
+  ): string[] {
+    const lists = new Map<KeyedZone, Ranked[]>([[z, []]]);
+    for (const name of current) {
+      const { key, zone } = this.#slot(name);
+      const list = lists.get(zone) ?? [];
+      list.push({ name, weight: zone === z ? laneWeight(tenant, key) : 0 });
+      lists.set(zone, list);
+    }
+    insertRanked(lists.get(z)!, entry);
+    const ranked = this.#rankZones(tenant).map((zone) => lists.get(zone) ?? []);
+    return walkRounds(ranked, Math.min(k, this.size));
+  }
+
+  /**
+   * shardFor on this fleet, given `current` = the tenant's shard (same k) on this fleet plus
+   * slot `removed`: a slot that was not a member changes nothing (and then the old fleet was
+   * larger than k, so this one is not smaller than k); otherwise the shard is computed again.
+   */
+  shardAfterRemove(
+    tenantId: string,
+    k: number,
+    current: readonly string[],
+    removed: string,
+    lanes?: TenantLanes,
+  ): string[] {
+    if (this.#slots.has(removed)) throw new PlacementInputError(`slot ${removed} is still in the fleet`);
+    if (current.includes(removed) || current.length !== Math.min(k, this.size)) {
+      return this.shardFor(tenantId, k, lanes);
+    }
+    checkTenant(tenantId, k);
+    return [...current];
+  }
+
+  /** `lanes` must come from lanesOf(tenantId) under the same seed. */
+  #lanes(tenantId: string, k: number, lanes: TenantLanes | undefined): TenantLanes {
+    checkShardSize(k);
+    if (!lanes) return this.lanesOf(tenantId);
+    checkName("tenant id", tenantId);
+    return lanes;
+  }
+
+  #slot(name: string): { key: PlacementKey; zone: KeyedZone } {
+    const slot = this.#slots.get(name);
+    if (!slot) throw new PlacementInputError(`slot ${name} is not in the fleet`);
+    return slot;
   }
 
   #rankZones(tenant: TenantLanes): KeyedZone[] {
@@ -143,20 +261,20 @@ export class PlacementFleet {
   }
 }
 
-function groupByZone(slots: readonly PlacementSlot[], seed: string | Buffer): KeyedZone[] {
+function groupByZone(slots: readonly PlacementSlot[], seed: string | Buffer, index: SlotIndex): KeyedZone[] {
   const zones = new Map<string, KeyedZone>();
-  const seen = new Set<string>();
   for (const slot of slots) {
     const name = checkName("slot name", slot?.name);
     const zoneName = checkName(`zone of slot ${name}`, slot.zone);
-    if (seen.has(name)) throw new PlacementInputError(`duplicate slot name ${name}`);
-    seen.add(name);
+    if (index.has(name)) throw new PlacementInputError(`duplicate slot name ${name}`);
     let zone = zones.get(zoneName);
     if (!zone) {
       zone = { name: zoneName, key: placementKey(seed, "zone", zoneName), slots: [] };
       zones.set(zoneName, zone);
     }
-    zone.slots.push({ name, key: placementKey(seed, "slot", name) });
+    const key = placementKey(seed, "slot", name);
+    zone.slots.push({ name, key });
+    index.set(name, { key, zone });
   }
   return [...zones.values()];
 }

@@ -3,7 +3,7 @@
  * synthetic rows shaped like the scenario's (compile-size.ts: one key, route and upstream per
  * tenant, 1,000 declared slots): a first compile (every tenant), then versions that each change
  * one tenant (named by an in-memory change log, as migration 0019's would), one of them after
- * one more slot is declared (every shard computed again).
+ * one more slot is declared (kept shards updated from the difference: fleet/shard-cache.ts).
  *
  *   npx node --trace-gc loadtest/propagation/incremental-bench.ts 100000 12
  */
