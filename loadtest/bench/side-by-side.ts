@@ -48,6 +48,7 @@ export function sideBySide(
     Object.assign(metrics, {
       [`bench.${r.name}.max_rps`]: x.max,
       [`bench.${r.name}.cores`]: x.cores,
+      [`bench.${r.name}.per_core_rps`]: x.perCore,
       [`bench.${r.name}.ratio_vs_${vs}`]: x.vsBaseline,
       [`bench.${r.name}.per_core_ratio_vs_${vs}`]: x.perCoreVsBaseline,
       [`bench.${r.name}.ratio_vs_direct`]: x.vsDirect,

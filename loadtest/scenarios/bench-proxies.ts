@@ -25,12 +25,6 @@ import { defineScenario } from "../scenario/types.ts";
  */
 const BASELINE = "node-proxy";
 
-/** Throughput per core of `a` over `b`'s, from the side-by-side metrics (NaN without both). */
-function perCoreRatio(metrics: Record<string, number>, a: string, b: string): number {
-  const perCore = (name: string) => metrics[`bench.${name}.max_rps`]! / metrics[`bench.${name}.cores`]!;
-  return perCore(a) / perCore(b);
-}
-
 export default defineScenario({
   name: "bench-proxies",
   description:
@@ -73,7 +67,8 @@ export default defineScenario({
       title: `Side by side (${p.rounds} alternating rounds, ${p.method}-loop max with ${p.connections} connections; latency at ${Math.round(compared.loadRps)} rps)`,
     });
     ctx.addTable(table);
-    metrics["bench.data-plane.per_core_ratio_vs_nginx"] = perCoreRatio(metrics, "data-plane", "nginx");
+    metrics["bench.data-plane.per_core_ratio_vs_nginx"] =
+      metrics["bench.data-plane.per_core_rps"]! / metrics["bench.nginx.per_core_rps"]!;
     return { metrics };
   },
 });
