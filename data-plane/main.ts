@@ -18,7 +18,7 @@ import { type GrpcIngress, startGrpcIngress } from "./grpc/grpc-ingress.ts";
 import { UpstreamSessions } from "./grpc/upstream-sessions.ts";
 import { HttpProxy } from "./http/http-proxy.ts";
 import { WebSocketProxy } from "./http/websocket-proxy.ts";
-import { stdoutLogDestination } from "./ops/log-destination.ts";
+import { flushLog, stdoutLogDestination } from "./ops/log-destination.ts";
 import { createWebSocketMetrics } from "./ops/websocket-metrics.ts";
 import { servedBy } from "./pipeline/open-sockets.ts";
 import { type Ingress, startIngress } from "./http/http-ingress.ts";
@@ -469,6 +469,7 @@ function closer(
       p.tracing?.close(),
     ]);
     p.log.info("closed");
+    await flushLog(p.log);
   };
   let closing: Promise<void> | undefined;
   return () => {
