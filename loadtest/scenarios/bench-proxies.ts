@@ -69,6 +69,9 @@ export default defineScenario({
     ctx.addTable(table);
     metrics["bench.data-plane.per_core_ratio_vs_nginx"] =
       metrics["bench.data-plane.per_core_rps"]! / metrics["bench.nginx.per_core_rps"]!;
+    // the same comparison at the 50 % load: nginx's CPU per request over the data plane's
+    metrics["bench.data-plane.cpu_ratio_vs_nginx"] =
+      metrics["bench.nginx.cpu_us_per_request"]! / metrics["bench.data-plane.cpu_us_per_request"]!;
     return { metrics };
   },
 });
