@@ -18,6 +18,7 @@ import { type GrpcIngress, startGrpcIngress } from "./grpc/grpc-ingress.ts";
 import { UpstreamSessions } from "./grpc/upstream-sessions.ts";
 import { HttpProxy } from "./http/http-proxy.ts";
 import { WebSocketProxy } from "./http/websocket-proxy.ts";
+import { flushLog, stdoutLogDestination } from "./ops/log-destination.ts";
 import { createWebSocketMetrics } from "./ops/websocket-metrics.ts";
 import { servedBy } from "./pipeline/open-sockets.ts";
 import { type Ingress, startIngress } from "./http/http-ingress.ts";
@@ -86,7 +87,7 @@ function createLogger(s: DataPlaneSettings, stream?: DestinationStream): Logger 
       'headers["x-api-key"]',
     ],
   };
-  return stream ? pino(options, stream) : pino(options);
+  return pino(options, stream ?? stdoutLogDestination());
 }
 
 interface Parts {
@@ -468,6 +469,7 @@ function closer(
       p.tracing?.close(),
     ]);
     p.log.info("closed");
+    await flushLog(p.log);
   };
   let closing: Promise<void> | undefined;
   return () => {

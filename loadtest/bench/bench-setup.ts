@@ -9,14 +9,22 @@ import {
   nginx,
   type RunningContender,
 } from "./contenders.ts";
-import { dataPlane } from "./data-plane-contender.ts";
+import { dataPlaneContender } from "./data-plane-contender.ts";
 import type { MaxMethod } from "./max-throughput.ts";
+import { type CorePinning, pinHarness, pinProcess } from "./pin-cores.ts";
 
-/** What the HTTP bench scenarios (bench-proxies, bench-latency) share: contenders and upstream. */
-export const HTTP_CONTENDERS: Contender[] = [direct, bareNodeProxy, nginx, dataPlane];
+/**
+ * What the HTTP bench scenarios (bench-proxies, bench-latency) share: contenders and upstream.
+ * Their data plane runs with the defaults a user gets (every request logged, issue 14).
+ */
+export const HTTP_CONTENDERS: Contender[] = [direct, bareNodeProxy, nginx, dataPlaneContender()];
 const UPSTREAM = new URL("./fixed-latency-server.ts", import.meta.url);
 /** bench-grpc's contenders: the data plane beside a bare node:http2 passthrough and direct. */
-export const GRPC_CONTENDERS: Contender[] = [direct, h2Passthrough, dataPlane];
+export const GRPC_CONTENDERS: Contender[] = [
+  direct,
+  h2Passthrough,
+  dataPlaneContender({ CORRAL_LOG_SAMPLE_RATE: "0.01" }),
+];
 const GRPC_UPSTREAM = new URL("./echo-grpc-main.ts", import.meta.url);
 
 /**
@@ -57,10 +65,13 @@ export async function startGrpcBenchUpstream<P extends DelayParams>(
   return (await startSampledUpstream<{ address: string }>(ctx, GRPC_UPSTREAM, "echo-upstream")).address;
 }
 
-/** An onStarted hook that samples a started contender's processes. */
-export function sampleContender(sampler: ProcessSampler) {
+/** An onStarted hook that samples a started contender's processes (and pins them, with `pin`). */
+export function sampleContender(sampler: ProcessSampler, pin?: CorePinning) {
   return (name: string, running: RunningContender) => {
-    for (const [i, pid] of running.pids.entries()) sampler.add({ name: `${name}${i ? `-${i}` : ""}`, pid });
+    for (const [i, pid] of running.pids.entries()) {
+      sampler.add({ name: `${name}${i ? `-${i}` : ""}`, pid });
+      if (pin) pinProcess(pid, pin.proxyCore);
+    }
   };
 }
 
@@ -78,23 +89,28 @@ type MeasureParams = Params & {
   method: string;
   connections: number;
   maxSec: number;
+  /** `--pin` (bench/pin-cores.ts), for the benches that have it */
+  pin?: string;
 };
 
 /**
  * The options of compareContenders / withMeasuredContenders a bench takes straight from its
- * parameters and context (throws on a bad `--method`, so call it before starting anything).
+ * parameters and context (throws on a bad `--method`, so call it before starting anything:
+ * with `--pin` it pins the harness, whose children then inherit the load core).
  */
 export function measureOptions<P extends MeasureParams>(ctx: ScenarioContext<P>) {
   const p = ctx.params;
+  const method = maxMethod(p.method);
+  const pin = p.pin === undefined ? undefined : pinHarness(p.pin, ctx.log);
   return {
     rounds: p.rounds,
     warmupSec: p.warmupSec,
-    method: maxMethod(p.method),
+    method,
     connections: p.connections,
     maxSec: p.maxSec,
     runLoad: ctx.runLoad,
     log: ctx.log,
-    onStarted: sampleContender(ctx.sampler),
+    onStarted: sampleContender(ctx.sampler, pin),
   };
 }
 

@@ -114,6 +114,12 @@ test("the comparison alternates contenders and reports added latency against dir
     proxy!.cores.every((c) => c > 0),
     "the proxy's CPU is measured",
   );
+  assert.equal(proxy!.cpuUsPerRequest.length, 2);
+  assert.ok(
+    proxy!.cpuUsPerRequest.every((us) => us > 0 && us < 1e6),
+    "the proxy's CPU per request at the latency load",
+  );
+  assert.deepEqual(d!.cpuUsPerRequest, [], "direct has no processes of its own");
   assert.equal(compared.loadRps, 0.5 * Math.min(median(d!.maxRps), median(proxy!.maxRps)));
   assert.equal(proxy!.errors + d!.errors, 0);
 });
@@ -147,6 +153,7 @@ test("the side-by-side summary: ratios to the baseline (throughput and per core)
     p99Ms: [2],
     p999Ms: [3],
     addedP99Ms: [0.5],
+    cpuUsPerRequest: [maxRps[0]! / 10],
     errors: 0,
   });
   const { metrics, table } = sideBySide(
@@ -164,6 +171,8 @@ test("the side-by-side summary: ratios to the baseline (throughput and per core)
   assert.equal(metrics["bench.data-plane.per_core_ratio_vs_h2_passthrough"], 1200 / 1800);
   assert.equal(metrics["bench.data-plane.ratio_vs_direct"], 720 / 1100);
   assert.equal(metrics["bench.h2-passthrough.ratio_vs_h2_passthrough"], 1);
+  assert.equal(metrics["bench.data-plane.cpu_us_per_request"], 72);
+  assert.equal(metrics["bench.data-plane.cpu_ratio_vs_h2_passthrough"], 80 / 72);
   assert.equal(table.rows.length, 3);
   assert.equal(table.columns[4], "vs h2-passthrough");
 });

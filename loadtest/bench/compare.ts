@@ -16,7 +16,9 @@ import { findMaxThroughput, type MaxMethod } from "./max-throughput.ts";
  *      processes used, giving requests per core-second;
  *   2. load = `loadFraction` (50 %) of the slowest contender's max;
  *   3. open-loop latency of each at that load; added p99 = contender p99 minus direct
- *      p99 of the same round, median over rounds.
+ *      p99 of the same round, median over rounds; and the CPU its own processes spent per
+ *      request there (a figure of efficiency that does not depend on how much of a core a
+ *      loaded machine lets it have, unlike the closed-loop max).
  */
 export type CompareOptions = {
   contenders: Contender[];
@@ -48,6 +50,8 @@ export type ContenderResult = {
   p99Ms: number[];
   p999Ms: number[];
   addedP99Ms: number[];
+  /** CPU microseconds its own processes spent per request at the latency load (none for direct) */
+  cpuUsPerRequest: number[];
   errors: number;
 };
 
@@ -95,6 +99,7 @@ export async function withMeasuredContenders<T>(
       p99Ms: [],
       p999Ms: [],
       addedP99Ms: [],
+      cpuUsPerRequest: [],
       errors: 0,
     }));
     await warmUp(o, running);
@@ -160,6 +165,8 @@ async function measureLatency(
   for (let round = 1; round <= o.rounds; round++) {
     const p99 = new Map<number, number>();
     for (const [i, c] of o.contenders.entries()) {
+      const pids = running[i]!.pids;
+      const cpuBefore = await cpuSeconds(pids);
       const r = await o.runLoad(`latency-${c.name}-r${round}`, {
         tenants: [{ tenant: c.name, rate: rps, target: benchTarget(running[i]!, o.protocol) }],
         durationSec: o.latencySec,
@@ -170,6 +177,9 @@ async function measureLatency(
       results[i]!.p99Ms.push(lat.p99Ms);
       results[i]!.p999Ms.push(lat.p999Ms);
       results[i]!.errors += r.totals.errors;
+      const requests = r.totals.ok + r.totals.errors;
+      if (pids.length > 0 && requests > 0)
+        results[i]!.cpuUsPerRequest.push((((await cpuSeconds(pids)) - cpuBefore) * 1e6) / requests);
       p99.set(i, lat.p99Ms);
       o.log(`round ${round} latency ${c.name}: p50 ${lat.p50Ms} ms, p99 ${lat.p99Ms} ms`);
     }

@@ -16,8 +16,12 @@ export type RunningContender = {
   pids: number[];
   /** makes a small config change that the contender must apply while serving (the data plane) */
   changeConfig?(): Promise<void>;
+  /** the contender's own count of config applies so far (the data plane's pulls) */
+  applies?(): Promise<Applies>;
   stop(): Promise<void>;
 };
+/** Config applies a data plane counted: changed = a new version swapped in, same = re-verified. */
+export type Applies = { changed: number; same: number };
 export type BenchUpstream = { url: string; grpc?: string };
 export type Contender = { name: string; start(upstream: BenchUpstream): Promise<RunningContender> };
 

@@ -11,25 +11,26 @@ import { DATA_PLANE_V8_FLAGS } from "../../data-plane/node-flags.ts";
 import { startPostgres, type TestPostgres } from "../../test/support/postgres.ts";
 import { GrpcSender } from "../generator/senders.ts";
 import { freePort, waitUntil } from "../net/free-port.ts";
+import { parsePromText, sumByLabel } from "../platform/prom-text.ts";
 import { createTenant, putPlan } from "../platform/tenants.ts";
 import { stopChild } from "../process/child-process.ts";
-import type { BenchUpstream, Contender, RunningContender } from "./contenders.ts";
+import type { Applies, BenchUpstream, Contender, RunningContender } from "./contenders.ts";
 
 /**
  * The data plane as a bench contender, with everything on: a real control plane on a real
  * Postgres publishes the config (startPlatform with no data planes of its own), and one
  * data-plane node started here serves it: API-key auth, admission (a plan whose limits
  * never bind, so the token buckets and concurrency limiter run on every request), load
- * shedding, placement, metrics, sampled request logs at info level (every rejection and
- * error, 1 % of successes: LOG_SAMPLE_RATE), the constant-work pull of LATEST every 10 s.
- * The node writes its log straight to a file, as in production behind a log shipper, so the
- * harness does not spend its own CPU reading it. The control
- * plane and Postgres sit idle during the measurement; only the node's CPU is counted.
+ * shedding, placement, metrics, request logs at info level, the constant-work pull of LATEST
+ * every 10 s. Its settings are the defaults a user gets (`corral data-plane` with the V8 flags
+ * of data-plane/node-flags.ts: every request logged, CORRAL_LOG_SAMPLE_RATE=1) unless the
+ * bench names others (`dataPlaneContender(env)`). The node writes its log straight to a
+ * file, as in production behind a log shipper, so the harness does not spend its own CPU
+ * reading it. The control plane and Postgres sit idle during the measurement; only the
+ * node's CPU is counted.
  */
 const BIN = fileURLToPath(new URL("../../bin/corral.ts", import.meta.url));
 const SLOT = "dp-bench";
-/** CORRAL_LOG_SAMPLE_RATE of the bench node: the share of successful requests logged */
-const LOG_SAMPLE_RATE = "0.01";
 const NEVER_BINDING = {
   rate: 1_000_000,
   burst: 10_000_000,
@@ -74,7 +75,8 @@ async function configure(platform: Platform, upstream: BenchUpstream): Promise<s
 async function spawnNode(
   platform: Platform,
   dir: string,
-): Promise<{ child: ChildProcess; url: string; grpc: string }> {
+  settings: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string; grpc: string; ops: string }> {
   const [http, grpc, ops] = [await freePort(), await freePort(), await freePort()];
   const env = dataPlaneEnv({
     host: "127.0.0.1",
@@ -92,7 +94,7 @@ async function spawnNode(
   });
   const log = openSync(join(dir, `${SLOT}.log`), "a");
   const child = spawn(process.execPath, [...DATA_PLANE_V8_FLAGS, BIN, "data-plane"], {
-    env: { ...inheritedEnv(process.env), ...env, CORRAL_LOG_SAMPLE_RATE: LOG_SAMPLE_RATE },
+    env: { ...inheritedEnv(process.env), ...env, ...settings },
     stdio: ["ignore", log, log],
   });
   const ready = await waitUntil(async () => {
@@ -105,10 +107,29 @@ async function spawnNode(
     child.kill("SIGKILL");
     throw new Error(`the bench data plane did not become ready; log ${join(dir, `${SLOT}.log`)}`);
   }
-  return { child, url: `http://127.0.0.1:${http}`, grpc: `127.0.0.1:${grpc}` };
+  return {
+    child,
+    url: `http://127.0.0.1:${http}`,
+    grpc: `127.0.0.1:${grpc}`,
+    ops: `http://127.0.0.1:${ops}`,
+  };
 }
 
-async function startDataPlaneContender(upstream: BenchUpstream): Promise<RunningContender> {
+/** The node's own count of applies (corral_dp_apply_seconds_count by result) from its ops /metrics. */
+async function readApplies(opsUrl: string): Promise<Applies> {
+  const res = await request(`${opsUrl}/metrics`, { headersTimeout: 5000, bodyTimeout: 5000 });
+  const byResult = sumByLabel(
+    parsePromText(await res.body.text()),
+    "corral_dp_apply_seconds_count",
+    "result",
+  );
+  return { changed: byResult.get("changed") ?? 0, same: byResult.get("same") ?? 0 };
+}
+
+async function startDataPlaneContender(
+  upstream: BenchUpstream,
+  settings: Record<string, string>,
+): Promise<RunningContender> {
   const dir = await mkdtemp(join(tmpdir(), "corral-bench-dp-"));
   let postgres: TestPostgres | undefined;
   let platform: Platform | undefined;
@@ -131,7 +152,7 @@ async function startDataPlaneContender(upstream: BenchUpstream): Promise<Running
       stopGraceMs: 3000,
     });
     const key = await configure(platform, upstream);
-    const started = await spawnNode(platform, dir);
+    const started = await spawnNode(platform, dir, settings);
     node = started.child;
     const headers = { "x-api-key": key };
     if (!(await waitUntil(() => serves(started, headers, upstream.grpc !== undefined), 30_000)))
@@ -144,11 +165,16 @@ async function startDataPlaneContender(upstream: BenchUpstream): Promise<Running
       const burst = NEVER_BINDING.burst - (changes % 2); // the limit is the maximum: step down and back
       await putPlan(admin, "bench", { ...NEVER_BINDING, burst, shardSize: 1 });
     };
-    return { url: started.url, grpc: started.grpc, headers, pids: [node.pid!], changeConfig, stop };
+    const applies = () => readApplies(started.ops);
+    return { url: started.url, grpc: started.grpc, headers, pids: [node.pid!], changeConfig, applies, stop };
   } catch (err) {
     await stop();
     throw err;
   }
 }
 
-export const dataPlane: Contender = { name: "data-plane", start: startDataPlaneContender };
+/** The data plane contender with `settings` (CORRAL_* variables) over the user's defaults. */
+export const dataPlaneContender = (settings: Record<string, string> = {}): Contender => ({
+  name: "data-plane",
+  start: (upstream) => startDataPlaneContender(upstream, settings),
+});

@@ -5,9 +5,11 @@ import { type CompareResult, type ContenderResult, median } from "./compare.ts";
  * The side-by-side result of a comparison as the bench scenarios report it: per contender its
  * max throughput (median of rounds), the cores its own processes used at that max, throughput
  * per core, the ratios to a baseline contender (throughput and per core) and to direct, and
- * p50/p99/p99.9 and p99 added over direct at the latency load. Metrics are
- * `bench.<contender>.<name>`; the baseline ratios are `ratio_vs_<baseline>` and
- * `per_core_ratio_vs_<baseline>` with the baseline's dashes as underscores.
+ * p50/p99/p99.9, p99 added over direct and CPU microseconds per request at the latency load
+ * (and the baseline's CPU per request over this one's: above 1, cheaper than the baseline).
+ * Metrics are `bench.<contender>.<name>`; the baseline ratios are `ratio_vs_<baseline>`,
+ * `per_core_ratio_vs_<baseline>` and `cpu_ratio_vs_<baseline>` with the baseline's dashes as
+ * underscores.
  */
 const perCore = (rps: number, cores: number) => (cores > 0.05 ? rps / cores : Number.NaN);
 const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : "—");
@@ -28,6 +30,8 @@ function row(r: ContenderResult, baseline: ContenderResult | undefined, directMa
     p99: median(r.p99Ms),
     p999: median(r.p999Ms),
     added: median(r.addedP99Ms),
+    cpuUs: median(r.cpuUsPerRequest),
+    cpuVsBaseline: baseline ? median(baseline.cpuUsPerRequest) / median(r.cpuUsPerRequest) : Number.NaN,
   };
 }
 
@@ -48,11 +52,14 @@ export function sideBySide(
     Object.assign(metrics, {
       [`bench.${r.name}.max_rps`]: x.max,
       [`bench.${r.name}.cores`]: x.cores,
+      [`bench.${r.name}.per_core_rps`]: x.perCore,
       [`bench.${r.name}.ratio_vs_${vs}`]: x.vsBaseline,
       [`bench.${r.name}.per_core_ratio_vs_${vs}`]: x.perCoreVsBaseline,
       [`bench.${r.name}.ratio_vs_direct`]: x.vsDirect,
       [`bench.${r.name}.p99_ms`]: x.p99,
       [`bench.${r.name}.added_p99_ms`]: x.added,
+      [`bench.${r.name}.cpu_us_per_request`]: x.cpuUs,
+      [`bench.${r.name}.cpu_ratio_vs_${vs}`]: x.cpuVsBaseline,
     });
     rows.push([
       r.name,
@@ -66,6 +73,8 @@ export function sideBySide(
       fmt(x.p99, 3),
       fmt(x.p999, 3),
       fmt(x.added, 3),
+      fmt(x.cpuUs, 1),
+      fmt(x.cpuVsBaseline),
       r.maxRps.map(Math.round).join(" / "),
     ]);
   }
@@ -81,6 +90,8 @@ export function sideBySide(
     "p99 ms",
     "p99.9 ms",
     "added p99 ms",
+    "CPU µs per request",
+    `CPU per request: ${o.baseline} / it`,
     "max per round",
   ];
   return { metrics, table: { title: o.title, columns, rows } };
