@@ -218,6 +218,9 @@ export class NodeConnection {
     const error = boundedText(nack.error || "unspecified");
     this.ctx.logger.warn({ slot: node.slot, version: nack.version, error }, "node refused a version");
     this.write("nack", async (pool) => {
+      // the Acks this node sent before (batched, written up to ACK_FLUSH_MS later) first: each
+      // clears the node's last error, and written after this Nack one would erase it
+      await this.ctx.acks.idle();
       await recordError(pool, node.slot, `version ${nack.version}: ${error}`);
       await recordReport(pool, { version: nack.version, slot: node.slot, ok: false, error });
     });

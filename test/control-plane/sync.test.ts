@@ -113,6 +113,26 @@ test("Nack and Status are recorded per node", async () => {
   assert.equal(row.lastAckAt, null, "a Nack is no Ack");
 });
 
+test("an Ack followed at once by a Nack: the fleet view keeps the Nack (batched Acks are written first)", async () => {
+  const c = await node("dp-2");
+  await change();
+  const first = await c.next("announce");
+  c.send({ ack: { version: first.version, applyMs: 1 } });
+  c.send({ nack: { version: first.version + 1, error: "CORRAL_SNAPSHOT_TRUNCATED: short" } });
+  // the positive marker: the Ack is written (applied version), then the error must still be there
+  const n = await poll("dp-2's Ack in the fleet view", async () => {
+    const view = await fleetNode("dp-2");
+    return view.appliedVersion === first.version && view;
+  });
+  const row = await poll("the Ack counted for its version", () =>
+    versionRow(first.version, (v) => v.acks > 0),
+  );
+  assert.equal(row.acks, 1);
+  const now = await fleetNode("dp-2");
+  assert.match(now.lastError ?? "", new RegExp(`^version ${first.version + 1}: CORRAL_SNAPSHOT_TRUNCATED`));
+  assert.equal(n.appliedVersion, first.version);
+});
+
 test("a missing or wrong node credential gets 401 at the upgrade; another path gets 404", async () => {
   await assert.rejects(connectSync(h.cp.url, undefined), { status: 401 });
   await assert.rejects(connectSync(h.cp.url, "wrong-token-wrong-token"), { status: 401 });
