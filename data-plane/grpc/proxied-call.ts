@@ -222,11 +222,13 @@ export class ProxiedCall {
   /** The call's deadline, if it has one, ends the call when it passes. */
   private armDeadline(): void {
     if (this.ctx.deadlineAt === undefined) return;
-    // whole milliseconds, rounded up: Node keeps one timer list per distinct duration, and a
-    // fractional one (every call's time left is) would make a list, and a queue entry, per call
+    // whole milliseconds: Node keeps one timer list per distinct duration, and a fractional one
+    // (every call's time left is) would make a list, and a queue entry, per call. Rounded down:
+    // the upstream is told the time left rounded down too, and the node must not end later
+    // than the upstream (rounded up, the upstream's own DEADLINE_EXCEEDED came first under load)
     this.timer = setTimeout(
       () => this.fail(reject("CORRAL_DP_DEADLINE_EXCEEDED", "the call's deadline passed")),
-      Math.ceil(this.ctx.deadlineAt - performance.now()),
+      Math.max(1, Math.floor(this.ctx.deadlineAt - performance.now())),
     );
   }
 

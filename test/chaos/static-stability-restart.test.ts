@@ -58,8 +58,6 @@ describe("a data plane restarted with the control plane, Postgres and the blob s
       dpEnv: { CORRAL_POLL_INTERVAL_MS: String(POLL_INTERVAL_MS) },
     });
     dp = c.platform.dps[0]!;
-    version = (await nodeStatus(dp)).version;
-    assert.ok(version > 0);
     const pgPid = c.postgres.pid;
     const s3Pid = s3.pid;
     assert.ok(pgPid && s3Pid, "private Postgres and MinIO servers are needed to kill them");
@@ -67,6 +65,19 @@ describe("a data plane restarted with the control plane, Postgres and the blob s
     process.kill(pgPid, "SIGKILL");
     process.kill(s3Pid, "SIGKILL");
     await c.platform.cp.waitExit();
+    // the version the node has once a pull has failed: nothing can reach it after that (the CP
+    // may still have published one more version, for the node's own joining, before it died),
+    // and a failed pull's outcome comes after the last apply's disk cache write
+    const cut = await poll(
+      "the node's first failed pull",
+      async () => {
+        const s = await nodeStatus(dp);
+        return s.fetchError !== null && s;
+      },
+      5 * POLL_INTERVAL_MS + 10_000,
+    );
+    version = cut.version;
+    assert.ok(version > 0);
     for (const t of c.tenants) assert.equal(await request(dp, t.key), "200");
   });
 
