@@ -55,15 +55,16 @@ export function parseTimeoutHeaders(
   headers: TimeoutHeaders,
   maxTimeoutMs = DEFAULT_MAX_TIMEOUT_MS,
 ): TimeoutParse {
-  const found: number[] = [];
+  // the smallest given, without an array per request
+  let timeoutMs: number | undefined;
   for (const h of TIMEOUT_HEADER_RULES) {
     const value = headers[h.field];
     if (value === undefined) continue;
     const ms = h.parse(value);
     if (ms === undefined) return { ok: false, header: h.header, message: h.message };
-    found.push(ms);
+    timeoutMs = Math.min(timeoutMs ?? maxTimeoutMs, ms);
   }
-  return { ok: true, timeoutMs: found.length ? Math.min(maxTimeoutMs, ...found) : undefined };
+  return { ok: true, timeoutMs };
 }
 
 /** The rejection for a malformed timeout header. */

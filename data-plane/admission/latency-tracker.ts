@@ -56,9 +56,37 @@ export class LatencyWindow {
     for (let i = 0; i < this.#values.length; i++)
       if (nowMs - this.#times[i]! <= this.#maxAgeMs) this.#scratch[n++] = this.#values[i]!;
     if (n < Math.max(1, this.#minSamples)) return undefined;
-    const recent = this.#scratch.subarray(0, n).sort(); // typed arrays sort numerically
-    return recent[Math.min(n - 1, Math.floor(this.#quantile * n))];
+    return kthSmallest(this.#scratch, n, Math.min(n - 1, Math.floor(this.#quantile * n)));
   }
+}
+
+/**
+ * The k-th smallest (0-based) of a[0..n): what a[k] would be after sorting them, found by
+ * Wirth's selection in place (a's order changes), linear on average where a sort is n log n:
+ * the deadline stage asks for the estimate on every call with a deadline.
+ */
+export function kthSmallest(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[k]!;
+    let i = lo;
+    let j = hi;
+    do {
+      while (a[i]! < pivot) i++;
+      while (pivot < a[j]!) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    } while (i <= j);
+    if (j < k) lo = i;
+    if (k < i) hi = j;
+  }
+  return a[k]!;
 }
 
 export type RouteLatencyOptions = LatencyWindowOptions & { floorMs?: number; maxRoutes?: number };

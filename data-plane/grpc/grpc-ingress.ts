@@ -56,11 +56,19 @@ export interface GrpcIngress {
   close(drainMs: number): Promise<void>;
 }
 
+/** A client connection's peer, as its calls' origin needs it. */
+interface Peer {
+  address: string;
+  /** a trusted proxy (its calls' X-Forwarded-For is believed): the same for every call */
+  trusted: boolean;
+}
+
 /**
- * Each client connection's peer address, read once when it opens (a session's `socket` is a
- * Proxy: reading through it on every call costs more than the rest of the context).
+ * Each client connection's peer, read and judged once when it opens (a session's `socket` is a
+ * Proxy: reading through it on every call costs more than the rest of the context; the trusted
+ * proxy check is an address parse and a BlockList lookup).
  */
-const peers = new WeakMap<Http2Session, string>();
+const peers = new WeakMap<Http2Session, Peer>();
 
 function newContext(
   stream: ServerHttp2Stream,
@@ -68,13 +76,15 @@ function newContext(
   rules: OriginRules,
 ): RequestContext {
   const session = stream.session;
+  const peer = session && peers.get(session);
   return newRequestContext(
     {
       target: headers[":path"] ?? "/",
       method: headers[":method"] ?? "POST",
       authority: headers[":authority"],
       headers,
-      peer: (session && peers.get(session)) ?? session?.socket?.remoteAddress ?? "",
+      peer: peer?.address ?? session?.socket?.remoteAddress ?? "",
+      peerTrusted: peer?.trusted,
     },
     rules,
   );
@@ -181,7 +191,8 @@ export async function startGrpcIngress(o: GrpcIngressOptions): Promise<GrpcIngre
   const handler = new CallHandler(o);
   server.on("session", (session) => {
     sessions.add(session);
-    peers.set(session, session.socket?.remoteAddress ?? "");
+    const address = session.socket?.remoteAddress ?? "";
+    peers.set(session, { address, trusted: trustsPeer(o.origin, address) });
     session.on("close", () => sessions.delete(session));
     session.on("error", () => {});
     session.setLocalWindowSize(FLOW_WINDOWS.sessionBytes);

@@ -101,11 +101,15 @@ export interface OriginRules {
   now: () => number;
 }
 
-/** Where a request comes from, by the socket's peer and only the headers that peer may set. */
+/**
+ * Where a request comes from, by the socket's peer and only the headers that peer may set.
+ * peerTrusted: trustsPeer(rules, peer) when the caller decided it already (once per connection).
+ */
 export function clientOrigin(
   rules: OriginRules,
   peer: string,
   headers: Record<string, string | string[] | undefined>,
+  peerTrusted?: boolean,
 ): ClientOrigin {
   const slot = single(headers["corral-forwarded-by"]);
   const key = slot ? rules.hopKey() : undefined;
@@ -113,7 +117,7 @@ export function clientOrigin(
     const client = verifyHop(key, slot, single(headers["corral-hop"]), rules.now());
     if (client) return { address: client, proto: "http", forwardedBy: slot };
   }
-  if (!trusts(rules.trustedProxies, peer)) return { address: peer, proto: "http" };
+  if (!(peerTrusted ?? trusts(rules.trustedProxies, peer))) return { address: peer, proto: "http" };
   const proto = single(headers["x-forwarded-proto"]).trim().toLowerCase() === "https" ? "https" : "http";
   return { address: behindProxies(rules.trustedProxies, peer, single(headers["x-forwarded-for"])), proto };
 }

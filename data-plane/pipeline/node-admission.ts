@@ -59,7 +59,14 @@ export const nonNegative = (x: number | undefined) => (Number.isFinite(x) && x! 
 export function tenantLimits(t: TenantEntry): RateLimits {
   const l = t.limits;
   const shardSize = Math.min(64, Math.max(1, t.shard.length));
-  return { rate: nonNegative(l?.rate), burst: nonNegative(l?.burst), shardSize, ...modeOf(l) };
+  // modeOf's fields written out: a spread would build a second object per request
+  return {
+    rate: nonNegative(l?.rate),
+    burst: nonNegative(l?.burst),
+    shardSize,
+    shadow: l?.shadow === true,
+    disabled: l?.disabled === true,
+  };
 }
 
 export function modeOf(l: Limits | undefined): { shadow: boolean; disabled: boolean } {

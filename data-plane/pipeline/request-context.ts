@@ -18,10 +18,12 @@ export interface ArrivedRequest {
   headers: IncomingHttpHeaders;
   /** the socket's peer address */
   peer: string;
+  /** whether the peer is a trusted proxy, when decided once for its connection (else per request) */
+  peerTrusted?: boolean;
 }
 
 export function newRequestContext(r: ArrivedRequest, rules: OriginRules): RequestContext {
-  const origin = clientOrigin(rules, r.peer, r.headers);
+  const origin = clientOrigin(rules, r.peer, r.headers, r.peerTrusted);
   return {
     ...contextTarget(r.target),
     method: r.method,
