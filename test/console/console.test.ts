@@ -57,6 +57,13 @@ describe("the operator console", { timeout: 300_000 }, () => {
     await on.waitForSelector(`#page[data-page="${name}"][data-loaded="true"]`, WAIT);
   }
 
+  /** Clicks `selector` once it is there, finding and clicking it in one task of the page (a
+   * re-render between puppeteer's lookup and its click would leave it a detached node). */
+  async function press(selector: string, on: Page = page) {
+    await on.waitForSelector(selector, WAIT);
+    await on.$eval(selector, (e) => (e as HTMLElement).click());
+  }
+
   async function assertAccessible(on: Page = page) {
     assert.deepEqual(await axeViolations(on), []);
   }
@@ -211,15 +218,15 @@ describe("the operator console", { timeout: 300_000 }, () => {
   it("suspends and resumes a tenant through PATCH, the change visible in the API", async () => {
     await step("suspend", async () => {
       await openPage("tenants");
-      await page.click('button[data-open="console-co"]');
+      await press('button[data-open="console-co"]');
       await page.waitForSelector("#suspend", WAIT);
-      await page.click("#suspend");
+      await press("#suspend");
       await page.waitForSelector("#resume", WAIT);
     });
     assert.equal((await admin("GET", "/tenants/console-co")).body.status, "suspended");
     assert.match(await page.$eval("#notice", (e) => e.textContent!), /console-co is suspended/);
     await step("resume", async () => {
-      await page.click("#resume");
+      await press("#resume");
       await page.waitForSelector("#suspend", WAIT);
     });
     assert.equal((await admin("GET", "/tenants/console-co")).body.status, "active");

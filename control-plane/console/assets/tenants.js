@@ -42,14 +42,18 @@ export function tenantsPage({ notice, showProblem }) {
   const cursors = [null]; // cursor of each page shown so far
   let pageIndex = 0;
   let nextCursor = null;
+  /** the latest list request: an answer to an older one (still in flight) is not shown */
+  let listRequest = 0;
 
   async function showList() {
     const text = search.value.trim();
     const cursor = cursors[pageIndex];
+    const request = ++listRequest;
     const page = await api(
       "GET",
       `tenants?limit=${PAGE}${text ? `&q=${q(text)}` : ""}${cursor ? `&cursor=${q(cursor)}` : ""}`,
     );
+    if (request !== listRequest) return;
     nextCursor = page.nextCursor;
     list.replaceChildren(
       table(
